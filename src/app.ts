@@ -1,0 +1,59 @@
+/**
+ * Composes the HTTP app from feature modules, behind one error handler that turns an AppError into
+ * the JSON envelope and hides the internals of anything unexpected behind a correlation id.
+ */
+import { randomUUID } from "node:crypto";
+import { Elysia } from "elysia";
+import { AppError, envelope, errorResponse } from "./lib/errors";
+import { ingestModule } from "./modules/ingest/index";
+import { publicModule } from "./modules/public/index";
+import type { Runtime } from "./runtime";
+
+export function createApp(rt: Runtime) {
+  return new Elysia()
+    .onError({ as: "global" }, ({ error, code, request }) => {
+      if (error instanceof AppError) return errorResponse(error);
+      if (code === "NOT_FOUND") {
+        return Response.json(envelope("not_found", "No such endpoint"), { status: 404 });
+      }
+      if (code === "VALIDATION") {
+        const details = validationDetails(error);
+        return Response.json(envelope("invalid_request", "The request is not valid", details), {
+          status: 400,
+        });
+      }
+      if (code === "PARSE") {
+        return Response.json(envelope("invalid_payload", "The request body could not be parsed"), {
+          status: 400,
+        });
+      }
+      const correlationId = randomUUID();
+      rt.log.error("http.internal_error", {
+        correlation_id: correlationId,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        error,
+        stack: error instanceof Error ? error.stack?.split("\n").slice(0, 6).join(" | ") : undefined,
+      });
+      return Response.json(
+        envelope("internal_error", "Something went wrong on the server", { correlation_id: correlationId }),
+        { status: 500, headers: { "Cache-Control": "no-store" } },
+      );
+    })
+    .get("/healthz", () => ({ status: "ok" }))
+    .use(ingestModule(rt))
+    .use(publicModule(rt));
+}
+
+export type App = ReturnType<typeof createApp>;
+
+function validationDetails(error: unknown): Record<string, unknown> {
+  const all = (error as { all?: { path?: string; message?: string }[] }).all;
+  if (!Array.isArray(all)) return {};
+  return {
+    fields: all.map((e) => ({
+      field: (e.path ?? "").replace(/^\//, "").replaceAll("/", "."),
+      message: e.message,
+    })),
+  };
+}

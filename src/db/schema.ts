@@ -1,0 +1,285 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+/** The 15 booth slots. Rows are seeded by the first migration and never created or deleted. */
+export const slot = pgTable(
+  "slot",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    provider: text("provider").notNull().default("local"),
+    operation: text("operation").notNull().default("passthrough"),
+    settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+    sizeLimitMb: integer("size_limit_mb").notNull().default(15),
+    outputFormat: text("output_format").notNull().default("jpeg"),
+    version: integer("version").notNull().default(1),
+    updatedBy: text("updated_by"),
+    updatedAt: tz("updated_at").notNull().defaultNow(),
+    createdAt: tz("created_at").notNull().defaultNow(),
+    statsResetAt: tz("stats_reset_at"),
+  },
+  (t) => [
+    check("slot_id_format", sql`${t.id} ~ '^slot-0(0[1-9]|1[0-5])$'`),
+    check("slot_size_limit_range", sql`${t.sizeLimitMb} between 1 and 50`),
+    check("slot_output_format", sql`${t.outputFormat} in ('jpeg','png','webp','original')`),
+  ],
+);
+
+/** A running process (server instance); pending jobs belong to the instance whose request waits on them. */
+export const instance = pgTable("instance", {
+  id: uuid("id").primaryKey(),
+  hostname: text("hostname").notNull(),
+  pid: integer("pid").notNull(),
+  version: text("version").notNull(),
+  startedAt: tz("started_at").notNull(),
+  heartbeatAt: tz("heartbeat_at").notNull(),
+  stoppedAt: tz("stopped_at"),
+});
+
+export const JOB_STATUSES = ["pending", "processing", "succeeded", "failed", "timeout", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const FAILURE_REASONS = [
+  "timeout",
+  "provider_error",
+  "provider_blocked",
+  "cancelled",
+  "interrupted",
+  "invalid_config",
+  "internal_error",
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** A template bound to the slot when the job was created (part of the job's snapshot). */
+export interface JobTemplate {
+  id: string;
+  role: string;
+  path: string;
+  mime: string;
+}
+
+/** The queue. One row per ingest or test run; `status` only moves forward. */
+export const job = pgTable(
+  "job",
+  {
+    id: uuid("id").primaryKey(),
+    slotId: text("slot_id")
+      .notNull()
+      .references(() => slot.id),
+    source: text("source").notNull(),
+    status: text("status").$type<JobStatus>().notNull(),
+    failureReason: text("failure_reason").$type<FailureReason>(),
+    errorMessage: text("error_message"),
+    // Snapshot of the slot at ingest: editing a slot never changes a job.
+    provider: text("provider").notNull(),
+    operation: text("operation").notNull(),
+    settings: jsonb("settings").$type<Record<string, unknown>>().notNull(),
+    outputFormat: text("output_format").notNull(),
+    templates: jsonb("templates").$type<JobTemplate[]>().notNull().default([]),
+    createdAt: tz("created_at").notNull(),
+    startedAt: tz("started_at"),
+    finalizedAt: tz("finalized_at"),
+    expiresAt: tz("expires_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    // Which instance's request is waiting on the job (pending jobs of a dead instance are orphans).
+    instanceId: uuid("instance_id"),
+    leaseOwner: text("lease_owner"),
+    leaseToken: uuid("lease_token"),
+    heartbeatAt: tz("heartbeat_at"),
+    providerJobRef: text("provider_job_ref"),
+    payloadPath: text("payload_path"),
+    payloadMime: text("payload_mime"),
+    payloadSize: bigint("payload_size", { mode: "number" }),
+    payloadSha256: text("payload_sha256"),
+    clientHash: text("client_hash"),
+    resultPath: text("result_path"),
+    thumbPath: text("thumb_path"),
+    resultMime: text("result_mime"),
+    resultSize: bigint("result_size", { mode: "number" }),
+    resultSha256: text("result_sha256"),
+    resultExpiresAt: tz("result_expires_at"),
+    resultDeletedAt: tz("result_deleted_at"),
+    providerLatencyMs: integer("provider_latency_ms"),
+    clientMeta: jsonb("client_meta").$type<Record<string, string>>().notNull().default({}),
+    clientIp: text("client_ip"),
+    createdBy: text("created_by"),
+  },
+  (t) => [
+    // The claim reads only this partial index: pending rows, oldest first.
+    index("job_pending_idx").on(t.createdAt).where(sql`${t.status} = 'pending'`),
+    index("job_active_idx").on(t.status, t.expiresAt).where(sql`${t.status} in ('pending','processing')`),
+    index("job_slot_created_idx").on(t.slotId, t.createdAt),
+    index("job_created_idx").on(t.createdAt),
+    index("job_finalized_idx").on(t.finalizedAt),
+    index("job_slot_results_idx")
+      .on(t.slotId, t.finalizedAt)
+      .where(sql`${t.status} = 'succeeded' and ${t.resultPath} is not null`),
+    index("job_result_expiry_idx").on(t.resultExpiresAt).where(sql`${t.resultPath} is not null`),
+    check(
+      "job_status_valid",
+      sql`${t.status} in ('pending','processing','succeeded','failed','timeout','cancelled')`,
+    ),
+    check("job_source_valid", sql`${t.source} in ('ingest','test_run')`),
+  ],
+);
+
+/** Every step of every job; feeds the job timeline and the statistics. */
+export const processingLog = pgTable(
+  "processing_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    jobId: uuid("job_id")
+      .notNull()
+      .references(() => job.id, { onDelete: "cascade" }),
+    slotId: text("slot_id").notNull(),
+    event: text("event").notNull(),
+    occurredAt: tz("occurred_at").notNull(),
+    providerLatencyMs: integer("provider_latency_ms"),
+    message: text("message"),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [
+    index("processing_log_job_idx").on(t.jobId, t.occurredAt),
+    index("processing_log_slot_time_idx").on(t.slotId, t.occurredAt),
+    index("processing_log_time_idx").on(t.occurredAt),
+  ],
+);
+
+/** Temporary public objects (inputs served to providers that fetch by URL, e.g. Turbotext). */
+export const mediaObject = pgTable(
+  "media_object",
+  {
+    id: text("id").primaryKey(),
+    jobId: uuid("job_id").references(() => job.id, { onDelete: "set null" }),
+    kind: text("kind").notNull(),
+    path: text("path").notNull(),
+    mime: text("mime").notNull(),
+    sizeBytes: bigint("size_bytes", { mode: "number" }).notNull(),
+    createdAt: tz("created_at").notNull(),
+    expiresAt: tz("expires_at").notNull(),
+    deletedAt: tz("deleted_at"),
+  },
+  (t) => [
+    index("media_object_expiry_idx").on(t.expiresAt).where(sql`${t.deletedAt} is null`),
+    index("media_object_job_idx").on(t.jobId),
+  ],
+);
+
+/** Template images bound to a slot by role (style, face…). Never purged automatically. */
+export const templateMedia = pgTable(
+  "template_media",
+  {
+    id: uuid("id").primaryKey(),
+    slotId: text("slot_id")
+      .notNull()
+      .references(() => slot.id),
+    role: text("role").notNull(),
+    path: text("path").notNull(),
+    mime: text("mime").notNull(),
+    sizeBytes: bigint("size_bytes", { mode: "number" }).notNull(),
+    sha256: text("sha256").notNull(),
+    filename: text("filename"),
+    width: integer("width"),
+    height: integer("height"),
+    uploadedBy: text("uploaded_by"),
+    createdAt: tz("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("template_media_slot_idx").on(t.slotId, t.role)],
+);
+
+/** Key/value settings (T_sync, retention, ingest password hash, encrypted provider keys…). */
+export const appSettings = pgTable("app_settings", {
+  key: text("key").primaryKey(),
+  value: jsonb("value").notNull(),
+  isSecret: boolean("is_secret").notNull().default(false),
+  updatedAt: tz("updated_at").notNull().defaultNow(),
+  updatedBy: text("updated_by"),
+});
+
+export const adminUser = pgTable("admin_user", {
+  username: text("username").primaryKey(),
+  passwordHash: text("password_hash").notNull(),
+  scopes: text("scopes").array().notNull(),
+  passwordUpdatedAt: tz("password_updated_at").notNull().defaultNow(),
+  createdAt: tz("created_at").notNull().defaultNow(),
+});
+
+/** Issued admin sessions; a token whose row is revoked (logout) no longer works. */
+export const adminSession = pgTable(
+  "admin_session",
+  {
+    id: uuid("id").primaryKey(),
+    username: text("username")
+      .notNull()
+      .references(() => adminUser.username),
+    createdAt: tz("created_at").notNull(),
+    expiresAt: tz("expires_at").notNull(),
+    revokedAt: tz("revoked_at"),
+    clientIp: text("client_ip"),
+  },
+  (t) => [index("admin_session_user_idx").on(t.username)],
+);
+
+/** Failed authentication attempts (admin login, ingest password) for throttling. */
+export const authFailure = pgTable(
+  "auth_failure",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    occurredAt: tz("occurred_at").notNull(),
+  },
+  (t) => [index("auth_failure_lookup_idx").on(t.scope, t.key, t.occurredAt)],
+);
+
+/** Who changed what and when (password rotations, settings, slot edits). */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    occurredAt: tz("occurred_at").notNull(),
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index("audit_log_time_idx").on(t.occurredAt)],
+);
+
+/** Time-limited public share links for the gallery. */
+export const shareLink = pgTable("share_link", {
+  id: text("id").primaryKey(),
+  createdBy: text("created_by").notNull(),
+  createdAt: tz("created_at").notNull(),
+  expiresAt: tz("expires_at").notNull(),
+  revokedAt: tz("revoked_at"),
+});
+
+/** One row per run of the cleaner, for `status`, `/metrics` and alerting on a silent cleaner. */
+export const cleanupRun = pgTable("cleanup_run", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  startedAt: tz("started_at").notNull(),
+  finishedAt: tz("finished_at"),
+  trigger: text("trigger").notNull(),
+  removed: jsonb("removed").$type<Record<string, number>>().notNull().default({}),
+  error: text("error"),
+});
+
+export type SlotRow = typeof slot.$inferSelect;
+export type JobRow = typeof job.$inferSelect;
+export type NewJobRow = typeof job.$inferInsert;
+export type MediaObjectRow = typeof mediaObject.$inferSelect;
+export type TemplateMediaRow = typeof templateMedia.$inferSelect;

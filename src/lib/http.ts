@@ -1,0 +1,72 @@
+/** Small HTTP helpers shared by modules. */
+
+/** Reads a request body up to `limit` bytes; returns null as soon as it would exceed the limit. */
+export async function readBodyWithin(request: Request, limit: number): Promise<Uint8Array | null> {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+/** Parses a multipart/form-data body already in memory; null when it is not valid multipart. */
+export async function parseMultipart(contentType: string | null, body: Uint8Array): Promise<FormData | null> {
+  if (!contentType || !/^multipart\/form-data\s*;.*boundary=/i.test(contentType)) return null;
+  try {
+    return await new Request("http://localhost/", {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body: body as Uint8Array<ArrayBuffer>,
+    }).formData();
+  } catch {
+    return null;
+  }
+}
+
+/** RFC 6266 inline/attachment disposition with a safe ASCII filename. */
+export function contentDisposition(kind: "inline" | "attachment", filename: string): string {
+  const safe = filename.replace(/[^A-Za-z0-9._-]/g, "_");
+  return `${kind}; filename="${safe}"`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(s: string): boolean {
+  return UUID.test(s);
+}
+
+/** True for errors that mean "the database cannot be reached right now". */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? "";
+  return (
+    [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "ETIMEDOUT",
+      "EHOSTUNREACH",
+      "CONNECT_TIMEOUT",
+      "CONNECTION_CLOSED",
+      "CONNECTION_ENDED",
+      "CONNECTION_DESTROYED",
+    ].includes(code) ||
+    code.startsWith("08") || // connection exceptions
+    code === "57P01" || // admin shutdown
+    code === "57P03" || // cannot connect now
+    code === "53300" // too many connections
+  );
+}

@@ -1,0 +1,291 @@
+#!/usr/bin/env bun
+/**
+ * The `photochanger` command: argv → command. `serve` (default) runs the server; the others are
+ * operator tools over the same database. Exit codes: 0 ok, 1 failure, 2 bad usage.
+ */
+import { eq } from "drizzle-orm";
+import { applyEnvFile, ConfigError, loadConfig } from "./config";
+import { slot } from "./db/schema";
+import { createLogger } from "./lib/log";
+import { generatePassword } from "./lib/secrets";
+import { isAdminUsername, setAdminPassword } from "./modules/auth/users";
+import { Runtime } from "./runtime";
+import { listen } from "./server";
+import { VERSION } from "./version";
+
+class UsageError extends Error {}
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(args: ParsedArgs): Promise<number>;
+}
+
+interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("--")) {
+      const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+      if (inline !== undefined) flags.set(name, inline);
+      else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) flags.set(name, argv[++i]!);
+      else flags.set(name, true);
+    } else if (a === "-h") flags.set("help", true);
+    else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function flagValue(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags.get(name);
+  if (v === true) throw new UsageError(`--${name} needs a value`);
+  return v;
+}
+
+function onlyFlags(args: ParsedArgs, allowed: string[]): void {
+  for (const name of args.flags.keys()) {
+    if (!allowed.includes(name) && name !== "help") throw new UsageError(`unknown option --${name}`);
+  }
+}
+
+async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const rt = await Runtime.create(config, { workers: false, log: createLogger("warn") });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.stop();
+  }
+}
+
+const commands: Record<string, Command> = {
+  serve: {
+    summary: "run the server (default)",
+    usage: "photochanger serve",
+    async run() {
+      const config = loadConfig();
+      const rt = await Runtime.create(config);
+      await rt.bootstrap();
+      await rt.start();
+      const app = listen(rt, config);
+      rt.log.info("server.listening", {
+        version: VERSION,
+        url: `http://${config.host}:${config.port}`,
+        workers: config.workerCount,
+      });
+      let signals = 0;
+      const shutdown = async (signal: string) => {
+        if (++signals > 1) {
+          rt.log.warn("server.forced_exit", { signal });
+          process.exit(1);
+        }
+        rt.log.info("server.stopping", { signal });
+        rt.draining = true;
+        // Stop accepting; held booth requests are answered (by their deadline at the latest).
+        await app.server?.stop(false);
+        await rt.stop();
+        rt.log.info("server.stopped", {});
+        process.exit(0);
+      };
+      process.on("SIGTERM", () => void shutdown("SIGTERM"));
+      process.on("SIGINT", () => void shutdown("SIGINT"));
+      return new Promise<number>(() => {});
+    },
+  },
+  migrate: {
+    summary: "apply database migrations",
+    usage: "photochanger migrate",
+    async run() {
+      await withRuntime(async () => {});
+      console.log("database is up to date");
+      return 0;
+    },
+  },
+  "rotate-password": {
+    summary: "set the booth ingest password (generated if --value is not given)",
+    usage: "photochanger rotate-password [--value <password>]",
+    async run(args) {
+      onlyFlags(args, ["value"]);
+      const given = flagValue(args, "value");
+      if (given !== undefined && given.length < 6)
+        throw new UsageError("the ingest password needs at least 6 characters");
+      const password = given ?? generatePassword(12);
+      await withRuntime((rt) => rt.settings.setIngestPassword(password, "cli"));
+      console.log(given ? "ingest password updated" : `new ingest password: ${password}`);
+      return 0;
+    },
+  },
+  admin: {
+    summary: "manage admin accounts: admin set-password <serg|igor> [--value <password>]",
+    usage: "photochanger admin set-password <serg|igor> [--value <password>]",
+    async run(args) {
+      onlyFlags(args, ["value"]);
+      const [sub, user] = args.positional;
+      if (sub !== "set-password" || !user) throw new UsageError("expected: admin set-password <serg|igor>");
+      if (!isAdminUsername(user)) throw new UsageError(`unknown admin "${user}" (expected serg or igor)`);
+      const given = flagValue(args, "value");
+      if (given !== undefined && given.length < 8)
+        throw new UsageError("admin passwords need at least 8 characters");
+      const password = given ?? generatePassword(16);
+      await withRuntime(async (rt) => {
+        await setAdminPassword(rt.db, user, password);
+        await rt.settings.audit("cli", "admin.password_set", { username: user });
+      });
+      console.log(given ? `password for ${user} updated` : `new password for ${user}: ${password}`);
+      return 0;
+    },
+  },
+  slot: {
+    summary: "configure a slot: slot set <slot-id> --provider P --operation O [options]",
+    usage:
+      "photochanger slot set <slot-001…slot-015> [--provider P] [--operation O] [--prompt TEXT]\n" +
+      "                  [--setting key=value]… [--name NAME] [--enabled true|false]\n" +
+      "                  [--output-format jpeg|png|webp|original] [--size-limit-mb N]\n" +
+      "       photochanger slot show <slot-id>",
+    async run(args) {
+      const [sub, slotId] = args.positional;
+      if ((sub !== "set" && sub !== "show") || !slotId)
+        throw new UsageError("expected: slot set|show <slot-id>");
+      return withRuntime(async (rt) => {
+        const [row] = await rt.db.select().from(slot).where(eq(slot.id, slotId));
+        if (!row) throw new UsageError(`there is no slot "${slotId}" (slots are slot-001 … slot-015)`);
+        if (sub === "show") {
+          console.log(JSON.stringify(row, null, 2));
+          return 0;
+        }
+        const settingsArgs = process.argv
+          .slice(2)
+          .flatMap((a, i, all) => (a === "--setting" ? [all[i + 1] ?? ""] : []));
+        const settings: Record<string, unknown> = { ...row.settings };
+        for (const kv of settingsArgs) {
+          const m = /^([A-Za-z0-9_]+)=(.*)$/s.exec(kv);
+          if (!m) throw new UsageError(`--setting expects key=value, got "${kv}"`);
+          settings[m[1]!] = parseScalar(m[2]!);
+        }
+        const prompt = flagValue(args, "prompt");
+        if (prompt !== undefined) settings.prompt = prompt;
+        const provider = flagValue(args, "provider") ?? row.provider;
+        const operation = flagValue(args, "operation") ?? row.operation;
+        const sameProvider = provider === row.provider && operation === row.operation;
+        const checked = rt.providers.validate(
+          provider,
+          operation,
+          sameProvider ? settings : pickPrompt(settings, settingsArgs, prompt),
+        );
+        if (!checked.ok) {
+          for (const e of checked.errors) console.error(`  ${e.field}: ${e.message}`);
+          throw new UsageError("the slot settings are not valid");
+        }
+        const outputFormat = flagValue(args, "output-format") ?? row.outputFormat;
+        if (!["jpeg", "png", "webp", "original"].includes(outputFormat)) {
+          throw new UsageError("--output-format must be jpeg, png, webp or original");
+        }
+        const sizeRaw = flagValue(args, "size-limit-mb");
+        const sizeLimitMb = sizeRaw === undefined ? row.sizeLimitMb : Number(sizeRaw);
+        if (!Number.isInteger(sizeLimitMb) || sizeLimitMb < 1 || sizeLimitMb > 50) {
+          throw new UsageError("--size-limit-mb must be a whole number from 1 to 50");
+        }
+        const enabledRaw = flagValue(args, "enabled");
+        if (enabledRaw !== undefined && enabledRaw !== "true" && enabledRaw !== "false") {
+          throw new UsageError("--enabled must be true or false");
+        }
+        await rt.db
+          .update(slot)
+          .set({
+            provider,
+            operation,
+            settings: checked.settings,
+            outputFormat,
+            sizeLimitMb,
+            name: flagValue(args, "name") ?? row.name,
+            enabled: enabledRaw === undefined ? row.enabled : enabledRaw === "true",
+            version: row.version + 1,
+            updatedBy: "cli",
+            updatedAt: rt.clock.now(),
+          })
+          .where(eq(slot.id, slotId));
+        console.log(`${slotId}: ${provider}/${operation} saved (version ${row.version + 1})`);
+        return 0;
+      });
+    },
+  },
+  version: {
+    summary: "print the version",
+    usage: "photochanger version",
+    async run() {
+      console.log(`photochanger ${VERSION}`);
+      return 0;
+    },
+  },
+};
+
+/** When the provider or operation changes, the old provider's settings don't carry over (the prompt does). */
+function pickPrompt(settings: Record<string, unknown>, settingsArgs: string[], prompt: string | undefined) {
+  const fresh: Record<string, unknown> = {};
+  if (prompt !== undefined) fresh.prompt = prompt;
+  else if (typeof settings.prompt === "string") fresh.prompt = settings.prompt;
+  for (const kv of settingsArgs) {
+    const [k, v] = kv.split(/=(.*)/s, 2) as [string, string];
+    fresh[k] = parseScalar(v);
+  }
+  return fresh;
+}
+
+function parseScalar(v: string): unknown {
+  if (v === "true") return true;
+  if (v === "false") return false;
+  if (v !== "" && !Number.isNaN(Number(v))) return Number(v);
+  return v;
+}
+
+function help(): string {
+  const lines = [`photochanger ${VERSION} — AI photo processing server for photo booths`, "", "Commands:"];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(16)} ${c.summary}`);
+  lines.push("", "Run `photochanger <command> --help` for a command's options.");
+  return lines.join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (process.env.PHOTOCHANGER_ENV_FILE) applyEnvFile(process.env.PHOTOCHANGER_ENV_FILE);
+  const [name = "serve", ...rest] = argv;
+  if (name === "--help" || name === "-h" || name === "help") {
+    console.log(help());
+    return 0;
+  }
+  if (name === "--version") return commands.version!.run(parseArgs([]));
+  const command = commands[name];
+  if (!command) {
+    console.error(`photochanger: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  const args = parseArgs(rest);
+  if (args.flags.has("help")) {
+    console.log(`${command.summary}\n\nUsage: ${command.usage}`);
+    return 0;
+  }
+  try {
+    return await command.run(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`photochanger ${name}: ${err.message}\nUsage: ${command.usage}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      console.error(`photochanger: configuration error — ${err.message}`);
+      return 1;
+    }
+    console.error(`photochanger ${name}: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  if (code !== 0 || process.argv[2] !== "serve") process.exit(code);
+}

@@ -1,0 +1,87 @@
+/** Template images bound to slots by role. Files live under templates/<slot>/ and are never purged. */
+import { randomUUID } from "node:crypto";
+import { and, asc, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { type JobTemplate, type TemplateMediaRow, templateMedia } from "../db/schema";
+import { EXT, type ImageFormat } from "./images";
+import type { MediaStore } from "./storage";
+
+export class TemplateStore {
+  constructor(
+    private readonly db: Db,
+    private readonly media: MediaStore,
+  ) {}
+
+  async forSlot(slotId: string): Promise<TemplateMediaRow[]> {
+    return this.db
+      .select()
+      .from(templateMedia)
+      .where(eq(templateMedia.slotId, slotId))
+      .orderBy(asc(templateMedia.createdAt));
+  }
+
+  /** The templates a job snapshots: the newest per role. */
+  async snapshot(slotId: string): Promise<JobTemplate[]> {
+    const byRole = new Map<string, JobTemplate>();
+    for (const t of await this.forSlot(slotId)) {
+      byRole.set(t.role, { id: t.id, role: t.role, path: t.path, mime: t.mime });
+    }
+    return [...byRole.values()];
+  }
+
+  async add(input: {
+    slotId: string;
+    role: string;
+    bytes: Uint8Array;
+    mime: string;
+    format: ImageFormat;
+    sha256: string;
+    filename: string | null;
+    width: number | null;
+    height: number | null;
+    uploadedBy: string;
+    now: Date;
+  }): Promise<TemplateMediaRow> {
+    const id = randomUUID();
+    const path = await this.media.writeAtomic(
+      `templates/${input.slotId}/${id}.${EXT[input.format]}`,
+      input.bytes,
+    );
+    const [row] = await this.db
+      .insert(templateMedia)
+      .values({
+        id,
+        slotId: input.slotId,
+        role: input.role,
+        path,
+        mime: input.mime,
+        sizeBytes: input.bytes.byteLength,
+        sha256: input.sha256,
+        filename: input.filename,
+        width: input.width,
+        height: input.height,
+        uploadedBy: input.uploadedBy,
+        createdAt: input.now,
+      })
+      .returning();
+    return row!;
+  }
+
+  async get(slotId: string, id: string): Promise<TemplateMediaRow | null> {
+    const [row] = await this.db
+      .select()
+      .from(templateMedia)
+      .where(and(eq(templateMedia.slotId, slotId), eq(templateMedia.id, id)));
+    return row ?? null;
+  }
+
+  async remove(slotId: string, id: string): Promise<boolean> {
+    const [row] = await this.db
+      .delete(templateMedia)
+      .where(and(eq(templateMedia.slotId, slotId), eq(templateMedia.id, id)))
+      .returning();
+    if (!row) return false;
+    await this.media.remove(row.path);
+    return true;
+  }
+}

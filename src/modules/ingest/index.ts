@@ -1,0 +1,94 @@
+/** POST /ingest/{slot_id} (and the /api/ingest alias): the booth's endpoint. */
+import { Elysia } from "elysia";
+import { clientAddress } from "../../lib/client";
+import { AppError, errorResponse } from "../../lib/errors";
+import { waitForOutcome } from "../../queue/waiter";
+import type { Runtime } from "../../runtime";
+import { outcomeResponse } from "./outcome";
+import {
+  checkIngestPassword,
+  clientMetadata,
+  enqueueUpload,
+  loadSlot,
+  MB,
+  readUpload,
+  refuseIfThrottled,
+  requireEnabledSlot,
+  requireImage,
+} from "./service";
+
+/** Seconds beyond T_sync that Bun keeps the held connection open, so the deadline answer arrives. */
+const HOLD_MARGIN_S = 15;
+
+export const ingestModule = (rt: Runtime) => {
+  const handle = async ({ request, params, server }: HandlerArgs) => {
+    const slotId = params.slotId;
+    const clientIp = clientAddress(server, request);
+    if (rt.draining) {
+      throw new AppError(
+        503,
+        "service_unavailable",
+        "The server is restarting; try again shortly",
+        {},
+        {
+          "Retry-After": "5",
+        },
+      );
+    }
+    const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
+    await refuseIfThrottled(rt, clientIp);
+    const upload = await readUpload(request, slot.sizeLimitMb * MB);
+    const password =
+      stringField(upload.fields, "password") ?? new URL(request.url).searchParams.get("password");
+    await checkIngestPassword(rt, password, clientIp);
+    await requireImage(upload);
+    const job = await enqueueUpload(rt, {
+      slot,
+      source: "ingest",
+      upload,
+      provider: slot.provider,
+      operation: slot.operation,
+      settings: slot.settings,
+      outputFormat: slot.outputFormat,
+      clientMeta: clientMetadata(upload.fields),
+      clientHash: stringField(upload.fields, "hash_hex") ?? stringField(upload.fields, "hash"),
+      clientIp,
+      createdBy: null,
+    });
+    const settings = await rt.settings.current();
+    server?.timeout(request, settings.syncResponseSeconds + HOLD_MARGIN_S);
+    rt.log.info("ingest.accepted", {
+      job_id: job.id,
+      slot: slotId,
+      bytes: upload.bytes.byteLength,
+      client_ip: clientIp,
+    });
+    request.signal.addEventListener(
+      "abort",
+      () => rt.log.info("ingest.client_gone", { job_id: job.id, slot: slotId }),
+      {
+        once: true,
+      },
+    );
+    const final = await waitForOutcome(rt, job.id, job.expiresAt, request.signal);
+    if (!final) {
+      // The booth went away; the job runs on and its result is kept for the gallery.
+      return errorResponse(new AppError(499, "client_closed", "The client closed the connection"));
+    }
+    return outcomeResponse(rt, final);
+  };
+  return new Elysia({ name: "ingest" })
+    .post("/ingest/:slotId", handle, { parse: "none" })
+    .post("/api/ingest/:slotId", handle, { parse: "none" });
+};
+
+interface HandlerArgs {
+  request: Request;
+  params: { slotId: string };
+  server: import("elysia/universal").Server | null;
+}
+
+function stringField(form: FormData, name: string): string | null {
+  const v = form.get(name);
+  return typeof v === "string" && v !== "" ? v : null;
+}

@@ -1,0 +1,247 @@
+/**
+ * Accepting a booth upload: the checks of SPEC §2 in their order, each refusing with the one
+ * envelope and leaving no job and no file behind, then the job row that a worker will claim.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { type SlotRow, slot } from "../../db/schema";
+import { AppError } from "../../lib/errors";
+import { isDatabaseUnavailable, parseMultipart, readBodyWithin } from "../../lib/http";
+import { EXT, type ImageFormat, isDecodable, MIME, sniffImage } from "../../media/images";
+import { isDiskFull } from "../../media/storage";
+import { jobExpiresAt } from "../../queue/index";
+import type { Runtime } from "../../runtime";
+import { clearFailures, INGEST_PASSWORD_RULE, recordFailure, throttledFor } from "../auth/throttle";
+
+export const MB = 1024 * 1024;
+/** Room kept free on the media disk beyond the upload itself (result, thumbnail, database growth). */
+const DISK_RESERVE_BYTES = 64 * MB;
+const MAX_META_FIELDS = 100;
+const MAX_META_VALUE = 2000;
+const IMAGE_FIELDS = ["fileToUpload", "file"];
+const NOT_METADATA = new Set(["password", "hash", "hash_hex", ...IMAGE_FIELDS]);
+const QUEUE_BUSY_RETRY_AFTER_S = 5;
+
+export interface Upload {
+  bytes: Uint8Array;
+  format: ImageFormat;
+  filename: string | null;
+  fields: FormData;
+}
+
+export interface AcceptedJob {
+  id: string;
+  slotId: string;
+  expiresAt: Date;
+}
+
+/** Reads a slot, turning a database outage into 503. */
+export async function loadSlot(rt: Runtime, slotId: string): Promise<SlotRow | null> {
+  const [row] = await guardDb(() => rt.db.select().from(slot).where(eq(slot.id, slotId)));
+  return row ?? null;
+}
+
+export async function guardDb<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) {
+      throw new AppError(503, "service_unavailable", "The database is not reachable; try again shortly");
+    }
+    throw err;
+  }
+}
+
+export function requireEnabledSlot(slotId: string, row: SlotRow | null): SlotRow {
+  if (!row) throw new AppError(404, "slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
+  if (!row.enabled)
+    throw new AppError(404, "slot_disabled", `Slot ${slotId} is disabled`, { slot_id: slotId });
+  return row;
+}
+
+/**
+ * Reads the multipart body within the size limit and finds the image part. The limit is refused
+ * from Content-Length before reading, and reading stops as soon as the body passes it.
+ */
+export async function readUpload(
+  request: Request,
+  limitBytes: number,
+  fileFields = IMAGE_FIELDS,
+): Promise<Upload> {
+  const tooLarge = () =>
+    new AppError(
+      413,
+      "payload_too_large",
+      `The upload is larger than this slot's limit of ${limitBytes} bytes`,
+      {
+        max_bytes: limitBytes,
+      },
+    );
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limitBytes) throw tooLarge();
+  const body = await readBodyWithin(request, limitBytes);
+  if (body === null) throw tooLarge();
+  const form = await parseMultipart(request.headers.get("content-type"), body);
+  if (!form) {
+    throw new AppError(400, "invalid_payload", "Expected a multipart/form-data body", {
+      content_type: request.headers.get("content-type"),
+    });
+  }
+  const file = pickFile(form, fileFields);
+  if (!file) {
+    throw new AppError(400, "invalid_payload", `No image part: send the photo in "${fileFields[0]}"`, {
+      field: fileFields[0],
+    });
+  }
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (bytes.byteLength === 0) {
+    throw new AppError(400, "invalid_payload", "The image part is empty", { field: fileFields[0] });
+  }
+  return { bytes, format: "jpeg", filename: file.name || null, fields: form };
+}
+
+function pickFile(form: FormData, names: string[]): File | null {
+  for (const name of names) {
+    const v = form.get(name);
+    if (v instanceof File) return v;
+  }
+  for (const [, v] of form) if (v instanceof File) return v;
+  return null;
+}
+
+/** Magic bytes decide the type (the part's Content-Type is not trusted); the header must decode. */
+export async function requireImage(upload: Upload): Promise<ImageFormat> {
+  const format = sniffImage(upload.bytes);
+  if (!format || !(await isDecodable(upload.bytes, format))) {
+    throw new AppError(415, "unsupported_media_type", "The upload is not a JPEG, PNG, WebP or HEIC image", {
+      detected: format,
+      accepted: ["image/jpeg", "image/png", "image/webp", "image/heic"],
+    });
+  }
+  upload.format = format;
+  return format;
+}
+
+export function clientMetadata(form: FormData): Record<string, string> {
+  const meta: Record<string, string> = {};
+  let n = 0;
+  for (const [key, value] of form) {
+    if (NOT_METADATA.has(key) || typeof value !== "string") continue;
+    if (++n > MAX_META_FIELDS) break;
+    meta[key] = value.slice(0, MAX_META_VALUE);
+  }
+  return meta;
+}
+
+/** Checks the booth password (throttled per address); the password itself is never stored or logged. */
+export async function checkIngestPassword(
+  rt: Runtime,
+  password: string | null,
+  clientIp: string,
+): Promise<void> {
+  const ok = password ? await guardDb(() => rt.settings.verifyIngestPassword(password)) : false;
+  if (ok) {
+    await clearFailures(rt.db, INGEST_PASSWORD_RULE, clientIp);
+    return;
+  }
+  await recordFailure(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now());
+  rt.log.warn("ingest.invalid_password", { client_ip: clientIp, password_given: !!password });
+  throw new AppError(401, "invalid_credentials", "Wrong or missing ingest password", { field: "password" });
+}
+
+export async function refuseIfThrottled(rt: Runtime, clientIp: string): Promise<void> {
+  const wait = await guardDb(() => throttledFor(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+  if (wait > 0) {
+    throw new AppError(
+      429,
+      "too_many_attempts",
+      "Too many wrong passwords from this address; wait and try again",
+      { retry_after_seconds: wait },
+      { "Retry-After": String(wait) },
+    );
+  }
+}
+
+export interface EnqueueInput {
+  slot: SlotRow;
+  source: "ingest" | "test_run";
+  upload: Upload;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  outputFormat: string;
+  clientMeta: Record<string, string>;
+  clientHash: string | null;
+  clientIp: string | null;
+  createdBy: string | null;
+}
+
+/**
+ * Stores the payload durably, then inserts the job within the in-flight cap. Any refusal removes
+ * the payload again, so a rejected upload leaves nothing behind.
+ */
+export async function enqueueUpload(rt: Runtime, input: EnqueueInput): Promise<AcceptedJob> {
+  const { upload } = input;
+  const settings = await guardDb(() => rt.settings.current());
+  const free = await rt.media.freeBytes();
+  if (free < upload.bytes.byteLength * 3 + DISK_RESERVE_BYTES) {
+    throw new AppError(507, "insufficient_storage", "The server's disk is full; the photo was not stored", {
+      free_bytes: free,
+    });
+  }
+  const id = randomUUID();
+  const createdAt = rt.clock.now();
+  let payloadPath: string;
+  try {
+    payloadPath = await rt.media.writeAtomic(`payloads/${id}.${EXT[upload.format]}`, upload.bytes);
+  } catch (err) {
+    if (isDiskFull(err)) {
+      throw new AppError(507, "insufficient_storage", "The server's disk is full; the photo was not stored");
+    }
+    throw err;
+  }
+  try {
+    const templates = await rt.templates.snapshot(input.slot.id);
+    const outcome = await rt.queue.enqueue(
+      {
+        id,
+        slotId: input.slot.id,
+        source: input.source,
+        status: "pending",
+        provider: input.provider,
+        operation: input.operation,
+        settings: input.settings,
+        outputFormat: input.outputFormat,
+        templates,
+        createdAt,
+        expiresAt: jobExpiresAt(createdAt, settings.syncResponseSeconds),
+        instanceId: rt.instanceId,
+        payloadPath,
+        payloadMime: MIME[upload.format],
+        payloadSize: upload.bytes.byteLength,
+        payloadSha256: createHash("sha256").update(upload.bytes).digest("hex"),
+        clientHash: input.clientHash,
+        clientMeta: input.clientMeta,
+        clientIp: input.clientIp,
+        createdBy: input.createdBy,
+      },
+      settings.maxInFlightJobs,
+    );
+    if (outcome.kind === "busy") {
+      throw new AppError(
+        429,
+        "queue_busy",
+        "The server is processing as many photos as it allows; try again in a few seconds",
+        { in_flight: outcome.inFlight, max_in_flight: settings.maxInFlightJobs },
+        { "Retry-After": String(QUEUE_BUSY_RETRY_AFTER_S) },
+      );
+    }
+    return { id, slotId: input.slot.id, expiresAt: outcome.job.expiresAt };
+  } catch (err) {
+    await rt.media.remove(payloadPath);
+    if (isDatabaseUnavailable(err)) {
+      throw new AppError(503, "service_unavailable", "The database is not reachable; try again shortly");
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The one provider interface. A provider turns a photo (+ templates + settings) into an image.
+ * It never touches the database: anything it needs from the outside (a public URL for an input,
+ * recording its remote job id, a processing-log step) comes through the context's callbacks.
+ */
+import type { TObject } from "@sinclair/typebox";
+import type { Clock } from "../lib/clock";
+import type { Logger } from "../lib/log";
+import type { ImageFormat } from "../media/images";
+
+export const PROVIDER_IDS = ["gemini", "turbotext", "openai", "local"] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+export interface Text {
+  ru: string;
+  en: string;
+}
+
+export interface TemplateNeed {
+  role: string;
+  required: boolean;
+  label: Text;
+}
+
+export interface OperationSpec {
+  id: string;
+  label: Text;
+  hint?: Text;
+  /** Whether `settings.prompt` is required, optional or unused. */
+  prompt: "required" | "optional" | "none";
+  templates: TemplateNeed[];
+  /** Whether testing the slot needs a photo (every operation here transforms the booth photo). */
+  needsTestPhoto: boolean;
+  /** TypeBox schema of the slot settings for this operation: ranges, defaults, descriptions. */
+  settings: TObject;
+}
+
+export interface ProviderSpec {
+  id: ProviderId;
+  label: string;
+  /** Providers that fetch inputs by URL need PUBLIC_BASE_URL reachable from the internet. */
+  needsPublicUrl: boolean;
+  needsApiKey: boolean;
+  /** Whether photos above the slot's `max_input_side` are downscaled before the call. */
+  downscaleInputs: boolean;
+  operations: OperationSpec[];
+}
+
+export interface ProviderImage {
+  bytes: Uint8Array;
+  mime: string;
+  format: ImageFormat;
+}
+
+export interface ProviderTemplate {
+  role: string;
+  image: ProviderImage;
+}
+
+export interface ProviderContext {
+  jobId: string;
+  slotId: string;
+  operation: string;
+  /** Validated settings with defaults applied. */
+  settings: Record<string, unknown>;
+  photo: ProviderImage;
+  templates: ProviderTemplate[];
+  /** Fires at the job deadline or when the job is cancelled. */
+  signal: AbortSignal;
+  deadline: Date;
+  clock: Clock;
+  log: Logger;
+  apiKey: string | null;
+  /** Records a processing-log step (e.g. `retry`) for the job. */
+  step(event: string, details?: Record<string, unknown>): Promise<void>;
+  /** Serves an input at an unguessable public URL until the job's deadline. */
+  publish(image: ProviderImage, label: string): Promise<string>;
+  /** Remembers the provider's own job id (e.g. Turbotext `queueid`) on the job. */
+  setProviderRef(ref: string): Promise<void>;
+}
+
+export interface Provider {
+  spec: ProviderSpec;
+  run(ctx: ProviderContext): Promise<ProviderImage>;
+}
+
+export type ProviderFailureReason = "provider_error" | "provider_blocked" | "timeout" | "invalid_config";
+
+/** A provider's final word: the job fails with `reason` and the booth gets the matching status. */
+export class ProviderFailure extends Error {
+  constructor(
+    readonly reason: ProviderFailureReason,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = "ProviderFailure";
+  }
+}

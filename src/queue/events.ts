@@ -1,0 +1,96 @@
+/**
+ * Wake-ups. In one process the worker's finalize wakes the waiter directly (< 1 ms); across
+ * processes LISTEN/NOTIFY carries the same hints. A hint is only a hint: waiters and workers
+ * re-read the database, and a slow safety-net poll keeps them correct when a hint is lost.
+ */
+import type { Sql } from "../db/client";
+import type { Logger } from "../lib/log";
+import { CHANNEL_JOB_DONE, CHANNEL_JOB_NEW } from "./sql";
+
+type Listener = () => void;
+
+export class JobEvents {
+  private readonly finalized = new Map<string, Set<Listener>>();
+  private readonly queued = new Set<Listener>();
+  private readonly cancelled = new Map<string, Set<Listener>>();
+
+  onFinalized(jobId: string, fn: Listener): () => void {
+    return add(this.finalized, jobId, fn);
+  }
+
+  emitFinalized(jobId: string): void {
+    for (const fn of [...(this.finalized.get(jobId) ?? [])]) fn();
+    for (const fn of [...(this.cancelled.get(jobId) ?? [])]) fn();
+  }
+
+  /** Workers holding a job listen here so a cancel or timeout aborts their provider call at once. */
+  onEnded(jobId: string, fn: Listener): () => void {
+    return add(this.cancelled, jobId, fn);
+  }
+
+  onQueued(fn: Listener): () => void {
+    this.queued.add(fn);
+    return () => this.queued.delete(fn);
+  }
+
+  emitQueued(): void {
+    for (const fn of [...this.queued]) fn();
+  }
+
+  /** Resolves on the next queued hint, or after `ms`. */
+  nextQueued(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      const off = this.onQueued(done);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+}
+
+function add(map: Map<string, Set<Listener>>, key: string, fn: Listener): () => void {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(fn);
+  return () => {
+    const s = map.get(key);
+    if (!s) return;
+    s.delete(fn);
+    if (s.size === 0) map.delete(key);
+  };
+}
+
+/** Relays NOTIFY from other processes into the in-process events. */
+export async function listenForJobEvents(
+  sql: Sql,
+  events: JobEvents,
+  log: Logger,
+): Promise<{ unlisten(): Promise<void> }> {
+  const done = await sql.listen(
+    CHANNEL_JOB_DONE,
+    (payload) => events.emitFinalized(payload),
+    () => log.debug("queue.listen.connected", { channel: CHANNEL_JOB_DONE }),
+  );
+  const queued = await sql.listen(
+    CHANNEL_JOB_NEW,
+    () => events.emitQueued(),
+    () => {
+      // After a (re)connect a hint may have been missed: let idle workers look again.
+      events.emitQueued();
+    },
+  );
+  return {
+    async unlisten() {
+      await done.unlisten().catch(() => {});
+      await queued.unlisten().catch(() => {});
+    },
+  };
+}

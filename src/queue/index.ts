@@ -1,0 +1,178 @@
+/**
+ * The job lifecycle over the queue SQL: enqueue, claim, heartbeat, fenced finalization, expiry,
+ * cancel and crash recovery — each step logged to `processing_log`, and every finalization
+ * followed by the same clean-up (payload and temporary media deleted) and an in-process wake-up.
+ */
+import type { Sql } from "../db/client";
+import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
+import type { Clock } from "../lib/clock";
+import type { Logger } from "../lib/log";
+import type { MediaObjects } from "../media/objects";
+import type { MediaStore } from "../media/storage";
+import type { JobEvents } from "./events";
+import * as q from "./sql";
+
+export type FinalizedHook = (job: JobRow) => void;
+
+export const FINAL_STATUSES = new Set(["succeeded", "failed", "timeout", "cancelled"]);
+
+export function isFinal(job: Pick<JobRow, "status">): boolean {
+  return FINAL_STATUSES.has(job.status);
+}
+
+export class JobQueue {
+  private readonly hooks: FinalizedHook[] = [];
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly clock: Clock,
+    private readonly media: MediaStore,
+    private readonly objects: MediaObjects,
+    private readonly events: JobEvents,
+    private readonly log: Logger,
+  ) {}
+
+  /** Called once per job when it reaches a final state in this process (metrics, etc.). */
+  onFinalized(hook: FinalizedHook): void {
+    this.hooks.push(hook);
+  }
+
+  async enqueue(values: NewJobRow, cap: number): Promise<q.InsertOutcome> {
+    const outcome = await q.insertJobWithinCap(this.sql, values, cap);
+    if (outcome.kind === "inserted") {
+      const j = outcome.job;
+      await this.step(j, "received", {
+        source: j.source,
+        provider: j.provider,
+        operation: j.operation,
+        payload_bytes: j.payloadSize,
+        payload_mime: j.payloadMime,
+        expires_at: j.expiresAt.toISOString(),
+      });
+      this.events.emitQueued();
+    }
+    return outcome;
+  }
+
+  claim(owner: string, skipProviders: string[] = []): Promise<JobRow | null> {
+    return q.claimNextJob(this.sql, owner, this.clock.now(), skipProviders);
+  }
+
+  heartbeat(job: JobRow): Promise<boolean> {
+    return q.heartbeat(this.sql, job.id, job.leaseToken!, this.clock.now());
+  }
+
+  get(id: string): Promise<JobRow | null> {
+    return q.getJob(this.sql, id);
+  }
+
+  async succeed(job: JobRow, result: Omit<q.ResultColumns, "resultExpiresAt">, retentionHours: number) {
+    const now = this.clock.now();
+    const row = await q.finalizeSucceeded(this.sql, job.id, job.leaseToken!, now, {
+      ...result,
+      resultExpiresAt: resultExpiresAt(now, retentionHours),
+    });
+    if (row) {
+      await this.finished(row, "succeeded", { result_bytes: row.resultSize, result_mime: row.resultMime });
+    }
+    return row;
+  }
+
+  async fail(job: JobRow, reason: FailureReason, message: string, providerLatencyMs: number | null) {
+    const row = await q.finalizeFailed(
+      this.sql,
+      job.id,
+      job.leaseToken!,
+      this.clock.now(),
+      reason,
+      message,
+      providerLatencyMs,
+    );
+    if (row) await this.finished(row, "failed", { failure_reason: reason, error: message });
+    return row;
+  }
+
+  /** Ends the job as `timeout` if its deadline has passed and it is still active. */
+  async expire(id: string): Promise<JobRow | null> {
+    const row = await q.expireJob(this.sql, id, this.clock.now());
+    if (row) await this.finished(row, "timeout", { failure_reason: "timeout" });
+    return row;
+  }
+
+  async cancel(id: string, by: string): Promise<JobRow | null> {
+    const row = await q.cancelJob(this.sql, id, this.clock.now(), by);
+    if (row) await this.finished(row, "cancelled", { failure_reason: "cancelled", by });
+    return row;
+  }
+
+  /** Resolves jobs orphaned by a crashed or stopped process. */
+  async recover(leaseTtlMs: number, graceMs: number): Promise<JobRow[]> {
+    const rows = await q.recoverOrphans(this.sql, this.clock.now(), leaseTtlMs, graceMs);
+    for (const row of rows) {
+      await this.finished(row, row.status === "timeout" ? "timeout" : "failed", {
+        failure_reason: row.failureReason,
+        recovered: true,
+      });
+    }
+    if (rows.length) this.log.warn("queue.recovered", { count: rows.length, jobs: rows.map((r) => r.id) });
+    return rows;
+  }
+
+  setProviderRef(job: JobRow, ref: string): Promise<void> {
+    return q.setProviderRef(this.sql, job.id, job.leaseToken!, ref);
+  }
+
+  counts() {
+    return q.countActive(this.sql);
+  }
+
+  async step(
+    job: Pick<JobRow, "id" | "slotId">,
+    event: string,
+    details: Record<string, unknown> = {},
+    providerLatencyMs: number | null = null,
+  ): Promise<void> {
+    await q.appendLog(this.sql, {
+      jobId: job.id,
+      slotId: job.slotId,
+      event,
+      at: this.clock.now(),
+      providerLatencyMs,
+      details,
+    });
+  }
+
+  private async finished(row: JobRow, event: string, details: Record<string, unknown>): Promise<void> {
+    const totalMs = row.finalizedAt!.getTime() - row.createdAt.getTime();
+    await this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs);
+    await this.media.remove(row.payloadPath);
+    if (row.payloadPath) await q.clearPayload(this.sql, row.id);
+    await this.objects.removeForJob(row.id, this.clock.now());
+    this.log.info(`job.${event}`, {
+      job_id: row.id,
+      slot: row.slotId,
+      provider: row.provider,
+      failure_reason: row.failureReason,
+      total_ms: totalMs,
+      provider_latency_ms: row.providerLatencyMs,
+    });
+    this.events.emitFinalized(row.id);
+    for (const hook of this.hooks) {
+      try {
+        hook(row);
+      } catch (err) {
+        this.log.error("queue.hook_failed", { error: err });
+      }
+    }
+  }
+}
+
+/** `result_expires_at = finalized_at + T_result_retention`. */
+export function resultExpiresAt(finalizedAt: Date, retentionHours: number): Date {
+  return new Date(finalizedAt.getTime() + retentionHours * 3_600_000);
+}
+
+/** `expires_at = created_at + T_sync_response`. */
+export function jobExpiresAt(createdAt: Date, syncResponseSeconds: number): Date {
+  return new Date(createdAt.getTime() + syncResponseSeconds * 1000);
+}

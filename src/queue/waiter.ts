@@ -1,0 +1,50 @@
+/**
+ * Holds a request until its job is final: woken in-process (or by NOTIFY) when the job finalizes,
+ * re-reading the row about once a second as a safety net, and reading it one last time at the
+ * deadline — where, if the job is still running, the waiter itself finalizes it as `timeout`.
+ */
+import type { JobRow } from "../db/schema";
+import type { Clock } from "../lib/clock";
+import type { JobEvents } from "./events";
+import { isFinal, type JobQueue } from "./index";
+
+const SAFETY_NET_MS = 1000;
+
+export async function waitForOutcome(
+  deps: { queue: JobQueue; events: JobEvents; clock: Clock },
+  jobId: string,
+  expiresAt: Date,
+  signal?: AbortSignal,
+): Promise<JobRow | null> {
+  const { queue, events, clock } = deps;
+  let wake: () => void = () => {};
+  const off = events.onFinalized(jobId, () => wake());
+  try {
+    for (;;) {
+      const row = await queue.get(jobId);
+      if (!row) return null;
+      if (isFinal(row)) return row;
+      const left = expiresAt.getTime() - clock.now().getTime();
+      if (left <= 0) {
+        const expired = await queue.expire(jobId);
+        if (expired) return expired;
+        // It ended at the edge (or the clock is ahead): the final read decides.
+        const last = await queue.get(jobId);
+        if (last && isFinal(last)) return last;
+      }
+      if (signal?.aborted) return null;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(1, Math.min(SAFETY_NET_MS, left)));
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        }
+        wake = done;
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    }
+  } finally {
+    off();
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The process's services, wired once: database (embedded if no DATABASE_URL), migrations, media,
+ * settings, providers, queue, workers and the background timers. The HTTP app and the CLI both
+ * start from here; tests build one per file against their own database.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { Config } from "./config";
+import { connectDatabase, type Database } from "./db/client";
+import { type EmbeddedDatabase, startEmbeddedPostgres } from "./db/embedded";
+import { runMigrations } from "./db/migrate";
+import { type Clock, systemClock } from "./lib/clock";
+import { createLogger, type Logger } from "./lib/log";
+import { generatePassword, loadOrCreateMasterKey } from "./lib/secrets";
+import { MediaObjects } from "./media/objects";
+import { MediaStore } from "./media/storage";
+import { TemplateStore } from "./media/templates";
+import { ensureAdminUsers } from "./modules/auth/users";
+import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
+import type { Provider } from "./providers/types";
+import { JobEvents, listenForJobEvents } from "./queue/events";
+import { JobQueue } from "./queue/index";
+import { stopInstance, upsertInstance } from "./queue/sql";
+import { SettingsService } from "./settings/service";
+import { VERSION } from "./version";
+import { WorkerPool } from "./worker/pool";
+
+/** A lease (or a waiting instance) silent this long is considered dead. */
+export const LEASE_TTL_MS = 15_000;
+const INSTANCE_HEARTBEAT_MS = 3_000;
+const SWEEP_MS = 5_000;
+/** Active jobs this far past their deadline are finalized by the sweeper even if a waiter exists. */
+const OVERDUE_GRACE_MS = 3_000;
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  log?: Logger;
+  providers?: Provider[];
+  /** Start worker loops (default true). The CLI runs without them. */
+  workers?: boolean;
+  /** Register as a live instance and run the sweeper (default: same as `workers`). */
+  background?: boolean;
+  /** Where first-start credentials are shown (default: the console). */
+  announce?: (lines: string[]) => void;
+}
+
+export interface FirstStartSecrets {
+  admins: { username: string; password: string }[];
+  ingestPassword: string | null;
+}
+
+export class Runtime {
+  readonly instanceId = randomUUID();
+  readonly events = new JobEvents();
+  readonly media: MediaStore;
+  readonly objects: MediaObjects;
+  readonly templates: TemplateStore;
+  readonly settings: SettingsService;
+  readonly providers: ProviderRegistry;
+  readonly queue: JobQueue;
+  readonly workers: WorkerPool;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private listener: { unlisten(): Promise<void> } | null = null;
+  private stopped = false;
+  /** True once shutdown began: new ingests are refused, held ones are still answered. */
+  draining = false;
+
+  private constructor(
+    readonly config: Config,
+    readonly database: Database,
+    private readonly embedded: EmbeddedDatabase | null,
+    readonly clock: Clock,
+    readonly log: Logger,
+    providers: Provider[],
+    private readonly options: RuntimeOptions,
+  ) {
+    this.media = new MediaStore(config.mediaRoot);
+    this.media.ensureLayout();
+    this.objects = new MediaObjects(database.db, this.media);
+    this.templates = new TemplateStore(database.db, this.media);
+    const masterKey = loadOrCreateMasterKey(join(config.dataDir, "master.key"));
+    this.settings = new SettingsService(database.db, clock, config, masterKey);
+    this.providers = new ProviderRegistry(providers);
+    this.queue = new JobQueue(database.sql, clock, this.media, this.objects, this.events, log);
+    this.workers = new WorkerPool(
+      {
+        queue: this.queue,
+        events: this.events,
+        clock,
+        log,
+        media: this.media,
+        objects: this.objects,
+        providers: this.providers,
+        settings: this.settings,
+        instanceId: this.instanceId,
+        publicBaseUrl: async () => (await this.settings.current()).publicBaseUrl,
+      },
+      config.workerCount,
+    );
+  }
+
+  get db() {
+    return this.database.db;
+  }
+
+  get sql() {
+    return this.database.sql;
+  }
+
+  static async create(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+    const log = options.log ?? createLogger(config.logLevel);
+    const clock = options.clock ?? systemClock;
+    let embedded: EmbeddedDatabase | null = null;
+    let url = config.databaseUrl;
+    if (!url) {
+      embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log);
+      url = embedded.url;
+    }
+    try {
+      const applied = await runMigrations(url);
+      if (applied) log.info("db.migrated", { applied });
+      const database = connectDatabase(url);
+      return new Runtime(
+        config,
+        database,
+        embedded,
+        clock,
+        log,
+        options.providers ?? defaultProviders(),
+        options,
+      );
+    } catch (err) {
+      await embedded?.stop();
+      throw err;
+    }
+  }
+
+  /** Creates the admins and the ingest password on first start; returns what must be shown once. */
+  async bootstrap(): Promise<FirstStartSecrets> {
+    const admins = await ensureAdminUsers(this.db, () => generatePassword(16));
+    let ingestPassword: string | null = null;
+    if (!(await this.settings.hasIngestPassword())) {
+      ingestPassword = generatePassword(12);
+      await this.settings.setIngestPassword(ingestPassword, "first-start");
+    }
+    const secrets = { admins, ingestPassword };
+    if (admins.length || ingestPassword) {
+      const announce = this.options.announce ?? ((lines: string[]) => console.log(lines.join("\n")));
+      announce(firstStartLines(secrets));
+    }
+    return secrets;
+  }
+
+  /** Registers the instance, recovers orphans, listens for other processes and starts workers. */
+  async start(): Promise<void> {
+    const background = this.options.background ?? this.options.workers ?? true;
+    if (background) {
+      const me = { id: this.instanceId, hostname: hostname(), pid: process.pid, version: VERSION };
+      await upsertInstance(this.sql, me, this.clock.now());
+      await this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS);
+      this.every(
+        INSTANCE_HEARTBEAT_MS,
+        () => upsertInstance(this.sql, me, this.clock.now()),
+        "instance.heartbeat",
+      );
+      this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
+      this.listener = await listenForJobEvents(this.sql, this.events, this.log);
+    }
+    if (this.options.workers ?? true) this.workers.start();
+  }
+
+  every(ms: number, fn: () => Promise<unknown>, name: string): void {
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error(`${name}.failed`, { error: err });
+      } finally {
+        busy = false;
+      }
+    }, ms);
+    this.timers.push(timer);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.draining = true;
+    await this.workers.stop();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.listener?.unlisten();
+    await stopInstance(this.sql, this.instanceId, this.clock.now()).catch(() => {});
+    await this.database.close();
+    await this.embedded?.stop();
+  }
+}
+
+export function firstStartLines(s: FirstStartSecrets): string[] {
+  const lines = ["", "==== PhotoChanger first start: these passwords are shown only once ===="];
+  for (const a of s.admins) lines.push(`  admin ${a.username.padEnd(5)} password: ${a.password}`);
+  if (s.ingestPassword) lines.push(`  booth ingest password:  ${s.ingestPassword}`);
+  lines.push("  Change them with: photochanger admin set-password <user> / photochanger rotate-password");
+  lines.push("=======================================================================", "");
+  return lines;
+}

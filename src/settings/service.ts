@@ -1,0 +1,190 @@
+/**
+ * Runtime settings stored in `app_settings`: read through a short cache, written with who/when, so
+ * a change takes effect without restart (T_sync applies to jobs created after it).
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { sql as dsql, eq } from "drizzle-orm";
+import type { Config } from "../config";
+import type { Db } from "../db/client";
+import { appSettings, auditLog } from "../db/schema";
+import type { Clock } from "../lib/clock";
+import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
+import type { ProviderId } from "../providers/types";
+
+export interface RuntimeSettings {
+  syncResponseSeconds: number;
+  resultRetentionHours: number;
+  maxInFlightJobs: number;
+  providerConcurrency: Record<ProviderId, number>;
+  publicBaseUrl: string | null;
+}
+
+export const SETTING_DEFAULTS: RuntimeSettings = {
+  syncResponseSeconds: 48,
+  resultRetentionHours: 72,
+  maxInFlightJobs: 16,
+  providerConcurrency: { gemini: 4, turbotext: 4, openai: 4, local: 8 },
+  publicBaseUrl: null,
+};
+
+/** Storage keys (snake_case, as in the API). */
+export const KEYS = {
+  syncResponseSeconds: "sync_response_seconds",
+  resultRetentionHours: "result_retention_hours",
+  maxInFlightJobs: "max_in_flight_jobs",
+  providerConcurrency: "provider_concurrency",
+  publicBaseUrl: "public_base_url",
+  ingestPassword: "ingest_password",
+  providerKey: (id: string) => `provider_key.${id}`,
+} as const;
+
+export interface SecretMeta {
+  updatedAt: Date | null;
+  updatedBy: string | null;
+}
+
+const CACHE_MS = 1000;
+const ENV_KEY: Record<ProviderId, keyof Config["providers"] | null> = {
+  gemini: "gemini",
+  turbotext: "turbotext",
+  openai: "openai",
+  local: null,
+};
+
+export class SettingsService {
+  private cache: { at: number; value: RuntimeSettings } | null = null;
+  // Fast path for the ingest password: after one argon2id verify, an HMAC under a per-process key
+  // is compared in constant time, so every booth upload doesn't pay ~60 ms of argon2.
+  private readonly hmacKey = randomBytes(32);
+  private verified: { hash: string; mac: Buffer } | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly config: Config,
+    private readonly masterKey: Buffer,
+  ) {}
+
+  async current(): Promise<RuntimeSettings> {
+    const now = Date.now();
+    if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.value;
+    const rows = await this.db.select().from(appSettings);
+    const byKey = new Map(rows.map((r) => [r.key, r.value]));
+    const num = (k: string, d: number) => (typeof byKey.get(k) === "number" ? (byKey.get(k) as number) : d);
+    const value: RuntimeSettings = {
+      syncResponseSeconds: num(KEYS.syncResponseSeconds, SETTING_DEFAULTS.syncResponseSeconds),
+      resultRetentionHours: num(KEYS.resultRetentionHours, SETTING_DEFAULTS.resultRetentionHours),
+      maxInFlightJobs: num(KEYS.maxInFlightJobs, SETTING_DEFAULTS.maxInFlightJobs),
+      providerConcurrency: {
+        ...SETTING_DEFAULTS.providerConcurrency,
+        ...((byKey.get(KEYS.providerConcurrency) as Record<ProviderId, number> | undefined) ?? {}),
+      },
+      publicBaseUrl:
+        (byKey.get(KEYS.publicBaseUrl) as string | null | undefined) ?? this.config.publicBaseUrl,
+    };
+    this.cache = { at: now, value };
+    return value;
+  }
+
+  invalidate(): void {
+    this.cache = null;
+  }
+
+  async set(key: string, value: unknown, by: string, isSecret = false): Promise<void> {
+    const now = this.clock.now();
+    await this.db
+      .insert(appSettings)
+      .values({ key, value: value as never, isSecret, updatedAt: now, updatedBy: by })
+      .onConflictDoUpdate({
+        target: appSettings.key,
+        set: { value: value as never, isSecret, updatedAt: now, updatedBy: by },
+      });
+    this.invalidate();
+  }
+
+  async meta(key: string): Promise<SecretMeta & { exists: boolean }> {
+    const [row] = await this.db.select().from(appSettings).where(eq(appSettings.key, key));
+    return { exists: !!row, updatedAt: row?.updatedAt ?? null, updatedBy: row?.updatedBy ?? null };
+  }
+
+  async audit(actor: string, action: string, details: Record<string, unknown> = {}): Promise<void> {
+    await this.db.insert(auditLog).values({ occurredAt: this.clock.now(), actor, action, details });
+  }
+
+  // ---- ingest password (argon2id hash only) ----
+
+  async setIngestPassword(password: string, by: string): Promise<void> {
+    const hash = await Bun.password.hash(password, { algorithm: "argon2id" });
+    await this.set(KEYS.ingestPassword, { hash }, by, true);
+    this.verified = null;
+    await this.audit(by, "ingest_password.rotated");
+  }
+
+  async hasIngestPassword(): Promise<boolean> {
+    return (await this.ingestPasswordHash()) !== null;
+  }
+
+  async verifyIngestPassword(password: string): Promise<boolean> {
+    const hash = await this.ingestPasswordHash();
+    if (!hash) return false;
+    const mac = createHmac("sha256", this.hmacKey).update(password).digest();
+    if (this.verified?.hash === hash) {
+      if (constantTimeEqual(mac, this.verified.mac)) return true;
+    }
+    const ok = await Bun.password.verify(password, hash);
+    if (ok) this.verified = { hash, mac };
+    return ok;
+  }
+
+  private async ingestPasswordHash(): Promise<string | null> {
+    const [row] = await this.db
+      .select({ value: appSettings.value })
+      .from(appSettings)
+      .where(eq(appSettings.key, KEYS.ingestPassword));
+    const hash = (row?.value as { hash?: string } | undefined)?.hash;
+    return hash ?? null;
+  }
+
+  // ---- provider keys (AES-256-GCM; never returned, never logged) ----
+
+  async setProviderKey(id: ProviderId, apiKey: string | null, by: string): Promise<void> {
+    const key = KEYS.providerKey(id);
+    if (!apiKey) {
+      await this.db.delete(appSettings).where(eq(appSettings.key, key));
+      await this.audit(by, "provider_key.cleared", { provider: id });
+    } else {
+      await this.set(key, { sealed: encryptSecret(this.masterKey, apiKey, key) }, by, true);
+      await this.audit(by, "provider_key.replaced", { provider: id });
+    }
+    this.invalidate();
+  }
+
+  /** The key from settings if one is stored, else from the environment, else null. */
+  async providerKey(id: ProviderId): Promise<string | null> {
+    const key = KEYS.providerKey(id);
+    const [row] = await this.db
+      .select({ value: appSettings.value })
+      .from(appSettings)
+      .where(eq(appSettings.key, key));
+    const sealed = (row?.value as { sealed?: string } | undefined)?.sealed;
+    if (sealed) return decryptSecret(this.masterKey, sealed, key);
+    const envName = ENV_KEY[id];
+    return envName ? this.config.providers[envName].apiKey : null;
+  }
+
+  async providerKeyStatus(
+    id: ProviderId,
+  ): Promise<{ configured: boolean; source: "settings" | "environment" | null } & SecretMeta> {
+    const m = await this.meta(KEYS.providerKey(id));
+    if (m.exists)
+      return { configured: true, source: "settings", updatedAt: m.updatedAt, updatedBy: m.updatedBy };
+    const envName = ENV_KEY[id];
+    const fromEnv = envName ? !!this.config.providers[envName].apiKey : false;
+    return { configured: fromEnv, source: fromEnv ? "environment" : null, updatedAt: null, updatedBy: null };
+  }
+
+  /** Number of settings rows; used by health checks as a cheap database probe. */
+  async ping(): Promise<void> {
+    await this.db.execute(dsql`select 1`);
+  }
+}

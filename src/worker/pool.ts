@@ -1,0 +1,343 @@
+/**
+ * Worker loops: claim → provider → store result → fenced finalize. Each call gets an AbortSignal
+ * that fires at the job's deadline (or on cancel, or when the lease is lost), and a heartbeat keeps
+ * the lease alive while the provider works. A result that arrives too late is discarded.
+ */
+import { createHash } from "node:crypto";
+import type { JobRow } from "../db/schema";
+import { type Clock, sleep } from "../lib/clock";
+import type { Logger } from "../lib/log";
+import {
+  downscale,
+  EXT,
+  formatFromMime,
+  type OutputFormat,
+  sniffImage,
+  thumbnail,
+  toOutputFormat,
+} from "../media/images";
+import type { MediaObjects } from "../media/objects";
+import type { MediaStore } from "../media/storage";
+import type { ProviderRegistry } from "../providers/catalogue";
+import {
+  type ProviderContext,
+  ProviderFailure,
+  type ProviderId,
+  type ProviderImage,
+} from "../providers/types";
+import type { JobEvents } from "../queue/events";
+import type { JobQueue } from "../queue/index";
+import type { SettingsService } from "../settings/service";
+
+export interface WorkerDeps {
+  queue: JobQueue;
+  events: JobEvents;
+  clock: Clock;
+  log: Logger;
+  media: MediaStore;
+  objects: MediaObjects;
+  providers: ProviderRegistry;
+  settings: SettingsService;
+  instanceId: string;
+  /** PUBLIC_BASE_URL from settings or config, for providers that fetch inputs by URL. */
+  publicBaseUrl(): Promise<string | null>;
+}
+
+export const HEARTBEAT_MS = 3000;
+const IDLE_POLL_MS = 1000;
+const DEFAULT_MAX_INPUT_SIDE = 2048;
+
+class DeadlineReached extends Error {
+  constructor() {
+    super("deadline reached");
+  }
+}
+class LeaseLost extends Error {
+  constructor() {
+    super("job ended elsewhere (cancelled, expired or reclaimed)");
+  }
+}
+
+export class WorkerPool {
+  private readonly stopping = new AbortController();
+  private loops: Promise<void>[] = [];
+  private readonly running = new Map<string, number>();
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly count: number,
+  ) {}
+
+  start(): void {
+    for (let i = 0; i < this.count; i++) this.loops.push(this.loop(`${this.deps.instanceId}/${i + 1}`));
+  }
+
+  /** Stops claiming; each loop finishes its current job (bounded by that job's deadline). */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await Promise.all(this.loops);
+    this.loops = [];
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const v of this.running.values()) n += v;
+    return n;
+  }
+
+  private async loop(owner: string): Promise<void> {
+    const { log, queue, events } = this.deps;
+    while (!this.stopping.signal.aborted) {
+      let job: JobRow | null = null;
+      try {
+        job = await queue.claim(owner, await this.saturatedProviders());
+      } catch (err) {
+        log.error("worker.claim_failed", { owner, error: err });
+        await sleep(IDLE_POLL_MS, this.stopping.signal);
+        continue;
+      }
+      if (!job) {
+        await events.nextQueued(IDLE_POLL_MS, this.stopping.signal);
+        continue;
+      }
+      this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
+      try {
+        await this.process(job, owner);
+      } catch (err) {
+        log.error("worker.job_crashed", { job_id: job.id, slot: job.slotId, error: err });
+      } finally {
+        this.running.set(job.provider, (this.running.get(job.provider) ?? 1) - 1);
+      }
+    }
+  }
+
+  private async saturatedProviders(): Promise<string[]> {
+    const limits = (await this.deps.settings.current()).providerConcurrency;
+    return Object.entries(limits)
+      .filter(([id, limit]) => (this.running.get(id) ?? 0) >= limit)
+      .map(([id]) => id);
+  }
+
+  private async process(job: JobRow, owner: string): Promise<void> {
+    const { queue, clock, events } = this.deps;
+    const log = this.deps.log.child({ job_id: job.id, slot: job.slotId });
+    const abort = new AbortController();
+    const untilDeadline = job.expiresAt.getTime() - clock.now().getTime();
+    const deadlineTimer = setTimeout(() => abort.abort(new DeadlineReached()), Math.max(0, untilDeadline));
+    const offEnded = events.onEnded(job.id, () => abort.abort(new LeaseLost()));
+    const beat = setInterval(() => {
+      queue.heartbeat(job).then(
+        (ours) => {
+          if (!ours) abort.abort(new LeaseLost());
+        },
+        (err) => log.warn("worker.heartbeat_failed", { error: err }),
+      );
+    }, HEARTBEAT_MS);
+
+    const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
+    await queue.step(job, "dispatched", {
+      owner,
+      provider: job.provider,
+      operation: job.operation,
+      attempt: job.attempts,
+      queue_wait_ms: queueWaitMs,
+    });
+    log.info("job.dispatched", {
+      provider: job.provider,
+      operation: job.operation,
+      queue_wait_ms: queueWaitMs,
+    });
+
+    let providerMs: number | null = null;
+    try {
+      const provider = this.deps.providers.get(job.provider);
+      if (!provider) throw new ProviderFailure("invalid_config", `Unknown provider "${job.provider}"`);
+      const checked = this.deps.providers.validate(job.provider, job.operation, job.settings);
+      if (!checked.ok) {
+        const msg = checked.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+        throw new ProviderFailure("invalid_config", `Slot settings are not valid: ${msg}`);
+      }
+      const apiKey = await this.deps.settings.providerKey(job.provider as ProviderId);
+      if (provider.spec.needsApiKey && !apiKey) {
+        throw new ProviderFailure(
+          "invalid_config",
+          `No API key for ${provider.spec.label}: add it in Settings → Provider keys ` +
+            `(or set ${job.provider.toUpperCase()}_API_KEY)`,
+        );
+      }
+      const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
+      const photo = await this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null);
+      const templates = [];
+      for (const t of job.templates) {
+        if (!(await this.deps.media.exists(t.path))) {
+          throw new ProviderFailure("invalid_config", `The slot's "${t.role}" template file is missing`);
+        }
+        const bytes = await this.deps.media.read(t.path);
+        const image = provider.spec.downscaleInputs
+          ? await downscale(bytes, maxSide)
+          : toImage(bytes, t.mime);
+        templates.push({ role: t.role, image });
+      }
+
+      const ctx: ProviderContext = {
+        jobId: job.id,
+        slotId: job.slotId,
+        operation: job.operation,
+        settings: checked.settings,
+        photo,
+        templates,
+        signal: abort.signal,
+        deadline: job.expiresAt,
+        clock,
+        log: log.child({ provider: job.provider }),
+        apiKey,
+        step: (event, details) => queue.step(job, event, details),
+        publish: (image, label) => this.publish(job, image, label),
+        setProviderRef: (ref) => queue.setProviderRef(job, ref),
+      };
+      const started = performance.now();
+      const output = await raceAbort(provider.run(ctx), abort.signal);
+      providerMs = Math.round(performance.now() - started);
+      await queue.step(
+        job,
+        "provider_responded",
+        { bytes: output.bytes.byteLength, mime: output.mime },
+        providerMs,
+      );
+
+      const settings = await this.deps.settings.current();
+      const stored = await this.storeResult(job, output);
+      const done = await queue.succeed(
+        job,
+        { ...stored, providerLatencyMs: providerMs },
+        settings.resultRetentionHours,
+      );
+      if (!done) {
+        // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
+        await this.deps.media.remove(stored.resultPath);
+        await this.deps.media.remove(stored.thumbPath);
+        await queue.step(job, "late_result_discarded", { provider_latency_ms: providerMs });
+        log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
+      }
+    } catch (err) {
+      await this.handleFailure(job, err, abort.signal, providerMs, log);
+    } finally {
+      clearTimeout(deadlineTimer);
+      clearInterval(beat);
+      offEnded();
+    }
+  }
+
+  private async handleFailure(
+    job: JobRow,
+    err: unknown,
+    signal: AbortSignal,
+    providerMs: number | null,
+    log: Logger,
+  ): Promise<void> {
+    const { queue } = this.deps;
+    if (signal.aborted && signal.reason instanceof LeaseLost) {
+      log.info("job.abandoned", { reason: "lease_lost" });
+      return;
+    }
+    if ((signal.aborted && signal.reason instanceof DeadlineReached) || isTimeoutFailure(err)) {
+      if (!(await queue.expire(job.id))) {
+        // Deadline not yet reached by the clock's reading (provider gave up early): it failed by timeout.
+        await queue.fail(job, "timeout", messageOf(err), providerMs);
+      }
+      return;
+    }
+    if (err instanceof ProviderFailure) {
+      await queue.step(job, "provider_failed", { reason: err.reason, error: err.message, ...err.details });
+      await queue.fail(job, err.reason, err.message, providerMs);
+      return;
+    }
+    log.error("job.internal_error", { error: err });
+    await queue.fail(job, "internal_error", `Internal error: ${messageOf(err)}`, providerMs);
+  }
+
+  private async loadInput(job: JobRow, maxSide: number | null): Promise<ProviderImage> {
+    if (!job.payloadPath) throw new Error("the job has no payload");
+    const bytes = await this.deps.media.read(job.payloadPath);
+    return maxSide ? downscale(bytes, maxSide) : toImage(bytes, job.payloadMime);
+  }
+
+  private async storeResult(job: JobRow, output: ProviderImage) {
+    const converted = await toOutputFormat(output.bytes, job.outputFormat as OutputFormat);
+    const resultPath = await this.deps.media.writeAtomic(
+      `results/${job.id}.${EXT[converted.format]}`,
+      converted.bytes,
+    );
+    let thumbPath: string | null = null;
+    try {
+      thumbPath = await this.deps.media.writeAtomic(
+        `results/${job.id}.thumb.webp`,
+        await thumbnail(converted.bytes),
+      );
+    } catch (err) {
+      // HEIC results (kept as "original") cannot be decoded here; the result itself is still served.
+      this.deps.log.warn("job.thumbnail_failed", { job_id: job.id, error: err });
+    }
+    return {
+      resultPath,
+      thumbPath,
+      resultMime: converted.mime,
+      resultSize: converted.bytes.byteLength,
+      resultSha256: createHash("sha256").update(converted.bytes).digest("hex"),
+    };
+  }
+
+  private async publish(job: JobRow, image: ProviderImage, label: string): Promise<string> {
+    const base = await this.deps.publicBaseUrl();
+    if (!base) {
+      throw new ProviderFailure(
+        "invalid_config",
+        "PUBLIC_BASE_URL is not set: this provider downloads photos from the server, " +
+          "so the server needs an address reachable from the internet (Settings → Public base URL)",
+      );
+    }
+    const obj = await this.deps.objects.create({
+      jobId: job.id,
+      kind: label,
+      bytes: image.bytes,
+      mime: image.mime,
+      format: image.format,
+      now: this.deps.clock.now(),
+      expiresAt: job.expiresAt,
+    });
+    return `${base.replace(/\/+$/, "")}/public/media/${obj.id}`;
+  }
+}
+
+function toImage(bytes: Uint8Array, mime: string | null): ProviderImage {
+  const format = sniffImage(bytes) ?? formatFromMime(mime);
+  if (!format) throw new ProviderFailure("invalid_config", "An input is not a JPEG, PNG, WebP or HEIC image");
+  return { bytes, format, mime: `image/${format}` };
+}
+
+function isTimeoutFailure(err: unknown): boolean {
+  return err instanceof ProviderFailure && err.reason === "timeout";
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Settles with the promise, or rejects as soon as the signal fires (the provider may ignore it). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
