@@ -1,0 +1,70 @@
+/**
+ * Preloaded once per `bun test` run: a PostgreSQL for the whole suite — TEST_DATABASE_URL if given,
+ * else an embedded one in a temp dir — and a migrated template database that each test file
+ * clones (CREATE DATABASE … TEMPLATE), so files never see each other's rows.
+ */
+import { afterAll } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { runMigrations } from "../src/db/migrate";
+import { startEmbeddedPostgres } from "../src/db/embedded";
+import { silentLogger } from "../src/lib/log";
+
+const TEMPLATE = "photochanger_test_template";
+
+async function freePort(): Promise<number> {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+async function prepare(): Promise<{ adminUrl: string; stop(): Promise<void> }> {
+  const given = process.env.TEST_DATABASE_URL;
+  if (given) return { adminUrl: given, stop: async () => {} };
+  const dir = mkdtempSync(join(tmpdir(), "photochanger-test-pg-"));
+  const { chmodSync } = await import("node:fs");
+  chmodSync(dir, 0o755);
+  const pg = await startEmbeddedPostgres(dir, await freePort(), silentLogger);
+  return {
+    adminUrl: pg.url,
+    stop: async () => {
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const server = await prepare();
+const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
+await admin.unsafe(`drop database if exists ${TEMPLATE} with (force)`);
+await admin.unsafe(`create database ${TEMPLATE}`);
+const templateUrl = withDatabase(server.adminUrl, TEMPLATE);
+await runMigrations(templateUrl);
+
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+let counter = 0;
+/** A fresh, migrated database for one test file (or one test). */
+export async function freshDatabase(): Promise<string> {
+  const name = `photochanger_test_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
+  await admin.unsafe(`create database ${name} template ${TEMPLATE}`);
+  created.push(name);
+  return withDatabase(server.adminUrl, name);
+}
+const created: string[] = [];
+
+(globalThis as Record<string, unknown>).__photochangerFreshDatabase = freshDatabase;
+
+afterAll(async () => {
+  for (const name of created) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+  await admin.unsafe(`drop database if exists ${TEMPLATE} with (force)`).catch(() => {});
+  await admin.end({ timeout: 5 });
+  await server.stop();
+});
