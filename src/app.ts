@@ -5,7 +5,9 @@
 import { randomUUID } from "node:crypto";
 import { Elysia } from "elysia";
 import { AppError, envelope, errorResponse } from "./lib/errors";
+import { authModule } from "./modules/auth/index";
 import { ingestModule } from "./modules/ingest/index";
+import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
 import type { Runtime } from "./runtime";
 
@@ -41,6 +43,8 @@ export function createApp(rt: Runtime) {
       );
     })
     .get("/healthz", () => ({ status: "ok" }))
+    .use(authModule(rt))
+    .use(providersModule(rt))
     .use(ingestModule(rt))
     .use(publicModule(rt));
 }

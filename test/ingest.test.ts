@@ -34,7 +34,9 @@ describe("a DSLR Remote Pro upload", () => {
     expect(res.headers.get("content-type")).toBe("image/jpeg");
     expect(res.headers.get("cache-control")).toBe("no-store");
     const jobId = res.headers.get("x-job-id")!;
-    expect(res.headers.get("content-disposition")).toBe(`inline; filename="slot-001-${jobId.slice(0, 8)}.jpg"`);
+    expect(res.headers.get("content-disposition")).toBe(
+      `inline; filename="slot-001-${jobId.slice(0, 8)}.jpg"`,
+    );
     const body = new Uint8Array(await res.arrayBuffer());
     expect(sniffImage(body)).toBe("jpeg");
     expect(await colourfulness(photo)).toBeGreaterThan(20);
@@ -44,7 +46,12 @@ describe("a DSLR Remote Pro upload", () => {
     expect(row!.status).toBe("succeeded");
     expect(row!.source).toBe("ingest");
     expect(row!.clientHash).toBe("3f786850e387550fdab836ed7e6dc881de23001b");
-    expect(row!.clientMeta).toMatchObject({ time: "1758217512", user_id: "Acer", name: "BOOTH-PC", version: "3.30.2" });
+    expect(row!.clientMeta).toMatchObject({
+      time: "1758217512",
+      user_id: "Acer",
+      name: "BOOTH-PC",
+      version: "3.30.2",
+    });
     expect(JSON.stringify(row!.clientMeta)).not.toContain(INGEST_PASSWORD);
     expect(row!.payloadPath).toBeNull();
     expect(row!.resultSha256).toMatch(/^[0-9a-f]{64}$/);
@@ -61,27 +68,46 @@ describe("a DSLR Remote Pro upload", () => {
     const fields = dslrFields();
     delete (fields as Record<string, string>).password;
     const form = dslrForm(photo, fields, "file");
-    const res = await fetch(`${app.url}/api/ingest/slot-001?password=${INGEST_PASSWORD}`, { method: "POST", body: form });
+    const res = await fetch(`${app.url}/api/ingest/slot-001?password=${INGEST_PASSWORD}`, {
+      method: "POST",
+      body: form,
+    });
     expect(res.status).toBe(200);
     expect(sniffImage(new Uint8Array(await res.arrayBuffer()))).toBe("jpeg");
   });
 
   test("a PNG photo comes back as JPEG by default, and as PNG when the slot says so", async () => {
     const png = makePng(80, 60);
-    const res = await postIngest(app, "slot-001", dslrForm(png, dslrFields(), "fileToUpload", "x.png", "image/png"));
+    const res = await postIngest(
+      app,
+      "slot-001",
+      dslrForm(png, dslrFields(), "fileToUpload", "x.png", "image/png"),
+    );
     expect(res.headers.get("content-type")).toBe("image/jpeg");
     await app.configureSlot("slot-002", { provider: "local", operation: "passthrough", outputFormat: "png" });
     const res2 = await postIngest(app, "slot-002", dslrForm(photo));
     expect(res2.headers.get("content-type")).toBe("image/png");
     expect(sniffImage(new Uint8Array(await res2.arrayBuffer()))).toBe("png");
-    await app.configureSlot("slot-003", { provider: "local", operation: "passthrough", outputFormat: "original" });
+    await app.configureSlot("slot-003", {
+      provider: "local",
+      operation: "passthrough",
+      outputFormat: "original",
+    });
     const webp = await makeWebp();
-    const res3 = await postIngest(app, "slot-003", dslrForm(webp, dslrFields(), "fileToUpload", "x.webp", "image/webp"));
+    const res3 = await postIngest(
+      app,
+      "slot-003",
+      dslrForm(webp, dslrFields(), "fileToUpload", "x.webp", "image/webp"),
+    );
     expect(res3.headers.get("content-type")).toBe("image/webp");
   });
 
   test("the part's Content-Type is not trusted: a JPEG labelled text/plain is accepted", async () => {
-    const res = await postIngest(app, "slot-001", dslrForm(photo, dslrFields(), "fileToUpload", "a.txt", "text/plain"));
+    const res = await postIngest(
+      app,
+      "slot-001",
+      dslrForm(photo, dslrFields(), "fileToUpload", "a.txt", "text/plain"),
+    );
     expect(res.status).toBe(200);
   });
 });
@@ -110,7 +136,11 @@ describe("refusals leave no job and no file", () => {
     await app.configureSlot("slot-010", { sizeLimitMb: 1, provider: "local", operation: "passthrough" });
     const big = new Uint8Array(1024 * 1024 + 10);
     big.set(photo);
-    const tooBig = await expectRefused(await postIngest(app, "slot-010", dslrForm(big)), 413, "payload_too_large");
+    const tooBig = await expectRefused(
+      await postIngest(app, "slot-010", dslrForm(big)),
+      413,
+      "payload_too_large",
+    );
     expect(tooBig.error.details.max_bytes).toBe(1024 * 1024);
 
     const notMultipart = await fetch(`${app.url}/ingest/slot-001`, {
@@ -127,7 +157,7 @@ describe("refusals leave no job and no file", () => {
     const broken = await fetch(`${app.url}/ingest/slot-001`, {
       method: "POST",
       headers: { "content-type": "multipart/form-data; boundary=XYZ" },
-      body: "--XYZ\r\nContent-Disposition: form-data; name=\"fileToUpload\"; filename=\"a.jpg\"\r\n\r\nabc",
+      body: '--XYZ\r\nContent-Disposition: form-data; name="fileToUpload"; filename="a.jpg"\r\n\r\nabc',
     });
     await expectRefused(broken, 400, "invalid_payload");
 
@@ -138,7 +168,11 @@ describe("refusals leave no job and no file", () => {
     );
     const noPassword = dslrFields();
     delete (noPassword as Record<string, string>).password;
-    await expectRefused(await postIngest(app, "slot-001", dslrForm(photo, noPassword)), 401, "invalid_credentials");
+    await expectRefused(
+      await postIngest(app, "slot-001", dslrForm(photo, noPassword)),
+      401,
+      "invalid_credentials",
+    );
 
     const gif = new TextEncoder().encode("GIF89a not really an image at all");
     await expectRefused(
@@ -157,7 +191,10 @@ describe("refusals leave no job and no file", () => {
     await app.configureSlot("slot-011", { sizeLimitMb: 1 });
     const res = await fetch(`${app.url}/ingest/slot-011`, {
       method: "POST",
-      headers: { "content-type": "multipart/form-data; boundary=X", "content-length": String(5 * 1024 * 1024) },
+      headers: {
+        "content-type": "multipart/form-data; boundary=X",
+        "content-length": String(5 * 1024 * 1024),
+      },
       body: "--X--",
     }).catch(() => null);
     // Bun may close the socket on a short body; either way no job exists.

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { runMigrations } from "../src/db/migrate";
 import { startEmbeddedPostgres } from "../src/db/embedded";
+import { runMigrations } from "../src/db/migrate";
 import { silentLogger } from "../src/lib/log";
 
 const TEMPLATE = "photochanger_test_template";
@@ -63,7 +63,8 @@ const created: string[] = [];
 (globalThis as Record<string, unknown>).__photochangerFreshDatabase = freshDatabase;
 
 afterAll(async () => {
-  for (const name of created) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+  for (const name of created)
+    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
   await admin.unsafe(`drop database if exists ${TEMPLATE} with (force)`).catch(() => {});
   await admin.end({ timeout: 5 });
   await server.stop();

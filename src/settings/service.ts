@@ -65,6 +65,11 @@ export class SettingsService {
     private readonly masterKey: Buffer,
   ) {}
 
+  /** Key material for derived secrets (the JWT signing key); never exposed over HTTP. */
+  masterKeyForDerivation(): Buffer {
+    return this.masterKey;
+  }
+
   async current(): Promise<RuntimeSettings> {
     const now = Date.now();
     if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.value;

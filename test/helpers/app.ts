@@ -133,16 +133,26 @@ export function dslrForm(
   return form;
 }
 
-export async function postIngest(app: TestApp, slotId: string, form: FormData, path = "/ingest"): Promise<Response> {
+export async function postIngest(
+  app: TestApp,
+  slotId: string,
+  form: FormData,
+  path = "/ingest",
+): Promise<Response> {
   return fetch(`${app.url}${path}/${slotId}`, { method: "POST", body: form });
 }
 
-export async function json(res: Response): Promise<{ error: { code: string; message: string; details: Record<string, unknown> } }> {
+export async function json(
+  res: Response,
+): Promise<{ error: { code: string; message: string; details: Record<string, unknown> } }> {
   return (await res.json()) as never;
 }
 
 /** Polls until `fn` returns a truthy value (for background effects like the sweeper). */
-export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -1,0 +1,40 @@
+/** POST /api/login and /api/logout. */
+import { Elysia, t } from "elysia";
+import { clientAddress } from "../../lib/client";
+import type { Runtime } from "../../runtime";
+import { authenticate, authPlugin, issueSession, revokeSession, SESSION_COOKIE } from "./plugin";
+import { checkLogin } from "./service";
+
+export const authModule = (rt: Runtime) =>
+  new Elysia({ name: "auth-routes" })
+    .use(authPlugin(rt))
+    .post(
+      "/api/login",
+      async ({ body, jwt, request, server, cookie, set }) => {
+        const ip = clientAddress(server, request);
+        await checkLogin(rt, body.username, body.password, ip);
+        const session = await issueSession(rt, jwt, body.username, ip);
+        cookie[SESSION_COOKIE]!.set({
+          value: session.token,
+          httpOnly: true,
+          sameSite: "strict",
+          path: "/",
+          maxAge: session.expiresIn,
+          secure: new URL(request.url).protocol === "https:",
+        });
+        set.headers["cache-control"] = "no-store";
+        return { access_token: session.token, token_type: "bearer", expires_in: session.expiresIn };
+      },
+      {
+        body: t.Object({
+          username: t.String({ minLength: 1, maxLength: 64 }),
+          password: t.String({ minLength: 1, maxLength: 256 }),
+        }),
+      },
+    )
+    .post("/api/logout", async ({ jwt, request, cookie, set }) => {
+      const admin = await authenticate(rt, jwt, request, cookie[SESSION_COOKIE]?.value as string | undefined);
+      if (admin) await revokeSession(rt, admin.sessionId);
+      cookie[SESSION_COOKIE]!.remove();
+      set.status = 204;
+    });

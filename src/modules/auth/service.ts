@@ -1,0 +1,42 @@
+/** Admin login: argon2id verify, throttled per user+address, same cost for unknown users. */
+import { eq } from "drizzle-orm";
+import { adminUser } from "../../db/schema";
+import { AppError } from "../../lib/errors";
+import type { Runtime } from "../../runtime";
+import { clearFailures, LOGIN_RULE, recordFailure, throttledFor } from "./throttle";
+
+// Verified against when the username is unknown, so both paths cost one argon2id verify.
+let dummyHash: Promise<string> | null = null;
+function dummy(): Promise<string> {
+  dummyHash ??= Bun.password.hash("photochanger-dummy-password", { algorithm: "argon2id" });
+  return dummyHash;
+}
+
+export async function checkLogin(
+  rt: Runtime,
+  username: string,
+  password: string,
+  clientIp: string,
+): Promise<void> {
+  const key = `${username.toLowerCase()}|${clientIp}`;
+  const wait = await throttledFor(rt.db, LOGIN_RULE, key, rt.clock.now());
+  if (wait > 0) {
+    rt.log.warn("auth.login.throttled", { username, client_ip: clientIp });
+    throw new AppError(
+      429,
+      "login_throttled",
+      "Too many failed logins; wait before trying again",
+      { retry_after_seconds: wait },
+      { "Retry-After": String(wait) },
+    );
+  }
+  const [user] = await rt.db.select().from(adminUser).where(eq(adminUser.username, username));
+  const ok = await Bun.password.verify(password, user?.passwordHash ?? (await dummy()));
+  if (!user || !ok) {
+    await recordFailure(rt.db, LOGIN_RULE, key, rt.clock.now());
+    rt.log.warn("auth.login.failure", { username, client_ip: clientIp, reason: "invalid_credentials" });
+    throw new AppError(401, "invalid_credentials", "Wrong username or password");
+  }
+  await clearFailures(rt.db, LOGIN_RULE, key);
+  rt.log.info("auth.login.success", { username, client_ip: clientIp });
+}

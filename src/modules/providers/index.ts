@@ -1,0 +1,27 @@
+/** GET /api/providers: the provider/operation catalogue the slot form is generated from. */
+import { Elysia } from "elysia";
+import type { Runtime } from "../../runtime";
+import { authPlugin } from "../auth/plugin";
+
+export function providerCatalogue(rt: Runtime) {
+  return rt.providers.list().map(({ spec }) => ({
+    id: spec.id,
+    label: spec.label,
+    needs_public_url: spec.needsPublicUrl,
+    needs_api_key: spec.needsApiKey,
+    operations: spec.operations.map((op) => ({
+      id: op.id,
+      label: op.label,
+      hint: op.hint ?? null,
+      prompt: op.prompt,
+      templates: op.templates,
+      needs_test_photo: op.needsTestPhoto,
+      settings_schema: op.settings,
+    })),
+  }));
+}
+
+export const providersModule = (rt: Runtime) =>
+  new Elysia({ name: "providers" })
+    .use(authPlugin(rt))
+    .get("/api/providers", () => ({ data: providerCatalogue(rt) }), { scope: "slots:read" });
