@@ -4,7 +4,8 @@
  * bundled into dist/photochanger, so nothing is read from the source tree once it is built.
  *
  *   bun scripts/build.ts              dist/photochanger (AVX2) and dist/photochanger-baseline
- *   bun scripts/build.ts --native     dist/photochanger only (what the tests use)
+ *   bun scripts/build.ts --native     dist/photochanger only
+ *   … --outdir DIR                    write into DIR instead of dist/ (the tests do)
  *
  * The baseline variant (for CPUs without AVX2, e.g. older Celeron/Atom studio boxes) is compiled
  * with Bun's `bun-linux-x64-baseline` runtime, which Bun fetches from the npm registry the first
@@ -14,10 +15,10 @@
  * so the compiled server needs DATABASE_URL (install.sh writes it) and says so clearly without it.
  */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const root = join(import.meta.dir, "..");
-const dist = join(root, "dist");
+
 const ENTRY = join(root, "src/main.ts");
 
 interface Variant {
@@ -50,18 +51,27 @@ export async function compile(variant: Variant): Promise<boolean> {
   }
   const size = Bun.file(variant.outfile).size;
   console.log(
-    `built ${variant.outfile.replace(`${root}/`, "")} (${variant.target}, ${(size / 1e6).toFixed(1)} MB) ` +
+    `built ${variant.outfile.replace(`${process.cwd()}/`, "")} (${variant.target}, ${(size / 1e6).toFixed(1)} MB) ` +
       `in ${Math.round(performance.now() - started)} ms`,
   );
   return true;
 }
 
 if (import.meta.main) {
-  const nativeOnly = process.argv.includes("--native");
+  const args = process.argv.slice(2);
+  const nativeOnly = args.includes("--native");
+  const outdirAt = args.indexOf("--outdir");
+  const dist = resolve(outdirAt >= 0 && args[outdirAt + 1] ? args[outdirAt + 1]! : join(root, "dist"));
   mkdirSync(dist, { recursive: true });
-  const ok = await compile({ outfile: join(dist, "photochanger"), target: "bun-linux-x64", optional: false });
+  const arch = process.arch === "arm64" ? "arm64" : "x64";
+  const ok = await compile({
+    outfile: join(dist, "photochanger"),
+    target: `bun-linux-${arch}`,
+    optional: false,
+  });
   if (!ok) process.exit(1);
-  if (!nativeOnly) {
+  // The baseline (no-AVX2) runtime exists for x64 only.
+  if (!nativeOnly && arch === "x64") {
     const baseline = await compile({
       outfile: join(dist, "photochanger-baseline"),
       target: "bun-linux-x64-baseline",
@@ -69,8 +79,8 @@ if (import.meta.main) {
     });
     if (!baseline) {
       console.error(
-        "dist/photochanger-baseline was not built (Bun downloads its baseline runtime from the npm " +
-          "registry on first use). dist/photochanger works on every CPU with AVX2.",
+        "photochanger-baseline was not built (Bun downloads its baseline runtime from the npm " +
+          "registry on first use). photochanger itself runs on every CPU with AVX2.",
       );
     }
   }
