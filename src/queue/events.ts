@@ -13,6 +13,8 @@ export class JobEvents {
   private readonly finalized = new Map<string, Set<Listener>>();
   private readonly queued = new Set<Listener>();
   private readonly cancelled = new Map<string, Set<Listener>>();
+  /** Jobs this process is finalizing right now (see `emitRemoteFinalized`). */
+  private readonly finalizingHere = new Map<string, number>();
 
   onFinalized(jobId: string, fn: Listener): () => void {
     return add(this.finalized, jobId, fn);
@@ -21,6 +23,25 @@ export class JobEvents {
   emitFinalized(jobId: string): void {
     for (const fn of [...(this.finalized.get(jobId) ?? [])]) fn();
     for (const fn of [...(this.cancelled.get(jobId) ?? [])]) fn();
+  }
+
+  /**
+   * A NOTIFY about a job. PostgreSQL also delivers our own notifications; for a job this process is
+   * finalizing, that echo would wake the waiter before the finalization's clean-up (payload removal)
+   * is done, so it is dropped — the in-process wake-up follows the clean-up.
+   */
+  emitRemoteFinalized(jobId: string): void {
+    if (!this.finalizingHere.has(jobId)) this.emitFinalized(jobId);
+  }
+
+  /** Marks a job as being finalized by this process until the returned function is called. */
+  finalizing(jobId: string): () => void {
+    this.finalizingHere.set(jobId, (this.finalizingHere.get(jobId) ?? 0) + 1);
+    return () => {
+      const n = (this.finalizingHere.get(jobId) ?? 1) - 1;
+      if (n > 0) this.finalizingHere.set(jobId, n);
+      else this.finalizingHere.delete(jobId);
+    };
   }
 
   /** Workers holding a job listen here so a cancel or timeout aborts their provider call at once. */
@@ -76,7 +97,7 @@ export async function listenForJobEvents(
 ): Promise<{ unlisten(): Promise<void> }> {
   const done = await sql.listen(
     CHANNEL_JOB_DONE,
-    (payload) => events.emitFinalized(payload),
+    (payload) => events.emitRemoteFinalized(payload),
     () => log.debug("queue.listen.connected", { channel: CHANNEL_JOB_DONE }),
   );
   const queued = await sql.listen(
