@@ -12,6 +12,7 @@ type Listener = () => void;
 export class JobEvents {
   private readonly finalized = new Map<string, Set<Listener>>();
   private readonly queued = new Set<Listener>();
+  private queuedHints = 0;
   private readonly cancelled = new Map<string, Set<Listener>>();
   /** Jobs this process is finalizing right now (see `emitRemoteFinalized`). */
   private readonly finalizingHere = new Map<string, number>();
@@ -55,11 +56,21 @@ export class JobEvents {
   }
 
   emitQueued(): void {
+    this.queuedHints++;
     for (const fn of [...this.queued]) fn();
   }
 
-  /** Resolves on the next queued hint, or after `ms`. */
-  nextQueued(ms: number, signal?: AbortSignal): Promise<void> {
+  /** Counts queued hints, so a hint that lands while a worker is claiming is not lost. */
+  get queuedSeq(): number {
+    return this.queuedHints;
+  }
+
+  /**
+   * Resolves on the next queued hint, or after `ms` — at once if a hint arrived since `since` (a
+   * `queuedSeq` read before the claim that came back empty).
+   */
+  nextQueued(ms: number, signal?: AbortSignal, since?: number): Promise<void> {
+    if (since !== undefined && since !== this.queuedHints) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -99,6 +99,7 @@ export class WorkerPool {
     const { log, queue, events } = this.deps;
     while (!this.stopping.signal.aborted) {
       let job: JobRow | null = null;
+      const seen = events.queuedSeq;
       try {
         job = await queue.claim(owner, await this.saturatedProviders());
       } catch (err) {
@@ -107,7 +108,7 @@ export class WorkerPool {
         continue;
       }
       if (!job) {
-        await events.nextQueued(IDLE_POLL_MS, this.stopping.signal);
+        await events.nextQueued(IDLE_POLL_MS, this.stopping.signal, seen);
         continue;
       }
       this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
