@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Elysia } from "elysia";
 import { AppError, envelope, errorResponse } from "./lib/errors";
 import { authModule } from "./modules/auth/index";
+import { healthModule } from "./modules/health/index";
 import { ingestModule } from "./modules/ingest/index";
 import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
@@ -42,7 +43,7 @@ export function createApp(rt: Runtime) {
         { status: 500, headers: { "Cache-Control": "no-store" } },
       );
     })
-    .get("/healthz", () => ({ status: "ok" }))
+    .use(healthModule(rt))
     .use(authModule(rt))
     .use(providersModule(rt))
     .use(ingestModule(rt))
