@@ -163,6 +163,21 @@ describe("openai failures", () => {
     expect((await errorOf(res)).message).toContain("could not be read");
   });
 
+  test("a HEIC photo (which OpenAI cannot read) → 502 with a hint for the booth, OpenAI not called", async () => {
+    const heic = new Uint8Array(64);
+    heic.set(new TextEncoder().encode("\0\0\0\x18ftypheic\0\0\0\0mif1heic"), 0);
+    const res = await postIngest(
+      app,
+      "slot-001",
+      dslrForm(heic, undefined, "fileToUpload", "IMG.HEIC", "image/heic"),
+    );
+    expect(res.status).toBe(502);
+    const err = await errorOf(res);
+    expect(err.code).toBe("provider_error");
+    expect(err.message).toContain("save JPEG");
+    expect(fake.requests).toHaveLength(0);
+  });
+
   test("slower than the deadline → 504 sync_timeout, job timeout", async () => {
     await app.setSyncSeconds(3);
     fake.answer({ kind: "delay", ms: 5000 });

@@ -90,6 +90,17 @@ export function templatesFor(
   return out;
 }
 
+/** For providers that read only JPEG/PNG/WebP (HEIC cannot be converted on this server). */
+export function refuseHeic(ctx: ProviderContext, who: string): void {
+  const heic = [ctx.photo, ...ctx.templates.map((t) => t.image)].some((i) => i.format === "heic");
+  if (heic) {
+    throw new ProviderFailure(
+      "provider_error",
+      `${who} accepts JPEG, PNG or WebP only, and this server cannot convert HEIC: set the booth to save JPEG`,
+    );
+  }
+}
+
 /** Bytes a provider sent back, checked by magic bytes. */
 export function imageFromBytes(bytes: Uint8Array, who: string): ProviderImage {
   const format = sniffImage(bytes);

@@ -15,6 +15,7 @@ import {
   oneOf,
   operationOf,
   parseRetryAfter,
+  refuseHeic,
   requiredPrompt,
   sanitize,
   stopIfAborted,
@@ -107,6 +108,7 @@ export function createOpenAIProvider(config: Config): Provider {
     spec: SPEC,
     async run(ctx: ProviderContext): Promise<ProviderImage> {
       const op = operationOf(SPEC, ctx);
+      refuseHeic(ctx, "OpenAI");
       const templates = templatesFor(op, ctx);
       const s = ctx.settings;
       const form = () => {

@@ -15,6 +15,7 @@ import {
   optionalPrompt,
   parseRetryAfter,
   pause,
+  refuseHeic,
   requiredPrompt,
   sanitize,
   stopIfAborted,
@@ -134,6 +135,7 @@ async function buildRequest(
   ctx: ProviderContext,
 ): Promise<{ method: string; fields: Record<string, string> }> {
   const op = operationOf(SPEC, ctx);
+  refuseHeic(ctx, "Turbotext");
   const templates = templatesFor(op, ctx);
   const s = ctx.settings;
   const photoUrl = await ctx.publish(ctx.photo, "turbotext_photo");
