@@ -68,6 +68,7 @@ export class WorkerPool {
   private readonly stopping = new AbortController();
   private loops: Promise<void>[] = [];
   private readonly running = new Map<string, number>();
+  private claimTurn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -96,12 +97,12 @@ export class WorkerPool {
   }
 
   private async loop(owner: string): Promise<void> {
-    const { log, queue, events } = this.deps;
+    const { log, events } = this.deps;
     while (!this.stopping.signal.aborted) {
       let job: JobRow | null = null;
       const seen = events.queuedSeq;
       try {
-        job = await queue.claim(owner, await this.saturatedProviders());
+        job = await this.claimWithinLimits(owner);
       } catch (err) {
         log.error("worker.claim_failed", { owner, error: err });
         await sleep(IDLE_POLL_MS, this.stopping.signal);
@@ -111,7 +112,6 @@ export class WorkerPool {
         await events.nextQueued(IDLE_POLL_MS, this.stopping.signal, seen);
         continue;
       }
-      this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
       try {
         await this.process(job, owner);
       } catch (err) {
@@ -120,6 +120,24 @@ export class WorkerPool {
         this.running.set(job.provider, (this.running.get(job.provider) ?? 1) - 1);
       }
     }
+  }
+
+  /**
+   * Claims a job whose provider is below its concurrency limit and counts it as running. The loops
+   * of this process take turns here: checking the counts and claiming must be one step, or two idle
+   * loops woken together could both claim for a provider with one free place.
+   */
+  private claimWithinLimits(owner: string): Promise<JobRow | null> {
+    const turn = this.claimTurn.then(async () => {
+      const job = await this.deps.queue.claim(owner, await this.saturatedProviders());
+      if (job) this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
+      return job;
+    });
+    this.claimTurn = turn.then(
+      () => {},
+      () => {},
+    );
+    return turn;
   }
 
   private async saturatedProviders(): Promise<string[]> {
