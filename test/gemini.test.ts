@@ -3,12 +3,15 @@
  * the fake Gemini server (real HTTP, real wire format) → result. Also the worker's provider
  * wiring that Gemini exercises: input downscaling, keys from settings, concurrency limits.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { sniffImage } from "../src/media/images";
 import { FakeGemini } from "./fakes/gemini";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
+
+// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+setDefaultTimeout(60_000);
 
 const KEY = "AIzaTestKey-env-0123456789";
 const SETTINGS_KEY = "AIzaTestKey-settings-0123456789";
@@ -185,7 +188,7 @@ describe("gemini failures land on the right status, job row and log", () => {
     expect((await errorOf(res)).code).toBe("sync_timeout");
     const { row, log } = await jobOf(app, res);
     expect(row.failureReason).toBe("timeout");
-    expect(row.status === "timeout" || row.status === "failed").toBe(true);
+    expect(row.status).toBe("timeout");
     expect(row.resultPath).toBeNull();
     expect(log.filter((l) => l.event === "retry").length).toBeGreaterThanOrEqual(1);
     expect(fake.requests.length).toBeLessThan(5);

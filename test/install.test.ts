@@ -4,13 +4,16 @@
  * booth upload with the password the installer printed), that a re-run upgrades without touching
  * secrets or data, and that --uninstall keeps data unless --purge.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dslrFields, dslrForm, freshDatabase } from "./helpers/app";
 import { baseEnv, freePort, REPO, spawnServer } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
+
+// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+setDefaultTimeout(60_000);
 
 const INSTALL = join(REPO, "install.sh");
 

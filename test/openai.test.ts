@@ -1,10 +1,13 @@
 /** The openai provider end to end against the fake OpenAI Images API. */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { sniffImage } from "../src/media/images";
 import { FakeOpenAI } from "./fakes/openai";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
+
+// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+setDefaultTimeout(60_000);
 
 const KEY = "sk-test-openai-0123456789abcdef";
 let fake: FakeOpenAI;

@@ -3,7 +3,7 @@
  * moment still gets its image, new connections are refused, the process exits 0 — a job nobody
  * waits for is finalized as `interrupted` (its lease released), and a second signal exits at once.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,9 @@ import { sniffImage } from "../src/media/images";
 import { dslrFields, dslrForm, freshDatabase } from "./helpers/app";
 import { runCli, spawnServer } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
+
+// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+setDefaultTimeout(60_000);
 
 const PASSWORD = "booth-shutdown-1";
 

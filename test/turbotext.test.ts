@@ -3,7 +3,7 @@
  * media, the fake Turbotext downloads them from the test server as the real one would, the worker
  * queues and polls, downloads the result and answers the booth.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { appSettings } from "../src/db/schema";
 import { sniffImage } from "../src/media/images";
@@ -11,6 +11,9 @@ import { FakeTurbotext } from "./fakes/turbotext";
 import { dslrForm, eventually, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
+
+// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+setDefaultTimeout(60_000);
 
 const KEY = "turbotext-test-key-7f3a9c";
 let fake: FakeTurbotext;

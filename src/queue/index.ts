@@ -93,7 +93,7 @@ export class JobQueue {
           message,
           providerLatencyMs,
         ),
-      "failed",
+      reason === "timeout" ? "timeout" : "failed",
       () => ({ failure_reason: reason, error: message }),
     );
   }

@@ -143,7 +143,9 @@ export async function finalizeFailed(
   const rows = await sql`
     with done as (
       update job set
-        status = 'failed', failure_reason = ${reason}, error_message = ${message},
+        -- A provider that gives up for lack of time (e.g. Gemini NO_IMAGE retries) ends as timeout.
+        status = case when ${reason} = 'timeout' then 'timeout' else 'failed' end,
+        failure_reason = ${reason}, error_message = ${message},
         finalized_at = ${now}, lease_token = null, provider_latency_ms = ${providerLatencyMs}
       where id = ${id} and lease_token = ${token} and status = 'processing' and expires_at > ${now}
       returning *
