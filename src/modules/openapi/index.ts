@@ -31,7 +31,19 @@ export const openapiModule = () =>
         { name: "jobs", description: "The queue" },
         { name: "settings", description: "Runtime settings and maintenance" },
         { name: "providers", description: "The provider/operation catalogue" },
+        { name: "operations", description: "Health and monitoring" },
       ],
+      // Declared here because app.ts (which owns the route) stays a pure composition.
+      paths: {
+        "/healthz": {
+          get: {
+            tags: ["operations"],
+            summary: "Liveness: the process answers",
+            security: [],
+            responses: { "200": { description: "Alive" } },
+          },
+        },
+      },
       components: {
         securitySchemes: {
           bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
