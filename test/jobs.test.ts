@@ -83,7 +83,11 @@ describe("GET /api/jobs", () => {
 
 describe("GET /api/jobs/{id}", () => {
   test("the processing-log timeline and the timings", async () => {
-    const res = await serg("GET", `/api/jobs/${booth[0]}`);
+    // The booth is answered as soon as the job row is final; the last log step follows just after.
+    const res = await eventually(async () => {
+      const r = await serg("GET", `/api/jobs/${booth[0]}`);
+      return (await r.clone().text()).includes('"event":"succeeded"') ? r : null;
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       status: string;

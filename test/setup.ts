@@ -62,10 +62,11 @@ const created: string[] = [];
 
 (globalThis as Record<string, unknown>).__photochangerFreshDatabase = freshDatabase;
 
+// Dropping every cloned database and stopping PostgreSQL can take longer than the 5 s hook default.
 afterAll(async () => {
   for (const name of created)
     await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
   await admin.unsafe(`drop database if exists ${TEMPLATE} with (force)`).catch(() => {});
   await admin.end({ timeout: 5 });
   await server.stop();
-});
+}, 60_000);
