@@ -8,8 +8,12 @@ import { AppError, envelope, errorResponse } from "./lib/errors";
 import { authModule } from "./modules/auth/index";
 import { healthModule } from "./modules/health/index";
 import { ingestModule } from "./modules/ingest/index";
+import { jobsModule } from "./modules/jobs/index";
+import { openapiModule } from "./modules/openapi/index";
 import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
+import { settingsModule } from "./modules/settings/index";
+import { slotsModule } from "./modules/slots/index";
 import type { Runtime } from "./runtime";
 
 export function createApp(rt: Runtime) {
@@ -43,11 +47,15 @@ export function createApp(rt: Runtime) {
         { status: 500, headers: { "Cache-Control": "no-store" } },
       );
     })
+    .use(openapiModule())
     .use(healthModule(rt))
     .use(authModule(rt))
     .use(providersModule(rt))
     .use(ingestModule(rt))
-    .use(publicModule(rt));
+    .use(publicModule(rt))
+    .use(slotsModule(rt))
+    .use(jobsModule(rt))
+    .use(settingsModule(rt));
 }
 
 export type App = ReturnType<typeof createApp>;

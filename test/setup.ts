@@ -62,6 +62,7 @@ const created: string[] = [];
 
 (globalThis as Record<string, unknown>).__photochangerFreshDatabase = freshDatabase;
 
+// Dropping every cloned database and stopping PostgreSQL can take longer than the 5 s hook default.
 afterAll(async () => {
   for (const name of created)
     await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});

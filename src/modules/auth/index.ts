@@ -2,6 +2,7 @@
 import { Elysia, t } from "elysia";
 import { clientAddress } from "../../lib/client";
 import type { Runtime } from "../../runtime";
+import { op } from "../openapi/docs";
 import { authenticate, authPlugin, issueSession, revokeSession, SESSION_COOKIE } from "./plugin";
 import { checkLogin } from "./service";
 
@@ -30,11 +31,41 @@ export const authModule = (rt: Runtime) =>
           username: t.String({ minLength: 1, maxLength: 64 }),
           password: t.String({ minLength: 1, maxLength: 256 }),
         }),
+        detail: op({
+          tag: "auth",
+          summary: "Log in: a bearer token and an HttpOnly SameSite=Strict session cookie",
+          description:
+            "5 failed logins per user and address within 15 minutes → 429 login_throttled with Retry-After. " +
+            "Unknown users and wrong passwords get the same answer.",
+          ok: {
+            schema: t.Object({
+              access_token: t.String(),
+              token_type: t.Literal("bearer"),
+              expires_in: t.Integer({ description: "Seconds" }),
+            }),
+          },
+          errors: [400, 401, 429],
+        }),
       },
     )
-    .post("/api/logout", async ({ jwt, request, cookie, set }) => {
-      const admin = await authenticate(rt, jwt, request, cookie[SESSION_COOKIE]?.value as string | undefined);
-      if (admin) await revokeSession(rt, admin.sessionId);
-      cookie[SESSION_COOKIE]!.remove();
-      set.status = 204;
-    });
+    .post(
+      "/api/logout",
+      async ({ jwt, request, cookie, set }) => {
+        const admin = await authenticate(
+          rt,
+          jwt,
+          request,
+          cookie[SESSION_COOKIE]?.value as string | undefined,
+        );
+        if (admin) await revokeSession(rt, admin.sessionId);
+        cookie[SESSION_COOKIE]!.remove();
+        set.status = 204;
+      },
+      {
+        detail: op({
+          tag: "auth",
+          summary: "Log out: the session is revoked (the token stops working) and the cookie cleared",
+          ok: { status: 204, description: "Logged out" },
+        }),
+      },
+    );

@@ -2,6 +2,7 @@
 import { Elysia } from "elysia";
 import type { Runtime } from "../../runtime";
 import { authPlugin } from "../auth/plugin";
+import { op } from "../openapi/docs";
 
 export function providerCatalogue(rt: Runtime) {
   return rt.providers.list().map(({ spec }) => ({
@@ -24,4 +25,11 @@ export function providerCatalogue(rt: Runtime) {
 export const providersModule = (rt: Runtime) =>
   new Elysia({ name: "providers" })
     .use(authPlugin(rt))
-    .get("/api/providers", () => ({ data: providerCatalogue(rt) }), { scope: "slots:read" });
+    .get("/api/providers", () => ({ data: providerCatalogue(rt) }), {
+      scope: "slots:read",
+      detail: op({
+        tag: "providers",
+        summary: "The provider/operation catalogue (what each operation needs, its settings schema)",
+        scope: "slots:read",
+      }),
+    });

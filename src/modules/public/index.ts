@@ -4,49 +4,87 @@ import { AppError } from "../../lib/errors";
 import { contentDisposition } from "../../lib/http";
 import type { Runtime } from "../../runtime";
 import { resultFilename } from "../ingest/outcome";
+import { op } from "../openapi/docs";
 import { expiryHeaders, findServableResult } from "./service";
 
 export const publicModule = (rt: Runtime) =>
   new Elysia({ name: "public" })
-    .get("/public/results/:jobId", async ({ params, query }) => {
-      const job = await findServableResult(rt, params.jobId);
-      const kind = query.download ? "attachment" : "inline";
-      return new Response(Bun.file(rt.media.abs(job.resultPath!)), {
-        headers: {
-          "Content-Type": job.resultMime ?? "application/octet-stream",
-          "Content-Disposition": contentDisposition(kind, resultFilename(job)),
-          "X-Content-Type-Options": "nosniff",
-          ...expiryHeaders(job.resultExpiresAt, rt.clock.now()),
-        },
-      });
-    })
-    .get("/public/results/:jobId/thumb", async ({ params }) => {
-      const job = await findServableResult(rt, params.jobId);
-      if (!job.thumbPath || !(await rt.media.exists(job.thumbPath))) {
-        throw new AppError(404, "thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
-      }
-      return new Response(Bun.file(rt.media.abs(job.thumbPath)), {
-        headers: {
-          "Content-Type": "image/webp",
-          "X-Content-Type-Options": "nosniff",
-          ...expiryHeaders(job.resultExpiresAt, rt.clock.now()),
-        },
-      });
-    })
-    .get("/public/media/:id", async ({ params }) => {
-      const obj = /^[A-Za-z0-9_-]{43}$/.test(params.id) ? await rt.objects.get(params.id) : null;
-      if (!obj) throw new AppError(404, "media_not_found", "There is no media object with this id");
-      const now = rt.clock.now();
-      if (obj.deletedAt || obj.expiresAt.getTime() <= now.getTime() || !(await rt.media.exists(obj.path))) {
-        throw new AppError(410, "media_expired", "This media link has expired", {
-          expires_at: obj.expiresAt.toISOString(),
+    .get(
+      "/public/results/:jobId",
+      async ({ params, query }) => {
+        const job = await findServableResult(rt, params.jobId);
+        const kind = query.download ? "attachment" : "inline";
+        return new Response(Bun.file(rt.media.abs(job.resultPath!)), {
+          headers: {
+            "Content-Type": job.resultMime ?? "application/octet-stream",
+            "Content-Disposition": contentDisposition(kind, resultFilename(job)),
+            "X-Content-Type-Options": "nosniff",
+            ...expiryHeaders(job.resultExpiresAt, rt.clock.now()),
+          },
         });
-      }
-      return new Response(Bun.file(rt.media.abs(obj.path)), {
-        headers: {
-          "Content-Type": obj.mime,
-          "Cache-Control": "private, max-age=0",
-          "X-Content-Type-Options": "nosniff",
-        },
-      });
-    });
+      },
+      {
+        detail: op({
+          tag: "public",
+          summary: "A result image by job id (the public link)",
+          description:
+            "`?download=1` answers with `Content-Disposition: attachment`. Cached until the link expires.",
+          parameters: [{ name: "download", in: "query", required: false, schema: { type: "string" } }],
+          ok: { description: "The image", contentType: "image/*" },
+          errors: [404, 410],
+        }),
+      },
+    )
+    .get(
+      "/public/results/:jobId/thumb",
+      async ({ params }) => {
+        const job = await findServableResult(rt, params.jobId);
+        if (!job.thumbPath || !(await rt.media.exists(job.thumbPath))) {
+          throw new AppError(404, "thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
+        }
+        return new Response(Bun.file(rt.media.abs(job.thumbPath)), {
+          headers: {
+            "Content-Type": "image/webp",
+            "X-Content-Type-Options": "nosniff",
+            ...expiryHeaders(job.resultExpiresAt, rt.clock.now()),
+          },
+        });
+      },
+      {
+        detail: op({
+          tag: "public",
+          summary: "The WebP thumbnail of a result",
+          ok: { description: "The thumbnail", contentType: "image/webp" },
+          errors: [404, 410],
+        }),
+      },
+    )
+    .get(
+      "/public/media/:id",
+      async ({ params }) => {
+        const obj = /^[A-Za-z0-9_-]{43}$/.test(params.id) ? await rt.objects.get(params.id) : null;
+        if (!obj) throw new AppError(404, "media_not_found", "There is no media object with this id");
+        const now = rt.clock.now();
+        if (obj.deletedAt || obj.expiresAt.getTime() <= now.getTime() || !(await rt.media.exists(obj.path))) {
+          throw new AppError(410, "media_expired", "This media link has expired", {
+            expires_at: obj.expiresAt.toISOString(),
+          });
+        }
+        return new Response(Bun.file(rt.media.abs(obj.path)), {
+          headers: {
+            "Content-Type": obj.mime,
+            "Cache-Control": "private, max-age=0",
+            "X-Content-Type-Options": "nosniff",
+          },
+        });
+      },
+      {
+        detail: op({
+          tag: "public",
+          summary: "A temporary media object (inputs fetched by URL-based providers)",
+          description: "Unguessable id; lives until the job's deadline, 410 after.",
+          ok: { description: "The image", contentType: "image/*" },
+          errors: [404, 410],
+        }),
+      },
+    );
