@@ -33,17 +33,6 @@ export const openapiModule = () =>
         { name: "providers", description: "The provider/operation catalogue" },
         { name: "operations", description: "Health and monitoring" },
       ],
-      // Declared here because app.ts (which owns the route) stays a pure composition.
-      paths: {
-        "/healthz": {
-          get: {
-            tags: ["operations"],
-            summary: "Liveness: the process answers",
-            security: [],
-            responses: { "200": { description: "Alive" } },
-          },
-        },
-      },
       components: {
         securitySchemes: {
           bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
