@@ -344,6 +344,7 @@ describe("two instances on one database", () => {
     try {
       await a.setSetting(KEYS.maxInFlightJobs, 200);
       await a.setSetting(KEYS.providerConcurrency, { local: 8 });
+      b.rt.settings.invalidate(); // B read the defaults at start; its 1 s cache would hide the change
       for (let i = 1; i <= 15; i++) {
         await a.configureSlot(`slot-${String(i).padStart(3, "0")}`, {
           provider: "local",
