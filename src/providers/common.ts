@@ -12,6 +12,7 @@ import {
   ProviderFailure,
   type ProviderImage,
   type ProviderSpec,
+  type TemplateNeed,
 } from "./types";
 
 // ---- settings schema fragments ----
@@ -242,3 +243,15 @@ export function sanitize(text: string, secrets: (string | null | undefined)[] = 
   out = out.replace(/\s+/g, " ").trim();
   return out.length > max ? `${out.slice(0, max - 1)}…` : out;
 }
+
+/** The template roles operations share, so every provider names and labels them the same way. */
+export const STYLE_TEMPLATE: TemplateNeed = {
+  role: "style",
+  required: true,
+  label: { ru: "Шаблон стиля", en: "Style template" },
+};
+export const FACE_TEMPLATE: TemplateNeed = {
+  role: "face",
+  required: true,
+  label: { ru: "Шаблон лица", en: "Face template" },
+};

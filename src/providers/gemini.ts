@@ -9,6 +9,7 @@ import { ApiError, type GenerateContentResponse, GoogleGenAI, type Part } from "
 import { Type } from "@sinclair/typebox";
 import type { Config } from "../config";
 import {
+  FACE_TEMPLATE,
   imageFromBytes,
   isNetworkError,
   maxInputSide,
@@ -18,6 +19,7 @@ import {
   operationOf,
   pause,
   requiredPrompt,
+  STYLE_TEMPLATE,
   sanitize,
   stopIfAborted,
   TRANSIENT_STATUSES,
@@ -101,7 +103,7 @@ const SPEC: Provider["spec"] = {
       label: { ru: "Перенос стиля", en: "Style transfer" },
       hint: { ru: "Фото + шаблон стиля + промпт.", en: "Photo + style template + prompt." },
       prompt: "required",
-      templates: [{ role: "style", required: true, label: { ru: "Шаблон стиля", en: "Style template" } }],
+      templates: [STYLE_TEMPLATE],
       needsTestPhoto: true,
       settings: settings(),
     },
@@ -113,7 +115,7 @@ const SPEC: Provider["spec"] = {
         en: "Photo + face/person template + prompt.",
       },
       prompt: "required",
-      templates: [{ role: "face", required: true, label: { ru: "Шаблон лица", en: "Face template" } }],
+      templates: [FACE_TEMPLATE],
       needsTestPhoto: true,
       settings: settings(),
     },

@@ -8,6 +8,7 @@ import { Type } from "@sinclair/typebox";
 import type { Config } from "../config";
 import { EXT } from "../media/images";
 import {
+  FACE_TEMPLATE,
   imageFromBytes,
   isNetworkError,
   maxInputSide,
@@ -17,6 +18,7 @@ import {
   parseRetryAfter,
   refuseHeic,
   requiredPrompt,
+  STYLE_TEMPLATE,
   sanitize,
   stopIfAborted,
   TRANSIENT_STATUSES,
@@ -74,7 +76,7 @@ const SPEC: Provider["spec"] = {
       label: { ru: "Перенос стиля", en: "Style transfer" },
       hint: { ru: "Фото + шаблон стиля + промпт.", en: "Photo + style template + prompt." },
       prompt: "required",
-      templates: [{ role: "style", required: true, label: { ru: "Шаблон стиля", en: "Style template" } }],
+      templates: [STYLE_TEMPLATE],
       needsTestPhoto: true,
       settings: settings(),
     },
@@ -83,7 +85,7 @@ const SPEC: Provider["spec"] = {
       label: { ru: "Перенос лица", en: "Identity transfer" },
       hint: { ru: "Фото + шаблон лица + промпт.", en: "Photo + face template + prompt." },
       prompt: "required",
-      templates: [{ role: "face", required: true, label: { ru: "Шаблон лица", en: "Face template" } }],
+      templates: [FACE_TEMPLATE],
       needsTestPhoto: true,
       settings: settings(),
     },

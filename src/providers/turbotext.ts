@@ -8,6 +8,7 @@
 import { Type } from "@sinclair/typebox";
 import type { Config } from "../config";
 import {
+  FACE_TEMPLATE,
   imageFromBytes,
   isNetworkError,
   maxInputSide,
@@ -17,6 +18,7 @@ import {
   pause,
   refuseHeic,
   requiredPrompt,
+  STYLE_TEMPLATE,
   sanitize,
   stopIfAborted,
   TRANSIENT_STATUSES,
@@ -85,7 +87,7 @@ const SPEC: Provider["spec"] = {
       label: { ru: "Микс-фото (перенос стиля)", en: "Style transfer (mix images)" },
       hint: { ru: "Фото + шаблон стиля (mix_images).", en: "Photo + style template (mix_images)." },
       prompt: "optional",
-      templates: [{ role: "style", required: true, label: { ru: "Шаблон стиля", en: "Style template" } }],
+      templates: [STYLE_TEMPLATE],
       needsTestPhoto: true,
       settings: Type.Object(
         { prompt: optionalPrompt, max_input_side: maxInputSide, poll_interval_ms: pollInterval },
@@ -100,7 +102,7 @@ const SPEC: Provider["spec"] = {
         en: "The template's face goes onto the photo (deepfake_photo).",
       },
       prompt: "none",
-      templates: [{ role: "face", required: true, label: { ru: "Шаблон лица", en: "Face template" } }],
+      templates: [FACE_TEMPLATE],
       needsTestPhoto: true,
       settings: Type.Object(
         {
