@@ -52,6 +52,9 @@ export function isUuid(s: string): boolean {
 
 /** True for errors that mean "the database cannot be reached right now". */
 export function isDatabaseUnavailable(err: unknown): boolean {
+  // drizzle wraps driver errors (DrizzleQueryError) with the original as `cause`.
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  if (cause && cause !== err && isDatabaseUnavailable(cause)) return true;
   const code = (err as { code?: string } | null)?.code ?? "";
   return (
     [

@@ -195,6 +195,7 @@ export class WorkerPool {
         publish: (image, label) => this.publish(job, image, label),
         setProviderRef: (ref) => queue.setProviderRef(job, ref),
       };
+      abort.signal.throwIfAborted();
       const started = performance.now();
       const output = await raceAbort(provider.run(ctx), abort.signal);
       providerMs = Math.round(performance.now() - started);
@@ -325,6 +326,8 @@ function messageOf(err: unknown): string {
 
 /** Settles with the promise, or rejects as soon as the signal fires (the provider may ignore it). */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  // A provider that rejects after we stopped listening must not become an unhandled rejection.
+  promise.catch(() => {});
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);

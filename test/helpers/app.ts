@@ -33,6 +33,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Reuse a database (e.g. a second instance on the same database). */
   databaseUrl?: string;
+  /** Share a data dir (e.g. two instances on one media root). */
+  dataDir?: string;
   /** Capture log lines (for secret scans); default: silent. */
   logLines?: string[];
 }
@@ -53,7 +55,8 @@ export interface TestApp {
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await freshDatabase());
-  const dataDir = mkdtempSync(join(tmpdir(), "photochanger-test-data-"));
+  const ownDataDir = !options.dataDir;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "photochanger-test-data-"));
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
     PHOTOCHANGER_DATA_DIR: dataDir,
@@ -89,7 +92,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async stop() {
       await app.server?.stop(true);
       await rt.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     async configureSlot(id, values) {
       await rt.db.update(slot).set(values).where(eq(slot.id, id));

@@ -1,0 +1,147 @@
+import { describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { job } from "../src/db/schema";
+import { dslrForm, freshDatabase, json, postIngest, startTestApp } from "./helpers/app";
+import { makeJpeg } from "./helpers/images";
+
+describe("outages", () => {
+  test("database unreachable → 503 service_unavailable", async () => {
+    const app = await startTestApp({ workers: false });
+    try {
+      await app.rt.database.close();
+      const res = await postIngest(app, "slot-001", dslrForm(await makeJpeg()));
+      expect(res.status).toBe(503);
+      expect((await json(res)).error.code).toBe("service_unavailable");
+    } finally {
+      await app.stop().catch(() => {});
+    }
+  });
+
+  test("media disk full → 507 insufficient_storage, no job and no file", async () => {
+    // A 4 MB tmpfs as the media root: less free space than an upload needs (needs root to mount).
+    expect(process.getuid?.()).toBe(0);
+    const mediaRoot = mkdtempSync(join(tmpdir(), "photochanger-full-"));
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mediaRoot]);
+    expect(mounted.status).toBe(0);
+    const app = await startTestApp({ env: { MEDIA_ROOT: mediaRoot } });
+    try {
+      await app.configureSlot("slot-001", { provider: "local", operation: "passthrough" });
+      const res = await postIngest(app, "slot-001", dslrForm(await makeJpeg()));
+      expect(res.status).toBe(507);
+      expect((await json(res)).error.code).toBe("insufficient_storage");
+      expect(await app.rt.db.select().from(job)).toHaveLength(0);
+      expect(await app.rt.media.list("payloads")).toHaveLength(0);
+    } finally {
+      await app.stop();
+      spawnSync("umount", [mediaRoot]);
+      rmSync(mediaRoot, { recursive: true, force: true });
+    }
+  });
+
+  test("another process's finalization reaches this one by LISTEN/NOTIFY", async () => {
+    const databaseUrl = await freshDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), "photochanger-notify-"));
+    // A takes uploads but runs no workers; B runs the workers.
+    const a = await startTestApp({ databaseUrl, dataDir, workers: false });
+    const b = await startTestApp({ databaseUrl, dataDir, workers: true });
+    try {
+      // A short simulated delay leaves time to subscribe before B finalizes.
+      await a.configureSlot("slot-001", {
+        provider: "local",
+        operation: "passthrough",
+        settings: { simulate_delay_ms: 700 },
+      });
+      const heard: string[] = [];
+      const response = postIngest(a, "slot-001", dslrForm(await makeJpeg()));
+      const [row] = await (async () => {
+        for (;;) {
+          const rows = await a.rt.db.select().from(job);
+          if (rows.length) return rows;
+          await Bun.sleep(10);
+        }
+      })();
+      // A's in-process events only fire from NOTIFY here: A never finalizes this job itself.
+      const woken = new Promise<void>((resolve) => a.rt.events.onFinalized(row!.id, () => resolve()));
+      await woken;
+      heard.push(row!.id);
+      const res = await response;
+      expect(res.status).toBe(200);
+      expect(heard).toEqual([res.headers.get("x-job-id")!]);
+      const final = await a.rt.queue.get(row!.id);
+      expect(final!.leaseOwner!.startsWith(b.rt.instanceId)).toBe(true);
+    } finally {
+      await a.stop();
+      await b.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("how a finished job answers the booth", () => {
+  test("cancelled while held → 503 job_cancelled, and the provider call is abandoned", async () => {
+    const app = await startTestApp();
+    try {
+      await app.configureSlot("slot-001", {
+        provider: "local",
+        operation: "greyscale",
+        settings: { simulate_delay_ms: 3000 },
+      });
+      const response = postIngest(app, "slot-001", dslrForm(await makeJpeg()));
+      const processing = await (async () => {
+        for (;;) {
+          const [r] = await app.rt.db.select().from(job);
+          if (r?.status === "processing") return r;
+          await Bun.sleep(20);
+        }
+      })();
+      expect((await app.rt.queue.cancel(processing.id, "serg"))!.status).toBe("cancelled");
+      const res = await response;
+      expect(res.status).toBe(503);
+      const body = await json(res);
+      expect(body.error.code).toBe("job_cancelled");
+      expect(body.error.details.job_id).toBe(processing.id);
+      const row = await app.rt.queue.get(processing.id);
+      expect(row!.status).toBe("cancelled");
+      expect(row!.resultPath).toBeNull();
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test("internal failures → 500 internal_error with a correlation id, details never leak", async () => {
+    const { outcomeError } = await import("../src/modules/ingest/outcome");
+    const app = await startTestApp({ workers: false });
+    try {
+      const base = {
+        id: "00000000-0000-4000-8000-000000000777",
+        slotId: "slot-001",
+        status: "failed",
+        expiresAt: new Date(),
+      } as never as import("../src/db/schema").JobRow;
+      for (const failureReason of ["internal_error", "interrupted"] as const) {
+        const err = outcomeError(app.rt, {
+          ...base,
+          failureReason,
+          errorMessage: "stack trace at db.ts:42",
+        })!;
+        expect(err.status).toBe(500);
+        expect(err.code).toBe("internal_error");
+        expect(err.details.correlation_id).toMatch(/^[0-9a-f-]{36}$/);
+        expect(err.message).not.toContain("db.ts");
+      }
+      const blocked = outcomeError(app.rt, {
+        ...base,
+        failureReason: "provider_blocked",
+        errorMessage: "x",
+      })!;
+      expect([blocked.status, blocked.code]).toEqual([422, "provider_blocked"]);
+      const provider = outcomeError(app.rt, { ...base, failureReason: "provider_error", errorMessage: "x" })!;
+      expect([provider.status, provider.code]).toEqual([502, "provider_error"]);
+    } finally {
+      await app.stop();
+    }
+  });
+});

@@ -1,0 +1,432 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eq, inArray, sql } from "drizzle-orm";
+import { job, processingLog } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
+import { KEYS } from "../src/settings/service";
+import {
+  dslrForm,
+  eventually,
+  freshDatabase,
+  json,
+  postIngest,
+  startTestApp,
+  type TestApp,
+} from "./helpers/app";
+import { makeJpeg } from "./helpers/images";
+
+let photo: Uint8Array;
+beforeAll(async () => {
+  photo = await makeJpeg(160, 120);
+});
+
+async function eventsOf(app: TestApp, jobId: string): Promise<string[]> {
+  const rows = await app.rt.db
+    .select()
+    .from(processingLog)
+    .where(eq(processingLog.jobId, jobId))
+    .orderBy(processingLog.id);
+  return rows.map((r) => r.event);
+}
+
+describe("the deadline", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+    await app.setSyncSeconds(2);
+  });
+  afterAll(() => app.stop());
+
+  test("a slow provider → 504 sync_timeout at the deadline; the job ends `timeout` and nothing is served later", async () => {
+    await app.configureSlot("slot-004", {
+      provider: "local",
+      operation: "greyscale",
+      settings: { simulate_delay_ms: 4000 },
+    });
+    const res = await postIngest(app, "slot-004", dslrForm(photo));
+    expect(res.status).toBe(504);
+    const body = await json(res);
+    expect(body.error.code).toBe("sync_timeout");
+    const jobId = body.error.details.job_id as string;
+    expect(res.headers.get("x-job-id")).toBe(jobId);
+    expect(typeof body.error.details.expires_at).toBe("string");
+
+    const [row] = await app.rt.db.select().from(job).where(eq(job.id, jobId));
+    expect(row!.status).toBe("timeout");
+    expect(row!.failureReason).toBe("timeout");
+    expect(row!.resultPath).toBeNull();
+    await eventually(async () => (await app.rt.queue.get(jobId))!.payloadPath === null);
+    expect(row!.finalizedAt!.getTime()).toBeGreaterThanOrEqual(row!.expiresAt.getTime());
+
+    // Even after the provider would have finished, the job stays timed out and has no result.
+    await Bun.sleep(2500);
+    const [later] = await app.rt.db.select().from(job).where(eq(job.id, jobId));
+    expect(later!.status).toBe("timeout");
+    expect(later!.resultPath).toBeNull();
+    expect((await fetch(`${app.url}/public/results/${jobId}`)).status).toBe(404);
+    const events = await eventsOf(app, jobId);
+    expect(events.filter((e) => e === "timeout")).toHaveLength(1);
+    expect(events).not.toContain("succeeded");
+    expect((await app.rt.media.list("results")).filter((f) => f.path.includes(jobId))).toHaveLength(0);
+  });
+
+  test("a T_sync change applies to jobs created after it", async () => {
+    await app.configureSlot("slot-005", { provider: "local", operation: "passthrough", settings: {} });
+    await app.setSyncSeconds(30);
+    const res = await postIngest(app, "slot-005", dslrForm(photo));
+    expect(res.status).toBe(200);
+    const [row] = await app.rt.db
+      .select()
+      .from(job)
+      .where(eq(job.id, res.headers.get("x-job-id")!));
+    expect(row!.expiresAt.getTime() - row!.createdAt.getTime()).toBe(30_000);
+    await app.setSyncSeconds(2);
+  });
+
+  test("in-flight cap → 429 queue_busy with Retry-After, and no job or file is left", async () => {
+    await app.setSetting(KEYS.maxInFlightJobs, 1);
+    await app.configureSlot("slot-006", {
+      provider: "local",
+      operation: "passthrough",
+      settings: { simulate_delay_ms: 1500 },
+    });
+    const slow = postIngest(app, "slot-006", dslrForm(photo));
+    await eventually(
+      async () => (await app.rt.queue.counts()).processing + (await app.rt.queue.counts()).pending,
+    );
+    const before = (await app.rt.db.select().from(job)).length;
+    const busy = await postIngest(app, "slot-006", dslrForm(photo));
+    expect(busy.status).toBe(429);
+    expect((await json(busy)).error.code).toBe("queue_busy");
+    expect(Number(busy.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await app.rt.db.select().from(job)).length).toBe(before);
+    expect((await slow).status).toBe(200);
+    // The payload goes right after finalization (the response may be a hair faster).
+    await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
+    await app.setSetting(KEYS.maxInFlightJobs, 16);
+  });
+
+  test("too many wrong passwords from one address → 429 too_many_attempts, even with the right one", async () => {
+    await app.configureSlot("slot-007", { provider: "local", operation: "passthrough", settings: {} });
+    for (let i = 0; i < 10; i++) {
+      const res = await postIngest(app, "slot-007", dslrForm(photo, { password: `guess-${i}` }));
+      expect(res.status).toBe(401);
+    }
+    const blocked = await postIngest(app, "slot-007", dslrForm(photo));
+    expect(blocked.status).toBe(429);
+    expect((await json(blocked)).error.code).toBe("too_many_attempts");
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+    await app.rt.db.execute(sql`delete from auth_failure`);
+    expect((await postIngest(app, "slot-007", dslrForm(photo))).status).toBe(200);
+  });
+
+  test("a booth that hangs up early: the job still runs to completion and its result is kept", async () => {
+    await app.setSyncSeconds(10);
+    await app.configureSlot("slot-008", {
+      provider: "local",
+      operation: "greyscale",
+      settings: { simulate_delay_ms: 800 },
+    });
+    const abort = new AbortController();
+    const pending = fetch(`${app.url}/ingest/slot-008`, {
+      method: "POST",
+      body: dslrForm(photo),
+      signal: abort.signal,
+    }).catch(() => null);
+    const jobRow = await eventually(async () => {
+      const [r] = await app.rt.db.select().from(job).where(eq(job.slotId, "slot-008"));
+      return r;
+    });
+    abort.abort();
+    await pending;
+    const done = await eventually(async () => {
+      const [r] = await app.rt.db.select().from(job).where(eq(job.id, jobRow.id));
+      return r && r.status !== "pending" && r.status !== "processing" ? r : null;
+    });
+    expect(done.status).toBe("succeeded");
+    expect((await fetch(`${app.url}/public/results/${jobRow.id}`)).status).toBe(200);
+    await app.setSyncSeconds(2);
+  });
+});
+
+describe("fenced finalization (injectable clock)", () => {
+  let app: TestApp;
+  const clock = new ManualClock(new Date("2026-11-21T10:00:00Z"));
+  beforeAll(async () => {
+    app = await startTestApp({ workers: false, clock });
+  });
+  afterAll(() => app.stop());
+
+  async function pendingJob(id: string) {
+    const now = clock.now();
+    await app.rt.db.insert(job).values({
+      id,
+      slotId: "slot-001",
+      source: "ingest",
+      status: "pending",
+      provider: "local",
+      operation: "passthrough",
+      settings: {},
+      outputFormat: "jpeg",
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 48_000),
+      instanceId: app.rt.instanceId,
+    });
+  }
+
+  test("a result that arrives after the deadline is refused; the waiter's timeout stands", async () => {
+    await pendingJob("00000000-0000-4000-8000-000000000001");
+    const claimed = await app.rt.queue.claim("test-worker");
+    expect(claimed!.id).toBe("00000000-0000-4000-8000-000000000001");
+    expect(claimed!.status).toBe("processing");
+    expect(claimed!.leaseToken).toBeTruthy();
+
+    clock.advance(48_001);
+    const expired = await app.rt.queue.expire(claimed!.id);
+    expect(expired!.status).toBe("timeout");
+    const late = await app.rt.queue.succeed(
+      claimed!,
+      {
+        resultPath: "results/x.jpg",
+        thumbPath: null,
+        resultMime: "image/jpeg",
+        resultSize: 1,
+        resultSha256: "0".repeat(64),
+        providerLatencyMs: 1,
+      },
+      72,
+    );
+    expect(late).toBeNull();
+    const row = await app.rt.queue.get(claimed!.id);
+    expect(row!.status).toBe("timeout");
+    expect(row!.resultPath).toBeNull();
+  });
+
+  test("only the current lease holder finalizes; a job past its deadline cannot succeed even with the lease", async () => {
+    await pendingJob("00000000-0000-4000-8000-000000000002");
+    const claimed = (await app.rt.queue.claim("worker-a"))!;
+    const stale = { ...claimed, leaseToken: "00000000-0000-4000-8000-0000000000ff" };
+    expect(await app.rt.queue.fail(stale, "provider_error", "x", null)).toBeNull();
+    clock.advance(60_000);
+    expect(await app.rt.queue.fail(claimed, "provider_error", "x", null)).toBeNull();
+    expect((await app.rt.queue.expire(claimed.id))!.status).toBe("timeout");
+    expect(await app.rt.queue.expire(claimed.id)).toBeNull();
+  });
+
+  test("a job is not claimed once its deadline has passed, and the claim uses the partial index", async () => {
+    await pendingJob("00000000-0000-4000-8000-000000000003");
+    clock.advance(49_000);
+    expect(await app.rt.queue.claim("worker-a")).toBeNull();
+    const plan = await app.rt.sql.begin(async (tx) => {
+      await tx`set local enable_seqscan = off`;
+      return tx.unsafe(
+        `explain update job set status = 'processing' where id = (
+           select id from job where status = 'pending' and expires_at > now()
+           and provider <> all('{}'::text[]) order by created_at limit 1 for update skip locked)`,
+      );
+    });
+    const text = plan.map((r) => Object.values(r)[0]).join("\n");
+    expect(text).toContain("job_pending_idx");
+  });
+});
+
+describe("crash recovery", () => {
+  test("jobs left by a dead process end `interrupted`, or `timeout` past the deadline; a live one is untouched", async () => {
+    const databaseUrl = await freshDatabase();
+    const clock = new ManualClock(new Date("2026-11-21T12:00:00Z"));
+    const dead = "11111111-1111-4111-8111-111111111111";
+    const app = await startTestApp({ databaseUrl, workers: false, clock });
+    try {
+      const now = clock.now();
+      const base = {
+        slotId: "slot-001",
+        source: "ingest",
+        provider: "local",
+        operation: "passthrough",
+        settings: {},
+        outputFormat: "jpeg",
+      } as const;
+      await app.rt.db.insert(job).values([
+        // processing, lease heartbeat lapsed long ago, deadline still ahead
+        {
+          ...base,
+          id: "00000000-0000-4000-8000-00000000000a",
+          status: "processing",
+          createdAt: new Date(now.getTime() - 20_000),
+          expiresAt: new Date(now.getTime() + 28_000),
+          heartbeatAt: new Date(now.getTime() - 20_000),
+          leaseToken: "00000000-0000-4000-8000-0000000000aa",
+          leaseOwner: `${dead}/1`,
+        },
+        // pending, its waiting instance is gone, deadline passed
+        {
+          ...base,
+          id: "00000000-0000-4000-8000-00000000000b",
+          status: "pending",
+          createdAt: new Date(now.getTime() - 60_000),
+          expiresAt: new Date(now.getTime() - 12_000),
+          instanceId: dead,
+        },
+        // pending, belongs to this live instance: must be left alone
+        {
+          ...base,
+          id: "00000000-0000-4000-8000-00000000000c",
+          status: "pending",
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + 48_000),
+          instanceId: app.rt.instanceId,
+        },
+      ]);
+      const recovered = await app.rt.queue.recover(15_000, 3_000);
+      const byId = new Map(recovered.map((r) => [r.id, r]));
+      expect(byId.get("00000000-0000-4000-8000-00000000000a")!.failureReason).toBe("interrupted");
+      expect(byId.get("00000000-0000-4000-8000-00000000000a")!.status).toBe("failed");
+      expect(byId.get("00000000-0000-4000-8000-00000000000b")!.status).toBe("timeout");
+      expect(byId.has("00000000-0000-4000-8000-00000000000c")).toBe(false);
+      const logs = await app.rt.db
+        .select()
+        .from(processingLog)
+        .where(
+          inArray(processingLog.jobId, [
+            "00000000-0000-4000-8000-00000000000a",
+            "00000000-0000-4000-8000-00000000000b",
+          ]),
+        );
+      expect(logs.map((l) => l.event).sort()).toEqual(["failed", "timeout"]);
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test("a restarted server resolves the previous process's jobs at start", async () => {
+    const databaseUrl = await freshDatabase();
+    const first = await startTestApp({ databaseUrl, workers: false });
+    await first.configureSlot("slot-001", { provider: "local", operation: "passthrough" });
+    // Simulate a crash: a processing job whose worker died with the process (stale heartbeat).
+    const stale = new Date(Date.now() - 60_000);
+    await first.rt.db.insert(job).values({
+      id: "00000000-0000-4000-8000-0000000000d1",
+      slotId: "slot-001",
+      source: "ingest",
+      status: "processing",
+      provider: "local",
+      operation: "passthrough",
+      settings: {},
+      outputFormat: "jpeg",
+      createdAt: stale,
+      expiresAt: new Date(Date.now() + 30_000),
+      heartbeatAt: stale,
+      leaseToken: "00000000-0000-4000-8000-0000000000d2",
+    });
+    await first.stop();
+    const second = await startTestApp({ databaseUrl, workers: false });
+    try {
+      const row = await second.rt.queue.get("00000000-0000-4000-8000-0000000000d1");
+      expect(row!.status).toBe("failed");
+      expect(row!.failureReason).toBe("interrupted");
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe("two instances on one database", () => {
+  test("many jobs, 2 × 4 worker loops: every job is processed exactly once", async () => {
+    const databaseUrl = await freshDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), "photochanger-shared-"));
+    const a = await startTestApp({ databaseUrl, dataDir, workerCount: 4 });
+    const b = await startTestApp({ databaseUrl, dataDir, workerCount: 4 });
+    try {
+      await a.setSetting(KEYS.maxInFlightJobs, 200);
+      await a.setSetting(KEYS.providerConcurrency, { local: 8 });
+      for (let i = 1; i <= 15; i++) {
+        await a.configureSlot(`slot-${String(i).padStart(3, "0")}`, {
+          provider: "local",
+          operation: "greyscale",
+          settings: { simulate_delay_ms: 20 },
+        });
+      }
+      const uploads = Array.from({ length: 60 }, (_, i) => {
+        const target = i % 2 === 0 ? a : b;
+        return postIngest(target, `slot-${String((i % 15) + 1).padStart(3, "0")}`, dslrForm(photo));
+      });
+      const responses = await Promise.all(uploads);
+      expect(responses.map((r) => r.status)).toEqual(Array(60).fill(200));
+      const ids = responses.map((r) => r.headers.get("x-job-id")!);
+      expect(new Set(ids).size).toBe(60);
+
+      const rows = await a.rt.db.select().from(job).where(inArray(job.id, ids));
+      expect(rows.every((r) => r.status === "succeeded" && r.attempts === 1)).toBe(true);
+      const owners = new Set(rows.map((r) => r.leaseOwner?.split("/")[0]));
+      expect(owners.size).toBe(2);
+      const dispatched = await a.rt.db
+        .select({ jobId: processingLog.jobId, n: sql<number>`count(*)::int` })
+        .from(processingLog)
+        .where(sql`${processingLog.event} = 'dispatched' and ${processingLog.jobId} in ${ids}`)
+        .groupBy(processingLog.jobId);
+      expect(dispatched).toHaveLength(60);
+      expect(dispatched.every((d) => d.n === 1)).toBe(true);
+    } finally {
+      await a.stop();
+      await b.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("public results", () => {
+  let app: TestApp;
+  const clock = new ManualClock();
+  beforeAll(async () => {
+    app = await startTestApp({ clock });
+    await app.configureSlot("slot-001", { provider: "local", operation: "greyscale", settings: {} });
+  });
+  afterAll(() => app.stop());
+
+  test("200 with cache headers while kept, 404 unknown/unfinished, 410 once expired", async () => {
+    const res = await postIngest(app, "slot-001", dslrForm(photo));
+    expect(res.status).toBe(200);
+    const id = res.headers.get("x-job-id")!;
+
+    const ok = await fetch(`${app.url}/public/results/${id}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("content-type")).toBe("image/jpeg");
+    expect(ok.headers.get("cache-control")).toMatch(/^private, max-age=\d+$/);
+    expect(Number(ok.headers.get("cache-control")!.split("=")[1])).toBeGreaterThan(71 * 3600);
+    expect(ok.headers.get("expires")).toBeTruthy();
+    const thumb = await fetch(`${app.url}/public/results/${id}/thumb`);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get("content-type")).toBe("image/webp");
+
+    const unknown = await fetch(`${app.url}/public/results/00000000-0000-4000-8000-000000000999`);
+    expect(unknown.status).toBe(404);
+    expect((await json(unknown)).error.code).toBe("result_not_found");
+    expect((await fetch(`${app.url}/public/results/not-a-uuid`)).status).toBe(404);
+
+    clock.advance(72 * 3600_000 + 1000);
+    const gone = await fetch(`${app.url}/public/results/${id}`);
+    expect(gone.status).toBe(410);
+    const body = await json(gone);
+    expect(body.error.code).toBe("result_expired");
+    expect(body.error.details.job_id).toBe(id);
+    expect((await fetch(`${app.url}/public/results/${id}/thumb`)).status).toBe(410);
+  });
+
+  test("a failed job's result link is 404", async () => {
+    await app.configureSlot("slot-002", { provider: "local", operation: "greyscale", settings: {} });
+    // HEIC cannot be decoded by the local provider on Linux → provider_error.
+    const heic = new Uint8Array(64);
+    heic.set(new TextEncoder().encode("\0\0\0\x18ftypheic"), 0);
+    const res = await postIngest(
+      app,
+      "slot-002",
+      dslrForm(heic, undefined, "fileToUpload", "x.heic", "image/heic"),
+    );
+    expect(res.status).toBe(502);
+    expect((await json(res)).error.code).toBe("provider_error");
+    const id = res.headers.get("x-job-id")!;
+    expect((await fetch(`${app.url}/public/results/${id}`)).status).toBe(404);
+  });
+});
