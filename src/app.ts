@@ -7,8 +7,12 @@ import { Elysia } from "elysia";
 import { AppError, envelope, errorResponse } from "./lib/errors";
 import { authModule } from "./modules/auth/index";
 import { ingestModule } from "./modules/ingest/index";
+import { jobsModule } from "./modules/jobs/index";
+import { openapiModule } from "./modules/openapi/index";
 import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
+import { settingsModule } from "./modules/settings/index";
+import { slotsModule } from "./modules/slots/index";
 import type { Runtime } from "./runtime";
 
 export function createApp(rt: Runtime) {
@@ -42,11 +46,15 @@ export function createApp(rt: Runtime) {
         { status: 500, headers: { "Cache-Control": "no-store" } },
       );
     })
+    .use(openapiModule())
     .get("/healthz", () => ({ status: "ok" }))
     .use(authModule(rt))
     .use(providersModule(rt))
     .use(ingestModule(rt))
-    .use(publicModule(rt));
+    .use(publicModule(rt))
+    .use(slotsModule(rt))
+    .use(jobsModule(rt))
+    .use(settingsModule(rt));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,204 @@
+/**
+ * The jobs an admin sees: a filtered, paged list (newest first), one job with its processing-log
+ * timeline and timings, and cancel. Plain functions over the runtime, for the JSON API and the
+ * server-rendered pages alike.
+ */
+import { and, asc, count, desc, eq, gte, inArray, lt, type SQL } from "drizzle-orm";
+import { JOB_STATUSES, type JobRow, type JobStatus, job, processingLog } from "../../db/schema";
+import { AppError } from "../../lib/errors";
+import { isUuid } from "../../lib/http";
+import { resultLinks } from "../../lib/urls";
+import { type FieldError, validationFailed } from "../../lib/validation";
+import { isFinal } from "../../queue/index";
+import type { Runtime } from "../../runtime";
+import { DEFAULT_PAGE_SIZE, JOB_SOURCES, type JobQuery, MAX_PAGE_SIZE } from "./model";
+
+export interface JobFilters {
+  statuses?: JobStatus[];
+  slotId?: string;
+  source?: (typeof JOB_SOURCES)[number];
+  from?: Date;
+  to?: Date;
+  page: number;
+  pageSize: number;
+}
+
+export interface JobDurations {
+  queue_wait_ms: number | null;
+  provider_ms: number | null;
+  total_ms: number | null;
+}
+
+/** Queue wait (created → claimed), provider time, and total (created → final). */
+export function jobDurations(
+  j: Pick<JobRow, "createdAt" | "startedAt" | "finalizedAt" | "providerLatencyMs">,
+): JobDurations {
+  return {
+    queue_wait_ms: j.startedAt ? j.startedAt.getTime() - j.createdAt.getTime() : null,
+    provider_ms: j.providerLatencyMs ?? null,
+    total_ms: j.finalizedAt ? j.finalizedAt.getTime() - j.createdAt.getTime() : null,
+  };
+}
+
+/** Turns the query string into filters; every bad value is reported by name (422). */
+export function parseJobQuery(q: JobQuery): JobFilters {
+  const errors: FieldError[] = [];
+  const filters: JobFilters = { page: 1, pageSize: DEFAULT_PAGE_SIZE };
+  if (q.status) {
+    const list = q.status.split(",").map((s) => s.trim());
+    const bad = list.filter((s) => !(JOB_STATUSES as readonly string[]).includes(s));
+    if (bad.length) errors.push({ field: "status", message: `Expected ${JOB_STATUSES.join(", ")}` });
+    else filters.statuses = list as JobStatus[];
+  }
+  if (q.slot) {
+    if (!/^slot-\d{3}$/.test(q.slot))
+      errors.push({ field: "slot", message: "Expected a slot id like slot-001" });
+    else filters.slotId = q.slot;
+  }
+  if (q.source) {
+    if (!(JOB_SOURCES as readonly string[]).includes(q.source)) {
+      errors.push({ field: "source", message: `Expected ${JOB_SOURCES.join(" or ")}` });
+    } else filters.source = q.source as JobFilters["source"];
+  }
+  for (const key of ["from", "to"] as const) {
+    const v = q[key];
+    if (!v) continue;
+    const d = new Date(v);
+    if (Number.isNaN(d.getTime())) errors.push({ field: key, message: "Expected an ISO 8601 date or time" });
+    else filters[key] = d;
+  }
+  const int = (key: "page" | "page_size", v: string | undefined, max: number) => {
+    if (v === undefined || v === "") return null;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max) {
+      errors.push({ field: key, message: `Expected a whole number from 1 to ${max}` });
+      return null;
+    }
+    return n;
+  };
+  filters.page = int("page", q.page, 1_000_000) ?? 1;
+  filters.pageSize = int("page_size", q.page_size, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
+  if (errors.length) throw validationFailed(errors);
+  return filters;
+}
+
+export function jobView(j: JobRow, base: string) {
+  const servable = j.status === "succeeded" && !!j.resultPath && !j.resultDeletedAt;
+  const links = servable ? resultLinks(base, j.id) : null;
+  return {
+    id: j.id,
+    slot_id: j.slotId,
+    source: j.source,
+    status: j.status,
+    failure_reason: j.failureReason ?? null,
+    error_message: j.errorMessage ?? null,
+    provider: j.provider,
+    operation: j.operation,
+    output_format: j.outputFormat,
+    created_at: j.createdAt.toISOString(),
+    started_at: j.startedAt?.toISOString() ?? null,
+    finalized_at: j.finalizedAt?.toISOString() ?? null,
+    expires_at: j.expiresAt.toISOString(),
+    attempts: j.attempts,
+    created_by: j.createdBy ?? null,
+    result_expires_at: j.resultExpiresAt?.toISOString() ?? null,
+    result_url: links?.result_url ?? null,
+    download_url: links?.download_url ?? null,
+    thumb_url: links?.thumb_url ?? null,
+    durations: jobDurations(j),
+  };
+}
+export type JobView = ReturnType<typeof jobView>;
+
+export async function listJobs(
+  rt: Runtime,
+  filters: JobFilters,
+  base: string,
+): Promise<{ data: JobView[]; meta: { page: number; page_size: number; total: number } }> {
+  const where: SQL[] = [];
+  if (filters.statuses?.length) where.push(inArray(job.status, filters.statuses));
+  if (filters.slotId) where.push(eq(job.slotId, filters.slotId));
+  if (filters.source) where.push(eq(job.source, filters.source));
+  if (filters.from) where.push(gte(job.createdAt, filters.from));
+  if (filters.to) where.push(lt(job.createdAt, filters.to));
+  const cond = where.length ? and(...where) : undefined;
+  const [rows, [total]] = await Promise.all([
+    rt.db
+      .select()
+      .from(job)
+      .where(cond)
+      .orderBy(desc(job.createdAt), desc(job.id))
+      .limit(filters.pageSize)
+      .offset((filters.page - 1) * filters.pageSize),
+    rt.db.select({ n: count() }).from(job).where(cond),
+  ]);
+  return {
+    data: rows.map((r) => jobView(r, base)),
+    meta: { page: filters.page, page_size: filters.pageSize, total: total?.n ?? 0 },
+  };
+}
+
+async function requireJob(rt: Runtime, id: string): Promise<JobRow> {
+  const row = isUuid(id) ? await rt.queue.get(id) : null;
+  if (!row) throw new AppError(404, "job_not_found", "There is no job with this id", { job_id: id });
+  return row;
+}
+
+export async function getJob(rt: Runtime, id: string, base: string) {
+  const j = await requireJob(rt, id);
+  const steps = await rt.db
+    .select()
+    .from(processingLog)
+    .where(eq(processingLog.jobId, id))
+    .orderBy(asc(processingLog.occurredAt), asc(processingLog.id));
+  const now = rt.clock.now().getTime();
+  return {
+    ...jobView(j, base),
+    settings: j.settings,
+    templates: j.templates.map((t) => ({ id: t.id, role: t.role })),
+    client_meta: j.clientMeta,
+    client_ip: j.clientIp ?? null,
+    client_hash: j.clientHash ?? null,
+    provider_job_ref: j.providerJobRef ?? null,
+    payload: {
+      mime: j.payloadMime ?? null,
+      size_bytes: j.payloadSize ?? null,
+      sha256: j.payloadSha256 ?? null,
+    },
+    result: {
+      mime: j.resultMime ?? null,
+      size_bytes: j.resultSize ?? null,
+      sha256: j.resultSha256 ?? null,
+      deleted_at: j.resultDeletedAt?.toISOString() ?? null,
+    },
+    deadline_left_ms: isFinal(j) ? null : Math.max(0, j.expiresAt.getTime() - now),
+    timeline: steps.map((s) => ({
+      event: s.event,
+      at: s.occurredAt.toISOString(),
+      offset_ms: s.occurredAt.getTime() - j.createdAt.getTime(),
+      provider_latency_ms: s.providerLatencyMs ?? null,
+      message: s.message ?? null,
+      details: s.details,
+    })),
+  };
+}
+export type JobDetailView = Awaited<ReturnType<typeof getJob>>;
+
+/**
+ * Cancels a pending or processing job. The queue's in-process event aborts the worker's provider
+ * call, and the booth still waiting on the job is answered 503 `job_cancelled`.
+ */
+export async function cancelJob(rt: Runtime, id: string, by: string, base: string): Promise<JobView> {
+  const existing = await requireJob(rt, id);
+  const row = await rt.queue.cancel(id, by);
+  if (!row) {
+    const now = (await rt.queue.get(id)) ?? existing;
+    throw new AppError(409, "job_not_active", `The job already ended (${now.status})`, {
+      job_id: id,
+      status: now.status,
+    });
+  }
+  await rt.settings.audit(by, "job.cancelled", { job_id: id, slot_id: row.slotId });
+  rt.log.info("admin.job_cancelled", { job_id: id, slot: row.slotId, by });
+  return jobView(row, base);
+}

@@ -1,0 +1,116 @@
+/** Shapes of the settings API (SPEC §6, §9). */
+import { Type } from "@sinclair/typebox";
+import { PROVIDER_IDS } from "../../providers/types";
+
+/** Providers that take an API key (the local provider needs none). */
+export const KEYED_PROVIDERS = ["gemini", "turbotext", "openai"] as const;
+export const MIN_INGEST_PASSWORD = 6;
+
+export const RANGES = {
+  sync_response_seconds: { minimum: 10, maximum: 60 },
+  result_retention_hours: { minimum: 24, maximum: 168 },
+  max_in_flight_jobs: { minimum: 1, maximum: 200 },
+  provider_concurrency: { minimum: 1, maximum: 64 },
+} as const;
+
+const range = (r: { minimum: number; maximum: number }, description: string) =>
+  Type.Integer({
+    ...r,
+    description,
+    errorMessage: `Expected a whole number from ${r.minimum} to ${r.maximum}`,
+  });
+
+/** PUT /api/settings: every key optional. */
+export const SettingsUpdate = Type.Object(
+  {
+    sync_response_seconds: Type.Optional(
+      range(RANGES.sync_response_seconds, "How long the booth's request is held (T_sync_response)"),
+    ),
+    result_retention_hours: Type.Optional(
+      range(RANGES.result_retention_hours, "How long results stay downloadable (T_result_retention)"),
+    ),
+    max_in_flight_jobs: Type.Optional(
+      range(RANGES.max_in_flight_jobs, "Global cap on pending+processing jobs"),
+    ),
+    provider_concurrency: Type.Optional(
+      Type.Object(
+        Object.fromEntries(
+          PROVIDER_IDS.map((id) => [
+            id,
+            Type.Optional(range(RANGES.provider_concurrency, `Parallel ${id} calls`)),
+          ]),
+        ),
+        { additionalProperties: false },
+      ),
+    ),
+    public_base_url: Type.Optional(
+      Type.Union([Type.String({ maxLength: 500 }), Type.Null()], {
+        description: "Public http(s) base URL (needed by providers that fetch inputs by URL); null clears",
+        errorMessage: "Expected an http(s) URL or null",
+      }),
+    ),
+    ingest_password: Type.Optional(
+      Type.Object(
+        {
+          value: Type.Optional(
+            Type.String({
+              minLength: MIN_INGEST_PASSWORD,
+              maxLength: 256,
+              errorMessage: `Expected a password of at least ${MIN_INGEST_PASSWORD} characters`,
+            }),
+          ),
+          generate: Type.Optional(Type.Literal(true)),
+        },
+        {
+          additionalProperties: false,
+          description: 'Rotate: {"value": "…"} or {"generate": true} (the new password is returned once)',
+        },
+      ),
+    ),
+    provider_keys: Type.Optional(
+      Type.Object(
+        Object.fromEntries(
+          KEYED_PROVIDERS.map((id) => [
+            id,
+            Type.Optional(
+              Type.Object(
+                { api_key: Type.String({ maxLength: 4096, description: "Empty clears the stored key" }) },
+                { additionalProperties: false },
+              ),
+            ),
+          ]),
+        ),
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SettingsUpdate = typeof SettingsUpdate.static;
+
+const iso = Type.Union([Type.String({ format: "date-time" }), Type.Null()]);
+const who = Type.Union([Type.String(), Type.Null()]);
+
+export const SettingsViewSchema = Type.Object({
+  sync_response_seconds: Type.Integer(),
+  result_retention_hours: Type.Integer(),
+  max_in_flight_jobs: Type.Integer(),
+  provider_concurrency: Type.Record(Type.String(), Type.Integer()),
+  public_base_url: Type.Union([Type.String(), Type.Null()]),
+  ingest_password: Type.Object({
+    is_set: Type.Boolean(),
+    updated_at: iso,
+    updated_by: who,
+    value: Type.Optional(Type.String({ description: "Only in the PUT response that generated it" })),
+  }),
+  provider_keys: Type.Record(
+    Type.String(),
+    Type.Object({
+      configured: Type.Boolean(),
+      source: Type.Union([Type.Literal("settings"), Type.Literal("environment"), Type.Null()]),
+      updated_at: iso,
+      updated_by: who,
+    }),
+  ),
+  ranges: Type.Record(Type.String(), Type.Object({ minimum: Type.Integer(), maximum: Type.Integer() })),
+});

@@ -1,0 +1,163 @@
+/**
+ * The settings an admin reads and changes over the API: timings, caps, the public base URL, the
+ * booth's ingest password and the provider keys. Secrets only ever travel inward: GET shows
+ * whether they are set, by whom and when — never the value (except a generated ingest password,
+ * returned once by the PUT that generated it). Every change lands in the audit log.
+ */
+import { eq } from "drizzle-orm";
+import { runCleanup } from "../../cron/cleanup";
+import { appSettings } from "../../db/schema";
+import { generatePassword } from "../../lib/secrets";
+import { validate, validationFailed } from "../../lib/validation";
+import type { ProviderId } from "../../providers/types";
+import type { Runtime } from "../../runtime";
+import { KEYS } from "../../settings/service";
+import { KEYED_PROVIDERS, RANGES, SettingsUpdate } from "./model";
+
+const GENERATED_PASSWORD_LENGTH = 12;
+
+export async function getSettings(rt: Runtime) {
+  const s = await rt.settings.current();
+  const pw = await rt.settings.meta(KEYS.ingestPassword);
+  const keys: Record<
+    string,
+    { configured: boolean; source: string | null; updated_at: string | null; updated_by: string | null }
+  > = {};
+  for (const id of KEYED_PROVIDERS) {
+    const k = await rt.settings.providerKeyStatus(id);
+    keys[id] = {
+      configured: k.configured,
+      source: k.source,
+      updated_at: k.updatedAt?.toISOString() ?? null,
+      updated_by: k.updatedBy,
+    };
+  }
+  return {
+    sync_response_seconds: s.syncResponseSeconds,
+    result_retention_hours: s.resultRetentionHours,
+    max_in_flight_jobs: s.maxInFlightJobs,
+    provider_concurrency: { ...s.providerConcurrency } as Record<string, number>,
+    public_base_url: s.publicBaseUrl,
+    ingest_password: {
+      is_set: pw.exists,
+      updated_at: pw.updatedAt?.toISOString() ?? null,
+      updated_by: pw.updatedBy,
+    } as { is_set: boolean; updated_at: string | null; updated_by: string | null; value?: string },
+    provider_keys: keys,
+    ranges: RANGES,
+  };
+}
+export type SettingsView = Awaited<ReturnType<typeof getSettings>>;
+
+/** An http(s) URL without credentials, query or fragment, normalised without a trailing slash. */
+export function normalizePublicBaseUrl(value: string | null): string | null {
+  if (value === null || value.trim() === "") return null;
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw validationFailed([{ field: "public_base_url", message: "Expected an http(s) URL or null" }]);
+  }
+  if (!["http:", "https:"].includes(url.protocol) || url.username || url.password || url.search || url.hash) {
+    throw validationFailed([
+      {
+        field: "public_base_url",
+        message: "Expected an http(s) URL such as https://photos.example.com (no credentials or query)",
+      },
+    ]);
+  }
+  return url.toString().replace(/\/+$/, "");
+}
+
+/**
+ * Validates the whole body first (422 naming every bad field, nothing written), then applies it.
+ * A new ingest password works — and the old one stops working — as soon as this returns.
+ */
+export async function updateSettings(
+  rt: Runtime,
+  body: unknown,
+  by: string,
+): Promise<{ settings: SettingsView; generatedPassword: string | null }> {
+  const input = validate(SettingsUpdate, body);
+  const pw = input.ingest_password;
+  if (pw && (pw.value === undefined) === (pw.generate === undefined)) {
+    throw validationFailed([
+      { field: "ingest_password", message: 'Send either {"value": "…"} or {"generate": true}' },
+    ]);
+  }
+  const publicBaseUrl =
+    input.public_base_url === undefined ? undefined : normalizePublicBaseUrl(input.public_base_url);
+
+  const before = await rt.settings.current();
+  const changed: Record<string, { from: unknown; to: unknown }> = {};
+  const put = async (key: string, from: unknown, to: unknown) => {
+    if (to === undefined || JSON.stringify(from) === JSON.stringify(to)) return;
+    await rt.settings.set(key, to, by);
+    changed[key] = { from, to };
+  };
+  await put(KEYS.syncResponseSeconds, before.syncResponseSeconds, input.sync_response_seconds);
+  await put(KEYS.resultRetentionHours, before.resultRetentionHours, input.result_retention_hours);
+  await put(KEYS.maxInFlightJobs, before.maxInFlightJobs, input.max_in_flight_jobs);
+  if (input.provider_concurrency) {
+    await put(KEYS.providerConcurrency, before.providerConcurrency, {
+      ...before.providerConcurrency,
+      ...input.provider_concurrency,
+    });
+  }
+  if (publicBaseUrl === null) {
+    // Cleared: the stored value goes, PUBLIC_BASE_URL from the environment (if any) applies again.
+    const removed = await rt.db
+      .delete(appSettings)
+      .where(eq(appSettings.key, KEYS.publicBaseUrl))
+      .returning({ key: appSettings.key });
+    rt.settings.invalidate();
+    if (removed.length) changed[KEYS.publicBaseUrl] = { from: before.publicBaseUrl, to: null };
+  } else {
+    await put(KEYS.publicBaseUrl, before.publicBaseUrl, publicBaseUrl);
+  }
+  if (Object.keys(changed).length) {
+    await rt.settings.audit(by, "settings.updated", { changed });
+    rt.log.info("admin.settings_updated", { by, changed: Object.keys(changed) });
+  }
+
+  let generatedPassword: string | null = null;
+  if (pw) {
+    const value = pw.value ?? generatePassword(GENERATED_PASSWORD_LENGTH);
+    if (pw.generate) generatedPassword = value;
+    await rt.settings.setIngestPassword(value, by);
+    rt.log.info("admin.ingest_password_rotated", { by, generated: !!pw.generate });
+  }
+
+  for (const [id, entry] of Object.entries(input.provider_keys ?? {})) {
+    if (!entry) continue;
+    const apiKey = entry.api_key.trim();
+    await rt.settings.setProviderKey(id as ProviderId, apiKey === "" ? null : apiKey, by);
+    rt.log.info("admin.provider_key_changed", { by, provider: id, cleared: apiKey === "" });
+  }
+
+  rt.settings.invalidate();
+  const settings = await getSettings(rt);
+  if (generatedPassword) settings.ingest_password.value = generatedPassword;
+  return { settings, generatedPassword };
+}
+
+const purges = new WeakMap<Runtime, Promise<unknown>>();
+
+/**
+ * Starts the cleaner in the background (trigger "api"); a purge already running is not doubled.
+ * Returns whether this call started one.
+ */
+export function startPurge(rt: Runtime, by: string): { started: boolean } {
+  if (purges.has(rt)) return { started: false };
+  rt.log.info("admin.purge_requested", { by });
+  const run = runCleanup(rt, { trigger: "api" })
+    .catch((err) => rt.log.error("cleanup.failed", { trigger: "api", error: err }))
+    .finally(() => purges.delete(rt));
+  purges.set(rt, run);
+  return { started: true };
+}
+
+/** The purge in progress, if any (lets shutdown and tests wait for it). */
+export function purgeInProgress(rt: Runtime): Promise<unknown> | null {
+  return purges.get(rt) ?? null;
+}

@@ -1,0 +1,241 @@
+/**
+ * The slot API: list, read (ETag = version), update (If-Match), test run, templates, stats reset.
+ * Bodies are read after authentication (`parse: "none"`), then validated by the service.
+ */
+import { Elysia, t } from "elysia";
+import type { Server } from "elysia/universal";
+import { clientAddress } from "../../lib/client";
+import { linkBaseFor } from "../../lib/urls";
+import { readJson } from "../../lib/validation";
+import type { Runtime } from "../../runtime";
+import { authPlugin } from "../auth/plugin";
+import { MB, readUpload } from "../ingest/service";
+import { multipart, op } from "../openapi/docs";
+import { SlotDetail, SlotUpdate, SlotView, TemplateView, TestRunOverrides, TestRunResult } from "./model";
+import {
+  addTemplate,
+  findSlot,
+  getSlot,
+  listSlots,
+  removeTemplate,
+  resetStats,
+  runTest,
+  slotView,
+  templateFile,
+  updateSlot,
+} from "./service";
+
+/** Seconds beyond T_sync that Bun keeps a test run's connection open, so the deadline answer arrives. */
+const HOLD_MARGIN_S = 15;
+
+const slotParams = t.Object({ id: t.String({ description: "slot-001 … slot-015" }) });
+const templateParams = t.Object({ id: t.String(), tid: t.String({ description: "Template id" }) });
+
+const etag = (version: number) => `"${version}"`;
+
+export const slotsModule = (rt: Runtime) =>
+  new Elysia({ name: "slots" })
+    .use(authPlugin(rt))
+    .get(
+      "/api/slots",
+      async ({ request }) => ({ data: await listSlots(rt, await linkBaseFor(rt.settings, request.url)) }),
+      {
+        scope: "slots:read",
+        detail: op({
+          tag: "slots",
+          summary: "The 15 slots with their ingest URLs",
+          scope: "slots:read",
+          ok: { schema: t.Object({ data: t.Array(SlotView) }) },
+        }),
+      },
+    )
+    .get(
+      "/api/slots/:id",
+      async ({ params, request, set }) => {
+        const detail = await getSlot(rt, params.id, await linkBaseFor(rt.settings, request.url));
+        set.headers.etag = etag(detail.version);
+        set.headers["cache-control"] = "no-store";
+        return detail;
+      },
+      {
+        scope: "slots:read",
+        params: slotParams,
+        detail: op({
+          tag: "slots",
+          summary: "One slot: settings, templates, up to 10 recent results, stats since the last reset",
+          description: 'Answers with `ETag: "<version>"`; send it back as `If-Match` when saving.',
+          scope: "slots:read",
+          ok: { schema: SlotDetail },
+          errors: [404],
+        }),
+      },
+    )
+    .put(
+      "/api/slots/:id",
+      async ({ params, request, admin, set }) => {
+        const row = await updateSlot(rt, params.id, await readJson(request), {
+          ifMatch: request.headers.get("if-match"),
+          by: admin.username,
+        });
+        set.headers.etag = etag(row.version);
+        return slotView(row, await linkBaseFor(rt.settings, request.url));
+      },
+      {
+        scope: "slots:write",
+        parse: "none",
+        params: slotParams,
+        detail: op({
+          tag: "slots",
+          summary: "Update a slot (optimistic concurrency with If-Match)",
+          description:
+            "Every key is optional; missing keys keep their value. Provider, operation and settings are " +
+            'validated against GET /api/providers. A stale `If-Match: "<version>"` is refused with 409.',
+          scope: "slots:write",
+          body: { schema: SlotUpdate },
+          ok: { schema: SlotView },
+          errors: [400, 404, 409, 413, 422],
+        }),
+      },
+    )
+    .post(
+      "/api/slots/:id/test-run",
+      async ({ params, request, admin, server }) => {
+        const slot = await findSlot(rt, params.id);
+        const upload = await readUpload(request, slot.sizeLimitMb * MB, ["test_image"]);
+        const overrides = upload.fields.get("overrides");
+        const sync = (await rt.settings.current()).syncResponseSeconds;
+        return runTest(
+          rt,
+          params.id,
+          {
+            upload,
+            overrides: typeof overrides === "string" ? overrides : null,
+            by: admin.username,
+            clientIp: clientAddress(server as Server | null, request),
+            signal: request.signal,
+            onQueued: () => server?.timeout(request, sync + HOLD_MARGIN_S),
+          },
+          await linkBaseFor(rt.settings, request.url),
+        );
+      },
+      {
+        scope: "slots:write",
+        parse: "none",
+        params: slotParams,
+        detail: op({
+          tag: "slots",
+          summary: "Run a test photo through the queue and wait for the result",
+          description:
+            "Same queue and workers as the booth (source `test_run`, no ingest password). `overrides` is " +
+            "an optional JSON string with unsaved `provider`, `operation`, `settings`, `output_format`. " +
+            "Failures answer like the booth's: 504 sync_timeout, 502 provider_error, 422 provider_blocked, " +
+            "503 job_cancelled.",
+          scope: "slots:write",
+          body: {
+            schema: multipart("test_image", { overrides: TestRunOverrides }, "JPEG, PNG, WebP or HEIC"),
+            contentType: "multipart/form-data",
+          },
+          ok: { schema: TestRunResult },
+          errors: [400, 404, 413, 415, 422, 429, 502, 503, 504, 507],
+        }),
+      },
+    )
+    .post(
+      "/api/slots/:id/reset_stats",
+      async ({ params, admin }) => {
+        const row = await resetStats(rt, params.id, admin.username);
+        return { slot_id: row.id, stats_reset_at: row.statsResetAt?.toISOString() ?? null };
+      },
+      {
+        scope: "slots:write",
+        params: slotParams,
+        detail: op({
+          tag: "slots",
+          summary: "Reset the slot's statistics summary (counts start again from now)",
+          scope: "slots:write",
+          ok: {
+            schema: t.Object({ slot_id: t.String(), stats_reset_at: t.String({ format: "date-time" }) }),
+          },
+          errors: [404],
+        }),
+      },
+    )
+    .post(
+      "/api/slots/:id/templates",
+      async ({ params, request, admin, set }) => {
+        const slot = await findSlot(rt, params.id);
+        const upload = await readUpload(request, slot.sizeLimitMb * MB, ["file"]);
+        const role = upload.fields.get("role");
+        const view = await addTemplate(rt, params.id, { upload, role, by: admin.username });
+        set.status = 201;
+        return view;
+      },
+      {
+        scope: "slots:write",
+        parse: "none",
+        params: slotParams,
+        detail: op({
+          tag: "slots",
+          summary: "Upload a template image for a role (style, face…)",
+          description:
+            "Limited to the slot's size limit; the type is decided by magic bytes. Never creates a job.",
+          scope: "slots:write",
+          body: {
+            schema: multipart("file", { role: t.String({ pattern: "^[a-z][a-z0-9_]{0,31}$" }) }),
+            contentType: "multipart/form-data",
+          },
+          ok: { status: 201, schema: TemplateView },
+          errors: [400, 404, 413, 415, 422],
+        }),
+      },
+    )
+    .delete(
+      "/api/slots/:id/templates/:tid",
+      async ({ params, query, admin, set }) => {
+        await removeTemplate(rt, params.id, params.tid, {
+          force: query.force === "true" || query.force === "1",
+          by: admin.username,
+        });
+        set.status = 204;
+      },
+      {
+        scope: "slots:write",
+        params: templateParams,
+        query: t.Object({
+          force: t.Optional(
+            t.String({ description: "true: delete even the last template the operation needs" }),
+          ),
+        }),
+        detail: op({
+          tag: "slots",
+          summary: "Delete a template",
+          scope: "slots:write",
+          ok: { status: 204, description: "Deleted" },
+          errors: [404, 409],
+        }),
+      },
+    )
+    .get(
+      "/api/slots/:id/templates/:tid/preview",
+      async ({ params }) => {
+        const file = await templateFile(rt, params.id, params.tid);
+        return new Response(Bun.file(file.path), {
+          headers: {
+            "Content-Type": file.mime,
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+          },
+        });
+      },
+      {
+        scope: "slots:read",
+        params: templateParams,
+        detail: op({
+          tag: "slots",
+          summary: "A template image (admins only)",
+          scope: "slots:read",
+          ok: { description: "The image", contentType: "image/*" },
+          errors: [404],
+        }),
+      },
+    );

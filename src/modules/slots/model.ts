@@ -1,0 +1,126 @@
+/** Request and response shapes of the slot API (TypeBox; the TS types are `typeof X.static`). */
+import { Type } from "@sinclair/typebox";
+
+export const SLOT_ID_PATTERN = "^slot-0(0[1-9]|1[0-5])$";
+export const OUTPUT_FORMATS = ["jpeg", "png", "webp", "original"] as const;
+export const TEMPLATE_ROLE_PATTERN = "^[a-z][a-z0-9_]{0,31}$";
+
+const outputFormat = Type.Union(
+  OUTPUT_FORMATS.map((f) => Type.Literal(f)),
+  { errorMessage: `Expected one of ${OUTPUT_FORMATS.join(", ")}`, description: "Format of the result" },
+);
+const settings = Type.Record(Type.String(), Type.Unknown(), {
+  description:
+    "Provider settings, validated against the operation's schema in GET /api/providers. " +
+    "`prompt` holds the prompt, `model` the Gemini model id.",
+});
+
+/** PUT /api/slots/{id}: every key optional; missing keys keep their current value. */
+export const SlotUpdate = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+    enabled: Type.Optional(Type.Boolean()),
+    provider: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+    operation: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
+    settings: Type.Optional(settings),
+    size_limit_mb: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+    output_format: Type.Optional(outputFormat),
+  },
+  { additionalProperties: false },
+);
+export type SlotUpdate = typeof SlotUpdate.static;
+
+/** The `overrides` part of a test run: unsaved provider/operation/settings/output format. */
+export const TestRunOverrides = Type.Object(
+  {
+    provider: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+    operation: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
+    settings: Type.Optional(settings),
+    output_format: Type.Optional(outputFormat),
+  },
+  { additionalProperties: false },
+);
+export type TestRunOverrides = typeof TestRunOverrides.static;
+
+export const TemplateRole = Type.String({
+  pattern: TEMPLATE_ROLE_PATTERN,
+  errorMessage: "A role is a lowercase name such as style or face",
+});
+
+const iso = Type.String({ format: "date-time" });
+const nullableIso = Type.Union([iso, Type.Null()]);
+
+export const SlotView = Type.Object({
+  id: Type.String({ pattern: SLOT_ID_PATTERN }),
+  name: Type.String(),
+  enabled: Type.Boolean(),
+  provider: Type.String(),
+  operation: Type.String(),
+  settings,
+  size_limit_mb: Type.Integer(),
+  output_format: outputFormat,
+  version: Type.Integer({ minimum: 1 }),
+  updated_by: Type.Union([Type.String(), Type.Null()]),
+  updated_at: iso,
+  stats_reset_at: nullableIso,
+  ingest_url: Type.String({ description: "The URL to configure in DSLR Remote Pro" }),
+});
+
+export const TemplateView = Type.Object({
+  id: Type.String({ format: "uuid" }),
+  role: Type.String(),
+  mime: Type.String(),
+  size_bytes: Type.Integer(),
+  filename: Type.Union([Type.String(), Type.Null()]),
+  width: Type.Union([Type.Integer(), Type.Null()]),
+  height: Type.Union([Type.Integer(), Type.Null()]),
+  uploaded_by: Type.Union([Type.String(), Type.Null()]),
+  created_at: iso,
+  preview_url: Type.String({ description: "Admin-only preview (needs the session)" }),
+});
+
+export const RecentResult = Type.Object({
+  job_id: Type.String({ format: "uuid" }),
+  source: Type.String(),
+  finalized_at: iso,
+  result_expires_at: nullableIso,
+  result_url: Type.String(),
+  download_url: Type.String(),
+  thumb_url: Type.String(),
+});
+
+export const SlotStatsSummary = Type.Object({
+  since: nullableIso,
+  total: Type.Integer(),
+  succeeded: Type.Integer(),
+  timeouts: Type.Integer(),
+  provider_errors: Type.Integer(),
+  provider_blocked: Type.Integer(),
+  cancelled: Type.Integer(),
+  other_failures: Type.Integer(),
+  in_flight: Type.Integer(),
+});
+
+export const SlotDetail = Type.Composite([
+  SlotView,
+  Type.Object({
+    templates: Type.Array(TemplateView),
+    recent_results: Type.Array(RecentResult),
+    stats: SlotStatsSummary,
+    warnings: Type.Array(Type.String(), {
+      description: "e.g. public_base_url_missing, template_missing:style, invalid_settings",
+    }),
+  }),
+]);
+
+export const TestRunResult = Type.Object({
+  job_id: Type.String({ format: "uuid" }),
+  status: Type.Literal("succeeded"),
+  result_url: Type.String(),
+  thumb_url: Type.String(),
+  durations: Type.Object({
+    queue_wait_ms: Type.Union([Type.Integer(), Type.Null()]),
+    provider_ms: Type.Union([Type.Integer(), Type.Null()]),
+    total_ms: Type.Union([Type.Integer(), Type.Null()]),
+  }),
+});

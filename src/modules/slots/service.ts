@@ -1,0 +1,458 @@
+/**
+ * Slot administration: list and read slots (with templates, recent results and a stats summary),
+ * update them under optimistic concurrency, run a test photo through the real queue, manage the
+ * template images, reset the statistics. Plain functions over the runtime, for the JSON API and
+ * the server-rendered pages alike; every change is written to the audit log.
+ */
+import { createHash } from "node:crypto";
+import { and, asc, count, desc, eq, gt, gte, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
+import { job, type SlotRow, slot, type TemplateMediaRow } from "../../db/schema";
+import { AppError } from "../../lib/errors";
+import { isUuid } from "../../lib/http";
+import { ingestUrl, resultLinks } from "../../lib/urls";
+import { fieldErrors, validate, validationFailed } from "../../lib/validation";
+import { imageSize, MIME } from "../../media/images";
+import { waitForOutcome } from "../../queue/waiter";
+import type { Runtime } from "../../runtime";
+import { outcomeError } from "../ingest/outcome";
+import { type AcceptedJob, enqueueUpload, requireImage, type Upload } from "../ingest/service";
+import { type JobDurations, jobDurations } from "../jobs/service";
+import { SLOT_ID_PATTERN, SlotUpdate, TemplateRole, TestRunOverrides } from "./model";
+
+const RECENT_RESULTS = 10;
+const SLOT_ID = new RegExp(SLOT_ID_PATTERN);
+
+// ---- reading ----
+
+export function slotView(row: SlotRow, base: string) {
+  return {
+    id: row.id,
+    name: row.name,
+    enabled: row.enabled,
+    provider: row.provider,
+    operation: row.operation,
+    settings: row.settings,
+    size_limit_mb: row.sizeLimitMb,
+    output_format: row.outputFormat,
+    version: row.version,
+    updated_by: row.updatedBy ?? null,
+    updated_at: row.updatedAt.toISOString(),
+    stats_reset_at: row.statsResetAt?.toISOString() ?? null,
+    ingest_url: ingestUrl(base, row.id),
+  };
+}
+export type SlotView = ReturnType<typeof slotView>;
+
+export function templateView(row: TemplateMediaRow) {
+  return {
+    id: row.id,
+    role: row.role,
+    mime: row.mime,
+    size_bytes: row.sizeBytes,
+    filename: row.filename ?? null,
+    width: row.width ?? null,
+    height: row.height ?? null,
+    uploaded_by: row.uploadedBy ?? null,
+    created_at: row.createdAt.toISOString(),
+    // Relative on purpose: it only works with the admin's session, on this server.
+    preview_url: `/api/slots/${row.slotId}/templates/${row.id}/preview`,
+  };
+}
+export type TemplateView = ReturnType<typeof templateView>;
+
+/** The slot row, or 404 `slot_not_found`. */
+export async function findSlot(rt: Runtime, slotId: string): Promise<SlotRow> {
+  const [row] = SLOT_ID.test(slotId) ? await rt.db.select().from(slot).where(eq(slot.id, slotId)) : [];
+  if (!row) throw new AppError(404, "slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
+  return row;
+}
+
+export async function listSlots(rt: Runtime, base: string): Promise<SlotView[]> {
+  const rows = await rt.db.select().from(slot).orderBy(asc(slot.id));
+  return rows.map((r) => slotView(r, base));
+}
+
+export interface SlotStats {
+  since: string | null;
+  total: number;
+  succeeded: number;
+  timeouts: number;
+  provider_errors: number;
+  provider_blocked: number;
+  cancelled: number;
+  other_failures: number;
+  in_flight: number;
+}
+
+/** Booth jobs (test runs excluded) created since the slot's last stats reset, by outcome. */
+export async function slotStatsSummary(rt: Runtime, row: SlotRow): Promise<SlotStats> {
+  const where: SQL[] = [eq(job.slotId, row.id), eq(job.source, "ingest")];
+  if (row.statsResetAt) where.push(gte(job.createdAt, row.statsResetAt));
+  const rows = await rt.db
+    .select({ status: job.status, reason: job.failureReason, n: count() })
+    .from(job)
+    .where(and(...where))
+    .groupBy(job.status, job.failureReason);
+  const s: SlotStats = {
+    since: row.statsResetAt?.toISOString() ?? null,
+    total: 0,
+    succeeded: 0,
+    timeouts: 0,
+    provider_errors: 0,
+    provider_blocked: 0,
+    cancelled: 0,
+    other_failures: 0,
+    in_flight: 0,
+  };
+  for (const r of rows) {
+    s.total += r.n;
+    if (r.status === "succeeded") s.succeeded += r.n;
+    else if (r.status === "pending" || r.status === "processing") s.in_flight += r.n;
+    else if (r.status === "timeout" || r.reason === "timeout") s.timeouts += r.n;
+    else if (r.status === "cancelled") s.cancelled += r.n;
+    else if (r.reason === "provider_error") s.provider_errors += r.n;
+    else if (r.reason === "provider_blocked") s.provider_blocked += r.n;
+    else s.other_failures += r.n;
+  }
+  return s;
+}
+
+/** Up to 10 newest results of the slot that can still be downloaded. */
+async function recentResults(rt: Runtime, slotId: string, base: string) {
+  const now = rt.clock.now();
+  const rows = await rt.db
+    .select({
+      id: job.id,
+      source: job.source,
+      finalizedAt: job.finalizedAt,
+      resultExpiresAt: job.resultExpiresAt,
+    })
+    .from(job)
+    .where(
+      and(
+        eq(job.slotId, slotId),
+        eq(job.status, "succeeded"),
+        isNotNull(job.resultPath),
+        isNull(job.resultDeletedAt),
+        or(isNull(job.resultExpiresAt), gt(job.resultExpiresAt, now)),
+      ),
+    )
+    .orderBy(desc(job.finalizedAt))
+    .limit(RECENT_RESULTS);
+  return rows.map((r) => ({
+    job_id: r.id,
+    source: r.source,
+    finalized_at: r.finalizedAt!.toISOString(),
+    result_expires_at: r.resultExpiresAt?.toISOString() ?? null,
+    ...resultLinks(base, r.id),
+  }));
+}
+
+/** What the slot page should point out: missing public URL, missing templates, stale settings. */
+async function slotWarnings(rt: Runtime, row: SlotRow, templates: TemplateMediaRow[]): Promise<string[]> {
+  const warnings: string[] = [];
+  const provider = rt.providers.get(row.provider);
+  if (provider?.spec.needsPublicUrl && !(await rt.settings.current()).publicBaseUrl) {
+    warnings.push("public_base_url_missing");
+  }
+  const op = rt.providers.operation(row.provider, row.operation);
+  for (const need of op?.templates ?? []) {
+    if (need.required && !templates.some((t) => t.role === need.role)) {
+      warnings.push(`template_missing:${need.role}`);
+    }
+  }
+  if (!rt.providers.validate(row.provider, row.operation, row.settings).ok) warnings.push("invalid_settings");
+  return warnings;
+}
+
+export async function getSlot(rt: Runtime, slotId: string, base: string) {
+  const row = await findSlot(rt, slotId);
+  const templates = await rt.templates.forSlot(slotId);
+  const [recent, stats, warnings] = await Promise.all([
+    recentResults(rt, slotId, base),
+    slotStatsSummary(rt, row),
+    slotWarnings(rt, row, templates),
+  ]);
+  return {
+    ...slotView(row, base),
+    templates: templates.map(templateView),
+    recent_results: recent,
+    stats,
+    warnings,
+  };
+}
+export type SlotDetailView = Awaited<ReturnType<typeof getSlot>>;
+
+// ---- updating ----
+
+/**
+ * The version an `If-Match` header asks for: `"3"`, `W/"3"` or `3`; null for no header or `*`.
+ * Anything else cannot match a version, so it is reported as a conflict.
+ */
+export function parseIfMatch(header: string | null | undefined): number | null | "invalid" {
+  if (header === null || header === undefined || header.trim() === "" || header.trim() === "*") return null;
+  const m = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
+  return m ? Number(m[1]) : "invalid";
+}
+
+function versionConflict(current: number): AppError {
+  return new AppError(
+    409,
+    "version_conflict",
+    "The slot was changed by someone else; reload it and apply your change again",
+    { current_version: current },
+  );
+}
+
+function checkProviderConfig(
+  rt: Runtime,
+  provider: string,
+  operation: string,
+  settings: unknown,
+): Record<string, unknown> {
+  const checked = rt.providers.validate(provider, operation, settings);
+  if (!checked.ok) throw validationFailed(checked.errors);
+  return settings as Record<string, unknown>;
+}
+
+/**
+ * Applies a (partial) update: missing keys keep their value, the merged provider/operation/settings
+ * are validated against the catalogue (422 with per-field errors), `If-Match` must name the
+ * current version (409), and the write itself is conditional on that version so two racing
+ * saves cannot both win. Bumps the version and records who changed what.
+ */
+export async function updateSlot(
+  rt: Runtime,
+  slotId: string,
+  body: unknown,
+  opts: { ifMatch: string | null | undefined; by: string },
+): Promise<SlotRow> {
+  const row = await findSlot(rt, slotId);
+  const input = validate(SlotUpdate, body);
+  const wanted = parseIfMatch(opts.ifMatch);
+  if (wanted !== null && wanted !== row.version) throw versionConflict(row.version);
+  const provider = input.provider ?? row.provider;
+  const operation = input.operation ?? row.operation;
+  const settings = checkProviderConfig(rt, provider, operation, input.settings ?? row.settings);
+  const next = {
+    name: input.name?.trim() ?? row.name,
+    enabled: input.enabled ?? row.enabled,
+    provider,
+    operation,
+    settings,
+    sizeLimitMb: input.size_limit_mb ?? row.sizeLimitMb,
+    outputFormat: input.output_format ?? row.outputFormat,
+  };
+  if (next.name === "") throw validationFailed([{ field: "name", message: "The name cannot be empty" }]);
+  const changed = (Object.keys(next) as (keyof typeof next)[]).filter(
+    (k) => JSON.stringify(next[k]) !== JSON.stringify(row[k]),
+  );
+  const [updated] = await rt.db
+    .update(slot)
+    .set({
+      ...next,
+      version: sql`${slot.version} + 1`,
+      updatedBy: opts.by,
+      updatedAt: rt.clock.now(),
+    })
+    .where(and(eq(slot.id, slotId), eq(slot.version, row.version)))
+    .returning();
+  if (!updated) throw versionConflict((await findSlot(rt, slotId)).version);
+  await rt.settings.audit(opts.by, "slot.updated", {
+    slot_id: slotId,
+    version: updated.version,
+    changed: changed.map(snake),
+  });
+  rt.log.info("admin.slot_updated", { slot: slotId, version: updated.version, by: opts.by });
+  return updated;
+}
+
+function snake(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+export async function resetStats(rt: Runtime, slotId: string, by: string): Promise<SlotRow> {
+  await findSlot(rt, slotId);
+  const [row] = await rt.db
+    .update(slot)
+    .set({ statsResetAt: rt.clock.now() })
+    .where(eq(slot.id, slotId))
+    .returning();
+  await rt.settings.audit(by, "slot.stats_reset", { slot_id: slotId });
+  return row!;
+}
+
+// ---- test run ----
+
+export interface TestRunInput {
+  upload: Upload;
+  /** The `overrides` form field as sent: a JSON object with unsaved provider/operation/settings. */
+  overrides: string | null;
+  by: string;
+  clientIp: string | null;
+  /** Fires when the client goes away: the job runs on, nobody waits for it. */
+  signal?: AbortSignal;
+  /** Called once the job is queued (the route raises the connection's idle timeout). */
+  onQueued?: (job: AcceptedJob) => void;
+}
+
+export interface TestRunResult {
+  job_id: string;
+  status: "succeeded";
+  result_url: string;
+  thumb_url: string;
+  durations: JobDurations;
+}
+
+export function parseOverrides(raw: string | null): TestRunOverrides {
+  if (raw === null || raw.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw validationFailed([{ field: "overrides", message: "Expected a JSON object" }]);
+  }
+  const errors = fieldErrors(TestRunOverrides, parsed, "overrides");
+  if (errors.length) throw validationFailed(errors);
+  return parsed as TestRunOverrides;
+}
+
+/**
+ * Runs a test photo through the same queue and workers as the booth (source `test_run`, no ingest
+ * password), with the saved slot settings or the unsaved overrides, and waits for the outcome.
+ * Success returns the links and timings; a failure throws the same error the booth would get.
+ */
+export async function runTest(
+  rt: Runtime,
+  slotId: string,
+  input: TestRunInput,
+  base: string,
+): Promise<TestRunResult> {
+  const row = await findSlot(rt, slotId);
+  const overrides = parseOverrides(input.overrides);
+  await requireImage(input.upload);
+  const provider = overrides.provider ?? row.provider;
+  const operation = overrides.operation ?? row.operation;
+  const settings = checkProviderConfig(rt, provider, operation, overrides.settings ?? row.settings);
+  const queued = await enqueueUpload(rt, {
+    slot: row,
+    source: "test_run",
+    upload: input.upload,
+    provider,
+    operation,
+    settings,
+    outputFormat: overrides.output_format ?? row.outputFormat,
+    clientMeta: {},
+    clientHash: null,
+    clientIp: input.clientIp,
+    createdBy: input.by,
+  });
+  input.onQueued?.(queued);
+  rt.log.info("admin.test_run", { job_id: queued.id, slot: slotId, by: input.by, provider, operation });
+  const final = await waitForOutcome(rt, queued.id, queued.expiresAt, input.signal);
+  if (!final) throw new AppError(499, "client_closed", "The client closed the connection");
+  const failure = outcomeError(rt, final);
+  if (failure) throw failure;
+  const links = resultLinks(base, final.id);
+  return {
+    job_id: final.id,
+    status: "succeeded",
+    result_url: links.result_url,
+    thumb_url: links.thumb_url,
+    durations: jobDurations(final),
+  };
+}
+
+// ---- templates ----
+
+/** Stores a template image for a role. Checked by magic bytes (415); never creates a job. */
+export async function addTemplate(
+  rt: Runtime,
+  slotId: string,
+  input: { upload: Upload; role: unknown; by: string },
+): Promise<TemplateView> {
+  await findSlot(rt, slotId);
+  const roleErrors = fieldErrors(TemplateRole, input.role, "role");
+  if (roleErrors.length) throw validationFailed(roleErrors);
+  const role = input.role as string;
+  const format = await requireImage(input.upload);
+  const { bytes } = input.upload;
+  const size = await imageSize(bytes);
+  const row = await rt.templates.add({
+    slotId,
+    role,
+    bytes,
+    mime: MIME[format],
+    format,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    filename: input.upload.filename?.slice(0, 200) ?? null,
+    width: size?.width ?? null,
+    height: size?.height ?? null,
+    uploadedBy: input.by,
+    now: rt.clock.now(),
+  });
+  await rt.settings.audit(input.by, "template.added", { slot_id: slotId, template_id: row.id, role });
+  return templateView(row);
+}
+
+async function findTemplate(rt: Runtime, slotId: string, templateId: string): Promise<TemplateMediaRow> {
+  const row = isUuid(templateId) ? await rt.templates.get(slotId, templateId) : null;
+  if (!row) {
+    throw new AppError(404, "template_not_found", "This slot has no template with this id", {
+      slot_id: slotId,
+      template_id: templateId,
+    });
+  }
+  return row;
+}
+
+/**
+ * Deletes a template. Refused with 409 `template_in_use` when the slot's operation needs that role
+ * and this is the last template for it — unless `force` (the slot then warns `template_missing`).
+ */
+export async function removeTemplate(
+  rt: Runtime,
+  slotId: string,
+  templateId: string,
+  opts: { force: boolean; by: string },
+): Promise<void> {
+  const row = await findSlot(rt, slotId);
+  const tpl = await findTemplate(rt, slotId, templateId);
+  const need = rt.providers
+    .operation(row.provider, row.operation)
+    ?.templates.find((t) => t.role === tpl.role);
+  if (need?.required && !opts.force) {
+    const sameRole = (await rt.templates.forSlot(slotId)).filter((t) => t.role === tpl.role);
+    if (sameRole.length <= 1) {
+      throw new AppError(
+        409,
+        "template_in_use",
+        `The slot's operation needs a "${tpl.role}" template and this is the last one; upload another first or delete with force=true`,
+        { slot_id: slotId, template_id: templateId, role: tpl.role },
+      );
+    }
+  }
+  await rt.templates.remove(slotId, templateId);
+  await rt.settings.audit(opts.by, "template.removed", {
+    slot_id: slotId,
+    template_id: templateId,
+    role: tpl.role,
+    forced: opts.force,
+  });
+}
+
+/** The file behind a template preview (admins only: templates may be guests' faces). */
+export async function templateFile(
+  rt: Runtime,
+  slotId: string,
+  templateId: string,
+): Promise<{ path: string; mime: string }> {
+  await findSlot(rt, slotId);
+  const tpl = await findTemplate(rt, slotId, templateId);
+  if (!(await rt.media.exists(tpl.path))) {
+    throw new AppError(404, "template_not_found", "The template file is missing", {
+      template_id: templateId,
+    });
+  }
+  return { path: rt.media.abs(tpl.path), mime: tpl.mime };
+}
