@@ -9,6 +9,7 @@ import { authModule } from "./modules/auth/index";
 import { ingestModule } from "./modules/ingest/index";
 import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
+import { statsModule } from "./modules/stats/index";
 import type { Runtime } from "./runtime";
 
 export function createApp(rt: Runtime) {
@@ -46,7 +47,8 @@ export function createApp(rt: Runtime) {
     .use(authModule(rt))
     .use(providersModule(rt))
     .use(ingestModule(rt))
-    .use(publicModule(rt));
+    .use(publicModule(rt))
+    .use(statsModule(rt));
 }
 
 export type App = ReturnType<typeof createApp>;
