@@ -13,6 +13,7 @@ import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
 import { settingsModule } from "./modules/settings/index";
 import { slotsModule } from "./modules/slots/index";
+import { statsModule } from "./modules/stats/index";
 import type { Runtime } from "./runtime";
 
 export function createApp(rt: Runtime) {
@@ -54,7 +55,8 @@ export function createApp(rt: Runtime) {
     .use(publicModule(rt))
     .use(slotsModule(rt))
     .use(jobsModule(rt))
-    .use(settingsModule(rt));
+    .use(settingsModule(rt))
+    .use(statsModule(rt));
 }
 
 export type App = ReturnType<typeof createApp>;
