@@ -14,6 +14,7 @@ import { publicModule } from "./modules/public/index";
 import { settingsModule } from "./modules/settings/index";
 import { slotsModule } from "./modules/slots/index";
 import { statsModule } from "./modules/stats/index";
+import { uiModule } from "./modules/ui/index";
 import type { Runtime } from "./runtime";
 
 export function createApp(rt: Runtime) {
@@ -56,7 +57,8 @@ export function createApp(rt: Runtime) {
     .use(slotsModule(rt))
     .use(jobsModule(rt))
     .use(settingsModule(rt))
-    .use(statsModule(rt));
+    .use(statsModule(rt))
+    .use(uiModule(rt));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,4 +1,5 @@
 /** Small building blocks shared by the pages. Every piece of user data goes through `safe`. */
+import type { Children } from "@kitajs/html";
 import { Icon } from "./icons";
 import { errorText, fmtDateTime, type View } from "./view";
 
@@ -8,7 +9,7 @@ export function Alert({
   id,
 }: {
   kind: "error" | "success" | "warn" | "info";
-  children?: JSX.Element;
+  children?: Children;
   id?: string;
 }): JSX.Element {
   return (
@@ -91,7 +92,7 @@ export function Field({
   error?: string;
   hint?: string;
   required?: boolean;
-  children?: JSX.Element;
+  children?: Children;
   id?: string;
 }): JSX.Element {
   const fid = id ?? `f-${name.replace(/[^a-z0-9_-]/gi, "-")}`;

@@ -1,4 +1,5 @@
 /** The page shells: the admin layout (header, navigation, language switch) and the bare guest layout. */
+import type { Children } from "@kitajs/html";
 import { assetUrl } from "./assets/index";
 import type { Lang } from "./i18n/index";
 import { Icon, type IconName } from "./icons";
@@ -81,15 +82,7 @@ function isCurrent(path: string, href: string): boolean {
   return p === href || p.startsWith(`${href}/`);
 }
 
-export function Layout({
-  v,
-  title,
-  children,
-}: {
-  v: View;
-  title: string;
-  children?: JSX.Element;
-}): JSX.Element {
+export function Layout({ v, title, children }: { v: View; title: string; children?: Children }): JSX.Element {
   return (
     <html lang={v.lang}>
       <Head v={v} title={title} />
@@ -148,7 +141,7 @@ export function BareLayout({
 }: {
   v: View;
   title: string;
-  children?: JSX.Element;
+  children?: Children;
 }): JSX.Element {
   return (
     <html lang={v.lang}>
