@@ -60,8 +60,8 @@ export function LiveThumb({ s, oob }: { s: DashboardSlot; oob?: boolean }): JSX.
       href={`/slots/${s.id}`}
       id={`thumb-${s.id}`}
       hx-swap-oob={oob ? "true" : undefined}
-      aria-hidden="true"
       tabindex="-1"
+      aria-label={s.name}
     >
       {s.lastResult?.thumbUrl ? (
         <img class="thumb" src={`/public/results/${s.lastResult.jobId}/thumb`} alt="" loading="lazy" />
