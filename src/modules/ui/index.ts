@@ -8,6 +8,11 @@ import type { Runtime } from "../../runtime";
 import { uiAuthRoutes } from "./auth";
 import { uiDashboardRoutes } from "./dashboard";
 import { uiPublicRoutes } from "./public";
+import { uiSlotRoutes } from "./slot";
 
 export const uiModule = (rt: Runtime) =>
-  new Elysia({ name: "ui" }).use(uiPublicRoutes(rt)).use(uiAuthRoutes(rt)).use(uiDashboardRoutes(rt));
+  new Elysia({ name: "ui" })
+    .use(uiPublicRoutes(rt))
+    .use(uiAuthRoutes(rt))
+    .use(uiDashboardRoutes(rt))
+    .use(uiSlotRoutes(rt));
