@@ -7,6 +7,8 @@ import { Elysia } from "elysia";
 import type { Runtime } from "../../runtime";
 import { uiAuthRoutes } from "./auth";
 import { uiDashboardRoutes } from "./dashboard";
+import { uiGalleryRoutes } from "./gallery";
+import { uiJobsRoutes } from "./jobs";
 import { uiPublicRoutes } from "./public";
 import { uiSlotRoutes } from "./slot";
 
@@ -15,4 +17,6 @@ export const uiModule = (rt: Runtime) =>
     .use(uiPublicRoutes(rt))
     .use(uiAuthRoutes(rt))
     .use(uiDashboardRoutes(rt))
-    .use(uiSlotRoutes(rt));
+    .use(uiSlotRoutes(rt))
+    .use(uiJobsRoutes(rt))
+    .use(uiGalleryRoutes(rt));
