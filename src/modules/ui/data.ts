@@ -3,6 +3,8 @@
  * same functions behind the JSON API, so a page never disagrees with /api and never writes SQL.
  */
 
+import { and, count, isNotNull, isNull, sql } from "drizzle-orm";
+import { job } from "../../db/schema";
 import type { Runtime } from "../../runtime";
 import { type JobView, listJobs } from "../jobs/service";
 
@@ -46,4 +48,17 @@ export async function slotResults(
   return page.data.filter(
     (j) => j.result_url && (!j.result_expires_at || new Date(j.result_expires_at).getTime() > now),
   );
+}
+
+/** Results on disk now, and how many of them are past their retention (what a purge would delete). */
+export async function storedResultCounts(rt: Runtime): Promise<{ kept: number; expired: number }> {
+  const now = rt.clock.now();
+  const [row] = await rt.db
+    .select({
+      kept: count(),
+      expired: count(sql`case when ${job.resultExpiresAt} <= ${now} then 1 end`),
+    })
+    .from(job)
+    .where(and(isNotNull(job.resultPath), isNull(job.resultDeletedAt)));
+  return { kept: row?.kept ?? 0, expired: row?.expired ?? 0 };
 }

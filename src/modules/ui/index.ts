@@ -10,7 +10,9 @@ import { uiDashboardRoutes } from "./dashboard";
 import { uiGalleryRoutes } from "./gallery";
 import { uiJobsRoutes } from "./jobs";
 import { uiPublicRoutes } from "./public";
+import { uiSettingsRoutes } from "./settings";
 import { uiSlotRoutes } from "./slot";
+import { uiStatsRoutes } from "./stats";
 
 export const uiModule = (rt: Runtime) =>
   new Elysia({ name: "ui" })
@@ -19,4 +21,6 @@ export const uiModule = (rt: Runtime) =>
     .use(uiDashboardRoutes(rt))
     .use(uiSlotRoutes(rt))
     .use(uiJobsRoutes(rt))
-    .use(uiGalleryRoutes(rt));
+    .use(uiGalleryRoutes(rt))
+    .use(uiSettingsRoutes(rt))
+    .use(uiStatsRoutes(rt));
