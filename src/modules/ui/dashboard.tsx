@@ -12,7 +12,7 @@ import type { Runtime } from "../../runtime";
 import { listSlots, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
 import { slotsLive } from "./data";
-import { errorFragment } from "./errors";
+import { asPage, errorFragment } from "./errors";
 import { operationLabel, providerLabel } from "./labels";
 import { render } from "./render";
 
@@ -46,11 +46,12 @@ export const uiDashboardRoutes = (rt: Runtime) =>
     .use(uiContext(rt))
     .get(
       "/",
-      async ({ view, request }) => {
-        const slots = await dashboardSlots(rt, view, request);
-        const { publicBaseUrl } = await rt.settings.current();
-        return render(<DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} />);
-      },
+      ({ view, request }) =>
+        asPage(rt, view, request, async () => {
+          const slots = await dashboardSlots(rt, view, request);
+          const { publicBaseUrl } = await rt.settings.current();
+          return render(<DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} />);
+        }),
       { page: "slots:read" },
     )
     .get(

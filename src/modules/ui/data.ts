@@ -56,7 +56,7 @@ export async function storedResultCounts(rt: Runtime): Promise<{ kept: number; e
   const [row] = await rt.db
     .select({
       kept: count(),
-      expired: count(sql`case when ${job.resultExpiresAt} <= ${now} then 1 end`),
+      expired: count(sql`case when ${job.resultExpiresAt} <= ${now.toISOString()}::timestamptz then 1 end`),
     })
     .from(job)
     .where(and(isNotNull(job.resultPath), isNull(job.resultDeletedAt)));

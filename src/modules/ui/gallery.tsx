@@ -15,7 +15,7 @@ import type { Runtime } from "../../runtime";
 import { listSlots } from "../slots/service";
 import { uiContext } from "./context";
 import { slotResults } from "./data";
-import { errorFragment } from "./errors";
+import { asPage, errorFragment } from "./errors";
 import { operationLabel, providerLabel } from "./labels";
 import { render } from "./render";
 import {
@@ -65,10 +65,11 @@ export const uiGalleryRoutes = (rt: Runtime) => {
     .use(uiContext(rt))
     .get(
       "/gallery",
-      async ({ view, request }) => {
-        const [slots, links] = await Promise.all([gallerySlots(rt, view), shareLinks(rt, request)]);
-        return render(<GalleryPage v={view} slots={slots} links={links} />);
-      },
+      ({ view, request }) =>
+        asPage(rt, view, request, async () => {
+          const [slots, links] = await Promise.all([gallerySlots(rt, view), shareLinks(rt, request)]);
+          return render(<GalleryPage v={view} slots={slots} links={links} />);
+        }),
       { page: "slots:read" },
     )
     .post(
@@ -95,18 +96,20 @@ export const uiGalleryRoutes = (rt: Runtime) => {
       },
       { page: "slots:write" },
     )
-    .get("/g/:shareId", async ({ params, view }) => {
-      if (!limiter.allow(params.shareId)) {
-        return render(<PublicGalleryGone v={view} throttled />, {
-          status: 429,
-          headers: { "Retry-After": "60" },
+    .get("/g/:shareId", ({ params, view, request }) =>
+      asPage(rt, view, request, async () => {
+        if (!limiter.allow(params.shareId)) {
+          return render(<PublicGalleryGone v={view} throttled />, {
+            status: 429,
+            headers: { "Retry-After": "60" },
+          });
+        }
+        const link = await usableShareLink(rt, params.shareId);
+        if (!link) return render(<PublicGalleryGone v={view} throttled={false} />, { status: 410 });
+        const slots = await gallerySlots(rt, view);
+        return render(<PublicGalleryPage v={view} slots={slots} expiresAt={link.expiresAt} />, {
+          headers: { "X-Robots-Tag": "noindex" },
         });
-      }
-      const link = await usableShareLink(rt, params.shareId);
-      if (!link) return render(<PublicGalleryGone v={view} throttled={false} />, { status: 410 });
-      const slots = await gallerySlots(rt, view);
-      return render(<PublicGalleryPage v={view} slots={slots} expiresAt={link.expiresAt} />, {
-        headers: { "X-Robots-Tag": "noindex" },
-      });
-    });
+      }),
+    );
 };

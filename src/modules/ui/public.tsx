@@ -11,6 +11,7 @@ import { linkBaseFor } from "../../lib/urls";
 import type { Runtime } from "../../runtime";
 import { findServableResult } from "../public/service";
 import { uiContext } from "./context";
+import { asPage } from "./errors";
 import { qrSvg } from "./qr";
 import { render } from "./render";
 
@@ -30,17 +31,19 @@ export const uiPublicRoutes = (rt: Runtime) =>
         },
       });
     })
-    .get("/r/:jobId", async ({ params, view }) => {
-      try {
-        const job = await findServableResult(rt, params.jobId);
-        return render(<SharePage v={view} jobId={job.id} expiresAt={job.resultExpiresAt} />, {
-          headers: { "X-Robots-Tag": "noindex" },
-        });
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        return render(<ShareGone v={view} expired={err.status === 410} />, { status: err.status });
-      }
-    })
+    .get("/r/:jobId", ({ params, view, request }) =>
+      asPage(rt, view, request, async () => {
+        try {
+          const job = await findServableResult(rt, params.jobId);
+          return render(<SharePage v={view} jobId={job.id} expiresAt={job.resultExpiresAt} />, {
+            headers: { "X-Robots-Tag": "noindex" },
+          });
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          return render(<ShareGone v={view} expired={err.status === 410} />, { status: err.status });
+        }
+      }),
+    )
     .get("/r/:jobId/qr.svg", async ({ params, request }) => {
       if (!isUuid(params.jobId))
         throw new AppError(404, "result_not_found", "There is no result with this id");

@@ -16,7 +16,7 @@ import { KEYED_PROVIDERS } from "../settings/model";
 import { getSettings, purgeInProgress, startPurge, updateSettings } from "../settings/service";
 import { uiContext } from "./context";
 import { storedResultCounts } from "./data";
-import { fieldErrorsOf } from "./errors";
+import { asPage, fieldErrorsOf } from "./errors";
 import { providerLabel } from "./labels";
 import { render } from "./render";
 
@@ -92,9 +92,14 @@ function message(v: View, err: unknown): string {
 export const uiSettingsRoutes = (rt: Runtime) =>
   new Elysia({ name: "ui-settings" })
     .use(uiContext(rt))
-    .get("/settings", async ({ view }) => render(<SettingsPage v={view} m={await model(rt)} />), {
-      page: "settings:read",
-    })
+    .get(
+      "/settings",
+      ({ view, request }) =>
+        asPage(rt, view, request, async () => render(<SettingsPage v={view} m={await model(rt)} />)),
+      {
+        page: "settings:read",
+      },
+    )
     .post(
       "/settings",
       async ({ body, view, admin }) => {

@@ -18,7 +18,7 @@ import { MB, readUpload } from "../ingest/service";
 import { listJobs } from "../jobs/service";
 import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
-import { fieldErrorsOf } from "./errors";
+import { asPage, fieldErrorsOf } from "./errors";
 import { render } from "./render";
 import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
 
@@ -119,13 +119,14 @@ export const uiSlotRoutes = (rt: Runtime) =>
     .use(uiContext(rt))
     .get(
       "/slots/:id",
-      async ({ params, view, request }) => {
-        try {
-          return render(<SlotPage v={view} m={await pageModel(rt, view, params.id, request)} />);
-        } catch (err) {
-          return notFoundPage(view, err);
-        }
-      },
+      ({ params, view, request }) =>
+        asPage(rt, view, request, async () => {
+          try {
+            return await render(<SlotPage v={view} m={await pageModel(rt, view, params.id, request)} />);
+          } catch (err) {
+            return notFoundPage(view, err);
+          }
+        }),
       { page: "slots:read" },
     )
     .get(

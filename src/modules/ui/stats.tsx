@@ -11,6 +11,7 @@ import type { Runtime } from "../../runtime";
 import { boxTimeZone } from "../stats/arithmetic";
 import { globalStats, overview, slotStats } from "../stats/service";
 import { uiContext } from "./context";
+import { asPage } from "./errors";
 import { render } from "./render";
 
 const PERIOD_MINUTES: Record<Period, number> = { "24h": 1440, "7d": 7 * 1440, "30d": 30 * 1440 };
@@ -106,8 +107,10 @@ export const uiStatsRoutes = (rt: Runtime) =>
     .use(uiContext(rt))
     .get(
       "/stats",
-      async ({ view, query }) =>
-        render(<StatsPage v={view} m={await statsModel(rt, periodOf(query.period))} />),
+      ({ view, query, request }) =>
+        asPage(rt, view, request, async () =>
+          render(<StatsPage v={view} m={await statsModel(rt, periodOf(query.period))} />),
+        ),
       {
         page: "stats:read",
       },
