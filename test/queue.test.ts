@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,9 @@ import {
   type TestApp,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
+
+// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+setDefaultTimeout(60_000);
 
 let photo: Uint8Array;
 beforeAll(async () => {

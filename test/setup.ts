@@ -3,7 +3,7 @@
  * else an embedded one in a temp dir — and a migrated template database that each test file
  * clones (CREATE DATABASE … TEMPLATE), so files never see each other's rows.
  */
-import { afterAll, setDefaultTimeout } from "bun:test";
+import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,9 +13,6 @@ import { runMigrations } from "../src/db/migrate";
 import { silentLogger } from "../src/lib/log";
 
 const TEMPLATE = "photochanger_test_template";
-
-// Tests start real servers and wait on real deadlines (a few seconds); 5 s is too tight on 2 cores.
-setDefaultTimeout(60_000);
 
 async function freePort(): Promise<number> {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
