@@ -4,7 +4,7 @@
  * booth URL, rotate the ingest password, find the result in the gallery and open its guest page,
  * watch the jobs and statistics pages — with a screenshot of every page at desktop and phone width.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,9 @@ import { slot } from "../src/db/schema";
 import { dslrFields, dslrForm, INGEST_PASSWORD, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { launchChromium, screenshot } from "./helpers/browser";
 import { colourfulness, makeJpeg } from "./helpers/images";
+
+// Real servers, real PostgreSQL, a real browser: far beyond the 5 s default on a 2-core box.
+setDefaultTimeout(60_000);
 
 let app: TestApp;
 let browser: Browser;

@@ -3,7 +3,7 @@
  * read-only settings for igor, CSRF refusal, escaping of user data, language switch, the guest
  * share page and QR, the public gallery link (expiry, revocation, rate limit), CSV export.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { slot } from "../src/db/schema";
 import { updateSettings } from "../src/modules/settings/service";
 import {
@@ -16,6 +16,9 @@ import {
   type TestApp,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
+
+// Real servers, real PostgreSQL, a real browser: far beyond the 5 s default on a 2-core box.
+setDefaultTimeout(60_000);
 
 let app: TestApp;
 beforeAll(async () => {
