@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Elysia } from "elysia";
 import { AppError, envelope, errorResponse } from "./lib/errors";
 import { authModule } from "./modules/auth/index";
+import { healthModule } from "./modules/health/index";
 import { ingestModule } from "./modules/ingest/index";
 import { jobsModule } from "./modules/jobs/index";
 import { openapiModule } from "./modules/openapi/index";
@@ -49,7 +50,7 @@ export function createApp(rt: Runtime) {
       );
     })
     .use(openapiModule())
-    .get("/healthz", () => ({ status: "ok" }))
+    .use(healthModule(rt))
     .use(authModule(rt))
     .use(providersModule(rt))
     .use(ingestModule(rt))

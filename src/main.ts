@@ -5,12 +5,14 @@
  */
 import { eq } from "drizzle-orm";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
+import { runCleanup } from "./cron/cleanup";
 import { slot } from "./db/schema";
 import { createLogger } from "./lib/log";
 import { generatePassword } from "./lib/secrets";
 import { isAdminUsername, setAdminPassword } from "./modules/auth/users";
+import { collectStatus, formatPurge, formatStatus } from "./ops";
 import { Runtime } from "./runtime";
-import { listen } from "./server";
+import { exitOnSignals, startServer } from "./serve";
 import { VERSION } from "./version";
 
 class UsageError extends Error {}
@@ -54,6 +56,20 @@ function onlyFlags(args: ParsedArgs, allowed: string[]): void {
   }
 }
 
+/** A flag that takes no value (`--dry-run`, `--json`). */
+function switchFlag(args: ParsedArgs, name: string): boolean {
+  const v = args.flags.get(name);
+  if (v === undefined) return false;
+  if (v !== true) throw new UsageError(`--${name} takes no value (got "${v}")`);
+  return true;
+}
+
+function noPositional(args: ParsedArgs, max = 0): void {
+  if (args.positional.length > max) {
+    throw new UsageError(`unexpected argument "${args.positional[max]}"`);
+  }
+}
+
 async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const rt = await Runtime.create(config, { workers: false, log: createLogger("warn") });
@@ -67,43 +83,36 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
 const commands: Record<string, Command> = {
   serve: {
     summary: "run the server (default)",
-    usage: "photochanger serve",
-    async run() {
-      const config = loadConfig();
-      const rt = await Runtime.create(config);
-      await rt.bootstrap();
-      await rt.start();
-      const app = listen(rt, config);
-      rt.log.info("server.listening", {
-        version: VERSION,
-        url: `http://${config.host}:${config.port}`,
-        workers: config.workerCount,
-      });
-      let signals = 0;
-      const shutdown = async (signal: string) => {
-        if (++signals > 1) {
-          rt.log.warn("server.forced_exit", { signal });
-          process.exit(1);
-        }
-        rt.log.info("server.stopping", { signal });
-        rt.draining = true;
-        // Stop accepting; held booth requests are answered (by their deadline at the latest).
-        await app.server?.stop(false);
-        await rt.stop();
-        rt.log.info("server.stopped", {});
-        process.exit(0);
-      };
-      process.on("SIGTERM", () => void shutdown("SIGTERM"));
-      process.on("SIGINT", () => void shutdown("SIGINT"));
+    usage:
+      "photochanger [serve]\n\n" +
+      "Runs the HTTP server, the workers and the cleaner (every 15 min). Migrations run at start; on\n" +
+      "the first start the admin and ingest passwords are printed once. SIGTERM/SIGINT stop it\n" +
+      "gracefully (held booth requests are answered first); a second signal exits at once.",
+    async run(args) {
+      onlyFlags(args, []);
+      noPositional(args);
+      const server = await startServer(loadConfig());
+      exitOnSignals(server);
       return new Promise<number>(() => {});
     },
   },
   migrate: {
-    summary: "apply database migrations",
-    usage: "photochanger migrate",
-    async run() {
-      await withRuntime(async () => {});
-      console.log("database is up to date");
+    summary: "apply database migrations and create the first-start accounts",
+    usage:
+      "photochanger migrate\n\n" +
+      "Applies the migrations built into this binary. On a new database it also creates the admins\n" +
+      "and the ingest password and prints them once (install.sh relies on this).",
+    async run(args) {
+      onlyFlags(args, []);
+      noPositional(args);
+      const applied = await withRuntime(async (rt) => {
+        await rt.bootstrap();
+        const [row] = await rt.sql<
+          { n: number }[]
+        >`select count(*)::int as n from drizzle.__drizzle_migrations`;
+        return row?.n ?? 0;
+      });
+      console.log(`database is up to date (${applied} migrations applied)`);
       return 0;
     },
   },
@@ -112,6 +121,7 @@ const commands: Record<string, Command> = {
     usage: "photochanger rotate-password [--value <password>]",
     async run(args) {
       onlyFlags(args, ["value"]);
+      noPositional(args);
       const given = flagValue(args, "value");
       if (given !== undefined && given.length < 6)
         throw new UsageError("the ingest password needs at least 6 characters");
@@ -126,6 +136,7 @@ const commands: Record<string, Command> = {
     usage: "photochanger admin set-password <serg|igor> [--value <password>]",
     async run(args) {
       onlyFlags(args, ["value"]);
+      noPositional(args, 2);
       const [sub, user] = args.positional;
       if (sub !== "set-password" || !user) throw new UsageError("expected: admin set-password <serg|igor>");
       if (!isAdminUsername(user)) throw new UsageError(`unknown admin "${user}" (expected serg or igor)`);
@@ -215,10 +226,43 @@ const commands: Record<string, Command> = {
       });
     },
   },
+  purge: {
+    summary: "run the cleaner now: expired results, media objects, orphaned files",
+    usage:
+      "photochanger purge [--dry-run] [--json]\n\n" +
+      "Deletes expired results and thumbnails, expired temporary media and orphaned files, and\n" +
+      "resolves stale jobs — what the 15-minute cleaner does — and prints what it removed by kind,\n" +
+      "with bytes. --dry-run only reports what would be removed. Templates are never removed.",
+    async run(args) {
+      onlyFlags(args, ["dry-run", "json"]);
+      noPositional(args);
+      const dryRun = switchFlag(args, "dry-run");
+      const asJson = switchFlag(args, "json");
+      const report = await withRuntime((rt) => runCleanup(rt, { trigger: "cli", dryRun }));
+      console.log(asJson ? JSON.stringify(report, null, 2) : formatPurge(report));
+      return 0;
+    },
+  },
+  status: {
+    summary: "show version, database, queue, last cleanup and free disk",
+    usage:
+      "photochanger status [--json]\n\n" +
+      "Exits 1 when the database cannot be reached (the report still prints, with the reason).",
+    async run(args) {
+      onlyFlags(args, ["json"]);
+      noPositional(args);
+      const asJson = switchFlag(args, "json");
+      const status = await collectStatus(loadConfig(), createLogger("error"));
+      console.log(asJson ? JSON.stringify(status, null, 2) : formatStatus(status));
+      return status.database.reachable ? 0 : 1;
+    },
+  },
   version: {
     summary: "print the version",
     usage: "photochanger version",
-    async run() {
+    async run(args) {
+      onlyFlags(args, []);
+      noPositional(args);
       console.log(`photochanger ${VERSION}`);
       return 0;
     },
@@ -255,7 +299,12 @@ export async function main(argv: string[]): Promise<number> {
   if (process.env.PHOTOCHANGER_ENV_FILE) applyEnvFile(process.env.PHOTOCHANGER_ENV_FILE);
   const [name = "serve", ...rest] = argv;
   if (name === "--help" || name === "-h" || name === "help") {
-    console.log(help());
+    const topic = rest[0] ? commands[rest[0]] : undefined;
+    if (rest[0] && !topic) {
+      console.error(`photochanger: unknown command "${rest[0]}"\n\n${help()}`);
+      return 2;
+    }
+    console.log(topic ? `${topic.summary}\n\nUsage: ${topic.usage}` : help());
     return 0;
   }
   if (name === "--version") return commands.version!.run(parseArgs([]));

@@ -127,7 +127,7 @@ export class Runtime {
         embedded,
         clock,
         log,
-        options.providers ?? defaultProviders(),
+        options.providers ?? defaultProviders(config),
         options,
       );
     } catch (err) {

@@ -183,7 +183,7 @@ async function orphanFiles(rt: Runtime, now: Date, dryRun: boolean, report: Clea
 }
 
 /** The last finished cleanup (for `status`, `/metrics` and the settings page). */
-export async function lastCleanup(rt: Runtime) {
+export async function lastCleanup(rt: Pick<Runtime, "db">) {
   const [row] = await rt.db
     .select()
     .from(cleanupRun)

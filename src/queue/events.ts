@@ -12,7 +12,10 @@ type Listener = () => void;
 export class JobEvents {
   private readonly finalized = new Map<string, Set<Listener>>();
   private readonly queued = new Set<Listener>();
+  private queuedHints = 0;
   private readonly cancelled = new Map<string, Set<Listener>>();
+  /** Jobs this process is finalizing right now (see `emitRemoteFinalized`). */
+  private readonly finalizingHere = new Map<string, number>();
 
   onFinalized(jobId: string, fn: Listener): () => void {
     return add(this.finalized, jobId, fn);
@@ -21,6 +24,25 @@ export class JobEvents {
   emitFinalized(jobId: string): void {
     for (const fn of [...(this.finalized.get(jobId) ?? [])]) fn();
     for (const fn of [...(this.cancelled.get(jobId) ?? [])]) fn();
+  }
+
+  /**
+   * A NOTIFY about a job. PostgreSQL also delivers our own notifications; for a job this process is
+   * finalizing, that echo would wake the waiter before the finalization's clean-up (payload removal)
+   * is done, so it is dropped — the in-process wake-up follows the clean-up.
+   */
+  emitRemoteFinalized(jobId: string): void {
+    if (!this.finalizingHere.has(jobId)) this.emitFinalized(jobId);
+  }
+
+  /** Marks a job as being finalized by this process until the returned function is called. */
+  finalizing(jobId: string): () => void {
+    this.finalizingHere.set(jobId, (this.finalizingHere.get(jobId) ?? 0) + 1);
+    return () => {
+      const n = (this.finalizingHere.get(jobId) ?? 1) - 1;
+      if (n > 0) this.finalizingHere.set(jobId, n);
+      else this.finalizingHere.delete(jobId);
+    };
   }
 
   /** Workers holding a job listen here so a cancel or timeout aborts their provider call at once. */
@@ -34,11 +56,21 @@ export class JobEvents {
   }
 
   emitQueued(): void {
+    this.queuedHints++;
     for (const fn of [...this.queued]) fn();
   }
 
-  /** Resolves on the next queued hint, or after `ms`. */
-  nextQueued(ms: number, signal?: AbortSignal): Promise<void> {
+  /** Counts queued hints, so a hint that lands while a worker is claiming is not lost. */
+  get queuedSeq(): number {
+    return this.queuedHints;
+  }
+
+  /**
+   * Resolves on the next queued hint, or after `ms` — at once if a hint arrived since `since` (a
+   * `queuedSeq` read before the claim that came back empty).
+   */
+  nextQueued(ms: number, signal?: AbortSignal, since?: number): Promise<void> {
+    if (since !== undefined && since !== this.queuedHints) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -76,7 +108,7 @@ export async function listenForJobEvents(
 ): Promise<{ unlisten(): Promise<void> }> {
   const done = await sql.listen(
     CHANNEL_JOB_DONE,
-    (payload) => events.emitFinalized(payload),
+    (payload) => events.emitRemoteFinalized(payload),
     () => log.debug("queue.listen.connected", { channel: CHANNEL_JOB_DONE }),
   );
   const queued = await sql.listen(

@@ -68,41 +68,75 @@ export class JobQueue {
 
   async succeed(job: JobRow, result: Omit<q.ResultColumns, "resultExpiresAt">, retentionHours: number) {
     const now = this.clock.now();
-    const row = await q.finalizeSucceeded(this.sql, job.id, job.leaseToken!, now, {
-      ...result,
-      resultExpiresAt: resultExpiresAt(now, retentionHours),
-    });
-    if (row) {
-      await this.finished(row, "succeeded", { result_bytes: row.resultSize, result_mime: row.resultMime });
-    }
-    return row;
+    return this.finalize(
+      job.id,
+      () =>
+        q.finalizeSucceeded(this.sql, job.id, job.leaseToken!, now, {
+          ...result,
+          resultExpiresAt: resultExpiresAt(now, retentionHours),
+        }),
+      "succeeded",
+      (row) => ({ result_bytes: row.resultSize, result_mime: row.resultMime }),
+    );
   }
 
   async fail(job: JobRow, reason: FailureReason, message: string, providerLatencyMs: number | null) {
-    const row = await q.finalizeFailed(
-      this.sql,
+    return this.finalize(
       job.id,
-      job.leaseToken!,
-      this.clock.now(),
-      reason,
-      message,
-      providerLatencyMs,
+      () =>
+        q.finalizeFailed(
+          this.sql,
+          job.id,
+          job.leaseToken!,
+          this.clock.now(),
+          reason,
+          message,
+          providerLatencyMs,
+        ),
+      "failed",
+      () => ({ failure_reason: reason, error: message }),
     );
-    if (row) await this.finished(row, "failed", { failure_reason: reason, error: message });
-    return row;
   }
 
   /** Ends the job as `timeout` if its deadline has passed and it is still active. */
   async expire(id: string): Promise<JobRow | null> {
-    const row = await q.expireJob(this.sql, id, this.clock.now());
-    if (row) await this.finished(row, "timeout", { failure_reason: "timeout" });
-    return row;
+    return this.finalize(
+      id,
+      () => q.expireJob(this.sql, id, this.clock.now()),
+      "timeout",
+      () => ({
+        failure_reason: "timeout",
+      }),
+    );
   }
 
   async cancel(id: string, by: string): Promise<JobRow | null> {
-    const row = await q.cancelJob(this.sql, id, this.clock.now(), by);
-    if (row) await this.finished(row, "cancelled", { failure_reason: "cancelled", by });
-    return row;
+    return this.finalize(
+      id,
+      () => q.cancelJob(this.sql, id, this.clock.now(), by),
+      "cancelled",
+      () => ({
+        failure_reason: "cancelled",
+        by,
+      }),
+    );
+  }
+
+  /** One fenced finalizing statement, then the clean-up and the wake-up (see JobEvents.finalizing). */
+  private async finalize(
+    id: string,
+    statement: () => Promise<JobRow | null>,
+    event: string,
+    details: (row: JobRow) => Record<string, unknown>,
+  ): Promise<JobRow | null> {
+    const done = this.events.finalizing(id);
+    try {
+      const row = await statement();
+      if (row) await this.finished(row, event, details(row));
+      return row;
+    } finally {
+      done();
+    }
   }
 
   /** Resolves jobs orphaned by a crashed or stopped process. */

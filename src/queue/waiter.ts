@@ -17,10 +17,19 @@ export async function waitForOutcome(
   signal?: AbortSignal,
 ): Promise<JobRow | null> {
   const { queue, events, clock } = deps;
-  let wake: () => void = () => {};
+  // A wake-up that lands while the row is being read must not be lost: it is remembered and the
+  // row read again at once, instead of sleeping until the safety net.
+  let woken = false;
+  let wake: () => void = () => {
+    woken = true;
+  };
   const off = events.onFinalized(jobId, () => wake());
   try {
     for (;;) {
+      woken = false;
+      wake = () => {
+        woken = true;
+      };
       const row = await queue.get(jobId);
       if (!row) return null;
       if (isFinal(row)) return row;
@@ -33,6 +42,7 @@ export async function waitForOutcome(
         if (last && isFinal(last)) return last;
       }
       if (signal?.aborted) return null;
+      if (woken) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(1, Math.min(SAFETY_NET_MS, left)));
         function done() {

@@ -53,6 +53,7 @@ const ENV_KEY: Record<ProviderId, keyof Config["providers"] | null> = {
 
 export class SettingsService {
   private cache: { at: number; value: RuntimeSettings } | null = null;
+  private generation = 0;
   // Fast path for the ingest password: after one argon2id verify, an HMAC under a per-process key
   // is compared in constant time, so every booth upload doesn't pay ~60 ms of argon2.
   private readonly hmacKey = randomBytes(32);
@@ -73,6 +74,7 @@ export class SettingsService {
   async current(): Promise<RuntimeSettings> {
     const now = Date.now();
     if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.value;
+    const generation = this.generation;
     const rows = await this.db.select().from(appSettings);
     const byKey = new Map(rows.map((r) => [r.key, r.value]));
     const num = (k: string, d: number) => (typeof byKey.get(k) === "number" ? (byKey.get(k) as number) : d);
@@ -87,12 +89,14 @@ export class SettingsService {
       publicBaseUrl:
         (byKey.get(KEYS.publicBaseUrl) as string | null | undefined) ?? this.config.publicBaseUrl,
     };
-    this.cache = { at: now, value };
+    // A read that overlapped a write may hold the old values: don't let it refill the cache.
+    if (generation === this.generation) this.cache = { at: now, value };
     return value;
   }
 
   invalidate(): void {
     this.cache = null;
+    this.generation++;
   }
 
   async set(key: string, value: unknown, by: string, isSecret = false): Promise<void> {

@@ -52,6 +52,12 @@ class DeadlineReached extends Error {
     super("deadline reached");
   }
 }
+/** The process is shutting down: the job gives up its lease (fenced) instead of holding the exit. */
+class ShuttingDown extends Error {
+  constructor() {
+    super("The server stopped while the job was running");
+  }
+}
 class LeaseLost extends Error {
   constructor() {
     super("job ended elsewhere (cancelled, expired or reclaimed)");
@@ -62,6 +68,7 @@ export class WorkerPool {
   private readonly stopping = new AbortController();
   private loops: Promise<void>[] = [];
   private readonly running = new Map<string, number>();
+  private claimTurn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -72,7 +79,11 @@ export class WorkerPool {
     for (let i = 0; i < this.count; i++) this.loops.push(this.loop(`${this.deps.instanceId}/${i + 1}`));
   }
 
-  /** Stops claiming; each loop finishes its current job (bounded by that job's deadline). */
+  /**
+   * Stops claiming and ends each loop after its current step: a provider call in flight is
+   * abandoned and its job finalized (fenced, by this lease holder) as failed/`interrupted`, so no
+   * lease outlives the process. A result already received is still stored and finalized.
+   */
   async stop(): Promise<void> {
     this.stopping.abort();
     await Promise.all(this.loops);
@@ -86,21 +97,21 @@ export class WorkerPool {
   }
 
   private async loop(owner: string): Promise<void> {
-    const { log, queue, events } = this.deps;
+    const { log, events } = this.deps;
     while (!this.stopping.signal.aborted) {
       let job: JobRow | null = null;
+      const seen = events.queuedSeq;
       try {
-        job = await queue.claim(owner, await this.saturatedProviders());
+        job = await this.claimWithinLimits(owner);
       } catch (err) {
         log.error("worker.claim_failed", { owner, error: err });
         await sleep(IDLE_POLL_MS, this.stopping.signal);
         continue;
       }
       if (!job) {
-        await events.nextQueued(IDLE_POLL_MS, this.stopping.signal);
+        await events.nextQueued(IDLE_POLL_MS, this.stopping.signal, seen);
         continue;
       }
-      this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
       try {
         await this.process(job, owner);
       } catch (err) {
@@ -109,6 +120,24 @@ export class WorkerPool {
         this.running.set(job.provider, (this.running.get(job.provider) ?? 1) - 1);
       }
     }
+  }
+
+  /**
+   * Claims a job whose provider is below its concurrency limit and counts it as running. The loops
+   * of this process take turns here: checking the counts and claiming must be one step, or two idle
+   * loops woken together could both claim for a provider with one free place.
+   */
+  private claimWithinLimits(owner: string): Promise<JobRow | null> {
+    const turn = this.claimTurn.then(async () => {
+      const job = await this.deps.queue.claim(owner, await this.saturatedProviders());
+      if (job) this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
+      return job;
+    });
+    this.claimTurn = turn.then(
+      () => {},
+      () => {},
+    );
+    return turn;
   }
 
   private async saturatedProviders(): Promise<string[]> {
@@ -125,6 +154,9 @@ export class WorkerPool {
     const untilDeadline = job.expiresAt.getTime() - clock.now().getTime();
     const deadlineTimer = setTimeout(() => abort.abort(new DeadlineReached()), Math.max(0, untilDeadline));
     const offEnded = events.onEnded(job.id, () => abort.abort(new LeaseLost()));
+    const onShutdown = () => abort.abort(new ShuttingDown());
+    if (this.stopping.signal.aborted) onShutdown();
+    else this.stopping.signal.addEventListener("abort", onShutdown, { once: true });
     const beat = setInterval(() => {
       queue.heartbeat(job).then(
         (ours) => {
@@ -226,6 +258,7 @@ export class WorkerPool {
       clearTimeout(deadlineTimer);
       clearInterval(beat);
       offEnded();
+      this.stopping.signal.removeEventListener("abort", onShutdown);
     }
   }
 
@@ -239,6 +272,11 @@ export class WorkerPool {
     const { queue } = this.deps;
     if (signal.aborted && signal.reason instanceof LeaseLost) {
       log.info("job.abandoned", { reason: "lease_lost" });
+      return;
+    }
+    if (signal.aborted && signal.reason instanceof ShuttingDown) {
+      await queue.fail(job, "interrupted", signal.reason.message, providerMs);
+      log.warn("job.interrupted", { reason: "shutdown" });
       return;
     }
     if ((signal.aborted && signal.reason instanceof DeadlineReached) || isTimeoutFailure(err)) {

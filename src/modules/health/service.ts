@@ -1,0 +1,92 @@
+/**
+ * Liveness and readiness. Alive means the process answers; ready means a booth upload could be
+ * accepted right now: the database answers, the media directory takes writes, the disk has room,
+ * and the server is not shutting down.
+ */
+import { randomBytes } from "node:crypto";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Sql } from "../../db/client";
+import type { MediaStore } from "../../media/storage";
+
+/** Below this much free space the server is not ready (an upload, its result and the database grow). */
+export const READY_MIN_FREE_BYTES = 64 * 1024 * 1024;
+const DB_CHECK_TIMEOUT_MS = 2000;
+
+export interface CheckResult {
+  ok: boolean;
+  [detail: string]: unknown;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, CheckResult>;
+}
+
+export async function checkDatabase(sql: Sql, timeoutMs = DB_CHECK_TIMEOUT_MS): Promise<CheckResult> {
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      sql`select 1`,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { ok: true, latency_ms: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { ok: false, error: shortError(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Writes and removes a small file where results are written. */
+export async function checkMediaWritable(media: MediaStore): Promise<CheckResult> {
+  const probe = join(media.root, `.readyz-${randomBytes(6).toString("hex")}`);
+  try {
+    await writeFile(probe, "ok");
+    await rm(probe, { force: true });
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: shortError(err) };
+  }
+}
+
+export async function checkDisk(
+  media: MediaStore,
+  minFreeBytes = READY_MIN_FREE_BYTES,
+): Promise<CheckResult> {
+  try {
+    const { free, total } = await media.diskUsage();
+    return { ok: free >= minFreeBytes, free_bytes: free, total_bytes: total, min_free_bytes: minFreeBytes };
+  } catch (err) {
+    return { ok: false, error: shortError(err) };
+  }
+}
+
+export async function readiness(deps: {
+  sql: Sql;
+  media: MediaStore;
+  draining: boolean;
+  minFreeBytes?: number;
+}): Promise<Readiness> {
+  const [database, media, disk] = await Promise.all([
+    checkDatabase(deps.sql),
+    checkMediaWritable(deps.media),
+    checkDisk(deps.media, deps.minFreeBytes),
+  ]);
+  const checks: Record<string, CheckResult> = {
+    database,
+    media,
+    disk,
+    accepting: { ok: !deps.draining, ...(deps.draining ? { reason: "shutting down" } : {}) },
+  };
+  return { ready: Object.values(checks).every((c) => c.ok), checks };
+}
+
+function shortError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const msg = (e?.message ?? String(err)).split("\n")[0]!.slice(0, 200);
+  return e?.code && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
+}

@@ -1,0 +1,205 @@
+/**
+ * What the operator commands report: `status` (is the box healthy?) and `purge` (what the cleaner
+ * removed). `status` reads without side effects — no migrations, no files created — so it still
+ * answers, with the reason, when the database is down.
+ */
+import { eq } from "drizzle-orm";
+import type { Config } from "./config";
+import { type CleanupReport, lastCleanup } from "./cron/cleanup";
+import { connectDatabase } from "./db/client";
+import { startEmbeddedPostgres } from "./db/embedded";
+import { appliedCount, embeddedMigrations } from "./db/migrate";
+import { appSettings } from "./db/schema";
+import type { Logger } from "./lib/log";
+import { MediaStore } from "./media/storage";
+import { countActive } from "./queue/sql";
+import { LEASE_TTL_MS } from "./runtime";
+import { KEYS, SETTING_DEFAULTS } from "./settings/service";
+import { VERSION } from "./version";
+
+export interface StatusReport {
+  version: string;
+  database: {
+    reachable: boolean;
+    url: string;
+    error?: string;
+    migrations?: { applied: number; built_in: number };
+  };
+  queue: { pending: number; processing: number; in_flight: number; max_in_flight: number } | null;
+  live_instances: number | null;
+  last_cleanup: {
+    finished_at: string;
+    trigger: string;
+    removed: Record<string, number>;
+    error: string | null;
+  } | null;
+  disk:
+    | { media_root: string; free_bytes: number; total_bytes: number }
+    | { media_root: string; error: string };
+}
+
+/** The URL without its password, for output. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable)";
+  }
+}
+
+export async function collectStatus(config: Config, log: Logger): Promise<StatusReport> {
+  const media = new MediaStore(config.mediaRoot);
+  let disk: StatusReport["disk"];
+  try {
+    const { free, total } = await media.diskUsage();
+    disk = { media_root: media.root, free_bytes: free, total_bytes: total };
+  } catch (err) {
+    disk = { media_root: media.root, error: (err as Error).message };
+  }
+  const report: StatusReport = {
+    version: VERSION,
+    database: { reachable: false, url: config.databaseUrl ? redactUrl(config.databaseUrl) : "(embedded)" },
+    queue: null,
+    live_instances: null,
+    last_cleanup: null,
+    disk,
+  };
+
+  let stopEmbedded = async () => {};
+  let url = config.databaseUrl;
+  try {
+    if (!url) {
+      const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log);
+      stopEmbedded = embedded.stop;
+      url = embedded.url;
+      report.database.url = `${redactUrl(url)} (embedded)`;
+    }
+  } catch (err) {
+    report.database.error = (err as Error).message;
+    return report;
+  }
+  const database = connectDatabase(url, { max: 1 });
+  try {
+    await database.sql`select 1`;
+    report.database.reachable = true;
+    report.database.migrations = {
+      applied: await appliedCount(database.sql),
+      built_in: embeddedMigrations().length,
+    };
+    const counts = await countActive(database.sql);
+    const [cap] = await database.db
+      .select({ value: appSettings.value })
+      .from(appSettings)
+      .where(eq(appSettings.key, KEYS.maxInFlightJobs));
+    report.queue = {
+      ...counts,
+      in_flight: counts.pending + counts.processing,
+      max_in_flight: typeof cap?.value === "number" ? cap.value : SETTING_DEFAULTS.maxInFlightJobs,
+    };
+    const [live] = await database.sql<{ n: number }[]>`
+      select count(*)::int as n from instance
+      where stopped_at is null and heartbeat_at >= now() - ${`${LEASE_TTL_MS} milliseconds`}::interval`;
+    report.live_instances = live?.n ?? 0;
+    const last = await lastCleanup(database);
+    report.last_cleanup = last
+      ? {
+          finished_at: last.finishedAt!.toISOString(),
+          trigger: last.trigger,
+          removed: last.removed,
+          error: last.error,
+        }
+      : null;
+  } catch (err) {
+    report.database.error ??= (err as Error).message;
+  } finally {
+    await database.close().catch(() => {});
+    await stopEmbedded();
+  }
+  return report;
+}
+
+export function formatStatus(s: StatusReport): string {
+  const lines = [`photochanger ${s.version}`];
+  const db = s.database;
+  lines.push(
+    `database:      ${db.reachable ? "reachable" : "UNREACHABLE"}  ${db.url}${db.error ? `\n               ${db.error}` : ""}`,
+  );
+  if (db.migrations) {
+    const { applied, built_in } = db.migrations;
+    const note = applied < built_in ? " — run `photochanger migrate`" : "";
+    lines.push(`migrations:    ${applied} of ${built_in} applied${note}`);
+  }
+  if (s.queue) {
+    const q = s.queue;
+    lines.push(
+      `queue:         ${q.pending} pending, ${q.processing} processing (${q.in_flight} in flight, cap ${q.max_in_flight})`,
+    );
+  }
+  if (s.live_instances !== null) lines.push(`servers:       ${s.live_instances} running`);
+  if (db.reachable) {
+    const c = s.last_cleanup;
+    lines.push(
+      c
+        ? `last cleanup:  ${c.finished_at} (${c.trigger})${c.error ? ` FAILED: ${c.error}` : ""} — ${summarizeRemoved(c.removed)}`
+        : "last cleanup:  never",
+    );
+  }
+  lines.push(
+    "error" in s.disk
+      ? `disk:          ${s.disk.media_root}: ${s.disk.error}`
+      : `disk:          ${formatBytes(s.disk.free_bytes)} free of ${formatBytes(s.disk.total_bytes)} (${s.disk.media_root})`,
+  );
+  return lines.join("\n");
+}
+
+function summarizeRemoved(r: Record<string, number>): string {
+  const parts = [
+    `${r.results ?? 0} results`,
+    `${r.thumbnails ?? 0} thumbnails`,
+    `${r.media_objects ?? 0} media objects`,
+    `${r.orphan_files ?? 0} orphan files`,
+  ];
+  const bytes =
+    (r.results_bytes ?? 0) +
+    (r.thumbnails_bytes ?? 0) +
+    (r.media_objects_bytes ?? 0) +
+    (r.orphan_files_bytes ?? 0);
+  return `${parts.join(", ")} (${formatBytes(bytes)})`;
+}
+
+/** The purge report, by kind, with bytes. */
+export function formatPurge(r: CleanupReport): string {
+  const rows: [string, { count: number; bytes: number }][] = [
+    ["results", r.results],
+    ["thumbnails", r.thumbnails],
+    ["media objects", r.mediaObjects],
+    ["orphan files", r.orphanFiles],
+  ];
+  const total = rows.reduce((n, [, k]) => n + k.bytes, 0);
+  const lines = [r.dryRun ? "Would remove (dry run, nothing deleted):" : "Removed:"];
+  for (const [name, k] of rows) {
+    lines.push(`  ${name.padEnd(14)} ${String(k.count).padStart(6)}  ${formatBytes(k.bytes).padStart(10)}`);
+  }
+  lines.push(`  ${"total".padEnd(14)} ${"".padStart(6)}  ${formatBytes(total).padStart(10)}`);
+  if (!r.dryRun) {
+    lines.push(
+      `Stale jobs resolved: ${r.staleJobs}`,
+      `Expired login-failure records pruned: ${r.authFailures}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let v = n;
+  let u = -1;
+  do {
+    v /= 1024;
+    u++;
+  } while (v >= 1024 && u < units.length - 1);
+  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
+}

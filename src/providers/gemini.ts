@@ -1,0 +1,292 @@
+/**
+ * Google Gemini image models through @google/genai `models.generateContent`. Parts go photo →
+ * templates → prompt; only an image is asked for. Gemini often says "no" with HTTP 200: a
+ * finishReason of NO_IMAGE is retried (5 attempts, 3 s apart, while time remains), safety reasons
+ * and prompt blocks become provider_blocked. HTTP 429/500/503/504 get bounded backoff within the
+ * deadline; 400/403/404 fail at once.
+ */
+import { ApiError, type GenerateContentResponse, GoogleGenAI, type Part } from "@google/genai";
+import { Type } from "@sinclair/typebox";
+import type { Config } from "../config";
+import {
+  imageFromBytes,
+  isNetworkError,
+  maxInputSide,
+  modelId,
+  msLeft,
+  oneOf,
+  operationOf,
+  pause,
+  requiredPrompt,
+  sanitize,
+  stopIfAborted,
+  TRANSIENT_STATUSES,
+  TransientError,
+  templatesFor,
+  withTransientRetries,
+} from "./common";
+import { type Provider, type ProviderContext, ProviderFailure, type ProviderImage } from "./types";
+
+export const GEMINI_MODELS = ["gemini-2.5-flash-image", "gemini-3-pro-image-preview"] as const;
+export const ASPECT_RATIOS = [
+  "1:1",
+  "2:3",
+  "3:2",
+  "3:4",
+  "4:3",
+  "4:5",
+  "5:4",
+  "9:16",
+  "16:9",
+  "21:9",
+] as const;
+export const IMAGE_SIZES = ["1K", "2K", "4K"] as const;
+
+/** Gemini 3 Pro image models accept imageSize; 2.5 Flash Image rejects it. */
+export function supportsImageSize(model: string): boolean {
+  return /^(models\/)?gemini-3(\.\d+)?-pro/.test(model);
+}
+
+export const NO_IMAGE_ATTEMPTS = 5;
+export const NO_IMAGE_PAUSE_MS = 3000;
+const BLOCKED_FINISH_REASONS = new Set([
+  "SAFETY",
+  "IMAGE_SAFETY",
+  "PROHIBITED_CONTENT",
+  "IMAGE_PROHIBITED_CONTENT",
+  "BLOCKLIST",
+  "SPII",
+]);
+
+const settings = () =>
+  Type.Object(
+    {
+      prompt: requiredPrompt,
+      model: modelId(GEMINI_MODELS[0], [...GEMINI_MODELS]),
+      aspect_ratio: Type.Optional(
+        oneOf(ASPECT_RATIOS, {
+          title: "Aspect ratio",
+          description: "Shape of the result; the model decides when unset.",
+        }),
+      ),
+      image_size: Type.Optional(
+        oneOf(IMAGE_SIZES, {
+          title: "Resolution",
+          description: "Only Gemini 3 Pro models use it; ignored for gemini-2.5-flash-image.",
+        }),
+      ),
+      max_input_side: maxInputSide,
+    },
+    { additionalProperties: false },
+  );
+
+const SPEC: Provider["spec"] = {
+  id: "gemini",
+  label: "Google Gemini",
+  needsPublicUrl: false,
+  needsApiKey: true,
+  downscaleInputs: true,
+  operations: [
+    {
+      id: "image_edit",
+      label: { ru: "Редактирование фото", en: "Image edit" },
+      hint: { ru: "Фото + промпт.", en: "Photo + prompt." },
+      prompt: "required",
+      templates: [],
+      needsTestPhoto: true,
+      settings: settings(),
+    },
+    {
+      id: "style_transfer",
+      label: { ru: "Перенос стиля", en: "Style transfer" },
+      hint: { ru: "Фото + шаблон стиля + промпт.", en: "Photo + style template + prompt." },
+      prompt: "required",
+      templates: [{ role: "style", required: true, label: { ru: "Шаблон стиля", en: "Style template" } }],
+      needsTestPhoto: true,
+      settings: settings(),
+    },
+    {
+      id: "identity_transfer",
+      label: { ru: "Перенос лица", en: "Identity transfer" },
+      hint: {
+        ru: "Фото + шаблон с лицом/персонажем + промпт.",
+        en: "Photo + face/person template + prompt.",
+      },
+      prompt: "required",
+      templates: [{ role: "face", required: true, label: { ru: "Шаблон лица", en: "Face template" } }],
+      needsTestPhoto: true,
+      settings: settings(),
+    },
+  ],
+};
+
+const WHO = { id: "gemini", label: "Gemini" };
+
+type Verdict =
+  | { kind: "image"; image: ProviderImage }
+  | { kind: "no_image" }
+  | { kind: "blocked"; reason: string; message: string }
+  | { kind: "empty"; reason: string; message: string };
+
+/** Walks every candidate part for an image, skipping thought parts; otherwise explains why not. */
+export function readGeminiResponse(res: GenerateContentResponse): Verdict {
+  const candidates = res.candidates ?? [];
+  for (const c of candidates) {
+    for (const part of c.content?.parts ?? []) {
+      if (part.thought) continue;
+      const data = part.inlineData?.data;
+      if (data && (part.inlineData?.mimeType ?? "image/").startsWith("image/")) {
+        return { kind: "image", image: imageFromBytes(Buffer.from(data, "base64"), "Gemini") };
+      }
+    }
+  }
+  const blockReason = res.promptFeedback?.blockReason;
+  if (blockReason) {
+    const msg = res.promptFeedback?.blockReasonMessage;
+    return {
+      kind: "blocked",
+      reason: String(blockReason),
+      message: msg ?? `the prompt was blocked (${blockReason})`,
+    };
+  }
+  const reasons = candidates.map((c) => String(c.finishReason ?? "")).filter(Boolean);
+  const finishMessage = candidates.map((c) => c.finishMessage).find(Boolean) ?? "";
+  const blocked = reasons.find((r) => BLOCKED_FINISH_REASONS.has(r));
+  if (blocked) {
+    return {
+      kind: "blocked",
+      reason: blocked,
+      message: finishMessage || `the image was blocked (${blocked})`,
+    };
+  }
+  if (reasons.includes("NO_IMAGE")) return { kind: "no_image" };
+  const reason = reasons[0] ?? (candidates.length ? "unknown" : "no candidates");
+  return { kind: "empty", reason, message: finishMessage };
+}
+
+/** Turns an SDK/network error into a retryable TransientError or a final ProviderFailure. */
+function classify(err: unknown, apiKey: string | null): unknown {
+  if (err instanceof ApiError) {
+    const { status: rpcStatus, message } = rpcError(err.message);
+    const text = sanitize(`HTTP ${err.status}${rpcStatus ? ` ${rpcStatus}` : ""}: ${message}`, [apiKey]);
+    if (TRANSIENT_STATUSES.has(err.status)) return new TransientError(`http_${err.status}`, text, err.status);
+    const hint =
+      err.status === 403
+        ? " — check the Gemini API key"
+        : err.status === 404
+          ? " — check the model id in the slot settings"
+          : "";
+    return new ProviderFailure("provider_error", `Gemini refused the request (${text})${hint}`, {
+      http_status: err.status,
+    });
+  }
+  if (err instanceof SyntaxError) {
+    return new ProviderFailure("provider_error", "Gemini sent a response that could not be read");
+  }
+  if (isNetworkError(err)) {
+    return new TransientError("network", sanitize(`network error: ${(err as Error).message}`, [apiKey]));
+  }
+  return err;
+}
+
+/** The SDK puts the JSON error body in the message: pull out Google's status and text. */
+function rpcError(body: string): { status: string | null; message: string } {
+  try {
+    const parsed = JSON.parse(body) as { error?: { status?: string; message?: unknown } };
+    const message = parsed.error?.message;
+    return {
+      status: parsed.error?.status ?? null,
+      message: typeof message === "string" ? message : JSON.stringify(message ?? body),
+    };
+  } catch {
+    return { status: null, message: body };
+  }
+}
+
+function b64(image: ProviderImage): Part {
+  return { inlineData: { mimeType: image.mime, data: Buffer.from(image.bytes).toString("base64") } };
+}
+
+export function createGeminiProvider(config: Config): Provider {
+  const { baseUrl, apiVersion } = config.providers.gemini;
+  return {
+    spec: SPEC,
+    async run(ctx: ProviderContext): Promise<ProviderImage> {
+      const op = operationOf(SPEC, ctx);
+      const templates = templatesFor(op, ctx);
+      const s = ctx.settings;
+      const model = String(s.model ?? GEMINI_MODELS[0]);
+      const parts: Part[] = [
+        b64(ctx.photo),
+        ...templates.map((t) => b64(t.image)),
+        { text: String(s.prompt) },
+      ];
+      const imageConfig: Record<string, string> = {};
+      if (s.aspect_ratio) imageConfig.aspectRatio = String(s.aspect_ratio);
+      if (s.image_size && supportsImageSize(model)) imageConfig.imageSize = String(s.image_size);
+
+      // A client per job: a key changed in Settings applies to the next job without a restart.
+      const ai = new GoogleGenAI({
+        apiKey: ctx.apiKey ?? "",
+        apiVersion,
+        httpOptions: baseUrl ? { baseUrl } : undefined,
+      });
+      const call = () =>
+        withTransientRetries(ctx, WHO, async () => {
+          try {
+            return await ai.models.generateContent({
+              model,
+              contents: [{ role: "user", parts }],
+              config: {
+                responseModalities: ["IMAGE"],
+                ...(Object.keys(imageConfig).length ? { imageConfig } : {}),
+                abortSignal: ctx.signal,
+              },
+            });
+          } catch (err) {
+            stopIfAborted(ctx.signal);
+            throw classify(err, ctx.apiKey);
+          }
+        });
+
+      for (let attempt = 1; ; attempt++) {
+        const verdict = readGeminiResponse(await call());
+        switch (verdict.kind) {
+          case "image":
+            return verdict.image;
+          case "blocked":
+            throw new ProviderFailure(
+              "provider_blocked",
+              `Gemini's safety filter refused this photo: ${sanitize(verdict.message, [ctx.apiKey])}`,
+              { finish_reason: verdict.reason },
+            );
+          case "empty":
+            throw new ProviderFailure(
+              "provider_error",
+              `Gemini answered without an image (finish reason ${verdict.reason}${
+                verdict.message ? `: ${sanitize(verdict.message, [ctx.apiKey])}` : ""
+              })`,
+              { finish_reason: verdict.reason },
+            );
+          case "no_image": {
+            // Gemini sometimes returns no image for a perfectly good request; asking again usually works.
+            if (attempt >= NO_IMAGE_ATTEMPTS || msLeft(ctx) <= NO_IMAGE_PAUSE_MS) {
+              throw new ProviderFailure(
+                "timeout",
+                `Gemini returned no image ${attempt} time(s) (finish reason NO_IMAGE) before the deadline`,
+                { finish_reason: "NO_IMAGE", attempts: attempt },
+              );
+            }
+            await ctx.step("retry", {
+              provider: "gemini",
+              attempt: attempt + 1,
+              reason: "no_image",
+              delay_ms: NO_IMAGE_PAUSE_MS,
+            });
+            await pause(NO_IMAGE_PAUSE_MS, ctx.signal);
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * A fake OpenAI Images API on a real port: `POST /v1/images/edits`, Bearer key, multipart with
+ * `model`, `prompt`, one or more `image[]` file parts that really are images, `size`, `quality`,
+ * `output_format` in range. Answers `{"created", "data":[{"b64_json"}]}` encoded in the requested
+ * format, or as scripted: a delay, an HTTP error with OpenAI's error body, a moderation refusal,
+ * malformed JSON.
+ */
+import { sniffImage } from "../../src/media/images";
+import { makePng } from "../helpers/images";
+
+export type OpenAIAnswer =
+  | { kind: "image" }
+  | { kind: "delay"; ms: number }
+  | { kind: "error"; status: number; type?: string; code?: string; message?: string; retryAfter?: string }
+  | { kind: "blocked" }
+  | { kind: "malformed" };
+
+export interface OpenAIImageSeen {
+  name: string;
+  type: string;
+  width: number;
+  height: number;
+}
+
+export interface OpenAIRequestSeen {
+  fields: Record<string, string>;
+  images: OpenAIImageSeen[];
+  auth: string | null;
+  answer: OpenAIAnswer["kind"] | "rejected";
+  rejection?: string;
+}
+
+const MODELS = new Set(["gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini"]);
+const SIZES = new Set(["auto", "1024x1024", "1536x1024", "1024x1536"]);
+const FORMATS = new Set(["png", "jpeg", "webp"]);
+const QUALITIES = new Set(["auto", "high", "medium", "low"]);
+const KNOWN_FIELDS = new Set([
+  "model",
+  "prompt",
+  "image[]",
+  "size",
+  "quality",
+  "output_format",
+  "n",
+  "output_compression",
+  "background",
+]);
+/** The image the fake "generates": 44×33. */
+export const OPENAI_RESULT = makePng(44, 33);
+
+export class FakeOpenAI {
+  readonly requests: OpenAIRequestSeen[] = [];
+  readonly validKeys: Set<string>;
+  private script: OpenAIAnswer[] = [];
+  private server: ReturnType<typeof Bun.serve>;
+
+  constructor(keys: string[]) {
+    this.validKeys = new Set(keys);
+    this.server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.server.port}`;
+  }
+
+  answer(...answers: OpenAIAnswer[]): void {
+    this.script.push(...answers);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.script = [];
+  }
+
+  stop(): void {
+    this.server.stop(true);
+  }
+
+  private async handle(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    if (req.method !== "POST" || path !== "/v1/images/edits") {
+      return error(404, "invalid_request_error", null, `Invalid URL (${req.method} ${path})`);
+    }
+    const auth = req.headers.get("authorization");
+    const seen: OpenAIRequestSeen = { fields: {}, images: [], auth, answer: "rejected" };
+    this.requests.push(seen);
+    const reject = (status: number, type: string, code: string | null, message: string) => {
+      seen.rejection = message;
+      return error(status, type, code, message);
+    };
+    const key = /^Bearer (.+)$/.exec(auth ?? "")?.[1];
+    if (!key || !this.validKeys.has(key)) {
+      // OpenAI echoes a masked key; the client must not pass even that on.
+      const masked = key ? `${key.slice(0, 8)}${"*".repeat(12)}${key.slice(-4)}` : "";
+      return reject(
+        401,
+        "invalid_request_error",
+        "invalid_api_key",
+        `Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+      );
+    }
+    if (!req.headers.get("content-type")?.startsWith("multipart/form-data")) {
+      return reject(400, "invalid_request_error", null, "expected multipart/form-data");
+    }
+    const form = await req.formData();
+    for (const [name, value] of form.entries() as IterableIterator<[string, string | File]>) {
+      if (!KNOWN_FIELDS.has(name)) {
+        return reject(400, "invalid_request_error", "unknown_parameter", `Unknown parameter: '${name}'.`);
+      }
+      if (typeof value === "string") seen.fields[name] = value;
+      else {
+        const bytes = new Uint8Array(await value.arrayBuffer());
+        if (!sniffImage(bytes) || sniffImage(bytes) === "heic") {
+          return reject(
+            400,
+            "invalid_request_error",
+            "invalid_image_format",
+            `${value.name} is not png/jpeg/webp`,
+          );
+        }
+        const meta = await new Bun.Image(bytes).metadata();
+        seen.images.push({ name: value.name, type: value.type, width: meta.width, height: meta.height });
+      }
+    }
+    const f = seen.fields;
+    if (!f.model || !MODELS.has(f.model)) {
+      return reject(400, "invalid_request_error", "invalid_value", `Invalid value for 'model': ${f.model}`);
+    }
+    if (!f.prompt)
+      return reject(400, "invalid_request_error", "missing_required_parameter", "prompt is required");
+    if (!seen.images.length) {
+      return reject(400, "invalid_request_error", "missing_required_parameter", "image is required");
+    }
+    if (f.size && !SIZES.has(f.size))
+      return reject(400, "invalid_request_error", "invalid_value", "bad size");
+    if (f.quality && !QUALITIES.has(f.quality)) {
+      return reject(400, "invalid_request_error", "invalid_value", "bad quality");
+    }
+    const format = f.output_format ?? "png";
+    if (!FORMATS.has(format))
+      return reject(400, "invalid_request_error", "invalid_value", "bad output_format");
+
+    const answer = this.script.shift() ?? { kind: "image" };
+    seen.answer = answer.kind;
+    switch (answer.kind) {
+      case "delay":
+        await Bun.sleep(answer.ms);
+        return image(format);
+      case "image":
+        return image(format);
+      case "error":
+        return error(
+          answer.status,
+          answer.type ?? "server_error",
+          answer.code ?? null,
+          answer.message ?? "The server had an error while processing your request.",
+          answer.retryAfter,
+        );
+      case "blocked":
+        return error(
+          400,
+          "image_generation_user_error",
+          "moderation_blocked",
+          "Your request was rejected as a result of our safety system.",
+        );
+      case "malformed":
+        return new Response("<html>502 Bad Gateway</html>", { headers: { "content-type": "text/html" } });
+    }
+  }
+}
+
+async function image(format: string): Promise<Response> {
+  const img = new Bun.Image(OPENAI_RESULT);
+  const bytes = await (format === "jpeg" ? img.jpeg() : format === "webp" ? img.webp() : img.png()).bytes();
+  return Response.json({
+    created: Math.floor(Date.now() / 1000),
+    data: [{ b64_json: Buffer.from(bytes).toString("base64") }],
+    usage: { total_tokens: 100 },
+  });
+}
+
+function error(status: number, type: string, code: string | null, message: string, retryAfter?: string) {
+  return Response.json(
+    { error: { message, type, param: null, code } },
+    { status, headers: retryAfter ? { "retry-after": retryAfter } : {} },
+  );
+}

@@ -1,0 +1,222 @@
+/**
+ * install.sh in --root mode: the tree it writes (binary, 0600 env file, data dir, hardened unit),
+ * that the installed files make a working service (started the way the unit starts it, it takes a
+ * booth upload with the password the installer printed), that a re-run upgrades without touching
+ * secrets or data, and that --uninstall keeps data unless --purge.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { dslrFields, dslrForm, freshDatabase } from "./helpers/app";
+import { baseEnv, freePort, REPO, spawnServer } from "./helpers/cli";
+import { makeJpeg } from "./helpers/images";
+
+const INSTALL = join(REPO, "install.sh");
+
+let outDir: string;
+let binary: string;
+let root: string;
+let databaseUrl: string;
+let port: number;
+let firstRun: { code: number; stdout: string; stderr: string };
+
+function install(args: string[]) {
+  const r = Bun.spawnSync(["bash", INSTALL, ...args], {
+    cwd: tmpdir(),
+    env: baseEnv(),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+const mode = (p: string) => statSync(join(root, p)).mode & 0o777;
+const read = (p: string) => readFileSync(join(root, p), "utf8");
+
+function envFile(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of read("etc/photochanger/photochanger.env").split("\n")) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), "photochanger-install-dist-"));
+  const build = Bun.spawnSync([process.execPath, "scripts/build.ts", "--native", "--outdir", outDir], {
+    cwd: REPO,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (build.exitCode !== 0) throw new Error(`build failed:\n${build.stderr.toString()}`);
+  binary = join(outDir, "photochanger");
+  root = mkdtempSync(join(tmpdir(), "photochanger-root-"));
+  databaseUrl = await freshDatabase();
+  port = await freePort();
+  firstRun = install([
+    "--root",
+    root,
+    "--binary",
+    binary,
+    "--database-url",
+    databaseUrl,
+    "--port",
+    String(port),
+  ]);
+}, 120_000);
+
+afterAll(() => {
+  rmSync(outDir, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("install.sh --root", () => {
+  test("succeeds and prints the passwords once and the ingest URL", () => {
+    expect(firstRun.stderr).toBe("");
+    expect(firstRun.code).toBe(0);
+    expect(firstRun.stdout).toMatch(/admin serg\s+password: \S+/);
+    expect(firstRun.stdout).toMatch(/admin igor\s+password: \S+/);
+    expect(firstRun.stdout).toMatch(/booth ingest password:\s+\S+/);
+    expect(firstRun.stdout).toContain(`Ingest URL:  http://<this box>:${port}/ingest/slot-001`);
+  });
+
+  test("installs the binary, 0755, and it runs", () => {
+    expect(mode("usr/local/bin/photochanger")).toBe(0o755);
+    const v = Bun.spawnSync([join(root, "usr/local/bin/photochanger"), "version"]);
+    expect(v.stdout.toString()).toMatch(/^photochanger \d+\.\d+\.\d+/);
+  });
+
+  test("writes the env file 0600 with the database, data dir and port", () => {
+    expect(mode("etc/photochanger/photochanger.env")).toBe(0o600);
+    expect(envFile()).toMatchObject({
+      DATABASE_URL: databaseUrl,
+      PHOTOCHANGER_DATA_DIR: "/var/lib/photochanger",
+      HOST: "0.0.0.0",
+      PORT: String(port),
+      LOG_LEVEL: "info",
+    });
+  });
+
+  test("creates the data dir 0750 with the master key 0600", () => {
+    expect(mode("var/lib/photochanger")).toBe(0o750);
+    expect(mode("var/lib/photochanger/master.key")).toBe(0o600);
+  });
+
+  test("writes a hardened systemd unit", () => {
+    const unit = read("etc/systemd/system/photochanger.service");
+    for (const line of [
+      "User=photochanger",
+      "EnvironmentFile=/etc/photochanger/photochanger.env",
+      "ExecStart=/usr/local/bin/photochanger serve",
+      "Restart=on-failure",
+      "TimeoutStopSec=90",
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "ProtectHome=yes",
+      "PrivateTmp=yes",
+      "ReadWritePaths=/var/lib/photochanger",
+      "WantedBy=multi-user.target",
+    ]) {
+      expect(unit.split("\n")).toContain(line);
+    }
+    expect(mode("etc/systemd/system/photochanger.service")).toBe(0o644);
+  });
+
+  test("the unit passes systemd-analyze verify (where systemd-analyze exists)", () => {
+    const analyze = Bun.which("systemd-analyze");
+    const units = "/usr/lib/systemd/system";
+    if (!analyze || !existsSync(units)) {
+      console.warn("systemd-analyze is not available here; unit verification skipped");
+      return;
+    }
+    // A scratch copy of the tree with the system's units, so `--root` resolves targets like sysinit.
+    const scratch = mkdtempSync(join(tmpdir(), "photochanger-verify-"));
+    try {
+      cpSync(root, scratch, { recursive: true });
+      cpSync(units, join(scratch, units), { recursive: true });
+      const r = Bun.spawnSync([analyze, "verify", `--root=${scratch}`, "photochanger.service"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      // Unknown keys and bad values are only warnings (exit 0): any output counts as a failure.
+      expect({ code: r.exitCode, stderr: r.stderr.toString() }).toEqual({ code: 0, stderr: "" });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  test("the installed files run as the service: a booth upload with the printed password", async () => {
+    const ingestPassword = /booth ingest password:\s+(\S+)/.exec(firstRun.stdout)![1]!;
+    const unit = read("etc/systemd/system/photochanger.service");
+    const [exe, ...args] = /^ExecStart=(.+)$/m.exec(unit)![1]!.split(" ");
+    expect(args).toEqual(["serve"]);
+    // As systemd would run it: the env file's variables, with the tree standing in for "/".
+    const serviceEnv = {
+      ...envFile(),
+      HOST: "127.0.0.1",
+      PHOTOCHANGER_DATA_DIR: join(root, envFile().PHOTOCHANGER_DATA_DIR!),
+    };
+    const cwd = join(root, /^WorkingDirectory=(.+)$/m.exec(unit)![1]!);
+    const server = await spawnServer(serviceEnv, { command: [join(root, exe!)], cwd, port });
+    try {
+      const slotSet = Bun.spawnSync(
+        [join(root, exe!), "slot", "set", "slot-002", "--provider", "local", "--operation", "passthrough"],
+        { env: baseEnv(serviceEnv), stdout: "pipe", stderr: "pipe" },
+      );
+      expect(slotSet.exitCode).toBe(0);
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+      const res = await fetch(`${server.url}/ingest/slot-002`, {
+        method: "POST",
+        body: dslrForm(await makeJpeg(160, 120), dslrFields({ password: ingestPassword })),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("image/jpeg");
+    } finally {
+      server.proc.kill("SIGTERM");
+    }
+    expect(await server.proc.exited).toBe(0);
+  });
+
+  test("a re-run upgrades the binary and keeps secrets and data", () => {
+    const envBefore = read("etc/photochanger/photochanger.env");
+    const keyBefore = read("var/lib/photochanger/master.key");
+    const binBefore = statSync(join(root, "usr/local/bin/photochanger")).ino;
+    const again = install(["--root", root, "--binary", binary, "--port", "9999"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("upgrading to photochanger");
+    expect(again.stdout).not.toMatch(/password: \S+/);
+    expect(again.stdout).toContain("keeping PORT=");
+    expect(read("etc/photochanger/photochanger.env")).toBe(envBefore);
+    expect(read("var/lib/photochanger/master.key")).toBe(keyBefore);
+    expect(statSync(join(root, "usr/local/bin/photochanger")).ino).not.toBe(binBefore);
+    expect(mode("usr/local/bin/photochanger")).toBe(0o755);
+  });
+
+  test("bad usage exits 2", () => {
+    expect(install(["--bogus"]).code).toBe(2);
+    expect(install(["--root", root, "--port", "http"]).code).toBe(2);
+    expect(install(["--root", root, "--purge"]).code).toBe(2);
+  });
+
+  test("a missing binary is a failure with a message", () => {
+    const r = install(["--root", root, "--binary", join(root, "nope")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("is not an executable file");
+  });
+
+  test("--uninstall removes the service and binary but keeps data; --purge removes the rest", () => {
+    const un = install(["--root", root, "--uninstall"]);
+    expect(un.code).toBe(0);
+    expect(existsSync(join(root, "usr/local/bin/photochanger"))).toBe(false);
+    expect(existsSync(join(root, "etc/systemd/system/photochanger.service"))).toBe(false);
+    expect(existsSync(join(root, "etc/photochanger/photochanger.env"))).toBe(true);
+    expect(existsSync(join(root, "var/lib/photochanger/master.key"))).toBe(true);
+
+    const purge = install(["--root", root, "--uninstall", "--purge"]);
+    expect(purge.code).toBe(0);
+    expect(existsSync(join(root, "etc/photochanger"))).toBe(false);
+    expect(existsSync(join(root, "var/lib/photochanger"))).toBe(false);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * `photochanger serve` as a real process: SIGTERM/SIGINT drain it — a booth request held at that
+ * moment still gets its image, new connections are refused, the process exits 0 — a job nobody
+ * waits for is finalized as `interrupted` (its lease released), and a second signal exits at once.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { sniffImage } from "../src/media/images";
+import { dslrFields, dslrForm, freshDatabase } from "./helpers/app";
+import { runCli, spawnServer } from "./helpers/cli";
+import { makeJpeg } from "./helpers/images";
+
+const PASSWORD = "booth-shutdown-1";
+
+let env: Record<string, string>;
+let dataDir: string;
+let db: postgres.Sql;
+let photo: Uint8Array;
+
+beforeAll(async () => {
+  const databaseUrl = await freshDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), "photochanger-shutdown-"));
+  env = { DATABASE_URL: databaseUrl, PHOTOCHANGER_DATA_DIR: dataDir };
+  db = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  photo = await makeJpeg(320, 240);
+  for (const args of [
+    ["rotate-password", "--value", PASSWORD],
+    ["slot", "set", "slot-004", "--provider", "local", "--operation", "passthrough"],
+    ["slot", "set", "slot-004", "--setting", "simulate_delay_ms=1500"],
+    ["slot", "set", "slot-005", "--provider", "local", "--operation", "greyscale"],
+    ["slot", "set", "slot-005", "--setting", "simulate_delay_ms=30000"],
+  ]) {
+    const r = await runCli(args, env);
+    expect(r.code).toBe(0);
+  }
+});
+afterAll(async () => {
+  await db.end({ timeout: 5 });
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function ingest(url: string, slotId: string, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${url}/ingest/${slotId}`, {
+    method: "POST",
+    body: dslrForm(photo, dslrFields({ password: PASSWORD })),
+    signal,
+  });
+}
+
+async function jobStatus(id: string): Promise<{ status: string; failure_reason: string | null }> {
+  const [row] = await db<{ status: string; failure_reason: string | null }[]>`
+    select status, failure_reason from job where id = ${id}`;
+  return row!;
+}
+
+describe("graceful shutdown", () => {
+  test("SIGTERM: the held booth request gets its image, new requests are refused, exit 0", async () => {
+    const server = await spawnServer(env);
+    const held = ingest(server.url, "slot-004");
+    const dispatched = await server.waitForEvent("job.dispatched");
+
+    server.proc.kill("SIGTERM");
+    await server.waitForEvent("server.stopping");
+    const late = await fetch(`${server.url}/healthz`).then(
+      (r) => `status ${r.status}`,
+      () => "refused",
+    );
+    expect(late).toBe("refused");
+
+    const res = await held;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-job-id")).toBe(dispatched.job_id as string);
+    expect(sniffImage(new Uint8Array(await res.arrayBuffer()))).toBe("jpeg");
+    expect(await server.proc.exited).toBe(0);
+
+    expect(await jobStatus(dispatched.job_id as string)).toEqual({
+      status: "succeeded",
+      failure_reason: null,
+    });
+    await server.waitForEvent("server.stopped");
+    const [instance] = await db<{ stopped_at: Date | null }[]>`
+      select stopped_at from instance order by started_at desc limit 1`;
+    expect(instance!.stopped_at).not.toBeNull();
+  });
+
+  test("SIGINT with a job nobody waits for: it ends as `interrupted`, no lease left, exit 0", async () => {
+    const server = await spawnServer(env);
+    const booth = new AbortController();
+    const gone = ingest(server.url, "slot-005", booth.signal).catch(() => null);
+    const dispatched = await server.waitForEvent("job.dispatched");
+    booth.abort(); // the booth gave up; the job keeps running (30 s of simulated work)
+    await gone;
+    await server.waitForEvent("ingest.client_gone");
+
+    server.proc.kill("SIGINT");
+    expect(await server.proc.exited).toBe(0);
+    const [row] = await db<{ status: string; failure_reason: string; lease_token: string | null }[]>`
+      select status, failure_reason, lease_token from job where id = ${dispatched.job_id as string}`;
+    expect(row).toEqual({ status: "failed", failure_reason: "interrupted", lease_token: null });
+    await server.waitForEvent("job.interrupted");
+  });
+
+  test("a second signal exits at once, without waiting for the held request", async () => {
+    const server = await spawnServer(env);
+    const held = ingest(server.url, "slot-005").then(
+      (r) => r.status,
+      () => "cut",
+    );
+    const dispatched = await server.waitForEvent("job.dispatched");
+    server.proc.kill("SIGTERM");
+    await server.waitForEvent("server.stopping");
+    server.proc.kill("SIGTERM");
+    expect(await server.proc.exited).toBe(1);
+    expect(server.output()).toContain('"event":"server.forced_exit"');
+    // The job was not waited for: it is still marked as running (the next start or a sweeper resolves it).
+    expect((await jobStatus(dispatched.job_id as string)).status).toBe("processing");
+    expect(await held).toBe("cut");
+  });
+});
