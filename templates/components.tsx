@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** Small building blocks shared by the pages. Every piece of user data goes through `safe`. */
 import type { Children } from "@kitajs/html";
 import { Icon } from "./icons";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** Inline SVG icons (stroke style), so pages need no icon font or external file. */
 const paths: Record<string, string> = {
   camera:

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** The page shells: the admin layout (header, navigation, language switch) and the bare guest layout. */
 import type { Children } from "@kitajs/html";
 import { assetUrl } from "./assets/index";

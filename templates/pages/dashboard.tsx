@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** The dashboard: the 15 slots with provider/operation, enabled toggle, last result, live state, ingest URL. */
 import { Alert, CopyField } from "../components";
 import { Icon } from "../icons";

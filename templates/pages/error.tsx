@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** A readable error page (404, 403, CSRF refusal), with or without a session. */
 import { BareLayout, Layout } from "../layout";
 import type { View } from "../view";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** The gallery of all slots (admin), its public share link, and the guests' view of a shared gallery. */
 import { Alert, ResultCard, type ResultItem } from "../components";
 import { Icon } from "../icons";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** Jobs: the live queue (polled, with time left and cancel), finished jobs with filters, one job's timeline. */
 import { Alert, StatusPill } from "../components";
 import { Icon } from "../icons";

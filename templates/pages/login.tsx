@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** The sign-in page: username, password with show/hide, clear errors, the throttling message. */
 import { Alert, PasswordInput } from "../components";
 import { Icon } from "../icons";

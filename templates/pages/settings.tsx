@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, purge. Read-only without settings:write. */
 import { Alert, Field, PasswordInput } from "../components";
 import type { FieldErrors } from "../forms";

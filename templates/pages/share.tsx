@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** The guest page of one result (public, phone-first): the image, a download button, the expiry. */
 import { Icon } from "../icons";
 import { BareLayout, LangSwitch } from "../layout";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /**
  * The slot page: configuration generated from the provider catalogue (provider → operation →
  * fields), templates, a test run with the result inline, the booth's settings, recent results

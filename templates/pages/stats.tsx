@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
 import { Icon } from "../icons";
 import { Layout } from "../layout";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** GET/POST /login and POST /logout for the web UI: the same checks and session as /api/login. */
 import { Elysia } from "elysia";
 import type { Server } from "elysia/universal";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /**
  * The request context of the web UI as a named plugin: the language (query `?lang=` remembered in a
  * cookie, Russian by default), and the `page` macro that signs the admin in from the session

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** The dashboard `/`, its live poll, and the enabled toggle. */
 import { Elysia } from "elysia";
 import {

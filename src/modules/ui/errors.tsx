@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** Service errors as readable HTML (localized by code), for htmx fragments and whole pages. */
 import { randomUUID } from "node:crypto";
 import { ErrorAlert } from "../../../templates/components";

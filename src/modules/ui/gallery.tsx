@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** `/gallery` (admin), its share links, and the public, rate-limited `/g/{share_id}`. */
 import { Elysia } from "elysia";
 import {

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** `/jobs` (live queue + filtered list), `/jobs/{id}` (timeline), cancel. */
 import { Elysia } from "elysia";
 import { ErrorPage } from "../../../templates/pages/error";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /**
  * Public pages: the guest page of a result (/r/{job_id}) with its QR code, and the embedded assets.
  * No session needed; the result's unguessable id is the permission.

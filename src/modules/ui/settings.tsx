@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** `/settings`: read for settings:read (igor sees it read-only), changes need settings:write. */
 import { Elysia } from "elysia";
 import {

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** The slot page `/slots/{id}` and its htmx actions: re-render, save, test run, templates. */
 import { Elysia } from "elysia";
 import type { Server } from "elysia/universal";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** `/stats` and `/stats.csv`, built on the statistics service (issue 7). */
 import { Elysia } from "elysia";
 import {
