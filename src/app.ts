@@ -14,6 +14,8 @@ import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
 import { settingsModule } from "./modules/settings/index";
 import { slotsModule } from "./modules/slots/index";
+import { statsModule } from "./modules/stats/index";
+import { uiModule } from "./modules/ui/index";
 import type { Runtime } from "./runtime";
 
 export function createApp(rt: Runtime) {
@@ -55,7 +57,9 @@ export function createApp(rt: Runtime) {
     .use(publicModule(rt))
     .use(slotsModule(rt))
     .use(jobsModule(rt))
-    .use(settingsModule(rt));
+    .use(settingsModule(rt))
+    .use(statsModule(rt))
+    .use(uiModule(rt));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,33 @@
+/** The statistics API (scope `stats:read`): global and per-slot buckets, and the dashboard overview. */
+import { Elysia } from "elysia";
+import type { Runtime } from "../../runtime";
+import { authPlugin } from "../auth/plugin";
+import { boxTimeZone } from "./arithmetic";
+import {
+  GlobalStatsQuery,
+  GlobalStatsResponse,
+  OverviewQuery,
+  OverviewResponse,
+  SlotStatsQuery,
+  SlotStatsResponse,
+} from "./model";
+import { DEFAULT_WINDOW_MINUTES, globalStats, overview, slotStats } from "./service";
+
+export const statsModule = (rt: Runtime) =>
+  new Elysia({ name: "stats" })
+    .use(authPlugin(rt))
+    .get("/api/stats/global", ({ query }) => globalStats(rt, query, rt.clock.now(), boxTimeZone()), {
+      scope: "stats:read",
+      query: GlobalStatsQuery,
+      response: { 200: GlobalStatsResponse },
+    })
+    .get(
+      "/api/stats/overview",
+      ({ query }) => overview(rt, query.window_minutes ?? DEFAULT_WINDOW_MINUTES, rt.clock.now()),
+      { scope: "stats:read", query: OverviewQuery, response: { 200: OverviewResponse } },
+    )
+    .get(
+      "/api/stats/:slotId",
+      ({ params, query }) => slotStats(rt, params.slotId, query, rt.clock.now(), boxTimeZone()),
+      { scope: "stats:read", query: SlotStatsQuery, response: { 200: SlotStatsResponse } },
+    );

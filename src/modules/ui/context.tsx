@@ -1,0 +1,119 @@
+/** @jsxImportSource @kitajs/html */
+/**
+ * The request context of the web UI as a named plugin: the language (query `?lang=` remembered in a
+ * cookie, Russian by default), and the `page` macro that signs the admin in from the session
+ * cookie — anonymous page loads are redirected to /login, htmx requests get `HX-Redirect`, a
+ * missing permission gets a readable 403 page, and cookie-authenticated state changes must come
+ * from our own origin.
+ */
+import { Elysia, status } from "elysia";
+import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../../../templates/i18n/index";
+import { ErrorPage } from "../../../templates/pages/error";
+import type { View } from "../../../templates/view";
+import { AppError } from "../../lib/errors";
+import type { Runtime } from "../../runtime";
+import { authenticate, authPlugin, requireSameOrigin, SESSION_COOKIE } from "../auth/plugin";
+import type { Scope } from "../auth/users";
+import { HTML, isHtmx } from "./render";
+
+const LANG_MAX_AGE = 365 * 86400;
+
+function pathOf(request: Request): string {
+  const u = new URL(request.url);
+  return `${u.pathname}${u.search}`;
+}
+
+/** Where to come back after logging in: the page itself, or for htmx the page that asked. */
+function nextFor(request: Request): string {
+  const current = request.headers.get("hx-current-url");
+  if (current) {
+    try {
+      const u = new URL(current);
+      return `${u.pathname}${u.search}`;
+    } catch {
+      return "/";
+    }
+  }
+  return pathOf(request);
+}
+
+export function loginUrl(next: string, reason?: "expired"): string {
+  const q = new URLSearchParams();
+  if (next && next !== "/") q.set("next", next);
+  if (reason) q.set("reason", reason);
+  const s = q.toString();
+  return s ? `/login?${s}` : "/login";
+}
+
+/** Only same-site relative paths are followed after login (no open redirect). */
+export function safeNext(next: unknown): string {
+  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) {
+    return "/";
+  }
+  return next;
+}
+
+export const uiContext = (rt: Runtime) =>
+  new Elysia({ name: "ui-context" })
+    .use(authPlugin(rt))
+    .resolve({ as: "scoped" }, ({ query, cookie, request }) => {
+      const asked = (query as Record<string, string | undefined>).lang;
+      let lang: Lang = DEFAULT_LANG;
+      if (isLang(asked)) {
+        lang = asked;
+        cookie[LANG_COOKIE]!.set({
+          value: asked,
+          path: "/",
+          maxAge: LANG_MAX_AGE,
+          sameSite: "lax",
+          httpOnly: true,
+        });
+      } else {
+        const remembered = cookie[LANG_COOKIE]?.value;
+        if (isLang(remembered)) lang = remembered;
+      }
+      const view: View = { t: dict(lang), lang, path: pathOf(request), user: null, now: rt.clock.now() };
+      return { view };
+    })
+    .macro({
+      page: (required: Scope) => ({
+        async resolve({ jwt, request, cookie, view, set }) {
+          set.headers["cache-control"] = "no-store";
+          const admin = await authenticate(
+            rt,
+            jwt,
+            request,
+            cookie[SESSION_COOKIE]?.value as string | undefined,
+          );
+          if (!admin) {
+            const hadSession = !!cookie[SESSION_COOKIE]?.value;
+            const target = loginUrl(nextFor(request), hadSession ? "expired" : undefined);
+            if (isHtmx(request)) {
+              set.headers["hx-redirect"] = target;
+              return status(401, "");
+            }
+            set.headers.location = target;
+            return status(302, "");
+          }
+          const signedIn: View = {
+            ...(view as View),
+            user: { username: admin.username, scopes: admin.scopes },
+          };
+          const refuse = async (message: string) => {
+            set.headers["content-type"] = HTML;
+            return status(403, await (<ErrorPage v={signedIn} message={message} />));
+          };
+          if (!admin.scopes.includes(required)) return refuse(signedIn.t.errors.forbidden);
+          const m = request.method;
+          if (m !== "GET" && m !== "HEAD" && m !== "OPTIONS") {
+            try {
+              requireSameOrigin(request, rt);
+            } catch (err) {
+              if (!(err instanceof AppError)) throw err;
+              return refuse(signedIn.t.errors.csrf);
+            }
+          }
+          return { admin, view: signedIn };
+        },
+      }),
+    });

@@ -1,0 +1,78 @@
+/** @jsxImportSource @kitajs/html */
+/** The dashboard `/`, its live poll, and the enabled toggle. */
+import { Elysia } from "elysia";
+import {
+  DashboardPage,
+  type DashboardSlot,
+  EnabledToggle,
+  SlotsLive,
+} from "../../../templates/pages/dashboard";
+import type { View } from "../../../templates/view";
+import { linkBaseFor } from "../../lib/urls";
+import type { Runtime } from "../../runtime";
+import { listSlots, updateSlot } from "../slots/service";
+import { uiContext } from "./context";
+import { slotsLive } from "./data";
+import { asPage, errorFragment } from "./errors";
+import { operationLabel, providerLabel } from "./labels";
+import { render } from "./render";
+
+async function dashboardSlots(rt: Runtime, v: View, request: Request): Promise<DashboardSlot[]> {
+  const base = await linkBaseFor(rt.settings, request.url);
+  const slots = await listSlots(rt, base);
+  const live = await slotsLive(
+    rt,
+    slots.map((s) => s.id),
+    base,
+  );
+  return slots.map((s) => {
+    const l = live.get(s.id);
+    const last = l?.lastResult;
+    return {
+      id: s.id,
+      name: s.name,
+      enabled: s.enabled,
+      provider: s.provider,
+      providerLabel: providerLabel(rt, s.provider),
+      operationLabel: operationLabel(rt, s.provider, s.operation, v.lang),
+      ingestUrl: s.ingest_url,
+      inFlight: l?.inFlight ?? 0,
+      lastResult: last ? { jobId: last.id, finishedAt: last.finalized_at, thumbUrl: last.thumb_url } : null,
+    };
+  });
+}
+
+export const uiDashboardRoutes = (rt: Runtime) =>
+  new Elysia({ name: "ui-dashboard" })
+    .use(uiContext(rt))
+    .get(
+      "/",
+      ({ view, request }) =>
+        asPage(rt, view, request, async () => {
+          const slots = await dashboardSlots(rt, view, request);
+          const { publicBaseUrl } = await rt.settings.current();
+          return render(<DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} />);
+        }),
+      { page: "slots:read" },
+    )
+    .get(
+      "/partials/slots-live",
+      async ({ view, request }) =>
+        render(<SlotsLive v={view} slots={await dashboardSlots(rt, view, request)} />),
+      { page: "slots:read" },
+    )
+    .post(
+      "/slots/:id/enabled",
+      async ({ params, body, view, admin }) => {
+        const raw = (body ?? {}) as Record<string, unknown>;
+        const values = ([] as unknown[]).concat(raw.enabled ?? []);
+        const enabled = values.includes("true");
+        try {
+          const row = await updateSlot(rt, params.id, { enabled }, { ifMatch: null, by: admin.username });
+          return render(<EnabledToggle v={view} slotId={row.id} enabled={row.enabled} />);
+        } catch (err) {
+          return errorFragment(view, err);
+        }
+      },
+      { page: "slots:write" },
+    );

@@ -1,0 +1,116 @@
+/** @jsxImportSource @kitajs/html */
+/** `/gallery` (admin), its share links, and the public, rate-limited `/g/{share_id}`. */
+import { Elysia } from "elysia";
+import {
+  GalleryPage,
+  type GallerySlot,
+  PublicGalleryGone,
+  PublicGalleryPage,
+  ShareCard,
+  type ShareLinkView,
+} from "../../../templates/pages/gallery";
+import type { View } from "../../../templates/view";
+import { AppError } from "../../lib/errors";
+import { linkBaseFor } from "../../lib/urls";
+import type { Runtime } from "../../runtime";
+import { listSlots } from "../slots/service";
+import { uiContext } from "./context";
+import { slotResults } from "./data";
+import { asPage, errorFragment } from "./errors";
+import { operationLabel, providerLabel } from "./labels";
+import { render } from "./render";
+import {
+  activeShareLinks,
+  createShareLink,
+  revokeShareLink,
+  SHARE_VIEWS_PER_MINUTE,
+  usableShareLink,
+  ViewLimiter,
+} from "./share-links";
+
+const RESULTS_PER_SLOT = 12;
+
+async function gallerySlots(rt: Runtime, v: View): Promise<GallerySlot[]> {
+  const slots = await listSlots(rt, "");
+  return Promise.all(
+    slots.map(async (s) => ({
+      id: s.id,
+      name: s.name,
+      enabled: s.enabled,
+      provider: providerLabel(rt, s.provider),
+      operation: operationLabel(rt, s.provider, s.operation, v.lang),
+      results: (await slotResults(rt, s.id, "", RESULTS_PER_SLOT)).map((j) => ({
+        jobId: j.id,
+        slotId: j.slot_id,
+        source: j.source,
+        finalizedAt: j.finalized_at,
+        resultExpiresAt: j.result_expires_at,
+      })),
+    })),
+  );
+}
+
+async function shareLinks(rt: Runtime, request: Request): Promise<ShareLinkView[]> {
+  const base = await linkBaseFor(rt.settings, request.url);
+  return (await activeShareLinks(rt)).map((l) => ({
+    id: l.id,
+    url: `${base}/g/${l.id}`,
+    expiresAt: l.expiresAt,
+    createdBy: l.createdBy,
+  }));
+}
+
+export const uiGalleryRoutes = (rt: Runtime) => {
+  const limiter = new ViewLimiter(SHARE_VIEWS_PER_MINUTE, () => rt.clock.now().getTime());
+  return new Elysia({ name: "ui-gallery" })
+    .use(uiContext(rt))
+    .get(
+      "/gallery",
+      ({ view, request }) =>
+        asPage(rt, view, request, async () => {
+          const [slots, links] = await Promise.all([gallerySlots(rt, view), shareLinks(rt, request)]);
+          return render(<GalleryPage v={view} slots={slots} links={links} />);
+        }),
+      { page: "slots:read" },
+    )
+    .post(
+      "/gallery/share",
+      async ({ body, view, admin, request }) => {
+        const minutes = Number((body as Record<string, unknown> | undefined)?.minutes ?? 60);
+        try {
+          await createShareLink(rt, admin.username, minutes);
+        } catch (err) {
+          if (err instanceof AppError) return errorFragment(view, err);
+          throw err;
+        }
+        return render(<ShareCard v={view} links={await shareLinks(rt, request)} />);
+      },
+      { page: "slots:write" },
+    )
+    .post(
+      "/gallery/share/:shareId/revoke",
+      async ({ params, view, admin, request }) => {
+        await revokeShareLink(rt, params.shareId, admin.username);
+        return render(
+          <ShareCard v={view} links={await shareLinks(rt, request)} message={view.t.gallery.shareRevoked} />,
+        );
+      },
+      { page: "slots:write" },
+    )
+    .get("/g/:shareId", ({ params, view, request }) =>
+      asPage(rt, view, request, async () => {
+        if (!limiter.allow(params.shareId)) {
+          return render(<PublicGalleryGone v={view} throttled />, {
+            status: 429,
+            headers: { "Retry-After": "60" },
+          });
+        }
+        const link = await usableShareLink(rt, params.shareId);
+        if (!link) return render(<PublicGalleryGone v={view} throttled={false} />, { status: 410 });
+        const slots = await gallerySlots(rt, view);
+        return render(<PublicGalleryPage v={view} slots={slots} expiresAt={link.expiresAt} />, {
+          headers: { "X-Robots-Tag": "noindex" },
+        });
+      }),
+    );
+};

@@ -1,0 +1,26 @@
+/**
+ * The web UI (SPEC §7): server-rendered pages with htmx partial updates, calling the same services
+ * as the JSON API. Pages need the session cookie (anonymous → /login); /r/{id}, /g/{id} and the
+ * embedded assets are public.
+ */
+import { Elysia } from "elysia";
+import type { Runtime } from "../../runtime";
+import { uiAuthRoutes } from "./auth";
+import { uiDashboardRoutes } from "./dashboard";
+import { uiGalleryRoutes } from "./gallery";
+import { uiJobsRoutes } from "./jobs";
+import { uiPublicRoutes } from "./public";
+import { uiSettingsRoutes } from "./settings";
+import { uiSlotRoutes } from "./slot";
+import { uiStatsRoutes } from "./stats";
+
+export const uiModule = (rt: Runtime) =>
+  new Elysia({ name: "ui" })
+    .use(uiPublicRoutes(rt))
+    .use(uiAuthRoutes(rt))
+    .use(uiDashboardRoutes(rt))
+    .use(uiSlotRoutes(rt))
+    .use(uiJobsRoutes(rt))
+    .use(uiGalleryRoutes(rt))
+    .use(uiSettingsRoutes(rt))
+    .use(uiStatsRoutes(rt));

@@ -1,0 +1,144 @@
+/** @jsxImportSource @kitajs/html */
+/** `/jobs` (live queue + filtered list), `/jobs/{id}` (timeline), cancel. */
+import { Elysia } from "elysia";
+import { ErrorPage } from "../../../templates/pages/error";
+import {
+  JobDetailPage,
+  type JobFilterValues,
+  type JobListItem,
+  JobsPage,
+  LiveQueue,
+} from "../../../templates/pages/jobs";
+import { errorText, type View } from "../../../templates/view";
+import { AppError } from "../../lib/errors";
+import { linkBaseFor } from "../../lib/urls";
+import type { Runtime } from "../../runtime";
+import { cancelJob, getJob, type JobView, listJobs, parseJobQuery } from "../jobs/service";
+import { listSlots } from "../slots/service";
+import { uiContext } from "./context";
+import { ACTIVE_STATUSES } from "./data";
+import { asPage } from "./errors";
+import { render } from "./render";
+
+const PAGE_SIZE = 25;
+
+function item(j: JobView): JobListItem {
+  return {
+    id: j.id,
+    slotId: j.slot_id,
+    status: j.status,
+    source: j.source,
+    createdAt: j.created_at,
+    expiresAt: j.expires_at,
+    totalMs: j.durations.total_ms,
+    failureReason: j.failure_reason,
+    errorMessage: j.error_message,
+    provider: j.provider,
+    operation: j.operation,
+  };
+}
+
+async function liveJobs(rt: Runtime): Promise<JobListItem[]> {
+  const page = await listJobs(rt, { statuses: [...ACTIVE_STATUSES], page: 1, pageSize: 200 }, "");
+  return page.data.map(item).reverse();
+}
+
+async function jobList(rt: Runtime, v: View, query: Record<string, string | undefined>) {
+  const f: JobFilterValues = {
+    status: query.status || undefined,
+    slot: query.slot || undefined,
+    source: query.source || undefined,
+  };
+  try {
+    const filters = parseJobQuery({ ...f, page: query.page, page_size: String(PAGE_SIZE) });
+    const res = await listJobs(rt, filters, "");
+    return {
+      jobs: res.data.map(item),
+      page: filters.page,
+      pages: Math.max(1, Math.ceil(res.meta.total / PAGE_SIZE)),
+      f,
+    };
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    return { jobs: [], page: 1, pages: 1, f, error: errorText(v, err.code, err.message) };
+  }
+}
+
+export const uiJobsRoutes = (rt: Runtime) =>
+  new Elysia({ name: "ui-jobs" })
+    .use(uiContext(rt))
+    .get(
+      "/jobs",
+      ({ view, query, request }) =>
+        asPage(rt, view, request, async () => {
+          const [live, list, slots] = await Promise.all([
+            liveJobs(rt),
+            jobList(rt, view, query as Record<string, string | undefined>),
+            listSlots(rt, ""),
+          ]);
+          return render(<JobsPage v={view} live={live} list={list} slotIds={slots.map((s) => s.id)} />);
+        }),
+      { page: "slots:read" },
+    )
+    .get(
+      "/partials/live-queue",
+      async ({ view }) => render(<LiveQueue v={view} jobs={await liveJobs(rt)} />),
+      {
+        page: "slots:read",
+      },
+    )
+    .get(
+      "/jobs/:id",
+      ({ params, view, request }) =>
+        asPage(rt, view, request, async () => {
+          try {
+            const j = await getJob(rt, params.id, await linkBaseFor(rt.settings, request.url));
+            return render(
+              <JobDetailPage
+                v={view}
+                m={{
+                  job: {
+                    ...item(j),
+                    queueWaitMs: j.durations.queue_wait_ms,
+                    providerMs: j.durations.provider_ms,
+                    startedAt: j.started_at,
+                    finalizedAt: j.finalized_at,
+                    resultAvailable: !!j.result_url,
+                  },
+                  timeline: j.timeline.map((s) => ({
+                    event: s.event,
+                    at: s.at,
+                    offsetMs: s.offset_ms,
+                    message: s.message,
+                    details: s.details,
+                  })),
+                }}
+              />,
+            );
+          } catch (err) {
+            if (err instanceof AppError && err.status === 404) {
+              return render(<ErrorPage v={view} message={view.t.jobs.notFound} />, { status: 404 });
+            }
+            throw err;
+          }
+        }),
+      { page: "slots:read" },
+    )
+    .post(
+      "/jobs/:id/cancel",
+      async ({ params, view, admin, request }) => {
+        let message: { kind: "success" | "error"; text: string };
+        try {
+          await cancelJob(rt, params.id, admin.username, "");
+          message = { kind: "success", text: view.t.jobs.cancelled };
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          message = { kind: "error", text: errorText(view, err.code, err.message) };
+        }
+        if (!request.headers.get("hx-request")) {
+          return new Response(null, { status: 303, headers: { Location: `/jobs/${params.id}` } });
+        }
+        return render(<LiveQueue v={view} jobs={await liveJobs(rt)} message={message} />);
+      },
+      { page: "jobs:write" },
+    );

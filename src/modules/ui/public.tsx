@@ -1,0 +1,58 @@
+/** @jsxImportSource @kitajs/html */
+/**
+ * Public pages: the guest page of a result (/r/{job_id}) with its QR code, and the embedded assets.
+ * No session needed; the result's unguessable id is the permission.
+ */
+import { Elysia } from "elysia";
+import { ASSETS } from "../../../templates/assets/index";
+import { ShareGone, SharePage } from "../../../templates/pages/share";
+import { AppError } from "../../lib/errors";
+import { isUuid } from "../../lib/http";
+import { linkBaseFor } from "../../lib/urls";
+import type { Runtime } from "../../runtime";
+import { findServableResult } from "../public/service";
+import { uiContext } from "./context";
+import { asPage } from "./errors";
+import { qrSvg } from "./qr";
+import { render } from "./render";
+
+export const uiPublicRoutes = (rt: Runtime) =>
+  new Elysia({ name: "ui-public" })
+    .use(uiContext(rt))
+    .get("/assets/:name", ({ params, query }) => {
+      const asset = Object.hasOwn(ASSETS, params.name) ? ASSETS[params.name] : undefined;
+      if (!asset) throw new AppError(404, "not_found", "No such asset");
+      const immutable = query.v === asset.hash;
+      return new Response(Bun.file(asset.path), {
+        headers: {
+          "Content-Type": asset.type,
+          "Cache-Control": immutable ? "public, max-age=31536000, immutable" : "public, max-age=300",
+          ETag: `"${asset.hash}"`,
+          "X-Content-Type-Options": "nosniff",
+        },
+      });
+    })
+    .get("/r/:jobId", ({ params, view, request }) =>
+      asPage(rt, view, request, async () => {
+        try {
+          const job = await findServableResult(rt, params.jobId);
+          return render(<SharePage v={view} jobId={job.id} expiresAt={job.resultExpiresAt} />, {
+            headers: { "X-Robots-Tag": "noindex" },
+          });
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          return render(<ShareGone v={view} expired={err.status === 410} />, { status: err.status });
+        }
+      }),
+    )
+    .get("/r/:jobId/qr.svg", async ({ params, request }) => {
+      if (!isUuid(params.jobId))
+        throw new AppError(404, "result_not_found", "There is no result with this id");
+      const job = await rt.queue.get(params.jobId);
+      if (job?.status !== "succeeded")
+        throw new AppError(404, "result_not_found", "There is no result with this id");
+      const base = await linkBaseFor(rt.settings, request.url);
+      return new Response(qrSvg(`${base}/r/${job.id}`), {
+        headers: { "Content-Type": "image/svg+xml", "Cache-Control": "private, max-age=300" },
+      });
+    });

@@ -1,0 +1,188 @@
+/** @jsxImportSource @kitajs/html */
+/** `/settings`: read for settings:read (igor sees it read-only), changes need settings:write. */
+import { Elysia } from "elysia";
+import {
+  IngestPasswordCard,
+  ProviderKeysCard,
+  PurgeCard,
+  type SettingsModel,
+  SettingsPage,
+  TimingForm,
+} from "../../../templates/pages/settings";
+import { errorText, type View } from "../../../templates/view";
+import { lastCleanup } from "../../cron/cleanup";
+import { AppError } from "../../lib/errors";
+import type { Runtime } from "../../runtime";
+import { KEYED_PROVIDERS } from "../settings/model";
+import { getSettings, purgeInProgress, startPurge, updateSettings } from "../settings/service";
+import { uiContext } from "./context";
+import { storedResultCounts } from "./data";
+import { asPage, fieldErrorsOf } from "./errors";
+import { providerLabel } from "./labels";
+import { render } from "./render";
+
+type Form = Record<string, string | string[] | undefined>;
+
+const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v[v.length - 1] : v);
+
+async function model(rt: Runtime): Promise<SettingsModel> {
+  const [s, counts, cleanup] = await Promise.all([getSettings(rt), storedResultCounts(rt), lastCleanup(rt)]);
+  const labels: Record<string, string> = {};
+  for (const id of Object.keys(s.provider_concurrency)) labels[id] = providerLabel(rt, id);
+  for (const id of KEYED_PROVIDERS) labels[id] ??= id;
+  return {
+    syncSeconds: s.sync_response_seconds,
+    retentionHours: s.result_retention_hours,
+    maxInFlight: s.max_in_flight_jobs,
+    concurrency: s.provider_concurrency,
+    publicBaseUrl: s.public_base_url,
+    ranges: s.ranges as SettingsModel["ranges"],
+    ingest: {
+      isSet: s.ingest_password.is_set,
+      updatedAt: s.ingest_password.updated_at,
+      updatedBy: s.ingest_password.updated_by,
+    },
+    keys: KEYED_PROVIDERS.map((id) => {
+      const k = s.provider_keys[id];
+      return {
+        id,
+        label: providerLabel(rt, id) === id ? id[0]!.toUpperCase() + id.slice(1) : providerLabel(rt, id),
+        configured: !!k?.configured,
+        source: k?.source ?? null,
+        updatedAt: k?.updated_at ?? null,
+        updatedBy: k?.updated_by ?? null,
+      };
+    }),
+    providerLabels: labels,
+    counts,
+    lastCleanupAt: cleanup?.finishedAt ?? null,
+  };
+}
+
+/** Form strings → the PUT /api/settings body (numbers stay strings when they do not parse, to be reported). */
+function timingBody(form: Form): { body: Record<string, unknown>; values: Record<string, string> } {
+  const values: Record<string, string> = {};
+  for (const [k, v] of Object.entries(form)) {
+    const s = last(v);
+    if (typeof s === "string") values[k] = s;
+  }
+  const num = (s: string | undefined) =>
+    s !== undefined && s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : s;
+  const body: Record<string, unknown> = {};
+  for (const k of ["sync_response_seconds", "result_retention_hours", "max_in_flight_jobs"]) {
+    if (values[k] !== undefined) body[k] = num(values[k]);
+  }
+  const concurrency: Record<string, unknown> = {};
+  for (const [k, s] of Object.entries(values)) {
+    if (k.startsWith("provider_concurrency.")) concurrency[k.slice("provider_concurrency.".length)] = num(s);
+  }
+  if (Object.keys(concurrency).length) body.provider_concurrency = concurrency;
+  if (values.public_base_url !== undefined) {
+    body.public_base_url = values.public_base_url.trim() === "" ? null : values.public_base_url.trim();
+  }
+  return { body, values };
+}
+
+function message(v: View, err: unknown): string {
+  if (!(err instanceof AppError)) throw err;
+  const fields = fieldErrorsOf(err);
+  if (fields) return Object.values(fields).join(" ");
+  return errorText(v, err.code, err.message);
+}
+
+export const uiSettingsRoutes = (rt: Runtime) =>
+  new Elysia({ name: "ui-settings" })
+    .use(uiContext(rt))
+    .get(
+      "/settings",
+      ({ view, request }) =>
+        asPage(rt, view, request, async () => render(<SettingsPage v={view} m={await model(rt)} />)),
+      {
+        page: "settings:read",
+      },
+    )
+    .post(
+      "/settings",
+      async ({ body, view, admin }) => {
+        const { body: update, values } = timingBody((body ?? {}) as Form);
+        try {
+          await updateSettings(rt, update, admin.username);
+          return render(<TimingForm v={view} m={await model(rt)} saved />);
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          const errors = fieldErrorsOf(err) ?? { _: errorText(view, err.code, err.message) };
+          return render(<TimingForm v={view} m={await model(rt)} errors={errors} values={values} />, {
+            status: err.status,
+          });
+        }
+      },
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/ingest-password",
+      async ({ body, view, admin }) => {
+        const form = (body ?? {}) as Form;
+        const generate = last(form.generate) === "true";
+        const value = last(form.value) ?? "";
+        try {
+          const res = await updateSettings(
+            rt,
+            { ingest_password: generate ? { generate: true } : { value } },
+            admin.username,
+          );
+          return render(
+            <IngestPasswordCard
+              v={view}
+              m={await model(rt)}
+              newPassword={res.generatedPassword ?? undefined}
+            />,
+          );
+        } catch (err) {
+          return render(<IngestPasswordCard v={view} m={await model(rt)} error={message(view, err)} />, {
+            status: (err as AppError).status,
+          });
+        }
+      },
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/keys/:provider",
+      async ({ params, body, view, admin }) => {
+        const form = (body ?? {}) as Form;
+        const clear = last(form.action) === "clear";
+        const apiKey = clear ? "" : (last(form.api_key) ?? "").trim();
+        if (!clear && apiKey === "") {
+          return render(
+            <ProviderKeysCard v={view} m={await model(rt)} error={view.t.errors.codes.invalid_request} />,
+            {
+              status: 422,
+            },
+          );
+        }
+        try {
+          await updateSettings(
+            rt,
+            { provider_keys: { [params.provider]: { api_key: apiKey } } },
+            admin.username,
+          );
+          const done = clear ? view.t.settings.keyCleared : view.t.settings.keySaved;
+          return render(<ProviderKeysCard v={view} m={await model(rt)} message={done} />);
+        } catch (err) {
+          return render(<ProviderKeysCard v={view} m={await model(rt)} error={message(view, err)} />, {
+            status: (err as AppError).status,
+          });
+        }
+      },
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/purge",
+      async ({ view, admin }) => {
+        startPurge(rt, admin.username);
+        await purgeInProgress(rt);
+        const last = await lastCleanup(rt);
+        const removed = Number((last?.removed as Record<string, number> | undefined)?.results ?? 0);
+        return render(<PurgeCard v={view} m={await model(rt)} done={removed} />);
+      },
+      { page: "settings:write" },
+    );

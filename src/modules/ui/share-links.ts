@@ -1,0 +1,87 @@
+/**
+ * Time-limited public links to the gallery (table `share_link`): created by an admin with an
+ * expiry that is persisted, revocable, and viewed by guests under a per-link rate limit.
+ */
+import { randomBytes } from "node:crypto";
+import { and, desc, eq, gt, isNull } from "drizzle-orm";
+import { shareLink } from "../../db/schema";
+import { AppError } from "../../lib/errors";
+import type { Runtime } from "../../runtime";
+
+export const SHARE_DURATIONS_MIN = [15, 60, 240, 1440] as const;
+/** Guest views per link per minute. */
+export const SHARE_VIEWS_PER_MINUTE = 30;
+
+export type ShareLinkRow = typeof shareLink.$inferSelect;
+
+export async function createShareLink(rt: Runtime, by: string, minutes: number): Promise<ShareLinkRow> {
+  if (!(SHARE_DURATIONS_MIN as readonly number[]).includes(minutes)) {
+    throw new AppError(422, "validation_failed", "Unsupported share duration", {
+      fields: [{ field: "minutes", message: `Expected one of ${SHARE_DURATIONS_MIN.join(", ")}` }],
+    });
+  }
+  const now = rt.clock.now();
+  const [row] = await rt.db
+    .insert(shareLink)
+    .values({
+      id: randomBytes(24).toString("base64url"),
+      createdBy: by,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + minutes * 60_000),
+    })
+    .returning();
+  await rt.settings.audit(by, "gallery.shared", {
+    share_id: row!.id,
+    expires_at: row!.expiresAt.toISOString(),
+  });
+  return row!;
+}
+
+export async function activeShareLinks(rt: Runtime): Promise<ShareLinkRow[]> {
+  return rt.db
+    .select()
+    .from(shareLink)
+    .where(and(isNull(shareLink.revokedAt), gt(shareLink.expiresAt, rt.clock.now())))
+    .orderBy(desc(shareLink.createdAt));
+}
+
+export async function revokeShareLink(rt: Runtime, id: string, by: string): Promise<void> {
+  await rt.db
+    .update(shareLink)
+    .set({ revokedAt: rt.clock.now() })
+    .where(and(eq(shareLink.id, id), isNull(shareLink.revokedAt)));
+  await rt.settings.audit(by, "gallery.share_revoked", { share_id: id });
+}
+
+/** The link if it may be viewed now, else null (unknown, revoked or expired). */
+export async function usableShareLink(rt: Runtime, id: string): Promise<ShareLinkRow | null> {
+  if (!/^[A-Za-z0-9_-]{32}$/.test(id)) return null;
+  const [row] = await rt.db.select().from(shareLink).where(eq(shareLink.id, id));
+  if (!row || row.revokedAt || row.expiresAt.getTime() <= rt.clock.now().getTime()) return null;
+  return row;
+}
+
+/** A sliding one-minute window per key, in memory (a guest link is a low-stakes, per-process limit). */
+export class ViewLimiter {
+  private readonly hits = new Map<string, number[]>();
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Records a view; false when the key is over its limit. */
+  allow(key: string): boolean {
+    const t = this.now();
+    const recent = (this.hits.get(key) ?? []).filter((at) => t - at < 60_000);
+    if (recent.length >= this.perMinute) {
+      this.hits.set(key, recent);
+      return false;
+    }
+    recent.push(t);
+    this.hits.set(key, recent);
+    if (this.hits.size > 1000) {
+      for (const [k, v] of this.hits) if (!v.some((at) => t - at < 60_000)) this.hits.delete(k);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,280 @@
+/** @jsxImportSource @kitajs/html */
+/** The slot page `/slots/{id}` and its htmx actions: re-render, save, test run, templates. */
+import { Elysia } from "elysia";
+import type { Server } from "elysia/universal";
+import { ErrorPage } from "../../../templates/pages/error";
+import {
+  SlotForm,
+  SlotPage,
+  type SlotPageModel,
+  TemplatesCard,
+  TestResult,
+} from "../../../templates/pages/slot";
+import { errorText, type View } from "../../../templates/view";
+import { clientAddress } from "../../lib/client";
+import { AppError } from "../../lib/errors";
+import { linkBaseFor } from "../../lib/urls";
+import type { Runtime } from "../../runtime";
+import { MB, readUpload } from "../ingest/service";
+import { listJobs } from "../jobs/service";
+import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
+import { uiContext } from "./context";
+import { asPage, fieldErrorsOf } from "./errors";
+import { render } from "./render";
+import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
+
+/** Seconds beyond T_sync that the connection of a test run is kept open. */
+const HOLD_MARGIN_S = 15;
+
+type Values = Record<string, string | string[] | undefined>;
+
+async function pageModel(rt: Runtime, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
+  const base = await linkBaseFor(rt.settings, request.url);
+  const [d, jobs, settings] = await Promise.all([
+    getSlot(rt, slotId, base),
+    listJobs(rt, { slotId, page: 1, pageSize: 10 }, base),
+    rt.settings.current(),
+  ]);
+  return {
+    form: await formModel(rt, v.lang, {
+      slotId: d.id,
+      version: d.version,
+      name: d.name,
+      enabled: d.enabled,
+      provider: d.provider,
+      operation: d.operation,
+      settings: d.settings,
+      outputFormat: d.output_format,
+      sizeLimitMb: d.size_limit_mb,
+    }),
+    ingestUrl: d.ingest_url,
+    syncSeconds: settings.syncResponseSeconds,
+    retentionHours: settings.resultRetentionHours,
+    templates: d.templates.map((t) => ({
+      id: t.id,
+      role: t.role,
+      filename: t.filename,
+      previewUrl: t.preview_url,
+      width: t.width,
+      height: t.height,
+    })),
+    results: d.recent_results.map((r) => ({
+      jobId: r.job_id,
+      slotId: d.id,
+      source: r.source,
+      finalizedAt: r.finalized_at,
+      resultExpiresAt: r.result_expires_at,
+    })),
+    jobs: jobs.data.map((j) => ({
+      id: j.id,
+      status: j.status,
+      source: j.source,
+      createdAt: j.created_at,
+      totalMs: j.durations.total_ms,
+      failureReason: j.failure_reason,
+      errorMessage: j.error_message,
+    })),
+    warnings: d.warnings,
+  };
+}
+
+async function templatesCard(
+  rt: Runtime,
+  v: View,
+  slotId: string,
+  extra: { error?: string; uploaded?: boolean },
+) {
+  const d = await getSlot(rt, slotId, "");
+  const op = rt.providers.operation(d.provider, d.operation);
+  return (
+    <TemplatesCard
+      v={v}
+      slotId={slotId}
+      needs={(op?.templates ?? []).map((t) => ({
+        role: t.role,
+        label: t.label[v.lang],
+        required: t.required,
+      }))}
+      templates={d.templates.map((t) => ({
+        id: t.id,
+        role: t.role,
+        filename: t.filename,
+        previewUrl: t.preview_url,
+        width: t.width,
+        height: t.height,
+      }))}
+      {...extra}
+    />
+  );
+}
+
+function notFoundPage(v: View, err: unknown) {
+  if (err instanceof AppError && err.status === 404) {
+    return render(<ErrorPage v={v} message={v.t.slot.notFound} />, { status: 404 });
+  }
+  throw err;
+}
+
+export const uiSlotRoutes = (rt: Runtime) =>
+  new Elysia({ name: "ui-slot" })
+    .use(uiContext(rt))
+    .get(
+      "/slots/:id",
+      ({ params, view, request }) =>
+        asPage(rt, view, request, async () => {
+          try {
+            return await render(<SlotPage v={view} m={await pageModel(rt, view, params.id, request)} />);
+          } catch (err) {
+            return notFoundPage(view, err);
+          }
+        }),
+      { page: "slots:read" },
+    )
+    .get(
+      "/slots/:id/form",
+      async ({ params, query, view }) => {
+        const row = await findSlot(rt, params.id);
+        const s = readSlotForm(rt, query as Values);
+        const m = await formModel(rt, view.lang, { ...s, slotId: row.id, version: s.version ?? row.version });
+        return render(<SlotForm v={view} m={m} />);
+      },
+      { page: "slots:read" },
+    )
+    .post(
+      "/slots/:id",
+      async ({ params, body, view, admin, request }) => {
+        const row = await findSlot(rt, params.id);
+        const s = readSlotForm(rt, (body ?? {}) as Values);
+        const ifMatch = s.version === null ? null : `"${s.version}"`;
+        try {
+          const saved = await updateSlot(rt, params.id, toUpdateBody(s), { ifMatch, by: admin.username });
+          const m = await formModel(rt, view.lang, {
+            slotId: saved.id,
+            version: saved.version,
+            name: saved.name,
+            enabled: saved.enabled,
+            provider: saved.provider,
+            operation: saved.operation,
+            settings: saved.settings,
+            outputFormat: saved.outputFormat,
+            sizeLimitMb: saved.sizeLimitMb,
+          });
+          const html = <SlotForm v={view} m={m} outcome={{ saved: true }} />;
+          if (request.headers.get("hx-request")) return render(html);
+          return new Response(null, { status: 303, headers: { Location: `/slots/${saved.id}` } });
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          const m = await formModel(rt, view.lang, {
+            ...s,
+            slotId: row.id,
+            version: s.version ?? row.version,
+          });
+          const errors = fieldErrorsOf(err);
+          const outcome = errors
+            ? { errors }
+            : err.code === "version_conflict"
+              ? { conflict: true }
+              : { message: errorText(view, err.code, err.message) };
+          return render(<SlotForm v={view} m={m} outcome={outcome} />, { status: err.status });
+        }
+      },
+      { page: "slots:write" },
+    )
+    .post(
+      "/slots/:id/test",
+      async ({ params, view, admin, request, server }) => {
+        const started = performance.now();
+        try {
+          const slot = await findSlot(rt, params.id);
+          const upload = await readUpload(request, slot.sizeLimitMb * MB, ["test_image"]);
+          const values: Values = {};
+          for (const [k, val] of upload.fields) {
+            if (typeof val !== "string") continue;
+            const prev = values[k];
+            values[k] = prev === undefined ? val : ([] as string[]).concat(prev, val);
+          }
+          const s = readSlotForm(rt, values);
+          const overrides =
+            values.provider === undefined
+              ? null
+              : JSON.stringify({
+                  provider: s.provider,
+                  operation: s.operation,
+                  settings: s.settings,
+                  output_format: s.outputFormat,
+                });
+          const sync = (await rt.settings.current()).syncResponseSeconds;
+          const result = await runTest(
+            rt,
+            params.id,
+            {
+              upload,
+              overrides,
+              by: admin.username,
+              clientIp: clientAddress(server as Server | null, request),
+              signal: request.signal,
+              onQueued: () => server?.timeout(request, sync + HOLD_MARGIN_S),
+            },
+            await linkBaseFor(rt.settings, request.url),
+          );
+          const seconds = ((performance.now() - started) / 1000).toFixed(1);
+          return render(
+            <TestResult
+              v={view}
+              r={{
+                ok: true,
+                jobId: result.job_id,
+                seconds,
+                queueWaitMs: result.durations.queue_wait_ms,
+                providerMs: result.durations.provider_ms,
+                totalMs: result.durations.total_ms,
+              }}
+            />,
+          );
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          const fields = fieldErrorsOf(err);
+          const detail = fields
+            ? Object.entries(fields)
+                .map(([k, m]) => `${k}: ${m}`)
+                .join("; ")
+            : errorText(view, err.code, err.message);
+          // the provider's own (sanitized) words help the operator more than the generic line
+          const extra = err.code === "provider_error" && err.message ? ` (${err.message})` : "";
+          return render(<TestResult v={view} r={{ ok: false, error: `${detail}${extra}` }} />, {
+            status: err.status >= 500 ? 200 : err.status,
+          });
+        }
+      },
+      { page: "slots:write", parse: "none" },
+    )
+    .post(
+      "/slots/:id/templates",
+      async ({ params, view, admin, request }) => {
+        try {
+          const slot = await findSlot(rt, params.id);
+          const upload = await readUpload(request, slot.sizeLimitMb * MB, ["file"]);
+          await addTemplate(rt, params.id, { upload, role: upload.fields.get("role"), by: admin.username });
+          return render(await templatesCard(rt, view, params.id, { uploaded: true }));
+        } catch (err) {
+          if (!(err instanceof AppError) || err.code === "slot_not_found") throw err;
+          const message = errorText(view, err.code, err.message);
+          return render(await templatesCard(rt, view, params.id, { error: message }), { status: err.status });
+        }
+      },
+      { page: "slots:write", parse: "none" },
+    )
+    .post(
+      "/slots/:id/templates/:tid/delete",
+      async ({ params, view, admin }) => {
+        try {
+          await removeTemplate(rt, params.id, params.tid, { force: true, by: admin.username });
+          return render(await templatesCard(rt, view, params.id, {}));
+        } catch (err) {
+          if (!(err instanceof AppError) || err.code === "slot_not_found") throw err;
+          const message = errorText(view, err.code, err.message);
+          return render(await templatesCard(rt, view, params.id, { error: message }), { status: err.status });
+        }
+      },
+      { page: "slots:write" },
+    );

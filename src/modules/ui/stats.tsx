@@ -1,0 +1,167 @@
+/** @jsxImportSource @kitajs/html */
+/** `/stats` and `/stats.csv`, built on the statistics service (issue 7). */
+import { Elysia } from "elysia";
+import {
+  type ChartBucket,
+  PERIODS,
+  type Period,
+  type StatsModel,
+  StatsPage,
+} from "../../../templates/pages/stats";
+import type { Runtime } from "../../runtime";
+import { boxTimeZone } from "../stats/arithmetic";
+import { globalStats, overview, slotStats } from "../stats/service";
+import { uiContext } from "./context";
+import { asPage } from "./errors";
+import { render } from "./render";
+
+const PERIOD_MINUTES: Record<Period, number> = { "24h": 1440, "7d": 7 * 1440, "30d": 30 * 1440 };
+
+function periodOf(q: unknown): Period {
+  return (PERIODS as readonly string[]).includes(q as string) ? (q as Period) : "24h";
+}
+
+async function statsModel(rt: Runtime, period: Period): Promise<StatsModel> {
+  const now = rt.clock.now();
+  const tz = boxTimeZone();
+  const minutes = PERIOD_MINUTES[period];
+  const from = new Date(now.getTime() - minutes * 60_000).toISOString();
+  const to = now.toISOString();
+  const ov = await overview(rt, minutes, now);
+  const [all, perSlot] = await Promise.all([
+    globalStats(rt, { from, to, group_by: "day", page_size: 500 }, now, tz),
+    Promise.all(
+      ov.slots.map((s) => globalStats(rt, { from, to, group_by: "month", slot_id: s.slot_id }, now, tz)),
+    ),
+  ]);
+  let buckets: ChartBucket[];
+  const hourly = period === "24h";
+  if (hourly) {
+    // hour buckets exist per slot only: add the 15 series up
+    const series = await Promise.all(
+      ov.slots.map((s) => slotStats(rt, s.slot_id, { from, to, group_by: "hour" }, now, tz)),
+    );
+    const byStart = new Map<string, ChartBucket>();
+    for (const s of series) {
+      for (const b of s.data) {
+        const cur = byStart.get(b.period_start) ?? { start: b.period_start, success: 0, errors: 0 };
+        cur.success += b.success;
+        cur.errors += b.errors;
+        byStart.set(b.period_start, cur);
+      }
+    }
+    buckets = [...byStart.values()].sort((a, b) => a.start.localeCompare(b.start));
+  } else {
+    buckets = all.data.map((b) => ({ start: b.period_start, success: b.success, errors: b.errors }));
+  }
+  const sum = all.summary;
+  return {
+    period,
+    total: sum.ingest_count,
+    success: sum.success,
+    timeouts: sum.timeouts,
+    providerErrors: sum.provider_errors,
+    cancelled: sum.cancelled,
+    errors: sum.errors,
+    successRate: sum.success_rate,
+    p50: sum.p50_latency_ms,
+    p95: sum.p95_latency_ms,
+    inFlight: ov.system.queue.pending + ov.system.queue.processing,
+    sla: ov.slots.map((s, i) => {
+      const g = perSlot[i]!.summary;
+      return {
+        slotId: s.slot_id,
+        name: s.name,
+        total: g.ingest_count,
+        success: g.success,
+        timeouts: g.timeouts,
+        providerErrors: g.provider_errors,
+        cancelled: g.cancelled,
+        errors: g.errors,
+        successRate: g.success_rate,
+        p50: g.p50_latency_ms,
+        p95: g.p95_latency_ms,
+      };
+    }),
+    buckets,
+    hourly,
+    failures: ov.recent_failures.map((f) => ({
+      jobId: f.job_id,
+      slotId: f.slot_id,
+      at: f.finished_at,
+      reason: f.failure_reason,
+      httpStatus: f.http_status,
+      message: f.message,
+    })),
+  };
+}
+
+function csvCell(v: unknown): string {
+  const s = v === null || v === undefined ? "" : String(v);
+  // quote, and defuse spreadsheet formulas in names an admin typed
+  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
+  return /[",\n;]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+export const uiStatsRoutes = (rt: Runtime) =>
+  new Elysia({ name: "ui-stats" })
+    .use(uiContext(rt))
+    .get(
+      "/stats",
+      ({ view, query, request }) =>
+        asPage(rt, view, request, async () =>
+          render(<StatsPage v={view} m={await statsModel(rt, periodOf(query.period))} />),
+        ),
+      {
+        page: "stats:read",
+      },
+    )
+    .get(
+      "/stats.csv",
+      async ({ query }) => {
+        const period = periodOf(query.period);
+        const m = await statsModel(rt, period);
+        const header = [
+          "slot_id",
+          "name",
+          "ingest_count",
+          "success",
+          "timeouts",
+          "provider_errors",
+          "cancelled",
+          "errors",
+          "success_rate",
+          "p50_latency_ms",
+          "p95_latency_ms",
+        ];
+        const lines = [header.join(",")];
+        for (const r of m.sla) {
+          lines.push(
+            [
+              r.slotId,
+              r.name,
+              r.total,
+              r.success,
+              r.timeouts,
+              r.providerErrors,
+              r.cancelled,
+              r.errors,
+              r.successRate.toFixed(4),
+              r.p50,
+              r.p95,
+            ]
+              .map(csvCell)
+              .join(","),
+          );
+        }
+        const stamp = rt.clock.now().toISOString().slice(0, 10);
+        return new Response(`${lines.join("\n")}\n`, {
+          headers: {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": `attachment; filename="photochanger-stats-${period}-${stamp}.csv"`,
+            "Cache-Control": "no-store",
+          },
+        });
+      },
+      { page: "stats:read" },
+    );

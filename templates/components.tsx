@@ -1,0 +1,279 @@
+/** @jsxImportSource @kitajs/html */
+/** Small building blocks shared by the pages. Every piece of user data goes through `safe`. */
+import type { Children } from "@kitajs/html";
+import { Icon } from "./icons";
+import { errorText, fmtDateTime, type View } from "./view";
+
+export function Alert({
+  kind,
+  children,
+  id,
+}: {
+  kind: "error" | "success" | "warn" | "info";
+  children?: Children;
+  id?: string;
+}): JSX.Element {
+  return (
+    <div class={`alert ${kind}`} role={kind === "error" ? "alert" : "status"} id={id}>
+      <Icon name={kind === "success" ? "check" : "alert"} />
+      <div>{children}</div>
+    </div>
+  );
+}
+
+/** An error as a readable, localized message (never the raw envelope). */
+export function ErrorAlert({ v, code, message }: { v: View; code: string; message?: string }): JSX.Element {
+  return (
+    <Alert kind="error">
+      <span safe>{errorText(v, code, message)}</span>
+    </Alert>
+  );
+}
+
+export function CopyField({
+  v,
+  id,
+  value,
+  label,
+}: {
+  v: View;
+  id: string;
+  value: string;
+  label?: string;
+}): JSX.Element {
+  return (
+    <div class="copy-field">
+      {label ? (
+        <label for={id} safe>
+          {label}
+        </label>
+      ) : (
+        ""
+      )}
+      <div class="input-group">
+        <input
+          type="text"
+          id={id}
+          value={value}
+          readonly
+          class="mono"
+          aria-label={label ?? v.t.common.copy}
+        />
+        <button type="button" class="btn" data-copy-target={id}>
+          <Icon name="copy" />
+          <span data-label safe>
+            {v.t.common.copy}
+          </span>
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function StatusPill({ v, status }: { v: View; status: string }): JSX.Element {
+  return (
+    <span class={`pill ${status}`}>
+      {status === "processing" || status === "pending" ? <span class="dot"></span> : ""}
+      <span safe>{v.t.jobs.statuses[status] ?? status}</span>
+    </span>
+  );
+}
+
+export function Field({
+  label,
+  name,
+  error,
+  hint,
+  required,
+  children,
+  id,
+}: {
+  label: string;
+  name: string;
+  error?: string;
+  hint?: string;
+  required?: boolean;
+  children?: Children;
+  id?: string;
+}): JSX.Element {
+  const fid = id ?? `f-${name.replace(/[^a-z0-9_-]/gi, "-")}`;
+  return (
+    <div class={error ? "field invalid" : "field"} data-field={name}>
+      <label for={fid}>
+        <span safe>{label}</span>
+        {required ? <span class="req"> *</span> : ""}
+      </label>
+      {children}
+      {hint ? (
+        <p class="hint" safe>
+          {hint}
+        </p>
+      ) : (
+        ""
+      )}
+      {error ? (
+        <p class="field-error" id={`${fid}-error`} safe>
+          {error}
+        </p>
+      ) : (
+        ""
+      )}
+    </div>
+  );
+}
+
+export function PasswordInput({
+  v,
+  id,
+  name,
+  autocomplete,
+  placeholder,
+  disabled,
+}: {
+  v: View;
+  id: string;
+  name: string;
+  autocomplete: string;
+  placeholder?: string;
+  disabled?: boolean;
+}): JSX.Element {
+  return (
+    <div class="pw-wrap">
+      <input
+        type="password"
+        id={id}
+        name={name}
+        autocomplete={autocomplete}
+        placeholder={placeholder}
+        disabled={disabled}
+      />
+      <button
+        type="button"
+        class="pw-toggle"
+        data-toggle-password={id}
+        aria-pressed="false"
+        aria-label={v.t.login.showPassword}
+        title={v.t.login.showPassword}
+        data-label-show={v.t.login.showPassword}
+        data-label-hide={v.t.login.hidePassword}
+      >
+        <span class="eye-open">
+          <Icon name="eye" />
+        </span>
+        <span class="eye-closed" hidden>
+          <Icon name="eyeOff" />
+        </span>
+      </button>
+    </div>
+  );
+}
+
+/** A drag-and-drop image picker with a client-side preview. */
+export function DropZone({
+  id,
+  name,
+  label,
+  accept = "image/jpeg,image/png,image/webp,image/heic",
+}: {
+  id: string;
+  name: string;
+  label: string;
+  accept?: string;
+}): JSX.Element {
+  return (
+    <label class="dropzone" id={id}>
+      <img class="preview" alt="" hidden />
+      <Icon name="upload" />
+      <span safe> {label}</span>
+      <div class="small muted mono" data-file-name></div>
+      <input type="file" name={name} accept={accept} />
+    </label>
+  );
+}
+
+export interface ResultItem {
+  jobId: string;
+  slotId: string;
+  source: string;
+  finalizedAt: Date | string | null;
+  resultExpiresAt: Date | string | null;
+}
+
+/** A result thumbnail with download, guest page and QR code. */
+export function ResultCard({ v, r }: { v: View; r: ResultItem }): JSX.Element {
+  const dialogId = `qr-${r.jobId}`;
+  return (
+    <article class="result-card" data-job-id={r.jobId}>
+      <a href={`/public/results/${r.jobId}`} target="_blank" rel="noopener">
+        <img
+          src={`/public/results/${r.jobId}/thumb`}
+          alt={`${r.slotId} ${r.jobId.slice(0, 8)}`}
+          loading="lazy"
+        />
+      </a>
+      <div class="body">
+        <div>
+          <span class="muted" safe>
+            {v.t.result.finished}:
+          </span>{" "}
+          <time datetime={String(r.finalizedAt ?? "")} safe>
+            {fmtDateTime(v, r.finalizedAt)}
+          </time>
+        </div>
+        <div class="muted small">
+          <span safe>{v.t.result.expires}</span> <span safe>{fmtDateTime(v, r.resultExpiresAt)}</span> ·{" "}
+          <span safe>{v.t.result.source[r.source] ?? r.source}</span>
+        </div>
+        <div class="actions">
+          <a class="btn small" href={`/public/results/${r.jobId}?download=1`} download="">
+            <Icon name="download" />
+            <span safe>{v.t.common.download}</span>
+          </a>
+          <a class="btn small ghost" href={`/r/${r.jobId}`} target="_blank" rel="noopener">
+            <Icon name="share" />
+            <span class="sr-only" safe>
+              {v.t.common.share}
+            </span>
+          </a>
+          <button
+            type="button"
+            class="btn small ghost"
+            data-dialog={dialogId}
+            title={v.t.common.qr}
+            aria-label={v.t.common.qr}
+          >
+            <Icon name="qr" />
+          </button>
+        </div>
+      </div>
+      <dialog id={dialogId} aria-labelledby={`${dialogId}-title`}>
+        <h3 id={`${dialogId}-title`} safe>
+          {v.t.gallery.qrTitle}
+        </h3>
+        <img
+          class="qr"
+          src={`/r/${r.jobId}/qr.svg`}
+          alt={v.t.common.qr}
+          loading="lazy"
+          width="320"
+          height="320"
+        />
+        <p class="hint" safe>
+          {v.t.gallery.qrHint}
+        </p>
+        <div class="row">
+          <a class="btn small ghost" href={`/r/${r.jobId}`} target="_blank" rel="noopener">
+            <Icon name="link" />
+            <span safe>{v.t.common.share}</span>
+          </a>
+          <span class="spacer"></span>
+          <form method="dialog">
+            <button class="btn small" type="submit" safe>
+              {v.t.common.close}
+            </button>
+          </form>
+        </div>
+      </dialog>
+    </article>
+  );
+}

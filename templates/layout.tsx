@@ -1,0 +1,153 @@
+/** @jsxImportSource @kitajs/html */
+/** The page shells: the admin layout (header, navigation, language switch) and the bare guest layout. */
+import type { Children } from "@kitajs/html";
+import { assetUrl } from "./assets/index";
+import type { Lang } from "./i18n/index";
+import { Icon, type IconName } from "./icons";
+import { can, type View } from "./view";
+
+// htmx 2 swaps only 2xx by default; our 4xx answers are readable HTML fragments (validation,
+// conflicts), so swap them too. 5xx and JSON answers are turned into a toast by app.js.
+const HTMX_CONFIG = JSON.stringify({
+  responseHandling: [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "[4]..", swap: true, error: false },
+    { code: "...", swap: false, error: true },
+  ],
+  historyCacheSize: 0,
+  includeIndicatorStyles: false,
+});
+
+function Head({ v, title }: { v: View; title: string }): JSX.Element {
+  return (
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="robots" content="noindex" />
+      <meta name="htmx-config" content={HTMX_CONFIG} />
+      <title safe>{`${title} · ${v.t.app.name}`}</title>
+      <link rel="icon" href={assetUrl("favicon.svg")} type="image/svg+xml" />
+      <link rel="stylesheet" href={assetUrl("app.css")} />
+      <script src={assetUrl("htmx.min.js")} defer></script>
+      <script src={assetUrl("app.js")} defer></script>
+    </head>
+  );
+}
+
+function bodyMessages(v: View) {
+  return {
+    "data-msg-copied": v.t.common.copied,
+    "data-msg-copy-failed": v.t.common.copyFailed,
+    "data-msg-server-error": v.t.common.serverError,
+    "data-msg-network-error": v.t.common.networkError,
+  };
+}
+
+/** A link to the same page in another language. */
+export function langHref(v: View, lang: Lang): string {
+  const u = new URL(v.path, "http://x");
+  u.searchParams.set("lang", lang);
+  return `${u.pathname}${u.search}`;
+}
+
+export function LangSwitch({ v }: { v: View }): JSX.Element {
+  return (
+    <nav class="lang-switch" aria-label={v.t.nav.language}>
+      <a href={langHref(v, "ru")} aria-current={v.lang === "ru" ? "true" : "false"} hreflang="ru" lang="ru">
+        RU
+      </a>
+      <a href={langHref(v, "en")} aria-current={v.lang === "en" ? "true" : "false"} hreflang="en" lang="en">
+        EN
+      </a>
+    </nav>
+  );
+}
+
+const NAV: {
+  href: string;
+  key: "dashboard" | "gallery" | "jobs" | "stats" | "settings";
+  icon: IconName;
+  scope: string;
+}[] = [
+  { href: "/", key: "dashboard", icon: "slots", scope: "slots:read" },
+  { href: "/gallery", key: "gallery", icon: "image", scope: "slots:read" },
+  { href: "/jobs", key: "jobs", icon: "jobs", scope: "slots:read" },
+  { href: "/stats", key: "stats", icon: "stats", scope: "stats:read" },
+  { href: "/settings", key: "settings", icon: "settings", scope: "settings:read" },
+];
+
+function isCurrent(path: string, href: string): boolean {
+  const p = path.split("?")[0] ?? "/";
+  if (href === "/") return p === "/" || p.startsWith("/slots/");
+  return p === href || p.startsWith(`${href}/`);
+}
+
+export function Layout({ v, title, children }: { v: View; title: string; children?: Children }): JSX.Element {
+  return (
+    <html lang={v.lang}>
+      <Head v={v} title={title} />
+      <body {...bodyMessages(v)}>
+        <header class="topbar">
+          <div class="topbar-inner">
+            <a class="brand" href="/">
+              <span class="logo">
+                <Icon name="camera" />
+              </span>
+              <span safe>{v.t.app.name}</span>
+            </a>
+            <nav class="nav" aria-label="main">
+              {NAV.filter((n) => can(v, n.scope)).map((n) => (
+                <a href={n.href} aria-current={isCurrent(v.path, n.href) ? "page" : undefined}>
+                  <Icon name={n.icon} />
+                  <span safe>{v.t.nav[n.key]}</span>
+                </a>
+              ))}
+            </nav>
+            <div class="top-actions">
+              <LangSwitch v={v} />
+              {v.user ? (
+                <>
+                  <span class="whoami" safe>
+                    {v.t.nav.signedInAs(v.user.username)}
+                  </span>
+                  <form method="post" action="/logout">
+                    <button
+                      class="btn ghost icon-only"
+                      type="submit"
+                      title={v.t.nav.logout}
+                      aria-label={v.t.nav.logout}
+                    >
+                      <Icon name="logout" />
+                    </button>
+                  </form>
+                </>
+              ) : (
+                ""
+              )}
+            </div>
+          </div>
+        </header>
+        <main id="main">{children}</main>
+      </body>
+    </html>
+  );
+}
+
+/** Login, guest share pages and errors without a session: no navigation. */
+export function BareLayout({
+  v,
+  title,
+  children,
+}: {
+  v: View;
+  title: string;
+  children?: Children;
+}): JSX.Element {
+  return (
+    <html lang={v.lang}>
+      <Head v={v} title={title} />
+      <body {...bodyMessages(v)}>{children}</body>
+    </html>
+  );
+}

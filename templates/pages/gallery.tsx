@@ -1,0 +1,226 @@
+/** @jsxImportSource @kitajs/html */
+/** The gallery of all slots (admin), its public share link, and the guests' view of a shared gallery. */
+import { Alert, ResultCard, type ResultItem } from "../components";
+import { Icon } from "../icons";
+import { BareLayout, LangSwitch, Layout } from "../layout";
+import { can, fmtDateTime, type View } from "../view";
+
+export interface GallerySlot {
+  id: string;
+  name: string;
+  enabled: boolean;
+  provider: string;
+  operation: string;
+  results: ResultItem[];
+}
+
+export interface ShareLinkView {
+  id: string;
+  url: string;
+  expiresAt: Date;
+  createdBy: string;
+}
+
+function SlotGroups({ v, slots }: { v: View; slots: GallerySlot[] }): JSX.Element {
+  return (
+    <>
+      {slots.map((s) => (
+        <details class="card slot-group" open={s.results.length > 0} data-slot={s.id}>
+          <summary>
+            <strong safe>{s.name}</strong>
+            <span class="slot-id" safe>
+              {s.id}
+            </span>
+            <span class="muted small" safe>{`${s.provider} · ${s.operation}`}</span>
+            <span class="spacer"></span>
+            <span class="pill" safe>
+              {v.t.gallery.results(s.results.length)}
+            </span>
+            <span class={s.enabled ? "pill ok" : "pill off"} safe>
+              {s.enabled ? v.t.common.enabled : v.t.common.disabled}
+            </span>
+          </summary>
+          <div class="inner">
+            {s.results.length ? (
+              <div class="gallery">
+                {s.results.map((r) => (
+                  <ResultCard v={v} r={r} />
+                ))}
+              </div>
+            ) : (
+              <p class="muted" safe>
+                {v.t.gallery.empty}
+              </p>
+            )}
+          </div>
+        </details>
+      ))}
+    </>
+  );
+}
+
+export function ShareCard({
+  v,
+  links,
+  message,
+}: {
+  v: View;
+  links: ShareLinkView[];
+  message?: string;
+}): JSX.Element {
+  const writable = can(v, "slots:write");
+  return (
+    <section class="card" id="share-card">
+      <h2>
+        <Icon name="link" /> <span safe>{v.t.gallery.shareTitle}</span>
+      </h2>
+      <p class="hint" safe>
+        {`${v.t.gallery.shareHint} ${v.t.gallery.shareRateHint}`}
+      </p>
+      {message ? (
+        <Alert kind="success">
+          <span safe>{message}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {links.length ? (
+        links.map((l) => (
+          <div class="stack" style="margin:12px 0" data-share-id={l.id}>
+            <div class="input-group">
+              <input
+                type="text"
+                id={`share-${l.id}`}
+                value={l.url}
+                readonly
+                class="mono"
+                aria-label={v.t.gallery.shareTitle}
+              />
+              <button type="button" class="btn" data-copy-target={`share-${l.id}`}>
+                <Icon name="copy" />
+                <span data-label safe>
+                  {v.t.common.copy}
+                </span>
+              </button>
+            </div>
+            <div class="row small">
+              <span class="muted" safe>
+                {v.t.gallery.shareActive(fmtDateTime(v, l.expiresAt))}
+              </span>
+              <span class="spacer"></span>
+              {writable ? (
+                <button
+                  type="button"
+                  class="btn small danger ghost"
+                  hx-post={`/gallery/share/${l.id}/revoke`}
+                  hx-target="#share-card"
+                  hx-swap="outerHTML"
+                  safe
+                >
+                  {v.t.gallery.shareRevoke}
+                </button>
+              ) : (
+                ""
+              )}
+            </div>
+          </div>
+        ))
+      ) : (
+        <p class="muted small" safe>
+          {v.t.gallery.shareNone}
+        </p>
+      )}
+      {writable ? (
+        <form class="row" hx-post="/gallery/share" hx-target="#share-card" hx-swap="outerHTML">
+          <label for="share-minutes" class="sr-only" safe>
+            {v.t.gallery.shareFor}
+          </label>
+          <select id="share-minutes" name="minutes" style="width:auto">
+            {Object.entries(v.t.gallery.shareDurations).map(([m, label]) => (
+              <option value={m} selected={m === "60"} safe>
+                {label}
+              </option>
+            ))}
+          </select>
+          <button class="btn" type="submit">
+            <Icon name="share" />
+            <span safe>{v.t.gallery.shareCreate}</span>
+          </button>
+        </form>
+      ) : (
+        ""
+      )}
+    </section>
+  );
+}
+
+export function GalleryPage({
+  v,
+  slots,
+  links,
+}: {
+  v: View;
+  slots: GallerySlot[];
+  links: ShareLinkView[];
+}): JSX.Element {
+  return (
+    <Layout v={v} title={v.t.gallery.title}>
+      <div class="page-head">
+        <div>
+          <div class="eyebrow" safe>
+            {v.t.gallery.eyebrow}
+          </div>
+          <h1 safe>{v.t.gallery.title}</h1>
+          <p class="sub" safe>
+            {v.t.gallery.sub}
+          </p>
+        </div>
+      </div>
+      <ShareCard v={v} links={links} />
+      <SlotGroups v={v} slots={slots} />
+    </Layout>
+  );
+}
+
+export function PublicGalleryPage({
+  v,
+  slots,
+  expiresAt,
+}: {
+  v: View;
+  slots: GallerySlot[];
+  expiresAt: Date;
+}): JSX.Element {
+  return (
+    <BareLayout v={v} title={v.t.gallery.publicTitle}>
+      <main>
+        <div class="page-head">
+          <div>
+            <div class="eyebrow" safe>
+              {v.t.app.name}
+            </div>
+            <h1 safe>{v.t.gallery.publicTitle}</h1>
+            <p class="sub" safe>
+              {v.t.gallery.publicSub(fmtDateTime(v, expiresAt))}
+            </p>
+          </div>
+          <LangSwitch v={v} />
+        </div>
+        <SlotGroups v={v} slots={slots.filter((s) => s.results.length > 0)} />
+      </main>
+    </BareLayout>
+  );
+}
+
+export function PublicGalleryGone({ v, throttled }: { v: View; throttled: boolean }): JSX.Element {
+  return (
+    <BareLayout v={v} title={v.t.gallery.publicTitle}>
+      <main class="share-page">
+        <div class="card" style="margin-top:40px">
+          <h1 safe>{v.t.gallery.publicTitle}</h1>
+          <p safe>{throttled ? v.t.gallery.publicThrottled : v.t.gallery.publicExpired}</p>
+        </div>
+      </main>
+    </BareLayout>
+  );
+}

@@ -1,0 +1,498 @@
+/** @jsxImportSource @kitajs/html */
+/** Jobs: the live queue (polled, with time left and cancel), finished jobs with filters, one job's timeline. */
+import { Alert, StatusPill } from "../components";
+import { Icon } from "../icons";
+import { Layout } from "../layout";
+import { can, fmtDateTime, fmtDuration, fmtTime, type View } from "../view";
+
+export interface JobListItem {
+  id: string;
+  slotId: string;
+  status: string;
+  source: string;
+  createdAt: string;
+  expiresAt: string;
+  totalMs: number | null;
+  failureReason: string | null;
+  errorMessage: string | null;
+  provider: string;
+  operation: string;
+}
+
+export interface JobFilterValues {
+  status?: string;
+  slot?: string;
+  source?: string;
+}
+
+function CancelButton({ v, id }: { v: View; id: string }): JSX.Element {
+  if (!can(v, "jobs:write")) return "";
+  return (
+    <button
+      type="button"
+      class="btn small danger ghost"
+      hx-post={`/jobs/${id}/cancel`}
+      hx-confirm={v.t.jobs.confirmCancel}
+      hx-target="#live-queue"
+      hx-swap="outerHTML"
+    >
+      <Icon name="x" />
+      <span safe>{v.t.jobs.cancel}</span>
+    </button>
+  );
+}
+
+export function LiveQueue({
+  v,
+  jobs,
+  message,
+}: {
+  v: View;
+  jobs: JobListItem[];
+  message?: { kind: "success" | "error"; text: string };
+}): JSX.Element {
+  return (
+    <section
+      class="card"
+      id="live-queue"
+      hx-get="/partials/live-queue"
+      hx-trigger="every 2s"
+      hx-swap="outerHTML"
+    >
+      <div class="card-head">
+        <h2>
+          <span class="pill busy">
+            <span class="dot"></span>
+          </span>{" "}
+          <span safe>{v.t.jobs.live}</span>
+        </h2>
+        <span class="hint" safe>
+          {v.t.common.updatedAt(fmtTime(v, v.now))}
+        </span>
+      </div>
+      {message ? (
+        <Alert kind={message.kind}>
+          <span safe>{message.text}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {jobs.length ? (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th safe>{v.t.jobs.slot}</th>
+                <th safe>{v.t.jobs.status}</th>
+                <th safe>{v.t.jobs.source}</th>
+                <th safe>{v.t.jobs.created}</th>
+                <th class="num" safe>
+                  {v.t.jobs.timeLeft}
+                </th>
+                <th></th>
+              </tr>
+            </thead>
+            <tbody>
+              {jobs.map((j) => {
+                const left = new Date(j.expiresAt).getTime() - v.now.getTime();
+                return (
+                  <tr data-job-id={j.id}>
+                    <td>
+                      <a href={`/slots/${j.slotId}`} safe>
+                        {j.slotId}
+                      </a>
+                    </td>
+                    <td>
+                      <StatusPill v={v} status={j.status} />
+                    </td>
+                    <td safe>{v.t.result.source[j.source] ?? j.source}</td>
+                    <td>
+                      <a href={`/jobs/${j.id}`} safe>
+                        {fmtTime(v, j.createdAt)}
+                      </a>
+                    </td>
+                    <td class="num" safe>
+                      {left > 0 ? v.t.time.left(fmtDuration(v, left)) : v.t.time.overdue}
+                    </td>
+                    <td>
+                      <CancelButton v={v} id={j.id} />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p class="muted" safe>
+          {v.t.jobs.liveEmpty}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function Filters({ v, f, slotIds }: { v: View; f: JobFilterValues; slotIds: string[] }): JSX.Element {
+  const statuses = ["succeeded", "failed", "timeout", "cancelled", "pending", "processing"];
+  return (
+    <form
+      class="filters"
+      method="get"
+      action="/jobs"
+      hx-get="/jobs"
+      hx-target="#job-list"
+      hx-select="#job-list"
+      hx-swap="outerHTML"
+      hx-push-url="true"
+    >
+      <div class="field">
+        <label for="flt-status" safe>
+          {v.t.jobs.status}
+        </label>
+        <select id="flt-status" name="status">
+          <option value="" safe>
+            {v.t.common.all}
+          </option>
+          {statuses.map((s) => (
+            <option value={s} selected={f.status === s} safe>
+              {v.t.jobs.statuses[s] ?? s}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field">
+        <label for="flt-slot" safe>
+          {v.t.jobs.slot}
+        </label>
+        <select id="flt-slot" name="slot">
+          <option value="" safe>
+            {v.t.common.all}
+          </option>
+          {slotIds.map((s) => (
+            <option value={s} selected={f.slot === s} safe>
+              {s}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field">
+        <label for="flt-source" safe>
+          {v.t.jobs.source}
+        </label>
+        <select id="flt-source" name="source">
+          <option value="" safe>
+            {v.t.common.all}
+          </option>
+          {["ingest", "test_run"].map((s) => (
+            <option value={s} selected={f.source === s} safe>
+              {v.t.result.source[s] ?? s}
+            </option>
+          ))}
+        </select>
+      </div>
+      <button class="btn" type="submit" safe>
+        {v.t.jobs.apply}
+      </button>
+      <a class="btn ghost" href="/jobs" safe>
+        {v.t.jobs.reset}
+      </a>
+    </form>
+  );
+}
+
+export function JobList({
+  v,
+  jobs,
+  page,
+  pages,
+  f,
+  error,
+}: {
+  v: View;
+  jobs: JobListItem[];
+  page: number;
+  pages: number;
+  f: JobFilterValues;
+  error?: string;
+}): JSX.Element {
+  const link = (p: number) => {
+    const q = new URLSearchParams();
+    for (const [k, val] of Object.entries(f)) if (val) q.set(k, val);
+    q.set("page", String(p));
+    return `/jobs?${q}`;
+  };
+  return (
+    <div id="job-list">
+      {error ? (
+        <Alert kind="error">
+          <span safe>{error}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {jobs.length ? (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th safe>{v.t.jobs.created}</th>
+                <th safe>{v.t.jobs.slot}</th>
+                <th safe>{v.t.jobs.status}</th>
+                <th safe>{v.t.jobs.source}</th>
+                <th class="num" safe>
+                  {v.t.jobs.duration}
+                </th>
+                <th safe>{v.t.jobs.reason}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {jobs.map((j) => (
+                <tr data-job-id={j.id}>
+                  <td>
+                    <a href={`/jobs/${j.id}`} safe>
+                      {fmtDateTime(v, j.createdAt)}
+                    </a>
+                  </td>
+                  <td>
+                    <a href={`/slots/${j.slotId}`} safe>
+                      {j.slotId}
+                    </a>
+                  </td>
+                  <td>
+                    <StatusPill v={v} status={j.status} />
+                  </td>
+                  <td safe>{v.t.result.source[j.source] ?? j.source}</td>
+                  <td class="num" safe>
+                    {fmtDuration(v, j.totalMs)}
+                  </td>
+                  <td>
+                    {j.failureReason ? (
+                      <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
+                    ) : (
+                      ""
+                    )}
+                    {j.errorMessage ? (
+                      <div class="muted small" safe>
+                        {j.errorMessage}
+                      </div>
+                    ) : (
+                      ""
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p class="muted" safe>
+          {v.t.jobs.empty}
+        </p>
+      )}
+      {pages > 1 ? (
+        <div class="row" style="margin-top:12px">
+          {page > 1 ? (
+            <a class="btn small ghost" href={link(page - 1)} safe>
+              {v.t.common.prev}
+            </a>
+          ) : (
+            ""
+          )}
+          <span class="muted small" safe>
+            {v.t.common.page(page, pages)}
+          </span>
+          {page < pages ? (
+            <a class="btn small ghost" href={link(page + 1)} safe>
+              {v.t.common.next}
+            </a>
+          ) : (
+            ""
+          )}
+        </div>
+      ) : (
+        ""
+      )}
+    </div>
+  );
+}
+
+export function JobsPage({
+  v,
+  live,
+  list,
+  slotIds,
+}: {
+  v: View;
+  live: JobListItem[];
+  list: { jobs: JobListItem[]; page: number; pages: number; f: JobFilterValues; error?: string };
+  slotIds: string[];
+}): JSX.Element {
+  return (
+    <Layout v={v} title={v.t.jobs.title}>
+      <div class="page-head">
+        <div>
+          <div class="eyebrow" safe>
+            {v.t.jobs.eyebrow}
+          </div>
+          <h1 safe>{v.t.jobs.title}</h1>
+        </div>
+      </div>
+      <LiveQueue v={v} jobs={live} />
+      <section class="card">
+        <div class="card-head">
+          <h2 safe>{v.t.jobs.finished}</h2>
+        </div>
+        <Filters v={v} f={list.f} slotIds={slotIds} />
+        <div style="margin-top:14px">
+          <JobList v={v} {...list} />
+        </div>
+      </section>
+    </Layout>
+  );
+}
+
+export interface JobDetailModel {
+  job: JobListItem & {
+    queueWaitMs: number | null;
+    providerMs: number | null;
+    startedAt: string | null;
+    finalizedAt: string | null;
+    resultAvailable: boolean;
+  };
+  timeline: {
+    event: string;
+    at: string;
+    offsetMs: number;
+    message: string | null;
+    details: Record<string, unknown>;
+  }[];
+}
+
+export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Element {
+  const j = m.job;
+  const active = j.status === "pending" || j.status === "processing";
+  return (
+    <Layout v={v} title={`${v.t.jobs.title} ${j.id.slice(0, 8)}`}>
+      <div class="page-head">
+        <div>
+          <a href="/jobs" class="small" safe>
+            {`← ${v.t.jobs.title}`}
+          </a>
+          <div class="eyebrow mono" safe>
+            {j.id}
+          </div>
+          <h1>
+            <a href={`/slots/${j.slotId}`} safe>
+              {j.slotId}
+            </a>{" "}
+            <StatusPill v={v} status={j.status} />
+          </h1>
+          <p class="sub">
+            <span safe>{j.provider}</span> · <span safe>{j.operation}</span> ·{" "}
+            <span safe>{v.t.result.source[j.source] ?? j.source}</span>
+          </p>
+        </div>
+        {active && can(v, "jobs:write") ? (
+          <form method="post" action={`/jobs/${j.id}/cancel`}>
+            <button class="btn danger" type="submit">
+              <Icon name="x" />
+              <span safe>{v.t.jobs.cancel}</span>
+            </button>
+          </form>
+        ) : (
+          ""
+        )}
+      </div>
+      {j.failureReason ? (
+        <Alert kind="error">
+          <strong safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</strong>
+          {j.errorMessage ? <div safe>{j.errorMessage}</div> : ""}
+        </Alert>
+      ) : (
+        ""
+      )}
+      <div class="grid-2">
+        <section class="card">
+          <h2 safe>{v.t.jobs.timeline}</h2>
+          <ol class="timeline">
+            {m.timeline.map((s) => (
+              <li>
+                <strong safe>{v.t.jobs.events[s.event] ?? s.event}</strong>{" "}
+                <span class="muted small" safe>
+                  {`+${fmtDuration(v, s.offsetMs)} · ${fmtTime(v, s.at)}`}
+                </span>
+                {s.message ? (
+                  <div class="small" safe>
+                    {s.message}
+                  </div>
+                ) : (
+                  ""
+                )}
+                {typeof s.details.error === "string" ? (
+                  <div class="small muted" safe>
+                    {s.details.error}
+                  </div>
+                ) : (
+                  ""
+                )}
+              </li>
+            ))}
+          </ol>
+        </section>
+        <section class="card">
+          <h2 safe>{v.t.jobs.timings}</h2>
+          <table>
+            <tbody>
+              <tr>
+                <th scope="row" safe>
+                  {v.t.jobs.created}
+                </th>
+                <td safe>{fmtDateTime(v, j.createdAt)}</td>
+              </tr>
+              <tr>
+                <th scope="row" safe>
+                  {v.t.jobs.queueWait}
+                </th>
+                <td safe>{fmtDuration(v, j.queueWaitMs)}</td>
+              </tr>
+              <tr>
+                <th scope="row" safe>
+                  {v.t.jobs.providerTime}
+                </th>
+                <td safe>{fmtDuration(v, j.providerMs)}</td>
+              </tr>
+              <tr>
+                <th scope="row" safe>
+                  {v.t.jobs.total}
+                </th>
+                <td safe>{fmtDuration(v, j.totalMs)}</td>
+              </tr>
+            </tbody>
+          </table>
+          {j.resultAvailable ? (
+            <div class="stack" style="margin-top:14px">
+              <img
+                src={`/public/results/${j.id}/thumb`}
+                alt=""
+                class="thumb"
+                style="width:160px;height:160px"
+              />
+              <div class="row">
+                <a class="btn small" href={`/public/results/${j.id}?download=1`} download="">
+                  <Icon name="download" />
+                  <span safe>{v.t.common.download}</span>
+                </a>
+                <a class="btn small ghost" href={`/r/${j.id}`} target="_blank" rel="noopener">
+                  <Icon name="share" />
+                  <span safe>{v.t.common.share}</span>
+                </a>
+              </div>
+            </div>
+          ) : (
+            ""
+          )}
+        </section>
+      </div>
+    </Layout>
+  );
+}

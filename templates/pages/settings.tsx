@@ -1,0 +1,441 @@
+/** @jsxImportSource @kitajs/html */
+/** Settings: timings and caps, public base URL, ingest password rotation, provider keys, purge. Read-only without settings:write. */
+import { Alert, Field, PasswordInput } from "../components";
+import type { FieldErrors } from "../forms";
+import { Icon } from "../icons";
+import { Layout } from "../layout";
+import { can, fmtDateTime, type View } from "../view";
+
+export interface SettingsModel {
+  syncSeconds: number;
+  retentionHours: number;
+  maxInFlight: number;
+  concurrency: Record<string, number>;
+  publicBaseUrl: string | null;
+  ranges: Record<string, { minimum: number; maximum: number }>;
+  ingest: { isSet: boolean; updatedAt: string | null; updatedBy: string | null };
+  keys: {
+    id: string;
+    label: string;
+    configured: boolean;
+    source: string | null;
+    updatedAt: string | null;
+    updatedBy: string | null;
+  }[];
+  providerLabels: Record<string, string>;
+  counts: { kept: number; expired: number };
+  lastCleanupAt: Date | null;
+}
+
+export function TimingForm({
+  v,
+  m,
+  errors = {},
+  saved,
+  values,
+}: {
+  v: View;
+  m: SettingsModel;
+  errors?: FieldErrors;
+  saved?: boolean;
+  values?: Record<string, string>;
+}): JSX.Element {
+  const ro = !can(v, "settings:write");
+  const r = (k: string) => m.ranges[k] ?? { minimum: 0, maximum: 0 };
+  const val = (k: string, d: unknown) => values?.[k] ?? String(d ?? "");
+  return (
+    <form id="timing-form" class="card" hx-post="/settings" hx-target="this" hx-swap="outerHTML" novalidate>
+      <h2>
+        <Icon name="clock" /> <span safe>{v.t.settings.timing}</span>
+      </h2>
+      {saved ? (
+        <Alert kind="success">
+          <span safe>{v.t.settings.saved}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {Object.keys(errors).length ? (
+        <Alert kind="error">
+          <span safe>{v.t.settings.fixErrors}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      <div class="grid-2">
+        <Field
+          label={v.t.settings.syncSeconds}
+          name="sync_response_seconds"
+          error={errors.sync_response_seconds}
+          hint={v.t.settings.syncHint}
+        >
+          <input
+            type="number"
+            id="f-sync_response_seconds"
+            name="sync_response_seconds"
+            min={String(r("sync_response_seconds").minimum)}
+            max={String(r("sync_response_seconds").maximum)}
+            value={val("sync_response_seconds", m.syncSeconds)}
+            disabled={ro}
+          />
+        </Field>
+        <Field
+          label={v.t.settings.retention}
+          name="result_retention_hours"
+          error={errors.result_retention_hours}
+          hint={v.t.settings.retentionHint}
+        >
+          <input
+            type="number"
+            id="f-result_retention_hours"
+            name="result_retention_hours"
+            min={String(r("result_retention_hours").minimum)}
+            max={String(r("result_retention_hours").maximum)}
+            value={val("result_retention_hours", m.retentionHours)}
+            disabled={ro}
+          />
+        </Field>
+        <Field
+          label={v.t.settings.maxInFlight}
+          name="max_in_flight_jobs"
+          error={errors.max_in_flight_jobs}
+          hint={v.t.settings.maxInFlightHint}
+        >
+          <input
+            type="number"
+            id="f-max_in_flight_jobs"
+            name="max_in_flight_jobs"
+            min={String(r("max_in_flight_jobs").minimum)}
+            max={String(r("max_in_flight_jobs").maximum)}
+            value={val("max_in_flight_jobs", m.maxInFlight)}
+            disabled={ro}
+          />
+        </Field>
+      </div>
+      <fieldset style="border:0;padding:0;margin:0">
+        <legend class="eyebrow" safe>
+          {v.t.settings.concurrency}
+        </legend>
+        <div class="grid-3">
+          {Object.entries(m.concurrency).map(([id, n]) => (
+            <Field
+              label={m.providerLabels[id] ?? id}
+              name={`provider_concurrency.${id}`}
+              error={errors[`provider_concurrency.${id}`]}
+            >
+              <input
+                type="number"
+                id={`f-provider_concurrency-${id}`}
+                name={`provider_concurrency.${id}`}
+                min={String(r("provider_concurrency").minimum)}
+                max={String(r("provider_concurrency").maximum)}
+                value={val(`provider_concurrency.${id}`, n)}
+                disabled={ro}
+              />
+            </Field>
+          ))}
+        </div>
+      </fieldset>
+      <Field
+        label={v.t.settings.publicBaseUrl}
+        name="public_base_url"
+        error={errors.public_base_url}
+        hint={v.t.settings.publicBaseUrlHint}
+      >
+        <input
+          type="url"
+          id="f-public_base_url"
+          name="public_base_url"
+          value={val("public_base_url", m.publicBaseUrl)}
+          placeholder="http://192.168.1.10:8080"
+          disabled={ro}
+        />
+      </Field>
+      {ro ? (
+        ""
+      ) : (
+        <button class="btn" type="submit">
+          <Icon name="check" />
+          <span safe>{v.t.settings.saveTiming}</span>
+        </button>
+      )}
+    </form>
+  );
+}
+
+export function IngestPasswordCard({
+  v,
+  m,
+  newPassword,
+  error,
+}: {
+  v: View;
+  m: SettingsModel;
+  newPassword?: string;
+  error?: string;
+}): JSX.Element {
+  const ro = !can(v, "settings:write");
+  return (
+    <section class="card" id="ingest-password">
+      <h2>
+        <Icon name="key" /> <span safe>{v.t.settings.ingestPassword}</span>
+      </h2>
+      <p safe>
+        {m.ingest.isSet
+          ? v.t.settings.ingestPasswordStatus(fmtDateTime(v, m.ingest.updatedAt), m.ingest.updatedBy ?? "—")
+          : v.t.settings.ingestPasswordNotSet}
+      </p>
+      <p class="hint" safe>
+        {v.t.settings.ingestPasswordHint}
+      </p>
+      {newPassword ? (
+        <div class="secret-once stack" role="status">
+          <div safe>{v.t.settings.newPasswordOnce}</div>
+          <div class="input-group">
+            <input
+              type="text"
+              id="new-ingest-password"
+              value={newPassword}
+              readonly
+              class="mono"
+              aria-label={v.t.settings.newPassword}
+            />
+            <button type="button" class="btn" data-copy-target="new-ingest-password">
+              <Icon name="copy" />
+              <span data-label safe>
+                {v.t.common.copy}
+              </span>
+            </button>
+          </div>
+        </div>
+      ) : (
+        ""
+      )}
+      {error ? (
+        <Alert kind="error">
+          <span safe>{error}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {ro ? (
+        ""
+      ) : (
+        <div class="stack" style="margin-top:12px">
+          <button
+            type="button"
+            class="btn"
+            id="generate-password"
+            hx-post="/settings/ingest-password"
+            hx-vals='{"generate":"true"}'
+            hx-confirm={v.t.settings.confirmRotate}
+            hx-target="#ingest-password"
+            hx-swap="outerHTML"
+          >
+            <Icon name="refresh" />
+            <span safe>{v.t.settings.generate}</span>
+          </button>
+          <form
+            class="row"
+            hx-post="/settings/ingest-password"
+            hx-target="#ingest-password"
+            hx-swap="outerHTML"
+            hx-confirm={v.t.settings.confirmRotate}
+          >
+            <div style="flex:1;min-width:200px">
+              <label for="ingest-value" class="sr-only" safe>
+                {v.t.settings.newPassword}
+              </label>
+              <PasswordInput
+                v={v}
+                id="ingest-value"
+                name="value"
+                autocomplete="new-password"
+                placeholder={v.t.settings.newPassword}
+              />
+            </div>
+            <button class="btn ghost" type="submit" safe>
+              {v.t.settings.setValue}
+            </button>
+          </form>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function ProviderKeysCard({
+  v,
+  m,
+  message,
+  error,
+}: {
+  v: View;
+  m: SettingsModel;
+  message?: string;
+  error?: string;
+}): JSX.Element {
+  const ro = !can(v, "settings:write");
+  return (
+    <section class="card" id="provider-keys">
+      <h2>
+        <Icon name="key" /> <span safe>{v.t.settings.providerKeys}</span>
+      </h2>
+      {message ? (
+        <Alert kind="success">
+          <span safe>{message}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {error ? (
+        <Alert kind="error">
+          <span safe>{error}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {m.keys.map((k) => (
+        <div class="stack" style="padding:10px 0;border-bottom:1px solid var(--line)" data-provider={k.id}>
+          <div class="row">
+            <strong safe>{k.label}</strong>
+            <span class={k.configured ? "pill ok" : "pill bad"} safe>
+              {k.configured
+                ? k.source === "environment"
+                  ? v.t.settings.keyFromEnv
+                  : v.t.settings.keyConfigured
+                : v.t.settings.keyNotConfigured}
+            </span>
+            {k.updatedAt ? (
+              <span class="muted small" safe>
+                {v.t.settings.keyUpdated(fmtDateTime(v, k.updatedAt), k.updatedBy ?? "—")}
+              </span>
+            ) : (
+              ""
+            )}
+          </div>
+          {ro ? (
+            ""
+          ) : (
+            <form
+              class="row"
+              hx-post={`/settings/keys/${k.id}`}
+              hx-target="#provider-keys"
+              hx-swap="outerHTML"
+            >
+              <div style="flex:1;min-width:200px">
+                <label for={`key-${k.id}`} class="sr-only" safe>
+                  {`${v.t.settings.newKey}: ${k.label}`}
+                </label>
+                <PasswordInput
+                  v={v}
+                  id={`key-${k.id}`}
+                  name="api_key"
+                  autocomplete="off"
+                  placeholder={v.t.settings.newKey}
+                />
+              </div>
+              <button class="btn small" type="submit" name="action" value="replace" safe>
+                {v.t.settings.replaceKey}
+              </button>
+              {k.configured && k.source === "settings" ? (
+                <button
+                  class="btn small danger ghost"
+                  type="button"
+                  hx-post={`/settings/keys/${k.id}`}
+                  hx-vals='{"action":"clear"}'
+                  hx-confirm={v.t.settings.confirmClearKey}
+                  hx-target="#provider-keys"
+                  hx-swap="outerHTML"
+                  safe
+                >
+                  {v.t.settings.clearKey}
+                </button>
+              ) : (
+                ""
+              )}
+            </form>
+          )}
+        </div>
+      ))}
+    </section>
+  );
+}
+
+export function PurgeCard({ v, m, done }: { v: View; m: SettingsModel; done?: number }): JSX.Element {
+  const ro = !can(v, "settings:write");
+  return (
+    <section class="card" id="purge">
+      <h2>
+        <Icon name="trash" /> <span safe>{v.t.settings.purge}</span>
+      </h2>
+      <p class="hint" safe>
+        {v.t.settings.purgeHint}
+      </p>
+      {done !== undefined ? (
+        <Alert kind="success">
+          <span safe>{v.t.settings.purgeDone(done)}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      <p id="purge-counts" data-kept={String(m.counts.kept)} data-expired={String(m.counts.expired)} safe>
+        {v.t.settings.purgeCounts(m.counts.kept, m.counts.expired)}
+      </p>
+      {m.lastCleanupAt ? (
+        <p class="muted small" safe>
+          {v.t.settings.lastCleanup(fmtDateTime(v, m.lastCleanupAt))}
+        </p>
+      ) : (
+        ""
+      )}
+      {ro ? (
+        ""
+      ) : (
+        <button
+          type="button"
+          class="btn danger ghost"
+          hx-post="/settings/purge"
+          hx-confirm={v.t.settings.confirmPurge}
+          hx-target="#purge"
+          hx-swap="outerHTML"
+        >
+          <Icon name="trash" />
+          <span safe>{v.t.settings.purgeButton}</span>
+        </button>
+      )}
+    </section>
+  );
+}
+
+export function SettingsPage({ v, m }: { v: View; m: SettingsModel }): JSX.Element {
+  return (
+    <Layout v={v} title={v.t.settings.title}>
+      <div class="page-head">
+        <div>
+          <div class="eyebrow" safe>
+            {v.t.settings.eyebrow}
+          </div>
+          <h1 safe>{v.t.settings.title}</h1>
+        </div>
+      </div>
+      {can(v, "settings:write") ? (
+        ""
+      ) : (
+        <Alert kind="info">
+          <span safe>{v.t.common.readOnly}</span>
+        </Alert>
+      )}
+      <div class="grid-2">
+        <div>
+          <TimingForm v={v} m={m} />
+        </div>
+        <div>
+          <IngestPasswordCard v={v} m={m} />
+          <ProviderKeysCard v={v} m={m} />
+          <PurgeCard v={v} m={m} />
+        </div>
+      </div>
+    </Layout>
+  );
+}

@@ -1,0 +1,829 @@
+/** @jsxImportSource @kitajs/html */
+/**
+ * The slot page: configuration generated from the provider catalogue (provider → operation →
+ * fields), templates, a test run with the result inline, the booth's settings, recent results
+ * and recent jobs.
+ */
+import { Alert, CopyField, DropZone, Field, ResultCard, type ResultItem, StatusPill } from "../components";
+import type { FieldErrors } from "../forms";
+import { Icon } from "../icons";
+import { Layout } from "../layout";
+import { can, fmtDateTime, fmtDuration, type View } from "../view";
+
+/** One settings field of an operation, derived from its TypeBox schema. */
+export interface SettingField {
+  key: string;
+  kind: "integer" | "number" | "boolean" | "select" | "text";
+  title: string;
+  description?: string;
+  minimum?: number;
+  maximum?: number;
+  default?: unknown;
+  options?: string[];
+  required: boolean;
+}
+
+export interface OperationChoice {
+  id: string;
+  label: string;
+  hint?: string;
+}
+
+export interface ProviderChoice {
+  id: string;
+  label: string;
+  needsApiKey: boolean;
+  needsPublicUrl: boolean;
+  keyConfigured: boolean;
+}
+
+export interface TemplateNeedView {
+  role: string;
+  label: string;
+  required: boolean;
+}
+
+export interface SlotFormModel {
+  slotId: string;
+  version: number;
+  name: string;
+  enabled: boolean;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  outputFormat: string;
+  sizeLimitMb: number;
+  providers: ProviderChoice[];
+  operations: OperationChoice[];
+  fields: SettingField[];
+  prompt: "required" | "optional" | "none";
+  templateNeeds: TemplateNeedView[];
+  publicBaseUrlSet: boolean;
+}
+
+export interface TemplateItem {
+  id: string;
+  role: string;
+  filename: string | null;
+  previewUrl: string;
+  width: number | null;
+  height: number | null;
+}
+
+export interface JobRowView {
+  id: string;
+  status: string;
+  source: string;
+  createdAt: string;
+  totalMs: number | null;
+  failureReason: string | null;
+  errorMessage: string | null;
+}
+
+export interface SlotPageModel {
+  form: SlotFormModel;
+  ingestUrl: string;
+  syncSeconds: number;
+  retentionHours: number;
+  templates: TemplateItem[];
+  results: ResultItem[];
+  jobs: JobRowView[];
+  warnings: string[];
+}
+
+const OUTPUT_FORMATS = ["jpeg", "png", "webp", "original"];
+
+function fieldValue(f: SettingField, settings: Record<string, unknown>): string {
+  const v = settings[f.key] ?? f.default;
+  return v === undefined || v === null ? "" : String(v);
+}
+
+function SettingInput({
+  v,
+  f,
+  settings,
+  error,
+  disabled,
+}: {
+  v: View;
+  f: SettingField;
+  settings: Record<string, unknown>;
+  error?: string;
+  disabled: boolean;
+}): JSX.Element {
+  const name = `s.${f.key}`;
+  const id = `f-s-${f.key}`;
+  const hints: string[] = [];
+  if (f.description) hints.push(f.description);
+  if (f.minimum !== undefined && f.maximum !== undefined) {
+    hints.push(v.t.slot.range(String(f.minimum), String(f.maximum)));
+  }
+  if (f.default !== undefined) hints.push(v.t.slot.byDefault(String(f.default)));
+  const hint = hints.join(" · ");
+  if (f.kind === "boolean") {
+    return (
+      <div class={error ? "field invalid" : "field"} data-field={`settings.${f.key}`}>
+        <input type="hidden" name={name} value="false" />
+        <label class="checkbox" for={id}>
+          <input
+            type="checkbox"
+            id={id}
+            name={name}
+            value="true"
+            checked={fieldValue(f, settings) === "true"}
+            disabled={disabled}
+          />
+          <span safe>{f.title}</span>
+        </label>
+        {hint ? (
+          <p class="hint" safe>
+            {hint}
+          </p>
+        ) : (
+          ""
+        )}
+        {error ? (
+          <p class="field-error" safe>
+            {error}
+          </p>
+        ) : (
+          ""
+        )}
+      </div>
+    );
+  }
+  const value = fieldValue(f, settings);
+  return (
+    <Field label={f.title} name={`settings.${f.key}`} id={id} error={error} hint={hint} required={f.required}>
+      {f.kind === "select" ? (
+        <select id={id} name={name} disabled={disabled}>
+          {(f.options ?? []).map((o) => (
+            <option value={o} selected={o === value} safe>
+              {o}
+            </option>
+          ))}
+        </select>
+      ) : f.kind === "text" ? (
+        <input type="text" id={id} name={name} value={value} disabled={disabled} />
+      ) : (
+        <input
+          type="number"
+          id={id}
+          name={name}
+          value={value}
+          min={f.minimum === undefined ? undefined : String(f.minimum)}
+          max={f.maximum === undefined ? undefined : String(f.maximum)}
+          step={f.kind === "integer" ? "1" : "any"}
+          inputmode={f.kind === "integer" ? "numeric" : "decimal"}
+          disabled={disabled}
+        />
+      )}
+    </Field>
+  );
+}
+
+function Needs({ v, m }: { v: View; m: SlotFormModel }): JSX.Element {
+  const items: string[] = [v.t.slot.needsPhoto];
+  if (m.prompt === "required") items.push(v.t.slot.needsPrompt);
+  if (m.prompt === "optional") items.push(v.t.slot.needsPromptOptional);
+  for (const n of m.templateNeeds) {
+    items.push(n.required ? v.t.slot.needsTemplate(n.label) : v.t.slot.needsTemplateOptional(n.label));
+  }
+  const provider = m.providers.find((p) => p.id === m.provider);
+  if (provider?.needsApiKey) items.push(v.t.slot.needsApiKey);
+  return (
+    <div class="stack" id="needs">
+      <p class="hint">
+        <span safe>{v.t.slot.needs}</span> <span safe>{items.join("; ")}</span>.
+      </p>
+      {provider?.needsApiKey && !provider.keyConfigured ? (
+        <Alert kind="warn">
+          <span safe>{v.t.slot.apiKeyMissing}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {provider?.needsPublicUrl && !m.publicBaseUrlSet ? (
+        <Alert kind="warn">
+          <span safe>{v.t.slot.publicUrlMissing}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+    </div>
+  );
+}
+
+export interface FormOutcome {
+  saved?: boolean;
+  conflict?: boolean;
+  errors?: FieldErrors;
+  message?: string;
+}
+
+/** The configuration form; re-rendered whole when the provider/operation changes or after saving. */
+export function SlotForm({
+  v,
+  m,
+  outcome = {},
+}: {
+  v: View;
+  m: SlotFormModel;
+  outcome?: FormOutcome;
+}): JSX.Element {
+  const writable = can(v, "slots:write");
+  const e = outcome.errors ?? {};
+  const op = m.operations.find((o) => o.id === m.operation);
+  const refresh = {
+    "hx-get": `/slots/${m.slotId}/form`,
+    "hx-trigger": "change",
+    "hx-target": "#slot-form",
+    "hx-swap": "outerHTML",
+    "hx-include": "#slot-form",
+  };
+  return (
+    <form
+      id="slot-form"
+      class="card"
+      hx-post={`/slots/${m.slotId}`}
+      hx-target="this"
+      hx-swap="outerHTML"
+      method="post"
+      action={`/slots/${m.slotId}`}
+      novalidate
+    >
+      <h2>
+        <Icon name="settings" /> <span safe>{v.t.slot.settingsTitle}</span>
+      </h2>
+      {outcome.saved ? (
+        <Alert kind="success">
+          <span safe>{v.t.slot.saved}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {outcome.conflict ? (
+        <Alert kind="error">
+          <span safe>{v.t.slot.conflict}</span>{" "}
+          <a href={`/slots/${m.slotId}`} safe>
+            {v.t.slot.reload}
+          </a>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {Object.keys(e).length ? (
+        <Alert kind="error">
+          <span safe>{v.t.slot.fixErrors}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {outcome.message ? (
+        <Alert kind="error">
+          <span safe>{outcome.message}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {writable ? (
+        ""
+      ) : (
+        <Alert kind="info">
+          <span safe>{v.t.common.readOnly}</span>
+        </Alert>
+      )}
+      <input type="hidden" name="version" value={String(m.version)} />
+      <Field label={v.t.slot.name} name="name" error={e.name} hint={v.t.slot.nameHint} required>
+        <input
+          type="text"
+          id="f-name"
+          name="name"
+          value={m.name}
+          maxlength="80"
+          placeholder={v.t.slot.namePlaceholder}
+          disabled={!writable}
+        />
+      </Field>
+      <div class="field">
+        <input type="hidden" name="enabled" value="false" />
+        <label class="switch">
+          <input type="checkbox" name="enabled" value="true" checked={m.enabled} disabled={!writable} />
+          <span class="track"></span>
+          <span safe>{v.t.slot.enabled}</span>
+        </label>
+      </div>
+      <div class="grid-2">
+        <Field label={v.t.slot.provider} name="provider" error={e.provider} required>
+          <select id="f-provider" name="provider" disabled={!writable} {...refresh}>
+            {m.providers.map((p) => (
+              <option value={p.id} selected={p.id === m.provider} safe>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label={v.t.slot.operation} name="operation" error={e.operation} hint={op?.hint} required>
+          <select id="f-operation" name="operation" disabled={!writable} {...refresh}>
+            {m.operations.map((o) => (
+              <option value={o.id} selected={o.id === m.operation} safe>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+      <Needs v={v} m={m} />
+      {m.prompt !== "none" ? (
+        <Field
+          label={v.t.slot.prompt}
+          name="settings.prompt"
+          id="f-prompt"
+          error={e["settings.prompt"]}
+          hint={v.t.slot.promptHint}
+          required={m.prompt === "required"}
+        >
+          <textarea
+            id="f-prompt"
+            name="prompt"
+            rows="6"
+            placeholder={v.t.slot.promptPlaceholder}
+            disabled={!writable}
+            safe
+          >
+            {String(m.settings.prompt ?? "")}
+          </textarea>
+        </Field>
+      ) : (
+        ""
+      )}
+      {m.fields.length ? (
+        <fieldset style="border:0;padding:0;margin:0 0 6px">
+          <legend class="eyebrow" safe>
+            {v.t.slot.params}
+          </legend>
+          <div class="grid-2">
+            {m.fields.map((f) => (
+              <SettingInput
+                v={v}
+                f={f}
+                settings={m.settings}
+                error={e[`settings.${f.key}`]}
+                disabled={!writable}
+              />
+            ))}
+          </div>
+        </fieldset>
+      ) : (
+        ""
+      )}
+      {e.settings ? (
+        <p class="field-error" safe>
+          {e.settings}
+        </p>
+      ) : (
+        ""
+      )}
+      <div class="grid-2">
+        <Field label={v.t.slot.outputFormat} name="output_format" error={e.output_format}>
+          <select id="f-output_format" name="output_format" disabled={!writable}>
+            {OUTPUT_FORMATS.map((f) => (
+              <option value={f} selected={f === m.outputFormat} safe>
+                {v.t.slot.outputFormats[f] ?? f}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field
+          label={v.t.slot.sizeLimit}
+          name="size_limit_mb"
+          error={e.size_limit_mb}
+          hint={v.t.slot.sizeLimitHint}
+        >
+          <input
+            type="number"
+            id="f-size_limit_mb"
+            name="size_limit_mb"
+            min="1"
+            max="50"
+            step="1"
+            value={String(m.sizeLimitMb)}
+            disabled={!writable}
+          />
+        </Field>
+      </div>
+      {writable ? (
+        <div class="row">
+          <button class="btn" type="submit">
+            <Icon name="check" />
+            <span safe>{v.t.slot.save}</span>
+          </button>
+        </div>
+      ) : (
+        ""
+      )}
+    </form>
+  );
+}
+
+export function TemplatesCard({
+  v,
+  slotId,
+  needs,
+  templates,
+  error,
+  uploaded,
+}: {
+  v: View;
+  slotId: string;
+  needs: TemplateNeedView[];
+  templates: TemplateItem[];
+  error?: string;
+  uploaded?: boolean;
+}): JSX.Element {
+  const writable = can(v, "slots:write");
+  const roles = [
+    ...needs.map((n) => n.role),
+    ...templates.map((t) => t.role).filter((r) => !needs.some((n) => n.role === r)),
+  ];
+  const labelOf = (role: string) => needs.find((n) => n.role === role)?.label ?? role;
+  if (!roles.length) return <section id="templates-card"></section>;
+  return (
+    <section id="templates-card" class="card">
+      <h2>
+        <Icon name="image" /> <span safe>{v.t.slot.templates}</span>
+      </h2>
+      <p class="hint" safe>
+        {v.t.slot.templatesHint}
+      </p>
+      {error ? (
+        <Alert kind="error">
+          <span safe>{error}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {uploaded ? (
+        <Alert kind="success">
+          <span safe>{v.t.slot.templateUploaded}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {roles.map((role) => {
+        const mine = templates.filter((t) => t.role === role);
+        return (
+          <div class="stack" style="margin-top:14px" data-role={role}>
+            <h3 safe>{labelOf(role)}</h3>
+            {mine.length ? (
+              <div class="templates">
+                {mine.map((t) => (
+                  <div class="template-card" data-template-id={t.id}>
+                    <img src={t.previewUrl} alt={t.filename ?? role} loading="lazy" />
+                    <div class="row small" style="margin-top:6px">
+                      <span class="muted mono" safe>
+                        {t.width && t.height ? `${t.width}×${t.height}` : (t.filename ?? "")}
+                      </span>
+                      <span class="spacer"></span>
+                      {writable ? (
+                        <button
+                          type="button"
+                          class="btn small danger ghost"
+                          hx-post={`/slots/${slotId}/templates/${t.id}/delete`}
+                          hx-confirm={v.t.slot.confirmRemoveTemplate}
+                          hx-target="#templates-card"
+                          hx-swap="outerHTML"
+                          title={v.t.slot.removeTemplate}
+                        >
+                          <Icon name="trash" />
+                          <span safe>{v.t.common.remove}</span>
+                        </button>
+                      ) : (
+                        ""
+                      )}
+                    </div>
+                  </div>
+                ))}
+              </div>
+            ) : (
+              <p class="muted small" safe>
+                {v.t.slot.noTemplates}
+              </p>
+            )}
+            {writable ? (
+              <form
+                hx-post={`/slots/${slotId}/templates`}
+                hx-encoding="multipart/form-data"
+                hx-target="#templates-card"
+                hx-swap="outerHTML"
+                class="stack"
+              >
+                <input type="hidden" name="role" value={role} />
+                <DropZone
+                  id={`drop-template-${role}`}
+                  name="file"
+                  label={v.t.slot.dropTemplate}
+                  accept="image/jpeg,image/png,image/webp"
+                />
+                <div class="row" data-when-file hidden>
+                  <button class="btn small" type="submit">
+                    <Icon name="upload" />
+                    <span safe>{v.t.slot.upload}</span>
+                  </button>
+                  <button
+                    type="button"
+                    class="btn small ghost"
+                    data-clear-drop={`drop-template-${role}`}
+                    safe
+                  >
+                    {v.t.common.remove}
+                  </button>
+                </div>
+              </form>
+            ) : (
+              ""
+            )}
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+export interface TestOutcome {
+  ok: boolean;
+  jobId?: string;
+  seconds?: string;
+  queueWaitMs?: number | null;
+  providerMs?: number | null;
+  totalMs?: number | null;
+  error?: string;
+}
+
+export function TestResult({ v, r }: { v: View; r: TestOutcome }): JSX.Element {
+  if (!r.ok) {
+    return (
+      <div id="test-result" class="test-result">
+        <Alert kind="error">
+          <strong safe>{v.t.slot.testFailed}</strong>: <span safe>{r.error ?? ""}</span>
+        </Alert>
+      </div>
+    );
+  }
+  return (
+    <div id="test-result" class="test-result stack" data-job-id={r.jobId}>
+      <Alert kind="success">
+        <span safe>{v.t.slot.testOk(r.seconds ?? "")}</span>
+      </Alert>
+      <a href={`/public/results/${r.jobId}`} target="_blank" rel="noopener">
+        <img src={`/public/results/${r.jobId}`} alt={v.t.slot.testTitle} />
+      </a>
+      <p class="hint" safe>
+        {v.t.slot.timings(
+          fmtDuration(v, r.queueWaitMs),
+          fmtDuration(v, r.providerMs),
+          fmtDuration(v, r.totalMs),
+        )}
+      </p>
+      <div class="row">
+        <a class="btn small" href={`/public/results/${r.jobId}?download=1`} download="">
+          <Icon name="download" />
+          <span safe>{v.t.common.download}</span>
+        </a>
+        <a class="btn small ghost" href={`/r/${r.jobId}`} target="_blank" rel="noopener">
+          <Icon name="share" />
+          <span safe>{v.t.common.share}</span>
+        </a>
+      </div>
+    </div>
+  );
+}
+
+function TestCard({ v, slotId }: { v: View; slotId: string }): JSX.Element {
+  return (
+    <section class="card" id="test-card">
+      <h2>
+        <Icon name="play" /> <span safe>{v.t.slot.testTitle}</span>
+      </h2>
+      <p class="hint" safe>
+        {v.t.slot.testHint}
+      </p>
+      <form
+        id="test-form"
+        hx-post={`/slots/${slotId}/test`}
+        hx-encoding="multipart/form-data"
+        hx-include="#slot-form"
+        hx-target="#test-result"
+        hx-swap="outerHTML"
+        hx-indicator="#test-progress"
+        hx-disabled-elt="find button[type=submit]"
+        data-timer
+        class="stack"
+      >
+        <DropZone id="drop-test" name="test_image" label={v.t.slot.dropPhoto} />
+        <div class="row">
+          <button class="btn" type="submit">
+            <Icon name="play" />
+            <span safe>{v.t.slot.runTest}</span>
+          </button>
+          <div class="progress" id="test-progress" role="status">
+            <span class="spinner"></span>
+            <span safe>{v.t.slot.running}</span>
+            <span class="muted small">
+              <span safe>{v.t.slot.elapsed}</span> <span data-elapsed>0.0</span>
+            </span>
+          </div>
+        </div>
+      </form>
+      <div id="test-result"></div>
+    </section>
+  );
+}
+
+function BoothCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
+  const recommended = m.syncSeconds + 10;
+  return (
+    <section class="card" id="booth-card">
+      <h2>
+        <Icon name="camera" /> <span safe>{v.t.slot.boothTitle}</span>
+      </h2>
+      <p class="hint" safe>
+        {v.t.slot.boothHint}
+      </p>
+      <CopyField v={v} id="ingest-url" value={m.ingestUrl} label={v.t.slot.boothUrl} />
+      <div class="table-wrap" style="margin-top:12px">
+        <table>
+          <tbody>
+            <tr>
+              <th scope="row" safe>
+                {v.t.slot.boothFileField}
+              </th>
+              <td>
+                <code>fileToUpload</code>
+              </td>
+            </tr>
+            <tr>
+              <th scope="row" safe>
+                {v.t.slot.boothField}
+              </th>
+              <td>
+                <code>password</code>
+              </td>
+            </tr>
+            <tr>
+              <th scope="row" safe>
+                {v.t.slot.boothPassword}
+              </th>
+              <td>
+                <span safe>{v.t.slot.boothPasswordValue}</span>
+                {can(v, "settings:read") ? (
+                  <>
+                    {" "}
+                    <a href="/settings#ingest-password" safe>
+                      {v.t.nav.settings}
+                    </a>
+                  </>
+                ) : (
+                  ""
+                )}
+              </td>
+            </tr>
+            <tr>
+              <th scope="row" safe>
+                {v.t.slot.boothTimeout}
+              </th>
+              <td safe>{v.t.slot.boothTimeoutValue(recommended, m.syncSeconds)}</td>
+            </tr>
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+export function JobsTable({ v, jobs }: { v: View; jobs: JobRowView[] }): JSX.Element {
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th safe>{v.t.jobs.created}</th>
+            <th safe>{v.t.jobs.status}</th>
+            <th safe>{v.t.jobs.source}</th>
+            <th class="num" safe>
+              {v.t.jobs.duration}
+            </th>
+            <th safe>{v.t.jobs.reason}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.map((j) => (
+            <tr data-job-id={j.id}>
+              <td>
+                <a href={`/jobs/${j.id}`} safe>
+                  {fmtDateTime(v, j.createdAt)}
+                </a>
+              </td>
+              <td>
+                <StatusPill v={v} status={j.status} />
+              </td>
+              <td safe>{v.t.result.source[j.source] ?? j.source}</td>
+              <td class="num" safe>
+                {fmtDuration(v, j.totalMs)}
+              </td>
+              <td>
+                {j.failureReason ? (
+                  <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
+                ) : (
+                  ""
+                )}
+                {j.errorMessage ? (
+                  <div class="muted small" safe>
+                    {j.errorMessage}
+                  </div>
+                ) : (
+                  ""
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
+  const f = m.form;
+  return (
+    <Layout v={v} title={`${f.name} · ${f.slotId}`}>
+      <div class="page-head">
+        <div>
+          <a href="/" class="small" safe>
+            {v.t.slot.back}
+          </a>
+          <div class="eyebrow" safe>
+            {`${v.t.slot.eyebrow} ${f.slotId}`}
+          </div>
+          <h1 safe>{f.name}</h1>
+        </div>
+        <span class={f.enabled ? "pill ok" : "pill off"} safe>
+          {f.enabled ? v.t.common.enabled : v.t.common.disabled}
+        </span>
+      </div>
+      {m.warnings.map((w) => (
+        <Alert kind="warn">
+          <span safe>
+            {w.startsWith("template_missing:")
+              ? v.t.slot.templateMissing(w.slice("template_missing:".length))
+              : (v.t.slot.warnings[w] ?? w)}
+          </span>
+        </Alert>
+      ))}
+      <div class="grid-2">
+        <div>
+          <SlotForm v={v} m={f} />
+          <TemplatesCard v={v} slotId={f.slotId} needs={f.templateNeeds} templates={m.templates} />
+        </div>
+        <div>
+          {can(v, "slots:write") ? <TestCard v={v} slotId={f.slotId} /> : ""}
+          <BoothCard v={v} m={m} />
+        </div>
+      </div>
+      <section class="card" id="recent-results">
+        <div class="card-head">
+          <h2 safe>{v.t.slot.recentResults}</h2>
+          <span class="hint" safe>
+            {v.t.slot.recentResultsHint(m.retentionHours)}
+          </span>
+        </div>
+        {m.results.length ? (
+          <div class="gallery">
+            {m.results.map((r) => (
+              <ResultCard v={v} r={r} />
+            ))}
+          </div>
+        ) : (
+          <p class="muted" safe>
+            {v.t.slot.noRecentResults}
+          </p>
+        )}
+      </section>
+      <section class="card" id="recent-jobs">
+        <div class="card-head">
+          <h2 safe>{v.t.slot.recentJobs}</h2>
+          <a class="btn small ghost" href={`/jobs?slot=${f.slotId}`} safe>
+            {v.t.nav.jobs}
+          </a>
+        </div>
+        {m.jobs.length ? (
+          <JobsTable v={v} jobs={m.jobs} />
+        ) : (
+          <p class="muted" safe>
+            {v.t.slot.noRecentJobs}
+          </p>
+        )}
+      </section>
+    </Layout>
+  );
+}

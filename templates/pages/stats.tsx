@@ -1,0 +1,361 @@
+/** @jsxImportSource @kitajs/html */
+/** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
+import { Icon } from "../icons";
+import { Layout } from "../layout";
+import { fmtDateTime, fmtDuration, fmtNumber, fmtTime, type View } from "../view";
+
+export const PERIODS = ["24h", "7d", "30d"] as const;
+export type Period = (typeof PERIODS)[number];
+
+export interface SlaRow {
+  slotId: string;
+  name: string;
+  total: number;
+  success: number;
+  timeouts: number;
+  providerErrors: number;
+  cancelled: number;
+  errors: number;
+  successRate: number;
+  p50: number | null;
+  p95: number | null;
+}
+
+export interface ChartBucket {
+  start: string;
+  success: number;
+  errors: number;
+}
+
+export interface FailureRow {
+  jobId: string;
+  slotId: string;
+  at: string;
+  reason: string;
+  httpStatus: number;
+  message: string | null;
+}
+
+export interface StatsModel {
+  period: Period;
+  total: number;
+  success: number;
+  timeouts: number;
+  providerErrors: number;
+  cancelled: number;
+  errors: number;
+  successRate: number;
+  p50: number | null;
+  p95: number | null;
+  inFlight: number;
+  sla: SlaRow[];
+  buckets: ChartBucket[];
+  hourly: boolean;
+  failures: FailureRow[];
+}
+
+const pct = (v: View, r: number) => `${fmtNumber(v, r * 100, 1)}%`;
+
+/** Stacked bars (success below, errors above) with a y-axis and a few x labels. */
+export function Chart({
+  v,
+  buckets,
+  hourly,
+}: {
+  v: View;
+  buckets: ChartBucket[];
+  hourly: boolean;
+}): JSX.Element {
+  const W = 760;
+  const H = 240;
+  const left = 40;
+  const bottom = 28;
+  const top = 10;
+  const plotW = W - left - 10;
+  const plotH = H - top - bottom;
+  const max = Math.max(1, ...buckets.map((b) => b.success + b.errors));
+  const niceMax = Math.ceil(max / 4) * 4 || 4;
+  const n = Math.max(1, buckets.length);
+  const slot = plotW / n;
+  const barW = Math.max(2, Math.min(36, slot * 0.7));
+  const y = (value: number) => top + plotH - (value / niceMax) * plotH;
+  const labelEvery = Math.max(1, Math.ceil(n / 8));
+  const fmt = new Intl.DateTimeFormat(
+    v.t.locale,
+    hourly ? { hour: "2-digit", minute: "2-digit" } : { day: "2-digit", month: "2-digit" },
+  );
+  let svg = "";
+  for (let i = 0; i <= 4; i++) {
+    const value = (niceMax / 4) * i;
+    const yy = y(value).toFixed(1);
+    svg += `<line x1="${left}" x2="${W - 10}" y1="${yy}" y2="${yy}" stroke="#dbe7e3" stroke-width="1"/>`;
+    svg += `<text x="${left - 6}" y="${yy}" dy="4" text-anchor="end" font-size="11" fill="#7b918b">${value}</text>`;
+  }
+  buckets.forEach((b, i) => {
+    const x = left + i * slot + (slot - barW) / 2;
+    const ys = y(b.success);
+    const ye = y(b.success + b.errors);
+    const label = `${fmt.format(new Date(b.start))}: ${b.success} / ${b.errors}`;
+    svg += `<g><title>${label}</title>`;
+    if (b.success)
+      svg += `<rect x="${x.toFixed(1)}" y="${ys.toFixed(1)}" width="${barW.toFixed(1)}" height="${(top + plotH - ys).toFixed(1)}" rx="3" fill="#0f866c"/>`;
+    if (b.errors)
+      svg += `<rect x="${x.toFixed(1)}" y="${ye.toFixed(1)}" width="${barW.toFixed(1)}" height="${(ys - ye).toFixed(1)}" rx="3" fill="#c0392b"/>`;
+    svg += "</g>";
+    if (i % labelEvery === 0) {
+      svg += `<text x="${(x + barW / 2).toFixed(1)}" y="${H - 8}" text-anchor="middle" font-size="11" fill="#7b918b">${fmt.format(new Date(b.start))}</text>`;
+    }
+  });
+  return (
+    <svg
+      class="chart"
+      id="stats-chart"
+      viewBox={`0 0 ${W} ${H}`}
+      role="img"
+      aria-label={v.t.stats.chartTitle}
+      xmlns="http://www.w3.org/2000/svg"
+    >
+      {svg}
+    </svg>
+  );
+}
+
+export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
+  const chartEmpty = m.buckets.every((b) => b.success + b.errors === 0);
+  return (
+    <div
+      id="stats-body"
+      hx-get={`/stats?period=${m.period}`}
+      hx-trigger="every 60s"
+      hx-select="#stats-body"
+      hx-target="this"
+      hx-swap="outerHTML"
+    >
+      <p class="hint">
+        <span safe>{v.t.stats.autoRefresh}</span> ·{" "}
+        <span safe>{v.t.common.updatedAt(fmtTime(v, v.now))}</span>
+      </p>
+      <div class="kpis">
+        <div class="kpi">
+          <div class="value" safe>
+            {fmtNumber(v, m.total)}
+          </div>
+          <div class="label" safe>
+            {v.t.stats.total}
+          </div>
+        </div>
+        <div class="kpi good">
+          <div class="value" safe>
+            {pct(v, m.successRate)}
+          </div>
+          <div class="label" safe>{`${v.t.stats.successRate} (${m.success})`}</div>
+        </div>
+        <div class={m.timeouts ? "kpi bad" : "kpi"}>
+          <div class="value" safe>
+            {fmtNumber(v, m.timeouts)}
+          </div>
+          <div class="label" safe>
+            {v.t.stats.timeouts}
+          </div>
+        </div>
+        <div class={m.providerErrors ? "kpi bad" : "kpi"}>
+          <div class="value" safe>
+            {fmtNumber(v, m.providerErrors)}
+          </div>
+          <div class="label" safe>
+            {v.t.stats.providerErrors}
+          </div>
+        </div>
+        <div class="kpi">
+          <div class="value" safe>
+            {fmtNumber(v, m.cancelled)}
+          </div>
+          <div class="label" safe>
+            {v.t.stats.cancelled}
+          </div>
+        </div>
+        <div class="kpi">
+          <div class="value" safe>{`${fmtDuration(v, m.p50)} / ${fmtDuration(v, m.p95)}`}</div>
+          <div class="label" safe>{`${v.t.stats.p50} / ${v.t.stats.p95}`}</div>
+        </div>
+        <div class="kpi">
+          <div class="value" safe>
+            {fmtNumber(v, m.inFlight)}
+          </div>
+          <div class="label" safe>
+            {v.t.stats.inFlight}
+          </div>
+        </div>
+      </div>
+      <section class="card">
+        <div class="card-head">
+          <h2 safe>{v.t.stats.chartTitle}</h2>
+          <div class="legend">
+            <span style="--c:#0f866c" safe>
+              {v.t.stats.legendSuccess}
+            </span>
+            <span style="--c:#c0392b" safe>
+              {v.t.stats.legendErrors}
+            </span>
+          </div>
+        </div>
+        {chartEmpty ? (
+          <p class="muted" safe>
+            {v.t.stats.chartEmpty}
+          </p>
+        ) : (
+          <Chart v={v} buckets={m.buckets} hourly={m.hourly} />
+        )}
+      </section>
+      <section class="card">
+        <h2 safe>{v.t.stats.slaTitle}</h2>
+        <div class="table-wrap">
+          <table id="sla-table">
+            <thead>
+              <tr>
+                <th safe>{v.t.stats.slot}</th>
+                <th class="num" safe>
+                  {v.t.stats.total}
+                </th>
+                <th class="num" safe>
+                  {v.t.stats.success}
+                </th>
+                <th class="num" safe>
+                  {v.t.stats.successRate}
+                </th>
+                <th class="num" safe>
+                  {v.t.stats.timeouts}
+                </th>
+                <th class="num" safe>
+                  {v.t.stats.providerErrors}
+                </th>
+                <th class="num" safe>
+                  {v.t.stats.cancelled}
+                </th>
+                <th class="num" safe>
+                  {v.t.stats.p50}
+                </th>
+                <th class="num" safe>
+                  {v.t.stats.p95}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {m.sla.map((r) => (
+                <tr data-slot={r.slotId}>
+                  <td>
+                    <a href={`/slots/${r.slotId}`} safe>
+                      {r.name}
+                    </a>
+                    <div class="slot-id" safe>
+                      {r.slotId}
+                    </div>
+                  </td>
+                  <td class="num" safe>
+                    {String(r.total)}
+                  </td>
+                  <td class="num" safe>
+                    {String(r.success)}
+                  </td>
+                  <td class="num" safe>
+                    {r.total ? pct(v, r.successRate) : v.t.common.none}
+                  </td>
+                  <td class="num" safe>
+                    {String(r.timeouts)}
+                  </td>
+                  <td class="num" safe>
+                    {String(r.providerErrors)}
+                  </td>
+                  <td class="num" safe>
+                    {String(r.cancelled)}
+                  </td>
+                  <td class="num" safe>
+                    {fmtDuration(v, r.p50)}
+                  </td>
+                  <td class="num" safe>
+                    {fmtDuration(v, r.p95)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section class="card">
+        <h2 safe>{v.t.stats.failuresTitle}</h2>
+        {m.failures.length ? (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th safe>{v.t.stats.time}</th>
+                  <th safe>{v.t.stats.slot}</th>
+                  <th class="num">HTTP</th>
+                  <th safe>{v.t.stats.reason}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {m.failures.map((f) => (
+                  <tr>
+                    <td>
+                      <a href={`/jobs/${f.jobId}`} safe>
+                        {fmtDateTime(v, f.at)}
+                      </a>
+                    </td>
+                    <td safe>{f.slotId}</td>
+                    <td class="num" safe>
+                      {String(f.httpStatus)}
+                    </td>
+                    <td>
+                      <span safe>{v.t.jobs.reasons[f.reason] ?? f.reason}</span>
+                      {f.message ? (
+                        <div class="muted small" safe>
+                          {f.message}
+                        </div>
+                      ) : (
+                        ""
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <p class="muted" safe>
+            {v.t.stats.failuresEmpty}
+          </p>
+        )}
+      </section>
+    </div>
+  );
+}
+
+export function StatsPage({ v, m }: { v: View; m: StatsModel }): JSX.Element {
+  return (
+    <Layout v={v} title={v.t.stats.title}>
+      <div class="page-head">
+        <div>
+          <div class="eyebrow" safe>
+            {v.t.stats.eyebrow}
+          </div>
+          <h1 safe>{v.t.stats.title}</h1>
+        </div>
+        <div class="row">
+          <nav class="segmented" aria-label={v.t.stats.period}>
+            {PERIODS.map((p) => (
+              <a href={`/stats?period=${p}`} aria-current={p === m.period ? "true" : "false"} safe>
+                {v.t.stats.periods[p] ?? p}
+              </a>
+            ))}
+          </nav>
+          <a class="btn ghost" href={`/stats.csv?period=${m.period}`} download="">
+            <Icon name="download" />
+            <span safe>{v.t.stats.csv}</span>
+          </a>
+        </div>
+      </div>
+      <StatsBody v={v} m={m} />
+    </Layout>
+  );
+}

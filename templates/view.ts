@@ -1,0 +1,80 @@
+/** What every page template gets: the dictionary, the signed-in admin and formatting helpers. */
+import type { Dict, Lang } from "./i18n/index";
+
+export interface ViewUser {
+  username: string;
+  scopes: readonly string[];
+}
+
+export interface View {
+  t: Dict;
+  lang: Lang;
+  /** Path + query of this request (for the language switch and redirects). */
+  path: string;
+  user: ViewUser | null;
+  now: Date;
+  /** IANA time zone the times are shown in (the server's). */
+  timeZone?: string;
+}
+
+export function can(v: View, scope: string): boolean {
+  return !!v.user?.scopes.includes(scope);
+}
+
+export function fmtDateTime(v: View, d: Date | string | null | undefined): string {
+  if (!d) return v.t.common.none;
+  const date = typeof d === "string" ? new Date(d) : d;
+  return new Intl.DateTimeFormat(v.t.locale, {
+    day: "2-digit",
+    month: "2-digit",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZone: v.timeZone,
+  }).format(date);
+}
+
+export function fmtTime(v: View, d: Date | string | null | undefined): string {
+  if (!d) return v.t.common.none;
+  const date = typeof d === "string" ? new Date(d) : d;
+  return new Intl.DateTimeFormat(v.t.locale, {
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZone: v.timeZone,
+  }).format(date);
+}
+
+/** "5 minutes ago" style, relative to the request time. */
+export function fmtAgo(v: View, d: Date | string | null | undefined): string {
+  if (!d) return v.t.time.never;
+  const date = typeof d === "string" ? new Date(d) : d;
+  const s = Math.round((date.getTime() - v.now.getTime()) / 1000);
+  if (Math.abs(s) < 10) return v.t.time.justNow;
+  const rtf = new Intl.RelativeTimeFormat(v.t.locale, { numeric: "auto" });
+  const abs = Math.abs(s);
+  if (abs < 60) return rtf.format(s, "second");
+  if (abs < 3600) return rtf.format(Math.round(s / 60), "minute");
+  if (abs < 86400) return rtf.format(Math.round(s / 3600), "hour");
+  return rtf.format(Math.round(s / 86400), "day");
+}
+
+/** Milliseconds as "850 мс" / "12.3 с" / "3 мин 5 с". */
+export function fmtDuration(v: View, ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return v.t.common.none;
+  if (ms < 1000) return `${Math.round(ms)} ${v.t.common.ms}`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} ${v.t.common.seconds}`;
+  const m = Math.floor(ms / 60_000);
+  const s = Math.round((ms % 60_000) / 1000);
+  return `${m} ${v.t.common.minutes} ${s} ${v.t.common.seconds}`;
+}
+
+export function fmtNumber(v: View, n: number, digits = 0): string {
+  return new Intl.NumberFormat(v.t.locale, { maximumFractionDigits: digits }).format(n);
+}
+
+/** The localized message for an error code, else the server's own (already human) message. */
+export function errorText(v: View, code: string, message?: string): string {
+  return v.t.errors.codes[code] ?? message ?? v.t.errors.title;
+}
