@@ -240,7 +240,7 @@ interface SlotLineRow {
 }
 
 /** The 15 slots with their last success and last failure of all time (one index probe each). */
-async function slotLines(sql: Sql): Promise<SlotLineRow[]> {
+export async function slotLines(sql: Sql): Promise<SlotLineRow[]> {
   return sql<SlotLineRow[]>`
     select s.id, s.name, s.enabled, s.provider, s.operation,
       ok.finalized_at as last_success_at,
@@ -249,7 +249,7 @@ async function slotLines(sql: Sql): Promise<SlotLineRow[]> {
     from slot s
     left join lateral (
       select finalized_at from job
-      where slot_id = s.id and status = 'succeeded' and result_path is not null and source = 'ingest'
+      where slot_id = s.id and source = 'ingest' and status = 'succeeded'
       order by finalized_at desc limit 1
     ) ok on true
     left join lateral (
@@ -264,7 +264,7 @@ interface WindowRow extends Counts {
   slot_id: string;
 }
 
-async function windowCounts(sql: Sql, since: Date): Promise<WindowRow[]> {
+export async function windowCounts(sql: Sql, since: Date): Promise<WindowRow[]> {
   return sql<WindowRow[]>`
     select slot_id,
       count(*) filter (where status = 'succeeded')::int as success,
