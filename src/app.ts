@@ -7,6 +7,7 @@ import { Elysia } from "elysia";
 import { AppError, envelope, errorResponse } from "./lib/errors";
 import { authModule } from "./modules/auth/index";
 import { ingestModule } from "./modules/ingest/index";
+import { metricsModule } from "./modules/metrics/index";
 import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
 import { statsModule } from "./modules/stats/index";
@@ -48,7 +49,8 @@ export function createApp(rt: Runtime) {
     .use(providersModule(rt))
     .use(ingestModule(rt))
     .use(publicModule(rt))
-    .use(statsModule(rt));
+    .use(statsModule(rt))
+    .use(metricsModule(rt));
 }
 
 export type App = ReturnType<typeof createApp>;

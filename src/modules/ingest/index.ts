@@ -2,9 +2,10 @@
 import { Elysia } from "elysia";
 import { clientAddress } from "../../lib/client";
 import { AppError, errorResponse } from "../../lib/errors";
+import { slotLabel } from "../../metrics";
 import { waitForOutcome } from "../../queue/waiter";
 import type { Runtime } from "../../runtime";
-import { outcomeResponse } from "./outcome";
+import { outcomeReply } from "./outcome";
 import {
   checkIngestPassword,
   clientMetadata,
@@ -21,9 +22,10 @@ import {
 const HOLD_MARGIN_S = 15;
 
 export const ingestModule = (rt: Runtime) => {
-  const handle = async ({ request, params, server }: HandlerArgs) => {
+  const handle = async ({ request, params, server }: HandlerArgs, track: IngestTrack) => {
     const slotId = params.slotId;
     const clientIp = clientAddress(server, request);
+    track.clientIp = clientIp;
     if (rt.draining) {
       throw new AppError(
         503,
@@ -36,6 +38,7 @@ export const ingestModule = (rt: Runtime) => {
       );
     }
     const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
+    track.provider = slot.provider;
     await refuseIfThrottled(rt, clientIp);
     const upload = await readUpload(request, slot.sizeLimitMb * MB);
     const password =
@@ -55,6 +58,7 @@ export const ingestModule = (rt: Runtime) => {
       clientIp,
       createdBy: null,
     });
+    track.jobId = job.id;
     const settings = await rt.settings.current();
     server?.timeout(request, settings.syncResponseSeconds + HOLD_MARGIN_S);
     rt.log.info("ingest.accepted", {
@@ -73,14 +77,52 @@ export const ingestModule = (rt: Runtime) => {
     const final = await waitForOutcome(rt, job.id, job.expiresAt, request.signal);
     if (!final) {
       // The booth went away; the job runs on and its result is kept for the gallery.
-      return errorResponse(new AppError(499, "client_closed", "The client closed the connection"));
+      const closed = new AppError(499, "client_closed", "The client closed the connection");
+      return { response: errorResponse(closed), outcome: closed.code };
     }
-    return outcomeResponse(rt, final);
+    return outcomeReply(rt, final);
+  };
+
+  /** Every answer, refusals included, is counted and logged once with its outcome. */
+  const counted = async (args: HandlerArgs): Promise<Response> => {
+    const started = performance.now();
+    const track: IngestTrack = { provider: "none", jobId: null, clientIp: null };
+    let outcome = "internal_error";
+    let status = 500;
+    try {
+      const reply = await handle(args, track);
+      outcome = reply.outcome;
+      status = reply.response.status;
+      return reply.response;
+    } catch (err) {
+      if (err instanceof AppError) [outcome, status] = [err.code, err.status];
+      throw err;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      const slot = slotLabel(args.params.slotId);
+      rt.metrics.ingestAnswered({ slot, provider: track.provider, outcome }, track.jobId ? seconds : null);
+      rt.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
+        job_id: track.jobId ?? undefined,
+        slot: args.params.slotId.slice(0, 64),
+        provider: track.provider,
+        outcome,
+        status,
+        duration_ms: Math.round(seconds * 1000),
+        client_ip: track.clientIp ?? undefined,
+      });
+    }
   };
   return new Elysia({ name: "ingest" })
-    .post("/ingest/:slotId", handle, { parse: "none" })
-    .post("/api/ingest/:slotId", handle, { parse: "none" });
+    .post("/ingest/:slotId", counted, { parse: "none" })
+    .post("/api/ingest/:slotId", counted, { parse: "none" });
 };
+
+/** What the handler learnt before it answered or refused, for the metrics and the log. */
+interface IngestTrack {
+  provider: string;
+  jobId: string | null;
+  clientIp: string | null;
+}
 
 interface HandlerArgs {
   request: Request;
