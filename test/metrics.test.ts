@@ -135,7 +135,11 @@ describe("/metrics", () => {
     // The jobs finish in the worker; the timed-out one when its deadline passes.
     const latency = { provider: "local", operation: "greyscale", outcome: "success" };
     expect(m.value("photochanger_provider_latency_seconds_count", latency)).toBe(3);
-    expect(m.value("photochanger_provider_latency_seconds_sum", latency)).toBeGreaterThan(0);
+    const [lat] = await app.rt.db
+      .select({ ms: sql<number>`sum(provider_latency_ms)::int` })
+      .from(job)
+      .where(eq(job.status, "succeeded"));
+    expect(m.value("photochanger_provider_latency_seconds_sum", latency)).toBeCloseTo(lat!.ms / 1000, 6);
     expect(m.value("photochanger_provider_errors_total", { provider: "local", code: "invalid_config" })).toBe(
       1,
     );
@@ -176,6 +180,31 @@ describe("/metrics", () => {
     expect(dry.value("photochanger_cleanup_runs_total", { result: "ok" })).toBe(
       after.value("photochanger_cleanup_runs_total", { result: "ok" }),
     );
+  });
+
+  test("the shipped alert rules use only metrics that exist", async () => {
+    const rules = Bun.YAML.parse(await Bun.file(`${import.meta.dir}/../docs/alerts.yml`).text()) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    };
+    const m = await scrape();
+    const alerts = rules.groups.flatMap((g) => g.rules);
+    expect(alerts.map((r) => r.alert)).toEqual(
+      expect.arrayContaining([
+        "PhotoChangerHighTimeoutShare",
+        "PhotoChangerSlowP95",
+        "PhotoChangerDiskAlmostFull",
+        "PhotoChangerCleanerSilent",
+        "PhotoChangerQueueStuck",
+      ]),
+    );
+    for (const rule of alerts) {
+      for (const name of rule.expr.match(/photochanger_[a-z_]+/g) ?? []) {
+        const base = name.replace(/_(bucket|count|sum)$/, "");
+        expect(`${rule.alert}: ${name} ${m.types.has(base) || m.types.has(name)}`).toBe(
+          `${rule.alert}: ${name} true`,
+        );
+      }
+    }
   });
 
   test("each app has its own registry (prom-client's global one stays empty)", async () => {
