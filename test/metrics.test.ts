@@ -22,7 +22,7 @@ beforeAll(async () => {
   // Settings the local provider refuses: the worker fails the job as invalid_config (502).
   await app.configureSlot("slot-003", { provider: "local", operation: "greyscale", settings: { bogus: 1 } });
   await app.configureSlot("slot-009", { enabled: false });
-});
+}, 30_000);
 afterAll(() => app.stop());
 
 async function scrape(): Promise<Exposition> {

@@ -125,7 +125,7 @@ beforeAll(async () => {
     expiresAt: new Date(now.getTime() + DAY),
   }));
   rows.push(...(await insertPastJobs(app, running)));
-});
+}, 30_000);
 afterAll(() => app.stop());
 
 describe("GET /api/stats/global", () => {
