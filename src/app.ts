@@ -9,6 +9,7 @@ import { authModule } from "./modules/auth/index";
 import { healthModule } from "./modules/health/index";
 import { ingestModule } from "./modules/ingest/index";
 import { jobsModule } from "./modules/jobs/index";
+import { metricsModule } from "./modules/metrics/index";
 import { openapiModule } from "./modules/openapi/index";
 import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
@@ -59,6 +60,7 @@ export function createApp(rt: Runtime) {
     .use(jobsModule(rt))
     .use(settingsModule(rt))
     .use(statsModule(rt))
+    .use(metricsModule(rt))
     .use(uiModule(rt));
 }
 

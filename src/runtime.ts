@@ -16,6 +16,7 @@ import { generatePassword, loadOrCreateMasterKey } from "./lib/secrets";
 import { MediaObjects } from "./media/objects";
 import { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
+import { Metrics } from "./metrics";
 import { ensureAdminUsers } from "./modules/auth/users";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
@@ -60,6 +61,7 @@ export class Runtime {
   readonly providers: ProviderRegistry;
   readonly queue: JobQueue;
   readonly workers: WorkerPool;
+  readonly metrics = new Metrics();
   private timers: ReturnType<typeof setInterval>[] = [];
   private listener: { unlisten(): Promise<void> } | null = null;
   private stopped = false;
@@ -83,6 +85,7 @@ export class Runtime {
     this.settings = new SettingsService(database.db, clock, config, masterKey);
     this.providers = new ProviderRegistry(providers);
     this.queue = new JobQueue(database.sql, clock, this.media, this.objects, this.events, log);
+    this.queue.onFinalized((job) => this.metrics.jobFinalized(job));
     this.workers = new WorkerPool(
       {
         queue: this.queue,

@@ -132,6 +132,8 @@ describe("refusals leave no job and no file", () => {
   }
 
   test("every §2 refusal in turn", async () => {
+    // A finished job's payload is deleted just after its answer goes out: let earlier jobs settle.
+    await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
     const before = await jobsCount();
     // Earlier jobs' payloads are removed at finalization: let that settle first.
     await eventually(async () => (await app.rt.media.list("payloads")).length === 0);

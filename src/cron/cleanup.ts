@@ -62,8 +62,10 @@ export async function runCleanup(
       trigger: options.trigger,
       ...flatten(report),
     });
+    if (!dryRun) rt.metrics.cleanupFinished(report);
     return report;
   } catch (err) {
+    if (!dryRun) rt.metrics.cleanupFailed();
     if (run) {
       await rt.db
         .update(cleanupRun)

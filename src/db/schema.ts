@@ -129,6 +129,18 @@ export const job = pgTable(
       .on(t.slotId, t.finalizedAt)
       .where(sql`${t.status} = 'succeeded' and ${t.resultPath} is not null`),
     index("job_result_expiry_idx").on(t.resultExpiresAt).where(sql`${t.resultPath} is not null`),
+    // Statistics over booth ingests (src/modules/stats), by time: it carries every column the
+    // aggregates read, so the statistics are index-only scans however large the table grows.
+    index("job_ingest_stats_idx")
+      .on(t.createdAt, t.slotId, t.provider, t.status, t.failureReason, t.finalizedAt, t.providerLatencyMs)
+      .where(sql`${t.source} = 'ingest'`),
+    // A slot's last success and last failure (dashboard): one probe each, however long ago.
+    index("job_slot_successes_idx")
+      .on(t.slotId, t.finalizedAt)
+      .where(sql`${t.source} = 'ingest' and ${t.status} = 'succeeded'`),
+    index("job_slot_failures_idx")
+      .on(t.slotId, t.finalizedAt)
+      .where(sql`${t.source} = 'ingest' and ${t.status} in ('failed','timeout','cancelled')`),
     check(
       "job_status_valid",
       sql`${t.status} in ('pending','processing','succeeded','failed','timeout','cancelled')`,

@@ -17,9 +17,21 @@ export type LogSink = (line: string) => void;
 
 const stdoutSink: LogSink = (line) => process.stdout.write(`${line}\n`);
 
-function serialize(value: unknown): unknown {
+/** Fields whose values are never written, whoever passes them (a last line of defence). */
+const SECRET_FIELD = /pass(word)?|secret|api_?key|token|authorization|cookie/i;
+
+function serialize(key: string, value: unknown, depth = 0): unknown {
+  if (SECRET_FIELD.test(key) && value != null && typeof value !== "boolean") return "[redacted]";
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (value instanceof Uint8Array || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
+  if (
+    depth < 3 &&
+    value !== null &&
+    typeof value === "object" &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, serialize(k, v, depth + 1)]));
+  }
   return value;
 }
 
@@ -32,7 +44,7 @@ export function createLogger(
   const emit = (lvl: LogLevel, event: string, fields?: LogFields) => {
     if (ORDER[lvl] < min) return;
     const record: LogFields = { time: new Date().toISOString(), level: lvl, event, ...base };
-    if (fields) for (const [k, v] of Object.entries(fields)) record[k] = serialize(v);
+    if (fields) for (const [k, v] of Object.entries(fields)) record[k] = serialize(k, v);
     sink(JSON.stringify(record));
   };
   return {

@@ -195,7 +195,7 @@ export class JobQueue {
       try {
         hook(row);
       } catch (err) {
-        this.log.error("queue.hook_failed", { error: err });
+        this.log.error("queue.hook_failed", { job_id: row.id, slot: row.slotId, error: err });
       }
     }
   }

@@ -181,6 +181,7 @@ export class WorkerPool {
     });
 
     let providerMs: number | null = null;
+    let providerStarted: number | null = null;
     try {
       const provider = this.deps.providers.get(job.provider);
       if (!provider) throw new ProviderFailure("invalid_config", `Unknown provider "${job.provider}"`);
@@ -228,9 +229,15 @@ export class WorkerPool {
         setProviderRef: (ref) => queue.setProviderRef(job, ref),
       };
       abort.signal.throwIfAborted();
-      const started = performance.now();
+      providerStarted = performance.now();
       const output = await raceAbort(provider.run(ctx), abort.signal);
-      providerMs = Math.round(performance.now() - started);
+      providerMs = Math.round(performance.now() - providerStarted);
+      log.info("job.provider_responded", {
+        provider: job.provider,
+        operation: job.operation,
+        provider_latency_ms: providerMs,
+        bytes: output.bytes.byteLength,
+      });
       await queue.step(
         job,
         "provider_responded",
@@ -253,6 +260,10 @@ export class WorkerPool {
         log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
       }
     } catch (err) {
+      // A provider that failed still took time: record how long until it gave up.
+      if (providerMs === null && providerStarted !== null) {
+        providerMs = Math.round(performance.now() - providerStarted);
+      }
       await this.handleFailure(job, err, abort.signal, providerMs, log);
     } finally {
       clearTimeout(deadlineTimer);
@@ -282,7 +293,9 @@ export class WorkerPool {
     if ((signal.aborted && signal.reason instanceof DeadlineReached) || isTimeoutFailure(err)) {
       if (!(await queue.expire(job.id))) {
         // Deadline not yet reached by the clock's reading (provider gave up early): it failed by timeout.
-        await queue.fail(job, "timeout", messageOf(err), providerMs);
+        const failed = await queue.fail(job, "timeout", messageOf(err), providerMs);
+        // Neither: the waiter finalized it at the deadline already; say where the worker left it.
+        if (!failed) log.info("job.abandoned", { reason: "deadline", provider_latency_ms: providerMs });
       }
       return;
     }
@@ -315,7 +328,7 @@ export class WorkerPool {
       );
     } catch (err) {
       // HEIC results (kept as "original") cannot be decoded here; the result itself is still served.
-      this.deps.log.warn("job.thumbnail_failed", { job_id: job.id, error: err });
+      this.deps.log.warn("job.thumbnail_failed", { job_id: job.id, slot: job.slotId, error: err });
     }
     return {
       resultPath,

@@ -3,10 +3,11 @@ import { Type } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { clientAddress } from "../../lib/client";
 import { AppError, errorResponse } from "../../lib/errors";
+import { slotLabel } from "../../metrics";
 import { waitForOutcome } from "../../queue/waiter";
 import type { Runtime } from "../../runtime";
 import { multipart, op } from "../openapi/docs";
-import { outcomeResponse } from "./outcome";
+import { outcomeReply } from "./outcome";
 import {
   checkIngestPassword,
   clientMetadata,
@@ -23,9 +24,10 @@ import {
 const HOLD_MARGIN_S = 15;
 
 export const ingestModule = (rt: Runtime) => {
-  const handle = async ({ request, params, server }: HandlerArgs) => {
+  const handle = async ({ request, params, server }: HandlerArgs, track: IngestTrack) => {
     const slotId = params.slotId;
     const clientIp = clientAddress(server, request);
+    track.clientIp = clientIp;
     if (rt.draining) {
       throw new AppError(
         503,
@@ -38,6 +40,7 @@ export const ingestModule = (rt: Runtime) => {
       );
     }
     const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
+    track.provider = slot.provider;
     await refuseIfThrottled(rt, clientIp);
     const upload = await readUpload(request, slot.sizeLimitMb * MB);
     const password =
@@ -57,6 +60,7 @@ export const ingestModule = (rt: Runtime) => {
       clientIp,
       createdBy: null,
     });
+    track.jobId = job.id;
     const settings = await rt.settings.current();
     server?.timeout(request, settings.syncResponseSeconds + HOLD_MARGIN_S);
     rt.log.info("ingest.accepted", {
@@ -75,16 +79,47 @@ export const ingestModule = (rt: Runtime) => {
     const final = await waitForOutcome(rt, job.id, job.expiresAt, request.signal);
     if (!final) {
       // The booth went away; the job runs on and its result is kept for the gallery.
-      return errorResponse(new AppError(499, "client_closed", "The client closed the connection"));
+      const closed = new AppError(499, "client_closed", "The client closed the connection");
+      return { response: errorResponse(closed), outcome: closed.code };
     }
-    return outcomeResponse(rt, final);
+    return outcomeReply(rt, final);
+  };
+
+  /** Every answer, refusals included, is counted and logged once with its outcome. */
+  const counted = async (args: HandlerArgs): Promise<Response> => {
+    const started = performance.now();
+    const track: IngestTrack = { provider: "none", jobId: null, clientIp: null };
+    let outcome = "internal_error";
+    let status = 500;
+    try {
+      const reply = await handle(args, track);
+      outcome = reply.outcome;
+      status = reply.response.status;
+      return reply.response;
+    } catch (err) {
+      if (err instanceof AppError) [outcome, status] = [err.code, err.status];
+      throw err;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      const slot = slotLabel(args.params.slotId);
+      rt.metrics.ingestAnswered({ slot, provider: track.provider, outcome }, track.jobId ? seconds : null);
+      rt.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
+        job_id: track.jobId ?? undefined,
+        slot: args.params.slotId.slice(0, 64),
+        provider: track.provider,
+        outcome,
+        status,
+        duration_ms: Math.round(seconds * 1000),
+        client_ip: track.clientIp ?? undefined,
+      });
+    }
   };
   return new Elysia({ name: "ingest" })
-    .post("/ingest/:slotId", handle, {
+    .post("/ingest/:slotId", counted, {
       parse: "none",
       detail: ingestDoc("The booth's upload (DSLR Remote Pro)"),
     })
-    .post("/api/ingest/:slotId", handle, {
+    .post("/api/ingest/:slotId", counted, {
       parse: "none",
       detail: ingestDoc("Alias of POST /ingest/{slot_id} for booths set up for the earlier build"),
     });
@@ -118,6 +153,13 @@ function ingestDoc(summary: string) {
     ok: { description: "The processed image", contentType: "image/*" },
     errors: [400, 401, 404, 413, 415, 422, 429, 500, 502, 503, 504, 507],
   });
+}
+
+/** What the handler learnt before it answered or refused, for the metrics and the log. */
+interface IngestTrack {
+  provider: string;
+  jobId: string | null;
+  clientIp: string | null;
 }
 
 interface HandlerArgs {

@@ -66,13 +66,22 @@ function internal(rt: Runtime, job: JobRow, cause: string): AppError {
 
 /** 200 with the image bytes, or the job's error in the envelope. */
 export async function outcomeResponse(rt: Runtime, job: JobRow): Promise<Response> {
+  return (await outcomeReply(rt, job)).response;
+}
+
+/** The answer and its outcome label ("success" or the error code) for metrics and logs. */
+export async function outcomeReply(
+  rt: Runtime,
+  job: JobRow,
+): Promise<{ response: Response; outcome: string }> {
   const headers = { "X-Job-Id": job.id, "Cache-Control": "no-store" };
   const failure = outcomeError(rt, job);
-  if (failure) return errorResponse(failure, headers);
+  if (failure) return { response: errorResponse(failure, headers), outcome: failure.code };
   if (!job.resultPath || !(await rt.media.exists(job.resultPath))) {
-    return errorResponse(internal(rt, job, "result file missing"), headers);
+    const missing = internal(rt, job, "result file missing");
+    return { response: errorResponse(missing, headers), outcome: missing.code };
   }
-  return new Response(Bun.file(rt.media.abs(job.resultPath)), {
+  const response = new Response(Bun.file(rt.media.abs(job.resultPath)), {
     status: 200,
     headers: {
       ...headers,
@@ -81,4 +90,5 @@ export async function outcomeResponse(rt: Runtime, job: JobRow): Promise<Respons
       "X-Content-Type-Options": "nosniff",
     },
   });
+  return { response, outcome: "success" };
 }

@@ -403,6 +403,21 @@ function withinMax(from: Date, to: Date, tz: string, maxDays: number): boolean {
   return to.getTime() <= zonedInstant(addCalendar(wallClock(from, tz), "day", maxDays), tz).getTime();
 }
 
+/** A whole-number query parameter within [min, max], else a 400 naming it; `fallback` when absent. */
+export function intParam(
+  field: string,
+  value: number | undefined,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalidRequest(field, `"${field}" must be a whole number from ${min} to ${max}`, { value });
+  }
+  return value;
+}
+
 /** Page `page` (from 1) of `items`, with the list endpoints' meta. */
 export function pageOf<T>(items: T[], page: number, pageSize: number) {
   const start = (page - 1) * pageSize;

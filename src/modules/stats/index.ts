@@ -11,7 +11,7 @@ import {
   SlotStatsQuery,
   SlotStatsResponse,
 } from "./model";
-import { DEFAULT_WINDOW_MINUTES, globalStats, overview, slotStats } from "./service";
+import { globalStats, overview, slotStats } from "./service";
 
 export const statsModule = (rt: Runtime) =>
   new Elysia({ name: "stats" })
@@ -21,11 +21,11 @@ export const statsModule = (rt: Runtime) =>
       query: GlobalStatsQuery,
       response: { 200: GlobalStatsResponse },
     })
-    .get(
-      "/api/stats/overview",
-      ({ query }) => overview(rt, query.window_minutes ?? DEFAULT_WINDOW_MINUTES, rt.clock.now()),
-      { scope: "stats:read", query: OverviewQuery, response: { 200: OverviewResponse } },
-    )
+    .get("/api/stats/overview", ({ query }) => overview(rt, query, rt.clock.now()), {
+      scope: "stats:read",
+      query: OverviewQuery,
+      response: { 200: OverviewResponse },
+    })
     .get(
       "/api/stats/:slotId",
       ({ params, query }) => slotStats(rt, params.slotId, query, rt.clock.now(), boxTimeZone()),

@@ -20,8 +20,9 @@ export const GlobalStatsQuery = t.Object({
   ),
   slot_id: t.Optional(t.String({ pattern: "^slot-0(0[1-9]|1[0-5])$" })),
   provider: t.Optional(providerId),
-  page: t.Optional(t.Numeric({ minimum: 1, maximum: 10_000, multipleOf: 1 })),
-  page_size: t.Optional(t.Numeric({ minimum: 1, maximum: 500, multipleOf: 1 })),
+  // Bounds are checked by `intParam` (Elysia reports a failed numeric bound without the field name).
+  page: t.Optional(t.Numeric({ description: "Page of buckets, from 1" })),
+  page_size: t.Optional(t.Numeric({ description: "Buckets per page, 1–500 (default 100)" })),
 });
 export type GlobalStatsQuery = typeof GlobalStatsQuery.static;
 
@@ -33,7 +34,7 @@ export const SlotStatsQuery = t.Object({
 export type SlotStatsQuery = typeof SlotStatsQuery.static;
 
 export const OverviewQuery = t.Object({
-  window_minutes: t.Optional(t.Numeric({ minimum: 5, maximum: 4320, multipleOf: 1 })),
+  window_minutes: t.Optional(t.Numeric({ description: "5–4320 (default 60)" })),
 });
 
 const count = t.Integer({ minimum: 0 });

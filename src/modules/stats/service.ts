@@ -17,6 +17,7 @@ import {
   failureHttpStatus,
   GLOBAL_RANGE,
   type Grain,
+  intParam,
   pageOf,
   rate,
   resolveRange,
@@ -38,6 +39,8 @@ import type {
 } from "./model";
 
 export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 500;
+export const WINDOW_MINUTES = { min: 5, max: 4320 };
 export const DEFAULT_WINDOW_MINUTES = 60;
 const RECENT_FAILURES = 20;
 
@@ -176,6 +179,8 @@ export async function globalStats(
   tz: string,
 ): Promise<GlobalStatsResponse> {
   const grain = query.group_by ?? "week";
+  const page = intParam("page", query.page, 1, 10_000, 1);
+  const pageSize = intParam("page_size", query.page_size, 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
   const { from, to } = resolveRange(query, grain, now, tz, GLOBAL_RANGE);
   const f: JobFilter = { from, to, slotId: query.slot_id ?? null, provider: query.provider ?? null };
   const [summary, buckets] = await Promise.all([summarize(rt, f), bucketed(rt, f, grain, tz)]);
@@ -183,7 +188,7 @@ export async function globalStats(
     range: rangeOut(from, to, grain, tz),
     filters: { slot_id: f.slotId ?? null, provider: f.provider ?? null },
     summary,
-    ...pageOf(buckets, query.page ?? 1, query.page_size ?? DEFAULT_PAGE_SIZE),
+    ...pageOf(buckets, page, pageSize),
   };
 }
 
@@ -235,7 +240,7 @@ interface SlotLineRow {
 }
 
 /** The 15 slots with their last success and last failure of all time (one index probe each). */
-async function slotLines(sql: Sql): Promise<SlotLineRow[]> {
+export async function slotLines(sql: Sql): Promise<SlotLineRow[]> {
   return sql<SlotLineRow[]>`
     select s.id, s.name, s.enabled, s.provider, s.operation,
       ok.finalized_at as last_success_at,
@@ -244,7 +249,7 @@ async function slotLines(sql: Sql): Promise<SlotLineRow[]> {
     from slot s
     left join lateral (
       select finalized_at from job
-      where slot_id = s.id and status = 'succeeded' and result_path is not null and source = 'ingest'
+      where slot_id = s.id and source = 'ingest' and status = 'succeeded'
       order by finalized_at desc limit 1
     ) ok on true
     left join lateral (
@@ -259,7 +264,7 @@ interface WindowRow extends Counts {
   slot_id: string;
 }
 
-async function windowCounts(sql: Sql, since: Date): Promise<WindowRow[]> {
+export async function windowCounts(sql: Sql, since: Date): Promise<WindowRow[]> {
   return sql<WindowRow[]>`
     select slot_id,
       count(*) filter (where status = 'succeeded')::int as success,
@@ -307,7 +312,13 @@ export async function recentFailures(
 }
 
 /** GET /api/stats/overview: the dashboard's live picture of the last `windowMinutes`. */
-export async function overview(rt: Runtime, windowMinutes: number, now: Date): Promise<OverviewResponse> {
+export async function overview(
+  rt: Runtime,
+  query: { window_minutes?: number },
+  now: Date,
+): Promise<OverviewResponse> {
+  const { min, max } = WINDOW_MINUTES;
+  const windowMinutes = intParam("window_minutes", query.window_minutes, min, max, DEFAULT_WINDOW_MINUTES);
   const since = new Date(now.getTime() - windowMinutes * 60_000);
   const [lines, windows, failures, queue, mediaBytes, disk] = await Promise.all([
     slotLines(rt.sql),

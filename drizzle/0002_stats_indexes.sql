@@ -1,0 +1,3 @@
+CREATE INDEX "job_ingest_stats_idx" ON "job" USING btree ("created_at","slot_id","provider","status","failure_reason","finalized_at","provider_latency_ms") WHERE "job"."source" = 'ingest';--> statement-breakpoint
+CREATE INDEX "job_slot_successes_idx" ON "job" USING btree ("slot_id","finalized_at") WHERE "job"."source" = 'ingest' and "job"."status" = 'succeeded';--> statement-breakpoint
+CREATE INDEX "job_slot_failures_idx" ON "job" USING btree ("slot_id","finalized_at") WHERE "job"."source" = 'ingest' and "job"."status" in ('failed','timeout','cancelled');

@@ -1,0 +1,228 @@
+/**
+ * Prometheus metrics on a registry of our own (never prom-client's global one, so every runtime —
+ * and every test app — has its own). Counters and histograms are cumulative and move as events
+ * happen: an ingest answered, a job finalized, a cleanup run. Gauges describe the present and are
+ * set at scrape time (see modules/metrics). Labels only take bounded values: slot ids, provider
+ * and operation ids, error codes.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { CleanupReport } from "./cron/cleanup";
+import type { JobRow } from "./db/schema";
+import { VERSION } from "./version";
+
+/** Seconds; 48 is the default T_sync_response, 60 its largest setting. */
+export const INGEST_DURATION_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 40, 48, 60];
+export const PROVIDER_LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90];
+
+const SLOT_ID = /^slot-0(0[1-9]|1[0-5])$/;
+
+/** A slot label: one of the 15 ids, or "unknown" (a label must not take whatever a URL says). */
+export function slotLabel(id: string): string {
+  return SLOT_ID.test(id) ? id : "unknown";
+}
+
+/** The outcome of a finished job as a label: "success", else its failure reason (or status). */
+export function jobOutcome(job: Pick<JobRow, "status" | "failureReason">): string {
+  return job.status === "succeeded" ? "success" : (job.failureReason ?? job.status);
+}
+
+/** Failures that are the provider's doing: its errors and refusals, and deadlines it was working past. */
+export function providerErrorCode(
+  job: Pick<JobRow, "status" | "failureReason" | "startedAt">,
+): string | null {
+  if (job.status === "timeout" || job.failureReason === "timeout") return job.startedAt ? "timeout" : null;
+  if (job.status !== "failed") return null;
+  switch (job.failureReason) {
+    case "provider_error":
+    case "provider_blocked":
+    case "invalid_config":
+      return job.failureReason;
+    default:
+      return null;
+  }
+}
+
+export interface IngestLabels {
+  slot: string;
+  provider: string;
+  outcome: string;
+}
+
+export interface GaugeSnapshot {
+  queue: { pending: number; processing: number };
+  inFlight: number;
+  mediaBytes: Record<string, number>;
+  disk: { free: number; total: number };
+  lastCleanupAt: Date | null;
+  syncResponseSeconds: number;
+}
+
+const CLEANUP_KINDS = ["results", "thumbnails", "mediaObjects", "orphanFiles"] as const;
+const CLEANUP_KIND_LABEL: Record<(typeof CLEANUP_KINDS)[number], string> = {
+  results: "results",
+  thumbnails: "thumbnails",
+  mediaObjects: "media_objects",
+  orphanFiles: "orphan_files",
+};
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  private readonly ingestRequests = new Counter({
+    name: "photochanger_ingest_requests_total",
+    help: "Booth ingest requests answered, by slot, the slot's provider and outcome (success or the error code)",
+    labelNames: ["slot", "provider", "outcome"] as const,
+    registers: [this.registry],
+  });
+  private readonly ingestDuration = new Histogram({
+    name: "photochanger_ingest_duration_seconds",
+    help: "Time from an accepted ingest's arrival to its answer (refusals are not included)",
+    labelNames: ["outcome"] as const,
+    buckets: INGEST_DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly providerLatency = new Histogram({
+    name: "photochanger_provider_latency_seconds",
+    help: "Time the provider took on a job, by provider, operation and the job's outcome",
+    labelNames: ["provider", "operation", "outcome"] as const,
+    buckets: PROVIDER_LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly providerErrors = new Counter({
+    name: "photochanger_provider_errors_total",
+    help: "Jobs failed by the provider: provider_error, provider_blocked, invalid_config, timeout (while dispatched)",
+    labelNames: ["provider", "code"] as const,
+    registers: [this.registry],
+  });
+  private readonly jobsFinished = new Counter({
+    name: "photochanger_jobs_finished_total",
+    help: "Jobs finalized by this process, by source (ingest, test_run) and outcome",
+    labelNames: ["source", "outcome"] as const,
+    registers: [this.registry],
+  });
+  private readonly cleanupRemoved = new Counter({
+    name: "photochanger_cleanup_removed_total",
+    help: "Items the cleaner removed, by kind",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  private readonly cleanupRemovedBytes = new Counter({
+    name: "photochanger_cleanup_removed_bytes_total",
+    help: "Bytes the cleaner freed, by kind",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  private readonly cleanupRuns = new Counter({
+    name: "photochanger_cleanup_runs_total",
+    help: "Cleaner runs in this process, by result (ok, error)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  private readonly queueDepth = new Gauge({
+    name: "photochanger_queue_depth",
+    help: "Jobs in the queue (whole database), by status",
+    labelNames: ["status"] as const,
+    registers: [this.registry],
+  });
+  private readonly jobsInFlight = new Gauge({
+    name: "photochanger_jobs_in_flight",
+    help: "Jobs this process's workers are running now",
+    registers: [this.registry],
+  });
+  private readonly mediaBytes = new Gauge({
+    name: "photochanger_media_bytes",
+    help: "Bytes under MEDIA_ROOT, by kind (payloads, results, templates, media)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  private readonly diskFree = new Gauge({
+    name: "photochanger_disk_free_bytes",
+    help: "Free bytes on the media volume (available to the service)",
+    registers: [this.registry],
+  });
+  private readonly diskTotal = new Gauge({
+    name: "photochanger_disk_total_bytes",
+    help: "Size of the media volume in bytes",
+    registers: [this.registry],
+  });
+  private readonly lastCleanup = new Gauge({
+    name: "photochanger_cleanup_last_success_timestamp_seconds",
+    help: "When the last cleaner run (any instance) finished, Unix time; 0 if never",
+    registers: [this.registry],
+  });
+  private readonly syncResponse = new Gauge({
+    name: "photochanger_sync_response_seconds",
+    help: "The T_sync_response setting: how long a booth request is held",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: "photochanger_build_info",
+      help: "Always 1; the version as a label",
+      labelNames: ["version"] as const,
+      registers: [this.registry],
+    }).set({ version: VERSION }, 1);
+    // Series that exist from the start, so rate() and absence alerts see them before the first event.
+    for (const kind of [...Object.values(CLEANUP_KIND_LABEL), "stale_jobs", "auth_failures"]) {
+      this.cleanupRemoved.inc({ kind }, 0);
+    }
+    for (const kind of Object.values(CLEANUP_KIND_LABEL)) this.cleanupRemovedBytes.inc({ kind }, 0);
+    for (const result of ["ok", "error"]) this.cleanupRuns.inc({ result }, 0);
+  }
+
+  /** One booth request answered (refusals included); `seconds` only for accepted ones. */
+  ingestAnswered(labels: IngestLabels, seconds: number | null): void {
+    this.ingestRequests.inc(labels);
+    if (seconds !== null) this.ingestDuration.observe({ outcome: labels.outcome }, seconds);
+  }
+
+  /** A job reached its final state in this process (JobQueue.onFinalized). */
+  jobFinalized(job: JobRow): void {
+    const outcome = jobOutcome(job);
+    this.jobsFinished.inc({ source: job.source, outcome });
+    if (job.providerLatencyMs !== null) {
+      this.providerLatency.observe(
+        { provider: job.provider, operation: job.operation, outcome },
+        job.providerLatencyMs / 1000,
+      );
+    }
+    const code = providerErrorCode(job);
+    if (code) this.providerErrors.inc({ provider: job.provider, code });
+  }
+
+  /** A finished (not dry) cleaner run. */
+  cleanupFinished(report: CleanupReport): void {
+    this.cleanupRuns.inc({ result: "ok" });
+    for (const kind of CLEANUP_KINDS) {
+      this.cleanupRemoved.inc({ kind: CLEANUP_KIND_LABEL[kind] }, report[kind].count);
+      this.cleanupRemovedBytes.inc({ kind: CLEANUP_KIND_LABEL[kind] }, report[kind].bytes);
+    }
+    this.cleanupRemoved.inc({ kind: "stale_jobs" }, report.staleJobs);
+    this.cleanupRemoved.inc({ kind: "auth_failures" }, report.authFailures);
+  }
+
+  cleanupFailed(): void {
+    this.cleanupRuns.inc({ result: "error" });
+  }
+
+  setGauges(s: GaugeSnapshot): void {
+    this.queueDepth.set({ status: "pending" }, s.queue.pending);
+    this.queueDepth.set({ status: "processing" }, s.queue.processing);
+    this.jobsInFlight.set(s.inFlight);
+    for (const [kind, bytes] of Object.entries(s.mediaBytes)) this.mediaBytes.set({ kind }, bytes);
+    this.diskFree.set(s.disk.free);
+    this.diskTotal.set(s.disk.total);
+    this.lastCleanup.set(s.lastCleanupAt ? s.lastCleanupAt.getTime() / 1000 : 0);
+    this.syncResponse.set(s.syncResponseSeconds);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

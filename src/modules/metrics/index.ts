@@ -1,0 +1,20 @@
+/**
+ * GET /metrics: Prometheus text format, unauthenticated like any scrape target on the studio LAN
+ * (it carries counts and ids, never secrets or images). If the database cannot be read, the
+ * gauges keep their last values and the scrape still answers, so counters are never lost.
+ */
+import { Elysia } from "elysia";
+import type { Runtime } from "../../runtime";
+import { gaugeSnapshot } from "./service";
+
+export const metricsModule = (rt: Runtime) =>
+  new Elysia({ name: "metrics" }).get("/metrics", async () => {
+    try {
+      rt.metrics.setGauges(await gaugeSnapshot(rt));
+    } catch (err) {
+      rt.log.warn("metrics.gauges_failed", { error: err });
+    }
+    return new Response(await rt.metrics.render(), {
+      headers: { "Content-Type": rt.metrics.contentType, "Cache-Control": "no-store" },
+    });
+  });

@@ -1,0 +1,22 @@
+/** Reads the present state behind the /metrics gauges (queue, workers, media, disk, cleaner, T_sync). */
+import { lastCleanup } from "../../cron/cleanup";
+import type { GaugeSnapshot } from "../../metrics";
+import type { Runtime } from "../../runtime";
+
+export async function gaugeSnapshot(rt: Runtime): Promise<GaugeSnapshot> {
+  const [queue, mediaBytes, disk, cleanup, settings] = await Promise.all([
+    rt.queue.counts(),
+    rt.media.bytesByKind(),
+    rt.media.diskUsage(),
+    lastCleanup(rt),
+    rt.settings.current(),
+  ]);
+  return {
+    queue,
+    inFlight: rt.workers.inFlight,
+    mediaBytes,
+    disk,
+    lastCleanupAt: cleanup?.finishedAt ?? null,
+    syncResponseSeconds: settings.syncResponseSeconds,
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Job rows in the past for statistics tests (test setup: the queue only ever creates jobs "now"),
+ * and a deterministic random source so a failing case can be replayed.
+ */
+import { randomUUID } from "node:crypto";
+import type { FailureReason, JobStatus, NewJobRow } from "../../src/db/schema";
+import { job } from "../../src/db/schema";
+import type { TestApp } from "./app";
+
+export interface PastJob {
+  slotId?: string;
+  source?: "ingest" | "test_run";
+  status: JobStatus;
+  failureReason?: FailureReason | null;
+  provider?: string;
+  createdAt: Date;
+  /** ms from creation to finalization (final statuses only). */
+  totalMs?: number;
+  providerLatencyMs?: number | null;
+  errorMessage?: string | null;
+  expiresAt?: Date;
+}
+
+export function pastJobRow(p: PastJob): NewJobRow {
+  const final = !["pending", "processing"].includes(p.status);
+  const finalizedAt = final ? new Date(p.createdAt.getTime() + (p.totalMs ?? 1000)) : null;
+  const id = randomUUID();
+  return {
+    id,
+    slotId: p.slotId ?? "slot-001",
+    source: p.source ?? "ingest",
+    status: p.status,
+    failureReason: p.failureReason ?? null,
+    errorMessage: p.errorMessage ?? null,
+    provider: p.provider ?? "local",
+    operation: "greyscale",
+    settings: {},
+    outputFormat: "jpeg",
+    createdAt: p.createdAt,
+    startedAt: p.status === "pending" ? null : p.createdAt,
+    finalizedAt,
+    expiresAt: p.expiresAt ?? new Date(p.createdAt.getTime() + 48_000),
+    providerLatencyMs: p.providerLatencyMs ?? null,
+    resultPath: p.status === "succeeded" ? `results/${id}.jpg` : null,
+    resultMime: p.status === "succeeded" ? "image/jpeg" : null,
+  };
+}
+
+export async function insertPastJobs(app: TestApp, jobs: PastJob[]): Promise<NewJobRow[]> {
+  const rows = jobs.map(pastJobRow);
+  for (let i = 0; i < rows.length; i += 500) await app.rt.db.insert(job).values(rows.slice(i, i + 500));
+  return rows;
+}
+
+/** mulberry32: a small seeded PRNG. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function loginToken(app: TestApp, username: string, password: string): Promise<string> {
+  const res = await fetch(`${app.url}/api/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}

@@ -1,0 +1,179 @@
+/**
+ * The statistics, dashboard and recent-results queries stay on indexes at 1,000,000 jobs. The
+ * queries under test are the service's own (captured through postgres.js's debug hook) and their
+ * plans are checked — not their times. The rows are seeded with generate_series into a fresh
+ * database; the indexes are dropped during the load and rebuilt after it, as a bulk load would.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import postgres from "postgres";
+import { bucketEdges } from "../src/modules/stats/arithmetic";
+import {
+  aggregateJobs,
+  failureReasons,
+  recentFailures,
+  slotLines,
+  windowCounts,
+} from "../src/modules/stats/service";
+import { freshDatabase } from "./helpers/app";
+
+// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+setDefaultTimeout(60_000);
+
+const JOBS = 1_000_000;
+let sql: postgres.Sql;
+let captured: { query: string; params: unknown[] }[] = [];
+let now: Date;
+
+beforeAll(async () => {
+  const url = await freshDatabase();
+  sql = postgres(url, {
+    max: 2,
+    onnotice: () => {},
+    debug: (_conn, query, params) => {
+      captured.push({ query, params: params as unknown[] });
+    },
+  });
+  const indexes = await sql<{ indexname: string; indexdef: string }[]>`
+    select indexname, indexdef from pg_indexes
+    where tablename = 'job' and indexname <> 'job_pkey'`;
+  await sql.begin(async (tx) => {
+    // A scratch database: skip the WAL for the load (an unlogged table cannot be referenced by
+    // logged ones, so the two foreign keys to job go first). Plans do not depend on either.
+    await tx.unsafe("alter table processing_log drop constraint processing_log_job_id_job_id_fk");
+    await tx.unsafe("alter table media_object drop constraint media_object_job_id_job_id_fk");
+    await tx.unsafe("alter table job set unlogged");
+    await tx.unsafe("set local maintenance_work_mem = '256MB'");
+    // …and the per-row check of job.slot_id → slot (the seed only uses real slots).
+    await tx.unsafe("set local session_replication_role = replica");
+    for (const i of indexes) await tx.unsafe(`drop index ${i.indexname}`);
+    // One job a minute for ~1.9 years: 5 % test runs; 80 % succeeded, 8 % failed (reasons cycle),
+    // 9 % timeouts, 3 % cancelled; the newest few still pending or processing.
+    await tx.unsafe(`
+      insert into job (id, slot_id, source, status, failure_reason, provider, operation, settings,
+        output_format, created_at, started_at, finalized_at, expires_at, provider_latency_ms, result_path)
+      select ('00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid,
+        'slot-' || lpad((1 + i % 15)::text, 3, '0'),
+        case when i % 20 = 7 then 'test_run' else 'ingest' end,
+        s.status,
+        case s.status when 'failed' then (array['provider_error','provider_blocked','invalid_config',
+          'interrupted','internal_error'])[1 + i % 5] when 'timeout' then 'timeout'
+          when 'cancelled' then 'cancelled' end,
+        (array['gemini','turbotext','openai','local'])[1 + i % 4], 'image_edit', '{}'::jsonb, 'jpeg',
+        c.at, c.at, case when s.status not in ('pending','processing') then c.at + (i % 47000) * interval '1 ms' end,
+        c.at + interval '48 s',
+        case when s.status in ('succeeded','failed') then 500 + i % 40000 end,
+        case when s.status = 'succeeded' then 'results/' || i || '.jpg' end
+      from generate_series(1, ${JOBS}) as i
+      cross join lateral (select now() - i * interval '1 minute' as at) c
+      cross join lateral (select case
+        when i <= 5 then (array['pending','processing'])[1 + i % 2]
+        when i % 100 < 80 then 'succeeded' when i % 100 < 88 then 'failed'
+        when i % 100 < 97 then 'timeout' else 'cancelled' end as status) s`);
+    for (const i of indexes) await tx.unsafe(i.indexdef);
+  });
+  await sql.unsafe("vacuum analyze job");
+  const [row] = await sql<{ now: Date }[]>`select now() as now`;
+  now = row!.now;
+}, 120_000);
+
+afterAll(() => sql.end());
+
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  Plans?: PlanNode[];
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+/** The plans of the statements `run` sends, with their parameters. */
+async function plansOf(run: () => Promise<unknown>): Promise<PlanNode[][]> {
+  captured = [];
+  await run();
+  const statements = captured.filter((c) => /\bfrom job\b/.test(c.query));
+  captured = [];
+  expect(statements.length).toBeGreaterThan(0);
+  const plans: PlanNode[][] = [];
+  for (const s of statements) {
+    const [row] = await sql.unsafe(`explain (format json) ${s.query}`, s.params as never[]);
+    plans.push(nodes((row!["QUERY PLAN"] as { Plan: PlanNode }[])[0]!.Plan));
+  }
+  return plans;
+}
+
+/** Asserts that no sequential scan reads `job` and that an index of it does; returns those indexes. */
+function jobIndexes(plan: PlanNode[]): string[] {
+  const seq = plan.filter((n) => n["Node Type"] === "Seq Scan" && n["Relation Name"] === "job");
+  expect(seq).toEqual([]);
+  const used = plan.filter((n) => n["Index Name"]?.startsWith("job_")).map((n) => n["Index Name"]!);
+  expect(used.length).toBeGreaterThan(0);
+  return used;
+}
+
+const indexOnly = (plan: PlanNode[]) =>
+  plan.filter((n) => n["Node Type"] === "Index Only Scan").map((n) => n["Index Name"]);
+
+describe(`${JOBS.toLocaleString("en")} jobs`, () => {
+  test("the seed is there", async () => {
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from job`;
+    expect(row!.n).toBe(JOBS);
+  });
+
+  test("global statistics (90 days by day, also by slot and by provider) stay on indexes", async () => {
+    const from = new Date(now.getTime() - 90 * 86_400_000);
+    for (const filter of [{}, { slotId: "slot-007" }, { provider: "gemini" }]) {
+      const f = { from, to: now, ...filter };
+      const [buckets, summary, reasons] = await plansOf(async () => {
+        await aggregateJobs(sql, f, { grain: "day", tz: "Europe/Moscow" });
+        await aggregateJobs(sql, f, null);
+        await failureReasons(sql, f);
+      });
+      // ~123,000 ingests in range: the aggregates never touch the table itself.
+      expect(indexOnly(buckets!)).toEqual(["job_ingest_stats_idx"]);
+      expect(indexOnly(summary!)).toEqual(["job_ingest_stats_idx"]);
+      jobIndexes(reasons!);
+    }
+  });
+
+  test("slot statistics (31 days by hour, and a summary since a reset a year ago) stay on indexes", async () => {
+    const from = new Date(now.getTime() - 31 * 86_400_000);
+    expect(bucketEdges(from, now, "hour", "UTC").length).toBeGreaterThanOrEqual(744);
+    const [hours, sinceReset] = await plansOf(async () => {
+      await aggregateJobs(sql, { from, to: now, slotId: "slot-003" }, { grain: "hour", tz: "UTC" });
+      const yearAgo = new Date(now.getTime() - 365 * 86_400_000);
+      await aggregateJobs(sql, { from: yearAgo, to: now, slotId: "slot-003" }, null);
+    });
+    expect(indexOnly(hours!)).toEqual(["job_ingest_stats_idx"]);
+    jobIndexes(sinceReset!);
+  });
+
+  test("the dashboard overview: window counts, last success/error per slot, recent failures", async () => {
+    const since = new Date(now.getTime() - 4320 * 60_000);
+    const plans = await plansOf(async () => {
+      await windowCounts(sql, since);
+      await recentFailures(sql, since);
+      const lines = await slotLines(sql);
+      expect(lines.every((l) => l.last_success_at && l.last_error_at)).toBe(true);
+    });
+    expect(plans.length).toBe(3);
+    const [window, failures, lines] = plans.map(jobIndexes);
+    expect(window).toEqual(["job_ingest_stats_idx"]);
+    expect(failures!.length).toBe(1);
+    // One probe per slot for its last success and its last failure, whatever the slot's history.
+    expect(lines).toEqual(["job_slot_successes_idx", "job_slot_failures_idx"]);
+  });
+
+  test("a slot's recent results (slot page and gallery) stay on an index", async () => {
+    const plans = await plansOf(
+      () => sql`
+      select id, finalized_at, result_path, thumb_path from job
+      where slot_id = ${"slot-005"} and status = 'succeeded' and result_path is not null
+      order by finalized_at desc limit 10`,
+    );
+    expect(plans.length).toBe(1);
+    jobIndexes(plans[0]!);
+  });
+});
