@@ -413,7 +413,7 @@ describe("errors", () => {
       ["/api/stats/slot-001?from=2026-01-01&to=2026-02-02", "to"],
       ["/api/stats/slot-001?to=2026-02-30", "to"],
       ["/api/stats/overview?window_minutes=4", "window_minutes"],
-      ["/api/stats/overview?window_minutes=4321", "window_minutes"],
+      ["/api/stats/overview?window_minutes=43201", "window_minutes"],
       ["/api/stats/overview?window_minutes=ten", "window_minutes"],
     ];
     for (const [path, field] of cases) {

@@ -34,7 +34,7 @@ export const SlotStatsQuery = t.Object({
 export type SlotStatsQuery = typeof SlotStatsQuery.static;
 
 export const OverviewQuery = t.Object({
-  window_minutes: t.Optional(t.Numeric({ description: "5–4320 (default 60)" })),
+  window_minutes: t.Optional(t.Numeric({ description: "5–43200 (default 60)" })),
 });
 
 const count = t.Integer({ minimum: 0 });

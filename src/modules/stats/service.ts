@@ -40,7 +40,8 @@ import type {
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 500;
-export const WINDOW_MINUTES = { min: 5, max: 4320 };
+// Up to 30 days: the statistics page offers 24 h, 7 d and 30 d periods.
+export const WINDOW_MINUTES = { min: 5, max: 43_200 };
 export const DEFAULT_WINDOW_MINUTES = 60;
 const RECENT_FAILURES = 20;
 

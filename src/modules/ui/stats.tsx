@@ -27,7 +27,7 @@ async function statsModel(rt: Runtime, period: Period): Promise<StatsModel> {
   const minutes = PERIOD_MINUTES[period];
   const from = new Date(now.getTime() - minutes * 60_000).toISOString();
   const to = now.toISOString();
-  const ov = await overview(rt, minutes, now);
+  const ov = await overview(rt, { window_minutes: minutes }, now);
   const [all, perSlot] = await Promise.all([
     globalStats(rt, { from, to, group_by: "day", page_size: 500 }, now, tz),
     Promise.all(
