@@ -3,7 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import { runCleanup } from "../src/cron/cleanup";
 import { job } from "../src/db/schema";
 import { INGEST_DURATION_BUCKETS } from "../src/metrics";
-import { dslrFields, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { dslrFields, dslrForm, eventually, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { type Exposition, parseExposition } from "./helpers/prometheus";
 
@@ -111,7 +111,13 @@ describe("/metrics", () => {
       await app.setSyncSeconds(48);
     }
 
-    m = await scrape();
+    // The 504 answer can leave a moment before the finalizing worker has counted its job.
+    m = await eventually(async () => {
+      const now = await scrape();
+      return now.value("photochanger_provider_errors_total", { provider: "local", code: "timeout" }) === 1
+        ? now
+        : null;
+    });
     expect(ingests({ slot: "slot-001", provider: "local", outcome: "success" })).toBe(3);
     expect(ingests({ slot: "slot-001", provider: "local", outcome: "invalid_credentials" })).toBe(1);
     expect(ingests({ slot: "unknown", provider: "none", outcome: "slot_not_found" })).toBe(1);

@@ -5,16 +5,27 @@
  */
 import { Elysia } from "elysia";
 import type { Runtime } from "../../runtime";
+import { op } from "../openapi/docs";
 import { gaugeSnapshot } from "./service";
 
 export const metricsModule = (rt: Runtime) =>
-  new Elysia({ name: "metrics" }).get("/metrics", async () => {
-    try {
-      rt.metrics.setGauges(await gaugeSnapshot(rt));
-    } catch (err) {
-      rt.log.warn("metrics.gauges_failed", { error: err });
-    }
-    return new Response(await rt.metrics.render(), {
-      headers: { "Content-Type": rt.metrics.contentType, "Cache-Control": "no-store" },
-    });
-  });
+  new Elysia({ name: "metrics" }).get(
+    "/metrics",
+    async () => {
+      try {
+        rt.metrics.setGauges(await gaugeSnapshot(rt));
+      } catch (err) {
+        rt.log.warn("metrics.gauges_failed", { error: err });
+      }
+      return new Response(await rt.metrics.render(), {
+        headers: { "Content-Type": rt.metrics.contentType, "Cache-Control": "no-store" },
+      });
+    },
+    {
+      detail: op({
+        tag: "operations",
+        summary: "Prometheus metrics (text exposition format)",
+        ok: { description: "Metrics", contentType: "text/plain" },
+      }),
+    },
+  );

@@ -13,6 +13,8 @@ export const openapiModule = () =>
     provider: null,
     path: "/api/docs",
     specPath: OPENAPI_PATH,
+    // The document covers the machine interfaces; the HTML pages of the web UI are not an API.
+    exclude: { paths: [/^(?!\/(api|ingest|public|healthz|readyz|metrics)(\/|$))/] },
     documentation: {
       info: {
         title: "PhotoChanger API",

@@ -2,6 +2,7 @@
 import { Elysia } from "elysia";
 import type { Runtime } from "../../runtime";
 import { authPlugin } from "../auth/plugin";
+import { op } from "../openapi/docs";
 import { boxTimeZone } from "./arithmetic";
 import {
   GlobalStatsQuery,
@@ -20,14 +21,36 @@ export const statsModule = (rt: Runtime) =>
       scope: "stats:read",
       query: GlobalStatsQuery,
       response: { 200: GlobalStatsResponse },
+      detail: op({
+        tag: "stats",
+        summary: "Global statistics: summary and ascending time buckets (≤ 90 days)",
+        scope: "stats:read",
+        errors: [400],
+      }),
     })
     .get("/api/stats/overview", ({ query }) => overview(rt, query, rt.clock.now()), {
       scope: "stats:read",
       query: OverviewQuery,
       response: { 200: OverviewResponse },
+      detail: op({
+        tag: "stats",
+        summary: "Dashboard overview: per-slot counts and rates, recent failures, media bytes",
+        scope: "stats:read",
+        errors: [400],
+      }),
     })
     .get(
       "/api/stats/:slotId",
       ({ params, query }) => slotStats(rt, params.slotId, query, rt.clock.now(), boxTimeZone()),
-      { scope: "stats:read", query: SlotStatsQuery, response: { 200: SlotStatsResponse } },
+      {
+        scope: "stats:read",
+        query: SlotStatsQuery,
+        response: { 200: SlotStatsResponse },
+        detail: op({
+          tag: "stats",
+          summary: "A slot's statistics since its last reset, with time buckets (≤ 31 days)",
+          scope: "stats:read",
+          errors: [400, 404],
+        }),
+      },
     );
