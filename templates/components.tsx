@@ -79,6 +79,30 @@ export function StatusPill({ v, status }: { v: View; status: string }): JSX.Elem
   );
 }
 
+/** A job's failure reason (translated) and its message, for job tables. */
+export function FailureCell({
+  v,
+  reason,
+  message,
+}: {
+  v: View;
+  reason: string | null;
+  message: string | null;
+}): JSX.Element {
+  return (
+    <td>
+      {reason ? <span safe>{v.t.jobs.reasons[reason] ?? reason}</span> : ""}
+      {message ? (
+        <div class="muted small" safe>
+          {message}
+        </div>
+      ) : (
+        ""
+      )}
+    </td>
+  );
+}
+
 export function Field({
   label,
   name,

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Jobs: the live queue (polled, with time left and cancel), finished jobs with filters, one job's timeline. */
-import { Alert, StatusPill } from "../components";
+import { Alert, FailureCell, StatusPill } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtTime, type View } from "../view";
@@ -265,20 +265,7 @@ export function JobList({
                   <td class="num" safe>
                     {fmtDuration(v, j.totalMs)}
                   </td>
-                  <td>
-                    {j.failureReason ? (
-                      <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
-                    ) : (
-                      ""
-                    )}
-                    {j.errorMessage ? (
-                      <div class="muted small" safe>
-                        {j.errorMessage}
-                      </div>
-                    ) : (
-                      ""
-                    )}
-                  </td>
+                  <FailureCell v={v} reason={j.failureReason} message={j.errorMessage} />
                 </tr>
               ))}
             </tbody>

@@ -4,7 +4,16 @@
  * fields), templates, a test run with the result inline, the booth's settings, recent results
  * and recent jobs.
  */
-import { Alert, CopyField, DropZone, Field, ResultCard, type ResultItem, StatusPill } from "../components";
+import {
+  Alert,
+  CopyField,
+  DropZone,
+  FailureCell,
+  Field,
+  ResultCard,
+  type ResultItem,
+  StatusPill,
+} from "../components";
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
@@ -731,20 +740,7 @@ export function JobsTable({ v, jobs }: { v: View; jobs: JobRowView[] }): JSX.Ele
               <td class="num" safe>
                 {fmtDuration(v, j.totalMs)}
               </td>
-              <td>
-                {j.failureReason ? (
-                  <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
-                ) : (
-                  ""
-                )}
-                {j.errorMessage ? (
-                  <div class="muted small" safe>
-                    {j.errorMessage}
-                  </div>
-                ) : (
-                  ""
-                )}
-              </td>
+              <FailureCell v={v} reason={j.failureReason} message={j.errorMessage} />
             </tr>
           ))}
         </tbody>
