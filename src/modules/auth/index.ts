@@ -3,7 +3,14 @@ import { Elysia, t } from "elysia";
 import { clientAddress } from "../../lib/client";
 import type { Runtime } from "../../runtime";
 import { op } from "../openapi/docs";
-import { authenticate, authPlugin, issueSession, revokeSession, SESSION_COOKIE } from "./plugin";
+import {
+  authenticate,
+  authPlugin,
+  issueSession,
+  revokeSession,
+  SESSION_COOKIE,
+  setSessionCookie,
+} from "./plugin";
 import { checkLogin } from "./service";
 
 export const authModule = (rt: Runtime) =>
@@ -15,14 +22,7 @@ export const authModule = (rt: Runtime) =>
         const ip = clientAddress(server, request);
         await checkLogin(rt, body.username, body.password, ip);
         const session = await issueSession(rt, jwt, body.username, ip);
-        cookie[SESSION_COOKIE]!.set({
-          value: session.token,
-          httpOnly: true,
-          sameSite: "strict",
-          path: "/",
-          maxAge: session.expiresIn,
-          secure: new URL(request.url).protocol === "https:",
-        });
+        setSessionCookie(cookie, session, request);
         set.headers["cache-control"] = "no-store";
         return { access_token: session.token, token_type: "bearer", expires_in: session.expiresIn };
       },

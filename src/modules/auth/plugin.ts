@@ -105,6 +105,22 @@ export async function issueSession(
   return { token, expiresIn, sessionId: id };
 }
 
+/** The HttpOnly, SameSite=Strict session cookie (Secure when the page came over HTTPS). */
+export function setSessionCookie(
+  cookie: Record<string, { set(v: Record<string, unknown>): unknown } | undefined>,
+  session: { token: string; expiresIn: number },
+  request: Request,
+): void {
+  cookie[SESSION_COOKIE]!.set({
+    value: session.token,
+    httpOnly: true,
+    sameSite: "strict",
+    path: "/",
+    maxAge: session.expiresIn,
+    secure: new URL(request.url).protocol === "https:",
+  });
+}
+
 export async function revokeSession(rt: Runtime, sessionId: string): Promise<void> {
   await rt.db.update(adminSession).set({ revokedAt: rt.clock.now() }).where(eq(adminSession.id, sessionId));
 }

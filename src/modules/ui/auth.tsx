@@ -7,7 +7,7 @@ import type { View } from "../../../templates/view";
 import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
 import type { Runtime } from "../../runtime";
-import { authenticate, issueSession, revokeSession, SESSION_COOKIE } from "../auth/plugin";
+import { authenticate, issueSession, revokeSession, SESSION_COOKIE, setSessionCookie } from "../auth/plugin";
 import { checkLogin } from "../auth/service";
 import { safeNext, uiContext } from "./context";
 import { isHtmx, render } from "./render";
@@ -60,14 +60,7 @@ export const uiAuthRoutes = (rt: Runtime) =>
         return fail(loginError(view, err), err instanceof AppError ? err.status : 500);
       }
       const session = await issueSession(rt, jwt, username, ip);
-      cookie[SESSION_COOKIE]!.set({
-        value: session.token,
-        httpOnly: true,
-        sameSite: "strict",
-        path: "/",
-        maxAge: session.expiresIn,
-        secure: new URL(request.url).protocol === "https:",
-      });
+      setSessionCookie(cookie, session, request);
       if (isHtmx(request)) return new Response(null, { status: 200, headers: { "HX-Redirect": state.next } });
       return new Response(null, { status: 303, headers: { Location: state.next } });
     })
