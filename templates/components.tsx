@@ -2,7 +2,7 @@
 /** Small building blocks shared by the pages. Every piece of user data goes through `safe`. */
 import type { Children } from "@kitajs/html";
 import { Icon } from "./icons";
-import { errorText, fmtDateTime, type View } from "./view";
+import { errorText, fmtDateTime, fmtDuration, type View } from "./view";
 
 export function Alert({
   kind,
@@ -79,27 +79,86 @@ export function StatusPill({ v, status }: { v: View; status: string }): JSX.Elem
   );
 }
 
-/** A job's failure reason (translated) and its message, for job tables. */
-export function FailureCell({
+/** One job in a job table. */
+export interface JobRowView {
+  id: string;
+  slotId?: string;
+  status: string;
+  source: string;
+  createdAt: string;
+  totalMs: number | null;
+  failureReason: string | null;
+  errorMessage: string | null;
+}
+
+/** The job table of the jobs page (with the slot column) and of a slot page (without it). */
+export function JobsTable({
   v,
-  reason,
-  message,
+  jobs,
+  showSlot = false,
 }: {
   v: View;
-  reason: string | null;
-  message: string | null;
+  jobs: JobRowView[];
+  showSlot?: boolean;
 }): JSX.Element {
   return (
-    <td>
-      {reason ? <span safe>{v.t.jobs.reasons[reason] ?? reason}</span> : ""}
-      {message ? (
-        <div class="muted small" safe>
-          {message}
-        </div>
-      ) : (
-        ""
-      )}
-    </td>
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th safe>{v.t.jobs.created}</th>
+            {showSlot ? <th safe>{v.t.jobs.slot}</th> : ""}
+            <th safe>{v.t.jobs.status}</th>
+            <th safe>{v.t.jobs.source}</th>
+            <th class="num" safe>
+              {v.t.jobs.duration}
+            </th>
+            <th safe>{v.t.jobs.reason}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.map((j) => (
+            <tr data-job-id={j.id}>
+              <td>
+                <a href={`/jobs/${j.id}`} safe>
+                  {fmtDateTime(v, j.createdAt)}
+                </a>
+              </td>
+              {showSlot ? (
+                <td>
+                  <a href={`/slots/${j.slotId}`} safe>
+                    {j.slotId}
+                  </a>
+                </td>
+              ) : (
+                ""
+              )}
+              <td>
+                <StatusPill v={v} status={j.status} />
+              </td>
+              <td safe>{v.t.result.source[j.source] ?? j.source}</td>
+              <td class="num" safe>
+                {fmtDuration(v, j.totalMs)}
+              </td>
+              <td>
+                {j.failureReason ? (
+                  <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
+                ) : (
+                  ""
+                )}
+                {j.errorMessage ? (
+                  <div class="muted small" safe>
+                    {j.errorMessage}
+                  </div>
+                ) : (
+                  ""
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Jobs: the live queue (polled, with time left and cancel), finished jobs with filters, one job's timeline. */
-import { Alert, FailureCell, StatusPill } from "../components";
+import { Alert, JobsTable, StatusPill } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtTime, type View } from "../view";
@@ -231,46 +231,7 @@ export function JobList({
         ""
       )}
       {jobs.length ? (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th safe>{v.t.jobs.created}</th>
-                <th safe>{v.t.jobs.slot}</th>
-                <th safe>{v.t.jobs.status}</th>
-                <th safe>{v.t.jobs.source}</th>
-                <th class="num" safe>
-                  {v.t.jobs.duration}
-                </th>
-                <th safe>{v.t.jobs.reason}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {jobs.map((j) => (
-                <tr data-job-id={j.id}>
-                  <td>
-                    <a href={`/jobs/${j.id}`} safe>
-                      {fmtDateTime(v, j.createdAt)}
-                    </a>
-                  </td>
-                  <td>
-                    <a href={`/slots/${j.slotId}`} safe>
-                      {j.slotId}
-                    </a>
-                  </td>
-                  <td>
-                    <StatusPill v={v} status={j.status} />
-                  </td>
-                  <td safe>{v.t.result.source[j.source] ?? j.source}</td>
-                  <td class="num" safe>
-                    {fmtDuration(v, j.totalMs)}
-                  </td>
-                  <FailureCell v={v} reason={j.failureReason} message={j.errorMessage} />
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <JobsTable v={v} jobs={jobs} showSlot />
       ) : (
         <p class="muted" safe>
           {v.t.jobs.empty}

@@ -8,16 +8,16 @@ import {
   Alert,
   CopyField,
   DropZone,
-  FailureCell,
   Field,
+  type JobRowView,
+  JobsTable,
   ResultCard,
   type ResultItem,
-  StatusPill,
 } from "../components";
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { can, fmtDateTime, fmtDuration, type View } from "../view";
+import { can, fmtDuration, type View } from "../view";
 
 /** One settings field of an operation, derived from its TypeBox schema. */
 export interface SettingField {
@@ -77,16 +77,6 @@ export interface TemplateItem {
   previewUrl: string;
   width: number | null;
   height: number | null;
-}
-
-export interface JobRowView {
-  id: string;
-  status: string;
-  source: string;
-  createdAt: string;
-  totalMs: number | null;
-  failureReason: string | null;
-  errorMessage: string | null;
 }
 
 export interface SlotPageModel {
@@ -707,45 +697,6 @@ function BoothCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
         </table>
       </div>
     </section>
-  );
-}
-
-export function JobsTable({ v, jobs }: { v: View; jobs: JobRowView[] }): JSX.Element {
-  return (
-    <div class="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th safe>{v.t.jobs.created}</th>
-            <th safe>{v.t.jobs.status}</th>
-            <th safe>{v.t.jobs.source}</th>
-            <th class="num" safe>
-              {v.t.jobs.duration}
-            </th>
-            <th safe>{v.t.jobs.reason}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.map((j) => (
-            <tr data-job-id={j.id}>
-              <td>
-                <a href={`/jobs/${j.id}`} safe>
-                  {fmtDateTime(v, j.createdAt)}
-                </a>
-              </td>
-              <td>
-                <StatusPill v={v} status={j.status} />
-              </td>
-              <td safe>{v.t.result.source[j.source] ?? j.source}</td>
-              <td class="num" safe>
-                {fmtDuration(v, j.totalMs)}
-              </td>
-              <FailureCell v={v} reason={j.failureReason} message={j.errorMessage} />
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
   );
 }
 
