@@ -43,6 +43,19 @@ export function TimingForm({
   const ro = !can(v, "settings:write");
   const r = (k: string) => m.ranges[k] ?? { minimum: 0, maximum: 0 };
   const val = (k: string, d: unknown) => values?.[k] ?? String(d ?? "");
+  const numberField = (name: string, label: string, hint: string, current: unknown) => (
+    <Field label={label} name={name} error={errors[name]} hint={hint}>
+      <input
+        type="number"
+        id={`f-${name}`}
+        name={name}
+        min={String(r(name).minimum)}
+        max={String(r(name).maximum)}
+        value={val(name, current)}
+        disabled={ro}
+      />
+    </Field>
+  );
   return (
     <form id="timing-form" class="card" hx-post="/settings" hx-target="this" hx-swap="outerHTML" novalidate>
       <h2>
@@ -63,54 +76,19 @@ export function TimingForm({
         ""
       )}
       <div class="grid-2">
-        <Field
-          label={v.t.settings.syncSeconds}
-          name="sync_response_seconds"
-          error={errors.sync_response_seconds}
-          hint={v.t.settings.syncHint}
-        >
-          <input
-            type="number"
-            id="f-sync_response_seconds"
-            name="sync_response_seconds"
-            min={String(r("sync_response_seconds").minimum)}
-            max={String(r("sync_response_seconds").maximum)}
-            value={val("sync_response_seconds", m.syncSeconds)}
-            disabled={ro}
-          />
-        </Field>
-        <Field
-          label={v.t.settings.retention}
-          name="result_retention_hours"
-          error={errors.result_retention_hours}
-          hint={v.t.settings.retentionHint}
-        >
-          <input
-            type="number"
-            id="f-result_retention_hours"
-            name="result_retention_hours"
-            min={String(r("result_retention_hours").minimum)}
-            max={String(r("result_retention_hours").maximum)}
-            value={val("result_retention_hours", m.retentionHours)}
-            disabled={ro}
-          />
-        </Field>
-        <Field
-          label={v.t.settings.maxInFlight}
-          name="max_in_flight_jobs"
-          error={errors.max_in_flight_jobs}
-          hint={v.t.settings.maxInFlightHint}
-        >
-          <input
-            type="number"
-            id="f-max_in_flight_jobs"
-            name="max_in_flight_jobs"
-            min={String(r("max_in_flight_jobs").minimum)}
-            max={String(r("max_in_flight_jobs").maximum)}
-            value={val("max_in_flight_jobs", m.maxInFlight)}
-            disabled={ro}
-          />
-        </Field>
+        {numberField("sync_response_seconds", v.t.settings.syncSeconds, v.t.settings.syncHint, m.syncSeconds)}
+        {numberField(
+          "result_retention_hours",
+          v.t.settings.retention,
+          v.t.settings.retentionHint,
+          m.retentionHours,
+        )}
+        {numberField(
+          "max_in_flight_jobs",
+          v.t.settings.maxInFlight,
+          v.t.settings.maxInFlightHint,
+          m.maxInFlight,
+        )}
       </div>
       <fieldset style="border:0;padding:0;margin:0">
         <legend class="eyebrow" safe>
