@@ -53,7 +53,7 @@ export interface FirstStartSecrets {
 
 export class Runtime {
   readonly instanceId = randomUUID();
-  readonly events = new JobEvents();
+  readonly events: JobEvents;
   readonly media: MediaStore;
   readonly objects: MediaObjects;
   readonly templates: TemplateStore;
@@ -77,6 +77,7 @@ export class Runtime {
     providers: Provider[],
     private readonly options: RuntimeOptions,
   ) {
+    this.events = new JobEvents(config.wakeups);
     this.media = new MediaStore(config.mediaRoot);
     this.media.ensureLayout();
     this.objects = new MediaObjects(database.db, this.media);

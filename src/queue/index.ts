@@ -152,6 +152,10 @@ export class JobQueue {
     return rows;
   }
 
+  recordThumbnail(id: string, path: string): Promise<boolean> {
+    return q.recordThumbnail(this.sql, id, path);
+  }
+
   setProviderRef(job: JobRow, ref: string): Promise<void> {
     return q.setProviderRef(this.sql, job.id, job.leaseToken!, ref);
   }

@@ -13,7 +13,6 @@ import {
   formatFromMime,
   type OutputFormat,
   sniffImage,
-  thumbnail,
   toOutputFormat,
 } from "../media/images";
 import type { MediaObjects } from "../media/objects";
@@ -45,6 +44,8 @@ export interface WorkerDeps {
 
 export const HEARTBEAT_MS = 3000;
 const IDLE_POLL_MS = 1000;
+/** How long an empty claim answers for the other loops of this process (no new hint since). */
+const EMPTY_CLAIM_REUSE_MS = 200;
 const DEFAULT_MAX_INPUT_SIDE = 2048;
 
 class DeadlineReached extends Error {
@@ -69,6 +70,8 @@ export class WorkerPool {
   private loops: Promise<void>[] = [];
   private readonly running = new Map<string, number>();
   private claimTurn: Promise<void> = Promise.resolve();
+  /** The last claim that came back empty: the queued-hint count before it, and when. */
+  private lastEmpty = { seq: -1, at: 0 };
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -118,6 +121,8 @@ export class WorkerPool {
         log.error("worker.job_crashed", { job_id: job.id, slot: job.slotId, error: err });
       } finally {
         this.running.set(job.provider, (this.running.get(job.provider) ?? 1) - 1);
+        // A provider below its limit again may have jobs waiting that the last empty claim skipped.
+        this.lastEmpty.seq = -1;
       }
     }
   }
@@ -129,8 +134,16 @@ export class WorkerPool {
    */
   private claimWithinLimits(owner: string): Promise<JobRow | null> {
     const turn = this.claimTurn.then(async () => {
+      const seq = this.deps.events.queuedSeq;
+      // Another loop found nothing to claim a moment ago and no job was announced (or capacity
+      // freed) since: asking again would only repeat its answer. With hundreds of idle loops
+      // woken by one hint, this keeps it to two claims instead of hundreds.
+      if (this.lastEmpty.seq === seq && performance.now() - this.lastEmpty.at < EMPTY_CLAIM_REUSE_MS) {
+        return null;
+      }
       const job = await this.deps.queue.claim(owner, await this.saturatedProviders());
       if (job) this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
+      else this.lastEmpty = { seq, at: performance.now() };
       return job;
     });
     this.claimTurn = turn.then(
@@ -255,7 +268,6 @@ export class WorkerPool {
       if (!done) {
         // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
         await this.deps.media.remove(stored.resultPath);
-        await this.deps.media.remove(stored.thumbPath);
         await queue.step(job, "late_result_discarded", { provider_latency_ms: providerMs });
         log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
       }
@@ -314,25 +326,19 @@ export class WorkerPool {
     return maxSide ? downscale(bytes, maxSide) : toImage(bytes, job.payloadMime);
   }
 
+  /**
+   * Stores the result durably (the booth is answered from it). The thumbnail is not made here: it is
+   * made on its first request (`/public/results/{id}/thumb`), off the booth's critical path.
+   */
   private async storeResult(job: JobRow, output: ProviderImage) {
     const converted = await toOutputFormat(output.bytes, job.outputFormat as OutputFormat);
     const resultPath = await this.deps.media.writeAtomic(
       `results/${job.id}.${EXT[converted.format]}`,
       converted.bytes,
     );
-    let thumbPath: string | null = null;
-    try {
-      thumbPath = await this.deps.media.writeAtomic(
-        `results/${job.id}.thumb.webp`,
-        await thumbnail(converted.bytes),
-      );
-    } catch (err) {
-      // HEIC results (kept as "original") cannot be decoded here; the result itself is still served.
-      this.deps.log.warn("job.thumbnail_failed", { job_id: job.id, slot: job.slotId, error: err });
-    }
     return {
       resultPath,
-      thumbPath,
+      thumbPath: null,
       resultMime: converted.mime,
       resultSize: converted.bytes.byteLength,
       resultSha256: createHash("sha256").update(converted.bytes).digest("hex"),
