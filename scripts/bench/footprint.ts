@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compile } from "../build";
 import { ROOT, waitReady } from "./env";
-import { freePort, median, rssOf, sleep, spawnChild, stopChild } from "./lib";
+import { collect, freePort, median, rssOf, sleep, spawnChild, stopChild } from "./lib";
 
 export interface FootprintRun {
   binaryBytes: number | null;
@@ -18,6 +18,8 @@ export interface FootprintRun {
   idleRss: number;
   bareIdleRss: number;
   source: "binary" | "source";
+  /** One start with LOG_LEVEL=debug: ms after spawn → log event, up to the first /readyz 200. */
+  timeline: string[];
 }
 
 const HELLO = `Bun.serve({ hostname: "127.0.0.1", port: Number(process.env.PORT), fetch: () => new Response("ok") });\n`;
@@ -48,7 +50,7 @@ export async function measureFootprint(
   const dataDir = join(dir, "data");
   mkdirSync(dataDir, { recursive: true });
 
-  const startOnce = async (cmd: string[], idle: boolean) => {
+  const startOnce = async (cmd: string[], idle: boolean, trace = false) => {
     const port = await freePort();
     const env = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -57,10 +59,18 @@ export async function measureFootprint(
       PHOTOCHANGER_DATA_DIR: dataDir,
       HOST: "127.0.0.1",
       PORT: String(port),
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: trace ? "debug" : "warn",
     };
     const t0 = performance.now();
-    const proc = spawnChild(cmd, { env, cwd: dataDir, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    const wall0 = Date.now();
+    const proc = spawnChild(cmd, {
+      env,
+      cwd: dataDir,
+      stdin: "ignore",
+      stdout: trace ? "pipe" : "ignore",
+      stderr: "ignore",
+    });
+    const out = collect(proc.stdout);
     try {
       const ready = await waitReady(`http://127.0.0.1:${port}`, proc, 60_000);
       if (ready === null) throw new Error(`${cmd.join(" ")} did not become ready`);
@@ -69,7 +79,17 @@ export async function measureFootprint(
         await sleep(idleSeconds * 1000);
         rss = await rssOf(proc.pid);
       }
-      return { ms: ready - t0, rss };
+      const timeline: string[] = [];
+      for (const line of out.text.split("\n")) {
+        try {
+          const rec = JSON.parse(line) as { time: string; event: string };
+          timeline.push(`${String(Date.parse(rec.time) - wall0).padStart(5)} ms  ${rec.event}`);
+        } catch {
+          // not a log line
+        }
+      }
+      timeline.push(`${String(Math.round(ready - t0)).padStart(5)} ms  /readyz answered 200`);
+      return { ms: ready - t0, rss, timeline };
     } finally {
       await stopChild(proc, 15_000);
     }
@@ -85,6 +105,7 @@ export async function measureFootprint(
   }
   const idleRss = (await startOnce(serverCmd, true)).rss;
   const bareIdleRss = (await startOnce(bareCmd, true)).rss;
+  const { timeline } = await startOnce(serverCmd, false, true);
   return {
     binaryBytes: built ? Bun.file(binary).size : null,
     bareBinaryBytes: bareBuilt ? Bun.file(bare).size : null,
@@ -93,6 +114,7 @@ export async function measureFootprint(
     idleRss,
     bareIdleRss,
     source: built ? "binary" : "source",
+    timeline,
   };
 }
 

@@ -22,7 +22,7 @@ import { startFakeGemini } from "./fake-gemini";
 import { measureFootprint } from "./footprint";
 import { heldAddedP99, measureHeld } from "./held";
 import { measureImages } from "./images";
-import { addedQuantiles, type LatencyRun, measureAddedLatency, phaseLines } from "./latency";
+import { addedQuantiles, jobPhases, type LatencyRun, measureAddedLatency, phaseLines } from "./latency";
 import { atExit, cleanupAll, dist, mb, median, ms, percentile } from "./lib";
 import { jpegOfSize } from "./photos";
 import { claimRate, seedPending } from "./queue";
@@ -169,6 +169,7 @@ try {
       "Throughput, 64 booths, 200 KB, local passthrough",
       "≥ 300 ingests/s and ≥ 25 % of the echo",
       async () => {
+        await ingest(s1, "slot-002", photo200k);
         const served = await ingestLoad(s1.url, "slot-002", photo200k, 64, P.loadSeconds);
         const echo = await echoLoad(photo200k, 64, P.loadSeconds);
         const ratio = served.perSecond / echo.perSecond;
@@ -185,6 +186,7 @@ try {
             `PhotoChanger: ${served.ok} answers in ${P.loadSeconds} s${failed ? `, failed ${failed}` : ""}; round trip ${dist(served.latencies)}`,
             `bare Bun.serve multipart echo: ${echo.ok} answers; round trip ${dist(echo.latencies)}`,
           ],
+          profile: await phaseProfile(s1, served.jobs.slice(-500)),
         });
       },
     );
@@ -204,6 +206,11 @@ try {
           notes: [
             `${P.deadlineN} booths at once; lateness ${dist(d.lateness)}; statuses ${JSON.stringify(d.statuses)}`,
             "side by side: the seed design's 1 s poll would answer up to 1000 ms late",
+          ],
+          profile: [
+            "Where the lateness comes from (job rows, same wall clock):",
+            `- expires_at → finalized as timeout: ${dist(d.finalizeLag)}`,
+            `- finalized → booth has the 504: ${dist(d.answerLag)}`,
           ],
         });
       } finally {
@@ -397,6 +404,7 @@ try {
         `${f.source === "binary" ? "compiled binary" : "from source (the binary did not build)"}; cold starts ${f.coldStart.map((v) => v.toFixed(0)).join(", ")} ms vs bare Bun.serve binary ${f.bareColdStart.map((v) => v.toFixed(0)).join(", ")} ms`,
         `idle RSS after ${P.idleSeconds} s: PhotoChanger ${mb(f.idleRss)}, bare Bun.serve ${mb(f.bareIdleRss)}`,
       ],
+      profile: ["One start with LOG_LEVEL=debug (ms after spawn):", "", "```", ...f.timeline, "```"],
     });
   });
 
@@ -422,6 +430,27 @@ try {
   await cleanupAll();
 }
 process.exit(exitCode);
+
+/** Per-phase medians of a sample of answered jobs (their database timestamps). */
+async function phaseProfile(
+  server: BenchServer,
+  jobs: { id: string; startedAt: number; receivedAt: number }[],
+): Promise<string[]> {
+  if (!jobs.length) return [];
+  const phases = await jobPhases(
+    server.env.DATABASE_URL!,
+    jobs.map((j) => j.id),
+    new Map(jobs.map((j) => [j.id, j.startedAt])),
+    new Map(jobs.map((j) => [j.id, j.receivedAt])),
+  );
+  return [
+    `Where a job's time goes under this load (${jobs.length} jobs, database timestamps):`,
+    "",
+    "```",
+    ...phaseLines(phases),
+    "```",
+  ];
+}
 
 /**
  * A short profiled run: the server under `bun --cpu-prof-md`, a burst of row 1's ingests (provider

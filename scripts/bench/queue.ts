@@ -14,7 +14,11 @@ import { spawnChild, stopChild } from "./lib";
 
 if (import.meta.main && process.argv[2] === "--claimer") {
   const [url, loops, seconds, mode] = process.argv.slice(3) as [string, string, string, string];
-  const sql = postgres(url, { max: Number(loops), onnotice: () => {} });
+  const sql = postgres(url, {
+    max: Number(loops),
+    onnotice: () => {},
+    ...(process.env.BENCH_SYNC_COMMIT === "off" ? { connection: { synchronous_commit: "off" } } : {}),
+  });
   await sql`select 1`;
   // Start together: the parent releases every process at the same wall-clock moment.
   const startAt = Number(process.env.BENCH_START_AT ?? Date.now());

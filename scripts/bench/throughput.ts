@@ -30,16 +30,26 @@ export interface LoadResult {
   failed: Record<string, number>;
   perSecond: number;
   latencies: number[];
+  /** Answered jobs (ingest only), for the per-phase breakdown. */
+  jobs: { id: string; startedAt: number; receivedAt: number }[];
+}
+
+interface Sent {
+  status: number;
+  ms: number;
+  jobId?: string | null;
+  startedAt?: number;
+  receivedAt?: number;
 }
 
 /** `concurrency` clients posting `send()` back to back for `seconds`. */
 export async function load(
   concurrency: number,
   seconds: number,
-  send: () => Promise<{ status: number; ms: number }>,
+  send: () => Promise<Sent>,
 ): Promise<LoadResult> {
   const end = performance.now() + seconds * 1000;
-  const result: LoadResult = { ok: 0, failed: {}, perSecond: 0, latencies: [] };
+  const result: LoadResult = { ok: 0, failed: {}, perSecond: 0, latencies: [], jobs: [] };
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -48,6 +58,7 @@ export async function load(
         if (r.status === 200) {
           result.ok++;
           result.latencies.push(r.ms);
+          if (r.jobId) result.jobs.push({ id: r.jobId, startedAt: r.startedAt!, receivedAt: r.receivedAt! });
         } else result.failed[r.status] = (result.failed[r.status] ?? 0) + 1;
       }
     }),

@@ -180,13 +180,18 @@ export class WorkerPool {
     }, HEARTBEAT_MS);
 
     const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
-    await queue.step(job, "dispatched", {
-      owner,
-      provider: job.provider,
-      operation: job.operation,
-      attempt: job.attempts,
-      queue_wait_ms: queueWaitMs,
-    });
+    // Written while the input is read and the key looked up (not before): the provider call waits
+    // for the slowest of the three, not for their sum. A log row that cannot be written never
+    // fails the job.
+    const dispatched = queue
+      .step(job, "dispatched", {
+        owner,
+        provider: job.provider,
+        operation: job.operation,
+        attempt: job.attempts,
+        queue_wait_ms: queueWaitMs,
+      })
+      .catch((err) => log.warn("job.log_failed", { event: "dispatched", error: err }));
     log.info("job.dispatched", {
       provider: job.provider,
       operation: job.operation,
@@ -203,7 +208,11 @@ export class WorkerPool {
         const msg = checked.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
         throw new ProviderFailure("invalid_config", `Slot settings are not valid: ${msg}`);
       }
-      const apiKey = await this.deps.settings.providerKey(job.provider as ProviderId);
+      const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
+      const [apiKey, photo] = await Promise.all([
+        provider.spec.needsApiKey ? this.deps.settings.providerKey(job.provider as ProviderId) : null,
+        this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null),
+      ]);
       if (provider.spec.needsApiKey && !apiKey) {
         throw new ProviderFailure(
           "invalid_config",
@@ -211,8 +220,6 @@ export class WorkerPool {
             `(or set ${job.provider.toUpperCase()}_API_KEY)`,
         );
       }
-      const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
-      const photo = await this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null);
       const templates = [];
       for (const t of job.templates) {
         if (!(await this.deps.media.exists(t.path))) {
@@ -241,6 +248,7 @@ export class WorkerPool {
         publish: (image, label) => this.publish(job, image, label),
         setProviderRef: (ref) => queue.setProviderRef(job, ref),
       };
+      await dispatched;
       abort.signal.throwIfAborted();
       providerStarted = performance.now();
       const output = await raceAbort(provider.run(ctx), abort.signal);
@@ -251,15 +259,14 @@ export class WorkerPool {
         provider_latency_ms: providerMs,
         bytes: output.bytes.byteLength,
       });
-      await queue.step(
-        job,
-        "provider_responded",
-        { bytes: output.bytes.byteLength, mime: output.mime },
-        providerMs,
-      );
+      // Logged while the result is written: the two are independent, and both precede finalizing.
+      const responded = queue
+        .step(job, "provider_responded", { bytes: output.bytes.byteLength, mime: output.mime }, providerMs)
+        .catch((err) => log.warn("job.log_failed", { event: "provider_responded", error: err }));
 
       const settings = await this.deps.settings.current();
-      const stored = await this.storeResult(job, output);
+      const stored = await this.storeResult(job, output).finally(() => responded);
+      await responded;
       const done = await queue.succeed(
         job,
         { ...stored, providerLatencyMs: providerMs },
@@ -272,6 +279,7 @@ export class WorkerPool {
         log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
       }
     } catch (err) {
+      await dispatched;
       // A provider that failed still took time: record how long until it gave up.
       if (providerMs === null && providerStarted !== null) {
         providerMs = Math.round(performance.now() - providerStarted);
