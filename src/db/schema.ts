@@ -292,6 +292,34 @@ export const cleanupRun = pgTable("cleanup_run", {
 });
 
 /**
+ * Booth requests refused before a job existed (wrong password, too large, disabled slot…), counted
+ * per slot, reason and hour: a refused request only increments its bucket's counter (upsert), so a
+ * flood of refusals adds at most one row per slot, reason and hour.
+ */
+export const ingestRefusal = pgTable(
+  "ingest_refusal",
+  {
+    slotId: text("slot_id").notNull(),
+    reason: text("reason").notNull(),
+    bucket: tz("bucket").notNull(),
+    count: integer("count").notNull().default(0),
+    firstAt: tz("first_at").notNull(),
+    lastAt: tz("last_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.slotId, t.reason, t.bucket] }),
+    index("ingest_refusal_time_idx").on(t.bucket),
+  ],
+);
+
+/** The notifier's last reported state per slot, so each burst and recovery is announced once. */
+export const notifyState = pgTable("notify_state", {
+  slotId: text("slot_id").primaryKey(),
+  failing: boolean("failing").notNull(),
+  changedAt: tz("changed_at").notNull(),
+});
+
+/**
  * Provider requests per provider and quota day (the provider's own day: Gemini's ends at midnight
  * Pacific time), counted with one atomic upsert per request so every instance adds to the same
  * row. `exhausted_at` is set when the provider itself said its quota is used up for the day.
