@@ -9,10 +9,11 @@ export const MIN_INGEST_PASSWORD = 6;
 export const RANGES = {
   sync_response_seconds: { minimum: 10, maximum: 60 },
   result_retention_hours: { minimum: 24, maximum: 168 },
-  // Held booth requests are cheap (a promise and a socket; ~1,000 held in well under 400 MB, see
-  // docs/benchmarks.md): the caps are for the operator to set, not for the server's sake.
+  // A held booth request is a socket and a pending job, and a running one a network wait (see
+  // docs/benchmarks.md, row 3): the caps are for the operator to set, not for the server's sake.
   max_in_flight_jobs: { minimum: 1, maximum: 5000 },
   provider_concurrency: { minimum: 1, maximum: 2048 },
+  provider_daily_limit: { minimum: 1, maximum: 10_000_000 },
 } as const;
 
 const range = (r: { minimum: number; maximum: number }, description: string) =>
@@ -40,6 +41,31 @@ export const SettingsUpdate = Type.Object(
           PROVIDER_IDS.map((id) => [
             id,
             Type.Optional(range(RANGES.provider_concurrency, `Parallel ${id} calls`)),
+          ]),
+        ),
+        { additionalProperties: false },
+      ),
+    ),
+    provider_daily_limit: Type.Optional(
+      Type.Object(
+        Object.fromEntries(
+          KEYED_PROVIDERS.map((id) => [
+            id,
+            Type.Optional(
+              Type.Union(
+                [
+                  Type.Integer({
+                    ...RANGES.provider_daily_limit,
+                    errorMessage: `Expected a whole number from ${RANGES.provider_daily_limit.minimum} to ${RANGES.provider_daily_limit.maximum}, or null for no limit`,
+                  }),
+                  Type.Null(),
+                ],
+                {
+                  description: `Requests ${id} may take per quota day; null = unlimited`,
+                  errorMessage: `Expected a whole number from ${RANGES.provider_daily_limit.minimum} to ${RANGES.provider_daily_limit.maximum}, or null for no limit`,
+                },
+              ),
+            ),
           ]),
         ),
         { additionalProperties: false },
@@ -98,6 +124,7 @@ export const SettingsViewSchema = Type.Object({
   result_retention_hours: Type.Integer(),
   max_in_flight_jobs: Type.Integer(),
   provider_concurrency: Type.Record(Type.String(), Type.Integer()),
+  provider_daily_limit: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.Null()])),
   public_base_url: Type.Union([Type.String(), Type.Null()]),
   ingest_password: Type.Object({
     is_set: Type.Boolean(),
