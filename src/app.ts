@@ -17,9 +17,9 @@ import { settingsModule } from "./modules/settings/index";
 import { slotsModule } from "./modules/slots/index";
 import { statsModule } from "./modules/stats/index";
 import { uiModule } from "./modules/ui/index";
-import type { Runtime } from "./runtime";
+import type { Services } from "./services";
 
-export function createApp(rt: Runtime) {
+export function createApp(rt: Services) {
   return new Elysia()
     .onError({ as: "global" }, ({ error, code, request }) => {
       if (error instanceof AppError) return errorResponse(error);

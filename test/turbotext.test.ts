@@ -184,7 +184,7 @@ describe("turbotext failures", () => {
   });
 
   test("no PUBLIC_BASE_URL → 502 invalid_config, Turbotext is not called", async () => {
-    await app.rt.db.delete(appSettings).where(eq(appSettings.key, "public_base_url"));
+    await app.db.delete(appSettings).where(eq(appSettings.key, "public_base_url"));
     app.rt.settings.invalidate();
     const res = await postIngest(app, "slot-001", dslrForm(photo));
     expect(res.status).toBe(502);

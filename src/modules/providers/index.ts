@@ -1,10 +1,10 @@
 /** GET /api/providers: the provider/operation catalogue the slot form is generated from. */
 import { Elysia } from "elysia";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 
-export function providerCatalogue(rt: Runtime) {
+export function providerCatalogue(rt: Services) {
   return rt.providers.list().map(({ spec }) => ({
     id: spec.id,
     label: spec.label,
@@ -22,7 +22,7 @@ export function providerCatalogue(rt: Runtime) {
   }));
 }
 
-export const providersModule = (rt: Runtime) =>
+export const providersModule = (rt: Services) =>
   new Elysia({ name: "providers" })
     .use(authPlugin(rt))
     .get("/api/providers", () => ({ data: providerCatalogue(rt) }), {

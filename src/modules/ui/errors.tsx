@@ -6,7 +6,7 @@ import type { FieldErrors } from "../../../templates/forms";
 import { ErrorPage } from "../../../templates/pages/error";
 import { errorText, type View } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { render } from "./render";
 
 /** An AppError as an alert fragment with its status; anything else goes to the central handler. */
@@ -29,7 +29,7 @@ export function fieldErrorsOf(err: unknown): FieldErrors | null {
  * correlation id that is in the log), never the JSON envelope.
  */
 export async function asPage(
-  rt: Runtime,
+  rt: Services,
   v: View,
   request: Request,
   handler: () => Promise<Response>,
