@@ -9,11 +9,12 @@ import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
 import type { CleanupTotals, Metrics } from "../metrics";
 import { type JobQueue, LEASE_TTL_MS, OVERDUE_GRACE_MS } from "../queue/index";
+import { REFUSAL_RETENTION_MS } from "../store/attention";
 import type { Store } from "../store/index";
 
 /** What the cleaner works with. */
 export interface CleanupDeps {
-  store: Pick<Store, "jobs" | "mediaObjects" | "cleanupRuns" | "auth">;
+  store: Pick<Store, "jobs" | "mediaObjects" | "cleanupRuns" | "auth" | "attention">;
   media: MediaStore;
   objects: MediaObjects;
   queue: JobQueue;
@@ -61,6 +62,7 @@ export async function runCleanup(
       report.authFailures = await rt.store.auth.pruneFailures(
         new Date(now.getTime() - AUTH_FAILURE_MAX_AGE_MS),
       );
+      await rt.store.attention.pruneRefusals(new Date(now.getTime() - REFUSAL_RETENTION_MS));
     }
     if (runId !== null) await rt.store.cleanupRuns.finish(runId, rt.clock.now(), flatten(report), null);
     rt.log.info(dryRun ? "cleanup.dry_run" : "cleanup.done", {

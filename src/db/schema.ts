@@ -8,6 +8,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uuid,
@@ -288,6 +289,34 @@ export const cleanupRun = pgTable("cleanup_run", {
   trigger: text("trigger").notNull(),
   removed: jsonb("removed").$type<Record<string, number>>().notNull().default({}),
   error: text("error"),
+});
+
+/**
+ * Booth requests refused before a job existed (wrong password, too large, disabled slot…), counted
+ * per slot, reason and hour: a refused request only increments its bucket's counter (upsert), so a
+ * flood of refusals adds at most one row per slot, reason and hour.
+ */
+export const ingestRefusal = pgTable(
+  "ingest_refusal",
+  {
+    slotId: text("slot_id").notNull(),
+    reason: text("reason").notNull(),
+    bucket: tz("bucket").notNull(),
+    count: integer("count").notNull().default(0),
+    firstAt: tz("first_at").notNull(),
+    lastAt: tz("last_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.slotId, t.reason, t.bucket] }),
+    index("ingest_refusal_time_idx").on(t.bucket),
+  ],
+);
+
+/** The notifier's last reported state per slot, so each burst and recovery is announced once. */
+export const notifyState = pgTable("notify_state", {
+  slotId: text("slot_id").primaryKey(),
+  failing: boolean("failing").notNull(),
+  changedAt: tz("changed_at").notNull(),
 });
 
 export type SlotRow = typeof slot.$inferSelect;

@@ -9,6 +9,7 @@
 
 import { connectDatabase, type Database } from "../db/client";
 import { appliedCount } from "../db/migrate";
+import { AttentionStore } from "./attention";
 import { AuditStore } from "./audit";
 import { AuthStore } from "./auth";
 import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
@@ -37,6 +38,7 @@ export class Store {
   readonly templates: TemplateRowStore;
   readonly cleanupRuns: CleanupRunStore;
   readonly shareLinks: ShareLinkStore;
+  readonly attention: AttentionStore;
 
   private constructor(private readonly database: Database) {
     const { sql, db } = database;
@@ -50,6 +52,7 @@ export class Store {
     this.templates = new TemplateRowStore(db);
     this.cleanupRuns = new CleanupRunStore(db);
     this.shareLinks = new ShareLinkStore(db);
+    this.attention = new AttentionStore(sql);
   }
 
   static open(url: string, options: { max?: number } = {}): Store {

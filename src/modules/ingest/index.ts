@@ -6,6 +6,7 @@ import { AppError, errorResponse } from "../../lib/errors";
 import { slotLabel } from "../../metrics";
 import { waitForOutcome } from "../../queue/waiter";
 import type { Services } from "../../services";
+import { noteRefusal } from "../attention/refusals";
 import { multipart, op } from "../openapi/docs";
 import { outcomeReply } from "./outcome";
 import {
@@ -103,6 +104,7 @@ export const ingestModule = (rt: Services) => {
       const seconds = (performance.now() - started) / 1000;
       const slot = slotLabel(args.params.slotId);
       rt.metrics.ingestAnswered({ slot, provider: track.provider, outcome }, track.jobId ? seconds : null);
+      if (!track.jobId && status >= 400) noteRefusal(rt, args.params.slotId, outcome);
       rt.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
         job_id: track.jobId ?? undefined,
         slot: args.params.slotId.slice(0, 64),

@@ -13,6 +13,7 @@ import type { View } from "../../../templates/view";
 import type { Scope } from "../../accounts";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
+import { attention } from "../attention/service";
 import { authenticate, authPlugin, requireSameOrigin, SESSION_COOKIE } from "../auth/plugin";
 import { HTML, isHtmx } from "./render";
 
@@ -99,6 +100,10 @@ export const uiContext = (rt: Services) =>
             ...(view as View),
             user: { username: admin.username, scopes: admin.scopes },
           };
+          // whole pages carry the banner; htmx fragments ask for it themselves (/partials/attention)
+          if (request.method === "GET" && !isHtmx(request)) {
+            signedIn.attention = await attention(rt, signedIn.now);
+          }
           const refuse = async (message: string) => {
             set.headers["content-type"] = HTML;
             return status(403, await (<ErrorPage v={signedIn} message={message} />));

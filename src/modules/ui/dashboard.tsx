@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** The dashboard `/`, its live poll, and the enabled toggle. */
 import { Elysia } from "elysia";
+import { AttentionBanner } from "../../../templates/attention";
 import {
   DashboardPage,
   type DashboardSlot,
@@ -10,6 +11,7 @@ import {
 import type { View } from "../../../templates/view";
 import { linkBaseFor } from "../../lib/urls";
 import type { Services } from "../../services";
+import { attention, slotAttention } from "../attention/service";
 import { listSlots, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
 import { slotsLive } from "./data";
@@ -20,11 +22,14 @@ import { render } from "./render";
 async function dashboardSlots(rt: Services, v: View, request: Request): Promise<DashboardSlot[]> {
   const base = await linkBaseFor(rt.settings, request.url);
   const slots = await listSlots(rt, base);
-  const live = await slotsLive(
-    rt,
-    slots.map((s) => s.id),
-    base,
-  );
+  const [live, trouble] = await Promise.all([
+    slotsLive(
+      rt,
+      slots.map((s) => s.id),
+      base,
+    ),
+    v.attention ? Promise.resolve(v.attention.slots) : slotAttention(rt, v.now),
+  ]);
   return slots.map((s) => {
     const l = live.get(s.id);
     const last = l?.lastResult;
@@ -38,6 +43,7 @@ async function dashboardSlots(rt: Services, v: View, request: Request): Promise<
       ingestUrl: s.ingest_url,
       inFlight: l?.inFlight ?? 0,
       lastResult: last ? { jobId: last.id, finishedAt: last.finalized_at, thumbUrl: last.thumb_url } : null,
+      trouble: trouble.get(s.id),
     };
   });
 }
@@ -53,6 +59,12 @@ export const uiDashboardRoutes = (rt: Services) =>
           const { publicBaseUrl } = await rt.settings.current();
           return render(<DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} />);
         }),
+      { page: "slots:read" },
+    )
+    .get(
+      "/partials/attention",
+      async ({ view }) =>
+        render(<AttentionBanner v={{ ...view, attention: await attention(rt, view.now) }} />),
       { page: "slots:read" },
     )
     .get(
