@@ -9,6 +9,7 @@ import { runCleanup } from "./cron/cleanup";
 import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { generatePassword } from "./lib/secrets";
+import { checkProvider, formatCheck, isCheckable } from "./modules/providers/check";
 import { updateSlot } from "./modules/slots/service";
 import { collectStatus, formatPurge, formatStatus } from "./ops";
 import { Runtime } from "./runtime";
@@ -209,6 +210,33 @@ const commands: Record<string, Command> = {
         console.log(`${slotId}: ${saved.provider}/${saved.operation} saved (version ${saved.version})`);
         return 0;
       });
+    },
+  },
+  provider: {
+    summary: "check a provider: provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]",
+    usage:
+      "photochanger provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]\n\n" +
+      "Makes one minimal real call: Gemini and OpenAI — look up the model and edit one tiny image;\n" +
+      "Turbotext — one tiny queued job whose photo it downloads from PUBLIC_BASE_URL (so the server\n" +
+      "must be running and reachable from the internet). Prints the latency, what the account can\n" +
+      "use, any balance or rate limits the provider reports and today's count against the daily\n" +
+      "limit. The key defaults to the one in Settings (else the environment); the model to the one\n" +
+      "the slots use. Exit 0 when the provider answered as expected, 1 with the reason otherwise.",
+    async run(args) {
+      onlyFlags(args, ["key", "model", "json"]);
+      noPositional(args, 2);
+      const [sub, id] = args.positional;
+      if (sub !== "check" || !id) throw new UsageError("expected: provider check <gemini|turbotext|openai>");
+      if (!isCheckable(id))
+        throw new UsageError(`cannot check "${id}" (expected gemini, turbotext or openai)`);
+      const key = flagValue(args, "key");
+      const model = flagValue(args, "model");
+      const asJson = switchFlag(args, "json");
+      if (model !== undefined && id === "turbotext")
+        throw new UsageError("Turbotext has no models: drop --model");
+      const report = await withRuntime((rt) => checkProvider(rt, id, { apiKey: key, model }));
+      console.log(asJson ? JSON.stringify(report, null, 2) : formatCheck(report));
+      return report.ok ? 0 : 1;
     },
   },
   purge: {

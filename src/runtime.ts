@@ -22,6 +22,7 @@ import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
 import { JobQueue, LEASE_TTL_MS, OVERDUE_GRACE_MS } from "./queue/index";
+import { QuotaService } from "./quota/service";
 import type { Services } from "./services";
 import { SettingsService } from "./settings/service";
 import { Store } from "./store/index";
@@ -60,6 +61,7 @@ export class Runtime implements Services {
   readonly workers: WorkerPool;
   readonly metrics = new Metrics();
   readonly purges: Purges;
+  readonly quota: QuotaService;
   private timers: ReturnType<typeof setInterval>[] = [];
   private listener: { unlisten(): Promise<void> } | null = null;
   private stopped = false;
@@ -82,6 +84,7 @@ export class Runtime implements Services {
     const masterKey = loadOrCreateMasterKey(join(config.dataDir, "master.key"));
     this.settings = new SettingsService(store, clock, config, masterKey);
     this.providers = new ProviderRegistry(providers);
+    this.quota = new QuotaService(store.providerUsage, clock, this.settings, this.metrics, log);
     this.queue = new JobQueue(store.jobs, clock, this.media, this.objects, this.events, log);
     this.queue.onFinalized((job) => this.metrics.jobFinalized(job));
     this.workers = new WorkerPool(
@@ -94,6 +97,8 @@ export class Runtime implements Services {
         objects: this.objects,
         providers: this.providers,
         settings: this.settings,
+        quota: this.quota,
+        metrics: this.metrics,
         instanceId: this.instanceId,
         publicBaseUrl: async () => (await this.settings.current()).publicBaseUrl,
       },

@@ -15,6 +15,7 @@ import type { Metrics } from "./metrics";
 import type { ProviderRegistry } from "./providers/catalogue";
 import type { JobEvents } from "./queue/events";
 import type { JobQueue } from "./queue/index";
+import type { QuotaService } from "./quota/service";
 import type { SettingsService } from "./settings/service";
 import type { Store } from "./store/index";
 import type { WorkerPool } from "./worker/pool";
@@ -34,6 +35,7 @@ export interface Services {
   readonly workers: Pick<WorkerPool, "inFlight">;
   readonly metrics: Metrics;
   readonly purges: Purges;
+  readonly quota: QuotaService;
   /** This process, as registered in `instance` (pending jobs belong to the instance waiting on them). */
   readonly instanceId: string;
   /** True once shutdown began: new ingests are refused, held ones are still answered. */

@@ -6,6 +6,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import type { Config } from "../config";
 import type { Clock } from "../lib/clock";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
+import type { QuotaProvider } from "../providers/quota";
 import type { ProviderId } from "../providers/types";
 import type { AuditStore } from "../store/audit";
 import type { SettingsStore } from "../store/settings";
@@ -15,6 +16,8 @@ export interface RuntimeSettings {
   resultRetentionHours: number;
   maxInFlightJobs: number;
   providerConcurrency: Record<ProviderId, number>;
+  /** Requests per quota day each network provider may take (null: unlimited). */
+  providerDailyLimit: Record<QuotaProvider, number | null>;
   publicBaseUrl: string | null;
 }
 
@@ -23,6 +26,7 @@ export const SETTING_DEFAULTS: RuntimeSettings = {
   resultRetentionHours: 72,
   maxInFlightJobs: 16,
   providerConcurrency: { gemini: 4, turbotext: 4, openai: 4, local: 8 },
+  providerDailyLimit: { gemini: null, turbotext: null, openai: null },
   publicBaseUrl: null,
 };
 
@@ -32,6 +36,7 @@ export const KEYS = {
   resultRetentionHours: "result_retention_hours",
   maxInFlightJobs: "max_in_flight_jobs",
   providerConcurrency: "provider_concurrency",
+  providerDailyLimit: "provider_daily_limit",
   publicBaseUrl: "public_base_url",
   ingestPassword: "ingest_password",
   providerKey: (id: string) => `provider_key.${id}`,
@@ -84,6 +89,10 @@ export class SettingsService {
       providerConcurrency: {
         ...SETTING_DEFAULTS.providerConcurrency,
         ...((byKey.get(KEYS.providerConcurrency) as Record<ProviderId, number> | undefined) ?? {}),
+      },
+      providerDailyLimit: {
+        ...SETTING_DEFAULTS.providerDailyLimit,
+        ...((byKey.get(KEYS.providerDailyLimit) as Record<QuotaProvider, number | null> | undefined) ?? {}),
       },
       publicBaseUrl:
         (byKey.get(KEYS.publicBaseUrl) as string | null | undefined) ?? this.config.publicBaseUrl,

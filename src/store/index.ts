@@ -16,6 +16,7 @@ import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
 import { InstanceStore } from "./instances";
 import { JobStore } from "./job-store";
 import { MediaObjectStore, TemplateRowStore } from "./media";
+import { ProviderUsageStore } from "./provider-usage";
 import { SettingsStore } from "./settings";
 import { SlotStore } from "./slots";
 
@@ -39,6 +40,7 @@ export class Store {
   readonly cleanupRuns: CleanupRunStore;
   readonly shareLinks: ShareLinkStore;
   readonly attention: AttentionStore;
+  readonly providerUsage: ProviderUsageStore;
 
   private constructor(private readonly database: Database) {
     const { sql, db } = database;
@@ -53,6 +55,7 @@ export class Store {
     this.cleanupRuns = new CleanupRunStore(db);
     this.shareLinks = new ShareLinkStore(db);
     this.attention = new AttentionStore(sql);
+    this.providerUsage = new ProviderUsageStore(sql);
   }
 
   static open(url: string, options: { max?: number } = {}): Store {

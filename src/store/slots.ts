@@ -37,6 +37,19 @@ export class SlotStore {
     return row ?? null;
   }
 
+  /** The `settings.model` most enabled slots of the provider use (ties: the lowest slot id), or null. */
+  async mostUsedModel(provider: string): Promise<string | null> {
+    const model = sql<string>`${slot.settings}->>'model'`;
+    const [row] = await this.db
+      .select({ model })
+      .from(slot)
+      .where(and(eq(slot.provider, provider), eq(slot.enabled, true), sql`${model} is not null`))
+      .groupBy(model)
+      .orderBy(sql`count(*) desc`, sql`min(${slot.id})`)
+      .limit(1);
+    return row?.model ?? null;
+  }
+
   async resetStats(id: string, now: Date): Promise<SlotRow | null> {
     const [row] = await this.db.update(slot).set({ statsResetAt: now }).where(eq(slot.id, id)).returning();
     return row ?? null;

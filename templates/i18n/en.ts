@@ -434,6 +434,7 @@ export const en: Dict = {
       forbidden: "You may not do this.",
       unauthorized: "Your session has expired — sign in again.",
       service_unavailable: "The database is unavailable.",
+      provider_quota_exhausted: "The provider's daily quota is used up — the booth prints the original.",
       internal_error: "Internal server error.",
     } as Record<string, string>,
   },

@@ -430,6 +430,7 @@ export const ru = {
       forbidden: "Недостаточно прав.",
       unauthorized: "Сессия истекла — войдите снова.",
       service_unavailable: "База данных недоступна.",
+      provider_quota_exhausted: "Дневная квота провайдера исчерпана — будка печатает оригинал.",
       internal_error: "Внутренняя ошибка сервера.",
     } as Record<string, string>,
   },

@@ -13,6 +13,7 @@ import {
   checkIngestPassword,
   clientMetadata,
   enqueueUpload,
+  guardDb,
   loadSlot,
   MB,
   readUpload,
@@ -48,6 +49,8 @@ export const ingestModule = (rt: Services) => {
       stringField(upload.fields, "password") ?? new URL(request.url).searchParams.get("password");
     await checkIngestPassword(rt, password, clientIp);
     await requireImage(upload);
+    // The provider's quota for today is used up: answer now, so the booth prints the original.
+    await guardDb(() => rt.quota.refuseIfExhausted(slot.provider));
     const job = await enqueueUpload(rt, {
       slot,
       source: "ingest",

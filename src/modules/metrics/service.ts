@@ -4,14 +4,15 @@ import type { GaugeSnapshot } from "../../metrics";
 import type { Services } from "../../services";
 
 export async function gaugeSnapshot(
-  rt: Pick<Services, "store" | "queue" | "media" | "workers" | "settings">,
+  rt: Pick<Services, "store" | "queue" | "media" | "workers" | "settings" | "quota">,
 ): Promise<GaugeSnapshot> {
-  const [queue, mediaBytes, disk, cleanup, settings] = await Promise.all([
+  const [queue, mediaBytes, disk, cleanup, settings, quotas] = await Promise.all([
     rt.queue.counts(),
     rt.media.bytesByKind(),
     rt.media.diskUsage(),
     lastCleanup(rt),
     rt.settings.current(),
+    rt.quota.states(),
   ]);
   return {
     queue,
@@ -20,5 +21,6 @@ export async function gaugeSnapshot(
     disk,
     lastCleanupAt: cleanup?.finishedAt ?? null,
     syncResponseSeconds: settings.syncResponseSeconds,
+    quotas: quotas.map((q) => ({ provider: q.provider, usedRatio: q.usedRatio })),
   };
 }

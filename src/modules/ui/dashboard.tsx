@@ -17,6 +17,7 @@ import { uiContext } from "./context";
 import { slotsLive } from "./data";
 import { asPage, errorFragment } from "./errors";
 import { operationLabel, providerLabel } from "./labels";
+import { quotaViews } from "./quota";
 import { render } from "./render";
 
 async function dashboardSlots(rt: Services, v: View, request: Request): Promise<DashboardSlot[]> {
@@ -57,7 +58,10 @@ export const uiDashboardRoutes = (rt: Services) =>
         asPage(rt, view, request, async () => {
           const slots = await dashboardSlots(rt, view, request);
           const { publicBaseUrl } = await rt.settings.current();
-          return render(<DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} />);
+          const quotas = await quotaViews(rt);
+          return render(
+            <DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} quotas={quotas} />,
+          );
         }),
       { page: "slots:read" },
     )

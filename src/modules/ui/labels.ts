@@ -2,10 +2,15 @@
 import type { Lang } from "../../../templates/i18n/index";
 import type { Services } from "../../services";
 
-export function providerLabel(rt: Services, id: string): string {
+export function providerLabel(rt: Pick<Services, "providers">, id: string): string {
   return rt.providers.get(id)?.spec.label ?? id;
 }
 
-export function operationLabel(rt: Services, provider: string, operation: string, lang: Lang): string {
+export function operationLabel(
+  rt: Pick<Services, "providers">,
+  provider: string,
+  operation: string,
+  lang: Lang,
+): string {
   return rt.providers.operation(provider, operation)?.label[lang] ?? operation;
 }
