@@ -33,7 +33,7 @@ describe("thumbnails are made on first request, off the booth's path", () => {
   });
   afterAll(() => app.stop());
 
-  const row = async (id: string) => (await app.rt.db.select().from(job).where(eq(job.id, id)))[0]!;
+  const row = async (id: string) => (await app.db.select().from(job).where(eq(job.id, id)))[0]!;
   const thumbsOnDisk = () =>
     readdirSync(join(app.dataDir, "media", "results")).filter((f) => f.endsWith(".thumb.webp"));
 
@@ -69,7 +69,7 @@ describe("thumbnails are made on first request, off the booth's path", () => {
     expect((await fetch(`${app.url}/public/results/${id}/thumb`)).status).toBe(200);
     const thumb = join(app.dataDir, "media", `results/${id}.thumb.webp`);
     expect(existsSync(thumb)).toBe(true);
-    await app.rt.db
+    await app.db
       .update(job)
       .set({ resultExpiresAt: new Date(Date.now() - 1000) })
       .where(eq(job.id, id));
@@ -110,7 +110,7 @@ describe("many worker loops, and wake-ups off", () => {
         Array.from({ length: 60 }, () => postIngest(app, "slot-002", dslrForm(photo))),
       );
       expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-      const rows = await app.rt.db.select().from(job);
+      const rows = await app.db.select().from(job);
       expect(rows.length).toBe(60);
       expect(rows.every((r) => r.status === "succeeded" && r.attempts === 1)).toBe(true);
     } finally {

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import postgres from "postgres";
 import { runMigrations } from "../../src/db/migrate";
-import { claimNextJob } from "../../src/queue/sql";
+import { claimNextJob } from "../../src/store/jobs";
 import { spawnChild, stopChild } from "./lib";
 
 if (import.meta.main && process.argv[2] === "--claimer") {

@@ -3,9 +3,9 @@ import type { JobRow } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 import { isUuid } from "../../lib/http";
 import { thumbnail } from "../../media/images";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 
-export async function findServableResult(rt: Runtime, jobId: string): Promise<JobRow> {
+export async function findServableResult(rt: Services, jobId: string): Promise<JobRow> {
   const notFound = () =>
     new AppError(404, "result_not_found", "There is no result with this id", { job_id: jobId });
   if (!isUuid(jobId)) throw notFound();
@@ -37,7 +37,7 @@ const making = new Map<string, Promise<string | null>>();
  * path, and only for results someone looks at. Null when it cannot be made (a HEIC result kept as
  * "original" cannot be decoded here).
  */
-export async function thumbnailOf(rt: Runtime, job: JobRow): Promise<string | null> {
+export async function thumbnailOf(rt: Services, job: JobRow): Promise<string | null> {
   if (job.thumbPath && (await rt.media.exists(job.thumbPath))) return job.thumbPath;
   let pending = making.get(job.id);
   if (!pending) {
@@ -47,7 +47,7 @@ export async function thumbnailOf(rt: Runtime, job: JobRow): Promise<string | nu
   return pending;
 }
 
-async function makeThumbnail(rt: Runtime, job: JobRow): Promise<string | null> {
+async function makeThumbnail(rt: Services, job: JobRow): Promise<string | null> {
   let webp: Uint8Array;
   try {
     webp = await thumbnail(await rt.media.read(job.resultPath!));
