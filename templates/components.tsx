@@ -2,7 +2,7 @@
 /** Small building blocks shared by the pages. Every piece of user data goes through `safe`. */
 import type { Children } from "@kitajs/html";
 import { Icon } from "./icons";
-import { errorText, fmtDateTime, fmtDuration, type View } from "./view";
+import { errorText, fmtDateTime, fmtDuration, jobMessage, type View } from "./view";
 
 export function Alert({
   kind,
@@ -146,9 +146,15 @@ export function JobsTable({
                 ) : (
                   ""
                 )}
-                {j.errorMessage ? (
+                {j.errorMessage && jobMessage(v, j.errorMessage) !== j.errorMessage ? (
                   <div class="muted small" safe>
-                    {j.errorMessage}
+                    {jobMessage(v, j.errorMessage)}
+                  </div>
+                ) : j.errorMessage ? (
+                  <div class="muted small">
+                    <q class="raw" lang="en" translate="no" safe>
+                      {j.errorMessage}
+                    </q>
                   </div>
                 ) : (
                   ""

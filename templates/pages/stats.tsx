@@ -2,7 +2,7 @@
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { fmtDateTime, fmtDuration, fmtNumber, fmtTime, type View } from "../view";
+import { fmtDateTime, fmtDuration, fmtNumber, fmtTime, slotName, type View } from "../view";
 
 export const PERIODS = ["24h", "7d", "30d"] as const;
 export type Period = (typeof PERIODS)[number];
@@ -245,7 +245,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                 <tr data-slot={r.slotId}>
                   <td>
                     <a href={`/slots/${r.slotId}`} safe>
-                      {r.name}
+                      {slotName(v, r.name)}
                     </a>
                     <div class="slot-id" safe>
                       {r.slotId}

@@ -20,7 +20,7 @@ import { MB, readUpload } from "../ingest/service";
 import { listJobs } from "../jobs/service";
 import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
-import { asPage, fieldErrorsOf } from "./errors";
+import { asPage, fieldErrorsOf, fieldLabel } from "./errors";
 import { render } from "./render";
 import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
 
@@ -180,7 +180,7 @@ export const uiSlotRoutes = (rt: Runtime) =>
             slotId: row.id,
             version: s.version ?? row.version,
           });
-          const errors = fieldErrorsOf(err);
+          const errors = fieldErrorsOf(err, view);
           const outcome = errors
             ? { errors }
             : err.code === "version_conflict"
@@ -244,10 +244,10 @@ export const uiSlotRoutes = (rt: Runtime) =>
           );
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          const fields = fieldErrorsOf(err);
+          const fields = fieldErrorsOf(err, view);
           const detail = fields
             ? Object.entries(fields)
-                .map(([k, m]) => `${k}: ${m}`)
+                .map(([k, m]) => `${fieldLabel(view, k)}: ${m}`)
                 .join("; ")
             : errorText(view, err.code, err.message);
           // the provider's own (sanitized) words help the operator more than the generic line
