@@ -17,6 +17,7 @@ import { MediaObjects } from "./media/objects";
 import { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
+import { notifyConfigured, notifyTick } from "./modules/attention/notifier";
 import { ensureAdminUsers } from "./modules/auth/users";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
@@ -168,6 +169,9 @@ export class Runtime {
         "instance.heartbeat",
       );
       this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
+      if (notifyConfigured(this.config)) {
+        this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
+      }
       this.listener = await listenForJobEvents(this.sql, this.events, this.log);
     }
     if (this.options.workers ?? true) this.workers.start();

@@ -103,7 +103,7 @@ export function JobsTable({
 }): JSX.Element {
   return (
     <div class="table-wrap">
-      <table>
+      <table class="cards-on-phone">
         <thead>
           <tr>
             <th safe>{v.t.jobs.created}</th>
@@ -119,13 +119,13 @@ export function JobsTable({
         <tbody>
           {jobs.map((j) => (
             <tr data-job-id={j.id}>
-              <td>
+              <td data-label={v.t.jobs.created}>
                 <a href={`/jobs/${j.id}`} safe>
                   {fmtDateTime(v, j.createdAt)}
                 </a>
               </td>
               {showSlot ? (
-                <td>
+                <td data-label={v.t.jobs.slot}>
                   <a href={`/slots/${j.slotId}`} safe>
                     {j.slotId}
                   </a>
@@ -133,14 +133,16 @@ export function JobsTable({
               ) : (
                 ""
               )}
-              <td>
+              <td data-label={v.t.jobs.status}>
                 <StatusPill v={v} status={j.status} />
               </td>
-              <td safe>{v.t.result.source[j.source] ?? j.source}</td>
-              <td class="num" safe>
+              <td data-label={v.t.jobs.source} safe>
+                {v.t.result.source[j.source] ?? j.source}
+              </td>
+              <td data-label={v.t.jobs.duration} class="num" safe>
                 {fmtDuration(v, j.totalMs)}
               </td>
-              <td>
+              <td data-label={v.t.jobs.reason}>
                 {j.failureReason ? (
                   <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
                 ) : (

@@ -87,7 +87,7 @@ export function LiveQueue({
       )}
       {jobs.length ? (
         <div class="table-wrap">
-          <table>
+          <table class="cards-on-phone">
             <thead>
               <tr>
                 <th safe>{v.t.jobs.slot}</th>
@@ -105,21 +105,23 @@ export function LiveQueue({
                 const left = new Date(j.expiresAt).getTime() - v.now.getTime();
                 return (
                   <tr data-job-id={j.id}>
-                    <td>
+                    <td data-label={v.t.jobs.slot}>
                       <a href={`/slots/${j.slotId}`} safe>
                         {j.slotId}
                       </a>
                     </td>
-                    <td>
+                    <td data-label={v.t.jobs.status}>
                       <StatusPill v={v} status={j.status} />
                     </td>
-                    <td safe>{v.t.result.source[j.source] ?? j.source}</td>
-                    <td>
+                    <td data-label={v.t.jobs.source} safe>
+                      {v.t.result.source[j.source] ?? j.source}
+                    </td>
+                    <td data-label={v.t.jobs.created}>
                       <a href={`/jobs/${j.id}`} safe>
                         {fmtTime(v, j.createdAt)}
                       </a>
                     </td>
-                    <td class="num" safe>
+                    <td data-label={v.t.jobs.timeLeft} class="num" safe>
                       {left > 0 ? v.t.time.left(fmtDuration(v, left)) : v.t.time.overdue}
                     </td>
                     <td>
