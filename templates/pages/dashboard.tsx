@@ -5,6 +5,7 @@ import { SlotTrouble } from "../attention";
 import { Alert, CopyField } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
+import { QuotaBanners, QuotaPanel, type QuotaView } from "../quota";
 import { can, fmtAgo, fmtDateTime, slotName, type View } from "../view";
 
 export interface DashboardSlot {
@@ -179,10 +180,12 @@ export function DashboardPage({
   v,
   slots,
   publicBaseUrl,
+  quotas = [],
 }: {
   v: View;
   slots: DashboardSlot[];
   publicBaseUrl: string | null;
+  quotas?: QuotaView[];
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.dashboard.title}>
@@ -204,12 +207,14 @@ export function DashboardPage({
           <span safe>{v.t.dashboard.publicBaseHint}</span>
         </Alert>
       )}
+      <QuotaBanners v={v} quotas={quotas} />
       <div hx-get="/partials/slots-live" hx-trigger="every 3s" hx-swap="none" aria-hidden="true"></div>
       <section class="slot-list">
         {slots.map((s) => (
           <SlotRow v={v} s={s} />
         ))}
       </section>
+      <QuotaPanel v={v} quotas={quotas} />
     </Layout>
   );
 }

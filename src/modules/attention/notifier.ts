@@ -7,8 +7,7 @@
  */
 import { DEFAULT_LANG, dict } from "../../../templates/i18n/index";
 import type { Config } from "../../config";
-import type { Runtime } from "../../runtime";
-import { changeNotifyState } from "../../store/attention";
+import type { Services } from "../../services";
 import { type SlotAttention, slotAttention } from "./service";
 
 /** Failures within the attention window (one hour) that make a failing slot a burst worth a message. */
@@ -130,7 +129,9 @@ export async function sendNotice(config: Config, notice: Notice): Promise<SendRe
 }
 
 /** One look at the slots: announces the bursts and recoveries that this call is first to see. */
-export async function notifyTick(rt: Runtime): Promise<Notice[]> {
+export async function notifyTick(
+  rt: Pick<Services, "store" | "clock" | "settings" | "config" | "log">,
+): Promise<Notice[]> {
   const now = rt.clock.now();
   const slots = await slotAttention(rt, now);
   const base = (await rt.settings.current()).publicBaseUrl;
@@ -139,7 +140,7 @@ export async function notifyTick(rt: Runtime): Promise<Notice[]> {
     const burst = s.failing && s.failuresInWindow >= BURST_FAILURES;
     // between the two (failing, but fewer failures so far) the last announced state stands
     if (!burst && s.failing) continue;
-    if (!(await changeNotifyState(rt.sql, s.slotId, burst, now))) continue;
+    if (!(await rt.store.attention.changeNotifyState(s.slotId, burst, now))) continue;
     const notice = noticeFor(
       burst ? "slot_failing" : "slot_recovered",
       s,

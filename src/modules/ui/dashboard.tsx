@@ -10,16 +10,17 @@ import {
 } from "../../../templates/pages/dashboard";
 import type { View } from "../../../templates/view";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { attention, slotAttention } from "../attention/service";
 import { listSlots, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
 import { slotsLive } from "./data";
 import { asPage, errorFragment } from "./errors";
 import { operationLabel, providerLabel } from "./labels";
+import { quotaViews } from "./quota";
 import { render } from "./render";
 
-async function dashboardSlots(rt: Runtime, v: View, request: Request): Promise<DashboardSlot[]> {
+async function dashboardSlots(rt: Services, v: View, request: Request): Promise<DashboardSlot[]> {
   const base = await linkBaseFor(rt.settings, request.url);
   const slots = await listSlots(rt, base);
   const [live, trouble] = await Promise.all([
@@ -48,7 +49,7 @@ async function dashboardSlots(rt: Runtime, v: View, request: Request): Promise<D
   });
 }
 
-export const uiDashboardRoutes = (rt: Runtime) =>
+export const uiDashboardRoutes = (rt: Services) =>
   new Elysia({ name: "ui-dashboard" })
     .use(uiContext(rt))
     .get(
@@ -57,7 +58,10 @@ export const uiDashboardRoutes = (rt: Runtime) =>
         asPage(rt, view, request, async () => {
           const slots = await dashboardSlots(rt, view, request);
           const { publicBaseUrl } = await rt.settings.current();
-          return render(<DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} />);
+          const quotas = await quotaViews(rt);
+          return render(
+            <DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} quotas={quotas} />,
+          );
         }),
       { page: "slots:read" },
     )

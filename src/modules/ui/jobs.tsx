@@ -13,7 +13,7 @@ import {
 import { errorText, type View } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { cancelJob, getJob, type JobView, listJobs, parseJobQuery } from "../jobs/service";
 import { listSlots } from "../slots/service";
 import { uiContext } from "./context";
@@ -24,7 +24,7 @@ import { render } from "./render";
 
 const PAGE_SIZE = 25;
 
-function item(rt: Runtime, lang: Lang, j: JobView): JobListItem {
+function item(rt: Services, lang: Lang, j: JobView): JobListItem {
   return {
     id: j.id,
     slotId: j.slot_id,
@@ -42,12 +42,12 @@ function item(rt: Runtime, lang: Lang, j: JobView): JobListItem {
   };
 }
 
-async function liveJobs(rt: Runtime, lang: Lang): Promise<JobListItem[]> {
+async function liveJobs(rt: Services, lang: Lang): Promise<JobListItem[]> {
   const page = await listJobs(rt, { statuses: [...ACTIVE_STATUSES], page: 1, pageSize: 200 }, "");
   return page.data.map((j) => item(rt, lang, j)).reverse();
 }
 
-async function jobList(rt: Runtime, v: View, query: Record<string, string | undefined>) {
+async function jobList(rt: Services, v: View, query: Record<string, string | undefined>) {
   const f: JobFilterValues = {
     status: query.status || undefined,
     slot: query.slot || undefined,
@@ -68,7 +68,7 @@ async function jobList(rt: Runtime, v: View, query: Record<string, string | unde
   }
 }
 
-export const uiJobsRoutes = (rt: Runtime) =>
+export const uiJobsRoutes = (rt: Services) =>
   new Elysia({ name: "ui-jobs" })
     .use(uiContext(rt))
     .get(

@@ -13,15 +13,7 @@ import {
   SystemPage,
 } from "../../../templates/pages/ops";
 import type { View } from "../../../templates/view";
-import type { Runtime } from "../../runtime";
-import {
-  activeSessions,
-  passwordHashOf,
-  revokeOtherSessions,
-  revokeOwnSession,
-  setPasswordHash,
-} from "../../store/account";
-import { auditActions, auditPage, lastCleanupRun, recentInstances } from "../../store/attention";
+import type { Services } from "../../services";
 import { VERSION } from "../../version";
 import { notifyConfigured, sendNotice } from "../attention/notifier";
 import { uiContext } from "./context";
@@ -35,11 +27,11 @@ const INSTANCE_SILENT_MS = 60_000;
 const INSTANCE_LIST_MS = 24 * 60 * 60_000;
 export const MIN_ADMIN_PASSWORD = 10;
 
-async function systemModel(rt: Runtime, now: Date): Promise<SystemModel> {
+async function systemModel(rt: Services, now: Date): Promise<SystemModel> {
   const started = performance.now();
   let dbOk = true;
   try {
-    await rt.settings.ping();
+    await rt.store.ping();
   } catch {
     dbOk = false;
   }
@@ -54,8 +46,8 @@ async function systemModel(rt: Runtime, now: Date): Promise<SystemModel> {
   const [disk, queue, cleaner, instances] = await Promise.all([
     safe(() => rt.media.diskUsage()),
     safe(() => rt.queue.counts()),
-    safe(() => lastCleanupRun(rt.sql)),
-    safe(() => recentInstances(rt.sql, new Date(now.getTime() - INSTANCE_LIST_MS))),
+    safe(() => rt.store.attention.lastCleanupRun()),
+    safe(() => rt.store.attention.recentInstances(new Date(now.getTime() - INSTANCE_LIST_MS))),
   ]);
   const n = rt.config.notify;
   return {
@@ -87,8 +79,13 @@ async function systemModel(rt: Runtime, now: Date): Promise<SystemModel> {
   };
 }
 
-async function sessionsOf(rt: Runtime, username: string, current: string, now: Date): Promise<SessionView[]> {
-  return (await activeSessions(rt.sql, username, now)).map((s) => ({
+async function sessionsOf(
+  rt: Services,
+  username: string,
+  current: string,
+  now: Date,
+): Promise<SessionView[]> {
+  return (await rt.store.attention.activeSessions(username, now)).map((s) => ({
     id: s.id,
     createdAt: new Date(s.created_at).toISOString(),
     expiresAt: new Date(s.expires_at).toISOString(),
@@ -113,7 +110,7 @@ function passwordErrors(v: View, current: string, next: string, repeat: string):
   return errors;
 }
 
-export const uiOpsRoutes = (rt: Runtime) =>
+export const uiOpsRoutes = (rt: Services) =>
   new Elysia({ name: "ui-ops" })
     .use(uiContext(rt))
     .get(
@@ -153,8 +150,8 @@ export const uiOpsRoutes = (rt: Runtime) =>
           const page = Math.max(1, Math.min(10_000, Number.parseInt(q.page ?? "1", 10) || 1));
           const filter = { actor: q.actor || undefined, action: q.action || undefined };
           const [{ rows, total }, actions] = await Promise.all([
-            auditPage(rt.sql, { page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
-            auditActions(rt.sql),
+            rt.store.attention.auditPage({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
+            rt.store.attention.auditActions(),
           ]);
           const actors = ["serg", "igor", "cli", "first-start"];
           return render(
@@ -200,20 +197,16 @@ export const uiOpsRoutes = (rt: Runtime) =>
         const errors = passwordErrors(view, current, next, repeat);
         if (Object.keys(errors).length)
           return render(<PasswordCard v={view} errors={errors} />, { status: 422 });
-        const hash = await passwordHashOf(rt.sql, admin.username);
-        if (!hash || !(await Bun.password.verify(current, hash))) {
+        const user = await rt.store.auth.user(admin.username);
+        if (!user || !(await Bun.password.verify(current, user.passwordHash))) {
           return render(<PasswordCard v={view} errors={{ current: view.t.account.wrongCurrent }} />, {
             status: 422,
           });
         }
         const now = rt.clock.now();
-        await setPasswordHash(
-          rt.sql,
-          admin.username,
-          await Bun.password.hash(next, { algorithm: "argon2id" }),
-          now,
-        );
-        const ended = await revokeOtherSessions(rt.sql, admin.username, admin.sessionId, now);
+        const hash = await Bun.password.hash(next, { algorithm: "argon2id" });
+        await rt.store.auth.setPassword(admin.username, hash, user.scopes, now);
+        const ended = await rt.store.attention.revokeOtherSessions(admin.username, admin.sessionId, now);
         await rt.settings.audit(admin.username, "admin.password_changed", {
           username: admin.username,
           count: ended,
@@ -227,7 +220,8 @@ export const uiOpsRoutes = (rt: Runtime) =>
       async ({ params, view, admin }) => {
         const now = rt.clock.now();
         const ok =
-          params.id !== admin.sessionId && (await revokeOwnSession(rt.sql, admin.username, params.id, now));
+          params.id !== admin.sessionId &&
+          (await rt.store.attention.revokeOwnSession(admin.username, params.id, now));
         if (ok) await rt.settings.audit(admin.username, "admin.sessions_revoked", { count: 1 });
         return render(
           <SessionsCard
@@ -243,7 +237,7 @@ export const uiOpsRoutes = (rt: Runtime) =>
       "/account/sessions/revoke-others",
       async ({ view, admin }) => {
         const now = rt.clock.now();
-        const n = await revokeOtherSessions(rt.sql, admin.username, admin.sessionId, now);
+        const n = await rt.store.attention.revokeOtherSessions(admin.username, admin.sessionId, now);
         if (n) await rt.settings.audit(admin.username, "admin.sessions_revoked", { count: n });
         return render(
           <SessionsCard
