@@ -19,9 +19,9 @@ import { slotsModule } from "./modules/slots/index";
 import { statsModule } from "./modules/stats/index";
 import { browserErrorPage } from "./modules/ui/errors";
 import { uiModule } from "./modules/ui/index";
-import type { Runtime } from "./runtime";
+import type { Services } from "./services";
 
-export function createApp(rt: Runtime) {
+export function createApp(rt: Services) {
   return new Elysia()
     .onError({ as: "global" }, async ({ error, code, request }) => {
       // a browser that navigated into an error gets a page, programs the JSON envelope

@@ -5,7 +5,7 @@ import { clientAddress } from "../../lib/client";
 import { AppError, errorResponse } from "../../lib/errors";
 import { slotLabel } from "../../metrics";
 import { waitForOutcome } from "../../queue/waiter";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { noteRefusal } from "../attention/refusals";
 import { multipart, op } from "../openapi/docs";
 import { outcomeReply } from "./outcome";
@@ -25,7 +25,7 @@ import {
 /** Seconds beyond T_sync that Bun keeps the held connection open, so the deadline answer arrives. */
 const HOLD_MARGIN_S = 15;
 
-export const ingestModule = (rt: Runtime) => {
+export const ingestModule = (rt: Services) => {
   const handle = async ({ request, params, server }: HandlerArgs, track: IngestTrack) => {
     const slotId = params.slotId;
     const clientIp = clientAddress(server, request);

@@ -16,8 +16,7 @@ import { errorText, type View } from "../../../templates/view";
 import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
-import { refusalBuckets } from "../../store/attention";
+import type { Services } from "../../services";
 import { MB, readUpload } from "../ingest/service";
 import { listJobs } from "../jobs/service";
 import { applyPreset, createPreset, findPreset, listAllPresets, removePreset } from "../presets/service";
@@ -36,13 +35,13 @@ const HOLD_MARGIN_S = 15;
 
 type Values = Record<string, string | string[] | undefined>;
 
-async function pageModel(rt: Runtime, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
+async function pageModel(rt: Services, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
   const base = await linkBaseFor(rt.settings, request.url);
   const [d, jobs, settings, refusals] = await Promise.all([
     getSlot(rt, slotId, base),
     listJobs(rt, { slotId, page: 1, pageSize: 10 }, base),
     rt.settings.current(),
-    refusalBuckets(rt.sql, slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
+    rt.store.attention.refusalBuckets(slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
   ]);
   return {
     form: await formModel(rt, v.lang, {
@@ -116,7 +115,7 @@ async function presetsCard(
 }
 
 async function templatesCard(
-  rt: Runtime,
+  rt: Services,
   v: View,
   slotId: string,
   extra: { error?: string; uploaded?: boolean },
@@ -152,7 +151,7 @@ function notFoundPage(v: View, err: unknown) {
   throw err;
 }
 
-export const uiSlotRoutes = (rt: Runtime) =>
+export const uiSlotRoutes = (rt: Services) =>
   new Elysia({ name: "ui-slot" })
     .use(uiContext(rt))
     .get(
