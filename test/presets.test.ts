@@ -120,7 +120,7 @@ describe("the API", () => {
     expect((await serg("DELETE", "/api/presets/watercolor")).status).toBe(409);
     expect((await serg("DELETE", `/api/presets/${saved.id}`)).status).toBe(204);
     expect((await serg("DELETE", `/api/presets/${saved.id}`)).status).toBe(404);
-    const audit = await app.rt.sql<{ action: string; actor: string }[]>`
+    const audit = await app.sql<{ action: string; actor: string }[]>`
       select action, actor from audit_log where action like 'preset.%' order by id`;
     expect([...audit]).toEqual([
       { action: "preset.created", actor: "serg" },
@@ -206,7 +206,7 @@ describe("the slot page", () => {
       }),
     );
     expect(res.status).toBe(200);
-    const [row] = await app.rt.sql<{ provider: string; settings: { prompt: string } }[]>`
+    const [row] = await app.sql<{ provider: string; settings: { prompt: string } }[]>`
       select provider, settings from slot where id = 'slot-002'`;
     expect(row!.provider).toBe("gemini");
     expect(row!.settings.prompt).toContain("sunflower field");
@@ -225,7 +225,7 @@ describe("the slot page", () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain("Bright party");
-    const [row] = await app.rt.sql<
+    const [row] = await app.sql<
       {
         id: string;
         provider: string;

@@ -1,54 +1,30 @@
-/** Operators' own style presets (table slot_preset). */
-import type { Sql } from "../db/client";
+/** The `slot_preset` table (drizzle): style presets operators saved from a slot. */
+import { asc, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { type SlotPresetRow, slotPreset } from "../db/schema";
 
-export interface PresetRow {
-  id: string;
-  name: string;
-  provider: string;
-  operation: string;
-  settings: Record<string, unknown>;
-  createdBy: string;
-  createdAt: Date;
-}
+export type PresetRow = SlotPresetRow;
 
-function toRow(r: Record<string, unknown>): PresetRow {
-  return {
-    id: String(r.id),
-    name: String(r.name),
-    provider: String(r.provider),
-    operation: String(r.operation),
-    settings: (r.settings as Record<string, unknown>) ?? {},
-    createdBy: String(r.created_by),
-    createdAt: r.created_at as Date,
-  };
-}
+export class PresetStore {
+  constructor(private readonly db: Db) {}
 
-export async function listPresets(sql: Sql): Promise<PresetRow[]> {
-  const rows = await sql`
-    select id, name, provider, operation, settings, created_by, created_at
-    from slot_preset order by created_at, id`;
-  return rows.map(toRow);
-}
+  list(): Promise<PresetRow[]> {
+    return this.db.select().from(slotPreset).orderBy(asc(slotPreset.createdAt), asc(slotPreset.id));
+  }
 
-export async function getPreset(sql: Sql, id: string): Promise<PresetRow | null> {
-  const [row] = await sql`
-    select id, name, provider, operation, settings, created_by, created_at
-    from slot_preset where id = ${id}`;
-  return row ? toRow(row) : null;
-}
+  async get(id: string): Promise<PresetRow | null> {
+    const [row] = await this.db.select().from(slotPreset).where(eq(slotPreset.id, id));
+    return row ?? null;
+  }
 
-export async function insertPreset(sql: Sql, p: PresetRow): Promise<PresetRow> {
-  const [row] = await sql`
-    insert into slot_preset (id, name, provider, operation, settings, created_by, created_at)
-    values (${p.id}, ${p.name}, ${p.provider}, ${p.operation}, ${sql.json(p.settings as never)}, ${p.createdBy}, ${p.createdAt})
-    returning id, name, provider, operation, settings, created_by, created_at`;
-  return toRow(row!);
-}
+  async insert(p: PresetRow): Promise<PresetRow> {
+    const [row] = await this.db.insert(slotPreset).values(p).returning();
+    return row!;
+  }
 
-/** True when a row was deleted. */
-export async function deletePreset(sql: Sql, id: string): Promise<PresetRow | null> {
-  const [row] = await sql`
-    delete from slot_preset where id = ${id}
-    returning id, name, provider, operation, settings, created_by, created_at`;
-  return row ? toRow(row) : null;
+  /** The deleted row, or null when there was none. */
+  async remove(id: string): Promise<PresetRow | null> {
+    const [row] = await this.db.delete(slotPreset).where(eq(slotPreset.id, id)).returning();
+    return row ?? null;
+  }
 }

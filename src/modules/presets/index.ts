@@ -7,12 +7,12 @@ import { isLang } from "../../../templates/i18n/index";
 import { readJson } from "../../lib/validation";
 import { curatedPreset } from "../../presets/catalogue";
 import { sampleSvg } from "../../presets/sample";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 import { createPreset, listAllPresets, removePreset } from "./service";
 
-export const presetsModule = (rt: Runtime) =>
+export const presetsModule = (rt: Services) =>
   new Elysia({ name: "presets" })
     .get(
       "/presets/:id/sample.svg",

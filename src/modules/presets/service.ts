@@ -8,8 +8,10 @@ import type { Lang } from "../../../templates/i18n/index";
 import { AppError } from "../../lib/errors";
 import { validationFailed } from "../../lib/validation";
 import { CURATED_PRESETS, type CuratedPreset, curatedPreset } from "../../presets/catalogue";
-import type { Runtime } from "../../runtime";
-import { deletePreset, getPreset, insertPreset, listPresets, type PresetRow } from "../../store/presets";
+import type { Services } from "../../services";
+import type { PresetRow } from "../../store/presets";
+
+type Deps = Pick<Services, "store" | "providers" | "settings" | "clock" | "log">;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const PRESET_NAME_MAX = 80;
@@ -33,7 +35,7 @@ export interface PresetView {
 }
 
 /** A curated preset's variant as slot settings in one language. */
-function variantChoice(rt: Runtime, p: CuratedPreset, index: number, lang: Lang): SlotChoice {
+function variantChoice(rt: Deps, p: CuratedPreset, index: number, lang: Lang): SlotChoice {
   const v = p.variants[index]!;
   const op = rt.providers.operation(v.provider, v.operation);
   const settings: Record<string, unknown> = { ...(v.settings ?? {}) };
@@ -43,7 +45,7 @@ function variantChoice(rt: Runtime, p: CuratedPreset, index: number, lang: Lang)
   return { provider: v.provider, operation: v.operation, settings };
 }
 
-export function curatedView(rt: Runtime, p: CuratedPreset, lang: Lang): PresetView {
+export function curatedView(rt: Deps, p: CuratedPreset, lang: Lang): PresetView {
   const variants = p.variants
     .map((_, i) => variantChoice(rt, p, i, lang))
     .filter((c) => rt.providers.operation(c.provider, c.operation));
@@ -74,15 +76,15 @@ function customView(row: PresetRow): PresetView {
   };
 }
 
-export async function listAllPresets(rt: Runtime, lang: Lang): Promise<PresetView[]> {
-  const custom = await listPresets(rt.sql);
+export async function listAllPresets(rt: Deps, lang: Lang): Promise<PresetView[]> {
+  const custom = await rt.store.presets.list();
   return [...CURATED_PRESETS.map((p) => curatedView(rt, p, lang)), ...custom.map(customView)];
 }
 
-export async function findPreset(rt: Runtime, id: string, lang: Lang): Promise<PresetView> {
+export async function findPreset(rt: Deps, id: string, lang: Lang): Promise<PresetView> {
   const curated = curatedPreset(id);
   if (curated) return curatedView(rt, curated, lang);
-  const row = UUID.test(id) ? await getPreset(rt.sql, id) : null;
+  const row = UUID.test(id) ? await rt.store.presets.get(id) : null;
   if (!row) throw new AppError(404, "preset_not_found", `There is no preset "${id.slice(0, 80)}"`);
   return customView(row);
 }
@@ -94,7 +96,7 @@ export async function findPreset(rt: Runtime, id: string, lang: Lang): Promise<P
  * stay the same; the result is completed with defaults by the provider's schema.
  */
 export async function applyPreset(
-  rt: Runtime,
+  rt: Deps,
   id: string,
   current: SlotChoice,
   lang: Lang,
@@ -117,7 +119,7 @@ export async function applyPreset(
 
 /** Saves slot settings as a preset (validated like a slot), audited. */
 export async function createPreset(
-  rt: Runtime,
+  rt: Deps,
   input: { name: unknown; provider: unknown; operation: unknown; settings: unknown },
   by: string,
 ): Promise<PresetView> {
@@ -133,7 +135,7 @@ export async function createPreset(
   );
   if (!checked.ok) errors.push(...checked.errors);
   if (errors.length || !checked.ok) throw validationFailed(errors);
-  const row = await insertPreset(rt.sql, {
+  const row = await rt.store.presets.insert({
     id: randomUUID(),
     name,
     provider: String(input.provider),
@@ -152,7 +154,7 @@ export async function createPreset(
   return customView(row);
 }
 
-export async function removePreset(rt: Runtime, id: string, by: string): Promise<void> {
+export async function removePreset(rt: Deps, id: string, by: string): Promise<void> {
   if (curatedPreset(id)) {
     throw new AppError(
       409,
@@ -160,7 +162,7 @@ export async function removePreset(rt: Runtime, id: string, by: string): Promise
       "Curated presets are part of the product and cannot be deleted",
     );
   }
-  const row = UUID.test(id) ? await deletePreset(rt.sql, id) : null;
+  const row = UUID.test(id) ? await rt.store.presets.remove(id) : null;
   if (!row) throw new AppError(404, "preset_not_found", `There is no preset "${id.slice(0, 80)}"`);
   await rt.settings.audit(by, "preset.deleted", { preset_id: row.id, name: row.name });
   rt.log.info("admin.preset_deleted", { by, preset_id: row.id });

@@ -93,7 +93,7 @@ async function pageModel(rt: Services, v: View, slotId: string, request: Request
   };
 }
 
-async function presetCards(rt: Runtime, v: View): Promise<PresetCardView[]> {
+async function presetCards(rt: Services, v: View): Promise<PresetCardView[]> {
   return (await listAllPresets(rt, v.lang)).map((p) => ({
     id: p.id,
     kind: p.kind,
@@ -106,7 +106,7 @@ async function presetCards(rt: Runtime, v: View): Promise<PresetCardView[]> {
 }
 
 async function presetsCard(
-  rt: Runtime,
+  rt: Services,
   v: View,
   slotId: string,
   extra: { message?: string; error?: string },
