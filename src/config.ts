@@ -26,6 +26,13 @@ export interface Config {
     turbotext: { apiKey: string | null; baseUrl: string };
     openai: { apiKey: string | null; baseUrl: string };
   };
+  /** Optional operator notifications on failure bursts and recoveries. */
+  notify: {
+    /** How often the failure picture is checked. */
+    intervalSeconds: number;
+    webhookUrl: string | null;
+    telegram: { botToken: string | null; chatId: string | null; apiBase: string };
+  };
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -117,6 +124,15 @@ export function loadConfig(env: Env = process.env): Config {
       openai: {
         apiKey: str(env, "OPENAI_API_KEY"),
         baseUrl: url(env, "OPENAI_BASE_URL") ?? "https://api.openai.com",
+      },
+    },
+    notify: {
+      intervalSeconds: int(env, "NOTIFY_INTERVAL_SECONDS", 30, 1, 3600),
+      webhookUrl: url(env, "NOTIFY_WEBHOOK_URL"),
+      telegram: {
+        botToken: str(env, "NOTIFY_TELEGRAM_BOT_TOKEN"),
+        chatId: str(env, "NOTIFY_TELEGRAM_CHAT_ID"),
+        apiBase: url(env, "NOTIFY_TELEGRAM_API_BASE") ?? "https://api.telegram.org",
       },
     },
   };

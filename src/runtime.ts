@@ -18,6 +18,7 @@ import { MediaObjects } from "./media/objects";
 import { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
+import { notifyConfigured, notifyTick } from "./modules/attention/notifier";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
@@ -164,6 +165,9 @@ export class Runtime implements Services {
         "instance.heartbeat",
       );
       this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
+      if (notifyConfigured(this.config)) {
+        this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
+      }
       this.listener = await listenForJobEvents(this.store.jobs, this.events, this.log);
     }
     if (this.options.workers ?? true) this.workers.start();
