@@ -43,19 +43,22 @@ export class JobQueue {
   }
 
   async enqueue(values: NewJobRow, cap: number): Promise<InsertOutcome> {
-    const outcome = await this.jobs.insertWithinCap(values, cap);
-    if (outcome.kind === "inserted") {
-      const j = outcome.job;
-      await this.step(j, "received", {
-        source: j.source,
-        provider: j.provider,
-        operation: j.operation,
-        payload_bytes: j.payloadSize,
-        payload_mime: j.payloadMime,
-        expires_at: j.expiresAt.toISOString(),
-      });
-      this.events.emitQueued();
-    }
+    // The "received" row is written in the same transaction as the job (one commit, not two).
+    const outcome = await this.jobs.insertWithinCap(values, cap, {
+      jobId: values.id as string,
+      slotId: values.slotId,
+      event: "received",
+      at: this.clock.now(),
+      details: {
+        source: values.source,
+        provider: values.provider,
+        operation: values.operation,
+        payload_bytes: values.payloadSize ?? null,
+        payload_mime: values.payloadMime ?? null,
+        expires_at: values.expiresAt.toISOString(),
+      },
+    });
+    if (outcome.kind === "inserted") this.events.emitQueued();
     return outcome;
   }
 
@@ -186,10 +189,13 @@ export class JobQueue {
 
   private async finished(row: JobRow, event: string, details: Record<string, unknown>): Promise<void> {
     const totalMs = row.finalizedAt!.getTime() - row.createdAt.getTime();
-    await this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs);
-    await this.media.remove(row.payloadPath);
-    if (row.payloadPath) await this.jobs.clearPayload(row.id);
-    await this.objects.removeForJob(row.id, this.clock.now());
+    // Independent of each other, so at once: the booth waits for the slowest, not for the sum.
+    await Promise.all([
+      this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs),
+      this.media.remove(row.payloadPath),
+      row.payloadPath ? this.jobs.clearPayload(row.id) : null,
+      this.objects.removeForJob(row.id, this.clock.now()),
+    ]);
     this.log.info(`job.${event}`, {
       job_id: row.id,
       slot: row.slotId,
@@ -198,7 +204,7 @@ export class JobQueue {
       total_ms: totalMs,
       provider_latency_ms: row.providerLatencyMs,
     });
-    this.events.emitFinalized(row.id);
+    this.events.emitFinalized(row.id, { ...row, payloadPath: null });
     for (const hook of this.hooks) {
       try {
         hook(row);

@@ -14,8 +14,8 @@ export class JobStore {
   constructor(private readonly sql: Sql) {}
 
   // ---- the queue ----
-  insertWithinCap(values: NewJobRow, cap: number) {
-    return q.insertJobWithinCap(this.sql, values, cap);
+  insertWithinCap(values: NewJobRow, cap: number, log?: q.LogEntry) {
+    return q.insertJobWithinCap(this.sql, values, cap, log);
   }
   claim(owner: string, now: Date, skipProviders: string[] = []) {
     return q.claimNextJob(this.sql, owner, now, skipProviders);
