@@ -39,19 +39,19 @@ const wants = (n: number) => !only || only.has(n);
 
 const P = quick
   ? {
-      latencyRuns: 30,
+      latencyRuns: 20,
       latencyLanes: 10,
-      offRuns: 16,
-      loadSeconds: 6,
-      heldN: 300,
+      offRuns: 12,
+      loadSeconds: 5,
+      heldN: 200,
       heldLatency: 5000,
       claimSeconds: 3,
       deadlineN: 20,
       imageRuns: 2,
       starts: 2,
       idleSeconds: 2,
-      history: 20_000,
-      pageRuns: 20,
+      history: 10_000,
+      pageRuns: 15,
     }
   : {
       latencyRuns: 200,
@@ -80,6 +80,7 @@ function row(r: Row): void {
     `\n[${r.n}] ${r.what}\n    target:   ${r.target}\n    measured: ${r.measured}  → ${r.met === null ? "not measured" : r.met ? "met" : "MISSED"}`,
   );
   for (const n of r.notes) log(`    ${n}`);
+  if (r.met === false) for (const l of r.profile ?? []) if (l && l !== "```") log(`    ${l}`);
 }
 
 async function attempt(n: number, what: string, target: string, fn: () => Promise<void>): Promise<void> {

@@ -26,7 +26,30 @@ import {
 const HOLD_MARGIN_S = 15;
 
 export const ingestModule = (rt: Services) => {
-  const handle = async ({ request, params, server }: HandlerArgs, track: IngestTrack) => {
+  const handle = async (args: HandlerArgs, track: IngestTrack) => {
+    const job = await accept(args, track);
+    const { request, params } = args;
+    request.signal.addEventListener(
+      "abort",
+      () => rt.log.info("ingest.client_gone", { job_id: job.id, slot: params.slotId }),
+      {
+        once: true,
+      },
+    );
+    const final = await waitForOutcome(rt, job.id, job.expiresAt, request.signal);
+    if (!final) {
+      // The booth went away; the job runs on and its result is kept for the gallery.
+      const closed = new AppError(499, "client_closed", "The client closed the connection");
+      return { response: errorResponse(closed), outcome: closed.code };
+    }
+    return outcomeReply(rt, final);
+  };
+
+  /**
+   * The checks and the accepted job. A function of its own so that the upload (body, parsed form,
+   * image bytes) is garbage once the job is stored: a held booth request keeps only its job's id.
+   */
+  const accept = async ({ request, params, server }: HandlerArgs, track: IngestTrack) => {
     const slotId = params.slotId;
     const clientIp = clientAddress(server, request);
     track.clientIp = clientIp;
@@ -73,20 +96,7 @@ export const ingestModule = (rt: Services) => {
       bytes: upload.bytes.byteLength,
       client_ip: clientIp,
     });
-    request.signal.addEventListener(
-      "abort",
-      () => rt.log.info("ingest.client_gone", { job_id: job.id, slot: slotId }),
-      {
-        once: true,
-      },
-    );
-    const final = await waitForOutcome(rt, job.id, job.expiresAt, request.signal);
-    if (!final) {
-      // The booth went away; the job runs on and its result is kept for the gallery.
-      const closed = new AppError(499, "client_closed", "The client closed the connection");
-      return { response: errorResponse(closed), outcome: closed.code };
-    }
-    return outcomeReply(rt, final);
+    return job;
   };
 
   /** Every answer, refusals included, is counted and logged once with its outcome. */
