@@ -16,6 +16,16 @@ export interface Config {
   workerCount: number;
   embeddedPgPort: number;
   jwtTtlSeconds: number;
+  /** Connections per pool of this process (two pools: queue SQL and drizzle). */
+  databasePoolSize: number;
+  /** Media in an S3-compatible bucket instead of MEDIA_ROOT (null: the local directory). */
+  s3: {
+    bucket: string;
+    endpoint: string | null;
+    accessKeyId: string | null;
+    secretAccessKey: string | null;
+    region: string | null;
+  } | null;
   providers: {
     gemini: { apiKey: string | null; baseUrl: string | null; apiVersion: string };
     turbotext: { apiKey: string | null; baseUrl: string };
@@ -88,6 +98,8 @@ export function loadConfig(env: Env = process.env): Config {
     workerCount: int(env, "WORKER_COUNT", 4, 1, 64),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
+    databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 2, 200),
+    s3: s3Config(env),
     providers: {
       gemini: {
         apiKey: str(env, "GEMINI_API_KEY"),
@@ -103,6 +115,25 @@ export function loadConfig(env: Env = process.env): Config {
         baseUrl: url(env, "OPENAI_BASE_URL") ?? "https://api.openai.com",
       },
     },
+  };
+}
+
+/**
+ * `S3_BUCKET` switches media to a bucket; the rest are Bun's own S3 variables (unset ones fall back
+ * to Bun's defaults, e.g. AWS_ACCESS_KEY_ID or the AWS endpoint).
+ */
+function s3Config(env: Env): Config["s3"] {
+  const bucket = str(env, "S3_BUCKET");
+  if (!bucket) return null;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError("S3_BUCKET", `is not a valid bucket name: "${bucket}"`);
+  }
+  return {
+    bucket,
+    endpoint: url(env, "S3_ENDPOINT"),
+    accessKeyId: str(env, "S3_ACCESS_KEY_ID"),
+    secretAccessKey: str(env, "S3_SECRET_ACCESS_KEY"),
+    region: str(env, "S3_REGION"),
   };
 }
 

@@ -11,7 +11,7 @@ import { startEmbeddedPostgres } from "./db/embedded";
 import { appliedCount, embeddedMigrations } from "./db/migrate";
 import { appSettings } from "./db/schema";
 import type { Logger } from "./lib/log";
-import { MediaStore } from "./media/storage";
+import { openMediaStore } from "./media/open";
 import { countActive } from "./queue/sql";
 import { LEASE_TTL_MS } from "./runtime";
 import { KEYS, SETTING_DEFAULTS } from "./settings/service";
@@ -50,13 +50,13 @@ export function redactUrl(url: string): string {
 }
 
 export async function collectStatus(config: Config, log: Logger): Promise<StatusReport> {
-  const media = new MediaStore(config.mediaRoot);
+  const media = openMediaStore(config);
   let disk: StatusReport["disk"];
   try {
     const { free, total } = await media.diskUsage();
-    disk = { media_root: media.root, free_bytes: free, total_bytes: total };
+    disk = { media_root: media.location, free_bytes: free, total_bytes: total };
   } catch (err) {
-    disk = { media_root: media.root, error: (err as Error).message };
+    disk = { media_root: media.location, error: (err as Error).message };
   }
   const report: StatusReport = {
     version: VERSION,

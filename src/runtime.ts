@@ -14,7 +14,8 @@ import { type Clock, systemClock } from "./lib/clock";
 import { createLogger, type Logger } from "./lib/log";
 import { generatePassword, loadOrCreateMasterKey } from "./lib/secrets";
 import { MediaObjects } from "./media/objects";
-import { MediaStore } from "./media/storage";
+import { openMediaStore } from "./media/open";
+import type { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
 import { ensureAdminUsers } from "./modules/auth/users";
@@ -77,7 +78,7 @@ export class Runtime {
     providers: Provider[],
     private readonly options: RuntimeOptions,
   ) {
-    this.media = new MediaStore(config.mediaRoot);
+    this.media = openMediaStore(config);
     this.media.ensureLayout();
     this.objects = new MediaObjects(database.db, this.media);
     this.templates = new TemplateStore(database.db, this.media);
@@ -123,7 +124,7 @@ export class Runtime {
     try {
       const applied = await runMigrations(url);
       if (applied) log.info("db.migrated", { applied });
-      const database = connectDatabase(url);
+      const database = connectDatabase(url, { max: config.databasePoolSize });
       return new Runtime(
         config,
         database,

@@ -94,8 +94,7 @@ export function flatten(r: CleanupReport): Record<string, number> {
 
 async function size(rt: Runtime, path: string | null): Promise<number> {
   if (!path) return 0;
-  const f = Bun.file(rt.media.abs(path));
-  return (await f.exists()) ? f.size : 0;
+  return (await rt.media.size(path)) ?? 0;
 }
 
 async function expiredResults(rt: Runtime, now: Date, dryRun: boolean, report: CleanupReport): Promise<void> {
