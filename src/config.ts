@@ -98,7 +98,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerCount: int(env, "WORKER_COUNT", 4, 1, 64),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
-    databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 2, 200),
+    databasePoolSize: int(env, "DATABASE_POOL_SIZE", 20, 2, 200),
     s3: s3Config(env),
     providers: {
       gemini: {

@@ -238,7 +238,7 @@ const commands: Record<string, Command> = {
       noPositional(args);
       const dryRun = switchFlag(args, "dry-run");
       const asJson = switchFlag(args, "json");
-      const report = await withRuntime((rt) => runCleanup(rt, { trigger: "cli", dryRun }));
+      const report = await withRuntime((rt) => runCleanup(rt, { trigger: "cli", dryRun, wait: true }));
       console.log(asJson ? JSON.stringify(report, null, 2) : formatPurge(report));
       return 0;
     },

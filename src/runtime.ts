@@ -24,7 +24,7 @@ import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
 import { JobQueue } from "./queue/index";
 import { stopInstance, upsertInstance } from "./queue/sql";
-import { SettingsService } from "./settings/service";
+import { listenForSettings, SettingsService } from "./settings/service";
 import { VERSION } from "./version";
 import { WorkerPool } from "./worker/pool";
 
@@ -64,7 +64,10 @@ export class Runtime {
   readonly workers: WorkerPool;
   readonly metrics = new Metrics();
   private timers: ReturnType<typeof setInterval>[] = [];
-  private listener: { unlisten(): Promise<void> } | null = null;
+  private listeners: { unlisten(): Promise<void> }[] = [];
+  /** host:port this instance serves on, once it listens (shown in the instance registry). */
+  private address: string | null = null;
+  private registered = false;
   private stopped = false;
   /** True once shutdown began: new ingests are refused, held ones are still answered. */
   draining = false;
@@ -160,18 +163,34 @@ export class Runtime {
   async start(): Promise<void> {
     const background = this.options.background ?? this.options.workers ?? true;
     if (background) {
-      const me = { id: this.instanceId, hostname: hostname(), pid: process.pid, version: VERSION };
-      await upsertInstance(this.sql, me, this.clock.now());
+      await this.heartbeat();
+      this.registered = true;
       await this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS);
-      this.every(
-        INSTANCE_HEARTBEAT_MS,
-        () => upsertInstance(this.sql, me, this.clock.now()),
-        "instance.heartbeat",
-      );
+      this.every(INSTANCE_HEARTBEAT_MS, () => this.heartbeat(), "instance.heartbeat");
       this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
-      this.listener = await listenForJobEvents(this.sql, this.events, this.log);
+      this.listeners.push(await listenForJobEvents(this.sql, this.events, this.log));
+      this.listeners.push(await listenForSettings(this.sql, this.settings, this.log));
     }
     if (this.options.workers ?? true) this.workers.start();
+  }
+
+  /** Records where this instance listens; a registered instance shows it at once. */
+  async setAddress(address: string): Promise<void> {
+    this.address = address;
+    if (this.registered) await this.heartbeat();
+  }
+
+  /** Registers (or refreshes) this instance in the registry: version, address, jobs in flight. */
+  private async heartbeat(): Promise<void> {
+    const me = {
+      id: this.instanceId,
+      hostname: hostname(),
+      pid: process.pid,
+      version: VERSION,
+      address: this.address,
+      jobsInFlight: this.workers.inFlight,
+    };
+    await upsertInstance(this.sql, me, this.clock.now());
   }
 
   every(ms: number, fn: () => Promise<unknown>, name: string): void {
@@ -197,7 +216,8 @@ export class Runtime {
     await this.workers.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.listener?.unlisten();
+    for (const l of this.listeners) await l.unlisten();
+    this.listeners = [];
     await stopInstance(this.sql, this.instanceId, this.clock.now()).catch(() => {});
     await this.database.close();
     await this.embedded?.stop();

@@ -11,6 +11,24 @@ import { LEASE_TTL_MS, type Runtime } from "../runtime";
 /** Files this old that no job points at are leftovers of a crash (a live upload takes seconds). */
 const ORPHAN_AGE_MS = 60 * 60_000;
 
+/**
+ * The PostgreSQL advisory lock that lets one cleaner run at a time across every instance on the
+ * database: the two-int4 form, (0x70686f74 = "phot", 1 = the cleaner). A session lock, so a
+ * crashed holder's lock goes with its connection.
+ */
+export const CLEANER_LOCK = [0x70686f74, 1] as const;
+/** A manual run (CLI, API) waits this long for another instance's run to finish. */
+const LOCK_WAIT_MS = 120_000;
+const LOCK_POLL_MS = 250;
+
+/** Another instance holds the cleaner lock. */
+export class CleanerBusy extends Error {
+  constructor() {
+    super("another PhotoChanger instance is running the cleaner right now");
+    this.name = "CleanerBusy";
+  }
+}
+
 export interface CleanupKindReport {
   count: number;
   bytes: number;
@@ -26,7 +44,38 @@ export interface CleanupReport {
   authFailures: number;
 }
 
+/**
+ * One cleaner run. A deleting run first takes the cleaner lock: with `wait` (manual runs) it waits
+ * for another instance's run to end, without it (the schedule) it throws CleanerBusy at once — the
+ * other instance is doing the work. A dry run only reads and takes no lock.
+ */
 export async function runCleanup(
+  rt: Runtime,
+  options: { trigger: string; dryRun?: boolean; wait?: boolean },
+): Promise<CleanupReport> {
+  if (options.dryRun) return cleanOnce(rt, options);
+  const conn = await rt.sql.reserve();
+  try {
+    const deadline = Date.now() + (options.wait ? LOCK_WAIT_MS : 0);
+    for (;;) {
+      const [row] = await conn<
+        { ok: boolean }[]
+      >`select pg_try_advisory_lock(${CLEANER_LOCK[0]}, ${CLEANER_LOCK[1]}) as ok`;
+      if (row?.ok) break;
+      if (Date.now() >= deadline) throw new CleanerBusy();
+      await Bun.sleep(LOCK_POLL_MS);
+    }
+    try {
+      return await cleanOnce(rt, options);
+    } finally {
+      await conn`select pg_advisory_unlock(${CLEANER_LOCK[0]}, ${CLEANER_LOCK[1]})`.catch(() => {});
+    }
+  } finally {
+    conn.release();
+  }
+}
+
+async function cleanOnce(
   rt: Runtime,
   options: { trigger: string; dryRun?: boolean },
 ): Promise<CleanupReport> {

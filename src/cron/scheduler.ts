@@ -5,7 +5,7 @@
  */
 import { Cron } from "croner";
 import type { Runtime } from "../runtime";
-import { type CleanupReport, runCleanup } from "./cleanup";
+import { CleanerBusy, type CleanupReport, runCleanup } from "./cleanup";
 
 export const CLEANUP_SCHEDULE = "*/15 * * * *";
 
@@ -34,6 +34,11 @@ export function startCleaner(
     const run = runCleanup(rt, { trigger }).then(
       (report): CleanerRun => ({ status: "done", report }),
       (err: unknown): CleanerRun => {
+        if (err instanceof CleanerBusy) {
+          // Another instance is cleaning the same database and bucket: nothing is left to do here.
+          rt.log.info("cleanup.skipped", { trigger, reason: err.message });
+          return { status: "skipped" };
+        }
         rt.log.error("cleanup.failed", { trigger, error: err });
         return { status: "failed" };
       },

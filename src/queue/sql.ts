@@ -260,13 +260,51 @@ export async function appendLog(sql: Sql, e: LogEntry): Promise<void> {
 /** Registers this process and refreshes its heartbeat (pending jobs of dead instances are orphans). */
 export async function upsertInstance(
   sql: Sql,
-  i: { id: string; hostname: string; pid: number; version: string },
+  i: {
+    id: string;
+    hostname: string;
+    pid: number;
+    version: string;
+    address: string | null;
+    jobsInFlight: number;
+  },
   now: Date,
 ): Promise<void> {
   await sql`
-    insert into instance (id, hostname, pid, version, started_at, heartbeat_at)
-    values (${i.id}, ${i.hostname}, ${i.pid}, ${i.version}, ${now}, ${now})
-    on conflict (id) do update set heartbeat_at = excluded.heartbeat_at, stopped_at = null`;
+    insert into instance (id, hostname, pid, version, address, jobs_in_flight, started_at, heartbeat_at)
+    values (${i.id}, ${i.hostname}, ${i.pid}, ${i.version}, ${i.address}, ${i.jobsInFlight}, ${now}, ${now})
+    on conflict (id) do update set heartbeat_at = excluded.heartbeat_at, stopped_at = null,
+      address = excluded.address, jobs_in_flight = excluded.jobs_in_flight`;
+}
+
+export interface InstanceInfo {
+  id: string;
+  hostname: string;
+  pid: number;
+  version: string;
+  address: string | null;
+  jobsInFlight: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+  stoppedAt: Date | null;
+  /** Heartbeat within the lease TTL and not stopped. */
+  live: boolean;
+}
+
+/**
+ * The instance registry: every instance that is live, or stopped or went silent within
+ * `recentMs` (so a rolling upgrade shows the old process leaving), newest first.
+ */
+export async function listInstances(sql: Sql, liveTtlMs: number, recentMs: number): Promise<InstanceInfo[]> {
+  const rows = await sql<(Omit<InstanceInfo, "live"> & { live: boolean })[]>`
+    select id, hostname, pid, version, address, jobs_in_flight as "jobsInFlight",
+           started_at as "startedAt", heartbeat_at as "heartbeatAt", stopped_at as "stoppedAt",
+           (stopped_at is null and heartbeat_at >= now() - ${`${liveTtlMs} milliseconds`}::interval) as live
+    from instance
+    where (stopped_at is null and heartbeat_at >= now() - ${`${liveTtlMs} milliseconds`}::interval)
+       or heartbeat_at >= now() - ${`${recentMs} milliseconds`}::interval
+    order by live desc, started_at desc`;
+  return rows.map((r) => ({ ...r }));
 }
 
 export async function stopInstance(sql: Sql, id: string, now: Date): Promise<void> {

@@ -1,13 +1,16 @@
 /**
  * Runtime settings stored in `app_settings`: read through a short cache, written with who/when, so
- * a change takes effect without restart (T_sync applies to jobs created after it).
+ * a change takes effect without restart (T_sync applies to jobs created after it). Every write
+ * sends a NOTIFY on SETTINGS_CHANNEL, and every instance listening drops its cache at once; the
+ * cache's one-second life is the fallback when a notification is missed (listener reconnecting).
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { sql as dsql, eq } from "drizzle-orm";
 import type { Config } from "../config";
-import type { Db } from "../db/client";
+import type { Db, Sql } from "../db/client";
 import { appSettings, auditLog } from "../db/schema";
 import type { Clock } from "../lib/clock";
+import type { Logger } from "../lib/log";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
 import type { ProviderId } from "../providers/types";
 
@@ -44,6 +47,8 @@ export interface SecretMeta {
 }
 
 const CACHE_MS = 1000;
+/** NOTIFY channel: the payload is the changed key (a hint; listeners re-read every setting). */
+export const SETTINGS_CHANNEL = "photochanger_settings";
 const ENV_KEY: Record<ProviderId, keyof Config["providers"] | null> = {
   gemini: "gemini",
   turbotext: "turbotext",
@@ -64,6 +69,8 @@ export class SettingsService {
     private readonly clock: Clock,
     private readonly config: Config,
     private readonly masterKey: Buffer,
+    /** How long a read is reused when no NOTIFY says otherwise. */
+    private readonly cacheMs = CACHE_MS,
   ) {}
 
   /** Key material for derived secrets (the JWT signing key); never exposed over HTTP. */
@@ -73,7 +80,7 @@ export class SettingsService {
 
   async current(): Promise<RuntimeSettings> {
     const now = Date.now();
-    if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.value;
+    if (this.cache && now - this.cache.at < this.cacheMs) return this.cache.value;
     const generation = this.generation;
     const rows = await this.db.select().from(appSettings);
     const byKey = new Map(rows.map((r) => [r.key, r.value]));
@@ -109,6 +116,12 @@ export class SettingsService {
         set: { value: value as never, isSecret, updatedAt: now, updatedBy: by },
       });
     this.invalidate();
+    await this.announce(key);
+  }
+
+  /** Tells every instance (this one included) that `key` changed. */
+  private async announce(key: string): Promise<void> {
+    await this.db.execute(dsql`select pg_notify(${SETTINGS_CHANNEL}, ${key})`);
   }
 
   async meta(key: string): Promise<SecretMeta & { exists: boolean }> {
@@ -160,6 +173,7 @@ export class SettingsService {
     const key = KEYS.providerKey(id);
     if (!apiKey) {
       await this.db.delete(appSettings).where(eq(appSettings.key, key));
+      await this.announce(key);
       await this.audit(by, "provider_key.cleared", { provider: id });
     } else {
       await this.set(key, { sealed: encryptSecret(this.masterKey, apiKey, key) }, by, true);
@@ -196,4 +210,22 @@ export class SettingsService {
   async ping(): Promise<void> {
     await this.db.execute(dsql`select 1`);
   }
+}
+
+/** Drops the settings cache whenever any instance announces a change (and after a reconnect). */
+export async function listenForSettings(
+  sql: Sql,
+  settings: Pick<SettingsService, "invalidate">,
+  log: Logger,
+): Promise<{ unlisten(): Promise<void> }> {
+  const sub = await sql.listen(
+    SETTINGS_CHANNEL,
+    () => settings.invalidate(),
+    () => {
+      // A change may have been announced while the listener was away.
+      settings.invalidate();
+      log.debug("settings.listen.connected", { channel: SETTINGS_CHANNEL });
+    },
+  );
+  return { unlisten: () => sub.unlisten().catch(() => {}) };
 }

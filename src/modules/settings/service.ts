@@ -150,7 +150,7 @@ const purges = new WeakMap<Runtime, Promise<unknown>>();
 export function startPurge(rt: Runtime, by: string): { started: boolean } {
   if (purges.has(rt)) return { started: false };
   rt.log.info("admin.purge_requested", { by });
-  const run = runCleanup(rt, { trigger: "api" })
+  const run = runCleanup(rt, { trigger: "api", wait: true })
     .catch((err) => rt.log.error("cleanup.failed", { trigger: "api", error: err }))
     .finally(() => purges.delete(rt));
   purges.set(rt, run);
