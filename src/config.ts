@@ -95,7 +95,8 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, "PORT", 8080, 1, 65535),
     publicBaseUrl: url(env, "PUBLIC_BASE_URL"),
     logLevel: logLevel as LogLevel,
-    workerCount: int(env, "WORKER_COUNT", 4, 1, 64),
+    // 0: an instance that takes requests and runs no jobs (a front end in a scale-out).
+    workerCount: int(env, "WORKER_COUNT", 4, 0, 64),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
     databasePoolSize: int(env, "DATABASE_POOL_SIZE", 20, 2, 200),
