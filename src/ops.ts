@@ -3,19 +3,16 @@
  * removed). `status` reads without side effects — no migrations, no files created — so it still
  * answers, with the reason, when the database is down.
  */
-import { eq } from "drizzle-orm";
 import type { Config } from "./config";
-import { type CleanupReport, lastCleanup } from "./cron/cleanup";
-import type { Sql } from "./db/client";
-import { connectDatabase } from "./db/client";
+import type { CleanupReport } from "./cron/cleanup";
 import { startEmbeddedPostgres } from "./db/embedded";
-import { appliedCount, embeddedMigrations } from "./db/migrate";
-import { appSettings } from "./db/schema";
+import { embeddedMigrations } from "./db/migrate";
 import type { Logger } from "./lib/log";
 import { openMediaStore } from "./media/open";
-import { countActive, type InstanceInfo, listInstances } from "./queue/sql";
-import { LEASE_TTL_MS } from "./runtime";
+import { LEASE_TTL_MS } from "./queue/index";
 import { KEYS, SETTING_DEFAULTS } from "./settings/service";
+import { Store } from "./store/index";
+import type { InstanceInfo } from "./store/instances";
 import { VERSION } from "./version";
 
 export interface StatusReport {
@@ -62,8 +59,8 @@ const RECENT_INSTANCES_MS = 60 * 60_000;
  * The instance registry as the operator sees it (`photochanger status`, the health page): every
  * live instance with its version, address, last heartbeat and jobs in flight, then the recent dead.
  */
-export async function instanceRegistry(sql: Sql): Promise<InstanceView[]> {
-  return (await listInstances(sql, LEASE_TTL_MS, RECENT_INSTANCES_MS)).map(instanceView);
+export async function instanceRegistry(store: Pick<Store, "instances">): Promise<InstanceView[]> {
+  return (await store.instances.list(LEASE_TTL_MS, RECENT_INSTANCES_MS)).map(instanceView);
 }
 
 function instanceView(i: InstanceInfo): InstanceView {
@@ -127,27 +124,24 @@ export async function collectStatus(config: Config, log: Logger): Promise<Status
     report.database.error = (err as Error).message;
     return report;
   }
-  const database = connectDatabase(url, { max: 1 });
+  const store = Store.open(url, { max: 1 });
   try {
-    await database.sql`select 1`;
+    await store.ping(5000);
     report.database.reachable = true;
     report.database.migrations = {
-      applied: await appliedCount(database.sql),
+      applied: await store.migrationsApplied(),
       built_in: embeddedMigrations().length,
     };
-    const counts = await countActive(database.sql);
-    const [cap] = await database.db
-      .select({ value: appSettings.value })
-      .from(appSettings)
-      .where(eq(appSettings.key, KEYS.maxInFlightJobs));
+    const counts = await store.jobs.countActive();
+    const cap = await store.settings.get(KEYS.maxInFlightJobs);
     report.queue = {
       ...counts,
       in_flight: counts.pending + counts.processing,
       max_in_flight: typeof cap?.value === "number" ? cap.value : SETTING_DEFAULTS.maxInFlightJobs,
     };
-    report.instances = await instanceRegistry(database.sql);
+    report.instances = await instanceRegistry(store);
     report.live_instances = report.instances.filter((i) => i.live).length;
-    const last = await lastCleanup(database);
+    const last = await store.cleanupRuns.last();
     report.last_cleanup = last
       ? {
           finished_at: last.finishedAt!.toISOString(),
@@ -159,7 +153,7 @@ export async function collectStatus(config: Config, log: Logger): Promise<Status
   } catch (err) {
     report.database.error ??= (err as Error).message;
   } finally {
-    await database.close().catch(() => {});
+    await store.close().catch(() => {});
     await stopEmbedded();
   }
   return report;

@@ -6,8 +6,9 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { ensureAdminUsers } from "./accounts";
 import type { Config } from "./config";
-import { connectDatabase, type Database } from "./db/client";
+import { Purges } from "./cron/cleanup";
 import { type EmbeddedDatabase, startEmbeddedPostgres } from "./db/embedded";
 import { runMigrations } from "./db/migrate";
 import { type Clock, systemClock } from "./lib/clock";
@@ -18,22 +19,19 @@ import { openMediaStore } from "./media/open";
 import type { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
-import { ensureAdminUsers } from "./modules/auth/users";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
-import { JobQueue } from "./queue/index";
-import { stopInstance, upsertInstance } from "./queue/sql";
+import { JobQueue, LEASE_TTL_MS, OVERDUE_GRACE_MS } from "./queue/index";
+import { QuotaService } from "./quota/service";
+import type { Services } from "./services";
 import { listenForSettings, SettingsService } from "./settings/service";
+import { Store } from "./store/index";
 import { VERSION } from "./version";
 import { WorkerPool } from "./worker/pool";
 
-/** A lease (or a waiting instance) silent this long is considered dead. */
-export const LEASE_TTL_MS = 15_000;
 const INSTANCE_HEARTBEAT_MS = 3_000;
 const SWEEP_MS = 5_000;
-/** Active jobs this far past their deadline are finalized by the sweeper even if a waiter exists. */
-const OVERDUE_GRACE_MS = 3_000;
 
 export interface RuntimeOptions {
   clock?: Clock;
@@ -52,7 +50,7 @@ export interface FirstStartSecrets {
   ingestPassword: string | null;
 }
 
-export class Runtime {
+export class Runtime implements Services {
   readonly instanceId = randomUUID();
   readonly events = new JobEvents();
   readonly media: MediaStore;
@@ -63,6 +61,8 @@ export class Runtime {
   readonly queue: JobQueue;
   readonly workers: WorkerPool;
   readonly metrics = new Metrics();
+  readonly purges: Purges;
+  readonly quota: QuotaService;
   private timers: ReturnType<typeof setInterval>[] = [];
   private listeners: { unlisten(): Promise<void> }[] = [];
   /** host:port this instance serves on, once it listens (shown in the instance registry). */
@@ -74,7 +74,7 @@ export class Runtime {
 
   private constructor(
     readonly config: Config,
-    readonly database: Database,
+    readonly store: Store,
     private readonly embedded: EmbeddedDatabase | null,
     readonly clock: Clock,
     readonly log: Logger,
@@ -83,12 +83,13 @@ export class Runtime {
   ) {
     this.media = openMediaStore(config);
     this.media.ensureLayout();
-    this.objects = new MediaObjects(database.db, this.media);
-    this.templates = new TemplateStore(database.db, this.media);
+    this.objects = new MediaObjects(store.mediaObjects, this.media);
+    this.templates = new TemplateStore(store.templates, this.media);
     const masterKey = loadOrCreateMasterKey(join(config.dataDir, "master.key"));
-    this.settings = new SettingsService(database.db, clock, config, masterKey);
+    this.settings = new SettingsService(store, clock, config, masterKey);
     this.providers = new ProviderRegistry(providers);
-    this.queue = new JobQueue(database.sql, clock, this.media, this.objects, this.events, log);
+    this.quota = new QuotaService(store.providerUsage, clock, this.settings, this.metrics, log);
+    this.queue = new JobQueue(store.jobs, clock, this.media, this.objects, this.events, log);
     this.queue.onFinalized((job) => this.metrics.jobFinalized(job));
     this.workers = new WorkerPool(
       {
@@ -100,19 +101,14 @@ export class Runtime {
         objects: this.objects,
         providers: this.providers,
         settings: this.settings,
+        quota: this.quota,
+        metrics: this.metrics,
         instanceId: this.instanceId,
         publicBaseUrl: async () => (await this.settings.current()).publicBaseUrl,
       },
       config.workerCount,
     );
-  }
-
-  get db() {
-    return this.database.db;
-  }
-
-  get sql() {
-    return this.database.sql;
+    this.purges = new Purges(this);
   }
 
   static async create(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -127,10 +123,9 @@ export class Runtime {
     try {
       const applied = await runMigrations(url);
       if (applied) log.info("db.migrated", { applied });
-      const database = connectDatabase(url, { max: config.databasePoolSize });
       return new Runtime(
         config,
-        database,
+        Store.open(url, { max: config.databasePoolSize }),
         embedded,
         clock,
         log,
@@ -145,7 +140,7 @@ export class Runtime {
 
   /** Creates the admins and the ingest password on first start; returns what must be shown once. */
   async bootstrap(): Promise<FirstStartSecrets> {
-    const admins = await ensureAdminUsers(this.db, () => generatePassword(16));
+    const admins = await ensureAdminUsers(this.store.auth, () => generatePassword(16));
     let ingestPassword: string | null = null;
     if (!(await this.settings.hasIngestPassword())) {
       ingestPassword = generatePassword(12);
@@ -168,8 +163,8 @@ export class Runtime {
       await this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS);
       this.every(INSTANCE_HEARTBEAT_MS, () => this.heartbeat(), "instance.heartbeat");
       this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
-      this.listeners.push(await listenForJobEvents(this.sql, this.events, this.log));
-      this.listeners.push(await listenForSettings(this.sql, this.settings, this.log));
+      this.listeners.push(await listenForJobEvents(this.store.jobs, this.events, this.log));
+      this.listeners.push(await listenForSettings(this.store.settings, this.settings, this.log));
     }
     if (this.options.workers ?? true) this.workers.start();
   }
@@ -190,7 +185,7 @@ export class Runtime {
       address: this.address,
       jobsInFlight: this.workers.inFlight,
     };
-    await upsertInstance(this.sql, me, this.clock.now());
+    await this.store.instances.upsert(me, this.clock.now());
   }
 
   every(ms: number, fn: () => Promise<unknown>, name: string): void {
@@ -218,8 +213,8 @@ export class Runtime {
     this.timers = [];
     for (const l of this.listeners) await l.unlisten();
     this.listeners = [];
-    await stopInstance(this.sql, this.instanceId, this.clock.now()).catch(() => {});
-    await this.database.close();
+    await this.store.instances.stop(this.instanceId, this.clock.now()).catch(() => {});
+    await this.store.close();
     await this.embedded?.stop();
   }
 }

@@ -95,7 +95,7 @@ describe("media migrate", () => {
   });
 
   test("a damaged source object is refused, reported, and the run exits 1; a rerun resumes", async () => {
-    const [row] = await app.rt.db.select().from(job).where(eq(job.id, jobIds[0]!));
+    const [row] = await app.db.select().from(job).where(eq(job.id, jobIds[0]!));
     const path = join(app.config.mediaRoot, row!.resultPath!);
     const good = await Bun.file(path).bytes();
     await bucket.client.delete(row!.resultPath!);

@@ -10,10 +10,10 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import { setAdminPassword } from "../src/accounts";
 import { loadConfig } from "../src/config";
 import { createLogger } from "../src/lib/log";
 import { loadOrCreateMasterKey } from "../src/lib/secrets";
-import { setAdminPassword } from "../src/modules/auth/users";
 import { Runtime } from "../src/runtime";
 import {
   ADMIN_PASSWORDS,
@@ -95,7 +95,8 @@ beforeAll(async () => {
   try {
     await rt.bootstrap();
     await rt.settings.setIngestPassword(INGEST_PASSWORD, "test");
-    for (const [user, pw] of Object.entries(ADMIN_PASSWORDS)) await setAdminPassword(rt.db, user, pw);
+    for (const [user, pw] of Object.entries(ADMIN_PASSWORDS))
+      await setAdminPassword({ auth: rt.store.auth, clock: rt.clock }, user, pw);
   } finally {
     await rt.stop();
   }

@@ -6,13 +6,14 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import { CLEANER_LOCK, CleanerBusy, runCleanup } from "../src/cron/cleanup";
+import { CleanerBusy, runCleanup } from "../src/cron/cleanup";
 import { startCleaner } from "../src/cron/scheduler";
 import { cleanupRun, job } from "../src/db/schema";
 import { systemClock } from "../src/lib/clock";
 import { loadOrCreateMasterKey } from "../src/lib/secrets";
 import { formatStatus, instanceRegistry } from "../src/ops";
 import { KEYS, listenForSettings, SettingsService } from "../src/settings/service";
+import { CLEANER_LOCK } from "../src/store/housekeeping";
 import { VERSION } from "../src/version";
 import { eventually, startTestApp, type TestApp } from "./helpers/app";
 import { insertPastJobs } from "./helpers/past-jobs";
@@ -37,8 +38,8 @@ describe("settings across instances", () => {
   test("a change made on one instance reaches another's cache by NOTIFY, not by expiry", async () => {
     // B's view with a cache that would keep stale values for an hour: only the NOTIFY can refresh it.
     const masterKey = loadOrCreateMasterKey(join(b.dataDir, "master.key"));
-    const slow = new SettingsService(b.rt.db, systemClock, b.config, masterKey, 3_600_000);
-    const sub = await listenForSettings(b.rt.sql, slow, b.log);
+    const slow = new SettingsService(b.rt.store, systemClock, b.config, masterKey, 3_600_000);
+    const sub = await listenForSettings(b.rt.store.settings, slow, b.log);
     try {
       const before = (await slow.current()).resultRetentionHours;
       const next = before === 100 ? 101 : 100;
@@ -53,7 +54,7 @@ describe("settings across instances", () => {
 
   test("without a listener the same long cache keeps the old value (the NOTIFY is what refreshed it)", async () => {
     const masterKey = loadOrCreateMasterKey(join(b.dataDir, "master.key"));
-    const deaf = new SettingsService(b.rt.db, systemClock, b.config, masterKey, 3_600_000);
+    const deaf = new SettingsService(b.rt.store, systemClock, b.config, masterKey, 3_600_000);
     const before = (await deaf.current()).maxInFlightJobs;
     const next = before + 1;
     await a.rt.settings.set(KEYS.maxInFlightJobs, next, "test");
@@ -63,10 +64,10 @@ describe("settings across instances", () => {
 });
 
 describe("the cleaner across instances", () => {
-  const runs = (trigger: string) => a.rt.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, trigger));
+  const runs = (trigger: string) => a.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, trigger));
 
   test("a scheduled run skips while another instance holds the lock; a manual run waits for it", async () => {
-    const other = await b.rt.sql.reserve();
+    const other = await b.sql.reserve();
     try {
       await other`select pg_advisory_lock(${CLEANER_LOCK[0]}, ${CLEANER_LOCK[1]})`;
       const cleaner = startCleaner(a.rt, { runAtStart: false });
@@ -106,7 +107,7 @@ describe("the cleaner across instances", () => {
     );
     for (const r of rows) {
       await a.rt.media.writeAtomic(r.resultPath!, new Uint8Array(1000));
-      await a.rt.db.update(job).set({ resultExpiresAt: past }).where(eq(job.id, r.id));
+      await a.db.update(job).set({ resultExpiresAt: past }).where(eq(job.id, r.id));
     }
     await Promise.all([
       runCleanup(a.rt, { trigger: "exactly-once", wait: true }),
@@ -123,7 +124,7 @@ describe("the cleaner across instances", () => {
 
 describe("the instance registry", () => {
   test("lists both instances with version, heartbeat and jobs in flight; status prints them", async () => {
-    const list = await instanceRegistry(a.rt.sql);
+    const list = await instanceRegistry(a.rt.store);
     const ids = list.filter((i) => i.live).map((i) => i.id);
     expect(ids).toContain(a.rt.instanceId);
     expect(ids).toContain(b.rt.instanceId);
@@ -131,7 +132,7 @@ describe("the instance registry", () => {
     expect(mine).toMatchObject({ version: VERSION, pid: process.pid, jobs_in_flight: 0, live: true });
     expect(Date.now() - Date.parse(mine.last_heartbeat_at)).toBeLessThan(60_000);
     await b.rt.setAddress("booth-b.example:8080");
-    expect((await instanceRegistry(a.rt.sql)).find((i) => i.id === b.rt.instanceId)!.address).toBe(
+    expect((await instanceRegistry(a.rt.store)).find((i) => i.id === b.rt.instanceId)!.address).toBe(
       "booth-b.example:8080",
     );
   });
@@ -139,7 +140,7 @@ describe("the instance registry", () => {
   test("a stopped instance stays listed as stopped", async () => {
     const c = await startTestApp({ workers: false, databaseUrl: a.databaseUrl });
     await c.stop();
-    const row = (await instanceRegistry(a.rt.sql)).find((i) => i.id === c.rt.instanceId)!;
+    const row = (await instanceRegistry(a.rt.store)).find((i) => i.id === c.rt.instanceId)!;
     expect(row.live).toBe(false);
     expect(row.stopped_at).not.toBeNull();
     const text = formatStatus({

@@ -8,9 +8,6 @@
  */
 import { createHash } from "node:crypto";
 import { extname } from "node:path";
-import { and, inArray, isNotNull, isNull } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { job, mediaObject, templateMedia } from "../db/schema";
 import { MEDIA_KINDS, type MediaStore } from "./storage";
 
 export interface MigrateReport {
@@ -37,34 +34,6 @@ const MIME_BY_EXT: Record<string, string> = {
 const PARALLEL = 4;
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-/** Keys the database points at, with the SHA-256 recorded for them where there is one. */
-export async function referencedMedia(db: Db): Promise<Map<string, string | null>> {
-  const refs = new Map<string, string | null>();
-  const jobs = await db
-    .select({ p: job.payloadPath, ps: job.payloadSha256, status: job.status })
-    .from(job)
-    .where(and(isNotNull(job.payloadPath), inArray(job.status, ["pending", "processing"])));
-  for (const r of jobs) refs.set(r.p!, r.ps);
-  const results = await db
-    .select({ r: job.resultPath, rs: job.resultSha256, t: job.thumbPath })
-    .from(job)
-    .where(and(isNotNull(job.resultPath), isNull(job.resultDeletedAt)));
-  for (const r of results) {
-    refs.set(r.r!, r.rs);
-    if (r.t) refs.set(r.t, null);
-  }
-  for (const t of await db.select({ p: templateMedia.path, s: templateMedia.sha256 }).from(templateMedia)) {
-    refs.set(t.p, t.s);
-  }
-  for (const m of await db
-    .select({ p: mediaObject.path })
-    .from(mediaObject)
-    .where(isNull(mediaObject.deletedAt))) {
-    refs.set(m.p, null);
-  }
-  return refs;
-}
 
 export async function migrateMedia(options: {
   source: MediaStore;

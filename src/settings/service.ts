@@ -1,24 +1,26 @@
 /**
  * Runtime settings stored in `app_settings`: read through a short cache, written with who/when, so
  * a change takes effect without restart (T_sync applies to jobs created after it). Every write
- * sends a NOTIFY on SETTINGS_CHANNEL, and every instance listening drops its cache at once; the
- * cache's one-second life is the fallback when a notification is missed (listener reconnecting).
+ * is announced by NOTIFY (the store does it), and every instance listening drops its cache at once;
+ * the cache's one-second life is the fallback when a notification is missed (listener reconnecting).
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { sql as dsql, eq } from "drizzle-orm";
 import type { Config } from "../config";
-import type { Db, Sql } from "../db/client";
-import { appSettings, auditLog } from "../db/schema";
 import type { Clock } from "../lib/clock";
 import type { Logger } from "../lib/log";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
+import type { QuotaProvider } from "../providers/quota";
 import type { ProviderId } from "../providers/types";
+import type { AuditStore } from "../store/audit";
+import type { SettingsStore } from "../store/settings";
 
 export interface RuntimeSettings {
   syncResponseSeconds: number;
   resultRetentionHours: number;
   maxInFlightJobs: number;
   providerConcurrency: Record<ProviderId, number>;
+  /** Requests per quota day each network provider may take (null: unlimited). */
+  providerDailyLimit: Record<QuotaProvider, number | null>;
   publicBaseUrl: string | null;
 }
 
@@ -27,6 +29,7 @@ export const SETTING_DEFAULTS: RuntimeSettings = {
   resultRetentionHours: 72,
   maxInFlightJobs: 16,
   providerConcurrency: { gemini: 4, turbotext: 4, openai: 4, local: 8 },
+  providerDailyLimit: { gemini: null, turbotext: null, openai: null },
   publicBaseUrl: null,
 };
 
@@ -36,6 +39,7 @@ export const KEYS = {
   resultRetentionHours: "result_retention_hours",
   maxInFlightJobs: "max_in_flight_jobs",
   providerConcurrency: "provider_concurrency",
+  providerDailyLimit: "provider_daily_limit",
   publicBaseUrl: "public_base_url",
   ingestPassword: "ingest_password",
   providerKey: (id: string) => `provider_key.${id}`,
@@ -47,8 +51,6 @@ export interface SecretMeta {
 }
 
 const CACHE_MS = 1000;
-/** NOTIFY channel: the payload is the changed key (a hint; listeners re-read every setting). */
-export const SETTINGS_CHANNEL = "photochanger_settings";
 const ENV_KEY: Record<ProviderId, keyof Config["providers"] | null> = {
   gemini: "gemini",
   turbotext: "turbotext",
@@ -65,7 +67,7 @@ export class SettingsService {
   private verified: { hash: string; mac: Buffer } | null = null;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: { settings: SettingsStore; audit: AuditStore },
     private readonly clock: Clock,
     private readonly config: Config,
     private readonly masterKey: Buffer,
@@ -82,7 +84,7 @@ export class SettingsService {
     const now = Date.now();
     if (this.cache && now - this.cache.at < this.cacheMs) return this.cache.value;
     const generation = this.generation;
-    const rows = await this.db.select().from(appSettings);
+    const rows = await this.store.settings.all();
     const byKey = new Map(rows.map((r) => [r.key, r.value]));
     const num = (k: string, d: number) => (typeof byKey.get(k) === "number" ? (byKey.get(k) as number) : d);
     const value: RuntimeSettings = {
@@ -92,6 +94,10 @@ export class SettingsService {
       providerConcurrency: {
         ...SETTING_DEFAULTS.providerConcurrency,
         ...((byKey.get(KEYS.providerConcurrency) as Record<ProviderId, number> | undefined) ?? {}),
+      },
+      providerDailyLimit: {
+        ...SETTING_DEFAULTS.providerDailyLimit,
+        ...((byKey.get(KEYS.providerDailyLimit) as Record<QuotaProvider, number | null> | undefined) ?? {}),
       },
       publicBaseUrl:
         (byKey.get(KEYS.publicBaseUrl) as string | null | undefined) ?? this.config.publicBaseUrl,
@@ -107,30 +113,24 @@ export class SettingsService {
   }
 
   async set(key: string, value: unknown, by: string, isSecret = false): Promise<void> {
-    const now = this.clock.now();
-    await this.db
-      .insert(appSettings)
-      .values({ key, value: value as never, isSecret, updatedAt: now, updatedBy: by })
-      .onConflictDoUpdate({
-        target: appSettings.key,
-        set: { value: value as never, isSecret, updatedAt: now, updatedBy: by },
-      });
+    await this.store.settings.put(key, value, by, isSecret, this.clock.now());
     this.invalidate();
-    await this.announce(key);
   }
 
-  /** Tells every instance (this one included) that `key` changed. */
-  private async announce(key: string): Promise<void> {
-    await this.db.execute(dsql`select pg_notify(${SETTINGS_CHANNEL}, ${key})`);
+  /** Deletes a stored setting (its default or environment value applies again); true if there was one. */
+  async remove(key: string): Promise<boolean> {
+    const removed = await this.store.settings.remove(key);
+    this.invalidate();
+    return removed;
   }
 
   async meta(key: string): Promise<SecretMeta & { exists: boolean }> {
-    const [row] = await this.db.select().from(appSettings).where(eq(appSettings.key, key));
+    const row = await this.store.settings.get(key);
     return { exists: !!row, updatedAt: row?.updatedAt ?? null, updatedBy: row?.updatedBy ?? null };
   }
 
   async audit(actor: string, action: string, details: Record<string, unknown> = {}): Promise<void> {
-    await this.db.insert(auditLog).values({ occurredAt: this.clock.now(), actor, action, details });
+    await this.store.audit.append(actor, action, details, this.clock.now());
   }
 
   // ---- ingest password (argon2id hash only) ----
@@ -159,10 +159,7 @@ export class SettingsService {
   }
 
   private async ingestPasswordHash(): Promise<string | null> {
-    const [row] = await this.db
-      .select({ value: appSettings.value })
-      .from(appSettings)
-      .where(eq(appSettings.key, KEYS.ingestPassword));
+    const row = await this.store.settings.get(KEYS.ingestPassword);
     const hash = (row?.value as { hash?: string } | undefined)?.hash;
     return hash ?? null;
   }
@@ -172,8 +169,7 @@ export class SettingsService {
   async setProviderKey(id: ProviderId, apiKey: string | null, by: string): Promise<void> {
     const key = KEYS.providerKey(id);
     if (!apiKey) {
-      await this.db.delete(appSettings).where(eq(appSettings.key, key));
-      await this.announce(key);
+      await this.store.settings.remove(key);
       await this.audit(by, "provider_key.cleared", { provider: id });
     } else {
       await this.set(key, { sealed: encryptSecret(this.masterKey, apiKey, key) }, by, true);
@@ -185,10 +181,7 @@ export class SettingsService {
   /** The key from settings if one is stored, else from the environment, else null. */
   async providerKey(id: ProviderId): Promise<string | null> {
     const key = KEYS.providerKey(id);
-    const [row] = await this.db
-      .select({ value: appSettings.value })
-      .from(appSettings)
-      .where(eq(appSettings.key, key));
+    const row = await this.store.settings.get(key);
     const sealed = (row?.value as { sealed?: string } | undefined)?.sealed;
     if (sealed) return decryptSecret(this.masterKey, sealed, key);
     const envName = ENV_KEY[id];
@@ -205,27 +198,20 @@ export class SettingsService {
     const fromEnv = envName ? !!this.config.providers[envName].apiKey : false;
     return { configured: fromEnv, source: fromEnv ? "environment" : null, updatedAt: null, updatedBy: null };
   }
-
-  /** Number of settings rows; used by health checks as a cheap database probe. */
-  async ping(): Promise<void> {
-    await this.db.execute(dsql`select 1`);
-  }
 }
 
 /** Drops the settings cache whenever any instance announces a change (and after a reconnect). */
-export async function listenForSettings(
-  sql: Sql,
+export function listenForSettings(
+  settingsStore: Pick<SettingsStore, "listen">,
   settings: Pick<SettingsService, "invalidate">,
   log: Logger,
 ): Promise<{ unlisten(): Promise<void> }> {
-  const sub = await sql.listen(
-    SETTINGS_CHANNEL,
-    () => settings.invalidate(),
-    () => {
+  return settingsStore.listen({
+    onChanged: () => settings.invalidate(),
+    onConnected: () => {
       // A change may have been announced while the listener was away.
       settings.invalidate();
-      log.debug("settings.listen.connected", { channel: SETTINGS_CHANNEL });
+      log.debug("settings.listen.connected");
     },
-  );
-  return { unlisten: () => sub.unlisten().catch(() => {}) };
+  });
 }

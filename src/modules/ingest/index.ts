@@ -5,13 +5,15 @@ import { clientAddress } from "../../lib/client";
 import { AppError, errorResponse } from "../../lib/errors";
 import { slotLabel } from "../../metrics";
 import { waitForOutcome } from "../../queue/waiter";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
+import { noteRefusal } from "../attention/refusals";
 import { multipart, op } from "../openapi/docs";
 import { outcomeReply } from "./outcome";
 import {
   checkIngestPassword,
   clientMetadata,
   enqueueUpload,
+  guardDb,
   loadSlot,
   MB,
   readUpload,
@@ -23,7 +25,7 @@ import {
 /** Seconds beyond T_sync that Bun keeps the held connection open, so the deadline answer arrives. */
 const HOLD_MARGIN_S = 15;
 
-export const ingestModule = (rt: Runtime) => {
+export const ingestModule = (rt: Services) => {
   const handle = async ({ request, params, server }: HandlerArgs, track: IngestTrack) => {
     const slotId = params.slotId;
     const clientIp = clientAddress(server, request);
@@ -47,6 +49,8 @@ export const ingestModule = (rt: Runtime) => {
       stringField(upload.fields, "password") ?? new URL(request.url).searchParams.get("password");
     await checkIngestPassword(rt, password, clientIp);
     await requireImage(upload);
+    // The provider's quota for today is used up: answer now, so the booth prints the original.
+    await guardDb(() => rt.quota.refuseIfExhausted(slot.provider));
     const job = await enqueueUpload(rt, {
       slot,
       source: "ingest",
@@ -103,6 +107,7 @@ export const ingestModule = (rt: Runtime) => {
       const seconds = (performance.now() - started) / 1000;
       const slot = slotLabel(args.params.slotId);
       rt.metrics.ingestAnswered({ slot, provider: track.provider, outcome }, track.jobId ? seconds : null);
+      if (!track.jobId && status >= 400) noteRefusal(rt, args.params.slotId, outcome);
       rt.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
         job_id: track.jobId ?? undefined,
         slot: args.params.slotId.slice(0, 64),

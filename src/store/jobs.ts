@@ -1,7 +1,9 @@
 /**
  * The queue's SQL, in one place, as small named operations — each a single statement that can be
- * read and EXPLAINed (the graphile-worker habit). Times come from the app clock as parameters, so
- * deadline behaviour is testable without sleeping.
+ * read and EXPLAINed (the graphile-worker habit): insert within the cap, claim, heartbeat, the
+ * fenced finalizations, expire, cancel, recover. Times come from the app clock as parameters, so
+ * deadline behaviour is testable without sleeping. The `job` and `processing_log` tables are read
+ * and written only here and in the other `job-*.ts` files of the store, always with postgres.js.
  */
 import { getTableColumns } from "drizzle-orm";
 import type { Sql } from "../db/client";
@@ -257,56 +259,28 @@ export async function appendLog(sql: Sql, e: LogEntry): Promise<void> {
             ${e.message ?? null}, ${sql.json((e.details ?? {}) as never)})`;
 }
 
-/** Registers this process and refreshes its heartbeat (pending jobs of dead instances are orphans). */
-export async function upsertInstance(
-  sql: Sql,
-  i: {
-    id: string;
-    hostname: string;
-    pid: number;
-    version: string;
-    address: string | null;
-    jobsInFlight: number;
-  },
-  now: Date,
-): Promise<void> {
-  await sql`
-    insert into instance (id, hostname, pid, version, address, jobs_in_flight, started_at, heartbeat_at)
-    values (${i.id}, ${i.hostname}, ${i.pid}, ${i.version}, ${i.address}, ${i.jobsInFlight}, ${now}, ${now})
-    on conflict (id) do update set heartbeat_at = excluded.heartbeat_at, stopped_at = null,
-      address = excluded.address, jobs_in_flight = excluded.jobs_in_flight`;
-}
-
-export interface InstanceInfo {
-  id: string;
-  hostname: string;
-  pid: number;
-  version: string;
-  address: string | null;
-  jobsInFlight: number;
-  startedAt: Date;
-  heartbeatAt: Date;
-  stoppedAt: Date | null;
-  /** Heartbeat within the lease TTL and not stopped. */
-  live: boolean;
-}
-
 /**
- * The instance registry: every instance that is live, or stopped or went silent within
- * `recentMs` (so a rolling upgrade shows the old process leaving), newest first.
+ * Relays NOTIFY from other processes (and our own) to the handlers: a job finalized, a job queued.
+ * After a (re)connect a hint may have been missed, so `onQueued` is called then too.
  */
-export async function listInstances(sql: Sql, liveTtlMs: number, recentMs: number): Promise<InstanceInfo[]> {
-  const rows = await sql<(Omit<InstanceInfo, "live"> & { live: boolean })[]>`
-    select id, hostname, pid, version, address, jobs_in_flight as "jobsInFlight",
-           started_at as "startedAt", heartbeat_at as "heartbeatAt", stopped_at as "stoppedAt",
-           (stopped_at is null and heartbeat_at >= now() - ${`${liveTtlMs} milliseconds`}::interval) as live
-    from instance
-    where (stopped_at is null and heartbeat_at >= now() - ${`${liveTtlMs} milliseconds`}::interval)
-       or heartbeat_at >= now() - ${`${recentMs} milliseconds`}::interval
-    order by live desc, started_at desc`;
-  return rows.map((r) => ({ ...r }));
-}
-
-export async function stopInstance(sql: Sql, id: string, now: Date): Promise<void> {
-  await sql`update instance set stopped_at = ${now}, heartbeat_at = ${now} where id = ${id}`;
+export async function listenForJobs(
+  sql: Sql,
+  handlers: { onFinalized(jobId: string): void; onQueued(): void; onConnected?(): void },
+): Promise<{ unlisten(): Promise<void> }> {
+  const done = await sql.listen(
+    CHANNEL_JOB_DONE,
+    (payload) => handlers.onFinalized(payload),
+    () => handlers.onConnected?.(),
+  );
+  const queued = await sql.listen(
+    CHANNEL_JOB_NEW,
+    () => handlers.onQueued(),
+    () => handlers.onQueued(),
+  );
+  return {
+    async unlisten() {
+      await done.unlisten().catch(() => {});
+      await queued.unlisten().catch(() => {});
+    },
+  };
 }
