@@ -28,6 +28,17 @@ export interface S3Settings {
 
 /** Sizes of whole-bucket listings are kept this long: /metrics and the dashboard poll them. */
 const BYTES_CACHE_MS = 60_000;
+/** S3 asks clients to retry its 500/503 answers (InternalError, SlowDown); every call here is idempotent. */
+const RETRY_DELAYS_MS = [100, 400, 1200];
+const TRANSIENT_CODES = new Set([
+  "InternalError",
+  "ServiceUnavailable",
+  "SlowDown",
+  "RequestTimeout",
+  "ECONNRESET",
+  "ConnectionClosed",
+  "ETIMEDOUT",
+]);
 
 export class S3MediaStore implements MediaStore {
   readonly backend = "s3" as const;
@@ -54,13 +65,15 @@ export class S3MediaStore implements MediaStore {
   ensureLayout(): void {}
 
   async writeAtomic(key: string, bytes: Uint8Array, mime?: string): Promise<string> {
-    await this.client.write(checkKey(key), bytes, mime ? { type: mime } : {});
+    checkKey(key);
+    await retried(() => this.client.write(key, bytes, mime ? { type: mime } : {}));
     this.bytesCache = null;
     return key;
   }
 
   async read(key: string): Promise<Uint8Array> {
-    return this.client.file(checkKey(key)).bytes();
+    checkKey(key);
+    return retried(() => this.client.file(key).bytes());
   }
 
   async body(key: string): Promise<ReadableStream<Uint8Array> | null> {
@@ -70,12 +83,14 @@ export class S3MediaStore implements MediaStore {
   }
 
   async exists(key: string): Promise<boolean> {
-    return this.client.exists(checkKey(key));
+    checkKey(key);
+    return retried(() => this.client.exists(key));
   }
 
   async size(key: string): Promise<number | null> {
+    checkKey(key);
     try {
-      return (await this.client.stat(checkKey(key))).size;
+      return (await retried(() => this.client.stat(key))).size;
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -86,7 +101,7 @@ export class S3MediaStore implements MediaStore {
     if (!key) return 0;
     const size = await this.size(key);
     if (size === null) return 0;
-    await this.client.delete(key);
+    await retried(() => this.client.delete(key));
     this.bytesCache = null;
     return size;
   }
@@ -95,7 +110,9 @@ export class S3MediaStore implements MediaStore {
     const out: StoredFile[] = [];
     let continuationToken: string | undefined;
     do {
-      const page = await this.client.list({ prefix: `${kind}/`, maxKeys: 1000, continuationToken });
+      const page = await retried(() =>
+        this.client.list({ prefix: `${kind}/`, maxKeys: 1000, continuationToken }),
+      );
       for (const o of page.contents ?? []) {
         out.push({
           path: o.key,
@@ -133,6 +150,20 @@ export class S3MediaStore implements MediaStore {
       if ((await this.client.file(key).text()) !== "ok") throw new Error("the bucket returned other bytes");
     } finally {
       await this.client.delete(key).catch(() => {});
+    }
+  }
+}
+
+/** Runs an idempotent bucket call, again after a short pause when S3 answers with a transient error. */
+async function retried<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const code = (err as { code?: string } | null)?.code ?? "";
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (delay === undefined || !TRANSIENT_CODES.has(code)) throw err;
+      await Bun.sleep(delay);
     }
   }
 }
