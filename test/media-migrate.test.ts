@@ -46,6 +46,8 @@ beforeAll(async () => {
     expect(res.status).toBe(200);
     jobIds.push(res.headers.get("x-job-id")!);
   }
+  // Thumbnails are made on their first request: ask for each, so there is one of each kind to move.
+  for (const id of jobIds) expect((await fetch(`${app.url}/public/results/${id}/thumb`)).status).toBe(200);
   const png = await makeJpeg(40, 40);
   await app.rt.templates.add({
     slotId: "slot-003",

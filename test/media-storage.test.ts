@@ -53,7 +53,7 @@ describe.each(backends)("media storage: %s", (name, make) => {
     const key = `results/${name}-rw-${crypto.randomUUID()}.jpg`;
     expect(await s.exists(key)).toBe(false);
     expect(await s.size(key)).toBeNull();
-    expect(await s.writeAtomic(key, data, "image/jpeg")).toBe(key);
+    expect(await s.writeAtomic(key, data, { mime: "image/jpeg" })).toBe(key);
     expect(await s.exists(key)).toBe(true);
     expect(await s.size(key)).toBe(data.byteLength);
     expect(sha(await s.read(key))).toBe(sha(data));

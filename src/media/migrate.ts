@@ -83,7 +83,7 @@ export async function migrateMedia(options: {
     if ((await target.size(key)) === bytes.byteLength && sha256(await target.read(key)) === hash) {
       report.alreadyThere++;
     } else {
-      await target.writeAtomic(key, bytes, MIME_BY_EXT[extname(key)]);
+      await target.writeAtomic(key, bytes, { mime: MIME_BY_EXT[extname(key)] });
       if (sha256(await target.read(key)) !== hash) {
         report.failed.push({ path: key, reason: "the copy read back from the target differs" });
         return;

@@ -15,6 +15,7 @@ import {
   type MediaStore,
   type StoredFile,
   volumeUsage,
+  type WriteOptions,
 } from "./storage";
 
 export interface S3Settings {
@@ -64,9 +65,10 @@ export class S3MediaStore implements MediaStore {
   /** A bucket has no directories to create. */
   ensureLayout(): void {}
 
-  async writeAtomic(key: string, bytes: Uint8Array, mime?: string): Promise<string> {
+  /** Every PUT is durable once S3 answers it, so `durable` changes nothing here. */
+  async writeAtomic(key: string, bytes: Uint8Array, opts: WriteOptions = {}): Promise<string> {
     checkKey(key);
-    await retried(() => this.client.write(key, bytes, mime ? { type: mime } : {}));
+    await retried(() => this.client.write(key, bytes, opts.mime ? { type: opts.mime } : {}));
     this.bytesCache = null;
     return key;
   }

@@ -23,6 +23,11 @@ export interface StoredFile {
   mtimeMs: number;
 }
 
+export interface WriteOptions {
+  durable?: boolean;
+  mime?: string;
+}
+
 /** What every media backend offers. Keys are relative POSIX paths under one of MEDIA_KINDS. */
 export interface MediaStore {
   readonly backend: "local" | "s3";
@@ -30,8 +35,12 @@ export interface MediaStore {
   readonly location: string;
   /** Creates what must exist before the first write (the directories of a local store). */
   ensureLayout(): void;
-  /** Stores the bytes at `key` (complete or absent; replaces an older object) and returns the key. */
-  writeAtomic(key: string, bytes: Uint8Array, mime?: string): Promise<string>;
+  /**
+   * Stores the bytes at `key` (complete or absent; replaces an older object) and returns the key.
+   * `durable: false` may skip flushing for objects that can be made again (thumbnails); `mime` is
+   * the object's Content-Type where the backend keeps one.
+   */
+  writeAtomic(key: string, bytes: Uint8Array, opts?: WriteOptions): Promise<string>;
   /** The whole object; rejects when it is missing. */
   read(key: string): Promise<Uint8Array>;
   /**
@@ -101,8 +110,13 @@ export class LocalMediaStore implements MediaStore {
     return relative(this.root, absPath);
   }
 
-  /** Writes bytes durably at `relPath` and returns the relative path. */
-  async writeAtomic(relPath: string, bytes: Uint8Array): Promise<string> {
+  /**
+   * Writes bytes at `relPath` (complete or absent) and returns the relative path. `durable: false`
+   * skips both fsyncs, for files that can be made again from others (thumbnails): a crash may lose
+   * them, never leave them half-written.
+   */
+  async writeAtomic(relPath: string, bytes: Uint8Array, opts: WriteOptions = {}): Promise<string> {
+    const durable = opts.durable ?? true;
     const target = this.abs(relPath);
     const dir = dirname(target);
     mkdirSync(dir, { recursive: true });
@@ -111,7 +125,7 @@ export class LocalMediaStore implements MediaStore {
       const fh = await open(tmp, "wx", 0o640);
       try {
         await fh.writeFile(bytes);
-        await fh.sync();
+        if (durable) await fh.sync();
       } finally {
         await fh.close();
       }
@@ -120,7 +134,7 @@ export class LocalMediaStore implements MediaStore {
       await rm(tmp, { force: true });
       throw err;
     }
-    await fsyncDir(dir);
+    if (durable) await fsyncDir(dir);
     return relPath;
   }
 

@@ -5,7 +5,7 @@ import { contentDisposition } from "../../lib/http";
 import type { Services } from "../../services";
 import { resultFilename } from "../ingest/outcome";
 import { op } from "../openapi/docs";
-import { expiryHeaders, findServableResult } from "./service";
+import { expiryHeaders, findServableResult, thumbnailOf } from "./service";
 
 export const publicModule = (rt: Services) =>
   new Elysia({ name: "public" })
@@ -43,7 +43,8 @@ export const publicModule = (rt: Services) =>
       "/public/results/:jobId/thumb",
       async ({ params }) => {
         const job = await findServableResult(rt, params.jobId);
-        const body = job.thumbPath ? await rt.media.body(job.thumbPath) : null;
+        const thumbPath = await thumbnailOf(rt, job);
+        const body = thumbPath ? await rt.media.body(thumbPath) : null;
         if (!body) {
           throw new AppError(404, "thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
         }
@@ -58,7 +59,7 @@ export const publicModule = (rt: Services) =>
       {
         detail: op({
           tag: "public",
-          summary: "The WebP thumbnail of a result",
+          summary: "The WebP thumbnail of a result (made on its first request)",
           ok: { description: "The thumbnail", contentType: "image/webp" },
           errors: [404, 410],
         }),
