@@ -4,9 +4,10 @@
  * deadline — where, if the job is still running, the waiter itself finalizes it as `timeout`.
  */
 import type { JobRow } from "../db/schema";
+import { isFinal } from "../domain/outcome";
 import type { Clock } from "../lib/clock";
 import type { JobEvents } from "./events";
-import { isFinal, type JobQueue } from "./index";
+import type { JobQueue } from "./index";
 
 const SAFETY_NET_MS = 1000;
 
@@ -32,14 +33,14 @@ export async function waitForOutcome(
       };
       const row = await queue.get(jobId);
       if (!row) return null;
-      if (isFinal(row)) return row;
+      if (isFinal(row.status)) return row;
       const left = expiresAt.getTime() - clock.now().getTime();
       if (left <= 0) {
         const expired = await queue.expire(jobId);
         if (expired) return expired;
         // It ended at the edge (or the clock is ahead): the final read decides.
         const last = await queue.get(jobId);
-        if (last && isFinal(last)) return last;
+        if (last && isFinal(last.status)) return last;
       }
       if (signal?.aborted) return null;
       if (woken) continue;

@@ -5,17 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
+import type { OutputFormat } from "../domain/slots";
 import { type Clock, sleep } from "../lib/clock";
 import type { Logger } from "../lib/log";
-import {
-  downscale,
-  EXT,
-  formatFromMime,
-  type OutputFormat,
-  sniffImage,
-  thumbnail,
-  toOutputFormat,
-} from "../media/images";
+import { downscale, EXT, formatFromMime, sniffImage, thumbnail, toOutputFormat } from "../media/images";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
 import type { Metrics } from "../metrics";

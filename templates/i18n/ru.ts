@@ -1,4 +1,5 @@
 /** Every string of the web UI in Russian (the default). `en.ts` must have the same shape. */
+import { errorTexts } from "../../src/lib/errors";
 export const ru = {
   locale: "ru-RU",
   app: {
@@ -411,28 +412,8 @@ export const ru = {
     csrf: "Запрос отклонён: отправьте форму со страницы этого сервера.",
     notFoundTitle: "Страница не найдена",
     goHome: "На главную",
-    codes: {
-      version_conflict: "Слот успел изменить кто-то другой. Обновите страницу.",
-      validation_failed: "Проверьте выделенные поля.",
-      invalid_request: "Запрос заполнен неверно.",
-      slot_not_found: "Такого слота нет.",
-      job_not_found: "Такой задачи нет.",
-      job_not_active: "Задача уже завершилась.",
-      template_not_found: "Шаблон уже удалён.",
-      unsupported_media_type: "Это не изображение JPG, PNG, WebP или HEIC.",
-      payload_too_large: "Файл слишком большой.",
-      invalid_payload: "Файл не получен — выберите изображение ещё раз.",
-      queue_busy: "Очередь переполнена, попробуйте через несколько секунд.",
-      sync_timeout: "Провайдер не уложился в отведённое время.",
-      provider_error: "Провайдер вернул ошибку.",
-      provider_blocked: "Провайдер отклонил изображение фильтром безопасности.",
-      job_cancelled: "Задачу отменили.",
-      forbidden: "Недостаточно прав.",
-      unauthorized: "Сессия истекла — войдите снова.",
-      service_unavailable: "База данных недоступна.",
-      provider_quota_exhausted: "Дневная квота провайдера исчерпана — будка печатает оригинал.",
-      internal_error: "Внутренняя ошибка сервера.",
-    } as Record<string, string>,
+    // The texts of every error code live with the codes themselves (src/lib/errors.ts).
+    codes: errorTexts("ru"),
   },
 };
 

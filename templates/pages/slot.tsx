@@ -5,6 +5,7 @@
  * and recent jobs.
  */
 
+import { OUTPUT_FORMATS } from "../../src/domain/slots";
 import type { SlotAttention } from "../../src/modules/attention/service";
 import { refusalText, SlotTrouble } from "../attention";
 import {
@@ -95,8 +96,6 @@ export interface SlotPageModel {
   /** Refused booth requests per hour and reason (last 24 h). */
   refusals: { at: string; reason: string; count: number }[];
 }
-
-const OUTPUT_FORMATS = ["jpeg", "png", "webp", "original"];
 
 function fieldValue(f: SettingField, settings: Record<string, unknown>): string {
   const v = settings[f.key] ?? f.default;
