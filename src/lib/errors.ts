@@ -119,6 +119,12 @@ export const ERROR_CODES = {
     en: "The provider's daily quota is used up — the booth prints the original.",
   },
   provider_not_found: { status: 404, ru: "Такого провайдера нет.", en: "No such provider." },
+  preset_not_found: { status: 404, ru: "Такого пресета нет.", en: "No such preset." },
+  preset_read_only: {
+    status: 409,
+    ru: "Встроенные пресеты нельзя удалить.",
+    en: "Curated presets cannot be deleted.",
+  },
   client_closed: { status: 499, ru: "Клиент закрыл соединение.", en: "The client closed the connection." },
   // the server itself
   service_unavailable: { status: 503, ru: "База данных недоступна.", en: "The database is unavailable." },
