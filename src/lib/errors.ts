@@ -29,7 +29,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, ru: "Файл слишком большой.", en: "The file is too large." },
   image_too_large: {
     status: 413,
-    ru: "В снимке слишком много пикселей.",
+    ru: "В изображении слишком много пикселей.",
     en: "The image has too many pixels.",
   },
   unsupported_media_type: {
@@ -44,16 +44,16 @@ export const ERROR_CODES = {
     ru: "Сессия истекла — войдите снова.",
     en: "Your session has expired — sign in again.",
   },
-  invalid_credentials: { status: 401, ru: "Неверное имя или пароль.", en: "Wrong username or password." },
+  invalid_credentials: { status: 401, ru: "Неверный пароль.", en: "Wrong password." },
   login_throttled: {
     status: 429,
-    ru: "Слишком много неудачных попыток входа; подождите.",
-    en: "Too many failed logins; wait before trying again.",
+    ru: "Слишком много неудачных попыток входа — подождите.",
+    en: "Too many failed sign-ins — wait a little.",
   },
   too_many_attempts: {
     status: 429,
-    ru: "Слишком много неверных паролей с этого адреса; подождите.",
-    en: "Too many wrong passwords from this address; wait and try again.",
+    ru: "Слишком много неверных паролей — подождите и попробуйте снова.",
+    en: "Too many wrong passwords — wait and try again.",
   },
   forbidden: { status: 403, ru: "Недостаточно прав.", en: "You may not do this." },
   csrf_refused: {
@@ -63,7 +63,7 @@ export const ERROR_CODES = {
   },
   // slots, templates, jobs, results
   slot_not_found: { status: 404, ru: "Такого слота нет.", en: "No such slot." },
-  slot_disabled: { status: 404, ru: "Слот выключен.", en: "The slot is disabled." },
+  slot_disabled: { status: 404, ru: "Слот выключен.", en: "The slot is off." },
   version_conflict: {
     status: 409,
     ru: "Слот успел изменить кто-то другой. Обновите страницу.",
@@ -77,19 +77,19 @@ export const ERROR_CODES = {
   },
   job_not_found: { status: 404, ru: "Такой задачи нет.", en: "No such job." },
   job_not_active: { status: 409, ru: "Задача уже завершилась.", en: "The job has already ended." },
-  result_not_found: { status: 404, ru: "Такого результата нет.", en: "There is no such result." },
+  result_not_found: { status: 404, ru: "Результат не найден.", en: "Result not found." },
   result_expired: {
     status: 410,
     ru: "Срок хранения результата истёк.",
-    en: "This result is no longer kept.",
+    en: "This result has expired.",
   },
   thumbnail_not_found: {
     status: 404,
-    ru: "У результата нет миниатюры.",
-    en: "This result has no thumbnail.",
+    ru: "Миниатюра не найдена.",
+    en: "Thumbnail not found.",
   },
-  media_not_found: { status: 404, ru: "Такого файла нет.", en: "There is no such file." },
-  media_expired: { status: 410, ru: "Срок ссылки истёк.", en: "This link has expired." },
+  media_not_found: { status: 404, ru: "Файл не найден.", en: "File not found." },
+  media_expired: { status: 410, ru: "Срок хранения файла истёк.", en: "This file has expired." },
   // the queue and the providers (the booth's answers)
   queue_busy: {
     status: 429,
@@ -104,8 +104,8 @@ export const ERROR_CODES = {
   provider_error: { status: 502, ru: "Провайдер вернул ошибку.", en: "The provider returned an error." },
   invalid_config: {
     status: 502,
-    ru: "Слот настроен неверно (ключ, адрес или параметры).",
-    en: "The slot is not configured correctly (key, address or settings).",
+    ru: "Настройки слота неполные или неверные.",
+    en: "The slot's settings are incomplete or invalid.",
   },
   provider_blocked: {
     status: 422,
@@ -133,7 +133,18 @@ export const ERROR_CODES = {
     ru: "Сервер не готов принимать снимки.",
     en: "The server is not ready for uploads.",
   },
-  insufficient_storage: { status: 507, ru: "Диск сервера заполнен.", en: "The server's disk is full." },
+  insufficient_storage: { status: 507, ru: "На диске сервера нет места.", en: "The server's disk is full." },
+  storage_full: { status: 507, ru: "На диске сервера нет места.", en: "The server's disk is full." },
+  provider_no_image: {
+    status: 502,
+    ru: "Провайдер не вернул изображение.",
+    en: "The provider returned no image.",
+  },
+  provider_not_configured: {
+    status: 502,
+    ru: "Ключ провайдера не задан.",
+    en: "The provider's key is not set.",
+  },
   internal_error: { status: 500, ru: "Внутренняя ошибка сервера.", en: "Internal server error." },
 } as const satisfies Record<string, ErrorSpec>;
 

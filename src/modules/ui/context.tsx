@@ -77,7 +77,7 @@ export const uiContext = (rt: Services) =>
       return { view };
     })
     .macro({
-      page: (required: Scope) => ({
+      page: (required: Scope | "signed-in") => ({
         async resolve({ jwt, request, cookie, view, set }) {
           set.headers["cache-control"] = "no-store";
           const admin = await authenticate(
@@ -108,7 +108,7 @@ export const uiContext = (rt: Services) =>
             set.headers["content-type"] = HTML;
             return status(403, await errorPageHtml(signedIn, err));
           };
-          if (!admin.scopes.includes(required)) {
+          if (required !== "signed-in" && !admin.scopes.includes(required)) {
             return refuse(new AppError("forbidden", `This needs the "${required}" permission`));
           }
           const m = request.method;
