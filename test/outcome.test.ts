@@ -43,6 +43,7 @@ describe("classifyOutcome", () => {
     expect(answer("failed", "provider_error")).toEqual(["provider_errors", 502, "provider_error"]);
     expect(answer("failed", "invalid_config")).toEqual(["provider_errors", 502, "invalid_config"]);
     expect(answer("failed", "provider_blocked")).toEqual(["provider_errors", 422, "provider_blocked"]);
+    expect(answer("failed", "provider_no_image")).toEqual(["provider_errors", 502, "provider_no_image"]);
     expect(answer("failed", "interrupted")).toEqual(["provider_errors", 500, "internal_error"]);
     expect(answer("failed", "internal_error")).toEqual(["provider_errors", 500, "internal_error"]);
     expect(answer("failed", null)).toEqual(["provider_errors", 500, "internal_error"]);

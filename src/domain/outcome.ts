@@ -53,6 +53,7 @@ export const FAILURE_OUTCOMES = {
   timeout: { category: "timeouts", code: "sync_timeout" },
   provider_error: { category: "provider_errors", code: "provider_error" },
   provider_blocked: { category: "provider_errors", code: "provider_blocked" },
+  provider_no_image: { category: "provider_errors", code: "provider_no_image" },
   invalid_config: { category: "provider_errors", code: "invalid_config" },
   cancelled: { category: "cancelled", code: "job_cancelled" },
   interrupted: { category: "provider_errors", code: "internal_error" },
