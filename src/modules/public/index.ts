@@ -15,8 +15,7 @@ export const publicModule = (rt: Services) =>
         const job = await findServableResult(rt, params.jobId);
         const body = await rt.media.body(job.resultPath!);
         // Removed between the check and now (the cleaner): as expired as the check would have said.
-        if (!body)
-          throw new AppError(410, "result_expired", "This result is no longer kept", { job_id: job.id });
+        if (!body) throw new AppError("result_expired", "This result is no longer kept", { job_id: job.id });
         const kind = query.download ? "attachment" : "inline";
         return new Response(body, {
           headers: {
@@ -46,7 +45,7 @@ export const publicModule = (rt: Services) =>
         const thumbPath = await thumbnailOf(rt, job);
         const body = thumbPath ? await rt.media.body(thumbPath) : null;
         if (!body) {
-          throw new AppError(404, "thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
+          throw new AppError("thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
         }
         return new Response(body, {
           headers: {
@@ -69,12 +68,12 @@ export const publicModule = (rt: Services) =>
       "/public/media/:id",
       async ({ params }) => {
         const obj = /^[A-Za-z0-9_-]{43}$/.test(params.id) ? await rt.objects.get(params.id) : null;
-        if (!obj) throw new AppError(404, "media_not_found", "There is no media object with this id");
+        if (!obj) throw new AppError("media_not_found", "There is no media object with this id");
         const now = rt.clock.now();
         const live = !obj.deletedAt && obj.expiresAt.getTime() > now.getTime();
         const body = live ? await rt.media.body(obj.path) : null;
         if (!body) {
-          throw new AppError(410, "media_expired", "This media link has expired", {
+          throw new AppError("media_expired", "This media link has expired", {
             expires_at: obj.expiresAt.toISOString(),
           });
         }
