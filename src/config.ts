@@ -14,6 +14,8 @@ export interface Config {
   publicBaseUrl: string | null;
   logLevel: LogLevel;
   workerCount: number;
+  /** On SIGTERM: how long held requests and running provider calls may take before work is released. */
+  stopGraceSeconds: number;
   embeddedPgPort: number;
   jwtTtlSeconds: number;
   providers: {
@@ -85,7 +87,9 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, "PORT", 8080, 1, 65535),
     publicBaseUrl: url(env, "PUBLIC_BASE_URL"),
     logLevel: logLevel as LogLevel,
-    workerCount: int(env, "WORKER_COUNT", 4, 1, 64),
+    // 0: an instance that only takes uploads and leaves the processing to others.
+    workerCount: int(env, "WORKER_COUNT", 4, 0, 64),
+    stopGraceSeconds: int(env, "STOP_GRACE_SECONDS", 75, 0, 600),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
     providers: {

@@ -22,17 +22,20 @@ import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
 import { JobQueue } from "./queue/index";
-import { stopInstance, upsertInstance } from "./queue/sql";
+import { deadInstancesOnHost, stopInstance, upsertInstance } from "./queue/sql";
 import { SettingsService } from "./settings/service";
 import { VERSION } from "./version";
 import { WorkerPool } from "./worker/pool";
 
-/** A lease (or a waiting instance) silent this long is considered dead. */
+/** A lease silent this long belongs to a dead worker (on another host; see deadInstancesOnHost). */
 export const LEASE_TTL_MS = 15_000;
 const INSTANCE_HEARTBEAT_MS = 3_000;
 const SWEEP_MS = 5_000;
 /** Active jobs this far past their deadline are finalized by the sweeper even if a waiter exists. */
 const OVERDUE_GRACE_MS = 3_000;
+/** Crash leftovers (files, missing log rows) are looked for this often, once this old. */
+const LEFTOVERS_MS = 60_000;
+export const LEFTOVER_AGE_MS = 120_000;
 
 export interface RuntimeOptions {
   clock?: Clock;
@@ -67,6 +70,14 @@ export class Runtime {
   private stopped = false;
   /** True once shutdown began: new ingests are refused, held ones are still answered. */
   draining = false;
+  /** Booth requests accepted and waiting for their job here (the drain waits for them). */
+  heldRequests = 0;
+  /**
+   * Since when this process has reached the database without a break (null: it cannot now). Leases
+   * are judged by their heartbeat only after a whole TTL of this: after an outage every heartbeat
+   * looks old, including those of workers that are alive and about to beat again.
+   */
+  private dbReachableSince: number | null = Date.now();
 
   private constructor(
     readonly config: Config,
@@ -84,7 +95,7 @@ export class Runtime {
     const masterKey = loadOrCreateMasterKey(join(config.dataDir, "master.key"));
     this.settings = new SettingsService(database.db, clock, config, masterKey);
     this.providers = new ProviderRegistry(providers);
-    this.queue = new JobQueue(database.sql, clock, this.media, this.objects, this.events, log);
+    this.queue = new JobQueue(database.sql, clock, this.media, this.objects, this.events, log, LEASE_TTL_MS);
     this.queue.onFinalized((job) => this.metrics.jobFinalized(job));
     this.workers = new WorkerPool(
       {
@@ -155,22 +166,52 @@ export class Runtime {
     return secrets;
   }
 
-  /** Registers the instance, recovers orphans, listens for other processes and starts workers. */
+  /**
+   * Registers the instance; re-queues at once the jobs of this host's dead instances (a restart
+   * recovers its predecessor's work without waiting for leases to lapse); listens for other
+   * processes; starts the workers and the sweeper (dead instances, lapsed leases, overdue jobs)
+   * and the leftover reclaim.
+   */
   async start(): Promise<void> {
     const background = this.options.background ?? this.options.workers ?? true;
     if (background) {
       const me = { id: this.instanceId, hostname: hostname(), pid: process.pid, version: VERSION };
+      instancesHere.add(this.instanceId);
       await upsertInstance(this.sql, me, this.clock.now());
-      await this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS);
+      await this.sweep();
       this.every(
         INSTANCE_HEARTBEAT_MS,
-        () => upsertInstance(this.sql, me, this.clock.now()),
+        async () => {
+          try {
+            await upsertInstance(this.sql, me, this.clock.now());
+            this.dbReachableSince ??= Date.now();
+          } catch (err) {
+            this.dbReachableSince = null;
+            throw err;
+          }
+        },
         "instance.heartbeat",
       );
-      this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
+      this.every(SWEEP_MS, () => this.sweep(), "queue.sweep");
+      this.every(LEFTOVERS_MS, () => this.queue.reclaimLeftovers(LEFTOVER_AGE_MS), "queue.leftovers");
       this.listener = await listenForJobEvents(this.sql, this.events, this.log);
     }
     if (this.options.workers ?? true) this.workers.start();
+  }
+
+  /** One pass of crash recovery (see JobQueue.recover). */
+  async sweep(): Promise<void> {
+    await deadInstancesOnHost(this.sql, hostname(), this.instanceId, this.clock.now(), instanceGone);
+    const now = this.clock.now();
+    const judged = this.dbReachableSince !== null && Date.now() - this.dbReachableSince >= LEASE_TTL_MS;
+    const lapsedBefore = judged ? new Date(now.getTime() - LEASE_TTL_MS) : null;
+    await this.queue.recover(this.instanceId, lapsedBefore, OVERDUE_GRACE_MS);
+  }
+
+  /** Shutdown began: refuse new ingests, and claim only jobs whose booth waits here. */
+  drain(): void {
+    this.draining = true;
+    this.workers.drain();
   }
 
   every(ms: number, fn: () => Promise<unknown>, name: string): void {
@@ -189,17 +230,40 @@ export class Runtime {
     this.timers.push(timer);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the workers — provider calls in flight may finish for up to `graceMs`, then their jobs are
+   * released back to `pending` — the timers and the listener, marks the instance stopped (its
+   * leases are then dead for everyone at once) and closes the database.
+   */
+  async stop(graceMs = 0): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.draining = true;
-    await this.workers.stop();
+    await this.workers.stop(graceMs);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.listener?.unlisten();
     await stopInstance(this.sql, this.instanceId, this.clock.now()).catch(() => {});
+    instancesHere.delete(this.instanceId);
     await this.database.close();
     await this.embedded?.stop();
+  }
+}
+
+/** Instances running in this process (tests run several; production one). */
+const instancesHere = new Set<string>();
+
+/**
+ * Whether a registered instance on this host is gone: its pid is not alive, or it is our own pid
+ * but not one of ours (a predecessor in a restarted container, where pids repeat).
+ */
+function instanceGone(i: { id: string; pid: number }): boolean {
+  if (i.pid === process.pid) return !instancesHere.has(i.id);
+  try {
+    process.kill(i.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code !== "EPERM";
   }
 }
 

@@ -17,6 +17,7 @@ describe("outages", () => {
       await app.rt.database.close();
       const res = await postIngest(app, "slot-001", dslrForm(await makeJpeg()));
       expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
       expect((await json(res)).error.code).toBe("service_unavailable");
     } finally {
       await app.stop().catch(() => {});
@@ -114,7 +115,7 @@ describe("how a finished job answers the booth", () => {
     }
   });
 
-  test("internal failures → 500 internal_error with a correlation id, details never leak", async () => {
+  test("internal failures → 500 internal_error with a correlation id, details never leak; faults are not 500", async () => {
     const { outcomeError } = await import("../src/modules/ingest/outcome");
     const app = await startTestApp({ workers: false });
     try {
@@ -124,7 +125,7 @@ describe("how a finished job answers the booth", () => {
         status: "failed",
         expiresAt: new Date(),
       } as never as import("../src/db/schema").JobRow;
-      for (const failureReason of ["internal_error", "interrupted"] as const) {
+      for (const failureReason of ["internal_error"] as const) {
         const err = outcomeError(app.rt, {
           ...base,
           failureReason,
@@ -135,6 +136,16 @@ describe("how a finished job answers the booth", () => {
         expect(err.details.correlation_id).toMatch(/^[0-9a-f-]{36}$/);
         expect(err.message).not.toContain("db.ts");
       }
+      // Faults are never a 500: work cut short by restarts → 503 (retry), a full disk → 507.
+      const interrupted = outcomeError(app.rt, { ...base, failureReason: "interrupted", errorMessage: "x" })!;
+      expect([interrupted.status, interrupted.code, interrupted.details.job_id]).toEqual([
+        503,
+        "service_unavailable",
+        base.id,
+      ]);
+      expect(interrupted.headers["Retry-After"]).toBe("5");
+      const full = outcomeError(app.rt, { ...base, failureReason: "storage_full", errorMessage: "x" })!;
+      expect([full.status, full.code]).toEqual([507, "insufficient_storage"]);
       const blocked = outcomeError(app.rt, {
         ...base,
         failureReason: "provider_blocked",

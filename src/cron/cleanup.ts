@@ -6,7 +6,7 @@
 import { and, eq, inArray, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import { cleanupRun, job, mediaObject } from "../db/schema";
 import { pruneFailures } from "../modules/auth/throttle";
-import { LEASE_TTL_MS, type Runtime } from "../runtime";
+import { LEASE_TTL_MS, LEFTOVER_AGE_MS, type Runtime } from "../runtime";
 
 /** Files this old that no job points at are leftovers of a crash (a live upload takes seconds). */
 const ORPHAN_AGE_MS = 60 * 60_000;
@@ -49,7 +49,10 @@ export async function runCleanup(
     await expiredMediaObjects(rt, now, dryRun, report);
     await orphanFiles(rt, now, dryRun, report);
     if (!dryRun) {
-      report.staleJobs = (await rt.queue.recover(LEASE_TTL_MS, 3_000)).length;
+      const lapsedBefore = new Date(now.getTime() - LEASE_TTL_MS);
+      report.staleJobs = (await rt.queue.recover(rt.instanceId, lapsedBefore, 3_000)).length;
+      // Crash leftovers younger than the hour-old orphan rule above (files of finished jobs, log rows).
+      report.orphanFiles.count += (await rt.queue.reclaimLeftovers(LEFTOVER_AGE_MS)).files;
       report.authFailures = await pruneFailures(rt.db, now);
     }
     if (run) {

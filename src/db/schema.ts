@@ -61,6 +61,8 @@ export const FAILURE_REASONS = [
   "interrupted",
   "invalid_config",
   "internal_error",
+  // The media disk filled up after the job was accepted (the result could not be stored).
+  "storage_full",
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 

@@ -2,20 +2,28 @@
  * Holds a request until its job is final: woken in-process (or by NOTIFY) when the job finalizes,
  * re-reading the row about once a second as a safety net, and reading it one last time at the
  * deadline — where, if the job is still running, the waiter itself finalizes it as `timeout`.
+ * Database errors do not end the wait: the waiter keeps reading until the deadline (plus a short
+ * grace for the final read), and if the database is still unreachable then it says so.
  */
 import type { JobRow } from "../db/schema";
 import type { Clock } from "../lib/clock";
+import { isDatabaseUnavailable } from "../lib/http";
 import type { JobEvents } from "./events";
 import { isFinal, type JobQueue } from "./index";
 
 const SAFETY_NET_MS = 1000;
+/** After the deadline, how long the waiter keeps trying to read (or expire) the job through errors. */
+const FINAL_READ_GRACE_MS = 3000;
+
+/** The job's outcome could not be read by the deadline (the database stayed unreachable). */
+export const UNCONFIRMED = "unconfirmed" as const;
 
 export async function waitForOutcome(
   deps: { queue: JobQueue; events: JobEvents; clock: Clock },
   jobId: string,
   expiresAt: Date,
   signal?: AbortSignal,
-): Promise<JobRow | null> {
+): Promise<JobRow | null | typeof UNCONFIRMED> {
   const { queue, events, clock } = deps;
   // A wake-up that lands while the row is being read must not be lost: it is remembered and the
   // row read again at once, instead of sleeping until the safety net.
@@ -24,27 +32,37 @@ export async function waitForOutcome(
     woken = true;
   };
   const off = events.onFinalized(jobId, () => wake());
+  const giveUpAt = expiresAt.getTime() + FINAL_READ_GRACE_MS;
   try {
     for (;;) {
       woken = false;
       wake = () => {
         woken = true;
       };
-      const row = await queue.get(jobId);
-      if (!row) return null;
-      if (isFinal(row)) return row;
-      const left = expiresAt.getTime() - clock.now().getTime();
-      if (left <= 0) {
-        const expired = await queue.expire(jobId);
-        if (expired) return expired;
-        // It ended at the edge (or the clock is ahead): the final read decides.
-        const last = await queue.get(jobId);
-        if (last && isFinal(last)) return last;
+      let left = expiresAt.getTime() - clock.now().getTime();
+      try {
+        const row = await queue.get(jobId);
+        if (!row) return null;
+        if (isFinal(row)) return row;
+        left = expiresAt.getTime() - clock.now().getTime();
+        if (left <= 0) {
+          const expired = await queue.expire(jobId);
+          if (expired) return expired;
+          // It ended at the edge (or the clock is ahead): the final read decides.
+          const last = await queue.get(jobId);
+          if (last && isFinal(last)) return last;
+        }
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        // Keep reading through the blip; past the deadline and its grace, answer without the row.
+        if (clock.now().getTime() >= giveUpAt) return UNCONFIRMED;
+        left = Math.max(left, 1);
       }
       if (signal?.aborted) return null;
       if (woken) continue;
+      const pause = left > 0 ? Math.min(SAFETY_NET_MS, left) : 250;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.max(1, Math.min(SAFETY_NET_MS, left)));
+        const timer = setTimeout(done, Math.max(1, pause));
         function done() {
           clearTimeout(timer);
           signal?.removeEventListener("abort", done);

@@ -8,6 +8,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { appSettings, auditLog } from "../db/schema";
 import type { Clock } from "../lib/clock";
+import { isDatabaseUnavailable } from "../lib/http";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
 import type { ProviderId } from "../providers/types";
 
@@ -75,7 +76,15 @@ export class SettingsService {
     const now = Date.now();
     if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.value;
     const generation = this.generation;
-    const rows = await this.db.select().from(appSettings);
+    let rows: (typeof appSettings.$inferSelect)[];
+    try {
+      rows = await this.db.select().from(appSettings);
+    } catch (err) {
+      // A database blip must not fail work that only needs the settings: the last values read
+      // stay good until the database answers again (writes go through the database anyway).
+      if (this.cache && isDatabaseUnavailable(err)) return this.cache.value;
+      throw err;
+    }
     const byKey = new Map(rows.map((r) => [r.key, r.value]));
     const num = (k: string, d: number) => (typeof byKey.get(k) === "number" ? (byKey.get(k) as number) : d);
     const value: RuntimeSettings = {

@@ -3,14 +3,16 @@ import { Type } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { clientAddress } from "../../lib/client";
 import { AppError, errorResponse } from "../../lib/errors";
+import { isDatabaseUnavailable } from "../../lib/http";
 import { slotLabel } from "../../metrics";
-import { waitForOutcome } from "../../queue/waiter";
+import { UNCONFIRMED, waitForOutcome } from "../../queue/waiter";
 import type { Runtime } from "../../runtime";
 import { multipart, op } from "../openapi/docs";
-import { outcomeReply } from "./outcome";
+import { outcomeReply, unconfirmedError } from "./outcome";
 import {
   checkIngestPassword,
   clientMetadata,
+  databaseUnavailable,
   enqueueUpload,
   loadSlot,
   MB,
@@ -76,13 +78,27 @@ export const ingestModule = (rt: Runtime) => {
         once: true,
       },
     );
-    const final = await waitForOutcome(rt, job.id, job.expiresAt, request.signal);
-    if (!final) {
-      // The booth went away; the job runs on and its result is kept for the gallery.
-      const closed = new AppError(499, "client_closed", "The client closed the connection");
-      return { response: errorResponse(closed), outcome: closed.code };
+    rt.heldRequests++;
+    try {
+      const final = await waitForOutcome(rt, job.id, job.expiresAt, request.signal);
+      if (!final) {
+        // The booth went away; the job runs on and its result is kept for the gallery.
+        const closed = new AppError(499, "client_closed", "The client closed the connection");
+        return { response: errorResponse(closed), outcome: closed.code };
+      }
+      if (final === UNCONFIRMED) {
+        const late = unconfirmedError(job.id, job.expiresAt);
+        return { response: errorResponse(late, { "X-Job-Id": job.id }), outcome: late.code };
+      }
+      return await outcomeReply(rt, final);
+    } catch (err) {
+      // Accepted work is never answered with a bare 500 for a fault: the booth gets its job id.
+      if (!isDatabaseUnavailable(err)) throw err;
+      const down = databaseUnavailable({ job_id: job.id });
+      return { response: errorResponse(down, { "X-Job-Id": job.id }), outcome: down.code };
+    } finally {
+      rt.heldRequests--;
     }
-    return outcomeReply(rt, final);
   };
 
   /** Every answer, refusals included, is counted and logged once with its outcome. */
@@ -97,8 +113,16 @@ export const ingestModule = (rt: Runtime) => {
       status = reply.response.status;
       return reply.response;
     } catch (err) {
-      if (err instanceof AppError) [outcome, status] = [err.code, err.status];
-      throw err;
+      let refusal: AppError | null = err instanceof AppError ? err : null;
+      if (!refusal && args.request.signal.aborted) {
+        // The booth aborted its upload: nothing was accepted, nobody is there to answer.
+        refusal = new AppError(499, "client_closed", "The client closed the connection");
+      } else if (!refusal && isDatabaseUnavailable(err)) {
+        refusal = databaseUnavailable();
+      }
+      if (!refusal) throw err;
+      [outcome, status] = [refusal.code, refusal.status];
+      return errorResponse(refusal);
     } finally {
       const seconds = (performance.now() - started) / 1000;
       const slot = slotLabel(args.params.slotId);

@@ -40,6 +40,22 @@ export function outcomeError(rt: Runtime, job: JobRow): AppError | null {
       return new AppError(502, "provider_error", message, details);
     case "invalid_config":
       return new AppError(502, "invalid_config", message, details);
+    case "storage_full":
+      return new AppError(
+        507,
+        "insufficient_storage",
+        "The server's disk is full; the result was not stored",
+        details,
+      );
+    case "interrupted":
+      // The work was cut short by restarts (its attempts ran out): a fault, not a bug — try again.
+      return new AppError(
+        503,
+        "service_unavailable",
+        "The server restarted while processing the photo; try again",
+        details,
+        { "Retry-After": "5" },
+      );
     case "timeout":
       return new AppError(504, "sync_timeout", message, {
         job_id: job.id,
@@ -48,6 +64,14 @@ export function outcomeError(rt: Runtime, job: JobRow): AppError | null {
     default:
       return internal(rt, job, job.errorMessage ?? "job failed");
   }
+}
+
+/** The deadline passed while the database was unreachable: the job's outcome is not known here. */
+export function unconfirmedError(jobId: string, expiresAt: Date): AppError {
+  return new AppError(504, "sync_timeout", "The photo was not confirmed processed before the deadline", {
+    job_id: jobId,
+    expires_at: expiresAt.toISOString(),
+  });
 }
 
 function internal(rt: Runtime, job: JobRow, cause: string): AppError {

@@ -45,11 +45,22 @@ export async function guardDb<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (isDatabaseUnavailable(err)) {
-      throw new AppError(503, "service_unavailable", "The database is not reachable; try again shortly");
-    }
+    if (isDatabaseUnavailable(err)) throw databaseUnavailable();
     throw err;
   }
+}
+
+const DB_RETRY_AFTER_S = 5;
+
+/** The one answer for "the database cannot be reached right now" (503, with Retry-After). */
+export function databaseUnavailable(details: Record<string, unknown> = {}): AppError {
+  return new AppError(
+    503,
+    "service_unavailable",
+    "The database is not reachable; try again shortly",
+    details,
+    { "Retry-After": String(DB_RETRY_AFTER_S) },
+  );
 }
 
 export function requireEnabledSlot(slotId: string, row: SlotRow | null): SlotRow {
@@ -239,9 +250,7 @@ export async function enqueueUpload(rt: Runtime, input: EnqueueInput): Promise<A
     return { id, slotId: input.slot.id, expiresAt: outcome.job.expiresAt };
   } catch (err) {
     await rt.media.remove(payloadPath);
-    if (isDatabaseUnavailable(err)) {
-      throw new AppError(503, "service_unavailable", "The database is not reachable; try again shortly");
-    }
+    if (isDatabaseUnavailable(err)) throw databaseUnavailable();
     throw err;
   }
 }
