@@ -45,6 +45,45 @@ describe("outages", () => {
     }
   });
 
+  test("a booth that aborts its upload → `client_closed` at info level, not a 500 in the log or the metrics", async () => {
+    const logLines: string[] = [];
+    const app = await startTestApp({ workers: false, logLines });
+    try {
+      await app.configureSlot("slot-001", { provider: "local", operation: "passthrough" });
+      const port = new URL(app.url).port;
+      // Half a multipart body, then the connection is closed.
+      const socket = await Bun.connect({
+        hostname: "127.0.0.1",
+        port: Number(port),
+        socket: { data() {} },
+      });
+      const boundary = "----abort";
+      socket.write(
+        `POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+          `Content-Length: 500000\r\n\r\n--${boundary}\r\nContent-Disposition: form-data; name="fileToUpload"; ` +
+          `filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n${"x".repeat(20_000)}`,
+      );
+      await Bun.sleep(300);
+      socket.end();
+      const refused = await (async () => {
+        for (let i = 0; i < 100; i++) {
+          const line = logLines.find((l) => l.includes('"ingest.refused"'));
+          if (line) return JSON.parse(line) as Record<string, unknown>;
+          await Bun.sleep(50);
+        }
+        return null;
+      })();
+      expect(refused).toMatchObject({ level: "info", outcome: "client_closed", status: 499 });
+      expect(logLines.filter((l) => l.includes('"level":"error"'))).toEqual([]);
+      const metrics = await app.rt.metrics.registry.metrics();
+      expect(metrics).toMatch(/photochanger_ingest_requests_total\{[^}]*outcome="client_closed"[^}]*\} 1/);
+      expect(metrics).not.toMatch(/outcome="internal_error"/);
+      expect(await app.rt.db.select().from(job)).toHaveLength(0);
+    } finally {
+      await app.stop();
+    }
+  });
+
   test("another process's finalization reaches this one by LISTEN/NOTIFY", async () => {
     const databaseUrl = await freshDatabase();
     const dataDir = mkdtempSync(join(tmpdir(), "photochanger-notify-"));

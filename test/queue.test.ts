@@ -434,7 +434,7 @@ describe("two instances on one database", () => {
       await b.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 150_000); // 60 real jobs through two servers: slow on a loaded 2-core machine
 });
 
 describe("public results", () => {

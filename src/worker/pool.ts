@@ -199,8 +199,8 @@ export class WorkerPool {
     }, HEARTBEAT_MS);
 
     const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
-    // Step-log rows are written beside the work, never in its way (see JobQueue.step).
-    void queue.step(job, "dispatched", {
+    // A step-log write never fails the job (see JobQueue.step).
+    await queue.step(job, "dispatched", {
       owner,
       provider: job.provider,
       operation: job.operation,
@@ -271,6 +271,7 @@ export class WorkerPool {
         provider_latency_ms: providerMs,
         bytes: output.bytes.byteLength,
       });
+      // Not awaited: with the database down, the result must not wait for its log row.
       void queue.step(
         job,
         "provider_responded",
@@ -361,12 +362,12 @@ export class WorkerPool {
 
   private async storeResult(job: JobRow, output: ProviderImage) {
     const converted = await toOutputFormat(output.bytes, job.outputFormat as OutputFormat);
+    // Named per attempt: a superseded attempt whose late result is discarded (and deleted) must
+    // never touch the file of the attempt that finalized.
+    const name = `results/${job.id}.a${job.attempts}`;
     let resultPath: string;
     try {
-      resultPath = await this.deps.media.writeAtomic(
-        `results/${job.id}.${EXT[converted.format]}`,
-        converted.bytes,
-      );
+      resultPath = await this.deps.media.writeAtomic(`${name}.${EXT[converted.format]}`, converted.bytes);
     } catch (err) {
       // writeAtomic leaves nothing partial behind; the job fails with a reason the operator can act on.
       if (isDiskFull(err)) throw new StorageFull(err);
@@ -374,10 +375,7 @@ export class WorkerPool {
     }
     let thumbPath: string | null = null;
     try {
-      thumbPath = await this.deps.media.writeAtomic(
-        `results/${job.id}.thumb.webp`,
-        await thumbnail(converted.bytes),
-      );
+      thumbPath = await this.deps.media.writeAtomic(`${name}.thumb.webp`, await thumbnail(converted.bytes));
     } catch (err) {
       // HEIC results (kept as "original") cannot be decoded here; the result itself is still served.
       this.deps.log.warn("job.thumbnail_failed", { job_id: job.id, slot: job.slotId, error: err });
