@@ -51,6 +51,7 @@ describe("counting", () => {
       "invalid_config",
       "interrupted",
       "internal_error",
+      "storage_full",
     ] as const) {
       expect(outcomeCategory("failed", r)).toBe("provider_errors");
     }
@@ -85,7 +86,8 @@ describe("counting", () => {
     expect(failureHttpStatus("failed", "invalid_config")).toBe(502);
     expect(failureHttpStatus("failed", "provider_blocked")).toBe(422);
     expect(failureHttpStatus("cancelled", "cancelled")).toBe(503);
-    expect(failureHttpStatus("failed", "interrupted")).toBe(500);
+    expect(failureHttpStatus("failed", "interrupted")).toBe(503);
+    expect(failureHttpStatus("failed", "storage_full")).toBe(507);
     expect(failureHttpStatus("failed", "internal_error")).toBe(500);
   });
 });

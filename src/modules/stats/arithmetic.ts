@@ -16,7 +16,7 @@ export type OutcomeCategory = "success" | "timeouts" | "provider_errors" | "canc
  * How a job is counted. Pending and processing jobs are not counted (yet): a job counts once it
  * is final. Timeouts are `status = timeout` and failures whose reason is `timeout` (a provider
  * that gave up at the deadline); cancellations are `status = cancelled`. Every other failure —
- * provider_error, provider_blocked, invalid_config, interrupted, internal_error — counts as a
+ * provider_error, provider_blocked, invalid_config, interrupted, internal_error, storage_full — counts as a
  * provider error, so `errors = timeouts + provider_errors + cancelled` and
  * `ingest_count = success + errors` always hold; `failure_reasons` in a summary breaks them down.
  */
@@ -98,7 +98,8 @@ export function roundMs(value: number | string | null | undefined): number | nul
 /**
  * The HTTP status the booth received for a finished, unsuccessful job (SPEC §2): 504 timeout,
  * 502 provider_error (and invalid_config, answered the same way), 422 provider_blocked,
- * 503 cancelled, 500 anything else (interrupted, internal_error).
+ * 503 cancelled and interrupted (cut short by restarts), 507 storage_full, 500 anything else
+ * (internal_error).
  */
 export function failureHttpStatus(status: JobStatus, failureReason: FailureReason | null): number {
   if (status === "timeout" || failureReason === "timeout") return 504;
@@ -109,6 +110,10 @@ export function failureHttpStatus(status: JobStatus, failureReason: FailureReaso
       return 502;
     case "provider_blocked":
       return 422;
+    case "interrupted":
+      return 503;
+    case "storage_full":
+      return 507;
     default:
       return 500;
   }
