@@ -3,13 +3,14 @@
  * The `photochanger` command: argv → command. `serve` (default) runs the server; the others are
  * operator tools over the same database. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
-import { eq } from "drizzle-orm";
+import { isAdminUsername, setAdminPassword } from "./accounts";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
 import { runCleanup } from "./cron/cleanup";
-import { slot } from "./db/schema";
+import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { generatePassword } from "./lib/secrets";
-import { isAdminUsername, setAdminPassword } from "./modules/auth/users";
+import { checkProvider, formatCheck, isCheckable } from "./modules/providers/check";
+import { updateSlot } from "./modules/slots/service";
 import { collectStatus, formatPurge, formatStatus } from "./ops";
 import { Runtime } from "./runtime";
 import { exitOnSignals, startServer } from "./serve";
@@ -107,10 +108,7 @@ const commands: Record<string, Command> = {
       noPositional(args);
       const applied = await withRuntime(async (rt) => {
         await rt.bootstrap();
-        const [row] = await rt.sql<
-          { n: number }[]
-        >`select count(*)::int as n from drizzle.__drizzle_migrations`;
-        return row?.n ?? 0;
+        return rt.store.migrationsApplied();
       });
       console.log(`database is up to date (${applied} migrations applied)`);
       return 0;
@@ -145,7 +143,7 @@ const commands: Record<string, Command> = {
         throw new UsageError("admin passwords need at least 8 characters");
       const password = given ?? generatePassword(16);
       await withRuntime(async (rt) => {
-        await setAdminPassword(rt.db, user, password);
+        await setAdminPassword({ auth: rt.store.auth, clock: rt.clock }, user, password);
         await rt.settings.audit("cli", "admin.password_set", { username: user });
       });
       console.log(given ? `password for ${user} updated` : `new password for ${user}: ${password}`);
@@ -164,7 +162,7 @@ const commands: Record<string, Command> = {
       if ((sub !== "set" && sub !== "show") || !slotId)
         throw new UsageError("expected: slot set|show <slot-id>");
       return withRuntime(async (rt) => {
-        const [row] = await rt.db.select().from(slot).where(eq(slot.id, slotId));
+        const row = await rt.store.slots.get(slotId);
         if (!row) throw new UsageError(`there is no slot "${slotId}" (slots are slot-001 … slot-015)`);
         if (sub === "show") {
           console.log(JSON.stringify(row, null, 2));
@@ -184,46 +182,61 @@ const commands: Record<string, Command> = {
         const provider = flagValue(args, "provider") ?? row.provider;
         const operation = flagValue(args, "operation") ?? row.operation;
         const sameProvider = provider === row.provider && operation === row.operation;
-        const checked = rt.providers.validate(
+        // The same body PUT /api/slots/{id} takes: the same validation, version check and audit entry.
+        const body: Record<string, unknown> = {
           provider,
           operation,
-          sameProvider ? settings : pickPrompt(settings, settingsArgs, prompt),
-        );
-        if (!checked.ok) {
-          for (const e of checked.errors) console.error(`  ${e.field}: ${e.message}`);
+          settings: sameProvider ? settings : pickPrompt(settings, settingsArgs, prompt),
+        };
+        const name = flagValue(args, "name");
+        if (name !== undefined) body.name = name;
+        const enabled = flagValue(args, "enabled");
+        if (enabled !== undefined)
+          body.enabled = enabled === "true" ? true : enabled === "false" ? false : enabled;
+        const outputFormat = flagValue(args, "output-format");
+        if (outputFormat !== undefined) body.output_format = outputFormat;
+        const size = flagValue(args, "size-limit-mb");
+        if (size !== undefined)
+          body.size_limit_mb = size.trim() !== "" && Number.isFinite(Number(size)) ? Number(size) : size;
+        let saved: Awaited<ReturnType<typeof updateSlot>>;
+        try {
+          saved = await updateSlot(rt, slotId, body, { ifMatch: `"${row.version}"`, by: "cli" });
+        } catch (err) {
+          if (!(err instanceof AppError) || err.code !== "validation_failed") throw err;
+          const fields = (err.details.fields ?? []) as { field: string; message: string }[];
+          for (const f of fields) console.error(`  ${cliName(f.field)}: ${f.message}`);
           throw new UsageError("the slot settings are not valid");
         }
-        const outputFormat = flagValue(args, "output-format") ?? row.outputFormat;
-        if (!["jpeg", "png", "webp", "original"].includes(outputFormat)) {
-          throw new UsageError("--output-format must be jpeg, png, webp or original");
-        }
-        const sizeRaw = flagValue(args, "size-limit-mb");
-        const sizeLimitMb = sizeRaw === undefined ? row.sizeLimitMb : Number(sizeRaw);
-        if (!Number.isInteger(sizeLimitMb) || sizeLimitMb < 1 || sizeLimitMb > 50) {
-          throw new UsageError("--size-limit-mb must be a whole number from 1 to 50");
-        }
-        const enabledRaw = flagValue(args, "enabled");
-        if (enabledRaw !== undefined && enabledRaw !== "true" && enabledRaw !== "false") {
-          throw new UsageError("--enabled must be true or false");
-        }
-        await rt.db
-          .update(slot)
-          .set({
-            provider,
-            operation,
-            settings: checked.settings,
-            outputFormat,
-            sizeLimitMb,
-            name: flagValue(args, "name") ?? row.name,
-            enabled: enabledRaw === undefined ? row.enabled : enabledRaw === "true",
-            version: row.version + 1,
-            updatedBy: "cli",
-            updatedAt: rt.clock.now(),
-          })
-          .where(eq(slot.id, slotId));
-        console.log(`${slotId}: ${provider}/${operation} saved (version ${row.version + 1})`);
+        console.log(`${slotId}: ${saved.provider}/${saved.operation} saved (version ${saved.version})`);
         return 0;
       });
+    },
+  },
+  provider: {
+    summary: "check a provider: provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]",
+    usage:
+      "photochanger provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]\n\n" +
+      "Makes one minimal real call: Gemini and OpenAI — look up the model and edit one tiny image;\n" +
+      "Turbotext — one tiny queued job whose photo it downloads from PUBLIC_BASE_URL (so the server\n" +
+      "must be running and reachable from the internet). Prints the latency, what the account can\n" +
+      "use, any balance or rate limits the provider reports and today's count against the daily\n" +
+      "limit. The key defaults to the one in Settings (else the environment); the model to the one\n" +
+      "the slots use. Exit 0 when the provider answered as expected, 1 with the reason otherwise.",
+    async run(args) {
+      onlyFlags(args, ["key", "model", "json"]);
+      noPositional(args, 2);
+      const [sub, id] = args.positional;
+      if (sub !== "check" || !id) throw new UsageError("expected: provider check <gemini|turbotext|openai>");
+      if (!isCheckable(id))
+        throw new UsageError(`cannot check "${id}" (expected gemini, turbotext or openai)`);
+      const key = flagValue(args, "key");
+      const model = flagValue(args, "model");
+      const asJson = switchFlag(args, "json");
+      if (model !== undefined && id === "turbotext")
+        throw new UsageError("Turbotext has no models: drop --model");
+      const report = await withRuntime((rt) => checkProvider(rt, id, { apiKey: key, model }));
+      console.log(asJson ? JSON.stringify(report, null, 2) : formatCheck(report));
+      return report.ok ? 0 : 1;
     },
   },
   purge: {
@@ -279,6 +292,12 @@ function pickPrompt(settings: Record<string, unknown>, settingsArgs: string[], p
     fresh[k] = parseScalar(v);
   }
   return fresh;
+}
+
+/** An API field name as the CLI option that sets it (`output_format` → `--output-format`). */
+function cliName(field: string): string {
+  if (field.startsWith("settings.")) return `--setting ${field.slice("settings.".length)}`;
+  return `--${field.replaceAll("_", "-")}`;
 }
 
 function parseScalar(v: string): unknown {

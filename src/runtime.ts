@@ -6,8 +6,9 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { ensureAdminUsers } from "./accounts";
 import type { Config } from "./config";
-import { connectDatabase, type Database } from "./db/client";
+import { Purges } from "./cron/cleanup";
 import { type EmbeddedDatabase, startEmbeddedPostgres } from "./db/embedded";
 import { runMigrations } from "./db/migrate";
 import { type Clock, systemClock } from "./lib/clock";
@@ -17,25 +18,21 @@ import { MediaObjects } from "./media/objects";
 import { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
-import { ensureAdminUsers } from "./modules/auth/users";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
-import { JobQueue } from "./queue/index";
-import { deadInstancesOnHost, stopInstance, upsertInstance } from "./queue/sql";
+import { JobQueue, LEASE_TTL_MS, LEFTOVER_AGE_MS, OVERDUE_GRACE_MS } from "./queue/index";
+import { QuotaService } from "./quota/service";
+import type { Services } from "./services";
 import { SettingsService } from "./settings/service";
+import { Store } from "./store/index";
 import { VERSION } from "./version";
 import { WorkerPool } from "./worker/pool";
 
-/** A lease silent this long belongs to a dead worker (on another host; see deadInstancesOnHost). */
-export const LEASE_TTL_MS = 15_000;
 const INSTANCE_HEARTBEAT_MS = 3_000;
 const SWEEP_MS = 5_000;
-/** Active jobs this far past their deadline are finalized by the sweeper even if a waiter exists. */
-const OVERDUE_GRACE_MS = 3_000;
-/** Crash leftovers (files, missing log rows) are looked for this often, once this old. */
+/** Crash leftovers (files, missing log rows) are looked for this often (see LEFTOVER_AGE_MS). */
 const LEFTOVERS_MS = 60_000;
-export const LEFTOVER_AGE_MS = 120_000;
 
 export interface RuntimeOptions {
   clock?: Clock;
@@ -54,7 +51,7 @@ export interface FirstStartSecrets {
   ingestPassword: string | null;
 }
 
-export class Runtime {
+export class Runtime implements Services {
   readonly instanceId = randomUUID();
   readonly events = new JobEvents();
   readonly media: MediaStore;
@@ -65,6 +62,8 @@ export class Runtime {
   readonly queue: JobQueue;
   readonly workers: WorkerPool;
   readonly metrics = new Metrics();
+  readonly purges: Purges;
+  readonly quota: QuotaService;
   private timers: ReturnType<typeof setInterval>[] = [];
   private listener: { unlisten(): Promise<void> } | null = null;
   private stopped = false;
@@ -81,7 +80,7 @@ export class Runtime {
 
   private constructor(
     readonly config: Config,
-    readonly database: Database,
+    readonly store: Store,
     private readonly embedded: EmbeddedDatabase | null,
     readonly clock: Clock,
     readonly log: Logger,
@@ -90,12 +89,13 @@ export class Runtime {
   ) {
     this.media = new MediaStore(config.mediaRoot);
     this.media.ensureLayout();
-    this.objects = new MediaObjects(database.db, this.media);
-    this.templates = new TemplateStore(database.db, this.media);
+    this.objects = new MediaObjects(store.mediaObjects, this.media);
+    this.templates = new TemplateStore(store.templates, this.media);
     const masterKey = loadOrCreateMasterKey(join(config.dataDir, "master.key"));
-    this.settings = new SettingsService(database.db, clock, config, masterKey);
+    this.settings = new SettingsService(store, clock, config, masterKey);
     this.providers = new ProviderRegistry(providers);
-    this.queue = new JobQueue(database.sql, clock, this.media, this.objects, this.events, log, LEASE_TTL_MS);
+    this.quota = new QuotaService(store.providerUsage, clock, this.settings, this.metrics, log);
+    this.queue = new JobQueue(store.jobs, clock, this.media, this.objects, this.events, log);
     this.queue.onFinalized((job) => this.metrics.jobFinalized(job));
     this.workers = new WorkerPool(
       {
@@ -107,19 +107,14 @@ export class Runtime {
         objects: this.objects,
         providers: this.providers,
         settings: this.settings,
+        quota: this.quota,
+        metrics: this.metrics,
         instanceId: this.instanceId,
         publicBaseUrl: async () => (await this.settings.current()).publicBaseUrl,
       },
       config.workerCount,
     );
-  }
-
-  get db() {
-    return this.database.db;
-  }
-
-  get sql() {
-    return this.database.sql;
+    this.purges = new Purges(this);
   }
 
   static async create(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -134,10 +129,9 @@ export class Runtime {
     try {
       const applied = await runMigrations(url);
       if (applied) log.info("db.migrated", { applied });
-      const database = connectDatabase(url);
       return new Runtime(
         config,
-        database,
+        Store.open(url),
         embedded,
         clock,
         log,
@@ -152,7 +146,7 @@ export class Runtime {
 
   /** Creates the admins and the ingest password on first start; returns what must be shown once. */
   async bootstrap(): Promise<FirstStartSecrets> {
-    const admins = await ensureAdminUsers(this.db, () => generatePassword(16));
+    const admins = await ensureAdminUsers(this.store.auth, () => generatePassword(16));
     let ingestPassword: string | null = null;
     if (!(await this.settings.hasIngestPassword())) {
       ingestPassword = generatePassword(12);
@@ -177,13 +171,13 @@ export class Runtime {
     if (background) {
       const me = { id: this.instanceId, hostname: hostname(), pid: process.pid, version: VERSION };
       instancesHere.add(this.instanceId);
-      await upsertInstance(this.sql, me, this.clock.now());
+      await this.store.instances.upsert(me, this.clock.now());
       await this.sweep();
       this.every(
         INSTANCE_HEARTBEAT_MS,
         async () => {
           try {
-            await upsertInstance(this.sql, me, this.clock.now());
+            await this.store.instances.upsert(me, this.clock.now());
             this.dbReachableSince ??= Date.now();
           } catch (err) {
             this.dbReachableSince = null;
@@ -194,14 +188,14 @@ export class Runtime {
       );
       this.every(SWEEP_MS, () => this.sweep(), "queue.sweep");
       this.every(LEFTOVERS_MS, () => this.queue.reclaimLeftovers(LEFTOVER_AGE_MS), "queue.leftovers");
-      this.listener = await listenForJobEvents(this.sql, this.events, this.log);
+      this.listener = await listenForJobEvents(this.store.jobs, this.events, this.log);
     }
     if (this.options.workers ?? true) this.workers.start();
   }
 
   /** One pass of crash recovery (see JobQueue.recover). */
   async sweep(): Promise<void> {
-    await deadInstancesOnHost(this.sql, hostname(), this.instanceId, this.clock.now(), instanceGone);
+    await this.store.instances.markDeadOnHost(hostname(), this.instanceId, this.clock.now(), instanceGone);
     const now = this.clock.now();
     const judged = this.dbReachableSince !== null && Date.now() - this.dbReachableSince >= LEASE_TTL_MS;
     const lapsedBefore = judged ? new Date(now.getTime() - LEASE_TTL_MS) : null;
@@ -243,9 +237,9 @@ export class Runtime {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.listener?.unlisten();
-    await stopInstance(this.sql, this.instanceId, this.clock.now()).catch(() => {});
+    await this.store.instances.stop(this.instanceId, this.clock.now()).catch(() => {});
     instancesHere.delete(this.instanceId);
-    await this.database.close();
+    await this.store.close();
     await this.embedded?.stop();
   }
 }

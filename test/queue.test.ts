@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 
 async function eventsOf(app: TestApp, jobId: string): Promise<string[]> {
-  const rows = await app.rt.db
+  const rows = await app.db
     .select()
     .from(processingLog)
     .where(eq(processingLog.jobId, jobId))
@@ -56,7 +56,7 @@ describe("the deadline", () => {
     expect(res.headers.get("x-job-id")).toBe(jobId);
     expect(typeof body.error.details.expires_at).toBe("string");
 
-    const [row] = await app.rt.db.select().from(job).where(eq(job.id, jobId));
+    const [row] = await app.db.select().from(job).where(eq(job.id, jobId));
     expect(row!.status).toBe("timeout");
     expect(row!.failureReason).toBe("timeout");
     expect(row!.resultPath).toBeNull();
@@ -65,7 +65,7 @@ describe("the deadline", () => {
 
     // Even after the provider would have finished, the job stays timed out and has no result.
     await Bun.sleep(2500);
-    const [later] = await app.rt.db.select().from(job).where(eq(job.id, jobId));
+    const [later] = await app.db.select().from(job).where(eq(job.id, jobId));
     expect(later!.status).toBe("timeout");
     expect(later!.resultPath).toBeNull();
     expect((await fetch(`${app.url}/public/results/${jobId}`)).status).toBe(404);
@@ -80,7 +80,7 @@ describe("the deadline", () => {
     await app.setSyncSeconds(30);
     const res = await postIngest(app, "slot-005", dslrForm(photo));
     expect(res.status).toBe(200);
-    const [row] = await app.rt.db
+    const [row] = await app.db
       .select()
       .from(job)
       .where(eq(job.id, res.headers.get("x-job-id")!));
@@ -99,12 +99,12 @@ describe("the deadline", () => {
     await eventually(
       async () => (await app.rt.queue.counts()).processing + (await app.rt.queue.counts()).pending,
     );
-    const before = (await app.rt.db.select().from(job)).length;
+    const before = (await app.db.select().from(job)).length;
     const busy = await postIngest(app, "slot-006", dslrForm(photo));
     expect(busy.status).toBe(429);
     expect((await json(busy)).error.code).toBe("queue_busy");
     expect(Number(busy.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect((await app.rt.db.select().from(job)).length).toBe(before);
+    expect((await app.db.select().from(job)).length).toBe(before);
     expect((await slow).status).toBe(200);
     // The payload goes right after finalization (the response may be a hair faster).
     await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
@@ -121,7 +121,7 @@ describe("the deadline", () => {
     expect(blocked.status).toBe(429);
     expect((await json(blocked)).error.code).toBe("too_many_attempts");
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
-    await app.rt.db.execute(sql`delete from auth_failure`);
+    await app.db.execute(sql`delete from auth_failure`);
     expect((await postIngest(app, "slot-007", dslrForm(photo))).status).toBe(200);
   });
 
@@ -139,13 +139,13 @@ describe("the deadline", () => {
       signal: abort.signal,
     }).catch(() => null);
     const jobRow = await eventually(async () => {
-      const [r] = await app.rt.db.select().from(job).where(eq(job.slotId, "slot-008"));
+      const [r] = await app.db.select().from(job).where(eq(job.slotId, "slot-008"));
       return r;
     });
     abort.abort();
     await pending;
     const done = await eventually(async () => {
-      const [r] = await app.rt.db.select().from(job).where(eq(job.id, jobRow.id));
+      const [r] = await app.db.select().from(job).where(eq(job.id, jobRow.id));
       return r && r.status !== "pending" && r.status !== "processing" ? r : null;
     });
     expect(done.status).toBe("succeeded");
@@ -164,7 +164,7 @@ describe("fenced finalization (injectable clock)", () => {
 
   async function pendingJob(id: string) {
     const now = clock.now();
-    await app.rt.db.insert(job).values({
+    await app.db.insert(job).values({
       id,
       slotId: "slot-001",
       source: "ingest",
@@ -222,7 +222,7 @@ describe("fenced finalization (injectable clock)", () => {
     await pendingJob("00000000-0000-4000-8000-000000000003");
     clock.advance(49_000);
     expect(await app.rt.queue.claim("worker-a")).toBeNull();
-    const plan = await app.rt.sql.begin(async (tx) => {
+    const plan = await app.sql.begin(async (tx) => {
       await tx`set local enable_seqscan = off`;
       return tx.unsafe(
         `explain update job set status = 'processing' where id = (
@@ -255,7 +255,7 @@ describe("crash recovery", () => {
       } as const;
       const ids = (c: string) => `00000000-0000-4000-8000-00000000000${c}`;
       const lapsed = new Date(now.getTime() - 20_000);
-      await app.rt.db.execute(sql`
+      await app.db.execute(sql`
         insert into instance (id, hostname, pid, version, started_at, heartbeat_at, stopped_at)
         values (${stopped}, 'elsewhere', 1, 'x', ${now.toISOString()}, ${now.toISOString()}, ${now.toISOString()})`);
       const processing = (c: string, extra: Record<string, unknown>) => ({
@@ -270,7 +270,7 @@ describe("crash recovery", () => {
         leaseOwner: `${dead}/1`,
         ...extra,
       });
-      await app.rt.db.insert(job).values([
+      await app.db.insert(job).values([
         // a: its worker's lease heartbeat lapsed, deadline still ahead → re-queued
         processing("a", {}),
         // b: pending, its waiting instance is gone, deadline passed → timeout
@@ -338,7 +338,7 @@ describe("crash recovery", () => {
       );
       expect(late).toBeNull();
 
-      const logs = await app.rt.db
+      const logs = await app.db
         .select()
         .from(processingLog)
         .where(inArray(processingLog.jobId, [ids("a"), ids("b"), ids("d"), ids("e")]));
@@ -362,10 +362,10 @@ describe("crash recovery", () => {
     await gone.exited;
     const predecessor = "33333333-3333-4333-8333-333333333333";
     const now = new Date();
-    await first.rt.db.execute(sql`
+    await first.db.execute(sql`
       insert into instance (id, hostname, pid, version, started_at, heartbeat_at)
       values (${predecessor}, ${hostname()}, ${gone.pid}, 'x', ${now.toISOString()}, ${now.toISOString()})`);
-    await first.rt.db.insert(job).values({
+    await first.db.insert(job).values({
       id: "00000000-0000-4000-8000-0000000000d1",
       slotId: "slot-001",
       source: "ingest",
@@ -418,11 +418,11 @@ describe("two instances on one database", () => {
       const ids = responses.map((r) => r.headers.get("x-job-id")!);
       expect(new Set(ids).size).toBe(60);
 
-      const rows = await a.rt.db.select().from(job).where(inArray(job.id, ids));
+      const rows = await a.db.select().from(job).where(inArray(job.id, ids));
       expect(rows.every((r) => r.status === "succeeded" && r.attempts === 1)).toBe(true);
       const owners = new Set(rows.map((r) => r.leaseOwner?.split("/")[0]));
       expect(owners.size).toBe(2);
-      const dispatched = await a.rt.db
+      const dispatched = await a.db
         .select({ jobId: processingLog.jobId, n: sql<number>`count(*)::int` })
         .from(processingLog)
         .where(sql`${processingLog.event} = 'dispatched' and ${processingLog.jobId} in ${ids}`)

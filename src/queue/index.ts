@@ -3,17 +3,24 @@
  * cancel and crash recovery — each step logged to `processing_log`, and every finalization
  * followed by the same clean-up (payload and temporary media deleted) and an in-process wake-up.
  */
-import type { Sql } from "../db/client";
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import { type Clock, sleep } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
+import type { InsertOutcome, ResultColumns } from "../store/index";
+import type { JobStore } from "../store/job-store";
 import type { JobEvents } from "./events";
-import * as q from "./sql";
 
 export type FinalizedHook = (job: JobRow) => void;
+
+/** A lease silent this long belongs to a dead worker (on another host; see markDeadOnHost). */
+export const LEASE_TTL_MS = 15_000;
+/** Active jobs this far past their deadline are finalized by the sweeper even if a waiter exists. */
+export const OVERDUE_GRACE_MS = 3_000;
+/** Crash leftovers (files no job accounts for, missing log rows) are reclaimed once this old. */
+export const LEFTOVER_AGE_MS = 120_000;
 
 /** First pause before retrying a write the database refused for being unreachable; doubles up to the max. */
 const RETRY_FIRST_MS = 100;
@@ -31,14 +38,14 @@ export class JobQueue {
   private readonly hooks: FinalizedHook[] = [];
 
   constructor(
-    private readonly sql: Sql,
+    private readonly jobs: JobStore,
     private readonly clock: Clock,
     private readonly media: MediaStore,
     private readonly objects: MediaObjects,
     private readonly events: JobEvents,
     private readonly log: Logger,
     /** A processing row whose heartbeat is older than this is dead (see insertJobWithinCap). */
-    private readonly leaseTtlMs = 15_000,
+    private readonly leaseTtlMs = LEASE_TTL_MS,
   ) {}
 
   /** Called once per job when it reaches a final state in this process (metrics, etc.). */
@@ -46,9 +53,9 @@ export class JobQueue {
     this.hooks.push(hook);
   }
 
-  async enqueue(values: NewJobRow, cap: number): Promise<q.InsertOutcome> {
+  async enqueue(values: NewJobRow, cap: number): Promise<InsertOutcome> {
     const liveSince = new Date(this.clock.now().getTime() - this.leaseTtlMs);
-    const outcome = await q.insertJobWithinCap(this.sql, values, cap, liveSince);
+    const outcome = await this.jobs.insertWithinCap(values, cap, liveSince);
     if (outcome.kind === "inserted") {
       const j = outcome.job;
       await this.step(j, "received", {
@@ -70,15 +77,15 @@ export class JobQueue {
     skipProviders: string[] = [],
     onlyInstance: string | null = null,
   ): Promise<JobRow | null> {
-    return q.claimNextJob(this.sql, owner, this.clock.now(), skipProviders, onlyInstance);
+    return this.jobs.claim(owner, this.clock.now(), skipProviders, onlyInstance);
   }
 
   heartbeat(job: JobRow): Promise<boolean> {
-    return q.heartbeat(this.sql, job.id, job.leaseToken!, this.clock.now());
+    return this.jobs.heartbeat(job.id, job.leaseToken!, this.clock.now());
   }
 
   get(id: string): Promise<JobRow | null> {
-    return q.getJob(this.sql, id);
+    return this.jobs.get(id);
   }
 
   /**
@@ -87,7 +94,7 @@ export class JobQueue {
    * fence closed, the job is re-read: if an earlier attempt of this call committed (its answer was
    * lost with the connection), that row is the outcome.
    */
-  async succeed(job: JobRow, result: Omit<q.ResultColumns, "resultExpiresAt">, retentionHours: number) {
+  async succeed(job: JobRow, result: Omit<ResultColumns, "resultExpiresAt">, retentionHours: number) {
     let retried = false;
     return this.finalize(
       job.id,
@@ -97,7 +104,7 @@ export class JobQueue {
           "finalize",
           () => {
             const now = this.clock.now();
-            const attempt = q.finalizeSucceeded(this.sql, job.id, job.leaseToken!, now, {
+            const attempt = this.jobs.finalizeSucceeded(job.id, job.leaseToken!, now, {
               ...result,
               resultExpiresAt: resultExpiresAt(now, retentionHours),
             });
@@ -108,7 +115,7 @@ export class JobQueue {
           },
         );
         if (row || !retried) return row;
-        const current = await this.untilDeadline(job, "finalize", () => q.getJob(this.sql, job.id));
+        const current = await this.untilDeadline(job, "finalize", () => this.jobs.get(job.id));
         return current?.status === "succeeded" && current.resultPath === result.resultPath ? current : null;
       },
       "succeeded",
@@ -121,8 +128,7 @@ export class JobQueue {
       job.id,
       () =>
         this.untilDeadline(job, "finalize", () =>
-          q.finalizeFailed(
-            this.sql,
+          this.jobs.finalizeFailed(
             job.id,
             job.leaseToken!,
             this.clock.now(),
@@ -143,7 +149,7 @@ export class JobQueue {
    */
   async release(job: JobRow, message: string): Promise<JobRow | null> {
     const row = await this.untilDeadline(job, "release", () =>
-      q.releaseJob(this.sql, job.id, job.leaseToken!, this.clock.now(), message),
+      this.jobs.release(job.id, job.leaseToken!, this.clock.now(), message),
     );
     if (row) await this.settled(row, { released: true });
     return row;
@@ -179,7 +185,7 @@ export class JobQueue {
   async expire(id: string): Promise<JobRow | null> {
     return this.finalize(
       id,
-      () => q.expireJob(this.sql, id, this.clock.now()),
+      () => this.jobs.expire(id, this.clock.now()),
       "timeout",
       () => ({
         failure_reason: "timeout",
@@ -190,7 +196,7 @@ export class JobQueue {
   async cancel(id: string, by: string): Promise<JobRow | null> {
     return this.finalize(
       id,
-      () => q.cancelJob(this.sql, id, this.clock.now(), by),
+      () => this.jobs.cancel(id, this.clock.now(), by),
       "cancelled",
       () => ({
         failure_reason: "cancelled",
@@ -222,7 +228,7 @@ export class JobQueue {
    * their heartbeat this time (after our own database outage, every heartbeat looks old).
    */
   async recover(me: string, lapsedBefore: Date | null, graceMs: number): Promise<JobRow[]> {
-    const rows = await q.recoverOrphans(this.sql, this.clock.now(), me, lapsedBefore, graceMs);
+    const rows = await this.jobs.recover(this.clock.now(), me, lapsedBefore, graceMs);
     for (const row of rows) await this.settled(row, { recovered: true });
     if (rows.length) {
       this.log.warn("queue.recovered", {
@@ -255,9 +261,9 @@ export class JobQueue {
    */
   async reclaimLeftovers(minAgeMs: number): Promise<{ files: number; logRows: number }> {
     let files = 0;
-    for (const p of await q.finishedWithPayload(this.sql, 500)) {
+    for (const p of await this.jobs.finishedWithPayload(500)) {
       await this.media.remove(p.path);
-      await q.clearPayload(this.sql, p.id);
+      await this.jobs.clearPayload(p.id);
       files++;
     }
     const cutoff = Date.now() - minAgeMs;
@@ -265,10 +271,10 @@ export class JobQueue {
       (f) => f.mtimeMs < cutoff,
     );
     const idOf = (path: string) => /([0-9a-f-]{36})[^/]*$/.exec(path)?.[1] ?? null;
-    const states = await q.jobStates(this.sql, [
+    const states = await this.jobs.states([
       ...new Set(old.map((f) => idOf(f.path)).filter((x): x is string => !!x)),
     ]);
-    const referenced = await q.referencedResults(this.sql, [...states.keys()]);
+    const referenced = await this.jobs.referencedResults([...states.keys()]);
     for (const f of old) {
       const id = idOf(f.path);
       const state = id ? states.get(id) : undefined;
@@ -278,8 +284,7 @@ export class JobQueue {
       files++;
     }
     const now = this.clock.now();
-    const restored = await q.restoreFinalLogRows(
-      this.sql,
+    const restored = await this.jobs.restoreFinalLogRows(
       new Date(now.getTime() - 24 * 3_600_000),
       new Date(now.getTime() - minAgeMs),
     );
@@ -290,11 +295,11 @@ export class JobQueue {
   }
 
   setProviderRef(job: JobRow, ref: string): Promise<void> {
-    return q.setProviderRef(this.sql, job.id, job.leaseToken!, ref);
+    return this.jobs.setProviderRef(job.id, job.leaseToken!, ref);
   }
 
   counts() {
-    return q.countActive(this.sql);
+    return this.jobs.countActive();
   }
 
   /**
@@ -319,7 +324,7 @@ export class JobQueue {
     let pause = RETRY_FIRST_MS;
     for (;;) {
       try {
-        await q.appendLog(this.sql, entry);
+        await this.jobs.appendLog(entry);
         return;
       } catch (err) {
         if (!isDatabaseUnavailable(err) || Date.now() + pause > giveUp) {
@@ -342,7 +347,7 @@ export class JobQueue {
     await this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs);
     try {
       await this.media.remove(row.payloadPath);
-      if (row.payloadPath) await q.clearPayload(this.sql, row.id);
+      if (row.payloadPath) await this.jobs.clearPayload(row.id);
       await this.objects.removeForJob(row.id, this.clock.now());
     } catch (err) {
       this.log.warn("queue.cleanup_deferred", { job_id: row.id, slot: row.slotId, error: err });

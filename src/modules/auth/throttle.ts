@@ -3,9 +3,7 @@
  * per key within a window → refuse with Retry-After until the oldest failure leaves the window.
  * Stored in PostgreSQL so several instances share it and a restart does not reset it.
  */
-import { and, asc, eq, gt, lt } from "drizzle-orm";
-import type { Db } from "../../db/client";
-import { authFailure } from "../../db/schema";
+import type { AuthStore } from "../../store/auth";
 
 export interface ThrottleRule {
   scope: string;
@@ -17,33 +15,23 @@ export const INGEST_PASSWORD_RULE: ThrottleRule = { scope: "ingest", maxFailures
 export const LOGIN_RULE: ThrottleRule = { scope: "login", maxFailures: 5, windowMs: 15 * 60_000 };
 
 /** Seconds until another attempt is allowed, or 0 when the key is not throttled. */
-export async function throttledFor(db: Db, rule: ThrottleRule, key: string, now: Date): Promise<number> {
+export async function throttledFor(
+  auth: AuthStore,
+  rule: ThrottleRule,
+  key: string,
+  now: Date,
+): Promise<number> {
   const since = new Date(now.getTime() - rule.windowMs);
-  const rows = await db
-    .select({ at: authFailure.occurredAt })
-    .from(authFailure)
-    .where(
-      and(eq(authFailure.scope, rule.scope), eq(authFailure.key, key), gt(authFailure.occurredAt, since)),
-    )
-    .orderBy(asc(authFailure.occurredAt));
-  if (rows.length < rule.maxFailures) return 0;
-  const unlockAt = rows[rows.length - rule.maxFailures]!.at.getTime() + rule.windowMs;
+  const failures = await auth.failuresSince(rule.scope, key, since);
+  if (failures.length < rule.maxFailures) return 0;
+  const unlockAt = failures[failures.length - rule.maxFailures]!.getTime() + rule.windowMs;
   return Math.max(1, Math.ceil((unlockAt - now.getTime()) / 1000));
 }
 
-export async function recordFailure(db: Db, rule: ThrottleRule, key: string, now: Date): Promise<void> {
-  await db.insert(authFailure).values({ scope: rule.scope, key, occurredAt: now });
+export function recordFailure(auth: AuthStore, rule: ThrottleRule, key: string, now: Date): Promise<void> {
+  return auth.recordFailure(rule.scope, key, now);
 }
 
-export async function clearFailures(db: Db, rule: ThrottleRule, key: string): Promise<void> {
-  await db.delete(authFailure).where(and(eq(authFailure.scope, rule.scope), eq(authFailure.key, key)));
-}
-
-/** Drops failures older than any window (the cleaner calls this). */
-export async function pruneFailures(db: Db, now: Date, olderThanMs = 24 * 3600_000): Promise<number> {
-  const rows = await db
-    .delete(authFailure)
-    .where(lt(authFailure.occurredAt, new Date(now.getTime() - olderThanMs)))
-    .returning({ id: authFailure.id });
-  return rows.length;
+export function clearFailures(auth: AuthStore, rule: ThrottleRule, key: string): Promise<void> {
+  return auth.clearFailures(rule.scope, key);
 }

@@ -6,7 +6,8 @@ import { AppError, errorResponse } from "../../lib/errors";
 import { isDatabaseUnavailable } from "../../lib/http";
 import { slotLabel } from "../../metrics";
 import { UNCONFIRMED, waitForOutcome } from "../../queue/waiter";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
+import { noteRefusal } from "../attention/refusals";
 import { multipart, op } from "../openapi/docs";
 import { outcomeReply, unconfirmedError } from "./outcome";
 import {
@@ -14,6 +15,7 @@ import {
   clientMetadata,
   databaseUnavailable,
   enqueueUpload,
+  guardDb,
   loadSlot,
   MB,
   readUpload,
@@ -25,7 +27,7 @@ import {
 /** Seconds beyond T_sync that Bun keeps the held connection open, so the deadline answer arrives. */
 const HOLD_MARGIN_S = 15;
 
-export const ingestModule = (rt: Runtime) => {
+export const ingestModule = (rt: Services) => {
   const handle = async ({ request, params, server }: HandlerArgs, track: IngestTrack) => {
     const slotId = params.slotId;
     const clientIp = clientAddress(server, request);
@@ -49,6 +51,8 @@ export const ingestModule = (rt: Runtime) => {
       stringField(upload.fields, "password") ?? new URL(request.url).searchParams.get("password");
     await checkIngestPassword(rt, password, clientIp);
     await requireImage(upload);
+    // The provider's quota for today is used up: answer now, so the booth prints the original.
+    await guardDb(() => rt.quota.refuseIfExhausted(slot.provider));
     const job = await enqueueUpload(rt, {
       slot,
       source: "ingest",
@@ -127,6 +131,7 @@ export const ingestModule = (rt: Runtime) => {
       const seconds = (performance.now() - started) / 1000;
       const slot = slotLabel(args.params.slotId);
       rt.metrics.ingestAnswered({ slot, provider: track.provider, outcome }, track.jobId ? seconds : null);
+      if (!track.jobId && status >= 400) noteRefusal(rt, args.params.slotId, outcome);
       rt.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
         job_id: track.jobId ?? undefined,
         slot: args.params.slotId.slice(0, 64),

@@ -3,14 +3,13 @@
  * envelope and leaving no job and no file behind, then the job row that a worker will claim.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
-import { type SlotRow, slot } from "../../db/schema";
+import type { SlotRow } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 import { isDatabaseUnavailable, parseMultipart, readBodyWithin } from "../../lib/http";
 import { EXT, type ImageFormat, isDecodable, MIME, sniffImage } from "../../media/images";
 import { isDiskFull } from "../../media/storage";
 import { jobExpiresAt } from "../../queue/index";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { clearFailures, INGEST_PASSWORD_RULE, recordFailure, throttledFor } from "../auth/throttle";
 
 export const MB = 1024 * 1024;
@@ -36,9 +35,8 @@ export interface AcceptedJob {
 }
 
 /** Reads a slot, turning a database outage into 503. */
-export async function loadSlot(rt: Runtime, slotId: string): Promise<SlotRow | null> {
-  const [row] = await guardDb(() => rt.db.select().from(slot).where(eq(slot.id, slotId)));
-  return row ?? null;
+export function loadSlot(rt: Pick<Services, "store">, slotId: string): Promise<SlotRow | null> {
+  return guardDb(() => rt.store.slots.get(slotId));
 }
 
 export async function guardDb<T>(fn: () => Promise<T>): Promise<T> {
@@ -146,22 +144,27 @@ export function clientMetadata(form: FormData): Record<string, string> {
 
 /** Checks the booth password (throttled per address); the password itself is never stored or logged. */
 export async function checkIngestPassword(
-  rt: Runtime,
+  rt: Pick<Services, "store" | "settings" | "clock" | "log">,
   password: string | null,
   clientIp: string,
 ): Promise<void> {
   const ok = password ? await guardDb(() => rt.settings.verifyIngestPassword(password)) : false;
   if (ok) {
-    await clearFailures(rt.db, INGEST_PASSWORD_RULE, clientIp);
+    await clearFailures(rt.store.auth, INGEST_PASSWORD_RULE, clientIp);
     return;
   }
-  await recordFailure(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now());
+  await recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now());
   rt.log.warn("ingest.invalid_password", { client_ip: clientIp, password_given: !!password });
   throw new AppError(401, "invalid_credentials", "Wrong or missing ingest password", { field: "password" });
 }
 
-export async function refuseIfThrottled(rt: Runtime, clientIp: string): Promise<void> {
-  const wait = await guardDb(() => throttledFor(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+export async function refuseIfThrottled(
+  rt: Pick<Services, "store" | "clock">,
+  clientIp: string,
+): Promise<void> {
+  const wait = await guardDb(() =>
+    throttledFor(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+  );
   if (wait > 0) {
     throw new AppError(
       429,
@@ -191,7 +194,10 @@ export interface EnqueueInput {
  * Stores the payload durably, then inserts the job within the in-flight cap. Any refusal removes
  * the payload again, so a rejected upload leaves nothing behind.
  */
-export async function enqueueUpload(rt: Runtime, input: EnqueueInput): Promise<AcceptedJob> {
+export async function enqueueUpload(
+  rt: Pick<Services, "settings" | "media" | "templates" | "queue" | "clock" | "instanceId">,
+  input: EnqueueInput,
+): Promise<AcceptedJob> {
   const { upload } = input;
   const settings = await guardDb(() => rt.settings.current());
   const free = await rt.media.freeBytes();

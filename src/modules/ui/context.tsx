@@ -10,10 +10,11 @@ import { Elysia, status } from "elysia";
 import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../../../templates/i18n/index";
 import { ErrorPage } from "../../../templates/pages/error";
 import type { View } from "../../../templates/view";
+import type { Scope } from "../../accounts";
 import { AppError } from "../../lib/errors";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
+import { attention } from "../attention/service";
 import { authenticate, authPlugin, requireSameOrigin, SESSION_COOKIE } from "../auth/plugin";
-import type { Scope } from "../auth/users";
 import { HTML, isHtmx } from "./render";
 
 const LANG_MAX_AGE = 365 * 86400;
@@ -53,7 +54,7 @@ export function safeNext(next: unknown): string {
   return next;
 }
 
-export const uiContext = (rt: Runtime) =>
+export const uiContext = (rt: Services) =>
   new Elysia({ name: "ui-context" })
     .use(authPlugin(rt))
     .resolve({ as: "scoped" }, ({ query, cookie, request }) => {
@@ -99,6 +100,10 @@ export const uiContext = (rt: Runtime) =>
             ...(view as View),
             user: { username: admin.username, scopes: admin.scopes },
           };
+          // whole pages carry the banner; htmx fragments ask for it themselves (/partials/attention)
+          if (request.method === "GET" && !isHtmx(request)) {
+            signedIn.attention = await attention(rt, signedIn.now);
+          }
           const refuse = async (message: string) => {
             set.headers["content-type"] = HTML;
             return status(403, await (<ErrorPage v={signedIn} message={message} />));
@@ -107,7 +112,7 @@ export const uiContext = (rt: Runtime) =>
           const m = request.method;
           if (m !== "GET" && m !== "HEAD" && m !== "OPTIONS") {
             try {
-              requireSameOrigin(request, rt);
+              requireSameOrigin(request);
             } catch (err) {
               if (!(err instanceof AppError)) throw err;
               return refuse(signedIn.t.errors.csrf);

@@ -14,7 +14,7 @@ import { errorText, type View } from "../../../templates/view";
 import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { MB, readUpload } from "../ingest/service";
 import { listJobs } from "../jobs/service";
 import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
@@ -23,17 +23,21 @@ import { asPage, fieldErrorsOf } from "./errors";
 import { render } from "./render";
 import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
 
+/** How far back the slot page lists refused booth requests. */
+const REFUSAL_HISTORY_MS = 24 * 60 * 60_000;
+
 /** Seconds beyond T_sync that the connection of a test run is kept open. */
 const HOLD_MARGIN_S = 15;
 
 type Values = Record<string, string | string[] | undefined>;
 
-async function pageModel(rt: Runtime, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
+async function pageModel(rt: Services, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
   const base = await linkBaseFor(rt.settings, request.url);
-  const [d, jobs, settings] = await Promise.all([
+  const [d, jobs, settings, refusals] = await Promise.all([
     getSlot(rt, slotId, base),
     listJobs(rt, { slotId, page: 1, pageSize: 10 }, base),
     rt.settings.current(),
+    rt.store.attention.refusalBuckets(slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
   ]);
   return {
     form: await formModel(rt, v.lang, {
@@ -75,11 +79,17 @@ async function pageModel(rt: Runtime, v: View, slotId: string, request: Request)
       errorMessage: j.error_message,
     })),
     warnings: d.warnings,
+    trouble: v.attention?.slots.get(d.id),
+    refusals: refusals.map((r) => ({
+      at: new Date(r.bucket).toISOString(),
+      reason: r.reason,
+      count: r.count,
+    })),
   };
 }
 
 async function templatesCard(
-  rt: Runtime,
+  rt: Services,
   v: View,
   slotId: string,
   extra: { error?: string; uploaded?: boolean },
@@ -115,7 +125,7 @@ function notFoundPage(v: View, err: unknown) {
   throw err;
 }
 
-export const uiSlotRoutes = (rt: Runtime) =>
+export const uiSlotRoutes = (rt: Services) =>
   new Elysia({ name: "ui-slot" })
     .use(uiContext(rt))
     .get(

@@ -1,0 +1,45 @@
+/** The `instance` table: live server processes (pending jobs of a dead instance are orphans). */
+import type { Sql } from "../db/client";
+
+export class InstanceStore {
+  constructor(private readonly sql: Sql) {}
+
+  /** Registers this process and refreshes its heartbeat. */
+  async upsert(i: { id: string; hostname: string; pid: number; version: string }, now: Date): Promise<void> {
+    await this.sql`
+      insert into instance (id, hostname, pid, version, started_at, heartbeat_at)
+      values (${i.id}, ${i.hostname}, ${i.pid}, ${i.version}, ${now}, ${now})
+      on conflict (id) do update set heartbeat_at = excluded.heartbeat_at, stopped_at = null`;
+  }
+
+  async stop(id: string, now: Date): Promise<void> {
+    await this.sql`update instance set stopped_at = ${now}, heartbeat_at = ${now} where id = ${id}`;
+  }
+
+  /** Instances that have not stopped and whose heartbeat is younger than `ttlMs` (database time). */
+  async countLive(ttlMs: number): Promise<number> {
+    const [row] = await this.sql<{ n: number }[]>`
+      select count(*)::int as n from instance
+      where stopped_at is null and heartbeat_at >= now() - ${`${ttlMs} milliseconds`}::interval`;
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Marks as stopped the registered instances on this host whose process is gone (`isDead` judges
+   * by pid). Their leases are dead at once: a restart recovers its predecessor's work immediately.
+   */
+  async markDeadOnHost(
+    host: string,
+    me: string,
+    now: Date,
+    isDead: (i: { id: string; pid: number }) => boolean,
+  ): Promise<string[]> {
+    const rows = await this.sql<{ id: string; pid: number }[]>`
+      select id::text, pid from instance where hostname = ${host} and stopped_at is null and id <> ${me}`;
+    const dead = rows.filter(isDead).map((r) => r.id);
+    if (dead.length) {
+      await this.sql`update instance set stopped_at = ${now} where id = any(${this.sql.array(dead)}::uuid[])`;
+    }
+    return dead;
+  }
+}
