@@ -91,9 +91,9 @@ describe("faults", () => {
         await until("progress before the next kill", 60_000, async () => {
           const [r] = await w.db<{ n: number }[]>`
             select count(*)::int as n from job where status = 'succeeded' and finalized_at > ${up}`;
-          return r!.n >= 2;
+          return r!.n >= 1;
         });
-        await Bun.sleep(Math.random() * 900);
+        await Bun.sleep(Math.random() * 800);
         server.proc.kill("SIGKILL");
         await server.proc.exited;
         server = await w.serve({ WORKER_COUNT: "4" }, port);
@@ -140,7 +140,7 @@ describe("faults", () => {
     } finally {
       await w.close();
     }
-  }, 180_000);
+  }, 300_000);
 
   test("2. PostgreSQL terminated ×3 and stopped 15 s under load: no 500, results finished during the outage kept, service back within 2 s", async () => {
     const w = await World.create(pg, "outage");

@@ -62,6 +62,20 @@ export class OwnedPostgres {
     await this.pg.start();
   }
 
+  /** Starts it again if it is not answering (a timed-out scenario may leave it stopped or killed). */
+  async ensureUp(): Promise<void> {
+    const probe = postgres(this.adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 3 });
+    try {
+      await probe`select 1`;
+      return;
+    } catch {
+      // not running: start it below
+    } finally {
+      await probe.end({ timeout: 2 }).catch(() => {});
+    }
+    await this.start();
+  }
+
   async database(name: string): Promise<string> {
     const admin = postgres(this.adminUrl, { max: 1, onnotice: () => {} });
     try {
@@ -108,6 +122,7 @@ export class World {
   }
 
   static async create(pg: OwnedPostgres, name: string, extraEnv: Record<string, string> = {}) {
+    await pg.ensureUp();
     const url = await pg.database(name);
     const dataDir = mkdtempSync(join(tmpdir(), `photochanger-faults-${name}-`));
     const env = { DATABASE_URL: url, PHOTOCHANGER_DATA_DIR: dataDir, ...extraEnv };

@@ -279,8 +279,9 @@ export class WorkerPool {
         provider_latency_ms: providerMs,
         bytes: output.bytes.byteLength,
       });
-      // Not awaited: with the database down, the result must not wait for its log row.
-      void queue.step(
+      // Awaited, so the timeline keeps its order; with the database down it waits for the log row
+      // at most the step's retry budget, and the finalize that follows retries on anyway.
+      await queue.step(
         job,
         "provider_responded",
         { bytes: output.bytes.byteLength, mime: output.mime },
