@@ -11,6 +11,7 @@ import { ingestModule } from "./modules/ingest/index";
 import { jobsModule } from "./modules/jobs/index";
 import { metricsModule } from "./modules/metrics/index";
 import { openapiModule } from "./modules/openapi/index";
+import { presetsModule } from "./modules/presets/index";
 import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
 import { settingsModule } from "./modules/settings/index";
@@ -63,6 +64,7 @@ export function createApp(rt: Services) {
     .use(healthModule(rt))
     .use(authModule(rt))
     .use(providersModule(rt))
+    .use(presetsModule(rt))
     .use(ingestModule(rt))
     .use(publicModule(rt))
     .use(slotsModule(rt))

@@ -16,12 +16,24 @@ export interface Config {
   workerCount: number;
   /** On SIGTERM: how long held requests and running provider calls may take before work is released. */
   stopGraceSeconds: number;
+  /**
+   * In-process and NOTIFY wake-ups (default on). `WAKEUPS=off` leaves only the ≈1 s re-reads of
+   * the seed design — a diagnostic, so the benchmark can show what the wake-ups are worth.
+   */
+  wakeups: boolean;
   embeddedPgPort: number;
   jwtTtlSeconds: number;
   providers: {
     gemini: { apiKey: string | null; baseUrl: string | null; apiVersion: string };
     turbotext: { apiKey: string | null; baseUrl: string };
     openai: { apiKey: string | null; baseUrl: string };
+  };
+  /** Optional operator notifications on failure bursts and recoveries. */
+  notify: {
+    /** How often the failure picture is checked. */
+    intervalSeconds: number;
+    webhookUrl: string | null;
+    telegram: { botToken: string | null; chatId: string | null; apiBase: string };
   };
 }
 
@@ -52,6 +64,14 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined || raw === null) return fallback;
+  if (["on", "true", "1", "yes"].includes(raw)) return true;
+  if (["off", "false", "0", "no"].includes(raw)) return false;
+  throw new ConfigError(name, `must be on or off, got "${raw}"`);
 }
 
 function url(env: Env, name: string): string | null {
@@ -87,8 +107,11 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, "PORT", 8080, 1, 65535),
     publicBaseUrl: url(env, "PUBLIC_BASE_URL"),
     logLevel: logLevel as LogLevel,
+    // Each loop holds one job through its provider call (mostly waiting on the network), so a box
+    // holding hundreds of booths at once needs hundreds of loops; idle loops cost no queries.
     // 0: an instance that only takes uploads and leaves the processing to others.
-    workerCount: int(env, "WORKER_COUNT", 4, 0, 64),
+    workerCount: int(env, "WORKER_COUNT", 4, 0, 2048),
+    wakeups: onOff(env, "WAKEUPS", true),
     stopGraceSeconds: int(env, "STOP_GRACE_SECONDS", 75, 0, 600),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
@@ -105,6 +128,15 @@ export function loadConfig(env: Env = process.env): Config {
       openai: {
         apiKey: str(env, "OPENAI_API_KEY"),
         baseUrl: url(env, "OPENAI_BASE_URL") ?? "https://api.openai.com",
+      },
+    },
+    notify: {
+      intervalSeconds: int(env, "NOTIFY_INTERVAL_SECONDS", 30, 1, 3600),
+      webhookUrl: url(env, "NOTIFY_WEBHOOK_URL"),
+      telegram: {
+        botToken: str(env, "NOTIFY_TELEGRAM_BOT_TOKEN"),
+        chatId: str(env, "NOTIFY_TELEGRAM_CHAT_ID"),
+        apiBase: url(env, "NOTIFY_TELEGRAM_API_BASE") ?? "https://api.telegram.org",
       },
     },
   };

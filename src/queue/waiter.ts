@@ -14,6 +14,8 @@ import { isFinal, type JobQueue } from "./index";
 const SAFETY_NET_MS = 1000;
 /** After the deadline, how long the waiter keeps trying to read (or expire) the job through errors. */
 const FINAL_READ_GRACE_MS = 3000;
+/** Between reads that failed for want of the database, once past the deadline. */
+const RETRY_AFTER_DEADLINE_MS = 250;
 
 /** The job's outcome could not be read by the deadline (the database stayed unreachable). */
 export const UNCONFIRMED = "unconfirmed" as const;
@@ -39,28 +41,27 @@ export async function waitForOutcome(
       wake = () => {
         woken = true;
       };
-      let left = expiresAt.getTime() - clock.now().getTime();
+      let failed = false;
       try {
+        // At the deadline the fenced expiry comes first: the booth's 504 is one statement away, and
+        // if the job ended at the edge (or the clock is ahead) the read below decides.
+        if (expiresAt.getTime() <= clock.now().getTime()) {
+          const expired = await queue.expire(jobId);
+          if (expired) return expired;
+        }
         const row = await queue.get(jobId);
         if (!row) return null;
         if (isFinal(row)) return row;
-        left = expiresAt.getTime() - clock.now().getTime();
-        if (left <= 0) {
-          const expired = await queue.expire(jobId);
-          if (expired) return expired;
-          // It ended at the edge (or the clock is ahead): the final read decides.
-          const last = await queue.get(jobId);
-          if (last && isFinal(last)) return last;
-        }
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         // Keep reading through the blip; past the deadline and its grace, answer without the row.
         if (clock.now().getTime() >= giveUpAt) return UNCONFIRMED;
-        left = Math.max(left, 1);
+        failed = true;
       }
+      const left = expiresAt.getTime() - clock.now().getTime();
       if (signal?.aborted) return null;
       if (woken) continue;
-      const pause = left > 0 ? Math.min(SAFETY_NET_MS, left) : 250;
+      const pause = left > 0 ? Math.min(SAFETY_NET_MS, left) : failed ? RETRY_AFTER_DEADLINE_MS : 1;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(1, pause));
         function done() {

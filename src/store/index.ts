@@ -16,6 +16,7 @@ import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
 import { InstanceStore } from "./instances";
 import { JobStore } from "./job-store";
 import { MediaObjectStore, TemplateRowStore } from "./media";
+import { PresetStore } from "./presets";
 import { ProviderUsageStore } from "./provider-usage";
 import { SettingsStore } from "./settings";
 import { SlotStore } from "./slots";
@@ -41,6 +42,7 @@ export class Store {
   readonly shareLinks: ShareLinkStore;
   readonly attention: AttentionStore;
   readonly providerUsage: ProviderUsageStore;
+  readonly presets: PresetStore;
 
   private constructor(private readonly database: Database) {
     const { sql, db } = database;
@@ -56,6 +58,7 @@ export class Store {
     this.shareLinks = new ShareLinkStore(db);
     this.attention = new AttentionStore(sql);
     this.providerUsage = new ProviderUsageStore(sql);
+    this.presets = new PresetStore(db);
   }
 
   static open(url: string, options: { max?: number } = {}): Store {

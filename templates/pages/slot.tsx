@@ -20,7 +20,8 @@ import {
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { can, fmtDateTime, fmtDuration, type View } from "../view";
+import { type PresetCardView, PresetsCard } from "../presets";
+import { can, fmtDateTime, fmtDuration, slotName, type View } from "../view";
 
 /** One settings field of an operation, derived from its TypeBox schema. */
 export interface SettingField {
@@ -32,6 +33,8 @@ export interface SettingField {
   maximum?: number;
   default?: unknown;
   options?: string[];
+  /** How each option reads (same order as `options`); the values themselves are sent. */
+  optionLabels?: string[];
   required: boolean;
 }
 
@@ -94,6 +97,7 @@ export interface SlotPageModel {
   trouble?: SlotAttention;
   /** Refused booth requests per hour and reason (last 24 h). */
   refusals: { at: string; reason: string; count: number }[];
+  presets?: PresetCardView[];
 }
 
 const OUTPUT_FORMATS = ["jpeg", "png", "webp", "original"];
@@ -123,7 +127,10 @@ function SettingInput({
   if (f.minimum !== undefined && f.maximum !== undefined) {
     hints.push(v.t.slot.range(String(f.minimum), String(f.maximum)));
   }
-  if (f.default !== undefined) hints.push(v.t.slot.byDefault(String(f.default)));
+  if (f.default !== undefined) {
+    const i = f.options?.indexOf(String(f.default)) ?? -1;
+    hints.push(v.t.slot.byDefault(i >= 0 ? (f.optionLabels?.[i] ?? String(f.default)) : String(f.default)));
+  }
   const hint = hints.join(" · ");
   if (f.kind === "boolean") {
     return (
@@ -162,9 +169,9 @@ function SettingInput({
     <Field label={f.title} name={`settings.${f.key}`} id={id} error={error} hint={hint} required={f.required}>
       {f.kind === "select" ? (
         <select id={id} name={name} disabled={disabled}>
-          {(f.options ?? []).map((o) => (
+          {(f.options ?? []).map((o, i) => (
             <option value={o} selected={o === value} safe>
-              {o}
+              {f.optionLabels?.[i] ?? o}
             </option>
           ))}
         </select>
@@ -224,6 +231,8 @@ export interface FormOutcome {
   conflict?: boolean;
   errors?: FieldErrors;
   message?: string;
+  /** An informational line, e.g. "preset applied — review and save". */
+  notice?: string;
 }
 
 /** The configuration form; re-rendered whole when the provider/operation changes or after saving. */
@@ -287,6 +296,13 @@ export function SlotForm({
       {outcome.message ? (
         <Alert kind="error">
           <span safe>{outcome.message}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {outcome.notice ? (
+        <Alert kind="info">
+          <span safe>{outcome.notice}</span>
         </Alert>
       ) : (
         ""
@@ -756,7 +772,7 @@ function RefusalsCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
 export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
   const f = m.form;
   return (
-    <Layout v={v} title={`${f.name} · ${f.slotId}`}>
+    <Layout v={v} title={`${slotName(v, f.name)} · ${f.slotId}`}>
       <div class="page-head">
         <div>
           <a href="/" class="small" safe>
@@ -765,7 +781,7 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           <div class="eyebrow" safe>
             {`${v.t.slot.eyebrow} ${f.slotId}`}
           </div>
-          <h1 safe>{f.name}</h1>
+          <h1 safe>{slotName(v, f.name)}</h1>
         </div>
         <span class={f.enabled ? "pill ok" : "pill off"} safe>
           {f.enabled ? v.t.common.enabled : v.t.common.disabled}
@@ -791,6 +807,7 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           <BoothCard v={v} m={m} />
         </div>
       </div>
+      {m.presets ? <PresetsCard v={v} slotId={f.slotId} presets={m.presets} /> : ""}
       <section class="card" id="recent-results">
         <div class="card-head">
           <h2 safe>{v.t.slot.recentResults}</h2>
