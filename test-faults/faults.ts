@@ -313,7 +313,7 @@ describe("faults", () => {
         return r!.n > 0;
       });
       b.proc.kill("SIGSTOP");
-      await Bun.sleep(24_000);
+      await Bun.sleep(30_000);
       b.proc.kill("SIGCONT");
       await w.settle(240_000);
       const seconds = Math.round((Date.now() - started) / 1000);
@@ -326,7 +326,7 @@ describe("faults", () => {
           (l.includes('"job.abandoned"') && l.includes("lease_lost")),
       ).length;
       figures.push({
-        fault: "two processes × 2,000 jobs, one stalled 24 s (SIGSTOP) mid-run",
+        fault: "two processes × 2,000 jobs, one stalled 30 s (SIGSTOP) mid-run",
         runs: 1,
         jobs: a.jobs.length,
         lost: a.lost.length,
