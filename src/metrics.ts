@@ -25,16 +25,20 @@ export function jobOutcome(job: Pick<JobRow, "status" | "failureReason">): strin
   return job.status === "succeeded" ? "success" : (job.failureReason ?? job.status);
 }
 
-/** Failures that are the provider's doing: its errors and refusals, and deadlines it was working past. */
+/**
+ * Failures that are the provider's doing: its errors, refusals and image-less answers, and
+ * deadlines it was working past. `invalid_config` is not one: it is found before the provider is
+ * called (no key, no template, no public URL), so the provider is never blamed for it.
+ */
 export function providerErrorCode(
   job: Pick<JobRow, "status" | "failureReason" | "startedAt">,
 ): string | null {
   if (job.status === "timeout" || job.failureReason === "timeout") return job.startedAt ? "timeout" : null;
   if (job.status !== "failed") return null;
-  switch (job.failureReason) {
+  switch (job.failureReason as string) {
     case "provider_error":
     case "provider_blocked":
-    case "invalid_config":
+    case "provider_no_image":
       return job.failureReason;
     default:
       return null;
@@ -101,7 +105,7 @@ export class Metrics {
   });
   private readonly providerErrors = new Counter({
     name: "photochanger_provider_errors_total",
-    help: "Jobs failed by the provider: provider_error, provider_blocked, invalid_config, timeout (while dispatched)",
+    help: "Jobs failed by the provider: provider_error, provider_blocked, provider_no_image, timeout (while dispatched)",
     labelNames: ["provider", "code"] as const,
     registers: [this.registry],
   });

@@ -58,6 +58,7 @@ export const FAILURE_REASONS = [
   "timeout",
   "provider_error",
   "provider_blocked",
+  "provider_no_image",
   "cancelled",
   "interrupted",
   "invalid_config",

@@ -286,7 +286,11 @@ export class WorkerPool {
         },
         publish: (image, label) => this.publish(job, image, label),
         setProviderRef: (ref) => queue.setProviderRef(job, ref),
-        countRequest: () => this.deps.quota.countRequest(job.provider),
+        // A counter that cannot be written must not cost the guest their photo: log and go on.
+        countRequest: () =>
+          this.deps.quota.countRequest(job.provider).catch((err) => {
+            log.warn("provider.request_not_counted", { provider: job.provider, error: err });
+          }),
       };
       await dispatched;
       abort.signal.throwIfAborted();

@@ -38,6 +38,8 @@ export function outcomeError(rt: Services, job: JobRow): AppError | null {
       return new AppError(422, "provider_blocked", message, details);
     case "provider_error":
       return new AppError(502, "provider_error", message, details);
+    case "provider_no_image":
+      return new AppError(502, "provider_no_image", message, details);
     case "invalid_config":
       return new AppError(502, "invalid_config", message, details);
     case "storage_full":
