@@ -7,17 +7,16 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { JobRow } from "./db/schema";
+import { isSlotId } from "./domain/slots";
 import { VERSION } from "./version";
 
 /** Seconds; 48 is the default T_sync_response, 60 its largest setting. */
 export const INGEST_DURATION_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 40, 48, 60];
 export const PROVIDER_LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90];
 
-const SLOT_ID = /^slot-0(0[1-9]|1[0-5])$/;
-
 /** A slot label: one of the 15 ids, or "unknown" (a label must not take whatever a URL says). */
 export function slotLabel(id: string): string {
-  return SLOT_ID.test(id) ? id : "unknown";
+  return isSlotId(id) ? id : "unknown";
 }
 
 /** The outcome of a finished job as a label: "success", else its failure reason (or status). */

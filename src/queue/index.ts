@@ -4,6 +4,7 @@
  * followed by the same clean-up (payload and temporary media deleted) and an in-process wake-up.
  */
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
+import { resultExpiresAt } from "../domain/deadlines";
 import { type Clock, sleep } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
@@ -27,12 +28,6 @@ const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 2_000;
 /** A step-log row is retried this long at most: the log is a record, never a reason to hold work. */
 const LOG_RETRY_MS = 10_000;
-
-export const FINAL_STATUSES = new Set(["succeeded", "failed", "timeout", "cancelled"]);
-
-export function isFinal(job: Pick<JobRow, "status">): boolean {
-  return FINAL_STATUSES.has(job.status);
-}
 
 export class JobQueue {
   private readonly hooks: FinalizedHook[] = [];
@@ -373,14 +368,4 @@ export class JobQueue {
       }
     }
   }
-}
-
-/** `result_expires_at = finalized_at + T_result_retention`. */
-export function resultExpiresAt(finalizedAt: Date, retentionHours: number): Date {
-  return new Date(finalizedAt.getTime() + retentionHours * 3_600_000);
-}
-
-/** `expires_at = created_at + T_sync_response`. */
-export function jobExpiresAt(createdAt: Date, syncResponseSeconds: number): Date {
-  return new Date(createdAt.getTime() + syncResponseSeconds * 1000);
 }

@@ -6,10 +6,11 @@
  * grace for the final read), and if the database is still unreachable then it says so.
  */
 import type { JobRow } from "../db/schema";
+import { isFinal } from "../domain/outcome";
 import type { Clock } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { JobEvents } from "./events";
-import { isFinal, type JobQueue } from "./index";
+import type { JobQueue } from "./index";
 
 const SAFETY_NET_MS = 1000;
 /** After the deadline, how long the waiter keeps trying to read (or expire) the job through errors. */
@@ -51,7 +52,7 @@ export async function waitForOutcome(
         }
         const row = await queue.get(jobId);
         if (!row) return null;
-        if (isFinal(row)) return row;
+        if (isFinal(row.status)) return row;
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         // Keep reading through the blip; past the deadline and its grace, answer without the row.

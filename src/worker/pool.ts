@@ -5,17 +5,11 @@
  */
 import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
+import type { OutputFormat } from "../domain/slots";
 import { type Clock, sleep } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
-import {
-  downscale,
-  EXT,
-  formatFromMime,
-  type OutputFormat,
-  sniffImage,
-  toOutputFormat,
-} from "../media/images";
+import { downscale, EXT, formatFromMime, sniffImage, toOutputFormat } from "../media/images";
 import type { MediaObjects } from "../media/objects";
 import { isDiskFull, type MediaStore } from "../media/storage";
 import type { Metrics } from "../metrics";

@@ -41,7 +41,7 @@ export const publicModule = (rt: Services) =>
         const job = await findServableResult(rt, params.jobId);
         const thumbPath = await thumbnailOf(rt, job);
         if (!thumbPath) {
-          throw new AppError(404, "thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
+          throw new AppError("thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
         }
         return new Response(Bun.file(rt.media.abs(thumbPath)), {
           headers: {
@@ -64,10 +64,10 @@ export const publicModule = (rt: Services) =>
       "/public/media/:id",
       async ({ params }) => {
         const obj = /^[A-Za-z0-9_-]{43}$/.test(params.id) ? await rt.objects.get(params.id) : null;
-        if (!obj) throw new AppError(404, "media_not_found", "There is no media object with this id");
+        if (!obj) throw new AppError("media_not_found", "There is no media object with this id");
         const now = rt.clock.now();
         if (obj.deletedAt || obj.expiresAt.getTime() <= now.getTime() || !(await rt.media.exists(obj.path))) {
-          throw new AppError(410, "media_expired", "This media link has expired", {
+          throw new AppError("media_expired", "This media link has expired", {
             expires_at: obj.expiresAt.toISOString(),
           });
         }
