@@ -26,6 +26,7 @@ describe("configuration", () => {
     ["PORT", "eighty"],
     ["PORT", "70000"],
     ["WORKER_COUNT", "-1"],
+    ["WORKER_COUNT", "2049"],
     ["LOG_LEVEL", "loud"],
     ["PUBLIC_BASE_URL", "booth.local"],
     ["GEMINI_BASE_URL", "ftp://x"],
