@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Elysia } from "elysia";
 import { AppError, envelope, errorResponse } from "./lib/errors";
 import { authModule } from "./modules/auth/index";
+import { frontDoor } from "./modules/front-door/index";
 import { healthModule } from "./modules/health/index";
 import { ingestModule } from "./modules/ingest/index";
 import { jobsModule } from "./modules/jobs/index";
@@ -32,6 +33,13 @@ export function createApp(rt: Runtime) {
           status: 400,
         });
       }
+      if (isUnstorableText(error)) {
+        // A NUL or broken UTF-8 that got as far as PostgreSQL: bad input, not a server fault.
+        return Response.json(
+          envelope("invalid_request", "The request holds characters that cannot be stored (such as NUL)"),
+          { status: 400, headers: { "Cache-Control": "no-store" } },
+        );
+      }
       if (code === "PARSE") {
         return Response.json(envelope("invalid_payload", "The request body could not be parsed"), {
           status: 400,
@@ -50,6 +58,7 @@ export function createApp(rt: Runtime) {
         { status: 500, headers: { "Cache-Control": "no-store" } },
       );
     })
+    .use(frontDoor(rt))
     .use(openapiModule())
     .use(healthModule(rt))
     .use(authModule(rt))
@@ -65,6 +74,15 @@ export function createApp(rt: Runtime) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** PostgreSQL's "untranslatable character" / "invalid byte sequence" (e.g. \u0000 in text or jsonb). */
+function isUnstorableText(error: unknown): boolean {
+  for (let e = error as { code?: string; cause?: unknown } | null, i = 0; e && i < 4; i++) {
+    if (e.code === "22P05" || e.code === "22021") return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
 
 function validationDetails(error: unknown): Record<string, unknown> {
   const all = (error as { all?: { path?: string; message?: string }[] }).all;

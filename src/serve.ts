@@ -47,10 +47,11 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     throw err;
   }
   const port = app.server!.port as number;
-  const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+  const scheme = config.tls ? "https" : "http";
+  const url = `${scheme}://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
   rt.log.info("server.listening", {
     version: VERSION,
-    url: `http://${config.host}:${port}`,
+    url: `${scheme}://${config.host}:${port}`,
     workers: config.workerCount,
   });
 

@@ -3,6 +3,7 @@
 import m0 from "../../drizzle/0000_init.sql" with { type: "text" };
 import m1 from "../../drizzle/0001_seed_slots.sql" with { type: "text" };
 import m2 from "../../drizzle/0002_stats_indexes.sql" with { type: "text" };
+import m3 from "../../drizzle/0003_auth_throttle.sql" with { type: "text" };
 import journal from "../../drizzle/meta/_journal.json";
 
 export const migrationJournal = journal;
@@ -10,4 +11,5 @@ export const migrationSql: Record<string, string> = {
   "0000_init": m0,
   "0001_seed_slots": m1,
   "0002_stats_indexes": m2,
+  "0003_auth_throttle": m3,
 };

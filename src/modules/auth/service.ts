@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { adminUser } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 import type { Runtime } from "../../runtime";
-import { clearFailures, LOGIN_RULE, recordFailure, throttledFor } from "./throttle";
+import { clearFailures, LOGIN_RULE, recordFailure, reserveAttempt, throttledFor } from "./throttle";
 
 // Verified against when the username is unknown, so both paths cost one argon2id verify.
 let dummyHash: Promise<string> | null = null;
@@ -19,7 +19,9 @@ export async function checkLogin(
   clientIp: string,
 ): Promise<void> {
   const key = `${username.toLowerCase()}|${clientIp}`;
-  const wait = await throttledFor(rt.db, LOGIN_RULE, key, rt.clock.now());
+  // The early read spares the upsert for a key already over its limit; the reservation decides.
+  let wait = await throttledFor(rt.db, LOGIN_RULE, key, rt.clock.now());
+  if (wait === 0) wait = await reserveAttempt(rt.db, LOGIN_RULE, key, rt.clock.now());
   if (wait > 0) {
     rt.log.warn("auth.login.throttled", { username, client_ip: clientIp });
     throw new AppError(

@@ -1,4 +1,6 @@
 /** POST /ingest/{slot_id} (and the /api/ingest alias): the booth's endpoint. */
+
+import { join } from "node:path";
 import { Type } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { clientAddress } from "../../lib/client";
@@ -9,21 +11,35 @@ import type { Runtime } from "../../runtime";
 import { multipart, op } from "../openapi/docs";
 import { outcomeReply } from "./outcome";
 import {
-  checkIngestPassword,
   clientMetadata,
   enqueueUpload,
+  invalidPassword,
   loadSlot,
   MB,
-  readUpload,
   refuseIfThrottled,
   requireEnabledSlot,
   requireImage,
+  type Upload,
+  verifyIngestPassword,
 } from "./service";
+import { readBoothUpload, sweepSpool } from "./upload";
 
 /** Seconds beyond T_sync that Bun keeps the held connection open, so the deadline answer arrives. */
 const HOLD_MARGIN_S = 15;
 
+/**
+ * Uploads whose password is not yet known hold a spool file and a connection: at most this many
+ * per address, and this many in all, so one client cannot fill the disk or the sockets.
+ */
+const ANONYMOUS_PER_ADDRESS = 4;
+const ANONYMOUS_TOTAL = 32;
+const FILE_FIELDS = ["fileToUpload", "file"];
+
 export const ingestModule = (rt: Runtime) => {
+  const spoolDir = join(rt.config.dataDir, "spool");
+  sweepSpool(spoolDir);
+  const anonymous = new Map<string, number>();
+  let anonymousTotal = 0;
   const handle = async ({ request, params, server }: HandlerArgs, track: IngestTrack) => {
     const slotId = params.slotId;
     const clientIp = clientAddress(server, request);
@@ -42,11 +58,78 @@ export const ingestModule = (rt: Runtime) => {
     const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
     track.provider = slot.provider;
     await refuseIfThrottled(rt, clientIp);
-    const upload = await readUpload(request, slot.sizeLimitMb * MB);
-    const password =
-      stringField(upload.fields, "password") ?? new URL(request.url).searchParams.get("password");
-    await checkIngestPassword(rt, password, clientIp);
-    await requireImage(upload);
+    const limitBytes = slot.sizeLimitMb * MB;
+    const declared = request.headers.get("content-length");
+    if (declared !== null && Number(declared) > limitBytes) {
+      throw new AppError(
+        413,
+        "payload_too_large",
+        `The upload is larger than this slot's limit of ${limitBytes} bytes`,
+        {
+          max_bytes: limitBytes,
+        },
+      );
+    }
+    // Until its password is right, the upload counts as anonymous (see ANONYMOUS_PER_ADDRESS).
+    let holdsAnonymous = false;
+    const releaseAnonymous = () => {
+      if (!holdsAnonymous) return;
+      holdsAnonymous = false;
+      anonymousTotal--;
+      const n = (anonymous.get(clientIp) ?? 1) - 1;
+      if (n > 0) anonymous.set(clientIp, n);
+      else anonymous.delete(clientIp);
+    };
+    if ((anonymous.get(clientIp) ?? 0) >= ANONYMOUS_PER_ADDRESS || anonymousTotal >= ANONYMOUS_TOTAL) {
+      throw new AppError(
+        429,
+        "too_many_requests",
+        "Too many uploads without a checked password are in progress; try again shortly",
+        { retry_after_seconds: 5 },
+        { "Retry-After": "5" },
+      );
+    }
+    anonymous.set(clientIp, (anonymous.get(clientIp) ?? 0) + 1);
+    anonymousTotal++;
+    holdsAnonymous = true;
+    let upload: Upload;
+    try {
+      const verdicts = new Map<string | null, boolean>();
+      const gate = async (password: string | null) => {
+        let ok = verdicts.get(password);
+        if (ok === undefined) {
+          ok = await verifyIngestPassword(rt, password, clientIp);
+          verdicts.set(password, ok);
+        }
+        if (ok) releaseAnonymous();
+        return ok;
+      };
+      const read = await readBoothUpload(request, {
+        limitBytes,
+        fileFields: FILE_FIELDS,
+        spoolDir,
+        queryPassword: new URL(request.url).searchParams.get("password") || null,
+        gate,
+      });
+      // SPEC §2 order: the payload's shape (and its metadata) before the password verdict.
+      const clientMeta = clientMetadata(read.fields);
+      if (!read.bytes) throw invalidPassword();
+      upload = {
+        bytes: read.bytes,
+        format: "jpeg",
+        filename: read.filename,
+        fields: read.fields,
+        clientMeta,
+      };
+    } finally {
+      releaseAnonymous();
+    }
+    const provider = rt.providers.get(slot.provider);
+    await requireImage(upload, {
+      maxPixels: rt.config.maxImagePixels,
+      acceptsHeic: provider?.spec.acceptsHeic ?? false,
+      provider: slot.provider,
+    });
     const job = await enqueueUpload(rt, {
       slot,
       source: "ingest",
@@ -55,7 +138,7 @@ export const ingestModule = (rt: Runtime) => {
       operation: slot.operation,
       settings: slot.settings,
       outputFormat: slot.outputFormat,
-      clientMeta: clientMetadata(upload.fields),
+      clientMeta: upload.clientMeta ?? {},
       clientHash: stringField(upload.fields, "hash_hex") ?? stringField(upload.fields, "hash"),
       clientIp,
       createdBy: null,

@@ -10,6 +10,7 @@ export function providerCatalogue(rt: Runtime) {
     label: spec.label,
     needs_public_url: spec.needsPublicUrl,
     needs_api_key: spec.needsApiKey,
+    accepts_heic: spec.acceptsHeic,
     operations: spec.operations.map((op) => ({
       id: op.id,
       label: op.label,
