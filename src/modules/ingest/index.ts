@@ -28,10 +28,11 @@ import { readBoothUpload, sweepSpool } from "./upload";
 const HOLD_MARGIN_S = 15;
 
 /**
- * Uploads whose password is not yet known hold a spool file and a connection: at most this many
- * per address, and this many in all, so one client cannot fill the disk or the sockets.
+ * Photos spooled before their password is known hold a file and a connection: at most this many
+ * per address, and this many in all, so one client cannot fill the disk or the sockets. (A photo
+ * whose password came first is never spooled: it is kept or discarded as it streams.)
  */
-const ANONYMOUS_PER_ADDRESS = 4;
+const ANONYMOUS_PER_ADDRESS = 6;
 const ANONYMOUS_TOTAL = 32;
 const FILE_FIELDS = ["fileToUpload", "file"];
 
@@ -70,7 +71,8 @@ export const ingestModule = (rt: Runtime) => {
         },
       );
     }
-    // Until its password is right, the upload counts as anonymous (see ANONYMOUS_PER_ADDRESS).
+    // A photo spooled before its password is known counts as anonymous (ANONYMOUS_PER_ADDRESS)
+    // until the password is right or the request ends.
     let holdsAnonymous = false;
     const releaseAnonymous = () => {
       if (!holdsAnonymous) return;
@@ -80,18 +82,22 @@ export const ingestModule = (rt: Runtime) => {
       if (n > 0) anonymous.set(clientIp, n);
       else anonymous.delete(clientIp);
     };
-    if ((anonymous.get(clientIp) ?? 0) >= ANONYMOUS_PER_ADDRESS || anonymousTotal >= ANONYMOUS_TOTAL) {
-      throw new AppError(
-        429,
-        "too_many_requests",
-        "Too many uploads without a checked password are in progress; try again shortly",
-        { retry_after_seconds: 5 },
-        { "Retry-After": "5" },
-      );
-    }
-    anonymous.set(clientIp, (anonymous.get(clientIp) ?? 0) + 1);
-    anonymousTotal++;
-    holdsAnonymous = true;
+    const admitSpool = () => {
+      if (holdsAnonymous) return;
+      if ((anonymous.get(clientIp) ?? 0) >= ANONYMOUS_PER_ADDRESS || anonymousTotal >= ANONYMOUS_TOTAL) {
+        throw new AppError(
+          429,
+          "too_many_requests",
+          "Too many uploads whose password is not checked yet are in progress; send the password " +
+            "before the photo, or try again shortly",
+          { retry_after_seconds: 5 },
+          { "Retry-After": "5" },
+        );
+      }
+      anonymous.set(clientIp, (anonymous.get(clientIp) ?? 0) + 1);
+      anonymousTotal++;
+      holdsAnonymous = true;
+    };
     let upload: Upload;
     try {
       const verdicts = new Map<string | null, boolean>();
@@ -110,6 +116,7 @@ export const ingestModule = (rt: Runtime) => {
         spoolDir,
         queryPassword: new URL(request.url).searchParams.get("password") || null,
         gate,
+        admitSpool,
       });
       // SPEC §2 order: the payload's shape (and its metadata) before the password verdict.
       const clientMeta = clientMetadata(read.fields);

@@ -212,7 +212,10 @@ export function clientMetadata(form: FormData): Record<string, string> {
  * Checks the booth password; the password itself is never stored or logged. A password this
  * process verified a moment ago is recognised from its keyed digest without argon2. Any other
  * attempt first reserves one of the address's verifications for the window (atomic, shared by all
- * instances), so a burst of guesses is refused (429) instead of hashed. Returns whether it is right.
+ * instances), so a burst of guesses is refused (429) instead of hashed. Identical attempts from one
+ * address that arrive together share one verification: a booth's burst right after a start (or a
+ * rotation) is one argon2 and one reservation, while each wrong copy still counts against the
+ * address. Returns whether the password is right.
  */
 export async function verifyIngestPassword(
   rt: Runtime,
@@ -220,6 +223,30 @@ export async function verifyIngestPassword(
   clientIp: string,
 ): Promise<boolean> {
   if (password && (await guardDb(() => rt.settings.isRecentlyVerifiedIngestPassword(password)))) return true;
+  const flightKey = `${rt.instanceId}|${clientIp}|${createHash("sha256")
+    .update(password ?? "")
+    .digest("base64")}`;
+  const running = verifications.get(flightKey);
+  if (running) {
+    if (await running) return true;
+    const wait = await guardDb(() => reserveAttempt(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+    if (wait > 0) throw tooManyAttempts(wait);
+    await guardDb(() => recordFailure(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+    return false;
+  }
+  const flight = verifyOnce(rt, password, clientIp);
+  verifications.set(flightKey, flight);
+  try {
+    return await flight;
+  } finally {
+    verifications.delete(flightKey);
+  }
+}
+
+/** Verifications in progress, by instance + address + password digest. */
+const verifications = new Map<string, Promise<boolean>>();
+
+async function verifyOnce(rt: Runtime, password: string | null, clientIp: string): Promise<boolean> {
   const wait = await guardDb(() => reserveAttempt(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
   if (wait > 0) throw tooManyAttempts(wait);
   const ok = password ? await guardDb(() => rt.settings.verifyIngestPassword(password)) : false;

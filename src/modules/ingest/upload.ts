@@ -68,6 +68,8 @@ export async function readBoothUpload(
     spoolDir: string;
     queryPassword: string | null;
     gate: PasswordGate;
+    /** Called before a photo is spooled (its password not known yet); throws to refuse. */
+    admitSpool: () => void;
   },
 ): Promise<StreamedUpload> {
   const tooLarge = () =>
@@ -125,6 +127,7 @@ export async function readBoothUpload(
         end() {},
       };
     }
+    options.admitSpool();
     const path = join(options.spoolDir, `${randomUUID()}.part`);
     candidate.spool = path;
     spools.push(path);
