@@ -2,6 +2,7 @@
 import { eq } from "drizzle-orm";
 import { adminUser } from "../../db/schema";
 import { AppError } from "../../lib/errors";
+import { hasControlCharacters } from "../../lib/text";
 import type { Runtime } from "../../runtime";
 import { clearFailures, LOGIN_RULE, recordFailure, reserveAttempt, throttledFor } from "./throttle";
 
@@ -18,6 +19,8 @@ export async function checkLogin(
   password: string,
   clientIp: string,
 ): Promise<void> {
+  // No account name holds a control character; a NUL could not even be looked up in PostgreSQL.
+  if (hasControlCharacters(username)) throw new AppError(401, "invalid_credentials", "Wrong username or password");
   const key = `${username.toLowerCase()}|${clientIp}`;
   // The early read spares the upsert for a key already over its limit; the reservation decides.
   let wait = await throttledFor(rt.db, LOGIN_RULE, key, rt.clock.now());
