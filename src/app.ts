@@ -17,12 +17,21 @@ import { publicModule } from "./modules/public/index";
 import { settingsModule } from "./modules/settings/index";
 import { slotsModule } from "./modules/slots/index";
 import { statsModule } from "./modules/stats/index";
+import { browserErrorPage } from "./modules/ui/errors";
 import { uiModule } from "./modules/ui/index";
 import type { Runtime } from "./runtime";
 
 export function createApp(rt: Runtime) {
   return new Elysia()
-    .onError({ as: "global" }, ({ error, code, request }) => {
+    .onError({ as: "global" }, async ({ error, code, request }) => {
+      // a browser that navigated into an error gets a page, programs the JSON envelope
+      const page =
+        error instanceof AppError
+          ? await browserErrorPage(request, error.status, error.code, error.message)
+          : code === "NOT_FOUND"
+            ? await browserErrorPage(request, 404, "not_found")
+            : null;
+      if (page) return page;
       if (error instanceof AppError) return errorResponse(error);
       if (code === "NOT_FOUND") {
         return Response.json(envelope("not_found", "No such endpoint"), { status: 404 });

@@ -10,6 +10,7 @@ import { slot } from "./db/schema";
 import { createLogger } from "./lib/log";
 import { generatePassword } from "./lib/secrets";
 import { isAdminUsername, setAdminPassword } from "./modules/auth/users";
+import { checkProvider, formatCheck, isCheckable } from "./modules/providers/check";
 import { collectStatus, formatPurge, formatStatus } from "./ops";
 import { Runtime } from "./runtime";
 import { exitOnSignals, startServer } from "./serve";
@@ -233,6 +234,33 @@ const commands: Record<string, Command> = {
         console.log(`${slotId}: ${provider}/${operation} saved (version ${row.version + 1})`);
         return 0;
       });
+    },
+  },
+  provider: {
+    summary: "check a provider: provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]",
+    usage:
+      "photochanger provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]\n\n" +
+      "Makes one minimal real call: Gemini and OpenAI — look up the model and edit one tiny image;\n" +
+      "Turbotext — one tiny queued job whose photo it downloads from PUBLIC_BASE_URL (so the server\n" +
+      "must be running and reachable from the internet). Prints the latency, what the account can\n" +
+      "use, any balance or rate limits the provider reports and today's count against the daily\n" +
+      "limit. The key defaults to the one in Settings (else the environment); the model to the one\n" +
+      "the slots use. Exit 0 when the provider answered as expected, 1 with the reason otherwise.",
+    async run(args) {
+      onlyFlags(args, ["key", "model", "json"]);
+      noPositional(args, 2);
+      const [sub, id] = args.positional;
+      if (sub !== "check" || !id) throw new UsageError("expected: provider check <gemini|turbotext|openai>");
+      if (!isCheckable(id))
+        throw new UsageError(`cannot check "${id}" (expected gemini, turbotext or openai)`);
+      const key = flagValue(args, "key");
+      const model = flagValue(args, "model");
+      const asJson = switchFlag(args, "json");
+      if (model !== undefined && id === "turbotext")
+        throw new UsageError("Turbotext has no models: drop --model");
+      const report = await withRuntime((rt) => checkProvider(rt, id, { apiKey: key, model }));
+      console.log(asJson ? JSON.stringify(report, null, 2) : formatCheck(report));
+      return report.ok ? 0 : 1;
     },
   },
   purge: {

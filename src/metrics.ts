@@ -55,6 +55,8 @@ export interface GaugeSnapshot {
   disk: { free: number; total: number };
   lastCleanupAt: Date | null;
   syncResponseSeconds: number;
+  /** Today's quota use per network provider (src/quota). */
+  quotas: { provider: string; usedRatio: number | null }[];
 }
 
 const CLEANUP_KINDS = ["results", "thumbnails", "mediaObjects", "orphanFiles"] as const;
@@ -92,6 +94,24 @@ export class Metrics {
     name: "photochanger_provider_errors_total",
     help: "Jobs failed by the provider: provider_error, provider_blocked, invalid_config, timeout (while dispatched)",
     labelNames: ["provider", "code"] as const,
+    registers: [this.registry],
+  });
+  private readonly providerRequests = new Counter({
+    name: "photochanger_provider_requests_total",
+    help: "Requests sent to a provider by this process (each attempt; Turbotext: each queued job), by provider",
+    labelNames: ["provider"] as const,
+    registers: [this.registry],
+  });
+  private readonly providerRetries = new Counter({
+    name: "photochanger_provider_retries_total",
+    help: "Provider calls repeated by this process, by provider and reason (http_429, http_503, network, no_image…)",
+    labelNames: ["provider", "reason"] as const,
+    registers: [this.registry],
+  });
+  private readonly quotaUsed = new Gauge({
+    name: "photochanger_provider_quota_used_ratio",
+    help: "Share of the provider's daily request limit used in its current quota day (1 when the provider said its quota is exhausted); absent when unlimited",
+    labelNames: ["provider"] as const,
     registers: [this.registry],
   });
   private readonly jobsFinished = new Counter({
@@ -170,6 +190,17 @@ export class Metrics {
     }
     for (const kind of Object.values(CLEANUP_KIND_LABEL)) this.cleanupRemovedBytes.inc({ kind }, 0);
     for (const result of ["ok", "error"]) this.cleanupRuns.inc({ result }, 0);
+    for (const provider of ["gemini", "turbotext", "openai"]) this.providerRequests.inc({ provider }, 0);
+  }
+
+  /** One request sent to a provider (counted in PostgreSQL too, for the quota). */
+  providerRequest(provider: string): void {
+    this.providerRequests.inc({ provider });
+  }
+
+  /** A provider call about to be repeated; `reason` is a bounded code such as http_503 or no_image. */
+  providerRetry(provider: string, reason: string): void {
+    this.providerRetries.inc({ provider, reason: /^[a-z0-9_]{1,32}$/.test(reason) ? reason : "other" });
   }
 
   /** One booth request answered (refusals included); `seconds` only for accepted ones. */
@@ -216,6 +247,10 @@ export class Metrics {
     this.diskTotal.set(s.disk.total);
     this.lastCleanup.set(s.lastCleanupAt ? s.lastCleanupAt.getTime() / 1000 : 0);
     this.syncResponse.set(s.syncResponseSeconds);
+    for (const q of s.quotas) {
+      if (q.usedRatio === null) this.quotaUsed.remove({ provider: q.provider });
+      else this.quotaUsed.set({ provider: q.provider }, q.usedRatio);
+    }
   }
 
   get contentType(): string {

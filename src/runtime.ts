@@ -24,6 +24,7 @@ import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
 import { JobQueue } from "./queue/index";
 import { stopInstance, upsertInstance } from "./queue/sql";
+import { QuotaService } from "./quota/service";
 import { SettingsService } from "./settings/service";
 import { VERSION } from "./version";
 import { WorkerPool } from "./worker/pool";
@@ -63,6 +64,7 @@ export class Runtime {
   readonly queue: JobQueue;
   readonly workers: WorkerPool;
   readonly metrics = new Metrics();
+  readonly quota: QuotaService;
   private timers: ReturnType<typeof setInterval>[] = [];
   private listener: { unlisten(): Promise<void> } | null = null;
   private stopped = false;
@@ -85,6 +87,7 @@ export class Runtime {
     const masterKey = loadOrCreateMasterKey(join(config.dataDir, "master.key"));
     this.settings = new SettingsService(database.db, clock, config, masterKey);
     this.providers = new ProviderRegistry(providers);
+    this.quota = new QuotaService(database.sql, clock, this.settings, this.metrics, log);
     this.queue = new JobQueue(database.sql, clock, this.media, this.objects, this.events, log);
     this.queue.onFinalized((job) => this.metrics.jobFinalized(job));
     this.workers = new WorkerPool(
@@ -97,6 +100,8 @@ export class Runtime {
         objects: this.objects,
         providers: this.providers,
         settings: this.settings,
+        quota: this.quota,
+        metrics: this.metrics,
         instanceId: this.instanceId,
         publicBaseUrl: async () => (await this.settings.current()).publicBaseUrl,
       },

@@ -2,6 +2,7 @@
 /** The page shells: the admin layout (header, navigation, language switch) and the bare guest layout. */
 import type { Children } from "@kitajs/html";
 import { assetUrl } from "./assets/index";
+import { AttentionBanner } from "./attention";
 import type { Lang } from "./i18n/index";
 import { Icon, type IconName } from "./icons";
 import { can, type View } from "./view";
@@ -70,7 +71,7 @@ export function LangSwitch({ v }: { v: View }): JSX.Element {
 
 const NAV: {
   href: string;
-  key: "dashboard" | "gallery" | "jobs" | "stats" | "settings";
+  key: "dashboard" | "gallery" | "jobs" | "stats" | "settings" | "system" | "audit";
   icon: IconName;
   scope: string;
 }[] = [
@@ -79,6 +80,8 @@ const NAV: {
   { href: "/jobs", key: "jobs", icon: "jobs", scope: "slots:read" },
   { href: "/stats", key: "stats", icon: "stats", scope: "stats:read" },
   { href: "/settings", key: "settings", icon: "settings", scope: "settings:read" },
+  { href: "/system", key: "system", icon: "server", scope: "slots:read" },
+  { href: "/audit", key: "audit", icon: "list", scope: "settings:read" },
 ];
 
 function isCurrent(path: string, href: string): boolean {
@@ -100,7 +103,7 @@ export function Layout({ v, title, children }: { v: View; title: string; childre
               </span>
               <span safe>{v.t.app.name}</span>
             </a>
-            <nav class="nav" aria-label="main">
+            <nav class="nav" aria-label={v.t.nav.mainMenu}>
               {NAV.filter((n) => can(v, n.scope)).map((n) => (
                 <a href={n.href} aria-current={isCurrent(v.path, n.href) ? "page" : undefined}>
                   <Icon name={n.icon} />
@@ -112,9 +115,18 @@ export function Layout({ v, title, children }: { v: View; title: string; childre
               <LangSwitch v={v} />
               {v.user ? (
                 <>
-                  <span class="whoami" safe>
-                    {v.t.nav.signedInAs(v.user.username)}
-                  </span>
+                  <a
+                    class="whoami"
+                    href="/account"
+                    title={v.t.nav.account}
+                    aria-current={isCurrent(v.path, "/account") ? "page" : undefined}
+                  >
+                    <Icon name="user" />
+                    <span safe>{v.user.username}</span>
+                    <span class="sr-only" safe>
+                      {v.t.nav.account}
+                    </span>
+                  </a>
                   <form method="post" action="/logout">
                     <button
                       class="btn ghost icon-only"
@@ -132,7 +144,10 @@ export function Layout({ v, title, children }: { v: View; title: string; childre
             </div>
           </div>
         </header>
-        <main id="main">{children}</main>
+        <main id="main">
+          <AttentionBanner v={v} />
+          {children}
+        </main>
       </body>
     </html>
   );

@@ -1,4 +1,5 @@
 /** What every page template gets: the dictionary, the signed-in admin and formatting helpers. */
+import type { Attention } from "../src/modules/attention/service";
 import type { Dict, Lang } from "./i18n/index";
 
 export interface ViewUser {
@@ -15,6 +16,8 @@ export interface View {
   now: Date;
   /** IANA time zone the times are shown in (the server's). */
   timeZone?: string;
+  /** What needs the operator (banners on every admin page, failing state on the slot cards). */
+  attention?: Attention;
 }
 
 export function can(v: View, scope: string): boolean {
@@ -77,4 +80,16 @@ export function fmtNumber(v: View, n: number, digits = 0): string {
 /** The localized message for an error code, else the server's own (already human) message. */
 export function errorText(v: View, code: string, message?: string): string {
   return v.t.errors.codes[code] ?? message ?? v.t.errors.title;
+}
+
+/** Bytes as "1.2 ГБ" / "350 МБ". */
+export function fmtBytes(v: View, n: number): string {
+  const units = v.t.common.byteUnits;
+  let i = 0;
+  let x = n;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return `${fmtNumber(v, x, x < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
 }

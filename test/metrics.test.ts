@@ -204,6 +204,8 @@ describe("/metrics", () => {
         "PhotoChangerDiskAlmostFull",
         "PhotoChangerCleanerSilent",
         "PhotoChangerQueueStuck",
+        "PhotoChangerProviderQuotaHigh",
+        "PhotoChangerProviderQuotaExhausted",
       ]),
     );
     for (const rule of alerts) {

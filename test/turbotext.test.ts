@@ -48,6 +48,8 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   fake.reset();
+  // A LIMIT answer marks Turbotext's quota exhausted for the day (see quota.test.ts): start clean.
+  await app.rt.sql`delete from provider_usage`;
   await app.setSyncSeconds(10);
   await app.setSetting("public_base_url", app.url);
 });
@@ -160,6 +162,11 @@ describe("turbotext failures", () => {
     expect(err.code).toBe("provider_error");
     expect(err.message).toContain("LIMIT");
     expect((await jobOf(app, limited)).row.failureReason).toBe("provider_error");
+    // Turbotext said the balance is used up: its slots refuse uploads at once until the day ends.
+    const refused = await postIngest(app, "slot-003", dslrForm(photo));
+    expect(refused.status).toBe(429);
+    expect((await errorOf(refused)).code).toBe("provider_quota_exhausted");
+    await app.rt.sql`delete from provider_usage`;
 
     fake.script({ createError: "forbidden_content" });
     const blocked = await postIngest(app, "slot-003", dslrForm(photo));

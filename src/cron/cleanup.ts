@@ -7,6 +7,7 @@ import { and, eq, inArray, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import { cleanupRun, job, mediaObject } from "../db/schema";
 import { pruneFailures } from "../modules/auth/throttle";
 import { LEASE_TTL_MS, type Runtime } from "../runtime";
+import { pruneRefusals, REFUSAL_RETENTION_MS } from "../store/attention";
 
 /** Files this old that no job points at are leftovers of a crash (a live upload takes seconds). */
 const ORPHAN_AGE_MS = 60 * 60_000;
@@ -51,6 +52,7 @@ export async function runCleanup(
     if (!dryRun) {
       report.staleJobs = (await rt.queue.recover(LEASE_TTL_MS, 3_000)).length;
       report.authFailures = await pruneFailures(rt.db, now);
+      await pruneRefusals(rt.sql, new Date(now.getTime() - REFUSAL_RETENTION_MS));
     }
     if (run) {
       await rt.db

@@ -307,8 +307,66 @@ export const cleanupRun = pgTable("cleanup_run", {
   error: text("error"),
 });
 
+/**
+ * Booth requests refused before a job existed (wrong password, too large, disabled slot…), counted
+ * per slot, reason and hour: a refused request only increments its bucket's counter (upsert), so a
+ * flood of refusals adds at most one row per slot, reason and hour.
+ */
+export const ingestRefusal = pgTable(
+  "ingest_refusal",
+  {
+    slotId: text("slot_id").notNull(),
+    reason: text("reason").notNull(),
+    bucket: tz("bucket").notNull(),
+    count: integer("count").notNull().default(0),
+    firstAt: tz("first_at").notNull(),
+    lastAt: tz("last_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.slotId, t.reason, t.bucket] }),
+    index("ingest_refusal_time_idx").on(t.bucket),
+  ],
+);
+
+/** The notifier's last reported state per slot, so each burst and recovery is announced once. */
+export const notifyState = pgTable("notify_state", {
+  slotId: text("slot_id").primaryKey(),
+  failing: boolean("failing").notNull(),
+  changedAt: tz("changed_at").notNull(),
+});
+
+/**
+ * Provider requests per provider and quota day (the provider's own day: Gemini's ends at midnight
+ * Pacific time), counted with one atomic upsert per request so every instance adds to the same
+ * row. `exhausted_at` is set when the provider itself said its quota is used up for the day.
+ */
+export const providerUsage = pgTable(
+  "provider_usage",
+  {
+    provider: text("provider").notNull(),
+    day: text("day").notNull(),
+    requests: integer("requests").notNull().default(0),
+    exhaustedAt: tz("exhausted_at"),
+    exhaustedMessage: text("exhausted_message"),
+    updatedAt: tz("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.day] })],
+);
+
+/** Slot settings an operator saved as a reusable style preset (the curated ones ship in code). */
+export const slotPreset = pgTable("slot_preset", {
+  id: uuid("id").primaryKey(),
+  name: text("name").notNull(),
+  provider: text("provider").notNull(),
+  operation: text("operation").notNull(),
+  settings: jsonb("settings").$type<Record<string, unknown>>().notNull(),
+  createdBy: text("created_by").notNull(),
+  createdAt: tz("created_at").notNull(),
+});
+
 export type SlotRow = typeof slot.$inferSelect;
 export type JobRow = typeof job.$inferSelect;
 export type NewJobRow = typeof job.$inferInsert;
 export type MediaObjectRow = typeof mediaObject.$inferSelect;
 export type TemplateMediaRow = typeof templateMedia.$inferSelect;
+export type SlotPresetRow = typeof slotPreset.$inferSelect;

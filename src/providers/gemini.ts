@@ -167,14 +167,40 @@ export function readGeminiResponse(res: GenerateContentResponse): Verdict {
   return { kind: "empty", reason, message: finishMessage };
 }
 
+/**
+ * Whether a 429 RESOURCE_EXHAUSTED names a per-day quota (a `google.rpc.QuotaFailure` violation
+ * such as `GenerateRequestsPerDayPerProjectPerModel`): that one will not clear by retrying today,
+ * unlike the per-minute limits, which are retried with backoff.
+ */
+export function dailyQuotaViolation(details: unknown[]): string | null {
+  for (const d of details) {
+    const violations = (d as { violations?: unknown })?.violations;
+    if (!Array.isArray(violations)) continue;
+    for (const v of violations as { quotaId?: unknown; quotaMetric?: unknown }[]) {
+      const id = `${v.quotaId ?? ""} ${v.quotaMetric ?? ""}`;
+      if (/per_?day|PerDay/i.test(id)) return String(v.quotaId ?? v.quotaMetric);
+    }
+  }
+  return null;
+}
+
 /** Turns an SDK/network error into a retryable TransientError or a final ProviderFailure. */
 function classify(err: unknown, apiKey: string | null): unknown {
   if (err instanceof ApiError) {
-    const { status: rpcStatus, message } = rpcError(err.message);
+    const { status: rpcStatus, message, details } = rpcError(err.message);
     const text = sanitize(`HTTP ${err.status}${rpcStatus ? ` ${rpcStatus}` : ""}: ${message}`, [apiKey]);
+    const daily = err.status === 429 ? dailyQuotaViolation(details) : null;
+    if (daily) {
+      return new ProviderFailure(
+        "provider_error",
+        `Gemini's daily quota is exhausted (${sanitize(daily, [apiKey], 100)}); it resets at midnight Pacific time`,
+        { http_status: 429, quota_id: sanitize(daily, [apiKey], 100) },
+        true,
+      );
+    }
     if (TRANSIENT_STATUSES.has(err.status)) return new TransientError(`http_${err.status}`, text, err.status);
     const hint =
-      err.status === 403
+      err.status === 403 || /API_KEY_INVALID|API key not valid/i.test(message)
         ? " — check the Gemini API key"
         : err.status === 404
           ? " — check the model id in the slot settings"
@@ -192,17 +218,18 @@ function classify(err: unknown, apiKey: string | null): unknown {
   return err;
 }
 
-/** The SDK puts the JSON error body in the message: pull out Google's status and text. */
-function rpcError(body: string): { status: string | null; message: string } {
+/** The SDK puts the JSON error body in the message: pull out Google's status, text and details. */
+export function rpcError(body: string): { status: string | null; message: string; details: unknown[] } {
   try {
-    const parsed = JSON.parse(body) as { error?: { status?: string; message?: unknown } };
+    const parsed = JSON.parse(body) as { error?: { status?: string; message?: unknown; details?: unknown } };
     const message = parsed.error?.message;
     return {
       status: parsed.error?.status ?? null,
       message: typeof message === "string" ? message : JSON.stringify(message ?? body),
+      details: Array.isArray(parsed.error?.details) ? parsed.error.details : [],
     };
   } catch {
-    return { status: null, message: body };
+    return { status: null, message: body, details: [] };
   }
 }
 
@@ -236,6 +263,7 @@ export function createGeminiProvider(config: Config): Provider {
       });
       const call = () =>
         withTransientRetries(ctx, WHO, async () => {
+          await ctx.countRequest?.();
           try {
             return await ai.models.generateContent({
               model,

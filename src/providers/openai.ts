@@ -105,6 +105,21 @@ function file(image: ProviderImage, name: string): File {
   });
 }
 
+/** OpenAI's `x-ratelimit-*` headers, passed on for `provider check`. */
+function reportRateLimits(ctx: ProviderContext, headers: Headers): void {
+  if (!ctx.report) return;
+  const facts: Record<string, unknown> = {};
+  for (const name of [
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+  ]) {
+    const v = headers.get(name);
+    if (v !== null) facts[name.slice("x-ratelimit-".length).replaceAll("-", "_")] = v;
+  }
+  if (Object.keys(facts).length) ctx.report({ rate_limits: facts });
+}
+
 export function createOpenAIProvider(config: Config): Provider {
   const base = config.providers.openai.baseUrl.replace(/\/+$/, "");
   return {
@@ -131,6 +146,7 @@ export function createOpenAIProvider(config: Config): Provider {
 
       const body = await withTransientRetries(ctx, WHO, async () => {
         let res: Response;
+        await ctx.countRequest?.();
         try {
           res = await fetch(`${base}/v1/images/edits`, {
             method: "POST",
@@ -144,6 +160,7 @@ export function createOpenAIProvider(config: Config): Provider {
           throw err;
         }
         const text = await res.text();
+        reportRateLimits(ctx, res.headers);
         if (res.ok) return text;
         let parsed: OpenAIError = {};
         try {
@@ -156,6 +173,15 @@ export function createOpenAIProvider(config: Config): Provider {
           }`,
           [ctx.apiKey],
         );
+        if (err.code === "insufficient_quota" || err.type === "insufficient_quota") {
+          // Out of credit or over the monthly budget: retrying cannot help today.
+          throw new ProviderFailure(
+            "provider_error",
+            `OpenAI's quota is exhausted (${detail}) — check the plan and billing of the account`,
+            { http_status: res.status, code: "insufficient_quota" },
+            true,
+          );
+        }
         if (TRANSIENT_STATUSES.has(res.status)) {
           throw new TransientError(
             `http_${res.status}`,

@@ -126,6 +126,8 @@ interface TurbotextAnswer {
   message?: string;
   queueid?: number | string;
   uploaded_image?: string;
+  /** The account's remaining balance, e.g. `{"foto_limit": 99, "text_limit": 0}`. */
+  limits?: Record<string, unknown>;
   data?: {
     uploaded_image?: string;
     image?: string[] | string;
@@ -184,8 +186,13 @@ function refusal(answer: TurbotextAnswer, apiKey: string | null): ProviderFailur
   if (/forbidden|nsfw|censor|prohibit/i.test(code)) {
     return new ProviderFailure("provider_blocked", `Turbotext refused this photo (${code})`, { error: code });
   }
-  if (/limit/i.test(code)) {
-    return new ProviderFailure("provider_error", `Turbotext quota is exhausted (${code})`, { error: code });
+  if (/limit|balance|no_money|not enough/i.test(code)) {
+    return new ProviderFailure(
+      "provider_error",
+      `Turbotext's balance is used up (${code}) — top up the account`,
+      { error: code },
+      true,
+    );
   }
   return new ProviderFailure("provider_error", `Turbotext refused the job (${code})`, { error: code });
 }
@@ -196,6 +203,8 @@ export function createTurbotextProvider(config: Config): Provider {
   async function post(ctx: ProviderContext, method: string, fields: Record<string, string>) {
     return withTransientRetries(ctx, WHO, async () => {
       let res: Response;
+      // Each queued job is a billed attempt; polling for its result is not.
+      if (fields.do === "create_queue") await ctx.countRequest?.();
       try {
         res = await fetch(`${base}/api_ai/${method}`, {
           method: "POST",
@@ -286,6 +295,7 @@ export function createTurbotextProvider(config: Config): Provider {
         await pause(interval, ctx.signal);
         const answer = await post(ctx, method, { do: "get_result", queueid });
         if (answer.action === "reconnect") continue;
+        if (answer.limits && ctx.report) ctx.report({ limits: answer.limits });
         if (!answer.success) throw refusal(answer, ctx.apiKey);
         const forbidden = answer.data?.forbidden_content;
         if (forbidden === true || forbidden === "true" || forbidden === "True" || forbidden === 1) {

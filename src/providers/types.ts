@@ -82,6 +82,10 @@ export interface ProviderContext {
   publish(image: ProviderImage, label: string): Promise<string>;
   /** Remembers the provider's own job id (e.g. Turbotext `queueid`) on the job. */
   setProviderRef(ref: string): Promise<void>;
+  /** Counts one request sent to the provider (for its daily quota); called before each attempt. */
+  countRequest?(): Promise<void>;
+  /** What the provider said about the account on the way (balance, rate limits), for `provider check`. */
+  report?(facts: Record<string, unknown>): void;
 }
 
 export interface Provider {
@@ -97,6 +101,8 @@ export class ProviderFailure extends Error {
     readonly reason: ProviderFailureReason,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** The provider said its (daily) quota or balance is used up: stop sending it work until it resets. */
+    readonly quotaExhausted = false,
   ) {
     super(message);
     this.name = "ProviderFailure";

@@ -9,6 +9,7 @@ import type { Db } from "../db/client";
 import { appSettings, auditLog } from "../db/schema";
 import type { Clock } from "../lib/clock";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
+import type { QuotaProvider } from "../providers/quota";
 import type { ProviderId } from "../providers/types";
 
 export interface RuntimeSettings {
@@ -16,6 +17,8 @@ export interface RuntimeSettings {
   resultRetentionHours: number;
   maxInFlightJobs: number;
   providerConcurrency: Record<ProviderId, number>;
+  /** Requests per quota day each network provider may take (null: unlimited). */
+  providerDailyLimit: Record<QuotaProvider, number | null>;
   publicBaseUrl: string | null;
 }
 
@@ -24,6 +27,7 @@ export const SETTING_DEFAULTS: RuntimeSettings = {
   resultRetentionHours: 72,
   maxInFlightJobs: 16,
   providerConcurrency: { gemini: 4, turbotext: 4, openai: 4, local: 8 },
+  providerDailyLimit: { gemini: null, turbotext: null, openai: null },
   publicBaseUrl: null,
 };
 
@@ -33,6 +37,7 @@ export const KEYS = {
   resultRetentionHours: "result_retention_hours",
   maxInFlightJobs: "max_in_flight_jobs",
   providerConcurrency: "provider_concurrency",
+  providerDailyLimit: "provider_daily_limit",
   publicBaseUrl: "public_base_url",
   ingestPassword: "ingest_password",
   providerKey: (id: string) => `provider_key.${id}`,
@@ -85,6 +90,10 @@ export class SettingsService {
       providerConcurrency: {
         ...SETTING_DEFAULTS.providerConcurrency,
         ...((byKey.get(KEYS.providerConcurrency) as Record<ProviderId, number> | undefined) ?? {}),
+      },
+      providerDailyLimit: {
+        ...SETTING_DEFAULTS.providerDailyLimit,
+        ...((byKey.get(KEYS.providerDailyLimit) as Record<QuotaProvider, number | null> | undefined) ?? {}),
       },
       publicBaseUrl:
         (byKey.get(KEYS.publicBaseUrl) as string | null | undefined) ?? this.config.publicBaseUrl,

@@ -18,6 +18,7 @@ import {
 } from "../media/images";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
+import type { Metrics } from "../metrics";
 import type { ProviderRegistry } from "../providers/catalogue";
 import {
   type ProviderContext,
@@ -27,6 +28,7 @@ import {
 } from "../providers/types";
 import type { JobEvents } from "../queue/events";
 import type { JobQueue } from "../queue/index";
+import type { QuotaService } from "../quota/service";
 import type { SettingsService } from "../settings/service";
 
 export interface WorkerDeps {
@@ -38,6 +40,8 @@ export interface WorkerDeps {
   objects: MediaObjects;
   providers: ProviderRegistry;
   settings: SettingsService;
+  quota: QuotaService;
+  metrics: Metrics;
   instanceId: string;
   /** PUBLIC_BASE_URL from settings or config, for providers that fetch inputs by URL. */
   publicBaseUrl(): Promise<string | null>;
@@ -224,9 +228,13 @@ export class WorkerPool {
         clock,
         log: log.child({ provider: job.provider }),
         apiKey,
-        step: (event, details) => queue.step(job, event, details),
+        step: (event, details) => {
+          if (event === "retry") this.deps.metrics.providerRetry(job.provider, String(details?.reason ?? ""));
+          return queue.step(job, event, details);
+        },
         publish: (image, label) => this.publish(job, image, label),
         setProviderRef: (ref) => queue.setProviderRef(job, ref),
+        countRequest: () => this.deps.quota.countRequest(job.provider),
       };
       abort.signal.throwIfAborted();
       providerStarted = performance.now();
@@ -300,6 +308,11 @@ export class WorkerPool {
       return;
     }
     if (err instanceof ProviderFailure) {
+      if (err.quotaExhausted) {
+        await this.deps.quota.markExhausted(job.provider, err.message).catch((e) => {
+          log.error("provider.quota_mark_failed", { error: e });
+        });
+      }
       await queue.step(job, "provider_failed", { reason: err.reason, error: err.message, ...err.details });
       await queue.fail(job, err.reason, err.message, providerMs);
       return;

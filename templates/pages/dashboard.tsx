@@ -1,8 +1,11 @@
 /** @jsxImportSource @kitajs/html */
 /** The dashboard: the 15 slots with provider/operation, enabled toggle, last result, live state, ingest URL. */
+import type { SlotAttention } from "../../src/modules/attention/service";
+import { SlotTrouble } from "../attention";
 import { Alert, CopyField } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
+import { QuotaBanners, QuotaPanel, type QuotaView } from "../quota";
 import { can, fmtAgo, fmtDateTime, type View } from "../view";
 
 export interface DashboardSlot {
@@ -15,6 +18,7 @@ export interface DashboardSlot {
   ingestUrl: string;
   inFlight: number;
   lastResult: { jobId: string; finishedAt: string | null; thumbUrl: string | null } | null;
+  trouble?: SlotAttention;
 }
 
 export function EnabledToggle({
@@ -97,12 +101,24 @@ export function LiveState({ v, s, oob }: { v: View; s: DashboardSlot; oob?: bool
           <span class="dot"></span>
           <span safe>{v.t.dashboard.processing(s.inFlight)}</span>
         </span>
+      ) : s.trouble?.failing ? (
+        <span class="pill failed" data-in-flight="0" data-failing="true" safe>
+          {v.t.dashboard.failing}
+        </span>
       ) : (
         <span class="pill" data-in-flight="0" safe>
           {v.t.dashboard.idle}
         </span>
       )}
     </span>
+  );
+}
+
+export function LiveTrouble({ v, s, oob }: { v: View; s: DashboardSlot; oob?: boolean }): JSX.Element {
+  return (
+    <div id={`trouble-${s.id}`} class="trouble-box" hx-swap-oob={oob ? "true" : undefined}>
+      <SlotTrouble v={v} s={s.trouble} />
+    </div>
   );
 }
 
@@ -115,6 +131,7 @@ export function SlotsLive({ v, slots }: { v: View; slots: DashboardSlot[] }): JS
           <LiveThumb s={s} oob />
           <LiveLast v={v} s={s} oob />
           <LiveState v={v} s={s} oob />
+          <LiveTrouble v={v} s={s} oob />
         </>
       ))}
     </>
@@ -124,7 +141,7 @@ export function SlotsLive({ v, slots }: { v: View; slots: DashboardSlot[] }): JS
 function SlotRow({ v, s }: { v: View; s: DashboardSlot }): JSX.Element {
   return (
     <article
-      class={s.enabled ? "card slot-row" : "card slot-row disabled"}
+      class={`card slot-row${s.enabled ? "" : " disabled"}${s.trouble?.failing ? " failing" : ""}`}
       id={`slot-${s.id}`}
       data-slot={s.id}
     >
@@ -142,6 +159,7 @@ function SlotRow({ v, s }: { v: View; s: DashboardSlot }): JSX.Element {
         <div class="slot-meta">
           <span safe>{v.t.dashboard.lastResult}</span>: <LiveLast v={v} s={s} />
         </div>
+        <LiveTrouble v={v} s={s} />
       </div>
       <div class="ingest">
         <CopyField v={v} id={`ingest-${s.id}`} value={s.ingestUrl} />
@@ -162,10 +180,12 @@ export function DashboardPage({
   v,
   slots,
   publicBaseUrl,
+  quotas = [],
 }: {
   v: View;
   slots: DashboardSlot[];
   publicBaseUrl: string | null;
+  quotas?: QuotaView[];
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.dashboard.title}>
@@ -187,12 +207,14 @@ export function DashboardPage({
           <span safe>{v.t.dashboard.publicBaseHint}</span>
         </Alert>
       )}
+      <QuotaBanners v={v} quotas={quotas} />
       <div hx-get="/partials/slots-live" hx-trigger="every 3s" hx-swap="none" aria-hidden="true"></div>
       <section class="slot-list">
         {slots.map((s) => (
           <SlotRow v={v} s={s} />
         ))}
       </section>
+      <QuotaPanel v={v} quotas={quotas} />
     </Layout>
   );
 }

@@ -1,25 +1,39 @@
 /** @jsxImportSource @kitajs/html */
 /** A readable error page (404, 403, CSRF refusal), with or without a session. */
-import { BareLayout, Layout } from "../layout";
+import { Layout } from "../layout";
 import type { View } from "../view";
+import { GuestMessage } from "./share";
 
-export function ErrorPage({ v, message }: { v: View; message: string }): JSX.Element {
-  const body = (
-    <div class="card" style="max-width:560px;margin:40px auto;text-align:center">
-      <h1 safe>{v.t.errors.title}</h1>
-      <p safe>{message}</p>
-      <a class="btn" href="/" safe>
-        {v.t.errors.goHome}
-      </a>
-    </div>
-  );
-  return v.user ? (
-    <Layout v={v} title={v.t.errors.title}>
-      {body}
+export function ErrorPage({
+  v,
+  message,
+  title,
+  status,
+}: {
+  v: View;
+  message: string;
+  title?: string;
+  status?: number;
+}): JSX.Element {
+  const heading = title ?? v.t.errors.title;
+  if (!v.user) {
+    return (
+      <GuestMessage v={v} title={heading} message={message} status={status}>
+        <a class="btn" href="/" safe>
+          {v.t.errors.goHome}
+        </a>
+      </GuestMessage>
+    );
+  }
+  return (
+    <Layout v={v} title={heading}>
+      <div class="card error-card" data-status={status === undefined ? undefined : String(status)}>
+        <h1 safe>{heading}</h1>
+        <p safe>{message}</p>
+        <a class="btn" href="/" safe>
+          {v.t.errors.goHome}
+        </a>
+      </div>
     </Layout>
-  ) : (
-    <BareLayout v={v} title={v.t.errors.title}>
-      <main>{body}</main>
-    </BareLayout>
   );
 }

@@ -4,6 +4,7 @@ import { Alert, ResultCard, type ResultItem } from "../components";
 import { Icon } from "../icons";
 import { BareLayout, LangSwitch, Layout } from "../layout";
 import { can, fmtDateTime, type View } from "../view";
+import { GuestMessage } from "./share";
 
 export interface GallerySlot {
   id: string;
@@ -54,6 +55,43 @@ function SlotGroups({ v, slots }: { v: View; slots: GallerySlot[] }): JSX.Elemen
             )}
           </div>
         </details>
+      ))}
+    </>
+  );
+}
+
+/** What guests see of a shared gallery: the slot's display name and its booth photos, nothing internal. */
+function GuestGroups({ v, slots }: { v: View; slots: GallerySlot[] }): JSX.Element {
+  if (!slots.length) {
+    return (
+      <p class="card muted" safe>
+        {v.t.gallery.empty}
+      </p>
+    );
+  }
+  return (
+    <>
+      {slots.map((s, i) => (
+        <section class="card slot-group guest" data-group={String(i + 1)}>
+          <h2 safe>{s.name}</h2>
+          <div class="gallery">
+            {s.results.map((r) => (
+              <article class="result-card" data-result>
+                <a href={`/r/${r.jobId}`}>
+                  <img src={`/public/results/${r.jobId}/thumb`} alt={v.t.share.title} loading="lazy" />
+                </a>
+                <div class="body">
+                  <div class="actions">
+                    <a class="btn small" href={`/public/results/${r.jobId}?download=1`} download="">
+                      <Icon name="download" />
+                      <span safe>{v.t.common.download}</span>
+                    </a>
+                  </div>
+                </div>
+              </article>
+            ))}
+          </div>
+        </section>
       ))}
     </>
   );
@@ -206,7 +244,7 @@ export function PublicGalleryPage({
           </div>
           <LangSwitch v={v} />
         </div>
-        <SlotGroups v={v} slots={slots.filter((s) => s.results.length > 0)} />
+        <GuestGroups v={v} slots={slots.filter((s) => s.results.length > 0)} />
       </main>
     </BareLayout>
   );
@@ -214,13 +252,11 @@ export function PublicGalleryPage({
 
 export function PublicGalleryGone({ v, throttled }: { v: View; throttled: boolean }): JSX.Element {
   return (
-    <BareLayout v={v} title={v.t.gallery.publicTitle}>
-      <main class="share-page">
-        <div class="card" style="margin-top:40px">
-          <h1 safe>{v.t.gallery.publicTitle}</h1>
-          <p safe>{throttled ? v.t.gallery.publicThrottled : v.t.gallery.publicExpired}</p>
-        </div>
-      </main>
-    </BareLayout>
+    <GuestMessage
+      v={v}
+      title={v.t.gallery.publicTitle}
+      message={throttled ? v.t.gallery.publicThrottled : v.t.gallery.publicExpired}
+      status={throttled ? 429 : 410}
+    />
   );
 }

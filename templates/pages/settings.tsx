@@ -4,6 +4,8 @@ import { Alert, Field, PasswordInput } from "../components";
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
+import { CheckButton } from "../provider-check";
+import { QuotaLimitsCard, type QuotaView } from "../quota";
 import { can, fmtDateTime, type View } from "../view";
 
 export interface SettingsModel {
@@ -334,6 +336,7 @@ export function ProviderKeysCard({
               )}
             </form>
           )}
+          {ro ? "" : <CheckButton v={v} provider={k.id} />}
         </div>
       ))}
     </section>
@@ -386,7 +389,15 @@ export function PurgeCard({ v, m, done }: { v: View; m: SettingsModel; done?: nu
   );
 }
 
-export function SettingsPage({ v, m }: { v: View; m: SettingsModel }): JSX.Element {
+export function SettingsPage({
+  v,
+  m,
+  quotas = [],
+}: {
+  v: View;
+  m: SettingsModel;
+  quotas?: QuotaView[];
+}): JSX.Element {
   return (
     <Layout v={v} title={v.t.settings.title}>
       <div class="page-head">
@@ -407,6 +418,7 @@ export function SettingsPage({ v, m }: { v: View; m: SettingsModel }): JSX.Eleme
       <div class="grid-2">
         <div>
           <TimingForm v={v} m={m} />
+          <QuotaLimitsCard v={v} quotas={quotas} readOnly={!can(v, "settings:write")} />
         </div>
         <div>
           <IngestPasswordCard v={v} m={m} />

@@ -4,6 +4,9 @@
  * fields), templates, a test run with the result inline, the booth's settings, recent results
  * and recent jobs.
  */
+
+import type { SlotAttention } from "../../src/modules/attention/service";
+import { refusalText, SlotTrouble } from "../attention";
 import {
   Alert,
   CopyField,
@@ -17,7 +20,7 @@ import {
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { can, fmtDuration, type View } from "../view";
+import { can, fmtDateTime, fmtDuration, type View } from "../view";
 
 /** One settings field of an operation, derived from its TypeBox schema. */
 export interface SettingField {
@@ -88,6 +91,9 @@ export interface SlotPageModel {
   results: ResultItem[];
   jobs: JobRowView[];
   warnings: string[];
+  trouble?: SlotAttention;
+  /** Refused booth requests per hour and reason (last 24 h). */
+  refusals: { at: string; reason: string; count: number }[];
 }
 
 const OUTPUT_FORMATS = ["jpeg", "png", "webp", "original"];
@@ -700,6 +706,53 @@ function BoothCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
   );
 }
 
+function RefusalsCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
+  return (
+    <section class="card" id="refusals">
+      <div class="card-head">
+        <h2 safe>{v.t.attention.refusalsTitleSlot}</h2>
+        <span class="hint" safe>
+          {v.t.slot.refusalsHint}
+        </span>
+      </div>
+      {m.refusals.length ? (
+        <div class="table-wrap">
+          <table class="cards-on-phone">
+            <thead>
+              <tr>
+                <th safe>{v.t.slot.refusalHour}</th>
+                <th safe>{v.t.jobs.reason}</th>
+                <th class="num" safe>
+                  {v.t.slot.refusalCount}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {m.refusals.map((r) => (
+                <tr data-reason={r.reason}>
+                  <td data-label={v.t.slot.refusalHour} safe>
+                    {fmtDateTime(v, r.at)}
+                  </td>
+                  <td data-label={v.t.jobs.reason} safe>
+                    {refusalText(v, r.reason)}
+                  </td>
+                  <td class="num" data-label={v.t.slot.refusalCount} safe>
+                    {String(r.count)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p class="muted" safe>
+          {v.t.attention.refusalsEmpty}
+        </p>
+      )}
+    </section>
+  );
+}
+
 export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
   const f = m.form;
   return (
@@ -718,6 +771,7 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           {f.enabled ? v.t.common.enabled : v.t.common.disabled}
         </span>
       </div>
+      <SlotTrouble v={v} s={m.trouble} />
       {m.warnings.map((w) => (
         <Alert kind="warn">
           <span safe>
@@ -756,6 +810,7 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           </p>
         )}
       </section>
+      <RefusalsCard v={v} m={m} />
       <section class="card" id="recent-jobs">
         <div class="card-head">
           <h2 safe>{v.t.slot.recentJobs}</h2>

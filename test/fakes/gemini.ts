@@ -16,7 +16,9 @@ export type GeminiAnswer =
   | { kind: "no_image" }
   | { kind: "finish"; reason: string; message?: string }
   | { kind: "prompt_blocked"; reason: string }
-  | { kind: "malformed" };
+  | { kind: "malformed" }
+  /** 429 RESOURCE_EXHAUSTED with a QuotaFailure: a per-day or a per-minute quota violation. */
+  | { kind: "quota"; per: "day" | "minute" };
 
 export interface GeminiPartSeen {
   kind: "image" | "text";
@@ -49,6 +51,8 @@ export class FakeGemini {
   /** Requests from before the last reset() (e.g. a slow answer the client gave up on) don't count. */
   private generation = 0;
   maxInFlight = 0;
+  /** The models this account may use (what `GET /v1beta/models` lists and generateContent accepts). */
+  models = new Set(KNOWN_MODELS);
   private server: ReturnType<typeof Bun.serve>;
 
   constructor(keys: string[]) {
@@ -94,6 +98,8 @@ export class FakeGemini {
 
   private async respond(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
+    if (req.method === "GET" && /^\/v1beta\/models(\/[^/]+)?$/.test(path))
+      return this.describeModels(req, path);
     const m = /^\/v1beta\/models\/([^/:]+):generateContent$/.exec(path);
     if (req.method !== "POST" || !m) {
       return rpc(404, "NOT_FOUND", `The requested URL ${path} was not found on this server.`);
@@ -112,7 +118,7 @@ export class FakeGemini {
       // Echo the key like a careless proxy would: the client must not pass it on.
       return reject(400, "INVALID_ARGUMENT", `API key not valid (${apiKey}). Please pass a valid API key.`);
     }
-    if (!KNOWN_MODELS.has(model)) {
+    if (!this.models.has(model)) {
       return reject(404, "NOT_FOUND", `models/${model} is not found for API version v1beta`);
     }
     if (!req.headers.get("content-type")?.includes("application/json")) {
@@ -186,8 +192,67 @@ export class FakeGemini {
         return new Response('{"candidates": [ {"content": ', {
           headers: { "content-type": "application/json" },
         });
+      case "quota":
+        return quotaError(answer.per, model);
     }
   }
+
+  /** `models.list` / `models.get`: the key is checked like on generateContent. */
+  private describeModels(req: Request, path: string): Response {
+    const apiKey = req.headers.get("x-goog-api-key");
+    this.requests.push({ model: path, apiKey, parts: [], generationConfig: {}, answer: "rejected" });
+    if (!apiKey) return rpc(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.");
+    if (!this.validKeys.has(apiKey)) {
+      return rpc(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.");
+    }
+    const describe = (id: string) => ({
+      name: `models/${id}`,
+      displayName: id,
+      supportedGenerationMethods: ["generateContent", "countTokens"],
+    });
+    const one = /^\/v1beta\/models\/([^/]+)$/.exec(path)?.[1];
+    if (one) {
+      return this.models.has(one)
+        ? Response.json(describe(one))
+        : rpc(404, "NOT_FOUND", `models/${one} is not found for API version v1beta`);
+    }
+    // Text models are listed too; only the image ones can edit photos.
+    const all = [...this.models, "gemini-2.5-flash"].map(describe);
+    return Response.json({ models: all });
+  }
+}
+
+/** Gemini's 429: which quota was hit is in a google.rpc.QuotaFailure detail. */
+function quotaError(per: "day" | "minute", model: string): Response {
+  const quotaId =
+    per === "day"
+      ? "GenerateRequestsPerDayPerProjectPerModel"
+      : "GenerateRequestsPerMinutePerProjectPerModel";
+  return Response.json(
+    {
+      error: {
+        code: 429,
+        message:
+          "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+        status: "RESOURCE_EXHAUSTED",
+        details: [
+          {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            violations: [
+              {
+                quotaMetric: "generativelanguage.googleapis.com/generate_content_requests",
+                quotaId,
+                quotaDimensions: { location: "global", model },
+                quotaValue: per === "day" ? "2000" : "500",
+              },
+            ],
+          },
+          { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: per === "day" ? "3600s" : "1s" },
+        ],
+      },
+    },
+    { status: 429 },
+  );
 }
 
 function imageParts(a: { withThought?: boolean; withText?: boolean }): Record<string, unknown>[] {

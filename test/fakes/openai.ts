@@ -13,7 +13,9 @@ export type OpenAIAnswer =
   | { kind: "delay"; ms: number }
   | { kind: "error"; status: number; type?: string; code?: string; message?: string; retryAfter?: string }
   | { kind: "blocked" }
-  | { kind: "malformed" };
+  | { kind: "malformed" }
+  /** 429 insufficient_quota: out of credit, which retrying does not fix. */
+  | { kind: "insufficient_quota" };
 
 export interface OpenAIImageSeen {
   name: string;
@@ -76,8 +78,28 @@ export class FakeOpenAI {
     this.server.stop(true);
   }
 
+  /** `GET /v1/models` and `GET /v1/models/{id}`, behind the same key check as the edits. */
+  private models(req: Request, path: string): Response {
+    const key = /^Bearer (.+)$/.exec(req.headers.get("authorization") ?? "")?.[1];
+    if (!key || !this.validKeys.has(key)) {
+      return error(401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.");
+    }
+    const id = /^\/v1\/models\/([^/]+)$/.exec(path)?.[1];
+    const describe = (m: string) => ({ id: m, object: "model", created: 1_700_000_000, owned_by: "system" });
+    if (id) {
+      return MODELS.has(id)
+        ? Response.json(describe(id))
+        : error(404, "invalid_request_error", "model_not_found", `The model '${id}' does not exist`);
+    }
+    return Response.json({ object: "list", data: [...MODELS, "gpt-4o-mini", "whisper-1"].map(describe) });
+  }
+
+  /** Requests left in the current window, sent as x-ratelimit-remaining-requests. */
+  remainingRequests = 49;
+
   private async handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
+    if (req.method === "GET" && /^\/v1\/models(\/[^/]+)?$/.test(path)) return this.models(req, path);
     if (req.method !== "POST" || path !== "/v1/images/edits") {
       return error(404, "invalid_request_error", null, `Invalid URL (${req.method} ${path})`);
     }
@@ -147,7 +169,14 @@ export class FakeOpenAI {
         await Bun.sleep(answer.ms);
         return image(format);
       case "image":
-        return image(format);
+        return withRateLimits(await image(format), this.remainingRequests--);
+      case "insufficient_quota":
+        return error(
+          429,
+          "insufficient_quota",
+          "insufficient_quota",
+          "You exceeded your current quota, please check your plan and billing details.",
+        );
       case "error":
         return error(
           answer.status,
@@ -167,6 +196,13 @@ export class FakeOpenAI {
         return new Response("<html>502 Bad Gateway</html>", { headers: { "content-type": "text/html" } });
     }
   }
+}
+
+function withRateLimits(res: Response, remaining: number): Response {
+  res.headers.set("x-ratelimit-limit-requests", "50");
+  res.headers.set("x-ratelimit-remaining-requests", String(Math.max(0, remaining)));
+  res.headers.set("x-ratelimit-reset-requests", "1.2s");
+  return res;
 }
 
 async function image(format: string): Promise<Response> {

@@ -20,7 +20,8 @@ export async function checkLogin(
   clientIp: string,
 ): Promise<void> {
   // No account name holds a control character; a NUL could not even be looked up in PostgreSQL.
-  if (hasControlCharacters(username)) throw new AppError(401, "invalid_credentials", "Wrong username or password");
+  if (hasControlCharacters(username))
+    throw new AppError(401, "invalid_credentials", "Wrong username or password");
   const key = `${username.toLowerCase()}|${clientIp}`;
   // The early read spares the upsert for a key already over its limit; the reservation decides.
   let wait = await throttledFor(rt.db, LOGIN_RULE, key, rt.clock.now());

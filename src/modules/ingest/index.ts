@@ -8,11 +8,13 @@ import { AppError, errorResponse } from "../../lib/errors";
 import { slotLabel } from "../../metrics";
 import { waitForOutcome } from "../../queue/waiter";
 import type { Runtime } from "../../runtime";
+import { noteRefusal } from "../attention/refusals";
 import { multipart, op } from "../openapi/docs";
 import { outcomeReply } from "./outcome";
 import {
   clientMetadata,
   enqueueUpload,
+  guardDb,
   invalidPassword,
   loadSlot,
   MB,
@@ -137,6 +139,8 @@ export const ingestModule = (rt: Runtime) => {
       acceptsHeic: provider?.spec.acceptsHeic ?? false,
       provider: slot.provider,
     });
+    // The provider's quota for today is used up: answer now, so the booth prints the original.
+    await guardDb(() => rt.quota.refuseIfExhausted(slot.provider));
     const job = await enqueueUpload(rt, {
       slot,
       source: "ingest",
@@ -193,6 +197,7 @@ export const ingestModule = (rt: Runtime) => {
       const seconds = (performance.now() - started) / 1000;
       const slot = slotLabel(args.params.slotId);
       rt.metrics.ingestAnswered({ slot, provider: track.provider, outcome }, track.jobId ? seconds : null);
+      if (!track.jobId && status >= 400) noteRefusal(rt, args.params.slotId, outcome);
       rt.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
         job_id: track.jobId ?? undefined,
         slot: args.params.slotId.slice(0, 64),

@@ -4,12 +4,13 @@ import type { GaugeSnapshot } from "../../metrics";
 import type { Runtime } from "../../runtime";
 
 export async function gaugeSnapshot(rt: Runtime): Promise<GaugeSnapshot> {
-  const [queue, mediaBytes, disk, cleanup, settings] = await Promise.all([
+  const [queue, mediaBytes, disk, cleanup, settings, quotas] = await Promise.all([
     rt.queue.counts(),
     rt.media.bytesByKind(),
     rt.media.diskUsage(),
     lastCleanup(rt),
     rt.settings.current(),
+    rt.quota.states(),
   ]);
   return {
     queue,
@@ -18,5 +19,6 @@ export async function gaugeSnapshot(rt: Runtime): Promise<GaugeSnapshot> {
     disk,
     lastCleanupAt: cleanup?.finishedAt ?? null,
     syncResponseSeconds: settings.syncResponseSeconds,
+    quotas: quotas.map((q) => ({ provider: q.provider, usedRatio: q.usedRatio })),
   };
 }

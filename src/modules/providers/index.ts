@@ -1,8 +1,29 @@
 /** GET /api/providers: the provider/operation catalogue the slot form is generated from. */
 import { Elysia } from "elysia";
+import { AppError } from "../../lib/errors";
+import { readJson } from "../../lib/validation";
+import type { QuotaState } from "../../providers/quota";
 import type { Runtime } from "../../runtime";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
+import { checkProvider, isCheckable } from "./check";
+
+/** A provider's quota day as the API shows it. */
+export function quotaJson(q: QuotaState) {
+  return {
+    provider: q.provider,
+    day: q.day,
+    requests: q.requests,
+    daily_limit: q.limit,
+    used_ratio: q.usedRatio,
+    warning: q.warning,
+    exhausted: q.exhausted,
+    exhausted_by_provider: q.exhaustedByProvider,
+    exhausted_message: q.exhaustedMessage,
+    resets_at: q.resetsAt.toISOString(),
+    reset_zone: q.zone,
+  };
+}
 
 export function providerCatalogue(rt: Runtime) {
   return rt.providers.list().map(({ spec }) => ({
@@ -33,4 +54,45 @@ export const providersModule = (rt: Runtime) =>
         summary: "The provider/operation catalogue (what each operation needs, its settings schema)",
         scope: "slots:read",
       }),
-    });
+    })
+    .get("/api/providers/usage", async () => ({ data: (await rt.quota.states()).map(quotaJson) }), {
+      scope: "stats:read",
+      detail: op({
+        tag: "providers",
+        summary: "Requests counted today per provider against its daily limit, and when each quota day ends",
+        description:
+          "Quota days end where the provider's own counter resets: Gemini at midnight Pacific time, " +
+          "OpenAI at midnight UTC, Turbotext at midnight Moscow time. At 100 % (or after the provider " +
+          "itself answered that its quota is exhausted) booth uploads to its slots get 429 provider_quota_exhausted.",
+        scope: "stats:read",
+      }),
+    })
+    .post(
+      "/api/providers/:id/check",
+      async ({ params, request }) => {
+        if (!isCheckable(params.id)) {
+          throw new AppError(
+            404,
+            "provider_not_found",
+            `Cannot check "${params.id}" (gemini, turbotext or openai)`,
+          );
+        }
+        const parsed = await readJson(request);
+        const body = (parsed && typeof parsed === "object" ? parsed : {}) as Record<string, unknown>;
+        const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
+        return checkProvider(rt, params.id, { apiKey: str(body.api_key), model: str(body.model) });
+      },
+      {
+        scope: "settings:write",
+        parse: "none",
+        detail: op({
+          tag: "providers",
+          summary: "One minimal real call to the provider (as `photochanger provider check`)",
+          description:
+            'Body (optional): {"api_key": "…", "model": "…"}; by default the stored key and the model the slots use. ' +
+            "Answers 200 with {ok, code, reason, latency_ms, steps, account, quota}; `ok` false with a `code` " +
+            "(no_key, bad_key, unknown_model, no_public_url, unreachable_public_url, quota_exhausted, unavailable, timeout, failed).",
+          scope: "settings:write",
+        }),
+      },
+    );

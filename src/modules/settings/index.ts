@@ -44,7 +44,9 @@ export const settingsModule = (rt: Runtime) =>
           summary: "Change settings (every key optional)",
           description:
             "Ranges: sync_response_seconds 10–60, result_retention_hours 24–168, max_in_flight_jobs 1–200, " +
-            "provider_concurrency 1–64 per provider. `ingest_password`: {value} (≥ 6 characters) or " +
+            "provider_concurrency 1–64 per provider. `provider_daily_limit`: requests per quota day per " +
+            "provider (1–10,000,000, null = unlimited; Gemini's day ends at midnight Pacific time, OpenAI's " +
+            "at midnight UTC, Turbotext's at midnight Moscow time). `ingest_password`: {value} (≥ 6 characters) or " +
             "{generate: true} — a generated password is returned once, in `ingest_password.value`. " +
             '`provider_keys`: {"gemini": {"api_key": "…"}}; an empty api_key clears it. ' +
             "`public_base_url`: http(s) URL, or null to fall back to PUBLIC_BASE_URL.",

@@ -11,6 +11,7 @@ export const RANGES = {
   result_retention_hours: { minimum: 24, maximum: 168 },
   max_in_flight_jobs: { minimum: 1, maximum: 200 },
   provider_concurrency: { minimum: 1, maximum: 64 },
+  provider_daily_limit: { minimum: 1, maximum: 10_000_000 },
 } as const;
 
 const range = (r: { minimum: number; maximum: number }, description: string) =>
@@ -38,6 +39,31 @@ export const SettingsUpdate = Type.Object(
           PROVIDER_IDS.map((id) => [
             id,
             Type.Optional(range(RANGES.provider_concurrency, `Parallel ${id} calls`)),
+          ]),
+        ),
+        { additionalProperties: false },
+      ),
+    ),
+    provider_daily_limit: Type.Optional(
+      Type.Object(
+        Object.fromEntries(
+          KEYED_PROVIDERS.map((id) => [
+            id,
+            Type.Optional(
+              Type.Union(
+                [
+                  Type.Integer({
+                    ...RANGES.provider_daily_limit,
+                    errorMessage: `Expected a whole number from ${RANGES.provider_daily_limit.minimum} to ${RANGES.provider_daily_limit.maximum}, or null for no limit`,
+                  }),
+                  Type.Null(),
+                ],
+                {
+                  description: `Requests ${id} may take per quota day; null = unlimited`,
+                  errorMessage: `Expected a whole number from ${RANGES.provider_daily_limit.minimum} to ${RANGES.provider_daily_limit.maximum}, or null for no limit`,
+                },
+              ),
+            ),
           ]),
         ),
         { additionalProperties: false },
@@ -96,6 +122,7 @@ export const SettingsViewSchema = Type.Object({
   result_retention_hours: Type.Integer(),
   max_in_flight_jobs: Type.Integer(),
   provider_concurrency: Type.Record(Type.String(), Type.Integer()),
+  provider_daily_limit: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.Null()])),
   public_base_url: Type.Union([Type.String(), Type.Null()]),
   ingest_password: Type.Object({
     is_set: Type.Boolean(),

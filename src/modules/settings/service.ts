@@ -38,6 +38,7 @@ export async function getSettings(rt: Runtime) {
     result_retention_hours: s.resultRetentionHours,
     max_in_flight_jobs: s.maxInFlightJobs,
     provider_concurrency: { ...s.providerConcurrency } as Record<string, number>,
+    provider_daily_limit: { ...s.providerDailyLimit } as Record<string, number | null>,
     public_base_url: s.publicBaseUrl,
     ingest_password: {
       is_set: pw.exists,
@@ -124,6 +125,12 @@ export async function updateSettings(
     await put(KEYS.providerConcurrency, before.providerConcurrency, {
       ...before.providerConcurrency,
       ...input.provider_concurrency,
+    });
+  }
+  if (input.provider_daily_limit) {
+    await put(KEYS.providerDailyLimit, before.providerDailyLimit, {
+      ...before.providerDailyLimit,
+      ...input.provider_daily_limit,
     });
   }
   if (publicBaseUrl === null) {

@@ -13,6 +13,7 @@ import type { View } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
 import { hasControlCharacters } from "../../lib/text";
 import type { Runtime } from "../../runtime";
+import { attention } from "../attention/service";
 import { authenticate, authPlugin, requireSameOrigin, sessionToken } from "../auth/plugin";
 import type { Scope } from "../auth/users";
 import { HTML, isHtmx } from "./render";
@@ -107,6 +108,10 @@ export const uiContext = (rt: Runtime) =>
             ...(view as View),
             user: { username: admin.username, scopes: admin.scopes },
           };
+          // whole pages carry the banner; htmx fragments ask for it themselves (/partials/attention)
+          if (request.method === "GET" && !isHtmx(request)) {
+            signedIn.attention = await attention(rt, signedIn.now);
+          }
           const refuse = async (message: string) => {
             set.headers["content-type"] = HTML;
             return status(403, await (<ErrorPage v={signedIn} message={message} />));

@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** The dashboard `/`, its live poll, and the enabled toggle. */
 import { Elysia } from "elysia";
+import { AttentionBanner } from "../../../templates/attention";
 import {
   DashboardPage,
   type DashboardSlot,
@@ -10,21 +11,26 @@ import {
 import type { View } from "../../../templates/view";
 import { linkBaseFor } from "../../lib/urls";
 import type { Runtime } from "../../runtime";
+import { attention, slotAttention } from "../attention/service";
 import { listSlots, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
 import { slotsLive } from "./data";
 import { asPage, errorFragment } from "./errors";
 import { operationLabel, providerLabel } from "./labels";
+import { quotaViews } from "./quota";
 import { render } from "./render";
 
 async function dashboardSlots(rt: Runtime, v: View, request: Request): Promise<DashboardSlot[]> {
   const base = await linkBaseFor(rt.settings, request.url);
   const slots = await listSlots(rt, base);
-  const live = await slotsLive(
-    rt,
-    slots.map((s) => s.id),
-    base,
-  );
+  const [live, trouble] = await Promise.all([
+    slotsLive(
+      rt,
+      slots.map((s) => s.id),
+      base,
+    ),
+    v.attention ? Promise.resolve(v.attention.slots) : slotAttention(rt, v.now),
+  ]);
   return slots.map((s) => {
     const l = live.get(s.id);
     const last = l?.lastResult;
@@ -38,6 +44,7 @@ async function dashboardSlots(rt: Runtime, v: View, request: Request): Promise<D
       ingestUrl: s.ingest_url,
       inFlight: l?.inFlight ?? 0,
       lastResult: last ? { jobId: last.id, finishedAt: last.finalized_at, thumbUrl: last.thumb_url } : null,
+      trouble: trouble.get(s.id),
     };
   });
 }
@@ -51,8 +58,17 @@ export const uiDashboardRoutes = (rt: Runtime) =>
         asPage(rt, view, request, async () => {
           const slots = await dashboardSlots(rt, view, request);
           const { publicBaseUrl } = await rt.settings.current();
-          return render(<DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} />);
+          const quotas = await quotaViews(rt);
+          return render(
+            <DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} quotas={quotas} />,
+          );
         }),
+      { page: "slots:read" },
+    )
+    .get(
+      "/partials/attention",
+      async ({ view }) =>
+        render(<AttentionBanner v={{ ...view, attention: await attention(rt, view.now) }} />),
       { page: "slots:read" },
     )
     .get(

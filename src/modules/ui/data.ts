@@ -36,14 +36,19 @@ export async function slotsLive(
   return out;
 }
 
-/** The newest servable results of one slot (for the gallery). */
+/** The newest servable results of one slot (for the gallery); `boothOnly` leaves test runs out. */
 export async function slotResults(
   rt: Runtime,
   slotId: string,
   base: string,
   limit: number,
+  boothOnly = false,
 ): Promise<JobView[]> {
-  const page = await listJobs(rt, { statuses: ["succeeded"], slotId, page: 1, pageSize: limit }, base);
+  const page = await listJobs(
+    rt,
+    { statuses: ["succeeded"], slotId, source: boothOnly ? "ingest" : undefined, page: 1, pageSize: limit },
+    base,
+  );
   const now = rt.clock.now().getTime();
   return page.data.filter(
     (j) => j.result_url && (!j.result_expires_at || new Date(j.result_expires_at).getTime() > now),

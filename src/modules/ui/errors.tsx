@@ -3,11 +3,50 @@
 import { randomUUID } from "node:crypto";
 import { ErrorAlert } from "../../../templates/components";
 import type { FieldErrors } from "../../../templates/forms";
+import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../../../templates/i18n/index";
 import { ErrorPage } from "../../../templates/pages/error";
 import { errorText, type View } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
 import type { Runtime } from "../../runtime";
 import { render } from "./render";
+
+/** Paths whose clients are programs (booths, scripts, Prometheus): they always get JSON. */
+const MACHINE_PATHS = /^\/(api|ingest|public|metrics|healthz|readyz)(\/|$)/;
+
+/** A page load from a browser (not htmx, not an API client): errors become an HTML page. */
+export function wantsHtml(request: Request): boolean {
+  const path = new URL(request.url).pathname;
+  if (MACHINE_PATHS.test(path) || request.headers.get("hx-request") === "true") return false;
+  return (request.headers.get("accept") ?? "").includes("text/html");
+}
+
+function langOf(request: Request): Lang {
+  const asked = new URL(request.url).searchParams.get("lang");
+  if (isLang(asked)) return asked;
+  const cookie = request.headers.get("cookie") ?? "";
+  const m = cookie.match(new RegExp(`(?:^|;\\s*)${LANG_COOKIE}=([a-z]+)`));
+  return m && isLang(m[1]) ? m[1] : DEFAULT_LANG;
+}
+
+/**
+ * The HTML page for an error a browser navigated into (unknown URL, refused request), or null when
+ * the client should get the JSON envelope. Used by the central error handler.
+ */
+export async function browserErrorPage(
+  request: Request,
+  status: number,
+  code: string,
+  message?: string,
+): Promise<Response | null> {
+  if (!wantsHtml(request)) return null;
+  const lang = langOf(request);
+  const url = new URL(request.url);
+  const v: View = { t: dict(lang), lang, path: `${url.pathname}${url.search}`, user: null, now: new Date() };
+  const notFound = status === 404;
+  const title = notFound ? v.t.errors.notFoundTitle : v.t.errors.title;
+  const text = notFound && code === "not_found" ? v.t.share.pageNotFound : errorText(v, code, message);
+  return render(<ErrorPage v={v} title={title} message={text} status={status} />, { status });
+}
 
 /** An AppError as an alert fragment with its status; anything else goes to the central handler. */
 export function errorFragment(v: View, err: unknown): Promise<Response> {

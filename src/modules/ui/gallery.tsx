@@ -30,7 +30,7 @@ import {
 
 const RESULTS_PER_SLOT = 12;
 
-async function gallerySlots(rt: Runtime, v: View): Promise<GallerySlot[]> {
+async function gallerySlots(rt: Runtime, v: View, boothOnly = false): Promise<GallerySlot[]> {
   const slots = await listSlots(rt, "");
   return Promise.all(
     slots.map(async (s) => ({
@@ -39,7 +39,7 @@ async function gallerySlots(rt: Runtime, v: View): Promise<GallerySlot[]> {
       enabled: s.enabled,
       provider: providerLabel(rt, s.provider),
       operation: operationLabel(rt, s.provider, s.operation, v.lang),
-      results: (await slotResults(rt, s.id, "", RESULTS_PER_SLOT)).map((j) => ({
+      results: (await slotResults(rt, s.id, "", RESULTS_PER_SLOT, boothOnly)).map((j) => ({
         jobId: j.id,
         slotId: j.slot_id,
         source: j.source,
@@ -107,7 +107,8 @@ export const uiGalleryRoutes = (rt: Runtime) => {
         }
         const link = await usableShareLink(rt, params.shareId);
         if (!link) return render(<PublicGalleryGone v={view} throttled={false} />, { status: 410 });
-        const slots = await gallerySlots(rt, view);
+        // guests see the booth's photos only: no test shots, no provider, slot id or on/off state
+        const slots = await gallerySlots(rt, view, true);
         return render(<PublicGalleryPage v={view} slots={slots} expiresAt={link.expiresAt} />, {
           headers: { "X-Robots-Tag": "noindex" },
         });

@@ -9,16 +9,20 @@ import {
   SettingsPage,
   TimingForm,
 } from "../../../templates/pages/settings";
-import { errorText, type View } from "../../../templates/view";
+import { CheckResult } from "../../../templates/provider-check";
+import { QuotaLimitsCard } from "../../../templates/quota";
+import { can, errorText, type View } from "../../../templates/view";
 import { lastCleanup } from "../../cron/cleanup";
 import { AppError } from "../../lib/errors";
 import type { Runtime } from "../../runtime";
+import { checkProvider, isCheckable } from "../providers/check";
 import { KEYED_PROVIDERS } from "../settings/model";
 import { getSettings, purgeInProgress, startPurge, updateSettings } from "../settings/service";
 import { uiContext } from "./context";
 import { storedResultCounts } from "./data";
 import { asPage, fieldErrorsOf } from "./errors";
 import { providerLabel } from "./labels";
+import { quotaViews } from "./quota";
 import { render } from "./render";
 
 type Form = Record<string, string | string[] | undefined>;
@@ -96,7 +100,9 @@ export const uiSettingsRoutes = (rt: Runtime) =>
     .get(
       "/settings",
       ({ view, request }) =>
-        asPage(rt, view, request, async () => render(<SettingsPage v={view} m={await model(rt)} />)),
+        asPage(rt, view, request, async () =>
+          render(<SettingsPage v={view} m={await model(rt)} quotas={await quotaViews(rt)} />),
+        ),
       {
         page: "settings:read",
       },
@@ -172,6 +178,68 @@ export const uiSettingsRoutes = (rt: Runtime) =>
             status: (err as AppError).status,
           });
         }
+      },
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/limits",
+      async ({ body, view, admin }) => {
+        const form = (body ?? {}) as Form;
+        const values: Record<string, string> = {};
+        const limits: Record<string, unknown> = {};
+        for (const [k, raw] of Object.entries(form)) {
+          const s = last(raw);
+          if (!k.startsWith("provider_daily_limit.") || typeof s !== "string") continue;
+          values[k] = s;
+          const n = s.trim();
+          limits[k.slice("provider_daily_limit.".length)] =
+            n === "" ? null : Number.isFinite(Number(n)) ? Number(n) : n;
+        }
+        const readOnly = !can(view, "settings:write");
+        try {
+          await updateSettings(rt, { provider_daily_limit: limits }, admin.username);
+          return render(<QuotaLimitsCard v={view} quotas={await quotaViews(rt)} readOnly={readOnly} saved />);
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          const errors = fieldErrorsOf(err) ?? { _: errorText(view, err.code, err.message) };
+          return render(
+            <QuotaLimitsCard
+              v={view}
+              quotas={await quotaViews(rt)}
+              readOnly={readOnly}
+              errors={errors}
+              values={values}
+            />,
+            { status: err.status },
+          );
+        }
+      },
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/keys/:provider/check",
+      async ({ params, body, view }) => {
+        if (!isCheckable(params.provider)) {
+          throw new AppError(404, "provider_not_found", `Cannot check "${params.provider}"`);
+        }
+        const typed = (last(((body ?? {}) as Form).api_key) ?? "").trim();
+        const r = await checkProvider(rt, params.provider, { apiKey: typed || null });
+        return render(
+          <CheckResult
+            v={view}
+            r={{
+              ok: r.ok,
+              code: r.code,
+              reason: r.reason,
+              model: r.model,
+              latencyMs: r.latency_ms,
+              imageModels: r.account.image_models,
+              balance: r.account.balance,
+              rateLimits: r.account.rate_limits,
+              quota: r.quota ? { requests: r.quota.requests_today, limit: r.quota.daily_limit } : null,
+            }}
+          />,
+        );
       },
       { page: "settings:write" },
     )

@@ -15,6 +15,7 @@ import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
 import type { Runtime } from "../../runtime";
+import { refusalBuckets } from "../../store/attention";
 import { MB, readUpload } from "../ingest/service";
 import { listJobs } from "../jobs/service";
 import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
@@ -23,6 +24,9 @@ import { asPage, fieldErrorsOf } from "./errors";
 import { render } from "./render";
 import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
 
+/** How far back the slot page lists refused booth requests. */
+const REFUSAL_HISTORY_MS = 24 * 60 * 60_000;
+
 /** Seconds beyond T_sync that the connection of a test run is kept open. */
 const HOLD_MARGIN_S = 15;
 
@@ -30,10 +34,11 @@ type Values = Record<string, string | string[] | undefined>;
 
 async function pageModel(rt: Runtime, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
   const base = await linkBaseFor(rt.settings, request.url);
-  const [d, jobs, settings] = await Promise.all([
+  const [d, jobs, settings, refusals] = await Promise.all([
     getSlot(rt, slotId, base),
     listJobs(rt, { slotId, page: 1, pageSize: 10 }, base),
     rt.settings.current(),
+    refusalBuckets(rt.sql, slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
   ]);
   return {
     form: await formModel(rt, v.lang, {
@@ -75,6 +80,12 @@ async function pageModel(rt: Runtime, v: View, slotId: string, request: Request)
       errorMessage: j.error_message,
     })),
     warnings: d.warnings,
+    trouble: v.attention?.slots.get(d.id),
+    refusals: refusals.map((r) => ({
+      at: new Date(r.bucket).toISOString(),
+      reason: r.reason,
+      count: r.count,
+    })),
   };
 }
 

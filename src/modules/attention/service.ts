@@ -1,0 +1,171 @@
+/**
+ * "Does anything need the operator?" — computed for every admin page (the banner), the dashboard's
+ * slot cards, the slot page and the notifier: slots whose booth jobs fail, booth requests refused
+ * (above all a stale password after a rotation), a nearly full disk, a silent or failing cleaner,
+ * an unreachable database.
+ */
+import type { Runtime } from "../../runtime";
+import { KEYS } from "../../settings/service";
+import {
+  type InstanceRow,
+  lastCleanupRun,
+  type RefusalRow,
+  recentInstances,
+  refusalsSince,
+  slotHealth,
+} from "../../store/attention";
+
+/** How far back "failing now" and the counts on the cards look. */
+export const ATTENTION_WINDOW_MS = 60 * 60_000;
+/** The cleaner runs every 15 minutes; no finished run for this long means it has stopped. */
+const CLEANER_SILENT_MS = 2 * 60 * 60_000;
+/** Below either, the disk banner shows. */
+const DISK_LOW_BYTES = 1024 ** 3;
+const DISK_LOW_FRACTION = 0.05;
+/** Refusals that describe the server's load, not the booth's setup: shown on cards, no banner. */
+const TRANSIENT_REFUSALS = new Set([
+  "queue_busy",
+  "service_unavailable",
+  "storage_full",
+  "insufficient_storage",
+]);
+
+export interface SlotRefusal {
+  reason: string;
+  count: number;
+  lastAt: string;
+}
+
+export interface SlotAttention {
+  slotId: string;
+  name: string;
+  enabled: boolean;
+  /** The newest booth job failed, within the window. */
+  failing: boolean;
+  lastFailureAt: string | null;
+  lastFailureReason: string | null;
+  lastFailureMessage: string | null;
+  lastSuccessAt: string | null;
+  failuresInWindow: number;
+  refusals: SlotRefusal[];
+}
+
+export type Banner =
+  | { kind: "failing"; slots: { id: string; name: string; failures: number; reason: string | null }[] }
+  | {
+      kind: "refusals";
+      reason: string;
+      afterRotation: boolean;
+      slots: { id: string; name: string; count: number }[];
+    }
+  | { kind: "disk"; freeBytes: number; totalBytes: number }
+  | { kind: "cleaner"; lastFinishedAt: string | null; error: string | null }
+  | { kind: "database" };
+
+export interface Attention {
+  slots: Map<string, SlotAttention>;
+  banners: Banner[];
+}
+
+function iso(d: Date | null | undefined): string | null {
+  return d ? new Date(d).toISOString() : null;
+}
+
+export async function slotAttention(rt: Runtime, now: Date): Promise<Map<string, SlotAttention>> {
+  const since = new Date(now.getTime() - ATTENTION_WINDOW_MS);
+  const [health, refusals] = await Promise.all([slotHealth(rt.sql, since), refusalsSince(rt.sql, since)]);
+  const bySlot = new Map<string, RefusalRow[]>();
+  for (const r of refusals) bySlot.set(r.slot_id, [...(bySlot.get(r.slot_id) ?? []), r]);
+  const out = new Map<string, SlotAttention>();
+  for (const h of health) {
+    const fail = h.last_failure_at ? new Date(h.last_failure_at).getTime() : null;
+    const ok = h.last_success_at ? new Date(h.last_success_at).getTime() : null;
+    out.set(h.id, {
+      slotId: h.id,
+      name: h.name,
+      enabled: h.enabled,
+      failing: fail !== null && fail >= since.getTime() && (ok === null || fail > ok),
+      lastFailureAt: iso(h.last_failure_at),
+      lastFailureReason: h.last_failure_reason,
+      lastFailureMessage: h.last_failure_message,
+      lastSuccessAt: iso(h.last_success_at),
+      failuresInWindow: h.failures_since,
+      refusals: (bySlot.get(h.id) ?? []).map((r) => ({
+        reason: r.reason,
+        count: r.count,
+        lastAt: new Date(r.last_at).toISOString(),
+      })),
+    });
+  }
+  return out;
+}
+
+/** Everything the banner shows. A database that does not answer is itself the banner. */
+export async function attention(rt: Runtime, now: Date): Promise<Attention> {
+  let slots: Map<string, SlotAttention>;
+  let cleaner: Awaited<ReturnType<typeof lastCleanupRun>>;
+  let rotatedAt: Date | null;
+  let instances: InstanceRow[];
+  try {
+    [slots, cleaner, rotatedAt, instances] = await Promise.all([
+      slotAttention(rt, now),
+      lastCleanupRun(rt.sql),
+      rt.settings.meta(KEYS.ingestPassword).then((m) => m.updatedAt),
+      recentInstances(rt.sql, now),
+    ]);
+  } catch (err) {
+    rt.log.warn("attention.unavailable", { error: String(err) });
+    return { slots: new Map(), banners: [{ kind: "database" }] };
+  }
+  const banners: Banner[] = [];
+  const failing = [...slots.values()].filter((s) => s.failing);
+  if (failing.length) {
+    banners.push({
+      kind: "failing",
+      slots: failing.map((s) => ({
+        id: s.slotId,
+        name: s.name,
+        failures: s.failuresInWindow,
+        reason: s.lastFailureReason,
+      })),
+    });
+  }
+  const byReason = new Map<string, { id: string; name: string; count: number; lastAt: string }[]>();
+  for (const s of slots.values()) {
+    for (const r of s.refusals) {
+      if (TRANSIENT_REFUSALS.has(r.reason)) continue;
+      byReason.set(r.reason, [
+        ...(byReason.get(r.reason) ?? []),
+        { id: s.slotId, name: s.name, count: r.count, lastAt: r.lastAt },
+      ]);
+    }
+  }
+  for (const [reason, list] of byReason) {
+    const afterRotation =
+      reason === "invalid_credentials" &&
+      rotatedAt !== null &&
+      list.some((x) => new Date(x.lastAt).getTime() > new Date(rotatedAt).getTime());
+    banners.push({ kind: "refusals", reason, afterRotation, slots: list });
+  }
+  try {
+    const disk = await rt.media.diskUsage();
+    if (disk.total > 0 && (disk.free < DISK_LOW_BYTES || disk.free / disk.total < DISK_LOW_FRACTION)) {
+      banners.push({ kind: "disk", freeBytes: disk.free, totalBytes: disk.total });
+    }
+  } catch {
+    // the readiness probe reports an unreadable media root; the banner stays about what it knows
+  }
+  // a cleaner is only "silent" once some instance has been up longer than it may stay quiet
+  const running = instances.filter((i) => !i.stopped_at).map((i) => new Date(i.started_at).getTime());
+  const started = running.length ? Math.min(...running) : now.getTime();
+  const lastFinished = cleaner?.finished_at ? new Date(cleaner.finished_at).getTime() : null;
+  if (cleaner?.error) {
+    banners.push({ kind: "cleaner", lastFinishedAt: iso(cleaner.finished_at), error: cleaner.error });
+  } else if (
+    now.getTime() - started > CLEANER_SILENT_MS &&
+    (lastFinished === null || now.getTime() - lastFinished > CLEANER_SILENT_MS)
+  ) {
+    banners.push({ kind: "cleaner", lastFinishedAt: iso(cleaner?.finished_at), error: null });
+  }
+  return { slots, banners };
+}

@@ -1,0 +1,19 @@
+/** Quota states as the pages show them (labels from the provider catalogue). */
+import type { QuotaView } from "../../../templates/quota";
+import type { Runtime } from "../../runtime";
+import { providerLabel } from "./labels";
+
+export async function quotaViews(rt: Runtime): Promise<QuotaView[]> {
+  return (await rt.quota.states()).map((q) => ({
+    provider: q.provider,
+    label: providerLabel(rt, q.provider),
+    requests: q.requests,
+    limit: q.limit,
+    usedRatio: q.usedRatio,
+    warning: q.warning,
+    exhausted: q.exhausted,
+    exhaustedByProvider: q.exhaustedByProvider,
+    resetsAt: q.resetsAt,
+    zone: q.zone,
+  }));
+}

@@ -1,0 +1,90 @@
+/**
+ * Provider quotas at run time: every request a provider makes is counted in PostgreSQL (per
+ * provider and quota day, across instances), compared with the operator's daily limit, and
+ * marked exhausted when the provider itself says so. When a provider's quota is used up, new
+ * booth uploads to its slots are refused at once with 429 `provider_quota_exhausted` — the booth
+ * prints the original instead of waiting through retries to a 502 — until the quota day ends.
+ */
+import type { Sql } from "../db/client";
+import type { Clock } from "../lib/clock";
+import { AppError } from "../lib/errors";
+import type { Logger } from "../lib/log";
+import type { Metrics } from "../metrics";
+import {
+  isQuotaProvider,
+  QUOTA_PROVIDERS,
+  type QuotaProvider,
+  type QuotaState,
+  quotaDay,
+  quotaState,
+} from "../providers/quota";
+import type { SettingsService } from "../settings/service";
+import { countProviderRequest, markProviderExhausted, providerUsage } from "../store/provider-usage";
+
+export class QuotaService {
+  constructor(
+    private readonly sql: Sql,
+    private readonly clock: Clock,
+    private readonly settings: SettingsService,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** Counts one request to the provider (a no-op for providers without a quota, e.g. local). */
+  async countRequest(provider: string): Promise<void> {
+    if (!isQuotaProvider(provider)) return;
+    const now = this.clock.now();
+    this.metrics.providerRequest(provider);
+    const n = await countProviderRequest(this.sql, provider, quotaDay(provider, now), now);
+    const limit = (await this.settings.current()).providerDailyLimit[provider];
+    if (limit !== null && n === limit) {
+      this.log.warn("provider.quota_reached", { provider, requests: n, limit });
+    }
+  }
+
+  /** The provider answered "quota exhausted": refuse its uploads until the quota day ends. */
+  async markExhausted(provider: string, message: string): Promise<void> {
+    if (!isQuotaProvider(provider)) return;
+    const now = this.clock.now();
+    await markProviderExhausted(this.sql, provider, quotaDay(provider, now), now, message.slice(0, 300));
+    this.log.warn("provider.quota_exhausted", { provider, message: message.slice(0, 300) });
+  }
+
+  async state(provider: QuotaProvider): Promise<QuotaState> {
+    return (await this.states([provider]))[0]!;
+  }
+
+  async states(providers: readonly QuotaProvider[] = QUOTA_PROVIDERS): Promise<QuotaState[]> {
+    const now = this.clock.now();
+    const limits = (await this.settings.current()).providerDailyLimit;
+    const keys = providers.map((p) => ({ provider: p, day: quotaDay(p, now) }));
+    const rows = await providerUsage(this.sql, keys);
+    return keys.map((k) => {
+      const row = rows.find((r) => r.provider === k.provider && r.day === k.day) ?? null;
+      return quotaState(k.provider as QuotaProvider, now, row, limits[k.provider as QuotaProvider] ?? null);
+    });
+  }
+
+  /** 429 provider_quota_exhausted when the provider's quota for today is used up. */
+  async refuseIfExhausted(provider: string): Promise<void> {
+    if (!isQuotaProvider(provider)) return;
+    const s = await this.state(provider);
+    if (!s.exhausted) return;
+    const retryAfter = Math.max(1, Math.ceil((s.resetsAt.getTime() - this.clock.now().getTime()) / 1000));
+    throw new AppError(
+      429,
+      "provider_quota_exhausted",
+      s.exhaustedByProvider
+        ? `${provider}'s quota for today is exhausted (the provider said so); it resets at ${s.resetsAt.toISOString()}`
+        : `${provider}'s daily request limit (${s.limit}) is used up; it resets at ${s.resetsAt.toISOString()}`,
+      {
+        provider,
+        requests: s.requests,
+        daily_limit: s.limit,
+        exhausted_by_provider: s.exhaustedByProvider,
+        resets_at: s.resetsAt.toISOString(),
+      },
+      { "Retry-After": String(retryAfter) },
+    );
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * What the operator must notice, in SQL: booth refusals counted per slot/reason/hour (an upsert, so
+ * a flood of refused requests only bumps counters), each slot's recent failures, the cleaner's last
+ * run, and the notifier's per-slot state (announced once per change, whichever instance sees it).
+ */
+import type { Sql } from "../db/client";
+
+/** Refusals are counted in buckets of this length. */
+export const REFUSAL_BUCKET_MS = 60 * 60_000;
+/** Refusal counters older than this are deleted by the cleaner. */
+export const REFUSAL_RETENTION_MS = 30 * 86_400_000;
+
+function bucketOf(at: Date): Date {
+  return new Date(Math.floor(at.getTime() / REFUSAL_BUCKET_MS) * REFUSAL_BUCKET_MS);
+}
+
+/** Counts one refused booth request (one statement; concurrent refusals serialize on the row). */
+export async function recordRefusal(sql: Sql, slotId: string, reason: string, at: Date): Promise<void> {
+  await sql`
+    insert into ingest_refusal (slot_id, reason, bucket, count, first_at, last_at)
+    values (${slotId}, ${reason}, ${bucketOf(at)}, 1, ${at}, ${at})
+    on conflict (slot_id, reason, bucket) do update
+      set count = ingest_refusal.count + 1,
+          last_at = greatest(ingest_refusal.last_at, excluded.last_at)`;
+}
+
+export interface RefusalRow {
+  slot_id: string;
+  reason: string;
+  count: number;
+  last_at: Date;
+}
+
+/** Refusals per slot and reason in the buckets overlapping [since, now]. */
+export async function refusalsSince(sql: Sql, since: Date, slotId?: string): Promise<RefusalRow[]> {
+  const rows = await sql<RefusalRow[]>`
+    select slot_id, reason, sum(count)::int as count, max(last_at) as last_at
+    from ingest_refusal
+    where bucket >= ${bucketOf(since)} and last_at >= ${since}
+      ${slotId ? sql`and slot_id = ${slotId}` : sql``}
+    group by slot_id, reason
+    order by max(last_at) desc`;
+  return rows;
+}
+
+export interface RefusalBucket {
+  bucket: Date;
+  reason: string;
+  count: number;
+}
+
+/** One slot's refusal counters by hour since `since` (slot page history). */
+export async function refusalBuckets(sql: Sql, slotId: string, since: Date): Promise<RefusalBucket[]> {
+  return sql<RefusalBucket[]>`
+    select bucket, reason, count from ingest_refusal
+    where slot_id = ${slotId} and bucket >= ${bucketOf(since)}
+    order by bucket desc, reason`;
+}
+
+export async function pruneRefusals(sql: Sql, before: Date): Promise<number> {
+  const rows = await sql`delete from ingest_refusal where bucket < ${before} returning 1`;
+  return rows.length;
+}
+
+export interface SlotHealthRow {
+  id: string;
+  name: string;
+  enabled: boolean;
+  last_success_at: Date | null;
+  last_failure_at: Date | null;
+  last_failure_reason: string | null;
+  last_failure_message: string | null;
+  failures_since: number;
+}
+
+/**
+ * Each slot's newest booth success and failure (one index probe each) and the number of booth
+ * failures finished since `since`.
+ */
+export async function slotHealth(sql: Sql, since: Date): Promise<SlotHealthRow[]> {
+  return sql<SlotHealthRow[]>`
+    select s.id, s.name, s.enabled,
+      ok.finalized_at as last_success_at,
+      bad.finalized_at as last_failure_at,
+      coalesce(bad.failure_reason, bad.status) as last_failure_reason,
+      bad.error_message as last_failure_message,
+      coalesce(n.c, 0)::int as failures_since
+    from slot s
+    left join lateral (
+      select finalized_at from job
+      where slot_id = s.id and source = 'ingest' and status = 'succeeded'
+      order by finalized_at desc limit 1
+    ) ok on true
+    left join lateral (
+      select finalized_at, status, failure_reason, error_message from job
+      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout', 'cancelled')
+      order by finalized_at desc limit 1
+    ) bad on true
+    left join lateral (
+      select count(*) as c from job
+      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout', 'cancelled')
+        and finalized_at >= ${since}
+    ) n on true
+    order by s.id`;
+}
+
+export interface CleanupRunRow {
+  started_at: Date;
+  finished_at: Date | null;
+  error: string | null;
+}
+
+export async function lastCleanupRun(sql: Sql): Promise<CleanupRunRow | null> {
+  const [row] = await sql<CleanupRunRow[]>`
+    select started_at, finished_at, error from cleanup_run order by started_at desc limit 1`;
+  return row ?? null;
+}
+
+/**
+ * Records that a slot is (not) failing. True only for the caller whose write changed the state, so
+ * with several instances each burst and each recovery is announced exactly once.
+ */
+export async function changeNotifyState(
+  sql: Sql,
+  slotId: string,
+  failing: boolean,
+  at: Date,
+): Promise<boolean> {
+  const rows = await sql`
+    insert into notify_state (slot_id, failing, changed_at) values (${slotId}, ${failing}, ${at})
+    on conflict (slot_id) do update set failing = excluded.failing, changed_at = excluded.changed_at
+      where notify_state.failing is distinct from excluded.failing
+    returning (xmax = 0) as inserted`;
+  const row = rows[0] as { inserted: boolean } | undefined;
+  // a first row saying "not failing" is the quiet baseline, not news
+  if (!row) return false;
+  return !(row.inserted && !failing);
+}
+
+export interface AuditRow {
+  id: number;
+  occurred_at: Date;
+  actor: string;
+  action: string;
+  details: Record<string, unknown>;
+}
+
+export async function auditPage(
+  sql: Sql,
+  opts: { page: number; pageSize: number; actor?: string; action?: string },
+): Promise<{ rows: AuditRow[]; total: number }> {
+  const where = sql`where true
+    ${opts.actor ? sql`and actor = ${opts.actor}` : sql``}
+    ${opts.action ? sql`and action = ${opts.action}` : sql``}`;
+  const [rows, [count]] = await Promise.all([
+    sql<AuditRow[]>`
+      select id, occurred_at, actor, action, details from audit_log ${where}
+      order by occurred_at desc, id desc
+      limit ${opts.pageSize} offset ${(opts.page - 1) * opts.pageSize}`,
+    sql<{ n: number }[]>`select count(*)::int as n from audit_log ${where}`,
+  ]);
+  return { rows, total: count?.n ?? 0 };
+}
+
+export async function auditActions(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ action: string }[]>`select distinct action from audit_log order by action`;
+  return rows.map((r) => r.action);
+}
+
+export interface InstanceRow {
+  id: string;
+  hostname: string;
+  pid: number;
+  version: string;
+  started_at: Date;
+  heartbeat_at: Date;
+  stopped_at: Date | null;
+}
+
+export async function recentInstances(sql: Sql, since: Date): Promise<InstanceRow[]> {
+  return sql<InstanceRow[]>`
+    select id, hostname, pid, version, started_at, heartbeat_at, stopped_at from instance
+    where stopped_at is null or stopped_at >= ${since}
+    order by started_at desc limit 20`;
+}
+
+export interface SessionRow {
+  id: string;
+  created_at: Date;
+  expires_at: Date;
+  client_ip: string | null;
+}
+
+export async function activeSessions(sql: Sql, username: string, now: Date): Promise<SessionRow[]> {
+  return sql<SessionRow[]>`
+    select id, created_at, expires_at, client_ip from admin_session
+    where username = ${username} and revoked_at is null and expires_at > ${now}
+    order by created_at desc`;
+}
+
+/** Revokes one of the admin's own sessions; false when it is not theirs or already ended. */
+export async function revokeOwnSession(
+  sql: Sql,
+  username: string,
+  sessionId: string,
+  now: Date,
+): Promise<boolean> {
+  const rows = await sql`
+    update admin_session set revoked_at = ${now}
+    where id = ${sessionId} and username = ${username} and revoked_at is null
+    returning 1`;
+  return rows.length > 0;
+}
+
+/** Revokes every session of the admin except `keep`. */
+export async function revokeOtherSessions(
+  sql: Sql,
+  username: string,
+  keep: string,
+  now: Date,
+): Promise<number> {
+  const rows = await sql`
+    update admin_session set revoked_at = ${now}
+    where username = ${username} and id <> ${keep} and revoked_at is null
+    returning 1`;
+  return rows.length;
+}

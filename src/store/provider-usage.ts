@@ -1,0 +1,79 @@
+/**
+ * The provider request counters (table provider_usage): one row per provider and quota day,
+ * incremented by a single atomic upsert, so requests made by any instance add up in one place.
+ */
+import type { Sql } from "../db/client";
+
+export interface UsageRow {
+  provider: string;
+  day: string;
+  requests: number;
+  exhaustedAt: Date | null;
+  exhaustedMessage: string | null;
+}
+
+function toRow(r: Record<string, unknown>): UsageRow {
+  return {
+    provider: String(r.provider),
+    day: String(r.day),
+    requests: Number(r.requests),
+    exhaustedAt: (r.exhausted_at as Date | null) ?? null,
+    exhaustedMessage: (r.exhausted_message as string | null) ?? null,
+  };
+}
+
+/** Counts one request; returns the day's total including it. */
+export async function countProviderRequest(
+  sql: Sql,
+  provider: string,
+  day: string,
+  now: Date,
+): Promise<number> {
+  const [row] = await sql<{ requests: number }[]>`
+    insert into provider_usage (provider, day, requests, updated_at)
+    values (${provider}, ${day}, 1, ${now})
+    on conflict (provider, day) do update
+      set requests = provider_usage.requests + 1, updated_at = excluded.updated_at
+    returning requests`;
+  return row?.requests ?? 1;
+}
+
+/** Records that the provider itself said its quota is used up for this quota day (first word kept). */
+export async function markProviderExhausted(
+  sql: Sql,
+  provider: string,
+  day: string,
+  now: Date,
+  message: string,
+): Promise<void> {
+  await sql`
+    insert into provider_usage (provider, day, requests, exhausted_at, exhausted_message, updated_at)
+    values (${provider}, ${day}, 0, ${now}, ${message}, ${now})
+    on conflict (provider, day) do update
+      set exhausted_at = coalesce(provider_usage.exhausted_at, excluded.exhausted_at),
+          exhausted_message = coalesce(provider_usage.exhausted_message, excluded.exhausted_message),
+          updated_at = excluded.updated_at`;
+}
+
+/** The rows for the given (provider, day) pairs; missing pairs have no requests yet. */
+export async function providerUsage(
+  sql: Sql,
+  keys: { provider: string; day: string }[],
+): Promise<UsageRow[]> {
+  if (!keys.length) return [];
+  const rows = await sql`
+    select provider, day, requests, exhausted_at, exhausted_message from provider_usage
+    where (provider, day) in (
+      select * from unnest(${keys.map((k) => k.provider)}::text[], ${keys.map((k) => k.day)}::text[])
+    )`;
+  return rows.map(toRow);
+}
+
+/** The `settings.model` most enabled slots of the provider use (ties: the lowest slot id), or null. */
+export async function mostUsedModel(sql: Sql, provider: string): Promise<string | null> {
+  const [row] = await sql<{ model: string }[]>`
+    select settings->>'model' as model from slot
+    where provider = ${provider} and enabled and settings->>'model' is not null
+    group by 1 order by count(*) desc, min(id) limit 1`;
+  return row?.model ?? null;
+}

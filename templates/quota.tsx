@@ -1,0 +1,180 @@
+/** @jsxImportSource @kitajs/html */
+/** Provider quota views: the warning banners (80 % / exhausted) and today's usage per provider. */
+import { Alert } from "./components";
+import { pt } from "./i18n/providers";
+import { fmtDateTime, type View } from "./view";
+
+export interface QuotaView {
+  provider: string;
+  label: string;
+  requests: number;
+  limit: number | null;
+  usedRatio: number | null;
+  warning: boolean;
+  exhausted: boolean;
+  exhaustedByProvider: boolean;
+  resetsAt: Date;
+  zone: string;
+}
+
+function resetText(v: View, q: QuotaView): string {
+  const zone = pt(v).quota.zone[q.zone] ?? q.zone;
+  return `${fmtDateTime(v, q.resetsAt)} (${zone})`;
+}
+
+/** A banner per provider at ≥ 80 % of its limit, an error banner when it is used up. */
+export function QuotaBanners({ v, quotas }: { v: View; quotas: QuotaView[] }): JSX.Element {
+  const t = pt(v).quota;
+  return (
+    <div id="quota-banners">
+      {quotas
+        .filter((q) => q.warning || q.exhausted)
+        .map((q) =>
+          q.exhausted ? (
+            <Alert kind="error">
+              <span safe data-quota={q.provider} data-state="exhausted">
+                {t.exhausted(q.label, resetText(v, q))}
+              </span>
+            </Alert>
+          ) : (
+            <Alert kind="warn">
+              <span safe data-quota={q.provider} data-state="warning">
+                {t.warn(q.label, Math.floor((q.usedRatio ?? 0) * 100), resetText(v, q))}
+              </span>
+            </Alert>
+          ),
+        )}
+    </div>
+  );
+}
+
+/** Today's requests against the limit for each network provider. */
+export function QuotaPanel({ v, quotas }: { v: View; quotas: QuotaView[] }): JSX.Element {
+  const t = pt(v).quota;
+  return (
+    <section class="card" id="provider-quotas">
+      <h2 safe>{t.title}</h2>
+      <p class="hint" safe>
+        {t.hint}
+      </p>
+      <div class="quota-list">
+        {quotas.map((q) => (
+          <div class="quota-row" data-provider={q.provider}>
+            <strong safe>{q.label}</strong>
+            <span class={q.exhausted ? "pill bad" : q.warning ? "pill busy" : "pill"} safe>
+              {t.requests(q.requests, q.limit)}
+            </span>
+            {q.limit !== null ? (
+              <progress
+                class="quota-meter"
+                max={String(q.limit)}
+                value={String(Math.min(q.requests, q.limit))}
+                aria-label={t.requests(q.requests, q.limit)}
+              ></progress>
+            ) : (
+              ""
+            )}
+            <span class="muted small" safe>
+              {t.resets(resetText(v, q))}
+            </span>
+            {q.exhaustedByProvider ? (
+              <span class="small" safe>
+                {t.exhaustedByProvider}
+              </span>
+            ) : (
+              ""
+            )}
+          </div>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+/** Settings: the daily request limit per provider (empty = unlimited), with today's use beside it. */
+export function QuotaLimitsCard({
+  v,
+  quotas,
+  readOnly,
+  errors = {},
+  values,
+  saved,
+}: {
+  v: View;
+  quotas: QuotaView[];
+  readOnly: boolean;
+  errors?: Record<string, string>;
+  values?: Record<string, string>;
+  saved?: boolean;
+}): JSX.Element {
+  const t = pt(v).quota;
+  return (
+    <form
+      id="quota-limits"
+      class="card"
+      hx-post="/settings/limits"
+      hx-target="this"
+      hx-swap="outerHTML"
+      novalidate
+    >
+      <h2 safe>{t.limitsTitle}</h2>
+      <p class="hint" safe>
+        {t.limitsHint}
+      </p>
+      {saved ? (
+        <Alert kind="success">
+          <span safe>{t.limitsSaved}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {errors._ ? (
+        <Alert kind="error">
+          <span safe>{errors._}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      <QuotaBanners v={v} quotas={quotas} />
+      {quotas.map((q) => {
+        const name = `provider_daily_limit.${q.provider}`;
+        const error = errors[name];
+        return (
+          <div class={error ? "field invalid" : "field"} data-field={name}>
+            <label for={`f-limit-${q.provider}`}>
+              <span safe>{t.limitLabel(q.label)}</span>
+            </label>
+            <input
+              type="number"
+              id={`f-limit-${q.provider}`}
+              name={name}
+              min="1"
+              step="1"
+              inputmode="numeric"
+              placeholder={t.unlimited}
+              value={values?.[name] ?? (q.limit === null ? "" : String(q.limit))}
+              disabled={readOnly}
+            />
+            <p class="hint" safe>
+              {`${t.requests(q.requests, q.limit)} · ${t.resets(resetText(v, q))}`}
+            </p>
+            {error ? (
+              <p class="field-error" safe>
+                {error}
+              </p>
+            ) : (
+              ""
+            )}
+          </div>
+        );
+      })}
+      {readOnly ? (
+        ""
+      ) : (
+        <button class="btn" type="submit" safe>
+          {t.saveLimits}
+        </button>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,333 @@
+/**
+ * Provider quotas: the quota day of each provider, the atomic per-day counter in PostgreSQL (also
+ * across connections, as with several instances), the provider_daily_limit setting, the 429
+ * `provider_quota_exhausted` refusal before any waiting, the provider's own "daily quota
+ * exhausted" answer switching to the same state, and where it shows: /metrics, the dashboard
+ * banner at 80 %, the Settings page.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { connectDatabase } from "../src/db/client";
+import { createLogger } from "../src/lib/log";
+import { Metrics } from "../src/metrics";
+import { quotaDay, quotaResetsAt, quotaState } from "../src/providers/quota";
+import { QuotaService } from "../src/quota/service";
+import { KEYS } from "../src/settings/service";
+import { FakeGemini } from "./fakes/gemini";
+import { api, login } from "./helpers/admin";
+import { ADMIN_PASSWORDS, dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { makeJpeg } from "./helpers/images";
+import { parseExposition } from "./helpers/prometheus";
+
+setDefaultTimeout(60_000);
+
+describe("quota days end where the provider's do", () => {
+  test("gemini: midnight Pacific time, with daylight saving", () => {
+    // 30 Nov 2026 07:59 UTC is 29 Nov 23:59 PST (UTC−8).
+    expect(quotaDay("gemini", new Date("2026-11-30T07:59:00Z"))).toBe("2026-11-29");
+    expect(quotaResetsAt("gemini", new Date("2026-11-30T07:59:00Z")).toISOString()).toBe(
+      "2026-11-30T08:00:00.000Z",
+    );
+    expect(quotaDay("gemini", new Date("2026-11-30T08:00:00Z"))).toBe("2026-11-30");
+    // In July it is PDT (UTC−7): the reset comes an hour earlier in UTC.
+    expect(quotaResetsAt("gemini", new Date("2026-07-10T12:00:00Z")).toISOString()).toBe(
+      "2026-07-11T07:00:00.000Z",
+    );
+  });
+
+  test("openai: midnight UTC; turbotext: midnight Moscow (UTC+3)", () => {
+    expect(quotaResetsAt("openai", new Date("2026-11-30T23:59:59Z")).toISOString()).toBe(
+      "2026-12-01T00:00:00.000Z",
+    );
+    expect(quotaDay("turbotext", new Date("2026-11-30T21:30:00Z"))).toBe("2026-12-01");
+    expect(quotaResetsAt("turbotext", new Date("2026-11-30T12:00:00Z")).toISOString()).toBe(
+      "2026-11-30T21:00:00.000Z",
+    );
+  });
+
+  test("the state: ratio, warning at 80 %, exhausted at 100 % or when the provider said so", () => {
+    const at = new Date("2026-11-30T12:00:00Z");
+    const usage = (requests: number, exhaustedAt: Date | null = null) => ({
+      requests,
+      exhaustedAt,
+      exhaustedMessage: exhaustedAt ? "daily quota" : null,
+    });
+    expect(quotaState("gemini", at, usage(79), 100)).toMatchObject({
+      usedRatio: 0.79,
+      warning: false,
+      exhausted: false,
+    });
+    expect(quotaState("gemini", at, usage(80), 100)).toMatchObject({ warning: true, exhausted: false });
+    expect(quotaState("gemini", at, usage(100), 100)).toMatchObject({ usedRatio: 1, exhausted: true });
+    expect(quotaState("gemini", at, usage(5000), null)).toMatchObject({ usedRatio: null, exhausted: false });
+    expect(quotaState("gemini", at, usage(3, at), null)).toMatchObject({
+      usedRatio: 1,
+      exhausted: true,
+      exhaustedByProvider: true,
+    });
+  });
+});
+
+const KEY = "AIzaQuotaKey-0123456789";
+let fake: FakeGemini;
+let app: TestApp;
+let photo: Uint8Array;
+
+beforeAll(async () => {
+  fake = new FakeGemini([KEY]);
+  app = await startTestApp({ env: { GEMINI_BASE_URL: fake.url, GEMINI_API_KEY: KEY } });
+  photo = await makeJpeg(160, 120);
+  await app.configureSlot("slot-001", {
+    provider: "gemini",
+    operation: "image_edit",
+    settings: { prompt: "Paint this photo as a bright watercolour" },
+  });
+});
+afterAll(async () => {
+  await app.stop();
+  fake.stop();
+});
+beforeEach(async () => {
+  fake.reset();
+  await app.rt.sql`delete from provider_usage`;
+  await app.setSetting(KEYS.providerDailyLimit, { gemini: null, turbotext: null, openai: null });
+  await app.setSyncSeconds(15);
+});
+
+async function geminiToday(): Promise<number> {
+  const [row] = await app.rt.sql<{ requests: number }[]>`
+    select requests from provider_usage where provider = 'gemini' and day = ${quotaDay("gemini", new Date())}`;
+  return row?.requests ?? 0;
+}
+
+async function jobCount(): Promise<number> {
+  const [row] = await app.rt.sql<
+    { n: number }[]
+  >`select count(*)::int as n from job where slot_id = 'slot-001'`;
+  return row!.n;
+}
+
+async function scrape() {
+  return parseExposition(await (await fetch(`${app.url}/metrics`)).text());
+}
+
+describe("counting", () => {
+  test("one atomic upsert per request: parallel counts over separate connections add up exactly", async () => {
+    const other = connectDatabase(app.databaseUrl, { max: 4 });
+    try {
+      const second = new QuotaService(
+        other.sql,
+        app.rt.clock,
+        app.rt.settings,
+        new Metrics(),
+        createLogger("error", () => {}),
+      );
+      await Promise.all([
+        ...Array.from({ length: 30 }, () => app.rt.quota.countRequest("gemini")),
+        ...Array.from({ length: 30 }, () => second.countRequest("gemini")),
+        second.countRequest("local"),
+      ]);
+      expect(await geminiToday()).toBe(60);
+      const [local] = await app.rt.sql<
+        { n: number }[]
+      >`select count(*)::int as n from provider_usage where provider = 'local'`;
+      expect(local!.n).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe("provider_daily_limit in the settings API", () => {
+  test("set, read back, cleared with null; bad values are 422 and change nothing", async () => {
+    const serg = api(app, await login(app, "serg"));
+    let res = await serg("PUT", "/api/settings", {
+      json: { provider_daily_limit: { gemini: 2000, openai: 50 } },
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { provider_daily_limit: unknown }).provider_daily_limit).toEqual({
+      gemini: 2000,
+      turbotext: null,
+      openai: 50,
+    });
+    res = await serg("PUT", "/api/settings", { json: { provider_daily_limit: { openai: null } } });
+    expect(((await res.json()) as { provider_daily_limit: unknown }).provider_daily_limit).toEqual({
+      gemini: 2000,
+      turbotext: null,
+      openai: null,
+    });
+    for (const bad of [{ gemini: 0 }, { gemini: "many" }, { gemini: 1.5 }, { local: 10 }]) {
+      res = await serg("PUT", "/api/settings", { json: { provider_daily_limit: bad } });
+      expect(res.status).toBe(422);
+    }
+    const after = (await (await serg("GET", "/api/settings")).json()) as { provider_daily_limit: unknown };
+    expect(after.provider_daily_limit).toEqual({ gemini: 2000, turbotext: null, openai: null });
+    const usage = (await (await serg("GET", "/api/providers/usage")).json()) as {
+      data: { provider: string; daily_limit: number | null; reset_zone: string }[];
+    };
+    expect(usage.data.find((u) => u.provider === "gemini")).toMatchObject({
+      daily_limit: 2000,
+      reset_zone: "America/Los_Angeles",
+    });
+  });
+});
+
+describe("at 100 % booth uploads are refused at once", () => {
+  test("the limit: two photos pass, the third gets 429 provider_quota_exhausted with no job and no call", async () => {
+    await app.setSetting(KEYS.providerDailyLimit, { gemini: 2, turbotext: null, openai: null });
+    for (let i = 0; i < 2; i++) expect((await postIngest(app, "slot-001", dslrForm(photo))).status).toBe(200);
+    expect(await geminiToday()).toBe(2);
+    const jobsBefore = await jobCount();
+
+    const res = await postIngest(app, "slot-001", dslrForm(photo));
+    expect(res.status).toBe(429);
+    const body = await json(res);
+    expect(body.error.code).toBe("provider_quota_exhausted");
+    expect(body.error.details).toMatchObject({ provider: "gemini", requests: 2, daily_limit: 2 });
+    const resetsAt = new Date(String(body.error.details.resets_at));
+    expect(resetsAt.toISOString()).toBe(quotaResetsAt("gemini", new Date()).toISOString());
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await jobCount()).toBe(jobsBefore);
+    expect(fake.requests).toHaveLength(2);
+
+    const m = await scrape();
+    expect(m.value("photochanger_provider_quota_used_ratio", { provider: "gemini" })).toBe(1);
+    expect(m.value("photochanger_provider_requests_total", { provider: "gemini" })).toBeGreaterThanOrEqual(2);
+    expect(
+      m.value("photochanger_ingest_requests_total", {
+        slot: "slot-001",
+        provider: "gemini",
+        outcome: "provider_quota_exhausted",
+      }),
+    ).toBe(1);
+
+    // Raising the limit lets uploads through again at once.
+    await app.setSetting(KEYS.providerDailyLimit, { gemini: 3, turbotext: null, openai: null });
+    expect((await postIngest(app, "slot-001", dslrForm(photo))).status).toBe(200);
+  });
+
+  test("Gemini's own daily RESOURCE_EXHAUSTED: one call, no retries, then the same refusal until the reset", async () => {
+    fake.answer({ kind: "quota", per: "day" });
+    const first = await postIngest(app, "slot-001", dslrForm(photo));
+    expect(first.status).toBe(502);
+    expect(fake.requests).toHaveLength(1);
+    const state = await app.rt.quota.state("gemini");
+    expect(state).toMatchObject({ exhausted: true, exhaustedByProvider: true });
+
+    const second = await postIngest(app, "slot-001", dslrForm(photo));
+    expect(second.status).toBe(429);
+    expect((await json(second)).error.details).toMatchObject({ exhausted_by_provider: true });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  test("a per-minute RESOURCE_EXHAUSTED is retried, and the retry is counted by reason", async () => {
+    const before =
+      (await scrape()).value("photochanger_provider_retries_total", {
+        provider: "gemini",
+        reason: "http_429",
+      }) ?? 0;
+    fake.answer({ kind: "quota", per: "minute" });
+    const res = await postIngest(app, "slot-001", dslrForm(photo));
+    expect(res.status).toBe(200);
+    expect(fake.requests).toHaveLength(2);
+    expect(await geminiToday()).toBe(2);
+    expect((await app.rt.quota.state("gemini")).exhausted).toBe(false);
+    const after = (await scrape()).value("photochanger_provider_retries_total", {
+      provider: "gemini",
+      reason: "http_429",
+    });
+    expect(after).toBe(before + 1);
+  });
+});
+
+describe("the pages", () => {
+  async function cookie(): Promise<string> {
+    const res = await fetch(`${app.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
+      body: new URLSearchParams({ username: "serg", password: ADMIN_PASSWORDS.serg, next: "/" }),
+      redirect: "manual",
+    });
+    return res.headers.get("set-cookie")!.split(";")[0]!;
+  }
+
+  test("the dashboard warns at 80 % and says when the quota resets; at 100 % it says uploads are refused", async () => {
+    const c = await cookie();
+    await app.setSetting(KEYS.providerDailyLimit, { gemini: 5, turbotext: null, openai: null });
+    for (let i = 0; i < 4; i++) await app.rt.quota.countRequest("gemini");
+    let html = await (await fetch(`${app.url}/?lang=en`, { headers: { cookie: c } })).text();
+    expect(html).toContain('data-quota="gemini" data-state="warning"');
+    expect(html).toContain("80 % of the daily quota used");
+    expect(html).toContain("midnight Pacific time");
+    expect(html).toContain("4 of 5 requests");
+
+    await app.rt.quota.countRequest("gemini");
+    html = await (await fetch(`${app.url}/?lang=en`, { headers: { cookie: c } })).text();
+    expect(html).toContain('data-quota="gemini" data-state="exhausted"');
+    expect(html).not.toContain('data-state="warning"');
+  });
+
+  test("Settings: the limits form saves, empty means no limit, a bad value is shown on its field", async () => {
+    const c = await cookie();
+    const post = (form: Record<string, string>) =>
+      fetch(`${app.url}/settings/limits`, {
+        method: "POST",
+        headers: {
+          cookie: c,
+          origin: app.url,
+          "hx-request": "true",
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams(form),
+      });
+    let res = await post({
+      "provider_daily_limit.gemini": "1500",
+      "provider_daily_limit.turbotext": "",
+      "provider_daily_limit.openai": "",
+    });
+    expect(res.status).toBe(200);
+    expect((await app.rt.settings.current()).providerDailyLimit).toEqual({
+      gemini: 1500,
+      turbotext: null,
+      openai: null,
+    });
+    res = await post({ "provider_daily_limit.gemini": "-3" });
+    expect(res.status).toBe(422);
+    const html = await res.text();
+    expect(html).toContain('data-field="provider_daily_limit.gemini"');
+    expect(html).toContain("field invalid");
+    expect((await app.rt.settings.current()).providerDailyLimit.gemini).toBe(1500);
+
+    const page = await (await fetch(`${app.url}/settings?lang=ru`, { headers: { cookie: c } })).text();
+    expect(page).toContain("Дневные лимиты запросов");
+    expect(page).toContain('hx-post="/settings/keys/gemini/check"');
+    expect(page).toContain("Проверить");
+  });
+
+  test("the Check button answers inline, in the page's language", async () => {
+    const c = await cookie();
+    const res = await fetch(`${app.url}/settings/keys/gemini/check`, {
+      method: "POST",
+      headers: {
+        cookie: c,
+        origin: app.url,
+        "hx-request": "true",
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ api_key: "AIzaTypedButWrong-000000" }),
+    });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('data-ok="false"');
+    expect(html).toContain('data-code="bad_key"');
+    expect(html).toContain("Провайдер отклонил ключ.");
+    expect(html).not.toContain("AIzaTypedButWrong");
+
+    const ok = await fetch(`${app.url}/settings/keys/gemini/check?lang=en`, {
+      method: "POST",
+      headers: { cookie: `${c}; pc_lang=en`, origin: app.url, "hx-request": "true" },
+    });
+    const okHtml = await ok.text();
+    expect(okHtml).toContain('data-ok="true"');
+    expect(okHtml).toContain("answered as expected");
+  });
+});
