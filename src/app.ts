@@ -34,12 +34,16 @@ export function createApp(rt: Runtime) {
       if (page) return page;
       if (error instanceof AppError) return errorResponse(error);
       if (code === "NOT_FOUND") {
-        return Response.json(envelope("not_found", "No such endpoint"), { status: 404 });
+        return Response.json(envelope("not_found", "No such endpoint"), {
+          status: 404,
+          headers: { "Cache-Control": "no-store" },
+        });
       }
       if (code === "VALIDATION") {
         const details = validationDetails(error);
         return Response.json(envelope("invalid_request", "The request is not valid", details), {
           status: 400,
+          headers: { "Cache-Control": "no-store" },
         });
       }
       if (isUnstorableText(error)) {
@@ -52,6 +56,7 @@ export function createApp(rt: Runtime) {
       if (code === "PARSE") {
         return Response.json(envelope("invalid_payload", "The request body could not be parsed"), {
           status: 400,
+          headers: { "Cache-Control": "no-store" },
         });
       }
       const correlationId = randomUUID();

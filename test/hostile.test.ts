@@ -74,6 +74,8 @@ interface Case {
   body?: BodyInit | (() => BodyInit);
   /** Sign in with the Bearer token. */
   auth?: boolean;
+  /** Send the session cookie (as a browser would). */
+  cookie?: boolean;
   status: number;
   /** The envelope's code (JSON answers); omitted for pages and redirects. */
   code?: string;
@@ -99,6 +101,7 @@ const goodFields = () => dslrFields();
 async function send(c: Case): Promise<Response> {
   const headers: Record<string, string> = { "x-forwarded-for": nextAddress(), ...c.headers };
   if (c.auth) headers.authorization = `Bearer ${session.token}`;
+  if (c.cookie) headers.cookie = session.cookie;
   const body = typeof c.body === "function" ? c.body() : c.body;
   return fetch(`${app.url}${c.path}`, {
     method: c.method ?? (body === undefined ? "GET" : "POST"),
@@ -847,8 +850,8 @@ const ADMIN_CASES: Case[] = [
     name: "a cookie-authenticated change from another site",
     method: "PUT",
     path: "/api/settings",
+    cookie: true,
     headers: {
-      cookie: "",
       origin: "https://evil.example",
       "sec-fetch-site": "cross-site",
       "content-type": "application/json",
@@ -1005,11 +1008,11 @@ describe("the issue's findings that need more than one request", () => {
     expect(ok.status).toBe(200);
   });
 
-  test("60 parallel right passwords from one address after a rotation: one verification, all 200", async () => {
+  test("12 parallel right passwords from one address after a rotation: one verification, all 200", async () => {
     await app.rt.settings.setIngestPassword(INGEST_PASSWORD, "test"); // new hash: the shortcut is gone
     const from = nextAddress();
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () =>
+      Array.from({ length: 12 }, () =>
         fetch(`${app.url}/ingest/slot-001`, {
           method: "POST",
           headers: { "x-forwarded-for": from },
@@ -1017,7 +1020,7 @@ describe("the issue's findings that need more than one request", () => {
         }),
       ),
     );
-    expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200));
   });
 
   test("50 parallel wrong logins for one user and address: at most 5 verified, the rest 429", async () => {

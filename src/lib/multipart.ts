@@ -164,10 +164,10 @@ export async function readMultipartStream(
       if (state === "headers") {
         // A part with no headers at all starts straight with the blank line.
         const end = pending.subarray(0, 2).equals(CRLF) ? -2 : pending.indexOf(HEADERS_END);
-        if (end === -1) {
-          if (pending.length > HEADER_LIMIT) throw new MultipartError("malformed", "Part headers too long");
-          return;
+        if (end === -1 ? pending.length > HEADER_LIMIT : end > HEADER_LIMIT) {
+          throw new MultipartError("malformed", `Part headers longer than ${HEADER_LIMIT} bytes`);
         }
+        if (end === -1) return;
         const block = end === -2 ? "" : pending.subarray(0, end).toString("utf8");
         pending = pending.subarray(end === -2 ? 2 : end + 4);
         await startPart(block);
