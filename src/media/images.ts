@@ -174,6 +174,25 @@ export async function inspectImage(
   return { format, dimensions };
 }
 
+/**
+ * Bun.Image could not decode or encode an image whose header looked fine (truncated or corrupt
+ * pixel data). It is the photo's fault, not the server's: the job fails with this message.
+ */
+export class ImageUnreadable extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what} could not be decoded: ${String((cause as Error)?.message ?? cause)}`);
+    this.name = "ImageUnreadable";
+  }
+}
+
+async function decode<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await withDecodeSlot(fn);
+  } catch (err) {
+    throw new ImageUnreadable(what, err);
+  }
+}
+
 /** Refuses to decode anything over the pixel cap (results from providers included). */
 function assertDecodable(bytes: Uint8Array, format: ImageFormat, maxPixels = DEFAULT_MAX_PIXELS): void {
   const d = headerDimensions(bytes, format);
@@ -217,7 +236,9 @@ export async function toOutputFormat(bytes: Uint8Array, output: OutputFormat): P
   if (!source) throw new Error("result is not a JPEG, PNG, WebP or HEIC image");
   if (output === "original" || output === source) return { bytes, format: source, mime: MIME[source] };
   assertDecodable(bytes, source);
-  const out = await withDecodeSlot(() => encoder(new Bun.Image(bytes), output).bytes());
+  const out = await decode(`The ${source.toUpperCase()} image`, () =>
+    encoder(new Bun.Image(bytes), output).bytes(),
+  );
   return { bytes: out, format: output, mime: MIME[output] };
 }
 
@@ -226,10 +247,10 @@ export async function downscale(bytes: Uint8Array, maxSide: number): Promise<Enc
   const format = sniffImage(bytes);
   if (!format) throw new Error("not a JPEG, PNG, WebP or HEIC image");
   if (format === "heic") return { bytes, format, mime: MIME[format] };
-  const meta = await new Bun.Image(bytes).metadata();
+  const meta = await decode("The photo", () => new Bun.Image(bytes).metadata());
   if (Math.max(meta.width, meta.height) <= maxSide) return { bytes, format, mime: MIME[format] };
   assertDecodable(bytes, format);
-  const out = await withDecodeSlot(() =>
+  const out = await decode("The photo", () =>
     encoder(
       new Bun.Image(bytes).resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true }),
       format,

@@ -31,7 +31,15 @@ async function transform(ctx: ProviderContext, build: (img: Bun.Image) => Bun.Im
   const img = build(new Bun.Image(photo.bytes));
   const encoded =
     photo.format === "png" ? img.png() : photo.format === "webp" ? img.webp() : img.jpeg({ quality: 92 });
-  const bytes = await withDecodeSlot(() => encoded.bytes());
+  let bytes: Uint8Array;
+  try {
+    bytes = await withDecodeSlot(() => encoded.bytes());
+  } catch (err) {
+    throw new ProviderFailure(
+      "provider_error",
+      `The photo could not be decoded: ${(err as Error).message ?? err}`,
+    );
+  }
   const format = sniffImage(bytes) ?? photo.format;
   return { bytes, format, mime: MIME[format] };
 }

@@ -11,6 +11,7 @@ import {
   downscale,
   EXT,
   formatFromMime,
+  ImageUnreadable,
   type OutputFormat,
   sniffImage,
   thumbnail,
@@ -315,6 +316,12 @@ export class WorkerPool {
       }
       await queue.step(job, "provider_failed", { reason: err.reason, error: err.message, ...err.details });
       await queue.fail(job, err.reason, err.message, providerMs);
+      return;
+    }
+    if (err instanceof ImageUnreadable) {
+      // A photo (or a provider's image) whose header passed the checks but whose pixels do not
+      // decode: the image's fault, answered as the provider step failing, never as a 500.
+      await queue.fail(job, "provider_error", err.message, providerMs);
       return;
     }
     log.error("job.internal_error", { error: err });
