@@ -18,13 +18,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
-import postgres from "postgres";
 import { loadConfig } from "../src/config";
 import { startEmbeddedPostgres } from "../src/db/embedded";
-import { job, slot } from "../src/db/schema";
+import { scratchServer } from "../src/db/scratch";
 import { systemClock } from "../src/lib/clock";
 import { silentLogger } from "../src/lib/log";
+import { updateSlot } from "../src/modules/slots/service";
 import { localProvider } from "../src/providers/local";
 import type { ProviderContext } from "../src/providers/types";
 import { startServer } from "../src/serve";
@@ -68,13 +67,11 @@ if (!serverUrl) {
   stopEmbedded = pg.stop;
 }
 const dbName = `photochanger_bench_${Date.now()}`;
-const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-await admin.unsafe(`create database ${dbName}`);
-const benchUrl = new URL(serverUrl);
-benchUrl.pathname = `/${dbName}`;
+const admin = scratchServer(serverUrl);
+const benchUrl = await admin.create(dbName);
 
 const config = loadConfig({
-  DATABASE_URL: benchUrl.toString(),
+  DATABASE_URL: benchUrl,
   PHOTOCHANGER_DATA_DIR: join(scratch, "data"),
   HOST: "127.0.0.1",
   LOG_LEVEL: "error",
@@ -89,10 +86,12 @@ try {
   await rt.settings.set(KEYS.maxInFlightJobs, 1000, "bench");
   await rt.settings.set(KEYS.providerConcurrency, { gemini: 4, turbotext: 4, openai: 4, local: 64 }, "bench");
   const setSlot = (id: string, delay: number) =>
-    rt.db
-      .update(slot)
-      .set({ provider: "local", operation: "passthrough", settings: { simulate_delay_ms: delay } })
-      .where(eq(slot.id, id));
+    updateSlot(
+      rt,
+      id,
+      { provider: "local", operation: "passthrough", settings: { simulate_delay_ms: delay } },
+      { ifMatch: null, by: "bench" },
+    );
   await setSlot("slot-001", 0);
   await setSlot("slot-002", 1000);
 
@@ -163,7 +162,7 @@ try {
       bareMs.push(await bare(delay));
       const r = await ingest(slotId);
       totalMs.push(r.ms);
-      const [j] = await rt.db.select().from(job).where(eq(job.id, r.jobId));
+      const j = await rt.store.jobs.get(r.jobId);
       added.push(r.ms - (j!.providerLatencyMs ?? 0));
       claimWait.push(j!.startedAt!.getTime() - j!.createdAt.getTime());
       responseWake.push(r.receivedAt - j!.finalizedAt!.getTime());
@@ -203,8 +202,8 @@ try {
   console.log(row("round trip under load", lat));
 } finally {
   await server.shutdown("bench done");
-  await admin.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {});
-  await admin.end({ timeout: 5 });
+  await admin.drop(dbName).catch(() => {});
+  await admin.close();
   await stopEmbedded();
   rmSync(scratch, { recursive: true, force: true });
 }

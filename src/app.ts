@@ -12,6 +12,7 @@ import { ingestModule } from "./modules/ingest/index";
 import { jobsModule } from "./modules/jobs/index";
 import { metricsModule } from "./modules/metrics/index";
 import { openapiModule } from "./modules/openapi/index";
+import { presetsModule } from "./modules/presets/index";
 import { providersModule } from "./modules/providers/index";
 import { publicModule } from "./modules/public/index";
 import { settingsModule } from "./modules/settings/index";
@@ -19,9 +20,9 @@ import { slotsModule } from "./modules/slots/index";
 import { statsModule } from "./modules/stats/index";
 import { browserErrorPage } from "./modules/ui/errors";
 import { uiModule } from "./modules/ui/index";
-import type { Runtime } from "./runtime";
+import type { Services } from "./services";
 
-export function createApp(rt: Runtime) {
+export function createApp(rt: Services) {
   return new Elysia()
     .onError({ as: "global" }, async ({ error, code, request }) => {
       // a browser that navigated into an error gets a page, programs the JSON envelope
@@ -77,6 +78,7 @@ export function createApp(rt: Runtime) {
     .use(healthModule(rt))
     .use(authModule(rt))
     .use(providersModule(rt))
+    .use(presetsModule(rt))
     .use(ingestModule(rt))
     .use(publicModule(rt))
     .use(slotsModule(rt))

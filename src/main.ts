@@ -3,14 +3,14 @@
  * The `photochanger` command: argv → command. `serve` (default) runs the server; the others are
  * operator tools over the same database. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
-import { eq } from "drizzle-orm";
+import { isAdminUsername, setAdminPassword } from "./accounts";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
 import { runCleanup } from "./cron/cleanup";
-import { slot } from "./db/schema";
+import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { generatePassword } from "./lib/secrets";
-import { isAdminUsername, setAdminPassword } from "./modules/auth/users";
 import { checkProvider, formatCheck, isCheckable } from "./modules/providers/check";
+import { updateSlot } from "./modules/slots/service";
 import { collectStatus, formatPurge, formatStatus } from "./ops";
 import { Runtime } from "./runtime";
 import { exitOnSignals, startServer } from "./serve";
@@ -114,12 +114,9 @@ const commands: Record<string, Command> = {
       const applied = await withRuntime(
         async (rt) => {
           await rt.bootstrap();
-          const [row] = await rt.sql<
-            { n: number }[]
-          >`select count(*)::int as n from drizzle.__drizzle_migrations`;
-          return row?.n ?? 0;
-          // An operator (or install.sh) ran this by hand: the passwords are shown here once.
+          return rt.store.migrationsApplied();
         },
+        // An operator (or install.sh) ran this by hand: the passwords are shown here once.
         (lines) => console.log(lines.join("\n")),
       );
       console.log(`database is up to date (${applied} migrations applied)`);
@@ -155,7 +152,7 @@ const commands: Record<string, Command> = {
         throw new UsageError("admin passwords need at least 8 characters");
       const password = given ?? generatePassword(16);
       await withRuntime(async (rt) => {
-        await setAdminPassword(rt.db, user, password);
+        await setAdminPassword({ auth: rt.store.auth, clock: rt.clock }, user, password);
         await rt.settings.audit("cli", "admin.password_set", { username: user });
       });
       console.log(given ? `password for ${user} updated` : `new password for ${user}: ${password}`);
@@ -174,7 +171,7 @@ const commands: Record<string, Command> = {
       if ((sub !== "set" && sub !== "show") || !slotId)
         throw new UsageError("expected: slot set|show <slot-id>");
       return withRuntime(async (rt) => {
-        const [row] = await rt.db.select().from(slot).where(eq(slot.id, slotId));
+        const row = await rt.store.slots.get(slotId);
         if (!row) throw new UsageError(`there is no slot "${slotId}" (slots are slot-001 … slot-015)`);
         if (sub === "show") {
           console.log(JSON.stringify(row, null, 2));
@@ -194,44 +191,32 @@ const commands: Record<string, Command> = {
         const provider = flagValue(args, "provider") ?? row.provider;
         const operation = flagValue(args, "operation") ?? row.operation;
         const sameProvider = provider === row.provider && operation === row.operation;
-        const checked = rt.providers.validate(
+        // The same body PUT /api/slots/{id} takes: the same validation, version check and audit entry.
+        const body: Record<string, unknown> = {
           provider,
           operation,
-          sameProvider ? settings : pickPrompt(settings, settingsArgs, prompt),
-        );
-        if (!checked.ok) {
-          for (const e of checked.errors) console.error(`  ${e.field}: ${e.message}`);
+          settings: sameProvider ? settings : pickPrompt(settings, settingsArgs, prompt),
+        };
+        const name = flagValue(args, "name");
+        if (name !== undefined) body.name = name;
+        const enabled = flagValue(args, "enabled");
+        if (enabled !== undefined)
+          body.enabled = enabled === "true" ? true : enabled === "false" ? false : enabled;
+        const outputFormat = flagValue(args, "output-format");
+        if (outputFormat !== undefined) body.output_format = outputFormat;
+        const size = flagValue(args, "size-limit-mb");
+        if (size !== undefined)
+          body.size_limit_mb = size.trim() !== "" && Number.isFinite(Number(size)) ? Number(size) : size;
+        let saved: Awaited<ReturnType<typeof updateSlot>>;
+        try {
+          saved = await updateSlot(rt, slotId, body, { ifMatch: `"${row.version}"`, by: "cli" });
+        } catch (err) {
+          if (!(err instanceof AppError) || err.code !== "validation_failed") throw err;
+          const fields = (err.details.fields ?? []) as { field: string; message: string }[];
+          for (const f of fields) console.error(`  ${cliName(f.field)}: ${f.message}`);
           throw new UsageError("the slot settings are not valid");
         }
-        const outputFormat = flagValue(args, "output-format") ?? row.outputFormat;
-        if (!["jpeg", "png", "webp", "original"].includes(outputFormat)) {
-          throw new UsageError("--output-format must be jpeg, png, webp or original");
-        }
-        const sizeRaw = flagValue(args, "size-limit-mb");
-        const sizeLimitMb = sizeRaw === undefined ? row.sizeLimitMb : Number(sizeRaw);
-        if (!Number.isInteger(sizeLimitMb) || sizeLimitMb < 1 || sizeLimitMb > 50) {
-          throw new UsageError("--size-limit-mb must be a whole number from 1 to 50");
-        }
-        const enabledRaw = flagValue(args, "enabled");
-        if (enabledRaw !== undefined && enabledRaw !== "true" && enabledRaw !== "false") {
-          throw new UsageError("--enabled must be true or false");
-        }
-        await rt.db
-          .update(slot)
-          .set({
-            provider,
-            operation,
-            settings: checked.settings,
-            outputFormat,
-            sizeLimitMb,
-            name: flagValue(args, "name") ?? row.name,
-            enabled: enabledRaw === undefined ? row.enabled : enabledRaw === "true",
-            version: row.version + 1,
-            updatedBy: "cli",
-            updatedAt: rt.clock.now(),
-          })
-          .where(eq(slot.id, slotId));
-        console.log(`${slotId}: ${provider}/${operation} saved (version ${row.version + 1})`);
+        console.log(`${slotId}: ${saved.provider}/${saved.operation} saved (version ${saved.version})`);
         return 0;
       });
     },
@@ -316,6 +301,12 @@ function pickPrompt(settings: Record<string, unknown>, settingsArgs: string[], p
     fresh[k] = parseScalar(v);
   }
   return fresh;
+}
+
+/** An API field name as the CLI option that sets it (`output_format` → `--output-format`). */
+function cliName(field: string): string {
+  if (field.startsWith("settings.")) return `--setting ${field.slice("settings.".length)}`;
+  return `--${field.replaceAll("_", "-")}`;
 }
 
 function parseScalar(v: string): unknown {

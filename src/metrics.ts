@@ -6,7 +6,6 @@
  * and operation ids, error codes.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { CleanupReport } from "./cron/cleanup";
 import type { JobRow } from "./db/schema";
 import { VERSION } from "./version";
 
@@ -40,6 +39,16 @@ export function providerErrorCode(
     default:
       return null;
   }
+}
+
+/** What a cleaner run removed, by kind (the cleaner's report). */
+export interface CleanupTotals {
+  results: { count: number; bytes: number };
+  thumbnails: { count: number; bytes: number };
+  mediaObjects: { count: number; bytes: number };
+  orphanFiles: { count: number; bytes: number };
+  staleJobs: number;
+  authFailures: number;
 }
 
 export interface IngestLabels {
@@ -224,7 +233,7 @@ export class Metrics {
   }
 
   /** A finished (not dry) cleaner run. */
-  cleanupFinished(report: CleanupReport): void {
+  cleanupFinished(report: CleanupTotals): void {
     this.cleanupRuns.inc({ result: "ok" });
     for (const kind of CLEANUP_KINDS) {
       this.cleanupRemoved.inc({ kind: CLEANUP_KIND_LABEL[kind] }, report[kind].count);

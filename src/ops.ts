@@ -3,18 +3,15 @@
  * removed). `status` reads without side effects — no migrations, no files created — so it still
  * answers, with the reason, when the database is down.
  */
-import { eq } from "drizzle-orm";
 import type { Config } from "./config";
-import { type CleanupReport, lastCleanup } from "./cron/cleanup";
-import { connectDatabase } from "./db/client";
+import type { CleanupReport } from "./cron/cleanup";
 import { startEmbeddedPostgres } from "./db/embedded";
-import { appliedCount, embeddedMigrations } from "./db/migrate";
-import { appSettings } from "./db/schema";
+import { embeddedMigrations } from "./db/migrate";
 import type { Logger } from "./lib/log";
 import { MediaStore } from "./media/storage";
-import { countActive } from "./queue/sql";
-import { LEASE_TTL_MS } from "./runtime";
+import { LEASE_TTL_MS } from "./queue/index";
 import { KEYS, SETTING_DEFAULTS } from "./settings/service";
+import { Store } from "./store/index";
 import { VERSION } from "./version";
 
 export interface StatusReport {
@@ -80,29 +77,23 @@ export async function collectStatus(config: Config, log: Logger): Promise<Status
     report.database.error = (err as Error).message;
     return report;
   }
-  const database = connectDatabase(url, { max: 1 });
+  const store = Store.open(url, { max: 1 });
   try {
-    await database.sql`select 1`;
+    await store.ping(5000);
     report.database.reachable = true;
     report.database.migrations = {
-      applied: await appliedCount(database.sql),
+      applied: await store.migrationsApplied(),
       built_in: embeddedMigrations().length,
     };
-    const counts = await countActive(database.sql);
-    const [cap] = await database.db
-      .select({ value: appSettings.value })
-      .from(appSettings)
-      .where(eq(appSettings.key, KEYS.maxInFlightJobs));
+    const counts = await store.jobs.countActive();
+    const cap = await store.settings.get(KEYS.maxInFlightJobs);
     report.queue = {
       ...counts,
       in_flight: counts.pending + counts.processing,
       max_in_flight: typeof cap?.value === "number" ? cap.value : SETTING_DEFAULTS.maxInFlightJobs,
     };
-    const [live] = await database.sql<{ n: number }[]>`
-      select count(*)::int as n from instance
-      where stopped_at is null and heartbeat_at >= now() - ${`${LEASE_TTL_MS} milliseconds`}::interval`;
-    report.live_instances = live?.n ?? 0;
-    const last = await lastCleanup(database);
+    report.live_instances = await store.instances.countLive(LEASE_TTL_MS);
+    const last = await store.cleanupRuns.last();
     report.last_cleanup = last
       ? {
           finished_at: last.finishedAt!.toISOString(),
@@ -114,7 +105,7 @@ export async function collectStatus(config: Config, log: Logger): Promise<Status
   } catch (err) {
     report.database.error ??= (err as Error).message;
   } finally {
-    await database.close().catch(() => {});
+    await store.close().catch(() => {});
     await stopEmbedded();
   }
   return report;

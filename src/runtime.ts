@@ -7,8 +7,9 @@ import { randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { ensureAdminUsers } from "./accounts";
 import type { Config } from "./config";
-import { connectDatabase, type Database } from "./db/client";
+import { Purges } from "./cron/cleanup";
 import { type EmbeddedDatabase, startEmbeddedPostgres } from "./db/embedded";
 import { runMigrations } from "./db/migrate";
 import { type Clock, systemClock } from "./lib/clock";
@@ -18,23 +19,19 @@ import { MediaObjects } from "./media/objects";
 import { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
-import { ensureAdminUsers } from "./modules/auth/users";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
-import { JobQueue } from "./queue/index";
-import { stopInstance, upsertInstance } from "./queue/sql";
+import { JobQueue, LEASE_TTL_MS, OVERDUE_GRACE_MS } from "./queue/index";
 import { QuotaService } from "./quota/service";
+import type { Services } from "./services";
 import { SettingsService } from "./settings/service";
+import { Store } from "./store/index";
 import { VERSION } from "./version";
 import { WorkerPool } from "./worker/pool";
 
-/** A lease (or a waiting instance) silent this long is considered dead. */
-export const LEASE_TTL_MS = 15_000;
 const INSTANCE_HEARTBEAT_MS = 3_000;
 const SWEEP_MS = 5_000;
-/** Active jobs this far past their deadline are finalized by the sweeper even if a waiter exists. */
-const OVERDUE_GRACE_MS = 3_000;
 
 export interface RuntimeOptions {
   clock?: Clock;
@@ -53,7 +50,7 @@ export interface FirstStartSecrets {
   ingestPassword: string | null;
 }
 
-export class Runtime {
+export class Runtime implements Services {
   readonly instanceId = randomUUID();
   readonly events = new JobEvents();
   readonly media: MediaStore;
@@ -64,6 +61,7 @@ export class Runtime {
   readonly queue: JobQueue;
   readonly workers: WorkerPool;
   readonly metrics = new Metrics();
+  readonly purges: Purges;
   readonly quota: QuotaService;
   private timers: ReturnType<typeof setInterval>[] = [];
   private listener: { unlisten(): Promise<void> } | null = null;
@@ -73,7 +71,7 @@ export class Runtime {
 
   private constructor(
     readonly config: Config,
-    readonly database: Database,
+    readonly store: Store,
     private readonly embedded: EmbeddedDatabase | null,
     readonly clock: Clock,
     readonly log: Logger,
@@ -82,13 +80,13 @@ export class Runtime {
   ) {
     this.media = new MediaStore(config.mediaRoot);
     this.media.ensureLayout();
-    this.objects = new MediaObjects(database.db, this.media);
-    this.templates = new TemplateStore(database.db, this.media);
+    this.objects = new MediaObjects(store.mediaObjects, this.media);
+    this.templates = new TemplateStore(store.templates, this.media);
     const masterKey = loadOrCreateMasterKey(join(config.dataDir, "master.key"));
-    this.settings = new SettingsService(database.db, clock, config, masterKey);
+    this.settings = new SettingsService(store, clock, config, masterKey);
     this.providers = new ProviderRegistry(providers);
-    this.quota = new QuotaService(database.sql, clock, this.settings, this.metrics, log);
-    this.queue = new JobQueue(database.sql, clock, this.media, this.objects, this.events, log);
+    this.quota = new QuotaService(store.providerUsage, clock, this.settings, this.metrics, log);
+    this.queue = new JobQueue(store.jobs, clock, this.media, this.objects, this.events, log);
     this.queue.onFinalized((job) => this.metrics.jobFinalized(job));
     this.workers = new WorkerPool(
       {
@@ -107,14 +105,7 @@ export class Runtime {
       },
       config.workerCount,
     );
-  }
-
-  get db() {
-    return this.database.db;
-  }
-
-  get sql() {
-    return this.database.sql;
+    this.purges = new Purges(this);
   }
 
   static async create(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -129,10 +120,9 @@ export class Runtime {
     try {
       const applied = await runMigrations(url);
       if (applied) log.info("db.migrated", { applied });
-      const database = connectDatabase(url);
       return new Runtime(
         config,
-        database,
+        Store.open(url),
         embedded,
         clock,
         log,
@@ -147,7 +137,7 @@ export class Runtime {
 
   /** Creates the admins and the ingest password on first start; returns what must be shown once. */
   async bootstrap(): Promise<FirstStartSecrets> {
-    const admins = await ensureAdminUsers(this.db, () => generatePassword(16));
+    const admins = await ensureAdminUsers(this.store.auth, () => generatePassword(16));
     let ingestPassword: string | null = null;
     if (!(await this.settings.hasIngestPassword())) {
       ingestPassword = generatePassword(12);
@@ -169,15 +159,15 @@ export class Runtime {
     const background = this.options.background ?? this.options.workers ?? true;
     if (background) {
       const me = { id: this.instanceId, hostname: hostname(), pid: process.pid, version: VERSION };
-      await upsertInstance(this.sql, me, this.clock.now());
+      await this.store.instances.upsert(me, this.clock.now());
       await this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS);
       this.every(
         INSTANCE_HEARTBEAT_MS,
-        () => upsertInstance(this.sql, me, this.clock.now()),
+        () => this.store.instances.upsert(me, this.clock.now()),
         "instance.heartbeat",
       );
       this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
-      this.listener = await listenForJobEvents(this.sql, this.events, this.log);
+      this.listener = await listenForJobEvents(this.store.jobs, this.events, this.log);
     }
     if (this.options.workers ?? true) this.workers.start();
   }
@@ -206,8 +196,8 @@ export class Runtime {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.listener?.unlisten();
-    await stopInstance(this.sql, this.instanceId, this.clock.now()).catch(() => {});
-    await this.database.close();
+    await this.store.instances.stop(this.instanceId, this.clock.now()).catch(() => {});
+    await this.store.close();
     await this.embedded?.stop();
   }
 }

@@ -2,14 +2,14 @@
 
 import { createApp } from "./app";
 import type { Config } from "./config";
-import type { Runtime } from "./runtime";
+import type { Services } from "./services";
 
 /** Above the largest T_sync (60 s) so a held booth request is never cut by Bun's idle timer. */
 export const IDLE_TIMEOUT_S = 90;
 /** Bun refuses larger bodies itself; the slot limit (≤ 50 MB) is enforced by the ingest route. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-export function listen(rt: Runtime, config: Pick<Config, "host" | "port"> & Partial<Pick<Config, "tls">>) {
+export function listen(rt: Services, config: Pick<Config, "host" | "port"> & Partial<Pick<Config, "tls">>) {
   const app = createApp(rt).listen({
     hostname: config.host,
     port: config.port,

@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.stop());
 
-const runs = (trigger: string) => app.rt.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, trigger));
+const runs = (trigger: string) => app.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, trigger));
 
 describe("the cleaner schedule", () => {
   test("runs once at start and then every 15 minutes on the quarter hour", async () => {
@@ -70,13 +70,13 @@ describe("the cleaner schedule", () => {
   test("a failing run is logged and the cleaner carries on", async () => {
     const cleaner = startCleaner(app.rt, { runAtStart: false });
     // The cleaner's bookkeeping table is gone (e.g. a half-applied manual change): the run fails.
-    await app.rt.sql`alter table cleanup_run rename to cleanup_run_away`;
+    await app.sql`alter table cleanup_run rename to cleanup_run_away`;
     try {
       expect((await cleaner.runNow("broken")).status).toBe("failed");
       const failed = logLines.find((l) => l.includes('"event":"cleanup.failed"'));
       expect(failed).toContain('"trigger":"broken"');
     } finally {
-      await app.rt.sql`alter table cleanup_run_away rename to cleanup_run`;
+      await app.sql`alter table cleanup_run_away rename to cleanup_run`;
     }
     expect((await cleaner.runNow("repaired")).status).toBe("done");
     await cleaner.stop();

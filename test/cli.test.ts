@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import pkg from "../package.json";
 import { loadConfig } from "../src/config";
-import { adminUser, cleanupRun, job, slot } from "../src/db/schema";
+import { job } from "../src/db/schema";
 import { silentLogger } from "../src/lib/log";
 import { Runtime } from "../src/runtime";
 import { dslrForm, freshDatabase, postIngest, startTestApp, type TestApp } from "./helpers/app";
@@ -101,7 +101,7 @@ describe("migrate", () => {
     const ingest = /booth ingest password:\s+(\S+)/.exec(first.stdout)?.[1];
     expect(serg).toBeDefined();
     expect(ingest).toBeDefined();
-    const [row] = await rt.db.select().from(adminUser).where(eq(adminUser.username, "serg"));
+    const row = await rt.store.auth.user("serg");
     expect(await Bun.password.verify(serg!, row!.passwordHash)).toBe(true);
     expect(await rt.settings.verifyIngestPassword(ingest!)).toBe(true);
 
@@ -138,7 +138,7 @@ describe("admin set-password", () => {
     const r = await runCli(["admin", "set-password", "igor", "--value", value], env);
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(value);
-    const [row] = await rt.db.select().from(adminUser).where(eq(adminUser.username, "igor"));
+    const row = await rt.store.auth.user("igor");
     expect(await Bun.password.verify(value, row!.passwordHash)).toBe(true);
   });
 
@@ -146,14 +146,14 @@ describe("admin set-password", () => {
     const r = await runCli(["admin", "set-password", "serg"], env);
     expect(r.code).toBe(0);
     const shown = /new password for serg: (\S+)/.exec(r.stdout)?.[1];
-    const [row] = await rt.db.select().from(adminUser).where(eq(adminUser.username, "serg"));
+    const row = await rt.store.auth.user("serg");
     expect(await Bun.password.verify(shown!, row!.passwordHash)).toBe(true);
   });
 });
 
 describe("slot", () => {
   test("set changes provider, operation, settings and bumps the version; show prints it", async () => {
-    const [before] = await rt.db.select().from(slot).where(eq(slot.id, "slot-003"));
+    const before = await rt.store.slots.get("slot-003");
     const r = await runCli(
       [
         "slot",
@@ -174,7 +174,7 @@ describe("slot", () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("slot-003: local/greyscale saved");
-    const [after] = await rt.db.select().from(slot).where(eq(slot.id, "slot-003"));
+    const after = await rt.store.slots.get("slot-003");
     expect(after).toMatchObject({
       provider: "local",
       operation: "greyscale",
@@ -183,6 +183,10 @@ describe("slot", () => {
       version: before!.version + 1,
     });
     expect(after!.settings).toMatchObject({ simulate_delay_ms: 250 });
+    // The same versioned, audited update as PUT /api/slots/{id}.
+    const [audit] = await rt.store.audit.recent(1);
+    expect(audit).toMatchObject({ actor: "cli", action: "slot.updated", details: { slot_id: "slot-003" } });
+    expect(after!.updatedBy).toBe("cli");
 
     const shown = await runCli(["slot", "show", "slot-003"], env);
     expect(shown.code).toBe(0);
@@ -206,7 +210,7 @@ describe("purge and status, next to a running server", () => {
     expect(res.status).toBe(200);
     const jobId = res.headers.get("x-job-id")!;
     // The result's retention has run out.
-    const [row] = await app.rt.db
+    const [row] = await app.db
       .update(job)
       .set({ resultExpiresAt: sql`now() - interval '1 hour'` })
       .where(eq(job.id, jobId))
@@ -238,8 +242,9 @@ describe("purge and status, next to a running server", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ dryRun: false, results: { count: 1, bytes: resultBytes } });
     expect(existsSync(resultPath)).toBe(false);
-    const runs = await rt.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, "cli"));
-    expect(runs.at(-1)!.removed).toMatchObject({ results: 1, results_bytes: resultBytes });
+    const last = await rt.store.cleanupRuns.last();
+    expect(last!.trigger).toBe("cli");
+    expect(last!.removed).toMatchObject({ results: 1, results_bytes: resultBytes });
 
     const again = await runCli(["purge"], appEnv());
     expect(again.code).toBe(0);

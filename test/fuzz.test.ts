@@ -50,7 +50,7 @@ const HOSTILE_STRINGS = [
   "a".repeat(70),
   "a".repeat(5000),
   "{{7*7}}",
-  "$\{process.env}",
+  "${process.env}",
 ];
 const HOSTILE_VALUES: unknown[] = [
   ...HOSTILE_STRINGS,

@@ -1072,7 +1072,7 @@ describe("the issue's findings that need more than one request", () => {
     expect(res.status).toBe(200);
     const id = res.headers.get("x-job-id")!;
     expect((await fetch(`${app.url}/r/${id}/qr.svg`)).status).toBe(200);
-    await app.rt.db
+    await app.db
       .update(job)
       .set({ resultExpiresAt: new Date(Date.now() - 1000) })
       .where(eq(job.id, id));
@@ -1223,7 +1223,7 @@ describe("transport and headers", () => {
         body: JSON.stringify({ username: "serg", password: ADMIN_PASSWORDS.serg }),
       });
       expect(res.headers.get("set-cookie")).toStartWith("pc_session=");
-      const [row] = (await other.rt.db.execute(
+      const [row] = (await other.db.execute(
         sql`select client_ip from admin_session order by created_at desc limit 1`,
       )) as unknown as { client_ip: string }[];
       expect(row!.client_ip).toBe("127.0.0.1");

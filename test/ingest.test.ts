@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => app.stop());
 
 async function jobsCount(): Promise<number> {
-  return (await app.rt.db.select().from(job)).length;
+  return (await app.db.select().from(job)).length;
 }
 
 describe("a DSLR Remote Pro upload", () => {
@@ -46,7 +46,7 @@ describe("a DSLR Remote Pro upload", () => {
     expect(await colourfulness(photo)).toBeGreaterThan(20);
     expect(await colourfulness(body)).toBeLessThan(3);
 
-    const [row] = await app.rt.db.select().from(job).where(eq(job.id, jobId));
+    const [row] = await app.db.select().from(job).where(eq(job.id, jobId));
     expect(row!.status).toBe("succeeded");
     expect(row!.source).toBe("ingest");
     expect(row!.clientHash).toBe("3f786850e387550fdab836ed7e6dc881de23001b");
@@ -59,14 +59,14 @@ describe("a DSLR Remote Pro upload", () => {
     expect(JSON.stringify(row!.clientMeta)).not.toContain(INGEST_PASSWORD);
     // The payload is removed right after finalization, which may land just after the answer.
     await eventually(async () => {
-      const [r] = await app.rt.db.select().from(job).where(eq(job.id, jobId));
+      const [r] = await app.db.select().from(job).where(eq(job.id, jobId));
       return r!.payloadPath === null;
     });
     expect(row!.resultSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(row!.resultExpiresAt!.getTime() - row!.finalizedAt!.getTime()).toBe(72 * 3600_000);
     expect(row!.expiresAt.getTime() - row!.createdAt.getTime()).toBe(48_000);
 
-    const events = (await app.rt.db.select().from(processingLog).where(eq(processingLog.jobId, jobId))).map(
+    const events = (await app.db.select().from(processingLog).where(eq(processingLog.jobId, jobId))).map(
       (r) => r.event,
     );
     expect(events).toEqual(["received", "dispatched", "provider_responded", "succeeded"]);
@@ -210,7 +210,7 @@ describe("refusals leave no job and no file", () => {
     }).catch(() => null);
     // Bun may close the socket on a short body; either way no job exists.
     if (res) expect([400, 413]).toContain(res.status);
-    expect((await app.rt.db.select().from(job).where(eq(job.slotId, "slot-011"))).length).toBe(0);
+    expect((await app.db.select().from(job).where(eq(job.slotId, "slot-011"))).length).toBe(0);
   });
 
   test("the password is never written to the log", async () => {

@@ -134,7 +134,7 @@ describe("POST /api/jobs/{id}/cancel", () => {
     });
     const waiting = postIngest(app, "slot-003", dslrForm(photo));
     const id = await eventually(async () => {
-      const [row] = await app.rt.db.select().from(job).where(eq(job.slotId, "slot-003"));
+      const [row] = await app.db.select().from(job).where(eq(job.slotId, "slot-003"));
       return row?.status === "processing" ? row.id : null;
     });
     const detail = (await (await serg("GET", `/api/jobs/${id}`)).json()) as { deadline_left_ms: number };
@@ -151,7 +151,7 @@ describe("POST /api/jobs/{id}/cancel", () => {
     expect(body.error.code).toBe("job_cancelled");
     expect(body.error.details.job_id).toBe(id);
 
-    const steps = await app.rt.db.select().from(processingLog).where(eq(processingLog.jobId, id));
+    const steps = await app.db.select().from(processingLog).where(eq(processingLog.jobId, id));
     expect(steps.find((s) => s.event === "cancelled")!.details).toMatchObject({ by: "igor" });
 
     const again = await serg("POST", `/api/jobs/${id}/cancel`);

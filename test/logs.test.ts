@@ -91,7 +91,7 @@ beforeAll(async () => {
   // Cancelled by an admin while the provider works.
   const pending = ingest("slot-002", dslrForm(photo));
   const running = await eventually(async () => {
-    const [row] = await app.rt.db
+    const [row] = await app.db
       .select()
       .from(job)
       .where(and(eq(job.slotId, "slot-002"), eq(job.status, "processing")));

@@ -144,7 +144,7 @@ describe("/metrics", () => {
     // The jobs finish in the worker; the timed-out one when its deadline passes.
     const latency = { provider: "local", operation: "greyscale", outcome: "success" };
     expect(m.value("photochanger_provider_latency_seconds_count", latency)).toBe(3);
-    const [lat] = await app.rt.db
+    const [lat] = await app.db
       .select({ ms: sql<number>`sum(provider_latency_ms)::int` })
       .from(job)
       .where(eq(job.status, "succeeded"));
@@ -156,7 +156,7 @@ describe("/metrics", () => {
     expect(m.value("photochanger_jobs_finished_total", { source: "ingest", outcome: "success" })).toBe(3);
 
     // …and agree with the jobs table.
-    const [row] = await app.rt.db
+    const [row] = await app.db
       .select({ n: sql<number>`count(*)::int` })
       .from(job)
       .where(eq(job.status, "succeeded"));
@@ -165,8 +165,8 @@ describe("/metrics", () => {
   });
 
   test("the cleaner's removals and last run are exported", async () => {
-    const [victim] = await app.rt.db.select().from(job).where(eq(job.status, "succeeded")).limit(1);
-    await app.rt.db
+    const [victim] = await app.db.select().from(job).where(eq(job.status, "succeeded")).limit(1);
+    await app.db
       .update(job)
       .set({ resultExpiresAt: new Date(Date.now() - 1000) })
       .where(eq(job.id, victim!.id));

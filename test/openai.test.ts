@@ -168,7 +168,7 @@ describe("openai failures", () => {
   });
 
   test("a HEIC photo (which OpenAI cannot read) → 415 at ingest with a hint, no job, OpenAI not called", async () => {
-    const before = (await app.rt.db.select().from(job)).length;
+    const before = (await app.db.select().from(job)).length;
     const res = await postIngest(
       app,
       "slot-001",
@@ -179,7 +179,7 @@ describe("openai failures", () => {
     expect(err.code).toBe("unsupported_media_type");
     expect(err.message).toContain("openai");
     expect(String(err.details.hint)).toContain("JPEG");
-    expect((await app.rt.db.select().from(job)).length).toBe(before);
+    expect((await app.db.select().from(job)).length).toBe(before);
     expect(fake.requests).toHaveLength(0);
   });
 

@@ -14,7 +14,7 @@ describe("outages", () => {
   test("database unreachable → 503 service_unavailable", async () => {
     const app = await startTestApp({ workers: false });
     try {
-      await app.rt.database.close();
+      await app.rt.store.close();
       const res = await postIngest(app, "slot-001", dslrForm(await makeJpeg()));
       expect(res.status).toBe(503);
       expect((await json(res)).error.code).toBe("service_unavailable");
@@ -35,7 +35,7 @@ describe("outages", () => {
       const res = await postIngest(app, "slot-001", dslrForm(await makeJpeg()));
       expect(res.status).toBe(507);
       expect((await json(res)).error.code).toBe("insufficient_storage");
-      expect(await app.rt.db.select().from(job)).toHaveLength(0);
+      expect(await app.db.select().from(job)).toHaveLength(0);
       expect(await app.rt.media.list("payloads")).toHaveLength(0);
     } finally {
       await app.stop();
@@ -61,7 +61,7 @@ describe("outages", () => {
       const response = postIngest(a, "slot-001", dslrForm(await makeJpeg()));
       const [row] = await (async () => {
         for (;;) {
-          const rows = await a.rt.db.select().from(job);
+          const rows = await a.db.select().from(job);
           if (rows.length) return rows;
           await Bun.sleep(10);
         }
@@ -95,7 +95,7 @@ describe("how a finished job answers the booth", () => {
       const response = postIngest(app, "slot-001", dslrForm(await makeJpeg()));
       const processing = await (async () => {
         for (;;) {
-          const [r] = await app.rt.db.select().from(job);
+          const [r] = await app.db.select().from(job);
           if (r?.status === "processing") return r;
           await Bun.sleep(20);
         }

@@ -51,7 +51,7 @@ beforeEach(async () => {
   openai.reset();
   turbo.reset();
   gemini.models = new Set(["gemini-2.5-flash-image", "gemini-3-pro-image-preview"]);
-  await app.rt.sql`delete from provider_usage`;
+  await app.sql`delete from provider_usage`;
   await app.setSetting(KEYS.publicBaseUrl, app.url);
 });
 
@@ -59,7 +59,7 @@ const check = (id: "gemini" | "openai" | "turbotext", o: { apiKey?: string; mode
   checkProvider(app.rt, id, o);
 
 async function requestsToday(provider: "gemini" | "openai" | "turbotext"): Promise<number> {
-  const [row] = await app.rt.sql<{ requests: number }[]>`
+  const [row] = await app.sql<{ requests: number }[]>`
     select requests from provider_usage where provider = ${provider} and day = ${quotaDay(provider, new Date())}`;
   return row?.requests ?? 0;
 }
@@ -180,7 +180,7 @@ describe("turbotext", () => {
   });
 
   test("no public address at all", async () => {
-    await app.rt.sql`delete from app_settings where key = ${KEYS.publicBaseUrl}`;
+    await app.sql`delete from app_settings where key = ${KEYS.publicBaseUrl}`;
     app.rt.settings.invalidate();
     const r = await check("turbotext");
     expect(r.code).toBe("no_public_url");

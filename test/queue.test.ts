@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 
 async function eventsOf(app: TestApp, jobId: string): Promise<string[]> {
-  const rows = await app.rt.db
+  const rows = await app.db
     .select()
     .from(processingLog)
     .where(eq(processingLog.jobId, jobId))
@@ -56,7 +56,7 @@ describe("the deadline", () => {
     expect(res.headers.get("x-job-id")).toBe(jobId);
     expect(typeof body.error.details.expires_at).toBe("string");
 
-    const [row] = await app.rt.db.select().from(job).where(eq(job.id, jobId));
+    const [row] = await app.db.select().from(job).where(eq(job.id, jobId));
     expect(row!.status).toBe("timeout");
     expect(row!.failureReason).toBe("timeout");
     expect(row!.resultPath).toBeNull();
@@ -65,7 +65,7 @@ describe("the deadline", () => {
 
     // Even after the provider would have finished, the job stays timed out and has no result.
     await Bun.sleep(2500);
-    const [later] = await app.rt.db.select().from(job).where(eq(job.id, jobId));
+    const [later] = await app.db.select().from(job).where(eq(job.id, jobId));
     expect(later!.status).toBe("timeout");
     expect(later!.resultPath).toBeNull();
     expect((await fetch(`${app.url}/public/results/${jobId}`)).status).toBe(404);
@@ -80,7 +80,7 @@ describe("the deadline", () => {
     await app.setSyncSeconds(30);
     const res = await postIngest(app, "slot-005", dslrForm(photo));
     expect(res.status).toBe(200);
-    const [row] = await app.rt.db
+    const [row] = await app.db
       .select()
       .from(job)
       .where(eq(job.id, res.headers.get("x-job-id")!));
@@ -99,12 +99,12 @@ describe("the deadline", () => {
     await eventually(
       async () => (await app.rt.queue.counts()).processing + (await app.rt.queue.counts()).pending,
     );
-    const before = (await app.rt.db.select().from(job)).length;
+    const before = (await app.db.select().from(job)).length;
     const busy = await postIngest(app, "slot-006", dslrForm(photo));
     expect(busy.status).toBe(429);
     expect((await json(busy)).error.code).toBe("queue_busy");
     expect(Number(busy.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect((await app.rt.db.select().from(job)).length).toBe(before);
+    expect((await app.db.select().from(job)).length).toBe(before);
     expect((await slow).status).toBe(200);
     // The payload goes right after finalization (the response may be a hair faster).
     await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
@@ -121,7 +121,7 @@ describe("the deadline", () => {
     expect(blocked.status).toBe(429);
     expect((await json(blocked)).error.code).toBe("too_many_attempts");
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
-    await app.rt.db.execute(sql`delete from auth_throttle`);
+    await app.db.execute(sql`delete from auth_throttle`);
     expect((await postIngest(app, "slot-007", dslrForm(photo))).status).toBe(200);
   });
 
@@ -139,13 +139,13 @@ describe("the deadline", () => {
       signal: abort.signal,
     }).catch(() => null);
     const jobRow = await eventually(async () => {
-      const [r] = await app.rt.db.select().from(job).where(eq(job.slotId, "slot-008"));
+      const [r] = await app.db.select().from(job).where(eq(job.slotId, "slot-008"));
       return r;
     });
     abort.abort();
     await pending;
     const done = await eventually(async () => {
-      const [r] = await app.rt.db.select().from(job).where(eq(job.id, jobRow.id));
+      const [r] = await app.db.select().from(job).where(eq(job.id, jobRow.id));
       return r && r.status !== "pending" && r.status !== "processing" ? r : null;
     });
     expect(done.status).toBe("succeeded");
@@ -164,7 +164,7 @@ describe("fenced finalization (injectable clock)", () => {
 
   async function pendingJob(id: string) {
     const now = clock.now();
-    await app.rt.db.insert(job).values({
+    await app.db.insert(job).values({
       id,
       slotId: "slot-001",
       source: "ingest",
@@ -222,7 +222,7 @@ describe("fenced finalization (injectable clock)", () => {
     await pendingJob("00000000-0000-4000-8000-000000000003");
     clock.advance(49_000);
     expect(await app.rt.queue.claim("worker-a")).toBeNull();
-    const plan = await app.rt.sql.begin(async (tx) => {
+    const plan = await app.sql.begin(async (tx) => {
       await tx`set local enable_seqscan = off`;
       return tx.unsafe(
         `explain update job set status = 'processing' where id = (
@@ -251,7 +251,7 @@ describe("crash recovery", () => {
         settings: {},
         outputFormat: "jpeg",
       } as const;
-      await app.rt.db.insert(job).values([
+      await app.db.insert(job).values([
         // processing, lease heartbeat lapsed long ago, deadline still ahead
         {
           ...base,
@@ -288,7 +288,7 @@ describe("crash recovery", () => {
       expect(byId.get("00000000-0000-4000-8000-00000000000a")!.status).toBe("failed");
       expect(byId.get("00000000-0000-4000-8000-00000000000b")!.status).toBe("timeout");
       expect(byId.has("00000000-0000-4000-8000-00000000000c")).toBe(false);
-      const logs = await app.rt.db
+      const logs = await app.db
         .select()
         .from(processingLog)
         .where(
@@ -309,7 +309,7 @@ describe("crash recovery", () => {
     await first.configureSlot("slot-001", { provider: "local", operation: "passthrough" });
     // Simulate a crash: a processing job whose worker died with the process (stale heartbeat).
     const stale = new Date(Date.now() - 60_000);
-    await first.rt.db.insert(job).values({
+    await first.db.insert(job).values({
       id: "00000000-0000-4000-8000-0000000000d1",
       slotId: "slot-001",
       source: "ingest",
@@ -361,11 +361,11 @@ describe("two instances on one database", () => {
       const ids = responses.map((r) => r.headers.get("x-job-id")!);
       expect(new Set(ids).size).toBe(60);
 
-      const rows = await a.rt.db.select().from(job).where(inArray(job.id, ids));
+      const rows = await a.db.select().from(job).where(inArray(job.id, ids));
       expect(rows.every((r) => r.status === "succeeded" && r.attempts === 1)).toBe(true);
       const owners = new Set(rows.map((r) => r.leaseOwner?.split("/")[0]));
       expect(owners.size).toBe(2);
-      const dispatched = await a.rt.db
+      const dispatched = await a.db
         .select({ jobId: processingLog.jobId, n: sql<number>`count(*)::int` })
         .from(processingLog)
         .where(sql`${processingLog.event} = 'dispatched' and ${processingLog.jobId} in ${ids}`)
@@ -427,7 +427,7 @@ describe("public results", () => {
     });
     const res = await postIngest(app, "slot-002", dslrForm(photo));
     expect(res.status).toBeGreaterThanOrEqual(400);
-    const [failed] = await app.rt.db
+    const [failed] = await app.db
       .select()
       .from(job)
       .where(eq(job.id, res.headers.get("x-job-id")!));

@@ -12,6 +12,7 @@ import { Metrics } from "../src/metrics";
 import { quotaDay, quotaResetsAt, quotaState } from "../src/providers/quota";
 import { QuotaService } from "../src/quota/service";
 import { KEYS } from "../src/settings/service";
+import { ProviderUsageStore } from "../src/store/provider-usage";
 import { FakeGemini } from "./fakes/gemini";
 import { api, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
@@ -88,21 +89,19 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   fake.reset();
-  await app.rt.sql`delete from provider_usage`;
+  await app.sql`delete from provider_usage`;
   await app.setSetting(KEYS.providerDailyLimit, { gemini: null, turbotext: null, openai: null });
   await app.setSyncSeconds(15);
 });
 
 async function geminiToday(): Promise<number> {
-  const [row] = await app.rt.sql<{ requests: number }[]>`
+  const [row] = await app.sql<{ requests: number }[]>`
     select requests from provider_usage where provider = 'gemini' and day = ${quotaDay("gemini", new Date())}`;
   return row?.requests ?? 0;
 }
 
 async function jobCount(): Promise<number> {
-  const [row] = await app.rt.sql<
-    { n: number }[]
-  >`select count(*)::int as n from job where slot_id = 'slot-001'`;
+  const [row] = await app.sql<{ n: number }[]>`select count(*)::int as n from job where slot_id = 'slot-001'`;
   return row!.n;
 }
 
@@ -115,7 +114,7 @@ describe("counting", () => {
     const other = connectDatabase(app.databaseUrl, { max: 4 });
     try {
       const second = new QuotaService(
-        other.sql,
+        new ProviderUsageStore(other.sql),
         app.rt.clock,
         app.rt.settings,
         new Metrics(),
@@ -127,7 +126,7 @@ describe("counting", () => {
         second.countRequest("local"),
       ]);
       expect(await geminiToday()).toBe(60);
-      const [local] = await app.rt.sql<
+      const [local] = await app.sql<
         { n: number }[]
       >`select count(*)::int as n from provider_usage where provider = 'local'`;
       expect(local!.n).toBe(0);

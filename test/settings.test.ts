@@ -156,14 +156,14 @@ describe("PUT /api/settings", () => {
 
     const booth = await postIngest(app, "slot-001", dslrForm(photo));
     expect(booth.status).toBe(200);
-    const [row] = await app.rt.db
+    const [row] = await app.db
       .select()
       .from(job)
       .where(eq(job.id, booth.headers.get("x-job-id")!));
     expect(row!.expiresAt.getTime() - row!.createdAt.getTime()).toBe(30_000);
     expect(row!.resultExpiresAt!.getTime() - row!.finalizedAt!.getTime()).toBe(100 * 3600_000);
 
-    const [audit] = await app.rt.db.select().from(auditLog).where(eq(auditLog.action, "settings.updated"));
+    const [audit] = await app.db.select().from(auditLog).where(eq(auditLog.action, "settings.updated"));
     expect(audit!.actor).toBe("serg");
     expect(audit!.details).toMatchObject({
       changed: { sync_response_seconds: { from: 48, to: 30 }, max_in_flight_jobs: { from: 16, to: 50 } },
@@ -192,7 +192,7 @@ describe("PUT /api/settings", () => {
       dslrForm(photo, dslrFields({ password: NEW_INGEST_PASSWORD })),
     );
     expect(fresh.status).toBe(200);
-    const rotations = await app.rt.db
+    const rotations = await app.db
       .select()
       .from(auditLog)
       .where(eq(auditLog.action, "ingest_password.rotated"));
@@ -234,7 +234,7 @@ describe("PUT /api/settings", () => {
     expect(s.provider_keys.openai!.configured).toBe(false);
     expect(await app.rt.settings.providerKey("gemini")).toBe(GEMINI_KEY);
 
-    const rows = await app.rt.db.select().from(appSettings);
+    const rows = await app.db.select().from(appSettings);
     const stored = rows.find((r) => r.key === "provider_key.gemini")!;
     expect(stored.isSecret).toBe(true);
     expect(JSON.stringify(stored.value)).not.toContain(GEMINI_KEY);
@@ -244,7 +244,7 @@ describe("PUT /api/settings", () => {
     });
     expect(((await clear.json()) as SettingsBody).provider_keys.turbotext!.configured).toBe(false);
     expect(await app.rt.settings.providerKey("turbotext")).toBeNull();
-    const actions = (await app.rt.db.select().from(auditLog)).map((a) => a.action);
+    const actions = (await app.db.select().from(auditLog)).map((a) => a.action);
     expect(actions).toContain("provider_key.replaced");
     expect(actions).toContain("provider_key.cleared");
   });
@@ -259,7 +259,7 @@ describe("POST /api/media/cache/purge", () => {
     );
     expect(res.status).toBe(200);
     const jobId = res.headers.get("x-job-id")!;
-    await app.rt.db
+    await app.db
       .update(job)
       .set({ resultExpiresAt: new Date(Date.now() - 1000) })
       .where(eq(job.id, jobId));
@@ -270,11 +270,11 @@ describe("POST /api/media/cache/purge", () => {
     expect(await purge.json()).toMatchObject({ trigger: "api" });
 
     const run = await eventually(async () => {
-      const [r] = await app.rt.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, "api"));
+      const [r] = await app.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, "api"));
       return r?.finishedAt ? r : null;
     });
     expect(run.removed.results).toBeGreaterThanOrEqual(1);
-    const [row] = await app.rt.db.select().from(job).where(eq(job.id, jobId));
+    const [row] = await app.db.select().from(job).where(eq(job.id, jobId));
     expect(row!.resultDeletedAt).not.toBeNull();
     expect((await fetch(`${app.url}/public/results/${jobId}`)).status).toBe(410);
   });
@@ -285,8 +285,8 @@ describe("secrets never leak", () => {
     for (const pw of Object.values(ADMIN_PASSWORDS)) secrets.add(pw);
     expect(seen.length).toBeGreaterThan(20);
     expect(logLines.length).toBeGreaterThan(20);
-    const rows = await app.rt.db.select().from(appSettings);
-    const audits = await app.rt.db.select().from(auditLog);
+    const rows = await app.db.select().from(appSettings);
+    const audits = await app.db.select().from(auditLog);
     const stored = [
       ...rows.map((r) => JSON.stringify(r.value)),
       ...audits.map((a) => JSON.stringify(a.details)),

@@ -7,9 +7,9 @@ import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import postgres from "postgres";
 import { startEmbeddedPostgres } from "../src/db/embedded";
 import { runMigrations } from "../src/db/migrate";
+import { scratchServer } from "../src/db/scratch";
 import { silentLogger } from "../src/lib/log";
 
 const TEMPLATE = "photochanger_test_template";
@@ -38,25 +38,17 @@ async function prepare(): Promise<{ adminUrl: string; stop(): Promise<void> }> {
 }
 
 const server = await prepare();
-const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
-await admin.unsafe(`drop database if exists ${TEMPLATE} with (force)`);
-await admin.unsafe(`create database ${TEMPLATE}`);
-const templateUrl = withDatabase(server.adminUrl, TEMPLATE);
-await runMigrations(templateUrl);
-
-export function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
+const admin = scratchServer(server.adminUrl);
+await admin.drop(TEMPLATE);
+await runMigrations(await admin.create(TEMPLATE));
 
 let counter = 0;
 /** A fresh, migrated database for one test file (or one test). */
 export async function freshDatabase(): Promise<string> {
   const name = `photochanger_test_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
-  await admin.unsafe(`create database ${name} template ${TEMPLATE}`);
+  const url = await admin.create(name, TEMPLATE);
   created.push(name);
-  return withDatabase(server.adminUrl, name);
+  return url;
 }
 const created: string[] = [];
 
@@ -64,10 +56,9 @@ const created: string[] = [];
 
 // Dropping every cloned database and stopping PostgreSQL can take longer than the 5 s hook default.
 afterAll(async () => {
-  for (const name of created)
-    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.unsafe(`drop database if exists ${TEMPLATE} with (force)`).catch(() => {});
-  await admin.end({ timeout: 5 });
+  for (const name of created) await admin.drop(name).catch(() => {});
+  await admin.drop(TEMPLATE).catch(() => {});
+  await admin.close();
   await server.stop();
   // Each forced drop takes a checkpoint (~0.5 s): with many test files this outlasts the 5 s default.
 }, 60_000);

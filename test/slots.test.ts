@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => app.stop());
 
 async function jobCount(slotId?: string): Promise<number> {
-  const rows = await app.rt.db
+  const rows = await app.db
     .select({ id: job.id })
     .from(job)
     .where(slotId ? eq(job.slotId, slotId) : undefined);
@@ -109,10 +109,10 @@ describe("updating a slot", () => {
       version: 2,
       updated_by: "igor",
     });
-    const [row] = await app.rt.db.select().from(slot).where(eq(slot.id, "slot-003"));
+    const [row] = await app.db.select().from(slot).where(eq(slot.id, "slot-003"));
     expect(row!.version).toBe(2);
     expect(row!.updatedBy).toBe("igor");
-    const audits = await app.rt.db
+    const audits = await app.db
       .select()
       .from(auditLog)
       .where(and(eq(auditLog.action, "slot.updated"), eq(auditLog.actor, "igor")));
@@ -170,7 +170,7 @@ describe("updating a slot", () => {
       expect(err.error.code).toBe("validation_failed");
       expect((err.error.details as Fields).fields.map((f) => f.field)).toContain(field);
     }
-    const [row] = await app.rt.db.select().from(slot).where(eq(slot.id, "slot-005"));
+    const [row] = await app.db.select().from(slot).where(eq(slot.id, "slot-005"));
     expect(row!.version).toBe(1);
   });
 
@@ -216,7 +216,7 @@ describe("test runs", () => {
     expect(image.status).toBe(200);
     expect(sniffImage(new Uint8Array(await image.arrayBuffer()))).toBe("jpeg");
     expect((await fetch(body.thumb_url)).status).toBe(200);
-    const [row] = await app.rt.db.select().from(job).where(eq(job.id, body.job_id));
+    const [row] = await app.db.select().from(job).where(eq(job.id, body.job_id));
     expect(row).toMatchObject({
       source: "test_run",
       createdBy: "serg",
@@ -236,10 +236,10 @@ describe("test runs", () => {
     const res = await serg("POST", "/api/slots/slot-006/test-run", { form });
     expect(res.status).toBe(200);
     const { job_id, result_url } = (await res.json()) as { job_id: string; result_url: string };
-    const [row] = await app.rt.db.select().from(job).where(eq(job.id, job_id));
+    const [row] = await app.db.select().from(job).where(eq(job.id, job_id));
     expect(row).toMatchObject({ operation: "brighten", settings: { brightness: 2 }, outputFormat: "webp" });
     expect(sniffImage(new Uint8Array(await (await fetch(result_url)).arrayBuffer()))).toBe("webp");
-    const [saved] = await app.rt.db.select().from(slot).where(eq(slot.id, "slot-006"));
+    const [saved] = await app.db.select().from(slot).where(eq(slot.id, "slot-006"));
     expect(saved!.operation).toBe("greyscale");
   });
 

@@ -10,10 +10,10 @@ import { bucketEdges } from "../src/modules/stats/arithmetic";
 import {
   aggregateJobs,
   failureReasons,
+  lastOutcomes,
   recentFailures,
-  slotLines,
   windowCounts,
-} from "../src/modules/stats/service";
+} from "../src/store/job-stats";
 import { freshDatabase } from "./helpers/app";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
@@ -154,8 +154,9 @@ describe(`${JOBS.toLocaleString("en")} jobs`, () => {
     const since = new Date(now.getTime() - 4320 * 60_000);
     const plans = await plansOf(async () => {
       await windowCounts(sql, since);
-      await recentFailures(sql, since);
-      const lines = await slotLines(sql);
+      await recentFailures(sql, since, 20);
+      const slotIds = Array.from({ length: 15 }, (_, i) => `slot-${String(i + 1).padStart(3, "0")}`);
+      const lines = await lastOutcomes(sql, slotIds);
       expect(lines.every((l) => l.last_success_at && l.last_error_at)).toBe(true);
     });
     expect(plans.length).toBe(3);

@@ -162,7 +162,7 @@ describe("GET /api/stats/global", () => {
     expect(failure_reasons.provider_blocked).toBeGreaterThan(0);
 
     // …and with plain counts on the jobs table.
-    const [raw] = await app.rt.sql<{ n: number; ok: number }[]>`
+    const [raw] = await app.sql<{ n: number; ok: number }[]>`
       select count(*)::int as n, count(*) filter (where status = 'succeeded')::int as ok from job
       where source = 'ingest' and status not in ('pending', 'processing')
         and created_at >= ${from} and created_at < ${now}`;
@@ -244,7 +244,7 @@ describe("GET /api/stats/{slot_id}", () => {
     expect(body.data.length).toBeLessThanOrEqual(73);
     checkBuckets(body.data, (r) => r.slotId === "slot-002");
     expect(body.summary.title).toBe(
-      (await app.rt.db.select().from(slot).where(eq(slot.id, "slot-002")))[0]!.name,
+      (await app.db.select().from(slot).where(eq(slot.id, "slot-002")))[0]!.name,
     );
   });
 

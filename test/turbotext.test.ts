@@ -49,7 +49,7 @@ afterAll(async () => {
 beforeEach(async () => {
   fake.reset();
   // A LIMIT answer marks Turbotext's quota exhausted for the day (see quota.test.ts): start clean.
-  await app.rt.sql`delete from provider_usage`;
+  await app.sql`delete from provider_usage`;
   await app.setSyncSeconds(10);
   await app.setSetting("public_base_url", app.url);
 });
@@ -166,7 +166,7 @@ describe("turbotext failures", () => {
     const refused = await postIngest(app, "slot-003", dslrForm(photo));
     expect(refused.status).toBe(429);
     expect((await errorOf(refused)).code).toBe("provider_quota_exhausted");
-    await app.rt.sql`delete from provider_usage`;
+    await app.sql`delete from provider_usage`;
 
     fake.script({ createError: "forbidden_content" });
     const blocked = await postIngest(app, "slot-003", dslrForm(photo));
@@ -191,7 +191,7 @@ describe("turbotext failures", () => {
   });
 
   test("no PUBLIC_BASE_URL → 502 invalid_config, Turbotext is not called", async () => {
-    await app.rt.db.delete(appSettings).where(eq(appSettings.key, "public_base_url"));
+    await app.db.delete(appSettings).where(eq(appSettings.key, "public_base_url"));
     app.rt.settings.invalidate();
     const res = await postIngest(app, "slot-001", dslrForm(photo));
     expect(res.status).toBe(502);

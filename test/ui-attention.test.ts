@@ -44,7 +44,7 @@ function cardOf(html: string, slotId: string): string {
 }
 
 async function refusalRows() {
-  return app.rt.db.select().from(ingestRefusal);
+  return app.db.select().from(ingestRefusal);
 }
 
 /** The refusal counter is written after the answer: wait until it shows `n`. */
@@ -92,7 +92,7 @@ describe("refused booth requests", () => {
       expect({ p, has: (await page(p)).includes('data-banner="refusals"') }).toEqual({ p, has: true });
     }
     // the rest of the file is not about the wrong-password throttle of 127.0.0.1
-    await app.rt.db.delete(authFailure);
+    await app.db.delete(authFailure);
   });
 
   test("after a password rotation the banner says the booth still sends the old password", async () => {

@@ -85,7 +85,7 @@ describe("an operator in the browser", () => {
     await page.click("#slot-form button[type=submit]");
     await page.waitForSelector("#slot-form .alert.success");
     expect(await page.textContent("#slot-form .alert.success")).toContain("Слот сохранён");
-    const [row] = await app.rt.db.select().from(slot).where(eq(slot.id, "slot-001"));
+    const [row] = await app.db.select().from(slot).where(eq(slot.id, "slot-001"));
     expect(row).toMatchObject({
       name: "Чёрно-белый портрет",
       provider: "local",

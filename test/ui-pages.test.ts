@@ -186,7 +186,7 @@ describe("login page", () => {
 describe("pages show data safely", () => {
   test("a slot name with markup is escaped on the dashboard, slot page and gallery", async () => {
     const { eq } = await import("drizzle-orm");
-    await app.rt.db.update(slot).set({ name: '<script>alert("x")</script>' }).where(eq(slot.id, "slot-002"));
+    await app.db.update(slot).set({ name: '<script>alert("x")</script>' }).where(eq(slot.id, "slot-002"));
     const cookie = await cookieFor("serg");
     for (const path of ["/", "/slots/slot-002", "/gallery"]) {
       const html = await (await get(path, cookie)).text();

@@ -3,39 +3,47 @@
  * payloads and temp files, resolves stale jobs, prunes old auth failures — and records what it
  * removed in `cleanup_run`. Templates are never touched. `dryRun` reports without deleting.
  */
-import { and, eq, inArray, isNotNull, isNull, lte, sql } from "drizzle-orm";
-import { cleanupRun, job, mediaObject } from "../db/schema";
-import { pruneFailures } from "../modules/auth/throttle";
-import { LEASE_TTL_MS, type Runtime } from "../runtime";
-import { pruneRefusals, REFUSAL_RETENTION_MS } from "../store/attention";
+import type { Clock } from "../lib/clock";
+import type { Logger } from "../lib/log";
+import type { MediaObjects } from "../media/objects";
+import type { MediaStore } from "../media/storage";
+import type { CleanupTotals, Metrics } from "../metrics";
+import { type JobQueue, LEASE_TTL_MS, OVERDUE_GRACE_MS } from "../queue/index";
+import { REFUSAL_RETENTION_MS } from "../store/attention";
+import type { Store } from "../store/index";
+
+/** What the cleaner works with. */
+export interface CleanupDeps {
+  store: Pick<Store, "jobs" | "mediaObjects" | "cleanupRuns" | "auth" | "attention">;
+  media: MediaStore;
+  objects: MediaObjects;
+  queue: JobQueue;
+  metrics: Metrics;
+  clock: Clock;
+  log: Logger;
+}
 
 /** Files this old that no job points at are leftovers of a crash (a live upload takes seconds). */
 const ORPHAN_AGE_MS = 60 * 60_000;
+/** Failed-attempt records older than any throttle window. */
+const AUTH_FAILURE_MAX_AGE_MS = 24 * 3600_000;
 
 export interface CleanupKindReport {
   count: number;
   bytes: number;
 }
 
-export interface CleanupReport {
+export interface CleanupReport extends CleanupTotals {
   dryRun: boolean;
-  results: CleanupKindReport;
-  thumbnails: CleanupKindReport;
-  mediaObjects: CleanupKindReport;
-  orphanFiles: CleanupKindReport;
-  staleJobs: number;
-  authFailures: number;
 }
 
 export async function runCleanup(
-  rt: Runtime,
+  rt: CleanupDeps,
   options: { trigger: string; dryRun?: boolean },
 ): Promise<CleanupReport> {
   const dryRun = options.dryRun ?? false;
   const now = rt.clock.now();
-  const [run] = dryRun
-    ? [null]
-    : await rt.db.insert(cleanupRun).values({ startedAt: now, trigger: options.trigger }).returning();
+  const runId = dryRun ? null : await rt.store.cleanupRuns.start(options.trigger, now);
   const report: CleanupReport = {
     dryRun,
     results: { count: 0, bytes: 0 },
@@ -50,16 +58,13 @@ export async function runCleanup(
     await expiredMediaObjects(rt, now, dryRun, report);
     await orphanFiles(rt, now, dryRun, report);
     if (!dryRun) {
-      report.staleJobs = (await rt.queue.recover(LEASE_TTL_MS, 3_000)).length;
-      report.authFailures = await pruneFailures(rt.db, now);
-      await pruneRefusals(rt.sql, new Date(now.getTime() - REFUSAL_RETENTION_MS));
+      report.staleJobs = (await rt.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS)).length;
+      report.authFailures = await rt.store.auth.pruneFailures(
+        new Date(now.getTime() - AUTH_FAILURE_MAX_AGE_MS),
+      );
+      await rt.store.attention.pruneRefusals(new Date(now.getTime() - REFUSAL_RETENTION_MS));
     }
-    if (run) {
-      await rt.db
-        .update(cleanupRun)
-        .set({ finishedAt: rt.clock.now(), removed: flatten(report) })
-        .where(eq(cleanupRun.id, run.id));
-    }
+    if (runId !== null) await rt.store.cleanupRuns.finish(runId, rt.clock.now(), flatten(report), null);
     rt.log.info(dryRun ? "cleanup.dry_run" : "cleanup.done", {
       trigger: options.trigger,
       ...flatten(report),
@@ -68,12 +73,8 @@ export async function runCleanup(
     return report;
   } catch (err) {
     if (!dryRun) rt.metrics.cleanupFailed();
-    if (run) {
-      await rt.db
-        .update(cleanupRun)
-        .set({ finishedAt: rt.clock.now(), removed: flatten(report), error: String(err) })
-        .where(eq(cleanupRun.id, run.id))
-        .catch(() => {});
+    if (runId !== null) {
+      await rt.store.cleanupRuns.finish(runId, rt.clock.now(), flatten(report), String(err)).catch(() => {});
     }
     throw err;
   }
@@ -94,17 +95,19 @@ export function flatten(r: CleanupReport): Record<string, number> {
   };
 }
 
-async function size(rt: Runtime, path: string | null): Promise<number> {
+async function size(rt: CleanupDeps, path: string | null): Promise<number> {
   if (!path) return 0;
   const f = Bun.file(rt.media.abs(path));
   return (await f.exists()) ? f.size : 0;
 }
 
-async function expiredResults(rt: Runtime, now: Date, dryRun: boolean, report: CleanupReport): Promise<void> {
-  const rows = await rt.db
-    .select({ id: job.id, resultPath: job.resultPath, thumbPath: job.thumbPath })
-    .from(job)
-    .where(and(isNotNull(job.resultPath), isNull(job.resultDeletedAt), lte(job.resultExpiresAt, now)));
+async function expiredResults(
+  rt: CleanupDeps,
+  now: Date,
+  dryRun: boolean,
+  report: CleanupReport,
+): Promise<void> {
+  const rows = await rt.store.jobs.expiredResults(now);
   for (const r of rows) {
     const bytes = dryRun ? await size(rt, r.resultPath) : await rt.media.remove(r.resultPath);
     report.results.count++;
@@ -115,21 +118,16 @@ async function expiredResults(rt: Runtime, now: Date, dryRun: boolean, report: C
       report.thumbnails.bytes += tb;
     }
   }
-  if (!dryRun && rows.length) {
-    await rt.db
-      .update(job)
-      .set({ resultDeletedAt: now })
-      .where(
-        inArray(
-          job.id,
-          rows.map((r) => r.id),
-        ),
-      );
+  if (!dryRun) {
+    await rt.store.jobs.markResultsDeleted(
+      rows.map((r) => r.id),
+      now,
+    );
   }
 }
 
 async function expiredMediaObjects(
-  rt: Runtime,
+  rt: CleanupDeps,
   now: Date,
   dryRun: boolean,
   report: CleanupReport,
@@ -139,40 +137,23 @@ async function expiredMediaObjects(
     report.mediaObjects = removed;
     return;
   }
-  const rows = await rt.db
-    .select({ path: mediaObject.path })
-    .from(mediaObject)
-    .where(and(lte(mediaObject.expiresAt, now), isNull(mediaObject.deletedAt)));
-  for (const r of rows) {
+  for (const r of await rt.store.mediaObjects.expired(now)) {
     report.mediaObjects.count++;
     report.mediaObjects.bytes += await size(rt, r.path);
   }
 }
 
 /** Payloads of finished jobs, results no job points at, media no row knows, stray temp files. */
-async function orphanFiles(rt: Runtime, now: Date, dryRun: boolean, report: CleanupReport): Promise<void> {
+async function orphanFiles(
+  rt: CleanupDeps,
+  now: Date,
+  dryRun: boolean,
+  report: CleanupReport,
+): Promise<void> {
   const cutoff = now.getTime() - ORPHAN_AGE_MS;
-  const activePayloads = new Set(
-    (
-      await rt.db
-        .select({ p: job.payloadPath })
-        .from(job)
-        .where(and(isNotNull(job.payloadPath), inArray(job.status, ["pending", "processing"])))
-    ).map((r) => r.p),
-  );
-  const liveResults = new Set<string>();
-  for (const r of await rt.db
-    .select({ a: job.resultPath, b: job.thumbPath })
-    .from(job)
-    .where(and(isNotNull(job.resultPath), isNull(job.resultDeletedAt)))) {
-    if (r.a) liveResults.add(r.a);
-    if (r.b) liveResults.add(r.b);
-  }
-  const liveMedia = new Set(
-    (await rt.db.select({ p: mediaObject.path }).from(mediaObject).where(isNull(mediaObject.deletedAt))).map(
-      (r) => r.p,
-    ),
-  );
+  const activePayloads = new Set(await rt.store.jobs.activePayloadPaths());
+  const liveResults = new Set(await rt.store.jobs.liveResultPaths());
+  const liveMedia = new Set(await rt.store.mediaObjects.livePaths());
   const candidates = [
     ...(await rt.media.list("payloads")).filter((f) => !activePayloads.has(f.path)),
     ...(await rt.media.list("results")).filter((f) => !liveResults.has(f.path)),
@@ -187,12 +168,33 @@ async function orphanFiles(rt: Runtime, now: Date, dryRun: boolean, report: Clea
 }
 
 /** The last finished cleanup (for `status`, `/metrics` and the settings page). */
-export async function lastCleanup(rt: Pick<Runtime, "db">) {
-  const [row] = await rt.db
-    .select()
-    .from(cleanupRun)
-    .where(isNotNull(cleanupRun.finishedAt))
-    .orderBy(sql`${cleanupRun.finishedAt} desc`)
-    .limit(1);
-  return row ?? null;
+export function lastCleanup(rt: { store: Pick<Store, "cleanupRuns"> }) {
+  return rt.store.cleanupRuns.last();
+}
+
+/**
+ * The cleaner started on demand (`POST /api/media/cache/purge`, the settings page), in the
+ * background; a purge already running is not doubled.
+ */
+export class Purges {
+  private running: Promise<unknown> | null = null;
+
+  constructor(private readonly deps: CleanupDeps) {}
+
+  /** Starts a run with trigger "api"; false when one is already running. */
+  start(by: string): { started: boolean } {
+    if (this.running) return { started: false };
+    this.deps.log.info("admin.purge_requested", { by });
+    this.running = runCleanup(this.deps, { trigger: "api" })
+      .catch((err) => this.deps.log.error("cleanup.failed", { trigger: "api", error: err }))
+      .finally(() => {
+        this.running = null;
+      });
+    return { started: true };
+  }
+
+  /** The purge in progress, if any (lets the page and tests wait for it). */
+  inProgress(): Promise<unknown> | null {
+    return this.running;
+  }
 }

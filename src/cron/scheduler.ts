@@ -4,8 +4,7 @@
  * start-up run or a manual trigger) — and a failed run is logged, never thrown into the process.
  */
 import { Cron } from "croner";
-import type { Runtime } from "../runtime";
-import { type CleanupReport, runCleanup } from "./cleanup";
+import { type CleanupDeps, type CleanupReport, runCleanup } from "./cleanup";
 
 export const CLEANUP_SCHEDULE = "*/15 * * * *";
 
@@ -21,7 +20,7 @@ export interface Cleaner {
 }
 
 export function startCleaner(
-  rt: Runtime,
+  rt: CleanupDeps,
   options: { schedule?: string; runAtStart?: boolean } = {},
 ): Cleaner {
   let current: Promise<CleanerRun> | null = null;

@@ -3,15 +3,14 @@
  * by URL (Turbotext). The id is 256 random bits; an object lives until its job's deadline.
  */
 import { randomBytes } from "node:crypto";
-import { and, eq, isNull, lte } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { type MediaObjectRow, mediaObject } from "../db/schema";
+import type { MediaObjectRow } from "../db/schema";
+import type { MediaObjectStore } from "../store/media";
 import { EXT, type ImageFormat } from "./images";
 import type { MediaStore } from "./storage";
 
 export class MediaObjects {
   constructor(
-    private readonly db: Db,
+    private readonly rows: MediaObjectStore,
     private readonly media: MediaStore,
   ) {}
 
@@ -26,34 +25,25 @@ export class MediaObjects {
   }): Promise<MediaObjectRow> {
     const id = randomBytes(32).toString("base64url");
     const path = await this.media.writeAtomic(`media/${id}.${EXT[input.format]}`, input.bytes);
-    const [row] = await this.db
-      .insert(mediaObject)
-      .values({
-        id,
-        jobId: input.jobId,
-        kind: input.kind,
-        path,
-        mime: input.mime,
-        sizeBytes: input.bytes.byteLength,
-        createdAt: input.now,
-        expiresAt: input.expiresAt,
-      })
-      .returning();
-    return row!;
+    return this.rows.insert({
+      id,
+      jobId: input.jobId,
+      kind: input.kind,
+      path,
+      mime: input.mime,
+      sizeBytes: input.bytes.byteLength,
+      createdAt: input.now,
+      expiresAt: input.expiresAt,
+    });
   }
 
-  async get(id: string): Promise<MediaObjectRow | null> {
-    const [row] = await this.db.select().from(mediaObject).where(eq(mediaObject.id, id));
-    return row ?? null;
+  get(id: string): Promise<MediaObjectRow | null> {
+    return this.rows.get(id);
   }
 
   /** Deletes the files of a job's objects (at finalization); returns bytes removed. */
   async removeForJob(jobId: string, now: Date): Promise<number> {
-    const rows = await this.db
-      .update(mediaObject)
-      .set({ deletedAt: now })
-      .where(and(eq(mediaObject.jobId, jobId), isNull(mediaObject.deletedAt)))
-      .returning();
+    const rows = await this.rows.markDeletedForJob(jobId, now);
     let bytes = 0;
     for (const r of rows) bytes += await this.media.remove(r.path);
     return bytes;
@@ -61,11 +51,7 @@ export class MediaObjects {
 
   /** Deletes every object past its expiry (the cleaner); returns count and bytes. */
   async removeExpired(now: Date): Promise<{ count: number; bytes: number }> {
-    const rows = await this.db
-      .update(mediaObject)
-      .set({ deletedAt: now })
-      .where(and(lte(mediaObject.expiresAt, now), isNull(mediaObject.deletedAt)))
-      .returning();
+    const rows = await this.rows.markExpiredDeleted(now);
     let bytes = 0;
     for (const r of rows) bytes += await this.media.remove(r.path);
     return { count: rows.length, bytes };

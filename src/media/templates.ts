@@ -1,23 +1,18 @@
 /** Template images bound to slots by role. Files live under templates/<slot>/ and are never purged. */
 import { randomUUID } from "node:crypto";
-import { and, asc, eq } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { type JobTemplate, type TemplateMediaRow, templateMedia } from "../db/schema";
+import type { JobTemplate, TemplateMediaRow } from "../db/schema";
+import type { TemplateRowStore } from "../store/media";
 import { EXT, type ImageFormat } from "./images";
 import type { MediaStore } from "./storage";
 
 export class TemplateStore {
   constructor(
-    private readonly db: Db,
+    private readonly rows: TemplateRowStore,
     private readonly media: MediaStore,
   ) {}
 
-  async forSlot(slotId: string): Promise<TemplateMediaRow[]> {
-    return this.db
-      .select()
-      .from(templateMedia)
-      .where(eq(templateMedia.slotId, slotId))
-      .orderBy(asc(templateMedia.createdAt));
+  forSlot(slotId: string): Promise<TemplateMediaRow[]> {
+    return this.rows.forSlot(slotId);
   }
 
   /** The templates a job snapshots: the newest per role. */
@@ -47,39 +42,28 @@ export class TemplateStore {
       `templates/${input.slotId}/${id}.${EXT[input.format]}`,
       input.bytes,
     );
-    const [row] = await this.db
-      .insert(templateMedia)
-      .values({
-        id,
-        slotId: input.slotId,
-        role: input.role,
-        path,
-        mime: input.mime,
-        sizeBytes: input.bytes.byteLength,
-        sha256: input.sha256,
-        filename: input.filename,
-        width: input.width,
-        height: input.height,
-        uploadedBy: input.uploadedBy,
-        createdAt: input.now,
-      })
-      .returning();
-    return row!;
+    return this.rows.insert({
+      id,
+      slotId: input.slotId,
+      role: input.role,
+      path,
+      mime: input.mime,
+      sizeBytes: input.bytes.byteLength,
+      sha256: input.sha256,
+      filename: input.filename,
+      width: input.width,
+      height: input.height,
+      uploadedBy: input.uploadedBy,
+      createdAt: input.now,
+    });
   }
 
-  async get(slotId: string, id: string): Promise<TemplateMediaRow | null> {
-    const [row] = await this.db
-      .select()
-      .from(templateMedia)
-      .where(and(eq(templateMedia.slotId, slotId), eq(templateMedia.id, id)));
-    return row ?? null;
+  get(slotId: string, id: string): Promise<TemplateMediaRow | null> {
+    return this.rows.get(slotId, id);
   }
 
   async remove(slotId: string, id: string): Promise<boolean> {
-    const [row] = await this.db
-      .delete(templateMedia)
-      .where(and(eq(templateMedia.slotId, slotId), eq(templateMedia.id, id)))
-      .returning();
+    const row = await this.rows.remove(slotId, id);
     if (!row) return false;
     await this.media.remove(row.path);
     return true;

@@ -3,9 +3,8 @@
  * processes LISTEN/NOTIFY carries the same hints. A hint is only a hint: waiters and workers
  * re-read the database, and a slow safety-net poll keeps them correct when a hint is lost.
  */
-import type { Sql } from "../db/client";
 import type { Logger } from "../lib/log";
-import { CHANNEL_JOB_DONE, CHANNEL_JOB_NEW } from "./sql";
+import type { JobStore } from "../store/job-store";
 
 type Listener = () => void;
 
@@ -101,28 +100,15 @@ function add(map: Map<string, Set<Listener>>, key: string, fn: Listener): () => 
 }
 
 /** Relays NOTIFY from other processes into the in-process events. */
-export async function listenForJobEvents(
-  sql: Sql,
+export function listenForJobEvents(
+  jobs: JobStore,
   events: JobEvents,
   log: Logger,
 ): Promise<{ unlisten(): Promise<void> }> {
-  const done = await sql.listen(
-    CHANNEL_JOB_DONE,
-    (payload) => events.emitRemoteFinalized(payload),
-    () => log.debug("queue.listen.connected", { channel: CHANNEL_JOB_DONE }),
-  );
-  const queued = await sql.listen(
-    CHANNEL_JOB_NEW,
-    () => events.emitQueued(),
-    () => {
-      // After a (re)connect a hint may have been missed: let idle workers look again.
-      events.emitQueued();
-    },
-  );
-  return {
-    async unlisten() {
-      await done.unlisten().catch(() => {});
-      await queued.unlisten().catch(() => {});
-    },
-  };
+  return jobs.listen({
+    onFinalized: (jobId) => events.emitRemoteFinalized(jobId),
+    // After a (re)connect a hint may have been missed: let idle workers look again.
+    onQueued: () => events.emitQueued(),
+    onConnected: () => log.debug("queue.listen.connected"),
+  });
 }

@@ -3,16 +3,21 @@
  * cancel and crash recovery — each step logged to `processing_log`, and every finalization
  * followed by the same clean-up (payload and temporary media deleted) and an in-process wake-up.
  */
-import type { Sql } from "../db/client";
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import type { Clock } from "../lib/clock";
 import type { Logger } from "../lib/log";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
+import type { InsertOutcome, ResultColumns } from "../store/index";
+import type { JobStore } from "../store/job-store";
 import type { JobEvents } from "./events";
-import * as q from "./sql";
 
 export type FinalizedHook = (job: JobRow) => void;
+
+/** A lease (or a waiting instance) silent this long is considered dead. */
+export const LEASE_TTL_MS = 15_000;
+/** Active jobs this far past their deadline are finalized by the sweeper even if a waiter exists. */
+export const OVERDUE_GRACE_MS = 3_000;
 
 export const FINAL_STATUSES = new Set(["succeeded", "failed", "timeout", "cancelled"]);
 
@@ -24,7 +29,7 @@ export class JobQueue {
   private readonly hooks: FinalizedHook[] = [];
 
   constructor(
-    private readonly sql: Sql,
+    private readonly jobs: JobStore,
     private readonly clock: Clock,
     private readonly media: MediaStore,
     private readonly objects: MediaObjects,
@@ -37,8 +42,8 @@ export class JobQueue {
     this.hooks.push(hook);
   }
 
-  async enqueue(values: NewJobRow, cap: number): Promise<q.InsertOutcome> {
-    const outcome = await q.insertJobWithinCap(this.sql, values, cap);
+  async enqueue(values: NewJobRow, cap: number): Promise<InsertOutcome> {
+    const outcome = await this.jobs.insertWithinCap(values, cap);
     if (outcome.kind === "inserted") {
       const j = outcome.job;
       await this.step(j, "received", {
@@ -55,23 +60,23 @@ export class JobQueue {
   }
 
   claim(owner: string, skipProviders: string[] = []): Promise<JobRow | null> {
-    return q.claimNextJob(this.sql, owner, this.clock.now(), skipProviders);
+    return this.jobs.claim(owner, this.clock.now(), skipProviders);
   }
 
   heartbeat(job: JobRow): Promise<boolean> {
-    return q.heartbeat(this.sql, job.id, job.leaseToken!, this.clock.now());
+    return this.jobs.heartbeat(job.id, job.leaseToken!, this.clock.now());
   }
 
   get(id: string): Promise<JobRow | null> {
-    return q.getJob(this.sql, id);
+    return this.jobs.get(id);
   }
 
-  async succeed(job: JobRow, result: Omit<q.ResultColumns, "resultExpiresAt">, retentionHours: number) {
+  async succeed(job: JobRow, result: Omit<ResultColumns, "resultExpiresAt">, retentionHours: number) {
     const now = this.clock.now();
     return this.finalize(
       job.id,
       () =>
-        q.finalizeSucceeded(this.sql, job.id, job.leaseToken!, now, {
+        this.jobs.finalizeSucceeded(job.id, job.leaseToken!, now, {
           ...result,
           resultExpiresAt: resultExpiresAt(now, retentionHours),
         }),
@@ -84,8 +89,7 @@ export class JobQueue {
     return this.finalize(
       job.id,
       () =>
-        q.finalizeFailed(
-          this.sql,
+        this.jobs.finalizeFailed(
           job.id,
           job.leaseToken!,
           this.clock.now(),
@@ -102,7 +106,7 @@ export class JobQueue {
   async expire(id: string): Promise<JobRow | null> {
     return this.finalize(
       id,
-      () => q.expireJob(this.sql, id, this.clock.now()),
+      () => this.jobs.expire(id, this.clock.now()),
       "timeout",
       () => ({
         failure_reason: "timeout",
@@ -113,7 +117,7 @@ export class JobQueue {
   async cancel(id: string, by: string): Promise<JobRow | null> {
     return this.finalize(
       id,
-      () => q.cancelJob(this.sql, id, this.clock.now(), by),
+      () => this.jobs.cancel(id, this.clock.now(), by),
       "cancelled",
       () => ({
         failure_reason: "cancelled",
@@ -141,7 +145,7 @@ export class JobQueue {
 
   /** Resolves jobs orphaned by a crashed or stopped process. */
   async recover(leaseTtlMs: number, graceMs: number): Promise<JobRow[]> {
-    const rows = await q.recoverOrphans(this.sql, this.clock.now(), leaseTtlMs, graceMs);
+    const rows = await this.jobs.recover(this.clock.now(), leaseTtlMs, graceMs);
     for (const row of rows) {
       await this.finished(row, row.status === "timeout" ? "timeout" : "failed", {
         failure_reason: row.failureReason,
@@ -153,11 +157,11 @@ export class JobQueue {
   }
 
   setProviderRef(job: JobRow, ref: string): Promise<void> {
-    return q.setProviderRef(this.sql, job.id, job.leaseToken!, ref);
+    return this.jobs.setProviderRef(job.id, job.leaseToken!, ref);
   }
 
   counts() {
-    return q.countActive(this.sql);
+    return this.jobs.countActive();
   }
 
   async step(
@@ -166,7 +170,7 @@ export class JobQueue {
     details: Record<string, unknown> = {},
     providerLatencyMs: number | null = null,
   ): Promise<void> {
-    await q.appendLog(this.sql, {
+    await this.jobs.appendLog({
       jobId: job.id,
       slotId: job.slotId,
       event,
@@ -180,7 +184,7 @@ export class JobQueue {
     const totalMs = row.finalizedAt!.getTime() - row.createdAt.getTime();
     await this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs);
     await this.media.remove(row.payloadPath);
-    if (row.payloadPath) await q.clearPayload(this.sql, row.id);
+    if (row.payloadPath) await this.jobs.clearPayload(row.id);
     await this.objects.removeForJob(row.id, this.clock.now());
     this.log.info(`job.${event}`, {
       job_id: row.id,

@@ -5,7 +5,6 @@
  * booth uploads to its slots are refused at once with 429 `provider_quota_exhausted` — the booth
  * prints the original instead of waiting through retries to a 502 — until the quota day ends.
  */
-import type { Sql } from "../db/client";
 import type { Clock } from "../lib/clock";
 import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/log";
@@ -19,11 +18,11 @@ import {
   quotaState,
 } from "../providers/quota";
 import type { SettingsService } from "../settings/service";
-import { countProviderRequest, markProviderExhausted, providerUsage } from "../store/provider-usage";
+import type { ProviderUsageStore } from "../store/provider-usage";
 
 export class QuotaService {
   constructor(
-    private readonly sql: Sql,
+    private readonly usage: ProviderUsageStore,
     private readonly clock: Clock,
     private readonly settings: SettingsService,
     private readonly metrics: Metrics,
@@ -35,7 +34,7 @@ export class QuotaService {
     if (!isQuotaProvider(provider)) return;
     const now = this.clock.now();
     this.metrics.providerRequest(provider);
-    const n = await countProviderRequest(this.sql, provider, quotaDay(provider, now), now);
+    const n = await this.usage.countRequest(provider, quotaDay(provider, now), now);
     const limit = (await this.settings.current()).providerDailyLimit[provider];
     if (limit !== null && n === limit) {
       this.log.warn("provider.quota_reached", { provider, requests: n, limit });
@@ -46,7 +45,7 @@ export class QuotaService {
   async markExhausted(provider: string, message: string): Promise<void> {
     if (!isQuotaProvider(provider)) return;
     const now = this.clock.now();
-    await markProviderExhausted(this.sql, provider, quotaDay(provider, now), now, message.slice(0, 300));
+    await this.usage.markExhausted(provider, quotaDay(provider, now), now, message.slice(0, 300));
     this.log.warn("provider.quota_exhausted", { provider, message: message.slice(0, 300) });
   }
 
@@ -58,7 +57,7 @@ export class QuotaService {
     const now = this.clock.now();
     const limits = (await this.settings.current()).providerDailyLimit;
     const keys = providers.map((p) => ({ provider: p, day: quotaDay(p, now) }));
-    const rows = await providerUsage(this.sql, keys);
+    const rows = await this.usage.usage(keys);
     return keys.map((k) => {
       const row = rows.find((r) => r.provider === k.provider && r.day === k.day) ?? null;
       return quotaState(k.provider as QuotaProvider, now, row, limits[k.provider as QuotaProvider] ?? null);

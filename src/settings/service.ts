@@ -3,14 +3,13 @@
  * a change takes effect without restart (T_sync applies to jobs created after it).
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { sql as dsql, eq } from "drizzle-orm";
 import type { Config } from "../config";
-import type { Db } from "../db/client";
-import { appSettings, auditLog } from "../db/schema";
 import type { Clock } from "../lib/clock";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
 import type { QuotaProvider } from "../providers/quota";
 import type { ProviderId } from "../providers/types";
+import type { AuditStore } from "../store/audit";
+import type { SettingsStore } from "../store/settings";
 
 export interface RuntimeSettings {
   syncResponseSeconds: number;
@@ -65,7 +64,7 @@ export class SettingsService {
   private verified: { hash: string; mac: Buffer } | null = null;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: { settings: SettingsStore; audit: AuditStore },
     private readonly clock: Clock,
     private readonly config: Config,
     private readonly masterKey: Buffer,
@@ -80,7 +79,7 @@ export class SettingsService {
     const now = Date.now();
     if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.value;
     const generation = this.generation;
-    const rows = await this.db.select().from(appSettings);
+    const rows = await this.store.settings.all();
     const byKey = new Map(rows.map((r) => [r.key, r.value]));
     const num = (k: string, d: number) => (typeof byKey.get(k) === "number" ? (byKey.get(k) as number) : d);
     const value: RuntimeSettings = {
@@ -109,24 +108,24 @@ export class SettingsService {
   }
 
   async set(key: string, value: unknown, by: string, isSecret = false): Promise<void> {
-    const now = this.clock.now();
-    await this.db
-      .insert(appSettings)
-      .values({ key, value: value as never, isSecret, updatedAt: now, updatedBy: by })
-      .onConflictDoUpdate({
-        target: appSettings.key,
-        set: { value: value as never, isSecret, updatedAt: now, updatedBy: by },
-      });
+    await this.store.settings.put(key, value, by, isSecret, this.clock.now());
     this.invalidate();
   }
 
+  /** Deletes a stored setting (its default or environment value applies again); true if there was one. */
+  async remove(key: string): Promise<boolean> {
+    const removed = await this.store.settings.remove(key);
+    this.invalidate();
+    return removed;
+  }
+
   async meta(key: string): Promise<SecretMeta & { exists: boolean }> {
-    const [row] = await this.db.select().from(appSettings).where(eq(appSettings.key, key));
+    const row = await this.store.settings.get(key);
     return { exists: !!row, updatedAt: row?.updatedAt ?? null, updatedBy: row?.updatedBy ?? null };
   }
 
   async audit(actor: string, action: string, details: Record<string, unknown> = {}): Promise<void> {
-    await this.db.insert(auditLog).values({ occurredAt: this.clock.now(), actor, action, details });
+    await this.store.audit.append(actor, action, details, this.clock.now());
   }
 
   // ---- ingest password (argon2id hash only) ----
@@ -167,10 +166,7 @@ export class SettingsService {
   }
 
   private async ingestPasswordHash(): Promise<string | null> {
-    const [row] = await this.db
-      .select({ value: appSettings.value })
-      .from(appSettings)
-      .where(eq(appSettings.key, KEYS.ingestPassword));
+    const row = await this.store.settings.get(KEYS.ingestPassword);
     const hash = (row?.value as { hash?: string } | undefined)?.hash;
     return hash ?? null;
   }
@@ -180,7 +176,7 @@ export class SettingsService {
   async setProviderKey(id: ProviderId, apiKey: string | null, by: string): Promise<void> {
     const key = KEYS.providerKey(id);
     if (!apiKey) {
-      await this.db.delete(appSettings).where(eq(appSettings.key, key));
+      await this.store.settings.remove(key);
       await this.audit(by, "provider_key.cleared", { provider: id });
     } else {
       await this.set(key, { sealed: encryptSecret(this.masterKey, apiKey, key) }, by, true);
@@ -192,10 +188,7 @@ export class SettingsService {
   /** The key from settings if one is stored, else from the environment, else null. */
   async providerKey(id: ProviderId): Promise<string | null> {
     const key = KEYS.providerKey(id);
-    const [row] = await this.db
-      .select({ value: appSettings.value })
-      .from(appSettings)
-      .where(eq(appSettings.key, key));
+    const row = await this.store.settings.get(key);
     const sealed = (row?.value as { sealed?: string } | undefined)?.sealed;
     if (sealed) return decryptSecret(this.masterKey, sealed, key);
     const envName = ENV_KEY[id];
@@ -211,10 +204,5 @@ export class SettingsService {
     const envName = ENV_KEY[id];
     const fromEnv = envName ? !!this.config.providers[envName].apiKey : false;
     return { configured: fromEnv, source: fromEnv ? "environment" : null, updatedAt: null, updatedBy: null };
-  }
-
-  /** Number of settings rows; used by health checks as a cheap database probe. */
-  async ping(): Promise<void> {
-    await this.db.execute(dsql`select 1`);
   }
 }

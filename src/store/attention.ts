@@ -225,3 +225,48 @@ export async function revokeOtherSessions(
     returning 1`;
   return rows.length;
 }
+
+/** The functions above, bound to the client, as `store.attention`. */
+export class AttentionStore {
+  constructor(private readonly sql: Sql) {}
+
+  recordRefusal(slotId: string, reason: string, at: Date) {
+    return recordRefusal(this.sql, slotId, reason, at);
+  }
+  refusalsSince(since: Date, slotId?: string) {
+    return refusalsSince(this.sql, since, slotId);
+  }
+  refusalBuckets(slotId: string, since: Date) {
+    return refusalBuckets(this.sql, slotId, since);
+  }
+  pruneRefusals(before: Date) {
+    return pruneRefusals(this.sql, before);
+  }
+  slotHealth(since: Date) {
+    return slotHealth(this.sql, since);
+  }
+  lastCleanupRun() {
+    return lastCleanupRun(this.sql);
+  }
+  changeNotifyState(slotId: string, failing: boolean, at: Date) {
+    return changeNotifyState(this.sql, slotId, failing, at);
+  }
+  auditPage(opts: Parameters<typeof auditPage>[1]) {
+    return auditPage(this.sql, opts);
+  }
+  auditActions() {
+    return auditActions(this.sql);
+  }
+  recentInstances(since: Date) {
+    return recentInstances(this.sql, since);
+  }
+  activeSessions(username: string, now: Date) {
+    return activeSessions(this.sql, username, now);
+  }
+  revokeOwnSession(username: string, sessionId: string, now: Date) {
+    return revokeOwnSession(this.sql, username, sessionId, now);
+  }
+  revokeOtherSessions(username: string, keep: string, now: Date) {
+    return revokeOtherSessions(this.sql, username, keep, now);
+  }
+}

@@ -69,11 +69,17 @@ export async function providerUsage(
   return rows.map(toRow);
 }
 
-/** The `settings.model` most enabled slots of the provider use (ties: the lowest slot id), or null. */
-export async function mostUsedModel(sql: Sql, provider: string): Promise<string | null> {
-  const [row] = await sql<{ model: string }[]>`
-    select settings->>'model' as model from slot
-    where provider = ${provider} and enabled and settings->>'model' is not null
-    group by 1 order by count(*) desc, min(id) limit 1`;
-  return row?.model ?? null;
+/** The functions above, bound to the client, as `store.providerUsage`. */
+export class ProviderUsageStore {
+  constructor(private readonly sql: Sql) {}
+
+  countRequest(provider: string, day: string, now: Date) {
+    return countProviderRequest(this.sql, provider, day, now);
+  }
+  markExhausted(provider: string, day: string, now: Date, message: string) {
+    return markProviderExhausted(this.sql, provider, day, now, message);
+  }
+  usage(keys: { provider: string; day: string }[]) {
+    return providerUsage(this.sql, keys);
+  }
 }

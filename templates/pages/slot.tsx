@@ -20,6 +20,7 @@ import {
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
+import { type PresetCardView, PresetsCard } from "../presets";
 import { can, fmtDateTime, fmtDuration, type View } from "../view";
 
 /** One settings field of an operation, derived from its TypeBox schema. */
@@ -94,6 +95,7 @@ export interface SlotPageModel {
   trouble?: SlotAttention;
   /** Refused booth requests per hour and reason (last 24 h). */
   refusals: { at: string; reason: string; count: number }[];
+  presets?: PresetCardView[];
 }
 
 const OUTPUT_FORMATS = ["jpeg", "png", "webp", "original"];
@@ -224,6 +226,8 @@ export interface FormOutcome {
   conflict?: boolean;
   errors?: FieldErrors;
   message?: string;
+  /** An informational line, e.g. "preset applied — review and save". */
+  notice?: string;
 }
 
 /** The configuration form; re-rendered whole when the provider/operation changes or after saving. */
@@ -287,6 +291,13 @@ export function SlotForm({
       {outcome.message ? (
         <Alert kind="error">
           <span safe>{outcome.message}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {outcome.notice ? (
+        <Alert kind="info">
+          <span safe>{outcome.notice}</span>
         </Alert>
       ) : (
         ""
@@ -791,6 +802,7 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           <BoothCard v={v} m={m} />
         </div>
       </div>
+      {m.presets ? <PresetsCard v={v} slotId={f.slotId} presets={m.presets} /> : ""}
       <section class="card" id="recent-results">
         <div class="card-head">
           <h2 safe>{v.t.slot.recentResults}</h2>

@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
+import { setAdminPassword } from "../../src/accounts";
 import { type Config, loadConfig } from "../../src/config";
+import { connectDatabase, type Db, type Sql } from "../../src/db/client";
 import { slot } from "../../src/db/schema";
 import type { Clock } from "../../src/lib/clock";
 import { createLogger, type Logger } from "../../src/lib/log";
-import { setAdminPassword } from "../../src/modules/auth/users";
 import type { Provider } from "../../src/providers/types";
 import { Runtime } from "../../src/runtime";
 import { listen } from "../../src/server";
@@ -46,6 +47,9 @@ export interface TestApp {
   databaseUrl: string;
   dataDir: string;
   log: Logger;
+  /** The test's own connection to the app's database, for reading back what the product did. */
+  db: Db;
+  sql: Sql;
   stop(): Promise<void>;
   /** Sets a slot's provider/operation/settings directly (as the CLI does). */
   configureSlot(id: string, values: Partial<typeof slot.$inferInsert>): Promise<void>;
@@ -78,10 +82,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   await rt.bootstrap();
   await rt.settings.setIngestPassword(INGEST_PASSWORD, "test");
-  for (const [user, pw] of Object.entries(ADMIN_PASSWORDS)) await setAdminPassword(rt.db, user, pw);
+  for (const [user, pw] of Object.entries(ADMIN_PASSWORDS)) {
+    await setAdminPassword({ auth: rt.store.auth, clock: rt.clock }, user, pw);
+  }
   await rt.start();
   const app = listen(rt, { host: "127.0.0.1", port: 0 });
   const url = `http://127.0.0.1:${app.server!.port}`;
+  const database = connectDatabase(databaseUrl, { max: 2 });
   return {
     rt,
     url,
@@ -89,13 +96,16 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     databaseUrl,
     dataDir,
     log,
+    db: database.db,
+    sql: database.sql,
     async stop() {
       await app.server?.stop(true);
       await rt.stop();
+      await database.close();
       if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     async configureSlot(id, values) {
-      await rt.db.update(slot).set(values).where(eq(slot.id, id));
+      await database.db.update(slot).set(values).where(eq(slot.id, id));
     },
     async setSyncSeconds(seconds) {
       await rt.settings.set(KEYS.syncResponseSeconds, seconds, "test");

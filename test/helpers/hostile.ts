@@ -25,7 +25,7 @@ export interface Snapshot {
 export async function snapshot(app: TestApp): Promise<Snapshot> {
   const rows: Record<string, number> = {};
   for (const t of DATA_TABLES) {
-    const r = await app.rt.db.execute(sql.raw(`select count(*)::int as n from ${t}`));
+    const r = await app.db.execute(sql.raw(`select count(*)::int as n from ${t}`));
     rows[t] = Number((r as unknown as { n: number }[])[0]?.n ?? 0);
   }
   return { rows, files: listFiles(app.dataDir) };

@@ -15,8 +15,8 @@ export async function jobOf(app: TestApp, res: Response) {
   const id = res.headers.get("x-job-id");
   if (!id) throw new Error(`response ${res.status} has no X-Job-Id`);
   const read = async () => {
-    const [row] = await app.rt.db.select().from(job).where(eq(job.id, id));
-    const log = await app.rt.db
+    const [row] = await app.db.select().from(job).where(eq(job.id, id));
+    const log = await app.db
       .select()
       .from(processingLog)
       .where(eq(processingLog.jobId, id))

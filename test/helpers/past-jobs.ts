@@ -48,7 +48,7 @@ export function pastJobRow(p: PastJob): NewJobRow {
 
 export async function insertPastJobs(app: TestApp, jobs: PastJob[]): Promise<NewJobRow[]> {
   const rows = jobs.map(pastJobRow);
-  for (let i = 0; i < rows.length; i += 500) await app.rt.db.insert(job).values(rows.slice(i, i + 500));
+  for (let i = 0; i < rows.length; i += 500) await app.db.insert(job).values(rows.slice(i, i + 500));
   return rows;
 }
 

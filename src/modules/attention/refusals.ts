@@ -4,16 +4,21 @@
  * decided, and a database error only ends up in the log.
  */
 import { slotLabel } from "../../metrics";
-import type { Runtime } from "../../runtime";
-import { recordRefusal } from "../../store/attention";
+import type { Services } from "../../services";
 
 /** Outcomes that are not the booth's problem to see on a slot (no such slot: nothing to show it on). */
 const NOT_RECORDED = new Set(["slot_not_found", "client_closed"]);
 
-export function noteRefusal(rt: Runtime, slotId: string, outcome: string): void {
+export function noteRefusal(
+  rt: Pick<Services, "store" | "clock" | "log">,
+  slotId: string,
+  outcome: string,
+): void {
   const slot = slotLabel(slotId);
   if (slot === "unknown" || NOT_RECORDED.has(outcome)) return;
-  recordRefusal(rt.sql, slot, outcome, rt.clock.now()).catch((err: unknown) =>
-    rt.log.warn("ingest.refusal_not_recorded", { slot, outcome, error: String(err) }),
-  );
+  rt.store.attention
+    .recordRefusal(slot, outcome, rt.clock.now())
+    .catch((err: unknown) =>
+      rt.log.warn("ingest.refusal_not_recorded", { slot, outcome, error: String(err) }),
+    );
 }

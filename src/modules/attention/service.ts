@@ -4,16 +4,9 @@
  * (above all a stale password after a rotation), a nearly full disk, a silent or failing cleaner,
  * an unreachable database.
  */
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { KEYS } from "../../settings/service";
-import {
-  type InstanceRow,
-  lastCleanupRun,
-  type RefusalRow,
-  recentInstances,
-  refusalsSince,
-  slotHealth,
-} from "../../store/attention";
+import type { CleanupRunRow, InstanceRow, RefusalRow } from "../../store/attention";
 
 /** How far back "failing now" and the counts on the cards look. */
 export const ATTENTION_WINDOW_MS = 60 * 60_000;
@@ -71,9 +64,15 @@ function iso(d: Date | null | undefined): string | null {
   return d ? new Date(d).toISOString() : null;
 }
 
-export async function slotAttention(rt: Runtime, now: Date): Promise<Map<string, SlotAttention>> {
+export async function slotAttention(
+  rt: Pick<Services, "store">,
+  now: Date,
+): Promise<Map<string, SlotAttention>> {
   const since = new Date(now.getTime() - ATTENTION_WINDOW_MS);
-  const [health, refusals] = await Promise.all([slotHealth(rt.sql, since), refusalsSince(rt.sql, since)]);
+  const [health, refusals] = await Promise.all([
+    rt.store.attention.slotHealth(since),
+    rt.store.attention.refusalsSince(since),
+  ]);
   const bySlot = new Map<string, RefusalRow[]>();
   for (const r of refusals) bySlot.set(r.slot_id, [...(bySlot.get(r.slot_id) ?? []), r]);
   const out = new Map<string, SlotAttention>();
@@ -101,17 +100,20 @@ export async function slotAttention(rt: Runtime, now: Date): Promise<Map<string,
 }
 
 /** Everything the banner shows. A database that does not answer is itself the banner. */
-export async function attention(rt: Runtime, now: Date): Promise<Attention> {
+export async function attention(
+  rt: Pick<Services, "store" | "settings" | "media" | "log">,
+  now: Date,
+): Promise<Attention> {
   let slots: Map<string, SlotAttention>;
-  let cleaner: Awaited<ReturnType<typeof lastCleanupRun>>;
+  let cleaner: CleanupRunRow | null;
   let rotatedAt: Date | null;
   let instances: InstanceRow[];
   try {
     [slots, cleaner, rotatedAt, instances] = await Promise.all([
       slotAttention(rt, now),
-      lastCleanupRun(rt.sql),
+      rt.store.attention.lastCleanupRun(),
       rt.settings.meta(KEYS.ingestPassword).then((m) => m.updatedAt),
-      recentInstances(rt.sql, now),
+      rt.store.attention.recentInstances(now),
     ]);
   } catch (err) {
     rt.log.warn("attention.unavailable", { error: String(err) });

@@ -1,7 +1,7 @@
 /** POST /api/login and /api/logout. */
 import { Elysia, t } from "elysia";
 import { clientAddress } from "../../lib/client";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { op } from "../openapi/docs";
 import {
   authenticate,
@@ -14,7 +14,7 @@ import {
 } from "./plugin";
 import { checkLogin } from "./service";
 
-export const authModule = (rt: Runtime) =>
+export const authModule = (rt: Services) =>
   new Elysia({ name: "auth-routes" })
     .use(authPlugin(rt))
     .post(

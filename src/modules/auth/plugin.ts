@@ -6,13 +6,11 @@
  */
 import { createHmac, randomUUID } from "node:crypto";
 import { jwt } from "@elysiajs/jwt";
-import { and, eq, gt, isNull } from "drizzle-orm";
 import { Elysia } from "elysia";
-import { adminSession } from "../../db/schema";
+import { SCOPES, type Scope } from "../../accounts";
 import { isHttps, requestHost } from "../../lib/client";
 import { AppError } from "../../lib/errors";
-import type { Runtime } from "../../runtime";
-import { ADMIN_SCOPES, type Scope } from "./users";
+import type { Services } from "../../services";
 
 /** The session cookie over plain HTTP (a LAN address, where `Secure` cannot work). */
 export const SESSION_COOKIE = "pc_session";
@@ -56,13 +54,13 @@ export interface AdminIdentity {
 }
 
 /** The HS256 signing key, derived from the master key so it survives restarts and stays off disk. */
-export function jwtSecret(rt: Runtime): string {
+export function jwtSecret(rt: Pick<Services, "settings">): string {
   return createHmac("sha256", rt.settings.masterKeyForDerivation())
     .update("photochanger.jwt.v1")
     .digest("base64");
 }
 
-export const authPlugin = (rt: Runtime) =>
+export const authPlugin = (rt: Services) =>
   new Elysia({ name: "auth" })
     .use(jwt({ name: "jwt", secret: jwtSecret(rt), alg: "HS256", exp: `${rt.config.jwtTtlSeconds}s` }))
     .macro({
@@ -74,7 +72,7 @@ export const authPlugin = (rt: Runtime) =>
           if (!admin.scopes.includes(required)) {
             throw new AppError(403, "forbidden", `This needs the "${required}" permission`, { required });
           }
-          if (admin.via === "cookie" && !isSafeMethod(request.method)) requireSameOrigin(request, rt);
+          if (admin.via === "cookie" && !isSafeMethod(request.method)) requireSameOrigin(request);
           return { admin };
         },
       }),
@@ -84,7 +82,7 @@ type Verifier = { verify(token?: string): Promise<false | Record<string, unknown
 
 /** The admin behind a request, or null (no token, bad signature, expired, revoked). */
 export async function authenticate(
-  rt: Runtime,
+  rt: Pick<Services, "store" | "clock">,
   verifier: Verifier,
   request: Request,
   cookieToken: string | undefined,
@@ -95,26 +93,15 @@ export async function authenticate(
   if (!token) return null;
   const payload = await verifier.verify(token);
   if (!payload || typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
-  const scopes = ADMIN_SCOPES[payload.sub];
-  if (!scopes) return null;
-  const [session] = await rt.db
-    .select({ id: adminSession.id })
-    .from(adminSession)
-    .where(
-      and(
-        eq(adminSession.id, payload.sid),
-        eq(adminSession.username, payload.sub),
-        isNull(adminSession.revokedAt),
-        gt(adminSession.expiresAt, rt.clock.now()),
-      ),
-    );
-  if (!session) return null;
+  const stored = await rt.store.auth.liveSessionScopes(payload.sid, payload.sub, rt.clock.now());
+  if (!stored) return null;
+  const scopes = SCOPES.filter((s) => stored.includes(s));
   return { username: payload.sub, scopes, sessionId: payload.sid, via: bearer ? "bearer" : "cookie" };
 }
 
 /** Creates a session row and its signed token. */
 export async function issueSession(
-  rt: Runtime,
+  rt: Pick<Services, "store" | "clock" | "config">,
   signer: { sign(p: Record<string, string | number>): Promise<string> },
   username: string,
   clientIp: string | null,
@@ -122,7 +109,7 @@ export async function issueSession(
   const id = randomUUID();
   const now = rt.clock.now();
   const expiresIn = rt.config.jwtTtlSeconds;
-  await rt.db.insert(adminSession).values({
+  await rt.store.auth.createSession({
     id,
     username,
     createdAt: now,
@@ -149,8 +136,8 @@ export function setSessionCookie(
   });
 }
 
-export async function revokeSession(rt: Runtime, sessionId: string): Promise<void> {
-  await rt.db.update(adminSession).set({ revokedAt: rt.clock.now() }).where(eq(adminSession.id, sessionId));
+export async function revokeSession(rt: Pick<Services, "store" | "clock">, sessionId: string): Promise<void> {
+  await rt.store.auth.revokeSession(sessionId, rt.clock.now());
 }
 
 function isSafeMethod(method: string): boolean {
@@ -161,7 +148,7 @@ function isSafeMethod(method: string): boolean {
  * Cross-site request refusal for cookie sessions: the browser's Sec-Fetch-Site when present, else
  * Origin (or Referer) must match the Host we were reached at.
  */
-export function requireSameOrigin(request: Request, _rt?: Runtime): void {
+export function requireSameOrigin(request: Request): void {
   const site = request.headers.get("sec-fetch-site");
   if (site === "same-origin" || site === "none") return;
   const host = requestHost(request);

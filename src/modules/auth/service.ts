@@ -1,9 +1,7 @@
 /** Admin login: argon2id verify, throttled per user+address, same cost for unknown users. */
-import { eq } from "drizzle-orm";
-import { adminUser } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 import { hasControlCharacters } from "../../lib/text";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { clearFailures, LOGIN_RULE, recordFailure, reserveAttempt, throttledFor } from "./throttle";
 
 // Verified against when the username is unknown, so both paths cost one argon2id verify.
@@ -14,7 +12,7 @@ function dummy(): Promise<string> {
 }
 
 export async function checkLogin(
-  rt: Runtime,
+  rt: Pick<Services, "store" | "clock" | "log">,
   username: string,
   password: string,
   clientIp: string,
@@ -24,8 +22,8 @@ export async function checkLogin(
     throw new AppError(401, "invalid_credentials", "Wrong username or password");
   const key = `${username.toLowerCase()}|${clientIp}`;
   // The early read spares the upsert for a key already over its limit; the reservation decides.
-  let wait = await throttledFor(rt.db, LOGIN_RULE, key, rt.clock.now());
-  if (wait === 0) wait = await reserveAttempt(rt.db, LOGIN_RULE, key, rt.clock.now());
+  let wait = await throttledFor(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
+  if (wait === 0) wait = await reserveAttempt(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
   if (wait > 0) {
     rt.log.warn("auth.login.throttled", { username, client_ip: clientIp });
     throw new AppError(
@@ -36,13 +34,13 @@ export async function checkLogin(
       { "Retry-After": String(wait) },
     );
   }
-  const [user] = await rt.db.select().from(adminUser).where(eq(adminUser.username, username));
+  const user = await rt.store.auth.user(username);
   const ok = await Bun.password.verify(password, user?.passwordHash ?? (await dummy()));
   if (!user || !ok) {
-    await recordFailure(rt.db, LOGIN_RULE, key, rt.clock.now());
+    await recordFailure(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
     rt.log.warn("auth.login.failure", { username, client_ip: clientIp, reason: "invalid_credentials" });
     throw new AppError(401, "invalid_credentials", "Wrong username or password");
   }
-  await clearFailures(rt.db, LOGIN_RULE, key);
+  await clearFailures(rt.store.auth, LOGIN_RULE, key);
   rt.log.info("auth.login.success", { username, client_ip: clientIp });
 }

@@ -9,7 +9,7 @@ import { Elysia } from "elysia";
 import { resolveClient, trustedProxyMatcher } from "../../lib/client";
 import { AppError, errorResponse } from "../../lib/errors";
 import { hasControlCharacters } from "../../lib/text";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { jwtSecret, SECURE_SESSION_COOKIE, SESSION_COOKIE } from "../auth/plugin";
 import { TokenBuckets } from "./rate-limit";
 
@@ -40,7 +40,7 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export const frontDoor = (rt: Runtime) => {
+export const frontDoor = (rt: Pick<Services, "config" | "settings">) => {
   const isTrusted = trustedProxyMatcher(rt.config.trustProxy);
   const secret = jwtSecret(rt);
   const buckets = new TokenBuckets(PUBLIC_BURST, PUBLIC_PER_SECOND);

@@ -1,11 +1,11 @@
 /** GET /healthz (the process is alive) and GET /readyz (it can take a booth upload now). */
 import { Elysia } from "elysia";
 import { envelope } from "../../lib/errors";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { op } from "../openapi/docs";
 import { readiness } from "./service";
 
-export const healthModule = (rt: Runtime) =>
+export const healthModule = (rt: Services) =>
   new Elysia({ name: "health" })
     .get(
       "/healthz",
@@ -18,7 +18,7 @@ export const healthModule = (rt: Runtime) =>
     .get(
       "/readyz",
       async () => {
-        const result = await readiness({ sql: rt.sql, media: rt.media, draining: rt.draining });
+        const result = await readiness({ store: rt.store, media: rt.media, draining: rt.draining });
         if (result.ready) {
           return Response.json(
             { status: "ready", checks: result.checks },

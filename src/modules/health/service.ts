@@ -6,8 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Sql } from "../../db/client";
 import type { MediaStore } from "../../media/storage";
+import type { Store } from "../../store/index";
 
 /** Below this much free space the server is not ready (an upload, its result and the database grow). */
 export const READY_MIN_FREE_BYTES = 64 * 1024 * 1024;
@@ -23,21 +23,16 @@ export interface Readiness {
   checks: Record<string, CheckResult>;
 }
 
-export async function checkDatabase(sql: Sql, timeoutMs = DB_CHECK_TIMEOUT_MS): Promise<CheckResult> {
+export async function checkDatabase(
+  store: Pick<Store, "ping">,
+  timeoutMs = DB_CHECK_TIMEOUT_MS,
+): Promise<CheckResult> {
   const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
-      sql`select 1`,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await store.ping(timeoutMs);
     return { ok: true, latency_ms: Math.round(performance.now() - started) };
   } catch (err) {
     return { ok: false, error: shortError(err) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -66,13 +61,13 @@ export async function checkDisk(
 }
 
 export async function readiness(deps: {
-  sql: Sql;
+  store: Pick<Store, "ping">;
   media: MediaStore;
   draining: boolean;
   minFreeBytes?: number;
 }): Promise<Readiness> {
   const [database, media, disk] = await Promise.all([
-    checkDatabase(deps.sql),
+    checkDatabase(deps.store),
     checkMediaWritable(deps.media),
     checkDisk(deps.media, deps.minFreeBytes),
   ]);

@@ -7,7 +7,7 @@ import { clientAddress } from "../../lib/client";
 import { AppError, errorResponse } from "../../lib/errors";
 import { slotLabel } from "../../metrics";
 import { waitForOutcome } from "../../queue/waiter";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { noteRefusal } from "../attention/refusals";
 import { multipart, op } from "../openapi/docs";
 import { outcomeReply } from "./outcome";
@@ -38,7 +38,7 @@ const ANONYMOUS_PER_ADDRESS = 6;
 const ANONYMOUS_TOTAL = 32;
 const FILE_FIELDS = ["fileToUpload", "file"];
 
-export const ingestModule = (rt: Runtime) => {
+export const ingestModule = (rt: Services) => {
   const spoolDir = join(rt.config.dataDir, "spool");
   sweepSpool(spoolDir);
   const anonymous = new Map<string, number>();

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { JobRow } from "../../db/schema";
 import { AppError, errorResponse } from "../../lib/errors";
 import { contentDisposition } from "../../lib/http";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 
 export function shortId(jobId: string): string {
   return jobId.slice(0, 8);
@@ -15,7 +15,7 @@ export function resultFilename(job: Pick<JobRow, "id" | "slotId" | "resultPath">
 }
 
 /** The error a finished-but-unsuccessful job answers with; null for success. */
-export function outcomeError(rt: Runtime, job: JobRow): AppError | null {
+export function outcomeError(rt: Services, job: JobRow): AppError | null {
   const details = { job_id: job.id };
   switch (job.status) {
     case "succeeded":
@@ -50,7 +50,7 @@ export function outcomeError(rt: Runtime, job: JobRow): AppError | null {
   }
 }
 
-function internal(rt: Runtime, job: JobRow, cause: string): AppError {
+function internal(rt: Services, job: JobRow, cause: string): AppError {
   const correlationId = randomUUID();
   rt.log.error("ingest.internal_error", {
     job_id: job.id,
@@ -65,13 +65,13 @@ function internal(rt: Runtime, job: JobRow, cause: string): AppError {
 }
 
 /** 200 with the image bytes, or the job's error in the envelope. */
-export async function outcomeResponse(rt: Runtime, job: JobRow): Promise<Response> {
+export async function outcomeResponse(rt: Services, job: JobRow): Promise<Response> {
   return (await outcomeReply(rt, job)).response;
 }
 
 /** The answer and its outcome label ("success" or the error code) for metrics and logs. */
 export async function outcomeReply(
-  rt: Runtime,
+  rt: Services,
   job: JobRow,
 ): Promise<{ response: Response; outcome: string }> {
   const headers = { "X-Job-Id": job.id, "Cache-Control": "no-store" };

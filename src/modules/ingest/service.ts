@@ -3,14 +3,13 @@
  * envelope and leaving no job and no file behind, then the job row that a worker will claim.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
-import { type SlotRow, slot } from "../../db/schema";
+import type { SlotRow } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 import { isDatabaseUnavailable, parseMultipart, readBodyWithin } from "../../lib/http";
 import { EXT, type ImageFormat, inspectImage, MIME } from "../../media/images";
 import { isDiskFull } from "../../media/storage";
 import { jobExpiresAt } from "../../queue/index";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import {
   clearFailures,
   INGEST_PASSWORD_RULE,
@@ -47,9 +46,8 @@ export interface AcceptedJob {
 }
 
 /** Reads a slot, turning a database outage into 503. */
-export async function loadSlot(rt: Runtime, slotId: string): Promise<SlotRow | null> {
-  const [row] = await guardDb(() => rt.db.select().from(slot).where(eq(slot.id, slotId)));
-  return row ?? null;
+export function loadSlot(rt: Pick<Services, "store">, slotId: string): Promise<SlotRow | null> {
+  return guardDb(() => rt.store.slots.get(slotId));
 }
 
 export async function guardDb<T>(fn: () => Promise<T>): Promise<T> {
@@ -218,7 +216,7 @@ export function clientMetadata(form: FormData): Record<string, string> {
  * address. Returns whether the password is right.
  */
 export async function verifyIngestPassword(
-  rt: Runtime,
+  rt: PasswordDeps,
   password: string | null,
   clientIp: string,
 ): Promise<boolean> {
@@ -229,9 +227,11 @@ export async function verifyIngestPassword(
   const running = verifications.get(flightKey);
   if (running) {
     if (await running) return true;
-    const wait = await guardDb(() => reserveAttempt(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+    const wait = await guardDb(() =>
+      reserveAttempt(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+    );
     if (wait > 0) throw tooManyAttempts(wait);
-    await guardDb(() => recordFailure(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+    await guardDb(() => recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
     return false;
   }
   const flight = verifyOnce(rt, password, clientIp);
@@ -243,18 +243,22 @@ export async function verifyIngestPassword(
   }
 }
 
+type PasswordDeps = Pick<Services, "store" | "settings" | "clock" | "log" | "instanceId">;
+
 /** Verifications in progress, by instance + address + password digest. */
 const verifications = new Map<string, Promise<boolean>>();
 
-async function verifyOnce(rt: Runtime, password: string | null, clientIp: string): Promise<boolean> {
-  const wait = await guardDb(() => reserveAttempt(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+async function verifyOnce(rt: PasswordDeps, password: string | null, clientIp: string): Promise<boolean> {
+  const wait = await guardDb(() =>
+    reserveAttempt(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+  );
   if (wait > 0) throw tooManyAttempts(wait);
   const ok = password ? await guardDb(() => rt.settings.verifyIngestPassword(password)) : false;
   if (ok) {
-    await guardDb(() => clearFailures(rt.db, INGEST_PASSWORD_RULE, clientIp));
+    await guardDb(() => clearFailures(rt.store.auth, INGEST_PASSWORD_RULE, clientIp));
     return true;
   }
-  await guardDb(() => recordFailure(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+  await guardDb(() => recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
   rt.log.warn("ingest.invalid_password", { client_ip: clientIp, password_given: !!password });
   return false;
 }
@@ -273,8 +277,13 @@ function tooManyAttempts(wait: number): AppError {
   );
 }
 
-export async function refuseIfThrottled(rt: Runtime, clientIp: string): Promise<void> {
-  const wait = await guardDb(() => throttledFor(rt.db, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+export async function refuseIfThrottled(
+  rt: Pick<Services, "store" | "clock">,
+  clientIp: string,
+): Promise<void> {
+  const wait = await guardDb(() =>
+    throttledFor(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+  );
   if (wait > 0) throw tooManyAttempts(wait);
 }
 
@@ -296,7 +305,10 @@ export interface EnqueueInput {
  * Stores the payload durably, then inserts the job within the in-flight cap. Any refusal removes
  * the payload again, so a rejected upload leaves nothing behind.
  */
-export async function enqueueUpload(rt: Runtime, input: EnqueueInput): Promise<AcceptedJob> {
+export async function enqueueUpload(
+  rt: Pick<Services, "settings" | "media" | "templates" | "queue" | "clock" | "instanceId">,
+  input: EnqueueInput,
+): Promise<AcceptedJob> {
   const { upload } = input;
   const settings = await guardDb(() => rt.settings.current());
   const free = await rt.media.freeBytes();

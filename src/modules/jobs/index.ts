@@ -5,7 +5,7 @@
  */
 import { Elysia, t } from "elysia";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 import { JobDetail, JobPage, JobQuery, JobView } from "./model";
@@ -13,7 +13,7 @@ import { cancelJob, getJob, listJobs, parseJobQuery } from "./service";
 
 const jobParams = t.Object({ id: t.String({ description: "Job id (UUID)" }) });
 
-export const jobsModule = (rt: Runtime) =>
+export const jobsModule = (rt: Services) =>
   new Elysia({ name: "jobs" })
     .use(authPlugin(rt))
     .get(

@@ -1,16 +1,15 @@
 /**
  * The jobs an admin sees: a filtered, paged list (newest first), one job with its processing-log
- * timeline and timings, and cancel. Plain functions over the runtime, for the JSON API and the
- * server-rendered pages alike.
+ * timeline and timings, and cancel. Plain functions over the services they name, for the JSON API
+ * and the server-rendered pages alike.
  */
-import { and, asc, count, desc, eq, gte, inArray, lt, type SQL } from "drizzle-orm";
-import { JOB_STATUSES, type JobRow, type JobStatus, job, processingLog } from "../../db/schema";
+import { JOB_STATUSES, type JobRow, type JobStatus } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 import { isUuid } from "../../lib/http";
 import { resultLinks } from "../../lib/urls";
 import { type FieldError, validationFailed } from "../../lib/validation";
 import { isFinal } from "../../queue/index";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { DEFAULT_PAGE_SIZE, JOB_SOURCES, type JobQuery, MAX_PAGE_SIZE } from "./model";
 
 export interface JobFilters {
@@ -111,46 +110,34 @@ export function jobView(j: JobRow, base: string) {
 export type JobView = ReturnType<typeof jobView>;
 
 export async function listJobs(
-  rt: Runtime,
+  rt: Pick<Services, "store">,
   filters: JobFilters,
   base: string,
 ): Promise<{ data: JobView[]; meta: { page: number; page_size: number; total: number } }> {
-  const where: SQL[] = [];
-  if (filters.statuses?.length) where.push(inArray(job.status, filters.statuses));
-  if (filters.slotId) where.push(eq(job.slotId, filters.slotId));
-  if (filters.source) where.push(eq(job.source, filters.source));
-  if (filters.from) where.push(gte(job.createdAt, filters.from));
-  if (filters.to) where.push(lt(job.createdAt, filters.to));
-  const cond = where.length ? and(...where) : undefined;
-  const [rows, [total]] = await Promise.all([
-    rt.db
-      .select()
-      .from(job)
-      .where(cond)
-      .orderBy(desc(job.createdAt), desc(job.id))
-      .limit(filters.pageSize)
-      .offset((filters.page - 1) * filters.pageSize),
-    rt.db.select({ n: count() }).from(job).where(cond),
-  ]);
+  const { rows, total } = await rt.store.jobs.list({
+    statuses: filters.statuses,
+    slotId: filters.slotId,
+    source: filters.source,
+    from: filters.from,
+    to: filters.to,
+    offset: (filters.page - 1) * filters.pageSize,
+    limit: filters.pageSize,
+  });
   return {
     data: rows.map((r) => jobView(r, base)),
-    meta: { page: filters.page, page_size: filters.pageSize, total: total?.n ?? 0 },
+    meta: { page: filters.page, page_size: filters.pageSize, total },
   };
 }
 
-async function requireJob(rt: Runtime, id: string): Promise<JobRow> {
-  const row = isUuid(id) ? await rt.queue.get(id) : null;
+async function requireJob(rt: Pick<Services, "store">, id: string): Promise<JobRow> {
+  const row = isUuid(id) ? await rt.store.jobs.get(id) : null;
   if (!row) throw new AppError(404, "job_not_found", "There is no job with this id", { job_id: id });
   return row;
 }
 
-export async function getJob(rt: Runtime, id: string, base: string) {
+export async function getJob(rt: Pick<Services, "store" | "clock">, id: string, base: string) {
   const j = await requireJob(rt, id);
-  const steps = await rt.db
-    .select()
-    .from(processingLog)
-    .where(eq(processingLog.jobId, id))
-    .orderBy(asc(processingLog.occurredAt), asc(processingLog.id));
+  const steps = await rt.store.jobs.timeline(id);
   const now = rt.clock.now().getTime();
   return {
     ...jobView(j, base),
@@ -188,7 +175,12 @@ export type JobDetailView = Awaited<ReturnType<typeof getJob>>;
  * Cancels a pending or processing job. The queue's in-process event aborts the worker's provider
  * call, and the booth still waiting on the job is answered 503 `job_cancelled`.
  */
-export async function cancelJob(rt: Runtime, id: string, by: string, base: string): Promise<JobView> {
+export async function cancelJob(
+  rt: Pick<Services, "store" | "queue" | "settings" | "log">,
+  id: string,
+  by: string,
+  base: string,
+): Promise<JobView> {
   const existing = await requireJob(rt, id);
   const row = await rt.queue.cancel(id, by);
   if (!row) {

@@ -4,11 +4,11 @@
  * gauges keep their last values and the scrape still answers, so counters are never lost.
  */
 import { Elysia } from "elysia";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { op } from "../openapi/docs";
 import { gaugeSnapshot } from "./service";
 
-export const metricsModule = (rt: Runtime) =>
+export const metricsModule = (rt: Services) =>
   new Elysia({ name: "metrics" }).get(
     "/metrics",
     async () => {

@@ -1,9 +1,11 @@
 /** Reads the present state behind the /metrics gauges (queue, workers, media, disk, cleaner, T_sync). */
 import { lastCleanup } from "../../cron/cleanup";
 import type { GaugeSnapshot } from "../../metrics";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 
-export async function gaugeSnapshot(rt: Runtime): Promise<GaugeSnapshot> {
+export async function gaugeSnapshot(
+  rt: Pick<Services, "store" | "queue" | "media" | "workers" | "settings" | "quota">,
+): Promise<GaugeSnapshot> {
   const [queue, mediaBytes, disk, cleanup, settings, quotas] = await Promise.all([
     rt.queue.counts(),
     rt.media.bytesByKind(),

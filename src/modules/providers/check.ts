@@ -14,7 +14,6 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Config } from "../../config";
-import type { Sql } from "../../db/client";
 import type { Clock } from "../../lib/clock";
 import type { Logger } from "../../lib/log";
 import type { MediaObjects } from "../../media/objects";
@@ -27,7 +26,7 @@ import { QUOTA_PROVIDERS, type QuotaProvider, type QuotaState } from "../../prov
 import { type ProviderContext, ProviderFailure, type ProviderImage } from "../../providers/types";
 import type { QuotaService } from "../../quota/service";
 import type { SettingsService } from "../../settings/service";
-import { mostUsedModel } from "../../store/provider-usage";
+import type { SlotStore } from "../../store/slots";
 
 export const CHECKABLE = QUOTA_PROVIDERS;
 export type CheckableProvider = QuotaProvider;
@@ -79,7 +78,7 @@ export interface CheckReport {
 }
 
 export interface CheckDeps {
-  sql: Sql;
+  store: { slots: SlotStore };
   config: Config;
   clock: Clock;
   log: Logger;
@@ -219,7 +218,7 @@ function quotaView(q: QuotaState): CheckReport["quota"] {
 
 /** The model most slots of this provider use, so the button checks what the event will use. */
 async function modelInUse(deps: CheckDeps, provider: string): Promise<string | null> {
-  return mostUsedModel(deps.sql, provider);
+  return deps.store.slots.mostUsedModel(provider);
 }
 
 async function timed<T>(

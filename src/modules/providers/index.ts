@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { AppError } from "../../lib/errors";
 import { readJson } from "../../lib/validation";
 import type { QuotaState } from "../../providers/quota";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 import { checkProvider, isCheckable } from "./check";
@@ -25,7 +25,7 @@ export function quotaJson(q: QuotaState) {
   };
 }
 
-export function providerCatalogue(rt: Runtime) {
+export function providerCatalogue(rt: Services) {
   return rt.providers.list().map(({ spec }) => ({
     id: spec.id,
     label: spec.label,
@@ -44,7 +44,7 @@ export function providerCatalogue(rt: Runtime) {
   }));
 }
 
-export const providersModule = (rt: Runtime) =>
+export const providersModule = (rt: Services) =>
   new Elysia({ name: "providers" })
     .use(authPlugin(rt))
     .get("/api/providers", () => ({ data: providerCatalogue(rt) }), {

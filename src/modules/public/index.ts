@@ -2,12 +2,12 @@
 import { Elysia } from "elysia";
 import { AppError } from "../../lib/errors";
 import { contentDisposition } from "../../lib/http";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { resultFilename } from "../ingest/outcome";
 import { op } from "../openapi/docs";
 import { expiryHeaders, findServableResult } from "./service";
 
-export const publicModule = (rt: Runtime) =>
+export const publicModule = (rt: Services) =>
   new Elysia({ name: "public" })
     .get(
       "/public/results/:jobId",

@@ -2,9 +2,9 @@
 import type { JobRow } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 import { isUuid } from "../../lib/http";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 
-export async function findServableResult(rt: Runtime, jobId: string): Promise<JobRow> {
+export async function findServableResult(rt: Services, jobId: string): Promise<JobRow> {
   const notFound = () =>
     new AppError(404, "result_not_found", "There is no result with this id", { job_id: jobId });
   if (!isUuid(jobId)) throw notFound();

@@ -4,13 +4,13 @@
  */
 import { Elysia, t } from "elysia";
 import { readJson } from "../../lib/validation";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 import { SettingsUpdate, SettingsViewSchema } from "./model";
-import { getSettings, startPurge, updateSettings } from "./service";
+import { getSettings, updateSettings } from "./service";
 
-export const settingsModule = (rt: Runtime) =>
+export const settingsModule = (rt: Services) =>
   new Elysia({ name: "settings" })
     .use(authPlugin(rt))
     .get(
@@ -60,7 +60,7 @@ export const settingsModule = (rt: Runtime) =>
     .post(
       "/api/media/cache/purge",
       ({ admin, set }) => {
-        const { started } = startPurge(rt, admin.username);
+        const { started } = rt.purges.start(admin.username);
         set.status = 202;
         return { status: started ? "started" : "already_running", trigger: "api" };
       },

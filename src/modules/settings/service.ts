@@ -4,20 +4,17 @@
  * whether they are set, by whom and when — never the value (except a generated ingest password,
  * returned once by the PUT that generated it). Every change lands in the audit log.
  */
-import { eq } from "drizzle-orm";
-import { runCleanup } from "../../cron/cleanup";
-import { appSettings } from "../../db/schema";
 import { generatePassword } from "../../lib/secrets";
 import { hasControlCharacters } from "../../lib/text";
 import { validate, validationFailed } from "../../lib/validation";
 import type { ProviderId } from "../../providers/types";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { KEYS } from "../../settings/service";
 import { KEYED_PROVIDERS, RANGES, SettingsUpdate } from "./model";
 
 const GENERATED_PASSWORD_LENGTH = 12;
 
-export async function getSettings(rt: Runtime) {
+export async function getSettings(rt: Pick<Services, "settings">) {
   const s = await rt.settings.current();
   const pw = await rt.settings.meta(KEYS.ingestPassword);
   const keys: Record<
@@ -96,7 +93,7 @@ export function normalizePublicBaseUrl(value: string | null): string | null {
  * A new ingest password works — and the old one stops working — as soon as this returns.
  */
 export async function updateSettings(
-  rt: Runtime,
+  rt: Pick<Services, "settings" | "log">,
   body: unknown,
   by: string,
 ): Promise<{ settings: SettingsView; generatedPassword: string | null }> {
@@ -135,12 +132,8 @@ export async function updateSettings(
   }
   if (publicBaseUrl === null) {
     // Cleared: the stored value goes, PUBLIC_BASE_URL from the environment (if any) applies again.
-    const removed = await rt.db
-      .delete(appSettings)
-      .where(eq(appSettings.key, KEYS.publicBaseUrl))
-      .returning({ key: appSettings.key });
-    rt.settings.invalidate();
-    if (removed.length) changed[KEYS.publicBaseUrl] = { from: before.publicBaseUrl, to: null };
+    if (await rt.settings.remove(KEYS.publicBaseUrl))
+      changed[KEYS.publicBaseUrl] = { from: before.publicBaseUrl, to: null };
   } else {
     await put(KEYS.publicBaseUrl, before.publicBaseUrl, publicBaseUrl);
   }
@@ -168,25 +161,4 @@ export async function updateSettings(
   const settings = await getSettings(rt);
   if (generatedPassword) settings.ingest_password.value = generatedPassword;
   return { settings, generatedPassword };
-}
-
-const purges = new WeakMap<Runtime, Promise<unknown>>();
-
-/**
- * Starts the cleaner in the background (trigger "api"); a purge already running is not doubled.
- * Returns whether this call started one.
- */
-export function startPurge(rt: Runtime, by: string): { started: boolean } {
-  if (purges.has(rt)) return { started: false };
-  rt.log.info("admin.purge_requested", { by });
-  const run = runCleanup(rt, { trigger: "api" })
-    .catch((err) => rt.log.error("cleanup.failed", { trigger: "api", error: err }))
-    .finally(() => purges.delete(rt));
-  purges.set(rt, run);
-  return { started: true };
-}
-
-/** The purge in progress, if any (lets shutdown and tests wait for it). */
-export function purgeInProgress(rt: Runtime): Promise<unknown> | null {
-  return purges.get(rt) ?? null;
 }

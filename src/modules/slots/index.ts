@@ -7,7 +7,7 @@ import type { Server } from "elysia/universal";
 import { clientAddress } from "../../lib/client";
 import { linkBaseFor } from "../../lib/urls";
 import { readJson } from "../../lib/validation";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { MB, readUpload } from "../ingest/service";
 import { multipart, op } from "../openapi/docs";
@@ -33,7 +33,7 @@ const templateParams = t.Object({ id: t.String(), tid: t.String({ description: "
 
 const etag = (version: number) => `"${version}"`;
 
-export const slotsModule = (rt: Runtime) =>
+export const slotsModule = (rt: Services) =>
   new Elysia({ name: "slots" })
     .use(authPlugin(rt))
     .get(

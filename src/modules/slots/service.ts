@@ -1,19 +1,18 @@
 /**
  * Slot administration: list and read slots (with templates, recent results and a stats summary),
  * update them under optimistic concurrency, run a test photo through the real queue, manage the
- * template images, reset the statistics. Plain functions over the runtime, for the JSON API and
+ * template images, reset the statistics. Plain functions over the services they name, for the JSON API and
  * the server-rendered pages alike; every change is written to the audit log.
  */
 import { createHash } from "node:crypto";
-import { and, asc, count, desc, eq, gt, gte, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
-import { job, type SlotRow, slot, type TemplateMediaRow } from "../../db/schema";
+import type { SlotRow, TemplateMediaRow } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 import { isUuid } from "../../lib/http";
 import { ingestUrl, resultLinks } from "../../lib/urls";
 import { fieldErrors, validate, validationFailed } from "../../lib/validation";
 import { imageSize, MIME } from "../../media/images";
 import { waitForOutcome } from "../../queue/waiter";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { outcomeError } from "../ingest/outcome";
 import { type AcceptedJob, enqueueUpload, requireImage, type Upload } from "../ingest/service";
 import { type JobDurations, jobDurations } from "../jobs/service";
@@ -61,14 +60,14 @@ export function templateView(row: TemplateMediaRow) {
 export type TemplateView = ReturnType<typeof templateView>;
 
 /** The slot row, or 404 `slot_not_found`. */
-export async function findSlot(rt: Runtime, slotId: string): Promise<SlotRow> {
-  const [row] = SLOT_ID.test(slotId) ? await rt.db.select().from(slot).where(eq(slot.id, slotId)) : [];
+export async function findSlot(rt: Pick<Services, "store">, slotId: string): Promise<SlotRow> {
+  const row = SLOT_ID.test(slotId) ? await rt.store.slots.get(slotId) : null;
   if (!row) throw new AppError(404, "slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
   return row;
 }
 
-export async function listSlots(rt: Runtime, base: string): Promise<SlotView[]> {
-  const rows = await rt.db.select().from(slot).orderBy(asc(slot.id));
+export async function listSlots(rt: Pick<Services, "store">, base: string): Promise<SlotView[]> {
+  const rows = await rt.store.slots.list();
   return rows.map((r) => slotView(r, base));
 }
 
@@ -85,14 +84,8 @@ export interface SlotStats {
 }
 
 /** Booth jobs (test runs excluded) created since the slot's last stats reset, by outcome. */
-export async function slotStatsSummary(rt: Runtime, row: SlotRow): Promise<SlotStats> {
-  const where: SQL[] = [eq(job.slotId, row.id), eq(job.source, "ingest")];
-  if (row.statsResetAt) where.push(gte(job.createdAt, row.statsResetAt));
-  const rows = await rt.db
-    .select({ status: job.status, reason: job.failureReason, n: count() })
-    .from(job)
-    .where(and(...where))
-    .groupBy(job.status, job.failureReason);
+export async function slotStatsSummary(rt: Pick<Services, "store">, row: SlotRow): Promise<SlotStats> {
+  const rows = await rt.store.jobs.outcomeCounts(row.id, row.statsResetAt);
   const s: SlotStats = {
     since: row.statsResetAt?.toISOString() ?? null,
     total: 0,
@@ -118,38 +111,23 @@ export async function slotStatsSummary(rt: Runtime, row: SlotRow): Promise<SlotS
 }
 
 /** Up to 10 newest results of the slot that can still be downloaded. */
-async function recentResults(rt: Runtime, slotId: string, base: string) {
-  const now = rt.clock.now();
-  const rows = await rt.db
-    .select({
-      id: job.id,
-      source: job.source,
-      finalizedAt: job.finalizedAt,
-      resultExpiresAt: job.resultExpiresAt,
-    })
-    .from(job)
-    .where(
-      and(
-        eq(job.slotId, slotId),
-        eq(job.status, "succeeded"),
-        isNotNull(job.resultPath),
-        isNull(job.resultDeletedAt),
-        or(isNull(job.resultExpiresAt), gt(job.resultExpiresAt, now)),
-      ),
-    )
-    .orderBy(desc(job.finalizedAt))
-    .limit(RECENT_RESULTS);
+async function recentResults(rt: Pick<Services, "store" | "clock">, slotId: string, base: string) {
+  const rows = await rt.store.jobs.recentResults(slotId, rt.clock.now(), RECENT_RESULTS);
   return rows.map((r) => ({
     job_id: r.id,
     source: r.source,
-    finalized_at: r.finalizedAt!.toISOString(),
+    finalized_at: r.finalizedAt.toISOString(),
     result_expires_at: r.resultExpiresAt?.toISOString() ?? null,
     ...resultLinks(base, r.id),
   }));
 }
 
 /** What the slot page should point out: missing public URL, missing templates, stale settings. */
-async function slotWarnings(rt: Runtime, row: SlotRow, templates: TemplateMediaRow[]): Promise<string[]> {
+async function slotWarnings(
+  rt: Pick<Services, "providers" | "settings">,
+  row: SlotRow,
+  templates: TemplateMediaRow[],
+): Promise<string[]> {
   const warnings: string[] = [];
   const provider = rt.providers.get(row.provider);
   if (provider?.spec.needsPublicUrl && !(await rt.settings.current()).publicBaseUrl) {
@@ -165,7 +143,11 @@ async function slotWarnings(rt: Runtime, row: SlotRow, templates: TemplateMediaR
   return warnings;
 }
 
-export async function getSlot(rt: Runtime, slotId: string, base: string) {
+export async function getSlot(
+  rt: Pick<Services, "store" | "templates" | "providers" | "settings" | "clock">,
+  slotId: string,
+  base: string,
+) {
   const row = await findSlot(rt, slotId);
   const templates = await rt.templates.forSlot(slotId);
   const [recent, stats, warnings] = await Promise.all([
@@ -205,7 +187,7 @@ function versionConflict(current: number): AppError {
 }
 
 function checkProviderConfig(
-  rt: Runtime,
+  rt: Pick<Services, "providers">,
   provider: string,
   operation: string,
   settings: unknown,
@@ -222,7 +204,7 @@ function checkProviderConfig(
  * saves cannot both win. Bumps the version and records who changed what.
  */
 export async function updateSlot(
-  rt: Runtime,
+  rt: Pick<Services, "store" | "providers" | "settings" | "clock" | "log">,
   slotId: string,
   body: unknown,
   opts: { ifMatch: string | null | undefined; by: string },
@@ -247,16 +229,7 @@ export async function updateSlot(
   const changed = (Object.keys(next) as (keyof typeof next)[]).filter(
     (k) => JSON.stringify(next[k]) !== JSON.stringify(row[k]),
   );
-  const [updated] = await rt.db
-    .update(slot)
-    .set({
-      ...next,
-      version: sql`${slot.version} + 1`,
-      updatedBy: opts.by,
-      updatedAt: rt.clock.now(),
-    })
-    .where(and(eq(slot.id, slotId), eq(slot.version, row.version)))
-    .returning();
+  const updated = await rt.store.slots.updateIfVersion(slotId, row.version, next, opts.by, rt.clock.now());
   if (!updated) throw versionConflict((await findSlot(rt, slotId)).version);
   await rt.settings.audit(opts.by, "slot.updated", {
     slot_id: slotId,
@@ -271,13 +244,13 @@ function snake(k: string): string {
   return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-export async function resetStats(rt: Runtime, slotId: string, by: string): Promise<SlotRow> {
+export async function resetStats(
+  rt: Pick<Services, "store" | "settings" | "clock">,
+  slotId: string,
+  by: string,
+): Promise<SlotRow> {
   await findSlot(rt, slotId);
-  const [row] = await rt.db
-    .update(slot)
-    .set({ statsResetAt: rt.clock.now() })
-    .where(eq(slot.id, slotId))
-    .returning();
+  const row = await rt.store.slots.resetStats(slotId, rt.clock.now());
   await rt.settings.audit(by, "slot.stats_reset", { slot_id: slotId });
   return row!;
 }
@@ -323,7 +296,7 @@ export function parseOverrides(raw: string | null): TestRunOverrides {
  * Success returns the links and timings; a failure throws the same error the booth would get.
  */
 export async function runTest(
-  rt: Runtime,
+  rt: Services,
   slotId: string,
   input: TestRunInput,
   base: string,
@@ -371,7 +344,7 @@ export async function runTest(
 
 /** Stores a template image for a role. Checked by magic bytes (415); never creates a job. */
 export async function addTemplate(
-  rt: Runtime,
+  rt: Pick<Services, "store" | "templates" | "settings" | "clock" | "config">,
   slotId: string,
   input: { upload: Upload; role: unknown; by: string },
 ): Promise<TemplateView> {
@@ -400,7 +373,11 @@ export async function addTemplate(
   return templateView(row);
 }
 
-async function findTemplate(rt: Runtime, slotId: string, templateId: string): Promise<TemplateMediaRow> {
+async function findTemplate(
+  rt: Pick<Services, "templates">,
+  slotId: string,
+  templateId: string,
+): Promise<TemplateMediaRow> {
   const row = isUuid(templateId) ? await rt.templates.get(slotId, templateId) : null;
   if (!row) {
     throw new AppError(404, "template_not_found", "This slot has no template with this id", {
@@ -416,7 +393,7 @@ async function findTemplate(rt: Runtime, slotId: string, templateId: string): Pr
  * and this is the last template for it — unless `force` (the slot then warns `template_missing`).
  */
 export async function removeTemplate(
-  rt: Runtime,
+  rt: Pick<Services, "store" | "templates" | "providers" | "settings">,
   slotId: string,
   templateId: string,
   opts: { force: boolean; by: string },
@@ -448,7 +425,7 @@ export async function removeTemplate(
 
 /** The file behind a template preview (admins only: templates may be guests' faces). */
 export async function templateFile(
-  rt: Runtime,
+  rt: Pick<Services, "store" | "templates" | "media">,
   slotId: string,
   templateId: string,
 ): Promise<{ path: string; mime: string }> {

@@ -1,6 +1,6 @@
 /** The statistics API (scope `stats:read`): global and per-slot buckets, and the dashboard overview. */
 import { Elysia } from "elysia";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 import { boxTimeZone } from "./arithmetic";
@@ -14,7 +14,7 @@ import {
 } from "./model";
 import { globalStats, overview, slotStats } from "./service";
 
-export const statsModule = (rt: Runtime) =>
+export const statsModule = (rt: Services) =>
   new Elysia({ name: "stats" })
     .use(authPlugin(rt))
     .get("/api/stats/global", ({ query }) => globalStats(rt, query, rt.clock.now(), boxTimeZone()), {

@@ -6,7 +6,7 @@ import { LoginForm, LoginPage, type LoginState } from "../../../templates/pages/
 import type { View } from "../../../templates/view";
 import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import {
   authenticate,
   clearSessionCookie,
@@ -28,7 +28,7 @@ function loginError(v: View, err: unknown): string {
   throw err;
 }
 
-export const uiAuthRoutes = (rt: Runtime) =>
+export const uiAuthRoutes = (rt: Services) =>
   new Elysia({ name: "ui-auth" })
     .use(uiContext(rt))
     .get("/login", async ({ query, view, jwt, request, cookie }) => {

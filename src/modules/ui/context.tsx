@@ -10,12 +10,12 @@ import { Elysia, status } from "elysia";
 import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../../../templates/i18n/index";
 import { ErrorPage } from "../../../templates/pages/error";
 import type { View } from "../../../templates/view";
+import type { Scope } from "../../accounts";
 import { AppError } from "../../lib/errors";
 import { hasControlCharacters } from "../../lib/text";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { attention } from "../attention/service";
 import { authenticate, authPlugin, requireSameOrigin, sessionToken } from "../auth/plugin";
-import type { Scope } from "../auth/users";
 import { HTML, isHtmx } from "./render";
 
 const LANG_MAX_AGE = 365 * 86400;
@@ -67,7 +67,7 @@ export function safeNext(next: unknown): string {
   }
 }
 
-export const uiContext = (rt: Runtime) =>
+export const uiContext = (rt: Services) =>
   new Elysia({ name: "ui-context" })
     .use(authPlugin(rt))
     .resolve({ as: "scoped" }, ({ query, cookie, request }) => {
@@ -120,7 +120,7 @@ export const uiContext = (rt: Runtime) =>
           const m = request.method;
           if (m !== "GET" && m !== "HEAD" && m !== "OPTIONS") {
             try {
-              requireSameOrigin(request, rt);
+              requireSameOrigin(request);
             } catch (err) {
               if (!(err instanceof AppError)) throw err;
               return refuse(signedIn.t.errors.csrf);

@@ -10,7 +10,7 @@ import {
 } from "../../../templates/pages/dashboard";
 import type { View } from "../../../templates/view";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { attention, slotAttention } from "../attention/service";
 import { listSlots, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
@@ -20,7 +20,7 @@ import { operationLabel, providerLabel } from "./labels";
 import { quotaViews } from "./quota";
 import { render } from "./render";
 
-async function dashboardSlots(rt: Runtime, v: View, request: Request): Promise<DashboardSlot[]> {
+async function dashboardSlots(rt: Services, v: View, request: Request): Promise<DashboardSlot[]> {
   const base = await linkBaseFor(rt.settings, request.url);
   const slots = await listSlots(rt, base);
   const [live, trouble] = await Promise.all([
@@ -49,7 +49,7 @@ async function dashboardSlots(rt: Runtime, v: View, request: Request): Promise<D
   });
 }
 
-export const uiDashboardRoutes = (rt: Runtime) =>
+export const uiDashboardRoutes = (rt: Services) =>
   new Elysia({ name: "ui-dashboard" })
     .use(uiContext(rt))
     .get(

@@ -2,10 +2,7 @@
  * What the pages show, composed from the admin services (slots, jobs, settings, stats) — the
  * same functions behind the JSON API, so a page never disagrees with /api and never writes SQL.
  */
-
-import { and, count, isNotNull, isNull, sql } from "drizzle-orm";
-import { job } from "../../db/schema";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { type JobView, listJobs } from "../jobs/service";
 
 export const ACTIVE_STATUSES = ["pending", "processing"] as const;
@@ -17,7 +14,7 @@ export interface SlotLive {
 
 /** Per slot: jobs pending/processing now and the newest succeeded job. */
 export async function slotsLive(
-  rt: Runtime,
+  rt: Pick<Services, "store">,
   slotIds: string[],
   base: string,
 ): Promise<Map<string, SlotLive>> {
@@ -38,7 +35,7 @@ export async function slotsLive(
 
 /** The newest servable results of one slot (for the gallery); `boothOnly` leaves test runs out. */
 export async function slotResults(
-  rt: Runtime,
+  rt: Pick<Services, "store" | "clock">,
   slotId: string,
   base: string,
   limit: number,
@@ -56,14 +53,8 @@ export async function slotResults(
 }
 
 /** Results on disk now, and how many of them are past their retention (what a purge would delete). */
-export async function storedResultCounts(rt: Runtime): Promise<{ kept: number; expired: number }> {
-  const now = rt.clock.now();
-  const [row] = await rt.db
-    .select({
-      kept: count(),
-      expired: count(sql`case when ${job.resultExpiresAt} <= ${now.toISOString()}::timestamptz then 1 end`),
-    })
-    .from(job)
-    .where(and(isNotNull(job.resultPath), isNull(job.resultDeletedAt)));
-  return { kept: row?.kept ?? 0, expired: row?.expired ?? 0 };
+export function storedResultCounts(
+  rt: Pick<Services, "store" | "clock">,
+): Promise<{ kept: number; expired: number }> {
+  return rt.store.jobs.storedResultCounts(rt.clock.now());
 }

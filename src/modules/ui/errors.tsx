@@ -7,7 +7,7 @@ import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../../../tem
 import { ErrorPage } from "../../../templates/pages/error";
 import { errorText, type View } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { render } from "./render";
 
 /** Paths whose clients are programs (booths, scripts, Prometheus): they always get JSON. */
@@ -68,7 +68,7 @@ export function fieldErrorsOf(err: unknown): FieldErrors | null {
  * correlation id that is in the log), never the JSON envelope.
  */
 export async function asPage(
-  rt: Runtime,
+  rt: Services,
   v: View,
   request: Request,
   handler: () => Promise<Response>,

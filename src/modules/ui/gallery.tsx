@@ -12,7 +12,7 @@ import {
 import type { View } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { listSlots } from "../slots/service";
 import { uiContext } from "./context";
 import { slotResults } from "./data";
@@ -30,7 +30,7 @@ import {
 
 const RESULTS_PER_SLOT = 12;
 
-async function gallerySlots(rt: Runtime, v: View, boothOnly = false): Promise<GallerySlot[]> {
+async function gallerySlots(rt: Services, v: View, boothOnly = false): Promise<GallerySlot[]> {
   const slots = await listSlots(rt, "");
   return Promise.all(
     slots.map(async (s) => ({
@@ -50,7 +50,7 @@ async function gallerySlots(rt: Runtime, v: View, boothOnly = false): Promise<Ga
   );
 }
 
-async function shareLinks(rt: Runtime, request: Request): Promise<ShareLinkView[]> {
+async function shareLinks(rt: Services, request: Request): Promise<ShareLinkView[]> {
   const base = await linkBaseFor(rt.settings, request.url);
   return (await activeShareLinks(rt)).map((l) => ({
     id: l.id,
@@ -60,7 +60,7 @@ async function shareLinks(rt: Runtime, request: Request): Promise<ShareLinkView[
   }));
 }
 
-export const uiGalleryRoutes = (rt: Runtime) => {
+export const uiGalleryRoutes = (rt: Services) => {
   const limiter = new ViewLimiter(SHARE_VIEWS_PER_MINUTE, () => rt.clock.now().getTime());
   return new Elysia({ name: "ui-gallery" })
     .use(uiContext(rt))

@@ -4,7 +4,7 @@
  * embedded assets are public.
  */
 import { Elysia } from "elysia";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { uiAuthRoutes } from "./auth";
 import { uiDashboardRoutes } from "./dashboard";
 import { uiGalleryRoutes } from "./gallery";
@@ -14,7 +14,7 @@ import { uiSettingsRoutes } from "./settings";
 import { uiSlotRoutes } from "./slot";
 import { uiStatsRoutes } from "./stats";
 
-export const uiModule = (rt: Runtime) =>
+export const uiModule = (rt: Services) =>
   new Elysia({ name: "ui" })
     .use(uiPublicRoutes(rt))
     .use(uiAuthRoutes(rt))

@@ -12,7 +12,7 @@ import {
 import { errorText, type View } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { cancelJob, getJob, type JobView, listJobs, parseJobQuery } from "../jobs/service";
 import { listSlots } from "../slots/service";
 import { uiContext } from "./context";
@@ -38,12 +38,12 @@ function item(j: JobView): JobListItem {
   };
 }
 
-async function liveJobs(rt: Runtime): Promise<JobListItem[]> {
+async function liveJobs(rt: Services): Promise<JobListItem[]> {
   const page = await listJobs(rt, { statuses: [...ACTIVE_STATUSES], page: 1, pageSize: 200 }, "");
   return page.data.map(item).reverse();
 }
 
-async function jobList(rt: Runtime, v: View, query: Record<string, string | undefined>) {
+async function jobList(rt: Services, v: View, query: Record<string, string | undefined>) {
   const f: JobFilterValues = {
     status: query.status || undefined,
     slot: query.slot || undefined,
@@ -64,7 +64,7 @@ async function jobList(rt: Runtime, v: View, query: Record<string, string | unde
   }
 }
 
-export const uiJobsRoutes = (rt: Runtime) =>
+export const uiJobsRoutes = (rt: Services) =>
   new Elysia({ name: "ui-jobs" })
     .use(uiContext(rt))
     .get(

@@ -8,14 +8,14 @@ import { ASSETS } from "../../../templates/assets/index";
 import { ShareGone, SharePage } from "../../../templates/pages/share";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { findServableResult } from "../public/service";
 import { uiContext } from "./context";
 import { asPage } from "./errors";
 import { qrSvg } from "./qr";
 import { render } from "./render";
 
-export const uiPublicRoutes = (rt: Runtime) =>
+export const uiPublicRoutes = (rt: Services) =>
   new Elysia({ name: "ui-public" })
     .use(uiContext(rt))
     .get("/assets/:name", ({ params, query }) => {

@@ -1,9 +1,9 @@
 /** Quota states as the pages show them (labels from the provider catalogue). */
 import type { QuotaView } from "../../../templates/quota";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { providerLabel } from "./labels";
 
-export async function quotaViews(rt: Runtime): Promise<QuotaView[]> {
+export async function quotaViews(rt: Pick<Services, "quota" | "providers">): Promise<QuotaView[]> {
   return (await rt.quota.states()).map((q) => ({
     provider: q.provider,
     label: providerLabel(rt, q.provider),

@@ -14,10 +14,10 @@ import { QuotaLimitsCard } from "../../../templates/quota";
 import { can, errorText, type View } from "../../../templates/view";
 import { lastCleanup } from "../../cron/cleanup";
 import { AppError } from "../../lib/errors";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { checkProvider, isCheckable } from "../providers/check";
 import { KEYED_PROVIDERS } from "../settings/model";
-import { getSettings, purgeInProgress, startPurge, updateSettings } from "../settings/service";
+import { getSettings, updateSettings } from "../settings/service";
 import { uiContext } from "./context";
 import { storedResultCounts } from "./data";
 import { asPage, fieldErrorsOf } from "./errors";
@@ -29,7 +29,7 @@ type Form = Record<string, string | string[] | undefined>;
 
 const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v[v.length - 1] : v);
 
-async function model(rt: Runtime): Promise<SettingsModel> {
+async function model(rt: Services): Promise<SettingsModel> {
   const [s, counts, cleanup] = await Promise.all([getSettings(rt), storedResultCounts(rt), lastCleanup(rt)]);
   const labels: Record<string, string> = {};
   for (const id of Object.keys(s.provider_concurrency)) labels[id] = providerLabel(rt, id);
@@ -94,7 +94,7 @@ function message(v: View, err: unknown): string {
   return errorText(v, err.code, err.message);
 }
 
-export const uiSettingsRoutes = (rt: Runtime) =>
+export const uiSettingsRoutes = (rt: Services) =>
   new Elysia({ name: "ui-settings" })
     .use(uiContext(rt))
     .get(
@@ -246,8 +246,8 @@ export const uiSettingsRoutes = (rt: Runtime) =>
     .post(
       "/settings/purge",
       async ({ view, admin }) => {
-        startPurge(rt, admin.username);
-        await purgeInProgress(rt);
+        rt.purges.start(admin.username);
+        await rt.purges.inProgress();
         const last = await lastCleanup(rt);
         const removed = Number((last?.removed as Record<string, number> | undefined)?.results ?? 0);
         return render(<PurgeCard v={view} m={await model(rt)} done={removed} />);

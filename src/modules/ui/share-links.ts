@@ -3,60 +3,49 @@
  * expiry that is persisted, revocable, and viewed by guests under a per-link rate limit.
  */
 import { randomBytes } from "node:crypto";
-import { and, desc, eq, gt, isNull } from "drizzle-orm";
-import { shareLink } from "../../db/schema";
 import { AppError } from "../../lib/errors";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
+import type { ShareLinkRow } from "../../store/index";
 
 export const SHARE_DURATIONS_MIN = [15, 60, 240, 1440] as const;
 /** Guest views per link per minute. */
 export const SHARE_VIEWS_PER_MINUTE = 30;
 
-export type ShareLinkRow = typeof shareLink.$inferSelect;
+type ShareDeps = Pick<Services, "store" | "settings" | "clock">;
 
-export async function createShareLink(rt: Runtime, by: string, minutes: number): Promise<ShareLinkRow> {
+export async function createShareLink(rt: ShareDeps, by: string, minutes: number): Promise<ShareLinkRow> {
   if (!(SHARE_DURATIONS_MIN as readonly number[]).includes(minutes)) {
     throw new AppError(422, "validation_failed", "Unsupported share duration", {
       fields: [{ field: "minutes", message: `Expected one of ${SHARE_DURATIONS_MIN.join(", ")}` }],
     });
   }
   const now = rt.clock.now();
-  const [row] = await rt.db
-    .insert(shareLink)
-    .values({
-      id: randomBytes(24).toString("base64url"),
-      createdBy: by,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + minutes * 60_000),
-    })
-    .returning();
-  await rt.settings.audit(by, "gallery.shared", {
-    share_id: row!.id,
-    expires_at: row!.expiresAt.toISOString(),
+  const row = await rt.store.shareLinks.insert({
+    id: randomBytes(24).toString("base64url"),
+    createdBy: by,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + minutes * 60_000),
   });
-  return row!;
+  await rt.settings.audit(by, "gallery.shared", {
+    share_id: row.id,
+    expires_at: row.expiresAt.toISOString(),
+  });
+  return row;
 }
 
-export async function activeShareLinks(rt: Runtime): Promise<ShareLinkRow[]> {
-  return rt.db
-    .select()
-    .from(shareLink)
-    .where(and(isNull(shareLink.revokedAt), gt(shareLink.expiresAt, rt.clock.now())))
-    .orderBy(desc(shareLink.createdAt));
+export function activeShareLinks(rt: ShareDeps): Promise<ShareLinkRow[]> {
+  return rt.store.shareLinks.active(rt.clock.now());
 }
 
-export async function revokeShareLink(rt: Runtime, id: string, by: string): Promise<void> {
-  await rt.db
-    .update(shareLink)
-    .set({ revokedAt: rt.clock.now() })
-    .where(and(eq(shareLink.id, id), isNull(shareLink.revokedAt)));
+export async function revokeShareLink(rt: ShareDeps, id: string, by: string): Promise<void> {
+  await rt.store.shareLinks.revoke(id, rt.clock.now());
   await rt.settings.audit(by, "gallery.share_revoked", { share_id: id });
 }
 
 /** The link if it may be viewed now, else null (unknown, revoked or expired). */
-export async function usableShareLink(rt: Runtime, id: string): Promise<ShareLinkRow | null> {
+export async function usableShareLink(rt: ShareDeps, id: string): Promise<ShareLinkRow | null> {
   if (!/^[A-Za-z0-9_-]{32}$/.test(id)) return null;
-  const [row] = await rt.db.select().from(shareLink).where(eq(shareLink.id, id));
+  const row = await rt.store.shareLinks.get(id);
   if (!row || row.revokedAt || row.expiresAt.getTime() <= rt.clock.now().getTime()) return null;
   return row;
 }

@@ -13,7 +13,7 @@ import type {
   SlotFormModel,
 } from "../../../templates/pages/slot";
 import type { OperationSpec } from "../../providers/types";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 
 type Values = Record<string, string | string[] | undefined>;
 
@@ -94,7 +94,7 @@ export interface SubmittedSlot {
 }
 
 /** Reads the form. An operation that does not belong to the chosen provider falls back to its first. */
-export function readSlotForm(rt: Runtime, values: Values): SubmittedSlot {
+export function readSlotForm(rt: Services, values: Values): SubmittedSlot {
   const provider = last(values.provider) ?? "local";
   const ops = rt.providers.get(provider)?.spec.operations ?? [];
   let operation = last(values.operation) ?? "";
@@ -137,7 +137,7 @@ export function toUpdateBody(s: SubmittedSlot): Record<string, unknown> {
   };
 }
 
-export async function providerChoices(rt: Runtime): Promise<ProviderChoice[]> {
+export async function providerChoices(rt: Services): Promise<ProviderChoice[]> {
   const out: ProviderChoice[] = [];
   for (const p of rt.providers.list()) {
     const key = p.spec.needsApiKey ? await rt.settings.providerKeyStatus(p.spec.id) : null;
@@ -153,7 +153,7 @@ export async function providerChoices(rt: Runtime): Promise<ProviderChoice[]> {
 }
 
 export async function formModel(
-  rt: Runtime,
+  rt: Services,
   lang: Lang,
   s: Omit<SubmittedSlot, "version"> & { slotId: string; version: number },
 ): Promise<SlotFormModel> {

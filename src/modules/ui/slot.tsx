@@ -2,6 +2,7 @@
 /** The slot page `/slots/{id}` and its htmx actions: re-render, save, test run, templates. */
 import { Elysia } from "elysia";
 import type { Server } from "elysia/universal";
+import { pt } from "../../../templates/i18n/providers";
 import { ErrorPage } from "../../../templates/pages/error";
 import {
   SlotForm,
@@ -10,17 +11,19 @@ import {
   TemplatesCard,
   TestResult,
 } from "../../../templates/pages/slot";
+import { type PresetCardView, PresetsCard } from "../../../templates/presets";
 import { errorText, type View } from "../../../templates/view";
 import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
-import type { Runtime } from "../../runtime";
-import { refusalBuckets } from "../../store/attention";
+import type { Services } from "../../services";
 import { MB, readUpload } from "../ingest/service";
 import { listJobs } from "../jobs/service";
+import { applyPreset, createPreset, findPreset, listAllPresets, removePreset } from "../presets/service";
 import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
 import { asPage, fieldErrorsOf } from "./errors";
+import { providerLabel } from "./labels";
 import { render } from "./render";
 import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
 
@@ -32,13 +35,13 @@ const HOLD_MARGIN_S = 15;
 
 type Values = Record<string, string | string[] | undefined>;
 
-async function pageModel(rt: Runtime, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
+async function pageModel(rt: Services, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
   const base = await linkBaseFor(rt.settings, request.url);
   const [d, jobs, settings, refusals] = await Promise.all([
     getSlot(rt, slotId, base),
     listJobs(rt, { slotId, page: 1, pageSize: 10 }, base),
     rt.settings.current(),
-    refusalBuckets(rt.sql, slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
+    rt.store.attention.refusalBuckets(slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
   ]);
   return {
     form: await formModel(rt, v.lang, {
@@ -86,11 +89,33 @@ async function pageModel(rt: Runtime, v: View, slotId: string, request: Request)
       reason: r.reason,
       count: r.count,
     })),
+    presets: await presetCards(rt, v),
   };
 }
 
+async function presetCards(rt: Services, v: View): Promise<PresetCardView[]> {
+  return (await listAllPresets(rt, v.lang)).map((p) => ({
+    id: p.id,
+    kind: p.kind,
+    name: p.name,
+    description: p.description,
+    sampleUrl: p.sample_url,
+    providerLabels: p.providers.map((id) => providerLabel(rt, id)),
+    createdBy: p.created_by,
+  }));
+}
+
+async function presetsCard(
+  rt: Services,
+  v: View,
+  slotId: string,
+  extra: { message?: string; error?: string },
+) {
+  return <PresetsCard v={v} slotId={slotId} presets={await presetCards(rt, v)} {...extra} />;
+}
+
 async function templatesCard(
-  rt: Runtime,
+  rt: Services,
   v: View,
   slotId: string,
   extra: { error?: string; uploaded?: boolean },
@@ -126,7 +151,7 @@ function notFoundPage(v: View, err: unknown) {
   throw err;
 }
 
-export const uiSlotRoutes = (rt: Runtime) =>
+export const uiSlotRoutes = (rt: Services) =>
   new Elysia({ name: "ui-slot" })
     .use(uiContext(rt))
     .get(
@@ -146,10 +171,85 @@ export const uiSlotRoutes = (rt: Runtime) =>
       async ({ params, query, view }) => {
         const row = await findSlot(rt, params.id);
         const s = readSlotForm(rt, query as Values);
+        const presetId = typeof query.preset === "string" && query.preset ? query.preset : null;
+        let notice: string | undefined;
+        if (presetId) {
+          // One click: the preset's provider, operation and settings fill the form (not saved yet).
+          try {
+            const preset = await findPreset(rt, presetId, view.lang);
+            Object.assign(s, await applyPreset(rt, presetId, s, view.lang));
+            notice = pt(view).presets.applied(preset.name);
+          } catch (err) {
+            if (!(err instanceof AppError)) throw err;
+            const m = await formModel(rt, view.lang, {
+              ...s,
+              slotId: row.id,
+              version: s.version ?? row.version,
+            });
+            return render(
+              <SlotForm v={view} m={m} outcome={{ message: errorText(view, err.code, err.message) }} />,
+              {
+                status: err.status,
+              },
+            );
+          }
+        }
         const m = await formModel(rt, view.lang, { ...s, slotId: row.id, version: s.version ?? row.version });
-        return render(<SlotForm v={view} m={m} />);
+        return render(<SlotForm v={view} m={m} outcome={{ notice }} />);
       },
       { page: "slots:read" },
+    )
+    .post(
+      "/slots/:id/presets",
+      async ({ params, body, view, admin }) => {
+        await findSlot(rt, params.id);
+        const values = (body ?? {}) as Values;
+        const s = readSlotForm(rt, values);
+        const raw = values.preset_name;
+        const name = (Array.isArray(raw) ? raw[raw.length - 1] : raw) ?? "";
+        if (!name.trim()) {
+          return render(await presetsCard(rt, view, params.id, { error: pt(view).presets.nameRequired }), {
+            status: 422,
+          });
+        }
+        try {
+          const saved = await createPreset(
+            rt,
+            { name, provider: s.provider, operation: s.operation, settings: s.settings },
+            admin.username,
+          );
+          return render(
+            await presetsCard(rt, view, params.id, { message: pt(view).presets.saved(saved.name) }),
+          );
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          const fields = fieldErrorsOf(err);
+          const error = fields
+            ? Object.entries(fields)
+                .map(([k, m]) => `${k}: ${m}`)
+                .join("; ")
+            : errorText(view, err.code, err.message);
+          return render(await presetsCard(rt, view, params.id, { error }), { status: err.status });
+        }
+      },
+      { page: "slots:write" },
+    )
+    .post(
+      "/slots/:id/presets/:pid/delete",
+      async ({ params, view, admin }) => {
+        await findSlot(rt, params.id);
+        try {
+          await removePreset(rt, params.pid, admin.username);
+          return render(await presetsCard(rt, view, params.id, { message: pt(view).presets.removed }));
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          return render(
+            await presetsCard(rt, view, params.id, { error: errorText(view, err.code, err.message) }),
+            { status: err.status },
+          );
+        }
+      },
+      { page: "slots:write" },
     )
     .post(
       "/slots/:id",

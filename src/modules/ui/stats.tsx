@@ -8,7 +8,7 @@ import {
   type StatsModel,
   StatsPage,
 } from "../../../templates/pages/stats";
-import type { Runtime } from "../../runtime";
+import type { Services } from "../../services";
 import { boxTimeZone } from "../stats/arithmetic";
 import { globalStats, overview, slotStats } from "../stats/service";
 import { uiContext } from "./context";
@@ -21,7 +21,7 @@ function periodOf(q: unknown): Period {
   return (PERIODS as readonly string[]).includes(q as string) ? (q as Period) : "24h";
 }
 
-async function statsModel(rt: Runtime, period: Period): Promise<StatsModel> {
+async function statsModel(rt: Services, period: Period): Promise<StatsModel> {
   const now = rt.clock.now();
   const tz = boxTimeZone();
   const minutes = PERIOD_MINUTES[period];
@@ -103,7 +103,7 @@ function csvCell(v: unknown): string {
   return /[",\n;]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-export const uiStatsRoutes = (rt: Runtime) =>
+export const uiStatsRoutes = (rt: Services) =>
   new Elysia({ name: "ui-stats" })
     .use(uiContext(rt))
     .get(

@@ -1,5 +1,10 @@
-import type { Db } from "../../db/client";
-import { adminUser } from "../../db/schema";
+/**
+ * The admin accounts `serg` and `igor`: created on first start with random passwords, their
+ * passwords set by the CLI. Passwords are argon2id hashes; the scopes a user has live in
+ * `admin_user.scopes`.
+ */
+import type { Clock } from "./lib/clock";
+import type { AuthStore } from "./store/auth";
 
 export const SCOPES = [
   "slots:read",
@@ -15,7 +20,6 @@ export const ADMIN_SCOPES: Record<string, Scope[]> = {
   serg: [...SCOPES],
   igor: SCOPES.filter((s) => s !== "settings:write"),
 };
-export const ADMIN_USERNAMES = Object.keys(ADMIN_SCOPES);
 
 export function isAdminUsername(name: string): boolean {
   return Object.hasOwn(ADMIN_SCOPES, name);
@@ -23,30 +27,26 @@ export function isAdminUsername(name: string): boolean {
 
 /** Creates missing admins with the given password generator; returns who was created and with what. */
 export async function ensureAdminUsers(
-  db: Db,
+  auth: AuthStore,
   generate: () => string,
 ): Promise<{ username: string; password: string }[]> {
-  const existing = new Set((await db.select({ u: adminUser.username }).from(adminUser)).map((r) => r.u));
+  const existing = new Set(await auth.usernames());
   const created: { username: string; password: string }[] = [];
   for (const [username, scopes] of Object.entries(ADMIN_SCOPES)) {
     if (existing.has(username)) continue;
     const password = generate();
     const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
-    const inserted = await db
-      .insert(adminUser)
-      .values({ username, passwordHash, scopes })
-      .onConflictDoNothing()
-      .returning({ u: adminUser.username });
-    if (inserted.length) created.push({ username, password });
+    if (await auth.createUser(username, passwordHash, scopes)) created.push({ username, password });
   }
   return created;
 }
 
-export async function setAdminPassword(db: Db, username: string, password: string): Promise<void> {
+export async function setAdminPassword(
+  deps: { auth: AuthStore; clock: Clock },
+  username: string,
+  password: string,
+): Promise<void> {
   if (!isAdminUsername(username)) throw new Error(`unknown admin "${username}" (expected serg or igor)`);
   const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
-  await db
-    .insert(adminUser)
-    .values({ username, passwordHash, scopes: ADMIN_SCOPES[username] ?? [] })
-    .onConflictDoUpdate({ target: adminUser.username, set: { passwordHash, passwordUpdatedAt: new Date() } });
+  await deps.auth.setPassword(username, passwordHash, ADMIN_SCOPES[username] ?? [], deps.clock.now());
 }

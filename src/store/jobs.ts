@@ -1,7 +1,9 @@
 /**
  * The queue's SQL, in one place, as small named operations — each a single statement that can be
- * read and EXPLAINed (the graphile-worker habit). Times come from the app clock as parameters, so
- * deadline behaviour is testable without sleeping.
+ * read and EXPLAINed (the graphile-worker habit): insert within the cap, claim, heartbeat, the
+ * fenced finalizations, expire, cancel, recover. Times come from the app clock as parameters, so
+ * deadline behaviour is testable without sleeping. The `job` and `processing_log` tables are read
+ * and written only here and in the other `job-*.ts` files of the store, always with postgres.js.
  */
 import { getTableColumns } from "drizzle-orm";
 import type { Sql } from "../db/client";
@@ -257,18 +259,28 @@ export async function appendLog(sql: Sql, e: LogEntry): Promise<void> {
             ${e.message ?? null}, ${sql.json((e.details ?? {}) as never)})`;
 }
 
-/** Registers this process and refreshes its heartbeat (pending jobs of dead instances are orphans). */
-export async function upsertInstance(
+/**
+ * Relays NOTIFY from other processes (and our own) to the handlers: a job finalized, a job queued.
+ * After a (re)connect a hint may have been missed, so `onQueued` is called then too.
+ */
+export async function listenForJobs(
   sql: Sql,
-  i: { id: string; hostname: string; pid: number; version: string },
-  now: Date,
-): Promise<void> {
-  await sql`
-    insert into instance (id, hostname, pid, version, started_at, heartbeat_at)
-    values (${i.id}, ${i.hostname}, ${i.pid}, ${i.version}, ${now}, ${now})
-    on conflict (id) do update set heartbeat_at = excluded.heartbeat_at, stopped_at = null`;
-}
-
-export async function stopInstance(sql: Sql, id: string, now: Date): Promise<void> {
-  await sql`update instance set stopped_at = ${now}, heartbeat_at = ${now} where id = ${id}`;
+  handlers: { onFinalized(jobId: string): void; onQueued(): void; onConnected?(): void },
+): Promise<{ unlisten(): Promise<void> }> {
+  const done = await sql.listen(
+    CHANNEL_JOB_DONE,
+    (payload) => handlers.onFinalized(payload),
+    () => handlers.onConnected?.(),
+  );
+  const queued = await sql.listen(
+    CHANNEL_JOB_NEW,
+    () => handlers.onQueued(),
+    () => handlers.onQueued(),
+  );
+  return {
+    async unlisten() {
+      await done.unlisten().catch(() => {});
+      await queued.unlisten().catch(() => {});
+    },
+  };
 }

@@ -1,0 +1,91 @@
+/**
+ * The one door to PostgreSQL. Every statement the product runs is a named function of one of these
+ * stores; nothing outside `src/store` (and `src/db`, which holds the client, the schema and the
+ * migrations) imports drizzle-orm, postgres.js or the client — a Biome rule and
+ * test/architecture.test.ts keep it so. One query style per table: the queue's tables (`job`,
+ * `processing_log`, `instance`) are written with postgres.js, whose statements read like the SQL
+ * you would EXPLAIN; every other table with drizzle.
+ */
+
+import { connectDatabase, type Database } from "../db/client";
+import { appliedCount } from "../db/migrate";
+import { AttentionStore } from "./attention";
+import { AuditStore } from "./audit";
+import { AuthStore } from "./auth";
+import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
+import { InstanceStore } from "./instances";
+import { JobStore } from "./job-store";
+import { MediaObjectStore, TemplateRowStore } from "./media";
+import { PresetStore } from "./presets";
+import { ProviderUsageStore } from "./provider-usage";
+import { SettingsStore } from "./settings";
+import { SlotStore } from "./slots";
+
+export type { AuditRow } from "./audit";
+export type { AdminUserRow } from "./auth";
+export type { CleanupRunRow, ShareLinkRow } from "./housekeeping";
+export type { JobListFilter, RecentResultRow, TimelineRow } from "./job-reads";
+export type { AggregateRow, FailureRow, JobFilter, OutcomeCounts } from "./job-stats";
+export type { InsertOutcome, LogEntry, ResultColumns } from "./job-store";
+export type { SlotChanges } from "./slots";
+
+export class Store {
+  readonly jobs: JobStore;
+  readonly instances: InstanceStore;
+  readonly slots: SlotStore;
+  readonly settings: SettingsStore;
+  readonly auth: AuthStore;
+  readonly audit: AuditStore;
+  readonly mediaObjects: MediaObjectStore;
+  readonly templates: TemplateRowStore;
+  readonly cleanupRuns: CleanupRunStore;
+  readonly shareLinks: ShareLinkStore;
+  readonly attention: AttentionStore;
+  readonly providerUsage: ProviderUsageStore;
+  readonly presets: PresetStore;
+
+  private constructor(private readonly database: Database) {
+    const { sql, db } = database;
+    this.jobs = new JobStore(sql);
+    this.instances = new InstanceStore(sql);
+    this.slots = new SlotStore(db);
+    this.settings = new SettingsStore(db);
+    this.auth = new AuthStore(db);
+    this.audit = new AuditStore(db);
+    this.mediaObjects = new MediaObjectStore(db);
+    this.templates = new TemplateRowStore(db);
+    this.cleanupRuns = new CleanupRunStore(db);
+    this.shareLinks = new ShareLinkStore(db);
+    this.attention = new AttentionStore(sql);
+    this.providerUsage = new ProviderUsageStore(sql);
+    this.presets = new PresetStore(db);
+  }
+
+  static open(url: string, options: { max?: number } = {}): Store {
+    return new Store(connectDatabase(url, options));
+  }
+
+  /** One round trip (readiness, `status`); rejects when the database does not answer in time. */
+  async ping(timeoutMs = 2000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        this.database.sql`select 1`,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** How many migrations the database has recorded. */
+  migrationsApplied(): Promise<number> {
+    return appliedCount(this.database.sql);
+  }
+
+  close(): Promise<void> {
+    return this.database.close();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The statistics' queries over `job` (no cache, no aggregate tables): booth ingests only
+ * (`source = 'ingest'`; test runs are rehearsals), counted once final, in the period they were
+ * received (`created_at`). Each is one statement served by the `job_ingest_stats_idx`,
+ * `job_slot_successes_idx` and `job_slot_failures_idx` partial indexes.
+ */
+import type { Sql } from "../db/client";
+import type { FailureReason, JobStatus } from "../db/schema";
+
+export interface JobFilter {
+  from: Date;
+  to: Date;
+  slotId?: string | null;
+  provider?: string | null;
+}
+
+export interface OutcomeCounts {
+  success: number;
+  timeouts: number;
+  provider_errors: number;
+  cancelled: number;
+}
+
+export interface AggregateRow extends OutcomeCounts {
+  bucket: string | null;
+  p50_total: number | null;
+  p95_total: number | null;
+  p50_provider: number | null;
+  p95_provider: number | null;
+}
+
+/** The four outcome counters as SQL (see `outcomeCategory` in the stats arithmetic). */
+function counters(sql: Sql) {
+  return sql`
+      count(*) filter (where status = 'succeeded')::int as success,
+      count(*) filter (where status = 'timeout' or (status = 'failed' and failure_reason = 'timeout'))::int
+        as timeouts,
+      count(*) filter (where status = 'failed' and failure_reason is distinct from 'timeout')::int
+        as provider_errors,
+      count(*) filter (where status = 'cancelled')::int as cancelled`;
+}
+
+/**
+ * Counts and latency percentiles of the finished ingests matching `f`, per local period of `grain`
+ * in `tz` (keyed like `wallKey`), or one row for the whole range when `bucketing` is null.
+ */
+export async function aggregateJobs(
+  sql: Sql,
+  f: JobFilter,
+  bucketing: { grain: string; tz: string } | null,
+): Promise<AggregateRow[]> {
+  const bucket = bucketing
+    ? sql`to_char(date_trunc(${bucketing.grain}, created_at at time zone ${bucketing.tz}), 'YYYY-MM-DD"T"HH24:MI:SS')`
+    : sql`null::text`;
+  return sql<AggregateRow[]>`
+    select ${bucket} as bucket, ${counters(sql)},
+      percentile_cont(0.5) within group (order by extract(epoch from finalized_at - created_at) * 1000)
+        as p50_total,
+      percentile_cont(0.95) within group (order by extract(epoch from finalized_at - created_at) * 1000)
+        as p95_total,
+      percentile_cont(0.5) within group (order by provider_latency_ms) as p50_provider,
+      percentile_cont(0.95) within group (order by provider_latency_ms) as p95_provider
+    from job
+    where ${finishedIngests(sql, f)}
+    ${bucketing ? sql`group by 1 order by 1` : sql``}`;
+}
+
+/** The WHERE clause shared by the statistics queries (literal predicates so the partial indexes apply). */
+function finishedIngests(sql: Sql, f: JobFilter) {
+  return sql`source = 'ingest' and status in ('succeeded', 'failed', 'timeout', 'cancelled')
+    and created_at >= ${f.from} and created_at < ${f.to}
+    ${f.slotId ? sql`and slot_id = ${f.slotId}` : sql``}
+    ${f.provider ? sql`and provider = ${f.provider}` : sql``}`;
+}
+
+/** Finished failures by reason (`timeout` and `cancelled` statuses under their own names). */
+export async function failureReasons(sql: Sql, f: JobFilter): Promise<Record<string, number>> {
+  const rows = await sql<{ reason: string; n: number }[]>`
+    select coalesce(failure_reason, status) as reason, count(*)::int as n
+    from job
+    where ${finishedIngests(sql, f)} and status <> 'succeeded'
+    group by 1 order by 1`;
+  return Object.fromEntries(rows.map((r) => [r.reason, r.n]));
+}
+
+export interface LastOutcomeRow {
+  slot_id: string;
+  last_success_at: Date | null;
+  last_error_at: Date | null;
+  last_error_reason: string | null;
+}
+
+/** Each slot's last booth success and last failure of all time (one index probe each). */
+export async function lastOutcomes(sql: Sql, slotIds: string[]): Promise<LastOutcomeRow[]> {
+  return sql<LastOutcomeRow[]>`
+    select s.id as slot_id,
+      ok.finalized_at as last_success_at,
+      bad.finalized_at as last_error_at,
+      coalesce(bad.failure_reason, bad.status) as last_error_reason
+    from unnest(${sql.array(slotIds)}::text[]) as s(id)
+    left join lateral (
+      select finalized_at from job
+      where slot_id = s.id and source = 'ingest' and status = 'succeeded'
+      order by finalized_at desc limit 1
+    ) ok on true
+    left join lateral (
+      select finalized_at, status, failure_reason from job
+      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout', 'cancelled')
+      order by finalized_at desc limit 1
+    ) bad on true
+    order by s.id`;
+}
+
+export interface WindowRow extends OutcomeCounts {
+  slot_id: string;
+}
+
+/** Per slot, the outcome counters of the finished ingests received since `since`. */
+export async function windowCounts(sql: Sql, since: Date): Promise<WindowRow[]> {
+  return sql<WindowRow[]>`
+    select slot_id, ${counters(sql)}
+    from job
+    where source = 'ingest' and status in ('succeeded', 'failed', 'timeout', 'cancelled')
+      and created_at >= ${since}
+    group by slot_id`;
+}
+
+export interface FailureRow {
+  id: string;
+  slot_id: string;
+  status: JobStatus;
+  failure_reason: FailureReason | null;
+  finalized_at: Date;
+  error_message: string | null;
+}
+
+/** The latest finished failures among the ingests received since `since`. */
+export async function recentFailures(sql: Sql, since: Date, limit: number): Promise<FailureRow[]> {
+  return sql<FailureRow[]>`
+    select id, slot_id, status, failure_reason, finalized_at, error_message
+    from job
+    where source = 'ingest' and status in ('failed', 'timeout', 'cancelled') and created_at >= ${since}
+    order by finalized_at desc, id
+    limit ${limit}`;
+}

@@ -1,0 +1,112 @@
+/**
+ * Every statement on `job` and `processing_log`, as one object the services receive: the queue's
+ * named operations (jobs.ts), the admin reads (job-reads.ts) and the statistics (job-stats.ts).
+ */
+import type { Sql } from "../db/client";
+import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
+import * as reads from "./job-reads";
+import * as stats from "./job-stats";
+import * as q from "./jobs";
+
+export type { InsertOutcome, LogEntry, ResultColumns } from "./jobs";
+
+export class JobStore {
+  constructor(private readonly sql: Sql) {}
+
+  // ---- the queue ----
+  insertWithinCap(values: NewJobRow, cap: number) {
+    return q.insertJobWithinCap(this.sql, values, cap);
+  }
+  claim(owner: string, now: Date, skipProviders: string[] = []) {
+    return q.claimNextJob(this.sql, owner, now, skipProviders);
+  }
+  heartbeat(id: string, token: string, now: Date) {
+    return q.heartbeat(this.sql, id, token, now);
+  }
+  finalizeSucceeded(id: string, token: string, now: Date, r: q.ResultColumns) {
+    return q.finalizeSucceeded(this.sql, id, token, now, r);
+  }
+  finalizeFailed(
+    id: string,
+    token: string,
+    now: Date,
+    reason: FailureReason,
+    message: string,
+    latencyMs: number | null,
+  ) {
+    return q.finalizeFailed(this.sql, id, token, now, reason, message, latencyMs);
+  }
+  expire(id: string, now: Date) {
+    return q.expireJob(this.sql, id, now);
+  }
+  cancel(id: string, now: Date, by: string) {
+    return q.cancelJob(this.sql, id, now, by);
+  }
+  recover(now: Date, leaseTtlMs: number, graceMs: number) {
+    return q.recoverOrphans(this.sql, now, leaseTtlMs, graceMs);
+  }
+  get(id: string): Promise<JobRow | null> {
+    return q.getJob(this.sql, id);
+  }
+  countActive() {
+    return q.countActive(this.sql);
+  }
+  setProviderRef(id: string, token: string, ref: string) {
+    return q.setProviderRef(this.sql, id, token, ref);
+  }
+  clearPayload(id: string) {
+    return q.clearPayload(this.sql, id);
+  }
+  appendLog(entry: q.LogEntry) {
+    return q.appendLog(this.sql, entry);
+  }
+  listen(handlers: Parameters<typeof q.listenForJobs>[1]) {
+    return q.listenForJobs(this.sql, handlers);
+  }
+
+  // ---- admin reads ----
+  list(filter: reads.JobListFilter) {
+    return reads.listJobs(this.sql, filter);
+  }
+  timeline(jobId: string) {
+    return reads.timeline(this.sql, jobId);
+  }
+  recentResults(slotId: string, now: Date, limit: number) {
+    return reads.recentResults(this.sql, slotId, now, limit);
+  }
+  outcomeCounts(slotId: string, since: Date | null) {
+    return reads.outcomeCounts(this.sql, slotId, since);
+  }
+  expiredResults(now: Date) {
+    return reads.expiredResults(this.sql, now);
+  }
+  markResultsDeleted(ids: string[], now: Date) {
+    return reads.markResultsDeleted(this.sql, ids, now);
+  }
+  activePayloadPaths() {
+    return reads.activePayloadPaths(this.sql);
+  }
+  liveResultPaths() {
+    return reads.liveResultPaths(this.sql);
+  }
+  storedResultCounts(now: Date) {
+    return reads.storedResultCounts(this.sql, now);
+  }
+
+  // ---- statistics ----
+  aggregate(f: stats.JobFilter, bucketing: { grain: string; tz: string } | null) {
+    return stats.aggregateJobs(this.sql, f, bucketing);
+  }
+  failureReasons(f: stats.JobFilter) {
+    return stats.failureReasons(this.sql, f);
+  }
+  lastOutcomes(slotIds: string[]) {
+    return stats.lastOutcomes(this.sql, slotIds);
+  }
+  windowCounts(since: Date) {
+    return stats.windowCounts(this.sql, since);
+  }
+  recentFailures(since: Date, limit: number) {
+    return stats.recentFailures(this.sql, since, limit);
+  }
+}

@@ -1,0 +1,89 @@
+/** Rows of the media files: temporary public objects (`media_object`) and templates (`template_media`). */
+import { and, asc, eq, isNull, lte } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { type MediaObjectRow, mediaObject, type TemplateMediaRow, templateMedia } from "../db/schema";
+
+export type NewMediaObjectRow = typeof mediaObject.$inferInsert;
+export type NewTemplateRow = typeof templateMedia.$inferInsert;
+
+export class MediaObjectStore {
+  constructor(private readonly db: Db) {}
+
+  async insert(values: NewMediaObjectRow): Promise<MediaObjectRow> {
+    const [row] = await this.db.insert(mediaObject).values(values).returning();
+    return row!;
+  }
+
+  async get(id: string): Promise<MediaObjectRow | null> {
+    const [row] = await this.db.select().from(mediaObject).where(eq(mediaObject.id, id));
+    return row ?? null;
+  }
+
+  /** Marks a job's live objects deleted and returns them (their files go next). */
+  markDeletedForJob(jobId: string, now: Date): Promise<MediaObjectRow[]> {
+    return this.db
+      .update(mediaObject)
+      .set({ deletedAt: now })
+      .where(and(eq(mediaObject.jobId, jobId), isNull(mediaObject.deletedAt)))
+      .returning();
+  }
+
+  /** Marks every live object past its expiry deleted and returns them. */
+  markExpiredDeleted(now: Date): Promise<MediaObjectRow[]> {
+    return this.db
+      .update(mediaObject)
+      .set({ deletedAt: now })
+      .where(and(lte(mediaObject.expiresAt, now), isNull(mediaObject.deletedAt)))
+      .returning();
+  }
+
+  /** Live objects past their expiry (what a dry run would remove). */
+  expired(now: Date): Promise<MediaObjectRow[]> {
+    return this.db
+      .select()
+      .from(mediaObject)
+      .where(and(lte(mediaObject.expiresAt, now), isNull(mediaObject.deletedAt)));
+  }
+
+  async livePaths(): Promise<string[]> {
+    const rows = await this.db
+      .select({ p: mediaObject.path })
+      .from(mediaObject)
+      .where(isNull(mediaObject.deletedAt));
+    return rows.map((r) => r.p);
+  }
+}
+
+export class TemplateRowStore {
+  constructor(private readonly db: Db) {}
+
+  forSlot(slotId: string): Promise<TemplateMediaRow[]> {
+    return this.db
+      .select()
+      .from(templateMedia)
+      .where(eq(templateMedia.slotId, slotId))
+      .orderBy(asc(templateMedia.createdAt));
+  }
+
+  async insert(values: NewTemplateRow): Promise<TemplateMediaRow> {
+    const [row] = await this.db.insert(templateMedia).values(values).returning();
+    return row!;
+  }
+
+  async get(slotId: string, id: string): Promise<TemplateMediaRow | null> {
+    const [row] = await this.db
+      .select()
+      .from(templateMedia)
+      .where(and(eq(templateMedia.slotId, slotId), eq(templateMedia.id, id)));
+    return row ?? null;
+  }
+
+  /** Deletes the row and returns it (its file goes next); null when there was none. */
+  async remove(slotId: string, id: string): Promise<TemplateMediaRow | null> {
+    const [row] = await this.db
+      .delete(templateMedia)
+      .where(and(eq(templateMedia.slotId, slotId), eq(templateMedia.id, id)))
+      .returning();
+    return row ?? null;
+  }
+}
