@@ -15,6 +15,11 @@ export interface Config {
   publicBaseUrl: string | null;
   logLevel: LogLevel;
   workerCount: number;
+  /**
+   * In-process and NOTIFY wake-ups (default on). `WAKEUPS=off` leaves only the ≈1 s re-reads of
+   * the seed design — a diagnostic, so the benchmark can show what the wake-ups are worth.
+   */
+  wakeups: boolean;
   embeddedPgPort: number;
   jwtTtlSeconds: number;
   /** Native HTTPS: PEM certificate chain and key files (both or neither). */
@@ -27,6 +32,13 @@ export interface Config {
     gemini: { apiKey: string | null; baseUrl: string | null; apiVersion: string };
     turbotext: { apiKey: string | null; baseUrl: string };
     openai: { apiKey: string | null; baseUrl: string };
+  };
+  /** Optional operator notifications on failure bursts and recoveries. */
+  notify: {
+    /** How often the failure picture is checked. */
+    intervalSeconds: number;
+    webhookUrl: string | null;
+    telegram: { botToken: string | null; chatId: string | null; apiBase: string };
   };
 }
 
@@ -57,6 +69,14 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined || raw === null) return fallback;
+  if (["on", "true", "1", "yes"].includes(raw)) return true;
+  if (["off", "false", "0", "no"].includes(raw)) return false;
+  throw new ConfigError(name, `must be on or off, got "${raw}"`);
 }
 
 function url(env: Env, name: string): string | null {
@@ -126,7 +146,10 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, "PORT", 8080, 1, 65535),
     publicBaseUrl: url(env, "PUBLIC_BASE_URL"),
     logLevel: logLevel as LogLevel,
-    workerCount: int(env, "WORKER_COUNT", 4, 1, 64),
+    // Each loop holds one job through its provider call (mostly waiting on the network), so a box
+    // holding hundreds of booths at once needs hundreds of loops; idle loops cost no queries.
+    workerCount: int(env, "WORKER_COUNT", 4, 1, 2048),
+    wakeups: onOff(env, "WAKEUPS", true),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
     tls: tlsFiles(env),
@@ -145,6 +168,15 @@ export function loadConfig(env: Env = process.env): Config {
       openai: {
         apiKey: str(env, "OPENAI_API_KEY"),
         baseUrl: url(env, "OPENAI_BASE_URL") ?? "https://api.openai.com",
+      },
+    },
+    notify: {
+      intervalSeconds: int(env, "NOTIFY_INTERVAL_SECONDS", 30, 1, 3600),
+      webhookUrl: url(env, "NOTIFY_WEBHOOK_URL"),
+      telegram: {
+        botToken: str(env, "NOTIFY_TELEGRAM_BOT_TOKEN"),
+        chatId: str(env, "NOTIFY_TELEGRAM_CHAT_ID"),
+        apiBase: url(env, "NOTIFY_TELEGRAM_API_BASE") ?? "https://api.telegram.org",
       },
     },
   };

@@ -19,6 +19,7 @@ import { MediaObjects } from "./media/objects";
 import { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
+import { notifyConfigured, notifyTick } from "./modules/attention/notifier";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
@@ -52,7 +53,7 @@ export interface FirstStartSecrets {
 
 export class Runtime implements Services {
   readonly instanceId = randomUUID();
-  readonly events = new JobEvents();
+  readonly events: JobEvents;
   readonly media: MediaStore;
   readonly objects: MediaObjects;
   readonly templates: TemplateStore;
@@ -78,6 +79,7 @@ export class Runtime implements Services {
     providers: Provider[],
     private readonly options: RuntimeOptions,
   ) {
+    this.events = new JobEvents(config.wakeups);
     this.media = new MediaStore(config.mediaRoot);
     this.media.ensureLayout();
     this.objects = new MediaObjects(store.mediaObjects, this.media);
@@ -167,6 +169,9 @@ export class Runtime implements Services {
         "instance.heartbeat",
       );
       this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
+      if (notifyConfigured(this.config)) {
+        this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
+      }
       this.listener = await listenForJobEvents(this.store.jobs, this.events, this.log);
     }
     if (this.options.workers ?? true) this.workers.start();

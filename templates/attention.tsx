@@ -2,7 +2,7 @@
 /** The "needs attention" banner shown on every admin page, and the failing state of one slot. */
 import type { Banner, SlotAttention } from "../src/modules/attention/service";
 import { Icon } from "./icons";
-import { can, fmtAgo, fmtBytes, fmtDateTime, type View } from "./view";
+import { can, fmtAgo, fmtBytes, fmtDateTime, slotName, type View } from "./view";
 
 export function reasonText(v: View, reason: string | null): string {
   if (!reason) return v.t.common.none;
@@ -21,7 +21,7 @@ function SlotLinks({ v, slots }: { v: View; slots: { id: string; name: string; c
       {slots.map((s) => (
         <li>
           <a href={`/slots/${s.id}`}>
-            <span safe>{s.name}</span> <span class="slot-id" safe>{`(${s.id})`}</span>
+            <span safe>{slotName(v, s.name)}</span> <span class="slot-id" safe>{`(${s.id})`}</span>
           </a>
           : <span safe>{v.t.attention.perHour(s.count)}</span>
         </li>
@@ -41,7 +41,7 @@ function BannerItem({ v, b }: { v: View; b: Banner }): JSX.Element {
             {b.slots.map((s) => (
               <li>
                 <a href={`/slots/${s.id}`}>
-                  <span safe>{s.name}</span> <span class="slot-id" safe>{`(${s.id})`}</span>
+                  <span safe>{slotName(v, s.name)}</span> <span class="slot-id" safe>{`(${s.id})`}</span>
                 </a>
                 : <span safe>{a.failingLine(s.failures, reasonText(v, s.reason))}</span>
               </li>

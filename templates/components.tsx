@@ -2,7 +2,7 @@
 /** Small building blocks shared by the pages. Every piece of user data goes through `safe`. */
 import type { Children } from "@kitajs/html";
 import { Icon } from "./icons";
-import { errorText, fmtDateTime, fmtDuration, type View } from "./view";
+import { errorText, fmtDateTime, fmtDuration, jobMessage, type View } from "./view";
 
 export function Alert({
   kind,
@@ -103,7 +103,7 @@ export function JobsTable({
 }): JSX.Element {
   return (
     <div class="table-wrap">
-      <table>
+      <table class="cards-on-phone">
         <thead>
           <tr>
             <th safe>{v.t.jobs.created}</th>
@@ -119,13 +119,13 @@ export function JobsTable({
         <tbody>
           {jobs.map((j) => (
             <tr data-job-id={j.id}>
-              <td>
+              <td data-label={v.t.jobs.created}>
                 <a href={`/jobs/${j.id}`} safe>
                   {fmtDateTime(v, j.createdAt)}
                 </a>
               </td>
               {showSlot ? (
-                <td>
+                <td data-label={v.t.jobs.slot}>
                   <a href={`/slots/${j.slotId}`} safe>
                     {j.slotId}
                   </a>
@@ -133,22 +133,30 @@ export function JobsTable({
               ) : (
                 ""
               )}
-              <td>
+              <td data-label={v.t.jobs.status}>
                 <StatusPill v={v} status={j.status} />
               </td>
-              <td safe>{v.t.result.source[j.source] ?? j.source}</td>
-              <td class="num" safe>
+              <td data-label={v.t.jobs.source} safe>
+                {v.t.result.source[j.source] ?? j.source}
+              </td>
+              <td data-label={v.t.jobs.duration} class="num" safe>
                 {fmtDuration(v, j.totalMs)}
               </td>
-              <td>
+              <td data-label={v.t.jobs.reason}>
                 {j.failureReason ? (
                   <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
                 ) : (
                   ""
                 )}
-                {j.errorMessage ? (
+                {j.errorMessage && jobMessage(v, j.errorMessage) !== j.errorMessage ? (
                   <div class="muted small" safe>
-                    {j.errorMessage}
+                    {jobMessage(v, j.errorMessage)}
+                  </div>
+                ) : j.errorMessage ? (
+                  <div class="muted small">
+                    <q class="raw" lang="en" translate="no" safe>
+                      {j.errorMessage}
+                    </q>
                   </div>
                 ) : (
                   ""

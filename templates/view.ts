@@ -77,9 +77,67 @@ export function fmtNumber(v: View, n: number, digits = 0): string {
   return new Intl.NumberFormat(v.t.locale, { maximumFractionDigits: digits }).format(n);
 }
 
-/** The localized message for an error code, else the server's own (already human) message. */
+/**
+ * The localized message for an error code. The server's own message is English: it is shown only
+ * in the English UI, the Russian one falls back to a generic line rather than mix languages.
+ */
 export function errorText(v: View, code: string, message?: string): string {
-  return v.t.errors.codes[code] ?? message ?? v.t.errors.title;
+  const known = v.t.errors.codes[code];
+  if (known) return known;
+  return v.lang === "en" && message ? message : v.t.errors.title;
+}
+
+/** TypeBox's and our services' English validation messages, matched to localized ones. */
+const VALIDATION: [RegExp, (v: View, m: RegExpMatchArray) => string][] = [
+  [/^Expected required property/, (v) => v.t.validation.required],
+  [/^Expected a whole number from (\S+) to (\S+)/, (v, m) => v.t.validation.range(m[1]!, m[2]!)],
+  [/^Expected (?:integer|number) to be greater or equal to (\S+)/, (v, m) => v.t.validation.min(m[1]!)],
+  [/^Expected (?:integer|number) to be greater than (\S+)/, (v, m) => v.t.validation.min(m[1]!)],
+  [/^Expected (?:integer|number) to be less or equal to (\S+)/, (v, m) => v.t.validation.max(m[1]!)],
+  [/^Expected (?:integer|number) to be less than (\S+)/, (v, m) => v.t.validation.max(m[1]!)],
+  [/^Expected integer/, (v) => v.t.validation.integer],
+  [/^Expected number/, (v) => v.t.validation.number],
+  [/^Expected string length less or equal to (\d+)/, (v, m) => v.t.validation.maxLength(m[1]!)],
+  [/^Expected string length greater or equal to (\d+)/, (v, m) => v.t.validation.minLength(m[1]!)],
+  [/^Expected a password of at least (\d+)/, (v, m) => v.t.validation.password(m[1]!)],
+  [/^Expected (?:union value|one of)/, (v) => v.t.validation.oneOf],
+  [/^Expected boolean/, (v) => v.t.validation.boolean],
+  [/^Expected string/, (v) => v.t.validation.text],
+  [/^Unexpected property/, (v) => v.t.validation.unexpected],
+  [/^This operation needs a prompt/, (v) => v.t.validation.needsPrompt],
+  [/^The name cannot be empty/, (v) => v.t.validation.nameEmpty],
+  [/^Expected an http\(s\) URL/, (v) => v.t.validation.url],
+  [/^A role is a lowercase name/, (v) => v.t.validation.role],
+  [/^Expected a slot id/, (v) => v.t.validation.slotId],
+  [/^Expected an ISO 8601/, (v) => v.t.validation.date],
+];
+
+/** A field's validation message in the page's language (never English inside the Russian UI). */
+export function validationText(v: View, message: string): string {
+  for (const [re, text] of VALIDATION) {
+    const m = message.match(re);
+    if (m) return text(v, m);
+  }
+  return v.lang === "en" ? message : v.t.validation.invalid;
+}
+
+/** Slot names still at their seeded default ("Слот 01") read "Slot 01" in English. */
+export function slotName(v: View, name: string): string {
+  const m = name.match(/^Слот (\d{2})$/);
+  return m ? v.t.slot.defaultName(m[1]!) : name;
+}
+
+/** Who did something: an admin's name, or a localized word for the system actors. */
+export function actorName(v: View, actor: string): string {
+  return v.t.actors[actor] ?? actor;
+}
+
+/** A job's stored error message, localized where it is one of ours ("Cancelled by serg"). */
+export function jobMessage(v: View, message: string | null): string | null {
+  if (!message) return null;
+  const cancelled = message.match(/^Cancelled by (.+)$/);
+  if (cancelled) return v.t.jobs.cancelledBy(actorName(v, cancelled[1]!));
+  return message;
 }
 
 /** Bytes as "1.2 ГБ" / "350 МБ". */

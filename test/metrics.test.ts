@@ -166,6 +166,8 @@ describe("/metrics", () => {
 
   test("the cleaner's removals and last run are exported", async () => {
     const [victim] = await app.db.select().from(job).where(eq(job.status, "succeeded")).limit(1);
+    // Thumbnails are made on first view: the gallery showed this one.
+    expect((await fetch(`${app.url}/public/results/${victim!.id}/thumb`)).status).toBe(200);
     await app.db
       .update(job)
       .set({ resultExpiresAt: new Date(Date.now() - 1000) })

@@ -156,6 +156,10 @@ export class JobQueue {
     return rows;
   }
 
+  recordThumbnail(id: string, path: string): Promise<boolean> {
+    return this.jobs.recordThumbnail(id, path);
+  }
+
   setProviderRef(job: JobRow, ref: string): Promise<void> {
     return this.jobs.setProviderRef(job.id, job.leaseToken!, ref);
   }

@@ -30,17 +30,16 @@ export async function waitForOutcome(
       wake = () => {
         woken = true;
       };
+      // At the deadline the fenced expiry comes first: the booth's 504 is one statement away, and
+      // if the job ended at the edge (or the clock is ahead) the read below decides.
+      if (expiresAt.getTime() <= clock.now().getTime()) {
+        const expired = await queue.expire(jobId);
+        if (expired) return expired;
+      }
       const row = await queue.get(jobId);
       if (!row) return null;
       if (isFinal(row)) return row;
       const left = expiresAt.getTime() - clock.now().getTime();
-      if (left <= 0) {
-        const expired = await queue.expire(jobId);
-        if (expired) return expired;
-        // It ended at the edge (or the clock is ahead): the final read decides.
-        const last = await queue.get(jobId);
-        if (last && isFinal(last)) return last;
-      }
       if (signal?.aborted) return null;
       if (woken) continue;
       await new Promise<void>((resolve) => {

@@ -238,6 +238,15 @@ export async function setProviderRef(sql: Sql, id: string, token: string, ref: s
   await sql`update job set provider_job_ref = ${ref} where id = ${id} and lease_token = ${token}`;
 }
 
+/** Records a thumbnail made after the fact; false when the result is gone (purged) meanwhile. */
+export async function recordThumbnail(sql: Sql, id: string, path: string): Promise<boolean> {
+  const rows = await sql`
+    update job set thumb_path = ${path}
+    where id = ${id} and status = 'succeeded' and result_path is not null and result_deleted_at is null
+    returning id`;
+  return rows.length === 1;
+}
+
 export async function clearPayload(sql: Sql, id: string): Promise<void> {
   await sql`update job set payload_path = null where id = ${id}`;
 }

@@ -6,7 +6,7 @@ import { Alert, CopyField } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { QuotaBanners, QuotaPanel, type QuotaView } from "../quota";
-import { can, fmtAgo, fmtDateTime, type View } from "../view";
+import { can, fmtAgo, fmtDateTime, slotName, type View } from "../view";
 
 export interface DashboardSlot {
   id: string;
@@ -59,14 +59,14 @@ export function EnabledToggle({
 }
 
 /** The parts of a row that change by themselves (polled, then swapped in out of band). */
-export function LiveThumb({ s, oob }: { s: DashboardSlot; oob?: boolean }): JSX.Element {
+export function LiveThumb({ v, s, oob }: { v: View; s: DashboardSlot; oob?: boolean }): JSX.Element {
   return (
     <a
       href={`/slots/${s.id}`}
       id={`thumb-${s.id}`}
       hx-swap-oob={oob ? "true" : undefined}
       tabindex="-1"
-      aria-label={s.name}
+      aria-label={slotName(v, s.name)}
     >
       {s.lastResult?.thumbUrl ? (
         <img class="thumb" src={`/public/results/${s.lastResult.jobId}/thumb`} alt="" loading="lazy" />
@@ -128,7 +128,7 @@ export function SlotsLive({ v, slots }: { v: View; slots: DashboardSlot[] }): JS
     <>
       {slots.map((s) => (
         <>
-          <LiveThumb s={s} oob />
+          <LiveThumb v={v} s={s} oob />
           <LiveLast v={v} s={s} oob />
           <LiveState v={v} s={s} oob />
           <LiveTrouble v={v} s={s} oob />
@@ -145,10 +145,10 @@ function SlotRow({ v, s }: { v: View; s: DashboardSlot }): JSX.Element {
       id={`slot-${s.id}`}
       data-slot={s.id}
     >
-      <LiveThumb s={s} />
+      <LiveThumb v={v} s={s} />
       <div>
         <a class="slot-title" href={`/slots/${s.id}`} safe>
-          {s.name}
+          {slotName(v, s.name)}
         </a>
         <div class="slot-id" safe>
           {s.id}

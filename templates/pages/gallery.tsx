@@ -3,7 +3,7 @@
 import { Alert, ResultCard, type ResultItem } from "../components";
 import { Icon } from "../icons";
 import { BareLayout, LangSwitch, Layout } from "../layout";
-import { can, fmtDateTime, type View } from "../view";
+import { can, fmtDateTime, slotName, type View } from "../view";
 import { GuestMessage } from "./share";
 
 export interface GallerySlot {
@@ -28,7 +28,7 @@ function SlotGroups({ v, slots }: { v: View; slots: GallerySlot[] }): JSX.Elemen
       {slots.map((s) => (
         <details class="card slot-group" open={s.results.length > 0} data-slot={s.id}>
           <summary>
-            <strong safe>{s.name}</strong>
+            <strong safe>{slotName(v, s.name)}</strong>
             <span class="slot-id" safe>
               {s.id}
             </span>
@@ -73,7 +73,7 @@ function GuestGroups({ v, slots }: { v: View; slots: GallerySlot[] }): JSX.Eleme
     <>
       {slots.map((s, i) => (
         <section class="card slot-group guest" data-group={String(i + 1)}>
-          <h2 safe>{s.name}</h2>
+          <h2 safe>{slotName(v, s.name)}</h2>
           <div class="gallery">
             {s.results.map((r) => (
               <article class="result-card" data-result>

@@ -3,7 +3,7 @@
 import { Alert, JobsTable, StatusPill } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { can, fmtDateTime, fmtDuration, fmtTime, type View } from "../view";
+import { can, fmtDateTime, fmtDuration, fmtTime, jobMessage, type View } from "../view";
 
 export interface JobListItem {
   id: string;
@@ -17,6 +17,8 @@ export interface JobListItem {
   errorMessage: string | null;
   provider: string;
   operation: string;
+  providerLabel: string;
+  operationLabel: string;
 }
 
 export interface JobFilterValues {
@@ -61,9 +63,15 @@ export function LiveQueue({
     >
       <div class="card-head">
         <h2>
-          <span class="pill busy">
-            <span class="dot"></span>
-          </span>{" "}
+          {jobs.length ? (
+            <>
+              <span class="pill busy">
+                <span class="dot"></span>
+              </span>{" "}
+            </>
+          ) : (
+            ""
+          )}
           <span safe>{v.t.jobs.live}</span>
         </h2>
         <span class="hint" safe>
@@ -79,7 +87,7 @@ export function LiveQueue({
       )}
       {jobs.length ? (
         <div class="table-wrap">
-          <table>
+          <table class="cards-on-phone">
             <thead>
               <tr>
                 <th safe>{v.t.jobs.slot}</th>
@@ -97,21 +105,23 @@ export function LiveQueue({
                 const left = new Date(j.expiresAt).getTime() - v.now.getTime();
                 return (
                   <tr data-job-id={j.id}>
-                    <td>
+                    <td data-label={v.t.jobs.slot}>
                       <a href={`/slots/${j.slotId}`} safe>
                         {j.slotId}
                       </a>
                     </td>
-                    <td>
+                    <td data-label={v.t.jobs.status}>
                       <StatusPill v={v} status={j.status} />
                     </td>
-                    <td safe>{v.t.result.source[j.source] ?? j.source}</td>
-                    <td>
+                    <td data-label={v.t.jobs.source} safe>
+                      {v.t.result.source[j.source] ?? j.source}
+                    </td>
+                    <td data-label={v.t.jobs.created}>
                       <a href={`/jobs/${j.id}`} safe>
                         {fmtTime(v, j.createdAt)}
                       </a>
                     </td>
-                    <td class="num" safe>
+                    <td data-label={v.t.jobs.timeLeft} class="num" safe>
                       {left > 0 ? v.t.time.left(fmtDuration(v, left)) : v.t.time.overdue}
                     </td>
                     <td>
@@ -221,8 +231,15 @@ export function JobList({
     q.set("page", String(p));
     return `/jobs?${q}`;
   };
+  const self = link(page);
   return (
-    <div id="job-list">
+    <div
+      id="job-list"
+      hx-get={self}
+      hx-trigger="every 5s, jobs-changed from:body"
+      hx-select="#job-list"
+      hx-swap="outerHTML"
+    >
       {error ? (
         <Alert kind="error">
           <span safe>{error}</span>
@@ -238,7 +255,7 @@ export function JobList({
         </p>
       )}
       {pages > 1 ? (
-        <div class="row" style="margin-top:12px">
+        <div class="row gap-top">
           {page > 1 ? (
             <a class="btn small ghost" href={link(page - 1)} safe>
               {v.t.common.prev}
@@ -291,7 +308,7 @@ export function JobsPage({
           <h2 safe>{v.t.jobs.finished}</h2>
         </div>
         <Filters v={v} f={list.f} slotIds={slotIds} />
-        <div style="margin-top:14px">
+        <div class="gap-top">
           <JobList v={v} {...list} />
         </div>
       </section>
@@ -306,6 +323,8 @@ export interface JobDetailModel {
     startedAt: string | null;
     finalizedAt: string | null;
     resultAvailable: boolean;
+    clientMeta: Record<string, string>;
+    clientIp: string | null;
   };
   timeline: {
     event: string;
@@ -314,6 +333,74 @@ export interface JobDetailModel {
     message: string | null;
     details: Record<string, unknown>;
   }[];
+}
+
+/**
+ * A job's stored message: ours are localized ("Cancelled by serg"); a provider's own words cannot
+ * be, so they are quoted as such, marked as not for translation.
+ */
+export function RawMessage({ v, message }: { v: View; message: string | null }): JSX.Element {
+  if (!message) return "";
+  const ours = jobMessage(v, message);
+  if (ours !== message) return <div safe>{ours}</div>;
+  return (
+    <div class="small">
+      <span safe>{v.t.jobs.providerSaid}</span>{" "}
+      <q class="raw" lang="en" translate="no" safe>
+        {message}
+      </q>
+    </div>
+  );
+}
+
+function BoothMeta({
+  v,
+  meta,
+  ip,
+}: {
+  v: View;
+  meta: Record<string, string>;
+  ip: string | null;
+}): JSX.Element {
+  const entries = Object.entries(meta);
+  if (!entries.length && !ip) return "";
+  return (
+    <section class="card" id="booth-meta">
+      <h2 safe>{v.t.jobs.boothMeta}</h2>
+      <table>
+        <tbody>
+          {ip ? (
+            <tr>
+              <th scope="row" safe>
+                {v.t.jobs.clientIp}
+              </th>
+              <td class="mono" safe>
+                {ip}
+              </td>
+            </tr>
+          ) : (
+            ""
+          )}
+          {entries.map(([k, val]) => (
+            <tr>
+              <th scope="row">
+                {v.t.jobs.metaFields[k] ? (
+                  <span safe>{v.t.jobs.metaFields[k]}</span>
+                ) : (
+                  <code translate="no" safe>
+                    {k}
+                  </code>
+                )}
+              </th>
+              <td class="mono break" translate="no" safe>
+                {val}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
 }
 
 export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Element {
@@ -336,7 +423,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
             <StatusPill v={v} status={j.status} />
           </h1>
           <p class="sub">
-            <span safe>{j.provider}</span> · <span safe>{j.operation}</span> ·{" "}
+            <span safe>{j.providerLabel}</span> · <span safe>{j.operationLabel}</span> ·{" "}
             <span safe>{v.t.result.source[j.source] ?? j.source}</span>
           </p>
         </div>
@@ -354,7 +441,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
       {j.failureReason ? (
         <Alert kind="error">
           <strong safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</strong>
-          {j.errorMessage ? <div safe>{j.errorMessage}</div> : ""}
+          <RawMessage v={v} message={j.errorMessage} />
         </Alert>
       ) : (
         ""
@@ -376,13 +463,14 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
                 ) : (
                   ""
                 )}
-                {typeof s.details.error === "string" ? (
-                  <div class="small muted" safe>
-                    {s.details.error}
+                {typeof s.details.reason === "string" ? (
+                  <div class="small" safe>
+                    {v.t.jobs.reasons[s.details.reason] ?? s.details.reason}
                   </div>
                 ) : (
                   ""
                 )}
+                {typeof s.details.error === "string" ? <RawMessage v={v} message={s.details.error} /> : ""}
               </li>
             ))}
           </ol>
@@ -418,13 +506,8 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
             </tbody>
           </table>
           {j.resultAvailable ? (
-            <div class="stack" style="margin-top:14px">
-              <img
-                src={`/public/results/${j.id}/thumb`}
-                alt=""
-                class="thumb"
-                style="width:160px;height:160px"
-              />
+            <div class="stack gap-top">
+              <img src={`/public/results/${j.id}/thumb`} alt="" class="thumb thumb-large" />
               <div class="row">
                 <a class="btn small" href={`/public/results/${j.id}?download=1`} download="">
                   <Icon name="download" />
@@ -441,6 +524,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
           )}
         </section>
       </div>
+      <BoothMeta v={v} meta={j.clientMeta} ip={j.clientIp} />
     </Layout>
   );
 }

@@ -21,7 +21,7 @@ import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { type PresetCardView, PresetsCard } from "../presets";
-import { can, fmtDateTime, fmtDuration, type View } from "../view";
+import { can, fmtDateTime, fmtDuration, slotName, type View } from "../view";
 
 /** One settings field of an operation, derived from its TypeBox schema. */
 export interface SettingField {
@@ -33,6 +33,8 @@ export interface SettingField {
   maximum?: number;
   default?: unknown;
   options?: string[];
+  /** How each option reads (same order as `options`); the values themselves are sent. */
+  optionLabels?: string[];
   required: boolean;
 }
 
@@ -125,7 +127,10 @@ function SettingInput({
   if (f.minimum !== undefined && f.maximum !== undefined) {
     hints.push(v.t.slot.range(String(f.minimum), String(f.maximum)));
   }
-  if (f.default !== undefined) hints.push(v.t.slot.byDefault(String(f.default)));
+  if (f.default !== undefined) {
+    const i = f.options?.indexOf(String(f.default)) ?? -1;
+    hints.push(v.t.slot.byDefault(i >= 0 ? (f.optionLabels?.[i] ?? String(f.default)) : String(f.default)));
+  }
   const hint = hints.join(" · ");
   if (f.kind === "boolean") {
     return (
@@ -164,9 +169,9 @@ function SettingInput({
     <Field label={f.title} name={`settings.${f.key}`} id={id} error={error} hint={hint} required={f.required}>
       {f.kind === "select" ? (
         <select id={id} name={name} disabled={disabled}>
-          {(f.options ?? []).map((o) => (
+          {(f.options ?? []).map((o, i) => (
             <option value={o} selected={o === value} safe>
-              {o}
+              {f.optionLabels?.[i] ?? o}
             </option>
           ))}
         </select>
@@ -767,7 +772,7 @@ function RefusalsCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
 export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
   const f = m.form;
   return (
-    <Layout v={v} title={`${f.name} · ${f.slotId}`}>
+    <Layout v={v} title={`${slotName(v, f.name)} · ${f.slotId}`}>
       <div class="page-head">
         <div>
           <a href="/" class="small" safe>
@@ -776,7 +781,7 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           <div class="eyebrow" safe>
             {`${v.t.slot.eyebrow} ${f.slotId}`}
           </div>
-          <h1 safe>{f.name}</h1>
+          <h1 safe>{slotName(v, f.name)}</h1>
         </div>
         <span class={f.enabled ? "pill ok" : "pill off"} safe>
           {f.enabled ? v.t.common.enabled : v.t.common.disabled}

@@ -2,7 +2,7 @@
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { fmtDateTime, fmtDuration, fmtNumber, fmtTime, type View } from "../view";
+import { fmtDateTime, fmtDuration, fmtNumber, fmtTime, slotName, type View } from "../view";
 
 export const PERIODS = ["24h", "7d", "30d"] as const;
 export type Period = (typeof PERIODS)[number];
@@ -56,20 +56,26 @@ export interface StatsModel {
 
 const pct = (v: View, r: number) => `${fmtNumber(v, r * 100, 1)}%`;
 
-/** Stacked bars (success below, errors above) with a y-axis and a few x labels. */
+/**
+ * Stacked bars (success below, errors above) with a y-axis and dated x labels. Drawn twice: wide
+ * for desktops and narrow (fewer labels) for phones, so the text stays readable at either width.
+ */
 export function Chart({
   v,
   buckets,
   hourly,
+  narrow = false,
 }: {
   v: View;
   buckets: ChartBucket[];
   hourly: boolean;
+  narrow?: boolean;
 }): JSX.Element {
-  const W = 760;
-  const H = 240;
+  const W = narrow ? 360 : 760;
+  const H = narrow ? 220 : 240;
+  const font = narrow ? 12 : 12;
   const left = 40;
-  const bottom = 28;
+  const bottom = 30;
   const top = 10;
   const plotW = W - left - 10;
   const plotH = H - top - bottom;
@@ -79,37 +85,51 @@ export function Chart({
   const slot = plotW / n;
   const barW = Math.max(2, Math.min(36, slot * 0.7));
   const y = (value: number) => top + plotH - (value / niceMax) * plotH;
-  const labelEvery = Math.max(1, Math.ceil(n / 8));
-  const fmt = new Intl.DateTimeFormat(
-    v.t.locale,
-    hourly ? { hour: "2-digit", minute: "2-digit" } : { day: "2-digit", month: "2-digit" },
-  );
+  const labelEvery = Math.max(1, Math.ceil(n / (narrow ? 3 : 7)));
+  const day = new Intl.DateTimeFormat(v.t.locale, { day: "2-digit", month: "2-digit", timeZone: v.timeZone });
+  const hour = new Intl.DateTimeFormat(v.t.locale, {
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: v.timeZone,
+  });
+  // hourly labels carry the date on the first label and wherever the day changes
+  let lastDay = "";
+  const labelOf = (d: Date) => {
+    if (!hourly) return day.format(d);
+    const dd = day.format(d);
+    const text = dd !== lastDay ? `${dd} ${hour.format(d)}` : hour.format(d);
+    lastDay = dd;
+    return text;
+  };
   let svg = "";
   for (let i = 0; i <= 4; i++) {
     const value = (niceMax / 4) * i;
     const yy = y(value).toFixed(1);
     svg += `<line x1="${left}" x2="${W - 10}" y1="${yy}" y2="${yy}" stroke="#dbe7e3" stroke-width="1"/>`;
-    svg += `<text x="${left - 6}" y="${yy}" dy="4" text-anchor="end" font-size="11" fill="#7b918b">${value}</text>`;
+    svg += `<text x="${left - 6}" y="${yy}" dy="4" text-anchor="end" font-size="${font}" fill="#47645d">${value}</text>`;
   }
   buckets.forEach((b, i) => {
     const x = left + i * slot + (slot - barW) / 2;
     const ys = y(b.success);
     const ye = y(b.success + b.errors);
-    const label = `${fmt.format(new Date(b.start))}: ${b.success} / ${b.errors}`;
-    svg += `<g><title>${label}</title>`;
+    const when = new Date(b.start);
+    const title = `${day.format(when)}${hourly ? ` ${hour.format(when)}` : ""}: ${b.success} / ${b.errors}`;
+    svg += `<g><title>${title}</title>`;
     if (b.success)
-      svg += `<rect x="${x.toFixed(1)}" y="${ys.toFixed(1)}" width="${barW.toFixed(1)}" height="${(top + plotH - ys).toFixed(1)}" rx="3" fill="#0f866c"/>`;
+      svg += `<rect x="${x.toFixed(1)}" y="${ys.toFixed(1)}" width="${barW.toFixed(1)}" height="${(top + plotH - ys).toFixed(1)}" rx="3" fill="#0d7a62"/>`;
     if (b.errors)
-      svg += `<rect x="${x.toFixed(1)}" y="${ye.toFixed(1)}" width="${barW.toFixed(1)}" height="${(ys - ye).toFixed(1)}" rx="3" fill="#c0392b"/>`;
+      svg += `<rect x="${x.toFixed(1)}" y="${ye.toFixed(1)}" width="${barW.toFixed(1)}" height="${(ys - ye).toFixed(1)}" rx="3" fill="#a8321f"/>`;
     svg += "</g>";
     if (i % labelEvery === 0) {
-      svg += `<text x="${(x + barW / 2).toFixed(1)}" y="${H - 8}" text-anchor="middle" font-size="11" fill="#7b918b">${fmt.format(new Date(b.start))}</text>`;
+      const anchor = i === 0 ? "start" : "middle";
+      const lx = i === 0 ? Math.max(left, x) : x + barW / 2;
+      svg += `<text x="${lx.toFixed(1)}" y="${H - 9}" text-anchor="${anchor}" font-size="${font}" fill="#47645d">${labelOf(when)}</text>`;
     }
   });
   return (
     <svg
-      class="chart"
-      id="stats-chart"
+      class={narrow ? "chart chart-phone" : "chart chart-wide"}
+      id={narrow ? "stats-chart-phone" : "stats-chart"}
       viewBox={`0 0 ${W} ${H}`}
       role="img"
       aria-label={v.t.stats.chartTitle}
@@ -204,13 +224,16 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
             {v.t.stats.chartEmpty}
           </p>
         ) : (
-          <Chart v={v} buckets={m.buckets} hourly={m.hourly} />
+          <>
+            <Chart v={v} buckets={m.buckets} hourly={m.hourly} />
+            <Chart v={v} buckets={m.buckets} hourly={m.hourly} narrow />
+          </>
         )}
       </section>
       <section class="card">
         <h2 safe>{v.t.stats.slaTitle}</h2>
         <div class="table-wrap">
-          <table id="sla-table">
+          <table id="sla-table" class="cards-on-phone">
             <thead>
               <tr>
                 <th safe>{v.t.stats.slot}</th>
@@ -243,36 +266,36 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
             <tbody>
               {m.sla.map((r) => (
                 <tr data-slot={r.slotId}>
-                  <td>
+                  <td data-label={v.t.stats.slot}>
                     <a href={`/slots/${r.slotId}`} safe>
-                      {r.name}
+                      {slotName(v, r.name)}
                     </a>
                     <div class="slot-id" safe>
                       {r.slotId}
                     </div>
                   </td>
-                  <td class="num" safe>
+                  <td data-label={v.t.stats.total} class="num" safe>
                     {String(r.total)}
                   </td>
-                  <td class="num" safe>
+                  <td data-label={v.t.stats.success} class="num" safe>
                     {String(r.success)}
                   </td>
-                  <td class="num" safe>
+                  <td data-label={v.t.stats.successRate} class="num" safe>
                     {r.total ? pct(v, r.successRate) : v.t.common.none}
                   </td>
-                  <td class="num" safe>
+                  <td data-label={v.t.stats.timeouts} class="num" safe>
                     {String(r.timeouts)}
                   </td>
-                  <td class="num" safe>
+                  <td data-label={v.t.stats.providerErrors} class="num" safe>
                     {String(r.providerErrors)}
                   </td>
-                  <td class="num" safe>
+                  <td data-label={v.t.stats.cancelled} class="num" safe>
                     {String(r.cancelled)}
                   </td>
-                  <td class="num" safe>
+                  <td data-label={v.t.stats.p50} class="num" safe>
                     {fmtDuration(v, r.p50)}
                   </td>
-                  <td class="num" safe>
+                  <td data-label={v.t.stats.p95} class="num" safe>
                     {fmtDuration(v, r.p95)}
                   </td>
                 </tr>
@@ -285,7 +308,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
         <h2 safe>{v.t.stats.failuresTitle}</h2>
         {m.failures.length ? (
           <div class="table-wrap">
-            <table>
+            <table class="cards-on-phone">
               <thead>
                 <tr>
                   <th safe>{v.t.stats.time}</th>
@@ -297,16 +320,18 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
               <tbody>
                 {m.failures.map((f) => (
                   <tr>
-                    <td>
+                    <td data-label={v.t.stats.time}>
                       <a href={`/jobs/${f.jobId}`} safe>
                         {fmtDateTime(v, f.at)}
                       </a>
                     </td>
-                    <td safe>{f.slotId}</td>
-                    <td class="num" safe>
+                    <td data-label={v.t.stats.slot} safe>
+                      {f.slotId}
+                    </td>
+                    <td data-label={"HTTP"} class="num" safe>
                       {String(f.httpStatus)}
                     </td>
-                    <td>
+                    <td data-label={v.t.stats.reason}>
                       <span safe>{v.t.jobs.reasons[f.reason] ?? f.reason}</span>
                       {f.message ? (
                         <div class="muted small" safe>

@@ -90,7 +90,7 @@ export const uiContext = (rt: Services) =>
       return { view };
     })
     .macro({
-      page: (required: Scope) => ({
+      page: (required: Scope | "signed-in") => ({
         async resolve({ jwt, request, cookie, view, set }) {
           set.headers["cache-control"] = "no-store";
           const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
@@ -116,7 +116,9 @@ export const uiContext = (rt: Services) =>
             set.headers["content-type"] = HTML;
             return status(403, await (<ErrorPage v={signedIn} message={message} />));
           };
-          if (!admin.scopes.includes(required)) return refuse(signedIn.t.errors.forbidden);
+          if (required !== "signed-in" && !admin.scopes.includes(required)) {
+            return refuse(signedIn.t.errors.forbidden);
+          }
           const m = request.method;
           if (m !== "GET" && m !== "HEAD" && m !== "OPTIONS") {
             try {

@@ -39,7 +39,7 @@ async function dashboardSlots(rt: Services, v: View, request: Request): Promise<
       name: s.name,
       enabled: s.enabled,
       provider: s.provider,
-      providerLabel: providerLabel(rt, s.provider),
+      providerLabel: providerLabel(rt, s.provider, v.lang),
       operationLabel: operationLabel(rt, s.provider, s.operation, v.lang),
       ingestUrl: s.ingest_url,
       inFlight: l?.inFlight ?? 0,

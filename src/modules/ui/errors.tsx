@@ -5,7 +5,7 @@ import { ErrorAlert } from "../../../templates/components";
 import type { FieldErrors } from "../../../templates/forms";
 import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../../../templates/i18n/index";
 import { ErrorPage } from "../../../templates/pages/error";
-import { errorText, type View } from "../../../templates/view";
+import { errorText, type View, validationText } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
 import { render } from "./render";
@@ -54,13 +54,23 @@ export function errorFragment(v: View, err: unknown): Promise<Response> {
   return render(<ErrorAlert v={v} code={err.code} message={err.message} />, { status: err.status });
 }
 
-/** `details.fields` of a 422 as a map field → message (`settings.prompt` → "…"). */
-export function fieldErrorsOf(err: unknown): FieldErrors | null {
+/** `details.fields` of a 422 as a map field → localized message (`settings.prompt` → "…"). */
+export function fieldErrorsOf(err: unknown, v: View): FieldErrors | null {
   if (!(err instanceof AppError) || err.code !== "validation_failed") return null;
   const out: FieldErrors = {};
   const fields = (err.details.fields ?? []) as { field: string; message: string }[];
-  for (const f of fields) out[f.field] ??= f.message;
+  for (const f of fields) out[f.field] ??= validationText(v, f.message);
   return out;
+}
+
+/** A field's name as the form labels it (`settings.strength` → "Сила изменения"). */
+export function fieldLabel(v: View, field: string): string {
+  const key = field.replace(/^(overrides\.)?settings\./, "");
+  if (key === "prompt") return v.t.slot.prompt;
+  if (field === "name") return v.t.slot.name;
+  if (field === "size_limit_mb") return v.t.slot.sizeLimit;
+  if (field === "output_format") return v.t.slot.outputFormat;
+  return v.t.fields[key]?.title ?? field;
 }
 
 /**

@@ -37,7 +37,7 @@ async function gallerySlots(rt: Services, v: View, boothOnly = false): Promise<G
       id: s.id,
       name: s.name,
       enabled: s.enabled,
-      provider: providerLabel(rt, s.provider),
+      provider: providerLabel(rt, s.provider, v.lang),
       operation: operationLabel(rt, s.provider, s.operation, v.lang),
       results: (await slotResults(rt, s.id, "", RESULTS_PER_SLOT, boothOnly)).map((j) => ({
         jobId: j.id,

@@ -9,6 +9,7 @@ import { uiAuthRoutes } from "./auth";
 import { uiDashboardRoutes } from "./dashboard";
 import { uiGalleryRoutes } from "./gallery";
 import { uiJobsRoutes } from "./jobs";
+import { uiOpsRoutes } from "./ops";
 import { uiPublicRoutes } from "./public";
 import { uiSettingsRoutes } from "./settings";
 import { uiSlotRoutes } from "./slot";
@@ -23,4 +24,5 @@ export const uiModule = (rt: Services) =>
     .use(uiJobsRoutes(rt))
     .use(uiGalleryRoutes(rt))
     .use(uiSettingsRoutes(rt))
-    .use(uiStatsRoutes(rt));
+    .use(uiStatsRoutes(rt))
+    .use(uiOpsRoutes(rt));

@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** `/jobs` (live queue + filtered list), `/jobs/{id}` (timeline), cancel. */
 import { Elysia } from "elysia";
+import type { Lang } from "../../../templates/i18n/index";
 import { ErrorPage } from "../../../templates/pages/error";
 import {
   JobDetailPage,
@@ -18,11 +19,12 @@ import { listSlots } from "../slots/service";
 import { uiContext } from "./context";
 import { ACTIVE_STATUSES } from "./data";
 import { asPage } from "./errors";
+import { operationLabel, providerLabel } from "./labels";
 import { render } from "./render";
 
 const PAGE_SIZE = 25;
 
-function item(j: JobView): JobListItem {
+function item(rt: Services, lang: Lang, j: JobView): JobListItem {
   return {
     id: j.id,
     slotId: j.slot_id,
@@ -35,12 +37,14 @@ function item(j: JobView): JobListItem {
     errorMessage: j.error_message,
     provider: j.provider,
     operation: j.operation,
+    providerLabel: providerLabel(rt, j.provider, lang),
+    operationLabel: operationLabel(rt, j.provider, j.operation, lang),
   };
 }
 
-async function liveJobs(rt: Services): Promise<JobListItem[]> {
+async function liveJobs(rt: Services, lang: Lang): Promise<JobListItem[]> {
   const page = await listJobs(rt, { statuses: [...ACTIVE_STATUSES], page: 1, pageSize: 200 }, "");
-  return page.data.map(item).reverse();
+  return page.data.map((j) => item(rt, lang, j)).reverse();
 }
 
 async function jobList(rt: Services, v: View, query: Record<string, string | undefined>) {
@@ -53,7 +57,7 @@ async function jobList(rt: Services, v: View, query: Record<string, string | und
     const filters = parseJobQuery({ ...f, page: query.page, page_size: String(PAGE_SIZE) });
     const res = await listJobs(rt, filters, "");
     return {
-      jobs: res.data.map(item),
+      jobs: res.data.map((j) => item(rt, v.lang, j)),
       page: filters.page,
       pages: Math.max(1, Math.ceil(res.meta.total / PAGE_SIZE)),
       f,
@@ -72,7 +76,7 @@ export const uiJobsRoutes = (rt: Services) =>
       ({ view, query, request }) =>
         asPage(rt, view, request, async () => {
           const [live, list, slots] = await Promise.all([
-            liveJobs(rt),
+            liveJobs(rt, view.lang),
             jobList(rt, view, query as Record<string, string | undefined>),
             listSlots(rt, ""),
           ]);
@@ -82,7 +86,7 @@ export const uiJobsRoutes = (rt: Services) =>
     )
     .get(
       "/partials/live-queue",
-      async ({ view }) => render(<LiveQueue v={view} jobs={await liveJobs(rt)} />),
+      async ({ view }) => render(<LiveQueue v={view} jobs={await liveJobs(rt, view.lang)} />),
       {
         page: "slots:read",
       },
@@ -98,7 +102,9 @@ export const uiJobsRoutes = (rt: Services) =>
                 v={view}
                 m={{
                   job: {
-                    ...item(j),
+                    ...item(rt, view.lang, j),
+                    clientMeta: j.client_meta ?? {},
+                    clientIp: j.client_ip ?? null,
                     queueWaitMs: j.durations.queue_wait_ms,
                     providerMs: j.durations.provider_ms,
                     startedAt: j.started_at,
@@ -138,7 +144,10 @@ export const uiJobsRoutes = (rt: Services) =>
         if (!request.headers.get("hx-request")) {
           return new Response(null, { status: 303, headers: { Location: `/jobs/${params.id}` } });
         }
-        return render(<LiveQueue v={view} jobs={await liveJobs(rt)} message={message} />);
+        // the finished-jobs list refreshes at once, so the cancelled job leaves "processing" there too
+        return render(<LiveQueue v={view} jobs={await liveJobs(rt, view.lang)} message={message} />, {
+          headers: { "HX-Trigger": "jobs-changed" },
+        });
       },
       { page: "jobs:write" },
     );

@@ -1,9 +1,9 @@
 /** Human names of providers and operations in the page's language (from the provider catalogue). */
-import type { Lang } from "../../../templates/i18n/index";
+import { dict, type Lang } from "../../../templates/i18n/index";
 import type { Services } from "../../services";
 
-export function providerLabel(rt: Pick<Services, "providers">, id: string): string {
-  return rt.providers.get(id)?.spec.label ?? id;
+export function providerLabel(rt: Pick<Services, "providers">, id: string, lang: Lang = "ru"): string {
+  return dict(lang).providers[id] ?? rt.providers.get(id)?.spec.label ?? id;
 }
 
 export function operationLabel(

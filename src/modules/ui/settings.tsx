@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** `/settings`: read for settings:read (igor sees it read-only), changes need settings:write. */
 import { Elysia } from "elysia";
+import type { Lang } from "../../../templates/i18n/index";
 import {
   IngestPasswordCard,
   ProviderKeysCard,
@@ -29,10 +30,10 @@ type Form = Record<string, string | string[] | undefined>;
 
 const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v[v.length - 1] : v);
 
-async function model(rt: Services): Promise<SettingsModel> {
+async function model(rt: Services, lang: Lang): Promise<SettingsModel> {
   const [s, counts, cleanup] = await Promise.all([getSettings(rt), storedResultCounts(rt), lastCleanup(rt)]);
   const labels: Record<string, string> = {};
-  for (const id of Object.keys(s.provider_concurrency)) labels[id] = providerLabel(rt, id);
+  for (const id of Object.keys(s.provider_concurrency)) labels[id] = providerLabel(rt, id, lang);
   for (const id of KEYED_PROVIDERS) labels[id] ??= id;
   return {
     syncSeconds: s.sync_response_seconds,
@@ -50,7 +51,10 @@ async function model(rt: Services): Promise<SettingsModel> {
       const k = s.provider_keys[id];
       return {
         id,
-        label: providerLabel(rt, id) === id ? id[0]!.toUpperCase() + id.slice(1) : providerLabel(rt, id),
+        label:
+          providerLabel(rt, id, lang) === id
+            ? id[0]!.toUpperCase() + id.slice(1)
+            : providerLabel(rt, id, lang),
         configured: !!k?.configured,
         source: k?.source ?? null,
         updatedAt: k?.updated_at ?? null,
@@ -89,7 +93,7 @@ function timingBody(form: Form): { body: Record<string, unknown>; values: Record
 
 function message(v: View, err: unknown): string {
   if (!(err instanceof AppError)) throw err;
-  const fields = fieldErrorsOf(err);
+  const fields = fieldErrorsOf(err, v);
   if (fields) return Object.values(fields).join(" ");
   return errorText(v, err.code, err.message);
 }
@@ -101,7 +105,7 @@ export const uiSettingsRoutes = (rt: Services) =>
       "/settings",
       ({ view, request }) =>
         asPage(rt, view, request, async () =>
-          render(<SettingsPage v={view} m={await model(rt)} quotas={await quotaViews(rt)} />),
+          render(<SettingsPage v={view} m={await model(rt, view.lang)} quotas={await quotaViews(rt)} />),
         ),
       {
         page: "settings:read",
@@ -113,13 +117,16 @@ export const uiSettingsRoutes = (rt: Services) =>
         const { body: update, values } = timingBody((body ?? {}) as Form);
         try {
           await updateSettings(rt, update, admin.username);
-          return render(<TimingForm v={view} m={await model(rt)} saved />);
+          return render(<TimingForm v={view} m={await model(rt, view.lang)} saved />);
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          const errors = fieldErrorsOf(err) ?? { _: errorText(view, err.code, err.message) };
-          return render(<TimingForm v={view} m={await model(rt)} errors={errors} values={values} />, {
-            status: err.status,
-          });
+          const errors = fieldErrorsOf(err, view) ?? { _: errorText(view, err.code, err.message) };
+          return render(
+            <TimingForm v={view} m={await model(rt, view.lang)} errors={errors} values={values} />,
+            {
+              status: err.status,
+            },
+          );
         }
       },
       { page: "settings:write" },
@@ -139,14 +146,17 @@ export const uiSettingsRoutes = (rt: Services) =>
           return render(
             <IngestPasswordCard
               v={view}
-              m={await model(rt)}
+              m={await model(rt, view.lang)}
               newPassword={res.generatedPassword ?? undefined}
             />,
           );
         } catch (err) {
-          return render(<IngestPasswordCard v={view} m={await model(rt)} error={message(view, err)} />, {
-            status: (err as AppError).status,
-          });
+          return render(
+            <IngestPasswordCard v={view} m={await model(rt, view.lang)} error={message(view, err)} />,
+            {
+              status: (err as AppError).status,
+            },
+          );
         }
       },
       { page: "settings:write" },
@@ -159,7 +169,11 @@ export const uiSettingsRoutes = (rt: Services) =>
         const apiKey = clear ? "" : (last(form.api_key) ?? "").trim();
         if (!clear && apiKey === "") {
           return render(
-            <ProviderKeysCard v={view} m={await model(rt)} error={view.t.errors.codes.invalid_request} />,
+            <ProviderKeysCard
+              v={view}
+              m={await model(rt, view.lang)}
+              error={view.t.errors.codes.invalid_request}
+            />,
             {
               status: 422,
             },
@@ -172,11 +186,14 @@ export const uiSettingsRoutes = (rt: Services) =>
             admin.username,
           );
           const done = clear ? view.t.settings.keyCleared : view.t.settings.keySaved;
-          return render(<ProviderKeysCard v={view} m={await model(rt)} message={done} />);
+          return render(<ProviderKeysCard v={view} m={await model(rt, view.lang)} message={done} />);
         } catch (err) {
-          return render(<ProviderKeysCard v={view} m={await model(rt)} error={message(view, err)} />, {
-            status: (err as AppError).status,
-          });
+          return render(
+            <ProviderKeysCard v={view} m={await model(rt, view.lang)} error={message(view, err)} />,
+            {
+              status: (err as AppError).status,
+            },
+          );
         }
       },
       { page: "settings:write" },
@@ -201,7 +218,7 @@ export const uiSettingsRoutes = (rt: Services) =>
           return render(<QuotaLimitsCard v={view} quotas={await quotaViews(rt)} readOnly={readOnly} saved />);
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          const errors = fieldErrorsOf(err) ?? { _: errorText(view, err.code, err.message) };
+          const errors = fieldErrorsOf(err, view) ?? { _: errorText(view, err.code, err.message) };
           return render(
             <QuotaLimitsCard
               v={view}
@@ -250,7 +267,7 @@ export const uiSettingsRoutes = (rt: Services) =>
         await rt.purges.inProgress();
         const last = await lastCleanup(rt);
         const removed = Number((last?.removed as Record<string, number> | undefined)?.results ?? 0);
-        return render(<PurgeCard v={view} m={await model(rt)} done={removed} />);
+        return render(<PurgeCard v={view} m={await model(rt, view.lang)} done={removed} />);
       },
       { page: "settings:write" },
     );

@@ -5,7 +5,7 @@
  * service reports it against its field).
  */
 import type { TObject, TSchema } from "@sinclair/typebox";
-import type { Lang } from "../../../templates/i18n/index";
+import { dict, type Lang } from "../../../templates/i18n/index";
 import type {
   OperationChoice,
   ProviderChoice,
@@ -137,13 +137,30 @@ export function toUpdateBody(s: SubmittedSlot): Record<string, unknown> {
   };
 }
 
-export async function providerChoices(rt: Services): Promise<ProviderChoice[]> {
+/** A settings field with its title, hint and choices in the page's language (schemas are English). */
+function localizeField(f: SettingField, lang: Lang): SettingField {
+  const t = dict(lang);
+  const own = t.fields[f.key];
+  if (!own) return f;
+  let description = own.hint || undefined;
+  // the model's examples are ids, the same in every language
+  const examples = f.key === "model" ? f.description?.match(/e\.g\. (.+)$/)?.[1] : undefined;
+  if (examples) description = `${own.hint} ${examples}`;
+  return {
+    ...f,
+    title: own.title,
+    description,
+    optionLabels: f.options?.map((o) => t.fieldOptions[o] ?? o),
+  };
+}
+
+export async function providerChoices(rt: Services, lang: Lang = "ru"): Promise<ProviderChoice[]> {
   const out: ProviderChoice[] = [];
   for (const p of rt.providers.list()) {
     const key = p.spec.needsApiKey ? await rt.settings.providerKeyStatus(p.spec.id) : null;
     out.push({
       id: p.spec.id,
-      label: p.spec.label,
+      label: dict(lang).providers[p.spec.id] ?? p.spec.label,
       needsApiKey: p.spec.needsApiKey,
       needsPublicUrl: p.spec.needsPublicUrl,
       keyConfigured: key ? key.configured : true,
@@ -175,9 +192,9 @@ export async function formModel(
     settings: s.settings,
     outputFormat: s.outputFormat,
     sizeLimitMb: typeof s.sizeLimitMb === "number" ? s.sizeLimitMb : 15,
-    providers: await providerChoices(rt),
+    providers: await providerChoices(rt, lang),
     operations,
-    fields: settingFields(op),
+    fields: settingFields(op).map((f) => localizeField(f, lang)),
     prompt: op?.prompt ?? "optional",
     templateNeeds: (op?.templates ?? []).map((t) => ({
       role: t.role,

@@ -22,7 +22,7 @@ import { listJobs } from "../jobs/service";
 import { applyPreset, createPreset, findPreset, listAllPresets, removePreset } from "../presets/service";
 import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
-import { asPage, fieldErrorsOf } from "./errors";
+import { asPage, fieldErrorsOf, fieldLabel } from "./errors";
 import { providerLabel } from "./labels";
 import { render } from "./render";
 import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
@@ -100,7 +100,7 @@ async function presetCards(rt: Services, v: View): Promise<PresetCardView[]> {
     name: p.name,
     description: p.description,
     sampleUrl: p.sample_url,
-    providerLabels: p.providers.map((id) => providerLabel(rt, id)),
+    providerLabels: p.providers.map((id) => providerLabel(rt, id, v.lang)),
     createdBy: p.created_by,
   }));
 }
@@ -223,10 +223,10 @@ export const uiSlotRoutes = (rt: Services) =>
           );
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          const fields = fieldErrorsOf(err);
+          const fields = fieldErrorsOf(err, view);
           const error = fields
             ? Object.entries(fields)
-                .map(([k, m]) => `${k}: ${m}`)
+                .map(([k, m]) => `${fieldLabel(view, k)}: ${m}`)
                 .join("; ")
             : errorText(view, err.code, err.message);
           return render(await presetsCard(rt, view, params.id, { error }), { status: err.status });
@@ -280,7 +280,7 @@ export const uiSlotRoutes = (rt: Services) =>
             slotId: row.id,
             version: s.version ?? row.version,
           });
-          const errors = fieldErrorsOf(err);
+          const errors = fieldErrorsOf(err, view);
           const outcome = errors
             ? { errors }
             : err.code === "version_conflict"
@@ -344,10 +344,10 @@ export const uiSlotRoutes = (rt: Services) =>
           );
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          const fields = fieldErrorsOf(err);
+          const fields = fieldErrorsOf(err, view);
           const detail = fields
             ? Object.entries(fields)
-                .map(([k, m]) => `${k}: ${m}`)
+                .map(([k, m]) => `${fieldLabel(view, k)}: ${m}`)
                 .join("; ")
             : errorText(view, err.code, err.message);
           // the provider's own (sanitized) words help the operator more than the generic line

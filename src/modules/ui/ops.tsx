@@ -1,0 +1,251 @@
+/** @jsxImportSource @kitajs/html */
+/** `/system` (health, instances, notifications), `/audit` (who changed what), `/account` (own password, sessions). */
+import { hostname } from "node:os";
+import { Elysia } from "elysia";
+import {
+  AccountPage,
+  AuditPage,
+  NotifyResult,
+  PasswordCard,
+  SessionsCard,
+  type SessionView,
+  type SystemModel,
+  SystemPage,
+} from "../../../templates/pages/ops";
+import type { View } from "../../../templates/view";
+import type { Services } from "../../services";
+import { VERSION } from "../../version";
+import { notifyConfigured, sendNotice } from "../attention/notifier";
+import { uiContext } from "./context";
+import { asPage } from "./errors";
+import { render } from "./render";
+
+const AUDIT_PAGE_SIZE = 50;
+/** Instances heartbeat every few seconds; one silent for this long is reported as not answering. */
+const INSTANCE_SILENT_MS = 60_000;
+/** Instances stopped longer ago than this are no longer listed. */
+const INSTANCE_LIST_MS = 24 * 60 * 60_000;
+export const MIN_ADMIN_PASSWORD = 10;
+
+async function systemModel(rt: Services, now: Date): Promise<SystemModel> {
+  const started = performance.now();
+  let dbOk = true;
+  try {
+    await rt.store.ping();
+  } catch {
+    dbOk = false;
+  }
+  const latency = dbOk ? performance.now() - started : null;
+  const safe = async <T,>(fn: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await fn();
+    } catch {
+      return null;
+    }
+  };
+  const [disk, queue, cleaner, instances] = await Promise.all([
+    safe(() => rt.media.diskUsage()),
+    safe(() => rt.queue.counts()),
+    safe(() => rt.store.attention.lastCleanupRun()),
+    safe(() => rt.store.attention.recentInstances(new Date(now.getTime() - INSTANCE_LIST_MS))),
+  ]);
+  const n = rt.config.notify;
+  return {
+    version: VERSION,
+    database: { ok: dbOk, latencyMs: latency === null ? null : Math.round(latency * 10) / 10 },
+    disk: disk ? { freeBytes: disk.free, totalBytes: disk.total } : null,
+    queue,
+    cleaner: cleaner
+      ? {
+          startedAt: new Date(cleaner.started_at).toISOString(),
+          finishedAt: cleaner.finished_at ? new Date(cleaner.finished_at).toISOString() : null,
+          error: cleaner.error,
+          removed: {},
+        }
+      : null,
+    instances: (instances ?? []).map((i) => ({
+      id: i.id,
+      hostname: i.hostname,
+      pid: i.pid,
+      version: i.version,
+      startedAt: new Date(i.started_at).toISOString(),
+      heartbeatAt: new Date(i.heartbeat_at).toISOString(),
+      stoppedAt: i.stopped_at ? new Date(i.stopped_at).toISOString() : null,
+      alive: !i.stopped_at && now.getTime() - new Date(i.heartbeat_at).getTime() < INSTANCE_SILENT_MS,
+      current:
+        i.id === rt.instanceId || (i.hostname === hostname() && i.pid === process.pid && !i.stopped_at),
+    })),
+    notify: { webhook: !!n.webhookUrl, telegram: !!(n.telegram.botToken && n.telegram.chatId) },
+  };
+}
+
+async function sessionsOf(
+  rt: Services,
+  username: string,
+  current: string,
+  now: Date,
+): Promise<SessionView[]> {
+  return (await rt.store.attention.activeSessions(username, now)).map((s) => ({
+    id: s.id,
+    createdAt: new Date(s.created_at).toISOString(),
+    expiresAt: new Date(s.expires_at).toISOString(),
+    clientIp: s.client_ip,
+    current: s.id === current,
+  }));
+}
+
+type Form = Record<string, string | string[] | undefined>;
+const field = (body: unknown, name: string): string => {
+  const v = (body as Form | undefined)?.[name];
+  return (Array.isArray(v) ? v[v.length - 1] : v) ?? "";
+};
+
+function passwordErrors(v: View, current: string, next: string, repeat: string): Record<string, string> {
+  const a = v.t.account;
+  const errors: Record<string, string> = {};
+  if (!current) errors.current = v.t.validation.required;
+  if (next.length < MIN_ADMIN_PASSWORD) errors.next = a.tooShort;
+  else if (next === current) errors.next = a.sameAsOld;
+  if (repeat !== next) errors.repeat = a.mismatch;
+  return errors;
+}
+
+export const uiOpsRoutes = (rt: Services) =>
+  new Elysia({ name: "ui-ops" })
+    .use(uiContext(rt))
+    .get(
+      "/system",
+      ({ view, request }) =>
+        asPage(rt, view, request, async () =>
+          render(<SystemPage v={view} m={await systemModel(rt, view.now)} />),
+        ),
+      { page: "slots:read" },
+    )
+    .post(
+      "/system/notify-test",
+      async ({ view, admin }) => {
+        if (!notifyConfigured(rt.config)) return render(<NotifyResult v={view} results={[]} />);
+        const results = await sendNotice(rt.config, {
+          kind: "test",
+          slotId: null,
+          slotName: null,
+          failures: 0,
+          reason: null,
+          text: view.t.notify.test,
+          at: view.now.toISOString(),
+        });
+        rt.log.info("notify.test", {
+          by: admin.username,
+          results: results.map((r) => `${r.target}:${r.ok}`),
+        });
+        return render(<NotifyResult v={view} results={results} />);
+      },
+      { page: "settings:write" },
+    )
+    .get(
+      "/audit",
+      ({ view, request, query }) =>
+        asPage(rt, view, request, async () => {
+          const q = query as Record<string, string | undefined>;
+          const page = Math.max(1, Math.min(10_000, Number.parseInt(q.page ?? "1", 10) || 1));
+          const filter = { actor: q.actor || undefined, action: q.action || undefined };
+          const [{ rows, total }, actions] = await Promise.all([
+            rt.store.attention.auditPage({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
+            rt.store.attention.auditActions(),
+          ]);
+          const actors = ["serg", "igor", "cli", "first-start"];
+          return render(
+            <AuditPage
+              v={view}
+              entries={rows.map((r) => ({
+                id: r.id,
+                at: new Date(r.occurred_at).toISOString(),
+                actor: r.actor,
+                action: r.action,
+                details: r.details ?? {},
+              }))}
+              page={page}
+              pages={Math.max(1, Math.ceil(total / AUDIT_PAGE_SIZE))}
+              actions={actions}
+              actors={actors}
+              filter={filter}
+            />,
+          );
+        }),
+      { page: "settings:read" },
+    )
+    .get(
+      "/account",
+      ({ view, request, admin }) =>
+        asPage(rt, view, request, async () =>
+          render(
+            <AccountPage
+              v={view}
+              sessions={await sessionsOf(rt, admin.username, admin.sessionId, view.now)}
+            />,
+          ),
+        ),
+      { page: "signed-in" },
+    )
+    .post(
+      "/account/password",
+      async ({ body, view, admin }) => {
+        const current = field(body, "current");
+        const next = field(body, "next");
+        const repeat = field(body, "repeat");
+        // validate first, so a typo costs nothing (and the current password is checked only once)
+        const errors = passwordErrors(view, current, next, repeat);
+        if (Object.keys(errors).length)
+          return render(<PasswordCard v={view} errors={errors} />, { status: 422 });
+        const user = await rt.store.auth.user(admin.username);
+        if (!user || !(await Bun.password.verify(current, user.passwordHash))) {
+          return render(<PasswordCard v={view} errors={{ current: view.t.account.wrongCurrent }} />, {
+            status: 422,
+          });
+        }
+        const now = rt.clock.now();
+        const hash = await Bun.password.hash(next, { algorithm: "argon2id" });
+        await rt.store.auth.setPassword(admin.username, hash, user.scopes, now);
+        const ended = await rt.store.attention.revokeOtherSessions(admin.username, admin.sessionId, now);
+        await rt.settings.audit(admin.username, "admin.password_changed", {
+          username: admin.username,
+          count: ended,
+        });
+        return render(<PasswordCard v={view} done />);
+      },
+      { page: "signed-in" },
+    )
+    .post(
+      "/account/sessions/:id/revoke",
+      async ({ params, view, admin }) => {
+        const now = rt.clock.now();
+        const ok =
+          params.id !== admin.sessionId &&
+          (await rt.store.attention.revokeOwnSession(admin.username, params.id, now));
+        if (ok) await rt.settings.audit(admin.username, "admin.sessions_revoked", { count: 1 });
+        return render(
+          <SessionsCard
+            v={view}
+            sessions={await sessionsOf(rt, admin.username, admin.sessionId, now)}
+            message={ok ? view.t.account.revoked : undefined}
+          />,
+        );
+      },
+      { page: "signed-in" },
+    )
+    .post(
+      "/account/sessions/revoke-others",
+      async ({ view, admin }) => {
+        const now = rt.clock.now();
+        const n = await rt.store.attention.revokeOtherSessions(admin.username, admin.sessionId, now);
+        if (n) await rt.settings.audit(admin.username, "admin.sessions_revoked", { count: n });
+        return render(
+          <SessionsCard
+            v={view}
+            sessions={await sessionsOf(rt, admin.username, admin.sessionId, now)}
+            message={view.t.account.revokedOthers(n)}
+          />,
+        );
+      },
+      { page: "signed-in" },
+    );

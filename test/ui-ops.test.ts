@@ -1,0 +1,277 @@
+/**
+ * The pages operators expect (system health, audit log, own password and sessions) and the optional
+ * notifications: a failure burst and the recovery go to a webhook and to Telegram's Bot API (a local
+ * fake speaking `sendMessage`), once each.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { localProvider } from "../src/providers/local";
+import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
+import { ADMIN_PASSWORDS, dslrForm, eventually, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { makeJpeg } from "./helpers/images";
+
+setDefaultTimeout(60_000);
+
+const BOT_TOKEN = "123456:test-bot-token";
+const CHAT_ID = "-100777";
+
+interface Received {
+  path: string;
+  body: Record<string, unknown>;
+}
+
+/** Telegram's Bot API as far as we use it: POST /bot<token>/sendMessage with JSON. */
+function fakeTelegram(received: Received[]) {
+  let messageId = 0;
+  return Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const m = url.pathname.match(/^\/bot([^/]+)\/sendMessage$/);
+      if (req.method !== "POST" || !m)
+        return Response.json({ ok: false, error_code: 404, description: "Not Found" }, { status: 404 });
+      if (m[1] !== BOT_TOKEN) {
+        return Response.json({ ok: false, error_code: 401, description: "Unauthorized" }, { status: 401 });
+      }
+      const body = (await req.json()) as Record<string, unknown>;
+      if (typeof body.chat_id !== "string" || typeof body.text !== "string" || !body.text) {
+        return Response.json(
+          { ok: false, error_code: 400, description: "Bad Request: message text is empty" },
+          { status: 400 },
+        );
+      }
+      received.push({ path: url.pathname, body });
+      return Response.json({
+        ok: true,
+        result: { message_id: ++messageId, chat: { id: Number(body.chat_id) }, date: 0, text: body.text },
+      });
+    },
+  });
+}
+
+function fakeWebhook(received: Received[]) {
+  return Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      received.push({ path: new URL(req.url).pathname, body: (await req.json()) as Record<string, unknown> });
+      return new Response(null, { status: 204 });
+    },
+  });
+}
+
+let app: TestApp;
+let telegram: ReturnType<typeof Bun.serve>;
+let webhook: ReturnType<typeof Bun.serve>;
+const tg: Received[] = [];
+const hooks: Received[] = [];
+
+beforeAll(async () => {
+  telegram = fakeTelegram(tg);
+  webhook = fakeWebhook(hooks);
+  app = await startTestApp({
+    providers: [localProvider, scriptedProvider],
+    env: {
+      NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${webhook.port}/hooks/photochanger`,
+      NOTIFY_TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      NOTIFY_TELEGRAM_CHAT_ID: CHAT_ID,
+      NOTIFY_TELEGRAM_API_BASE: `http://127.0.0.1:${telegram.port}`,
+      NOTIFY_INTERVAL_SECONDS: "1",
+    },
+  });
+});
+afterAll(async () => {
+  await app?.stop();
+  telegram?.stop(true);
+  webhook?.stop(true);
+});
+
+async function signIn(
+  username: "serg" | "igor",
+  password: string = ADMIN_PASSWORDS[username],
+): Promise<string> {
+  const res = await fetch(`${app.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
+    body: new URLSearchParams({ username, password }),
+    redirect: "manual",
+  });
+  expect(res.status).toBe(303);
+  return res.headers.get("set-cookie")!.split(";")[0]!;
+}
+
+function get(path: string, cookie: string) {
+  return fetch(`${app.url}${path}`, { headers: { cookie }, redirect: "manual" });
+}
+
+function post(path: string, cookie: string, form: Record<string, string> = {}) {
+  return fetch(`${app.url}${path}`, {
+    method: "POST",
+    headers: {
+      cookie,
+      origin: app.url,
+      "hx-request": "true",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams(form),
+    redirect: "manual",
+  });
+}
+
+describe("system health", () => {
+  test("shows the database, disk, queue, cleaner, this instance and the version; notifications set up", async () => {
+    const cookie = await signIn("igor");
+    const res = await get("/system", cookie);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("База данных");
+    expect(html).toContain('data-ok="true"');
+    expect(html).toContain(`data-instance="${app.rt.instanceId}"`);
+    expect(html).toContain("этот");
+    expect(html).toMatch(/<code>\d+\.\d+\.\d+<\/code>/);
+    expect(html).toContain("свободно");
+    expect(html).not.toContain(BOT_TOKEN);
+    // igor may look but not send test messages
+    expect(html).not.toContain('hx-post="/system/notify-test"');
+  });
+
+  test("the test message reaches the webhook and Telegram", async () => {
+    const cookie = await signIn("serg");
+    const res = await post("/system/notify-test", cookie);
+    const html = await res.text();
+    expect(html).toContain("Вебхук: сообщение отправлено.");
+    expect(html).toContain("Telegram: сообщение отправлено.");
+    expect(tg.at(-1)?.body).toMatchObject({ chat_id: CHAT_ID });
+    expect(String(tg.at(-1)?.body.text)).toContain("проверка уведомлений");
+    expect(hooks.at(-1)?.body.event).toBe("test");
+  });
+});
+
+describe("notifications", () => {
+  test("a failure burst is announced once, and so is the recovery", async () => {
+    const photo = await makeJpeg(64, 48);
+    await app.configureSlot("slot-007", { provider: SCRIPTED_ID, operation: "broken", settings: {} });
+    await app.setSetting("public_base_url", "http://studio.example:8080");
+    for (let i = 0; i < 3; i++) {
+      const res = await postIngest(app, "slot-007", dslrForm(photo));
+      expect(res.status).toBeGreaterThanOrEqual(500);
+    }
+    const failing = await eventually(
+      async () => tg.find((m) => String(m.body.text).includes("slot-007")),
+      15_000,
+    );
+    expect(String(failing.body.text)).toContain("ошибок за час: 3");
+    expect(String(failing.body.text)).toContain("http://studio.example:8080/slots/slot-007");
+    const hook = await eventually(async () => hooks.find((h) => h.body.event === "slot_failing"), 5_000);
+    expect(hook.body).toMatchObject({
+      slot_id: "slot-007",
+      failures_last_hour: 3,
+      last_failure_reason: "provider_error",
+    });
+
+    // more ticks, still failing: no second message
+    await Bun.sleep(2_500);
+    expect(tg.filter((m) => String(m.body.text).includes("slot-007"))).toHaveLength(1);
+
+    await app.configureSlot("slot-007", { provider: "local", operation: "passthrough", settings: {} });
+    expect((await postIngest(app, "slot-007", dslrForm(photo))).status).toBe(200);
+    const recovered = await eventually(
+      async () => hooks.find((h) => h.body.event === "slot_recovered" && h.body.slot_id === "slot-007"),
+      15_000,
+    );
+    expect(recovered.body.text).toContain("снова обрабатывает");
+    expect(tg.filter((m) => String(m.body.text).includes("slot-007"))).toHaveLength(2);
+  });
+});
+
+describe("audit log", () => {
+  test("lists who changed what, in Russian, filterable by action", async () => {
+    const cookie = await signIn("serg");
+    await post("/slots/slot-008", cookie, {
+      name: "Портрет",
+      enabled: "true",
+      provider: "local",
+      operation: "greyscale",
+      output_format: "jpeg",
+      size_limit_mb: "15",
+    });
+    await app.rt.settings.setIngestPassword("another-booth-pass", "serg");
+    const all = await (await get("/audit", cookie)).text();
+    expect(all).toContain("слот изменён");
+    expect(all).toContain("пароль будки сменён");
+    expect(all).toContain('href="/slots/slot-008"');
+    const only = await (await get("/audit?action=ingest_password.rotated", cookie)).text();
+    expect(only).toContain('data-action="ingest_password.rotated"');
+    expect(only).not.toContain('data-action="slot.updated"');
+    const en = await (await get("/audit?lang=en", cookie)).text();
+    expect(en).toContain("booth password changed");
+  });
+});
+
+describe("my account", () => {
+  test("validates before checking, refuses a wrong current password, then changes it and ends the other sessions", async () => {
+    const other = await signIn("igor");
+    const cookie = await signIn("igor");
+    const mismatch = await post("/account/password", cookie, {
+      current: ADMIN_PASSWORDS.igor,
+      next: "new-igor-password-1",
+      repeat: "new-igor-password-2",
+    });
+    expect(mismatch.status).toBe(422);
+    expect(await mismatch.text()).toContain("Пароли не совпадают");
+    const short = await post("/account/password", cookie, { current: "x", next: "short", repeat: "short" });
+    expect(await short.text()).toContain("Не короче 10 символов");
+    const wrong = await post("/account/password", cookie, {
+      current: "not-the-password",
+      next: "new-igor-password-1",
+      repeat: "new-igor-password-1",
+    });
+    expect(wrong.status).toBe(422);
+    expect(await wrong.text()).toContain("Текущий пароль неверен");
+
+    const page = await (await get("/account", cookie)).text();
+    expect(page).toContain("эта сессия");
+    expect((page.match(/data-session=/g) ?? []).length).toBeGreaterThanOrEqual(2);
+
+    const ok = await post("/account/password", cookie, {
+      current: ADMIN_PASSWORDS.igor,
+      next: "new-igor-password-1",
+      repeat: "new-igor-password-1",
+    });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain("Пароль изменён");
+    // this session goes on, the other one is over
+    expect((await get("/account", cookie)).status).toBe(200);
+    expect((await get("/account", other)).status).toBe(302);
+    await signIn("igor", "new-igor-password-1");
+    const audit = await (await get("/audit", await signIn("serg"))).text();
+    expect(audit).toContain("администратор сменил свой пароль");
+  });
+
+  test("revokes one of my other sessions, never someone else's", async () => {
+    const mine = await signIn("serg");
+    const second = await signIn("serg");
+    const page = await (await get("/account", mine)).text();
+    const ids = [...page.matchAll(/data-session="([0-9a-f-]{36})"/g)].map((m) => m[1]!);
+    const rows = page.split("<tr data-session=").slice(1);
+    const current = rows.find((r) => r.includes("эта сессия"))?.slice(1, 37);
+    expect(current).toBeTruthy();
+    // my own current session cannot be ended from this list
+    await post(`/account/sessions/${current}/revoke`, mine);
+    expect((await get("/account", mine)).status).toBe(200);
+    const target = ids.find((id) => id !== current)!;
+    const res = await post(`/account/sessions/${target}/revoke`, mine);
+    expect(await res.text()).toContain("Сессия завершена");
+    expect((await get("/account", mine)).status).toBe(200);
+    // igor cannot end serg's sessions
+    const igor = await signIn("igor", "new-igor-password-1");
+    const foreign = ids.find((id) => id !== target && id !== current);
+    if (foreign) {
+      await post(`/account/sessions/${foreign}/revoke`, igor);
+    }
+    const after = await (await get("/account", mine)).text();
+    expect(after).not.toContain(`data-session="${target}"`);
+    if (foreign) expect(after).toContain(`data-session="${foreign}"`);
+    void second;
+  });
+});
