@@ -149,7 +149,11 @@ describe("/metrics", () => {
       .from(job)
       .where(eq(job.status, "succeeded"));
     expect(m.value("photochanger_provider_latency_seconds_sum", latency)).toBeCloseTo(lat!.ms / 1000, 6);
-    expect(m.value("photochanger_provider_errors_total", { provider: "local", code: "invalid_config" })).toBe(
+    // A slot that cannot run as configured never reached the provider: not the provider's error.
+    expect(
+      m.value("photochanger_provider_errors_total", { provider: "local", code: "invalid_config" }),
+    ).toBeUndefined();
+    expect(m.value("photochanger_jobs_finished_total", { source: "ingest", outcome: "invalid_config" })).toBe(
       1,
     );
     expect(m.value("photochanger_provider_errors_total", { provider: "local", code: "timeout" })).toBe(1);

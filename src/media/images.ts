@@ -4,9 +4,9 @@
  * run a few at a time: each one can take hundreds of MB for a large photo.
  */
 import { availableParallelism } from "node:os";
+import type { OutputFormat } from "../domain/slots";
 
 export type ImageFormat = "jpeg" | "png" | "webp" | "heic";
-export type OutputFormat = "jpeg" | "png" | "webp" | "original";
 
 export const MIME: Record<ImageFormat, string> = {
   jpeg: "image/jpeg",

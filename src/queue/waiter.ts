@@ -4,9 +4,10 @@
  * deadline — where, if the job is still running, the waiter itself finalizes it as `timeout`.
  */
 import type { JobRow } from "../db/schema";
+import { isFinal } from "../domain/outcome";
 import type { Clock } from "../lib/clock";
 import type { JobEvents } from "./events";
-import { isFinal, type JobQueue } from "./index";
+import type { JobQueue } from "./index";
 
 const SAFETY_NET_MS = 1000;
 
@@ -38,7 +39,7 @@ export async function waitForOutcome(
       }
       const row = await queue.get(jobId);
       if (!row) return null;
-      if (isFinal(row)) return row;
+      if (isFinal(row.status)) return row;
       const left = expiresAt.getTime() - clock.now().getTime();
       if (signal?.aborted) return null;
       if (woken) continue;

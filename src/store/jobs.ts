@@ -8,11 +8,10 @@
 import { getTableColumns } from "drizzle-orm";
 import type { Sql } from "../db/client";
 import { type FailureReason, type JobRow, job, type NewJobRow } from "../db/schema";
+import { ACTIVE_STATUSES as ACTIVE } from "../domain/outcome";
 
 export const CHANNEL_JOB_DONE = "photochanger_job_done";
 export const CHANNEL_JOB_NEW = "photochanger_job_new";
-
-const ACTIVE = ["pending", "processing"] as const;
 
 // Raw rows are snake_case with bigint as string; map them to the drizzle row shape.
 const columns = Object.entries(getTableColumns(job)).map(([key, col]) => ({

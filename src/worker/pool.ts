@@ -5,17 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
+import type { OutputFormat } from "../domain/slots";
 import { type Clock, sleep } from "../lib/clock";
 import type { Logger } from "../lib/log";
-import {
-  downscale,
-  EXT,
-  formatFromMime,
-  ImageUnreadable,
-  type OutputFormat,
-  sniffImage,
-  toOutputFormat,
-} from "../media/images";
+import { downscale, EXT, formatFromMime, ImageUnreadable, sniffImage, toOutputFormat } from "../media/images";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
 import type { Metrics } from "../metrics";
@@ -255,7 +248,11 @@ export class WorkerPool {
         },
         publish: (image, label) => this.publish(job, image, label),
         setProviderRef: (ref) => queue.setProviderRef(job, ref),
-        countRequest: () => this.deps.quota.countRequest(job.provider),
+        // A counter that cannot be written must not cost the guest their photo: log and go on.
+        countRequest: () =>
+          this.deps.quota.countRequest(job.provider).catch((err) => {
+            log.warn("provider.request_not_counted", { provider: job.provider, error: err });
+          }),
       };
       await dispatched;
       abort.signal.throwIfAborted();

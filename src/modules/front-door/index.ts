@@ -60,17 +60,15 @@ export const frontDoor = (rt: Pick<Services, "config" | "settings">) => {
 
   function refuse(request: Request, url: URL, ip: string): AppError | null {
     const path = safeDecode(url.pathname);
-    if (path === null || hasControlCharacters(path))
-      return new AppError(404, "not_found", "No such resource");
+    if (path === null || hasControlCharacters(path)) return new AppError("not_found", "No such resource");
     const query = safeDecode(url.search.replaceAll("+", " "));
     if (query === null || query.includes("\u0000")) {
-      return new AppError(400, "invalid_request", "The query string holds a NUL or broken escape");
+      return new AppError("invalid_request", "The query string holds a NUL or broken escape");
     }
     if (PUBLIC.test(url.pathname)) {
       const wait = buckets.take(ip);
       if (wait > 0) {
         return new AppError(
-          429,
           "too_many_requests",
           "Too many requests from this address; slow down",
           { retry_after_seconds: wait },
@@ -88,12 +86,12 @@ export const frontDoor = (rt: Pick<Services, "config" | "settings">) => {
     const declared = request.headers.get("content-length");
     if (declared === null) {
       // Without a length the body could only be measured by reading it, which is the cost refused here.
-      return new AppError(411, "length_required", "Send a Content-Length with this request", {
+      return new AppError("length_required", "Send a Content-Length with this request", {
         max_bytes: limit,
       });
     }
     if (!/^\d+$/.test(declared) || Number(declared) > limit) {
-      return new AppError(413, "payload_too_large", `The request body is larger than ${limit} bytes`, {
+      return new AppError("payload_too_large", `The request body is larger than ${limit} bytes`, {
         max_bytes: limit,
       });
     }

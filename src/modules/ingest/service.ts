@@ -4,11 +4,11 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { SlotRow } from "../../db/schema";
+import { jobExpiresAt } from "../../domain/deadlines";
 import { AppError } from "../../lib/errors";
 import { isDatabaseUnavailable, parseMultipart, readBodyWithin } from "../../lib/http";
 import { EXT, type ImageFormat, inspectImage, MIME } from "../../media/images";
 import { isDiskFull } from "../../media/storage";
-import { jobExpiresAt } from "../../queue/index";
 import type { Services } from "../../services";
 import {
   clearFailures,
@@ -55,16 +55,15 @@ export async function guardDb<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (isDatabaseUnavailable(err)) {
-      throw new AppError(503, "service_unavailable", "The database is not reachable; try again shortly");
+      throw new AppError("service_unavailable", "The database is not reachable; try again shortly");
     }
     throw err;
   }
 }
 
 export function requireEnabledSlot(slotId: string, row: SlotRow | null): SlotRow {
-  if (!row) throw new AppError(404, "slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
-  if (!row.enabled)
-    throw new AppError(404, "slot_disabled", `Slot ${slotId} is disabled`, { slot_id: slotId });
+  if (!row) throw new AppError("slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
+  if (!row.enabled) throw new AppError("slot_disabled", `Slot ${slotId} is disabled`, { slot_id: slotId });
   return row;
 }
 
@@ -78,33 +77,28 @@ export async function readUpload(
   fileFields = IMAGE_FIELDS,
 ): Promise<Upload> {
   const tooLarge = () =>
-    new AppError(
-      413,
-      "payload_too_large",
-      `The upload is larger than this slot's limit of ${limitBytes} bytes`,
-      {
-        max_bytes: limitBytes,
-      },
-    );
+    new AppError("payload_too_large", `The upload is larger than this slot's limit of ${limitBytes} bytes`, {
+      max_bytes: limitBytes,
+    });
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes) throw tooLarge();
   const body = await readBodyWithin(request, limitBytes);
   if (body === null) throw tooLarge();
   const form = await parseMultipart(request.headers.get("content-type"), body);
   if (!form) {
-    throw new AppError(400, "invalid_payload", "Expected a multipart/form-data body", {
+    throw new AppError("invalid_payload", "Expected a multipart/form-data body", {
       content_type: request.headers.get("content-type"),
     });
   }
   const file = pickFile(form, fileFields);
   if (!file) {
-    throw new AppError(400, "invalid_payload", `No image part: send the photo in "${fileFields[0]}"`, {
+    throw new AppError("invalid_payload", `No image part: send the photo in "${fileFields[0]}"`, {
       field: fileFields[0],
     });
   }
   const bytes = new Uint8Array(await file.arrayBuffer());
   if (bytes.byteLength === 0) {
-    throw new AppError(400, "invalid_payload", "The image part is empty", { field: fileFields[0] });
+    throw new AppError("invalid_payload", "The image part is empty", { field: fileFields[0] });
   }
   return { bytes, format: "jpeg", filename: file.name || null, fields: form };
 }
@@ -133,7 +127,6 @@ export async function requireImage(
   }
   if (found.kind === "too_large") {
     throw new AppError(
-      413,
       "image_too_large",
       `The image is ${found.width}×${found.height} px; this server takes at most ${found.maxPixels / 1e6} Mpx`,
       {
@@ -146,7 +139,6 @@ export async function requireImage(
   }
   if (found.kind === "heic_refused") {
     throw new AppError(
-      415,
       "unsupported_media_type",
       `This slot's provider${options.provider ? ` (${options.provider})` : ""} cannot take HEIC photos`,
       {
@@ -156,7 +148,7 @@ export async function requireImage(
       },
     );
   }
-  throw new AppError(415, "unsupported_media_type", found.message, {
+  throw new AppError("unsupported_media_type", found.message, {
     detected: found.detected,
     accepted: ["image/jpeg", "image/png", "image/webp", "image/heic"],
   });
@@ -174,7 +166,6 @@ export function clientMetadata(form: FormData): Record<string, string> {
     if (NOT_METADATA.has(key) || typeof value !== "string") continue;
     if (key.length > MAX_META_KEY) {
       throw new AppError(
-        400,
         "invalid_payload",
         `Metadata field names may have at most ${MAX_META_KEY} characters`,
         {
@@ -184,7 +175,7 @@ export function clientMetadata(form: FormData): Record<string, string> {
       );
     }
     if (key.includes("\u0000") || value.includes("\u0000")) {
-      throw new AppError(400, "invalid_payload", "Metadata fields may not contain NUL characters", {
+      throw new AppError("invalid_payload", "Metadata fields may not contain NUL characters", {
         field: key.replaceAll("\u0000", "\\0").slice(0, MAX_META_KEY),
       });
     }
@@ -193,15 +184,10 @@ export function clientMetadata(form: FormData): Record<string, string> {
   }
   const size = Buffer.byteLength(JSON.stringify(meta));
   if (size > MAX_META_BYTES) {
-    throw new AppError(
-      413,
-      "payload_too_large",
-      `The metadata fields exceed ${MAX_META_BYTES} bytes together`,
-      {
-        metadata_bytes: size,
-        max_metadata_bytes: MAX_META_BYTES,
-      },
-    );
+    throw new AppError("payload_too_large", `The metadata fields exceed ${MAX_META_BYTES} bytes together`, {
+      metadata_bytes: size,
+      max_metadata_bytes: MAX_META_BYTES,
+    });
   }
   return meta;
 }
@@ -264,12 +250,11 @@ async function verifyOnce(rt: PasswordDeps, password: string | null, clientIp: s
 }
 
 export function invalidPassword(): AppError {
-  return new AppError(401, "invalid_credentials", "Wrong or missing ingest password", { field: "password" });
+  return new AppError("invalid_credentials", "Wrong or missing ingest password", { field: "password" });
 }
 
 function tooManyAttempts(wait: number): AppError {
   return new AppError(
-    429,
     "too_many_attempts",
     "Too many wrong passwords from this address; wait and try again",
     { retry_after_seconds: wait },
@@ -313,7 +298,7 @@ export async function enqueueUpload(
   const settings = await guardDb(() => rt.settings.current());
   const free = await rt.media.freeBytes();
   if (free < upload.bytes.byteLength * 3 + DISK_RESERVE_BYTES) {
-    throw new AppError(507, "insufficient_storage", "The server's disk is full; the photo was not stored", {
+    throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored", {
       free_bytes: free,
     });
   }
@@ -324,7 +309,7 @@ export async function enqueueUpload(
     payloadPath = await rt.media.writeAtomic(`payloads/${id}.${EXT[upload.format]}`, upload.bytes);
   } catch (err) {
     if (isDiskFull(err)) {
-      throw new AppError(507, "insufficient_storage", "The server's disk is full; the photo was not stored");
+      throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored");
     }
     throw err;
   }
@@ -357,7 +342,6 @@ export async function enqueueUpload(
     );
     if (outcome.kind === "busy") {
       throw new AppError(
-        429,
         "queue_busy",
         "The server is processing as many photos as it allows; try again in a few seconds",
         { in_flight: outcome.inFlight, max_in_flight: settings.maxInFlightJobs },
@@ -368,7 +352,7 @@ export async function enqueueUpload(
   } catch (err) {
     await rt.media.remove(payloadPath);
     if (isDatabaseUnavailable(err)) {
-      throw new AppError(503, "service_unavailable", "The database is not reachable; try again shortly");
+      throw new AppError("service_unavailable", "The database is not reachable; try again shortly");
     }
     throw err;
   }

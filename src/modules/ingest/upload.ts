@@ -21,6 +21,8 @@ import {
   readMultipartStream,
 } from "../../lib/multipart";
 import { isDiskFull } from "../../media/storage";
+import type { Services } from "../../services";
+import { clientMetadata, invalidPassword, type Upload, verifyIngestPassword } from "./service";
 
 /** All text fields of one upload together (DSLR Remote Pro sends about a dozen short ones). */
 export const FIELD_BYTES_LIMIT = 64 * 1024;
@@ -74,7 +76,6 @@ export async function readBoothUpload(
 ): Promise<StreamedUpload> {
   const tooLarge = () =>
     new AppError(
-      413,
       "payload_too_large",
       `The upload is larger than this slot's limit of ${options.limitBytes} bytes`,
       { max_bytes: options.limitBytes },
@@ -84,7 +85,7 @@ export async function readBoothUpload(
     // Nothing is read: without a boundary there is no part to find.
     const declared = Number(request.headers.get("content-length") ?? "0");
     if (declared > options.limitBytes) throw tooLarge();
-    throw new AppError(400, "invalid_payload", "Expected a multipart/form-data body", {
+    throw new AppError("invalid_payload", "Expected a multipart/form-data body", {
       content_type: request.headers.get("content-type"),
     });
   }
@@ -157,16 +158,12 @@ export async function readBoothUpload(
       if (err instanceof MultipartError) {
         if (err.kind === "too_large") throw tooLarge();
         if (err.kind === "fields_too_large") {
-          throw new AppError(413, "payload_too_large", err.message, { max_field_bytes: FIELD_BYTES_LIMIT });
+          throw new AppError("payload_too_large", err.message, { max_field_bytes: FIELD_BYTES_LIMIT });
         }
-        throw new AppError(400, "invalid_payload", `Malformed multipart body: ${err.message}`);
+        throw new AppError("invalid_payload", `Malformed multipart body: ${err.message}`);
       }
       if (isDiskFull(err)) {
-        throw new AppError(
-          507,
-          "insufficient_storage",
-          "The server's disk is full; the photo was not stored",
-        );
+        throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored");
       }
       throw err;
     }
@@ -174,17 +171,12 @@ export async function readBoothUpload(
     for (const [k, v] of form.fields) fields.append(k, v);
     const chosen = image as Candidate | null;
     if (!chosen) {
-      throw new AppError(
-        400,
-        "invalid_payload",
-        `No image part: send the photo in "${options.fileFields[0]}"`,
-        {
-          field: options.fileFields[0],
-        },
-      );
+      throw new AppError("invalid_payload", `No image part: send the photo in "${options.fileFields[0]}"`, {
+        field: options.fileFields[0],
+      });
     }
     if (chosen.size === 0) {
-      throw new AppError(400, "invalid_payload", "The image part is empty", { field: options.fileFields[0] });
+      throw new AppError("invalid_payload", "The image part is empty", { field: options.fileFields[0] });
     }
     const decidedBeforeFile = keep !== null;
     let bytes: Uint8Array | null = null;
@@ -206,4 +198,107 @@ export async function readBoothUpload(
 function firstValue(fields: ReadonlyArray<[string, string]>, name: string): string | null {
   for (const [k, v] of fields) if (k === name) return v === "" ? null : v;
   return null;
+}
+
+/**
+ * Photos spooled before their password is known hold a file and a connection: at most this many
+ * per address, and this many in all, so one client cannot fill the disk or the sockets. (A photo
+ * whose password came first is never spooled: it is kept or discarded as it streams.)
+ */
+const ANONYMOUS_PER_ADDRESS = 6;
+const ANONYMOUS_TOTAL = 32;
+const FILE_FIELDS = ["fileToUpload", "file"];
+
+interface SpoolState {
+  dir: string;
+  byAddress: Map<string, number>;
+  total: number;
+}
+
+/** Per server (the services object): its spool directory and who holds spool slots now. */
+const spoolStates = new WeakMap<object, SpoolState>();
+
+function spoolState(rt: Pick<Services, "config">): SpoolState {
+  let state = spoolStates.get(rt);
+  if (!state) {
+    state = { dir: join(rt.config.dataDir, "spool"), byAddress: new Map(), total: 0 };
+    sweepSpool(state.dir);
+    spoolStates.set(rt, state);
+  }
+  return state;
+}
+
+export type BoothDeps = Pick<Services, "config" | "store" | "settings" | "clock" | "log" | "instanceId">;
+
+/**
+ * The booth's photo, read from the stream with its password checked (SPEC §2 order from the size
+ * limit on: 413, then 400, then 401). Returns the upload only when the password is right.
+ */
+export async function readBoothPhoto(
+  rt: BoothDeps,
+  request: Request,
+  limitBytes: number,
+  clientIp: string,
+): Promise<Upload> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limitBytes) {
+    throw new AppError(
+      "payload_too_large",
+      `The upload is larger than this slot's limit of ${limitBytes} bytes`,
+      {
+        max_bytes: limitBytes,
+      },
+    );
+  }
+  const state = spoolState(rt);
+  let holdsSpool = false;
+  const releaseSpool = () => {
+    if (!holdsSpool) return;
+    holdsSpool = false;
+    state.total--;
+    const n = (state.byAddress.get(clientIp) ?? 1) - 1;
+    if (n > 0) state.byAddress.set(clientIp, n);
+    else state.byAddress.delete(clientIp);
+  };
+  const admitSpool = () => {
+    if (holdsSpool) return;
+    if ((state.byAddress.get(clientIp) ?? 0) >= ANONYMOUS_PER_ADDRESS || state.total >= ANONYMOUS_TOTAL) {
+      throw new AppError(
+        "too_many_requests",
+        "Too many uploads whose password is not checked yet are in progress; send the password " +
+          "before the photo, or try again shortly",
+        { retry_after_seconds: 5 },
+        { "Retry-After": "5" },
+      );
+    }
+    state.byAddress.set(clientIp, (state.byAddress.get(clientIp) ?? 0) + 1);
+    state.total++;
+    holdsSpool = true;
+  };
+  try {
+    const verdicts = new Map<string | null, boolean>();
+    const gate = async (password: string | null) => {
+      let ok = verdicts.get(password);
+      if (ok === undefined) {
+        ok = await verifyIngestPassword(rt, password, clientIp);
+        verdicts.set(password, ok);
+      }
+      if (ok) releaseSpool();
+      return ok;
+    };
+    const read = await readBoothUpload(request, {
+      limitBytes,
+      fileFields: FILE_FIELDS,
+      spoolDir: state.dir,
+      queryPassword: new URL(request.url).searchParams.get("password") || null,
+      gate,
+      admitSpool,
+    });
+    // SPEC §2 order: the payload's shape (and its metadata) before the password verdict.
+    const clientMeta = clientMetadata(read.fields);
+    if (!read.bytes) throw invalidPassword();
+    return { bytes: read.bytes, format: "jpeg", filename: read.filename, fields: read.fields, clientMeta };
+  } finally {
+    releaseSpool();
+  }
 }

@@ -7,12 +7,12 @@ import type { Services } from "../../services";
 
 export async function findServableResult(rt: Services, jobId: string): Promise<JobRow> {
   const notFound = () =>
-    new AppError(404, "result_not_found", "There is no result with this id", { job_id: jobId });
+    new AppError("result_not_found", "There is no result with this id", { job_id: jobId });
   if (!isUuid(jobId)) throw notFound();
   const job = await rt.queue.get(jobId);
   if (job?.status !== "succeeded") throw notFound();
   const expired = () =>
-    new AppError(410, "result_expired", "This result is no longer kept", {
+    new AppError("result_expired", "This result is no longer kept", {
       job_id: jobId,
       result_expires_at: job.resultExpiresAt?.toISOString() ?? null,
     });

@@ -11,7 +11,6 @@ import { linkBaseFor } from "../../lib/urls";
 import type { Services } from "../../services";
 import { findServableResult } from "../public/service";
 import { uiContext } from "./context";
-import { asPage } from "./errors";
 import { qrSvg } from "./qr";
 import { render } from "./render";
 
@@ -20,7 +19,7 @@ export const uiPublicRoutes = (rt: Services) =>
     .use(uiContext(rt))
     .get("/assets/:name", ({ params, query }) => {
       const asset = Object.hasOwn(ASSETS, params.name) ? ASSETS[params.name] : undefined;
-      if (!asset) throw new AppError(404, "not_found", "No such asset");
+      if (!asset) throw new AppError("not_found", "No such asset");
       const immutable = query.v === asset.hash;
       return new Response(Bun.file(asset.path), {
         headers: {
@@ -31,19 +30,17 @@ export const uiPublicRoutes = (rt: Services) =>
         },
       });
     })
-    .get("/r/:jobId", ({ params, view, request }) =>
-      asPage(rt, view, request, async () => {
-        try {
-          const job = await findServableResult(rt, params.jobId);
-          return render(<SharePage v={view} jobId={job.id} expiresAt={job.resultExpiresAt} />, {
-            headers: { "X-Robots-Tag": "noindex" },
-          });
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          return render(<ShareGone v={view} expired={err.status === 410} />, { status: err.status });
-        }
-      }),
-    )
+    .get("/r/:jobId", async ({ params, view }) => {
+      try {
+        const job = await findServableResult(rt, params.jobId);
+        return render(<SharePage v={view} jobId={job.id} expiresAt={job.resultExpiresAt} />, {
+          headers: { "X-Robots-Tag": "noindex" },
+        });
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return render(<ShareGone v={view} expired={err.status === 410} />, { status: err.status });
+      }
+    })
     .get("/r/:jobId/qr.svg", async ({ params, request }) => {
       // The same 404/410 as the result itself: an expired result's QR is gone too.
       const job = await findServableResult(rt, params.jobId);

@@ -12,7 +12,6 @@ import type { Services } from "../../services";
 import { boxTimeZone } from "../stats/arithmetic";
 import { globalStats, overview, slotStats } from "../stats/service";
 import { uiContext } from "./context";
-import { asPage } from "./errors";
 import { render } from "./render";
 
 const PERIOD_MINUTES: Record<Period, number> = { "24h": 1440, "7d": 7 * 1440, "30d": 30 * 1440 };
@@ -108,10 +107,8 @@ export const uiStatsRoutes = (rt: Services) =>
     .use(uiContext(rt))
     .get(
       "/stats",
-      ({ view, query, request }) =>
-        asPage(rt, view, request, async () =>
-          render(<StatsPage v={view} m={await statsModel(rt, periodOf(query.period))} />),
-        ),
+      async ({ view, query }) =>
+        render(<StatsPage v={view} m={await statsModel(rt, periodOf(query.period))} />),
       {
         page: "stats:read",
       },
