@@ -93,6 +93,7 @@ export const en: Dict = {
     idle: "Idle",
     failing: "Failing",
     configure: "Configure",
+    confirmOff: (id: string) => `Switch ${id} off? A booth using this link is refused from now on.`,
     toggleEnabled: "Slot enabled",
     publicBaseHint:
       "Links use the address this page was opened at. Set the server's public address in Settings if the booth reaches it differently.",
@@ -147,6 +148,11 @@ export const en: Dict = {
     noTemplates: "No templates.",
     removeTemplate: "Delete template",
     confirmRemoveTemplate: "Delete this template?",
+    confirmRemoveLastRequired: (label: string) =>
+      `This is the only “${label}” template and the operation requires it. Without it every job of this slot will fail. Remove it?`,
+    unsaved: "Unsaved changes",
+    leaveWarning: "The slot's changes are not saved. Leave the page?",
+    warningUnknown: "The slot's settings need attention.",
     templateUploaded: "Template uploaded.",
     testTitle: "Test run",
     testHint:
@@ -156,6 +162,8 @@ export const en: Dict = {
     running: "Processing…",
     elapsed: "elapsed, s:",
     testOk: (seconds: string) => `Done in ${seconds} s`,
+    testUnsaved:
+      "This test used unsaved settings. The booth uses the saved ones — press “Save slot” for it to process the same way.",
     testFailed: "The test failed",
     timings: (wait: string, provider: string, total: string) =>
       `Queue wait ${wait} · provider ${provider} · total ${total}`,
@@ -217,6 +225,14 @@ export const en: Dict = {
     alreadyEnded: "The job has already ended.",
     details: "Details",
     cancelledBy: (who: string) => `Cancelled by ${who}`,
+    messages: {
+      noKey: (provider: string) => `No API key for ${provider}: set it in Settings.`,
+      templateGone: (role: string) => `The "${role}" template file is missing — upload the template again.`,
+      badSettings: "The slot's settings are not valid for this operation.",
+      unknownProvider: "This server version does not know the slot's provider.",
+      unknownOperation: "The provider has no operation chosen in the slot.",
+      notImage: "An input is not a JPG, PNG, WebP or HEIC image.",
+    },
     providerSaid: "The provider said:",
     boothMeta: "What the booth sent",
     clientIp: "Booth IP address",
@@ -348,6 +364,8 @@ export const en: Dict = {
     keyUpdated: (when: string, who: string) => `updated ${when} (${who})`,
     newKey: "New key",
     replaceKey: "Replace",
+    setKey: "Set",
+    passwordTooShort: (n: number) => `At least ${n} characters.`,
     clearKey: "Delete key",
     confirmClearKey: "Delete the key? This provider's slots will stop working.",
     keyNotNeeded: "No key needed",

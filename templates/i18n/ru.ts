@@ -91,6 +91,7 @@ export const ru = {
     idle: "Свободен",
     failing: "Ошибки",
     configure: "Настроить",
+    confirmOff: (id: string) => `Выключить ${id}? Будка с этой ссылкой сразу начнёт получать отказ.`,
     toggleEnabled: "Слот включён",
     publicBaseHint:
       "Ссылки построены по адресу, с которого открыта эта страница. Укажите публичный адрес сервера в настройках, если будка видит его иначе.",
@@ -145,6 +146,11 @@ export const ru = {
     noTemplates: "Шаблонов нет.",
     removeTemplate: "Удалить шаблон",
     confirmRemoveTemplate: "Удалить этот шаблон?",
+    confirmRemoveLastRequired: (label: string) =>
+      `Это единственный шаблон «${label}», а операции он обязателен. Без него каждая обработка этого слота завершится ошибкой. Удалить?`,
+    unsaved: "Есть несохранённые изменения",
+    leaveWarning: "Изменения слота не сохранены. Уйти со страницы?",
+    warningUnknown: "Настройки слота требуют внимания.",
     templateUploaded: "Шаблон загружен.",
     testTitle: "Тестовый запуск",
     testHint:
@@ -154,6 +160,8 @@ export const ru = {
     running: "Обрабатываем…",
     elapsed: "прошло, с:",
     testOk: (seconds: string) => `Готово за ${seconds} с`,
+    testUnsaved:
+      "Тест прошёл с несохранёнными настройками. Будка работает по сохранённым — нажмите «Сохранить слот», чтобы она обрабатывала так же.",
     testFailed: "Тест не прошёл",
     timings: (wait: string, provider: string, total: string) =>
       `Ожидание в очереди ${wait} · провайдер ${provider} · всего ${total}`,
@@ -163,7 +171,7 @@ export const ru = {
     boothUrl: "URL",
     boothField: "Поле с паролем",
     boothPassword: "Пароль",
-    boothPasswordValue: "ингест-пароль из настроек (показывается один раз при смене)",
+    boothPasswordValue: "пароль будки из настроек (показывается один раз при смене)",
     boothFileField: "Поле с фото",
     boothTimeout: "Таймаут ожидания ответа",
     boothTimeoutValue: (recommended: number, sync: number) =>
@@ -215,6 +223,14 @@ export const ru = {
     alreadyEnded: "Задача уже завершилась.",
     details: "Подробнее",
     cancelledBy: (who: string) => `Отменена администратором ${who}`,
+    messages: {
+      noKey: (provider: string) => `Не задан API-ключ ${provider}: задайте его в настройках.`,
+      templateGone: (role: string) => `Файл шаблона «${role}» пропал — загрузите шаблон заново.`,
+      badSettings: "Настройки слота не проходят проверку для этой операции.",
+      unknownProvider: "Провайдер слота неизвестен этой версии сервера.",
+      unknownOperation: "У провайдера нет операции, выбранной в слоте.",
+      notImage: "Входной файл — не изображение JPG, PNG, WebP или HEIC.",
+    },
     providerSaid: "Ответ провайдера:",
     boothMeta: "Данные от будки",
     clientIp: "IP-адрес будки",
@@ -328,7 +344,7 @@ export const ru = {
     saveTiming: "Сохранить",
     saved: "Настройки сохранены.",
     fixErrors: "Исправьте выделенные поля.",
-    ingestPassword: "Ингест-пароль будки",
+    ingestPassword: "Пароль будки",
     ingestPasswordStatus: (when: string, who: string) => `Задан ${when} (${who}).`,
     ingestPasswordNotSet: "Пароль не задан — будка не сможет отправлять фото.",
     ingestPasswordHint: "Старый пароль перестаёт работать сразу. Новый показывается только один раз.",
@@ -344,6 +360,8 @@ export const ru = {
     keyUpdated: (when: string, who: string) => `обновлён ${when} (${who})`,
     newKey: "Новый ключ",
     replaceKey: "Заменить",
+    setKey: "Задать",
+    passwordTooShort: (n: number) => `Пароль не короче ${n} символов.`,
     clearKey: "Удалить ключ",
     confirmClearKey: "Удалить ключ? Слоты этого провайдера перестанут работать.",
     keyNotNeeded: "Ключ не нужен",

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
+import { JobMessage } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { fmtDateTime, fmtDuration, fmtNumber, fmtTime, slotName, type View } from "../view";
@@ -333,13 +334,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                     </td>
                     <td data-label={v.t.stats.reason}>
                       <span safe>{v.t.jobs.reasons[f.reason] ?? f.reason}</span>
-                      {f.message ? (
-                        <div class="muted small" safe>
-                          {f.message}
-                        </div>
-                      ) : (
-                        ""
-                      )}
+                      <JobMessage v={v} message={f.message} />
                     </td>
                   </tr>
                 ))}
