@@ -333,21 +333,23 @@ export function ResultCard({ v, r }: { v: View; r: ResultItem }): JSX.Element {
             <Icon name="download" />
             <span safe>{v.t.common.download}</span>
           </a>
-          <a class="btn small ghost" href={`/r/${r.jobId}`} target="_blank" rel="noopener">
-            <Icon name="share" />
-            <span class="sr-only" safe>
-              {v.t.common.share}
-            </span>
-          </a>
-          <button
-            type="button"
-            class="btn small ghost"
-            data-dialog={dialogId}
-            title={v.t.common.qr}
-            aria-label={v.t.common.qr}
-          >
-            <Icon name="qr" />
-          </button>
+          <span class="btn-group">
+            <a class="btn small ghost" href={`/r/${r.jobId}`} target="_blank" rel="noopener">
+              <Icon name="share" />
+              <span class="sr-only" safe>
+                {v.t.common.share}
+              </span>
+            </a>
+            <button
+              type="button"
+              class="btn small ghost"
+              data-dialog={dialogId}
+              title={v.t.common.qr}
+              aria-label={v.t.common.qr}
+            >
+              <Icon name="qr" />
+            </button>
+          </span>
         </div>
       </div>
       <dialog id={dialogId} aria-labelledby={`${dialogId}-title`}>

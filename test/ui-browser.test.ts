@@ -296,6 +296,7 @@ describe("every page, 1280 and 390 px, Russian and English", () => {
     ["job", `/jobs/${resultJob}`],
     ["settings", "/settings"],
     ["stats", "/stats"],
+    ["slot-stats", "/stats/slots/slot-001"],
     ["system", "/system"],
     ["audit", "/audit"],
     ["account", "/account"],

@@ -130,6 +130,7 @@ describe("every page in Russian", () => {
       "/system",
       "/audit",
       "/account",
+      "/stats/slots/slot-011",
       ...COMBOS.map((_, i) => `/slots/slot-${String(i + 1).padStart(3, "0")}`),
       "/slots/slot-014",
       "/slots/slot-015",

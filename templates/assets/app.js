@@ -214,6 +214,12 @@
     true,
   );
 
+  // ---- plain (non-htmx) forms that ask before they post ----
+  document.addEventListener("submit", (ev) => {
+    const form = ev.target.closest && ev.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) ev.preventDefault();
+  });
+
   // ---- forms that check their input before asking for confirmation (a typo costs no dialog) ----
   document.addEventListener("htmx:confirm", (ev) => {
     const form = ev.detail.elt.closest && ev.detail.elt.closest("form[data-min-length]");

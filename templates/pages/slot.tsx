@@ -868,9 +868,19 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           </div>
           <h1 safe>{slotName(v, f.name)}</h1>
         </div>
-        <span class={f.enabled ? "pill ok" : "pill off"} safe>
-          {f.enabled ? v.t.common.enabled : v.t.common.disabled}
-        </span>
+        <div class="row">
+          {can(v, "stats:read") ? (
+            <a class="btn small ghost" href={`/stats/slots/${f.slotId}`}>
+              <Icon name="stats" />
+              <span safe>{v.t.stats.slotTitle}</span>
+            </a>
+          ) : (
+            ""
+          )}
+          <span class={f.enabled ? "pill ok" : "pill off"} safe>
+            {f.enabled ? v.t.common.enabled : v.t.common.disabled}
+          </span>
+        </div>
       </div>
       <SlotTrouble v={v} s={m.trouble} />
       <SlotWarnings
