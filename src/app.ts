@@ -1,10 +1,10 @@
 /**
- * Composes the HTTP app from feature modules, behind one error handler that turns an AppError into
- * the JSON envelope and hides the internals of anything unexpected behind a correlation id.
+ * Composes the HTTP app from feature modules, behind the one error handler (app-errors.tsx): the
+ * JSON envelope for the API, an HTML page for the web UI, a correlation id for anything unexpected.
  */
-import { randomUUID } from "node:crypto";
 import { Elysia } from "elysia";
-import { AppError, envelope, errorResponse } from "./lib/errors";
+import type { View } from "../templates/view";
+import { handleError } from "./app-errors";
 import { authModule } from "./modules/auth/index";
 import { healthModule } from "./modules/health/index";
 import { ingestModule } from "./modules/ingest/index";
@@ -17,49 +17,12 @@ import { publicModule } from "./modules/public/index";
 import { settingsModule } from "./modules/settings/index";
 import { slotsModule } from "./modules/slots/index";
 import { statsModule } from "./modules/stats/index";
-import { browserErrorPage } from "./modules/ui/errors";
 import { uiModule } from "./modules/ui/index";
 import type { Services } from "./services";
 
 export function createApp(rt: Services) {
   return new Elysia()
-    .onError({ as: "global" }, async ({ error, code, request }) => {
-      // a browser that navigated into an error gets a page, programs the JSON envelope
-      const page =
-        error instanceof AppError
-          ? await browserErrorPage(request, error.status, error.code, error.message)
-          : code === "NOT_FOUND"
-            ? await browserErrorPage(request, 404, "not_found")
-            : null;
-      if (page) return page;
-      if (error instanceof AppError) return errorResponse(error);
-      if (code === "NOT_FOUND") {
-        return Response.json(envelope("not_found", "No such endpoint"), { status: 404 });
-      }
-      if (code === "VALIDATION") {
-        const details = validationDetails(error);
-        return Response.json(envelope("invalid_request", "The request is not valid", details), {
-          status: 400,
-        });
-      }
-      if (code === "PARSE") {
-        return Response.json(envelope("invalid_payload", "The request body could not be parsed"), {
-          status: 400,
-        });
-      }
-      const correlationId = randomUUID();
-      rt.log.error("http.internal_error", {
-        correlation_id: correlationId,
-        method: request.method,
-        path: new URL(request.url).pathname,
-        error,
-        stack: error instanceof Error ? error.stack?.split("\n").slice(0, 6).join(" | ") : undefined,
-      });
-      return Response.json(
-        envelope("internal_error", "Something went wrong on the server", { correlation_id: correlationId }),
-        { status: 500, headers: { "Cache-Control": "no-store" } },
-      );
-    })
+    .onError({ as: "global" }, (ctx) => handleError(rt.log, { ...ctx, view: (ctx as { view?: View }).view }))
     .use(openapiModule())
     .use(healthModule(rt))
     .use(authModule(rt))
@@ -73,17 +36,4 @@ export function createApp(rt: Services) {
     .use(statsModule(rt))
     .use(metricsModule(rt))
     .use(uiModule(rt));
-}
-
-export type App = ReturnType<typeof createApp>;
-
-function validationDetails(error: unknown): Record<string, unknown> {
-  const all = (error as { all?: { path?: string; message?: string }[] }).all;
-  if (!Array.isArray(all)) return {};
-  return {
-    fields: all.map((e) => ({
-      field: (e.path ?? "").replace(/^\//, "").replaceAll("/", "."),
-      message: e.message,
-    })),
-  };
 }

@@ -14,6 +14,11 @@ export interface Config {
   publicBaseUrl: string | null;
   logLevel: LogLevel;
   workerCount: number;
+  /**
+   * In-process and NOTIFY wake-ups (default on). `WAKEUPS=off` leaves only the ≈1 s re-reads of
+   * the seed design — a diagnostic, so the benchmark can show what the wake-ups are worth.
+   */
+  wakeups: boolean;
   embeddedPgPort: number;
   jwtTtlSeconds: number;
   providers: {
@@ -59,6 +64,14 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   return n;
 }
 
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined || raw === null) return fallback;
+  if (["on", "true", "1", "yes"].includes(raw)) return true;
+  if (["off", "false", "0", "no"].includes(raw)) return false;
+  throw new ConfigError(name, `must be on or off, got "${raw}"`);
+}
+
 function url(env: Env, name: string): string | null {
   const raw = str(env, name);
   if (raw === null) return null;
@@ -92,7 +105,10 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, "PORT", 8080, 1, 65535),
     publicBaseUrl: url(env, "PUBLIC_BASE_URL"),
     logLevel: logLevel as LogLevel,
-    workerCount: int(env, "WORKER_COUNT", 4, 1, 64),
+    // Each loop holds one job through its provider call (mostly waiting on the network), so a box
+    // holding hundreds of booths at once needs hundreds of loops; idle loops cost no queries.
+    workerCount: int(env, "WORKER_COUNT", 4, 1, 2048),
+    wakeups: onOff(env, "WAKEUPS", true),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
     providers: {

@@ -7,17 +7,16 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { JobRow } from "./db/schema";
+import { isSlotId } from "./domain/slots";
 import { VERSION } from "./version";
 
 /** Seconds; 48 is the default T_sync_response, 60 its largest setting. */
 export const INGEST_DURATION_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 40, 48, 60];
 export const PROVIDER_LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90];
 
-const SLOT_ID = /^slot-0(0[1-9]|1[0-5])$/;
-
 /** A slot label: one of the 15 ids, or "unknown" (a label must not take whatever a URL says). */
 export function slotLabel(id: string): string {
-  return SLOT_ID.test(id) ? id : "unknown";
+  return isSlotId(id) ? id : "unknown";
 }
 
 /** The outcome of a finished job as a label: "success", else its failure reason (or status). */
@@ -25,16 +24,20 @@ export function jobOutcome(job: Pick<JobRow, "status" | "failureReason">): strin
   return job.status === "succeeded" ? "success" : (job.failureReason ?? job.status);
 }
 
-/** Failures that are the provider's doing: its errors and refusals, and deadlines it was working past. */
+/**
+ * Failures that are the provider's doing: its errors, refusals and image-less answers, and
+ * deadlines it was working past. `invalid_config` is not one: it is found before the provider is
+ * called (no key, no template, no public URL), so the provider is never blamed for it.
+ */
 export function providerErrorCode(
   job: Pick<JobRow, "status" | "failureReason" | "startedAt">,
 ): string | null {
   if (job.status === "timeout" || job.failureReason === "timeout") return job.startedAt ? "timeout" : null;
   if (job.status !== "failed") return null;
-  switch (job.failureReason) {
+  switch (job.failureReason as string) {
     case "provider_error":
     case "provider_blocked":
-    case "invalid_config":
+    case "provider_no_image":
       return job.failureReason;
     default:
       return null;
@@ -101,7 +104,7 @@ export class Metrics {
   });
   private readonly providerErrors = new Counter({
     name: "photochanger_provider_errors_total",
-    help: "Jobs failed by the provider: provider_error, provider_blocked, invalid_config, timeout (while dispatched)",
+    help: "Jobs failed by the provider: provider_error, provider_blocked, provider_no_image, timeout (while dispatched)",
     labelNames: ["provider", "code"] as const,
     registers: [this.registry],
   });

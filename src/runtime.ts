@@ -52,7 +52,7 @@ export interface FirstStartSecrets {
 
 export class Runtime implements Services {
   readonly instanceId = randomUUID();
-  readonly events = new JobEvents();
+  readonly events: JobEvents;
   readonly media: MediaStore;
   readonly objects: MediaObjects;
   readonly templates: TemplateStore;
@@ -78,6 +78,7 @@ export class Runtime implements Services {
     providers: Provider[],
     private readonly options: RuntimeOptions,
   ) {
+    this.events = new JobEvents(config.wakeups);
     this.media = new MediaStore(config.mediaRoot);
     this.media.ensureLayout();
     this.objects = new MediaObjects(store.mediaObjects, this.media);

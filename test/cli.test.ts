@@ -209,6 +209,8 @@ describe("purge and status, next to a running server", () => {
     const res = await postIngest(app, "slot-001", dslrForm(await makeJpeg(320, 240)));
     expect(res.status).toBe(200);
     const jobId = res.headers.get("x-job-id")!;
+    // Thumbnails are made on first view: the gallery shows this one before it expires.
+    expect((await fetch(`${app.url}/public/results/${jobId}/thumb`)).status).toBe(200);
     // The result's retention has run out.
     const [row] = await app.db
       .update(job)

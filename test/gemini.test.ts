@@ -9,6 +9,7 @@ import { FakeGemini } from "./fakes/gemini";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
+import { parseExposition } from "./helpers/prometheus";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
@@ -180,17 +181,39 @@ describe("gemini failures land on the right status, job row and log", () => {
     ]);
   }, 30_000);
 
-  test("NO_IMAGE until no time is left → 504 sync_timeout", async () => {
+  test("NO_IMAGE five times → 502 provider_no_image, not a timeout; each retry counted", async () => {
+    await app.setSyncSeconds(20);
+    const retries = async () =>
+      parseExposition(await (await fetch(`${app.url}/metrics`)).text()).value(
+        "photochanger_provider_retries_total",
+        { provider: "gemini", reason: "no_image" },
+      ) ?? 0;
+    const before = await retries();
+    fake.answer(...Array.from({ length: 5 }, () => ({ kind: "no_image" as const })));
+    const res = await postIngest(app, "slot-001", dslrForm(photo));
+    expect(res.status).toBe(502);
+    const err = await errorOf(res);
+    expect(err.code).toBe("provider_no_image");
+    expect(err.message).toContain("without an image");
+    const { row, log } = await jobOf(app, res);
+    expect(row.status).toBe("failed");
+    expect(row.failureReason).toBe("provider_no_image");
+    // Answered before the deadline: the booth did not wait for a 504.
+    expect(row.finalizedAt!.getTime()).toBeLessThan(row.expiresAt.getTime());
+    expect(fake.requests).toHaveLength(5);
+    expect(log.filter((l) => l.event === "retry")).toHaveLength(4);
+    expect(await retries()).toBe(before + 4);
+  }, 40_000);
+
+  test("NO_IMAGE until no time is left → still 502 provider_no_image", async () => {
     await app.setSyncSeconds(4);
     fake.answer(...Array.from({ length: 5 }, () => ({ kind: "no_image" as const })));
     const res = await postIngest(app, "slot-001", dslrForm(photo));
-    expect(res.status).toBe(504);
-    expect((await errorOf(res)).code).toBe("sync_timeout");
-    const { row, log } = await jobOf(app, res);
-    expect(row.failureReason).toBe("timeout");
-    expect(row.status).toBe("timeout");
+    expect(res.status).toBe(502);
+    expect((await errorOf(res)).code).toBe("provider_no_image");
+    const { row } = await jobOf(app, res);
+    expect(row.failureReason).toBe("provider_no_image");
     expect(row.resultPath).toBeNull();
-    expect(log.filter((l) => l.event === "retry").length).toBeGreaterThanOrEqual(1);
     expect(fake.requests.length).toBeLessThan(5);
   }, 30_000);
 

@@ -65,7 +65,7 @@ describe("GET /api/jobs", () => {
     expect((await list(`?to=${encodeURIComponent(future)}`)).meta.total).toBe(3);
   });
 
-  test("bad filters are 422 naming the parameter; anonymous is 401", async () => {
+  test("bad filters are 400 naming the parameter, as on /api/stats; anonymous is 401", async () => {
     for (const [q, field] of [
       ["?status=done", "status"],
       ["?source=booth", "source"],
@@ -75,10 +75,16 @@ describe("GET /api/jobs", () => {
       ["?slot=../etc", "slot"],
     ] as const) {
       const res = await serg("GET", `/api/jobs${q}`);
-      expect(res.status).toBe(422);
+      expect(res.status).toBe(400);
       const body = await json(res);
-      expect(body.error.code).toBe("validation_failed");
+      expect(body.error.code).toBe("invalid_request");
       expect((body.error.details.fields as { field: string }[])[0]!.field).toBe(field);
+    }
+    // one parser for times: the same bad `from` is the same answer on both endpoints
+    for (const path of ["/api/jobs?from=yesterday", "/api/stats/global?from=yesterday"]) {
+      const res = await serg("GET", path);
+      expect(res.status).toBe(400);
+      expect((await json(res)).error.code).toBe("invalid_request");
     }
     expect((await api(app, null)("GET", "/api/jobs")).status).toBe(401);
   });

@@ -149,7 +149,11 @@ describe("/metrics", () => {
       .from(job)
       .where(eq(job.status, "succeeded"));
     expect(m.value("photochanger_provider_latency_seconds_sum", latency)).toBeCloseTo(lat!.ms / 1000, 6);
-    expect(m.value("photochanger_provider_errors_total", { provider: "local", code: "invalid_config" })).toBe(
+    // A slot that cannot run as configured never reached the provider: not the provider's error.
+    expect(
+      m.value("photochanger_provider_errors_total", { provider: "local", code: "invalid_config" }),
+    ).toBeUndefined();
+    expect(m.value("photochanger_jobs_finished_total", { source: "ingest", outcome: "invalid_config" })).toBe(
       1,
     );
     expect(m.value("photochanger_provider_errors_total", { provider: "local", code: "timeout" })).toBe(1);
@@ -166,6 +170,8 @@ describe("/metrics", () => {
 
   test("the cleaner's removals and last run are exported", async () => {
     const [victim] = await app.db.select().from(job).where(eq(job.status, "succeeded")).limit(1);
+    // Thumbnails are made on first view: the gallery showed this one.
+    expect((await fetch(`${app.url}/public/results/${victim!.id}/thumb`)).status).toBe(200);
     await app.db
       .update(job)
       .set({ resultExpiresAt: new Date(Date.now() - 1000) })

@@ -14,7 +14,7 @@ import { QuotaService } from "../src/quota/service";
 import { KEYS } from "../src/settings/service";
 import { ProviderUsageStore } from "../src/store/provider-usage";
 import { FakeGemini } from "./fakes/gemini";
-import { api, login } from "./helpers/admin";
+import { api, fileForm, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { parseExposition } from "./helpers/prometheus";
@@ -133,6 +133,22 @@ describe("counting", () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe("a counter that cannot be written", () => {
+  test("costs the guest nothing: the photo is processed and the failure is only logged", async () => {
+    const serg = api(app, await login(app, "serg"));
+    await app.sql`alter table provider_usage rename to provider_usage_away`;
+    try {
+      // A test run goes through the same worker and provider code as a booth upload.
+      const res = await serg("POST", "/api/slots/slot-001/test-run", { form: fileForm("test_image", photo) });
+      expect(res.status).toBe(200);
+      expect(fake.requests).toHaveLength(1);
+    } finally {
+      await app.sql`alter table provider_usage_away rename to provider_usage`;
+    }
+    expect(await geminiToday()).toBe(0);
   });
 });
 

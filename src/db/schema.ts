@@ -13,6 +13,7 @@ import {
   timestamp,
   uuid,
 } from "drizzle-orm/pg-core";
+import type { FailureReason, JobStatus } from "../domain/outcome";
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -52,18 +53,8 @@ export const instance = pgTable("instance", {
   stoppedAt: tz("stopped_at"),
 });
 
-export const JOB_STATUSES = ["pending", "processing", "succeeded", "failed", "timeout", "cancelled"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const FAILURE_REASONS = [
-  "timeout",
-  "provider_error",
-  "provider_blocked",
-  "cancelled",
-  "interrupted",
-  "invalid_config",
-  "internal_error",
-] as const;
-export type FailureReason = (typeof FAILURE_REASONS)[number];
+// Statuses and failure reasons are product rules (src/domain/outcome.ts); re-exported for the row types.
+export { FAILURE_REASONS, type FailureReason, JOB_STATUSES, type JobStatus } from "../domain/outcome";
 
 /** A template bound to the slot when the job was created (part of the job's snapshot). */
 export interface JobTemplate {

@@ -19,7 +19,7 @@ export interface FieldError {
 export const JSON_BODY_LIMIT = 256 * 1024;
 
 export function validationFailed(fields: FieldError[], message = "Some fields are not valid"): AppError {
-  return new AppError(422, "validation_failed", message, { fields });
+  return new AppError("validation_failed", message, { fields });
 }
 
 /**
@@ -58,7 +58,7 @@ export function validate<S extends TSchema>(schema: S, value: unknown): Static<S
 export async function readJson(request: Request, limit = JSON_BODY_LIMIT): Promise<unknown> {
   const declared = request.headers.get("content-length");
   const tooLarge = () =>
-    new AppError(413, "payload_too_large", `The request body is larger than ${limit} bytes`, {
+    new AppError("payload_too_large", `The request body is larger than ${limit} bytes`, {
       max_bytes: limit,
     });
   if (declared !== null && Number(declared) > limit) throw tooLarge();
@@ -69,6 +69,6 @@ export async function readJson(request: Request, limit = JSON_BODY_LIMIT): Promi
   try {
     return JSON.parse(text);
   } catch {
-    throw new AppError(400, "invalid_payload", "The request body is not valid JSON");
+    throw new AppError("invalid_payload", "The request body is not valid JSON");
   }
 }

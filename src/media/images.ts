@@ -1,7 +1,7 @@
 /** Image facts and transforms with Bun.Image: magic-byte sniffing, conversion, thumbnails. */
+import type { OutputFormat } from "../domain/slots";
 
 export type ImageFormat = "jpeg" | "png" | "webp" | "heic";
-export type OutputFormat = "jpeg" | "png" | "webp" | "original";
 
 export const MIME: Record<ImageFormat, string> = {
   jpeg: "image/jpeg",

@@ -36,8 +36,13 @@ export class MediaStore {
     return relative(this.root, absPath);
   }
 
-  /** Writes bytes durably at `relPath` and returns the relative path. */
-  async writeAtomic(relPath: string, bytes: Uint8Array): Promise<string> {
+  /**
+   * Writes bytes at `relPath` (complete or absent) and returns the relative path. `durable: false`
+   * skips both fsyncs, for files that can be made again from others (thumbnails): a crash may lose
+   * them, never leave them half-written.
+   */
+  async writeAtomic(relPath: string, bytes: Uint8Array, opts: { durable?: boolean } = {}): Promise<string> {
+    const durable = opts.durable ?? true;
     const target = this.abs(relPath);
     const dir = dirname(target);
     mkdirSync(dir, { recursive: true });
@@ -46,7 +51,7 @@ export class MediaStore {
       const fh = await open(tmp, "wx", 0o640);
       try {
         await fh.writeFile(bytes);
-        await fh.sync();
+        if (durable) await fh.sync();
       } finally {
         await fh.close();
       }
@@ -55,7 +60,7 @@ export class MediaStore {
       await rm(tmp, { force: true });
       throw err;
     }
-    await fsyncDir(dir);
+    if (durable) await fsyncDir(dir);
     return relPath;
   }
 

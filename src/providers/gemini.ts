@@ -300,10 +300,12 @@ export function createGeminiProvider(config: Config): Provider {
             );
           case "no_image": {
             // Gemini sometimes returns no image for a perfectly good request; asking again usually works.
+            // Out of attempts or of time: Gemini answered, just without an image — say so
+            // (provider_no_image, 502) rather than blaming the deadline.
             if (attempt >= NO_IMAGE_ATTEMPTS || msLeft(ctx) <= NO_IMAGE_PAUSE_MS) {
               throw new ProviderFailure(
-                "timeout",
-                `Gemini returned no image ${attempt} time(s) (finish reason NO_IMAGE) before the deadline`,
+                "provider_no_image",
+                `Gemini answered ${attempt} time(s) without an image (finish reason NO_IMAGE)`,
                 { finish_reason: "NO_IMAGE", attempts: attempt },
               );
             }

@@ -88,7 +88,18 @@ export interface Provider {
   run(ctx: ProviderContext): Promise<ProviderImage>;
 }
 
-export type ProviderFailureReason = "provider_error" | "provider_blocked" | "timeout" | "invalid_config";
+/**
+ * `provider_no_image`: the provider kept answering without an image (Gemini's NO_IMAGE) until the
+ * retries or the time ran out — its doing, told apart from errors and from the deadline.
+ * `invalid_config`: the slot cannot run as configured (no key, a missing template, no public
+ * URL) — found before the provider is called, so it is never counted as a provider failure.
+ */
+export type ProviderFailureReason =
+  | "provider_error"
+  | "provider_blocked"
+  | "provider_no_image"
+  | "timeout"
+  | "invalid_config";
 
 /** A provider's final word: the job fails with `reason` and the booth gets the matching status. */
 export class ProviderFailure extends Error {

@@ -9,6 +9,13 @@ import type { JobStore } from "../store/job-store";
 type Listener = () => void;
 
 export class JobEvents {
+  /**
+   * With wake-ups off (`WAKEUPS=off`, a benchmark diagnostic) finalizations and new jobs wake no
+   * one: waiters and idle workers find them on their ≈1 s re-read, as in the seed design. Cancel
+   * and deadline aborts of a running provider call still work.
+   */
+  constructor(readonly wakeups = true) {}
+
   private readonly finalized = new Map<string, Set<Listener>>();
   private readonly queued = new Set<Listener>();
   private queuedHints = 0;
@@ -21,7 +28,7 @@ export class JobEvents {
   }
 
   emitFinalized(jobId: string): void {
-    for (const fn of [...(this.finalized.get(jobId) ?? [])]) fn();
+    if (this.wakeups) for (const fn of [...(this.finalized.get(jobId) ?? [])]) fn();
     for (const fn of [...(this.cancelled.get(jobId) ?? [])]) fn();
   }
 
@@ -55,6 +62,7 @@ export class JobEvents {
   }
 
   emitQueued(): void {
+    if (!this.wakeups) return;
     this.queuedHints++;
     for (const fn of [...this.queued]) fn();
   }

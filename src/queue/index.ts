@@ -4,6 +4,7 @@
  * followed by the same clean-up (payload and temporary media deleted) and an in-process wake-up.
  */
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
+import { resultExpiresAt } from "../domain/deadlines";
 import type { Clock } from "../lib/clock";
 import type { Logger } from "../lib/log";
 import type { MediaObjects } from "../media/objects";
@@ -18,12 +19,6 @@ export type FinalizedHook = (job: JobRow) => void;
 export const LEASE_TTL_MS = 15_000;
 /** Active jobs this far past their deadline are finalized by the sweeper even if a waiter exists. */
 export const OVERDUE_GRACE_MS = 3_000;
-
-export const FINAL_STATUSES = new Set(["succeeded", "failed", "timeout", "cancelled"]);
-
-export function isFinal(job: Pick<JobRow, "status">): boolean {
-  return FINAL_STATUSES.has(job.status);
-}
 
 export class JobQueue {
   private readonly hooks: FinalizedHook[] = [];
@@ -156,6 +151,10 @@ export class JobQueue {
     return rows;
   }
 
+  recordThumbnail(id: string, path: string): Promise<boolean> {
+    return this.jobs.recordThumbnail(id, path);
+  }
+
   setProviderRef(job: JobRow, ref: string): Promise<void> {
     return this.jobs.setProviderRef(job.id, job.leaseToken!, ref);
   }
@@ -203,14 +202,4 @@ export class JobQueue {
       }
     }
   }
-}
-
-/** `result_expires_at = finalized_at + T_result_retention`. */
-export function resultExpiresAt(finalizedAt: Date, retentionHours: number): Date {
-  return new Date(finalizedAt.getTime() + retentionHours * 3_600_000);
-}
-
-/** `expires_at = created_at + T_sync_response`. */
-export function jobExpiresAt(createdAt: Date, syncResponseSeconds: number): Date {
-  return new Date(createdAt.getTime() + syncResponseSeconds * 1000);
 }

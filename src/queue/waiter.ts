@@ -4,9 +4,10 @@
  * deadline — where, if the job is still running, the waiter itself finalizes it as `timeout`.
  */
 import type { JobRow } from "../db/schema";
+import { isFinal } from "../domain/outcome";
 import type { Clock } from "../lib/clock";
 import type { JobEvents } from "./events";
-import { isFinal, type JobQueue } from "./index";
+import type { JobQueue } from "./index";
 
 const SAFETY_NET_MS = 1000;
 
@@ -30,17 +31,16 @@ export async function waitForOutcome(
       wake = () => {
         woken = true;
       };
-      const row = await queue.get(jobId);
-      if (!row) return null;
-      if (isFinal(row)) return row;
-      const left = expiresAt.getTime() - clock.now().getTime();
-      if (left <= 0) {
+      // At the deadline the fenced expiry comes first: the booth's 504 is one statement away, and
+      // if the job ended at the edge (or the clock is ahead) the read below decides.
+      if (expiresAt.getTime() <= clock.now().getTime()) {
         const expired = await queue.expire(jobId);
         if (expired) return expired;
-        // It ended at the edge (or the clock is ahead): the final read decides.
-        const last = await queue.get(jobId);
-        if (last && isFinal(last)) return last;
       }
+      const row = await queue.get(jobId);
+      if (!row) return null;
+      if (isFinal(row.status)) return row;
+      const left = expiresAt.getTime() - clock.now().getTime();
       if (signal?.aborted) return null;
       if (woken) continue;
       await new Promise<void>((resolve) => {

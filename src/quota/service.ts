@@ -71,7 +71,6 @@ export class QuotaService {
     if (!s.exhausted) return;
     const retryAfter = Math.max(1, Math.ceil((s.resetsAt.getTime() - this.clock.now().getTime()) / 1000));
     throw new AppError(
-      429,
       "provider_quota_exhausted",
       s.exhaustedByProvider
         ? `${provider}'s quota for today is exhausted (the provider said so); it resets at ${s.resetsAt.toISOString()}`

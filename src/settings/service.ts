@@ -62,6 +62,8 @@ export class SettingsService {
   // is compared in constant time, so every booth upload doesn't pay ~60 ms of argon2.
   private readonly hmacKey = randomBytes(32);
   private verified: { hash: string; mac: Buffer } | null = null;
+  /** Verifications in progress, by hash and keyed MAC of the password (never the password). */
+  private readonly verifying = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly store: { settings: SettingsStore; audit: AuditStore },
@@ -148,7 +150,15 @@ export class SettingsService {
     if (this.verified?.hash === hash) {
       if (constantTimeEqual(mac, this.verified.mac)) return true;
     }
-    const ok = await Bun.password.verify(password, hash);
+    // A burst of booths (every booth after a restart or a rotation) presents the same password at
+    // once: one argon2id verification answers them all instead of one each.
+    const key = `${hash}\n${mac.toString("hex")}`;
+    let verifying = this.verifying.get(key);
+    if (!verifying) {
+      verifying = Bun.password.verify(password, hash).finally(() => this.verifying.delete(key));
+      this.verifying.set(key, verifying);
+    }
+    const ok = await verifying;
     if (ok) this.verified = { hash, mac };
     return ok;
   }

@@ -6,6 +6,7 @@
  */
 import type { Sql } from "../db/client";
 import type { FailureReason, JobStatus } from "../db/schema";
+import { categoryRule, OUTCOME_CATEGORIES, type OutcomeCategory } from "../domain/outcome";
 
 export interface JobFilter {
   from: Date;
@@ -29,15 +30,28 @@ export interface AggregateRow extends OutcomeCounts {
   p95_provider: number | null;
 }
 
-/** The four outcome counters as SQL (see `outcomeCategory` in the stats arithmetic). */
+/** The rows `classifyOutcome` puts in `category`, as a SQL condition (built from its own rule). */
+function isCategory(sql: Sql, category: OutcomeCategory) {
+  const rule = categoryRule(category);
+  const parts = [];
+  if (rule.statuses.length) parts.push(sql`status in ${sql(rule.statuses)}`);
+  if (rule.failedReasons.length) {
+    parts.push(sql`(status = 'failed' and failure_reason in ${sql(rule.failedReasons)})`);
+  }
+  if (rule.failedUnknown) {
+    parts.push(
+      sql`(status = 'failed' and (failure_reason is null or failure_reason not in ${sql(rule.knownReasons)}))`,
+    );
+  }
+  if (!parts.length) return sql`false`;
+  return parts.reduce((all, part) => sql`${all} or ${part}`);
+}
+
+/** The four outcome counters (`success, timeouts, provider_errors, cancelled`) as SQL columns. */
 function counters(sql: Sql) {
-  return sql`
-      count(*) filter (where status = 'succeeded')::int as success,
-      count(*) filter (where status = 'timeout' or (status = 'failed' and failure_reason = 'timeout'))::int
-        as timeouts,
-      count(*) filter (where status = 'failed' and failure_reason is distinct from 'timeout')::int
-        as provider_errors,
-      count(*) filter (where status = 'cancelled')::int as cancelled`;
+  return OUTCOME_CATEGORIES.map(
+    (c) => sql`count(*) filter (where ${isCategory(sql, c)})::int as ${sql(c)}`,
+  ).reduce((all, column) => sql`${all}, ${column}`);
 }
 
 /**

@@ -54,6 +54,9 @@ export class JobStore {
   setProviderRef(id: string, token: string, ref: string) {
     return q.setProviderRef(this.sql, id, token, ref);
   }
+  recordThumbnail(id: string, path: string) {
+    return q.recordThumbnail(this.sql, id, path);
+  }
   clearPayload(id: string) {
     return q.clearPayload(this.sql, id);
   }

@@ -8,11 +8,10 @@
 import { getTableColumns } from "drizzle-orm";
 import type { Sql } from "../db/client";
 import { type FailureReason, type JobRow, job, type NewJobRow } from "../db/schema";
+import { ACTIVE_STATUSES as ACTIVE } from "../domain/outcome";
 
 export const CHANNEL_JOB_DONE = "photochanger_job_done";
 export const CHANNEL_JOB_NEW = "photochanger_job_new";
-
-const ACTIVE = ["pending", "processing"] as const;
 
 // Raw rows are snake_case with bigint as string; map them to the drizzle row shape.
 const columns = Object.entries(getTableColumns(job)).map(([key, col]) => ({
@@ -236,6 +235,15 @@ export async function countActive(sql: Sql): Promise<{ pending: number; processi
 
 export async function setProviderRef(sql: Sql, id: string, token: string, ref: string): Promise<void> {
   await sql`update job set provider_job_ref = ${ref} where id = ${id} and lease_token = ${token}`;
+}
+
+/** Records a thumbnail made after the fact; false when the result is gone (purged) meanwhile. */
+export async function recordThumbnail(sql: Sql, id: string, path: string): Promise<boolean> {
+  const rows = await sql`
+    update job set thumb_path = ${path}
+    where id = ${id} and status = 'succeeded' and result_path is not null and result_deleted_at is null
+    returning id`;
+  return rows.length === 1;
 }
 
 export async function clearPayload(sql: Sql, id: string): Promise<void> {

@@ -5,17 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
+import type { OutputFormat } from "../domain/slots";
 import { type Clock, sleep } from "../lib/clock";
 import type { Logger } from "../lib/log";
-import {
-  downscale,
-  EXT,
-  formatFromMime,
-  type OutputFormat,
-  sniffImage,
-  thumbnail,
-  toOutputFormat,
-} from "../media/images";
+import { downscale, EXT, formatFromMime, sniffImage, toOutputFormat } from "../media/images";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
 import type { Metrics } from "../metrics";
@@ -49,6 +42,8 @@ export interface WorkerDeps {
 
 export const HEARTBEAT_MS = 3000;
 const IDLE_POLL_MS = 1000;
+/** How long an empty claim answers for the other loops of this process (no new hint since). */
+const EMPTY_CLAIM_REUSE_MS = 200;
 const DEFAULT_MAX_INPUT_SIDE = 2048;
 
 class DeadlineReached extends Error {
@@ -73,6 +68,8 @@ export class WorkerPool {
   private loops: Promise<void>[] = [];
   private readonly running = new Map<string, number>();
   private claimTurn: Promise<void> = Promise.resolve();
+  /** The last claim that came back empty: the queued-hint count before it, and when. */
+  private lastEmpty = { seq: -1, at: 0 };
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -122,6 +119,8 @@ export class WorkerPool {
         log.error("worker.job_crashed", { job_id: job.id, slot: job.slotId, error: err });
       } finally {
         this.running.set(job.provider, (this.running.get(job.provider) ?? 1) - 1);
+        // A provider below its limit again may have jobs waiting that the last empty claim skipped.
+        this.lastEmpty.seq = -1;
       }
     }
   }
@@ -133,8 +132,16 @@ export class WorkerPool {
    */
   private claimWithinLimits(owner: string): Promise<JobRow | null> {
     const turn = this.claimTurn.then(async () => {
+      const seq = this.deps.events.queuedSeq;
+      // Another loop found nothing to claim a moment ago and no job was announced (or capacity
+      // freed) since: asking again would only repeat its answer. With hundreds of idle loops
+      // woken by one hint, this keeps it to two claims instead of hundreds.
+      if (this.lastEmpty.seq === seq && performance.now() - this.lastEmpty.at < EMPTY_CLAIM_REUSE_MS) {
+        return null;
+      }
       const job = await this.deps.queue.claim(owner, await this.saturatedProviders());
       if (job) this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
+      else this.lastEmpty = { seq, at: performance.now() };
       return job;
     });
     this.claimTurn = turn.then(
@@ -171,13 +178,18 @@ export class WorkerPool {
     }, HEARTBEAT_MS);
 
     const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
-    await queue.step(job, "dispatched", {
-      owner,
-      provider: job.provider,
-      operation: job.operation,
-      attempt: job.attempts,
-      queue_wait_ms: queueWaitMs,
-    });
+    // Written while the input is read and the key looked up (not before): the provider call waits
+    // for the slowest of the three, not for their sum. A log row that cannot be written never
+    // fails the job.
+    const dispatched = queue
+      .step(job, "dispatched", {
+        owner,
+        provider: job.provider,
+        operation: job.operation,
+        attempt: job.attempts,
+        queue_wait_ms: queueWaitMs,
+      })
+      .catch((err) => log.warn("job.log_failed", { event: "dispatched", error: err }));
     log.info("job.dispatched", {
       provider: job.provider,
       operation: job.operation,
@@ -194,7 +206,11 @@ export class WorkerPool {
         const msg = checked.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
         throw new ProviderFailure("invalid_config", `Slot settings are not valid: ${msg}`);
       }
-      const apiKey = await this.deps.settings.providerKey(job.provider as ProviderId);
+      const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
+      const [apiKey, photo] = await Promise.all([
+        provider.spec.needsApiKey ? this.deps.settings.providerKey(job.provider as ProviderId) : null,
+        this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null),
+      ]);
       if (provider.spec.needsApiKey && !apiKey) {
         throw new ProviderFailure(
           "invalid_config",
@@ -202,8 +218,6 @@ export class WorkerPool {
             `(or set ${job.provider.toUpperCase()}_API_KEY)`,
         );
       }
-      const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
-      const photo = await this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null);
       const templates = [];
       for (const t of job.templates) {
         if (!(await this.deps.media.exists(t.path))) {
@@ -234,8 +248,13 @@ export class WorkerPool {
         },
         publish: (image, label) => this.publish(job, image, label),
         setProviderRef: (ref) => queue.setProviderRef(job, ref),
-        countRequest: () => this.deps.quota.countRequest(job.provider),
+        // A counter that cannot be written must not cost the guest their photo: log and go on.
+        countRequest: () =>
+          this.deps.quota.countRequest(job.provider).catch((err) => {
+            log.warn("provider.request_not_counted", { provider: job.provider, error: err });
+          }),
       };
+      await dispatched;
       abort.signal.throwIfAborted();
       providerStarted = performance.now();
       const output = await raceAbort(provider.run(ctx), abort.signal);
@@ -246,15 +265,14 @@ export class WorkerPool {
         provider_latency_ms: providerMs,
         bytes: output.bytes.byteLength,
       });
-      await queue.step(
-        job,
-        "provider_responded",
-        { bytes: output.bytes.byteLength, mime: output.mime },
-        providerMs,
-      );
+      // Logged while the result is written: the two are independent, and both precede finalizing.
+      const responded = queue
+        .step(job, "provider_responded", { bytes: output.bytes.byteLength, mime: output.mime }, providerMs)
+        .catch((err) => log.warn("job.log_failed", { event: "provider_responded", error: err }));
 
       const settings = await this.deps.settings.current();
-      const stored = await this.storeResult(job, output);
+      const stored = await this.storeResult(job, output).finally(() => responded);
+      await responded;
       const done = await queue.succeed(
         job,
         { ...stored, providerLatencyMs: providerMs },
@@ -263,11 +281,11 @@ export class WorkerPool {
       if (!done) {
         // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
         await this.deps.media.remove(stored.resultPath);
-        await this.deps.media.remove(stored.thumbPath);
         await queue.step(job, "late_result_discarded", { provider_latency_ms: providerMs });
         log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
       }
     } catch (err) {
+      await dispatched;
       // A provider that failed still took time: record how long until it gave up.
       if (providerMs === null && providerStarted !== null) {
         providerMs = Math.round(performance.now() - providerStarted);
@@ -327,25 +345,19 @@ export class WorkerPool {
     return maxSide ? downscale(bytes, maxSide) : toImage(bytes, job.payloadMime);
   }
 
+  /**
+   * Stores the result durably (the booth is answered from it). The thumbnail is not made here: it is
+   * made on its first request (`/public/results/{id}/thumb`), off the booth's critical path.
+   */
   private async storeResult(job: JobRow, output: ProviderImage) {
     const converted = await toOutputFormat(output.bytes, job.outputFormat as OutputFormat);
     const resultPath = await this.deps.media.writeAtomic(
       `results/${job.id}.${EXT[converted.format]}`,
       converted.bytes,
     );
-    let thumbPath: string | null = null;
-    try {
-      thumbPath = await this.deps.media.writeAtomic(
-        `results/${job.id}.thumb.webp`,
-        await thumbnail(converted.bytes),
-      );
-    } catch (err) {
-      // HEIC results (kept as "original") cannot be decoded here; the result itself is still served.
-      this.deps.log.warn("job.thumbnail_failed", { job_id: job.id, slot: job.slotId, error: err });
-    }
     return {
       resultPath,
-      thumbPath,
+      thumbPath: null,
       resultMime: converted.mime,
       resultSize: converted.bytes.byteLength,
       resultSha256: createHash("sha256").update(converted.bytes).digest("hex"),

@@ -1,4 +1,6 @@
 /** Every string of the web UI in English (same shape as ru.ts). */
+
+import { errorTexts } from "../../src/lib/errors";
 import type { Dict } from "./ru";
 
 export const en: Dict = {
@@ -687,45 +689,7 @@ export const en: Dict = {
     csrf: "Request refused: submit the form from this server's pages.",
     notFoundTitle: "Page not found",
     goHome: "Home",
-    codes: {
-      client_closed: "The client closed the connection.",
-      csrf_refused: "Request refused: submit the form from this server's pages.",
-      insufficient_storage: "The server's disk is full.",
-      storage_full: "The server's disk is full.",
-      invalid_config: "The slot's settings are incomplete or invalid.",
-      invalid_credentials: "Wrong password.",
-      media_expired: "This file has expired.",
-      media_not_found: "File not found.",
-      not_found: "Page not found.",
-      result_expired: "This result has expired.",
-      result_not_found: "Result not found.",
-      thumbnail_not_found: "Thumbnail not found.",
-      slot_disabled: "The slot is off.",
-      too_many_attempts: "Too many wrong passwords — wait and try again.",
-      login_throttled: "Too many failed sign-ins — wait a little.",
-      image_too_large: "The image has too many pixels.",
-      provider_no_image: "The provider returned no image.",
-      provider_not_configured: "The provider's key is not set.",
-      version_conflict: "Someone else changed this slot meanwhile. Reload the page.",
-      validation_failed: "Check the highlighted fields.",
-      invalid_request: "The request is not filled in correctly.",
-      slot_not_found: "No such slot.",
-      job_not_found: "No such job.",
-      job_not_active: "The job has already ended.",
-      template_not_found: "The template is already gone.",
-      unsupported_media_type: "This is not a JPG, PNG, WebP or HEIC image.",
-      payload_too_large: "The file is too large.",
-      invalid_payload: "No file arrived — choose the image again.",
-      queue_busy: "The queue is full; try again in a few seconds.",
-      sync_timeout: "The provider did not finish in time.",
-      provider_error: "The provider returned an error.",
-      provider_blocked: "The provider's safety filter refused the image.",
-      job_cancelled: "The job was cancelled.",
-      forbidden: "You may not do this.",
-      unauthorized: "Your session has expired — sign in again.",
-      service_unavailable: "The database is unavailable.",
-      provider_quota_exhausted: "The provider's daily quota is used up — the booth prints the original.",
-      internal_error: "Internal server error.",
-    } as Record<string, string>,
+    // The texts of every error code live with the codes themselves (src/lib/errors.ts).
+    codes: errorTexts("en"),
   },
 };

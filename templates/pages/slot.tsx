@@ -5,6 +5,7 @@
  * and recent jobs.
  */
 
+import { OUTPUT_FORMATS } from "../../src/domain/slots";
 import type { SlotAttention } from "../../src/modules/attention/service";
 import { refusalText, SlotTrouble } from "../attention";
 import {
@@ -99,8 +100,6 @@ export interface SlotPageModel {
   refusals: { at: string; reason: string; count: number }[];
   presets?: PresetCardView[];
 }
-
-const OUTPUT_FORMATS = ["jpeg", "png", "webp", "original"];
 
 function fieldValue(f: SettingField, settings: Record<string, unknown>): string {
   const v = settings[f.key] ?? f.default;

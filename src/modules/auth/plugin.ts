@@ -40,9 +40,9 @@ export const authPlugin = (rt: Services) =>
             cookie[SESSION_COOKIE]?.value as string | undefined,
           );
           if (!admin)
-            throw new AppError(401, "unauthorized", "Log in first (the session is missing or has expired)");
+            throw new AppError("unauthorized", "Log in first (the session is missing or has expired)");
           if (!admin.scopes.includes(required)) {
-            throw new AppError(403, "forbidden", `This needs the "${required}" permission`, { required });
+            throw new AppError("forbidden", `This needs the "${required}" permission`, { required });
           }
           if (admin.via === "cookie" && !isSafeMethod(request.method)) requireSameOrigin(request);
           return { admin };
@@ -132,5 +132,5 @@ export function requireSameOrigin(request: Request): void {
       // malformed origin: refused below
     }
   }
-  throw new AppError(403, "csrf_refused", "Cross-site request refused: use the admin pages of this server");
+  throw new AppError("csrf_refused", "Cross-site request refused: use the admin pages of this server");
 }

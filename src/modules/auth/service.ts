@@ -21,7 +21,6 @@ export async function checkLogin(
   if (wait > 0) {
     rt.log.warn("auth.login.throttled", { username, client_ip: clientIp });
     throw new AppError(
-      429,
       "login_throttled",
       "Too many failed logins; wait before trying again",
       { retry_after_seconds: wait },
@@ -33,7 +32,7 @@ export async function checkLogin(
   if (!user || !ok) {
     await recordFailure(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
     rt.log.warn("auth.login.failure", { username, client_ip: clientIp, reason: "invalid_credentials" });
-    throw new AppError(401, "invalid_credentials", "Wrong username or password");
+    throw new AppError("invalid_credentials", "Wrong username or password");
   }
   await clearFailures(rt.store.auth, LOGIN_RULE, key);
   rt.log.info("auth.login.success", { username, client_ip: clientIp });

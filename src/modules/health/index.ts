@@ -1,6 +1,6 @@
 /** GET /healthz (the process is alive) and GET /readyz (it can take a booth upload now). */
 import { Elysia } from "elysia";
-import { envelope } from "../../lib/errors";
+import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
 import { op } from "../openapi/docs";
 import { readiness } from "./service";
@@ -28,9 +28,11 @@ export const healthModule = (rt: Services) =>
         const failing = Object.entries(result.checks)
           .filter(([, c]) => !c.ok)
           .map(([name]) => name);
-        return Response.json(
-          envelope("not_ready", `Not ready: ${failing.join(", ")}`, { failing, checks: result.checks }),
-          { status: 503, headers: { "Cache-Control": "no-store", "Retry-After": "5" } },
+        throw new AppError(
+          "not_ready",
+          `Not ready: ${failing.join(", ")}`,
+          { failing, checks: result.checks },
+          { "Retry-After": "5" },
         );
       },
       {

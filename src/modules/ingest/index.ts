@@ -2,129 +2,22 @@
 import { Type } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { clientAddress } from "../../lib/client";
-import { AppError, errorResponse } from "../../lib/errors";
-import { slotLabel } from "../../metrics";
-import { waitForOutcome } from "../../queue/waiter";
 import type { Services } from "../../services";
-import { noteRefusal } from "../attention/refusals";
 import { multipart, op } from "../openapi/docs";
-import { outcomeReply } from "./outcome";
-import {
-  checkIngestPassword,
-  clientMetadata,
-  enqueueUpload,
-  guardDb,
-  loadSlot,
-  MB,
-  readUpload,
-  refuseIfThrottled,
-  requireEnabledSlot,
-  requireImage,
-} from "./service";
-
-/** Seconds beyond T_sync that Bun keeps the held connection open, so the deadline answer arrives. */
-const HOLD_MARGIN_S = 15;
+import { answerBooth } from "./accept";
 
 export const ingestModule = (rt: Services) => {
-  const handle = async ({ request, params, server }: HandlerArgs, track: IngestTrack) => {
-    const slotId = params.slotId;
-    const clientIp = clientAddress(server, request);
-    track.clientIp = clientIp;
-    if (rt.draining) {
-      throw new AppError(
-        503,
-        "service_unavailable",
-        "The server is restarting; try again shortly",
-        {},
-        {
-          "Retry-After": "5",
-        },
-      );
-    }
-    const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
-    track.provider = slot.provider;
-    await refuseIfThrottled(rt, clientIp);
-    const upload = await readUpload(request, slot.sizeLimitMb * MB);
-    const password =
-      stringField(upload.fields, "password") ?? new URL(request.url).searchParams.get("password");
-    await checkIngestPassword(rt, password, clientIp);
-    await requireImage(upload);
-    // The provider's quota for today is used up: answer now, so the booth prints the original.
-    await guardDb(() => rt.quota.refuseIfExhausted(slot.provider));
-    const job = await enqueueUpload(rt, {
-      slot,
-      source: "ingest",
-      upload,
-      provider: slot.provider,
-      operation: slot.operation,
-      settings: slot.settings,
-      outputFormat: slot.outputFormat,
-      clientMeta: clientMetadata(upload.fields),
-      clientHash: stringField(upload.fields, "hash_hex") ?? stringField(upload.fields, "hash"),
-      clientIp,
-      createdBy: null,
+  const handler = ({ request, params, server }: HandlerArgs) =>
+    answerBooth(rt, params.slotId, request, {
+      ip: clientAddress(server, request),
+      hold: (seconds) => server?.timeout(request, seconds),
     });
-    track.jobId = job.id;
-    const settings = await rt.settings.current();
-    server?.timeout(request, settings.syncResponseSeconds + HOLD_MARGIN_S);
-    rt.log.info("ingest.accepted", {
-      job_id: job.id,
-      slot: slotId,
-      bytes: upload.bytes.byteLength,
-      client_ip: clientIp,
-    });
-    request.signal.addEventListener(
-      "abort",
-      () => rt.log.info("ingest.client_gone", { job_id: job.id, slot: slotId }),
-      {
-        once: true,
-      },
-    );
-    const final = await waitForOutcome(rt, job.id, job.expiresAt, request.signal);
-    if (!final) {
-      // The booth went away; the job runs on and its result is kept for the gallery.
-      const closed = new AppError(499, "client_closed", "The client closed the connection");
-      return { response: errorResponse(closed), outcome: closed.code };
-    }
-    return outcomeReply(rt, final);
-  };
-
-  /** Every answer, refusals included, is counted and logged once with its outcome. */
-  const counted = async (args: HandlerArgs): Promise<Response> => {
-    const started = performance.now();
-    const track: IngestTrack = { provider: "none", jobId: null, clientIp: null };
-    let outcome = "internal_error";
-    let status = 500;
-    try {
-      const reply = await handle(args, track);
-      outcome = reply.outcome;
-      status = reply.response.status;
-      return reply.response;
-    } catch (err) {
-      if (err instanceof AppError) [outcome, status] = [err.code, err.status];
-      throw err;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      const slot = slotLabel(args.params.slotId);
-      rt.metrics.ingestAnswered({ slot, provider: track.provider, outcome }, track.jobId ? seconds : null);
-      if (!track.jobId && status >= 400) noteRefusal(rt, args.params.slotId, outcome);
-      rt.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
-        job_id: track.jobId ?? undefined,
-        slot: args.params.slotId.slice(0, 64),
-        provider: track.provider,
-        outcome,
-        status,
-        duration_ms: Math.round(seconds * 1000),
-        client_ip: track.clientIp ?? undefined,
-      });
-    }
-  };
   return new Elysia({ name: "ingest" })
-    .post("/ingest/:slotId", counted, {
+    .post("/ingest/:slotId", handler, {
       parse: "none",
       detail: ingestDoc("The booth's upload (DSLR Remote Pro)"),
     })
-    .post("/api/ingest/:slotId", counted, {
+    .post("/api/ingest/:slotId", handler, {
       parse: "none",
       detail: ingestDoc("Alias of POST /ingest/{slot_id} for booths set up for the earlier build"),
     });
@@ -160,20 +53,8 @@ function ingestDoc(summary: string) {
   });
 }
 
-/** What the handler learnt before it answered or refused, for the metrics and the log. */
-interface IngestTrack {
-  provider: string;
-  jobId: string | null;
-  clientIp: string | null;
-}
-
 interface HandlerArgs {
   request: Request;
   params: { slotId: string };
   server: import("elysia/universal").Server | null;
-}
-
-function stringField(form: FormData, name: string): string | null {
-  const v = form.get(name);
-  return typeof v === "string" && v !== "" ? v : null;
 }

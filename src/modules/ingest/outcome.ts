@@ -1,6 +1,7 @@
 /** Turns a job's final state into the booth's HTTP answer (and the test run's). */
-import { randomUUID } from "node:crypto";
+import { internalError } from "../../app-errors";
 import type { JobRow } from "../../db/schema";
+import { classifyOutcome } from "../../domain/outcome";
 import { AppError, errorResponse } from "../../lib/errors";
 import { contentDisposition } from "../../lib/http";
 import type { Services } from "../../services";
@@ -14,71 +15,50 @@ export function resultFilename(job: Pick<JobRow, "id" | "slotId" | "resultPath">
   return `${job.slotId}-${shortId(job.id)}.${ext}`;
 }
 
-/** The error a finished-but-unsuccessful job answers with; null for success. */
-export function outcomeError(rt: Services, job: JobRow): AppError | null {
-  const details = { job_id: job.id };
-  switch (job.status) {
-    case "succeeded":
-      return null;
-    case "timeout":
-      return new AppError(504, "sync_timeout", "The photo was not processed before the deadline", {
-        job_id: job.id,
-        expires_at: job.expiresAt.toISOString(),
-      });
-    case "cancelled":
-      return new AppError(503, "job_cancelled", "An administrator cancelled this job", details);
-    case "failed":
-      break;
-    default:
-      return internal(rt, job, `job ended in unexpected status ${job.status}`);
-  }
-  const message = job.errorMessage ?? "The provider failed";
-  switch (job.failureReason) {
-    case "provider_blocked":
-      return new AppError(422, "provider_blocked", message, details);
-    case "provider_error":
-      return new AppError(502, "provider_error", message, details);
-    case "invalid_config":
-      return new AppError(502, "invalid_config", message, details);
-    case "timeout":
-      return new AppError(504, "sync_timeout", message, {
-        job_id: job.id,
-        expires_at: job.expiresAt.toISOString(),
-      });
-    default:
-      return internal(rt, job, job.errorMessage ?? "job failed");
-  }
-}
+/** The booth's words for a job that ended without a result, by how it ended. */
+const MESSAGES: Record<string, string> = {
+  timeout: "The photo was not processed before the deadline",
+  cancelled: "An administrator cancelled this job",
+};
 
-function internal(rt: Services, job: JobRow, cause: string): AppError {
-  const correlationId = randomUUID();
-  rt.log.error("ingest.internal_error", {
-    job_id: job.id,
-    slot: job.slotId,
-    correlation_id: correlationId,
-    cause,
-  });
-  return new AppError(500, "internal_error", "Something went wrong on the server", {
-    job_id: job.id,
-    correlation_id: correlationId,
-  });
-}
-
-/** 200 with the image bytes, or the job's error in the envelope. */
-export async function outcomeResponse(rt: Services, job: JobRow): Promise<Response> {
-  return (await outcomeReply(rt, job)).response;
+/**
+ * The error a finished-but-unsuccessful job answers with (its code and status from
+ * `classifyOutcome`); null for success. A job that is not final, or ended in an unknown way, is
+ * an internal error with a correlation id.
+ */
+export function outcomeError(rt: Pick<Services, "log">, job: JobRow): AppError | null {
+  const outcome = classifyOutcome(job.status, job.failureReason);
+  if (outcome?.category === "success") return null;
+  const context = { job_id: job.id, slot: job.slotId };
+  if (!outcome || outcome.code === null || outcome.code === "internal_error") {
+    const cause = outcome
+      ? (job.errorMessage ?? "job failed")
+      : `job ended in unexpected status ${job.status}`;
+    return internalError(rt.log, cause, context, { job_id: job.id });
+  }
+  const details: Record<string, unknown> = { job_id: job.id };
+  if (outcome.code === "sync_timeout") details.expires_at = job.expiresAt.toISOString();
+  const message = MESSAGES[job.status] ?? job.errorMessage ?? "The provider failed";
+  return new AppError(outcome.code, message, details);
 }
 
 /** The answer and its outcome label ("success" or the error code) for metrics and logs. */
 export async function outcomeReply(
-  rt: Services,
+  rt: Pick<Services, "log" | "media">,
   job: JobRow,
 ): Promise<{ response: Response; outcome: string }> {
   const headers = { "X-Job-Id": job.id, "Cache-Control": "no-store" };
   const failure = outcomeError(rt, job);
   if (failure) return { response: errorResponse(failure, headers), outcome: failure.code };
   if (!job.resultPath || !(await rt.media.exists(job.resultPath))) {
-    const missing = internal(rt, job, "result file missing");
+    const missing = internalError(
+      rt.log,
+      "result file missing",
+      { job_id: job.id, slot: job.slotId },
+      {
+        job_id: job.id,
+      },
+    );
     return { response: errorResponse(missing, headers), outcome: missing.code };
   }
   const response = new Response(Bun.file(rt.media.abs(job.resultPath)), {

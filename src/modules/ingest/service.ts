@@ -4,11 +4,11 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { SlotRow } from "../../db/schema";
+import { jobExpiresAt } from "../../domain/deadlines";
 import { AppError } from "../../lib/errors";
 import { isDatabaseUnavailable, parseMultipart, readBodyWithin } from "../../lib/http";
 import { EXT, type ImageFormat, isDecodable, MIME, sniffImage } from "../../media/images";
 import { isDiskFull } from "../../media/storage";
-import { jobExpiresAt } from "../../queue/index";
 import type { Services } from "../../services";
 import { clearFailures, INGEST_PASSWORD_RULE, recordFailure, throttledFor } from "../auth/throttle";
 
@@ -44,16 +44,15 @@ export async function guardDb<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (isDatabaseUnavailable(err)) {
-      throw new AppError(503, "service_unavailable", "The database is not reachable; try again shortly");
+      throw new AppError("service_unavailable", "The database is not reachable; try again shortly");
     }
     throw err;
   }
 }
 
 export function requireEnabledSlot(slotId: string, row: SlotRow | null): SlotRow {
-  if (!row) throw new AppError(404, "slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
-  if (!row.enabled)
-    throw new AppError(404, "slot_disabled", `Slot ${slotId} is disabled`, { slot_id: slotId });
+  if (!row) throw new AppError("slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
+  if (!row.enabled) throw new AppError("slot_disabled", `Slot ${slotId} is disabled`, { slot_id: slotId });
   return row;
 }
 
@@ -67,33 +66,28 @@ export async function readUpload(
   fileFields = IMAGE_FIELDS,
 ): Promise<Upload> {
   const tooLarge = () =>
-    new AppError(
-      413,
-      "payload_too_large",
-      `The upload is larger than this slot's limit of ${limitBytes} bytes`,
-      {
-        max_bytes: limitBytes,
-      },
-    );
+    new AppError("payload_too_large", `The upload is larger than this slot's limit of ${limitBytes} bytes`, {
+      max_bytes: limitBytes,
+    });
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes) throw tooLarge();
   const body = await readBodyWithin(request, limitBytes);
   if (body === null) throw tooLarge();
   const form = await parseMultipart(request.headers.get("content-type"), body);
   if (!form) {
-    throw new AppError(400, "invalid_payload", "Expected a multipart/form-data body", {
+    throw new AppError("invalid_payload", "Expected a multipart/form-data body", {
       content_type: request.headers.get("content-type"),
     });
   }
   const file = pickFile(form, fileFields);
   if (!file) {
-    throw new AppError(400, "invalid_payload", `No image part: send the photo in "${fileFields[0]}"`, {
+    throw new AppError("invalid_payload", `No image part: send the photo in "${fileFields[0]}"`, {
       field: fileFields[0],
     });
   }
   const bytes = new Uint8Array(await file.arrayBuffer());
   if (bytes.byteLength === 0) {
-    throw new AppError(400, "invalid_payload", "The image part is empty", { field: fileFields[0] });
+    throw new AppError("invalid_payload", "The image part is empty", { field: fileFields[0] });
   }
   return { bytes, format: "jpeg", filename: file.name || null, fields: form };
 }
@@ -111,7 +105,7 @@ function pickFile(form: FormData, names: string[]): File | null {
 export async function requireImage(upload: Upload): Promise<ImageFormat> {
   const format = sniffImage(upload.bytes);
   if (!format || !(await isDecodable(upload.bytes, format))) {
-    throw new AppError(415, "unsupported_media_type", "The upload is not a JPEG, PNG, WebP or HEIC image", {
+    throw new AppError("unsupported_media_type", "The upload is not a JPEG, PNG, WebP or HEIC image", {
       detected: format,
       accepted: ["image/jpeg", "image/png", "image/webp", "image/heic"],
     });
@@ -144,7 +138,7 @@ export async function checkIngestPassword(
   }
   await recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now());
   rt.log.warn("ingest.invalid_password", { client_ip: clientIp, password_given: !!password });
-  throw new AppError(401, "invalid_credentials", "Wrong or missing ingest password", { field: "password" });
+  throw new AppError("invalid_credentials", "Wrong or missing ingest password", { field: "password" });
 }
 
 export async function refuseIfThrottled(
@@ -156,7 +150,6 @@ export async function refuseIfThrottled(
   );
   if (wait > 0) {
     throw new AppError(
-      429,
       "too_many_attempts",
       "Too many wrong passwords from this address; wait and try again",
       { retry_after_seconds: wait },
@@ -191,7 +184,7 @@ export async function enqueueUpload(
   const settings = await guardDb(() => rt.settings.current());
   const free = await rt.media.freeBytes();
   if (free < upload.bytes.byteLength * 3 + DISK_RESERVE_BYTES) {
-    throw new AppError(507, "insufficient_storage", "The server's disk is full; the photo was not stored", {
+    throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored", {
       free_bytes: free,
     });
   }
@@ -202,7 +195,7 @@ export async function enqueueUpload(
     payloadPath = await rt.media.writeAtomic(`payloads/${id}.${EXT[upload.format]}`, upload.bytes);
   } catch (err) {
     if (isDiskFull(err)) {
-      throw new AppError(507, "insufficient_storage", "The server's disk is full; the photo was not stored");
+      throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored");
     }
     throw err;
   }
@@ -235,7 +228,6 @@ export async function enqueueUpload(
     );
     if (outcome.kind === "busy") {
       throw new AppError(
-        429,
         "queue_busy",
         "The server is processing as many photos as it allows; try again in a few seconds",
         { in_flight: outcome.inFlight, max_in_flight: settings.maxInFlightJobs },
@@ -246,7 +238,7 @@ export async function enqueueUpload(
   } catch (err) {
     await rt.media.remove(payloadPath);
     if (isDatabaseUnavailable(err)) {
-      throw new AppError(503, "service_unavailable", "The database is not reachable; try again shortly");
+      throw new AppError("service_unavailable", "The database is not reachable; try again shortly");
     }
     throw err;
   }

@@ -28,7 +28,7 @@ export const jobsModule = (rt: Services) =>
           summary: "List jobs, newest first (filters and paging)",
           scope: "slots:read",
           ok: { schema: JobPage },
-          errors: [422],
+          errors: [400],
         }),
       },
     )

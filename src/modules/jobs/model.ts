@@ -6,7 +6,7 @@ export const JOB_SOURCES = ["ingest", "test_run"] as const;
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = 50;
 
-/** Query strings as they arrive; parsed (and refused with 422) by `parseJobQuery`. */
+/** Query strings as they arrive; parsed (and refused with 400) by `parseJobQuery`. */
 export const JobQuery = Type.Object({
   status: Type.Optional(
     Type.String({ description: `One status or a comma-separated list: ${JOB_STATUSES.join(", ")}` }),

@@ -4,12 +4,14 @@
  * and the server-rendered pages alike.
  */
 import { JOB_STATUSES, type JobRow, type JobStatus } from "../../db/schema";
+import { isFinal } from "../../domain/outcome";
+import { isSlotId } from "../../domain/slots";
 import { AppError } from "../../lib/errors";
 import { isUuid } from "../../lib/http";
 import { resultLinks } from "../../lib/urls";
-import { type FieldError, validationFailed } from "../../lib/validation";
-import { isFinal } from "../../queue/index";
+import type { FieldError } from "../../lib/validation";
 import type { Services } from "../../services";
+import { boxTimeZone, parseTime } from "../stats/arithmetic";
 import { DEFAULT_PAGE_SIZE, JOB_SOURCES, type JobQuery, MAX_PAGE_SIZE } from "./model";
 
 export interface JobFilters {
@@ -39,7 +41,11 @@ export function jobDurations(
   };
 }
 
-/** Turns the query string into filters; every bad value is reported by name (422). */
+/**
+ * Turns the query string into filters; every bad value is reported by name — 400
+ * `invalid_request`, like every bad query parameter (times are read by the statistics' `parseTime`,
+ * so `from`/`to` mean the same on /api/jobs and /api/stats).
+ */
 export function parseJobQuery(q: JobQuery): JobFilters {
   const errors: FieldError[] = [];
   const filters: JobFilters = { page: 1, pageSize: DEFAULT_PAGE_SIZE };
@@ -50,8 +56,7 @@ export function parseJobQuery(q: JobQuery): JobFilters {
     else filters.statuses = list as JobStatus[];
   }
   if (q.slot) {
-    if (!/^slot-\d{3}$/.test(q.slot))
-      errors.push({ field: "slot", message: "Expected a slot id like slot-001" });
+    if (!isSlotId(q.slot)) errors.push({ field: "slot", message: "Expected a slot id, slot-001 … slot-015" });
     else filters.slotId = q.slot;
   }
   if (q.source) {
@@ -62,9 +67,12 @@ export function parseJobQuery(q: JobQuery): JobFilters {
   for (const key of ["from", "to"] as const) {
     const v = q[key];
     if (!v) continue;
-    const d = new Date(v);
-    if (Number.isNaN(d.getTime())) errors.push({ field: key, message: "Expected an ISO 8601 date or time" });
-    else filters[key] = d;
+    try {
+      filters[key] = parseTime(v, boxTimeZone(), key);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      errors.push({ field: key, message: err.message });
+    }
   }
   const int = (key: "page" | "page_size", v: string | undefined, max: number) => {
     if (v === undefined || v === "") return null;
@@ -77,7 +85,9 @@ export function parseJobQuery(q: JobQuery): JobFilters {
   };
   filters.page = int("page", q.page, 1_000_000) ?? 1;
   filters.pageSize = int("page_size", q.page_size, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
-  if (errors.length) throw validationFailed(errors);
+  if (errors.length) {
+    throw new AppError("invalid_request", "Some query parameters are not valid", { fields: errors });
+  }
   return filters;
 }
 
@@ -131,7 +141,7 @@ export async function listJobs(
 
 async function requireJob(rt: Pick<Services, "store">, id: string): Promise<JobRow> {
   const row = isUuid(id) ? await rt.store.jobs.get(id) : null;
-  if (!row) throw new AppError(404, "job_not_found", "There is no job with this id", { job_id: id });
+  if (!row) throw new AppError("job_not_found", "There is no job with this id", { job_id: id });
   return row;
 }
 
@@ -158,7 +168,7 @@ export async function getJob(rt: Pick<Services, "store" | "clock">, id: string, 
       sha256: j.resultSha256 ?? null,
       deleted_at: j.resultDeletedAt?.toISOString() ?? null,
     },
-    deadline_left_ms: isFinal(j) ? null : Math.max(0, j.expiresAt.getTime() - now),
+    deadline_left_ms: isFinal(j.status) ? null : Math.max(0, j.expiresAt.getTime() - now),
     timeline: steps.map((s) => ({
       event: s.event,
       at: s.occurredAt.toISOString(),
@@ -185,7 +195,7 @@ export async function cancelJob(
   const row = await rt.queue.cancel(id, by);
   if (!row) {
     const now = (await rt.queue.get(id)) ?? existing;
-    throw new AppError(409, "job_not_active", `The job already ended (${now.status})`, {
+    throw new AppError("job_not_active", `The job already ended (${now.status})`, {
       job_id: id,
       status: now.status,
     });

@@ -85,7 +85,7 @@ export async function findPreset(rt: Deps, id: string, lang: Lang): Promise<Pres
   const curated = curatedPreset(id);
   if (curated) return curatedView(rt, curated, lang);
   const row = UUID.test(id) ? await rt.store.presets.get(id) : null;
-  if (!row) throw new AppError(404, "preset_not_found", `There is no preset "${id.slice(0, 80)}"`);
+  if (!row) throw new AppError("preset_not_found", `There is no preset "${id.slice(0, 80)}"`);
   return customView(row);
 }
 
@@ -103,7 +103,7 @@ export async function applyPreset(
 ): Promise<SlotChoice> {
   const preset = await findPreset(rt, id, lang);
   const variant = preset.variants.find((c) => c.provider === current.provider) ?? preset.variants[0];
-  if (!variant) throw new AppError(404, "preset_not_found", `Preset "${id}" has nothing this server can run`);
+  if (!variant) throw new AppError("preset_not_found", `Preset "${id}" has nothing this server can run`);
   const same = variant.provider === current.provider && variant.operation === current.operation;
   const kept = same
     ? Object.fromEntries(Object.entries(current.settings).filter(([k]) => k !== "prompt"))
@@ -156,14 +156,10 @@ export async function createPreset(
 
 export async function removePreset(rt: Deps, id: string, by: string): Promise<void> {
   if (curatedPreset(id)) {
-    throw new AppError(
-      409,
-      "preset_read_only",
-      "Curated presets are part of the product and cannot be deleted",
-    );
+    throw new AppError("preset_read_only", "Curated presets are part of the product and cannot be deleted");
   }
   const row = UUID.test(id) ? await rt.store.presets.remove(id) : null;
-  if (!row) throw new AppError(404, "preset_not_found", `There is no preset "${id.slice(0, 80)}"`);
+  if (!row) throw new AppError("preset_not_found", `There is no preset "${id.slice(0, 80)}"`);
   await rt.settings.audit(by, "preset.deleted", { preset_id: row.id, name: row.name });
   rt.log.info("admin.preset_deleted", { by, preset_id: row.id });
 }

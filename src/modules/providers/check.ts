@@ -316,7 +316,16 @@ async function geminiModels(
   });
   report.account.image_models = models;
   await timed(report, "model", async () => {
-    if (!models.includes(model.replace(/^models\//, ""))) {
+    const id = model.replace(/^models\//, "");
+    if (models.includes(id)) return { value: null, detail: `${model} is available` };
+    // Not listed: ask for it by name before calling it unknown (lists can lag behind new ids).
+    const one = await getJson(
+      `${base}/${apiVersion}/models/${encodeURIComponent(id)}`,
+      { "x-goog-api-key": apiKey },
+      signal,
+      "Gemini",
+    );
+    if (one.status !== 200) {
       throw new CheckFailed(
         "unknown_model",
         `This Gemini account cannot use the model "${model}"; it can use: ${models.join(", ") || "no image models"}`,
@@ -458,7 +467,7 @@ function explain(
       return {
         code: "unreachable_public_url",
         message:
-          "Turbotext could not download the test photo from this server's public address: the box is not reachable from the internet at PUBLIC_BASE_URL (check the address, port forwarding and firewall)",
+          "Turbotext could not download the test photo from this server's public address: the box is not reachable from the internet at PUBLIC_BASE_URL (check that the server is running, the address, port forwarding and firewall)",
       };
     }
     if (status === 401 || status === 403 || /API key|api_key/i.test(err.message)) {

@@ -71,7 +71,6 @@ export const providersModule = (rt: Services) =>
       async ({ params, request }) => {
         if (!isCheckable(params.id)) {
           throw new AppError(
-            404,
             "provider_not_found",
             `Cannot check "${params.id}" (gemini, turbotext or openai)`,
           );

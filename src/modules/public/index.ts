@@ -5,7 +5,7 @@ import { contentDisposition } from "../../lib/http";
 import type { Services } from "../../services";
 import { resultFilename } from "../ingest/outcome";
 import { op } from "../openapi/docs";
-import { expiryHeaders, findServableResult } from "./service";
+import { expiryHeaders, findServableResult, thumbnailOf } from "./service";
 
 export const publicModule = (rt: Services) =>
   new Elysia({ name: "public" })
@@ -39,10 +39,11 @@ export const publicModule = (rt: Services) =>
       "/public/results/:jobId/thumb",
       async ({ params }) => {
         const job = await findServableResult(rt, params.jobId);
-        if (!job.thumbPath || !(await rt.media.exists(job.thumbPath))) {
-          throw new AppError(404, "thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
+        const thumbPath = await thumbnailOf(rt, job);
+        if (!thumbPath) {
+          throw new AppError("thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
         }
-        return new Response(Bun.file(rt.media.abs(job.thumbPath)), {
+        return new Response(Bun.file(rt.media.abs(thumbPath)), {
           headers: {
             "Content-Type": "image/webp",
             "X-Content-Type-Options": "nosniff",
@@ -53,7 +54,7 @@ export const publicModule = (rt: Services) =>
       {
         detail: op({
           tag: "public",
-          summary: "The WebP thumbnail of a result",
+          summary: "The WebP thumbnail of a result (made on its first request)",
           ok: { description: "The thumbnail", contentType: "image/webp" },
           errors: [404, 410],
         }),
@@ -63,10 +64,10 @@ export const publicModule = (rt: Services) =>
       "/public/media/:id",
       async ({ params }) => {
         const obj = /^[A-Za-z0-9_-]{43}$/.test(params.id) ? await rt.objects.get(params.id) : null;
-        if (!obj) throw new AppError(404, "media_not_found", "There is no media object with this id");
+        if (!obj) throw new AppError("media_not_found", "There is no media object with this id");
         const now = rt.clock.now();
         if (obj.deletedAt || obj.expiresAt.getTime() <= now.getTime() || !(await rt.media.exists(obj.path))) {
-          throw new AppError(410, "media_expired", "This media link has expired", {
+          throw new AppError("media_expired", "This media link has expired", {
             expires_at: obj.expiresAt.toISOString(),
           });
         }

@@ -25,9 +25,6 @@ import {
   updateSlot,
 } from "./service";
 
-/** Seconds beyond T_sync that Bun keeps a test run's connection open, so the deadline answer arrives. */
-const HOLD_MARGIN_S = 15;
-
 const slotParams = t.Object({ id: t.String({ description: "slot-001 … slot-015" }) });
 const templateParams = t.Object({ id: t.String(), tid: t.String({ description: "Template id" }) });
 
@@ -103,7 +100,6 @@ export const slotsModule = (rt: Services) =>
         const slot = await findSlot(rt, params.id);
         const upload = await readUpload(request, slot.sizeLimitMb * MB, ["test_image"]);
         const overrides = upload.fields.get("overrides");
-        const sync = (await rt.settings.current()).syncResponseSeconds;
         return runTest(
           rt,
           params.id,
@@ -113,7 +109,7 @@ export const slotsModule = (rt: Services) =>
             by: admin.username,
             clientIp: clientAddress(server as Server | null, request),
             signal: request.signal,
-            onQueued: () => server?.timeout(request, sync + HOLD_MARGIN_S),
+            hold: (seconds) => server?.timeout(request, seconds),
           },
           await linkBaseFor(rt.settings, request.url),
         );

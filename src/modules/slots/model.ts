@@ -1,8 +1,7 @@
 /** Request and response shapes of the slot API (TypeBox; the TS types are `typeof X.static`). */
 import { Type } from "@sinclair/typebox";
+import { OUTPUT_FORMATS, SLOT_ID_PATTERN } from "../../domain/slots";
 
-export const SLOT_ID_PATTERN = "^slot-0(0[1-9]|1[0-5])$";
-export const OUTPUT_FORMATS = ["jpeg", "png", "webp", "original"] as const;
 export const TEMPLATE_ROLE_PATTERN = "^[a-z][a-z0-9_]{0,31}$";
 
 const outputFormat = Type.Union(

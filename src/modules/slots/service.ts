@@ -6,20 +6,21 @@
  */
 import { createHash } from "node:crypto";
 import type { SlotRow, TemplateMediaRow } from "../../db/schema";
+import { classifyOutcome } from "../../domain/outcome";
+import { isSlotId } from "../../domain/slots";
 import { AppError } from "../../lib/errors";
 import { isUuid } from "../../lib/http";
 import { ingestUrl, resultLinks } from "../../lib/urls";
 import { fieldErrors, validate, validationFailed } from "../../lib/validation";
 import { imageSize, MIME } from "../../media/images";
-import { waitForOutcome } from "../../queue/waiter";
 import type { Services } from "../../services";
+import { acceptAndWait } from "../ingest/accept";
 import { outcomeError } from "../ingest/outcome";
-import { type AcceptedJob, enqueueUpload, requireImage, type Upload } from "../ingest/service";
+import { requireImage, type Upload } from "../ingest/service";
 import { type JobDurations, jobDurations } from "../jobs/service";
-import { SLOT_ID_PATTERN, SlotUpdate, TemplateRole, TestRunOverrides } from "./model";
+import { SlotUpdate, TemplateRole, TestRunOverrides } from "./model";
 
 const RECENT_RESULTS = 10;
-const SLOT_ID = new RegExp(SLOT_ID_PATTERN);
 
 // ---- reading ----
 
@@ -61,8 +62,8 @@ export type TemplateView = ReturnType<typeof templateView>;
 
 /** The slot row, or 404 `slot_not_found`. */
 export async function findSlot(rt: Pick<Services, "store">, slotId: string): Promise<SlotRow> {
-  const row = SLOT_ID.test(slotId) ? await rt.store.slots.get(slotId) : null;
-  if (!row) throw new AppError(404, "slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
+  const row = isSlotId(slotId) ? await rt.store.slots.get(slotId) : null;
+  if (!row) throw new AppError("slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
   return row;
 }
 
@@ -99,12 +100,14 @@ export async function slotStatsSummary(rt: Pick<Services, "store">, row: SlotRow
   };
   for (const r of rows) {
     s.total += r.n;
-    if (r.status === "succeeded") s.succeeded += r.n;
-    else if (r.status === "pending" || r.status === "processing") s.in_flight += r.n;
-    else if (r.status === "timeout" || r.reason === "timeout") s.timeouts += r.n;
-    else if (r.status === "cancelled") s.cancelled += r.n;
-    else if (r.reason === "provider_error") s.provider_errors += r.n;
-    else if (r.reason === "provider_blocked") s.provider_blocked += r.n;
+    const outcome = classifyOutcome(r.status, r.reason);
+    if (!outcome) s.in_flight += r.n;
+    else if (outcome.category === "success") s.succeeded += r.n;
+    else if (outcome.category === "timeouts") s.timeouts += r.n;
+    else if (outcome.category === "cancelled") s.cancelled += r.n;
+    // provider errors, split by the answer the booth got
+    else if (outcome.code === "provider_error") s.provider_errors += r.n;
+    else if (outcome.code === "provider_blocked") s.provider_blocked += r.n;
     else s.other_failures += r.n;
   }
   return s;
@@ -179,7 +182,6 @@ export function parseIfMatch(header: string | null | undefined): number | null |
 
 function versionConflict(current: number): AppError {
   return new AppError(
-    409,
     "version_conflict",
     "The slot was changed by someone else; reload it and apply your change again",
     { current_version: current },
@@ -265,8 +267,8 @@ export interface TestRunInput {
   clientIp: string | null;
   /** Fires when the client goes away: the job runs on, nobody waits for it. */
   signal?: AbortSignal;
-  /** Called once the job is queued (the route raises the connection's idle timeout). */
-  onQueued?: (job: AcceptedJob) => void;
+  /** Keeps the connection open this many seconds (the route's idle timeout). */
+  hold?: (seconds: number) => void;
 }
 
 export interface TestRunResult {
@@ -307,7 +309,7 @@ export async function runTest(
   const provider = overrides.provider ?? row.provider;
   const operation = overrides.operation ?? row.operation;
   const settings = checkProviderConfig(rt, provider, operation, overrides.settings ?? row.settings);
-  const queued = await enqueueUpload(rt, {
+  const { final } = await acceptAndWait(rt, {
     slot: row,
     source: "test_run",
     upload: input.upload,
@@ -319,11 +321,12 @@ export async function runTest(
     clientHash: null,
     clientIp: input.clientIp,
     createdBy: input.by,
+    signal: input.signal,
+    hold: input.hold,
+    onAccepted: (job) =>
+      rt.log.info("admin.test_run", { job_id: job.id, slot: slotId, by: input.by, provider, operation }),
   });
-  input.onQueued?.(queued);
-  rt.log.info("admin.test_run", { job_id: queued.id, slot: slotId, by: input.by, provider, operation });
-  const final = await waitForOutcome(rt, queued.id, queued.expiresAt, input.signal);
-  if (!final) throw new AppError(499, "client_closed", "The client closed the connection");
+  if (!final) throw new AppError("client_closed", "The client closed the connection");
   const failure = outcomeError(rt, final);
   if (failure) throw failure;
   const links = resultLinks(base, final.id);
@@ -375,7 +378,7 @@ async function findTemplate(
 ): Promise<TemplateMediaRow> {
   const row = isUuid(templateId) ? await rt.templates.get(slotId, templateId) : null;
   if (!row) {
-    throw new AppError(404, "template_not_found", "This slot has no template with this id", {
+    throw new AppError("template_not_found", "This slot has no template with this id", {
       slot_id: slotId,
       template_id: templateId,
     });
@@ -402,7 +405,6 @@ export async function removeTemplate(
     const sameRole = (await rt.templates.forSlot(slotId)).filter((t) => t.role === tpl.role);
     if (sameRole.length <= 1) {
       throw new AppError(
-        409,
         "template_in_use",
         `The slot's operation needs a "${tpl.role}" template and this is the last one; upload another first or delete with force=true`,
         { slot_id: slotId, template_id: templateId, role: tpl.role },
@@ -427,7 +429,7 @@ export async function templateFile(
   await findSlot(rt, slotId);
   const tpl = await findTemplate(rt, slotId, templateId);
   if (!(await rt.media.exists(tpl.path))) {
-    throw new AppError(404, "template_not_found", "The template file is missing", {
+    throw new AppError("template_not_found", "The template file is missing", {
       template_id: templateId,
     });
   }

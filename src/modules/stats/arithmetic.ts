@@ -1,42 +1,12 @@
 /**
- * The statistics' arithmetic, free of I/O: how a finished job is counted, the counters'
- * identities, percentiles, the requested time range and its buckets in the box's time zone.
- * The SQL in service.ts follows these definitions; the tests hold both to them.
+ * The statistics' arithmetic, free of I/O: the derived counters, percentiles, the requested time
+ * range and its buckets in the box's time zone. How a job is counted is `classifyOutcome`
+ * (src/domain/outcome.ts); the SQL follows these definitions and the tests hold both to them.
  */
-import type { FailureReason, JobStatus } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 
 // ---------------------------------------------------------------------------------------------
 // Counting
-
-/** The four disjoint outcomes every finished job falls into. */
-export type OutcomeCategory = "success" | "timeouts" | "provider_errors" | "cancelled";
-
-/**
- * How a job is counted. Pending and processing jobs are not counted (yet): a job counts once it
- * is final. Timeouts are `status = timeout` and failures whose reason is `timeout` (a provider
- * that gave up at the deadline); cancellations are `status = cancelled`. Every other failure —
- * provider_error, provider_blocked, invalid_config, interrupted, internal_error — counts as a
- * provider error, so `errors = timeouts + provider_errors + cancelled` and
- * `ingest_count = success + errors` always hold; `failure_reasons` in a summary breaks them down.
- */
-export function outcomeCategory(
-  status: JobStatus,
-  failureReason: FailureReason | null,
-): OutcomeCategory | null {
-  switch (status) {
-    case "succeeded":
-      return "success";
-    case "timeout":
-      return "timeouts";
-    case "cancelled":
-      return "cancelled";
-    case "failed":
-      return failureReason === "timeout" ? "timeouts" : "provider_errors";
-    default:
-      return null;
-  }
-}
 
 export interface Counts {
   success: number;
@@ -65,10 +35,6 @@ export function withTotals(c: Counts): Counters {
   };
 }
 
-export function identitiesHold(c: Counters): boolean {
-  return c.errors === c.timeouts + c.provider_errors + c.cancelled && c.ingest_count === c.success + c.errors;
-}
-
 /** `part / whole` rounded to 4 decimals; 0 when there is nothing to divide. */
 export function rate(part: number, whole: number): number {
   return whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : 0;
@@ -95,25 +61,6 @@ export function roundMs(value: number | string | null | undefined): number | nul
   return Math.round(Number(value));
 }
 
-/**
- * The HTTP status the booth received for a finished, unsuccessful job (SPEC §2): 504 timeout,
- * 502 provider_error (and invalid_config, answered the same way), 422 provider_blocked,
- * 503 cancelled, 500 anything else (interrupted, internal_error).
- */
-export function failureHttpStatus(status: JobStatus, failureReason: FailureReason | null): number {
-  if (status === "timeout" || failureReason === "timeout") return 504;
-  if (status === "cancelled" || failureReason === "cancelled") return 503;
-  switch (failureReason) {
-    case "provider_error":
-    case "invalid_config":
-      return 502;
-    case "provider_blocked":
-      return 422;
-    default:
-      return 500;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Wall clocks in a time zone
 
@@ -132,15 +79,6 @@ export interface WallClock {
 /** The zone the box runs in (the TZ environment variable, else the system's), UTC if unknown. */
 export function boxTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-}
-
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -324,7 +262,7 @@ export function invalidRequest(
   message: string,
   extra: Record<string, unknown> = {},
 ): AppError {
-  return new AppError(400, "invalid_request", message, { fields: [{ field, message }], ...extra });
+  return new AppError("invalid_request", message, { fields: [{ field, message }], ...extra });
 }
 
 const TIME_RE =

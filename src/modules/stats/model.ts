@@ -1,6 +1,7 @@
 /** Request and response schemas of the statistics API (the TS types are `typeof X.static`). */
 import { t } from "elysia";
-import { FAILURE_REASONS } from "../../db/schema";
+import { FAILURE_REASONS } from "../../domain/outcome";
+import { SLOT_ID_PATTERN } from "../../domain/slots";
 import { PROVIDER_IDS } from "../../providers/types";
 
 const time = t.String({
@@ -18,7 +19,7 @@ export const GlobalStatsQuery = t.Object({
   group_by: t.Optional(
     t.Union([t.Literal("day"), t.Literal("week"), t.Literal("month")], { default: "week" }),
   ),
-  slot_id: t.Optional(t.String({ pattern: "^slot-0(0[1-9]|1[0-5])$" })),
+  slot_id: t.Optional(t.String({ pattern: SLOT_ID_PATTERN })),
   provider: t.Optional(providerId),
   // Bounds are checked by `intParam` (Elysia reports a failed numeric bound without the field name).
   page: t.Optional(t.Numeric({ description: "Page of buckets, from 1" })),

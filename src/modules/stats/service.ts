@@ -1,10 +1,10 @@
 /**
  * Statistics from the `job` table (the queries are in src/store/job-stats.ts): booth ingests only,
  * counted once final, in the period they were received, bucketed in the box's time zone.
- * Counting follows `outcomeCategory`; latency is `finalized_at − created_at` (what the booth
+ * Counting follows `classifyOutcome` (src/domain/outcome.ts); latency is `finalized_at − created_at` (what the booth
  * waited) and the provider's own latency.
  */
-import type { JobStatus } from "../../db/schema";
+import { classifyOutcome } from "../../domain/outcome";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
 import type { AggregateRow, JobFilter } from "../../store/index";
@@ -12,7 +12,6 @@ import {
   type Bucket,
   bucketEdges,
   type Counts,
-  failureHttpStatus,
   GLOBAL_RANGE,
   type Grain,
   intParam,
@@ -139,7 +138,7 @@ export async function slotStats(
   tz: string,
 ): Promise<SlotStatsResponse> {
   const row = await rt.store.slots.get(slotId);
-  if (!row) throw new AppError(404, "slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
+  if (!row) throw new AppError("slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
   const grain = query.group_by ?? "day";
   const { from, to } = resolveRange(query, grain, now, tz, SLOT_RANGE);
   const since = row.statsResetAt ?? from;
@@ -173,7 +172,7 @@ export async function recentFailures(
     finished_at: r.finalized_at.toISOString(),
     status: r.status,
     failure_reason: r.failure_reason ?? r.status,
-    http_status: failureHttpStatus(r.status as JobStatus, r.failure_reason),
+    http_status: classifyOutcome(r.status, r.failure_reason)?.httpStatus ?? 500,
     message: r.error_message,
   }));
 }

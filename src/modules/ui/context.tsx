@@ -8,9 +8,9 @@
  */
 import { Elysia, status } from "elysia";
 import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../../../templates/i18n/index";
-import { ErrorPage } from "../../../templates/pages/error";
 import type { View } from "../../../templates/view";
 import type { Scope } from "../../accounts";
+import { errorPageHtml } from "../../app-errors";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
 import { attention } from "../attention/service";
@@ -104,12 +104,12 @@ export const uiContext = (rt: Services) =>
           if (request.method === "GET" && !isHtmx(request)) {
             signedIn.attention = await attention(rt, signedIn.now);
           }
-          const refuse = async (message: string) => {
+          const refuse = async (err: AppError) => {
             set.headers["content-type"] = HTML;
-            return status(403, await (<ErrorPage v={signedIn} message={message} />));
+            return status(403, await errorPageHtml(signedIn, err));
           };
           if (required !== "signed-in" && !admin.scopes.includes(required)) {
-            return refuse(signedIn.t.errors.forbidden);
+            return refuse(new AppError("forbidden", `This needs the "${required}" permission`));
           }
           const m = request.method;
           if (m !== "GET" && m !== "HEAD" && m !== "OPTIONS") {
@@ -117,7 +117,7 @@ export const uiContext = (rt: Services) =>
               requireSameOrigin(request);
             } catch (err) {
               if (!(err instanceof AppError)) throw err;
-              return refuse(signedIn.t.errors.csrf);
+              return refuse(err);
             }
           }
           return { admin, view: signedIn };

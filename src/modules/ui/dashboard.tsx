@@ -15,7 +15,6 @@ import { attention, slotAttention } from "../attention/service";
 import { listSlots, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
 import { slotsLive } from "./data";
-import { asPage, errorFragment } from "./errors";
 import { operationLabel, providerLabel } from "./labels";
 import { quotaViews } from "./quota";
 import { render } from "./render";
@@ -54,15 +53,12 @@ export const uiDashboardRoutes = (rt: Services) =>
     .use(uiContext(rt))
     .get(
       "/",
-      ({ view, request }) =>
-        asPage(rt, view, request, async () => {
-          const slots = await dashboardSlots(rt, view, request);
-          const { publicBaseUrl } = await rt.settings.current();
-          const quotas = await quotaViews(rt);
-          return render(
-            <DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} quotas={quotas} />,
-          );
-        }),
+      async ({ view, request }) => {
+        const slots = await dashboardSlots(rt, view, request);
+        const { publicBaseUrl } = await rt.settings.current();
+        const quotas = await quotaViews(rt);
+        return render(<DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} quotas={quotas} />);
+      },
       { page: "slots:read" },
     )
     .get(
@@ -83,12 +79,8 @@ export const uiDashboardRoutes = (rt: Services) =>
         const raw = (body ?? {}) as Record<string, unknown>;
         const values = ([] as unknown[]).concat(raw.enabled ?? []);
         const enabled = values.includes("true");
-        try {
-          const row = await updateSlot(rt, params.id, { enabled }, { ifMatch: null, by: admin.username });
-          return render(<EnabledToggle v={view} slotId={row.id} enabled={row.enabled} />);
-        } catch (err) {
-          return errorFragment(view, err);
-        }
+        const row = await updateSlot(rt, params.id, { enabled }, { ifMatch: null, by: admin.username });
+        return render(<EnabledToggle v={view} slotId={row.id} enabled={row.enabled} />);
       },
       { page: "slots:write" },
     );

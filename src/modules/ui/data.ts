@@ -2,10 +2,9 @@
  * What the pages show, composed from the admin services (slots, jobs, settings, stats) — the
  * same functions behind the JSON API, so a page never disagrees with /api and never writes SQL.
  */
+import { ACTIVE_STATUSES } from "../../domain/outcome";
 import type { Services } from "../../services";
 import { type JobView, listJobs } from "../jobs/service";
-
-export const ACTIVE_STATUSES = ["pending", "processing"] as const;
 
 export interface SlotLive {
   inFlight: number;

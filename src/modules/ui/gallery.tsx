@@ -10,13 +10,11 @@ import {
   type ShareLinkView,
 } from "../../../templates/pages/gallery";
 import type { View } from "../../../templates/view";
-import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
 import type { Services } from "../../services";
 import { listSlots } from "../slots/service";
 import { uiContext } from "./context";
 import { slotResults } from "./data";
-import { asPage, errorFragment } from "./errors";
 import { operationLabel, providerLabel } from "./labels";
 import { render } from "./render";
 import {
@@ -66,23 +64,17 @@ export const uiGalleryRoutes = (rt: Services) => {
     .use(uiContext(rt))
     .get(
       "/gallery",
-      ({ view, request }) =>
-        asPage(rt, view, request, async () => {
-          const [slots, links] = await Promise.all([gallerySlots(rt, view), shareLinks(rt, request)]);
-          return render(<GalleryPage v={view} slots={slots} links={links} />);
-        }),
+      async ({ view, request }) => {
+        const [slots, links] = await Promise.all([gallerySlots(rt, view), shareLinks(rt, request)]);
+        return render(<GalleryPage v={view} slots={slots} links={links} />);
+      },
       { page: "slots:read" },
     )
     .post(
       "/gallery/share",
       async ({ body, view, admin, request }) => {
         const minutes = Number((body as Record<string, unknown> | undefined)?.minutes ?? 60);
-        try {
-          await createShareLink(rt, admin.username, minutes);
-        } catch (err) {
-          if (err instanceof AppError) return errorFragment(view, err);
-          throw err;
-        }
+        await createShareLink(rt, admin.username, minutes);
         return render(<ShareCard v={view} links={await shareLinks(rt, request)} />);
       },
       { page: "slots:write" },
@@ -97,21 +89,19 @@ export const uiGalleryRoutes = (rt: Services) => {
       },
       { page: "slots:write" },
     )
-    .get("/g/:shareId", ({ params, view, request }) =>
-      asPage(rt, view, request, async () => {
-        if (!limiter.allow(params.shareId)) {
-          return render(<PublicGalleryGone v={view} throttled />, {
-            status: 429,
-            headers: { "Retry-After": "60" },
-          });
-        }
-        const link = await usableShareLink(rt, params.shareId);
-        if (!link) return render(<PublicGalleryGone v={view} throttled={false} />, { status: 410 });
-        // guests see the booth's photos only: no test shots, no provider, slot id or on/off state
-        const slots = await gallerySlots(rt, view, true);
-        return render(<PublicGalleryPage v={view} slots={slots} expiresAt={link.expiresAt} />, {
-          headers: { "X-Robots-Tag": "noindex" },
+    .get("/g/:shareId", async ({ params, view }) => {
+      if (!limiter.allow(params.shareId)) {
+        return render(<PublicGalleryGone v={view} throttled />, {
+          status: 429,
+          headers: { "Retry-After": "60" },
         });
-      }),
-    );
+      }
+      const link = await usableShareLink(rt, params.shareId);
+      if (!link) return render(<PublicGalleryGone v={view} throttled={false} />, { status: 410 });
+      // guests see the booth's photos only: no test shots, no provider, slot id or on/off state
+      const slots = await gallerySlots(rt, view, true);
+      return render(<PublicGalleryPage v={view} slots={slots} expiresAt={link.expiresAt} />, {
+        headers: { "X-Robots-Tag": "noindex" },
+      });
+    });
 };

@@ -11,14 +11,13 @@ import {
   LiveQueue,
 } from "../../../templates/pages/jobs";
 import { errorText, type View } from "../../../templates/view";
+import { ACTIVE_STATUSES } from "../../domain/outcome";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
 import type { Services } from "../../services";
 import { cancelJob, getJob, type JobView, listJobs, parseJobQuery } from "../jobs/service";
 import { listSlots } from "../slots/service";
 import { uiContext } from "./context";
-import { ACTIVE_STATUSES } from "./data";
-import { asPage } from "./errors";
 import { operationLabel, providerLabel } from "./labels";
 import { render } from "./render";
 
@@ -73,15 +72,14 @@ export const uiJobsRoutes = (rt: Services) =>
     .use(uiContext(rt))
     .get(
       "/jobs",
-      ({ view, query, request }) =>
-        asPage(rt, view, request, async () => {
-          const [live, list, slots] = await Promise.all([
-            liveJobs(rt, view.lang),
-            jobList(rt, view, query as Record<string, string | undefined>),
-            listSlots(rt, ""),
-          ]);
-          return render(<JobsPage v={view} live={live} list={list} slotIds={slots.map((s) => s.id)} />);
-        }),
+      async ({ view, query }) => {
+        const [live, list, slots] = await Promise.all([
+          liveJobs(rt, view.lang),
+          jobList(rt, view, query as Record<string, string | undefined>),
+          listSlots(rt, ""),
+        ]);
+        return render(<JobsPage v={view} live={live} list={list} slotIds={slots.map((s) => s.id)} />);
+      },
       { page: "slots:read" },
     )
     .get(
@@ -93,41 +91,40 @@ export const uiJobsRoutes = (rt: Services) =>
     )
     .get(
       "/jobs/:id",
-      ({ params, view, request }) =>
-        asPage(rt, view, request, async () => {
-          try {
-            const j = await getJob(rt, params.id, await linkBaseFor(rt.settings, request.url));
-            return render(
-              <JobDetailPage
-                v={view}
-                m={{
-                  job: {
-                    ...item(rt, view.lang, j),
-                    clientMeta: j.client_meta ?? {},
-                    clientIp: j.client_ip ?? null,
-                    queueWaitMs: j.durations.queue_wait_ms,
-                    providerMs: j.durations.provider_ms,
-                    startedAt: j.started_at,
-                    finalizedAt: j.finalized_at,
-                    resultAvailable: !!j.result_url,
-                  },
-                  timeline: j.timeline.map((s) => ({
-                    event: s.event,
-                    at: s.at,
-                    offsetMs: s.offset_ms,
-                    message: s.message,
-                    details: s.details,
-                  })),
-                }}
-              />,
-            );
-          } catch (err) {
-            if (err instanceof AppError && err.status === 404) {
-              return render(<ErrorPage v={view} message={view.t.jobs.notFound} />, { status: 404 });
-            }
-            throw err;
+      async ({ params, view, request }) => {
+        try {
+          const j = await getJob(rt, params.id, await linkBaseFor(rt.settings, request.url));
+          return render(
+            <JobDetailPage
+              v={view}
+              m={{
+                job: {
+                  ...item(rt, view.lang, j),
+                  clientMeta: j.client_meta ?? {},
+                  clientIp: j.client_ip ?? null,
+                  queueWaitMs: j.durations.queue_wait_ms,
+                  providerMs: j.durations.provider_ms,
+                  startedAt: j.started_at,
+                  finalizedAt: j.finalized_at,
+                  resultAvailable: !!j.result_url,
+                },
+                timeline: j.timeline.map((s) => ({
+                  event: s.event,
+                  at: s.at,
+                  offsetMs: s.offset_ms,
+                  message: s.message,
+                  details: s.details,
+                })),
+              }}
+            />,
+          );
+        } catch (err) {
+          if (err instanceof AppError && err.status === 404) {
+            return render(<ErrorPage v={view} message={view.t.jobs.notFound} />, { status: 404 });
           }
-        }),
+          throw err;
+        }
+      },
       { page: "slots:read" },
     )
     .post(

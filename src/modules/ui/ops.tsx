@@ -17,7 +17,6 @@ import type { Services } from "../../services";
 import { VERSION } from "../../version";
 import { notifyConfigured, sendNotice } from "../attention/notifier";
 import { uiContext } from "./context";
-import { asPage } from "./errors";
 import { render } from "./render";
 
 const AUDIT_PAGE_SIZE = 50;
@@ -113,14 +112,9 @@ function passwordErrors(v: View, current: string, next: string, repeat: string):
 export const uiOpsRoutes = (rt: Services) =>
   new Elysia({ name: "ui-ops" })
     .use(uiContext(rt))
-    .get(
-      "/system",
-      ({ view, request }) =>
-        asPage(rt, view, request, async () =>
-          render(<SystemPage v={view} m={await systemModel(rt, view.now)} />),
-        ),
-      { page: "slots:read" },
-    )
+    .get("/system", async ({ view }) => render(<SystemPage v={view} m={await systemModel(rt, view.now)} />), {
+      page: "slots:read",
+    })
     .post(
       "/system/notify-test",
       async ({ view, admin }) => {
@@ -144,46 +138,40 @@ export const uiOpsRoutes = (rt: Services) =>
     )
     .get(
       "/audit",
-      ({ view, request, query }) =>
-        asPage(rt, view, request, async () => {
-          const q = query as Record<string, string | undefined>;
-          const page = Math.max(1, Math.min(10_000, Number.parseInt(q.page ?? "1", 10) || 1));
-          const filter = { actor: q.actor || undefined, action: q.action || undefined };
-          const [{ rows, total }, actions] = await Promise.all([
-            rt.store.attention.auditPage({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
-            rt.store.attention.auditActions(),
-          ]);
-          const actors = ["serg", "igor", "cli", "first-start"];
-          return render(
-            <AuditPage
-              v={view}
-              entries={rows.map((r) => ({
-                id: r.id,
-                at: new Date(r.occurred_at).toISOString(),
-                actor: r.actor,
-                action: r.action,
-                details: r.details ?? {},
-              }))}
-              page={page}
-              pages={Math.max(1, Math.ceil(total / AUDIT_PAGE_SIZE))}
-              actions={actions}
-              actors={actors}
-              filter={filter}
-            />,
-          );
-        }),
+      async ({ view, query }) => {
+        const q = query as Record<string, string | undefined>;
+        const page = Math.max(1, Math.min(10_000, Number.parseInt(q.page ?? "1", 10) || 1));
+        const filter = { actor: q.actor || undefined, action: q.action || undefined };
+        const [{ rows, total }, actions] = await Promise.all([
+          rt.store.attention.auditPage({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
+          rt.store.attention.auditActions(),
+        ]);
+        const actors = ["serg", "igor", "cli", "first-start"];
+        return render(
+          <AuditPage
+            v={view}
+            entries={rows.map((r) => ({
+              id: r.id,
+              at: new Date(r.occurred_at).toISOString(),
+              actor: r.actor,
+              action: r.action,
+              details: r.details ?? {},
+            }))}
+            page={page}
+            pages={Math.max(1, Math.ceil(total / AUDIT_PAGE_SIZE))}
+            actions={actions}
+            actors={actors}
+            filter={filter}
+          />,
+        );
+      },
       { page: "settings:read" },
     )
     .get(
       "/account",
-      ({ view, request, admin }) =>
-        asPage(rt, view, request, async () =>
-          render(
-            <AccountPage
-              v={view}
-              sessions={await sessionsOf(rt, admin.username, admin.sessionId, view.now)}
-            />,
-          ),
+      async ({ view, admin }) =>
+        render(
+          <AccountPage v={view} sessions={await sessionsOf(rt, admin.username, admin.sessionId, view.now)} />,
         ),
       { page: "signed-in" },
     )

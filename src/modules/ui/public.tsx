@@ -12,7 +12,6 @@ import { linkBaseFor } from "../../lib/urls";
 import type { Services } from "../../services";
 import { findServableResult } from "../public/service";
 import { uiContext } from "./context";
-import { asPage } from "./errors";
 import { qrSvg } from "./qr";
 import { render } from "./render";
 
@@ -21,7 +20,7 @@ export const uiPublicRoutes = (rt: Services) =>
     .use(uiContext(rt))
     .get("/assets/:name", ({ params, query }) => {
       const asset = Object.hasOwn(ASSETS, params.name) ? ASSETS[params.name] : undefined;
-      if (!asset) throw new AppError(404, "not_found", "No such asset");
+      if (!asset) throw new AppError("not_found", "No such asset");
       const immutable = query.v === asset.hash;
       return new Response(Bun.file(asset.path), {
         headers: {
@@ -32,25 +31,22 @@ export const uiPublicRoutes = (rt: Services) =>
         },
       });
     })
-    .get("/r/:jobId", ({ params, view, request }) =>
-      asPage(rt, view, request, async () => {
-        try {
-          const job = await findServableResult(rt, params.jobId);
-          return render(<SharePage v={view} jobId={job.id} expiresAt={job.resultExpiresAt} />, {
-            headers: { "X-Robots-Tag": "noindex" },
-          });
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          return render(<ShareGone v={view} expired={err.status === 410} />, { status: err.status });
-        }
-      }),
-    )
+    .get("/r/:jobId", async ({ params, view }) => {
+      try {
+        const job = await findServableResult(rt, params.jobId);
+        return render(<SharePage v={view} jobId={job.id} expiresAt={job.resultExpiresAt} />, {
+          headers: { "X-Robots-Tag": "noindex" },
+        });
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return render(<ShareGone v={view} expired={err.status === 410} />, { status: err.status });
+      }
+    })
     .get("/r/:jobId/qr.svg", async ({ params, request }) => {
-      if (!isUuid(params.jobId))
-        throw new AppError(404, "result_not_found", "There is no result with this id");
+      if (!isUuid(params.jobId)) throw new AppError("result_not_found", "There is no result with this id");
       const job = await rt.queue.get(params.jobId);
       if (job?.status !== "succeeded")
-        throw new AppError(404, "result_not_found", "There is no result with this id");
+        throw new AppError("result_not_found", "There is no result with this id");
       const base = await linkBaseFor(rt.settings, request.url);
       return new Response(qrSvg(`${base}/r/${job.id}`), {
         headers: { "Content-Type": "image/svg+xml", "Cache-Control": "private, max-age=300" },

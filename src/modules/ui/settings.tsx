@@ -21,7 +21,7 @@ import { KEYED_PROVIDERS } from "../settings/model";
 import { getSettings, updateSettings } from "../settings/service";
 import { uiContext } from "./context";
 import { storedResultCounts } from "./data";
-import { asPage, fieldErrorsOf } from "./errors";
+import { fieldErrorsOf } from "./field-errors";
 import { providerLabel } from "./labels";
 import { quotaViews } from "./quota";
 import { render } from "./render";
@@ -103,10 +103,8 @@ export const uiSettingsRoutes = (rt: Services) =>
     .use(uiContext(rt))
     .get(
       "/settings",
-      ({ view, request }) =>
-        asPage(rt, view, request, async () =>
-          render(<SettingsPage v={view} m={await model(rt, view.lang)} quotas={await quotaViews(rt)} />),
-        ),
+      async ({ view }) =>
+        render(<SettingsPage v={view} m={await model(rt, view.lang)} quotas={await quotaViews(rt)} />),
       {
         page: "settings:read",
       },
@@ -237,7 +235,7 @@ export const uiSettingsRoutes = (rt: Services) =>
       "/settings/keys/:provider/check",
       async ({ params, body, view }) => {
         if (!isCheckable(params.provider)) {
-          throw new AppError(404, "provider_not_found", `Cannot check "${params.provider}"`);
+          throw new AppError("provider_not_found", `Cannot check "${params.provider}"`);
         }
         const typed = (last(((body ?? {}) as Form).api_key) ?? "").trim();
         const r = await checkProvider(rt, params.provider, { apiKey: typed || null });

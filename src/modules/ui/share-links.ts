@@ -15,7 +15,7 @@ type ShareDeps = Pick<Services, "store" | "settings" | "clock">;
 
 export async function createShareLink(rt: ShareDeps, by: string, minutes: number): Promise<ShareLinkRow> {
   if (!(SHARE_DURATIONS_MIN as readonly number[]).includes(minutes)) {
-    throw new AppError(422, "validation_failed", "Unsupported share duration", {
+    throw new AppError("validation_failed", "Unsupported share duration", {
       fields: [{ field: "minutes", message: `Expected one of ${SHARE_DURATIONS_MIN.join(", ")}` }],
     });
   }

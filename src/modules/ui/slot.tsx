@@ -23,16 +23,13 @@ import { listJobs } from "../jobs/service";
 import { applyPreset, createPreset, findPreset, listAllPresets, removePreset } from "../presets/service";
 import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
-import { asPage, fieldErrorsOf, fieldLabel } from "./errors";
+import { fieldErrorsOf, fieldLabel } from "./field-errors";
 import { providerLabel } from "./labels";
 import { render } from "./render";
 import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
 
 /** How far back the slot page lists refused booth requests. */
 const REFUSAL_HISTORY_MS = 24 * 60 * 60_000;
-
-/** Seconds beyond T_sync that the connection of a test run is kept open. */
-const HOLD_MARGIN_S = 15;
 
 type Values = Record<string, string | string[] | undefined>;
 
@@ -175,14 +172,13 @@ export const uiSlotRoutes = (rt: Services) =>
     .use(uiContext(rt))
     .get(
       "/slots/:id",
-      ({ params, view, request }) =>
-        asPage(rt, view, request, async () => {
-          try {
-            return await render(<SlotPage v={view} m={await pageModel(rt, view, params.id, request)} />);
-          } catch (err) {
-            return notFoundPage(view, err);
-          }
-        }),
+      async ({ params, view, request }) => {
+        try {
+          return await render(<SlotPage v={view} m={await pageModel(rt, view, params.id, request)} />);
+        } catch (err) {
+          return notFoundPage(view, err);
+        }
+      },
       { page: "slots:read" },
     )
     .get(
@@ -358,7 +354,6 @@ export const uiSlotRoutes = (rt: Services) =>
               s.operation !== slot.operation ||
               s.outputFormat !== slot.outputFormat ||
               !Bun.deepEquals(s.settings, slot.settings ?? {}));
-          const sync = (await rt.settings.current()).syncResponseSeconds;
           const result = await runTest(
             rt,
             params.id,
@@ -368,7 +363,7 @@ export const uiSlotRoutes = (rt: Services) =>
               by: admin.username,
               clientIp: clientAddress(server as Server | null, request),
               signal: request.signal,
-              onQueued: () => server?.timeout(request, sync + HOLD_MARGIN_S),
+              hold: (seconds) => server?.timeout(request, seconds),
             },
             await linkBaseFor(rt.settings, request.url),
           );

@@ -15,7 +15,6 @@ import { resetStats } from "../slots/service";
 import { boxTimeZone } from "../stats/arithmetic";
 import { globalStats, overview, slotStats } from "../stats/service";
 import { uiContext } from "./context";
-import { asPage } from "./errors";
 import { render } from "./render";
 
 const PERIOD_MINUTES: Record<Period, number> = { "24h": 1440, "7d": 7 * 1440, "30d": 30 * 1440 };
@@ -144,10 +143,8 @@ export const uiStatsRoutes = (rt: Services) =>
     .use(uiContext(rt))
     .get(
       "/stats",
-      ({ view, query, request }) =>
-        asPage(rt, view, request, async () =>
-          render(<StatsPage v={view} m={await statsModel(rt, periodOf(query.period))} />),
-        ),
+      async ({ view, query }) =>
+        render(<StatsPage v={view} m={await statsModel(rt, periodOf(query.period))} />),
       {
         page: "stats:read",
       },
@@ -203,11 +200,10 @@ export const uiStatsRoutes = (rt: Services) =>
     )
     .get(
       "/stats/slots/:id",
-      ({ view, query, params, request }) =>
-        asPage(rt, view, request, async () => {
-          const m = await slotStatsModel(rt, params.id, periodOf(query.period));
-          return render(<SlotStatsPage v={view} m={m} reset={query.reset === "1"} />);
-        }),
+      async ({ view, query, params }) => {
+        const m = await slotStatsModel(rt, params.id, periodOf(query.period));
+        return render(<SlotStatsPage v={view} m={m} reset={query.reset === "1"} />);
+      },
       { page: "stats:read" },
     )
     .post(

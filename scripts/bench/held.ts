@@ -1,0 +1,65 @@
+/**
+ * Row 3 — held connections. N booths post at once to a slot whose provider answers after L
+ * seconds; every request is held open until its result. Side by side: the same N requests straight
+ * to the fake provider. The server's RSS is sampled throughout (peak reported).
+ */
+
+import { type BenchServer, ingest } from "./env";
+import { geminiBody } from "./fake-gemini";
+import { percentile, rssOf } from "./lib";
+
+export interface HeldRun {
+  n: number;
+  statuses: Record<string, number>;
+  ingest: number[];
+  direct: number[];
+  peakRss: number;
+  idleRss: number;
+}
+
+export async function measureHeld(
+  server: BenchServer,
+  fakeUrl: string,
+  slotId: string,
+  prompt: string,
+  photo: Uint8Array,
+  n: number,
+): Promise<HeldRun> {
+  const body = geminiBody(photo, prompt);
+  const direct = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const t0 = performance.now();
+      const res = await fetch(`${fakeUrl}/v1beta/models/gemini-2.5-flash-image:generateContent`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-goog-api-key": "bench-gemini-key" },
+        body,
+      });
+      await res.json();
+      return performance.now() - t0;
+    }),
+  );
+  const idleRss = await rssOf(server.pid);
+  let peakRss = idleRss;
+  const sampler = setInterval(async () => {
+    const rss = await rssOf(server.pid);
+    if (rss > peakRss) peakRss = rss;
+  }, 200);
+  const statuses: Record<string, number> = {};
+  const times: number[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        const r = await ingest(server, slotId, photo);
+        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+        if (r.status === 200) times.push(r.ms);
+      }),
+    );
+  } finally {
+    clearInterval(sampler);
+  }
+  return { n, statuses, ingest: times, direct, peakRss, idleRss };
+}
+
+export function heldAddedP99(run: HeldRun): number {
+  return percentile(run.ingest, 99) - percentile(run.direct, 99);
+}

@@ -1,0 +1,120 @@
+/**
+ * A job's states and failure reasons, and what a finished job means — written once here and derived
+ * everywhere else: the statistics' SQL counters (src/store/job-stats.ts builds them from
+ * `categoryRule`), the slot page's summary, and the booth's answer (the error code, whose HTTP
+ * status comes from the error registry). test/outcome.test.ts pins the SQL to `classifyOutcome`
+ * on real rows.
+ */
+import { ERROR_CODES, type ErrorCode } from "../lib/errors";
+
+export const JOB_STATUSES = ["pending", "processing", "succeeded", "failed", "timeout", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Jobs still in the queue or at a provider; they count against the in-flight cap. */
+export const ACTIVE_STATUSES = ["pending", "processing"] as const;
+export const FINAL_STATUSES = ["succeeded", "failed", "timeout", "cancelled"] as const;
+
+export function isActive(status: string): boolean {
+  return (ACTIVE_STATUSES as readonly string[]).includes(status);
+}
+
+export function isFinal(status: string): boolean {
+  return (FINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/** The four disjoint outcomes every finished job is counted as. */
+export type OutcomeCategory = "success" | "timeouts" | "provider_errors" | "cancelled";
+export const OUTCOME_CATEGORIES: readonly OutcomeCategory[] = [
+  "success",
+  "timeouts",
+  "provider_errors",
+  "cancelled",
+];
+
+interface FailureOutcome {
+  category: OutcomeCategory;
+  /** The error the booth (and a test run) is answered with. */
+  code: ErrorCode;
+}
+
+export interface Outcome {
+  category: OutcomeCategory;
+  /** The HTTP status of the answer (200, or the error code's status in the registry). */
+  httpStatus: number;
+  /** The error code of the answer; null for success. */
+  code: ErrorCode | null;
+}
+
+/**
+ * Every failure reason, one line each: how it is counted and what the booth is answered. Adding a
+ * reason is adding a line here (and its code to the error registry when it is a new one).
+ */
+export const FAILURE_OUTCOMES = {
+  timeout: { category: "timeouts", code: "sync_timeout" },
+  provider_error: { category: "provider_errors", code: "provider_error" },
+  provider_blocked: { category: "provider_errors", code: "provider_blocked" },
+  provider_no_image: { category: "provider_errors", code: "provider_no_image" },
+  invalid_config: { category: "provider_errors", code: "invalid_config" },
+  cancelled: { category: "cancelled", code: "job_cancelled" },
+  interrupted: { category: "provider_errors", code: "internal_error" },
+  internal_error: { category: "provider_errors", code: "internal_error" },
+} as const satisfies Record<string, FailureOutcome>;
+
+export type FailureReason = keyof typeof FAILURE_OUTCOMES;
+export const FAILURE_REASONS = Object.keys(FAILURE_OUTCOMES) as FailureReason[];
+
+const SUCCESS: Outcome = { category: "success", httpStatus: 200, code: null };
+/** A `failed` job with no reason, or one this build does not know (written by a newer one). */
+const UNKNOWN_FAILURE: FailureOutcome = { category: "provider_errors", code: "internal_error" };
+
+/** Final statuses that decide the outcome by themselves, whatever the reason column says. */
+const STATUS_OUTCOMES: Partial<Record<JobStatus, FailureOutcome | null>> = {
+  succeeded: null,
+  timeout: FAILURE_OUTCOMES.timeout,
+  cancelled: FAILURE_OUTCOMES.cancelled,
+};
+
+function failure(f: FailureOutcome): Outcome {
+  return { category: f.category, code: f.code, httpStatus: ERROR_CODES[f.code].status };
+}
+
+function categoryOfStatus(status: JobStatus): OutcomeCategory | undefined {
+  if (!Object.hasOwn(STATUS_OUTCOMES, status)) return undefined;
+  return STATUS_OUTCOMES[status]?.category ?? SUCCESS.category;
+}
+
+/**
+ * How a job is counted and answered; null while it is pending or processing (a job counts once it
+ * is final). Always `errors = timeouts + provider_errors + cancelled` and
+ * `ingest_count = success + errors`, since every final job falls in exactly one category.
+ */
+export function classifyOutcome(status: string, reason: string | null): Outcome | null {
+  if (!isFinal(status)) return null;
+  if (Object.hasOwn(STATUS_OUTCOMES, status)) {
+    const byStatus = STATUS_OUTCOMES[status as JobStatus];
+    return byStatus ? failure(byStatus) : SUCCESS;
+  }
+  if (reason !== null && Object.hasOwn(FAILURE_OUTCOMES, reason)) {
+    return failure(FAILURE_OUTCOMES[reason as FailureReason]);
+  }
+  return failure(UNKNOWN_FAILURE);
+}
+
+/**
+ * Which rows `classifyOutcome` puts in `category`, in the terms SQL needs: rows with one of
+ * `statuses`, plus `failed` rows whose reason is one of `failedReasons`, plus — for the category
+ * unknown failures fall in — `failed` rows whose reason is null or none of `knownReasons`.
+ */
+export function categoryRule(category: OutcomeCategory): {
+  statuses: JobStatus[];
+  failedReasons: string[];
+  failedUnknown: boolean;
+  knownReasons: string[];
+} {
+  return {
+    statuses: (Object.keys(STATUS_OUTCOMES) as JobStatus[]).filter((s) => categoryOfStatus(s) === category),
+    failedReasons: FAILURE_REASONS.filter((r) => FAILURE_OUTCOMES[r].category === category),
+    failedUnknown: UNKNOWN_FAILURE.category === category,
+    knownReasons: [...FAILURE_REASONS],
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * Accepting a photo and holding the request until its job is final — one path behind the booth's
+ * endpoint, the test-run API and the slot page's test run: store the upload and queue the job
+ * (`enqueueUpload`), raise the connection's idle timeout past the deadline, wait for the outcome.
+ * `answerBooth` is the booth's whole exchange: the checks of SPEC §2 in order, the wait, the
+ * answer, and one metric and one log line for every answer, refusals included.
+ */
+import type { JobRow } from "../../db/schema";
+import { holdSeconds } from "../../domain/deadlines";
+import { AppError, errorResponse } from "../../lib/errors";
+import { slotLabel } from "../../metrics";
+import { waitForOutcome } from "../../queue/waiter";
+import type { Services } from "../../services";
+import { noteRefusal } from "../attention/refusals";
+import { outcomeReply } from "./outcome";
+import {
+  type AcceptedJob,
+  checkIngestPassword,
+  clientMetadata,
+  type EnqueueInput,
+  enqueueUpload,
+  guardDb,
+  loadSlot,
+  MB,
+  readUpload,
+  refuseIfThrottled,
+  requireEnabledSlot,
+  requireImage,
+} from "./service";
+
+export interface AcceptInput extends EnqueueInput {
+  /** Fires when the client goes away: the job runs on, nobody waits for it. */
+  signal?: AbortSignal;
+  /** Keeps the connection open this many seconds (Bun's idle timeout for this request). */
+  hold?: (seconds: number) => void;
+  /** Called once the job is queued, before the wait. */
+  onAccepted?: (job: AcceptedJob) => void;
+}
+
+/** The job, and its final row — null when the client went away first. */
+export interface Accepted {
+  job: AcceptedJob;
+  final: JobRow | null;
+}
+
+export async function acceptAndWait(rt: Services, input: AcceptInput): Promise<Accepted> {
+  const job = await enqueueUpload(rt, input);
+  input.onAccepted?.(job);
+  input.hold?.(holdSeconds((await rt.settings.current()).syncResponseSeconds));
+  const final = await waitForOutcome(rt, job.id, job.expiresAt, input.signal);
+  return { job, final };
+}
+
+/** The booth's address, and how to keep its connection open. */
+export interface BoothClient {
+  ip: string;
+  hold?: (seconds: number) => void;
+}
+
+/** What the booth's exchange learnt before it answered or refused, for the metric and the log. */
+interface Track {
+  provider: string;
+  jobId: string | null;
+}
+
+/** The booth's upload, answered: the image, or the one error envelope. */
+export async function answerBooth(
+  rt: Services,
+  slotId: string,
+  request: Request,
+  client: BoothClient,
+): Promise<Response> {
+  const started = performance.now();
+  const track: Track = { provider: "none", jobId: null };
+  let outcome = "internal_error";
+  let status = 500;
+  try {
+    const reply = await boothExchange(rt, slotId, request, client, track);
+    outcome = reply.outcome;
+    status = reply.response.status;
+    return reply.response;
+  } catch (err) {
+    if (err instanceof AppError) [outcome, status] = [err.code, err.status];
+    throw err;
+  } finally {
+    const seconds = (performance.now() - started) / 1000;
+    rt.metrics.ingestAnswered(
+      { slot: slotLabel(slotId), provider: track.provider, outcome },
+      track.jobId ? seconds : null,
+    );
+    if (!track.jobId && status >= 400) noteRefusal(rt, slotId, outcome);
+    rt.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
+      job_id: track.jobId ?? undefined,
+      slot: slotId.slice(0, 64),
+      provider: track.provider,
+      outcome,
+      status,
+      duration_ms: Math.round(seconds * 1000),
+      client_ip: client.ip,
+    });
+  }
+}
+
+async function boothExchange(
+  rt: Services,
+  slotId: string,
+  request: Request,
+  client: BoothClient,
+  track: Track,
+): Promise<{ response: Response; outcome: string }> {
+  if (rt.draining) {
+    throw new AppError(
+      "service_unavailable",
+      "The server is restarting; try again shortly",
+      {},
+      {
+        "Retry-After": "5",
+      },
+    );
+  }
+  const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
+  track.provider = slot.provider;
+  await refuseIfThrottled(rt, client.ip);
+  const upload = await readUpload(request, slot.sizeLimitMb * MB);
+  const password =
+    stringField(upload.fields, "password") ?? new URL(request.url).searchParams.get("password");
+  await checkIngestPassword(rt, password, client.ip);
+  await requireImage(upload);
+  // The provider's quota for today is used up: answer now, so the booth prints the original.
+  await guardDb(() => rt.quota.refuseIfExhausted(slot.provider));
+  const { job, final } = await acceptAndWait(rt, {
+    slot,
+    source: "ingest",
+    upload,
+    provider: slot.provider,
+    operation: slot.operation,
+    settings: slot.settings,
+    outputFormat: slot.outputFormat,
+    clientMeta: clientMetadata(upload.fields),
+    clientHash: stringField(upload.fields, "hash_hex") ?? stringField(upload.fields, "hash"),
+    clientIp: client.ip,
+    createdBy: null,
+    signal: request.signal,
+    hold: client.hold,
+    onAccepted: (job) => {
+      track.jobId = job.id;
+      rt.log.info("ingest.accepted", {
+        job_id: job.id,
+        slot: slotId,
+        bytes: upload.bytes.byteLength,
+        client_ip: client.ip,
+      });
+      request.signal.addEventListener(
+        "abort",
+        () => rt.log.info("ingest.client_gone", { job_id: job.id, slot: slotId }),
+        { once: true },
+      );
+    },
+  });
+  if (final) return outcomeReply(rt, final);
+  // The booth went away; the job runs on and its result is kept for the gallery.
+  const closed = new AppError("client_closed", "The client closed the connection", { job_id: job.id });
+  return { response: errorResponse(closed), outcome: closed.code };
+}
+
+function stringField(form: FormData, name: string): string | null {
+  const v = form.get(name);
+  return typeof v === "string" && v !== "" ? v : null;
+}
