@@ -349,7 +349,7 @@ describe("every page, 1280 and 390 px, Russian and English", () => {
         offscreen: [],
         found: [],
       });
-    }, 300_000);
+    }, 600_000);
   }
 
   test("a phone walks to the slot page and runs a test in English, with keyboard focus visible", async () => {
