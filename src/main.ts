@@ -9,6 +9,9 @@ import { runCleanup } from "./cron/cleanup";
 import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { generatePassword } from "./lib/secrets";
+import { formatMigrate, migrateMedia } from "./media/migrate";
+import { S3MediaStore } from "./media/s3";
+import { LocalMediaStore } from "./media/storage";
 import { checkProvider, formatCheck, isCheckable } from "./modules/providers/check";
 import { updateSlot } from "./modules/slots/service";
 import { collectStatus, formatPurge, formatStatus } from "./ops";
@@ -71,9 +74,12 @@ function noPositional(args: ParsedArgs, max = 0): void {
   }
 }
 
-async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+async function withRuntime<T>(
+  fn: (rt: Runtime) => Promise<T>,
+  announce?: (lines: string[]) => void,
+): Promise<T> {
   const config = loadConfig();
-  const rt = await Runtime.create(config, { workers: false, log: createLogger("warn") });
+  const rt = await Runtime.create(config, { workers: false, log: createLogger("warn"), announce });
   try {
     return await fn(rt);
   } finally {
@@ -87,7 +93,8 @@ const commands: Record<string, Command> = {
     usage:
       "photochanger [serve]\n\n" +
       "Runs the HTTP server, the workers and the cleaner (every 15 min). Migrations run at start; on\n" +
-      "the first start the admin and ingest passwords are printed once. SIGTERM/SIGINT stop it\n" +
+      "the first start the admin and ingest passwords are written to <data dir>/initial-credentials.txt\n" +
+      "(mode 0600) and printed only when stdout is a terminal. SIGTERM/SIGINT stop it\n" +
       "gracefully (held booth requests are answered first); a second signal exits at once.",
     async run(args) {
       onlyFlags(args, []);
@@ -102,14 +109,19 @@ const commands: Record<string, Command> = {
     usage:
       "photochanger migrate\n\n" +
       "Applies the migrations built into this binary. On a new database it also creates the admins\n" +
-      "and the ingest password and prints them once (install.sh relies on this).",
+      "and the ingest password, prints them once (install.sh relies on this) and writes them to\n" +
+      "<data dir>/initial-credentials.txt (mode 0600).",
     async run(args) {
       onlyFlags(args, []);
       noPositional(args);
-      const applied = await withRuntime(async (rt) => {
-        await rt.bootstrap();
-        return rt.store.migrationsApplied();
-      });
+      const applied = await withRuntime(
+        async (rt) => {
+          await rt.bootstrap();
+          return rt.store.migrationsApplied();
+        },
+        // An operator (or install.sh) ran this by hand: the passwords are shown here once.
+        (lines) => console.log(lines.join("\n")),
+      );
       console.log(`database is up to date (${applied} migrations applied)`);
       return 0;
     },
@@ -251,9 +263,49 @@ const commands: Record<string, Command> = {
       noPositional(args);
       const dryRun = switchFlag(args, "dry-run");
       const asJson = switchFlag(args, "json");
-      const report = await withRuntime((rt) => runCleanup(rt, { trigger: "cli", dryRun }));
+      const report = await withRuntime((rt) => runCleanup(rt, { trigger: "cli", dryRun, wait: true }));
       console.log(asJson ? JSON.stringify(report, null, 2) : formatPurge(report));
       return 0;
+    },
+  },
+  media: {
+    summary: "move media between the local directory and the bucket: media migrate --to s3|local",
+    usage:
+      "photochanger media migrate --to s3|local [--remove-source] [--json]\n\n" +
+      "Copies every media object (payloads, results, thumbnails, templates, temporary media) from\n" +
+      "MEDIA_ROOT to the S3_BUCKET (--to s3) or back (--to local), under the same keys, verifying\n" +
+      "each copy by SHA-256 against the database and against the source. Objects already copied are\n" +
+      "skipped, so it can be run again or resumed at any time. --remove-source deletes each source\n" +
+      "object once its copy verified. Needs S3_BUCKET (and the S3_* variables) either way. Exits 1\n" +
+      "if any object failed or the database points at one that is in neither place.",
+    async run(args) {
+      onlyFlags(args, ["to", "remove-source", "json"]);
+      noPositional(args, 1);
+      if (args.positional[0] !== "migrate") throw new UsageError("expected: media migrate --to s3|local");
+      const to = flagValue(args, "to");
+      if (to !== "s3" && to !== "local") throw new UsageError("--to must be s3 or local");
+      const removeSource = switchFlag(args, "remove-source");
+      const asJson = switchFlag(args, "json");
+      const config = loadConfig();
+      if (!config.s3) {
+        throw new UsageError(
+          "S3_BUCKET is not set: set it (and S3_ENDPOINT, S3_ACCESS_KEY_ID, …) to name the bucket",
+        );
+      }
+      const local = new LocalMediaStore(config.mediaRoot);
+      const bucket = new S3MediaStore(config.s3, config.dataDir);
+      const [source, target] = to === "s3" ? [local, bucket] : [bucket, local];
+      const report = await withRuntime(async (rt) =>
+        migrateMedia({
+          source,
+          target,
+          referenced: await rt.store.referencedMedia(),
+          removeSource,
+          progress: asJson ? undefined : (line) => console.log(line),
+        }),
+      );
+      console.log(asJson ? JSON.stringify(report, null, 2) : formatMigrate(report));
+      return report.failed.length || report.missing.length ? 1 : 0;
     },
   },
   status: {

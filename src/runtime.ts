@@ -4,6 +4,7 @@
  * start from here; tests build one per file against their own database.
  */
 import { randomUUID } from "node:crypto";
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ensureAdminUsers } from "./accounts";
@@ -15,7 +16,8 @@ import { type Clock, systemClock } from "./lib/clock";
 import { createLogger, type Logger } from "./lib/log";
 import { generatePassword, loadOrCreateMasterKey } from "./lib/secrets";
 import { MediaObjects } from "./media/objects";
-import { MediaStore } from "./media/storage";
+import { openMediaStore } from "./media/open";
+import type { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
 import { notifyConfigured, notifyTick } from "./modules/attention/notifier";
@@ -25,7 +27,7 @@ import { JobEvents, listenForJobEvents } from "./queue/events";
 import { JobQueue, LEASE_TTL_MS, OVERDUE_GRACE_MS } from "./queue/index";
 import { QuotaService } from "./quota/service";
 import type { Services } from "./services";
-import { SettingsService } from "./settings/service";
+import { listenForSettings, SettingsService } from "./settings/service";
 import { Store } from "./store/index";
 import { VERSION } from "./version";
 import { WorkerPool } from "./worker/pool";
@@ -64,7 +66,10 @@ export class Runtime implements Services {
   readonly purges: Purges;
   readonly quota: QuotaService;
   private timers: ReturnType<typeof setInterval>[] = [];
-  private listener: { unlisten(): Promise<void> } | null = null;
+  private listeners: { unlisten(): Promise<void> }[] = [];
+  /** host:port this instance serves on, once it listens (shown in the instance registry). */
+  private address: string | null = null;
+  private registered = false;
   private stopped = false;
   /** True once shutdown began: new ingests are refused, held ones are still answered. */
   draining = false;
@@ -79,7 +84,7 @@ export class Runtime implements Services {
     private readonly options: RuntimeOptions,
   ) {
     this.events = new JobEvents(config.wakeups);
-    this.media = new MediaStore(config.mediaRoot);
+    this.media = openMediaStore(config);
     this.media.ensureLayout();
     this.objects = new MediaObjects(store.mediaObjects, this.media);
     this.templates = new TemplateStore(store.templates, this.media);
@@ -123,7 +128,7 @@ export class Runtime implements Services {
       if (applied) log.info("db.migrated", { applied });
       return new Runtime(
         config,
-        Store.open(url),
+        Store.open(url, { max: config.databasePoolSize }),
         embedded,
         clock,
         log,
@@ -146,8 +151,11 @@ export class Runtime implements Services {
     }
     const secrets = { admins, ingestPassword };
     if (admins.length || ingestPassword) {
-      const announce = this.options.announce ?? ((lines: string[]) => console.log(lines.join("\n")));
-      announce(firstStartLines(secrets));
+      // Never into the service log (journald keeps it readable): a 0600 file, and the terminal.
+      const file = writeInitialCredentials(this.config.dataDir, firstStartLines(secrets));
+      const announce = this.options.announce ?? ((lines: string[]) => announceToTerminal(lines, file));
+      announce([...firstStartLines(secrets), `  (also written to ${file}, mode 0600)`]);
+      this.log.info("bootstrap.initial_credentials", { file, admins: admins.map((a) => a.username) });
     }
     return secrets;
   }
@@ -156,21 +164,37 @@ export class Runtime implements Services {
   async start(): Promise<void> {
     const background = this.options.background ?? this.options.workers ?? true;
     if (background) {
-      const me = { id: this.instanceId, hostname: hostname(), pid: process.pid, version: VERSION };
-      await this.store.instances.upsert(me, this.clock.now());
+      await this.heartbeat();
+      this.registered = true;
       await this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS);
-      this.every(
-        INSTANCE_HEARTBEAT_MS,
-        () => this.store.instances.upsert(me, this.clock.now()),
-        "instance.heartbeat",
-      );
+      this.every(INSTANCE_HEARTBEAT_MS, () => this.heartbeat(), "instance.heartbeat");
       this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
       if (notifyConfigured(this.config)) {
         this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
       }
-      this.listener = await listenForJobEvents(this.store.jobs, this.events, this.log);
+      this.listeners.push(await listenForJobEvents(this.store.jobs, this.events, this.log));
+      this.listeners.push(await listenForSettings(this.store.settings, this.settings, this.log));
     }
     if (this.options.workers ?? true) this.workers.start();
+  }
+
+  /** Records where this instance listens; a registered instance shows it at once. */
+  async setAddress(address: string): Promise<void> {
+    this.address = address;
+    if (this.registered) await this.heartbeat();
+  }
+
+  /** Registers (or refreshes) this instance in the registry: version, address, jobs in flight. */
+  private async heartbeat(): Promise<void> {
+    const me = {
+      id: this.instanceId,
+      hostname: hostname(),
+      pid: process.pid,
+      version: VERSION,
+      address: this.address,
+      jobsInFlight: this.workers.inFlight,
+    };
+    await this.store.instances.upsert(me, this.clock.now());
   }
 
   every(ms: number, fn: () => Promise<unknown>, name: string): void {
@@ -196,11 +220,35 @@ export class Runtime implements Services {
     await this.workers.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.listener?.unlisten();
+    for (const l of this.listeners) await l.unlisten();
+    this.listeners = [];
     await this.store.instances.stop(this.instanceId, this.clock.now()).catch(() => {});
     await this.store.close();
     await this.embedded?.stop();
   }
+}
+
+export const INITIAL_CREDENTIALS_FILE = "initial-credentials.txt";
+
+/** Writes the first-start passwords to `<data dir>/initial-credentials.txt` (0600, replaced whole). */
+export function writeInitialCredentials(dataDir: string, lines: string[]): string {
+  const file = join(dataDir, INITIAL_CREDENTIALS_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  mkdirSync(dataDir, { recursive: true });
+  const text = [...lines, "Delete this file once the passwords are stored somewhere safe.", ""].join("\n");
+  writeFileSync(tmp, text, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  return file;
+}
+
+/**
+ * The passwords go to stdout only when it is a terminal (someone started the server by hand);
+ * under systemd stdout is the journal, so only the file's location is printed there.
+ */
+function announceToTerminal(lines: string[], file: string): void {
+  if (process.stdout.isTTY) console.log(lines.join("\n"));
+  else console.log(`PhotoChanger first start: the admin and ingest passwords are in ${file} (mode 0600)`);
 }
 
 export function firstStartLines(s: FirstStartSecrets): string[] {

@@ -48,6 +48,10 @@ export const instance = pgTable("instance", {
   hostname: text("hostname").notNull(),
   pid: integer("pid").notNull(),
   version: text("version").notNull(),
+  // Where the instance listens (host:port as it sees itself), for `status` and the health page.
+  address: text("address"),
+  // Jobs its workers were running at the last heartbeat.
+  jobsInFlight: integer("jobs_in_flight").notNull().default(0),
   startedAt: tz("started_at").notNull(),
   heartbeatAt: tz("heartbeat_at").notNull(),
   stoppedAt: tz("stopped_at"),
@@ -248,6 +252,22 @@ export const authFailure = pgTable(
     occurredAt: tz("occurred_at").notNull(),
   },
   (t) => [index("auth_failure_lookup_idx").on(t.scope, t.key, t.occurredAt)],
+);
+
+/**
+ * Attempt counters for anything guessable, one row per scope+key (fixed window). A verification
+ * reserves its attempt with one upsert before it runs, so N parallel guesses cannot all slip past
+ * a check made before any of them was counted; shared by every instance on the database.
+ */
+export const authThrottle = pgTable(
+  "auth_throttle",
+  {
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    windowStartedAt: tz("window_started_at").notNull(),
+    attempts: integer("attempts").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
 );
 
 /** Who changed what and when (password rotations, settings, slot edits). */
