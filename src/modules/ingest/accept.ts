@@ -8,25 +8,25 @@
 import type { JobRow } from "../../db/schema";
 import { holdSeconds } from "../../domain/deadlines";
 import { AppError, errorResponse } from "../../lib/errors";
+import { isDatabaseUnavailable } from "../../lib/http";
 import { slotLabel } from "../../metrics";
-import { waitForOutcome } from "../../queue/waiter";
+import { UNCONFIRMED, waitForOutcome } from "../../queue/waiter";
 import type { Services } from "../../services";
 import { noteRefusal } from "../attention/refusals";
-import { outcomeReply } from "./outcome";
+import { outcomeReply, unconfirmedError } from "./outcome";
 import {
   type AcceptedJob,
-  checkIngestPassword,
-  clientMetadata,
+  databaseUnavailable,
   type EnqueueInput,
   enqueueUpload,
   guardDb,
   loadSlot,
   MB,
-  readUpload,
   refuseIfThrottled,
   requireEnabledSlot,
   requireImage,
 } from "./service";
+import { readBoothPhoto } from "./upload";
 
 export interface AcceptInput extends EnqueueInput {
   /** Fires when the client goes away: the job runs on, nobody waits for it. */
@@ -43,18 +43,26 @@ export interface Accepted {
   final: JobRow | null;
 }
 
+/**
+ * Queues the upload and waits. Once the job is accepted, a database outage never becomes a bare
+ * 500: the wait reads through it, and an outage that outlasts the deadline is the job's 504
+ * (`sync_timeout` with its id); any other database error here is a 503 carrying the job id.
+ */
 export async function acceptAndWait(rt: Services, input: AcceptInput): Promise<Accepted> {
-  const job = await accept(rt, input);
-  const final = await waitForOutcome(rt, job.id, job.expiresAt, input.signal);
-  return { job, final };
-}
-
-/** Stores the upload and queues the job; the connection is held past the job's deadline. */
-async function accept(rt: Services, input: AcceptInput): Promise<AcceptedJob> {
   const job = await enqueueUpload(rt, input);
   input.onAccepted?.(job);
-  input.hold?.(holdSeconds((await rt.settings.current()).syncResponseSeconds));
-  return job;
+  rt.heldRequests++;
+  try {
+    input.hold?.(holdSeconds((await rt.settings.current()).syncResponseSeconds));
+    const final = await waitForOutcome(rt, job.id, job.expiresAt, input.signal);
+    if (final === UNCONFIRMED) throw unconfirmedError(job.id, job.expiresAt);
+    return { job, final };
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) throw databaseUnavailable({ job_id: job.id });
+    throw err;
+  } finally {
+    rt.heldRequests--;
+  }
 }
 
 /** The booth's address, and how to keep its connection open. */
@@ -86,8 +94,16 @@ export async function answerBooth(
     status = reply.response.status;
     return reply.response;
   } catch (err) {
-    if (err instanceof AppError) [outcome, status] = [err.code, err.status];
-    throw err;
+    let refusal: AppError | null = err instanceof AppError ? err : null;
+    if (!refusal && request.signal.aborted) {
+      // The booth aborted its upload: nothing was accepted, nobody is there to answer.
+      refusal = new AppError("client_closed", "The client closed the connection");
+    } else if (!refusal && isDatabaseUnavailable(err)) {
+      refusal = databaseUnavailable(track.jobId ? { job_id: track.jobId } : {});
+    }
+    if (!refusal) throw err;
+    [outcome, status] = [refusal.code, refusal.status];
+    return errorResponse(refusal, track.jobId ? { "X-Job-Id": track.jobId } : {});
   } finally {
     const seconds = (performance.now() - started) / 1000;
     rt.metrics.ingestAnswered(
@@ -114,26 +130,6 @@ async function boothExchange(
   client: BoothClient,
   track: Track,
 ): Promise<{ response: Response; outcome: string }> {
-  const job = await boothAccept(rt, slotId, request, client, track);
-  const final = await waitForOutcome(rt, job.id, job.expiresAt, request.signal);
-  if (final) return outcomeReply(rt, final);
-  // The booth went away; the job runs on and its result is kept for the gallery.
-  const closed = new AppError("client_closed", "The client closed the connection", { job_id: job.id });
-  return { response: errorResponse(closed), outcome: closed.code };
-}
-
-/**
- * The checks of SPEC §2 in order, and the queued job. A function of its own so that the upload
- * (body, parsed form, image bytes) is garbage once the job is stored: a held booth request keeps
- * only its job's id (a thousand held 200 KB uploads would otherwise hold ~0.5 GB).
- */
-async function boothAccept(
-  rt: Services,
-  slotId: string,
-  request: Request,
-  client: BoothClient,
-  track: Track,
-): Promise<AcceptedJob> {
   if (rt.draining) {
     throw new AppError(
       "service_unavailable",
@@ -147,14 +143,16 @@ async function boothAccept(
   const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
   track.provider = slot.provider;
   await refuseIfThrottled(rt, client.ip);
-  const upload = await readUpload(request, slot.sizeLimitMb * MB);
-  const password =
-    stringField(upload.fields, "password") ?? new URL(request.url).searchParams.get("password");
-  await checkIngestPassword(rt, password, client.ip);
-  await requireImage(upload);
+  // Streamed: the photo is kept only once its password is right (see ./upload.ts).
+  const upload = await readBoothPhoto(rt, request, slot.sizeLimitMb * MB, client.ip);
+  await requireImage(upload, {
+    maxPixels: rt.config.maxImagePixels,
+    acceptsHeic: rt.providers.get(slot.provider)?.spec.acceptsHeic ?? false,
+    provider: slot.provider,
+  });
   // The provider's quota for today is used up: answer now, so the booth prints the original.
   await guardDb(() => rt.quota.refuseIfExhausted(slot.provider));
-  return accept(rt, {
+  const { job, final } = await acceptAndWait(rt, {
     slot,
     source: "ingest",
     upload,
@@ -162,7 +160,7 @@ async function boothAccept(
     operation: slot.operation,
     settings: slot.settings,
     outputFormat: slot.outputFormat,
-    clientMeta: clientMetadata(upload.fields),
+    clientMeta: upload.clientMeta ?? {},
     clientHash: stringField(upload.fields, "hash_hex") ?? stringField(upload.fields, "hash"),
     clientIp: client.ip,
     createdBy: null,
@@ -183,6 +181,10 @@ async function boothAccept(
       );
     },
   });
+  if (final) return outcomeReply(rt, final);
+  // The booth went away; the job runs on and its result is kept for the gallery.
+  const closed = new AppError("client_closed", "The client closed the connection", { job_id: job.id });
+  return { response: errorResponse(closed), outcome: closed.code };
 }
 
 function stringField(form: FormData, name: string): string | null {
