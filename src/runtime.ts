@@ -162,6 +162,13 @@ export class Runtime implements Services {
     if (background) {
       await this.heartbeat();
       this.registered = true;
+      if (!(await this.settings.masterKeyMatches())) {
+        // Provider keys stored by the others cannot be read here and their sessions are refused.
+        this.log.error("master_key.mismatch", {
+          master_key: join(this.config.dataDir, "master.key"),
+          fix: "every instance on this database needs the same master.key: copy it from the first one",
+        });
+      }
       await this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS);
       this.every(INSTANCE_HEARTBEAT_MS, () => this.heartbeat(), "instance.heartbeat");
       this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
