@@ -440,50 +440,53 @@ process.exit(exitCode);
  * mechanisms behind them (each found with the per-phase timestamps, the CPU profile or the
  * side-by-side baselines of the row).
  */
-const WHY: Record<number, string> = {
-  1:
-    "Each phase above is a few database round trips, a file write or two (the payload and the result, " +
-    "each fsync'd with its directory: the durability the job and the booth's answer rely on) and the CPU " +
-    "for the 1 MB body (multipart parse, SHA-256, base64 both ways). When the machine's load average is " +
-    "above its core count, every await also waits for a CPU: the phases stretch by the same factor the " +
-    "echo and direct baselines do. Removed from this path in this round: the WebP thumbnail (made on first " +
-    "request now), the serial log-row writes (written alongside the file I/O), the key lookup for keyless " +
-    "providers, the waiter's re-read after an in-process wake-up, the separate commit of the `received` " +
-    "row and two round trips of the enqueue lock.",
-  2:
-    "Per booth the server does what the echo does plus: two durable file writes (payload, result: four " +
-    "fsyncs), the enqueue transaction under the in-flight-cap lock, the claim and the finalize (each a " +
-    "commit that waits for PostgreSQL's WAL flush), and the log rows. The phase table shows where the time " +
-    "goes; with CPU starved (load average above the core count) the database round trips and the lock " +
-    "queue of the enqueue dominate.",
-  3:
-    "Each running Gemini call holds the photo, its base64 and the JSON request body in the provider SDK " +
-    "until the answer (≈4× the photo), and each held request its parsed upload; the peak is also " +
-    "garbage not yet collected. The Gemini SDK's request body is the provider protocol's cost, not the " +
-    "queue's.",
-  4:
-    "The claim is a write: a commit that waits for the WAL flush (compare the synchronous_commit=off " +
-    "figure) and new entries in each of the job table's indexes (the statistics' covering indexes " +
-    "included), while `select 1` is a read. Within one process the worker loops claim one at a time, so " +
-    "the insert→claim latency under a burst is a queue of claims.",
-  5:
-    "The breakdown above separates the server's expiry (timer → fenced `timeout` statement) from the " +
-    "answer. Both run on the same event loop as the other booths' work, so on a starved CPU the timer " +
-    "fires late and the statement waits its turn.",
-  6:
-    "Decoding a 24 MP JPEG at full resolution is most of the downscale (Bun.Image has no JPEG " +
-    'shrink-on-load); a booth whose DSLR Remote Pro "Max image size" is set sends a photo that needs no ' +
-    "downscale at all. The bytes sent to the provider drop far more than 4×.",
-  7:
-    "The start-up timeline shows where the time goes before /readyz: loading the bundled modules, " +
-    "connecting and checking migrations, registering the instance, recovering orphans and starting the " +
-    "LISTEN connection — all awaited before the port opens.",
-  8:
-    "The statistics compute exact percentiles (`percentile_cont`) over every finished ingest in the range " +
-    "on each request: the cost grows with the number of jobs even with the covering index (an index-only " +
-    "scan still reads and sorts every row). Pre-aggregated hourly buckets would make it flat; not done in " +
-    "this round.",
-};
+// A function, not a const: the run above calls documentText before this line is evaluated.
+function whyItMisses(): Record<number, string> {
+  return {
+    1:
+      "Each phase above is a few database round trips, a file write or two (the payload and the result, " +
+      "each fsync'd with its directory: the durability the job and the booth's answer rely on) and the CPU " +
+      "for the 1 MB body (multipart parse, SHA-256, base64 both ways). When the machine's load average is " +
+      "above its core count, every await also waits for a CPU: the phases stretch by the same factor the " +
+      "echo and direct baselines do. Removed from this path in this round: the WebP thumbnail (made on first " +
+      "request now), the serial log-row writes (written alongside the file I/O), the key lookup for keyless " +
+      "providers, the waiter's re-read after an in-process wake-up, the separate commit of the `received` " +
+      "row and two round trips of the enqueue lock.",
+    2:
+      "Per booth the server does what the echo does plus: two durable file writes (payload, result: four " +
+      "fsyncs), the enqueue transaction under the in-flight-cap lock, the claim and the finalize (each a " +
+      "commit that waits for PostgreSQL's WAL flush), and the log rows. The phase table shows where the time " +
+      "goes; with CPU starved (load average above the core count) the database round trips and the lock " +
+      "queue of the enqueue dominate.",
+    3:
+      "Each running Gemini call holds the photo, its base64 and the JSON request body in the provider SDK " +
+      "until the answer (≈4× the photo), and each held request its parsed upload; the peak is also " +
+      "garbage not yet collected. The Gemini SDK's request body is the provider protocol's cost, not the " +
+      "queue's.",
+    4:
+      "The claim is a write: a commit that waits for the WAL flush (compare the synchronous_commit=off " +
+      "figure) and new entries in each of the job table's indexes (the statistics' covering indexes " +
+      "included), while `select 1` is a read. Within one process the worker loops claim one at a time, so " +
+      "the insert→claim latency under a burst is a queue of claims.",
+    5:
+      "The breakdown above separates the server's expiry (timer → fenced `timeout` statement) from the " +
+      "answer. Both run on the same event loop as the other booths' work, so on a starved CPU the timer " +
+      "fires late and the statement waits its turn.",
+    6:
+      "Decoding a 24 MP JPEG at full resolution is most of the downscale (Bun.Image has no JPEG " +
+      'shrink-on-load); a booth whose DSLR Remote Pro "Max image size" is set sends a photo that needs no ' +
+      "downscale at all. The bytes sent to the provider drop far more than 4×.",
+    7:
+      "The start-up timeline shows where the time goes before /readyz: loading the bundled modules, " +
+      "connecting and checking migrations, registering the instance, recovering orphans and starting the " +
+      "LISTEN connection — all awaited before the port opens.",
+    8:
+      "The statistics compute exact percentiles (`percentile_cont`) over every finished ingest in the range " +
+      "on each request: the cost grows with the number of jobs even with the covering index (an index-only " +
+      "scan still reads and sorts every row). Pre-aggregated hourly buckets would make it flat; not done in " +
+      "this round.",
+  };
+}
 
 /** Per-phase medians of a sample of answered jobs (their database timestamps). */
 async function phaseProfile(
@@ -610,7 +613,8 @@ function documentText(
     lines.push(`### ${r.n}. ${r.what}`, "", `Target: ${r.target}. Measured: ${r.measured}.`, "");
     for (const n of r.notes) lines.push(n.startsWith("  ") ? `    ${n.trim()}` : `- ${n}`);
     if (r.profile?.length) lines.push("", ...r.profile);
-    if (r.met === false && WHY[r.n]) lines.push("", `**Why it misses here.** ${WHY[r.n]}`);
+    const why = whyItMisses()[r.n];
+    if (r.met === false && why) lines.push("", `**Why it misses here.** ${why}`);
     lines.push("");
   }
   lines.push(
