@@ -14,10 +14,6 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const ACTIVE_STATUSES = ["pending", "processing"] as const;
 export const FINAL_STATUSES = ["succeeded", "failed", "timeout", "cancelled"] as const;
 
-export function isActive(status: string): boolean {
-  return (ACTIVE_STATUSES as readonly string[]).includes(status);
-}
-
 export function isFinal(status: string): boolean {
   return (FINAL_STATUSES as readonly string[]).includes(status);
 }

@@ -83,10 +83,6 @@ export class ProviderRegistry {
   }
 }
 
-export function isProviderId(id: string): id is ProviderId {
-  return (PROVIDER_IDS as readonly string[]).includes(id);
-}
-
 /** The providers this build ships, pointed at the base URLs from the config. */
 export function defaultProviders(config: Config): Provider[] {
   return [

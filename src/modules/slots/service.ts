@@ -166,7 +166,6 @@ export async function getSlot(
     warnings,
   };
 }
-export type SlotDetailView = Awaited<ReturnType<typeof getSlot>>;
 
 // ---- updating ----
 
