@@ -1,7 +1,8 @@
 /**
  * The job lifecycle over the queue SQL: enqueue, claim, heartbeat, fenced finalization, expiry,
- * cancel and crash recovery — each step logged to `processing_log`, and every finalization
- * followed by the same clean-up (payload and temporary media deleted) and an in-process wake-up.
+ * cancel and crash recovery — each step logged to `processing_log`. Every finalization is one
+ * transaction (the final state, its log row, the payload let go), followed after the commit by the
+ * same idempotent clean-up (payload and temporary media files deleted) and an in-process wake-up.
  */
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import { resultExpiresAt } from "../domain/deadlines";
@@ -70,8 +71,8 @@ export class JobQueue {
     const now = this.clock.now();
     return this.finalize(
       job.id,
-      () =>
-        this.jobs.finalizeSucceeded(job.id, job.leaseToken!, now, {
+      (jobs) =>
+        jobs.finalizeSucceeded(job.id, job.leaseToken!, now, {
           ...result,
           resultExpiresAt: resultExpiresAt(now, retentionHours),
         }),
@@ -83,15 +84,8 @@ export class JobQueue {
   async fail(job: JobRow, reason: FailureReason, message: string, providerLatencyMs: number | null) {
     return this.finalize(
       job.id,
-      () =>
-        this.jobs.finalizeFailed(
-          job.id,
-          job.leaseToken!,
-          this.clock.now(),
-          reason,
-          message,
-          providerLatencyMs,
-        ),
+      (jobs) =>
+        jobs.finalizeFailed(job.id, job.leaseToken!, this.clock.now(), reason, message, providerLatencyMs),
       reason === "timeout" ? "timeout" : "failed",
       () => ({ failure_reason: reason, error: message }),
     );
@@ -101,7 +95,7 @@ export class JobQueue {
   async expire(id: string): Promise<JobRow | null> {
     return this.finalize(
       id,
-      () => this.jobs.expire(id, this.clock.now()),
+      (jobs) => jobs.expire(id, this.clock.now()),
       "timeout",
       () => ({
         failure_reason: "timeout",
@@ -112,7 +106,7 @@ export class JobQueue {
   async cancel(id: string, by: string): Promise<JobRow | null> {
     return this.finalize(
       id,
-      () => this.jobs.cancel(id, this.clock.now(), by),
+      (jobs) => jobs.cancel(id, this.clock.now(), by),
       "cancelled",
       () => ({
         failure_reason: "cancelled",
@@ -121,17 +115,25 @@ export class JobQueue {
     );
   }
 
-  /** One fenced finalizing statement, then the clean-up and the wake-up (see JobEvents.finalizing). */
+  /**
+   * One transaction: the fenced finalizing statement, the job's final processing-log row and the
+   * payload cleared — so whoever sees the final state sees all of it. After the commit: the files
+   * (idempotent), the log line, the wake-up (see JobEvents.finalizing) and the hooks.
+   */
   private async finalize(
     id: string,
-    statement: () => Promise<JobRow | null>,
+    statement: (jobs: JobStore) => Promise<JobRow | null>,
     event: string,
     details: (row: JobRow) => Record<string, unknown>,
   ): Promise<JobRow | null> {
     const done = this.events.finalizing(id);
     try {
-      const row = await statement();
-      if (row) await this.finished(row, event, details(row));
+      const row = await this.jobs.transaction(async (jobs) => {
+        const row = await statement(jobs);
+        if (row) await this.settle(jobs, row, event, details(row));
+        return row;
+      });
+      if (row) await this.finished(row, event);
       return row;
     } finally {
       done();
@@ -140,13 +142,15 @@ export class JobQueue {
 
   /** Resolves jobs orphaned by a crashed or stopped process. */
   async recover(leaseTtlMs: number, graceMs: number): Promise<JobRow[]> {
-    const rows = await this.jobs.recover(this.clock.now(), leaseTtlMs, graceMs);
-    for (const row of rows) {
-      await this.finished(row, row.status === "timeout" ? "timeout" : "failed", {
-        failure_reason: row.failureReason,
-        recovered: true,
-      });
-    }
+    const eventOf = (row: JobRow) => (row.status === "timeout" ? "timeout" : "failed");
+    const rows = await this.jobs.transaction(async (jobs) => {
+      const rows = await jobs.recover(this.clock.now(), leaseTtlMs, graceMs);
+      for (const row of rows) {
+        await this.settle(jobs, row, eventOf(row), { failure_reason: row.failureReason, recovered: true });
+      }
+      return rows;
+    });
+    for (const row of rows) await this.finished(row, eventOf(row));
     if (rows.length) this.log.warn("queue.recovered", { count: rows.length, jobs: rows.map((r) => r.id) });
     return rows;
   }
@@ -179,18 +183,29 @@ export class JobQueue {
     });
   }
 
-  private async finished(row: JobRow, event: string, details: Record<string, unknown>): Promise<void> {
-    const totalMs = row.finalizedAt!.getTime() - row.createdAt.getTime();
-    await this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs);
+  /** Inside the finalizing transaction: the final log row, and the payload is no longer the job's. */
+  private async settle(jobs: JobStore, row: JobRow, event: string, details: Record<string, unknown>) {
+    await jobs.appendLog({
+      jobId: row.id,
+      slotId: row.slotId,
+      event,
+      at: this.clock.now(),
+      providerLatencyMs: row.providerLatencyMs,
+      details: { ...details, total_ms: totalMs(row) },
+    });
+    if (row.payloadPath) await jobs.clearPayload(row.id);
+  }
+
+  /** After the commit; every step may run again without harm (a file already gone is fine). */
+  private async finished(row: JobRow, event: string): Promise<void> {
     await this.media.remove(row.payloadPath);
-    if (row.payloadPath) await this.jobs.clearPayload(row.id);
     await this.objects.removeForJob(row.id, this.clock.now());
     this.log.info(`job.${event}`, {
       job_id: row.id,
       slot: row.slotId,
       provider: row.provider,
       failure_reason: row.failureReason,
-      total_ms: totalMs,
+      total_ms: totalMs(row),
       provider_latency_ms: row.providerLatencyMs,
     });
     this.events.emitFinalized(row.id);
@@ -202,4 +217,8 @@ export class JobQueue {
       }
     }
   }
+}
+
+function totalMs(row: JobRow): number {
+  return row.finalizedAt!.getTime() - row.createdAt.getTime();
 }
