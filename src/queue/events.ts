@@ -41,11 +41,6 @@ export class JobEvents {
     if (!this.finalizingHere.has(jobId)) this.emitFinalized(jobId);
   }
 
-  /** True while this process is finalizing the job (its clean-up is not done yet). */
-  isFinalizing(jobId: string): boolean {
-    return this.finalizingHere.has(jobId);
-  }
-
   /** Marks a job as being finalized by this process until the returned function is called. */
   finalizing(jobId: string): () => void {
     this.finalizingHere.set(jobId, (this.finalizingHere.get(jobId) ?? 0) + 1);

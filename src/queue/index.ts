@@ -1,8 +1,7 @@
 /**
  * The job lifecycle over the queue SQL: enqueue, claim, heartbeat, fenced finalization, expiry,
- * cancel and crash recovery — each step logged to `processing_log`. Every finalization is one
- * transaction (the final state, its log row, the payload let go), followed after the commit by the
- * same idempotent clean-up (payload and temporary media files deleted) and an in-process wake-up.
+ * cancel and crash recovery — each step logged to `processing_log`, and every finalization
+ * followed by the same clean-up (payload and temporary media deleted) and an in-process wake-up.
  */
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import { resultExpiresAt } from "../domain/deadlines";
@@ -71,8 +70,8 @@ export class JobQueue {
     const now = this.clock.now();
     return this.finalize(
       job.id,
-      (jobs) =>
-        jobs.finalizeSucceeded(job.id, job.leaseToken!, now, {
+      () =>
+        this.jobs.finalizeSucceeded(job.id, job.leaseToken!, now, {
           ...result,
           resultExpiresAt: resultExpiresAt(now, retentionHours),
         }),
@@ -84,8 +83,15 @@ export class JobQueue {
   async fail(job: JobRow, reason: FailureReason, message: string, providerLatencyMs: number | null) {
     return this.finalize(
       job.id,
-      (jobs) =>
-        jobs.finalizeFailed(job.id, job.leaseToken!, this.clock.now(), reason, message, providerLatencyMs),
+      () =>
+        this.jobs.finalizeFailed(
+          job.id,
+          job.leaseToken!,
+          this.clock.now(),
+          reason,
+          message,
+          providerLatencyMs,
+        ),
       reason === "timeout" ? "timeout" : "failed",
       () => ({ failure_reason: reason, error: message }),
     );
@@ -95,7 +101,7 @@ export class JobQueue {
   async expire(id: string): Promise<JobRow | null> {
     return this.finalize(
       id,
-      (jobs) => jobs.expire(id, this.clock.now()),
+      () => this.jobs.expire(id, this.clock.now()),
       "timeout",
       () => ({
         failure_reason: "timeout",
@@ -106,7 +112,7 @@ export class JobQueue {
   async cancel(id: string, by: string): Promise<JobRow | null> {
     return this.finalize(
       id,
-      (jobs) => jobs.cancel(id, this.clock.now(), by),
+      () => this.jobs.cancel(id, this.clock.now(), by),
       "cancelled",
       () => ({
         failure_reason: "cancelled",
@@ -115,25 +121,17 @@ export class JobQueue {
     );
   }
 
-  /**
-   * One transaction: the fenced finalizing statement, the job's final processing-log row and the
-   * payload cleared — so whoever sees the final state sees all of it. After the commit: the files
-   * (idempotent), the log line, the wake-up (see JobEvents.finalizing) and the hooks.
-   */
+  /** One fenced finalizing statement, then the clean-up and the wake-up (see JobEvents.finalizing). */
   private async finalize(
     id: string,
-    statement: (jobs: JobStore) => Promise<JobRow | null>,
+    statement: () => Promise<JobRow | null>,
     event: string,
     details: (row: JobRow) => Record<string, unknown>,
   ): Promise<JobRow | null> {
     const done = this.events.finalizing(id);
     try {
-      const row = await this.jobs.transaction(async (jobs) => {
-        const row = await statement(jobs);
-        if (row) await this.settle(jobs, row, event, details(row));
-        return row;
-      });
-      if (row) await this.finished(row, event);
+      const row = await statement();
+      if (row) await this.finished(row, event, details(row));
       return row;
     } finally {
       done();
@@ -142,15 +140,13 @@ export class JobQueue {
 
   /** Resolves jobs orphaned by a crashed or stopped process. */
   async recover(leaseTtlMs: number, graceMs: number): Promise<JobRow[]> {
-    const eventOf = (row: JobRow) => (row.status === "timeout" ? "timeout" : "failed");
-    const rows = await this.jobs.transaction(async (jobs) => {
-      const rows = await jobs.recover(this.clock.now(), leaseTtlMs, graceMs);
-      for (const row of rows) {
-        await this.settle(jobs, row, eventOf(row), { failure_reason: row.failureReason, recovered: true });
-      }
-      return rows;
-    });
-    for (const row of rows) await this.finished(row, eventOf(row));
+    const rows = await this.jobs.recover(this.clock.now(), leaseTtlMs, graceMs);
+    for (const row of rows) {
+      await this.finished(row, row.status === "timeout" ? "timeout" : "failed", {
+        failure_reason: row.failureReason,
+        recovered: true,
+      });
+    }
     if (rows.length) this.log.warn("queue.recovered", { count: rows.length, jobs: rows.map((r) => r.id) });
     return rows;
   }
@@ -183,29 +179,18 @@ export class JobQueue {
     });
   }
 
-  /** Inside the finalizing transaction: the final log row, and the payload is no longer the job's. */
-  private async settle(jobs: JobStore, row: JobRow, event: string, details: Record<string, unknown>) {
-    await jobs.appendLog({
-      jobId: row.id,
-      slotId: row.slotId,
-      event,
-      at: this.clock.now(),
-      providerLatencyMs: row.providerLatencyMs,
-      details: { ...details, total_ms: totalMs(row) },
-    });
-    if (row.payloadPath) await jobs.clearPayload(row.id);
-  }
-
-  /** After the commit; every step may run again without harm (a file already gone is fine). */
-  private async finished(row: JobRow, event: string): Promise<void> {
+  private async finished(row: JobRow, event: string, details: Record<string, unknown>): Promise<void> {
+    const totalMs = row.finalizedAt!.getTime() - row.createdAt.getTime();
+    await this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs);
     await this.media.remove(row.payloadPath);
+    if (row.payloadPath) await this.jobs.clearPayload(row.id);
     await this.objects.removeForJob(row.id, this.clock.now());
     this.log.info(`job.${event}`, {
       job_id: row.id,
       slot: row.slotId,
       provider: row.provider,
       failure_reason: row.failureReason,
-      total_ms: totalMs(row),
+      total_ms: totalMs,
       provider_latency_ms: row.providerLatencyMs,
     });
     this.events.emitFinalized(row.id);
@@ -217,8 +202,4 @@ export class JobQueue {
       }
     }
   }
-}
-
-function totalMs(row: JobRow): number {
-  return row.finalizedAt!.getTime() - row.createdAt.getTime();
 }

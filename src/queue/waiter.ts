@@ -39,8 +39,7 @@ export async function waitForOutcome(
       }
       const row = await queue.get(jobId);
       if (!row) return null;
-      // Final, and not still being cleaned up by this process (its wake-up follows the clean-up).
-      if (isFinal(row.status) && !events.isFinalizing(jobId)) return row;
+      if (isFinal(row.status)) return row;
       const left = expiresAt.getTime() - clock.now().getTime();
       if (signal?.aborted) return null;
       if (woken) continue;

@@ -13,11 +13,6 @@ export type { InsertOutcome, LogEntry, ResultColumns } from "./jobs";
 export class JobStore {
   constructor(private readonly sql: Sql) {}
 
-  /** Runs `fn` in one transaction, with a JobStore bound to it (NOTIFYs are delivered at commit). */
-  transaction<T>(fn: (jobs: JobStore) => Promise<T>): Promise<T> {
-    return this.sql.begin((tx) => fn(new JobStore(tx as unknown as Sql))) as Promise<T>;
-  }
-
   // ---- the queue ----
   insertWithinCap(values: NewJobRow, cap: number) {
     return q.insertJobWithinCap(this.sql, values, cap);

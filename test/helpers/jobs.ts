@@ -3,22 +3,30 @@ import { createHash } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import { job, processingLog } from "../../src/db/schema";
 import { sniffImage } from "../../src/media/images";
-import type { TestApp } from "./app";
+import { eventually, type TestApp } from "./app";
+
+const FINAL_EVENTS = new Set(["succeeded", "failed", "timeout", "cancelled"]);
 
 /**
- * The job behind an ingest response, with its processing log. The final state and the final log
- * row are written in one transaction, so the row the booth's answer came from already has both.
+ * The job behind an ingest response, with its processing log. The booth's answer can leave a few
+ * milliseconds before the finalizing worker has written the final log row, so wait for that row.
  */
 export async function jobOf(app: TestApp, res: Response) {
   const id = res.headers.get("x-job-id");
   if (!id) throw new Error(`response ${res.status} has no X-Job-Id`);
-  const [row] = await app.db.select().from(job).where(eq(job.id, id));
-  const log = await app.db
-    .select()
-    .from(processingLog)
-    .where(eq(processingLog.jobId, id))
-    .orderBy(asc(processingLog.id));
-  return { row: row!, log, events: log.map((l) => l.event) };
+  const read = async () => {
+    const [row] = await app.db.select().from(job).where(eq(job.id, id));
+    const log = await app.db
+      .select()
+      .from(processingLog)
+      .where(eq(processingLog.jobId, id))
+      .orderBy(asc(processingLog.id));
+    return { row: row!, log, events: log.map((l) => l.event) };
+  };
+  return eventually(async () => {
+    const r = await read();
+    return r.events.some((e) => FINAL_EVENTS.has(e)) ? r : null;
+  }, 3000);
 }
 
 /** Binds a template image to a slot by role, as the admin's upload does. */
