@@ -5,7 +5,7 @@ import { createGeminiProvider } from "./gemini";
 import { localProvider } from "./local";
 import { createOpenAIProvider } from "./openai";
 import { createTurbotextProvider } from "./turbotext";
-import { type OperationSpec, PROVIDER_IDS, type Provider, type ProviderId } from "./types";
+import type { OperationSpec, Provider } from "./types";
 
 export interface FieldError {
   field: string;
