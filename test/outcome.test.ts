@@ -123,7 +123,14 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
   test("the aggregate, the per-slot window counts and classifyOutcome agree", async () => {
     const { rows } = await store.jobs.list({ offset: 0, limit: 100 });
     expect(rows.length).toBe(FAILURE_REASONS.length + 5);
-    const expected = { success: 0, timeouts: 0, provider_errors: 0, cancelled: 0 };
+    const expected = {
+      success: 0,
+      timeouts: 0,
+      provider_errors: 0,
+      provider_no_image: 0,
+      invalid_config: 0,
+      cancelled: 0,
+    };
     for (const r of rows) {
       const o = classifyOutcome(r.status, r.failureReason);
       if (o) expected[o.category]++;
@@ -134,6 +141,8 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
       success: all!.success,
       timeouts: all!.timeouts,
       provider_errors: all!.provider_errors,
+      provider_no_image: all!.provider_no_image,
+      invalid_config: all!.invalid_config,
       cancelled: all!.cancelled,
     }).toEqual(expected);
     const [window] = await store.jobs.windowCounts(created);

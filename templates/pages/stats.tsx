@@ -14,6 +14,8 @@ export interface SlaRow {
   success: number;
   timeouts: number;
   providerErrors: number;
+  noImage: number;
+  configErrors: number;
   cancelled: number;
   errors: number;
   successRate: number;
@@ -42,6 +44,9 @@ export interface StatsModel {
   success: number;
   timeouts: number;
   providerErrors: number;
+  /** Failures counted apart from the provider's errors: no image after the retries, slot not configured. */
+  noImage: number;
+  configErrors: number;
   cancelled: number;
   errors: number;
   successRate: number;
@@ -184,6 +189,22 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
           </div>
           <div class="label" safe>
             {v.t.stats.providerErrors}
+          </div>
+        </div>
+        <div class={m.noImage ? "kpi bad" : "kpi"} data-kpi="provider_no_image">
+          <div class="value" safe>
+            {fmtNumber(v, m.noImage)}
+          </div>
+          <div class="label" safe>
+            {v.t.stats.noImage}
+          </div>
+        </div>
+        <div class={m.configErrors ? "kpi bad" : "kpi"} data-kpi="invalid_config">
+          <div class="value" safe>
+            {fmtNumber(v, m.configErrors)}
+          </div>
+          <div class="label" safe>
+            {v.t.stats.configErrors}
           </div>
         </div>
         <div class="kpi">
