@@ -28,7 +28,7 @@ describe("classifyOutcome", () => {
         if (o) seen.add(o.category);
       }
     }
-    expect([...seen].sort()).toEqual(["cancelled", "provider_errors", "success", "timeouts"]);
+    expect([...seen].sort()).toEqual([...OUTCOME_CATEGORIES].sort());
   });
 
   test("the booth's answer for each way a job ends (SPEC §2)", () => {
@@ -41,9 +41,11 @@ describe("classifyOutcome", () => {
     expect(answer("failed", "timeout")).toEqual(["timeouts", 504, "sync_timeout"]);
     expect(answer("cancelled", "cancelled")).toEqual(["cancelled", 503, "job_cancelled"]);
     expect(answer("failed", "provider_error")).toEqual(["provider_errors", 502, "provider_error"]);
-    expect(answer("failed", "invalid_config")).toEqual(["provider_errors", 502, "invalid_config"]);
+    // Counted apart from the provider's errors: the slot could not run, no provider was called.
+    expect(answer("failed", "invalid_config")).toEqual(["invalid_config", 502, "invalid_config"]);
     expect(answer("failed", "provider_blocked")).toEqual(["provider_errors", 422, "provider_blocked"]);
-    expect(answer("failed", "provider_no_image")).toEqual(["provider_errors", 502, "provider_no_image"]);
+    // Counted apart too: the provider answered, only never with an image (not a timeout, not an error).
+    expect(answer("failed", "provider_no_image")).toEqual(["provider_no_image", 502, "provider_no_image"]);
     expect(answer("failed", "interrupted")).toEqual(["provider_errors", 500, "internal_error"]);
     expect(answer("failed", "internal_error")).toEqual(["provider_errors", 500, "internal_error"]);
     expect(answer("failed", null)).toEqual(["provider_errors", 500, "internal_error"]);
