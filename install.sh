@@ -190,9 +190,18 @@ existing_url="$(env_value DATABASE_URL)"
 database_url="${existing_url:-$GIVEN_DATABASE_URL}"
 manage_db=0
 if [ -z "$ROOT" ] && { [ -z "$database_url" ] || local_managed_url "$database_url"; }; then manage_db=1; fi
-# Whether a database will answer at the URL (under --root only a given one does).
+# Whether a database will answer at the URL. Under --root the installer creates no role and no
+# database, so only a URL the operator supplied can be migrated: not an empty one, and not the one
+# an earlier --root run generated in the env file (it names a role nobody created), unless the
+# operator passes that very URL again.
 db_ready=1
-[ -n "$ROOT" ] && [ -z "$database_url" ] && db_ready=0
+if [ -n "$ROOT" ]; then
+  if [ -z "$database_url" ]; then
+    db_ready=0
+  elif local_managed_url "$database_url" && [ "$database_url" != "$GIVEN_DATABASE_URL" ]; then
+    db_ready=0
+  fi
+fi
 
 if [ "$manage_db" = 1 ]; then
   if ! command -v pg_lsclusters >/dev/null 2>&1 || [ -z "$(pg_lsclusters -h 2>/dev/null)" ]; then
@@ -340,7 +349,7 @@ say "wrote $UNIT_TARGET"
 
 # 9. Migrations (and, on a new database, the admins and the ingest password, printed once).
 if [ "$db_ready" = 0 ]; then
-  say "no --database-url under --root: migrations run when the service first starts"
+  say "no database to reach under --root: migrations run when the service first starts"
 else
   say "running migrations"
   run_binary migrate || die "migrations failed (see the message above); the previous version keeps running"

@@ -21,6 +21,16 @@ export interface Config {
   wakeups: boolean;
   embeddedPgPort: number;
   jwtTtlSeconds: number;
+  /** Connections per pool of this process (two pools: queue SQL and drizzle). */
+  databasePoolSize: number;
+  /** Media in an S3-compatible bucket instead of MEDIA_ROOT (null: the local directory). */
+  s3: {
+    bucket: string;
+    endpoint: string | null;
+    accessKeyId: string | null;
+    secretAccessKey: string | null;
+    region: string | null;
+  } | null;
   providers: {
     gemini: { apiKey: string | null; baseUrl: string | null; apiVersion: string };
     turbotext: { apiKey: string | null; baseUrl: string };
@@ -107,10 +117,13 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as LogLevel,
     // Each loop holds one job through its provider call (mostly waiting on the network), so a box
     // holding hundreds of booths at once needs hundreds of loops; idle loops cost no queries.
-    workerCount: int(env, "WORKER_COUNT", 4, 1, 2048),
+    // 0: an instance that takes requests and runs no jobs (a front end in a scale-out).
+    workerCount: int(env, "WORKER_COUNT", 4, 0, 2048),
     wakeups: onOff(env, "WAKEUPS", true),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
+    databasePoolSize: int(env, "DATABASE_POOL_SIZE", 20, 2, 200),
+    s3: s3Config(env),
     providers: {
       gemini: {
         apiKey: str(env, "GEMINI_API_KEY"),
@@ -135,6 +148,25 @@ export function loadConfig(env: Env = process.env): Config {
         apiBase: url(env, "NOTIFY_TELEGRAM_API_BASE") ?? "https://api.telegram.org",
       },
     },
+  };
+}
+
+/**
+ * `S3_BUCKET` switches media to a bucket; the rest are Bun's own S3 variables (unset ones fall back
+ * to Bun's defaults, e.g. AWS_ACCESS_KEY_ID or the AWS endpoint).
+ */
+function s3Config(env: Env): Config["s3"] {
+  const bucket = str(env, "S3_BUCKET");
+  if (!bucket) return null;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError("S3_BUCKET", `is not a valid bucket name: "${bucket}"`);
+  }
+  return {
+    bucket,
+    endpoint: url(env, "S3_ENDPOINT"),
+    accessKeyId: str(env, "S3_ACCESS_KEY_ID"),
+    secretAccessKey: str(env, "S3_SECRET_ACCESS_KEY"),
+    region: str(env, "S3_REGION"),
   };
 }
 

@@ -9,6 +9,9 @@ import { runCleanup } from "./cron/cleanup";
 import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { generatePassword } from "./lib/secrets";
+import { formatMigrate, migrateMedia } from "./media/migrate";
+import { S3MediaStore } from "./media/s3";
+import { LocalMediaStore } from "./media/storage";
 import { checkProvider, formatCheck, isCheckable } from "./modules/providers/check";
 import { updateSlot } from "./modules/slots/service";
 import { collectStatus, formatPurge, formatStatus } from "./ops";
@@ -251,9 +254,49 @@ const commands: Record<string, Command> = {
       noPositional(args);
       const dryRun = switchFlag(args, "dry-run");
       const asJson = switchFlag(args, "json");
-      const report = await withRuntime((rt) => runCleanup(rt, { trigger: "cli", dryRun }));
+      const report = await withRuntime((rt) => runCleanup(rt, { trigger: "cli", dryRun, wait: true }));
       console.log(asJson ? JSON.stringify(report, null, 2) : formatPurge(report));
       return 0;
+    },
+  },
+  media: {
+    summary: "move media between the local directory and the bucket: media migrate --to s3|local",
+    usage:
+      "photochanger media migrate --to s3|local [--remove-source] [--json]\n\n" +
+      "Copies every media object (payloads, results, thumbnails, templates, temporary media) from\n" +
+      "MEDIA_ROOT to the S3_BUCKET (--to s3) or back (--to local), under the same keys, verifying\n" +
+      "each copy by SHA-256 against the database and against the source. Objects already copied are\n" +
+      "skipped, so it can be run again or resumed at any time. --remove-source deletes each source\n" +
+      "object once its copy verified. Needs S3_BUCKET (and the S3_* variables) either way. Exits 1\n" +
+      "if any object failed or the database points at one that is in neither place.",
+    async run(args) {
+      onlyFlags(args, ["to", "remove-source", "json"]);
+      noPositional(args, 1);
+      if (args.positional[0] !== "migrate") throw new UsageError("expected: media migrate --to s3|local");
+      const to = flagValue(args, "to");
+      if (to !== "s3" && to !== "local") throw new UsageError("--to must be s3 or local");
+      const removeSource = switchFlag(args, "remove-source");
+      const asJson = switchFlag(args, "json");
+      const config = loadConfig();
+      if (!config.s3) {
+        throw new UsageError(
+          "S3_BUCKET is not set: set it (and S3_ENDPOINT, S3_ACCESS_KEY_ID, …) to name the bucket",
+        );
+      }
+      const local = new LocalMediaStore(config.mediaRoot);
+      const bucket = new S3MediaStore(config.s3, config.dataDir);
+      const [source, target] = to === "s3" ? [local, bucket] : [bucket, local];
+      const report = await withRuntime(async (rt) =>
+        migrateMedia({
+          source,
+          target,
+          referenced: await rt.store.referencedMedia(),
+          removeSource,
+          progress: asJson ? undefined : (line) => console.log(line),
+        }),
+      );
+      console.log(asJson ? JSON.stringify(report, null, 2) : formatMigrate(report));
+      return report.failed.length || report.missing.length ? 1 : 0;
     },
   },
   status: {

@@ -8,10 +8,11 @@ import type { CleanupReport } from "./cron/cleanup";
 import { startEmbeddedPostgres } from "./db/embedded";
 import { embeddedMigrations } from "./db/migrate";
 import type { Logger } from "./lib/log";
-import { MediaStore } from "./media/storage";
+import { openMediaStore } from "./media/open";
 import { LEASE_TTL_MS } from "./queue/index";
 import { KEYS, SETTING_DEFAULTS } from "./settings/service";
 import { Store } from "./store/index";
+import type { InstanceInfo } from "./store/instances";
 import { VERSION } from "./version";
 
 export interface StatusReport {
@@ -24,6 +25,9 @@ export interface StatusReport {
   };
   queue: { pending: number; processing: number; in_flight: number; max_in_flight: number } | null;
   live_instances: number | null;
+  /** The instance registry: live instances and those that stopped or went silent in the last hour. */
+  instances: InstanceView[] | null;
+  media: { backend: "local" | "s3"; location: string };
   last_cleanup: {
     finished_at: string;
     trigger: string;
@@ -33,6 +37,45 @@ export interface StatusReport {
   disk:
     | { media_root: string; free_bytes: number; total_bytes: number }
     | { media_root: string; error: string };
+}
+
+export interface InstanceView {
+  id: string;
+  hostname: string;
+  address: string | null;
+  pid: number;
+  version: string;
+  started_at: string;
+  last_heartbeat_at: string;
+  stopped_at: string | null;
+  jobs_in_flight: number;
+  live: boolean;
+}
+
+/** Instances that stopped or went silent this recently are still listed (a rolling upgrade). */
+const RECENT_INSTANCES_MS = 60 * 60_000;
+
+/**
+ * The instance registry as the operator sees it (`photochanger status`, the health page): every
+ * live instance with its version, address, last heartbeat and jobs in flight, then the recent dead.
+ */
+export async function instanceRegistry(store: Pick<Store, "instances">): Promise<InstanceView[]> {
+  return (await store.instances.list(LEASE_TTL_MS, RECENT_INSTANCES_MS)).map(instanceView);
+}
+
+function instanceView(i: InstanceInfo): InstanceView {
+  return {
+    id: i.id,
+    hostname: i.hostname,
+    address: i.address,
+    pid: i.pid,
+    version: i.version,
+    started_at: i.startedAt.toISOString(),
+    last_heartbeat_at: i.heartbeatAt.toISOString(),
+    stopped_at: i.stoppedAt?.toISOString() ?? null,
+    jobs_in_flight: i.jobsInFlight,
+    live: i.live,
+  };
 }
 
 /** The URL without its password, for output. */
@@ -47,19 +90,23 @@ export function redactUrl(url: string): string {
 }
 
 export async function collectStatus(config: Config, log: Logger): Promise<StatusReport> {
-  const media = new MediaStore(config.mediaRoot);
+  const media = openMediaStore(config);
+  // The local volume: the media directory's, or with a bucket the data dir's.
+  const volume = media.backend === "local" ? media.location : config.dataDir;
   let disk: StatusReport["disk"];
   try {
     const { free, total } = await media.diskUsage();
-    disk = { media_root: media.root, free_bytes: free, total_bytes: total };
+    disk = { media_root: volume, free_bytes: free, total_bytes: total };
   } catch (err) {
-    disk = { media_root: media.root, error: (err as Error).message };
+    disk = { media_root: volume, error: (err as Error).message };
   }
   const report: StatusReport = {
     version: VERSION,
     database: { reachable: false, url: config.databaseUrl ? redactUrl(config.databaseUrl) : "(embedded)" },
     queue: null,
     live_instances: null,
+    instances: null,
+    media: { backend: media.backend, location: media.location },
     last_cleanup: null,
     disk,
   };
@@ -92,7 +139,8 @@ export async function collectStatus(config: Config, log: Logger): Promise<Status
       in_flight: counts.pending + counts.processing,
       max_in_flight: typeof cap?.value === "number" ? cap.value : SETTING_DEFAULTS.maxInFlightJobs,
     };
-    report.live_instances = await store.instances.countLive(LEASE_TTL_MS);
+    report.instances = await instanceRegistry(store);
+    report.live_instances = report.instances.filter((i) => i.live).length;
     const last = await store.cleanupRuns.last();
     report.last_cleanup = last
       ? {
@@ -129,6 +177,14 @@ export function formatStatus(s: StatusReport): string {
     );
   }
   if (s.live_instances !== null) lines.push(`servers:       ${s.live_instances} running`);
+  for (const i of s.instances ?? []) {
+    const state = i.live ? "live" : i.stopped_at ? `stopped ${i.stopped_at}` : "silent";
+    lines.push(
+      `  ${(i.address ?? i.hostname).padEnd(24)} ${i.version.padEnd(10)} pid ${String(i.pid).padEnd(7)} ` +
+        `${String(i.jobs_in_flight).padStart(3)} jobs  heartbeat ${i.last_heartbeat_at}  ${state}`,
+    );
+  }
+  lines.push(`media:         ${s.media.backend === "s3" ? "bucket" : "directory"} ${s.media.location}`);
   if (db.reachable) {
     const c = s.last_cleanup;
     lines.push(

@@ -15,7 +15,8 @@ import { type Clock, systemClock } from "./lib/clock";
 import { createLogger, type Logger } from "./lib/log";
 import { generatePassword, loadOrCreateMasterKey } from "./lib/secrets";
 import { MediaObjects } from "./media/objects";
-import { MediaStore } from "./media/storage";
+import { openMediaStore } from "./media/open";
+import type { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
 import { notifyConfigured, notifyTick } from "./modules/attention/notifier";
@@ -25,7 +26,7 @@ import { JobEvents, listenForJobEvents } from "./queue/events";
 import { JobQueue, LEASE_TTL_MS, OVERDUE_GRACE_MS } from "./queue/index";
 import { QuotaService } from "./quota/service";
 import type { Services } from "./services";
-import { SettingsService } from "./settings/service";
+import { listenForSettings, SettingsService } from "./settings/service";
 import { Store } from "./store/index";
 import { VERSION } from "./version";
 import { WorkerPool } from "./worker/pool";
@@ -64,7 +65,10 @@ export class Runtime implements Services {
   readonly purges: Purges;
   readonly quota: QuotaService;
   private timers: ReturnType<typeof setInterval>[] = [];
-  private listener: { unlisten(): Promise<void> } | null = null;
+  private listeners: { unlisten(): Promise<void> }[] = [];
+  /** host:port this instance serves on, once it listens (shown in the instance registry). */
+  private address: string | null = null;
+  private registered = false;
   private stopped = false;
   /** True once shutdown began: new ingests are refused, held ones are still answered. */
   draining = false;
@@ -79,7 +83,7 @@ export class Runtime implements Services {
     private readonly options: RuntimeOptions,
   ) {
     this.events = new JobEvents(config.wakeups);
-    this.media = new MediaStore(config.mediaRoot);
+    this.media = openMediaStore(config);
     this.media.ensureLayout();
     this.objects = new MediaObjects(store.mediaObjects, this.media);
     this.templates = new TemplateStore(store.templates, this.media);
@@ -123,7 +127,7 @@ export class Runtime implements Services {
       if (applied) log.info("db.migrated", { applied });
       return new Runtime(
         config,
-        Store.open(url),
+        Store.open(url, { max: config.databasePoolSize }),
         embedded,
         clock,
         log,
@@ -156,21 +160,37 @@ export class Runtime implements Services {
   async start(): Promise<void> {
     const background = this.options.background ?? this.options.workers ?? true;
     if (background) {
-      const me = { id: this.instanceId, hostname: hostname(), pid: process.pid, version: VERSION };
-      await this.store.instances.upsert(me, this.clock.now());
+      await this.heartbeat();
+      this.registered = true;
       await this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS);
-      this.every(
-        INSTANCE_HEARTBEAT_MS,
-        () => this.store.instances.upsert(me, this.clock.now()),
-        "instance.heartbeat",
-      );
+      this.every(INSTANCE_HEARTBEAT_MS, () => this.heartbeat(), "instance.heartbeat");
       this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
       if (notifyConfigured(this.config)) {
         this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
       }
-      this.listener = await listenForJobEvents(this.store.jobs, this.events, this.log);
+      this.listeners.push(await listenForJobEvents(this.store.jobs, this.events, this.log));
+      this.listeners.push(await listenForSettings(this.store.settings, this.settings, this.log));
     }
     if (this.options.workers ?? true) this.workers.start();
+  }
+
+  /** Records where this instance listens; a registered instance shows it at once. */
+  async setAddress(address: string): Promise<void> {
+    this.address = address;
+    if (this.registered) await this.heartbeat();
+  }
+
+  /** Registers (or refreshes) this instance in the registry: version, address, jobs in flight. */
+  private async heartbeat(): Promise<void> {
+    const me = {
+      id: this.instanceId,
+      hostname: hostname(),
+      pid: process.pid,
+      version: VERSION,
+      address: this.address,
+      jobsInFlight: this.workers.inFlight,
+    };
+    await this.store.instances.upsert(me, this.clock.now());
   }
 
   every(ms: number, fn: () => Promise<unknown>, name: string): void {
@@ -196,7 +216,8 @@ export class Runtime implements Services {
     await this.workers.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.listener?.unlisten();
+    for (const l of this.listeners) await l.unlisten();
+    this.listeners = [];
     await this.store.instances.stop(this.instanceId, this.clock.now()).catch(() => {});
     await this.store.close();
     await this.embedded?.stop();

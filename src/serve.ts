@@ -7,6 +7,7 @@
  * in flight is finalized as `interrupted`, releasing its lease), the cleaner stops, the pool
  * closes and an embedded PostgreSQL is stopped. A second signal exits at once.
  */
+import { hostname } from "node:os";
 import type { Config } from "./config";
 import { type Cleaner, startCleaner } from "./cron/scheduler";
 import { Runtime, type RuntimeOptions } from "./runtime";
@@ -48,6 +49,11 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
   }
   const port = app.server!.port as number;
   const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+  // What the registry shows: the host name when listening on every interface, else the bound host.
+  const host = config.host === "0.0.0.0" || config.host === "::" ? hostname() : config.host;
+  await rt
+    .setAddress(`${host}:${port}`)
+    .catch((err) => rt.log.warn("instance.heartbeat.failed", { error: err }));
   rt.log.info("server.listening", {
     version: VERSION,
     url: `http://${config.host}:${port}`,

@@ -25,7 +25,7 @@ describe("configuration", () => {
   test.each([
     ["PORT", "eighty"],
     ["PORT", "70000"],
-    ["WORKER_COUNT", "0"],
+    ["WORKER_COUNT", "2049"],
     ["LOG_LEVEL", "loud"],
     ["PUBLIC_BASE_URL", "booth.local"],
     ["GEMINI_BASE_URL", "ftp://x"],

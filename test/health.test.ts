@@ -51,7 +51,7 @@ describe("/readyz", () => {
   });
 
   test("503 when the media directory cannot be written", async () => {
-    const root = app.rt.media.root;
+    const root = app.rt.config.mediaRoot;
     renameSync(root, `${root}.moved`);
     writeFileSync(root, "not a directory");
     try {

@@ -197,6 +197,56 @@ describe("install.sh --root", () => {
     expect(mode("usr/local/bin/photochanger")).toBe(0o755);
   });
 
+  test("every further re-run succeeds too, with the first run's arguments, and keeps everything", () => {
+    const envBefore = read("etc/photochanger/photochanger.env");
+    const keyBefore = read("var/lib/photochanger/master.key");
+    for (let i = 0; i < 2; i++) {
+      const again = install([
+        "--root",
+        root,
+        "--binary",
+        binary,
+        "--database-url",
+        databaseUrl,
+        "--port",
+        String(port),
+      ]);
+      expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(again.stdout).toContain("running migrations");
+      expect(again.stdout).not.toMatch(/password: \S+/);
+    }
+    expect(read("etc/photochanger/photochanger.env")).toBe(envBefore);
+    expect(read("var/lib/photochanger/master.key")).toBe(keyBefore);
+  });
+
+  test("without --database-url a re-run succeeds and keeps the generated env file", () => {
+    // The first run generates a DATABASE_URL for a local role that --root never creates; a re-run
+    // must not try to migrate as that role (it used to, and failed).
+    const bare = mkdtempSync(join(tmpdir(), "photochanger-root-bare-"));
+    try {
+      const first = install(["--root", bare, "--binary", binary]);
+      expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(first.stdout).toContain("migrations run when the service first starts");
+      const envPath = join(bare, "etc/photochanger/photochanger.env");
+      const env = readFileSync(envPath, "utf8");
+      expect(env).toMatch(
+        /^DATABASE_URL=postgres:\/\/photochanger:[0-9a-f]+@127\.0\.0\.1:\d+\/photochanger$/m,
+      );
+      for (let i = 0; i < 2; i++) {
+        const again = install(["--root", bare, "--binary", binary]);
+        expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: "" });
+        expect(again.stdout).toContain("upgrading to photochanger");
+        expect(again.stdout).toContain("migrations run when the service first starts");
+        expect(readFileSync(envPath, "utf8")).toBe(env);
+        expect(statSync(envPath).mode & 0o777).toBe(0o600);
+        expect(statSync(join(bare, "usr/local/bin/photochanger")).mode & 0o777).toBe(0o755);
+        expect(existsSync(join(bare, "etc/systemd/system/photochanger.service"))).toBe(true);
+      }
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
   test("bad usage exits 2", () => {
     expect(install(["--bogus"]).code).toBe(2);
     expect(install(["--root", root, "--port", "http"]).code).toBe(2);

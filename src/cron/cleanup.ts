@@ -27,6 +27,16 @@ export interface CleanupDeps {
 const ORPHAN_AGE_MS = 60 * 60_000;
 /** Failed-attempt records older than any throttle window. */
 const AUTH_FAILURE_MAX_AGE_MS = 24 * 3600_000;
+/** A manual run (CLI, API) waits this long for another instance's run to finish. */
+const LOCK_WAIT_MS = 120_000;
+
+/** Another instance holds the cleaner lock (see CleanupRunStore.exclusive). */
+export class CleanerBusy extends Error {
+  constructor() {
+    super("another PhotoChanger instance is running the cleaner right now");
+    this.name = "CleanerBusy";
+  }
+}
 
 export interface CleanupKindReport {
   count: number;
@@ -37,7 +47,25 @@ export interface CleanupReport extends CleanupTotals {
   dryRun: boolean;
 }
 
+/**
+ * One cleaner run. A deleting run first takes the cleaner lock, which keeps runs of every instance
+ * on the database apart: with `wait` (manual runs) it waits for another instance's run to end,
+ * without it (the schedule) it throws CleanerBusy at once — the other instance is doing the work.
+ * A dry run only reads and takes no lock.
+ */
 export async function runCleanup(
+  rt: CleanupDeps,
+  options: { trigger: string; dryRun?: boolean; wait?: boolean },
+): Promise<CleanupReport> {
+  if (options.dryRun) return cleanOnce(rt, options);
+  const run = await rt.store.cleanupRuns.exclusive(options.wait ? LOCK_WAIT_MS : 0, () =>
+    cleanOnce(rt, options),
+  );
+  if (!run.ran) throw new CleanerBusy();
+  return run.value;
+}
+
+async function cleanOnce(
   rt: CleanupDeps,
   options: { trigger: string; dryRun?: boolean },
 ): Promise<CleanupReport> {
@@ -97,8 +125,7 @@ export function flatten(r: CleanupReport): Record<string, number> {
 
 async function size(rt: CleanupDeps, path: string | null): Promise<number> {
   if (!path) return 0;
-  const f = Bun.file(rt.media.abs(path));
-  return (await f.exists()) ? f.size : 0;
+  return (await rt.media.size(path)) ?? 0;
 }
 
 async function expiredResults(
@@ -185,7 +212,7 @@ export class Purges {
   start(by: string): { started: boolean } {
     if (this.running) return { started: false };
     this.deps.log.info("admin.purge_requested", { by });
-    this.running = runCleanup(this.deps, { trigger: "api" })
+    this.running = runCleanup(this.deps, { trigger: "api", wait: true })
       .catch((err) => this.deps.log.error("cleanup.failed", { trigger: "api", error: err }))
       .finally(() => {
         this.running = null;

@@ -4,7 +4,7 @@
  * start-up run or a manual trigger) — and a failed run is logged, never thrown into the process.
  */
 import { Cron } from "croner";
-import { type CleanupDeps, type CleanupReport, runCleanup } from "./cleanup";
+import { CleanerBusy, type CleanupDeps, type CleanupReport, runCleanup } from "./cleanup";
 
 export const CLEANUP_SCHEDULE = "*/15 * * * *";
 
@@ -33,6 +33,11 @@ export function startCleaner(
     const run = runCleanup(rt, { trigger }).then(
       (report): CleanerRun => ({ status: "done", report }),
       (err: unknown): CleanerRun => {
+        if (err instanceof CleanerBusy) {
+          // Another instance is cleaning the same database and bucket: nothing is left to do here.
+          rt.log.info("cleanup.skipped", { trigger, reason: err.message });
+          return { status: "skipped" };
+        }
         rt.log.error("cleanup.failed", { trigger, error: err });
         return { status: "failed" };
       },

@@ -26,11 +26,13 @@ function client(url: string, max: number): Sql {
 /**
  * Two small pools on one database. drizzle replaces postgres.js's date (de)serializers on the
  * client it wraps, so the queue's raw SQL — which passes and reads real Date values — keeps its own.
+ * `max` is the process's whole budget (DATABASE_POOL_SIZE), shared by the two pools; LISTEN takes
+ * one more connection of its own.
  */
 export function connectDatabase(url: string, options: { max?: number } = {}): Database {
-  const max = options.max ?? 10;
-  const sql = client(url, max);
-  const drizzleClient = client(url, max);
+  const max = options.max ?? 20;
+  const sql = client(url, Math.max(1, Math.ceil(max / 2)));
+  const drizzleClient = client(url, Math.max(1, Math.floor(max / 2)));
   const db = drizzle(drizzleClient, { schema });
   return {
     sql,

@@ -5,6 +5,7 @@ import m1 from "../../drizzle/0001_seed_slots.sql" with { type: "text" };
 import m2 from "../../drizzle/0002_stats_indexes.sql" with { type: "text" };
 import m3 from "../../drizzle/0003_eminent_glorian.sql" with { type: "text" };
 import m4 from "../../drizzle/0004_red_ma_gnuci.sql" with { type: "text" };
+import m5 from "../../drizzle/0005_jazzy_spiral.sql" with { type: "text" };
 import journal from "../../drizzle/meta/_journal.json";
 
 export const migrationJournal = journal;
@@ -14,4 +15,5 @@ export const migrationSql: Record<string, string> = {
   "0002_stats_indexes": m2,
   "0003_eminent_glorian": m3,
   "0004_red_ma_gnuci": m4,
+  "0005_jazzy_spiral": m5,
 };

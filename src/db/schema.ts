@@ -48,6 +48,10 @@ export const instance = pgTable("instance", {
   hostname: text("hostname").notNull(),
   pid: integer("pid").notNull(),
   version: text("version").notNull(),
+  // Where the instance listens (host:port as it sees itself), for `status` and the health page.
+  address: text("address"),
+  // Jobs its workers were running at the last heartbeat.
+  jobsInFlight: integer("jobs_in_flight").notNull().default(0),
   startedAt: tz("started_at").notNull(),
   heartbeatAt: tz("heartbeat_at").notNull(),
   stoppedAt: tz("stopped_at"),

@@ -1,22 +1,96 @@
 /**
- * Files under MEDIA_ROOT: payloads/ (ingest uploads, deleted at finalization), results/ (result +
- * WebP thumbnail), templates/<slot>/ (never purged), media/ (temporary public objects).
- * Writes are crash-safe: temp file in the same directory, fsync, rename, fsync the directory — and
- * only then does the caller write the database row. Paths in the database are relative to the root.
+ * Media storage: payloads/ (ingest uploads, deleted at finalization), results/ (result + WebP
+ * thumbnail), templates/<slot>/ (never purged), media/ (temporary public objects). The database
+ * keeps keys relative to the store ("results/<job>.jpg"), the same in every backend, so a box can
+ * move its media between backends (`photochanger media migrate`) without touching a row.
+ *
+ * Two backends behind one interface: the local directory MEDIA_ROOT (the default) and an
+ * S3-compatible bucket (`S3_BUCKET`, src/media/s3.ts). Either way a write is complete or absent —
+ * a reader never sees half a file — and the caller writes the database row only after it.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, readdir, rename, rm, stat, statfs } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, posix, relative, resolve, sep } from "node:path";
 
 export const MEDIA_KINDS = ["payloads", "results", "templates", "media"] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
 
-export class MediaStore {
+export interface StoredFile {
+  /** The key, relative to the store (what the database keeps). */
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface WriteOptions {
+  durable?: boolean;
+  mime?: string;
+}
+
+/** What every media backend offers. Keys are relative POSIX paths under one of MEDIA_KINDS. */
+export interface MediaStore {
+  readonly backend: "local" | "s3";
+  /** Where the media are, for status and readiness output (a directory or `s3://bucket`). */
+  readonly location: string;
+  /** Creates what must exist before the first write (the directories of a local store). */
+  ensureLayout(): void;
+  /**
+   * Stores the bytes at `key` (complete or absent; replaces an older object) and returns the key.
+   * `durable: false` may skip flushing for objects that can be made again (thumbnails); `mime` is
+   * the object's Content-Type where the backend keeps one.
+   */
+  writeAtomic(key: string, bytes: Uint8Array, opts?: WriteOptions): Promise<string>;
+  /** The whole object; rejects when it is missing. */
+  read(key: string): Promise<Uint8Array>;
+  /**
+   * A response body that streams the object without reading it whole into memory, or null when the
+   * object is missing. A local file goes out with sendfile and a Content-Length.
+   */
+  body(key: string): Promise<Blob | ReadableStream<Uint8Array> | null>;
+  exists(key: string): Promise<boolean>;
+  /** The object's size in bytes, or null when it is missing. */
+  size(key: string): Promise<number | null>;
+  /** Removes an object; returns its size in bytes, or 0 when it was already gone. */
+  remove(key: string | null | undefined): Promise<number>;
+  /** Every object under a kind (for orphan sweeps, the gauges and `media migrate`). */
+  list(kind: MediaKind): Promise<StoredFile[]>;
+  bytesByKind(): Promise<Record<MediaKind, number>>;
+  /** Room left for new media: the volume's free bytes, or Infinity for a bucket (no quota we can see). */
+  freeBytes(): Promise<number>;
+  /** The local volume under the data: the media directory's, or for a bucket the data dir's. */
+  diskUsage(): Promise<{ free: number; total: number }>;
+  /** Writes, reads back and deletes a small object: proves the store takes writes right now. */
+  probe(): Promise<void>;
+}
+
+/** Refuses keys that are absolute, climb out of the store or are not in normal form. */
+export function checkKey(key: string): string {
+  if (
+    !key ||
+    key.startsWith("/") ||
+    key.includes("\\") ||
+    key.includes("\0") ||
+    posix.normalize(key) !== key ||
+    key === ".." ||
+    key.startsWith("../")
+  ) {
+    throw new Error(`media path escapes the media root: ${key}`);
+  }
+  return key;
+}
+
+/** The directory MEDIA_ROOT (the default backend). */
+export class LocalMediaStore implements MediaStore {
+  readonly backend = "local" as const;
   readonly root: string;
 
   constructor(root: string) {
     this.root = resolve(root);
+  }
+
+  get location(): string {
+    return this.root;
   }
 
   ensureLayout(): void {
@@ -25,7 +99,7 @@ export class MediaStore {
 
   /** Absolute path of a stored relative path; refuses anything that escapes the root. */
   abs(relPath: string): string {
-    const full = resolve(this.root, relPath);
+    const full = resolve(this.root, checkKey(relPath));
     if (full !== this.root && !full.startsWith(this.root + sep)) {
       throw new Error(`media path escapes the media root: ${relPath}`);
     }
@@ -41,7 +115,7 @@ export class MediaStore {
    * skips both fsyncs, for files that can be made again from others (thumbnails): a crash may lose
    * them, never leave them half-written.
    */
-  async writeAtomic(relPath: string, bytes: Uint8Array, opts: { durable?: boolean } = {}): Promise<string> {
+  async writeAtomic(relPath: string, bytes: Uint8Array, opts: WriteOptions = {}): Promise<string> {
     const durable = opts.durable ?? true;
     const target = this.abs(relPath);
     const dir = dirname(target);
@@ -68,8 +142,22 @@ export class MediaStore {
     return new Uint8Array(await Bun.file(this.abs(relPath)).arrayBuffer());
   }
 
+  async body(relPath: string): Promise<Blob | null> {
+    const file = Bun.file(this.abs(relPath));
+    return (await file.exists()) ? file : null;
+  }
+
   async exists(relPath: string): Promise<boolean> {
     return Bun.file(this.abs(relPath)).exists();
+  }
+
+  async size(relPath: string): Promise<number | null> {
+    try {
+      const s = await stat(this.abs(relPath));
+      return s.isFile() ? s.size : null;
+    } catch {
+      return null;
+    }
   }
 
   /** Removes a file; returns its size in bytes, or 0 when it was already gone. */
@@ -86,9 +174,9 @@ export class MediaStore {
   }
 
   /** Every file under a kind's directory (relative paths), for orphan sweeps. */
-  async list(kind: MediaKind): Promise<{ path: string; size: number; mtimeMs: number }[]> {
+  async list(kind: MediaKind): Promise<StoredFile[]> {
     const base = join(this.root, kind);
-    const out: { path: string; size: number; mtimeMs: number }[] = [];
+    const out: StoredFile[] = [];
     let entries: string[];
     try {
       entries = await readdir(base, { recursive: true });
@@ -121,9 +209,22 @@ export class MediaStore {
   }
 
   async diskUsage(): Promise<{ free: number; total: number }> {
-    const s = await statfs(this.root);
-    return { free: Number(s.bavail) * Number(s.bsize), total: Number(s.blocks) * Number(s.bsize) };
+    return volumeUsage(this.root);
   }
+
+  async probe(): Promise<void> {
+    const probe = join(this.root, `.readyz-${randomBytes(6).toString("hex")}`);
+    try {
+      await Bun.write(probe, "ok");
+    } finally {
+      await rm(probe, { force: true });
+    }
+  }
+}
+
+export async function volumeUsage(dir: string): Promise<{ free: number; total: number }> {
+  const s = await statfs(dir);
+  return { free: Number(s.bavail) * Number(s.bsize), total: Number(s.blocks) * Number(s.bsize) };
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -1,10 +1,13 @@
 /**
  * Runtime settings stored in `app_settings`: read through a short cache, written with who/when, so
- * a change takes effect without restart (T_sync applies to jobs created after it).
+ * a change takes effect without restart (T_sync applies to jobs created after it). Every write
+ * is announced by NOTIFY (the store does it), and every instance listening drops its cache at once;
+ * the cache's one-second life is the fallback when a notification is missed (listener reconnecting).
  */
 import { createHmac, randomBytes } from "node:crypto";
 import type { Config } from "../config";
 import type { Clock } from "../lib/clock";
+import type { Logger } from "../lib/log";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
 import type { QuotaProvider } from "../providers/quota";
 import type { ProviderId } from "../providers/types";
@@ -70,6 +73,8 @@ export class SettingsService {
     private readonly clock: Clock,
     private readonly config: Config,
     private readonly masterKey: Buffer,
+    /** How long a read is reused when no NOTIFY says otherwise. */
+    private readonly cacheMs = CACHE_MS,
   ) {}
 
   /** Key material for derived secrets (the JWT signing key); never exposed over HTTP. */
@@ -79,7 +84,7 @@ export class SettingsService {
 
   async current(): Promise<RuntimeSettings> {
     const now = Date.now();
-    if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.value;
+    if (this.cache && now - this.cache.at < this.cacheMs) return this.cache.value;
     const generation = this.generation;
     const rows = await this.store.settings.all();
     const byKey = new Map(rows.map((r) => [r.key, r.value]));
@@ -203,4 +208,20 @@ export class SettingsService {
     const fromEnv = envName ? !!this.config.providers[envName].apiKey : false;
     return { configured: fromEnv, source: fromEnv ? "environment" : null, updatedAt: null, updatedBy: null };
   }
+}
+
+/** Drops the settings cache whenever any instance announces a change (and after a reconnect). */
+export function listenForSettings(
+  settingsStore: Pick<SettingsStore, "listen">,
+  settings: Pick<SettingsService, "invalidate">,
+  log: Logger,
+): Promise<{ unlisten(): Promise<void> }> {
+  return settingsStore.listen({
+    onChanged: () => settings.invalidate(),
+    onConnected: () => {
+      // A change may have been announced while the listener was away.
+      settings.invalidate();
+      log.debug("settings.listen.connected");
+    },
+  });
 }

@@ -15,7 +15,7 @@ import { AuthStore } from "./auth";
 import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
 import { InstanceStore } from "./instances";
 import { JobStore } from "./job-store";
-import { MediaObjectStore, TemplateRowStore } from "./media";
+import { MediaObjectStore, referencedMedia, TemplateRowStore } from "./media";
 import { PresetStore } from "./presets";
 import { ProviderUsageStore } from "./provider-usage";
 import { SettingsStore } from "./settings";
@@ -49,12 +49,12 @@ export class Store {
     this.jobs = new JobStore(sql);
     this.instances = new InstanceStore(sql);
     this.slots = new SlotStore(db);
-    this.settings = new SettingsStore(db);
+    this.settings = new SettingsStore(db, sql);
     this.auth = new AuthStore(db);
     this.audit = new AuditStore(db);
     this.mediaObjects = new MediaObjectStore(db);
     this.templates = new TemplateRowStore(db);
-    this.cleanupRuns = new CleanupRunStore(db);
+    this.cleanupRuns = new CleanupRunStore(db, sql);
     this.shareLinks = new ShareLinkStore(db);
     this.attention = new AttentionStore(sql);
     this.providerUsage = new ProviderUsageStore(sql);
@@ -78,6 +78,11 @@ export class Store {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Media keys the database points at, with their recorded SHA-256 (for `media migrate`). */
+  referencedMedia(): Promise<Map<string, string | null>> {
+    return referencedMedia(this.database.db);
   }
 
   /** How many migrations the database has recorded. */

@@ -3,9 +3,6 @@
  * accepted right now: the database answers, the media directory takes writes, the disk has room,
  * and the server is not shutting down.
  */
-import { randomBytes } from "node:crypto";
-import { rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { MediaStore } from "../../media/storage";
 import type { Store } from "../../store/index";
 
@@ -36,15 +33,13 @@ export async function checkDatabase(
   }
 }
 
-/** Writes and removes a small file where results are written. */
+/** Writes and removes a small object where results are written (the directory or the bucket). */
 export async function checkMediaWritable(media: MediaStore): Promise<CheckResult> {
-  const probe = join(media.root, `.readyz-${randomBytes(6).toString("hex")}`);
   try {
-    await writeFile(probe, "ok");
-    await rm(probe, { force: true });
-    return { ok: true };
+    await media.probe();
+    return { ok: true, backend: media.backend };
   } catch (err) {
-    return { ok: false, error: shortError(err) };
+    return { ok: false, backend: media.backend, error: shortError(err) };
   }
 }
 

@@ -50,7 +50,8 @@ export async function outcomeReply(
   const headers = { "X-Job-Id": job.id, "Cache-Control": "no-store" };
   const failure = outcomeError(rt, job);
   if (failure) return { response: errorResponse(failure, headers), outcome: failure.code };
-  if (!job.resultPath || !(await rt.media.exists(job.resultPath))) {
+  const body = job.resultPath ? await rt.media.body(job.resultPath) : null;
+  if (!body) {
     const missing = internalError(
       rt.log,
       "result file missing",
@@ -61,7 +62,7 @@ export async function outcomeReply(
     );
     return { response: errorResponse(missing, headers), outcome: missing.code };
   }
-  const response = new Response(Bun.file(rt.media.abs(job.resultPath)), {
+  const response = new Response(body, {
     status: 200,
     headers: {
       ...headers,

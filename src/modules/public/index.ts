@@ -13,8 +13,11 @@ export const publicModule = (rt: Services) =>
       "/public/results/:jobId",
       async ({ params, query }) => {
         const job = await findServableResult(rt, params.jobId);
+        const body = await rt.media.body(job.resultPath!);
+        // Removed between the check and now (the cleaner): as expired as the check would have said.
+        if (!body) throw new AppError("result_expired", "This result is no longer kept", { job_id: job.id });
         const kind = query.download ? "attachment" : "inline";
-        return new Response(Bun.file(rt.media.abs(job.resultPath!)), {
+        return new Response(body, {
           headers: {
             "Content-Type": job.resultMime ?? "application/octet-stream",
             "Content-Disposition": contentDisposition(kind, resultFilename(job)),
@@ -40,10 +43,11 @@ export const publicModule = (rt: Services) =>
       async ({ params }) => {
         const job = await findServableResult(rt, params.jobId);
         const thumbPath = await thumbnailOf(rt, job);
-        if (!thumbPath) {
+        const body = thumbPath ? await rt.media.body(thumbPath) : null;
+        if (!body) {
           throw new AppError("thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
         }
-        return new Response(Bun.file(rt.media.abs(thumbPath)), {
+        return new Response(body, {
           headers: {
             "Content-Type": "image/webp",
             "X-Content-Type-Options": "nosniff",
@@ -66,12 +70,14 @@ export const publicModule = (rt: Services) =>
         const obj = /^[A-Za-z0-9_-]{43}$/.test(params.id) ? await rt.objects.get(params.id) : null;
         if (!obj) throw new AppError("media_not_found", "There is no media object with this id");
         const now = rt.clock.now();
-        if (obj.deletedAt || obj.expiresAt.getTime() <= now.getTime() || !(await rt.media.exists(obj.path))) {
+        const live = !obj.deletedAt && obj.expiresAt.getTime() > now.getTime();
+        const body = live ? await rt.media.body(obj.path) : null;
+        if (!body) {
           throw new AppError("media_expired", "This media link has expired", {
             expires_at: obj.expiresAt.toISOString(),
           });
         }
-        return new Response(Bun.file(rt.media.abs(obj.path)), {
+        return new Response(body, {
           headers: {
             "Content-Type": obj.mime,
             "Cache-Control": "private, max-age=0",

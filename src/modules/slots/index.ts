@@ -215,7 +215,7 @@ export const slotsModule = (rt: Services) =>
       "/api/slots/:id/templates/:tid/preview",
       async ({ params }) => {
         const file = await templateFile(rt, params.id, params.tid);
-        return new Response(Bun.file(file.path), {
+        return new Response(file.body, {
           headers: {
             "Content-Type": file.mime,
             "Cache-Control": "private, no-store",

@@ -433,13 +433,14 @@ export async function templateFile(
   rt: Pick<Services, "store" | "templates" | "media">,
   slotId: string,
   templateId: string,
-): Promise<{ path: string; mime: string }> {
+): Promise<{ body: Blob | ReadableStream<Uint8Array>; mime: string }> {
   await findSlot(rt, slotId);
   const tpl = await findTemplate(rt, slotId, templateId);
-  if (!(await rt.media.exists(tpl.path))) {
+  const body = await rt.media.body(tpl.path);
+  if (!body) {
     throw new AppError("template_not_found", "The template file is missing", {
       template_id: templateId,
     });
   }
-  return { path: rt.media.abs(tpl.path), mime: tpl.mime };
+  return { body, mime: tpl.mime };
 }

@@ -1,0 +1,159 @@
+/**
+ * What lets N instances share one database: a settings change reaches every instance's cache by
+ * NOTIFY, one cleaner runs at a time (advisory lock), and instances register with their version,
+ * address, heartbeat and jobs in flight.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import { CleanerBusy, runCleanup } from "../src/cron/cleanup";
+import { startCleaner } from "../src/cron/scheduler";
+import { cleanupRun, job } from "../src/db/schema";
+import { systemClock } from "../src/lib/clock";
+import { loadOrCreateMasterKey } from "../src/lib/secrets";
+import { formatStatus, instanceRegistry } from "../src/ops";
+import { KEYS, listenForSettings, SettingsService } from "../src/settings/service";
+import { CLEANER_LOCK } from "../src/store/housekeeping";
+import { VERSION } from "../src/version";
+import { eventually, startTestApp, type TestApp } from "./helpers/app";
+import { insertPastJobs } from "./helpers/past-jobs";
+
+setDefaultTimeout(60_000);
+
+let a: TestApp;
+let b: TestApp;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  a = await startTestApp({ workers: false, logLines });
+  // One data dir (media and master key) for both, as instances on a shared volume would have.
+  b = await startTestApp({ workers: true, workerCount: 2, databaseUrl: a.databaseUrl, dataDir: a.dataDir });
+}, 60_000);
+afterAll(async () => {
+  await b?.stop();
+  await a?.stop();
+});
+
+describe("settings across instances", () => {
+  test("a change made on one instance reaches another's cache by NOTIFY, not by expiry", async () => {
+    // B's view with a cache that would keep stale values for an hour: only the NOTIFY can refresh it.
+    const masterKey = loadOrCreateMasterKey(join(b.dataDir, "master.key"));
+    const slow = new SettingsService(b.rt.store, systemClock, b.config, masterKey, 3_600_000);
+    const sub = await listenForSettings(b.rt.store.settings, slow, b.log);
+    try {
+      const before = (await slow.current()).resultRetentionHours;
+      const next = before === 100 ? 101 : 100;
+      await a.rt.settings.set(KEYS.resultRetentionHours, next, "test");
+      await eventually(async () => (await slow.current()).resultRetentionHours === next, 5_000);
+      // And the instances' own services (one-second cache plus NOTIFY) agree.
+      expect((await b.rt.settings.current()).resultRetentionHours).toBe(next);
+    } finally {
+      await sub.unlisten();
+    }
+  });
+
+  test("without a listener the same long cache keeps the old value (the NOTIFY is what refreshed it)", async () => {
+    const masterKey = loadOrCreateMasterKey(join(b.dataDir, "master.key"));
+    const deaf = new SettingsService(b.rt.store, systemClock, b.config, masterKey, 3_600_000);
+    const before = (await deaf.current()).maxInFlightJobs;
+    const next = before + 1;
+    await a.rt.settings.set(KEYS.maxInFlightJobs, next, "test");
+    await eventually(async () => (await b.rt.settings.current()).maxInFlightJobs === next, 5_000);
+    expect((await deaf.current()).maxInFlightJobs).toBe(before);
+  });
+});
+
+describe("the cleaner across instances", () => {
+  const runs = (trigger: string) => a.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, trigger));
+
+  test("a scheduled run skips while another instance holds the lock; a manual run waits for it", async () => {
+    const other = await b.sql.reserve();
+    try {
+      await other`select pg_advisory_lock(${CLEANER_LOCK[0]}, ${CLEANER_LOCK[1]})`;
+      const cleaner = startCleaner(a.rt, { runAtStart: false });
+      try {
+        expect((await cleaner.runNow("held-elsewhere")).status).toBe("skipped");
+      } finally {
+        await cleaner.stop();
+      }
+      expect(await runs("held-elsewhere")).toHaveLength(0);
+      expect(logLines.some((l) => l.includes('"event":"cleanup.skipped"') && l.includes("another"))).toBe(
+        true,
+      );
+      await expect(runCleanup(a.rt, { trigger: "no-wait" })).rejects.toBeInstanceOf(CleanerBusy);
+
+      const manual = runCleanup(a.rt, { trigger: "waited", wait: true });
+      let settled = false;
+      void manual.finally(() => {
+        settled = true;
+      });
+      // While the lock is held elsewhere the manual run has not started (no row, not settled).
+      await Bun.sleep(600);
+      expect(settled).toBe(false);
+      expect(await runs("waited")).toHaveLength(0);
+      await other`select pg_advisory_unlock(${CLEANER_LOCK[0]}, ${CLEANER_LOCK[1]})`;
+      expect((await manual).dryRun).toBe(false);
+      expect(await runs("waited")).toHaveLength(1);
+    } finally {
+      other.release();
+    }
+  });
+
+  test("two instances cleaning at once remove each expired result exactly once", async () => {
+    const past = new Date(Date.now() - 200 * 3_600_000);
+    const rows = await insertPastJobs(
+      a,
+      Array.from({ length: 20 }, () => ({ status: "succeeded" as const, createdAt: past })),
+    );
+    for (const r of rows) {
+      await a.rt.media.writeAtomic(r.resultPath!, new Uint8Array(1000));
+      await a.db.update(job).set({ resultExpiresAt: past }).where(eq(job.id, r.id));
+    }
+    await Promise.all([
+      runCleanup(a.rt, { trigger: "exactly-once", wait: true }),
+      runCleanup(b.rt, { trigger: "exactly-once", wait: true }),
+      runCleanup(a.rt, { trigger: "exactly-once", wait: true }),
+    ]);
+    const done = await runs("exactly-once");
+    expect(done).toHaveLength(3);
+    expect(done.reduce((n, r) => n + (r.removed.results ?? 0), 0)).toBe(20);
+    expect(done.reduce((n, r) => n + (r.removed.results_bytes ?? 0), 0)).toBe(20 * 1000);
+    for (const r of rows) expect(await a.rt.media.exists(r.resultPath!)).toBe(false);
+  });
+});
+
+describe("the instance registry", () => {
+  test("lists both instances with version, heartbeat and jobs in flight; status prints them", async () => {
+    const list = await instanceRegistry(a.rt.store);
+    const ids = list.filter((i) => i.live).map((i) => i.id);
+    expect(ids).toContain(a.rt.instanceId);
+    expect(ids).toContain(b.rt.instanceId);
+    const mine = list.find((i) => i.id === b.rt.instanceId)!;
+    expect(mine).toMatchObject({ version: VERSION, pid: process.pid, jobs_in_flight: 0, live: true });
+    expect(Date.now() - Date.parse(mine.last_heartbeat_at)).toBeLessThan(60_000);
+    await b.rt.setAddress("booth-b.example:8080");
+    expect((await instanceRegistry(a.rt.store)).find((i) => i.id === b.rt.instanceId)!.address).toBe(
+      "booth-b.example:8080",
+    );
+  });
+
+  test("a stopped instance stays listed as stopped", async () => {
+    const c = await startTestApp({ workers: false, databaseUrl: a.databaseUrl });
+    await c.stop();
+    const row = (await instanceRegistry(a.rt.store)).find((i) => i.id === c.rt.instanceId)!;
+    expect(row.live).toBe(false);
+    expect(row.stopped_at).not.toBeNull();
+    const text = formatStatus({
+      version: VERSION,
+      database: { reachable: true, url: "postgres://x" },
+      queue: null,
+      live_instances: 2,
+      instances: [row],
+      media: { backend: "local", location: "/var/lib/photochanger/media" },
+      last_cleanup: null,
+      disk: { media_root: "/var/lib/photochanger/media", free_bytes: 1, total_bytes: 2 },
+    });
+    expect(text).toContain(`stopped ${row.stopped_at}`);
+    expect(text).toContain("media:         directory /var/lib/photochanger/media");
+  });
+});
