@@ -347,7 +347,8 @@ EOF
 chmod 0644 "$UNIT_FILE"
 say "wrote $UNIT_TARGET"
 
-# 9. Migrations (and, on a new database, the admins and the ingest password, printed once).
+# 9. Migrations (and, on a new database, the admins and the ingest password: printed once here and
+#    written to $DATA_TARGET/initial-credentials.txt, 0600; never to the service log).
 if [ "$db_ready" = 0 ]; then
   say "no database to reach under --root: migrations run when the service first starts"
 else
@@ -388,6 +389,10 @@ echo "  Admin UI:    http://$address:$port/"
 echo "  Ingest URL:  http://$address:$port/ingest/slot-001   (slot-001 … slot-015)"
 echo "  DSLR Remote Pro: Postprocess photos → Web based (HTTP POST), that URL, the ingest"
 echo "  password in the \"password\" field, timeout above T_sync (e.g. 60 s)."
+if [ -f "$DATA_DIR/initial-credentials.txt" ]; then
+  echo "  First-start passwords (shown above by the migration, never in the service log) are also in"
+  echo "  $DATA_TARGET/initial-credentials.txt (mode 0600): store them, then delete that file."
+fi
 if [ "$upgrade" = 1 ]; then
   echo "  Passwords are unchanged. Reset them with: photochanger admin set-password <serg|igor>,"
   echo "  photochanger rotate-password (as root, with the env file: see README)."

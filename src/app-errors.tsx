@@ -51,7 +51,23 @@ function known(error: unknown, code: unknown): AppError | null {
     return new AppError("invalid_request", "The request is not valid", validationDetails(error));
   }
   if (code === "PARSE") return new AppError("invalid_payload", "The request body could not be parsed");
+  if (isUnstorableText(error)) {
+    // A NUL or broken UTF-8 that got as far as PostgreSQL: bad input, not a server fault.
+    return new AppError(
+      "invalid_request",
+      "The request holds characters that cannot be stored (such as NUL)",
+    );
+  }
   return null;
+}
+
+/** PostgreSQL's "untranslatable character" / "invalid byte sequence" (e.g. \u0000 in text or jsonb). */
+function isUnstorableText(error: unknown): boolean {
+  for (let e = error as { code?: string; cause?: unknown } | null, i = 0; e && i < 4; i++) {
+    if (e.code === "22P05" || e.code === "22021") return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
 
 function validationDetails(error: unknown): Record<string, unknown> {

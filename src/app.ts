@@ -6,6 +6,7 @@ import { Elysia } from "elysia";
 import type { View } from "../templates/view";
 import { handleError } from "./app-errors";
 import { authModule } from "./modules/auth/index";
+import { frontDoor } from "./modules/front-door/index";
 import { healthModule } from "./modules/health/index";
 import { ingestModule } from "./modules/ingest/index";
 import { jobsModule } from "./modules/jobs/index";
@@ -23,6 +24,7 @@ import type { Services } from "./services";
 export function createApp(rt: Services) {
   return new Elysia()
     .onError({ as: "global" }, (ctx) => handleError(rt.log, { ...ctx, view: (ctx as { view?: View }).view }))
+    .use(frontDoor(rt))
     .use(openapiModule())
     .use(healthModule(rt))
     .use(authModule(rt))

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { isAddressOrCidr } from "./lib/net";
 
 export interface Config {
   databaseUrl: string | null;
@@ -21,6 +22,12 @@ export interface Config {
   wakeups: boolean;
   embeddedPgPort: number;
   jwtTtlSeconds: number;
+  /** Native HTTPS: PEM certificate chain and key files (both or neither). */
+  tls: { certFile: string; keyFile: string } | null;
+  /** Peers (addresses or CIDRs) whose X-Forwarded-For/-Proto/-Host headers are believed. */
+  trustProxy: string[];
+  /** Pixel cap read from the image header before any decode (SPEC §10: default 64 Mpx). */
+  maxImagePixels: number;
   /** Connections per pool of this process (two pools: queue SQL and drizzle). */
   databasePoolSize: number;
   /** Media in an S3-compatible bucket instead of MEDIA_ROOT (null: the local directory). */
@@ -97,6 +104,40 @@ function url(env: Env, name: string): string | null {
   return raw.replace(/\/+$/, "");
 }
 
+function tlsFiles(env: Env): Config["tls"] {
+  const certFile = str(env, "TLS_CERT_FILE");
+  const keyFile = str(env, "TLS_KEY_FILE");
+  if (!certFile && !keyFile) return null;
+  if (!certFile || !keyFile) {
+    throw new ConfigError(
+      certFile ? "TLS_KEY_FILE" : "TLS_CERT_FILE",
+      "HTTPS needs both TLS_CERT_FILE and TLS_KEY_FILE",
+    );
+  }
+  for (const [name, path] of [
+    ["TLS_CERT_FILE", certFile],
+    ["TLS_KEY_FILE", keyFile],
+  ] as const) {
+    if (!existsSync(path)) throw new ConfigError(name, `no such file: ${path}`);
+  }
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
+}
+
+function trustedProxies(env: Env): string[] {
+  const raw = str(env, "TRUST_PROXY");
+  if (raw === null) return [];
+  const entries = raw.split(/[\s,]+/).filter(Boolean);
+  for (const entry of entries) {
+    if (!isAddressOrCidr(entry)) {
+      throw new ConfigError(
+        "TRUST_PROXY",
+        `expected IP addresses or CIDRs separated by commas, got "${entry}"`,
+      );
+    }
+  }
+  return entries;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(str(env, "PHOTOCHANGER_DATA_DIR") ?? "./data");
   const logLevel = (str(env, "LOG_LEVEL") ?? "info").toLowerCase();
@@ -122,6 +163,9 @@ export function loadConfig(env: Env = process.env): Config {
     wakeups: onOff(env, "WAKEUPS", true),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
+    tls: tlsFiles(env),
+    trustProxy: trustedProxies(env),
+    maxImagePixels: int(env, "MAX_IMAGE_MEGAPIXELS", 64, 1, 1000) * 1_000_000,
     databasePoolSize: int(env, "DATABASE_POOL_SIZE", 20, 2, 200),
     s3: s3Config(env),
     providers: {

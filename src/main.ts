@@ -74,9 +74,12 @@ function noPositional(args: ParsedArgs, max = 0): void {
   }
 }
 
-async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+async function withRuntime<T>(
+  fn: (rt: Runtime) => Promise<T>,
+  announce?: (lines: string[]) => void,
+): Promise<T> {
   const config = loadConfig();
-  const rt = await Runtime.create(config, { workers: false, log: createLogger("warn") });
+  const rt = await Runtime.create(config, { workers: false, log: createLogger("warn"), announce });
   try {
     return await fn(rt);
   } finally {
@@ -90,7 +93,8 @@ const commands: Record<string, Command> = {
     usage:
       "photochanger [serve]\n\n" +
       "Runs the HTTP server, the workers and the cleaner (every 15 min). Migrations run at start; on\n" +
-      "the first start the admin and ingest passwords are printed once. SIGTERM/SIGINT stop it\n" +
+      "the first start the admin and ingest passwords are written to <data dir>/initial-credentials.txt\n" +
+      "(mode 0600) and printed only when stdout is a terminal. SIGTERM/SIGINT stop it\n" +
       "gracefully (held booth requests are answered first); a second signal exits at once.",
     async run(args) {
       onlyFlags(args, []);
@@ -105,14 +109,19 @@ const commands: Record<string, Command> = {
     usage:
       "photochanger migrate\n\n" +
       "Applies the migrations built into this binary. On a new database it also creates the admins\n" +
-      "and the ingest password and prints them once (install.sh relies on this).",
+      "and the ingest password, prints them once (install.sh relies on this) and writes them to\n" +
+      "<data dir>/initial-credentials.txt (mode 0600).",
     async run(args) {
       onlyFlags(args, []);
       noPositional(args);
-      const applied = await withRuntime(async (rt) => {
-        await rt.bootstrap();
-        return rt.store.migrationsApplied();
-      });
+      const applied = await withRuntime(
+        async (rt) => {
+          await rt.bootstrap();
+          return rt.store.migrationsApplied();
+        },
+        // An operator (or install.sh) ran this by hand: the passwords are shown here once.
+        (lines) => console.log(lines.join("\n")),
+      );
       console.log(`database is up to date (${applied} migrations applied)`);
       return 0;
     },

@@ -4,6 +4,7 @@
  * start from here; tests build one per file against their own database.
  */
 import { randomUUID } from "node:crypto";
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ensureAdminUsers } from "./accounts";
@@ -150,8 +151,11 @@ export class Runtime implements Services {
     }
     const secrets = { admins, ingestPassword };
     if (admins.length || ingestPassword) {
-      const announce = this.options.announce ?? ((lines: string[]) => console.log(lines.join("\n")));
-      announce(firstStartLines(secrets));
+      // Never into the service log (journald keeps it readable): a 0600 file, and the terminal.
+      const file = writeInitialCredentials(this.config.dataDir, firstStartLines(secrets));
+      const announce = this.options.announce ?? ((lines: string[]) => announceToTerminal(lines, file));
+      announce([...firstStartLines(secrets), `  (also written to ${file}, mode 0600)`]);
+      this.log.info("bootstrap.initial_credentials", { file, admins: admins.map((a) => a.username) });
     }
     return secrets;
   }
@@ -222,6 +226,29 @@ export class Runtime implements Services {
     await this.store.close();
     await this.embedded?.stop();
   }
+}
+
+export const INITIAL_CREDENTIALS_FILE = "initial-credentials.txt";
+
+/** Writes the first-start passwords to `<data dir>/initial-credentials.txt` (0600, replaced whole). */
+export function writeInitialCredentials(dataDir: string, lines: string[]): string {
+  const file = join(dataDir, INITIAL_CREDENTIALS_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  mkdirSync(dataDir, { recursive: true });
+  const text = [...lines, "Delete this file once the passwords are stored somewhere safe.", ""].join("\n");
+  writeFileSync(tmp, text, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  return file;
+}
+
+/**
+ * The passwords go to stdout only when it is a terminal (someone started the server by hand);
+ * under systemd stdout is the journal, so only the file's location is printed there.
+ */
+function announceToTerminal(lines: string[], file: string): void {
+  if (process.stdout.isTTY) console.log(lines.join("\n"));
+  else console.log(`PhotoChanger first start: the admin and ingest passwords are in ${file} (mode 0600)`);
 }
 
 export function firstStartLines(s: FirstStartSecrets): string[] {

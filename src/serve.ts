@@ -48,7 +48,8 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     throw err;
   }
   const port = app.server!.port as number;
-  const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+  const scheme = config.tls ? "https" : "http";
+  const url = `${scheme}://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
   // What the registry shows: the host name when listening on every interface, else the bound host.
   const host = config.host === "0.0.0.0" || config.host === "::" ? hostname() : config.host;
   await rt
@@ -56,7 +57,7 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     .catch((err) => rt.log.warn("instance.heartbeat.failed", { error: err }));
   rt.log.info("server.listening", {
     version: VERSION,
-    url: `http://${config.host}:${port}`,
+    url: `${scheme}://${config.host}:${port}`,
     workers: config.workerCount,
   });
 

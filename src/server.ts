@@ -9,13 +9,17 @@ export const IDLE_TIMEOUT_S = 90;
 /** Bun refuses larger bodies itself; the slot limit (≤ 50 MB) is enforced by the ingest route. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-export function listen(rt: Services, config: Pick<Config, "host" | "port">) {
+export function listen(rt: Services, config: Pick<Config, "host" | "port"> & Partial<Pick<Config, "tls">>) {
   const app = createApp(rt).listen({
     hostname: config.host,
     port: config.port,
     idleTimeout: IDLE_TIMEOUT_S,
     maxRequestBodySize: MAX_BODY_BYTES,
     development: false,
+    // Native HTTPS (TLS_CERT_FILE/TLS_KEY_FILE); otherwise plain HTTP, e.g. behind a TLS proxy.
+    ...(config.tls
+      ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }
+      : {}),
   });
   return app;
 }

@@ -17,7 +17,11 @@ const HTMX_CONFIG = JSON.stringify({
     { code: "...", swap: false, error: true },
   ],
   historyCacheSize: 0,
+  // The CSP allows no inline <style> and no eval: htmx's indicator CSS lives in app.css, and the
+  // pages use no hx-on/js: attributes.
   includeIndicatorStyles: false,
+  allowEval: false,
+  allowScriptTags: false,
 });
 
 function Head({ v, title }: { v: View; title: string }): JSX.Element {

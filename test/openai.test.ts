@@ -1,9 +1,10 @@
 /** The openai provider end to end against the fake OpenAI Images API. */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { job } from "../src/db/schema";
 import { sniffImage } from "../src/media/images";
 import { FakeOpenAI } from "./fakes/openai";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
-import { makeJpeg, makePng } from "./helpers/images";
+import { makeHeic, makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
@@ -166,18 +167,19 @@ describe("openai failures", () => {
     expect((await errorOf(res)).message).toContain("could not be read");
   });
 
-  test("a HEIC photo (which OpenAI cannot read) → 502 with a hint for the booth, OpenAI not called", async () => {
-    const heic = new Uint8Array(64);
-    heic.set(new TextEncoder().encode("\0\0\0\x18ftypheic\0\0\0\0mif1heic"), 0);
+  test("a HEIC photo (which OpenAI cannot read) → 415 at ingest with a hint, no job, OpenAI not called", async () => {
+    const before = (await app.db.select().from(job)).length;
     const res = await postIngest(
       app,
       "slot-001",
-      dslrForm(heic, undefined, "fileToUpload", "IMG.HEIC", "image/heic"),
+      dslrForm(makeHeic(), undefined, "fileToUpload", "IMG.HEIC", "image/heic"),
     );
-    expect(res.status).toBe(502);
+    expect(res.status).toBe(415);
     const err = await errorOf(res);
-    expect(err.code).toBe("provider_error");
-    expect(err.message).toContain("save JPEG");
+    expect(err.code).toBe("unsupported_media_type");
+    expect(err.message).toContain("openai");
+    expect(String(err.details.hint)).toContain("JPEG");
+    expect((await app.db.select().from(job)).length).toBe(before);
     expect(fake.requests).toHaveLength(0);
   });
 

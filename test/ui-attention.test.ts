@@ -5,7 +5,7 @@
  * browsers while programs keep JSON.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { authFailure, ingestRefusal } from "../src/db/schema";
+import { authFailure, authThrottle, ingestRefusal } from "../src/db/schema";
 import { localProvider } from "../src/providers/local";
 import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
 import { ADMIN_PASSWORDS, dslrFields, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
@@ -93,6 +93,7 @@ describe("refused booth requests", () => {
     }
     // the rest of the file is not about the wrong-password throttle of 127.0.0.1
     await app.db.delete(authFailure);
+    await app.db.delete(authThrottle);
   });
 
   test("after a password rotation the banner says the booth still sends the old password", async () => {

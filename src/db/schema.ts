@@ -254,6 +254,22 @@ export const authFailure = pgTable(
   (t) => [index("auth_failure_lookup_idx").on(t.scope, t.key, t.occurredAt)],
 );
 
+/**
+ * Attempt counters for anything guessable, one row per scope+key (fixed window). A verification
+ * reserves its attempt with one upsert before it runs, so N parallel guesses cannot all slip past
+ * a check made before any of them was counted; shared by every instance on the database.
+ */
+export const authThrottle = pgTable(
+  "auth_throttle",
+  {
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    windowStartedAt: tz("window_started_at").notNull(),
+    attempts: integer("attempts").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+);
+
 /** Who changed what and when (password rotations, settings, slot edits). */
 export const auditLog = pgTable(
   "audit_log",

@@ -1,6 +1,69 @@
+/**
+ * Who is asking and how: the client address (for throttles and logs) and whether the request came
+ * over HTTPS (for `Secure` cookies). `X-Forwarded-For/-Proto/-Host` are believed only from the peers
+ * listed in TRUST_PROXY; anybody else could write them.
+ */
 import type { Server } from "elysia/universal";
+import { addressBytes, addressMatcher } from "./net";
 
-/** The peer address of a request (the booth PC on the LAN); "local" under app.handle() in tests. */
+export interface ClientInfo {
+  /** The client's address: the peer, or the first untrusted hop of X-Forwarded-For behind a trusted proxy. */
+  ip: string;
+  /** Reached over HTTPS: natively, or as a trusted proxy says with X-Forwarded-Proto. */
+  https: boolean;
+  /** The host the client asked for (X-Forwarded-Host from a trusted proxy, else Host). */
+  host: string | null;
+}
+
+const known = new WeakMap<Request, ClientInfo>();
+
+/** Works out the client of a request once (app.ts calls it first thing) and remembers it. */
+export function resolveClient(
+  server: Server | null | undefined,
+  request: Request,
+  isTrusted: (address: string) => boolean,
+): ClientInfo {
+  const peer = server?.requestIP(request)?.address ?? "local";
+  const native = new URL(request.url).protocol === "https:";
+  let info: ClientInfo = { ip: peer, https: native, host: request.headers.get("host") };
+  if (isTrusted(peer)) {
+    const chain = (request.headers.get("x-forwarded-for") ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => addressBytes(s) !== null);
+    // The right end was written by our proxy; the first hop it does not vouch for is the client.
+    let ip = peer;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      ip = chain[i]!;
+      if (!isTrusted(ip)) break;
+    }
+    const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
+    const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim();
+    info = { ip, https: native || proto === "https", host: host || info.host };
+  }
+  known.set(request, info);
+  return info;
+}
+
+export function trustedProxyMatcher(entries: readonly string[]): (address: string) => boolean {
+  return addressMatcher(entries);
+}
+
+function infoOf(server: Server | null | undefined, request: Request): ClientInfo {
+  return known.get(request) ?? resolveClient(server, request, () => false);
+}
+
+/** The client address of a request (the booth PC on the LAN); "local" under app.handle() in tests. */
 export function clientAddress(server: Server | null | undefined, request: Request): string {
-  return server?.requestIP(request)?.address ?? "local";
+  return infoOf(server, request).ip;
+}
+
+/** True when the client reached us over HTTPS (natively or through a trusted proxy). */
+export function isHttps(request: Request): boolean {
+  return infoOf(null, request).https;
+}
+
+/** The host the client asked for, for same-origin checks behind a trusted proxy. */
+export function requestHost(request: Request): string | null {
+  return infoOf(null, request).host;
 }

@@ -38,6 +38,16 @@ export const ERROR_CODES = {
     en: "This is not a JPG, PNG, WebP or HEIC image.",
   },
   not_found: { status: 404, ru: "Страница не найдена.", en: "Page not found." },
+  length_required: {
+    status: 411,
+    ru: "Запрос без длины тела не принимается.",
+    en: "Send the request with a Content-Length.",
+  },
+  too_many_requests: {
+    status: 429,
+    ru: "Слишком много запросов — подождите немного.",
+    en: "Too many requests — wait a little.",
+  },
   // authentication and rights
   unauthorized: {
     status: 401,

@@ -1,4 +1,9 @@
-/** Image facts and transforms with Bun.Image: magic-byte sniffing, conversion, thumbnails. */
+/**
+ * Image facts and transforms with Bun.Image: magic-byte sniffing, dimensions read from the header
+ * (so a decompression bomb is refused before anything is decoded), conversion, thumbnails. Decodes
+ * run a few at a time: each one can take hundreds of MB for a large photo.
+ */
+import { availableParallelism } from "node:os";
 import type { OutputFormat } from "../domain/slots";
 
 export type ImageFormat = "jpeg" | "png" | "webp" | "heic";
@@ -55,17 +60,161 @@ export function formatFromMime(mime: string | null | undefined): ImageFormat | n
   }
 }
 
+/** SPEC §10: the default pixel cap covers every current DSLR (the largest sensors are ~61 Mpx). */
+export const DEFAULT_MAX_PIXELS = 64_000_000;
+
+export interface Dimensions {
+  width: number;
+  height: number;
+}
+
 /**
- * True when the image can be read: its header parses (JPEG/PNG/WebP). HEIC cannot be decoded by
- * Bun.Image on Linux, so for HEIC the magic bytes are the whole check.
+ * Width and height as the file's header declares them, without decoding: JPEG SOF, PNG IHDR, WebP
+ * VP8/VP8L/VP8X, HEIC's largest `ispe` property. Null when the header cannot be found.
  */
-export async function isDecodable(bytes: Uint8Array, format: ImageFormat): Promise<boolean> {
-  if (format === "heic") return true;
+export function headerDimensions(bytes: Uint8Array, format: ImageFormat): Dimensions | null {
+  const b = bytes;
+  const u16 = (i: number) => (b[i]! << 8) | b[i + 1]!;
+  const u32 = (i: number) => ((b[i]! << 24) >>> 0) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
+  const le16 = (i: number) => b[i]! | (b[i + 1]! << 8);
+  const le24 = (i: number) => b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16);
+  const ok = (width: number, height: number) => (width > 0 && height > 0 ? { width, height } : null);
+  if (format === "png") return b.length >= 24 && ascii(b, 12, 16) === "IHDR" ? ok(u32(16), u32(20)) : null;
+  if (format === "webp") {
+    const chunk = b.length >= 30 ? ascii(b, 12, 16) : "";
+    if (chunk === "VP8 " && b[23] === 0x9d && b[24] === 0x01 && b[25] === 0x2a) {
+      return ok(le16(26) & 0x3fff, le16(28) & 0x3fff);
+    }
+    if (chunk === "VP8L" && b[20] === 0x2f) {
+      const bits = b[21]! | (b[22]! << 8) | (b[23]! << 16) | (b[24]! << 24);
+      return ok((bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1);
+    }
+    if (chunk === "VP8X") return ok(le24(24) + 1, le24(27) + 1);
+    return null;
+  }
+  if (format === "jpeg") {
+    let i = 2;
+    while (i + 9 < b.length) {
+      if (b[i] !== 0xff) return null;
+      const marker = b[i + 1]!;
+      if (marker === 0xff) {
+        i++; // fill byte
+        continue;
+      }
+      if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+        i += 2;
+        continue;
+      }
+      const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+      if (isSof) return ok(u16(i + 7), u16(i + 5));
+      if (marker === 0xd9 || marker === 0xda) return null; // no frame header before the scan
+      i += 2 + u16(i + 2);
+    }
+    return null;
+  }
+  // HEIC: image spatial extents (`ispe`: version/flags, width, height); a grid's is the largest.
+  let best: Dimensions | null = null;
+  const limit = Math.min(b.length, 1 << 20);
+  for (let i = 4; i + 16 <= limit; i++) {
+    if (b[i] !== 0x69 || b[i + 1] !== 0x73 || b[i + 2] !== 0x70 || b[i + 3] !== 0x65) continue;
+    if (u32(i - 4) !== 20) continue;
+    const d = ok(u32(i + 8), u32(i + 12));
+    if (d && (!best || d.width * d.height > best.width * best.height)) best = d;
+  }
+  return best;
+}
+
+/** Why an upload is not a usable image; null when it is. */
+export type ImageProblem =
+  | { kind: "not_image"; detected: ImageFormat | null; message: string }
+  | { kind: "too_large"; format: ImageFormat; width: number; height: number; maxPixels: number }
+  | { kind: "heic_refused"; format: "heic" };
+
+/**
+ * Checks an upload before anything decodes it: magic bytes, header dimensions against the pixel
+ * cap, whether HEIC can be used here, and (for JPEG/PNG/WebP) that Bun.Image can read the header.
+ */
+export async function inspectImage(
+  bytes: Uint8Array,
+  options: { maxPixels?: number; acceptsHeic?: boolean } = {},
+): Promise<{ format: ImageFormat; dimensions: Dimensions } | ImageProblem> {
+  const format = sniffImage(bytes);
+  if (!format) {
+    return {
+      kind: "not_image",
+      detected: null,
+      message: "The upload is not a JPEG, PNG, WebP or HEIC image",
+    };
+  }
+  const dimensions = headerDimensions(bytes, format);
+  if (!dimensions) {
+    return {
+      kind: "not_image",
+      detected: format,
+      message: `The upload starts like ${format.toUpperCase()} but its header is damaged or incomplete`,
+    };
+  }
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (dimensions.width * dimensions.height > maxPixels) {
+    return { kind: "too_large", format, ...dimensions, maxPixels };
+  }
+  if (format === "heic") {
+    // Bun.Image has no HEIC decoder on Linux: only a provider that reads HEIC itself can use it.
+    return options.acceptsHeic ? { format, dimensions } : { kind: "heic_refused", format };
+  }
   try {
-    const meta = await new Bun.Image(bytes).metadata();
-    return meta.width > 0 && meta.height > 0;
-  } catch {
-    return false;
+    await new Bun.Image(bytes).metadata();
+  } catch (err) {
+    return {
+      kind: "not_image",
+      detected: format,
+      message: `The ${format.toUpperCase()} image could not be read: ${String((err as Error).message ?? err).replace(/^Error:\s*/, "")}`,
+    };
+  }
+  return { format, dimensions };
+}
+
+/**
+ * Bun.Image could not decode or encode an image whose header looked fine (truncated or corrupt
+ * pixel data). It is the photo's fault, not the server's: the job fails with this message.
+ */
+export class ImageUnreadable extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what} could not be decoded: ${String((cause as Error)?.message ?? cause)}`);
+    this.name = "ImageUnreadable";
+  }
+}
+
+async function decode<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await withDecodeSlot(fn);
+  } catch (err) {
+    throw new ImageUnreadable(what, err);
+  }
+}
+
+/** Refuses to decode anything over the pixel cap (results from providers included). */
+function assertDecodable(bytes: Uint8Array, format: ImageFormat, maxPixels = DEFAULT_MAX_PIXELS): void {
+  const d = headerDimensions(bytes, format);
+  if (d && d.width * d.height > maxPixels) {
+    throw new Error(`image of ${d.width}×${d.height} px is over the ${maxPixels} px cap`);
+  }
+}
+
+/** At most this many Bun.Image decodes/encodes at once; the rest wait their turn. */
+const DECODE_SLOTS = Math.max(1, Math.min(4, availableParallelism()));
+let decoding = 0;
+const decodeQueue: (() => void)[] = [];
+
+export async function withDecodeSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (decoding >= DECODE_SLOTS) await new Promise<void>((resolve) => decodeQueue.push(resolve));
+  else decoding++;
+  try {
+    return await fn();
+  } finally {
+    const next = decodeQueue.shift();
+    if (next) next();
+    else decoding--;
   }
 }
 
@@ -86,7 +235,10 @@ export async function toOutputFormat(bytes: Uint8Array, output: OutputFormat): P
   const source = sniffImage(bytes);
   if (!source) throw new Error("result is not a JPEG, PNG, WebP or HEIC image");
   if (output === "original" || output === source) return { bytes, format: source, mime: MIME[source] };
-  const out = await encoder(new Bun.Image(bytes), output).bytes();
+  assertDecodable(bytes, source);
+  const out = await decode(`The ${source.toUpperCase()} image`, () =>
+    encoder(new Bun.Image(bytes), output).bytes(),
+  );
   return { bytes: out, format: output, mime: MIME[output] };
 }
 
@@ -95,20 +247,27 @@ export async function downscale(bytes: Uint8Array, maxSide: number): Promise<Enc
   const format = sniffImage(bytes);
   if (!format) throw new Error("not a JPEG, PNG, WebP or HEIC image");
   if (format === "heic") return { bytes, format, mime: MIME[format] };
-  const meta = await new Bun.Image(bytes).metadata();
+  const meta = await decode("The photo", () => new Bun.Image(bytes).metadata());
   if (Math.max(meta.width, meta.height) <= maxSide) return { bytes, format, mime: MIME[format] };
-  const out = await encoder(
-    new Bun.Image(bytes).resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true }),
-    format,
-  ).bytes();
+  assertDecodable(bytes, format);
+  const out = await decode("The photo", () =>
+    encoder(
+      new Bun.Image(bytes).resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true }),
+      format,
+    ).bytes(),
+  );
   return { bytes: out, format, mime: MIME[format] };
 }
 
 export async function thumbnail(bytes: Uint8Array, side = 400): Promise<Uint8Array> {
-  return new Bun.Image(bytes)
-    .resize(side, side, { fit: "inside", withoutEnlargement: true })
-    .webp({ quality: 78 })
-    .bytes();
+  const format = sniffImage(bytes);
+  if (format) assertDecodable(bytes, format);
+  return withDecodeSlot(() =>
+    new Bun.Image(bytes)
+      .resize(side, side, { fit: "inside", withoutEnlargement: true })
+      .webp({ quality: 78 })
+      .bytes(),
+  );
 }
 
 export async function imageSize(bytes: Uint8Array): Promise<{ width: number; height: number } | null> {

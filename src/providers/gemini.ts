@@ -85,6 +85,7 @@ const settings = () =>
 const SPEC: Provider["spec"] = {
   id: "gemini",
   label: "Google Gemini",
+  acceptsHeic: true,
   needsPublicUrl: false,
   needsApiKey: true,
   downscaleInputs: true,

@@ -5,7 +5,7 @@
  */
 import { type TObject, Type } from "@sinclair/typebox";
 import { sleep } from "../lib/clock";
-import { MIME, sniffImage } from "../media/images";
+import { MIME, sniffImage, withDecodeSlot } from "../media/images";
 import { type Provider, type ProviderContext, ProviderFailure, type ProviderImage } from "./types";
 
 const delay = Type.Integer({
@@ -31,7 +31,15 @@ async function transform(ctx: ProviderContext, build: (img: Bun.Image) => Bun.Im
   const img = build(new Bun.Image(photo.bytes));
   const encoded =
     photo.format === "png" ? img.png() : photo.format === "webp" ? img.webp() : img.jpeg({ quality: 92 });
-  const bytes = await encoded.bytes();
+  let bytes: Uint8Array;
+  try {
+    bytes = await withDecodeSlot(() => encoded.bytes());
+  } catch (err) {
+    throw new ProviderFailure(
+      "provider_error",
+      `The photo could not be decoded: ${(err as Error).message ?? err}`,
+    );
+  }
   const format = sniffImage(bytes) ?? photo.format;
   return { bytes, format, mime: MIME[format] };
 }
@@ -42,6 +50,7 @@ export const localProvider: Provider = {
     label: "Local (offline)",
     needsPublicUrl: false,
     needsApiKey: false,
+    acceptsHeic: false,
     downscaleInputs: false,
     operations: [
       {

@@ -55,6 +55,7 @@ const settings = () =>
 const SPEC: Provider["spec"] = {
   id: "openai",
   label: "OpenAI GPT Image",
+  acceptsHeic: false,
   needsPublicUrl: false,
   needsApiKey: true,
   downscaleInputs: true,

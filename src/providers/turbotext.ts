@@ -39,6 +39,7 @@ const pollInterval = Type.Integer({
 const SPEC: Provider["spec"] = {
   id: "turbotext",
   label: "Turbotext",
+  acceptsHeic: false,
   needsPublicUrl: true,
   needsApiKey: true,
   downscaleInputs: true,

@@ -41,6 +41,11 @@ export interface ProviderSpec {
   /** Providers that fetch inputs by URL need PUBLIC_BASE_URL reachable from the internet. */
   needsPublicUrl: boolean;
   needsApiKey: boolean;
+  /**
+   * Whether the provider reads HEIC photos itself. Bun.Image cannot decode HEIC on Linux, so a
+   * slot whose provider cannot take it refuses HEIC at ingest (415) instead of failing later.
+   */
+  acceptsHeic: boolean;
   /** Whether photos above the slot's `max_input_side` are downscaled before the call. */
   downscaleInputs: boolean;
   operations: OperationSpec[];

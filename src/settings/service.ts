@@ -148,6 +148,18 @@ export class SettingsService {
     return (await this.ingestPasswordHash()) !== null;
   }
 
+  /**
+   * True when `password` is the one this process verified last and the stored hash is unchanged
+   * (a keyed digest, compared in constant time): no argon2, so a booth's uploads do not spend a
+   * throttle attempt each. Rotation changes the hash, which ends the shortcut at once.
+   */
+  async isRecentlyVerifiedIngestPassword(password: string): Promise<boolean> {
+    if (!this.verified) return false;
+    const hash = await this.ingestPasswordHash();
+    if (!hash || this.verified.hash !== hash) return false;
+    return constantTimeEqual(createHmac("sha256", this.hmacKey).update(password).digest(), this.verified.mac);
+  }
+
   async verifyIngestPassword(password: string): Promise<boolean> {
     const hash = await this.ingestPasswordHash();
     if (!hash) return false;

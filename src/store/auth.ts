@@ -1,10 +1,10 @@
 /**
- * Admin accounts, sessions and failed-attempt records (drizzle): `admin_user`, `admin_session`,
- * `auth_failure`.
+ * Admin accounts, sessions, failed-attempt records and attempt counters (drizzle): `admin_user`,
+ * `admin_session`, `auth_failure`, `auth_throttle`.
  */
-import { and, asc, eq, gt, isNull, lt } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { adminSession, adminUser, authFailure } from "../db/schema";
+import { adminSession, adminUser, authFailure, authThrottle } from "../db/schema";
 
 export type AdminUserRow = typeof adminUser.$inferSelect;
 
@@ -103,12 +103,55 @@ export class AuthStore {
     await this.db.delete(authFailure).where(and(eq(authFailure.scope, scope), eq(authFailure.key, key)));
   }
 
-  /** Drops failures older than `before`; returns how many. */
+  /** Drops failures (and attempt windows) older than `before`; returns how many failures. */
   async pruneFailures(before: Date): Promise<number> {
     const rows = await this.db
       .delete(authFailure)
       .where(lt(authFailure.occurredAt, before))
       .returning({ id: authFailure.id });
+    await this.db.delete(authThrottle).where(lt(authThrottle.windowStartedAt, before));
     return rows.length;
+  }
+
+  // ---- auth_throttle ----
+
+  /** The attempt window of `scope`/`key`, if any. */
+  async attempts(scope: string, key: string): Promise<{ attempts: number; since: Date } | null> {
+    const [row] = await this.db
+      .select({ attempts: authThrottle.attempts, since: authThrottle.windowStartedAt })
+      .from(authThrottle)
+      .where(and(eq(authThrottle.scope, scope), eq(authThrottle.key, key)));
+    return row ?? null;
+  }
+
+  /**
+   * Counts one attempt in one statement: a new window starts at `now` when the old one began
+   * `windowMs` or more ago, otherwise the count goes up under the row lock the upsert takes, so
+   * parallel callers (on any instance) get distinct counts. Returns the count and window start.
+   */
+  async countAttempt(
+    scope: string,
+    key: string,
+    now: Date,
+    windowMs: number,
+  ): Promise<{ attempts: number; since: Date }> {
+    const over = sql`${authThrottle.windowStartedAt} <= ${new Date(now.getTime() - windowMs).toISOString()}::timestamptz`;
+    const [row] = await this.db
+      .insert(authThrottle)
+      .values({ scope, key, windowStartedAt: now, attempts: 1 })
+      .onConflictDoUpdate({
+        target: [authThrottle.scope, authThrottle.key],
+        set: {
+          windowStartedAt: sql`CASE WHEN ${over} THEN ${now.toISOString()}::timestamptz ELSE ${authThrottle.windowStartedAt} END`,
+          attempts: sql`CASE WHEN ${over} THEN 1 ELSE ${authThrottle.attempts} + 1 END`,
+        },
+      })
+      .returning({ attempts: authThrottle.attempts, since: authThrottle.windowStartedAt });
+    return row!;
+  }
+
+  /** Forgets the attempts of `scope`/`key` (after a success). */
+  async clearAttempts(scope: string, key: string): Promise<void> {
+    await this.db.delete(authThrottle).where(and(eq(authThrottle.scope, scope), eq(authThrottle.key, key)));
   }
 }

@@ -8,7 +8,7 @@ import type { JobRow } from "../db/schema";
 import type { OutputFormat } from "../domain/slots";
 import { type Clock, sleep } from "../lib/clock";
 import type { Logger } from "../lib/log";
-import { downscale, EXT, formatFromMime, sniffImage, toOutputFormat } from "../media/images";
+import { downscale, EXT, formatFromMime, ImageUnreadable, sniffImage, toOutputFormat } from "../media/images";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
 import type { Metrics } from "../metrics";
@@ -333,6 +333,12 @@ export class WorkerPool {
       }
       await queue.step(job, "provider_failed", { reason: err.reason, error: err.message, ...err.details });
       await queue.fail(job, err.reason, err.message, providerMs);
+      return;
+    }
+    if (err instanceof ImageUnreadable) {
+      // A photo (or a provider's image) whose header passed the checks but whose pixels do not
+      // decode: the image's fault, answered as the provider step failing, never as a 500.
+      await queue.fail(job, "provider_error", err.message, providerMs);
       return;
     }
     log.error("job.internal_error", { error: err });

@@ -146,8 +146,9 @@ export class FakeGemini {
         if (!format || `image/${format}` !== inline.mimeType) {
           return reject(400, "INVALID_ARGUMENT", `inlineData is not a ${inline.mimeType} image`);
         }
-        const meta = await new Bun.Image(bytes).metadata();
-        seen.parts.push({ kind: "image", mime: inline.mimeType, width: meta.width, height: meta.height });
+        // Gemini reads HEIC itself; Bun.Image on Linux cannot, so HEIC parts carry no dimensions here.
+        const meta = format === "heic" ? null : await new Bun.Image(bytes).metadata();
+        seen.parts.push({ kind: "image", mime: inline.mimeType, width: meta?.width, height: meta?.height });
       } else if (typeof p.text === "string") {
         seen.parts.push({ kind: "text", text: p.text });
       } else {

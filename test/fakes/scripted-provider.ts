@@ -26,6 +26,7 @@ export const scriptedProvider: Provider = {
     id: SCRIPTED_ID,
     label: "Scripted (tests)",
     needsPublicUrl: true,
+    acceptsHeic: false,
     needsApiKey: false,
     downscaleInputs: false,
     operations: [

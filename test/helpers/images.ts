@@ -127,3 +127,37 @@ function rgbSpread({ data, channels }: { data: Uint8Array; channels: number }): 
   }
   return sum / Math.max(1, n);
 }
+
+/**
+ * The start of a HEIC file as a camera writes it: `ftyp` (brand heic) and a `meta` box whose
+ * item properties hold the image's spatial extent (`ispe`), then some coded bytes. No encoder is
+ * needed: nothing in PhotoChanger decodes HEIC, it only reads the header.
+ */
+export function makeHeic(width = 4032, height = 3024, payloadBytes = 256): Uint8Array {
+  const box = (type: string, body: Uint8Array) => {
+    const out = new Uint8Array(8 + body.length);
+    new DataView(out.buffer).setUint32(0, out.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(body, 8);
+    return out;
+  };
+  const cat = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  const ispeBody = new Uint8Array(12);
+  new DataView(ispeBody.buffer).setUint32(4, width);
+  new DataView(ispeBody.buffer).setUint32(8, height);
+  const ftyp = box("ftyp", new TextEncoder().encode("heic\0\0\0\0mif1heic"));
+  const meta = box("meta", cat(new Uint8Array(4), box("iprp", box("ipco", box("ispe", ispeBody)))));
+  const mdat = box(
+    "mdat",
+    new Uint8Array(payloadBytes).map((_, i) => (i * 37) & 0xff),
+  );
+  return cat(ftyp, meta, mdat);
+}

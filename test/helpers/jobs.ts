@@ -53,7 +53,11 @@ export async function sizeOf(bytes: Uint8Array): Promise<{ width: number; height
 }
 
 /** The error envelope of a failed ingest. */
-export async function errorOf(res: Response): Promise<{ code: string; message: string }> {
-  const body = (await res.json()) as { error: { code: string; message: string } };
+export async function errorOf(
+  res: Response,
+): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
+  const body = (await res.json()) as {
+    error: { code: string; message: string; details: Record<string, unknown> };
+  };
   return body.error;
 }

@@ -6,9 +6,10 @@ import { op } from "../openapi/docs";
 import {
   authenticate,
   authPlugin,
+  clearSessionCookie,
   issueSession,
   revokeSession,
-  SESSION_COOKIE,
+  sessionToken,
   setSessionCookie,
 } from "./plugin";
 import { checkLogin } from "./service";
@@ -51,14 +52,9 @@ export const authModule = (rt: Services) =>
     .post(
       "/api/logout",
       async ({ jwt, request, cookie, set }) => {
-        const admin = await authenticate(
-          rt,
-          jwt,
-          request,
-          cookie[SESSION_COOKIE]?.value as string | undefined,
-        );
+        const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
         if (admin) await revokeSession(rt, admin.sessionId);
-        cookie[SESSION_COOKIE]!.remove();
+        clearSessionCookie(cookie, request);
         set.status = 204;
       },
       {

@@ -8,10 +8,43 @@ import { createHmac, randomUUID } from "node:crypto";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
 import { SCOPES, type Scope } from "../../accounts";
+import { isHttps, requestHost } from "../../lib/client";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
 
+/** The session cookie over plain HTTP (a LAN address, where `Secure` cannot work). */
 export const SESSION_COOKIE = "pc_session";
+/** Over HTTPS: `Secure`, host-only and path `/`, which the `__Host-` prefix makes the browser enforce. */
+export const SECURE_SESSION_COOKIE = "__Host-pc_session";
+
+type CookieJar = Record<
+  string,
+  { value?: unknown; set(v: Record<string, unknown>): unknown; remove(): unknown } | undefined
+>;
+
+/** The cookie name for this request: `__Host-` whenever the client came over HTTPS. */
+export function sessionCookieName(request: Request): string {
+  return isHttps(request) ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
+
+/**
+ * The session token from the cookie. Over HTTPS only the `__Host-` cookie counts: a plain-named one
+ * could have been planted by anyone on the network path over HTTP.
+ */
+export function sessionToken(cookie: CookieJar, request: Request): string | undefined {
+  const value = cookie[sessionCookieName(request)]?.value;
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+export function clearSessionCookie(cookie: CookieJar, request: Request): void {
+  const name = sessionCookieName(request);
+  if (name === SECURE_SESSION_COOKIE) {
+    // A `__Host-` cookie is only replaced when the removal carries the same attributes.
+    cookie[name]?.set({ value: "", path: "/", secure: true, httpOnly: true, sameSite: "strict", maxAge: 0 });
+  } else {
+    cookie[name]?.remove();
+  }
+}
 
 export interface AdminIdentity {
   username: string;
@@ -33,12 +66,7 @@ export const authPlugin = (rt: Services) =>
     .macro({
       scope: (required: Scope) => ({
         async resolve({ jwt, request, cookie }) {
-          const admin = await authenticate(
-            rt,
-            jwt,
-            request,
-            cookie[SESSION_COOKIE]?.value as string | undefined,
-          );
+          const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
           if (!admin)
             throw new AppError("unauthorized", "Log in first (the session is missing or has expired)");
           if (!admin.scopes.includes(required)) {
@@ -92,19 +120,19 @@ export async function issueSession(
   return { token, expiresIn, sessionId: id };
 }
 
-/** The HttpOnly, SameSite=Strict session cookie (Secure when the page came over HTTPS). */
+/** The HttpOnly, SameSite=Strict session cookie; `Secure` + `__Host-` when reached over HTTPS. */
 export function setSessionCookie(
-  cookie: Record<string, { set(v: Record<string, unknown>): unknown } | undefined>,
+  cookie: CookieJar,
   session: { token: string; expiresIn: number },
   request: Request,
 ): void {
-  cookie[SESSION_COOKIE]!.set({
+  cookie[sessionCookieName(request)]!.set({
     value: session.token,
     httpOnly: true,
     sameSite: "strict",
     path: "/",
     maxAge: session.expiresIn,
-    secure: new URL(request.url).protocol === "https:",
+    secure: isHttps(request),
   });
 }
 
@@ -123,7 +151,7 @@ function isSafeMethod(method: string): boolean {
 export function requireSameOrigin(request: Request): void {
   const site = request.headers.get("sec-fetch-site");
   if (site === "same-origin" || site === "none") return;
-  const host = request.headers.get("host");
+  const host = requestHost(request);
   const origin = request.headers.get("origin") ?? request.headers.get("referer");
   if (site !== "cross-site" && site !== "same-site" && host && origin) {
     try {

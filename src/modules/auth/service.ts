@@ -1,7 +1,8 @@
 /** Admin login: argon2id verify, throttled per user+address, same cost for unknown users. */
 import { AppError } from "../../lib/errors";
+import { hasControlCharacters } from "../../lib/text";
 import type { Services } from "../../services";
-import { clearFailures, LOGIN_RULE, recordFailure, throttledFor } from "./throttle";
+import { clearFailures, LOGIN_RULE, recordFailure, reserveAttempt, throttledFor } from "./throttle";
 
 // Verified against when the username is unknown, so both paths cost one argon2id verify.
 let dummyHash: Promise<string> | null = null;
@@ -16,8 +17,12 @@ export async function checkLogin(
   password: string,
   clientIp: string,
 ): Promise<void> {
+  // No account name holds a control character; a NUL could not even be looked up in PostgreSQL.
+  if (hasControlCharacters(username)) throw new AppError("invalid_credentials", "Wrong username or password");
   const key = `${username.toLowerCase()}|${clientIp}`;
-  const wait = await throttledFor(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
+  // The early read spares the upsert for a key already over its limit; the reservation decides.
+  let wait = await throttledFor(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
+  if (wait === 0) wait = await reserveAttempt(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
   if (wait > 0) {
     rt.log.warn("auth.login.throttled", { username, client_ip: clientIp });
     throw new AppError(

@@ -15,18 +15,16 @@ import { noteRefusal } from "../attention/refusals";
 import { outcomeReply } from "./outcome";
 import {
   type AcceptedJob,
-  checkIngestPassword,
-  clientMetadata,
   type EnqueueInput,
   enqueueUpload,
   guardDb,
   loadSlot,
   MB,
-  readUpload,
   refuseIfThrottled,
   requireEnabledSlot,
   requireImage,
 } from "./service";
+import { readBoothPhoto } from "./upload";
 
 export interface AcceptInput extends EnqueueInput {
   /** Fires when the client goes away: the job runs on, nobody waits for it. */
@@ -121,11 +119,13 @@ async function boothExchange(
   const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
   track.provider = slot.provider;
   await refuseIfThrottled(rt, client.ip);
-  const upload = await readUpload(request, slot.sizeLimitMb * MB);
-  const password =
-    stringField(upload.fields, "password") ?? new URL(request.url).searchParams.get("password");
-  await checkIngestPassword(rt, password, client.ip);
-  await requireImage(upload);
+  // Streamed: the photo is kept only once its password is right (see ./upload.ts).
+  const upload = await readBoothPhoto(rt, request, slot.sizeLimitMb * MB, client.ip);
+  await requireImage(upload, {
+    maxPixels: rt.config.maxImagePixels,
+    acceptsHeic: rt.providers.get(slot.provider)?.spec.acceptsHeic ?? false,
+    provider: slot.provider,
+  });
   // The provider's quota for today is used up: answer now, so the booth prints the original.
   await guardDb(() => rt.quota.refuseIfExhausted(slot.provider));
   const { job, final } = await acceptAndWait(rt, {
@@ -136,7 +136,7 @@ async function boothExchange(
     operation: slot.operation,
     settings: slot.settings,
     outputFormat: slot.outputFormat,
-    clientMeta: clientMetadata(upload.fields),
+    clientMeta: upload.clientMeta ?? {},
     clientHash: stringField(upload.fields, "hash_hex") ?? stringField(upload.fields, "hash"),
     clientIp: client.ip,
     createdBy: null,

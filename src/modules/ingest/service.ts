@@ -7,16 +7,25 @@ import type { SlotRow } from "../../db/schema";
 import { jobExpiresAt } from "../../domain/deadlines";
 import { AppError } from "../../lib/errors";
 import { isDatabaseUnavailable, parseMultipart, readBodyWithin } from "../../lib/http";
-import { EXT, type ImageFormat, isDecodable, MIME, sniffImage } from "../../media/images";
+import { EXT, type ImageFormat, inspectImage, MIME } from "../../media/images";
 import { isDiskFull } from "../../media/storage";
 import type { Services } from "../../services";
-import { clearFailures, INGEST_PASSWORD_RULE, recordFailure, throttledFor } from "../auth/throttle";
+import {
+  clearFailures,
+  INGEST_PASSWORD_RULE,
+  recordFailure,
+  reserveAttempt,
+  throttledFor,
+} from "../auth/throttle";
 
 export const MB = 1024 * 1024;
 /** Room kept free on the media disk beyond the upload itself (result, thumbnail, database growth). */
 const DISK_RESERVE_BYTES = 64 * MB;
 const MAX_META_FIELDS = 100;
 const MAX_META_VALUE = 2000;
+/** Longest metadata field name, and the whole metadata as stored JSON (bytes). */
+export const MAX_META_KEY = 64;
+export const MAX_META_BYTES = 16 * 1024;
 const IMAGE_FIELDS = ["fileToUpload", "file"];
 const NOT_METADATA = new Set(["password", "hash", "hash_hex", ...IMAGE_FIELDS]);
 const QUEUE_BUSY_RETRY_AFTER_S = 5;
@@ -26,6 +35,8 @@ export interface Upload {
   format: ImageFormat;
   filename: string | null;
   fields: FormData;
+  /** The booth's metadata, already checked (ingest only). */
+  clientMeta?: Record<string, string>;
 }
 
 export interface AcceptedJob {
@@ -101,44 +112,154 @@ function pickFile(form: FormData, names: string[]): File | null {
   return null;
 }
 
-/** Magic bytes decide the type (the part's Content-Type is not trusted); the header must decode. */
-export async function requireImage(upload: Upload): Promise<ImageFormat> {
-  const format = sniffImage(upload.bytes);
-  if (!format || !(await isDecodable(upload.bytes, format))) {
-    throw new AppError("unsupported_media_type", "The upload is not a JPEG, PNG, WebP or HEIC image", {
-      detected: format,
-      accepted: ["image/jpeg", "image/png", "image/webp", "image/heic"],
-    });
+/**
+ * Magic bytes decide the type (the part's Content-Type is not trusted); the header's dimensions
+ * are held to the pixel cap before anything decodes; HEIC only where the provider reads it.
+ */
+export async function requireImage(
+  upload: Upload,
+  options: { maxPixels?: number; acceptsHeic?: boolean; provider?: string } = {},
+): Promise<ImageFormat> {
+  const found = await inspectImage(upload.bytes, options);
+  if ("format" in found && !("kind" in found)) {
+    upload.format = found.format;
+    return found.format;
   }
-  upload.format = format;
-  return format;
+  if (found.kind === "too_large") {
+    throw new AppError(
+      "image_too_large",
+      `The image is ${found.width}×${found.height} px; this server takes at most ${found.maxPixels / 1e6} Mpx`,
+      {
+        width: found.width,
+        height: found.height,
+        pixels: found.width * found.height,
+        max_pixels: found.maxPixels,
+      },
+    );
+  }
+  if (found.kind === "heic_refused") {
+    throw new AppError(
+      "unsupported_media_type",
+      `This slot's provider${options.provider ? ` (${options.provider})` : ""} cannot take HEIC photos`,
+      {
+        detected: "heic",
+        accepted: ["image/jpeg", "image/png", "image/webp"],
+        hint: "Set the booth to save JPEG, or use a Gemini slot (the only provider that reads HEIC)",
+      },
+    );
+  }
+  throw new AppError("unsupported_media_type", found.message, {
+    detected: found.detected,
+    accepted: ["image/jpeg", "image/png", "image/webp", "image/heic"],
+  });
 }
 
+/**
+ * The booth's other text fields, kept as the job's metadata. Names longer than MAX_META_KEY (400)
+ * or metadata over MAX_META_BYTES as JSON (413) are refused rather than cut: nothing is stored.
+ * NUL cannot be stored in PostgreSQL text, so it is refused too.
+ */
 export function clientMetadata(form: FormData): Record<string, string> {
   const meta: Record<string, string> = {};
   let n = 0;
   for (const [key, value] of form) {
     if (NOT_METADATA.has(key) || typeof value !== "string") continue;
+    if (key.length > MAX_META_KEY) {
+      throw new AppError(
+        "invalid_payload",
+        `Metadata field names may have at most ${MAX_META_KEY} characters`,
+        {
+          field: `${key.slice(0, MAX_META_KEY)}…`,
+          max_key_length: MAX_META_KEY,
+        },
+      );
+    }
+    if (key.includes("\u0000") || value.includes("\u0000")) {
+      throw new AppError("invalid_payload", "Metadata fields may not contain NUL characters", {
+        field: key.replaceAll("\u0000", "\\0").slice(0, MAX_META_KEY),
+      });
+    }
     if (++n > MAX_META_FIELDS) break;
     meta[key] = value.slice(0, MAX_META_VALUE);
+  }
+  const size = Buffer.byteLength(JSON.stringify(meta));
+  if (size > MAX_META_BYTES) {
+    throw new AppError("payload_too_large", `The metadata fields exceed ${MAX_META_BYTES} bytes together`, {
+      metadata_bytes: size,
+      max_metadata_bytes: MAX_META_BYTES,
+    });
   }
   return meta;
 }
 
-/** Checks the booth password (throttled per address); the password itself is never stored or logged. */
-export async function checkIngestPassword(
-  rt: Pick<Services, "store" | "settings" | "clock" | "log">,
+/**
+ * Checks the booth password; the password itself is never stored or logged. A password this
+ * process verified a moment ago is recognised from its keyed digest without argon2. Any other
+ * attempt first reserves one of the address's verifications for the window (atomic, shared by all
+ * instances), so a burst of guesses is refused (429) instead of hashed. Identical attempts from one
+ * address that arrive together share one verification: a booth's burst right after a start (or a
+ * rotation) is one argon2 and one reservation, while each wrong copy still counts against the
+ * address. Returns whether the password is right.
+ */
+export async function verifyIngestPassword(
+  rt: PasswordDeps,
   password: string | null,
   clientIp: string,
-): Promise<void> {
+): Promise<boolean> {
+  if (password && (await guardDb(() => rt.settings.isRecentlyVerifiedIngestPassword(password)))) return true;
+  const flightKey = `${rt.instanceId}|${clientIp}|${createHash("sha256")
+    .update(password ?? "")
+    .digest("base64")}`;
+  const running = verifications.get(flightKey);
+  if (running) {
+    if (await running) return true;
+    const wait = await guardDb(() =>
+      reserveAttempt(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+    );
+    if (wait > 0) throw tooManyAttempts(wait);
+    await guardDb(() => recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+    return false;
+  }
+  const flight = verifyOnce(rt, password, clientIp);
+  verifications.set(flightKey, flight);
+  try {
+    return await flight;
+  } finally {
+    verifications.delete(flightKey);
+  }
+}
+
+type PasswordDeps = Pick<Services, "store" | "settings" | "clock" | "log" | "instanceId">;
+
+/** Verifications in progress, by instance + address + password digest. */
+const verifications = new Map<string, Promise<boolean>>();
+
+async function verifyOnce(rt: PasswordDeps, password: string | null, clientIp: string): Promise<boolean> {
+  const wait = await guardDb(() =>
+    reserveAttempt(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+  );
+  if (wait > 0) throw tooManyAttempts(wait);
   const ok = password ? await guardDb(() => rt.settings.verifyIngestPassword(password)) : false;
   if (ok) {
-    await clearFailures(rt.store.auth, INGEST_PASSWORD_RULE, clientIp);
-    return;
+    await guardDb(() => clearFailures(rt.store.auth, INGEST_PASSWORD_RULE, clientIp));
+    return true;
   }
-  await recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now());
+  await guardDb(() => recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
   rt.log.warn("ingest.invalid_password", { client_ip: clientIp, password_given: !!password });
-  throw new AppError("invalid_credentials", "Wrong or missing ingest password", { field: "password" });
+  return false;
+}
+
+export function invalidPassword(): AppError {
+  return new AppError("invalid_credentials", "Wrong or missing ingest password", { field: "password" });
+}
+
+function tooManyAttempts(wait: number): AppError {
+  return new AppError(
+    "too_many_attempts",
+    "Too many wrong passwords from this address; wait and try again",
+    { retry_after_seconds: wait },
+    { "Retry-After": String(wait) },
+  );
 }
 
 export async function refuseIfThrottled(
@@ -148,14 +269,7 @@ export async function refuseIfThrottled(
   const wait = await guardDb(() =>
     throttledFor(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
   );
-  if (wait > 0) {
-    throw new AppError(
-      "too_many_attempts",
-      "Too many wrong passwords from this address; wait and try again",
-      { retry_after_seconds: wait },
-      { "Retry-After": String(wait) },
-    );
-  }
+  if (wait > 0) throw tooManyAttempts(wait);
 }
 
 export interface EnqueueInput {

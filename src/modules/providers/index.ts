@@ -31,6 +31,7 @@ export function providerCatalogue(rt: Services) {
     label: spec.label,
     needs_public_url: spec.needsPublicUrl,
     needs_api_key: spec.needsApiKey,
+    accepts_heic: spec.acceptsHeic,
     operations: spec.operations.map((op) => ({
       id: op.id,
       label: op.label,

@@ -5,6 +5,7 @@
  * returned once by the PUT that generated it). Every change lands in the audit log.
  */
 import { generatePassword } from "../../lib/secrets";
+import { hasControlCharacters } from "../../lib/text";
 import { validate, validationFailed } from "../../lib/validation";
 import type { ProviderId } from "../../providers/types";
 import type { Services } from "../../services";
@@ -47,6 +48,26 @@ export async function getSettings(rt: Pick<Services, "settings">) {
 }
 export type SettingsView = Awaited<ReturnType<typeof getSettings>>;
 
+/**
+ * Provider keys travel in `Authorization` headers and the public base URL in links handed to
+ * providers; a control character in either is refused before anything is stored.
+ */
+function refuseControlCharacters(input: SettingsUpdate): void {
+  const errors: { field: string; message: string }[] = [];
+  for (const [id, entry] of Object.entries(input.provider_keys ?? {})) {
+    if (entry && hasControlCharacters(entry.api_key.trim())) {
+      errors.push({ field: `provider_keys.${id}.api_key`, message: "Control characters are not allowed" });
+    }
+  }
+  if (typeof input.public_base_url === "string" && hasControlCharacters(input.public_base_url)) {
+    errors.push({ field: "public_base_url", message: "Control characters are not allowed" });
+  }
+  if (input.ingest_password?.value !== undefined && hasControlCharacters(input.ingest_password.value)) {
+    errors.push({ field: "ingest_password.value", message: "Control characters are not allowed" });
+  }
+  if (errors.length) throw validationFailed(errors);
+}
+
 /** An http(s) URL without credentials, query or fragment, normalised without a trailing slash. */
 export function normalizePublicBaseUrl(value: string | null): string | null {
   if (value === null || value.trim() === "") return null;
@@ -83,6 +104,7 @@ export async function updateSettings(
       { field: "ingest_password", message: 'Send either {"value": "…"} or {"generate": true}' },
     ]);
   }
+  refuseControlCharacters(input);
   const publicBaseUrl =
     input.public_base_url === undefined ? undefined : normalizePublicBaseUrl(input.public_base_url);
 

@@ -313,8 +313,12 @@ export async function runTest(
 ): Promise<TestRunResult> {
   const row = await findSlot(rt, slotId);
   const overrides = parseOverrides(input.overrides);
-  await requireImage(input.upload);
   const provider = overrides.provider ?? row.provider;
+  await requireImage(input.upload, {
+    maxPixels: rt.config.maxImagePixels,
+    acceptsHeic: rt.providers.get(provider)?.spec.acceptsHeic ?? false,
+    provider,
+  });
   const operation = overrides.operation ?? row.operation;
   const settings = checkProviderConfig(rt, provider, operation, overrides.settings ?? row.settings);
   const { final } = await acceptAndWait(rt, {
@@ -351,7 +355,7 @@ export async function runTest(
 
 /** Stores a template image for a role. Checked by magic bytes (415); never creates a job. */
 export async function addTemplate(
-  rt: Pick<Services, "store" | "templates" | "settings" | "clock">,
+  rt: Pick<Services, "store" | "templates" | "settings" | "clock" | "config">,
   slotId: string,
   input: { upload: Upload; role: unknown; by: string },
 ): Promise<TemplateView> {
@@ -359,7 +363,8 @@ export async function addTemplate(
   const roleErrors = fieldErrors(TemplateRole, input.role, "role");
   if (roleErrors.length) throw validationFailed(roleErrors);
   const role = input.role as string;
-  const format = await requireImage(input.upload);
+  // Templates are previewed and may be sent to any provider: JPEG, PNG or WebP only.
+  const format = await requireImage(input.upload, { maxPixels: rt.config.maxImagePixels });
   const { bytes } = input.upload;
   const size = await imageSize(bytes);
   const row = await rt.templates.add({

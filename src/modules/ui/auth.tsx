@@ -7,7 +7,14 @@ import type { View } from "../../../templates/view";
 import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
-import { authenticate, issueSession, revokeSession, SESSION_COOKIE, setSessionCookie } from "../auth/plugin";
+import {
+  authenticate,
+  clearSessionCookie,
+  issueSession,
+  revokeSession,
+  sessionToken,
+  setSessionCookie,
+} from "../auth/plugin";
 import { checkLogin } from "../auth/service";
 import { safeNext, uiContext } from "./context";
 import { isHtmx, render } from "./render";
@@ -26,7 +33,7 @@ export const uiAuthRoutes = (rt: Services) =>
     .use(uiContext(rt))
     .get("/login", async ({ query, view, jwt, request, cookie }) => {
       const next = safeNext(query.next);
-      const admin = await authenticate(rt, jwt, request, cookie[SESSION_COOKIE]?.value as string | undefined);
+      const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
       if (admin) return new Response(null, { status: 302, headers: { Location: next } });
       const notice =
         query.reason === "expired"
@@ -65,8 +72,8 @@ export const uiAuthRoutes = (rt: Services) =>
       return new Response(null, { status: 303, headers: { Location: state.next } });
     })
     .post("/logout", async ({ jwt, request, cookie }) => {
-      const admin = await authenticate(rt, jwt, request, cookie[SESSION_COOKIE]?.value as string | undefined);
+      const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
       if (admin) await revokeSession(rt, admin.sessionId);
-      cookie[SESSION_COOKIE]!.remove();
+      clearSessionCookie(cookie, request);
       return new Response(null, { status: 303, headers: { Location: "/login?reason=logout" } });
     });

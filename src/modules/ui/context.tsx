@@ -12,9 +12,10 @@ import type { View } from "../../../templates/view";
 import type { Scope } from "../../accounts";
 import { errorPageHtml } from "../../app-errors";
 import { AppError } from "../../lib/errors";
+import { hasControlCharacters } from "../../lib/text";
 import type { Services } from "../../services";
 import { attention } from "../attention/service";
-import { authenticate, authPlugin, requireSameOrigin, SESSION_COOKIE } from "../auth/plugin";
+import { authenticate, authPlugin, requireSameOrigin, sessionToken } from "../auth/plugin";
 import { HTML, isHtmx } from "./render";
 
 const LANG_MAX_AGE = 365 * 86400;
@@ -46,12 +47,24 @@ export function loginUrl(next: string, reason?: "expired"): string {
   return s ? `/login?${s}` : "/login";
 }
 
-/** Only same-site relative paths are followed after login (no open redirect). */
+/**
+ * Only a same-origin path is followed after login (no open redirect): it must start with a single
+ * `/`, hold no backslash and no control character (browsers drop TAB/CR/LF, so `/\t/evil` would
+ * become `//evil`; CR/LF could split the Location header), and resolve to our own origin.
+ */
 export function safeNext(next: unknown): string {
-  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) {
+  if (typeof next !== "string" || next.length > 2000) return "/";
+  if (!next.startsWith("/") || next.startsWith("//") || next.includes("\\") || hasControlCharacters(next)) {
     return "/";
   }
-  return next;
+  try {
+    const base = "http://photochanger.invalid";
+    const u = new URL(next, base);
+    if (u.origin !== base) return "/";
+    return `${u.pathname}${u.search}${u.hash}`;
+  } catch {
+    return "/";
+  }
 }
 
 export const uiContext = (rt: Services) =>
@@ -80,14 +93,9 @@ export const uiContext = (rt: Services) =>
       page: (required: Scope | "signed-in") => ({
         async resolve({ jwt, request, cookie, view, set }) {
           set.headers["cache-control"] = "no-store";
-          const admin = await authenticate(
-            rt,
-            jwt,
-            request,
-            cookie[SESSION_COOKIE]?.value as string | undefined,
-          );
+          const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
           if (!admin) {
-            const hadSession = !!cookie[SESSION_COOKIE]?.value;
+            const hadSession = !!sessionToken(cookie, request);
             const target = loginUrl(nextFor(request), hadSession ? "expired" : undefined);
             if (isHtmx(request)) {
               set.headers["hx-redirect"] = target;

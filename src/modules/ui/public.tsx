@@ -7,7 +7,6 @@ import { Elysia } from "elysia";
 import { ASSETS } from "../../../templates/assets/index";
 import { ShareGone, SharePage } from "../../../templates/pages/share";
 import { AppError } from "../../lib/errors";
-import { isUuid } from "../../lib/http";
 import { linkBaseFor } from "../../lib/urls";
 import type { Services } from "../../services";
 import { findServableResult } from "../public/service";
@@ -43,10 +42,8 @@ export const uiPublicRoutes = (rt: Services) =>
       }
     })
     .get("/r/:jobId/qr.svg", async ({ params, request }) => {
-      if (!isUuid(params.jobId)) throw new AppError("result_not_found", "There is no result with this id");
-      const job = await rt.queue.get(params.jobId);
-      if (job?.status !== "succeeded")
-        throw new AppError("result_not_found", "There is no result with this id");
+      // The same 404/410 as the result itself: an expired result's QR is gone too.
+      const job = await findServableResult(rt, params.jobId);
       const base = await linkBaseFor(rt.settings, request.url);
       return new Response(qrSvg(`${base}/r/${job.id}`), {
         headers: { "Content-Type": "image/svg+xml", "Cache-Control": "private, max-age=300" },
