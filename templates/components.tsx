@@ -79,6 +79,31 @@ export function StatusPill({ v, status }: { v: View; status: string }): JSX.Elem
   );
 }
 
+/**
+ * A job's stored message: ours are shown in the page's language ("Cancelled by serg" → "Отменена
+ * администратором serg"); a provider's own words cannot be translated, so they are quoted as the
+ * provider's, marked as not for translation.
+ */
+export function JobMessage({ v, message }: { v: View; message: string | null }): JSX.Element {
+  if (!message) return "";
+  const ours = jobMessage(v, message);
+  if (ours) {
+    return (
+      <div class="muted small" safe>
+        {ours}
+      </div>
+    );
+  }
+  return (
+    <div class="muted small">
+      <span safe>{v.t.jobs.providerSaid}</span>{" "}
+      <q class="raw" lang="en" translate="no" safe>
+        {message}
+      </q>
+    </div>
+  );
+}
+
 /** One job in a job table. */
 export interface JobRowView {
   id: string;
@@ -148,19 +173,7 @@ export function JobsTable({
                 ) : (
                   ""
                 )}
-                {j.errorMessage && jobMessage(v, j.errorMessage) !== j.errorMessage ? (
-                  <div class="muted small" safe>
-                    {jobMessage(v, j.errorMessage)}
-                  </div>
-                ) : j.errorMessage ? (
-                  <div class="muted small">
-                    <q class="raw" lang="en" translate="no" safe>
-                      {j.errorMessage}
-                    </q>
-                  </div>
-                ) : (
-                  ""
-                )}
+                <JobMessage v={v} message={j.errorMessage} />
               </td>
             </tr>
           ))}
@@ -320,21 +333,23 @@ export function ResultCard({ v, r }: { v: View; r: ResultItem }): JSX.Element {
             <Icon name="download" />
             <span safe>{v.t.common.download}</span>
           </a>
-          <a class="btn small ghost" href={`/r/${r.jobId}`} target="_blank" rel="noopener">
-            <Icon name="share" />
-            <span class="sr-only" safe>
-              {v.t.common.share}
-            </span>
-          </a>
-          <button
-            type="button"
-            class="btn small ghost"
-            data-dialog={dialogId}
-            title={v.t.common.qr}
-            aria-label={v.t.common.qr}
-          >
-            <Icon name="qr" />
-          </button>
+          <span class="btn-group">
+            <a class="btn small ghost" href={`/r/${r.jobId}`} target="_blank" rel="noopener">
+              <Icon name="share" />
+              <span class="sr-only" safe>
+                {v.t.common.share}
+              </span>
+            </a>
+            <button
+              type="button"
+              class="btn small ghost"
+              data-dialog={dialogId}
+              title={v.t.common.qr}
+              aria-label={v.t.common.qr}
+            >
+              <Icon name="qr" />
+            </button>
+          </span>
         </div>
       </div>
       <dialog id={dialogId} aria-labelledby={`${dialogId}-title`}>

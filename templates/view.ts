@@ -132,12 +132,28 @@ export function actorName(v: View, actor: string): string {
   return v.t.actors[actor] ?? actor;
 }
 
-/** A job's stored error message, localized where it is one of ours ("Cancelled by serg"). */
+/** Our own (English) job messages, matched to localized ones. */
+const JOB_MESSAGES: [RegExp, (v: View, m: RegExpMatchArray) => string][] = [
+  [/^Cancelled by (.+)$/, (v, m) => v.t.jobs.cancelledBy(actorName(v, m[1]!))],
+  [/^No API key for ([^:]+):/, (v, m) => v.t.jobs.messages.noKey(m[1]!)],
+  [/^The slot's "([^"]+)" template file is missing/, (v, m) => v.t.jobs.messages.templateGone(m[1]!)],
+  [/^Slot settings are not valid/, (v) => v.t.jobs.messages.badSettings],
+  [/^Unknown provider/, (v) => v.t.jobs.messages.unknownProvider],
+  [/has no operation "/, (v) => v.t.jobs.messages.unknownOperation],
+  [/^An input is not a JPEG, PNG, WebP or HEIC image/, (v) => v.t.jobs.messages.notImage],
+];
+
+/**
+ * A job's stored error message in the page's language when it is one of ours ("Cancelled by
+ * serg"); null when it is not (a provider's own words, shown quoted as such).
+ */
 export function jobMessage(v: View, message: string | null): string | null {
   if (!message) return null;
-  const cancelled = message.match(/^Cancelled by (.+)$/);
-  if (cancelled) return v.t.jobs.cancelledBy(actorName(v, cancelled[1]!));
-  return message;
+  for (const [re, text] of JOB_MESSAGES) {
+    const m = message.match(re);
+    if (m) return text(v, m);
+  }
+  return null;
 }
 
 /** Bytes as "1.2 ГБ" / "350 МБ". */

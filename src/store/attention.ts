@@ -75,7 +75,7 @@ export interface SlotHealthRow {
 
 /**
  * Each slot's newest booth success and failure (one index probe each) and the number of booth
- * failures finished since `since`.
+ * failures finished since `since`. An admin's cancel is not the slot failing, so it is left out.
  */
 export async function slotHealth(sql: Sql, since: Date): Promise<SlotHealthRow[]> {
   return sql<SlotHealthRow[]>`
@@ -93,12 +93,12 @@ export async function slotHealth(sql: Sql, since: Date): Promise<SlotHealthRow[]
     ) ok on true
     left join lateral (
       select finalized_at, status, failure_reason, error_message from job
-      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout', 'cancelled')
+      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout')
       order by finalized_at desc limit 1
     ) bad on true
     left join lateral (
       select count(*) as c from job
-      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout', 'cancelled')
+      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout')
         and finalized_at >= ${since}
     ) n on true
     order by s.id`;

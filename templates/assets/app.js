@@ -182,6 +182,68 @@
     }
   });
 
+  // ---- the slot form: an "unsaved" marker while it differs from the saved slot, and a warning
+  // before leaving the page with changes (saving re-renders the form clean) ----
+  const markDirty = (ev) => {
+    const form = ev.target.closest && ev.target.closest("#slot-form");
+    if (form) form.dataset.dirty = "true";
+  };
+  document.addEventListener("input", markDirty);
+  document.addEventListener("change", markDirty);
+  window.addEventListener("beforeunload", (ev) => {
+    const form = document.getElementById("slot-form");
+    if (form && form.dataset.dirty === "true") {
+      ev.preventDefault();
+      ev.returnValue = form.dataset.unsavedWarning || "";
+    }
+  });
+
+  // ---- switching a slot off asks first (the booth is refused from then on); capture phase, so
+  // a refusal stops the change before htmx sees it ----
+  document.addEventListener(
+    "change",
+    (ev) => {
+      const input = ev.target;
+      if (!input.matches || !input.matches("input[data-confirm-off]") || input.checked) return;
+      if (!window.confirm(input.dataset.confirmOff)) {
+        input.checked = true;
+        ev.stopImmediatePropagation();
+        ev.preventDefault();
+      }
+    },
+    true,
+  );
+
+  // ---- plain (non-htmx) forms that ask before they post ----
+  document.addEventListener("submit", (ev) => {
+    const form = ev.target.closest && ev.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) ev.preventDefault();
+  });
+
+  // ---- forms that check their input before asking for confirmation (a typo costs no dialog) ----
+  document.addEventListener("htmx:confirm", (ev) => {
+    const form = ev.detail.elt.closest && ev.detail.elt.closest("form[data-min-length]");
+    if (!form) return;
+    const input = form.querySelector("input[name=value]");
+    const out = form.querySelector("[data-form-error]");
+    const short = !input || input.value.length < Number(form.dataset.minLength);
+    if (out) {
+      out.textContent = short ? form.dataset.tooShort || "" : "";
+      out.hidden = !short;
+    }
+    if (short) {
+      ev.preventDefault();
+      if (input) input.focus();
+    }
+  });
+
+  // ---- long links in copy fields show their end (the slot id) rather than the host ----
+  function showEnds(root) {
+    for (const input of root.querySelectorAll(".copy-field input")) input.scrollLeft = input.scrollWidth;
+  }
+  document.addEventListener("DOMContentLoaded", () => showEnds(document));
+  document.addEventListener("htmx:afterSwap", (ev) => showEnds(ev.detail.target || document));
+
   // ---- readable errors for what the server could not render (never raw JSON) ----
   document.addEventListener("htmx:beforeSwap", (ev) => {
     const xhr = ev.detail.xhr;

@@ -48,6 +48,7 @@ export function EnabledToggle({
           checked={enabled}
           disabled={!writable}
           aria-label={`${v.t.dashboard.toggleEnabled}: ${slotId}`}
+          data-confirm-off={v.t.dashboard.confirmOff(slotId)}
         />
         <span class="track"></span>
         <span class="small" safe>

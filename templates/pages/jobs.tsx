@@ -1,9 +1,9 @@
 /** @jsxImportSource @kitajs/html */
 /** Jobs: the live queue (polled, with time left and cancel), finished jobs with filters, one job's timeline. */
-import { Alert, JobsTable, StatusPill } from "../components";
+import { Alert, JobMessage, JobsTable, StatusPill } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { can, fmtDateTime, fmtDuration, fmtTime, jobMessage, type View } from "../view";
+import { can, fmtDateTime, fmtDuration, fmtTime, type View } from "../view";
 
 export interface JobListItem {
   id: string;
@@ -335,24 +335,6 @@ export interface JobDetailModel {
   }[];
 }
 
-/**
- * A job's stored message: ours are localized ("Cancelled by serg"); a provider's own words cannot
- * be, so they are quoted as such, marked as not for translation.
- */
-export function RawMessage({ v, message }: { v: View; message: string | null }): JSX.Element {
-  if (!message) return "";
-  const ours = jobMessage(v, message);
-  if (ours !== message) return <div safe>{ours}</div>;
-  return (
-    <div class="small">
-      <span safe>{v.t.jobs.providerSaid}</span>{" "}
-      <q class="raw" lang="en" translate="no" safe>
-        {message}
-      </q>
-    </div>
-  );
-}
-
 function BoothMeta({
   v,
   meta,
@@ -441,7 +423,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
       {j.failureReason ? (
         <Alert kind="error">
           <strong safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</strong>
-          <RawMessage v={v} message={j.errorMessage} />
+          <JobMessage v={v} message={j.errorMessage} />
         </Alert>
       ) : (
         ""
@@ -470,7 +452,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
                 ) : (
                   ""
                 )}
-                {typeof s.details.error === "string" ? <RawMessage v={v} message={s.details.error} /> : ""}
+                {typeof s.details.error === "string" ? <JobMessage v={v} message={s.details.error} /> : ""}
               </li>
             ))}
           </ol>

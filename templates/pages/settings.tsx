@@ -1,5 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, purge. Read-only without settings:write. */
+
+import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
 import { Alert, Field, PasswordInput } from "../components";
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
@@ -221,6 +223,8 @@ export function IngestPasswordCard({
             hx-target="#ingest-password"
             hx-swap="outerHTML"
             hx-confirm={v.t.settings.confirmRotate}
+            data-min-length={String(MIN_INGEST_PASSWORD)}
+            data-too-short={v.t.settings.passwordTooShort(MIN_INGEST_PASSWORD)}
           >
             <div style="flex:1;min-width:200px">
               <label for="ingest-value" class="sr-only" safe>
@@ -237,6 +241,7 @@ export function IngestPasswordCard({
             <button class="btn ghost" type="submit" safe>
               {v.t.settings.setValue}
             </button>
+            <p class="field-error" data-form-error hidden></p>
           </form>
         </div>
       )}
@@ -316,7 +321,7 @@ export function ProviderKeysCard({
                 />
               </div>
               <button class="btn small" type="submit" name="action" value="replace" safe>
-                {v.t.settings.replaceKey}
+                {k.configured ? v.t.settings.replaceKey : v.t.settings.setKey}
               </button>
               {k.configured && k.source === "settings" ? (
                 <button

@@ -128,7 +128,15 @@ function SettingInput({
   }
   if (f.default !== undefined) {
     const i = f.options?.indexOf(String(f.default)) ?? -1;
-    hints.push(v.t.slot.byDefault(i >= 0 ? (f.optionLabels?.[i] ?? String(f.default)) : String(f.default)));
+    const shown =
+      typeof f.default === "boolean"
+        ? f.default
+          ? v.t.common.yes
+          : v.t.common.no
+        : i >= 0
+          ? (f.optionLabels?.[i] ?? String(f.default))
+          : String(f.default);
+    hints.push(v.t.slot.byDefault(shown));
   }
   const hint = hints.join(" · ");
   if (f.kind === "boolean") {
@@ -239,10 +247,13 @@ export function SlotForm({
   v,
   m,
   outcome = {},
+  dirty = false,
 }: {
   v: View;
   m: SlotFormModel;
   outcome?: FormOutcome;
+  /** The form holds values that are not saved (re-rendered after a provider/operation change). */
+  dirty?: boolean;
 }): JSX.Element {
   const writable = can(v, "slots:write");
   const e = outcome.errors ?? {};
@@ -264,10 +275,17 @@ export function SlotForm({
       method="post"
       action={`/slots/${m.slotId}`}
       novalidate
+      data-dirty={dirty ? "true" : "false"}
+      data-unsaved-warning={v.t.slot.leaveWarning}
     >
-      <h2>
-        <Icon name="settings" /> <span safe>{v.t.slot.settingsTitle}</span>
-      </h2>
+      <div class="card-head">
+        <h2>
+          <Icon name="settings" /> <span safe>{v.t.slot.settingsTitle}</span>
+        </h2>
+        <span class="pill warn unsaved-marker" data-unsaved-marker safe>
+          {v.t.slot.unsaved}
+        </span>
+      </div>
       {outcome.saved ? (
         <Alert kind="success">
           <span safe>{v.t.slot.saved}</span>
@@ -328,7 +346,14 @@ export function SlotForm({
       <div class="field">
         <input type="hidden" name="enabled" value="false" />
         <label class="switch">
-          <input type="checkbox" name="enabled" value="true" checked={m.enabled} disabled={!writable} />
+          <input
+            type="checkbox"
+            name="enabled"
+            value="true"
+            checked={m.enabled}
+            disabled={!writable}
+            data-confirm-off={v.t.dashboard.confirmOff(m.slotId)}
+          />
           <span class="track"></span>
           <span safe>{v.t.slot.enabled}</span>
         </label>
@@ -453,6 +478,7 @@ export function TemplatesCard({
   templates,
   error,
   uploaded,
+  oob,
 }: {
   v: View;
   slotId: string;
@@ -460,16 +486,18 @@ export function TemplatesCard({
   templates: TemplateItem[];
   error?: string;
   uploaded?: boolean;
+  oob?: boolean;
 }): JSX.Element {
+  const swap = oob ? "true" : undefined;
   const writable = can(v, "slots:write");
   const roles = [
     ...needs.map((n) => n.role),
     ...templates.map((t) => t.role).filter((r) => !needs.some((n) => n.role === r)),
   ];
   const labelOf = (role: string) => needs.find((n) => n.role === role)?.label ?? role;
-  if (!roles.length) return <section id="templates-card"></section>;
+  if (!roles.length) return <section id="templates-card" hx-swap-oob={swap}></section>;
   return (
-    <section id="templates-card" class="card">
+    <section id="templates-card" class="card" hx-swap-oob={swap}>
       <h2>
         <Icon name="image" /> <span safe>{v.t.slot.templates}</span>
       </h2>
@@ -510,7 +538,11 @@ export function TemplatesCard({
                           type="button"
                           class="btn small danger ghost"
                           hx-post={`/slots/${slotId}/templates/${t.id}/delete`}
-                          hx-confirm={v.t.slot.confirmRemoveTemplate}
+                          hx-confirm={
+                            needs.some((n) => n.role === role && n.required) && mine.length === 1
+                              ? v.t.slot.confirmRemoveLastRequired(labelOf(role))
+                              : v.t.slot.confirmRemoveTemplate
+                          }
                           hx-target="#templates-card"
                           hx-swap="outerHTML"
                           title={v.t.slot.removeTemplate}
@@ -578,6 +610,10 @@ export interface TestOutcome {
   providerMs?: number | null;
   totalMs?: number | null;
   error?: string;
+  /** The provider's own words about the failure (English, quoted as such). */
+  raw?: string;
+  /** The test ran with form values that differ from the saved slot. */
+  unsaved?: boolean;
 }
 
 export function TestResult({ v, r }: { v: View; r: TestOutcome }): JSX.Element {
@@ -585,7 +621,19 @@ export function TestResult({ v, r }: { v: View; r: TestOutcome }): JSX.Element {
     return (
       <div id="test-result" class="test-result">
         <Alert kind="error">
-          <strong safe>{v.t.slot.testFailed}</strong>: <span safe>{r.error ?? ""}</span>
+          <div>
+            <strong safe>{v.t.slot.testFailed}</strong>: <span safe>{r.error ?? ""}</span>
+            {r.raw ? (
+              <div class="small">
+                <span safe>{v.t.jobs.providerSaid}</span>{" "}
+                <q class="raw" lang="en" translate="no" safe>
+                  {r.raw}
+                </q>
+              </div>
+            ) : (
+              ""
+            )}
+          </div>
         </Alert>
       </div>
     );
@@ -595,6 +643,13 @@ export function TestResult({ v, r }: { v: View; r: TestOutcome }): JSX.Element {
       <Alert kind="success">
         <span safe>{v.t.slot.testOk(r.seconds ?? "")}</span>
       </Alert>
+      {r.unsaved ? (
+        <Alert kind="warn" id="test-unsaved">
+          <span safe>{v.t.slot.testUnsaved}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
       <a href={`/public/results/${r.jobId}`} target="_blank" rel="noopener">
         <img src={`/public/results/${r.jobId}`} alt={v.t.slot.testTitle} />
       </a>
@@ -768,6 +823,36 @@ function RefusalsCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
   );
 }
 
+/** The slot's configuration warnings (swapped out of band when a save or an upload changes them). */
+export function SlotWarnings({
+  v,
+  warnings,
+  labels = {},
+  oob,
+}: {
+  v: View;
+  warnings: string[];
+  /** Template role → its name in the page's language. */
+  labels?: Record<string, string>;
+  oob?: boolean;
+}): JSX.Element {
+  return (
+    <div id="slot-warnings" hx-swap-oob={oob ? "true" : undefined}>
+      {warnings.map((w) => (
+        <Alert kind="warn">
+          <span safe>
+            {w.startsWith("template_missing:")
+              ? v.t.slot.templateMissing(
+                  labels[w.slice("template_missing:".length)] ?? w.slice("template_missing:".length),
+                )
+              : (v.t.slot.warnings[w] ?? v.t.slot.warningUnknown)}
+          </span>
+        </Alert>
+      ))}
+    </div>
+  );
+}
+
 export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
   const f = m.form;
   return (
@@ -782,20 +867,26 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           </div>
           <h1 safe>{slotName(v, f.name)}</h1>
         </div>
-        <span class={f.enabled ? "pill ok" : "pill off"} safe>
-          {f.enabled ? v.t.common.enabled : v.t.common.disabled}
-        </span>
+        <div class="row">
+          {can(v, "stats:read") ? (
+            <a class="btn small ghost" href={`/stats/slots/${f.slotId}`}>
+              <Icon name="stats" />
+              <span safe>{v.t.stats.slotTitle}</span>
+            </a>
+          ) : (
+            ""
+          )}
+          <span class={f.enabled ? "pill ok" : "pill off"} safe>
+            {f.enabled ? v.t.common.enabled : v.t.common.disabled}
+          </span>
+        </div>
       </div>
       <SlotTrouble v={v} s={m.trouble} />
-      {m.warnings.map((w) => (
-        <Alert kind="warn">
-          <span safe>
-            {w.startsWith("template_missing:")
-              ? v.t.slot.templateMissing(w.slice("template_missing:".length))
-              : (v.t.slot.warnings[w] ?? w)}
-          </span>
-        </Alert>
-      ))}
+      <SlotWarnings
+        v={v}
+        warnings={m.warnings}
+        labels={Object.fromEntries(m.form.templateNeeds.map((n) => [n.role, n.label]))}
+      />
       <div class="grid-2">
         <div>
           <SlotForm v={v} m={f} />

@@ -1,8 +1,9 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
+import { Alert, JobMessage } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { fmtDateTime, fmtDuration, fmtNumber, fmtTime, slotName, type View } from "../view";
+import { can, fmtDateTime, fmtDuration, fmtNumber, fmtTime, slotName, type View } from "../view";
 
 export const PERIODS = ["24h", "7d", "30d"] as const;
 export type Period = (typeof PERIODS)[number];
@@ -60,6 +61,17 @@ export interface StatsModel {
 }
 
 const pct = (v: View, r: number) => `${fmtNumber(v, r * 100, 1)}%`;
+
+/**
+ * A success rate's colour: green only when the booth is served well (≥ 95 %), amber from 80 %, red
+ * below — a 71 % day is a bad day, not a green one.
+ */
+export function rateClass(total: number, rate: number): "" | "good" | "warn" | "bad" {
+  if (!total) return "";
+  if (rate >= 0.95) return "good";
+  if (rate >= 0.8) return "warn";
+  return "bad";
+}
 
 /**
  * Stacked bars (success below, errors above) with a y-axis and dated x labels. Drawn twice: wide
@@ -169,9 +181,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
             {v.t.stats.total}
           </div>
         </div>
-        <div class="kpi good">
+        <div class={`kpi ${rateClass(m.total, m.successRate)}`} data-rate={rateClass(m.total, m.successRate)}>
           <div class="value" safe>
-            {pct(v, m.successRate)}
+            {m.total ? pct(v, m.successRate) : v.t.common.none}
           </div>
           <div class="label" safe>{`${v.t.stats.successRate} (${m.success})`}</div>
         </div>
@@ -216,7 +228,15 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
           </div>
         </div>
         <div class="kpi">
-          <div class="value" safe>{`${fmtDuration(v, m.p50)} / ${fmtDuration(v, m.p95)}`}</div>
+          <div class="value small-value">
+            <span class="nowrap" safe>
+              {fmtDuration(v, m.p50)}
+            </span>{" "}
+            /{" "}
+            <span class="nowrap" safe>
+              {fmtDuration(v, m.p95)}
+            </span>
+          </div>
           <div class="label" safe>{`${v.t.stats.p50} / ${v.t.stats.p95}`}</div>
         </div>
         <div class="kpi">
@@ -294,6 +314,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                     <div class="slot-id" safe>
                       {r.slotId}
                     </div>
+                    <a class="small" href={`/stats/slots/${r.slotId}`} safe>
+                      {v.t.stats.overTime}
+                    </a>
                   </td>
                   <td data-label={v.t.stats.total} class="num" safe>
                     {String(r.total)}
@@ -354,13 +377,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                     </td>
                     <td data-label={v.t.stats.reason}>
                       <span safe>{v.t.jobs.reasons[f.reason] ?? f.reason}</span>
-                      {f.message ? (
-                        <div class="muted small" safe>
-                          {f.message}
-                        </div>
-                      ) : (
-                        ""
-                      )}
+                      <JobMessage v={v} message={f.message} />
                     </td>
                   </tr>
                 ))}
@@ -402,6 +419,139 @@ export function StatsPage({ v, m }: { v: View; m: StatsModel }): JSX.Element {
         </div>
       </div>
       <StatsBody v={v} m={m} />
+    </Layout>
+  );
+}
+
+export interface SlotStatsModel {
+  slotId: string;
+  name: string;
+  period: Period;
+  total: number;
+  success: number;
+  timeouts: number;
+  providerErrors: number;
+  cancelled: number;
+  successRate: number;
+  p50: number | null;
+  p95: number | null;
+  since: string;
+  lastResetAt: string | null;
+  buckets: ChartBucket[];
+  hourly: boolean;
+}
+
+/** One slot over time: KPIs since its last reset, successes and failures by hour or day, the reset. */
+export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; reset?: boolean }): JSX.Element {
+  const s = v.t.stats;
+  const empty = m.buckets.every((b) => b.success + b.errors === 0);
+  return (
+    <Layout v={v} title={`${s.slotTitle} · ${slotName(v, m.name)}`}>
+      <div class="page-head">
+        <div>
+          <a href={`/slots/${m.slotId}`} class="small" safe>
+            {`← ${slotName(v, m.name)}`}
+          </a>
+          <div class="eyebrow" safe>
+            {`${s.slotTitle} · ${m.slotId}`}
+          </div>
+          <h1 safe>{slotName(v, m.name)}</h1>
+          <p class="sub" safe>
+            {m.lastResetAt ? s.sinceReset(fmtDateTime(v, m.lastResetAt)) : s.sinceStart}
+          </p>
+        </div>
+        <nav class="segmented" aria-label={s.period}>
+          {PERIODS.map((p) => (
+            <a
+              href={`/stats/slots/${m.slotId}?period=${p}`}
+              aria-current={p === m.period ? "page" : undefined}
+              safe
+            >
+              {s.periods[p] ?? p}
+            </a>
+          ))}
+        </nav>
+      </div>
+      {reset ? (
+        <Alert kind="success">
+          <span safe>{s.resetDone}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      <div class="kpis">
+        <div class="kpi">
+          <div class="value" safe>
+            {fmtNumber(v, m.total)}
+          </div>
+          <div class="label" safe>
+            {s.total}
+          </div>
+        </div>
+        <div class={`kpi ${rateClass(m.total, m.successRate)}`} data-rate={rateClass(m.total, m.successRate)}>
+          <div class="value" safe>
+            {m.total ? pct(v, m.successRate) : v.t.common.none}
+          </div>
+          <div class="label" safe>{`${s.successRate} (${m.success})`}</div>
+        </div>
+        <div class={m.timeouts ? "kpi bad" : "kpi"}>
+          <div class="value" safe>
+            {fmtNumber(v, m.timeouts)}
+          </div>
+          <div class="label" safe>
+            {s.timeouts}
+          </div>
+        </div>
+        <div class={m.providerErrors ? "kpi bad" : "kpi"}>
+          <div class="value" safe>
+            {fmtNumber(v, m.providerErrors)}
+          </div>
+          <div class="label" safe>
+            {s.providerErrors}
+          </div>
+        </div>
+        <div class="kpi">
+          <div class="value small-value">
+            <span class="nowrap" safe>
+              {fmtDuration(v, m.p50)}
+            </span>{" "}
+            /{" "}
+            <span class="nowrap" safe>
+              {fmtDuration(v, m.p95)}
+            </span>
+          </div>
+          <div class="label" safe>{`${s.p50} / ${s.p95}`}</div>
+        </div>
+      </div>
+      <section class="card">
+        <h2 safe>{s.chartTitle}</h2>
+        {empty ? (
+          <p class="muted" safe>
+            {s.chartEmpty}
+          </p>
+        ) : (
+          <>
+            <Chart v={v} buckets={m.buckets} hourly={m.hourly} />
+            <Chart v={v} buckets={m.buckets} hourly={m.hourly} narrow />
+          </>
+        )}
+      </section>
+      {can(v, "slots:write") ? (
+        <section class="card" id="reset-stats">
+          <h2 safe>{s.resetTitle}</h2>
+          <p class="hint" safe>
+            {s.resetHint}
+          </p>
+          <form method="post" action={`/stats/slots/${m.slotId}/reset`} data-confirm={s.confirmReset}>
+            <button class="btn danger ghost" type="submit">
+              <Icon name="refresh" />
+              <span safe>{s.reset}</span>
+            </button>
+          </form>
+        </section>
+      ) : (
+        ""
+      )}
     </Layout>
   );
 }

@@ -8,6 +8,7 @@ import {
   SlotForm,
   SlotPage,
   type SlotPageModel,
+  SlotWarnings,
   TemplatesCard,
   TestResult,
 } from "../../../templates/pages/slot";
@@ -111,33 +112,51 @@ async function presetsCard(
   return <PresetsCard v={v} slotId={slotId} presets={await presetCards(rt, v)} {...extra} />;
 }
 
+/**
+ * The templates card (for the form's operation, saved or not) and the slot's warnings, for the
+ * answers that change them: the card follows the operation chosen in the form at once, and the
+ * "template missing" warning goes as soon as the template is there. `oob` sends both out of band
+ * next to the form.
+ */
 async function templatesCard(
   rt: Services,
   v: View,
   slotId: string,
-  extra: { error?: string; uploaded?: boolean },
+  extra: { error?: string; uploaded?: boolean; oob?: boolean },
+  chosen?: { provider: string; operation: string },
 ) {
   const d = await getSlot(rt, slotId, "");
-  const op = rt.providers.operation(d.provider, d.operation);
+  const op = rt.providers.operation(chosen?.provider ?? d.provider, chosen?.operation ?? d.operation);
   return (
-    <TemplatesCard
-      v={v}
-      slotId={slotId}
-      needs={(op?.templates ?? []).map((t) => ({
-        role: t.role,
-        label: t.label[v.lang],
-        required: t.required,
-      }))}
-      templates={d.templates.map((t) => ({
-        id: t.id,
-        role: t.role,
-        filename: t.filename,
-        previewUrl: t.preview_url,
-        width: t.width,
-        height: t.height,
-      }))}
-      {...extra}
-    />
+    <>
+      <TemplatesCard
+        v={v}
+        slotId={slotId}
+        needs={(op?.templates ?? []).map((t) => ({
+          role: t.role,
+          label: t.label[v.lang],
+          required: t.required,
+        }))}
+        templates={d.templates.map((t) => ({
+          id: t.id,
+          role: t.role,
+          filename: t.filename,
+          previewUrl: t.preview_url,
+          width: t.width,
+          height: t.height,
+        }))}
+        {...extra}
+      />
+      <SlotWarnings
+        v={v}
+        warnings={d.warnings}
+        labels={Object.fromEntries(
+          rt.providers.operation(d.provider, d.operation)?.templates.map((t) => [t.role, t.label[v.lang]]) ??
+            [],
+        )}
+        oob
+      />
+    </>
   );
 }
 
@@ -191,7 +210,20 @@ export const uiSlotRoutes = (rt: Services) =>
           }
         }
         const m = await formModel(rt, view.lang, { ...s, slotId: row.id, version: s.version ?? row.version });
-        return render(<SlotForm v={view} m={m} outcome={{ notice }} />);
+        const dirty =
+          s.name !== row.name ||
+          s.enabled !== row.enabled ||
+          s.provider !== row.provider ||
+          s.operation !== row.operation ||
+          s.outputFormat !== row.outputFormat ||
+          String(s.sizeLimitMb) !== String(row.sizeLimitMb) ||
+          !Bun.deepEquals(s.settings, row.settings ?? {});
+        return render(
+          <>
+            <SlotForm v={view} m={m} outcome={{ notice }} dirty={dirty} />
+            {await templatesCard(rt, view, row.id, { oob: true }, s)}
+          </>,
+        );
       },
       { page: "slots:read" },
     )
@@ -266,7 +298,12 @@ export const uiSlotRoutes = (rt: Services) =>
             outputFormat: saved.outputFormat,
             sizeLimitMb: saved.sizeLimitMb,
           });
-          const html = <SlotForm v={view} m={m} outcome={{ saved: true }} />;
+          const html = (
+            <>
+              <SlotForm v={view} m={m} outcome={{ saved: true }} />
+              {await templatesCard(rt, view, saved.id, { oob: true })}
+            </>
+          );
           if (request.headers.get("hx-request")) return render(html);
           return new Response(null, { status: 303, headers: { Location: `/slots/${saved.id}` } });
         } catch (err) {
@@ -310,6 +347,13 @@ export const uiSlotRoutes = (rt: Services) =>
                   settings: s.settings,
                   output_format: s.outputFormat,
                 });
+          // a green test of settings that are not saved must not pass for the booth's configuration
+          const unsaved =
+            values.provider !== undefined &&
+            (s.provider !== slot.provider ||
+              s.operation !== slot.operation ||
+              s.outputFormat !== slot.outputFormat ||
+              !Bun.deepEquals(s.settings, slot.settings ?? {}));
           const result = await runTest(
             rt,
             params.id,
@@ -334,6 +378,7 @@ export const uiSlotRoutes = (rt: Services) =>
                 queueWaitMs: result.durations.queue_wait_ms,
                 providerMs: result.durations.provider_ms,
                 totalMs: result.durations.total_ms,
+                unsaved,
               }}
             />,
           );
@@ -345,9 +390,10 @@ export const uiSlotRoutes = (rt: Services) =>
                 .map(([k, m]) => `${fieldLabel(view, k)}: ${m}`)
                 .join("; ")
             : errorText(view, err.code, err.message);
-          // the provider's own (sanitized) words help the operator more than the generic line
-          const extra = err.code === "provider_error" && err.message ? ` (${err.message})` : "";
-          return render(<TestResult v={view} r={{ ok: false, error: `${detail}${extra}` }} />, {
+          // the provider's own (sanitized) words help the operator more than the generic line; they
+          // are quoted as the provider's, not passed off as our text
+          const raw = err.code === "provider_error" && err.message ? err.message : undefined;
+          return render(<TestResult v={view} r={{ ok: false, error: detail, raw }} />, {
             status: err.status >= 500 ? 200 : err.status,
           });
         }

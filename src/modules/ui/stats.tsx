@@ -5,10 +5,13 @@ import {
   type ChartBucket,
   PERIODS,
   type Period,
+  type SlotStatsModel,
+  SlotStatsPage,
   type StatsModel,
   StatsPage,
 } from "../../../templates/pages/stats";
 import type { Services } from "../../services";
+import { resetStats } from "../slots/service";
 import { boxTimeZone } from "../stats/arithmetic";
 import { globalStats, overview, slotStats } from "../stats/service";
 import { uiContext } from "./context";
@@ -99,6 +102,39 @@ async function statsModel(rt: Services, period: Period): Promise<StatsModel> {
   };
 }
 
+/** One slot over the period: hour buckets for 24 h, days otherwise; the summary runs since its reset. */
+async function slotStatsModel(rt: Services, slotId: string, period: Period): Promise<SlotStatsModel> {
+  const now = rt.clock.now();
+  const minutes = PERIOD_MINUTES[period];
+  const from = new Date(now.getTime() - minutes * 60_000).toISOString();
+  const hourly = period === "24h";
+  const r = await slotStats(
+    rt,
+    slotId,
+    { from, to: now.toISOString(), group_by: hourly ? "hour" : "day" },
+    now,
+    boxTimeZone(),
+  );
+  const sum = r.summary;
+  return {
+    slotId,
+    name: sum.title,
+    period,
+    total: sum.ingest_count,
+    success: sum.success,
+    timeouts: sum.timeouts,
+    providerErrors: sum.provider_errors,
+    cancelled: sum.cancelled,
+    successRate: sum.success_rate,
+    p50: sum.p50_latency_ms,
+    p95: sum.p95_latency_ms,
+    since: sum.since,
+    lastResetAt: sum.last_reset_at,
+    buckets: r.data.map((b) => ({ start: b.period_start, success: b.success, errors: b.errors })),
+    hourly,
+  };
+}
+
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? "" : String(v);
   // quote, and defuse spreadsheet formulas in names an admin typed
@@ -169,4 +205,23 @@ export const uiStatsRoutes = (rt: Services) =>
         });
       },
       { page: "stats:read" },
+    )
+    .get(
+      "/stats/slots/:id",
+      async ({ view, query, params }) => {
+        const m = await slotStatsModel(rt, params.id, periodOf(query.period));
+        return render(<SlotStatsPage v={view} m={m} reset={query.reset === "1"} />);
+      },
+      { page: "stats:read" },
+    )
+    .post(
+      "/stats/slots/:id/reset",
+      async ({ params, admin }) => {
+        await resetStats(rt, params.id, admin.username);
+        return new Response(null, {
+          status: 303,
+          headers: { Location: `/stats/slots/${params.id}?reset=1` },
+        });
+      },
+      { page: "slots:write" },
     );
