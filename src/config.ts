@@ -15,6 +15,8 @@ export interface Config {
   publicBaseUrl: string | null;
   logLevel: LogLevel;
   workerCount: number;
+  /** On SIGTERM: how long held requests and running provider calls may take before work is released. */
+  stopGraceSeconds: number;
   /**
    * In-process and NOTIFY wake-ups (default on). `WAKEUPS=off` leaves only the ≈1 s re-reads of
    * the seed design — a diagnostic, so the benchmark can show what the wake-ups are worth.
@@ -161,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     // 0: an instance that takes requests and runs no jobs (a front end in a scale-out).
     workerCount: int(env, "WORKER_COUNT", 4, 0, 2048),
     wakeups: onOff(env, "WAKEUPS", true),
+    stopGraceSeconds: int(env, "STOP_GRACE_SECONDS", 75, 0, 600),
     embeddedPgPort: int(env, "EMBEDDED_PG_PORT", 54329, 1, 65535),
     jwtTtlSeconds: int(env, "JWT_TTL_SECONDS", 12 * 3600, 300, 30 * 86400),
     tls: tlsFiles(env),

@@ -24,7 +24,7 @@ import { notifyConfigured, notifyTick } from "./modules/attention/notifier";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
-import { JobQueue, LEASE_TTL_MS, OVERDUE_GRACE_MS } from "./queue/index";
+import { JobQueue, LEASE_TTL_MS, LEFTOVER_AGE_MS, OVERDUE_GRACE_MS } from "./queue/index";
 import { QuotaService } from "./quota/service";
 import type { Services } from "./services";
 import { listenForSettings, SettingsService } from "./settings/service";
@@ -34,6 +34,8 @@ import { WorkerPool } from "./worker/pool";
 
 const INSTANCE_HEARTBEAT_MS = 3_000;
 const SWEEP_MS = 5_000;
+/** Crash leftovers (files, missing log rows) are looked for this often (see LEFTOVER_AGE_MS). */
+const LEFTOVERS_MS = 60_000;
 
 export interface RuntimeOptions {
   clock?: Clock;
@@ -73,6 +75,14 @@ export class Runtime implements Services {
   private stopped = false;
   /** True once shutdown began: new ingests are refused, held ones are still answered. */
   draining = false;
+  /** Booth requests accepted and waiting for their job here (the drain waits for them). */
+  heldRequests = 0;
+  /**
+   * Since when this process has reached the database without a break (null: it cannot now). Leases
+   * are judged by their heartbeat only after a whole TTL of this: after an outage every heartbeat
+   * looks old, including those of workers that are alive and about to beat again.
+   */
+  private dbReachableSince: number | null = Date.now();
 
   private constructor(
     readonly config: Config,
@@ -160,15 +170,34 @@ export class Runtime implements Services {
     return secrets;
   }
 
-  /** Registers the instance, recovers orphans, listens for other processes and starts workers. */
+  /**
+   * Registers the instance; re-queues at once the jobs of this host's dead instances (a restart
+   * recovers its predecessor's work without waiting for leases to lapse); listens for other
+   * processes; starts the workers and the sweeper (dead instances, lapsed leases, overdue jobs)
+   * and the leftover reclaim.
+   */
   async start(): Promise<void> {
     const background = this.options.background ?? this.options.workers ?? true;
     if (background) {
+      instancesHere.add(this.instanceId);
       await this.heartbeat();
       this.registered = true;
-      await this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS);
-      this.every(INSTANCE_HEARTBEAT_MS, () => this.heartbeat(), "instance.heartbeat");
-      this.every(SWEEP_MS, () => this.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS), "queue.sweep");
+      await this.sweep();
+      this.every(
+        INSTANCE_HEARTBEAT_MS,
+        async () => {
+          try {
+            await this.heartbeat();
+            this.dbReachableSince ??= Date.now();
+          } catch (err) {
+            this.dbReachableSince = null;
+            throw err;
+          }
+        },
+        "instance.heartbeat",
+      );
+      this.every(SWEEP_MS, () => this.sweep(), "queue.sweep");
+      this.every(LEFTOVERS_MS, () => this.queue.reclaimLeftovers(LEFTOVER_AGE_MS), "queue.leftovers");
       if (notifyConfigured(this.config)) {
         this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
       }
@@ -176,6 +205,21 @@ export class Runtime implements Services {
       this.listeners.push(await listenForSettings(this.store.settings, this.settings, this.log));
     }
     if (this.options.workers ?? true) this.workers.start();
+  }
+
+  /** One pass of crash recovery (see JobQueue.recover). */
+  async sweep(): Promise<void> {
+    await this.store.instances.markDeadOnHost(hostname(), this.instanceId, this.clock.now(), instanceGone);
+    const now = this.clock.now();
+    const judged = this.dbReachableSince !== null && Date.now() - this.dbReachableSince >= LEASE_TTL_MS;
+    const lapsedBefore = judged ? new Date(now.getTime() - LEASE_TTL_MS) : null;
+    await this.queue.recover(this.instanceId, lapsedBefore, OVERDUE_GRACE_MS);
+  }
+
+  /** Shutdown began: refuse new ingests, and claim only jobs whose booth waits here. */
+  drain(): void {
+    this.draining = true;
+    this.workers.drain();
   }
 
   /** Records where this instance listens; a registered instance shows it at once. */
@@ -213,18 +257,41 @@ export class Runtime implements Services {
     this.timers.push(timer);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the workers — provider calls in flight may finish for up to `graceMs`, then their jobs are
+   * released back to `pending` — the timers and the listener, marks the instance stopped (its
+   * leases are then dead for everyone at once) and closes the database.
+   */
+  async stop(graceMs = 0): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.draining = true;
-    await this.workers.stop();
+    await this.workers.stop(graceMs);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const l of this.listeners) await l.unlisten();
     this.listeners = [];
     await this.store.instances.stop(this.instanceId, this.clock.now()).catch(() => {});
+    instancesHere.delete(this.instanceId);
     await this.store.close();
     await this.embedded?.stop();
+  }
+}
+
+/** Instances running in this process (tests run several; production one). */
+const instancesHere = new Set<string>();
+
+/**
+ * Whether a registered instance on this host is gone: its pid is not alive, or it is our own pid
+ * but not one of ours (a predecessor in a restarted container, where pids repeat).
+ */
+function instanceGone(i: { id: string; pid: number }): boolean {
+  if (i.pid === process.pid) return !instancesHere.has(i.id);
+  try {
+    process.kill(i.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code !== "EPERM";
   }
 }
 

@@ -1,11 +1,15 @@
 /**
  * `photochanger serve`: runtime + HTTP server + the cleaner, and the graceful shutdown.
  *
- * On SIGTERM/SIGINT: refuse new work (ingest answers 503, /readyz 503) and stop listening; every
- * held booth request is still answered — its result, or its 504 at the deadline — while the
- * workers keep processing; then the workers stop after their current step (a provider call still
- * in flight is finalized as `interrupted`, releasing its lease), the cleaner stops, the pool
- * closes and an embedded PostgreSQL is stopped. A second signal exits at once.
+ * On SIGTERM/SIGINT the instance drains: it keeps listening, but new ingests answer 503
+ * `service_unavailable` and /readyz 503, so a load balancer moves the booths elsewhere; the workers
+ * stop claiming other work but still take the jobs whose booth request is held here; every held
+ * request is answered — its result, or its 504 at the deadline. Then the provider calls still
+ * running may finish (each bounded by its job's deadline), all within STOP_GRACE_SECONDS; work
+ * still unfinished then goes back to `pending` for another instance or the next start. Only then
+ * does the server stop listening, the cleaner stop, the pool close and an embedded PostgreSQL
+ * stop. A second signal exits at once (its jobs are re-queued by the next start, or by another
+ * instance once their lease lapses).
  */
 import { hostname } from "node:os";
 import type { Config } from "./config";
@@ -15,10 +19,12 @@ import { listen } from "./server";
 import { VERSION } from "./version";
 
 /**
- * The whole shutdown is bounded: the longest hold is T_sync (≤ 60 s) plus the ingest hold margin.
- * systemd's TimeoutStopSec (install.sh: 90 s) sits above it.
+ * The whole shutdown is bounded: the drain and the workers' grace take at most STOP_GRACE_SECONDS
+ * (default 75 s, above T_sync), and closing takes seconds. systemd's TimeoutStopSec (install.sh:
+ * 90 s) sits above this limit, at which the process exits anyway.
  */
 export const SHUTDOWN_LIMIT_MS = 85_000;
+const DRAIN_POLL_MS = 100;
 
 export interface RunningServer {
   rt: Runtime;
@@ -65,14 +71,18 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       const started = performance.now();
-      rt.log.info("server.stopping", { reason, held_requests: app.server?.pendingRequests ?? 0 });
-      rt.draining = true;
-      // Stop listening; resolves once every in-flight request (held ingests included) is answered.
+      const graceMs = config.stopGraceSeconds * 1000;
+      const elapsed = () => performance.now() - started;
+      rt.log.info("server.stopping", { reason, held_requests: rt.heldRequests, grace_ms: graceMs });
+      rt.drain();
+      // Still listening: held requests get their answers, new ingests their 503.
+      while (rt.heldRequests > 0 && elapsed() < graceMs) await Bun.sleep(DRAIN_POLL_MS);
+      rt.log.info("server.drained", { ms: Math.round(elapsed()), held_requests: rt.heldRequests });
+      await rt.workers.stop(Math.max(0, graceMs - elapsed()));
       await app.stop(false);
-      rt.log.info("server.drained", { ms: Math.round(performance.now() - started) });
       await cleaner?.stop();
       await rt.stop();
-      rt.log.info("server.stopped", { reason, ms: Math.round(performance.now() - started) });
+      rt.log.info("server.stopped", { reason, ms: Math.round(elapsed()) });
     })();
     return stopping;
   };
@@ -82,8 +92,8 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
 
 /**
  * Wires SIGTERM/SIGINT to the graceful shutdown, exiting 0 when it completes. A second signal, or a
- * shutdown that overruns SHUTDOWN_LIMIT_MS, exits 1 at once (jobs left behind are resolved as
- * `interrupted` by the next start or by another instance's sweeper).
+ * shutdown that overruns SHUTDOWN_LIMIT_MS, exits 1 at once (jobs left behind are re-queued by the
+ * next start on this host, or by another instance's sweeper once their lease lapses).
  */
 export function exitOnSignals(server: RunningServer): void {
   let signals = 0;

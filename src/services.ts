@@ -40,4 +40,6 @@ export interface Services {
   readonly instanceId: string;
   /** True once shutdown began: new ingests are refused, held ones are still answered. */
   readonly draining: boolean;
+  /** Booth requests accepted and held here, waiting for their job (the drain waits for them). */
+  heldRequests: number;
 }

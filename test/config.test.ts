@@ -25,6 +25,7 @@ describe("configuration", () => {
   test.each([
     ["PORT", "eighty"],
     ["PORT", "70000"],
+    ["WORKER_COUNT", "-1"],
     ["WORKER_COUNT", "2049"],
     ["LOG_LEVEL", "loud"],
     ["PUBLIC_BASE_URL", "booth.local"],

@@ -83,7 +83,7 @@ describe("thumbnails are made on first request, off the booth's path", () => {
     const id = res.headers.get("x-job-id")!;
     // Stand-in for a HEIC result kept as "original": bytes Bun.Image cannot decode.
     await Bun.write(
-      join(app.dataDir, "media", `results/${id}.jpg`),
+      join(app.dataDir, "media", (await row(id)).resultPath!),
       new Uint8Array([0xff, 0xd8, 0xff, 0, 1, 2]),
     );
     const thumb = await fetch(`${app.url}/public/results/${id}/thumb`);

@@ -17,6 +17,7 @@ describe("outages", () => {
       await app.rt.store.close();
       const res = await postIngest(app, "slot-001", dslrForm(await makeJpeg()));
       expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
       expect((await json(res)).error.code).toBe("service_unavailable");
     } finally {
       await app.stop().catch(() => {});
@@ -41,6 +42,45 @@ describe("outages", () => {
       await app.stop();
       spawnSync("umount", [mediaRoot]);
       rmSync(mediaRoot, { recursive: true, force: true });
+    }
+  });
+
+  test("a booth that aborts its upload → `client_closed` at info level, not a 500 in the log or the metrics", async () => {
+    const logLines: string[] = [];
+    const app = await startTestApp({ workers: false, logLines });
+    try {
+      await app.configureSlot("slot-001", { provider: "local", operation: "passthrough" });
+      const port = new URL(app.url).port;
+      // Half a multipart body, then the connection is closed.
+      const socket = await Bun.connect({
+        hostname: "127.0.0.1",
+        port: Number(port),
+        socket: { data() {} },
+      });
+      const boundary = "----abort";
+      socket.write(
+        `POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+          `Content-Length: 500000\r\n\r\n--${boundary}\r\nContent-Disposition: form-data; name="fileToUpload"; ` +
+          `filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n${"x".repeat(20_000)}`,
+      );
+      await Bun.sleep(300);
+      socket.end();
+      const refused = await (async () => {
+        for (let i = 0; i < 100; i++) {
+          const line = logLines.find((l) => l.includes('"ingest.refused"'));
+          if (line) return JSON.parse(line) as Record<string, unknown>;
+          await Bun.sleep(50);
+        }
+        return null;
+      })();
+      expect(refused).toMatchObject({ level: "info", outcome: "client_closed", status: 499 });
+      expect(logLines.filter((l) => l.includes('"level":"error"'))).toEqual([]);
+      const metrics = await app.rt.metrics.registry.metrics();
+      expect(metrics).toMatch(/photochanger_ingest_requests_total\{[^}]*outcome="client_closed"[^}]*\} 1/);
+      expect(metrics).not.toMatch(/outcome="internal_error"/);
+      expect(await app.db.select().from(job)).toHaveLength(0);
+    } finally {
+      await app.stop();
     }
   });
 
@@ -114,7 +154,7 @@ describe("how a finished job answers the booth", () => {
     }
   });
 
-  test("internal failures → 500 internal_error with a correlation id, details never leak", async () => {
+  test("internal failures → 500 internal_error with a correlation id, details never leak; faults are not 500", async () => {
     const { outcomeError } = await import("../src/modules/ingest/outcome");
     const app = await startTestApp({ workers: false });
     try {
@@ -124,7 +164,7 @@ describe("how a finished job answers the booth", () => {
         status: "failed",
         expiresAt: new Date(),
       } as never as import("../src/db/schema").JobRow;
-      for (const failureReason of ["internal_error", "interrupted"] as const) {
+      for (const failureReason of ["internal_error"] as const) {
         const err = outcomeError(app.rt, {
           ...base,
           failureReason,
@@ -135,6 +175,16 @@ describe("how a finished job answers the booth", () => {
         expect(err.details.correlation_id).toMatch(/^[0-9a-f-]{36}$/);
         expect(err.message).not.toContain("db.ts");
       }
+      // Faults are never a 500: work cut short by restarts → 503 (retry), a full disk → 507.
+      const interrupted = outcomeError(app.rt, { ...base, failureReason: "interrupted", errorMessage: "x" })!;
+      expect([interrupted.status, interrupted.code, interrupted.details.job_id]).toEqual([
+        503,
+        "service_unavailable",
+        base.id,
+      ]);
+      expect(interrupted.headers["Retry-After"]).toBe("5");
+      const full = outcomeError(app.rt, { ...base, failureReason: "storage_full", errorMessage: "x" })!;
+      expect([full.status, full.code]).toEqual([507, "insufficient_storage"]);
       const blocked = outcomeError(app.rt, {
         ...base,
         failureReason: "provider_blocked",

@@ -46,7 +46,9 @@ describe("classifyOutcome", () => {
     expect(answer("failed", "provider_blocked")).toEqual(["provider_errors", 422, "provider_blocked"]);
     // Counted apart too: the provider answered, only never with an image (not a timeout, not an error).
     expect(answer("failed", "provider_no_image")).toEqual(["provider_no_image", 502, "provider_no_image"]);
-    expect(answer("failed", "interrupted")).toEqual(["provider_errors", 500, "internal_error"]);
+    // Faults are not 500s: work cut short by restarts → 503, a disk that filled after acceptance → 507.
+    expect(answer("failed", "interrupted")).toEqual(["provider_errors", 503, "service_unavailable"]);
+    expect(answer("failed", "storage_full")).toEqual(["provider_errors", 507, "insufficient_storage"]);
     expect(answer("failed", "internal_error")).toEqual(["provider_errors", 500, "internal_error"]);
     expect(answer("failed", null)).toEqual(["provider_errors", 500, "internal_error"]);
     expect(answer("failed", "a_reason_from_a_newer_build")).toEqual([
@@ -84,7 +86,7 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
       createdAt: created,
       expiresAt: new Date(created.getTime() + expiresInMs),
     };
-    const inserted = await store.jobs.insertWithinCap(row, 1000);
+    const inserted = await store.jobs.insertWithinCap(row, 1000, created);
     expect(inserted.kind).toBe("inserted");
     return id;
   }

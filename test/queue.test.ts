@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq, inArray, sql } from "drizzle-orm";
 import { job, processingLog } from "../src/db/schema";
@@ -236,13 +236,15 @@ describe("fenced finalization (injectable clock)", () => {
 });
 
 describe("crash recovery", () => {
-  test("jobs left by a dead process end `interrupted`, or `timeout` past the deadline; a live one is untouched", async () => {
+  test("work of a dead worker goes back to pending (fenced, bounded); past the deadline `timeout`; live work untouched", async () => {
     const databaseUrl = await freshDatabase();
     const clock = new ManualClock(new Date("2026-11-21T12:00:00Z"));
     const dead = "11111111-1111-4111-8111-111111111111";
+    const stopped = "22222222-2222-4222-8222-222222222222";
     const app = await startTestApp({ databaseUrl, workers: false, clock });
     try {
       const now = clock.now();
+      const me = app.rt.instanceId;
       const base = {
         slotId: "slot-001",
         source: "ingest",
@@ -251,64 +253,118 @@ describe("crash recovery", () => {
         settings: {},
         outputFormat: "jpeg",
       } as const;
+      const ids = (c: string) => `00000000-0000-4000-8000-00000000000${c}`;
+      const lapsed = new Date(now.getTime() - 20_000);
+      await app.db.execute(sql`
+        insert into instance (id, hostname, pid, version, started_at, heartbeat_at, stopped_at)
+        values (${stopped}, 'elsewhere', 1, 'x', ${now.toISOString()}, ${now.toISOString()}, ${now.toISOString()})`);
+      const processing = (c: string, extra: Record<string, unknown>) => ({
+        ...base,
+        id: ids(c),
+        status: "processing" as const,
+        createdAt: lapsed,
+        expiresAt: new Date(now.getTime() + 28_000),
+        heartbeatAt: lapsed,
+        attempts: 1,
+        leaseToken: `00000000-0000-4000-8000-0000000000${c}${c}`,
+        leaseOwner: `${dead}/1`,
+        ...extra,
+      });
       await app.db.insert(job).values([
-        // processing, lease heartbeat lapsed long ago, deadline still ahead
+        // a: its worker's lease heartbeat lapsed, deadline still ahead → re-queued
+        processing("a", {}),
+        // b: pending, its waiting instance is gone, deadline passed → timeout
         {
           ...base,
-          id: "00000000-0000-4000-8000-00000000000a",
-          status: "processing",
-          createdAt: new Date(now.getTime() - 20_000),
-          expiresAt: new Date(now.getTime() + 28_000),
-          heartbeatAt: new Date(now.getTime() - 20_000),
-          leaseToken: "00000000-0000-4000-8000-0000000000aa",
-          leaseOwner: `${dead}/1`,
-        },
-        // pending, its waiting instance is gone, deadline passed
-        {
-          ...base,
-          id: "00000000-0000-4000-8000-00000000000b",
+          id: ids("b"),
           status: "pending",
           createdAt: new Date(now.getTime() - 60_000),
           expiresAt: new Date(now.getTime() - 12_000),
           instanceId: dead,
         },
-        // pending, belongs to this live instance: must be left alone
+        // c: pending, waited on by this live instance → untouched
         {
           ...base,
-          id: "00000000-0000-4000-8000-00000000000c",
+          id: ids("c"),
           status: "pending",
           createdAt: now,
           expiresAt: new Date(now.getTime() + 48_000),
-          instanceId: app.rt.instanceId,
         },
+        // d: lapsed, but its attempts are used up → failed/interrupted
+        processing("d", { attempts: 5 }),
+        // e: its instance is registered as stopped: re-queued at once, though its heartbeat is fresh
+        processing("e", { heartbeatAt: now, leaseOwner: `${stopped}/2` }),
+        // f: held by this instance's own worker: never taken by lapse
+        processing("f", { leaseOwner: `${me}/1` }),
       ]);
-      const recovered = await app.rt.queue.recover(15_000, 3_000);
+
+      // Leases are not judged by heartbeat when this process could not see the database meanwhile.
+      const unjudged = await app.rt.queue.recover(me, null, 3_000);
+      expect(unjudged.map((r) => [r.id, r.status]).sort()).toEqual([
+        [ids("b"), "timeout"],
+        [ids("e"), "pending"],
+      ]);
+
+      const recovered = await app.rt.queue.recover(me, new Date(now.getTime() - 15_000), 3_000);
       const byId = new Map(recovered.map((r) => [r.id, r]));
-      expect(byId.get("00000000-0000-4000-8000-00000000000a")!.failureReason).toBe("interrupted");
-      expect(byId.get("00000000-0000-4000-8000-00000000000a")!.status).toBe("failed");
-      expect(byId.get("00000000-0000-4000-8000-00000000000b")!.status).toBe("timeout");
-      expect(byId.has("00000000-0000-4000-8000-00000000000c")).toBe(false);
+      expect([...byId.keys()].sort()).toEqual([ids("a"), ids("d")]);
+      const a = byId.get(ids("a"))!;
+      expect([a.status, a.leaseToken, a.leaseOwner, a.finalizedAt, a.attempts]).toEqual([
+        "pending",
+        null,
+        null,
+        null,
+        1,
+      ]);
+      expect([byId.get(ids("d"))!.status, byId.get(ids("d"))!.failureReason]).toEqual([
+        "failed",
+        "interrupted",
+      ]);
+      expect((await app.rt.queue.get(ids("f")))!.status).toBe("processing");
+      expect((await app.rt.queue.get(ids("c")))!.status).toBe("pending");
+
+      // The old lease holder's late result is refused by the fence.
+      const late = await app.rt.queue.succeed(
+        processing("a", {}) as never,
+        {
+          resultPath: "results/x.jpg",
+          thumbPath: null,
+          resultMime: "image/jpeg",
+          resultSize: 1,
+          resultSha256: "0",
+          providerLatencyMs: 1,
+        },
+        72,
+      );
+      expect(late).toBeNull();
+
       const logs = await app.db
         .select()
         .from(processingLog)
-        .where(
-          inArray(processingLog.jobId, [
-            "00000000-0000-4000-8000-00000000000a",
-            "00000000-0000-4000-8000-00000000000b",
-          ]),
-        );
-      expect(logs.map((l) => l.event).sort()).toEqual(["failed", "timeout"]);
+        .where(inArray(processingLog.jobId, [ids("a"), ids("b"), ids("d"), ids("e")]));
+      expect(logs.map((l) => `${l.jobId.slice(-1)}:${l.event}`).sort()).toEqual([
+        "a:requeued",
+        "b:timeout",
+        "d:failed",
+        "e:requeued",
+      ]);
     } finally {
       await app.stop();
     }
   });
 
-  test("a restarted server resolves the previous process's jobs at start", async () => {
+  test("a restarted server re-queues its dead predecessor's jobs at start, without waiting for the lease", async () => {
     const databaseUrl = await freshDatabase();
     const first = await startTestApp({ databaseUrl, workers: false });
     await first.configureSlot("slot-001", { provider: "local", operation: "passthrough" });
-    // Simulate a crash: a processing job whose worker died with the process (stale heartbeat).
-    const stale = new Date(Date.now() - 60_000);
+    // Simulate a crash: an instance on this host whose process is gone, holding a job with a fresh lease.
+    const gone = Bun.spawn(["true"]);
+    await gone.exited;
+    const predecessor = "33333333-3333-4333-8333-333333333333";
+    const now = new Date();
+    await first.db.execute(sql`
+      insert into instance (id, hostname, pid, version, started_at, heartbeat_at)
+      values (${predecessor}, ${hostname()}, ${gone.pid}, 'x', ${now.toISOString()}, ${now.toISOString()})`);
     await first.db.insert(job).values({
       id: "00000000-0000-4000-8000-0000000000d1",
       slotId: "slot-001",
@@ -318,17 +374,18 @@ describe("crash recovery", () => {
       operation: "passthrough",
       settings: {},
       outputFormat: "jpeg",
-      createdAt: stale,
+      createdAt: now,
       expiresAt: new Date(Date.now() + 30_000),
-      heartbeatAt: stale,
+      heartbeatAt: now,
+      attempts: 1,
+      leaseOwner: `${predecessor}/1`,
       leaseToken: "00000000-0000-4000-8000-0000000000d2",
     });
     await first.stop();
     const second = await startTestApp({ databaseUrl, workers: false });
     try {
       const row = await second.rt.queue.get("00000000-0000-4000-8000-0000000000d1");
-      expect(row!.status).toBe("failed");
-      expect(row!.failureReason).toBe("interrupted");
+      expect([row!.status, row!.leaseToken, row!.failureReason]).toEqual(["pending", null, null]);
     } finally {
       await second.stop();
     }
@@ -377,7 +434,7 @@ describe("two instances on one database", () => {
       await b.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 150_000); // 60 real jobs through two servers: slow on a loaded 2-core machine
 });
 
 describe("public results", () => {

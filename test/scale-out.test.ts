@@ -163,7 +163,8 @@ describe("three instances, one database, one bucket", () => {
     expect(thumb.headers.get("content-type")).toBe("image/webp");
     expect((await thumb.arrayBuffer()).byteLength).toBeGreaterThan(20);
     const keys = await bucket.keys("results/");
-    expect(keys).toContain(`results/${jobId}.jpg`);
+    // Result files are named per attempt (results/<job>.a<attempt>.<ext>).
+    expect(keys).toContain(`results/${jobId}.a1.jpg`);
     // The payload went to the bucket too, and is deleted once the job is final.
     await eventually(async () => (await bucket.keys("payloads/")).length === 0);
   });

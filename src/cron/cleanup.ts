@@ -8,7 +8,7 @@ import type { Logger } from "../lib/log";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
 import type { CleanupTotals, Metrics } from "../metrics";
-import { type JobQueue, LEASE_TTL_MS, OVERDUE_GRACE_MS } from "../queue/index";
+import { type JobQueue, LEFTOVER_AGE_MS, OVERDUE_GRACE_MS } from "../queue/index";
 import { REFUSAL_RETENTION_MS } from "../store/attention";
 import type { Store } from "../store/index";
 
@@ -86,7 +86,10 @@ async function cleanOnce(
     await expiredMediaObjects(rt, now, dryRun, report);
     await orphanFiles(rt, now, dryRun, report);
     if (!dryRun) {
-      report.staleJobs = (await rt.queue.recover(LEASE_TTL_MS, OVERDUE_GRACE_MS)).length;
+      // Jobs of stopped instances and overdue ones; lapsed leases are the live servers' sweepers' call.
+      report.staleJobs = (await rt.queue.recover("", null, OVERDUE_GRACE_MS)).length;
+      // Crash leftovers younger than the hour-old orphan rule above (files of finished jobs, log rows).
+      report.orphanFiles.count += (await rt.queue.reclaimLeftovers(LEFTOVER_AGE_MS)).files;
       report.authFailures = await rt.store.auth.pruneFailures(
         new Date(now.getTime() - AUTH_FAILURE_MAX_AGE_MS),
       );

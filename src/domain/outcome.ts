@@ -70,8 +70,11 @@ export const FAILURE_OUTCOMES = {
   provider_no_image: { category: "provider_no_image", code: "provider_no_image" },
   invalid_config: { category: "invalid_config", code: "invalid_config" },
   cancelled: { category: "cancelled", code: "job_cancelled" },
-  interrupted: { category: "provider_errors", code: "internal_error" },
+  // Cut short by restarts more often than it may be re-run: a fault, answered 503 (try again).
+  interrupted: { category: "provider_errors", code: "service_unavailable" },
   internal_error: { category: "provider_errors", code: "internal_error" },
+  // The media disk filled up after acceptance: the result could not be stored.
+  storage_full: { category: "provider_errors", code: "insufficient_storage" },
 } as const satisfies Record<string, FailureOutcome>;
 
 export type FailureReason = keyof typeof FAILURE_OUTCOMES;

@@ -5,7 +5,8 @@
  */
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import { resultExpiresAt } from "../domain/deadlines";
-import type { Clock } from "../lib/clock";
+import { type Clock, sleep } from "../lib/clock";
+import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
@@ -15,10 +16,18 @@ import type { JobEvents } from "./events";
 
 export type FinalizedHook = (job: JobRow) => void;
 
-/** A lease (or a waiting instance) silent this long is considered dead. */
+/** A lease silent this long belongs to a dead worker (on another host; see markDeadOnHost). */
 export const LEASE_TTL_MS = 15_000;
 /** Active jobs this far past their deadline are finalized by the sweeper even if a waiter exists. */
 export const OVERDUE_GRACE_MS = 3_000;
+/** Crash leftovers (files no job accounts for, missing log rows) are reclaimed once this old. */
+export const LEFTOVER_AGE_MS = 120_000;
+
+/** First pause before retrying a write the database refused for being unreachable; doubles up to the max. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2_000;
+/** A step-log row is retried this long at most: the log is a record, never a reason to hold work. */
+const LOG_RETRY_MS = 10_000;
 
 export class JobQueue {
   private readonly hooks: FinalizedHook[] = [];
@@ -30,6 +39,8 @@ export class JobQueue {
     private readonly objects: MediaObjects,
     private readonly events: JobEvents,
     private readonly log: Logger,
+    /** A processing row whose heartbeat is older than this is dead (see insertJobWithinCap). */
+    private readonly leaseTtlMs = LEASE_TTL_MS,
   ) {}
 
   /** Called once per job when it reaches a final state in this process (metrics, etc.). */
@@ -38,7 +49,8 @@ export class JobQueue {
   }
 
   async enqueue(values: NewJobRow, cap: number): Promise<InsertOutcome> {
-    const outcome = await this.jobs.insertWithinCap(values, cap);
+    const liveSince = new Date(this.clock.now().getTime() - this.leaseTtlMs);
+    const outcome = await this.jobs.insertWithinCap(values, cap, liveSince);
     if (outcome.kind === "inserted") {
       const j = outcome.job;
       await this.step(j, "received", {
@@ -54,8 +66,13 @@ export class JobQueue {
     return outcome;
   }
 
-  claim(owner: string, skipProviders: string[] = []): Promise<JobRow | null> {
-    return this.jobs.claim(owner, this.clock.now(), skipProviders);
+  /** `onlyInstance`: claim only jobs whose booth waits on that instance (a draining process). */
+  claim(
+    owner: string,
+    skipProviders: string[] = [],
+    onlyInstance: string | null = null,
+  ): Promise<JobRow | null> {
+    return this.jobs.claim(owner, this.clock.now(), skipProviders, onlyInstance);
   }
 
   heartbeat(job: JobRow): Promise<boolean> {
@@ -66,15 +83,36 @@ export class JobQueue {
     return this.jobs.get(id);
   }
 
+  /**
+   * Fenced success, retried through database outages until the job's deadline: a paid result that
+   * arrived while the database was down is stored when it returns in time. When a retry finds the
+   * fence closed, the job is re-read: if an earlier attempt of this call committed (its answer was
+   * lost with the connection), that row is the outcome.
+   */
   async succeed(job: JobRow, result: Omit<ResultColumns, "resultExpiresAt">, retentionHours: number) {
-    const now = this.clock.now();
+    let retried = false;
     return this.finalize(
       job.id,
-      () =>
-        this.jobs.finalizeSucceeded(job.id, job.leaseToken!, now, {
-          ...result,
-          resultExpiresAt: resultExpiresAt(now, retentionHours),
-        }),
+      async () => {
+        const row = await this.untilDeadline(
+          job,
+          "finalize",
+          () => {
+            const now = this.clock.now();
+            const attempt = this.jobs.finalizeSucceeded(job.id, job.leaseToken!, now, {
+              ...result,
+              resultExpiresAt: resultExpiresAt(now, retentionHours),
+            });
+            return attempt;
+          },
+          () => {
+            retried = true;
+          },
+        );
+        if (row || !retried) return row;
+        const current = await this.untilDeadline(job, "finalize", () => this.jobs.get(job.id));
+        return current?.status === "succeeded" && current.resultPath === result.resultPath ? current : null;
+      },
       "succeeded",
       (row) => ({ result_bytes: row.resultSize, result_mime: row.resultMime }),
     );
@@ -84,17 +122,58 @@ export class JobQueue {
     return this.finalize(
       job.id,
       () =>
-        this.jobs.finalizeFailed(
-          job.id,
-          job.leaseToken!,
-          this.clock.now(),
-          reason,
-          message,
-          providerLatencyMs,
+        this.untilDeadline(job, "finalize", () =>
+          this.jobs.finalizeFailed(
+            job.id,
+            job.leaseToken!,
+            this.clock.now(),
+            reason,
+            message,
+            providerLatencyMs,
+          ),
         ),
       reason === "timeout" ? "timeout" : "failed",
       () => ({ failure_reason: reason, error: message }),
     );
+  }
+
+  /**
+   * The lease holder gives its job up (shutdown, database trouble): back to `pending` while there
+   * are attempts and time left, else resolved as `interrupted`/`timeout`. Fenced; retried through a
+   * database blip until the deadline. Null if the job was no longer ours.
+   */
+  async release(job: JobRow, message: string): Promise<JobRow | null> {
+    const row = await this.untilDeadline(job, "release", () =>
+      this.jobs.release(job.id, job.leaseToken!, this.clock.now(), message),
+    );
+    if (row) await this.settled(row, { released: true });
+    return row;
+  }
+
+  /**
+   * Runs a write, retrying with backoff while the database is unreachable, until the job's deadline
+   * passes (then the last error is thrown; the sweeper resolves the job once the database is back).
+   */
+  private async untilDeadline<T>(
+    job: Pick<JobRow, "id" | "slotId" | "expiresAt">,
+    what: string,
+    fn: () => Promise<T>,
+    onRetry?: () => void,
+  ): Promise<T> {
+    let pause = RETRY_FIRST_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const left = job.expiresAt.getTime() - this.clock.now().getTime();
+        if (!isDatabaseUnavailable(err) || left <= 0) throw err;
+        if (attempt === 1)
+          this.log.warn(`queue.${what}_retrying`, { job_id: job.id, slot: job.slotId, error: err });
+        onRetry?.();
+        await sleep(Math.min(pause, left));
+        pause = Math.min(pause * 2, RETRY_MAX_MS);
+      }
+    }
   }
 
   /** Ends the job as `timeout` if its deadline has passed and it is still active. */
@@ -138,17 +217,76 @@ export class JobQueue {
     }
   }
 
-  /** Resolves jobs orphaned by a crashed or stopped process. */
-  async recover(leaseTtlMs: number, graceMs: number): Promise<JobRow[]> {
-    const rows = await this.jobs.recover(this.clock.now(), leaseTtlMs, graceMs);
-    for (const row of rows) {
-      await this.finished(row, row.status === "timeout" ? "timeout" : "failed", {
-        failure_reason: row.failureReason,
-        recovered: true,
+  /**
+   * Resolves work orphaned by crashed or stopped processes (see recoverOrphans): re-queued jobs are
+   * picked up by the workers, the others finalized. `lapsedBefore` null: leases are not judged by
+   * their heartbeat this time (after our own database outage, every heartbeat looks old).
+   */
+  async recover(me: string, lapsedBefore: Date | null, graceMs: number): Promise<JobRow[]> {
+    const rows = await this.jobs.recover(this.clock.now(), me, lapsedBefore, graceMs);
+    for (const row of rows) await this.settled(row, { recovered: true });
+    if (rows.length) {
+      this.log.warn("queue.recovered", {
+        count: rows.length,
+        requeued: rows.filter((r) => r.status === "pending").length,
+        jobs: rows.map((r) => r.id),
       });
     }
-    if (rows.length) this.log.warn("queue.recovered", { count: rows.length, jobs: rows.map((r) => r.id) });
     return rows;
+  }
+
+  /** After a release or a recovery: a re-queued job wakes the workers, a final one is finished. */
+  private async settled(row: JobRow, details: Record<string, unknown>): Promise<void> {
+    if (row.status === "pending") {
+      await this.step(row, "requeued", { ...details, attempts: row.attempts });
+      this.events.emitQueued();
+      return;
+    }
+    await this.finished(row, row.status === "timeout" ? "timeout" : "failed", {
+      ...details,
+      failure_reason: row.failureReason,
+    });
+  }
+
+  /**
+   * Clean-up that a crash between finalizing and its clean-up left undone: payloads of finished
+   * jobs, payload files no job row knows (older than `minAgeMs`: an upload is stored just before
+   * its row is inserted), result files of jobs that no longer point at them, and missing final log
+   * rows. Idempotent, so several instances may run it.
+   */
+  async reclaimLeftovers(minAgeMs: number): Promise<{ files: number; logRows: number }> {
+    let files = 0;
+    for (const p of await this.jobs.finishedWithPayload(500)) {
+      await this.media.remove(p.path);
+      await this.jobs.clearPayload(p.id);
+      files++;
+    }
+    const cutoff = Date.now() - minAgeMs;
+    const old = [...(await this.media.list("payloads")), ...(await this.media.list("results"))].filter(
+      (f) => f.mtimeMs < cutoff,
+    );
+    const idOf = (path: string) => /([0-9a-f-]{36})[^/]*$/.exec(path)?.[1] ?? null;
+    const states = await this.jobs.states([
+      ...new Set(old.map((f) => idOf(f.path)).filter((x): x is string => !!x)),
+    ]);
+    const referenced = await this.jobs.referencedResults([...states.keys()]);
+    for (const f of old) {
+      const id = idOf(f.path);
+      const state = id ? states.get(id) : undefined;
+      if (state === "pending" || state === "processing") continue;
+      if (referenced.has(f.path)) continue;
+      await this.media.remove(f.path);
+      files++;
+    }
+    const now = this.clock.now();
+    const restored = await this.jobs.restoreFinalLogRows(
+      new Date(now.getTime() - 24 * 3_600_000),
+      new Date(now.getTime() - minAgeMs),
+    );
+    if (files || restored.length) {
+      this.log.info("queue.leftovers_reclaimed", { files, log_rows: restored.length });
+    }
+    return { files, logRows: restored.length };
   }
 
   recordThumbnail(id: string, path: string): Promise<boolean> {
@@ -163,28 +301,56 @@ export class JobQueue {
     return this.jobs.countActive();
   }
 
+  /**
+   * Appends a step-log row. Never throws: a row the database refuses while it is unreachable is
+   * retried for a while and then dropped with a warning — the log never fails or holds up a job.
+   */
   async step(
     job: Pick<JobRow, "id" | "slotId">,
     event: string,
     details: Record<string, unknown> = {},
     providerLatencyMs: number | null = null,
   ): Promise<void> {
-    await this.jobs.appendLog({
+    const entry = {
       jobId: job.id,
       slotId: job.slotId,
       event,
       at: this.clock.now(),
       providerLatencyMs,
       details,
-    });
+    };
+    const giveUp = Date.now() + LOG_RETRY_MS;
+    let pause = RETRY_FIRST_MS;
+    for (;;) {
+      try {
+        await this.jobs.appendLog(entry);
+        return;
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || Date.now() + pause > giveUp) {
+          this.log.warn("queue.log_write_failed", { job_id: job.id, slot: job.slotId, event, error: err });
+          return;
+        }
+        await sleep(pause);
+        pause = Math.min(pause * 2, RETRY_MAX_MS);
+      }
+    }
   }
 
+  /**
+   * After a finalizing statement committed: the final log row, the payload and temporary media
+   * removed, the log line, the wake-up and the hooks. The clean-up is best effort — what a database
+   * blip leaves undone is reclaimed by `reclaimLeftovers` — and the wake-up always happens.
+   */
   private async finished(row: JobRow, event: string, details: Record<string, unknown>): Promise<void> {
     const totalMs = row.finalizedAt!.getTime() - row.createdAt.getTime();
     await this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs);
-    await this.media.remove(row.payloadPath);
-    if (row.payloadPath) await this.jobs.clearPayload(row.id);
-    await this.objects.removeForJob(row.id, this.clock.now());
+    try {
+      await this.media.remove(row.payloadPath);
+      if (row.payloadPath) await this.jobs.clearPayload(row.id);
+      await this.objects.removeForJob(row.id, this.clock.now());
+    } catch (err) {
+      this.log.warn("queue.cleanup_deferred", { job_id: row.id, slot: row.slotId, error: err });
+    }
     this.log.info(`job.${event}`, {
       job_id: row.id,
       slot: row.slotId,

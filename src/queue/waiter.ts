@@ -2,21 +2,31 @@
  * Holds a request until its job is final: woken in-process (or by NOTIFY) when the job finalizes,
  * re-reading the row about once a second as a safety net, and reading it one last time at the
  * deadline — where, if the job is still running, the waiter itself finalizes it as `timeout`.
+ * Database errors do not end the wait: the waiter keeps reading until the deadline (plus a short
+ * grace for the final read), and if the database is still unreachable then it says so.
  */
 import type { JobRow } from "../db/schema";
 import { isFinal } from "../domain/outcome";
 import type { Clock } from "../lib/clock";
+import { isDatabaseUnavailable } from "../lib/http";
 import type { JobEvents } from "./events";
 import type { JobQueue } from "./index";
 
 const SAFETY_NET_MS = 1000;
+/** After the deadline, how long the waiter keeps trying to read (or expire) the job through errors. */
+const FINAL_READ_GRACE_MS = 3000;
+/** Between reads that failed for want of the database, once past the deadline. */
+const RETRY_AFTER_DEADLINE_MS = 250;
+
+/** The job's outcome could not be read by the deadline (the database stayed unreachable). */
+export const UNCONFIRMED = "unconfirmed" as const;
 
 export async function waitForOutcome(
   deps: { queue: JobQueue; events: JobEvents; clock: Clock },
   jobId: string,
   expiresAt: Date,
   signal?: AbortSignal,
-): Promise<JobRow | null> {
+): Promise<JobRow | null | typeof UNCONFIRMED> {
   const { queue, events, clock } = deps;
   // A wake-up that lands while the row is being read must not be lost: it is remembered and the
   // row read again at once, instead of sleeping until the safety net.
@@ -25,26 +35,36 @@ export async function waitForOutcome(
     woken = true;
   };
   const off = events.onFinalized(jobId, () => wake());
+  const giveUpAt = expiresAt.getTime() + FINAL_READ_GRACE_MS;
   try {
     for (;;) {
       woken = false;
       wake = () => {
         woken = true;
       };
-      // At the deadline the fenced expiry comes first: the booth's 504 is one statement away, and
-      // if the job ended at the edge (or the clock is ahead) the read below decides.
-      if (expiresAt.getTime() <= clock.now().getTime()) {
-        const expired = await queue.expire(jobId);
-        if (expired) return expired;
+      let failed = false;
+      try {
+        // At the deadline the fenced expiry comes first: the booth's 504 is one statement away, and
+        // if the job ended at the edge (or the clock is ahead) the read below decides.
+        if (expiresAt.getTime() <= clock.now().getTime()) {
+          const expired = await queue.expire(jobId);
+          if (expired) return expired;
+        }
+        const row = await queue.get(jobId);
+        if (!row) return null;
+        if (isFinal(row.status)) return row;
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        // Keep reading through the blip; past the deadline and its grace, answer without the row.
+        if (clock.now().getTime() >= giveUpAt) return UNCONFIRMED;
+        failed = true;
       }
-      const row = await queue.get(jobId);
-      if (!row) return null;
-      if (isFinal(row.status)) return row;
       const left = expiresAt.getTime() - clock.now().getTime();
       if (signal?.aborted) return null;
       if (woken) continue;
+      const pause = left > 0 ? Math.min(SAFETY_NET_MS, left) : failed ? RETRY_AFTER_DEADLINE_MS : 1;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.max(1, Math.min(SAFETY_NET_MS, left)));
+        const timer = setTimeout(done, Math.max(1, pause));
         function done() {
           clearTimeout(timer);
           signal?.removeEventListener("abort", done);

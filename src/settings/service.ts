@@ -7,6 +7,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Config } from "../config";
 import type { Clock } from "../lib/clock";
+import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
 import type { QuotaProvider } from "../providers/quota";
@@ -86,7 +87,15 @@ export class SettingsService {
     const now = Date.now();
     if (this.cache && now - this.cache.at < this.cacheMs) return this.cache.value;
     const generation = this.generation;
-    const rows = await this.store.settings.all();
+    let rows: Awaited<ReturnType<typeof this.store.settings.all>>;
+    try {
+      rows = await this.store.settings.all();
+    } catch (err) {
+      // A database blip must not fail work that only needs the settings: the last values read
+      // stay good until the database answers again (writes go through the database anyway).
+      if (this.cache && isDatabaseUnavailable(err)) return this.cache.value;
+      throw err;
+    }
     const byKey = new Map(rows.map((r) => [r.key, r.value]));
     const num = (k: string, d: number) => (typeof byKey.get(k) === "number" ? (byKey.get(k) as number) : d);
     const value: RuntimeSettings = {

@@ -69,4 +69,23 @@ export class InstanceStore {
          or heartbeat_at >= now() - ${`${recentMs} milliseconds`}::interval
       order by live desc, started_at desc`.then((rows) => [...rows]);
   }
+
+  /**
+   * Marks as stopped the registered instances on this host whose process is gone (`isDead` judges
+   * by pid). Their leases are dead at once: a restart recovers its predecessor's work immediately.
+   */
+  async markDeadOnHost(
+    host: string,
+    me: string,
+    now: Date,
+    isDead: (i: { id: string; pid: number }) => boolean,
+  ): Promise<string[]> {
+    const rows = await this.sql<{ id: string; pid: number }[]>`
+      select id::text, pid from instance where hostname = ${host} and stopped_at is null and id <> ${me}`;
+    const dead = rows.filter(isDead).map((r) => r.id);
+    if (dead.length) {
+      await this.sql`update instance set stopped_at = ${now} where id = any(${this.sql.array(dead)}::uuid[])`;
+    }
+    return dead;
+  }
 }

@@ -14,11 +14,15 @@ export class JobStore {
   constructor(private readonly sql: Sql) {}
 
   // ---- the queue ----
-  insertWithinCap(values: NewJobRow, cap: number) {
-    return q.insertJobWithinCap(this.sql, values, cap);
+  /** `liveSince`: processing rows with an older lease heartbeat do not count against the cap. */
+  insertWithinCap(values: NewJobRow, cap: number, liveSince: Date) {
+    return q.insertJobWithinCap(this.sql, values, cap, liveSince);
   }
-  claim(owner: string, now: Date, skipProviders: string[] = []) {
-    return q.claimNextJob(this.sql, owner, now, skipProviders);
+  claim(owner: string, now: Date, skipProviders: string[] = [], onlyInstance: string | null = null) {
+    return q.claimNextJob(this.sql, owner, now, skipProviders, onlyInstance);
+  }
+  release(id: string, token: string, now: Date, message: string) {
+    return q.releaseJob(this.sql, id, token, now, message);
   }
   heartbeat(id: string, token: string, now: Date) {
     return q.heartbeat(this.sql, id, token, now);
@@ -42,8 +46,20 @@ export class JobStore {
   cancel(id: string, now: Date, by: string) {
     return q.cancelJob(this.sql, id, now, by);
   }
-  recover(now: Date, leaseTtlMs: number, graceMs: number) {
-    return q.recoverOrphans(this.sql, now, leaseTtlMs, graceMs);
+  recover(now: Date, me: string, lapsedBefore: Date | null, graceMs: number) {
+    return q.recoverOrphans(this.sql, now, me, lapsedBefore, graceMs);
+  }
+  finishedWithPayload(limit: number) {
+    return q.finishedWithPayload(this.sql, limit);
+  }
+  states(ids: string[]) {
+    return q.jobStates(this.sql, ids);
+  }
+  referencedResults(ids: string[]) {
+    return q.referencedResults(this.sql, ids);
+  }
+  restoreFinalLogRows(from: Date, to: Date) {
+    return q.restoreFinalLogRows(this.sql, from, to);
   }
   get(id: string): Promise<JobRow | null> {
     return q.getJob(this.sql, id);

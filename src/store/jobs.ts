@@ -42,13 +42,23 @@ export type InsertOutcome = { kind: "inserted"; job: JobRow } | { kind: "busy"; 
 
 /**
  * Inserts a pending job unless the global in-flight cap is reached. The count and insert run under
- * a transaction-scoped advisory lock so concurrent ingests cannot overshoot the cap.
+ * a transaction-scoped advisory lock so concurrent ingests cannot overshoot the cap. A processing
+ * row whose lease heartbeat is older than `liveSince` belongs to a dead worker: it is about to be
+ * re-queued and must not keep booths out meanwhile, so it is not counted.
  */
-export async function insertJobWithinCap(sql: Sql, values: NewJobRow, cap: number): Promise<InsertOutcome> {
+export async function insertJobWithinCap(
+  sql: Sql,
+  values: NewJobRow,
+  cap: number,
+  liveSince: Date,
+): Promise<InsertOutcome> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext('photochanger.enqueue'))`;
     const [{ n }] = (await tx`
-      select count(*)::int as n from job where status in ${tx(ACTIVE)}`) as unknown as [{ n: number }];
+      select count(*)::int as n from job
+      where status = 'pending' or (status = 'processing' and heartbeat_at >= ${liveSince})`) as unknown as [
+      { n: number },
+    ];
     if (n >= cap) return { kind: "busy", inFlight: n } as const;
     const [row] = await tx`insert into job ${tx(toColumns(values))} returning *`;
     await tx`select pg_notify(${CHANNEL_JOB_NEW}, ${values.id as string})`;
@@ -66,6 +76,7 @@ export async function claimNextJob(
   owner: string,
   now: Date,
   skipProviders: string[] = [],
+  onlyInstance: string | null = null,
 ): Promise<JobRow | null> {
   const rows = await sql`
     update job set
@@ -79,6 +90,7 @@ export async function claimNextJob(
       select id from job
       where status = 'pending' and expires_at > ${now}
         and provider <> all(${sql.array(skipProviders)}::text[])
+        and (${onlyInstance}::uuid is null or instance_id = ${onlyInstance}::uuid)
       order by created_at
       limit 1
       for update skip locked
@@ -186,38 +198,130 @@ export async function cancelJob(sql: Sql, id: string, now: Date, by: string): Pr
   return rows[0] ? toJob(rows[0]) : null;
 }
 
+/** How many times a job may be claimed; an interruption after the last attempt fails it. */
+export const MAX_ATTEMPTS = 5;
+/** A job re-queued with less time than this before its deadline could not finish: it fails instead. */
+export const MIN_RERUN_MS = 2_000;
+
 /**
- * Resolves jobs orphaned by a crash: processing jobs whose lease heartbeat lapsed, pending jobs whose
- * waiting instance is gone, and anything active past its deadline by more than `graceMs`. Past the
- * deadline they end as `timeout`, otherwise as failed/`interrupted`.
+ * The one rule for work that stopped without an outcome (its worker died, lost its lease or had to
+ * stop): past the deadline it ends as `timeout`; with attempts left and time to run again it goes
+ * back to `pending` (lease cleared, so a late result of the old attempt is refused by the fence);
+ * otherwise it fails as `interrupted`. Used inside an UPDATE of `job`.
+ */
+function interruptedSet(sql: Sql, now: Date, message: string) {
+  const minLeft = new Date(now.getTime() + MIN_RERUN_MS);
+  return sql`
+    status = case when expires_at <= ${now} then 'timeout'
+      when attempts < ${MAX_ATTEMPTS} and expires_at > ${minLeft} then 'pending' else 'failed' end,
+    failure_reason = case when expires_at <= ${now} then 'timeout'
+      when attempts < ${MAX_ATTEMPTS} and expires_at > ${minLeft} then null else 'interrupted' end,
+    error_message = case when expires_at <= ${now} then 'The deadline passed before the job finished'
+      when attempts < ${MAX_ATTEMPTS} and expires_at > ${minLeft} then null else ${message} end,
+    finalized_at = case when expires_at > ${minLeft} and attempts < ${MAX_ATTEMPTS} then null else ${now}::timestamptz end,
+    lease_owner = null, lease_token = null, heartbeat_at = null`;
+}
+
+/** Wakes idle workers for a re-queued job, the waiters of a finalized one. */
+function notifyOutcome(sql: Sql) {
+  return sql`pg_notify(case when done.status = 'pending' then ${CHANNEL_JOB_NEW} else ${CHANNEL_JOB_DONE} end,
+    done.id::text)`;
+}
+
+/**
+ * The lease holder gives its job up (shutdown, database trouble): fenced by the lease token, the
+ * job is re-queued or resolved by the interruption rule. Null if the job is no longer ours.
+ */
+export async function releaseJob(
+  sql: Sql,
+  id: string,
+  token: string,
+  now: Date,
+  message: string,
+): Promise<JobRow | null> {
+  const rows = await sql`
+    with done as (
+      update job set ${interruptedSet(sql, now, message)}
+      where id = ${id} and lease_token = ${token} and status = 'processing'
+      returning *
+    )
+    select done.*, ${notifyOutcome(sql)} from done`;
+  return rows[0] ? toJob(rows[0]) : null;
+}
+
+/**
+ * Resolves work orphaned by a crash or a stop, by the interruption rule: processing jobs whose
+ * instance is known to be stopped, and — when `lapsedBefore` is given — processing jobs of other
+ * instances whose lease heartbeat is older than it; `me`'s own jobs are never taken by lapse (its
+ * workers are alive and will finalize or release them). Anything active that is past its deadline
+ * by more than the grace ends as `timeout`. Pending jobs of a dead instance stay pending: their
+ * booth is gone, but the work is still done and its result kept.
  */
 export async function recoverOrphans(
   sql: Sql,
   now: Date,
-  leaseTtlMs: number,
+  me: string,
+  lapsedBefore: Date | null,
   graceMs: number,
 ): Promise<JobRow[]> {
-  const lapsed = new Date(now.getTime() - leaseTtlMs);
   const overdue = new Date(now.getTime() - graceMs);
   const rows = await sql`
     with done as (
-      update job set
-        status = case when expires_at <= ${now} then 'timeout' else 'failed' end,
-        failure_reason = case when expires_at <= ${now} then 'timeout' else 'interrupted' end,
-        error_message = case when expires_at <= ${now} then 'The deadline passed before the job finished'
-          else 'The server stopped while the job was running' end,
-        finalized_at = ${now}, lease_token = null
-      where status in ${sql(ACTIVE)} and (
-        (status = 'processing' and heartbeat_at < ${lapsed})
-        or (status = 'pending' and not exists (
-          select 1 from instance i
-          where i.id = job.instance_id and i.stopped_at is null and i.heartbeat_at >= ${lapsed}))
-        or expires_at <= ${overdue}
-      )
+      update job set ${interruptedSet(sql, now, "The server stopped while the job was running")}
+      where (status = 'processing' and (lease_owner is null or lease_owner not like ${`${me}/%`}) and (
+          exists (select 1 from instance i
+            where i.id::text = split_part(job.lease_owner, '/', 1) and i.stopped_at is not null)
+          or (${lapsedBefore}::timestamptz is not null and heartbeat_at < ${lapsedBefore}::timestamptz)
+        ))
+        or (status in ${sql(ACTIVE)} and expires_at <= ${overdue})
       returning *
     )
-    select done.*, pg_notify(${CHANNEL_JOB_DONE}, done.id::text) from done`;
+    select done.*, ${notifyOutcome(sql)} from done`;
   return rows.map(toJob);
+}
+
+/** Finished jobs whose payload is still recorded (a crash between finalizing and the clean-up). */
+export async function finishedWithPayload(sql: Sql, limit: number): Promise<{ id: string; path: string }[]> {
+  return sql<{ id: string; path: string }[]>`
+    select id, payload_path as path from job
+    where status not in ${sql(ACTIVE)} and payload_path is not null
+    limit ${limit}`;
+}
+
+/** Which of these job ids exist, and whether they are still active. */
+export async function jobStates(sql: Sql, ids: string[]): Promise<Map<string, string>> {
+  if (!ids.length) return new Map();
+  const rows = await sql<{ id: string; status: string }[]>`
+    select id::text, status from job where id = any(${sql.array(ids)}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
+
+/** The result and thumbnail paths these jobs still point at (results not yet expired). */
+export async function referencedResults(sql: Sql, ids: string[]): Promise<Set<string>> {
+  if (!ids.length) return new Set();
+  const rows = await sql<{ a: string | null; b: string | null }[]>`
+    select result_path as a, thumb_path as b from job
+    where id = any(${sql.array(ids)}::uuid[]) and result_deleted_at is null`;
+  return new Set(rows.flatMap((r) => [r.a, r.b]).filter((p): p is string => !!p));
+}
+
+/**
+ * Writes the final log row of jobs that were finalized (between `from` and `to`) but whose final
+ * row is missing — a crash between the finalizing statement and the step log. Returns their ids.
+ */
+export async function restoreFinalLogRows(sql: Sql, from: Date, to: Date): Promise<string[]> {
+  const rows = await sql<{ job_id: string }[]>`
+    insert into processing_log (job_id, slot_id, event, occurred_at, provider_latency_ms, details)
+    select j.id, j.slot_id, j.status, j.finalized_at, j.provider_latency_ms,
+      jsonb_build_object('recovered', true, 'failure_reason', j.failure_reason,
+        'total_ms', (extract(epoch from j.finalized_at - j.created_at) * 1000)::bigint)
+    from job j
+    where j.finalized_at >= ${from} and j.finalized_at < ${to}
+      and j.status in ('succeeded', 'failed', 'timeout', 'cancelled')
+      and not exists (select 1 from processing_log l
+        where l.job_id = j.id and l.event in ('succeeded', 'failed', 'timeout', 'cancelled'))
+    returning job_id::text`;
+  return rows.map((r) => r.job_id);
 }
 
 export async function getJob(sql: Sql, id: string): Promise<JobRow | null> {

@@ -7,10 +7,11 @@ import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
 import type { OutputFormat } from "../domain/slots";
 import { type Clock, sleep } from "../lib/clock";
+import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import { downscale, EXT, formatFromMime, ImageUnreadable, sniffImage, toOutputFormat } from "../media/images";
 import type { MediaObjects } from "../media/objects";
-import type { MediaStore } from "../media/storage";
+import { isDiskFull, type MediaStore } from "../media/storage";
 import type { Metrics } from "../metrics";
 import type { ProviderRegistry } from "../providers/catalogue";
 import {
@@ -51,10 +52,16 @@ class DeadlineReached extends Error {
     super("deadline reached");
   }
 }
-/** The process is shutting down: the job gives up its lease (fenced) instead of holding the exit. */
+/** The process is stopping and its grace ran out: the job goes back to the queue (fenced). */
 class ShuttingDown extends Error {
   constructor() {
     super("The server stopped while the job was running");
+  }
+}
+/** The media disk is full: the result cannot be stored. */
+class StorageFull extends Error {
+  constructor(cause: unknown) {
+    super(`The media disk is full; the result could not be stored (${messageOf(cause)})`);
   }
 }
 class LeaseLost extends Error {
@@ -64,7 +71,12 @@ class LeaseLost extends Error {
 }
 
 export class WorkerPool {
+  /** Aborted when the pool stops claiming. */
   private readonly stopping = new AbortController();
+  /** Aborted when the stop's grace ends: provider calls still running are given up. */
+  private readonly abandoning = new AbortController();
+  /** Set while draining: claim only jobs whose booth waits on this instance. */
+  private drainingFor: string | null = null;
   private loops: Promise<void>[] = [];
   private readonly running = new Map<string, number>();
   private claimTurn: Promise<void> = Promise.resolve();
@@ -81,13 +93,30 @@ export class WorkerPool {
   }
 
   /**
-   * Stops claiming and ends each loop after its current step: a provider call in flight is
-   * abandoned and its job finalized (fenced, by this lease holder) as failed/`interrupted`, so no
-   * lease outlives the process. A result already received is still stored and finalized.
+   * The instance is draining: from now on the loops claim only jobs whose booth request is held
+   * by this instance (they must be answered before it exits); other work is left to other
+   * instances or to the next start. Jobs already running continue.
    */
-  async stop(): Promise<void> {
+  drain(): void {
+    this.drainingFor = this.deps.instanceId;
+  }
+
+  /**
+   * Stops claiming and lets the provider calls in flight finish, for up to `graceMs` (each call is
+   * bounded by its job's deadline anyway). Calls still running after that are abandoned and their
+   * jobs released back to `pending` (fenced), so another instance or the next start re-runs them.
+   */
+  async stop(graceMs = 0): Promise<void> {
     this.stopping.abort();
-    await Promise.all(this.loops);
+    const loops = Promise.all(this.loops);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, graceMs));
+    });
+    await Promise.race([loops, grace]);
+    clearTimeout(timer);
+    this.abandoning.abort();
+    await loops;
     this.loops = [];
   }
 
@@ -105,7 +134,8 @@ export class WorkerPool {
       try {
         job = await this.claimWithinLimits(owner);
       } catch (err) {
-        log.error("worker.claim_failed", { owner, error: err });
+        if (isDatabaseUnavailable(err)) log.warn("worker.claim_failed", { owner, error: err });
+        else log.error("worker.claim_failed", { owner, error: err });
         await sleep(IDLE_POLL_MS, this.stopping.signal);
         continue;
       }
@@ -139,7 +169,7 @@ export class WorkerPool {
       if (this.lastEmpty.seq === seq && performance.now() - this.lastEmpty.at < EMPTY_CLAIM_REUSE_MS) {
         return null;
       }
-      const job = await this.deps.queue.claim(owner, await this.saturatedProviders());
+      const job = await this.deps.queue.claim(owner, await this.saturatedProviders(), this.drainingFor);
       if (job) this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
       else this.lastEmpty = { seq, at: performance.now() };
       return job;
@@ -166,13 +196,15 @@ export class WorkerPool {
     const deadlineTimer = setTimeout(() => abort.abort(new DeadlineReached()), Math.max(0, untilDeadline));
     const offEnded = events.onEnded(job.id, () => abort.abort(new LeaseLost()));
     const onShutdown = () => abort.abort(new ShuttingDown());
-    if (this.stopping.signal.aborted) onShutdown();
-    else this.stopping.signal.addEventListener("abort", onShutdown, { once: true });
+    if (this.abandoning.signal.aborted) onShutdown();
+    else this.abandoning.signal.addEventListener("abort", onShutdown, { once: true });
     const beat = setInterval(() => {
       queue.heartbeat(job).then(
         (ours) => {
           if (!ours) abort.abort(new LeaseLost());
         },
+        // A database blip: the lease is kept by the next beat (sweepers spare a lease they could
+        // not judge, see Runtime), and the fenced finalize decides in the end.
         (err) => log.warn("worker.heartbeat_failed", { error: err }),
       );
     }, HEARTBEAT_MS);
@@ -295,7 +327,7 @@ export class WorkerPool {
       clearTimeout(deadlineTimer);
       clearInterval(beat);
       offEnded();
-      this.stopping.signal.removeEventListener("abort", onShutdown);
+      this.abandoning.signal.removeEventListener("abort", onShutdown);
     }
   }
 
@@ -312,8 +344,20 @@ export class WorkerPool {
       return;
     }
     if (signal.aborted && signal.reason instanceof ShuttingDown) {
-      await queue.fail(job, "interrupted", signal.reason.message, providerMs);
-      log.warn("job.interrupted", { reason: "shutdown" });
+      const row = await queue.release(job, signal.reason.message);
+      log.warn("job.released", { reason: "shutdown", status: row?.status ?? "not_ours" });
+      return;
+    }
+    if (err instanceof StorageFull) {
+      log.error("job.storage_full", { error: err.message });
+      await queue.fail(job, "storage_full", err.message, providerMs);
+      return;
+    }
+    if (isDatabaseUnavailable(err)) {
+      // The database went away before the work was done (a read the job needed): not the job's
+      // fault, so it goes back to the queue — retried until the database returns or the deadline.
+      const row = await queue.release(job, "The database was unreachable while the job was running");
+      log.warn("job.released", { reason: "database_unavailable", status: row?.status ?? "not_ours" });
       return;
     }
     if ((signal.aborted && signal.reason instanceof DeadlineReached) || isTimeoutFailure(err)) {
@@ -357,10 +401,19 @@ export class WorkerPool {
    */
   private async storeResult(job: JobRow, output: ProviderImage) {
     const converted = await toOutputFormat(output.bytes, job.outputFormat as OutputFormat);
-    const resultPath = await this.deps.media.writeAtomic(
-      `results/${job.id}.${EXT[converted.format]}`,
-      converted.bytes,
-    );
+    // Named per attempt: a superseded attempt whose late result is discarded (and deleted) must
+    // never touch the file of the attempt that finalized.
+    let resultPath: string;
+    try {
+      resultPath = await this.deps.media.writeAtomic(
+        `results/${job.id}.a${job.attempts}.${EXT[converted.format]}`,
+        converted.bytes,
+      );
+    } catch (err) {
+      // writeAtomic leaves nothing partial behind; the job fails with a reason the operator can act on.
+      if (isDiskFull(err)) throw new StorageFull(err);
+      throw err;
+    }
     return {
       resultPath,
       thumbPath: null,

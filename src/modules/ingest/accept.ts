@@ -8,13 +8,15 @@
 import type { JobRow } from "../../db/schema";
 import { holdSeconds } from "../../domain/deadlines";
 import { AppError, errorResponse } from "../../lib/errors";
+import { isDatabaseUnavailable } from "../../lib/http";
 import { slotLabel } from "../../metrics";
-import { waitForOutcome } from "../../queue/waiter";
+import { UNCONFIRMED, waitForOutcome } from "../../queue/waiter";
 import type { Services } from "../../services";
 import { noteRefusal } from "../attention/refusals";
-import { outcomeReply } from "./outcome";
+import { outcomeReply, unconfirmedError } from "./outcome";
 import {
   type AcceptedJob,
+  databaseUnavailable,
   type EnqueueInput,
   enqueueUpload,
   guardDb,
@@ -41,12 +43,26 @@ export interface Accepted {
   final: JobRow | null;
 }
 
+/**
+ * Queues the upload and waits. Once the job is accepted, a database outage never becomes a bare
+ * 500: the wait reads through it, and an outage that outlasts the deadline is the job's 504
+ * (`sync_timeout` with its id); any other database error here is a 503 carrying the job id.
+ */
 export async function acceptAndWait(rt: Services, input: AcceptInput): Promise<Accepted> {
   const job = await enqueueUpload(rt, input);
   input.onAccepted?.(job);
-  input.hold?.(holdSeconds((await rt.settings.current()).syncResponseSeconds));
-  const final = await waitForOutcome(rt, job.id, job.expiresAt, input.signal);
-  return { job, final };
+  rt.heldRequests++;
+  try {
+    input.hold?.(holdSeconds((await rt.settings.current()).syncResponseSeconds));
+    const final = await waitForOutcome(rt, job.id, job.expiresAt, input.signal);
+    if (final === UNCONFIRMED) throw unconfirmedError(job.id, job.expiresAt);
+    return { job, final };
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) throw databaseUnavailable({ job_id: job.id });
+    throw err;
+  } finally {
+    rt.heldRequests--;
+  }
 }
 
 /** The booth's address, and how to keep its connection open. */
@@ -78,8 +94,16 @@ export async function answerBooth(
     status = reply.response.status;
     return reply.response;
   } catch (err) {
-    if (err instanceof AppError) [outcome, status] = [err.code, err.status];
-    throw err;
+    let refusal: AppError | null = err instanceof AppError ? err : null;
+    if (!refusal && request.signal.aborted) {
+      // The booth aborted its upload: nothing was accepted, nobody is there to answer.
+      refusal = new AppError("client_closed", "The client closed the connection");
+    } else if (!refusal && isDatabaseUnavailable(err)) {
+      refusal = databaseUnavailable(track.jobId ? { job_id: track.jobId } : {});
+    }
+    if (!refusal) throw err;
+    [outcome, status] = [refusal.code, refusal.status];
+    return errorResponse(refusal, track.jobId ? { "X-Job-Id": track.jobId } : {});
   } finally {
     const seconds = (performance.now() - started) / 1000;
     rt.metrics.ingestAnswered(

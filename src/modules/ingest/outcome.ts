@@ -19,6 +19,8 @@ export function resultFilename(job: Pick<JobRow, "id" | "slotId" | "resultPath">
 const MESSAGES: Record<string, string> = {
   timeout: "The photo was not processed before the deadline",
   cancelled: "An administrator cancelled this job",
+  interrupted: "The server restarted while processing the photo; try again",
+  storage_full: "The server's disk is full; the result was not stored",
 };
 
 /**
@@ -38,8 +40,20 @@ export function outcomeError(rt: Pick<Services, "log">, job: JobRow): AppError |
   }
   const details: Record<string, unknown> = { job_id: job.id };
   if (outcome.code === "sync_timeout") details.expires_at = job.expiresAt.toISOString();
-  const message = MESSAGES[job.status] ?? job.errorMessage ?? "The provider failed";
-  return new AppError(outcome.code, message, details);
+  const message =
+    MESSAGES[job.failureReason ?? ""] ?? MESSAGES[job.status] ?? job.errorMessage ?? "The provider failed";
+  // A fault (work cut short by restarts) is worth trying again shortly.
+  const headers: Record<string, string> =
+    outcome.code === "service_unavailable" ? { "Retry-After": "5" } : {};
+  return new AppError(outcome.code, message, details, headers);
+}
+
+/** The deadline passed while the database was unreachable: the job's outcome is not known here. */
+export function unconfirmedError(jobId: string, expiresAt: Date): AppError {
+  return new AppError("sync_timeout", "The photo was not confirmed processed before the deadline", {
+    job_id: jobId,
+    expires_at: expiresAt.toISOString(),
+  });
 }
 
 /** The answer and its outcome label ("success" or the error code) for metrics and logs. */

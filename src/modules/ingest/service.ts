@@ -54,11 +54,18 @@ export async function guardDb<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (isDatabaseUnavailable(err)) {
-      throw new AppError("service_unavailable", "The database is not reachable; try again shortly");
-    }
+    if (isDatabaseUnavailable(err)) throw databaseUnavailable();
     throw err;
   }
+}
+
+const DB_RETRY_AFTER_S = 5;
+
+/** The one answer for "the database cannot be reached right now" (503, with Retry-After). */
+export function databaseUnavailable(details: Record<string, unknown> = {}): AppError {
+  return new AppError("service_unavailable", "The database is not reachable; try again shortly", details, {
+    "Retry-After": String(DB_RETRY_AFTER_S),
+  });
 }
 
 export function requireEnabledSlot(slotId: string, row: SlotRow | null): SlotRow {
@@ -351,9 +358,7 @@ export async function enqueueUpload(
     return { id, slotId: input.slot.id, expiresAt: outcome.job.expiresAt };
   } catch (err) {
     await rt.media.remove(payloadPath);
-    if (isDatabaseUnavailable(err)) {
-      throw new AppError("service_unavailable", "The database is not reachable; try again shortly");
-    }
+    if (isDatabaseUnavailable(err)) throw databaseUnavailable();
     throw err;
   }
 }

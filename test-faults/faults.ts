@@ -1,0 +1,493 @@
+/**
+ * The fault suite (`bun run test:faults`): real `photochanger serve` processes on 127.0.0.1, a
+ * PostgreSQL this suite owns and stops, restarts and cuts, a small tmpfs for a full disk, and the
+ * `local` provider's simulate_delay_ms for slow jobs. Each scenario asserts what the booths got and
+ * what happened to the work, and its figures go to docs/reliability.md.
+ *
+ * Not picked up by plain `bun test` (the file name has no `.test`); run it by path.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, runCli } from "../test/helpers/cli";
+import { makeJpeg } from "../test/helpers/images";
+import {
+  type Answer,
+  account,
+  booths,
+  type Figures,
+  OwnedPostgres,
+  post,
+  sha256,
+  tally,
+  World,
+} from "./harness";
+
+const REPO = join(import.meta.dir, "..");
+const figures: Figures[] = [];
+let pg: OwnedPostgres;
+let photo: Uint8Array;
+const suiteStarted = Date.now();
+
+beforeAll(async () => {
+  pg = await OwnedPostgres.create();
+  photo = await makeJpeg(320, 240);
+}, 120_000);
+
+afterAll(async () => {
+  await pg?.destroy();
+  if (figures.length) writeReliabilityTable(figures, Math.round((Date.now() - suiteStarted) / 1000));
+}, 60_000);
+
+/** Polls `check` until it returns a value, or fails after `ms`. */
+async function until<T>(
+  what: string,
+  ms: number,
+  check: () => Promise<T | null | undefined | false>,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(100);
+  }
+}
+
+function noFaultAnswers(answers: Answer[]): Answer[] {
+  // What a booth may get for a fault: 200, 503 with Retry-After, 504, 507, or a cut connection
+  // (the process it talked to was killed). Anything else (500 above all) is a failure.
+  return answers.filter(
+    (a) =>
+      !(
+        a.status === 200 ||
+        a.status === "cut" ||
+        a.status === 504 ||
+        a.status === 507 ||
+        a.status === 429 ||
+        (a.status === 503 && a.retryAfter !== null)
+      ),
+  );
+}
+
+describe("faults", () => {
+  test("1. kill -9 ×20 under load with restarts: nothing lost, nothing finalized twice, nothing left active, no orphan files after the cleaner", async () => {
+    const w = await World.create(pg, "kill9");
+    try {
+      await w.slot("slot-001", "greyscale", 700);
+      await w.settings({ sync_response_seconds: 25, max_in_flight_jobs: 64 });
+      const port = await freePort();
+      let server = await w.serve({ WORKER_COUNT: "4" }, port);
+      const stop = new AbortController();
+      const load = booths(6, () => server.url, "slot-001", photo, stop.signal, 50);
+      const KILLS = Number(process.env.FAULTS_KILLS ?? 20);
+      let up = new Date();
+      for (let i = 0; i < KILLS; i++) {
+        // Kill mid-work, but only once this life has finished some jobs (the re-queued ones first),
+        // so every job gets its turn; random offsets land in every phase of a job.
+        await until("progress before the next kill", 60_000, async () => {
+          const [r] = await w.db<{ n: number }[]>`
+            select count(*)::int as n from job where status = 'succeeded' and finalized_at > ${up}`;
+          return r!.n >= 1;
+        });
+        await Bun.sleep(Math.random() * 800);
+        server.proc.kill("SIGKILL");
+        await server.proc.exited;
+        server = await w.serve({ WORKER_COUNT: "4" }, port);
+        up = new Date();
+      }
+      await Bun.sleep(2000);
+      stop.abort();
+      await load.done;
+      await w.settle(40_000);
+
+      const cutReasons = new Map<string, number>();
+      for (const x of load.answers) if (x.error) cutReasons.set(x.error, (cutReasons.get(x.error) ?? 0) + 1);
+      console.log("kill -9: connection errors seen by the booths", Object.fromEntries(cutReasons));
+      const orphansBefore = await w.orphanFiles();
+      // The cleaner, as an operator runs it, some minutes later: files are aged past the leftover
+      // age instead of sleeping (the crash leftovers are reclaimed once 2 minutes old).
+      const old = new Date(Date.now() - 10 * 60_000);
+      for (const f of orphansBefore) utimesSync(join(w.dataDir, "media", f), old, old);
+      const purge = await runCli(["purge"], w.env);
+      expect(purge.code).toBe(0);
+      const orphansAfter = await w.orphanFiles();
+
+      const a = await account(w, load.answers);
+      const requeued = a.jobs.filter((j) => j.attempts > 1).length;
+      figures.push({
+        fault: "kill -9 of the server under load, restarted at once",
+        runs: KILLS,
+        jobs: a.jobs.length,
+        lost: a.lost.length + a.badBodies.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes: `${requeued} jobs re-run after a kill; booths: ${tally(load.answers)}; orphan files ${orphansBefore.length} before the cleaner, ${orphansAfter.length} after`,
+      });
+      expect(a.jobs.length).toBeGreaterThanOrEqual(KILLS * 2);
+      expect(a.stuck).toEqual([]);
+      expect(a.lost).toEqual([]);
+      expect(a.badBodies).toEqual([]);
+      expect(a.duplicated).toEqual([]);
+      expect(a.errors500).toEqual([]);
+      expect(noFaultAnswers(load.answers)).toEqual([]);
+      expect(requeued).toBeGreaterThan(0);
+      expect(orphansAfter).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  }, 300_000);
+
+  test("2. PostgreSQL terminated ×3 and stopped 15 s under load: no 500, results finished during the outage kept, service back within 2 s", async () => {
+    const w = await World.create(pg, "outage");
+    try {
+      await w.slot("slot-001", "greyscale", 2500);
+      await w.settings({ sync_response_seconds: 35, max_in_flight_jobs: 64 });
+      const server = await w.serve({ WORKER_COUNT: "4" });
+      const stop = new AbortController();
+      const load = booths(5, () => server.url, "slot-001", photo, stop.signal, 50);
+      await Bun.sleep(4000);
+      for (let i = 0; i < 3; i++) {
+        await pg.terminateBackends(w.name);
+        await Bun.sleep(1000);
+      }
+      await Bun.sleep(1500);
+      // The jobs whose provider call is running now will finish while the database is down.
+      const running = (
+        await w.db<{ id: string }[]>`select id::text from job where status = 'processing'`
+      ).map((r) => r.id);
+      await pg.stop();
+      // New booths arriving while the database is down: each must get a fast 503 with Retry-After.
+      const probes: Answer[] = [];
+      const outageEnd = Date.now() + 15_000;
+      while (Date.now() < outageEnd - 1000) {
+        probes.push(await post(server.url, "slot-001", photo));
+        await Bun.sleep(1000);
+      }
+      await Bun.sleep(Math.max(0, outageEnd - Date.now()));
+      await pg.start();
+      const upAt = Date.now();
+      await until("/readyz 200 after the restart", 20_000, async () => {
+        const r = await fetch(`${server.url}/readyz`).catch(() => null);
+        return r?.status === 200;
+      });
+      const resumeMs = Date.now() - upAt;
+      await Bun.sleep(4000);
+      stop.abort();
+      await load.done;
+      await w.settle(45_000);
+
+      const a = await account(w, load.answers);
+      const refusedMs = probes.filter((x) => x.status === 503 && !x.jobId && x.retryAfter).map((x) => x.ms);
+      const kept = a.jobs.filter((j) => running.includes(j.id) && j.status === "succeeded").length;
+      figures.push({
+        fault: "PostgreSQL: 3 × pg_terminate_backend of every connection, then stopped 15 s",
+        runs: 4,
+        jobs: a.jobs.length,
+        lost: a.lost.length + a.badBodies.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes: `${kept} of ${running.length} provider results that finished during the outage stored; back ${resumeMs} ms after PostgreSQL; ${probes.length} new ingests during the outage: 503 in ≤ ${Math.max(0, ...refusedMs)} ms; booths: ${tally(load.answers)}`,
+      });
+      expect(a.errors500).toEqual([]);
+      expect(noFaultAnswers(load.answers)).toEqual([]);
+      expect(a.stuck).toEqual([]);
+      expect(a.lost).toEqual([]);
+      expect(a.badBodies).toEqual([]);
+      expect(a.duplicated).toEqual([]);
+      expect(running.length).toBeGreaterThan(0);
+      expect(kept).toBe(running.length);
+      expect(probes.map((x) => [x.status, x.code])).toEqual(probes.map(() => [503, "service_unavailable"]));
+      expect(refusedMs.length).toBe(probes.length);
+      expect(resumeMs).toBeLessThan(2000);
+    } finally {
+      await w.close();
+    }
+  }, 150_000);
+
+  test("3. two instances: kill -9 or SIGTERM of the one running the jobs while the other holds the booths → every booth 200", async () => {
+    const w = await World.create(pg, "pair");
+    try {
+      await w.slot("slot-001", "greyscale", 4000);
+      await w.settings({ sync_response_seconds: 45, max_in_flight_jobs: 64 });
+      const front = await w.serve({ WORKER_COUNT: "0" });
+      const all: Answer[] = [];
+      const notes: string[] = [];
+      for (const fault of ["SIGKILL", "SIGTERM"] as const) {
+        const b = await w.serve({ WORKER_COUNT: "4" });
+        const c = await w.serve({ WORKER_COUNT: "4" });
+        const started = Date.now();
+        const answers = Promise.all(Array.from({ length: 8 }, () => post(front.url, "slot-001", photo)));
+        // Every job running, some of them on b: then b dies or is stopped.
+        const owners = await until("8 jobs running", 30_000, async () => {
+          const rows = await w.db<{ owner: string }[]>`
+              select split_part(lease_owner, '/', 1) as owner from job where status = 'processing'`;
+          return rows.length === 8 ? rows : null;
+        });
+        const [bInstance] = await w.db<{ id: string }[]>`
+            select id::text from instance where pid = ${b.proc.pid!} and stopped_at is null`;
+        const onB = owners.filter((o) => o.owner === bInstance!.id).length;
+        expect(onB).toBeGreaterThan(0);
+        b.proc.kill(fault);
+        const got = await answers;
+        all.push(...got);
+        const exit = await b.proc.exited;
+        notes.push(
+          `${fault}: ${onB} of 8 jobs were on the stopped instance; ${tally(got)} in ≤ ${Math.round((Date.now() - started) / 1000)} s; exit ${exit}`,
+        );
+        expect(got.map((x) => x.status)).toEqual(Array(8).fill(200));
+        if (fault === "SIGTERM") expect(exit).toBe(0);
+        c.proc.kill("SIGTERM");
+        await c.proc.exited;
+      }
+      await w.settle(20_000);
+      const a = await account(w, all);
+      figures.push({
+        fault: "two instances: kill -9, then SIGTERM, of the one running the jobs",
+        runs: 2,
+        jobs: a.jobs.length,
+        lost: a.lost.length + a.badBodies.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes: notes.join("; "),
+      });
+      expect(a.lost).toEqual([]);
+      expect(a.badBodies).toEqual([]);
+      expect(a.duplicated).toEqual([]);
+      expect(a.stuck).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  }, 150_000);
+
+  test("4. two processes × 2,000 jobs: each finalized exactly once; the late results of superseded attempts are discarded", async () => {
+    const w = await World.create(pg, "many");
+    try {
+      const small = await makeJpeg(64, 48);
+      const N = 2000;
+      const SLOW = 8;
+      const payloads = join(w.dataDir, "media", "payloads");
+      mkdirSync(payloads, { recursive: true });
+      const now = Date.now();
+      const rows = Array.from({ length: N + SLOW }, (_, i) => {
+        const id = randomUUID();
+        const path = `payloads/${id}.jpg`;
+        writeFileSync(join(w.dataDir, "media", path), small);
+        const slow = i < SLOW;
+        return {
+          id,
+          slot_id: "slot-001",
+          source: "ingest",
+          status: "pending",
+          provider: "local",
+          operation: slow ? "greyscale" : "passthrough",
+          settings: w.db.json((slow ? { simulate_delay_ms: 9000 } : {}) as never),
+          output_format: "jpeg",
+          templates: w.db.json([] as never),
+          created_at: new Date(now + i),
+          expires_at: new Date(now + 10 * 60_000),
+          payload_path: path,
+          payload_mime: "image/jpeg",
+          payload_size: small.byteLength,
+          payload_sha256: sha256(small),
+          client_meta: w.db.json({} as never),
+        };
+      });
+      for (let i = 0; i < rows.length; i += 500) await w.db`insert into job ${w.db(rows.slice(i, i + 500))}`;
+      const started = Date.now();
+      const b = await w.serve({ WORKER_COUNT: "4" });
+      await w.serve({ WORKER_COUNT: "4" }); // c
+      // b stalls (a frozen VM, a stopped process): its leases lapse and c re-queues its jobs; when b
+      // wakes, its results are for attempts that are no longer current.
+      await until("slow jobs running on b", 30_000, async () => {
+        const [r] = await w.db<{ n: number }[]>`
+            select count(*)::int as n from job where status = 'processing' and operation = 'greyscale'
+              and split_part(lease_owner, '/', 1) in (
+                select id::text from instance where pid = ${b.proc.pid})`;
+        return r!.n > 0;
+      });
+      b.proc.kill("SIGSTOP");
+      await Bun.sleep(30_000);
+      b.proc.kill("SIGCONT");
+      await w.settle(240_000);
+      const seconds = Math.round((Date.now() - started) / 1000);
+      await Bun.sleep(3000);
+      const a = await account(w, []);
+      const superseded = a.jobs.filter((j) => j.attempts > 1);
+      const discarded = b.lines.filter(
+        (l) =>
+          l.includes('"job.late_result_discarded"') ||
+          (l.includes('"job.abandoned"') && l.includes("lease_lost")),
+      ).length;
+      figures.push({
+        fault: "two processes × 2,000 jobs, one stalled 30 s (SIGSTOP) mid-run",
+        runs: 1,
+        jobs: a.jobs.length,
+        lost: a.lost.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: 0,
+        notes: `${superseded.length} attempts superseded and re-run, ${discarded} late results of superseded attempts discarded; all done in ${seconds} s`,
+      });
+      expect(a.jobs.length).toBe(N + SLOW);
+      expect(a.stuck).toEqual([]);
+      expect(a.lost).toEqual([]);
+      expect(a.duplicated).toEqual([]);
+      expect(a.jobs.every((j) => j.final_rows === 1)).toBe(true);
+      expect(superseded.length).toBeGreaterThan(0);
+      expect(discarded).toBeGreaterThan(0);
+    } finally {
+      await w.close();
+    }
+  }, 330_000);
+
+  test("5. disk full (media on a small tmpfs): 507 before and after acceptance, nothing partial, works again once space is freed", async () => {
+    expect(process.getuid?.()).toBe(0); // mounting a tmpfs needs root (CI runs as root)
+    const mediaRoot = mkdtempSync(join(tmpdir(), "photochanger-faults-media-"));
+    expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=80m", "tmpfs", mediaRoot]).status).toBe(0);
+    const filler = (name: string, leaveBytes: number) => {
+      const s = statfsSync(mediaRoot);
+      const free = Number(s.bavail) * Number(s.bsize);
+      const path = join(mediaRoot, name);
+      try {
+        writeFileSync(path, new Uint8Array(Math.max(0, free - leaveBytes)));
+      } catch {
+        // ENOSPC: the disk is as full as it gets
+      }
+      return path;
+    };
+    const w = await World.create(pg, "diskfull", { MEDIA_ROOT: mediaRoot });
+    try {
+      await w.slot("slot-001", "greyscale", 3000);
+      const server = await w.serve({ WORKER_COUNT: "2" });
+      // Before acceptance: less room than an upload needs.
+      const first = filler("filler-1", 8 * 1024 * 1024);
+      const before = await post(server.url, "slot-001", photo);
+      expect([before.status, before.code]).toEqual([507, "insufficient_storage"]);
+      expect((await w.jobs()).length).toBe(0);
+      rmSync(first);
+
+      // After acceptance: the disk fills while the provider works; the result cannot be stored.
+      const held = post(server.url, "slot-001", photo);
+      await until("the job running", 20_000, async () => {
+        const [r] = await w.db<
+          { n: number }[]
+        >`select count(*)::int as n from job where status = 'processing'`;
+        return r!.n === 1;
+      });
+      const second = filler("filler-2", 0);
+      filler("filler-3", 0);
+      const after = await held;
+      expect([after.status, after.code]).toEqual([507, "insufficient_storage"]);
+      const [row] = await w.jobs();
+      expect(row!.id).toBe(after.jobId!);
+      expect([row!.status, row!.failure_reason, row!.result_path]).toEqual(["failed", "storage_full", null]);
+      await until("the payload removed", 10_000, async () => (await w.jobs())[0]!.payload_path === null);
+      const leftovers = [...new Bun.Glob("{payloads,results}/**/*").scanSync({ cwd: mediaRoot })];
+      expect(leftovers).toEqual([]);
+
+      // Space freed: it works again.
+      rmSync(second);
+      rmSync(join(mediaRoot, "filler-3"), { force: true });
+      const again = await post(server.url, "slot-001", photo);
+      expect(again.status).toBe(200);
+      const a = await account(w, [before, after, again], (j) => j.id === again.jobId);
+      figures.push({
+        fault: "media disk full (80 MB tmpfs filled before, then after acceptance)",
+        runs: 2,
+        jobs: a.jobs.length,
+        lost: a.lost.length + a.badBodies.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes: `booths: ${tally([before, after, again])}; the accepted job failed as storage_full, no partial file left; 200 once space was freed`,
+      });
+      expect(a.lost).toEqual([]);
+      expect(a.errors500).toEqual([]);
+    } finally {
+      await w.close();
+      spawnSync("umount", ["-l", mediaRoot]);
+      rmSync(mediaRoot, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  test("6. SIGTERM with 50 held requests: 50 answers, new ingests 503 while /readyz says not ready, exit 0", async () => {
+    const w = await World.create(pg, "drain");
+    try {
+      await w.slot("slot-001", "greyscale", 1000);
+      await w.settings({ sync_response_seconds: 45, max_in_flight_jobs: 64 });
+      const server = await w.serve({ WORKER_COUNT: "8" });
+      const held = Promise.all(Array.from({ length: 50 }, () => post(server.url, "slot-001", photo)));
+      await until("50 jobs accepted", 30_000, async () => {
+        const [r] = await w.db<{ n: number }[]>`select count(*)::int as n from job`;
+        return r!.n === 50;
+      });
+      const stoppedAt = Date.now();
+      server.proc.kill("SIGTERM");
+      await server.waitForEvent("server.stopping");
+      const ready = await fetch(`${server.url}/readyz`);
+      const late = await post(server.url, "slot-001", photo);
+      const answers = await held;
+      const exit = await server.proc.exited;
+      const drainS = Math.round((Date.now() - stoppedAt) / 1000);
+      const a = await account(w, answers);
+      figures.push({
+        fault: "SIGTERM with 50 booth requests held",
+        runs: 1,
+        jobs: a.jobs.length,
+        lost: a.lost.length + a.badBodies.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes: `${tally(answers)} within ${drainS} s of the signal; a new ingest meanwhile: ${late.status} ${late.code}; /readyz ${ready.status}; exit ${exit}`,
+      });
+      expect(ready.status).toBe(503);
+      expect([late.status, late.code, late.retryAfter]).toEqual([503, "service_unavailable", "5"]);
+      expect(answers.map((x) => x.status)).toEqual(Array(50).fill(200));
+      expect(exit).toBe(0);
+      expect(a.lost).toEqual([]);
+      expect(a.duplicated).toEqual([]);
+      expect(a.stuck).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  }, 120_000);
+});
+
+/** Replaces the figures table in docs/reliability.md (between its markers) with this run's. */
+function writeReliabilityTable(rows: Figures[], seconds: number): void {
+  const path = join(REPO, "docs", "reliability.md");
+  const begin = "<!-- faults:begin -->";
+  const end = "<!-- faults:end -->";
+  const table = [
+    begin,
+    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 6 scenarios reporting.`,
+    "",
+    "| fault | runs | jobs | lost | duplicated | stuck | 500s | notes |",
+    "|---|---:|---:|---:|---:|---:|---:|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.fault} | ${r.runs} | ${r.jobs} | ${r.lost} | ${r.duplicated} | ${r.stuck} | ${r.errors500} | ${r.notes} |`,
+    ),
+    end,
+  ].join("\n");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    text = `# Reliability\n\n${begin}\n${end}\n`;
+  }
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
+  const next =
+    from >= 0 && to > from
+      ? text.slice(0, from) + table + text.slice(to + end.length)
+      : `${text}\n${table}\n`;
+  writeFileSync(path, next);
+}
