@@ -163,18 +163,18 @@ export class Metrics {
   });
   private readonly mediaBytes = new Gauge({
     name: "photochanger_media_bytes",
-    help: "Bytes under MEDIA_ROOT, by kind (payloads, results, templates, media)",
+    help: "Bytes of media by kind (payloads, results, templates, media), under MEDIA_ROOT or in the bucket",
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });
   private readonly diskFree = new Gauge({
     name: "photochanger_disk_free_bytes",
-    help: "Free bytes on the media volume (available to the service)",
+    help: "Free bytes on the media volume (with a bucket: the data dir's volume), available to the service",
     registers: [this.registry],
   });
   private readonly diskTotal = new Gauge({
     name: "photochanger_disk_total_bytes",
-    help: "Size of the media volume in bytes",
+    help: "Size of the media volume in bytes (with a bucket: the data dir's volume)",
     registers: [this.registry],
   });
   private readonly lastCleanup = new Gauge({

@@ -182,6 +182,13 @@ export class Runtime implements Services {
       instancesHere.add(this.instanceId);
       await this.heartbeat();
       this.registered = true;
+      if (!(await this.settings.masterKeyMatches())) {
+        // Provider keys stored by the others cannot be read here and their sessions are refused.
+        this.log.error("master_key.mismatch", {
+          master_key: join(this.config.dataDir, "master.key"),
+          fix: "every instance on this database needs the same master.key: copy it from the first one",
+        });
+      }
       await this.sweep();
       this.every(
         INSTANCE_HEARTBEAT_MS,

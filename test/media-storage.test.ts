@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3MediaStore } from "../src/media/s3";
 import { LocalMediaStore, type MediaStore } from "../src/media/storage";
+import { dslrForm, json, postIngest, startTestApp } from "./helpers/app";
+import { makeJpeg } from "./helpers/images";
 import { startTestBucket, type TestBucket } from "./helpers/s3";
 
 setDefaultTimeout(30_000);
@@ -147,5 +149,29 @@ describe("s3 backend specifics", () => {
   test("an unreachable bucket fails probe() with the reason", async () => {
     const s = new S3MediaStore({ ...bucket.settings, endpoint: "http://127.0.0.1:9" }, scratch());
     await expect(s.probe()).rejects.toThrow();
+  });
+});
+
+describe("a server whose bucket is unreachable", () => {
+  test("refuses uploads with 503 (not 500), stores nothing, and is not ready", async () => {
+    const app = await startTestApp({
+      workers: false,
+      // Nothing listens on port 9 of the loopback: every bucket call fails to connect.
+      env: { ...bucket.env, S3_ENDPOINT: "http://127.0.0.1:9" },
+    });
+    try {
+      await app.configureSlot("slot-001", { provider: "local", operation: "passthrough", settings: {} });
+      const res = await postIngest(app, "slot-001", dslrForm(await makeJpeg()));
+      expect(res.status).toBe(503);
+      expect((await json(res)).error.code).toBe("service_unavailable");
+      expect(await app.sql`select id from job`).toHaveLength(0);
+      const ready = await fetch(`${app.url}/readyz`);
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as { error: { details: { failing: string[] } } };
+      expect(body.error.details.failing).toContain("media");
+      expect(readdirSync(app.dataDir)).not.toContain("media");
+    } finally {
+      await app.stop();
+    }
   });
 });

@@ -233,9 +233,8 @@ describe("three instances, one database, one bucket", () => {
     expect((await fetch(`${servers.c!.url}/public/results/${jobId}`)).status).toBe(410);
   });
 
-  // DEPENDS ON ISSUE 11 (re-run of interrupted jobs): today a job whose worker is stopped ends as
-  // failed/interrupted, so A answers 5xx. Turn this into `test(...)` once issue 11's re-run is on main.
-  test.todo("stopping B while it runs a job still answers the booth on A with 200", async () => {
+  // With the job lifecycle's re-run (issue 11): a stopped worker hands its job back, another runs it.
+  test("stopping B while it runs a job still answers the booth on A with 200", async () => {
     const { a, b } = servers;
     const held = fetch(`${a!.url}/ingest/slot-002`, {
       method: "POST",

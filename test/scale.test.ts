@@ -122,6 +122,17 @@ describe("the cleaner across instances", () => {
   });
 });
 
+describe("the master key across instances", () => {
+  test("an instance with another master.key says so at start; one with the shared key does not", async () => {
+    const lines: string[] = [];
+    const other = await startTestApp({ workers: false, databaseUrl: a.databaseUrl, logLines: lines });
+    await other.stop();
+    const mismatch = lines.find((l) => l.includes('"event":"master_key.mismatch"'));
+    expect(mismatch).toContain("master.key");
+    expect(logLines.some((l) => l.includes("master_key.mismatch"))).toBe(false);
+  });
+});
+
 describe("the instance registry", () => {
   test("lists both instances with version, heartbeat and jobs in flight; status prints them", async () => {
     const list = await instanceRegistry(a.rt.store);

@@ -238,6 +238,14 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The bucket could not take or give the object — unreachable, refusing (credentials, no such
+ * bucket) or failing past the retries. Not the photo's fault: the caller answers 503, never 500.
+ */
+export function isStorageUnavailable(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === "S3Error";
+}
+
 export function isDiskFull(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === "ENOSPC" || code === "EDQUOT";

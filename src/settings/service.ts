@@ -44,6 +44,7 @@ export const KEYS = {
   publicBaseUrl: "public_base_url",
   ingestPassword: "ingest_password",
   providerKey: (id: string) => `provider_key.${id}`,
+  masterKeyFingerprint: "master_key_fingerprint",
 } as const;
 
 export interface SecretMeta {
@@ -77,6 +78,29 @@ export class SettingsService {
     /** How long a read is reused when no NOTIFY says otherwise. */
     private readonly cacheMs = CACHE_MS,
   ) {}
+
+  /**
+   * Whether this process holds the master key the database's secrets were sealed with. The first
+   * process to ask records a fingerprint of its key (an HMAC of a fixed text: it reveals nothing of
+   * the key); every later one compares. Instances sharing a database must share the key file.
+   */
+  async masterKeyMatches(): Promise<boolean> {
+    const fingerprint = createHmac("sha256", this.masterKey)
+      .update("photochanger master key fingerprint v1")
+      .digest("hex");
+    const row = await this.store.settings.get(KEYS.masterKeyFingerprint);
+    if (!row) {
+      await this.store.settings.put(
+        KEYS.masterKeyFingerprint,
+        fingerprint,
+        "first-start",
+        false,
+        this.clock.now(),
+      );
+      return true;
+    }
+    return row.value === fingerprint;
+  }
 
   /** Key material for derived secrets (the JWT signing key); never exposed over HTTP. */
   masterKeyForDerivation(): Buffer {

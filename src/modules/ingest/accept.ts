@@ -174,11 +174,11 @@ async function boothExchange(
         bytes: upload.bytes.byteLength,
         client_ip: client.ip,
       });
-      request.signal.addEventListener(
-        "abort",
-        () => rt.log.info("ingest.client_gone", { job_id: job.id, slot: slotId }),
-        { once: true },
-      );
+      const gone = () => rt.log.info("ingest.client_gone", { job_id: job.id, slot: slotId });
+      // The booth may have hung up while the job was being queued: an abort listener added now
+      // would never fire.
+      if (request.signal.aborted) gone();
+      else request.signal.addEventListener("abort", gone, { once: true });
     },
   });
   if (final) return outcomeReply(rt, final);

@@ -8,7 +8,7 @@ import { jobExpiresAt } from "../../domain/deadlines";
 import { AppError } from "../../lib/errors";
 import { isDatabaseUnavailable, parseMultipart, readBodyWithin } from "../../lib/http";
 import { EXT, type ImageFormat, inspectImage, MIME } from "../../media/images";
-import { isDiskFull } from "../../media/storage";
+import { isDiskFull, isStorageUnavailable } from "../../media/storage";
 import type { Services } from "../../services";
 import {
   clearFailures,
@@ -317,6 +317,12 @@ export async function enqueueUpload(
   } catch (err) {
     if (isDiskFull(err)) {
       throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored");
+    }
+    if (isStorageUnavailable(err)) {
+      throw new AppError(
+        "service_unavailable",
+        "The media storage (bucket) is not reachable; the photo was not stored, try again shortly",
+      );
     }
     throw err;
   }
