@@ -64,13 +64,18 @@ export async function claimRate(
   loops: number,
   seconds: number,
   mode: "claim" | "select1",
+  syncCommit = true,
 ): Promise<{ perSecond: number; empty: number }> {
   const startAt = Date.now() + 1500;
   const procs = Array.from({ length: processes }, () =>
     spawnChild(
       ["bun", join(import.meta.dir, "queue.ts"), "--claimer", url, String(loops), String(seconds), mode],
       {
-        env: { ...process.env, BENCH_START_AT: String(startAt) },
+        env: {
+          ...process.env,
+          BENCH_START_AT: String(startAt),
+          BENCH_SYNC_COMMIT: syncCommit ? "on" : "off",
+        },
         stdin: "ignore",
       },
     ),

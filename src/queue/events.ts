@@ -3,10 +3,13 @@
  * processes LISTEN/NOTIFY carries the same hints. A hint is only a hint: waiters and workers
  * re-read the database, and a slow safety-net poll keeps them correct when a hint is lost.
  */
+import type { JobRow } from "../db/schema";
 import type { Logger } from "../lib/log";
 import type { JobStore } from "../store/job-store";
 
 type Listener = () => void;
+/** Told that a job is final; `row` is the finalizing statement's own row when it ended in this process. */
+type FinalizedListener = (row: JobRow | null) => void;
 
 export class JobEvents {
   /**
@@ -16,19 +19,19 @@ export class JobEvents {
    */
   constructor(readonly wakeups = true) {}
 
-  private readonly finalized = new Map<string, Set<Listener>>();
+  private readonly finalized = new Map<string, Set<FinalizedListener>>();
   private readonly queued = new Set<Listener>();
   private queuedHints = 0;
   private readonly cancelled = new Map<string, Set<Listener>>();
   /** Jobs this process is finalizing right now (see `emitRemoteFinalized`). */
   private readonly finalizingHere = new Map<string, number>();
 
-  onFinalized(jobId: string, fn: Listener): () => void {
+  onFinalized(jobId: string, fn: FinalizedListener): () => void {
     return add(this.finalized, jobId, fn);
   }
 
-  emitFinalized(jobId: string): void {
-    if (this.wakeups) for (const fn of [...(this.finalized.get(jobId) ?? [])]) fn();
+  emitFinalized(jobId: string, row: JobRow | null = null): void {
+    if (this.wakeups) for (const fn of [...(this.finalized.get(jobId) ?? [])]) fn(row);
     for (const fn of [...(this.cancelled.get(jobId) ?? [])]) fn();
   }
 
@@ -92,7 +95,7 @@ export class JobEvents {
   }
 }
 
-function add(map: Map<string, Set<Listener>>, key: string, fn: Listener): () => void {
+function add<F>(map: Map<string, Set<F>>, key: string, fn: F): () => void {
   let set = map.get(key);
   if (!set) {
     set = new Set();

@@ -50,19 +50,22 @@ export class JobQueue {
 
   async enqueue(values: NewJobRow, cap: number): Promise<InsertOutcome> {
     const liveSince = new Date(this.clock.now().getTime() - this.leaseTtlMs);
-    const outcome = await this.jobs.insertWithinCap(values, cap, liveSince);
-    if (outcome.kind === "inserted") {
-      const j = outcome.job;
-      await this.step(j, "received", {
-        source: j.source,
-        provider: j.provider,
-        operation: j.operation,
-        payload_bytes: j.payloadSize,
-        payload_mime: j.payloadMime,
-        expires_at: j.expiresAt.toISOString(),
-      });
-      this.events.emitQueued();
-    }
+    // The "received" row is written in the same transaction as the job (one commit, not two).
+    const outcome = await this.jobs.insertWithinCap(values, cap, liveSince, {
+      jobId: values.id as string,
+      slotId: values.slotId,
+      event: "received",
+      at: this.clock.now(),
+      details: {
+        source: values.source,
+        provider: values.provider,
+        operation: values.operation,
+        payload_bytes: values.payloadSize ?? null,
+        payload_mime: values.payloadMime ?? null,
+        expires_at: values.expiresAt.toISOString(),
+      },
+    });
+    if (outcome.kind === "inserted") this.events.emitQueued();
     return outcome;
   }
 
@@ -343,14 +346,23 @@ export class JobQueue {
    */
   private async finished(row: JobRow, event: string, details: Record<string, unknown>): Promise<void> {
     const totalMs = row.finalizedAt!.getTime() - row.createdAt.getTime();
-    await this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs);
-    try {
-      await this.media.remove(row.payloadPath);
-      if (row.payloadPath) await this.jobs.clearPayload(row.id);
-      await this.objects.removeForJob(row.id, this.clock.now());
-    } catch (err) {
-      this.log.warn("queue.cleanup_deferred", { job_id: row.id, slot: row.slotId, error: err });
-    }
+    // The log row and the clean-up are independent, so at once: the booth waits for the slowest,
+    // not for the sum.
+    const cleanup = async () => {
+      try {
+        await Promise.all([
+          this.media.remove(row.payloadPath),
+          row.payloadPath ? this.jobs.clearPayload(row.id) : null,
+          this.objects.removeForJob(row.id, this.clock.now()),
+        ]);
+      } catch (err) {
+        this.log.warn("queue.cleanup_deferred", { job_id: row.id, slot: row.slotId, error: err });
+      }
+    };
+    await Promise.all([
+      this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs),
+      cleanup(),
+    ]);
     this.log.info(`job.${event}`, {
       job_id: row.id,
       slot: row.slotId,
@@ -359,7 +371,7 @@ export class JobQueue {
       total_ms: totalMs,
       provider_latency_ms: row.providerLatencyMs,
     });
-    this.events.emitFinalized(row.id);
+    this.events.emitFinalized(row.id, { ...row, payloadPath: null });
     for (const hook of this.hooks) {
       try {
         hook(row);

@@ -34,10 +34,17 @@ export async function waitForOutcome(
   let wake: () => void = () => {
     woken = true;
   };
-  const off = events.onFinalized(jobId, () => wake());
+  // A finalization in this process hands over its own row: the booth is answered from it without
+  // reading the job again (a NOTIFY from another process carries no row, so that one re-reads).
+  let finalRow: JobRow | null = null;
+  const off = events.onFinalized(jobId, (row) => {
+    if (row) finalRow = row;
+    wake();
+  });
   const giveUpAt = expiresAt.getTime() + FINAL_READ_GRACE_MS;
   try {
     for (;;) {
+      if (finalRow) return finalRow;
       woken = false;
       wake = () => {
         woken = true;

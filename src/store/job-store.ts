@@ -15,8 +15,8 @@ export class JobStore {
 
   // ---- the queue ----
   /** `liveSince`: processing rows with an older lease heartbeat do not count against the cap. */
-  insertWithinCap(values: NewJobRow, cap: number, liveSince: Date) {
-    return q.insertJobWithinCap(this.sql, values, cap, liveSince);
+  insertWithinCap(values: NewJobRow, cap: number, liveSince: Date, log?: q.LogEntry) {
+    return q.insertJobWithinCap(this.sql, values, cap, liveSince, log);
   }
   claim(owner: string, now: Date, skipProviders: string[] = [], onlyInstance: string | null = null) {
     return q.claimNextJob(this.sql, owner, now, skipProviders, onlyInstance);

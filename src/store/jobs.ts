@@ -41,8 +41,9 @@ function toColumns(values: NewJobRow): Record<string, unknown> {
 export type InsertOutcome = { kind: "inserted"; job: JobRow } | { kind: "busy"; inFlight: number };
 
 /**
- * Inserts a pending job unless the global in-flight cap is reached. The count and insert run under
- * a transaction-scoped advisory lock so concurrent ingests cannot overshoot the cap. A processing
+ * Inserts a pending job — and its first log row, when given — unless the global in-flight cap is
+ * reached. The count and insert run under a transaction-scoped advisory lock so concurrent ingests
+ * cannot overshoot the cap; statements that need no answer in between are pipelined. A processing
  * row whose lease heartbeat is older than `liveSince` belongs to a dead worker: it is about to be
  * re-queued and must not keep booths out meanwhile, so it is not counted.
  */
@@ -51,18 +52,23 @@ export async function insertJobWithinCap(
   values: NewJobRow,
   cap: number,
   liveSince: Date,
+  log?: LogEntry,
 ): Promise<InsertOutcome> {
   return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext('photochanger.enqueue'))`;
-    const [{ n }] = (await tx`
+    // postgres.js sends a query when it is first awaited or executed: execute() in order, so the
+    // server runs them in that order on this connection (the job row before its log row).
+    const lock = tx`select pg_advisory_xact_lock(hashtext('photochanger.enqueue'))`.execute();
+    const counted = tx`
       select count(*)::int as n from job
-      where status = 'pending' or (status = 'processing' and heartbeat_at >= ${liveSince})`) as unknown as [
-      { n: number },
-    ];
+      where status = 'pending' or (status = 'processing' and heartbeat_at >= ${liveSince})`.execute();
+    await lock;
+    const n = ((await counted) as unknown as [{ n: number }])[0].n;
     if (n >= cap) return { kind: "busy", inFlight: n } as const;
-    const [row] = await tx`insert into job ${tx(toColumns(values))} returning *`;
-    await tx`select pg_notify(${CHANNEL_JOB_NEW}, ${values.id as string})`;
-    return { kind: "inserted", job: toJob(row as Record<string, unknown>) } as const;
+    const insert = tx`insert into job ${tx(toColumns(values))} returning *`.execute();
+    const logged = log ? appendLog(tx as unknown as Sql, log) : null;
+    const notify = tx`select pg_notify(${CHANNEL_JOB_NEW}, ${values.id as string})`.execute();
+    const [inserted] = await Promise.all([insert, logged, notify]);
+    return { kind: "inserted", job: toJob(inserted[0] as Record<string, unknown>) } as const;
   }) as Promise<InsertOutcome>;
 }
 
