@@ -1,9 +1,10 @@
 /**
  * The admin accounts `serg` and `igor`: created on first start with random passwords, their
  * passwords set by the CLI. Passwords are argon2id hashes; the scopes a user has live in
- * `admin_user.scopes`.
+ * `admin_user.scopes` (read on every request) and change with `photochanger admin scopes`.
  */
 import type { Clock } from "./lib/clock";
+import type { AuditStore } from "./store/audit";
 import type { AuthStore } from "./store/auth";
 
 export const SCOPES = [
@@ -16,13 +17,18 @@ export const SCOPES = [
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const ADMIN_SCOPES: Record<string, Scope[]> = {
+/** The admins and the scopes they start with: both have every scope (SPEC §10). */
+export const DEFAULT_SCOPES: Record<string, Scope[]> = {
   serg: [...SCOPES],
-  igor: SCOPES.filter((s) => s !== "settings:write"),
+  igor: [...SCOPES],
 };
 
 export function isAdminUsername(name: string): boolean {
-  return Object.hasOwn(ADMIN_SCOPES, name);
+  return Object.hasOwn(DEFAULT_SCOPES, name);
+}
+
+export function isScope(name: string): name is Scope {
+  return (SCOPES as readonly string[]).includes(name);
 }
 
 /** Creates missing admins with the given password generator; returns who was created and with what. */
@@ -32,7 +38,7 @@ export async function ensureAdminUsers(
 ): Promise<{ username: string; password: string }[]> {
   const existing = new Set(await auth.usernames());
   const created: { username: string; password: string }[] = [];
-  for (const [username, scopes] of Object.entries(ADMIN_SCOPES)) {
+  for (const [username, scopes] of Object.entries(DEFAULT_SCOPES)) {
     if (existing.has(username)) continue;
     const password = generate();
     const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
@@ -48,5 +54,38 @@ export async function setAdminPassword(
 ): Promise<void> {
   if (!isAdminUsername(username)) throw new Error(`unknown admin "${username}" (expected serg or igor)`);
   const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
-  await deps.auth.setPassword(username, passwordHash, ADMIN_SCOPES[username] ?? [], deps.clock.now());
+  await deps.auth.setPassword(username, passwordHash, DEFAULT_SCOPES[username] ?? [], deps.clock.now());
+}
+
+/**
+ * Grants and withdraws scopes of an admin (`photochanger admin scopes`), audited. Unknown scope
+ * names and unknown admins are refused with a message naming them; returns the admin's scopes.
+ */
+export async function changeAdminScopes(
+  deps: { auth: AuthStore; audit: AuditStore; clock: Clock },
+  username: string,
+  change: { add?: string[]; remove?: string[] },
+  by: string,
+): Promise<Scope[]> {
+  const unknown = [...(change.add ?? []), ...(change.remove ?? [])].filter((s) => !isScope(s));
+  if (unknown.length) {
+    const names = unknown.map((s) => `"${s}"`).join(", ");
+    throw new Error(`unknown scope ${names} (scopes: ${SCOPES.join(", ")})`);
+  }
+  const user = isAdminUsername(username) ? await deps.auth.user(username) : null;
+  if (!user) throw new Error(`unknown admin "${username}" (expected serg or igor)`);
+  const before = SCOPES.filter((s) => user.scopes.includes(s));
+  const after = SCOPES.filter(
+    (s) => (before.includes(s) || change.add?.includes(s)) && !change.remove?.includes(s),
+  );
+  if (after.join() !== before.join()) {
+    await deps.auth.setScopes(username, after);
+    await deps.audit.append(
+      by,
+      "admin.scopes_changed",
+      { username, from: before, to: after },
+      deps.clock.now(),
+    );
+  }
+  return after;
 }

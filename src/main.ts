@@ -3,7 +3,7 @@
  * The `photochanger` command: argv → command. `serve` (default) runs the server; the others are
  * operator tools over the same database. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
-import { isAdminUsername, setAdminPassword } from "./accounts";
+import { changeAdminScopes, isAdminUsername, isScope, SCOPES, setAdminPassword } from "./accounts";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
 import { runCleanup } from "./cron/cleanup";
 import { AppError } from "./lib/errors";
@@ -30,22 +30,29 @@ interface Command {
 interface ParsedArgs {
   positional: string[];
   flags: Map<string, string | true>;
+  /** Every value of a flag given more than once (`--add a --add b`). */
+  repeated: Map<string, string[]>;
 }
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
+  const repeated = new Map<string, string[]>();
+  const set = (name: string, value: string | true) => {
+    flags.set(name, value);
+    if (value !== true) repeated.set(name, [...(repeated.get(name) ?? []), value]);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a.startsWith("--")) {
       const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-      if (inline !== undefined) flags.set(name, inline);
-      else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) flags.set(name, argv[++i]!);
-      else flags.set(name, true);
+      if (inline !== undefined) set(name, inline);
+      else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) set(name, argv[++i]!);
+      else set(name, true);
     } else if (a === "-h") flags.set("help", true);
     else positional.push(a);
   }
-  return { positional, flags };
+  return { positional, flags, repeated };
 }
 
 function flagValue(args: ParsedArgs, name: string): string | undefined {
@@ -142,13 +149,20 @@ const commands: Record<string, Command> = {
     },
   },
   admin: {
-    summary: "manage admin accounts: admin set-password <serg|igor> [--value <password>]",
-    usage: "photochanger admin set-password <serg|igor> [--value <password>]",
+    summary: "manage admin accounts: set-password, scopes",
+    usage:
+      "photochanger admin set-password <serg|igor> [--value <password>]\n" +
+      "       photochanger admin scopes <serg|igor> [--add SCOPE]… [--remove SCOPE]…\n\n" +
+      `Scopes: ${SCOPES.join(", ")} (a list may also be comma-separated). Without --add/--remove,\n` +
+      "`scopes` prints the admin's scopes. Changes are in the audit log.",
     async run(args) {
-      onlyFlags(args, ["value"]);
       noPositional(args, 2);
       const [sub, user] = args.positional;
-      if (sub !== "set-password" || !user) throw new UsageError("expected: admin set-password <serg|igor>");
+      if (sub === "scopes") return adminScopes(args, user);
+      onlyFlags(args, ["value"]);
+      if (sub !== "set-password" || !user) {
+        throw new UsageError("expected: admin set-password <serg|igor> or admin scopes <serg|igor>");
+      }
       if (!isAdminUsername(user)) throw new UsageError(`unknown admin "${user}" (expected serg or igor)`);
       const given = flagValue(args, "value");
       if (given !== undefined && given.length < 8)
@@ -344,6 +358,40 @@ function pickPrompt(settings: Record<string, unknown>, settingsArgs: string[], p
     fresh[k] = parseScalar(v);
   }
   return fresh;
+}
+
+/** `admin scopes <user> [--add S]… [--remove S]…`: the same audited change for every caller. */
+async function adminScopes(args: ParsedArgs, user: string | undefined): Promise<number> {
+  onlyFlags(args, ["add", "remove"]);
+  if (!user) throw new UsageError("expected: admin scopes <serg|igor> [--add SCOPE] [--remove SCOPE]");
+  if (!isAdminUsername(user)) throw new UsageError(`unknown admin "${user}" (expected serg or igor)`);
+  const list = (name: string) => {
+    if (args.flags.get(name) === true) throw new UsageError(`--${name} needs a scope`);
+    return (args.repeated.get(name) ?? [])
+      .flatMap((v) => v.split(","))
+      .map((v) => v.trim())
+      .filter(Boolean);
+  };
+  const add = list("add");
+  const remove = list("remove");
+  const unknown = [...add, ...remove].filter((s) => !isScope(s));
+  if (unknown.length) {
+    throw new UsageError(
+      `unknown scope ${unknown.map((s) => `"${s}"`).join(", ")} (scopes: ${SCOPES.join(", ")})`,
+    );
+  }
+  const both = add.filter((s) => remove.includes(s));
+  if (both.length) throw new UsageError(`${both.join(", ")}: both added and removed`);
+  const scopes = await withRuntime((rt) =>
+    changeAdminScopes(
+      { auth: rt.store.auth, audit: rt.store.audit, clock: rt.clock },
+      user,
+      { add, remove },
+      "cli",
+    ),
+  );
+  console.log(`${user}: ${scopes.length ? scopes.join(", ") : "(no scopes)"}`);
+  return 0;
 }
 
 /** An API field name as the CLI option that sets it (`output_format` → `--output-format`). */

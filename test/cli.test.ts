@@ -151,6 +151,40 @@ describe("admin set-password", () => {
   });
 });
 
+describe("admin scopes", () => {
+  test("both admins start with every scope; --remove/--add change them, audited", async () => {
+    const all = "slots:read, slots:write, stats:read, settings:read, settings:write, jobs:write";
+    const shown = await runCli(["admin", "scopes", "igor"], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout.trim()).toBe(`igor: ${all}`);
+
+    const removed = await runCli(["admin", "scopes", "igor", "--remove", "settings:write"], env);
+    expect(removed.code).toBe(0);
+    expect((await rt.store.auth.user("igor"))!.scopes).not.toContain("settings:write");
+    const [audit] = await rt.store.audit.recent(1);
+    expect(audit).toMatchObject({
+      actor: "cli",
+      action: "admin.scopes_changed",
+      details: { username: "igor", to: expect.not.arrayContaining(["settings:write"]) },
+    });
+
+    const added = await runCli(["admin", "scopes", "igor", "--add", "settings:write,jobs:write"], env);
+    expect(added.code).toBe(0);
+    expect(added.stdout.trim()).toBe(`igor: ${all}`);
+  });
+
+  test("unknown scopes and admins are refused with a clear message, nothing changes", async () => {
+    const bad = await runCli(["admin", "scopes", "igor", "--remove", "settings:wrte"], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown scope "settings:wrte"');
+    expect(bad.stderr).toContain("settings:write");
+    const who = await runCli(["admin", "scopes", "root", "--add", "slots:read"], env);
+    expect(who.code).toBe(2);
+    expect(who.stderr).toContain('unknown admin "root"');
+    expect((await rt.store.auth.user("igor"))!.scopes).toContain("settings:write");
+  });
+});
+
 describe("slot", () => {
   test("set changes provider, operation, settings and bumps the version; show prints it", async () => {
     const before = await rt.store.slots.get("slot-003");

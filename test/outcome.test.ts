@@ -28,7 +28,7 @@ describe("classifyOutcome", () => {
         if (o) seen.add(o.category);
       }
     }
-    expect([...seen].sort()).toEqual(["cancelled", "provider_errors", "success", "timeouts"]);
+    expect([...seen].sort()).toEqual([...OUTCOME_CATEGORIES].sort());
   });
 
   test("the booth's answer for each way a job ends (SPEC §2)", () => {
@@ -41,9 +41,11 @@ describe("classifyOutcome", () => {
     expect(answer("failed", "timeout")).toEqual(["timeouts", 504, "sync_timeout"]);
     expect(answer("cancelled", "cancelled")).toEqual(["cancelled", 503, "job_cancelled"]);
     expect(answer("failed", "provider_error")).toEqual(["provider_errors", 502, "provider_error"]);
-    expect(answer("failed", "invalid_config")).toEqual(["provider_errors", 502, "invalid_config"]);
+    // Counted apart from the provider's errors: the slot could not run, no provider was called.
+    expect(answer("failed", "invalid_config")).toEqual(["invalid_config", 502, "invalid_config"]);
     expect(answer("failed", "provider_blocked")).toEqual(["provider_errors", 422, "provider_blocked"]);
-    expect(answer("failed", "provider_no_image")).toEqual(["provider_errors", 502, "provider_no_image"]);
+    // Counted apart too: the provider answered, only never with an image (not a timeout, not an error).
+    expect(answer("failed", "provider_no_image")).toEqual(["provider_no_image", 502, "provider_no_image"]);
     // Faults are not 500s: work cut short by restarts → 503, a disk that filled after acceptance → 507.
     expect(answer("failed", "interrupted")).toEqual(["provider_errors", 503, "service_unavailable"]);
     expect(answer("failed", "storage_full")).toEqual(["provider_errors", 507, "insufficient_storage"]);
@@ -125,7 +127,14 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
   test("the aggregate, the per-slot window counts and classifyOutcome agree", async () => {
     const { rows } = await store.jobs.list({ offset: 0, limit: 100 });
     expect(rows.length).toBe(FAILURE_REASONS.length + 5);
-    const expected = { success: 0, timeouts: 0, provider_errors: 0, cancelled: 0 };
+    const expected = {
+      success: 0,
+      timeouts: 0,
+      provider_errors: 0,
+      provider_no_image: 0,
+      invalid_config: 0,
+      cancelled: 0,
+    };
     for (const r of rows) {
       const o = classifyOutcome(r.status, r.failureReason);
       if (o) expected[o.category]++;
@@ -136,6 +145,8 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
       success: all!.success,
       timeouts: all!.timeouts,
       provider_errors: all!.provider_errors,
+      provider_no_image: all!.provider_no_image,
+      invalid_config: all!.invalid_config,
       cancelled: all!.cancelled,
     }).toEqual(expected);
     const [window] = await store.jobs.windowCounts(created);

@@ -254,6 +254,69 @@ describe("at 100 % booth uploads are refused at once", () => {
   });
 });
 
+describe("honest reasons", () => {
+  test("a missing key: 502 invalid_config, the provider never called nor counted, stats say invalid_config", async () => {
+    await app.configureSlot("slot-005", {
+      provider: "gemini",
+      operation: "image_edit",
+      settings: { prompt: "Paint this photo as a bright watercolour" },
+    });
+    const saved = app.rt.config.providers.gemini.apiKey;
+    app.rt.config.providers.gemini.apiKey = null;
+    try {
+      const res = await postIngest(app, "slot-005", dslrForm(photo));
+      expect(res.status).toBe(502);
+      expect((await json(res)).error.code).toBe("invalid_config");
+    } finally {
+      app.rt.config.providers.gemini.apiKey = saved;
+    }
+    expect(fake.requests).toHaveLength(0);
+    expect(await geminiToday()).toBe(0);
+
+    const serg = api(app, await login(app, "serg"));
+    const stats = (await (await serg("GET", "/api/stats/slot-005")).json()) as {
+      summary: Record<string, number>;
+    };
+    expect(stats.summary).toMatchObject({
+      invalid_config: 1,
+      provider_errors: 0,
+      provider_no_image: 0,
+      errors: 1,
+    });
+    const slot = (await (await serg("GET", "/api/slots/slot-005")).json()) as {
+      stats: Record<string, number>;
+    };
+    expect(slot.stats).toMatchObject({ invalid_config: 1, provider_errors: 0, other_failures: 0 });
+    const m = await scrape();
+    expect(
+      m.value("photochanger_provider_errors_total", { provider: "gemini", code: "invalid_config" }),
+    ).toBeUndefined();
+  });
+
+  test("Gemini's repeated NO_IMAGE is counted as provider_no_image, apart from provider errors", async () => {
+    await app.configureSlot("slot-006", {
+      provider: "gemini",
+      operation: "image_edit",
+      settings: { prompt: "Paint this photo as a bright watercolour" },
+    });
+    await app.setSyncSeconds(4);
+    fake.answer(...Array.from({ length: 5 }, () => ({ kind: "no_image" as const })));
+    const res = await postIngest(app, "slot-006", dslrForm(photo));
+    expect(res.status).toBe(502);
+    expect((await json(res)).error.code).toBe("provider_no_image");
+    const serg = api(app, await login(app, "serg"));
+    const stats = (await (await serg("GET", "/api/stats/slot-006")).json()) as {
+      summary: Record<string, number> & { failure_reasons: Record<string, number> };
+    };
+    expect(stats.summary).toMatchObject({ provider_no_image: 1, provider_errors: 0, timeouts: 0, errors: 1 });
+    expect(stats.summary.failure_reasons).toEqual({ provider_no_image: 1 });
+    const m = await scrape();
+    expect(
+      m.value("photochanger_provider_errors_total", { provider: "gemini", code: "provider_no_image" }),
+    ).toBe(1);
+  });
+});
+
 describe("the pages", () => {
   async function cookie(): Promise<string> {
     const res = await fetch(`${app.url}/login`, {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { appSettings, auditLog, cleanupRun, job } from "../src/db/schema";
-import { type Api, type ApiOptions, api, login } from "./helpers/admin";
+import { type Api, type ApiOptions, api, changeScopes, login } from "./helpers/admin";
 import {
   ADMIN_PASSWORDS,
   dslrFields,
@@ -45,6 +45,7 @@ beforeAll(async () => {
   app = await startTestApp({ logLines });
   serg = recording(api(app, await login(app, "serg")));
   igor = recording(api(app, await login(app, "igor")));
+  await changeScopes(app, "igor", { remove: ["settings:write"] });
   photo = await makeJpeg(100, 80);
   await app.configureSlot("slot-001", { provider: "local", operation: "passthrough", settings: {} });
 });

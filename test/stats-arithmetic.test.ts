@@ -24,14 +24,23 @@ const iso = (d: Date) => d.toISOString();
 
 describe("counting", () => {
   test("the derived counters follow the identities", () => {
-    const c = withTotals({ success: 7, timeouts: 2, provider_errors: 3, cancelled: 1 });
+    const c = withTotals({
+      success: 7,
+      timeouts: 2,
+      provider_errors: 3,
+      provider_no_image: 4,
+      invalid_config: 5,
+      cancelled: 1,
+    });
     expect(c).toEqual({
       success: 7,
       timeouts: 2,
       provider_errors: 3,
+      provider_no_image: 4,
+      invalid_config: 5,
       cancelled: 1,
-      errors: 6,
-      ingest_count: 13,
+      errors: 15,
+      ingest_count: 22,
     });
   });
 

@@ -42,6 +42,7 @@ function history(seed: number, n: number): PastJob[] {
       failureReason = pick([
         "provider_error",
         "provider_blocked",
+        "provider_no_image",
         "invalid_config",
         "interrupted",
         "internal_error",
@@ -77,7 +78,14 @@ function expectedFor(
       r.createdAt! < end &&
       filter(r),
   );
-  const c = { success: 0, timeouts: 0, provider_errors: 0, cancelled: 0 };
+  const c = {
+    success: 0,
+    timeouts: 0,
+    provider_errors: 0,
+    provider_no_image: 0,
+    invalid_config: 0,
+    cancelled: 0,
+  };
   for (const r of sel) c[classifyOutcome(r.status, r.failureReason ?? null)!.category]++;
   const total = sel.map((r) => r.finalizedAt!.getTime() - r.createdAt!.getTime());
   const provider = sel.filter((r) => r.providerLatencyMs != null).map((r) => r.providerLatencyMs!);
@@ -95,7 +103,9 @@ function checkBuckets(buckets: StatsBucket[], filter?: (r: NewJobRow) => boolean
   for (const b of buckets) {
     const { period_start, period_end, ...numbers } = b;
     expect(numbers).toEqual(expectedFor(new Date(period_start), new Date(period_end), filter));
-    expect(b.errors).toBe(b.timeouts + b.provider_errors + b.cancelled);
+    expect(b.errors).toBe(
+      b.timeouts + b.provider_errors + b.provider_no_image + b.invalid_config + b.cancelled,
+    );
     expect(b.ingest_count).toBe(b.success + b.errors);
   }
   for (let i = 1; i < buckets.length; i++) expect(buckets[i]!.period_start).toBe(buckets[i - 1]!.period_end);
@@ -103,7 +113,14 @@ function checkBuckets(buckets: StatsBucket[], filter?: (r: NewJobRow) => boolean
 
 function sum(
   buckets: StatsBucket[],
-  key: "success" | "timeouts" | "provider_errors" | "cancelled" | "ingest_count",
+  key:
+    | "success"
+    | "timeouts"
+    | "provider_errors"
+    | "provider_no_image"
+    | "invalid_config"
+    | "cancelled"
+    | "ingest_count",
 ) {
   return buckets.reduce((n, b) => n + b[key], 0);
 }
@@ -149,7 +166,15 @@ describe("GET /api/stats/global", () => {
 
     const { failure_reasons, success_rate, timeout_rate, ...summary } = body.summary;
     expect(summary).toEqual(expectedFor(from, now));
-    for (const k of ["success", "timeouts", "provider_errors", "cancelled", "ingest_count"] as const) {
+    for (const k of [
+      "success",
+      "timeouts",
+      "provider_errors",
+      "provider_no_image",
+      "invalid_config",
+      "cancelled",
+      "ingest_count",
+    ] as const) {
       expect(sum(body.data, k)).toBe(body.summary[k]);
     }
     expect(success_rate).toBeCloseTo(body.summary.success / body.summary.ingest_count, 4);
@@ -329,6 +354,8 @@ describe("GET /api/stats/overview", () => {
         success: s.success,
         timeouts: s.timeouts,
         provider_errors: s.provider_errors,
+        provider_no_image: s.provider_no_image,
+        invalid_config: s.invalid_config,
         cancelled: s.cancelled,
         errors: s.errors,
         ingest_count: s.ingest_count,

@@ -3,9 +3,11 @@
  * read-only settings for igor, CSRF refusal, escaping of user data, language switch, the guest
  * share page and QR, the public gallery link (expiry, revocation, rate limit), CSV export.
  */
+
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { slot } from "../src/db/schema";
 import { updateSettings } from "../src/modules/settings/service";
+import { changeScopes } from "./helpers/admin";
 import {
   ADMIN_PASSWORDS,
   dslrFields,
@@ -113,7 +115,8 @@ describe("access rules", () => {
     }
   });
 
-  test("igor sees settings read-only and cannot change them; serg can", async () => {
+  test("without settings:write igor sees settings read-only and cannot change them; serg can", async () => {
+    await changeScopes(app, "igor", { remove: ["settings:write"] });
     const igor = await cookieFor("igor");
     const page = await (await get("/settings", igor)).text();
     expect(page).toContain("Только просмотр");

@@ -14,20 +14,30 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const ACTIVE_STATUSES = ["pending", "processing"] as const;
 export const FINAL_STATUSES = ["succeeded", "failed", "timeout", "cancelled"] as const;
 
-export function isActive(status: string): boolean {
-  return (ACTIVE_STATUSES as readonly string[]).includes(status);
-}
-
 export function isFinal(status: string): boolean {
   return (FINAL_STATUSES as readonly string[]).includes(status);
 }
 
-/** The four disjoint outcomes every finished job is counted as. */
-export type OutcomeCategory = "success" | "timeouts" | "provider_errors" | "cancelled";
+/**
+ * The disjoint outcomes every finished job is counted as. Two failures are counted apart from the
+ * provider's errors because they mean something else to the operator: `provider_no_image` — the
+ * provider answered, only without an image, until the retries ran out (Gemini's NO_IMAGE) — and
+ * `invalid_config` — the slot could not run as configured (no key, template or public URL), found
+ * before any provider was called.
+ */
+export type OutcomeCategory =
+  | "success"
+  | "timeouts"
+  | "provider_errors"
+  | "provider_no_image"
+  | "invalid_config"
+  | "cancelled";
 export const OUTCOME_CATEGORIES: readonly OutcomeCategory[] = [
   "success",
   "timeouts",
   "provider_errors",
+  "provider_no_image",
+  "invalid_config",
   "cancelled",
 ];
 
@@ -53,8 +63,8 @@ export const FAILURE_OUTCOMES = {
   timeout: { category: "timeouts", code: "sync_timeout" },
   provider_error: { category: "provider_errors", code: "provider_error" },
   provider_blocked: { category: "provider_errors", code: "provider_blocked" },
-  provider_no_image: { category: "provider_errors", code: "provider_no_image" },
-  invalid_config: { category: "provider_errors", code: "invalid_config" },
+  provider_no_image: { category: "provider_no_image", code: "provider_no_image" },
+  invalid_config: { category: "invalid_config", code: "invalid_config" },
   cancelled: { category: "cancelled", code: "job_cancelled" },
   // Cut short by restarts more often than it may be re-run: a fault, answered 503 (try again).
   interrupted: { category: "provider_errors", code: "service_unavailable" },
@@ -88,8 +98,9 @@ function categoryOfStatus(status: JobStatus): OutcomeCategory | undefined {
 
 /**
  * How a job is counted and answered; null while it is pending or processing (a job counts once it
- * is final). Always `errors = timeouts + provider_errors + cancelled` and
- * `ingest_count = success + errors`, since every final job falls in exactly one category.
+ * is final). Always `errors = timeouts + provider_errors + provider_no_image + invalid_config +
+ * cancelled` and `ingest_count = success + errors`, since every final job falls in exactly one
+ * category.
  */
 export function classifyOutcome(status: string, reason: string | null): Outcome | null {
   if (!isFinal(status)) return null;

@@ -160,10 +160,6 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_CODES, code);
-}
-
 /** The page texts of every code in one language (the `errors.codes` of the page dictionaries). */
 export function errorTexts(lang: "ru" | "en"): Record<string, string> {
   return Object.fromEntries(Object.entries(ERROR_CODES).map(([code, spec]) => [code, spec[lang]]));

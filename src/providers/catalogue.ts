@@ -5,7 +5,7 @@ import { createGeminiProvider } from "./gemini";
 import { localProvider } from "./local";
 import { createOpenAIProvider } from "./openai";
 import { createTurbotextProvider } from "./turbotext";
-import { type OperationSpec, PROVIDER_IDS, type Provider, type ProviderId } from "./types";
+import type { OperationSpec, Provider } from "./types";
 
 export interface FieldError {
   field: string;
@@ -81,10 +81,6 @@ export class ProviderRegistry {
   private ids(): string[] {
     return [...this.byId.keys()];
   }
-}
-
-export function isProviderId(id: string): id is ProviderId {
-  return (PROVIDER_IDS as readonly string[]).includes(id);
 }
 
 /** The providers this build ships, pointed at the base URLs from the config. */

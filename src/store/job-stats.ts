@@ -19,6 +19,8 @@ export interface OutcomeCounts {
   success: number;
   timeouts: number;
   provider_errors: number;
+  provider_no_image: number;
+  invalid_config: number;
   cancelled: number;
 }
 
@@ -47,7 +49,7 @@ function isCategory(sql: Sql, category: OutcomeCategory) {
   return parts.reduce((all, part) => sql`${all} or ${part}`);
 }
 
-/** The four outcome counters (`success, timeouts, provider_errors, cancelled`) as SQL columns. */
+/** The outcome counters (one per `OUTCOME_CATEGORIES` entry) as SQL columns. */
 function counters(sql: Sql) {
   return OUTCOME_CATEGORIES.map(
     (c) => sql`count(*) filter (where ${isCategory(sql, c)})::int as ${sql(c)}`,

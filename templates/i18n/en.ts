@@ -395,6 +395,8 @@ export const en: Dict = {
     successRate: "Success rate",
     timeouts: "Timeouts",
     providerErrors: "Provider errors",
+    noImage: "No image (after retries)",
+    configErrors: "Slot not configured",
     cancelled: "Cancelled",
     errors: "All errors",
     p50: "p50",

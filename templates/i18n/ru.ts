@@ -390,6 +390,8 @@ export const ru = {
     successRate: "Доля успеха",
     timeouts: "Таймауты",
     providerErrors: "Ошибки провайдера",
+    noImage: "Без изображения (после повторов)",
+    configErrors: "Слот не настроен",
     cancelled: "Отмены",
     errors: "Всего ошибок",
     p50: "p50",

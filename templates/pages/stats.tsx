@@ -15,6 +15,8 @@ export interface SlaRow {
   success: number;
   timeouts: number;
   providerErrors: number;
+  noImage: number;
+  configErrors: number;
   cancelled: number;
   errors: number;
   successRate: number;
@@ -43,6 +45,9 @@ export interface StatsModel {
   success: number;
   timeouts: number;
   providerErrors: number;
+  /** Failures counted apart from the provider's errors: no image after the retries, slot not configured. */
+  noImage: number;
+  configErrors: number;
   cancelled: number;
   errors: number;
   successRate: number;
@@ -196,6 +201,22 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
           </div>
           <div class="label" safe>
             {v.t.stats.providerErrors}
+          </div>
+        </div>
+        <div class={m.noImage ? "kpi bad" : "kpi"} data-kpi="provider_no_image">
+          <div class="value" safe>
+            {fmtNumber(v, m.noImage)}
+          </div>
+          <div class="label" safe>
+            {v.t.stats.noImage}
+          </div>
+        </div>
+        <div class={m.configErrors ? "kpi bad" : "kpi"} data-kpi="invalid_config">
+          <div class="value" safe>
+            {fmtNumber(v, m.configErrors)}
+          </div>
+          <div class="label" safe>
+            {v.t.stats.configErrors}
           </div>
         </div>
         <div class="kpi">

@@ -1,5 +1,12 @@
 /** Logging in as an admin and calling the JSON API the way the UI or a script would. */
+import { changeAdminScopes } from "../../src/accounts";
 import { ADMIN_PASSWORDS, type TestApp } from "./app";
+
+/** Grants or withdraws an admin's scopes the way `photochanger admin scopes` does. */
+export function changeScopes(app: TestApp, username: string, change: { add?: string[]; remove?: string[] }) {
+  const { store, clock } = app.rt;
+  return changeAdminScopes({ auth: store.auth, audit: store.audit, clock }, username, change, "test");
+}
 
 export interface Session {
   token: string;

@@ -179,7 +179,6 @@ export async function getJob(rt: Pick<Services, "store" | "clock">, id: string, 
     })),
   };
 }
-export type JobDetailView = Awaited<ReturnType<typeof getJob>>;
 
 /**
  * Cancels a pending or processing job. The queue's in-process event aborts the worker's provider

@@ -95,6 +95,12 @@ export const SlotStatsSummary = Type.Object({
   timeouts: Type.Integer(),
   provider_errors: Type.Integer(),
   provider_blocked: Type.Integer(),
+  provider_no_image: Type.Integer({
+    description: "The provider answered without an image (Gemini NO_IMAGE)",
+  }),
+  invalid_config: Type.Integer({
+    description: "The slot could not run as configured; no provider was called",
+  }),
   cancelled: Type.Integer(),
   other_failures: Type.Integer(),
   in_flight: Type.Integer(),

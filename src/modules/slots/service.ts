@@ -79,6 +79,10 @@ export interface SlotStats {
   timeouts: number;
   provider_errors: number;
   provider_blocked: number;
+  /** The provider answered without an image until the retries ran out (502 provider_no_image). */
+  provider_no_image: number;
+  /** The slot could not run as configured; no provider was called (502 invalid_config). */
+  invalid_config: number;
   cancelled: number;
   other_failures: number;
   in_flight: number;
@@ -94,6 +98,8 @@ export async function slotStatsSummary(rt: Pick<Services, "store">, row: SlotRow
     timeouts: 0,
     provider_errors: 0,
     provider_blocked: 0,
+    provider_no_image: 0,
+    invalid_config: 0,
     cancelled: 0,
     other_failures: 0,
     in_flight: 0,
@@ -105,6 +111,8 @@ export async function slotStatsSummary(rt: Pick<Services, "store">, row: SlotRow
     else if (outcome.category === "success") s.succeeded += r.n;
     else if (outcome.category === "timeouts") s.timeouts += r.n;
     else if (outcome.category === "cancelled") s.cancelled += r.n;
+    else if (outcome.category === "provider_no_image") s.provider_no_image += r.n;
+    else if (outcome.category === "invalid_config") s.invalid_config += r.n;
     // provider errors, split by the answer the booth got
     else if (outcome.code === "provider_error") s.provider_errors += r.n;
     else if (outcome.code === "provider_blocked") s.provider_blocked += r.n;
@@ -166,7 +174,6 @@ export async function getSlot(
     warnings,
   };
 }
-export type SlotDetailView = Awaited<ReturnType<typeof getSlot>>;
 
 // ---- updating ----
 

@@ -12,6 +12,8 @@ export interface Counts {
   success: number;
   timeouts: number;
   provider_errors: number;
+  provider_no_image: number;
+  invalid_config: number;
   cancelled: number;
 }
 
@@ -20,15 +22,24 @@ export interface Counters extends Counts {
   ingest_count: number;
 }
 
-export const ZERO_COUNTS: Counts = { success: 0, timeouts: 0, provider_errors: 0, cancelled: 0 };
+export const ZERO_COUNTS: Counts = {
+  success: 0,
+  timeouts: 0,
+  provider_errors: 0,
+  provider_no_image: 0,
+  invalid_config: 0,
+  cancelled: 0,
+};
 
 /** Adds the derived counters; the identities hold by construction. */
 export function withTotals(c: Counts): Counters {
-  const errors = c.timeouts + c.provider_errors + c.cancelled;
+  const errors = c.timeouts + c.provider_errors + c.provider_no_image + c.invalid_config + c.cancelled;
   return {
     success: c.success,
     timeouts: c.timeouts,
     provider_errors: c.provider_errors,
+    provider_no_image: c.provider_no_image,
+    invalid_config: c.invalid_config,
     cancelled: c.cancelled,
     errors,
     ingest_count: c.success + errors,

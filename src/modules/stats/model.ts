@@ -44,9 +44,25 @@ const ms = t.Union([t.Integer(), t.Null()], { description: "Milliseconds; null w
 const counters = {
   success: count,
   timeouts: count,
-  provider_errors: count,
+  provider_errors: t.Integer({
+    minimum: 0,
+    description:
+      "The provider failed or refused: provider_error, provider_blocked, interrupted, internal_error",
+  }),
+  provider_no_image: t.Integer({
+    minimum: 0,
+    description: "The provider kept answering without an image (Gemini NO_IMAGE) until the retries ran out",
+  }),
+  invalid_config: t.Integer({
+    minimum: 0,
+    description:
+      "The slot could not run as configured (no key, template or public URL); no provider was called",
+  }),
   cancelled: count,
-  errors: t.Integer({ minimum: 0, description: "timeouts + provider_errors + cancelled" }),
+  errors: t.Integer({
+    minimum: 0,
+    description: "timeouts + provider_errors + provider_no_image + invalid_config + cancelled",
+  }),
   ingest_count: t.Integer({ minimum: 0, description: "success + errors" }),
 };
 const latencies = {

@@ -48,6 +48,8 @@ function counts(row: AggregateRow | undefined): Counts {
     success: row.success,
     timeouts: row.timeouts,
     provider_errors: row.provider_errors,
+    provider_no_image: row.provider_no_image,
+    invalid_config: row.invalid_config,
     cancelled: row.cancelled,
   };
 }
@@ -205,6 +207,8 @@ export async function overview(
       success: total.success + w.success,
       timeouts: total.timeouts + w.timeouts,
       provider_errors: total.provider_errors + w.provider_errors,
+      provider_no_image: total.provider_no_image + w.provider_no_image,
+      invalid_config: total.invalid_config + w.invalid_config,
       cancelled: total.cancelled + w.cancelled,
     };
     const c = withTotals(w);
