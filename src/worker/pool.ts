@@ -24,6 +24,7 @@ import type { JobEvents } from "../queue/events";
 import type { JobQueue } from "../queue/index";
 import type { QuotaService } from "../quota/service";
 import type { SettingsService } from "../settings/service";
+import type { LogEntry } from "../store/index";
 
 export interface WorkerDeps {
   queue: JobQueue;
@@ -144,7 +145,7 @@ export class WorkerPool {
         continue;
       }
       try {
-        await this.process(job, owner);
+        await this.process(job);
       } catch (err) {
         log.error("worker.job_crashed", { job_id: job.id, slot: job.slotId, error: err });
       } finally {
@@ -188,7 +189,7 @@ export class WorkerPool {
       .map(([id]) => id);
   }
 
-  private async process(job: JobRow, owner: string): Promise<void> {
+  private async process(job: JobRow): Promise<void> {
     const { queue, clock, events } = this.deps;
     const log = this.deps.log.child({ job_id: job.id, slot: job.slotId });
     const abort = new AbortController();
@@ -209,19 +210,8 @@ export class WorkerPool {
       );
     }, HEARTBEAT_MS);
 
+    // The `dispatched` log row was written by the claim itself.
     const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
-    // Written while the input is read and the key looked up (not before): the provider call waits
-    // for the slowest of the three, not for their sum. A log row that cannot be written never
-    // fails the job.
-    const dispatched = queue
-      .step(job, "dispatched", {
-        owner,
-        provider: job.provider,
-        operation: job.operation,
-        attempt: job.attempts,
-        queue_wait_ms: queueWaitMs,
-      })
-      .catch((err) => log.warn("job.log_failed", { event: "dispatched", error: err }));
     log.info("job.dispatched", {
       provider: job.provider,
       operation: job.operation,
@@ -230,6 +220,8 @@ export class WorkerPool {
 
     let providerMs: number | null = null;
     let providerStarted: number | null = null;
+    /** The `provider_responded` row, written with the outcome (one statement). */
+    let responded: LogEntry | null = null;
     try {
       const provider = this.deps.providers.get(job.provider);
       if (!provider) throw new ProviderFailure("invalid_config", `Unknown provider "${job.provider}"`);
@@ -286,7 +278,6 @@ export class WorkerPool {
             log.warn("provider.request_not_counted", { provider: job.provider, error: err });
           }),
       };
-      await dispatched;
       abort.signal.throwIfAborted();
       providerStarted = performance.now();
       const output = await raceAbort(provider.run(ctx), abort.signal);
@@ -297,18 +288,22 @@ export class WorkerPool {
         provider_latency_ms: providerMs,
         bytes: output.bytes.byteLength,
       });
-      // Logged while the result is written: the two are independent, and both precede finalizing.
-      const responded = queue
-        .step(job, "provider_responded", { bytes: output.bytes.byteLength, mime: output.mime }, providerMs)
-        .catch((err) => log.warn("job.log_failed", { event: "provider_responded", error: err }));
-
+      // Logged by the finalizing statement itself (or with the failure, if storing fails).
+      responded = {
+        jobId: job.id,
+        slotId: job.slotId,
+        event: "provider_responded",
+        at: clock.now(),
+        providerLatencyMs: providerMs,
+        details: { bytes: output.bytes.byteLength, mime: output.mime },
+      };
       const settings = await this.deps.settings.current();
-      const stored = await this.storeResult(job, output).finally(() => responded);
-      await responded;
+      const stored = await this.storeResult(job, output);
       const done = await queue.succeed(
         job,
         { ...stored, providerLatencyMs: providerMs },
         settings.resultRetentionHours,
+        [responded],
       );
       if (!done) {
         // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
@@ -317,12 +312,11 @@ export class WorkerPool {
         log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
       }
     } catch (err) {
-      await dispatched;
       // A provider that failed still took time: record how long until it gave up.
       if (providerMs === null && providerStarted !== null) {
         providerMs = Math.round(performance.now() - providerStarted);
       }
-      await this.handleFailure(job, err, abort.signal, providerMs, log);
+      await this.handleFailure(job, err, abort.signal, providerMs, log, responded ? [responded] : []);
     } finally {
       clearTimeout(deadlineTimer);
       clearInterval(beat);
@@ -337,30 +331,38 @@ export class WorkerPool {
     signal: AbortSignal,
     providerMs: number | null,
     log: Logger,
+    /** Step rows not yet written (the provider's answer when storing it failed). */
+    before: LogEntry[],
   ): Promise<void> {
     const { queue } = this.deps;
+    const note = () =>
+      Promise.all(before.map((e) => queue.step(job, e.event, e.details, e.providerLatencyMs)));
     if (signal.aborted && signal.reason instanceof LeaseLost) {
+      await note();
       log.info("job.abandoned", { reason: "lease_lost" });
       return;
     }
     if (signal.aborted && signal.reason instanceof ShuttingDown) {
+      await note();
       const row = await queue.release(job, signal.reason.message);
       log.warn("job.released", { reason: "shutdown", status: row?.status ?? "not_ours" });
       return;
     }
     if (err instanceof StorageFull) {
       log.error("job.storage_full", { error: err.message });
-      await queue.fail(job, "storage_full", err.message, providerMs);
+      await queue.fail(job, "storage_full", err.message, providerMs, before);
       return;
     }
     if (isDatabaseUnavailable(err)) {
       // The database went away before the work was done (a read the job needed): not the job's
       // fault, so it goes back to the queue — retried until the database returns or the deadline.
+      await note();
       const row = await queue.release(job, "The database was unreachable while the job was running");
       log.warn("job.released", { reason: "database_unavailable", status: row?.status ?? "not_ours" });
       return;
     }
     if ((signal.aborted && signal.reason instanceof DeadlineReached) || isTimeoutFailure(err)) {
+      await note();
       if (!(await queue.expire(job.id))) {
         // Deadline not yet reached by the clock's reading (provider gave up early): it failed by timeout.
         const failed = await queue.fail(job, "timeout", messageOf(err), providerMs);
@@ -375,18 +377,24 @@ export class WorkerPool {
           log.error("provider.quota_mark_failed", { error: e });
         });
       }
-      await queue.step(job, "provider_failed", { reason: err.reason, error: err.message, ...err.details });
-      await queue.fail(job, err.reason, err.message, providerMs);
+      const failed: LogEntry = {
+        jobId: job.id,
+        slotId: job.slotId,
+        event: "provider_failed",
+        at: this.deps.clock.now(),
+        details: { reason: err.reason, error: err.message, ...err.details },
+      };
+      await queue.fail(job, err.reason, err.message, providerMs, [...before, failed]);
       return;
     }
     if (err instanceof ImageUnreadable) {
       // A photo (or a provider's image) whose header passed the checks but whose pixels do not
       // decode: the image's fault, answered as the provider step failing, never as a 500.
-      await queue.fail(job, "provider_error", err.message, providerMs);
+      await queue.fail(job, "provider_error", err.message, providerMs, before);
       return;
     }
     log.error("job.internal_error", { error: err });
-    await queue.fail(job, "internal_error", `Internal error: ${messageOf(err)}`, providerMs);
+    await queue.fail(job, "internal_error", `Internal error: ${messageOf(err)}`, providerMs, before);
   }
 
   private async loadInput(job: JobRow, maxSide: number | null): Promise<ProviderImage> {
