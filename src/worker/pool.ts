@@ -46,7 +46,25 @@ export const HEARTBEAT_MS = 3000;
 const IDLE_POLL_MS = 1000;
 /** How long an empty claim answers for the other loops of this process (no new hint since). */
 const EMPTY_CLAIM_REUSE_MS = 200;
+/**
+ * Claims one process may have in flight at once. One at a time caps a process at one claim per
+ * database round trip (≈200/s on a loaded machine); a few at once keep up with a burst.
+ */
+const PARALLEL_CLAIMS = 4;
 const DEFAULT_MAX_INPUT_SIDE = 2048;
+
+/** A claim came back empty only because other claims in flight narrowed the providers it could take. */
+const NARROWED = Symbol("narrowed");
+
+/**
+ * Providers a claim must skip: those whose running jobs, plus the other claims in flight (each may
+ * bring back one of theirs), reach their concurrency limit.
+ */
+function saturated(limits: Record<string, number>, running: Map<string, number>, inFlight: number): string[] {
+  return Object.entries(limits)
+    .filter(([id, limit]) => (running.get(id) ?? 0) + inFlight >= limit)
+    .map(([id]) => id);
+}
 
 class DeadlineReached extends Error {
   constructor() {
@@ -80,7 +98,10 @@ export class WorkerPool {
   private drainingFor: string | null = null;
   private loops: Promise<void>[] = [];
   private readonly running = new Map<string, number>();
-  private claimTurn: Promise<void> = Promise.resolve();
+  /** Claims sent and not yet answered, and the loops waiting for a free place to send theirs. */
+  private claimsInFlight = 0;
+  private readonly claimQueue: (() => void)[] = [];
+  private readonly claimsDone: (() => void)[] = [];
   /** The last claim that came back empty: the queued-hint count before it, and when. */
   private lastEmpty = { seq: -1, at: 0 };
 
@@ -157,36 +178,53 @@ export class WorkerPool {
   }
 
   /**
-   * Claims a job whose provider is below its concurrency limit and counts it as running. The loops
-   * of this process take turns here: checking the counts and claiming must be one step, or two idle
-   * loops woken together could both claim for a provider with one free place.
+   * Claims a job whose provider is below its concurrency limit and counts it as running. Up to
+   * PARALLEL_CLAIMS claims run at once; each may bring back a job of any provider, so a provider is
+   * skipped when its running jobs plus the other claims in flight could reach its limit — the
+   * limit is never overshot, however the claims come back.
    */
-  private claimWithinLimits(owner: string): Promise<JobRow | null> {
-    const turn = this.claimTurn.then(async () => {
+  private async claimWithinLimits(owner: string): Promise<JobRow | null> {
+    const first = await this.claimOnce(owner);
+    if (first !== NARROWED) return first;
+    // Nothing for the providers left open to it while other claims were in flight: once they are
+    // answered, the full picture may allow one (a provider just under its limit). Asked once more.
+    while (this.claimsInFlight > 0) await new Promise<void>((resolve) => this.claimsDone.push(resolve));
+    const second = await this.claimOnce(owner);
+    return second === NARROWED ? null : second;
+  }
+
+  private async claimOnce(owner: string): Promise<JobRow | null | typeof NARROWED> {
+    while (this.claimsInFlight >= PARALLEL_CLAIMS) {
+      await new Promise<void>((resolve) => this.claimQueue.push(resolve));
+    }
+    this.claimsInFlight++;
+    try {
       const seq = this.deps.events.queuedSeq;
       // Another loop found nothing to claim a moment ago and no job was announced (or capacity
       // freed) since: asking again would only repeat its answer. With hundreds of idle loops
-      // woken by one hint, this keeps it to two claims instead of hundreds.
+      // woken by one hint, this keeps it to a few claims instead of hundreds.
       if (this.lastEmpty.seq === seq && performance.now() - this.lastEmpty.at < EMPTY_CLAIM_REUSE_MS) {
         return null;
       }
-      const job = await this.deps.queue.claim(owner, await this.saturatedProviders(), this.drainingFor);
-      if (job) this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
-      else this.lastEmpty = { seq, at: performance.now() };
-      return job;
-    });
-    this.claimTurn = turn.then(
-      () => {},
-      () => {},
-    );
-    return turn;
-  }
-
-  private async saturatedProviders(): Promise<string[]> {
-    const limits = (await this.deps.settings.current()).providerConcurrency;
-    return Object.entries(limits)
-      .filter(([id, limit]) => (this.running.get(id) ?? 0) >= limit)
-      .map(([id]) => id);
+      const others = this.claimsInFlight - 1;
+      const limits = (await this.deps.settings.current()).providerConcurrency;
+      const skip = saturated(limits, this.running, others);
+      const job = await this.deps.queue.claim(owner, skip, this.drainingFor);
+      if (job) {
+        this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
+        return job;
+      }
+      // An empty answer speaks for the others only when no other claim narrowed what it could take.
+      if (skip.length === saturated(limits, this.running, 0).length) {
+        this.lastEmpty = { seq, at: performance.now() };
+        return null;
+      }
+      return NARROWED;
+    } finally {
+      this.claimsInFlight--;
+      this.claimQueue.shift()?.();
+      if (this.claimsInFlight === 0) for (const resolve of this.claimsDone.splice(0)) resolve();
+    }
   }
 
   private async process(job: JobRow): Promise<void> {
