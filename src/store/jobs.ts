@@ -42,11 +42,18 @@ function toColumns(values: NewJobRow): Record<string, unknown> {
 export type InsertOutcome = { kind: "inserted"; job: JobRow } | { kind: "busy"; inFlight: number };
 
 /**
+ * Far below the cap, concurrent inserts cannot overshoot it: at most this many statements run at
+ * once (a few instances' pools), so a count this far under the cap stays under it whatever they
+ * insert. Such inserts skip the lock (one statement, one round trip, nothing serialized).
+ */
+export const CAP_LOCK_FREE_MARGIN = 64;
+
+/**
  * Inserts a pending job — and its first log row, when given — unless the global in-flight cap is
- * reached. The count and insert run under a transaction-scoped advisory lock so concurrent ingests
- * cannot overshoot the cap; statements that need no answer in between are pipelined. A processing
- * row whose lease heartbeat is older than `liveSince` belongs to a dead worker: it is about to be
- * re-queued and must not keep booths out meanwhile, so it is not counted.
+ * reached. A processing row whose lease heartbeat is older than `liveSince` belongs to a dead
+ * worker: it is about to be re-queued and must not keep booths out meanwhile, so it is not counted.
+ * Far below the cap (CAP_LOCK_FREE_MARGIN) count and insert are one statement; near it they run
+ * under a transaction-scoped advisory lock, so concurrent ingests cannot overshoot the cap.
  */
 export async function insertJobWithinCap(
   sql: Sql,
@@ -55,22 +62,50 @@ export async function insertJobWithinCap(
   liveSince: Date,
   log?: LogEntry,
 ): Promise<InsertOutcome> {
+  const fast = await countAndInsert(sql, values, cap - CAP_LOCK_FREE_MARGIN, liveSince, log);
+  if (fast.kind === "inserted") return fast;
   return sql.begin(async (tx) => {
-    // postgres.js sends a query when it is first awaited or executed: execute() in order, so the
-    // server runs them in that order on this connection (the job row before its log row).
-    const lock = tx`select pg_advisory_xact_lock(hashtext('photochanger.enqueue'))`.execute();
-    const counted = tx`
-      select count(*)::int as n from job
-      where status = 'pending' or (status = 'processing' and heartbeat_at >= ${liveSince})`.execute();
-    await lock;
-    const n = ((await counted) as unknown as [{ n: number }])[0].n;
-    if (n >= cap) return { kind: "busy", inFlight: n } as const;
-    const insert = tx`insert into job ${tx(toColumns(values))} returning *`.execute();
-    const logged = log ? appendLog(tx as unknown as Sql, log) : null;
-    const notify = tx`select pg_notify(${CHANNEL_JOB_NEW}, ${values.id as string})`.execute();
-    const [inserted] = await Promise.all([insert, logged, notify]);
-    return { kind: "inserted", job: toJob(inserted[0] as Record<string, unknown>) } as const;
+    await tx`select pg_advisory_xact_lock(hashtext('photochanger.enqueue'))`;
+    // A statement after the lock: its snapshot sees every insert committed before we got it.
+    return countAndInsert(tx as unknown as Sql, values, cap, liveSince, log);
   }) as Promise<InsertOutcome>;
+}
+
+/** Counts the live jobs and inserts the job (with its log row and NOTIFY) if they are below `limit`. */
+async function countAndInsert(
+  sql: Sql,
+  values: NewJobRow,
+  limit: number,
+  liveSince: Date,
+  log?: LogEntry,
+): Promise<InsertOutcome> {
+  const cols = toColumns(values);
+  // Column names from the schema (never from input), as one identifier list.
+  const names = sql.unsafe(Object.keys(cols).map((c) => `"${c}"`).join(", "));
+  const entries = log ? [{ event: log.event, at: log.at.toISOString(), details: log.details ?? {} }] : [];
+  const rows = await sql`
+    with counted as (
+      select count(*)::int as n from job
+      where status = 'pending' or (status = 'processing' and heartbeat_at >= ${liveSince})
+    ),
+    inserted as (
+      insert into job (${names})
+      select ${names} from counted, jsonb_populate_record(null::job, ${sql.json(cols as never)})
+      where counted.n < ${limit}
+      returning *
+    ),
+    logged as (
+      insert into processing_log (job_id, slot_id, event, occurred_at, details)
+      select inserted.id, inserted.slot_id, e.event, e.at, e.details
+      from inserted cross join jsonb_to_recordset(${sql.json(entries as never)}::jsonb)
+        as e(event text, at timestamptz, details jsonb)
+    )
+    select counted.n as counted_n, inserted.*,
+      case when inserted.id is null then null else pg_notify(${CHANNEL_JOB_NEW}, inserted.id::text) end
+    from counted left join inserted on true`;
+  const row = rows[0] as Record<string, unknown>;
+  if (row.id == null) return { kind: "busy", inFlight: row.counted_n as number };
+  return { kind: "inserted", job: toJob(row) };
 }
 
 /**
