@@ -28,7 +28,7 @@ beforeAll(async () => {
     provider: "openai",
     operation: "style_transfer",
     settings: { prompt: "In the style of the second image", output_format: "jpeg" },
-    outputFormat: "webp",
+    output_format: "webp",
   });
   await addTemplate(app, "slot-002", "style", makePng(50, 40));
 });
