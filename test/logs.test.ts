@@ -15,10 +15,10 @@ import {
   dslrForm,
   eventually,
   INGEST_PASSWORD,
+  LogWatch,
   postIngest,
   startTestApp,
   type TestApp,
-  whenQueued,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
@@ -31,18 +31,7 @@ const WRONG_ADMIN_PASSWORD = "igor-wrong-password-77";
 const WRONG_INGEST_PASSWORD = "booth-wrong-password-99";
 
 const lines: string[] = [];
-const logWaiters = new Set<(line: Line) => void>();
-/** The next log line with this event (and slot): the product's own account of where a job is. */
-function nextLine(event: string, slot: string): Promise<Line> {
-  return new Promise((resolve) => {
-    const w = (line: Line) => {
-      if (line.event !== event || line.slot !== slot) return;
-      logWaiters.delete(w);
-      resolve(line);
-    };
-    logWaiters.add(w);
-  });
-}
+const watch = new LogWatch();
 /** The app's clock: the timeout below moves it instead of waiting for T_sync. */
 const clock = new ManualClock();
 let app: TestApp;
@@ -76,9 +65,7 @@ beforeAll(async () => {
   app = await startTestApp({
     clock,
     logLines: lines,
-    onLogLine: (l) => {
-      for (const w of [...logWaiters]) w(JSON.parse(l) as Line);
-    },
+    onLogLine: watch.sink,
   });
   photo = await makeJpeg(200, 150);
   await app.rt.settings.setProviderKey("gemini", GEMINI_KEY, "serg");
@@ -112,13 +99,13 @@ beforeAll(async () => {
   expect((await ingest("slot-003", dslrForm(photo))).status).toBe(502);
 
   // Cancelled by an admin while the provider works.
-  let dispatched = nextLine("job.dispatched", "slot-002");
+  let dispatched = watch.next("job.dispatched", { slot: "slot-002" });
   const pending = ingest("slot-002", dslrForm(photo));
   await app.rt.queue.cancel(String((await dispatched).job_id), "serg");
   expect((await pending).status).toBe(503);
 
   // Timed out at the deadline: T_sync (48 s) passes on the app's clock while the provider works.
-  dispatched = nextLine("job.dispatched", "slot-002");
+  dispatched = watch.next("job.dispatched", { slot: "slot-002" });
   const timedOut = ingest("slot-002", dslrForm(photo));
   await dispatched;
   clock.advance(48_000);

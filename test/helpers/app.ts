@@ -211,6 +211,32 @@ export async function whenFinal(app: TestApp, jobId: string): Promise<JobRow> {
   }
 }
 
+/**
+ * The app's log as events a test can wait on: pass `watch.sink` as `onLogLine`, then
+ * `await watch.next("job.dispatched", { slot: "slot-004" })` — the product's own account of where a
+ * job is (claimed and running, say), without polling the database.
+ */
+export class LogWatch {
+  private readonly waiters = new Set<(line: Record<string, unknown>) => boolean>();
+
+  readonly sink = (line: string): void => {
+    if (!this.waiters.size) return;
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    for (const w of [...this.waiters]) if (w(parsed)) this.waiters.delete(w);
+  };
+
+  next(event: string, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      this.waiters.add((line) => {
+        if (line.event !== event) return false;
+        if (Object.entries(fields).some(([k, v]) => line[k] !== v)) return false;
+        resolve(line);
+        return true;
+      });
+    });
+  }
+}
+
 /** Polls until `fn` returns a truthy value (for background effects like the sweeper). */
 export async function eventually<T>(
   fn: () => Promise<T | null | undefined | false>,
