@@ -4,9 +4,7 @@
  * its id and slot, provider latency is there, and no secret or image byte ever appears.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
 import { runCleanup } from "../src/cron/cleanup";
-import { job } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
 import { createLogger } from "../src/lib/log";
 import {

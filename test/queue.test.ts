@@ -16,7 +16,6 @@ import {
   startTestApp,
   type TestApp,
   whenFinal,
-  whenQueued,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { CleanerBusy, runCleanup } from "../src/cron/cleanup";
 import { startCleaner } from "../src/cron/scheduler";
-import { cleanupRun, job } from "../src/db/schema";
+import { cleanupRun } from "../src/db/schema";
 import { systemClock } from "../src/lib/clock";
 import { loadOrCreateMasterKey } from "../src/lib/secrets";
 import { formatStatus, instanceRegistry } from "../src/ops";
