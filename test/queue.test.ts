@@ -8,7 +8,6 @@ import { ManualClock } from "../src/lib/clock";
 import { KEYS } from "../src/settings/service";
 import {
   dslrForm,
-  eventually,
   freshDatabase,
   json,
   LogWatch,
@@ -69,7 +68,7 @@ describe("the deadline", () => {
     expect(row!.status).toBe("timeout");
     expect(row!.failureReason).toBe("timeout");
     expect(row!.resultPath).toBeNull();
-    await eventually(async () => (await app.rt.queue.get(jobId))!.payloadPath === null);
+    expect(row!.payloadPath).toBeNull();
     expect(row!.finalizedAt!.getTime()).toBeGreaterThanOrEqual(row!.expiresAt.getTime());
 
     // Even after the provider would have finished, the job stays timed out and has no result.
@@ -116,8 +115,8 @@ describe("the deadline", () => {
     expect((await app.db.select().from(job)).length).toBe(before);
     clock.advance(1500); // the slow job's provider answers
     expect((await slow).status).toBe(200);
-    // The payload goes right after finalization (the response may be a hair faster).
-    await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
+    // The payload went at finalization, before the answer.
+    expect(await app.rt.media.list("payloads")).toEqual([]);
     await app.setSetting(KEYS.maxInFlightJobs, 16);
   });
 
