@@ -116,6 +116,10 @@ export class JobStore {
   aggregate(f: stats.JobFilter, bucketing: { grain: string; tz: string } | null) {
     return stats.aggregateJobs(this.sql, f, bucketing);
   }
+  /** `aggregate` (whole range and per bucket) and `failureReasons` from the hourly rollup. */
+  rollupStats(f: stats.JobFilter, buckets: readonly { key: string; start: Date }[] | null) {
+    return stats.rollupStats(this.sql, f, buckets);
+  }
   failureReasons(f: stats.JobFilter) {
     return stats.failureReasons(this.sql, f);
   }
