@@ -16,6 +16,7 @@ CREATE TABLE "job_stats_rollup" (
 );
 --> statement-breakpoint
 CREATE INDEX "job_stats_rollup_hour_idx" ON "job_stats_rollup" USING btree ("hour","slot_id");--> statement-breakpoint
+CREATE INDEX "processing_log_final_idx" ON "processing_log" USING btree ("job_id") WHERE "processing_log"."event" in ('succeeded', 'failed', 'timeout', 'cancelled');--> statement-breakpoint
 -- Drops the hours a changed job belongs to from the rollup (src/store/job-rollup.ts). Only jobs
 -- created more than an hour ago fire it (the WHEN clauses), and the rollup only holds hours that
 -- ended more than two hours ago, so no job on the hot path ever calls it. The shared advisory lock

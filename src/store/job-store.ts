@@ -3,7 +3,7 @@
  * named operations (jobs.ts), the admin reads (job-reads.ts) and the statistics (job-stats.ts).
  */
 import type { Sql } from "../db/client";
-import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
+import type { FailureReason, JobRow, JobStatus, NewJobRow } from "../db/schema";
 import * as reads from "./job-reads";
 import * as stats from "./job-stats";
 import * as q from "./jobs";
@@ -86,6 +86,9 @@ export class JobStore {
   // ---- admin reads ----
   list(filter: reads.JobListFilter) {
     return reads.listJobs(this.sql, filter);
+  }
+  newestPerSlot(slotIds: string[], status: JobStatus) {
+    return reads.newestPerSlot(this.sql, slotIds, status);
   }
   timeline(jobId: string) {
     return reads.timeline(this.sql, jobId);
