@@ -94,7 +94,7 @@ export function TimingForm({
           m.maxInFlight,
         )}
       </div>
-      <fieldset style="border:0;padding:0;margin:0">
+      <fieldset class="bare">
         <legend class="eyebrow" safe>
           {v.t.settings.concurrency}
         </legend>
@@ -203,7 +203,7 @@ export function IngestPasswordCard({
       {ro ? (
         ""
       ) : (
-        <div class="stack" style="margin-top:12px">
+        <div class="stack gap-top">
           <button
             type="button"
             class="btn"
@@ -226,7 +226,7 @@ export function IngestPasswordCard({
             data-min-length={String(MIN_INGEST_PASSWORD)}
             data-too-short={v.t.settings.passwordTooShort(MIN_INGEST_PASSWORD)}
           >
-            <div style="flex:1;min-width:200px">
+            <div class="grow-field">
               <label for="ingest-value" class="sr-only" safe>
                 {v.t.settings.newPassword}
               </label>
@@ -281,7 +281,7 @@ export function ProviderKeysCard({
         ""
       )}
       {m.keys.map((k) => (
-        <div class="stack" style="padding:10px 0;border-bottom:1px solid var(--line)" data-provider={k.id}>
+        <div class="stack provider-key" data-provider={k.id}>
           <div class="row">
             <strong safe>{k.label}</strong>
             <span class={k.configured ? "pill ok" : "pill bad"} safe>
@@ -308,7 +308,7 @@ export function ProviderKeysCard({
               hx-target="#provider-keys"
               hx-swap="outerHTML"
             >
-              <div style="flex:1;min-width:200px">
+              <div class="grow-field">
                 <label for={`key-${k.id}`} class="sr-only" safe>
                   {`${v.t.settings.newKey}: ${k.label}`}
                 </label>
