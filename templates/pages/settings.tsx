@@ -157,6 +157,8 @@ export function IngestPasswordCard({
   error?: string;
 }): JSX.Element {
   const ro = !can(v, "settings:write");
+  // A generated password is shown once: an error re-rendering the card (the password did not
+  // change) keeps the one on the screen (`hx-preserve`); a successful change replaces it.
   return (
     <section class="card" id="ingest-password">
       <h2>
@@ -170,8 +172,9 @@ export function IngestPasswordCard({
       <p class="hint" safe>
         {v.t.settings.ingestPasswordHint}
       </p>
+      {error && !newPassword ? <div id="ingest-secret" hx-preserve="true"></div> : ""}
       {newPassword ? (
-        <div class="secret-once stack" role="status">
+        <div class="secret-once stack" role="status" id="ingest-secret">
           <div safe>{v.t.settings.newPasswordOnce}</div>
           <div class="input-group">
             <input
@@ -236,6 +239,7 @@ export function IngestPasswordCard({
                 name="value"
                 autocomplete="new-password"
                 placeholder={v.t.settings.newPassword}
+                preserve={!!error}
               />
             </div>
             <button class="btn ghost" type="submit" safe>
