@@ -27,6 +27,7 @@ interface ManualTimer {
 /** A clock that tests can set and advance; its timers fire when time reaches them, never by themselves. */
 export class ManualClock implements Clock {
   private readonly timers = new Set<ManualTimer>();
+  private readonly watchers = new Set<(ms: number) => boolean>();
   private seq = 0;
 
   constructor(private current = new Date()) {}
@@ -43,7 +44,22 @@ export class ManualClock implements Clock {
     }
     const timer = { at: this.current.getTime() + ms, seq: this.seq++, fn };
     this.timers.add(timer);
+    for (const w of [...this.watchers]) if (w(ms)) this.watchers.delete(w);
     return () => this.timers.delete(timer);
+  }
+
+  /**
+   * Resolves when a timer for `ms` (any, if not given) is set: the product is now waiting on this
+   * clock — a provider's simulated work, say — so moving it will be seen.
+   */
+  whenTimerSet(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.watchers.add((set) => {
+        if (ms !== undefined && set !== ms) return false;
+        resolve();
+        return true;
+      });
+    });
   }
 
   /** Timers not yet fired (for tests that check nothing is left waiting). */
