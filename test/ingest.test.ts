@@ -92,14 +92,18 @@ describe("a DSLR Remote Pro upload", () => {
       dslrForm(png, dslrFields(), "fileToUpload", "x.png", "image/png"),
     );
     expect(res.headers.get("content-type")).toBe("image/jpeg");
-    await app.configureSlot("slot-002", { provider: "local", operation: "passthrough", outputFormat: "png" });
+    await app.configureSlot("slot-002", {
+      provider: "local",
+      operation: "passthrough",
+      output_format: "png",
+    });
     const res2 = await postIngest(app, "slot-002", dslrForm(photo));
     expect(res2.headers.get("content-type")).toBe("image/png");
     expect(sniffImage(new Uint8Array(await res2.arrayBuffer()))).toBe("png");
     await app.configureSlot("slot-003", {
       provider: "local",
       operation: "passthrough",
-      outputFormat: "original",
+      output_format: "original",
     });
     const webp = await makeWebp();
     const res3 = await postIngest(
@@ -144,7 +148,7 @@ describe("refusals leave no job and no file", () => {
     await app.configureSlot("slot-009", { enabled: false });
     await expectRefused(await postIngest(app, "slot-009", dslrForm(photo)), 404, "slot_disabled");
 
-    await app.configureSlot("slot-010", { sizeLimitMb: 1, provider: "local", operation: "passthrough" });
+    await app.configureSlot("slot-010", { size_limit_mb: 1, provider: "local", operation: "passthrough" });
     const big = new Uint8Array(1024 * 1024 + 10);
     big.set(photo);
     const tooBig = await expectRefused(
@@ -199,7 +203,7 @@ describe("refusals leave no job and no file", () => {
   });
 
   test("a lying Content-Length is refused from the header before reading", async () => {
-    await app.configureSlot("slot-011", { sizeLimitMb: 1 });
+    await app.configureSlot("slot-011", { size_limit_mb: 1 });
     const res = await fetch(`${app.url}/ingest/slot-011`, {
       method: "POST",
       headers: {

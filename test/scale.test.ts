@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { CleanerBusy, runCleanup } from "../src/cron/cleanup";
 import { startCleaner } from "../src/cron/scheduler";
-import { cleanupRun, job } from "../src/db/schema";
+import { cleanupRun } from "../src/db/schema";
 import { systemClock } from "../src/lib/clock";
 import { loadOrCreateMasterKey } from "../src/lib/secrets";
 import { formatStatus, instanceRegistry } from "../src/ops";
@@ -16,7 +16,7 @@ import { KEYS, listenForSettings, SettingsService } from "../src/settings/servic
 import { CLEANER_LOCK } from "../src/store/housekeeping";
 import { VERSION } from "../src/version";
 import { eventually, startTestApp, type TestApp } from "./helpers/app";
-import { insertPastJobs } from "./helpers/past-jobs";
+import { seedPastJobs } from "./helpers/past-jobs";
 
 setDefaultTimeout(60_000);
 
@@ -43,7 +43,7 @@ describe("settings across instances", () => {
     try {
       const before = (await slow.current()).resultRetentionHours;
       const next = before === 100 ? 101 : 100;
-      await a.rt.settings.set(KEYS.resultRetentionHours, next, "test");
+      await a.setSetting(KEYS.resultRetentionHours, next);
       await eventually(async () => (await slow.current()).resultRetentionHours === next, 5_000);
       // And the instances' own services (one-second cache plus NOTIFY) agree.
       expect((await b.rt.settings.current()).resultRetentionHours).toBe(next);
@@ -57,7 +57,7 @@ describe("settings across instances", () => {
     const deaf = new SettingsService(b.rt.store, systemClock, b.config, masterKey, 3_600_000);
     const before = (await deaf.current()).maxInFlightJobs;
     const next = before + 1;
-    await a.rt.settings.set(KEYS.maxInFlightJobs, next, "test");
+    await a.setSetting(KEYS.maxInFlightJobs, next);
     await eventually(async () => (await b.rt.settings.current()).maxInFlightJobs === next, 5_000);
     expect((await deaf.current()).maxInFlightJobs).toBe(before);
   });
@@ -101,14 +101,15 @@ describe("the cleaner across instances", () => {
 
   test("two instances cleaning at once remove each expired result exactly once", async () => {
     const past = new Date(Date.now() - 200 * 3_600_000);
-    const rows = await insertPastJobs(
+    const rows = await seedPastJobs(
       a,
-      Array.from({ length: 20 }, () => ({ status: "succeeded" as const, createdAt: past })),
+      Array.from({ length: 20 }, () => ({
+        status: "succeeded" as const,
+        createdAt: past,
+        resultExpiresAt: past,
+      })),
     );
-    for (const r of rows) {
-      await a.rt.media.writeAtomic(r.resultPath!, new Uint8Array(1000));
-      await a.db.update(job).set({ resultExpiresAt: past }).where(eq(job.id, r.id));
-    }
+    for (const r of rows) await a.rt.media.writeAtomic(r.resultPath!, new Uint8Array(1000));
     await Promise.all([
       runCleanup(a.rt, { trigger: "exactly-once", wait: true }),
       runCleanup(b.rt, { trigger: "exactly-once", wait: true }),

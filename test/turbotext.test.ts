@@ -4,8 +4,7 @@
  * queues and polls, downloads the result and answers the booth.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { eq } from "drizzle-orm";
-import { appSettings } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
 import { FakeTurbotext } from "./fakes/turbotext";
 import { dslrForm, eventually, postIngest, startTestApp, type TestApp } from "./helpers/app";
@@ -18,11 +17,13 @@ setDefaultTimeout(60_000);
 const KEY = "turbotext-test-key-7f3a9c";
 let fake: FakeTurbotext;
 let app: TestApp;
+/** The app's clock: the deadline test moves it instead of waiting for T_sync to pass. */
+const clock = new ManualClock();
 let photo: Uint8Array;
 
 beforeAll(async () => {
   fake = new FakeTurbotext([KEY]);
-  app = await startTestApp({ env: { TURBOTEXT_BASE_URL: fake.url, TURBOTEXT_API_KEY: KEY } });
+  app = await startTestApp({ clock, env: { TURBOTEXT_BASE_URL: fake.url, TURBOTEXT_API_KEY: KEY } });
   photo = await makeJpeg(320, 240);
   await app.configureSlot("slot-001", {
     provider: "turbotext",
@@ -140,9 +141,12 @@ describe("turbotext turns a booth photo into a result", () => {
 
 describe("turbotext failures", () => {
   test("still running at the deadline → 504 sync_timeout, and polling stops", async () => {
-    await app.setSyncSeconds(3);
     fake.script({ never: true });
-    const res = await postIngest(app, "slot-001", dslrForm(photo));
+    const pending = postIngest(app, "slot-001", dslrForm(photo));
+    // The job is queued at Turbotext and polled a few times (250 ms apart), then T_sync passes.
+    for (let i = 0; i < 3; i++) await fake.nextRequest();
+    clock.advance(10_000);
+    const res = await pending;
     expect(res.status).toBe(504);
     expect((await errorOf(res)).code).toBe("sync_timeout");
     const { row } = await jobOf(app, res);
@@ -191,8 +195,7 @@ describe("turbotext failures", () => {
   });
 
   test("no PUBLIC_BASE_URL → 502 invalid_config, Turbotext is not called", async () => {
-    await app.db.delete(appSettings).where(eq(appSettings.key, "public_base_url"));
-    app.rt.settings.invalidate();
+    await app.setSetting("public_base_url", null);
     const res = await postIngest(app, "slot-001", dslrForm(photo));
     expect(res.status).toBe(502);
     const err = await errorOf(res);

@@ -4,6 +4,7 @@
  * fake speaking `sendMessage`), once each.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { instanceRegistry } from "../src/ops";
 import { localProvider } from "../src/providers/local";
 import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
 import { changeScopes } from "./helpers/admin";
@@ -124,6 +125,9 @@ describe("system health", () => {
     // without settings:write (both admins have every scope by default)
     await changeScopes(app, "igor", { remove: ["settings:write"] });
     const cookie = await signIn("igor");
+    // serve() records the address it listens on (the test app is not started through it)
+    await app.rt.setAddress(new URL(app.url).host);
+    const me = (await instanceRegistry(app.rt.store)).find((i) => i.id === app.rt.instanceId)!;
     const res = await get("/system", cookie);
     expect(res.status).toBe(200);
     const html = await res.text();
@@ -131,6 +135,12 @@ describe("system health", () => {
     expect(html).toContain('data-ok="true"');
     expect(html).toContain(`data-instance="${app.rt.instanceId}"`);
     expect(html).toContain("этот");
+    // the instance registry: address, jobs in flight, last heartbeat, version
+    const row = html.slice(html.indexOf(`data-instance="${app.rt.instanceId}"`)).split("</tr>")[0]!;
+    expect(row).toContain(me.address!);
+    expect(row).toContain(`data-jobs-in-flight="${me.jobs_in_flight}"`);
+    expect(row).toContain(`<code>${me.version}</code>`);
+    expect(row).toContain(`datetime="${me.last_heartbeat_at}"`);
     expect(html).toMatch(/<code>\d+\.\d+\.\d+<\/code>/);
     expect(html).toContain("свободно");
     expect(html).not.toContain(BOT_TOKEN);

@@ -122,6 +122,31 @@ export interface LastOutcomeRow {
   last_error_reason: string | null;
 }
 
+/**
+ * The lateral joins giving the slot `s.id` its newest booth success (`ok.finalized_at`) and its
+ * newest failure (`bad.finalized_at`, `bad.status`, `bad.failure_reason`, `bad.error_message`),
+ * an admin's cancel counted as one or not: one probe each of the partial indexes (literal
+ * statuses, so a generic plan still uses them). Shared by the statistics and the attention
+ * queries, so both read "last success" and "last failure" the same way.
+ */
+export function lastOutcomeJoins(sql: Sql, failures: "with-cancels" | "without-cancels") {
+  const failed =
+    failures === "with-cancels"
+      ? sql`status in ('failed', 'timeout', 'cancelled')`
+      : sql`status in ('failed', 'timeout')`;
+  return sql`
+    left join lateral (
+      select finalized_at from job
+      where slot_id = s.id and source = 'ingest' and status = 'succeeded'
+      order by finalized_at desc limit 1
+    ) ok on true
+    left join lateral (
+      select finalized_at, status, failure_reason, error_message from job
+      where slot_id = s.id and source = 'ingest' and ${failed}
+      order by finalized_at desc limit 1
+    ) bad on true`;
+}
+
 /** Each slot's last booth success and last failure of all time (one index probe each). */
 export async function lastOutcomes(sql: Sql, slotIds: string[]): Promise<LastOutcomeRow[]> {
   return sql<LastOutcomeRow[]>`
@@ -130,16 +155,7 @@ export async function lastOutcomes(sql: Sql, slotIds: string[]): Promise<LastOut
       bad.finalized_at as last_error_at,
       coalesce(bad.failure_reason, bad.status) as last_error_reason
     from unnest(${sql.array(slotIds)}::text[]) as s(id)
-    left join lateral (
-      select finalized_at from job
-      where slot_id = s.id and source = 'ingest' and status = 'succeeded'
-      order by finalized_at desc limit 1
-    ) ok on true
-    left join lateral (
-      select finalized_at, status, failure_reason from job
-      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout', 'cancelled')
-      order by finalized_at desc limit 1
-    ) bad on true
+    ${lastOutcomeJoins(sql, "with-cancels")}
     order by s.id`;
 }
 
