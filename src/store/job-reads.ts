@@ -112,7 +112,13 @@ export async function outcomeCounts(
   slotId: string,
   since: Date | null,
 ): Promise<{ status: JobStatus; reason: string | null; n: number }[]> {
-  const groups = await rollupGroups(sql, { from: since, to: null, slotId, source: "ingest", latencies: false });
+  const groups = await rollupGroups(sql, {
+    from: since,
+    to: null,
+    slotId,
+    source: "ingest",
+    latencies: false,
+  });
   const out = new Map<string, { status: JobStatus; reason: string | null; n: number }>();
   for (const g of groups) {
     const key = JSON.stringify([g.status, g.reason]);
