@@ -234,6 +234,7 @@ export function PasswordInput({
   autocomplete,
   placeholder,
   disabled,
+  preserve,
 }: {
   v: View;
   id: string;
@@ -241,9 +242,14 @@ export function PasswordInput({
   autocomplete: string;
   placeholder?: string;
   disabled?: boolean;
+  /**
+   * When this markup replaces the field (an htmx swap after an error), keep what is on the page:
+   * the typed value and whether it is shown (`hx-preserve`, matched by the wrapper's id).
+   */
+  preserve?: boolean;
 }): JSX.Element {
   return (
-    <div class="pw-wrap">
+    <div class="pw-wrap" id={`${id}-wrap`} hx-preserve={preserve ? "true" : undefined}>
       <input
         type="password"
         id={id}

@@ -416,6 +416,9 @@ export function PasswordCard({
   done?: boolean;
 }): JSX.Element {
   const a = v.t.account;
+  // After an error the card comes back with the typed passwords kept (the server never echoes them):
+  // every field but the ones it faults; after a change, all empty.
+  const keep = (name: string) => !done && !errors[name];
   return (
     <form
       id="password-card"
@@ -444,7 +447,13 @@ export function PasswordCard({
         ""
       )}
       <Field label={a.current} name="current" id="current-password" error={errors.current} required>
-        <PasswordInput v={v} id="current-password" name="current" autocomplete="current-password" />
+        <PasswordInput
+          v={v}
+          id="current-password"
+          name="current"
+          autocomplete="current-password"
+          preserve={keep("current")}
+        />
       </Field>
       <Field
         label={a.newPassword}
@@ -454,10 +463,22 @@ export function PasswordCard({
         hint={a.newHint}
         required
       >
-        <PasswordInput v={v} id="new-password" name="next" autocomplete="new-password" />
+        <PasswordInput
+          v={v}
+          id="new-password"
+          name="next"
+          autocomplete="new-password"
+          preserve={keep("next")}
+        />
       </Field>
       <Field label={a.repeat} name="repeat" id="repeat-password" error={errors.repeat} required>
-        <PasswordInput v={v} id="repeat-password" name="repeat" autocomplete="new-password" />
+        <PasswordInput
+          v={v}
+          id="repeat-password"
+          name="repeat"
+          autocomplete="new-password"
+          preserve={keep("repeat")}
+        />
       </Field>
       <button class="btn" type="submit">
         <Icon name="check" />
