@@ -113,17 +113,37 @@ export async function handleError(log: Logger, ctx: ErrorContext): Promise<Respo
   const err =
     known(ctx.error, ctx.code) ??
     internalError(log, ctx.error, { method: request.method, path: url.pathname });
-  const how = rendering(request, ctx.code !== "NOT_FOUND");
+  return answer(request, err, ctx.code !== "NOT_FOUND", ctx.code === "NOT_FOUND", ctx.view);
+}
+
+/**
+ * A refusal of the front door (before any route matched: a broken path, too many requests, a body
+ * too large), answered like the app's own errors: JSON for programs, the error page for a browser
+ * that navigated to a page path, an alert for htmx.
+ */
+export function refusalResponse(request: Request, err: AppError): Promise<Response> | Response {
+  return answer(request, err, false, err.code === "not_found");
+}
+
+function answer(
+  request: Request,
+  err: AppError,
+  routeMatched: boolean,
+  unknownUrl: boolean,
+  view?: View,
+): Promise<Response> | Response {
+  const url = new URL(request.url);
+  const how = rendering(request, routeMatched);
   if (how === "json") return errorResponse(err);
-  const lang = ctx.view?.lang ?? langOf(request);
-  const v: View = ctx.view ?? {
+  const lang = view?.lang ?? langOf(request);
+  const v: View = view ?? {
     t: dict(lang),
     lang,
     path: `${url.pathname}${url.search}`,
     user: null,
     now: new Date(),
   };
-  if (how === "page") return errorPage(v, err, ctx.code === "NOT_FOUND");
+  if (how === "page") return errorPage(v, err, unknownUrl);
   return render(
     <Alert kind="error">
       <span safe>{pageText(v, err, false)}</span>

@@ -116,6 +116,28 @@ export interface JobRowView {
   errorMessage: string | null;
 }
 
+/** The columns the job tables share (finished jobs here, the live queue on the jobs page). */
+export function jobColumns(v: View) {
+  return {
+    slot: {
+      label: v.t.jobs.slot,
+      cell: (j) => (
+        <a href={`/slots/${j.slotId}`} safe>
+          {j.slotId}
+        </a>
+      ),
+    } satisfies Column<JobRowView>,
+    status: {
+      label: v.t.jobs.status,
+      cell: (j) => <StatusPill v={v} status={j.status} />,
+    } satisfies Column<JobRowView>,
+    source: {
+      label: v.t.jobs.source,
+      text: (j) => v.t.result.source[j.source] ?? j.source,
+    } satisfies Column<JobRowView>,
+  };
+}
+
 /** The job table of the jobs page (with the slot column) and of a slot page (without it). */
 export function JobsTable({
   v,
@@ -126,60 +148,39 @@ export function JobsTable({
   jobs: JobRowView[];
   showSlot?: boolean;
 }): JSX.Element {
+  const cols = jobColumns(v);
   return (
-    <div class="table-wrap">
-      <table class="cards-on-phone">
-        <thead>
-          <tr>
-            <th safe>{v.t.jobs.created}</th>
-            {showSlot ? <th safe>{v.t.jobs.slot}</th> : ""}
-            <th safe>{v.t.jobs.status}</th>
-            <th safe>{v.t.jobs.source}</th>
-            <th class="num" safe>
-              {v.t.jobs.duration}
-            </th>
-            <th safe>{v.t.jobs.reason}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.map((j) => (
-            <tr data-job-id={j.id}>
-              <td data-label={v.t.jobs.created}>
-                <a href={`/jobs/${j.id}`} safe>
-                  {fmtDateTime(v, j.createdAt)}
-                </a>
-              </td>
-              {showSlot ? (
-                <td data-label={v.t.jobs.slot}>
-                  <a href={`/slots/${j.slotId}`} safe>
-                    {j.slotId}
-                  </a>
-                </td>
+    <CardsTable
+      rows={jobs}
+      rowAttrs={(j) => ({ "data-job-id": j.id })}
+      columns={[
+        {
+          label: v.t.jobs.created,
+          cell: (j) => (
+            <a href={`/jobs/${j.id}`} safe>
+              {fmtDateTime(v, j.createdAt)}
+            </a>
+          ),
+        },
+        showSlot && cols.slot,
+        cols.status,
+        cols.source,
+        { label: v.t.jobs.duration, num: true, text: (j) => fmtDuration(v, j.totalMs) },
+        {
+          label: v.t.jobs.reason,
+          cell: (j) => (
+            <>
+              {j.failureReason ? (
+                <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
               ) : (
                 ""
               )}
-              <td data-label={v.t.jobs.status}>
-                <StatusPill v={v} status={j.status} />
-              </td>
-              <td data-label={v.t.jobs.source} safe>
-                {v.t.result.source[j.source] ?? j.source}
-              </td>
-              <td data-label={v.t.jobs.duration} class="num" safe>
-                {fmtDuration(v, j.totalMs)}
-              </td>
-              <td data-label={v.t.jobs.reason}>
-                {j.failureReason ? (
-                  <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
-                ) : (
-                  ""
-                )}
-                <JobMessage v={v} message={j.errorMessage} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+              <JobMessage v={v} message={j.errorMessage} />
+            </>
+          ),
+        },
+      ]}
+    />
   );
 }
 
@@ -233,6 +234,7 @@ export function PasswordInput({
   autocomplete,
   placeholder,
   disabled,
+  preserve,
 }: {
   v: View;
   id: string;
@@ -240,9 +242,14 @@ export function PasswordInput({
   autocomplete: string;
   placeholder?: string;
   disabled?: boolean;
+  /**
+   * When this markup replaces the field (an htmx swap after an error), keep what is on the page:
+   * the typed value and whether it is shown (`hx-preserve`, matched by the wrapper's id).
+   */
+  preserve?: boolean;
 }): JSX.Element {
   return (
-    <div class="pw-wrap">
+    <div class="pw-wrap" id={`${id}-wrap`} hx-preserve={preserve ? "true" : undefined}>
       <input
         type="password"
         id={id}
@@ -381,5 +388,152 @@ export function ResultCard({ v, r }: { v: View; r: ResultItem }): JSX.Element {
         </div>
       </dialog>
     </article>
+  );
+}
+
+/**
+ * One column of a `CardsTable`: its header and how a row fills the cell — `text` (escaped here) or
+ * `cell` (markup the caller built with `safe`). `hideLabel` keeps the header for screen readers only.
+ */
+export interface Column<T> {
+  label: string;
+  text?: (row: T) => string;
+  cell?: (row: T) => JSX.Element;
+  num?: boolean;
+  mono?: boolean;
+  hideLabel?: boolean;
+  /** Extra attributes of the cell (data-* hooks for tests and scripts). */
+  attrs?: (row: T) => Record<string, string>;
+}
+
+/**
+ * The table every list page uses: a plain table on a wide screen, one card per row on a phone (the
+ * header becomes each cell's `data-label`, shown by the stylesheet).
+ */
+export function CardsTable<T>({
+  id,
+  columns,
+  rows,
+  rowAttrs,
+}: {
+  id?: string;
+  columns: (Column<T> | false)[];
+  rows: T[];
+  rowAttrs?: (row: T) => Record<string, string>;
+}): JSX.Element {
+  const cols = columns.filter((c): c is Column<T> => c !== false);
+  const label = (c: Column<T>) => (c.hideLabel ? undefined : c.label);
+  const classes = (c: Column<T>) =>
+    [c.num ? "num" : "", c.mono ? "mono" : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class="table-wrap">
+      <table class="cards-on-phone" id={id}>
+        <thead>
+          <tr>
+            {cols.map((c) =>
+              c.hideLabel ? (
+                <th>
+                  <span class="sr-only" safe>
+                    {c.label}
+                  </span>
+                </th>
+              ) : (
+                <th class={c.num ? "num" : undefined} safe>
+                  {c.label}
+                </th>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr {...(rowAttrs?.(r) ?? {})}>
+              {cols.map((c) =>
+                c.text ? (
+                  <td data-label={label(c)} class={classes(c)} {...(c.attrs?.(r) ?? {})} safe>
+                    {c.text(r)}
+                  </td>
+                ) : (
+                  <td data-label={label(c)} class={classes(c)} {...(c.attrs?.(r) ?? {})}>
+                    {c.cell?.(r) ?? ""}
+                  </td>
+                ),
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** "← previous · page 2 of 5 · next →" under a paged list (nothing when there is one page). */
+export function Pager({
+  v,
+  page,
+  pages,
+  link,
+}: {
+  v: View;
+  page: number;
+  pages: number;
+  link: (page: number) => string;
+}): JSX.Element {
+  if (pages <= 1) return "";
+  return (
+    <div class="row gap-top">
+      {page > 1 ? (
+        <a class="btn small ghost" href={link(page - 1)} safe>
+          {v.t.common.prev}
+        </a>
+      ) : (
+        ""
+      )}
+      <span class="muted small" safe>
+        {v.t.common.page(page, pages)}
+      </span>
+      {page < pages ? (
+        <a class="btn small ghost" href={link(page + 1)} safe>
+          {v.t.common.next}
+        </a>
+      ) : (
+        ""
+      )}
+    </div>
+  );
+}
+
+/** A list filter: a labelled select whose first option is "all". */
+export function FilterSelect({
+  v,
+  id,
+  name,
+  label,
+  options,
+  selected,
+}: {
+  v: View;
+  id: string;
+  name: string;
+  label: string;
+  options: { value: string; label: string }[];
+  selected?: string;
+}): JSX.Element {
+  return (
+    <div class="field">
+      <label for={id} safe>
+        {label}
+      </label>
+      <select id={id} name={name}>
+        <option value="" safe>
+          {v.t.common.all}
+        </option>
+        {options.map((o) => (
+          <option value={o.value} selected={selected === o.value} safe>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }

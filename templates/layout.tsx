@@ -17,6 +17,9 @@ const HTMX_CONFIG = JSON.stringify({
     { code: "...", swap: false, error: true },
   ],
   historyCacheSize: 0,
+  // The CSP refuses style attributes and the pages have none; htmx would otherwise copy one that a
+  // script left on an element (even an empty `style=""`) onto its replacement, which is refused.
+  attributesToSettle: ["class", "width", "height"],
   // The CSP allows no inline <style> and no eval: htmx's indicator CSS lives in app.css, and the
   // pages use no hx-on/js: attributes.
   includeIndicatorStyles: false,

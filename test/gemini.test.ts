@@ -4,9 +4,10 @@
  * wiring that Gemini exercises: input downscaling, keys from settings, concurrency limits.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
 import { FakeGemini } from "./fakes/gemini";
-import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { dslrForm, postIngest, startTestApp, type TestApp, whenQueued } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
 import { parseExposition } from "./helpers/prometheus";
@@ -18,13 +19,15 @@ const KEY = "AIzaTestKey-env-0123456789";
 const SETTINGS_KEY = "AIzaTestKey-settings-0123456789";
 let fake: FakeGemini;
 let app: TestApp;
+/** The app's clock: deadline tests move it instead of waiting for T_sync to pass. */
+const clock = new ManualClock();
 let photo: Uint8Array;
 let style: Uint8Array;
 let face: Uint8Array;
 
 beforeAll(async () => {
   fake = new FakeGemini([KEY, SETTINGS_KEY]);
-  app = await startTestApp({ env: { GEMINI_BASE_URL: fake.url, GEMINI_API_KEY: KEY } });
+  app = await startTestApp({ clock, env: { GEMINI_BASE_URL: fake.url, GEMINI_API_KEY: KEY } });
   photo = await makeJpeg(320, 240);
   style = makePng(90, 60);
   face = await makeJpeg(80, 100);
@@ -206,16 +209,18 @@ describe("gemini failures land on the right status, job row and log", () => {
   }, 40_000);
 
   test("NO_IMAGE until no time is left → still 502 provider_no_image", async () => {
-    await app.setSyncSeconds(4);
     fake.answer(...Array.from({ length: 5 }, () => ({ kind: "no_image" as const })));
+    // T_sync 10 s, and 7 s of it gone before the job runs: no time for another 3 s pause.
+    const queued = whenQueued(app, () => clock.advance(7_000));
     const res = await postIngest(app, "slot-001", dslrForm(photo));
+    await queued;
     expect(res.status).toBe(502);
     expect((await errorOf(res)).code).toBe("provider_no_image");
     const { row } = await jobOf(app, res);
     expect(row.failureReason).toBe("provider_no_image");
     expect(row.resultPath).toBeNull();
     expect(fake.requests.length).toBeLessThan(5);
-  }, 30_000);
+  });
 
   test("safety finishes and prompt blocks → 422 provider_blocked", async () => {
     const cases = [
@@ -263,11 +268,13 @@ describe("gemini failures land on the right status, job row and log", () => {
   }, 30_000);
 
   test("503 until no time is left to retry → 502 provider_error", async () => {
-    await app.setSyncSeconds(4);
     fake.answer(
       ...Array.from({ length: 6 }, () => ({ kind: "error" as const, status: 503, rpcStatus: "UNAVAILABLE" })),
     );
+    // 2.4 s left when the job runs: one ~1 s backoff fits (≥ 1 s left after it), a ~2 s one does not.
+    const queued = whenQueued(app, () => clock.advance(7_600));
     const res = await postIngest(app, "slot-001", dslrForm(photo));
+    await queued;
     expect(res.status).toBe(502);
     const err = await errorOf(res);
     expect(err.code).toBe("provider_error");
@@ -306,9 +313,12 @@ describe("gemini failures land on the right status, job row and log", () => {
   });
 
   test("an answer slower than the deadline → 504, job timeout, late answer discarded", async () => {
-    await app.setSyncSeconds(3);
     fake.answer({ kind: "delay", ms: 5000 });
-    const res = await postIngest(app, "slot-001", dslrForm(photo));
+    const asked = fake.nextRequest();
+    const pending = postIngest(app, "slot-001", dslrForm(photo));
+    await asked;
+    clock.advance(10_000); // T_sync passes while Gemini is still working
+    const res = await pending;
     expect(res.status).toBe(504);
     expect((await errorOf(res)).code).toBe("sync_timeout");
     const { row, events } = await jobOf(app, res);

@@ -57,7 +57,7 @@ beforeAll(async () => {
     operation: "image_edit",
     settings: { prompt: "make it brighter" },
   });
-  await app.configureSlot("slot-014", { provider: "local", operation: "passthrough", sizeLimitMb: 1 });
+  await app.configureSlot("slot-014", { provider: "local", operation: "passthrough", size_limit_mb: 1 });
   await app.configureSlot("slot-015", { provider: "local", operation: "passthrough", enabled: false });
   session = await login(app, "serg");
 });

@@ -29,7 +29,7 @@ describe("thumbnails are made on first request, off the booth's path", () => {
       provider: "local",
       operation: "passthrough",
       settings: {},
-      outputFormat: "original",
+      output_format: "original",
     });
   });
   afterAll(() => app.stop());

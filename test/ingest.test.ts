@@ -5,7 +5,6 @@ import { sniffImage } from "../src/media/images";
 import {
   dslrFields,
   dslrForm,
-  eventually,
   INGEST_PASSWORD,
   json,
   postIngest,
@@ -57,11 +56,8 @@ describe("a DSLR Remote Pro upload", () => {
       version: "3.30.2",
     });
     expect(JSON.stringify(row!.clientMeta)).not.toContain(INGEST_PASSWORD);
-    // The payload is removed right after finalization, which may land just after the answer.
-    await eventually(async () => {
-      const [r] = await app.db.select().from(job).where(eq(job.id, jobId));
-      return r!.payloadPath === null;
-    });
+    // The payload was removed by the finalization, before the booth was answered.
+    expect(row!.payloadPath).toBeNull();
     expect(row!.resultSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(row!.resultExpiresAt!.getTime() - row!.finalizedAt!.getTime()).toBe(72 * 3600_000);
     expect(row!.expiresAt.getTime() - row!.createdAt.getTime()).toBe(48_000);
@@ -92,14 +88,18 @@ describe("a DSLR Remote Pro upload", () => {
       dslrForm(png, dslrFields(), "fileToUpload", "x.png", "image/png"),
     );
     expect(res.headers.get("content-type")).toBe("image/jpeg");
-    await app.configureSlot("slot-002", { provider: "local", operation: "passthrough", outputFormat: "png" });
+    await app.configureSlot("slot-002", {
+      provider: "local",
+      operation: "passthrough",
+      output_format: "png",
+    });
     const res2 = await postIngest(app, "slot-002", dslrForm(photo));
     expect(res2.headers.get("content-type")).toBe("image/png");
     expect(sniffImage(new Uint8Array(await res2.arrayBuffer()))).toBe("png");
     await app.configureSlot("slot-003", {
       provider: "local",
       operation: "passthrough",
-      outputFormat: "original",
+      output_format: "original",
     });
     const webp = await makeWebp();
     const res3 = await postIngest(
@@ -132,11 +132,9 @@ describe("refusals leave no job and no file", () => {
   }
 
   test("every §2 refusal in turn", async () => {
-    // A finished job's payload is deleted just after its answer goes out: let earlier jobs settle.
-    await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
+    // Earlier jobs' payloads went at their finalization, before their answers.
+    expect(await app.rt.media.list("payloads")).toEqual([]);
     const before = await jobsCount();
-    // Earlier jobs' payloads are removed at finalization: let that settle first.
-    await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
 
     await expectRefused(await postIngest(app, "slot-016", dslrForm(photo)), 404, "slot_not_found");
     await expectRefused(await postIngest(app, "nope", dslrForm(photo)), 404, "slot_not_found");
@@ -144,7 +142,7 @@ describe("refusals leave no job and no file", () => {
     await app.configureSlot("slot-009", { enabled: false });
     await expectRefused(await postIngest(app, "slot-009", dslrForm(photo)), 404, "slot_disabled");
 
-    await app.configureSlot("slot-010", { sizeLimitMb: 1, provider: "local", operation: "passthrough" });
+    await app.configureSlot("slot-010", { size_limit_mb: 1, provider: "local", operation: "passthrough" });
     const big = new Uint8Array(1024 * 1024 + 10);
     big.set(photo);
     const tooBig = await expectRefused(
@@ -199,7 +197,7 @@ describe("refusals leave no job and no file", () => {
   });
 
   test("a lying Content-Length is refused from the header before reading", async () => {
-    await app.configureSlot("slot-011", { sizeLimitMb: 1 });
+    await app.configureSlot("slot-011", { size_limit_mb: 1 });
     const res = await fetch(`${app.url}/ingest/slot-011`, {
       method: "POST",
       headers: {

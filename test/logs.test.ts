@@ -4,9 +4,8 @@
  * its id and slot, provider latency is there, and no secret or image byte ever appears.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
 import { runCleanup } from "../src/cron/cleanup";
-import { job } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
 import { createLogger } from "../src/lib/log";
 import {
   ADMIN_PASSWORDS,
@@ -14,6 +13,7 @@ import {
   dslrForm,
   eventually,
   INGEST_PASSWORD,
+  LogWatch,
   postIngest,
   startTestApp,
   type TestApp,
@@ -29,6 +29,9 @@ const WRONG_ADMIN_PASSWORD = "igor-wrong-password-77";
 const WRONG_INGEST_PASSWORD = "booth-wrong-password-99";
 
 const lines: string[] = [];
+const watch = new LogWatch();
+/** The app's clock: the timeout below moves it instead of waiting for T_sync. */
+const clock = new ManualClock();
 let app: TestApp;
 let photo: Uint8Array;
 const jobIds: string[] = [];
@@ -57,7 +60,11 @@ async function ingest(slot: string, form: FormData, query = ""): Promise<Respons
 }
 
 beforeAll(async () => {
-  app = await startTestApp({ logLines: lines });
+  app = await startTestApp({
+    clock,
+    logLines: lines,
+    onLogLine: watch.sink,
+  });
   photo = await makeJpeg(200, 150);
   await app.rt.settings.setProviderKey("gemini", GEMINI_KEY, "serg");
   // Every job reads its provider's key, so the local jobs below carry this one through the worker.
@@ -66,12 +73,13 @@ beforeAll(async () => {
   await app.configureSlot("slot-002", {
     provider: "local",
     operation: "greyscale",
-    settings: { simulate_delay_ms: 5000 },
+    settings: { simulate_delay_ms: 60_000 },
   });
+  // OpenAI with no key: the worker fails the job as invalid_config (502).
   await app.configureSlot("slot-003", {
-    provider: "local",
-    operation: "greyscale",
-    settings: { bogus: true },
+    provider: "openai",
+    operation: "image_edit",
+    settings: { prompt: "x" },
   });
 
   expect(await login("serg", ADMIN_PASSWORDS.serg)).toBe(200);
@@ -89,21 +97,17 @@ beforeAll(async () => {
   expect((await ingest("slot-003", dslrForm(photo))).status).toBe(502);
 
   // Cancelled by an admin while the provider works.
+  let dispatched = watch.next("job.dispatched", { slot: "slot-002" });
   const pending = ingest("slot-002", dslrForm(photo));
-  const running = await eventually(async () => {
-    const [row] = await app.db
-      .select()
-      .from(job)
-      .where(and(eq(job.slotId, "slot-002"), eq(job.status, "processing")));
-    return row;
-  });
-  await app.rt.queue.cancel(running.id, "serg");
+  await app.rt.queue.cancel(String((await dispatched).job_id), "serg");
   expect((await pending).status).toBe(503);
 
-  // Timed out at the deadline.
-  await app.setSyncSeconds(1);
-  expect((await ingest("slot-002", dslrForm(photo))).status).toBe(504);
-  await app.setSyncSeconds(48);
+  // Timed out at the deadline: T_sync (48 s) passes on the app's clock while the provider works.
+  dispatched = watch.next("job.dispatched", { slot: "slot-002" });
+  const timedOut = ingest("slot-002", dslrForm(photo));
+  await dispatched;
+  clock.advance(48_000);
+  expect((await timedOut).status).toBe(504);
   await runCleanup(app.rt, { trigger: "test" });
   // The worker's last lines for the timed-out and cancelled jobs come when their provider call ends.
   await eventually(async () => app.rt.workers.inFlight === 0);

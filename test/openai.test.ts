@@ -1,9 +1,10 @@
 /** The openai provider end to end against the fake OpenAI Images API. */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { job } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
 import { FakeOpenAI } from "./fakes/openai";
-import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { dslrForm, postIngest, startTestApp, type TestApp, whenQueued } from "./helpers/app";
 import { makeHeic, makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
 
@@ -13,11 +14,13 @@ setDefaultTimeout(60_000);
 const KEY = "sk-test-openai-0123456789abcdef";
 let fake: FakeOpenAI;
 let app: TestApp;
+/** The app's clock: deadline tests move it instead of waiting for T_sync to pass. */
+const clock = new ManualClock();
 let photo: Uint8Array;
 
 beforeAll(async () => {
   fake = new FakeOpenAI([KEY]);
-  app = await startTestApp({ env: { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: KEY } });
+  app = await startTestApp({ clock, env: { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: KEY } });
   photo = await makeJpeg(320, 240);
   await app.configureSlot("slot-001", {
     provider: "openai",
@@ -28,7 +31,7 @@ beforeAll(async () => {
     provider: "openai",
     operation: "style_transfer",
     settings: { prompt: "In the style of the second image", output_format: "jpeg" },
-    outputFormat: "webp",
+    output_format: "webp",
   });
   await addTemplate(app, "slot-002", "style", makePng(50, 40));
 });
@@ -104,12 +107,14 @@ describe("openai failures", () => {
   });
 
   test("500/503 until no time is left → 502 provider_error", async () => {
-    await app.setSyncSeconds(4);
     fake.answer(
       { kind: "error", status: 500 },
       ...Array.from({ length: 5 }, () => ({ kind: "error" as const, status: 503 })),
     );
+    // 2.4 s left when the job runs: one ~1 s backoff fits (≥ 1 s left after it), a ~2 s one does not.
+    const queued = whenQueued(app, () => clock.advance(7_600));
     const res = await postIngest(app, "slot-001", dslrForm(photo));
+    await queued;
     expect(res.status).toBe(502);
     expect((await errorOf(res)).code).toBe("provider_error");
     const { row, events } = await jobOf(app, res);
@@ -184,9 +189,12 @@ describe("openai failures", () => {
   });
 
   test("slower than the deadline → 504 sync_timeout, job timeout", async () => {
-    await app.setSyncSeconds(3);
     fake.answer({ kind: "delay", ms: 5000 });
-    const res = await postIngest(app, "slot-001", dslrForm(photo));
+    const asked = fake.nextRequest();
+    const pending = postIngest(app, "slot-001", dslrForm(photo));
+    await asked;
+    clock.advance(10_000); // T_sync passes while OpenAI is still working
+    const res = await pending;
     expect(res.status).toBe(504);
     const { row } = await jobOf(app, res);
     expect(row.status).toBe("timeout");

@@ -8,12 +8,13 @@ import { ManualClock } from "../src/lib/clock";
 import { KEYS } from "../src/settings/service";
 import {
   dslrForm,
-  eventually,
   freshDatabase,
   json,
+  LogWatch,
   postIngest,
   startTestApp,
   type TestApp,
+  whenFinal,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
@@ -36,9 +37,12 @@ async function eventsOf(app: TestApp, jobId: string): Promise<string[]> {
 
 describe("the deadline", () => {
   let app: TestApp;
+  /** The app's clock: deadlines pass when the test moves it, not by waiting. */
+  const clock = new ManualClock();
+  const watch = new LogWatch();
   beforeAll(async () => {
-    app = await startTestApp();
-    await app.setSyncSeconds(2);
+    app = await startTestApp({ clock, onLogLine: watch.sink });
+    await app.setSyncSeconds(10);
   });
   afterAll(() => app.stop());
 
@@ -46,9 +50,13 @@ describe("the deadline", () => {
     await app.configureSlot("slot-004", {
       provider: "local",
       operation: "greyscale",
-      settings: { simulate_delay_ms: 4000 },
+      settings: { simulate_delay_ms: 20_000 },
     });
-    const res = await postIngest(app, "slot-004", dslrForm(photo));
+    const working = clock.whenTimerSet(20_000);
+    const pending = postIngest(app, "slot-004", dslrForm(photo));
+    await working;
+    clock.advance(10_000); // T_sync passes while the provider works
+    const res = await pending;
     expect(res.status).toBe(504);
     const body = await json(res);
     expect(body.error.code).toBe("sync_timeout");
@@ -60,11 +68,12 @@ describe("the deadline", () => {
     expect(row!.status).toBe("timeout");
     expect(row!.failureReason).toBe("timeout");
     expect(row!.resultPath).toBeNull();
-    await eventually(async () => (await app.rt.queue.get(jobId))!.payloadPath === null);
+    expect(row!.payloadPath).toBeNull();
     expect(row!.finalizedAt!.getTime()).toBeGreaterThanOrEqual(row!.expiresAt.getTime());
 
     // Even after the provider would have finished, the job stays timed out and has no result.
-    await Bun.sleep(2500);
+    clock.advance(15_000);
+    await Bun.sleep(50); // anything the provider's end would set off runs now
     const [later] = await app.db.select().from(job).where(eq(job.id, jobId));
     expect(later!.status).toBe("timeout");
     expect(later!.resultPath).toBeNull();
@@ -85,7 +94,7 @@ describe("the deadline", () => {
       .from(job)
       .where(eq(job.id, res.headers.get("x-job-id")!));
     expect(row!.expiresAt.getTime() - row!.createdAt.getTime()).toBe(30_000);
-    await app.setSyncSeconds(2);
+    await app.setSyncSeconds(10);
   });
 
   test("in-flight cap → 429 queue_busy with Retry-After, and no job or file is left", async () => {
@@ -95,19 +104,19 @@ describe("the deadline", () => {
       operation: "passthrough",
       settings: { simulate_delay_ms: 1500 },
     });
+    const working = clock.whenTimerSet(1500);
     const slow = postIngest(app, "slot-006", dslrForm(photo));
-    await eventually(
-      async () => (await app.rt.queue.counts()).processing + (await app.rt.queue.counts()).pending,
-    );
+    await working;
     const before = (await app.db.select().from(job)).length;
     const busy = await postIngest(app, "slot-006", dslrForm(photo));
     expect(busy.status).toBe(429);
     expect((await json(busy)).error.code).toBe("queue_busy");
     expect(Number(busy.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await app.db.select().from(job)).length).toBe(before);
+    clock.advance(1500); // the slow job's provider answers
     expect((await slow).status).toBe(200);
-    // The payload goes right after finalization (the response may be a hair faster).
-    await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
+    // The payload went at finalization, before the answer.
+    expect(await app.rt.media.list("payloads")).toEqual([]);
     await app.setSetting(KEYS.maxInFlightJobs, 16);
   });
 
@@ -120,37 +129,37 @@ describe("the deadline", () => {
     const blocked = await postIngest(app, "slot-007", dslrForm(photo));
     expect(blocked.status).toBe(429);
     expect((await json(blocked)).error.code).toBe("too_many_attempts");
-    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
-    await app.db.execute(sql`delete from auth_throttle`);
+    const retryAfter = Number(blocked.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(0);
+    // Still blocked a second before Retry-After runs out; let in once it has.
+    clock.advance((retryAfter - 1) * 1000);
+    expect((await postIngest(app, "slot-007", dslrForm(photo))).status).toBe(429);
+    clock.advance(1000);
     expect((await postIngest(app, "slot-007", dslrForm(photo))).status).toBe(200);
   });
 
   test("a booth that hangs up early: the job still runs to completion and its result is kept", async () => {
-    await app.setSyncSeconds(10);
     await app.configureSlot("slot-008", {
       provider: "local",
       operation: "greyscale",
       settings: { simulate_delay_ms: 800 },
     });
     const abort = new AbortController();
+    const running = watch.next("job.dispatched", { slot: "slot-008" });
+    const working = clock.whenTimerSet(800);
     const pending = fetch(`${app.url}/ingest/slot-008`, {
       method: "POST",
       body: dslrForm(photo),
       signal: abort.signal,
     }).catch(() => null);
-    const jobRow = await eventually(async () => {
-      const [r] = await app.db.select().from(job).where(eq(job.slotId, "slot-008"));
-      return r;
-    });
+    const jobId = String((await running).job_id);
+    await working;
     abort.abort();
     await pending;
-    const done = await eventually(async () => {
-      const [r] = await app.db.select().from(job).where(eq(job.id, jobRow.id));
-      return r && r.status !== "pending" && r.status !== "processing" ? r : null;
-    });
+    clock.advance(800); // the provider answers after the booth has gone
+    const done = await whenFinal(app, jobId);
     expect(done.status).toBe("succeeded");
-    expect((await fetch(`${app.url}/public/results/${jobRow.id}`)).status).toBe(200);
-    await app.setSyncSeconds(2);
+    expect((await fetch(`${app.url}/public/results/${jobId}`)).status).toBe(200);
   });
 });
 

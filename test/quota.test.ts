@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { connectDatabase } from "../src/db/client";
+import { ManualClock } from "../src/lib/clock";
 import { createLogger } from "../src/lib/log";
 import { Metrics } from "../src/metrics";
 import { quotaDay, quotaResetsAt, quotaState } from "../src/providers/quota";
@@ -15,7 +16,15 @@ import { KEYS } from "../src/settings/service";
 import { ProviderUsageStore } from "../src/store/provider-usage";
 import { FakeGemini } from "./fakes/gemini";
 import { api, fileForm, login } from "./helpers/admin";
-import { ADMIN_PASSWORDS, dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import {
+  ADMIN_PASSWORDS,
+  dslrForm,
+  json,
+  postIngest,
+  startTestApp,
+  type TestApp,
+  whenQueued,
+} from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { parseExposition } from "./helpers/prometheus";
 
@@ -72,10 +81,12 @@ const KEY = "AIzaQuotaKey-0123456789";
 let fake: FakeGemini;
 let app: TestApp;
 let photo: Uint8Array;
+/** The app's clock: the NO_IMAGE test moves it so that no time is left for a retry. */
+const clock = new ManualClock();
 
 beforeAll(async () => {
   fake = new FakeGemini([KEY]);
-  app = await startTestApp({ env: { GEMINI_BASE_URL: fake.url, GEMINI_API_KEY: KEY } });
+  app = await startTestApp({ clock, env: { GEMINI_BASE_URL: fake.url, GEMINI_API_KEY: KEY } });
   photo = await makeJpeg(160, 120);
   await app.configureSlot("slot-001", {
     provider: "gemini",
@@ -273,6 +284,7 @@ describe("honest reasons", () => {
     expect(fake.requests).toHaveLength(0);
     expect(await geminiToday()).toBe(0);
 
+    clock.advance(1000); // the admin looks a second later (the app's clock is the test's)
     const serg = api(app, await login(app, "serg"));
     const stats = (await (await serg("GET", "/api/stats/slot-005")).json()) as {
       summary: Record<string, number>;
@@ -299,9 +311,11 @@ describe("honest reasons", () => {
       operation: "image_edit",
       settings: { prompt: "Paint this photo as a bright watercolour" },
     });
-    await app.setSyncSeconds(4);
     fake.answer(...Array.from({ length: 5 }, () => ({ kind: "no_image" as const })));
+    // T_sync 15 s, 12 s of it gone before the job runs: no time for another 3 s pause.
+    const queued = whenQueued(app, () => clock.advance(12_000));
     const res = await postIngest(app, "slot-006", dslrForm(photo));
+    await queued;
     expect(res.status).toBe(502);
     expect((await json(res)).error.code).toBe("provider_no_image");
     const serg = api(app, await login(app, "serg"));

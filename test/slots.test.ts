@@ -265,7 +265,7 @@ describe("test runs", () => {
     expect(text.status).toBe(415);
     expect((await json(text)).error.code).toBe("unsupported_media_type");
 
-    await app.configureSlot("slot-007", { sizeLimitMb: 1 });
+    await app.configureSlot("slot-007", { size_limit_mb: 1 });
     const big = new Uint8Array(1024 * 1024 + 10);
     big.set([0xff, 0xd8, 0xff]);
     const tooLarge = await serg("POST", "/api/slots/slot-007/test-run", {
@@ -349,7 +349,7 @@ describe("templates", () => {
       form: fileForm("file", png, { role: "../../etc" }),
     });
     expect(badRole.status).toBe(422);
-    await app.configureSlot("slot-010", { sizeLimitMb: 1 });
+    await app.configureSlot("slot-010", { size_limit_mb: 1 });
     const big = new Uint8Array(1024 * 1024 + 10);
     big.set(png);
     const tooLarge = await serg("POST", "/api/slots/slot-010/templates", {

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { eq } from "drizzle-orm";
 import { type FailureReason, type JobStatus, type NewJobRow, slot } from "../src/db/schema";
 import { classifyOutcome } from "../src/domain/outcome";
+import { ManualClock } from "../src/lib/clock";
+import { resetStats } from "../src/modules/slots/service";
 import { percentile, withTotals } from "../src/modules/stats/arithmetic";
 import type {
   GlobalStatsResponse,
@@ -12,7 +14,7 @@ import type {
 import { globalStats, slotStats } from "../src/modules/stats/service";
 import { ADMIN_PASSWORDS, dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-import { insertPastJobs, loginToken, type PastJob, seededRandom } from "./helpers/past-jobs";
+import { loginToken, type PastJob, seededRandom, seedPastJobs } from "./helpers/past-jobs";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
@@ -21,6 +23,7 @@ let app: TestApp;
 let token: string;
 let rows: NewJobRow[];
 const now = new Date();
+const clock = new ManualClock(now);
 const DAY = 86_400_000;
 
 const FINAL = new Set(["succeeded", "failed", "timeout", "cancelled"]);
@@ -130,9 +133,9 @@ async function get(path: string, bearer = token): Promise<Response> {
 }
 
 beforeAll(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ clock });
   token = await loginToken(app, "igor", ADMIN_PASSWORDS.igor); // igor has stats:read too
-  rows = await insertPastJobs(app, history(7, 1500));
+  rows = await seedPastJobs(app, history(7, 1500));
   // Jobs still running are not counted (a far deadline keeps the sweeper off them).
   const running = [1, 2, 3].map((d) => ({
     slotId: "slot-001",
@@ -140,7 +143,7 @@ beforeAll(async () => {
     createdAt: new Date(now.getTime() - d * DAY),
     expiresAt: new Date(now.getTime() + DAY),
   }));
-  rows.push(...(await insertPastJobs(app, running)));
+  rows.push(...(await seedPastJobs(app, running)));
 }, 30_000);
 afterAll(() => app.stop());
 
@@ -270,6 +273,15 @@ describe("GET /api/stats/{slot_id}", () => {
   });
 
   test("the summary covers everything since the last reset; buckets keep the history", async () => {
+    // The admin's reset, done with the clock at `at` (the product resets "now").
+    const resetStatsAt = async (at: Date) => {
+      clock.set(at);
+      try {
+        await resetStats(app.rt, "slot-004", "test");
+      } finally {
+        clock.set(now);
+      }
+    };
     const isSlot = (r: NewJobRow) => r.slotId === "slot-004";
     const q = `/api/stats/slot-004?from=${new Date(now.getTime() - 30 * DAY).toISOString()}&to=${now.toISOString()}`;
     const before = (await (await get(q)).json()) as SlotStatsResponse;
@@ -280,7 +292,7 @@ describe("GET /api/stats/{slot_id}", () => {
     );
 
     const resetAt = new Date(now.getTime() - 10 * DAY);
-    await app.configureSlot("slot-004", { statsResetAt: resetAt });
+    await resetStatsAt(resetAt);
     const after = (await (await get(q)).json()) as SlotStatsResponse;
     expect(after.summary.last_reset_at).toBe(resetAt.toISOString());
     expect(after.summary.since).toBe(resetAt.toISOString());
@@ -292,7 +304,7 @@ describe("GET /api/stats/{slot_id}", () => {
 
     // A reset older than the range widens the summary beyond it.
     const longAgo = new Date(now.getTime() - 44 * DAY);
-    await app.configureSlot("slot-004", { statsResetAt: longAgo });
+    await resetStatsAt(longAgo);
     const wide = (await (await get(q)).json()) as SlotStatsResponse;
     expect(wide.summary.ingest_count).toBe(expectedFor(longAgo, now, isSlot).ingest_count);
     expect(wide.summary.ingest_count).toBeGreaterThan(before.summary.ingest_count);
@@ -310,7 +322,7 @@ describe("GET /api/stats/{slot_id}", () => {
         createdAt: new Date(base + i * 15 * 60_000),
       });
     }
-    const inserted = await insertPastJobs(app, dst);
+    const inserted = await seedPastJobs(app, dst);
     rows.push(...inserted);
     const isSlot = (r: NewJobRow) => r.slotId === "slot-010";
     const days = await slotStats(
@@ -399,6 +411,7 @@ describe("GET /api/stats/overview", () => {
     const before = (await (await get("/api/stats/overview?window_minutes=5")).json()) as OverviewResponse;
     const res = await postIngest(app, "slot-015", dslrForm(await makeJpeg(64, 48)));
     expect(res.status).toBe(200);
+    clock.advance(1000); // the admin looks a second later (the app's clock is the test's)
     const after = (await (await get("/api/stats/overview?window_minutes=5")).json()) as OverviewResponse;
     const b = before.slots.find((s) => s.slot_id === "slot-015")!;
     const a = after.slots.find((s) => s.slot_id === "slot-015")!;

@@ -4,11 +4,10 @@
  * queues and polls, downloads the result and answers the booth.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { eq } from "drizzle-orm";
-import { appSettings } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
 import { FakeTurbotext } from "./fakes/turbotext";
-import { dslrForm, eventually, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
 
@@ -18,11 +17,13 @@ setDefaultTimeout(60_000);
 const KEY = "turbotext-test-key-7f3a9c";
 let fake: FakeTurbotext;
 let app: TestApp;
+/** The app's clock: the deadline test moves it instead of waiting for T_sync to pass. */
+const clock = new ManualClock();
 let photo: Uint8Array;
 
 beforeAll(async () => {
   fake = new FakeTurbotext([KEY]);
-  app = await startTestApp({ env: { TURBOTEXT_BASE_URL: fake.url, TURBOTEXT_API_KEY: KEY } });
+  app = await startTestApp({ clock, env: { TURBOTEXT_BASE_URL: fake.url, TURBOTEXT_API_KEY: KEY } });
   photo = await makeJpeg(320, 240);
   await app.configureSlot("slot-001", {
     provider: "turbotext",
@@ -93,8 +94,8 @@ describe("turbotext turns a booth photo into a result", () => {
     expect(row.status).toBe("succeeded");
     expect(row.providerJobRef).toBe(queueid);
     expect(events).toEqual(["received", "dispatched", "provider_responded", "succeeded"]);
-    // The temporary public media is gone once the job is final.
-    await eventually(async () => (await fetch(create!.fields.url!)).status === 410);
+    // The temporary public media went with the finalization, before the answer.
+    expect((await fetch(create!.fields.url!)).status).toBe(410);
   });
 
   test("style_transfer → mix_images: photo as url_image_target, style template as url; result inside data", async () => {
@@ -140,9 +141,12 @@ describe("turbotext turns a booth photo into a result", () => {
 
 describe("turbotext failures", () => {
   test("still running at the deadline → 504 sync_timeout, and polling stops", async () => {
-    await app.setSyncSeconds(3);
     fake.script({ never: true });
-    const res = await postIngest(app, "slot-001", dslrForm(photo));
+    const pending = postIngest(app, "slot-001", dslrForm(photo));
+    // The job is queued at Turbotext and polled a few times (250 ms apart), then T_sync passes.
+    for (let i = 0; i < 3; i++) await fake.nextRequest();
+    clock.advance(10_000);
+    const res = await pending;
     expect(res.status).toBe(504);
     expect((await errorOf(res)).code).toBe("sync_timeout");
     const { row } = await jobOf(app, res);
@@ -191,8 +195,7 @@ describe("turbotext failures", () => {
   });
 
   test("no PUBLIC_BASE_URL → 502 invalid_config, Turbotext is not called", async () => {
-    await app.db.delete(appSettings).where(eq(appSettings.key, "public_base_url"));
-    app.rt.settings.invalidate();
+    await app.setSetting("public_base_url", null);
     const res = await postIngest(app, "slot-001", dslrForm(photo));
     expect(res.status).toBe(502);
     const err = await errorOf(res);

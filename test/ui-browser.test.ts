@@ -14,15 +14,7 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { job, slot } from "../src/db/schema";
-import {
-  dslrFields,
-  dslrForm,
-  eventually,
-  INGEST_PASSWORD,
-  postIngest,
-  startTestApp,
-  type TestApp,
-} from "./helpers/app";
+import { dslrFields, dslrForm, INGEST_PASSWORD, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { launchChromium, screenshot } from "./helpers/browser";
 import { colourfulness, makeJpeg } from "./helpers/images";
 
@@ -72,13 +64,24 @@ async function axe(p: Page): Promise<Violation[]> {
   });
 }
 
+/**
+ * Script errors, and the console errors Chromium logs for what the CSP blocked (an inline style
+ * or script the templates or app.js should not have): both fail the sweep.
+ */
+function watch(p: Page): Page {
+  p.on("pageerror", (e) => errors.push(e.message));
+  p.on("console", (m) => {
+    if (m.type() === "error" && /Content.Security.Policy/i.test(m.text())) errors.push(m.text());
+  });
+  return p;
+}
+
 beforeAll(async () => {
   app = await startTestApp();
   browser = await launchChromium();
   ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ru-RU" });
   await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: app.url });
-  page = await ctx.newPage();
-  page.on("pageerror", (e) => errors.push(e.message));
+  page = watch(await ctx.newPage());
   page.on("dialog", (d) => d.accept());
   const dir = mkdtempSync(join(tmpdir(), "photochanger-ui-"));
   photoPath = join(dir, "photo.jpg");
@@ -94,6 +97,24 @@ describe("an operator in the browser", () => {
   test("axe-core reports a violation when there is one (so its silence means something)", async () => {
     await page.setContent('<html lang="ru"><body><main><img src="data:,"></main></body></html>');
     expect((await axe(page)).map((v) => v.id)).toContain("image-alt");
+  });
+
+  test("a style attribute is refused by the CSP and reported (so an empty error list means something)", async () => {
+    await page.goto(`${app.url}/login`);
+    const reported = page.waitForEvent("console", {
+      predicate: (m) => /Content.Security.Policy/i.test(m.text()),
+      timeout: 10_000,
+    });
+    const colour = await page.evaluate(() => {
+      document.body.insertAdjacentHTML("beforeend", '<p id="styled" style="color: rgb(255, 0, 0)">x</p>');
+      return getComputedStyle(document.getElementById("styled")!).color;
+    });
+    expect(colour).not.toBe("rgb(255, 0, 0)");
+    await reported;
+    // this one was on purpose
+    const ours = errors.splice(0);
+    expect(ours.length).toBeGreaterThan(0);
+    expect(ours.every((e) => /Content.Security.Policy/i.test(e))).toBe(true);
   });
 
   test("signs in (with show/hide password)", async () => {
@@ -188,6 +209,13 @@ describe("an operator in the browser", () => {
     await page.waitForSelector("#new-ingest-password");
     const fresh = await page.inputValue("#new-ingest-password");
     expect(fresh.length).toBeGreaterThanOrEqual(8);
+    // a later error re-renders the card (the server refuses a control character): the generated
+    // password stays on the screen, and so does what was typed
+    await page.fill("#ingest-value", "abcdef\u0007");
+    await page.click("#ingest-password form button[type=submit]");
+    await page.waitForSelector("#ingest-password .alert.error");
+    expect(await page.inputValue("#new-ingest-password")).toBe(fresh);
+    expect(await page.inputValue("#ingest-value")).toBe("abcdef\u0007");
     const photo = await makeJpeg(64, 48);
     const old = await postIngest(app, "slot-001", dslrForm(photo, dslrFields({ password: INGEST_PASSWORD })));
     expect(old.status).toBe(401);
@@ -199,6 +227,20 @@ describe("an operator in the browser", () => {
     // the stale password is on the banner, naming the slot
     await page.waitForSelector('#attention [data-banner="refusals"]');
     expect(await page.textContent("#attention")).toContain("Пароль будки недавно сменили");
+  });
+
+  test("changing my password: a wrong current password keeps the new one typed (and shown)", async () => {
+    await page.goto(`${app.url}/account`);
+    await page.fill("#current-password", "not-my-password");
+    await page.fill("#new-password", "a-brand-new-password");
+    await page.click("[data-toggle-password=new-password]");
+    await page.fill("#repeat-password", "a-brand-new-password");
+    await page.click("#password-card button[type=submit]");
+    await page.waitForSelector("#password-card [data-field=current] .field-error");
+    expect(await page.inputValue("#current-password")).toBe("");
+    expect(await page.inputValue("#new-password")).toBe("a-brand-new-password");
+    expect(await page.getAttribute("#new-password", "type")).toBe("text");
+    expect(await page.inputValue("#repeat-password")).toBe("a-brand-new-password");
   });
 
   test("finds the results in the gallery, opens the QR code and the guest page", async () => {
@@ -215,7 +257,7 @@ describe("an operator in the browser", () => {
     await page.waitForSelector("#share-card [data-share-id]");
     shareUrl = await page.inputValue("#share-card input[id^=share-]");
     expect(shareUrl).toContain("/g/");
-    const guest = await ctx.newPage();
+    const guest = watch(await ctx.newPage());
     await guest.goto(shareUrl);
     // guests see the booth's photo only (the test shot stays private), without slot ids
     expect(await guest.locator(".slot-group.guest [data-result]").count()).toBe(1);
@@ -263,10 +305,9 @@ describe("an operator in the browser", () => {
       dslrForm(await makeJpeg(64, 48), dslrFields({ password: boothPassword })),
     );
     expect(res.status).toBeGreaterThanOrEqual(400);
-    await eventually(async () => {
-      const [row] = await app.db.select().from(job).where(eq(job.slotId, "slot-003"));
-      return row?.finalizedAt ? row : null;
-    });
+    // Answered once the job was final.
+    const [row] = await app.db.select().from(job).where(eq(job.slotId, "slot-003"));
+    expect(row?.finalizedAt).not.toBeNull();
     await page.goto(`${app.url}/`);
     await page.waitForSelector('#slot-slot-003.failing [data-failing="true"]');
     expect(await page.textContent("#attention")).toContain("Слоты не обрабатывают фото с будки");
@@ -307,8 +348,7 @@ describe("every page, 1280 and 390 px, Russian and English", () => {
 
   for (const lang of ["ru", "en"] as const) {
     test(`${lang}: fits, every section reachable, no serious accessibility violation`, async () => {
-      const phone = await ctx.newPage();
-      phone.on("pageerror", (e) => errors.push(e.message));
+      const phone = watch(await ctx.newPage());
       const overflowing: { width: number; name: string; overflow: number }[] = [];
       const found: { width: number; name: string; violations: Violation[] }[] = [];
       const offscreen: { width: number; href: string | null }[] = [];
@@ -353,7 +393,7 @@ describe("every page, 1280 and 390 px, Russian and English", () => {
   }
 
   test("a phone walks to the slot page and runs a test in English, with keyboard focus visible", async () => {
-    const phone = await ctx.newPage();
+    const phone = watch(await ctx.newPage());
     await phone.setViewportSize({ width: 390, height: 844 });
     await phone.goto(`${app.url}/?lang=en`);
     await phone.click("nav.nav a[href='/jobs']");

@@ -334,3 +334,70 @@ describe("statistics export and assets", () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe("front-door refusals", () => {
+  const html = { accept: "text/html,application/xhtml+xml" };
+
+  test("a browser gets the app's HTML error page; /api and /ingest keep the JSON envelope", async () => {
+    const page = await get("/%01nothing", undefined, html);
+    expect(page.status).toBe(404);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+    const body = await page.text();
+    expect(body).toContain("Страница не найдена");
+    expect(body).toContain('name="viewport"');
+    // the same page the app gives its own unknown URLs
+    const own = await (await get("/no-such-page", undefined, html)).text();
+    expect(own).toContain("Страница не найдена");
+
+    const program = await get("/%01nothing");
+    expect(program.headers.get("content-type")).toContain("application/json");
+    for (const path of ["/api/%01x", "/ingest/%01x"]) {
+      const res = await get(path, undefined, html);
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    }
+
+    const big = "x".repeat(20_000);
+    const form = await fetch(`${app.url}/login`, {
+      method: "POST",
+      headers: { ...html, "content-type": "application/x-www-form-urlencoded", origin: app.url },
+      body: `username=serg&password=${big}`,
+    });
+    expect(form.status).toBe(413);
+    expect(form.headers.get("content-type")).toContain("text/html");
+    expect(await form.text()).toContain("<html");
+    const api = await fetch(`${app.url}/api/login`, {
+      method: "POST",
+      headers: { ...html, "content-type": "application/json" },
+      body: JSON.stringify({ username: "serg", password: big }),
+    });
+    expect(api.status).toBe(413);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+  });
+
+  // after every other public-route test: it spends this address's burst on them
+  test("too many requests to a guest page: an HTML 429 with Retry-After for a browser", async () => {
+    let res = await get("/g/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", undefined, html);
+    for (let i = 0; i < 200 && res.status !== 429; i++) {
+      await res.body?.cancel();
+      res = await get("/g/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", undefined, html);
+    }
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(await res.text()).toContain("<html");
+  });
+});
+
+describe("no inline style", () => {
+  test("the CSP allows no style attribute, and no page or fragment carries one", async () => {
+    const cookie = await cookieFor("serg");
+    for (const path of [...PAGES, "/system", "/audit", "/account", "/login"]) {
+      const res = await get(path, path === "/login" ? undefined : cookie);
+      expect(res.headers.get("content-security-policy")).not.toContain("unsafe-inline");
+      const html = await res.text();
+      expect({ path, style: html.match(/<[^>]+\sstyle=/)?.[0] ?? null }).toEqual({ path, style: null });
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { runMigrations } from "../../src/db/migrate";
 import { claimNextJob } from "../../src/store/jobs";
+import { seedPendingJobs } from "../../src/store/seed";
 import { spawnChild, stopChild } from "./lib";
 
 if (import.meta.main && process.argv[2] === "--claimer") {
@@ -46,13 +47,7 @@ export async function seedPending(url: string, n: number): Promise<void> {
   await runMigrations(url);
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    await sql`
-      insert into job (id, slot_id, source, status, provider, operation, settings, output_format,
-                       created_at, expires_at)
-      select gen_random_uuid(), 'slot-001', 'ingest', 'pending', 'local', 'passthrough', '{}', 'original',
-             now() - make_interval(secs => ${n} - g), now() + interval '1 day'
-      from generate_series(1, ${n}) g`;
-    await sql`analyze job`;
+    await seedPendingJobs({ sql }, n);
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -4,7 +4,7 @@
  * booth's fallback when the deadline passes).
  */
 import { type TObject, Type } from "@sinclair/typebox";
-import { sleep } from "../lib/clock";
+import { sleepOn } from "../lib/clock";
 import { MIME, sniffImage, withDecodeSlot } from "../media/images";
 import { type Provider, type ProviderContext, ProviderFailure, type ProviderImage } from "./types";
 
@@ -104,7 +104,7 @@ export const localProvider: Provider = {
   async run(ctx) {
     const wait = Number(ctx.settings.simulate_delay_ms ?? 0);
     if (wait > 0) {
-      await sleep(wait, ctx.signal);
+      await sleepOn(ctx.clock, wait, ctx.signal);
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error("aborted");
     }
     switch (ctx.operation) {

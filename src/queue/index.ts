@@ -6,7 +6,7 @@
  */
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import { resultExpiresAt } from "../domain/deadlines";
-import { type Clock, sleep } from "../lib/clock";
+import { type Clock, sleep, sleepWithin } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import type { MediaObjects } from "../media/objects";
@@ -187,7 +187,7 @@ export class JobQueue {
         if (attempt === 1)
           this.log.warn(`queue.${what}_retrying`, { job_id: job.id, slot: job.slotId, error: err });
         onRetry?.();
-        await sleep(Math.min(pause, left));
+        await sleepWithin(this.clock, pause, job.expiresAt);
         pause = Math.min(pause * 2, RETRY_MAX_MS);
       }
     }

@@ -7,7 +7,7 @@
  */
 import type { JobRow } from "../db/schema";
 import { isFinal } from "../domain/outcome";
-import type { Clock } from "../lib/clock";
+import { type Clock, sleep, sleepWithin } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { JobEvents } from "./events";
 import type { JobQueue } from "./index";
@@ -59,7 +59,9 @@ export async function waitForOutcome(
         }
         const row = await queue.get(jobId);
         if (!row) return null;
-        if (isFinal(row.status)) return row;
+        // A row this process is still finishing (final log row, payload removal) is answered from
+        // its wake-up, which follows the clean-up: the booth never hears of a half-finished job.
+        if (isFinal(row.status) && !events.isFinalizingHere(jobId)) return row;
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         // Keep reading through the blip; past the deadline and its grace, answer without the row.
@@ -69,17 +71,17 @@ export async function waitForOutcome(
       const left = expiresAt.getTime() - clock.now().getTime();
       if (signal?.aborted) return null;
       if (woken) continue;
-      const pause = left > 0 ? Math.min(SAFETY_NET_MS, left) : failed ? RETRY_AFTER_DEADLINE_MS : 1;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.max(1, pause));
-        function done() {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        }
-        wake = done;
-        signal?.addEventListener("abort", done, { once: true });
-      });
+      const pause = new AbortController();
+      wake = () => pause.abort();
+      signal?.addEventListener("abort", wake, { once: true });
+      // Before the deadline: the safety-net re-read (real time), cut short when the clock reaches
+      // the deadline. After it: a short pause between reads the database refused.
+      try {
+        if (left > 0) await sleepWithin(clock, SAFETY_NET_MS, expiresAt, pause.signal);
+        else await sleep(failed ? RETRY_AFTER_DEADLINE_MS : 1, pause.signal);
+      } finally {
+        signal?.removeEventListener("abort", wake);
+      }
     }
   } finally {
     off();

@@ -4,6 +4,7 @@
  * run, and the notifier's per-slot state (announced once per change, whichever instance sees it).
  */
 import type { Sql } from "../db/client";
+import { lastOutcomeJoins } from "./job-stats";
 
 /** Refusals are counted in buckets of this length. */
 export const REFUSAL_BUCKET_MS = 60 * 60_000;
@@ -86,16 +87,7 @@ export async function slotHealth(sql: Sql, since: Date): Promise<SlotHealthRow[]
       bad.error_message as last_failure_message,
       coalesce(n.c, 0)::int as failures_since
     from slot s
-    left join lateral (
-      select finalized_at from job
-      where slot_id = s.id and source = 'ingest' and status = 'succeeded'
-      order by finalized_at desc limit 1
-    ) ok on true
-    left join lateral (
-      select finalized_at, status, failure_reason, error_message from job
-      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout')
-      order by finalized_at desc limit 1
-    ) bad on true
+    ${lastOutcomeJoins(sql, "without-cancels")}
     left join lateral (
       select count(*) as c from job
       where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout')
@@ -165,23 +157,6 @@ export async function auditPage(
 export async function auditActions(sql: Sql): Promise<string[]> {
   const rows = await sql<{ action: string }[]>`select distinct action from audit_log order by action`;
   return rows.map((r) => r.action);
-}
-
-export interface InstanceRow {
-  id: string;
-  hostname: string;
-  pid: number;
-  version: string;
-  started_at: Date;
-  heartbeat_at: Date;
-  stopped_at: Date | null;
-}
-
-export async function recentInstances(sql: Sql, since: Date): Promise<InstanceRow[]> {
-  return sql<InstanceRow[]>`
-    select id, hostname, pid, version, started_at, heartbeat_at, stopped_at from instance
-    where stopped_at is null or stopped_at >= ${since}
-    order by started_at desc limit 20`;
 }
 
 export interface SessionRow {
@@ -256,9 +231,6 @@ export class AttentionStore {
   }
   auditActions() {
     return auditActions(this.sql);
-  }
-  recentInstances(since: Date) {
-    return recentInstances(this.sql, since);
   }
   activeSessions(username: string, now: Date) {
     return activeSessions(this.sql, username, now);

@@ -3,7 +3,7 @@
  * named operations (jobs.ts), the admin reads (job-reads.ts) and the statistics (job-stats.ts).
  */
 import type { Sql } from "../db/client";
-import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
+import type { FailureReason, JobRow, JobStatus, NewJobRow } from "../db/schema";
 import * as reads from "./job-reads";
 import * as stats from "./job-stats";
 import * as q from "./jobs";
@@ -88,6 +88,9 @@ export class JobStore {
   list(filter: reads.JobListFilter) {
     return reads.listJobs(this.sql, filter);
   }
+  newestPerSlot(slotIds: string[], status: JobStatus) {
+    return reads.newestPerSlot(this.sql, slotIds, status);
+  }
   timeline(jobId: string) {
     return reads.timeline(this.sql, jobId);
   }
@@ -116,6 +119,10 @@ export class JobStore {
   // ---- statistics ----
   aggregate(f: stats.JobFilter, bucketing: { grain: string; tz: string } | null) {
     return stats.aggregateJobs(this.sql, f, bucketing);
+  }
+  /** `aggregate` (whole range and per bucket) and `failureReasons` from the hourly rollup. */
+  rollupStats(f: stats.JobFilter, buckets: readonly { key: string; start: Date }[] | null) {
+    return stats.rollupStats(this.sql, f, buckets);
   }
   failureReasons(f: stats.JobFilter) {
     return stats.failureReasons(this.sql, f);

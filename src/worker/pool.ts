@@ -232,7 +232,7 @@ export class WorkerPool {
     const log = this.deps.log.child({ job_id: job.id, slot: job.slotId });
     const abort = new AbortController();
     const untilDeadline = job.expiresAt.getTime() - clock.now().getTime();
-    const deadlineTimer = setTimeout(() => abort.abort(new DeadlineReached()), Math.max(0, untilDeadline));
+    const cancelDeadline = clock.setTimer(untilDeadline, () => abort.abort(new DeadlineReached()));
     const offEnded = events.onEnded(job.id, () => abort.abort(new LeaseLost()));
     const onShutdown = () => abort.abort(new ShuttingDown());
     if (this.abandoning.signal.aborted) onShutdown();
@@ -356,7 +356,7 @@ export class WorkerPool {
       }
       await this.handleFailure(job, err, abort.signal, providerMs, log, responded ? [responded] : []);
     } finally {
-      clearTimeout(deadlineTimer);
+      cancelDeadline();
       clearInterval(beat);
       offEnded();
       this.abandoning.signal.removeEventListener("abort", onShutdown);

@@ -13,13 +13,10 @@
       box.id = "toasts";
       box.setAttribute("role", "status");
       box.setAttribute("aria-live", "polite");
-      box.style.cssText =
-        "position:fixed;left:50%;bottom:18px;transform:translateX(-50%);z-index:50;display:grid;gap:8px;width:min(92vw,420px)";
       document.body.appendChild(box);
     }
     const el = document.createElement("div");
-    el.className = `alert ${kind || "info"}`;
-    el.style.boxShadow = "0 8px 24px rgba(0,0,0,.12)";
+    el.className = `alert toast ${kind || "info"}`;
     el.textContent = text;
     box.appendChild(el);
     setTimeout(() => el.remove(), 5000);
@@ -35,7 +32,7 @@
     const ta = document.createElement("textarea");
     ta.value = text;
     ta.setAttribute("readonly", "");
-    ta.style.cssText = "position:fixed;top:-1000px;opacity:0";
+    ta.className = "offscreen";
     document.body.appendChild(ta);
     ta.select();
     const ok = document.execCommand("copy");

@@ -124,7 +124,7 @@ export function ShareCard({
       )}
       {links.length ? (
         links.map((l) => (
-          <div class="stack" style="margin:12px 0" data-share-id={l.id}>
+          <div class="stack share-link" data-share-id={l.id}>
             <div class="input-group">
               <input
                 type="text"
@@ -173,7 +173,7 @@ export function ShareCard({
           <label for="share-minutes" class="sr-only" safe>
             {v.t.gallery.shareFor}
           </label>
-          <select id="share-minutes" name="minutes" style="width:auto">
+          <select id="share-minutes" name="minutes" class="auto-width">
             {Object.entries(v.t.gallery.shareDurations).map(([m, label]) => (
               <option value={m} selected={m === "60"} safe>
                 {label}

@@ -1,6 +1,15 @@
 /** @jsxImportSource @kitajs/html */
 /** Jobs: the live queue (polled, with time left and cancel), finished jobs with filters, one job's timeline. */
-import { Alert, JobMessage, JobsTable, StatusPill } from "../components";
+import {
+  Alert,
+  CardsTable,
+  FilterSelect,
+  JobMessage,
+  JobsTable,
+  jobColumns,
+  Pager,
+  StatusPill,
+} from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtTime, type View } from "../view";
@@ -86,53 +95,32 @@ export function LiveQueue({
         ""
       )}
       {jobs.length ? (
-        <div class="table-wrap">
-          <table class="cards-on-phone">
-            <thead>
-              <tr>
-                <th safe>{v.t.jobs.slot}</th>
-                <th safe>{v.t.jobs.status}</th>
-                <th safe>{v.t.jobs.source}</th>
-                <th safe>{v.t.jobs.created}</th>
-                <th class="num" safe>
-                  {v.t.jobs.timeLeft}
-                </th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {jobs.map((j) => {
+        <CardsTable
+          rows={jobs}
+          rowAttrs={(j) => ({ "data-job-id": j.id })}
+          columns={[
+            jobColumns(v).slot,
+            jobColumns(v).status,
+            jobColumns(v).source,
+            {
+              label: v.t.jobs.created,
+              cell: (j) => (
+                <a href={`/jobs/${j.id}`} safe>
+                  {fmtTime(v, j.createdAt)}
+                </a>
+              ),
+            },
+            {
+              label: v.t.jobs.timeLeft,
+              num: true,
+              text: (j) => {
                 const left = new Date(j.expiresAt).getTime() - v.now.getTime();
-                return (
-                  <tr data-job-id={j.id}>
-                    <td data-label={v.t.jobs.slot}>
-                      <a href={`/slots/${j.slotId}`} safe>
-                        {j.slotId}
-                      </a>
-                    </td>
-                    <td data-label={v.t.jobs.status}>
-                      <StatusPill v={v} status={j.status} />
-                    </td>
-                    <td data-label={v.t.jobs.source} safe>
-                      {v.t.result.source[j.source] ?? j.source}
-                    </td>
-                    <td data-label={v.t.jobs.created}>
-                      <a href={`/jobs/${j.id}`} safe>
-                        {fmtTime(v, j.createdAt)}
-                      </a>
-                    </td>
-                    <td data-label={v.t.jobs.timeLeft} class="num" safe>
-                      {left > 0 ? v.t.time.left(fmtDuration(v, left)) : v.t.time.overdue}
-                    </td>
-                    <td>
-                      <CancelButton v={v} id={j.id} />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+                return left > 0 ? v.t.time.left(fmtDuration(v, left)) : v.t.time.overdue;
+              },
+            },
+            { label: v.t.jobs.cancel, hideLabel: true, cell: (j) => <CancelButton v={v} id={j.id} /> },
+          ]}
+        />
       ) : (
         <p class="muted" safe>
           {v.t.jobs.liveEmpty}
@@ -155,51 +143,24 @@ function Filters({ v, f, slotIds }: { v: View; f: JobFilterValues; slotIds: stri
       hx-swap="outerHTML"
       hx-push-url="true"
     >
-      <div class="field">
-        <label for="flt-status" safe>
-          {v.t.jobs.status}
-        </label>
-        <select id="flt-status" name="status">
-          <option value="" safe>
-            {v.t.common.all}
-          </option>
-          {statuses.map((s) => (
-            <option value={s} selected={f.status === s} safe>
-              {v.t.jobs.statuses[s] ?? s}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div class="field">
-        <label for="flt-slot" safe>
-          {v.t.jobs.slot}
-        </label>
-        <select id="flt-slot" name="slot">
-          <option value="" safe>
-            {v.t.common.all}
-          </option>
-          {slotIds.map((s) => (
-            <option value={s} selected={f.slot === s} safe>
-              {s}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div class="field">
-        <label for="flt-source" safe>
-          {v.t.jobs.source}
-        </label>
-        <select id="flt-source" name="source">
-          <option value="" safe>
-            {v.t.common.all}
-          </option>
-          {["ingest", "test_run"].map((s) => (
-            <option value={s} selected={f.source === s} safe>
-              {v.t.result.source[s] ?? s}
-            </option>
-          ))}
-        </select>
-      </div>
+      {[
+        { name: "status", label: v.t.jobs.status, options: statuses.map((s) => [s, v.t.jobs.statuses[s]]) },
+        { name: "slot", label: v.t.jobs.slot, options: slotIds.map((s) => [s, s]) },
+        {
+          name: "source",
+          label: v.t.jobs.source,
+          options: ["ingest", "test_run"].map((s) => [s, v.t.result.source[s]]),
+        },
+      ].map((x) => (
+        <FilterSelect
+          v={v}
+          id={`flt-${x.name}`}
+          name={x.name}
+          label={x.label}
+          options={x.options.map(([value, label]) => ({ value: value!, label: label ?? value! }))}
+          selected={f[x.name as keyof JobFilterValues]}
+        />
+      ))}
       <button class="btn" type="submit" safe>
         {v.t.jobs.apply}
       </button>
@@ -254,29 +215,7 @@ export function JobList({
           {v.t.jobs.empty}
         </p>
       )}
-      {pages > 1 ? (
-        <div class="row gap-top">
-          {page > 1 ? (
-            <a class="btn small ghost" href={link(page - 1)} safe>
-              {v.t.common.prev}
-            </a>
-          ) : (
-            ""
-          )}
-          <span class="muted small" safe>
-            {v.t.common.page(page, pages)}
-          </span>
-          {page < pages ? (
-            <a class="btn small ghost" href={link(page + 1)} safe>
-              {v.t.common.next}
-            </a>
-          ) : (
-            ""
-          )}
-        </div>
-      ) : (
-        ""
-      )}
+      <Pager v={v} page={page} pages={pages} link={link} />
     </div>
   );
 }

@@ -73,7 +73,7 @@ export function LoginPage({ v, s }: { v: View; s: LoginState }): JSX.Element {
     <BareLayout v={v} title={v.t.login.title}>
       <main class="center-page">
         <div class="card login-card">
-          <div class="row" style="justify-content:space-between;margin-bottom:14px">
+          <div class="row login-head">
             <span class="brand">
               <span class="logo">
                 <Icon name="camera" />

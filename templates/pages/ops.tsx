@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The pages operators expect besides the daily ones: system health, the audit log, their own account. */
-import { Alert, Field, PasswordInput } from "../components";
+import { Alert, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, type View } from "../view";
@@ -16,15 +16,18 @@ export interface SystemModel {
     error: string | null;
     removed: Record<string, number>;
   } | null;
+  /** The instance registry (live first, then those that stopped or went silent in the last hour). */
   instances: {
     id: string;
     hostname: string;
     pid: number;
+    address: string | null;
+    jobsInFlight: number;
     version: string;
     startedAt: string;
     heartbeatAt: string;
     stoppedAt: string | null;
-    alive: boolean;
+    live: boolean;
     current: boolean;
   }[];
   notify: { webhook: boolean; telegram: boolean };
@@ -194,50 +197,62 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
       </div>
       <section class="card" id="instances">
         <h2 safe>{s.instances}</h2>
-        <div class="table-wrap">
-          <table class="cards-on-phone">
-            <thead>
-              <tr>
-                <th safe>{s.host}</th>
-                <th safe>{s.state}</th>
-                <th safe>{s.version}</th>
-                <th safe>{s.started}</th>
-                <th safe>{s.heartbeat}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {m.instances.map((i) => (
-                <tr data-instance={i.id}>
-                  <td data-label={s.host}>
-                    <span class="mono" safe>{`${i.hostname} · pid ${i.pid}`}</span>
-                    {i.current ? (
-                      <span class="pill" safe>
-                        {s.thisOne}
-                      </span>
-                    ) : (
-                      ""
-                    )}
-                  </td>
-                  <td data-label={s.state}>
-                    <StatusLine
-                      ok={i.alive}
-                      text={i.stoppedAt ? s.stopped : i.alive ? s.running : s.silent}
-                    />
-                  </td>
-                  <td data-label={s.version}>
-                    <code safe>{i.version}</code>
-                  </td>
-                  <td data-label={s.started} safe>
-                    {fmtDateTime(v, i.startedAt)}
-                  </td>
-                  <td data-label={s.heartbeat} safe>
-                    {fmtAgo(v, i.heartbeatAt)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <CardsTable
+          rows={m.instances}
+          rowAttrs={(i) => ({ "data-instance": i.id })}
+          columns={[
+            {
+              label: s.host,
+              cell: (i) => (
+                <>
+                  <span class="mono" safe>{`${i.hostname} · pid ${i.pid}`}</span>
+                  {i.current ? (
+                    <span class="pill" safe>
+                      {s.thisOne}
+                    </span>
+                  ) : (
+                    ""
+                  )}
+                </>
+              ),
+            },
+            {
+              label: s.state,
+              cell: (i) => (
+                <StatusLine ok={i.live} text={i.stoppedAt ? s.stopped : i.live ? s.running : s.silent} />
+              ),
+            },
+            {
+              label: s.address,
+              cell: (i) =>
+                i.address ? (
+                  <span class="mono" safe>
+                    {i.address}
+                  </span>
+                ) : (
+                  <span class="muted" safe>
+                    {s.noAddress}
+                  </span>
+                ),
+            },
+            {
+              label: s.jobsInFlight,
+              num: true,
+              text: (i) => String(i.jobsInFlight),
+              attrs: (i) => ({ "data-jobs-in-flight": String(i.jobsInFlight) }),
+            },
+            { label: s.version, cell: (i) => <code safe>{i.version}</code> },
+            { label: s.started, text: (i) => fmtDateTime(v, i.startedAt) },
+            {
+              label: s.heartbeat,
+              cell: (i) => (
+                <time datetime={i.heartbeatAt} title={fmtDateTime(v, i.heartbeatAt)} safe>
+                  {fmtAgo(v, i.heartbeatAt)}
+                </time>
+              ),
+            },
+          ]}
+        />
       </section>
     </Layout>
   );
@@ -276,6 +291,22 @@ function detailValue(v: View, key: string, value: unknown): JSX.Element {
     <span class="mono break" translate="no" safe>
       {typeof value === "object" ? JSON.stringify(value) : String(value)}
     </span>
+  );
+}
+
+function AuditDetails({ v, details }: { v: View; details: Record<string, unknown> }): JSX.Element {
+  if (!Object.keys(details).length) return "";
+  return (
+    <ul class="plain">
+      {Object.entries(details).map(([k, val]) => (
+        <li>
+          <span class="muted" safe>
+            {`${v.t.audit.keys[k] ?? k}:`}
+          </span>{" "}
+          {detailValue(v, k, val)}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -319,36 +350,22 @@ export function AuditPage({
       </div>
       <section class="card">
         <form class="filters" method="get" action="/audit">
-          <div class="field">
-            <label for="audit-actor" safe>
-              {a.actor}
-            </label>
-            <select id="audit-actor" name="actor">
-              <option value="" safe>
-                {v.t.common.all}
-              </option>
-              {actors.map((x) => (
-                <option value={x} selected={filter.actor === x} safe>
-                  {actorName(v, x)}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="audit-action" safe>
-              {a.action}
-            </label>
-            <select id="audit-action" name="action">
-              <option value="" safe>
-                {v.t.common.all}
-              </option>
-              {actions.map((x) => (
-                <option value={x} selected={filter.action === x} safe>
-                  {a.actions[x] ?? x}
-                </option>
-              ))}
-            </select>
-          </div>
+          <FilterSelect
+            v={v}
+            id="audit-actor"
+            name="actor"
+            label={a.actor}
+            options={actors.map((x) => ({ value: x, label: actorName(v, x) }))}
+            selected={filter.actor}
+          />
+          <FilterSelect
+            v={v}
+            id="audit-action"
+            name="action"
+            label={a.action}
+            options={actions.map((x) => ({ value: x, label: a.actions[x] ?? x }))}
+            selected={filter.action}
+          />
           <button class="btn" type="submit" safe>
             {v.t.jobs.apply}
           </button>
@@ -357,77 +374,25 @@ export function AuditPage({
           </a>
         </form>
         {entries.length ? (
-          <div class="table-wrap gap-top">
-            <table class="cards-on-phone" id="audit-table">
-              <thead>
-                <tr>
-                  <th safe>{a.when}</th>
-                  <th safe>{a.actor}</th>
-                  <th safe>{a.action}</th>
-                  <th safe>{a.details}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {entries.map((e) => (
-                  <tr data-action={e.action}>
-                    <td data-label={a.when} safe>
-                      {fmtDateTime(v, e.at)}
-                    </td>
-                    <td data-label={a.actor} safe>
-                      {actorName(v, e.actor)}
-                    </td>
-                    <td data-label={a.action} safe>
-                      {a.actions[e.action] ?? e.action}
-                    </td>
-                    <td data-label={a.details}>
-                      {Object.keys(e.details).length ? (
-                        <ul class="plain">
-                          {Object.entries(e.details).map(([k, val]) => (
-                            <li>
-                              <span class="muted" safe>
-                                {`${a.keys[k] ?? k}:`}
-                              </span>{" "}
-                              {detailValue(v, k, val)}
-                            </li>
-                          ))}
-                        </ul>
-                      ) : (
-                        ""
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+          <div class="gap-top">
+            <CardsTable
+              id="audit-table"
+              rows={entries}
+              rowAttrs={(e) => ({ "data-action": e.action })}
+              columns={[
+                { label: a.when, text: (e) => fmtDateTime(v, e.at) },
+                { label: a.actor, text: (e) => actorName(v, e.actor) },
+                { label: a.action, text: (e) => a.actions[e.action] ?? e.action },
+                { label: a.details, cell: (e) => <AuditDetails v={v} details={e.details} /> },
+              ]}
+            />
           </div>
         ) : (
           <p class="muted gap-top" safe>
             {a.empty}
           </p>
         )}
-        {pages > 1 ? (
-          <div class="row gap-top">
-            {page > 1 ? (
-              <a class="btn small ghost" href={link(page - 1)} safe>
-                {v.t.common.prev}
-              </a>
-            ) : (
-              ""
-            )}
-            <span class="muted small" safe>
-              {v.t.common.page(page, pages)}
-            </span>
-            {page < pages ? (
-              <a class="btn small ghost" href={link(page + 1)} safe>
-                {v.t.common.next}
-              </a>
-            ) : (
-              ""
-            )}
-          </div>
-        ) : (
-          ""
-        )}
+        <Pager v={v} page={page} pages={pages} link={link} />
       </section>
     </Layout>
   );
@@ -451,6 +416,9 @@ export function PasswordCard({
   done?: boolean;
 }): JSX.Element {
   const a = v.t.account;
+  // After an error the card comes back with the typed passwords kept (the server never echoes them):
+  // every field but the ones it faults; after a change, all empty.
+  const keep = (name: string) => !done && !errors[name];
   return (
     <form
       id="password-card"
@@ -479,7 +447,13 @@ export function PasswordCard({
         ""
       )}
       <Field label={a.current} name="current" id="current-password" error={errors.current} required>
-        <PasswordInput v={v} id="current-password" name="current" autocomplete="current-password" />
+        <PasswordInput
+          v={v}
+          id="current-password"
+          name="current"
+          autocomplete="current-password"
+          preserve={keep("current")}
+        />
       </Field>
       <Field
         label={a.newPassword}
@@ -489,10 +463,22 @@ export function PasswordCard({
         hint={a.newHint}
         required
       >
-        <PasswordInput v={v} id="new-password" name="next" autocomplete="new-password" />
+        <PasswordInput
+          v={v}
+          id="new-password"
+          name="next"
+          autocomplete="new-password"
+          preserve={keep("next")}
+        />
       </Field>
       <Field label={a.repeat} name="repeat" id="repeat-password" error={errors.repeat} required>
-        <PasswordInput v={v} id="repeat-password" name="repeat" autocomplete="new-password" />
+        <PasswordInput
+          v={v}
+          id="repeat-password"
+          name="repeat"
+          autocomplete="new-password"
+          preserve={keep("repeat")}
+        />
       </Field>
       <button class="btn" type="submit">
         <Icon name="check" />
@@ -526,61 +512,50 @@ export function SessionsCard({
       ) : (
         ""
       )}
-      <div class="table-wrap">
-        <table class="cards-on-phone" id="sessions">
-          <thead>
-            <tr>
-              <th safe>{a.signedIn}</th>
-              <th safe>{a.address}</th>
-              <th safe>{a.expires}</th>
-              <th>
-                <span class="sr-only" safe>
-                  {a.revoke}
-                </span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {sessions.map((s) => (
-              <tr data-session={s.id}>
-                <td data-label={a.signedIn}>
-                  <span safe>{fmtDateTime(v, s.createdAt)}</span>{" "}
-                  {s.current ? (
-                    <span class="pill ok" safe>
-                      {a.thisSession}
-                    </span>
-                  ) : (
-                    ""
-                  )}
-                </td>
-                <td data-label={a.address} class="mono" safe>
-                  {s.clientIp ?? v.t.common.none}
-                </td>
-                <td data-label={a.expires} safe>
-                  {fmtDateTime(v, s.expiresAt)}
-                </td>
-                <td>
-                  {s.current ? (
-                    ""
-                  ) : (
-                    <button
-                      type="button"
-                      class="btn small danger ghost"
-                      hx-post={`/account/sessions/${s.id}/revoke`}
-                      hx-target="#sessions-card"
-                      hx-swap="outerHTML"
-                      hx-confirm={a.confirmRevoke}
-                    >
-                      <Icon name="x" />
-                      <span safe>{a.revoke}</span>
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <CardsTable
+        id="sessions"
+        rows={sessions}
+        rowAttrs={(x) => ({ "data-session": x.id })}
+        columns={[
+          {
+            label: a.signedIn,
+            cell: (x) => (
+              <>
+                <span safe>{fmtDateTime(v, x.createdAt)}</span>{" "}
+                {x.current ? (
+                  <span class="pill ok" safe>
+                    {a.thisSession}
+                  </span>
+                ) : (
+                  ""
+                )}
+              </>
+            ),
+          },
+          { label: a.address, mono: true, text: (x) => x.clientIp ?? v.t.common.none },
+          { label: a.expires, text: (x) => fmtDateTime(v, x.expiresAt) },
+          {
+            label: a.revoke,
+            hideLabel: true,
+            cell: (x) =>
+              x.current ? (
+                ""
+              ) : (
+                <button
+                  type="button"
+                  class="btn small danger ghost"
+                  hx-post={`/account/sessions/${x.id}/revoke`}
+                  hx-target="#sessions-card"
+                  hx-swap="outerHTML"
+                  hx-confirm={a.confirmRevoke}
+                >
+                  <Icon name="x" />
+                  <span safe>{a.revoke}</span>
+                </button>
+              ),
+          },
+        ]}
+      />
       {others ? (
         <button
           type="button"

@@ -94,7 +94,7 @@ export function TimingForm({
           m.maxInFlight,
         )}
       </div>
-      <fieldset style="border:0;padding:0;margin:0">
+      <fieldset class="bare">
         <legend class="eyebrow" safe>
           {v.t.settings.concurrency}
         </legend>
@@ -157,6 +157,8 @@ export function IngestPasswordCard({
   error?: string;
 }): JSX.Element {
   const ro = !can(v, "settings:write");
+  // A generated password is shown once: an error re-rendering the card (the password did not
+  // change) keeps the one on the screen (`hx-preserve`); a successful change replaces it.
   return (
     <section class="card" id="ingest-password">
       <h2>
@@ -170,8 +172,9 @@ export function IngestPasswordCard({
       <p class="hint" safe>
         {v.t.settings.ingestPasswordHint}
       </p>
+      {error && !newPassword ? <div id="ingest-secret" hx-preserve="true"></div> : ""}
       {newPassword ? (
-        <div class="secret-once stack" role="status">
+        <div class="secret-once stack" role="status" id="ingest-secret">
           <div safe>{v.t.settings.newPasswordOnce}</div>
           <div class="input-group">
             <input
@@ -203,7 +206,7 @@ export function IngestPasswordCard({
       {ro ? (
         ""
       ) : (
-        <div class="stack" style="margin-top:12px">
+        <div class="stack gap-top">
           <button
             type="button"
             class="btn"
@@ -226,7 +229,7 @@ export function IngestPasswordCard({
             data-min-length={String(MIN_INGEST_PASSWORD)}
             data-too-short={v.t.settings.passwordTooShort(MIN_INGEST_PASSWORD)}
           >
-            <div style="flex:1;min-width:200px">
+            <div class="grow-field">
               <label for="ingest-value" class="sr-only" safe>
                 {v.t.settings.newPassword}
               </label>
@@ -236,6 +239,7 @@ export function IngestPasswordCard({
                 name="value"
                 autocomplete="new-password"
                 placeholder={v.t.settings.newPassword}
+                preserve={!!error}
               />
             </div>
             <button class="btn ghost" type="submit" safe>
@@ -281,7 +285,7 @@ export function ProviderKeysCard({
         ""
       )}
       {m.keys.map((k) => (
-        <div class="stack" style="padding:10px 0;border-bottom:1px solid var(--line)" data-provider={k.id}>
+        <div class="stack provider-key" data-provider={k.id}>
           <div class="row">
             <strong safe>{k.label}</strong>
             <span class={k.configured ? "pill ok" : "pill bad"} safe>
@@ -308,7 +312,7 @@ export function ProviderKeysCard({
               hx-target="#provider-keys"
               hx-swap="outerHTML"
             >
-              <div style="flex:1;min-width:200px">
+              <div class="grow-field">
                 <label for={`key-${k.id}`} class="sr-only" safe>
                   {`${v.t.settings.newKey}: ${k.label}`}
                 </label>

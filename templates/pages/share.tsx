@@ -20,17 +20,12 @@ export function SharePage({
         <GuestHead v={v} />
         <h1 safe>{v.t.share.title}</h1>
         <img class="result" src={`/public/results/${jobId}`} alt={v.t.share.title} />
-        <a
-          class="btn block"
-          href={`/public/results/${jobId}?download=1`}
-          download=""
-          style="max-width:360px;margin:0 auto"
-        >
+        <a class="btn block narrow-centered" href={`/public/results/${jobId}?download=1`} download="">
           <Icon name="download" />
           <span safe>{v.t.share.download}</span>
         </a>
         {expiresAt ? (
-          <p class="muted" style="margin-top:14px">
+          <p class="muted gap-top">
             <Icon name="clock" /> <span safe>{v.t.share.expires(fmtDateTime(v, expiresAt))}</span>
           </p>
         ) : (

@@ -403,7 +403,7 @@ export function SlotForm({
         ""
       )}
       {m.fields.length ? (
-        <fieldset style="border:0;padding:0;margin:0 0 6px">
+        <fieldset class="bare params">
           <legend class="eyebrow" safe>
             {v.t.slot.params}
           </legend>
@@ -521,14 +521,14 @@ export function TemplatesCard({
       {roles.map((role) => {
         const mine = templates.filter((t) => t.role === role);
         return (
-          <div class="stack" style="margin-top:14px" data-role={role}>
+          <div class="stack gap-top" data-role={role}>
             <h3 safe>{labelOf(role)}</h3>
             {mine.length ? (
               <div class="templates">
                 {mine.map((t) => (
                   <div class="template-card" data-template-id={t.id}>
                     <img src={t.previewUrl} alt={t.filename ?? role} loading="lazy" />
-                    <div class="row small" style="margin-top:6px">
+                    <div class="row small template-meta">
                       <span class="muted mono" safe>
                         {t.width && t.height ? `${t.width}×${t.height}` : (t.filename ?? "")}
                       </span>
@@ -726,7 +726,7 @@ function BoothCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
         {v.t.slot.boothHint}
       </p>
       <CopyField v={v} id="ingest-url" value={m.ingestUrl} label={v.t.slot.boothUrl} />
-      <div class="table-wrap" style="margin-top:12px">
+      <div class="table-wrap gap-top">
         <table>
           <tbody>
             <tr>

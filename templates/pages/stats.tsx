@@ -252,10 +252,10 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
         <div class="card-head">
           <h2 safe>{v.t.stats.chartTitle}</h2>
           <div class="legend">
-            <span style="--c:#0f866c" safe>
+            <span class="legend-success" safe>
               {v.t.stats.legendSuccess}
             </span>
-            <span style="--c:#c0392b" safe>
+            <span class="legend-errors" safe>
               {v.t.stats.legendErrors}
             </span>
           </div>

@@ -45,6 +45,17 @@ const THOUGHT_IMAGE = makePng(12, 12);
 
 export class FakeGemini {
   readonly requests: GeminiRequestSeen[] = [];
+  private onRequest: (() => void) | null = null;
+
+  /** Resolves when the next request reaches the fake (the provider's call is in flight). */
+  nextRequest(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onRequest = () => {
+        this.onRequest = null;
+        resolve();
+      };
+    });
+  }
   readonly validKeys: Set<string>;
   private script: GeminiAnswer[] = [];
   private inFlight = 0;
@@ -108,6 +119,7 @@ export class FakeGemini {
     const apiKey = req.headers.get("x-goog-api-key");
     const seen: GeminiRequestSeen = { model, apiKey, parts: [], generationConfig: {}, answer: "rejected" };
     this.requests.push(seen);
+    this.onRequest?.();
     const reject = (status: number, rpcStatus: string, message: string) => {
       seen.rejection = message;
       return rpc(status, rpcStatus, message);

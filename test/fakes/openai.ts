@@ -52,6 +52,17 @@ export const OPENAI_RESULT = makePng(44, 33);
 
 export class FakeOpenAI {
   readonly requests: OpenAIRequestSeen[] = [];
+  private onRequest: (() => void) | null = null;
+
+  /** Resolves when the next request reaches the fake (the provider's call is in flight). */
+  nextRequest(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onRequest = () => {
+        this.onRequest = null;
+        resolve();
+      };
+    });
+  }
   readonly validKeys: Set<string>;
   private script: OpenAIAnswer[] = [];
   private server: ReturnType<typeof Bun.serve>;
@@ -106,6 +117,7 @@ export class FakeOpenAI {
     const auth = req.headers.get("authorization");
     const seen: OpenAIRequestSeen = { fields: {}, images: [], auth, answer: "rejected" };
     this.requests.push(seen);
+    this.onRequest?.();
     const reject = (status: number, type: string, code: string | null, message: string) => {
       seen.rejection = message;
       return error(status, type, code, message);

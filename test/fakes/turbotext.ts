@@ -56,6 +56,17 @@ interface QueuedJob {
 
 export class FakeTurbotext {
   readonly calls: TurbotextCallSeen[] = [];
+  private onRequest: (() => void) | null = null;
+
+  /** Resolves when the next request reaches the fake (the provider's call is in flight). */
+  nextRequest(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onRequest = () => {
+        this.onRequest = null;
+        resolve();
+      };
+    });
+  }
   readonly downloads: { path: string; auth: string | null }[] = [];
   readonly validKeys: Set<string>;
   private scripts: TurbotextScript[] = [];
@@ -101,6 +112,7 @@ export class FakeTurbotext {
     const auth = req.headers.get("authorization");
     const call: TurbotextCallSeen = { method, do: "", fields: {}, auth, inputs: [], answer: {}, status: 200 };
     this.calls.push(call);
+    this.onRequest?.();
     const answer = (body: Record<string, unknown>, status = 200) => {
       call.answer = body;
       call.status = status;

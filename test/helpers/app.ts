@@ -6,17 +6,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
 import { setAdminPassword } from "../../src/accounts";
 import { type Config, loadConfig } from "../../src/config";
 import { connectDatabase, type Db, type Sql } from "../../src/db/client";
-import { slot } from "../../src/db/schema";
+import type { JobRow } from "../../src/db/schema";
+import { isFinal } from "../../src/domain/outcome";
 import type { Clock } from "../../src/lib/clock";
 import { createLogger, type Logger } from "../../src/lib/log";
+import { updateSettings } from "../../src/modules/settings/service";
+import type { SlotUpdate } from "../../src/modules/slots/model";
+import { updateSlot } from "../../src/modules/slots/service";
 import type { Provider } from "../../src/providers/types";
 import { Runtime } from "../../src/runtime";
 import { listen } from "../../src/server";
-import { KEYS } from "../../src/settings/service";
 
 export const INGEST_PASSWORD = "booth-secret-42";
 export const ADMIN_PASSWORDS = { serg: "serg-password-1", igor: "igor-password-1" } as const;
@@ -38,6 +40,8 @@ export interface TestAppOptions {
   dataDir?: string;
   /** Capture log lines (for secret scans); default: silent. */
   logLines?: string[];
+  /** Told each log line as it is written (to wait for the product's own log events). */
+  onLogLine?: (line: string) => void;
 }
 
 export interface TestApp {
@@ -51,9 +55,14 @@ export interface TestApp {
   db: Db;
   sql: Sql;
   stop(): Promise<void>;
-  /** Sets a slot's provider/operation/settings directly (as the CLI does). */
-  configureSlot(id: string, values: Partial<typeof slot.$inferInsert>): Promise<void>;
+  /**
+   * Changes a slot through the versioned, audited update the API and the CLI use (the body of
+   * `PUT /api/slots/{id}`): settings the product refuses are refused here too.
+   */
+  configureSlot(id: string, values: SlotUpdate): Promise<void>;
+  /** T_sync through the validated settings update (the product accepts 10–60 s). */
   setSyncSeconds(seconds: number): Promise<void>;
+  /** One setting through the validated, audited update behind `PUT /api/settings`. */
   setSetting(key: string, value: unknown): Promise<void>;
 }
 
@@ -71,7 +80,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   const lines = options.logLines;
-  const log = lines ? createLogger("debug", (l) => lines.push(l)) : createLogger("error", () => {});
+  const onLine = options.onLogLine;
+  const log =
+    lines || onLine
+      ? createLogger("debug", (l) => {
+          lines?.push(l);
+          onLine?.(l);
+        })
+      : createLogger("error", () => {});
   const rt = await Runtime.create(config, {
     clock: options.clock,
     log,
@@ -105,13 +121,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     async configureSlot(id, values) {
-      await database.db.update(slot).set(values).where(eq(slot.id, id));
+      await updateSlot(rt, id, values, { ifMatch: null, by: "test" });
     },
     async setSyncSeconds(seconds) {
-      await rt.settings.set(KEYS.syncResponseSeconds, seconds, "test");
+      await updateSettings(rt, { sync_response_seconds: seconds }, "test");
     },
     async setSetting(key, value) {
-      await rt.settings.set(key, value, "test");
+      await updateSettings(rt, { [key]: value }, "test");
     },
   };
 }
@@ -159,6 +175,66 @@ export async function json(
   res: Response,
 ): Promise<{ error: { code: string; message: string; details: Record<string, unknown> } }> {
   return (await res.json()) as never;
+}
+
+/**
+ * Resolves when the product announces its next queued job — the in-process hint the workers wake
+ * on — after calling `fn` right there, before any worker has claimed the job. A test that moves
+ * the ManualClock in `fn` sees the job created at the old time and run at the new one.
+ */
+export function whenQueued(app: TestApp, fn: () => void = () => {}): Promise<void> {
+  return new Promise((resolve) => {
+    const off = app.rt.events.onQueued(() => {
+      off();
+      fn();
+      resolve();
+    });
+  });
+}
+
+/** Resolves with the job's row once it is final (the product's own finalization event; at once if it already is). */
+export async function whenFinal(app: TestApp, jobId: string): Promise<JobRow> {
+  let wake: () => void = () => {};
+  const woken = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const off = app.rt.events.onFinalized(jobId, () => wake());
+  try {
+    for (;;) {
+      const row = await app.rt.queue.get(jobId);
+      if (!row) throw new Error(`no job ${jobId}`);
+      if (isFinal(row.status)) return row;
+      await woken;
+    }
+  } finally {
+    off();
+  }
+}
+
+/**
+ * The app's log as events a test can wait on: pass `watch.sink` as `onLogLine`, then
+ * `await watch.next("job.dispatched", { slot: "slot-004" })` — the product's own account of where a
+ * job is (claimed and running, say), without polling the database.
+ */
+export class LogWatch {
+  private readonly waiters = new Set<(line: Record<string, unknown>) => boolean>();
+
+  readonly sink = (line: string): void => {
+    if (!this.waiters.size) return;
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    for (const w of [...this.waiters]) if (w(parsed)) this.waiters.delete(w);
+  };
+
+  next(event: string, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      this.waiters.add((line) => {
+        if (line.event !== event) return false;
+        if (Object.entries(fields).some(([k, v]) => line[k] !== v)) return false;
+        resolve(line);
+        return true;
+      });
+    });
+  }
 }
 
 /** Polls until `fn` returns a truthy value (for background effects like the sweeper). */

@@ -1,10 +1,11 @@
 /**
- * Job rows in the past for statistics tests (test setup: the queue only ever creates jobs "now"),
- * and a deterministic random source so a failing case can be replayed.
+ * Job rows in the past for statistics tests, written by the store's seeding function (the queue
+ * only ever creates jobs "now", one at a time; stats need 1500 finished jobs over 45 days), and a
+ * deterministic random source so a failing case can be replayed.
  */
 import { randomUUID } from "node:crypto";
 import type { FailureReason, JobStatus, NewJobRow } from "../../src/db/schema";
-import { job } from "../../src/db/schema";
+import { seedJobHistory } from "../../src/store/seed";
 import type { TestApp } from "./app";
 
 export interface PastJob {
@@ -19,6 +20,8 @@ export interface PastJob {
   providerLatencyMs?: number | null;
   errorMessage?: string | null;
   expiresAt?: Date;
+  /** When a succeeded job's result is due for removal (default: not set). */
+  resultExpiresAt?: Date;
 }
 
 export function pastJobRow(p: PastJob): NewJobRow {
@@ -43,13 +46,12 @@ export function pastJobRow(p: PastJob): NewJobRow {
     providerLatencyMs: p.providerLatencyMs ?? null,
     resultPath: p.status === "succeeded" ? `results/${id}.jpg` : null,
     resultMime: p.status === "succeeded" ? "image/jpeg" : null,
+    ...(p.resultExpiresAt ? { resultExpiresAt: p.resultExpiresAt } : {}),
   };
 }
 
-export async function insertPastJobs(app: TestApp, jobs: PastJob[]): Promise<NewJobRow[]> {
-  const rows = jobs.map(pastJobRow);
-  for (let i = 0; i < rows.length; i += 500) await app.db.insert(job).values(rows.slice(i, i + 500));
-  return rows;
+export function seedPastJobs(app: TestApp, jobs: PastJob[]): Promise<NewJobRow[]> {
+  return seedJobHistory(app, jobs.map(pastJobRow));
 }
 
 /** mulberry32: a small seeded PRNG. */

@@ -4,9 +4,12 @@
  * (above all a stale password after a rotation), a nearly full disk, a silent or failing cleaner,
  * an unreachable database.
  */
+
+import { LEASE_TTL_MS } from "../../queue/index";
 import type { Services } from "../../services";
 import { KEYS } from "../../settings/service";
-import type { CleanupRunRow, InstanceRow, RefusalRow } from "../../store/attention";
+import type { CleanupRunRow, RefusalRow } from "../../store/attention";
+import type { InstanceInfo } from "../../store/instances";
 
 /** How far back "failing now" and the counts on the cards look. */
 export const ATTENTION_WINDOW_MS = 60 * 60_000;
@@ -107,13 +110,13 @@ export async function attention(
   let slots: Map<string, SlotAttention>;
   let cleaner: CleanupRunRow | null;
   let rotatedAt: Date | null;
-  let instances: InstanceRow[];
+  let instances: InstanceInfo[];
   try {
     [slots, cleaner, rotatedAt, instances] = await Promise.all([
       slotAttention(rt, now),
       rt.store.attention.lastCleanupRun(),
       rt.settings.meta(KEYS.ingestPassword).then((m) => m.updatedAt),
-      rt.store.attention.recentInstances(now),
+      rt.store.instances.list(LEASE_TTL_MS, 0),
     ]);
   } catch (err) {
     rt.log.warn("attention.unavailable", { error: String(err) });
@@ -158,7 +161,7 @@ export async function attention(
     // the readiness probe reports an unreadable media root; the banner stays about what it knows
   }
   // a cleaner is only "silent" once some instance has been up longer than it may stay quiet
-  const running = instances.filter((i) => !i.stopped_at).map((i) => new Date(i.started_at).getTime());
+  const running = instances.filter((i) => i.live).map((i) => new Date(i.startedAt).getTime());
   const started = running.length ? Math.min(...running) : now.getTime();
   const lastFinished = cleaner?.finished_at ? new Date(cleaner.finished_at).getTime() : null;
   if (cleaner?.error) {

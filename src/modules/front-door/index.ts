@@ -6,8 +6,9 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
+import { refusalResponse } from "../../app-errors";
 import { resolveClient, trustedProxyMatcher } from "../../lib/client";
-import { AppError, errorResponse } from "../../lib/errors";
+import { AppError } from "../../lib/errors";
 import { hasControlCharacters } from "../../lib/text";
 import type { Services } from "../../services";
 import { jwtSecret, SECURE_SESSION_COOKIE, SESSION_COOKIE } from "../auth/plugin";
@@ -25,14 +26,14 @@ const PUBLIC = /^\/(public|r|g)\//;
 
 /**
  * Pages: only our own scripts, styles and images (blob: for the upload preview, data: for inline
- * SVG icons), no framing, forms post only to us. Style attributes stay allowed (layout tweaks in
- * the templates); style elements and every script must come from our own files.
+ * SVG icons), no framing, forms post only to us. No inline style of any kind: not a style element,
+ * not a style attribute (the templates use classes from app.css; app.js sets none either), so
+ * injected markup cannot restyle a page even if it got past the escaping.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "style-src-attr 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "object-src 'none'",
   "base-uri 'none'",
@@ -55,7 +56,7 @@ export const frontDoor = (rt: Pick<Services, "config" | "settings">) => {
     if (url.pathname.startsWith("/api/")) set.headers["cache-control"] = "no-store";
 
     const refusal = refuse(request, url, client.ip);
-    if (refusal) return errorResponse(refusal);
+    if (refusal) return refusalResponse(request, refusal);
   });
 
   function refuse(request: Request, url: URL, ip: string): AppError | null {

@@ -1,6 +1,5 @@
 /** @jsxImportSource @kitajs/html */
 /** `/system` (health, instances, notifications), `/audit` (who changed what), `/account` (own password, sessions). */
-import { hostname } from "node:os";
 import { Elysia } from "elysia";
 import {
   AccountPage,
@@ -13,6 +12,7 @@ import {
   SystemPage,
 } from "../../../templates/pages/ops";
 import type { View } from "../../../templates/view";
+import { instanceRegistry } from "../../ops";
 import type { Services } from "../../services";
 import { VERSION } from "../../version";
 import { notifyConfigured, sendNotice } from "../attention/notifier";
@@ -20,13 +20,9 @@ import { uiContext } from "./context";
 import { render } from "./render";
 
 const AUDIT_PAGE_SIZE = 50;
-/** Instances heartbeat every few seconds; one silent for this long is reported as not answering. */
-const INSTANCE_SILENT_MS = 60_000;
-/** Instances stopped longer ago than this are no longer listed. */
-const INSTANCE_LIST_MS = 24 * 60 * 60_000;
 export const MIN_ADMIN_PASSWORD = 10;
 
-async function systemModel(rt: Services, now: Date): Promise<SystemModel> {
+async function systemModel(rt: Services): Promise<SystemModel> {
   const started = performance.now();
   let dbOk = true;
   try {
@@ -46,7 +42,7 @@ async function systemModel(rt: Services, now: Date): Promise<SystemModel> {
     safe(() => rt.media.diskUsage()),
     safe(() => rt.queue.counts()),
     safe(() => rt.store.attention.lastCleanupRun()),
-    safe(() => rt.store.attention.recentInstances(new Date(now.getTime() - INSTANCE_LIST_MS))),
+    safe(() => instanceRegistry(rt.store)),
   ]);
   const n = rt.config.notify;
   return {
@@ -66,13 +62,14 @@ async function systemModel(rt: Services, now: Date): Promise<SystemModel> {
       id: i.id,
       hostname: i.hostname,
       pid: i.pid,
+      address: i.address,
+      jobsInFlight: i.jobs_in_flight,
       version: i.version,
-      startedAt: new Date(i.started_at).toISOString(),
-      heartbeatAt: new Date(i.heartbeat_at).toISOString(),
-      stoppedAt: i.stopped_at ? new Date(i.stopped_at).toISOString() : null,
-      alive: !i.stopped_at && now.getTime() - new Date(i.heartbeat_at).getTime() < INSTANCE_SILENT_MS,
-      current:
-        i.id === rt.instanceId || (i.hostname === hostname() && i.pid === process.pid && !i.stopped_at),
+      startedAt: i.started_at,
+      heartbeatAt: i.last_heartbeat_at,
+      stoppedAt: i.stopped_at,
+      live: i.live,
+      current: i.id === rt.instanceId,
     })),
     notify: { webhook: !!n.webhookUrl, telegram: !!(n.telegram.botToken && n.telegram.chatId) },
   };
@@ -112,7 +109,7 @@ function passwordErrors(v: View, current: string, next: string, repeat: string):
 export const uiOpsRoutes = (rt: Services) =>
   new Elysia({ name: "ui-ops" })
     .use(uiContext(rt))
-    .get("/system", async ({ view }) => render(<SystemPage v={view} m={await systemModel(rt, view.now)} />), {
+    .get("/system", async ({ view }) => render(<SystemPage v={view} m={await systemModel(rt)} />), {
       page: "slots:read",
     })
     .post(

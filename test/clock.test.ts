@@ -1,0 +1,74 @@
+import { describe, expect, test } from "bun:test";
+import { ManualClock, sleepOn, sleepWithin, systemClock } from "../src/lib/clock";
+
+describe("ManualClock timers", () => {
+  test("fire when advance() or set() reaches them, in due order, and never by themselves", async () => {
+    const clock = new ManualClock(new Date("2026-11-30T10:00:00Z"));
+    const fired: string[] = [];
+    clock.setTimer(5_000, () => fired.push("5s"));
+    clock.setTimer(1_000, () => fired.push("1s"));
+    const cancel = clock.setTimer(2_000, () => fired.push("cancelled"));
+    await Bun.sleep(20);
+    expect(fired).toEqual([]);
+    cancel();
+    clock.advance(999);
+    expect(fired).toEqual([]);
+    clock.advance(1);
+    expect(fired).toEqual(["1s"]);
+    clock.set(new Date("2026-11-30T10:01:00Z"));
+    expect(fired).toEqual(["1s", "5s"]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test("a timer already due fires on the next turn", async () => {
+    const clock = new ManualClock();
+    let fired = false;
+    clock.setTimer(0, () => {
+      fired = true;
+    });
+    expect(fired).toBe(false);
+    await Bun.sleep(1);
+    expect(fired).toBe(true);
+  });
+
+  test("sleepOn waits for the clock; an abort ends it at once", async () => {
+    const clock = new ManualClock();
+    let done = false;
+    const slept = sleepOn(clock, 60_000).then(() => {
+      done = true;
+    });
+    await Bun.sleep(20);
+    expect(done).toBe(false);
+    clock.advance(60_000);
+    await slept;
+    expect(done).toBe(true);
+
+    const abort = new AbortController();
+    const aborted = sleepOn(clock, 60_000, abort.signal);
+    abort.abort();
+    await aborted;
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test("sleepWithin ends at the clock's deadline or after its real pause, whichever is first", async () => {
+    const clock = new ManualClock();
+    const deadline = new Date(clock.now().getTime() + 10_000);
+    const t0 = performance.now();
+    await sleepWithin(clock, 30, deadline);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(clock.pendingTimers).toBe(0);
+
+    const byClock = sleepWithin(clock, 60_000, deadline);
+    clock.advance(10_000);
+    await byClock;
+  });
+
+  test("systemClock timers are real timers", async () => {
+    let fired = false;
+    systemClock.setTimer(5, () => {
+      fired = true;
+    });
+    await Bun.sleep(30);
+    expect(fired).toBe(true);
+  });
+});
