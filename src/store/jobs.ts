@@ -81,7 +81,11 @@ async function countAndInsert(
 ): Promise<InsertOutcome> {
   const cols = toColumns(values);
   // Column names from the schema (never from input), as one identifier list.
-  const names = sql.unsafe(Object.keys(cols).map((c) => `"${c}"`).join(", "));
+  const names = sql.unsafe(
+    Object.keys(cols)
+      .map((c) => `"${c}"`)
+      .join(", "),
+  );
   const entries = log ? [{ event: log.event, at: log.at.toISOString(), details: log.details ?? {} }] : [];
   const rows = await sql`
     with counted as (
