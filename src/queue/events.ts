@@ -20,7 +20,10 @@ export class JobEvents {
   constructor(readonly wakeups = true) {}
 
   private readonly finalized = new Map<string, Set<FinalizedListener>>();
+  /** Told of every queued hint (observers). */
   private readonly queued = new Set<Listener>();
+  /** Idle worker loops, longest idle first: a hint wakes one of them (see emitQueued). */
+  private readonly idle = new Set<Listener>();
   private queuedHints = 0;
   private readonly cancelled = new Map<string, Set<Listener>>();
   /** Jobs this process is finalizing right now (see `emitRemoteFinalized`). */
@@ -69,10 +72,17 @@ export class JobEvents {
     return () => this.queued.delete(fn);
   }
 
+  /**
+   * A job may be waiting: wakes one idle worker (the longest idle), not all of them — a loop that
+   * claims a job passes the hint on (see WorkerPool.loop), so a burst wakes as many loops as it has
+   * jobs while a single job costs one claim, not one per idle loop.
+   */
   emitQueued(): void {
     if (!this.wakeups) return;
     this.queuedHints++;
     for (const fn of [...this.queued]) fn();
+    const first = this.idle.values().next();
+    if (!first.done) first.value();
   }
 
   /** Counts queued hints, so a hint that lands while a worker is claiming is not lost. */
@@ -94,7 +104,8 @@ export class JobEvents {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      const off = this.onQueued(done);
+      this.idle.add(done);
+      const off = () => this.idle.delete(done);
       signal?.addEventListener("abort", done, { once: true });
     });
   }

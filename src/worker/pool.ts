@@ -165,6 +165,9 @@ export class WorkerPool {
         await events.nextQueued(IDLE_POLL_MS, this.stopping.signal, seen);
         continue;
       }
+      // There may be more where this one came from: wake the next idle loop (it stops the chain
+      // when its claim comes back empty).
+      events.emitQueued();
       try {
         await this.process(job);
       } catch (err) {
