@@ -37,6 +37,8 @@ export interface AcceptInput extends EnqueueInput {
   onAccepted?: (job: AcceptedJob) => void;
 }
 
+const STORED = new Uint8Array(0);
+
 /** The job, and its final row — null when the client went away first. */
 export interface Accepted {
   job: AcceptedJob;
@@ -51,6 +53,9 @@ export interface Accepted {
 export async function acceptAndWait(rt: Services, input: AcceptInput): Promise<Accepted> {
   const job = await enqueueUpload(rt, input);
   input.onAccepted?.(job);
+  // The photo is stored: the held request lets go of its bytes (a thousand booths waiting would
+  // otherwise keep a thousand photos in memory; the worker reads it from storage).
+  input.upload.bytes = STORED;
   rt.heldRequests++;
   try {
     input.hold?.(holdSeconds((await rt.settings.current()).syncResponseSeconds));

@@ -31,6 +31,7 @@ const NOT_METADATA = new Set(["password", "hash", "hash_hex", ...IMAGE_FIELDS]);
 const QUEUE_BUSY_RETRY_AFTER_S = 5;
 
 export interface Upload {
+  /** The photo; emptied once it is stored (see acceptAndWait). */
   bytes: Uint8Array;
   format: ImageFormat;
   filename: string | null;
