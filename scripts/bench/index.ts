@@ -444,30 +444,28 @@ process.exit(exitCode);
 function whyItMisses(): Record<number, string> {
   return {
     1:
-      "Each phase above is a few database round trips, a file write or two (the payload and the result, " +
-      "each fsync'd with its directory: the durability the job and the booth's answer rely on) and the CPU " +
-      "for the 1 MB body (multipart parse, SHA-256, base64 both ways). When the machine's load average is " +
-      "above its core count, every await also waits for a CPU: the phases stretch by the same factor the " +
-      "echo and direct baselines do. Removed from this path in this round: the WebP thumbnail (made on first " +
-      "request now), the serial log-row writes (written alongside the file I/O), the key lookup for keyless " +
-      "providers, the waiter's re-read after an in-process wake-up, the separate commit of the `received` " +
-      "row and two round trips of the enqueue lock.",
+      "Per job the server now does six statements (slot, throttle, template snapshot, the enqueue — count, " +
+      "insert, `received` row and NOTIFY in one statement —, the claim with its `dispatched` row, and the " +
+      "finalization with its log rows, payload release and NOTIFY), one durable file write (the result; " +
+      "the payload is written without fsync) and the CPU for the 1 MB body (multipart parse, SHA-256, " +
+      "base64 both ways for Gemini). When the machine's load average is above its core count every await " +
+      "also waits for a CPU, and the phases stretch by the factor the echo and direct baselines show.",
     2:
-      "Per booth the server does what the echo does plus: two durable file writes (payload, result: four " +
-      "fsyncs), the enqueue transaction under the in-flight-cap lock, the claim and the finalize (each a " +
-      "commit that waits for PostgreSQL's WAL flush), and the log rows. The phase table shows where the time " +
-      "goes; with CPU starved (load average above the core count) the database round trips and the lock " +
-      "queue of the enqueue dominate.",
+      "Per booth the server does what the echo does plus: the multipart parse of the photo into memory, " +
+      "SHA-256, the payload write, six statements (see row 1) and the durable result write. The phase table " +
+      "shows where the time goes; a CPU profile of this load puts 16–25 % of the server's samples in the " +
+      "socket write to PostgreSQL, where the thread waits for the database (which shares the two cores " +
+      "with the server and the load generator): the CPU per statement is the limit here.",
     3:
       "Each running Gemini call holds the photo, its base64 and the JSON request body in the provider SDK " +
-      "until the answer (≈4× the photo), and each held request its parsed upload; the peak is also " +
-      "garbage not yet collected. The Gemini SDK's request body is the provider protocol's cost, not the " +
-      "queue's.",
+      "until the answer (≈4× the photo), and the worker its copy of the input; the held request itself " +
+      "lets go of the photo once it is stored. The rest of the peak is garbage not yet collected. The " +
+      "Gemini SDK's request body is the provider protocol's cost, not the queue's.",
     4:
       "The claim is a write: a commit that waits for the WAL flush (compare the synchronous_commit=off " +
       "figure) and new entries in each of the job table's indexes (the statistics' covering indexes " +
-      "included), while `select 1` is a read. Within one process the worker loops claim one at a time, so " +
-      "the insert→claim latency under a burst is a queue of claims.",
+      "included), plus its `dispatched` row, while `select 1` is a read. A process runs up to four claims " +
+      "at once; under a burst the insert→claim latency is a queue of claims.",
     5:
       "The breakdown above separates the server's expiry (timer → fenced `timeout` statement) from the " +
       "answer. Both run on the same event loop as the other booths' work, so on a starved CPU the timer " +
@@ -626,19 +624,24 @@ function documentText(
     "  cleaner removes it with the result.",
     "- **No image decode when nothing needs it**: with the thumbnail gone, a `local` passthrough keeping the",
     "  original format answers the uploaded bytes untouched (only the header is read, to check the upload).",
-    "- **Fewer round trips per job**: the enqueue transaction pipelines lock + count, then insert + the",
-    "  `received` row + notify (4 round trips instead of 6, plus one commit fewer); the `dispatched` and",
-    "  `provider_responded` rows are written alongside the file I/O instead of before it; keyless providers",
-    "  look up no key; the finalization's log row, payload removal and media clean-up run at once; the waiter",
-    "  is answered from the finalizing statement's own row instead of reading the job again; at the deadline",
-    "  the fenced expiry comes first.",
-    "- **Only the fsyncs durability needs**: the payload and the result keep file + directory fsync (a job",
-    "  must be re-runnable and an answered result must survive a crash); the thumbnail's two are gone.",
-    "- **Held connections**: the upload (body, parsed form, bytes) is garbage once the job is stored instead",
-    "  of living as long as the held request; `WORKER_COUNT` goes up to 2048 and the settings caps to 5000",
-    "  in flight / 2048 per provider, so a box can hold a thousand booths; an empty claim answers for the",
-    "  process's other idle loops, so one hint costs two claims, not one per loop; one argon2id verification",
-    "  answers a burst of booths presenting the same password.",
+    "- **Fewer round trips per job**: every state change is one statement: the enqueue (count, insert,",
+    "  `received` row, NOTIFY; the in-flight-cap lock is taken only within 64 jobs of the cap), the claim (with",
+    "  its `dispatched` row), the finalization (state, `provider_responded` and final rows, payload and temporary",
+    "  media released, NOTIFY); the files a finalization released are removed after its commit. Keyless",
+    "  providers look up no key; the ingest password's fast path reads its hash through the settings cache; the",
+    "  waiter is answered from the finalizing statement's own row.",
+    "- **No serialised claims**: a process runs up to four claims at once (provider limits count the claims in",
+    "  flight, so none is overshot); a queued hint wakes one idle loop, and a loop that claims a job wakes the",
+    "  next, instead of every idle loop per job.",
+    "- **A 1 MB upload costs one memcpy, not a byte-by-byte copy**: `Uint8Array.from(chunk)` (an iterator per",
+    "  byte) was 52 % of the server's CPU under load; `chunk.slice()` copies in one go.",
+    "- **Only the fsyncs durability needs**: the result keeps file + directory fsync (an answered result must",
+    "  survive a crash); the payload is written without (a killed process leaves it in the page cache for the",
+    "  re-run; after a power cut the booth's request is gone anyway and a re-run that finds no payload fails",
+    "  cleanly); the thumbnail's two are gone.",
+    "- **Held connections**: the held request lets go of the photo's bytes once it is stored; `WORKER_COUNT`",
+    "  goes up to 2048 and the settings caps to 5000 in flight / 2048 per provider, so a box can hold a",
+    "  thousand booths; one argon2id verification answers a burst of booths presenting the same password.",
     "- `WAKEUPS=off` (diagnostic) leaves only the ≈1 s re-reads of the seed design, for row 1's comparison.",
     "",
   );
