@@ -24,29 +24,36 @@ export function can(v: View, scope: string): boolean {
   return !!v.user?.scopes.includes(scope);
 }
 
+/** Formatters are costly to build (~50 µs each) and a job list formats hundreds of dates: kept. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(v: View, withDate: boolean): Intl.DateTimeFormat {
+  const key = `${v.t.locale}|${v.timeZone}|${withDate}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(v.t.locale, {
+      ...(withDate ? { day: "2-digit", month: "2-digit", year: "numeric" } : {}),
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      timeZone: v.timeZone,
+    });
+    if (formatters.size > 100) formatters.clear();
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 export function fmtDateTime(v: View, d: Date | string | null | undefined): string {
   if (!d) return v.t.common.none;
   const date = typeof d === "string" ? new Date(d) : d;
-  return new Intl.DateTimeFormat(v.t.locale, {
-    day: "2-digit",
-    month: "2-digit",
-    year: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    timeZone: v.timeZone,
-  }).format(date);
+  return formatter(v, true).format(date);
 }
 
 export function fmtTime(v: View, d: Date | string | null | undefined): string {
   if (!d) return v.t.common.none;
   const date = typeof d === "string" ? new Date(d) : d;
-  return new Intl.DateTimeFormat(v.t.locale, {
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    timeZone: v.timeZone,
-  }).format(date);
+  return formatter(v, false).format(date);
 }
 
 /** "5 minutes ago" style, relative to the request time. */

@@ -4,6 +4,7 @@ import {
   bigserial,
   boolean,
   check,
+  customType,
   index,
   integer,
   jsonb,
@@ -164,7 +165,45 @@ export const processingLog = pgTable(
     index("processing_log_job_idx").on(t.jobId, t.occurredAt),
     index("processing_log_slot_time_idx").on(t.slotId, t.occurredAt),
     index("processing_log_time_idx").on(t.occurredAt),
+    // The leftover reclaim looks for finalized jobs without their final row (an anti-join per job).
+    index("processing_log_final_idx")
+      .on(t.jobId)
+      .where(sql`${t.event} in ('succeeded', 'failed', 'timeout', 'cancelled')`),
   ],
+);
+
+/** Packed numbers (big-endian float8/int4 concatenated) of the statistics' hourly rollup. */
+const packed = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
+
+/**
+ * The statistics' hourly rollup (src/store/job-rollup.ts): the `job` rows of one UTC hour counted
+ * per slot, provider, source, status and reason (and again for all slots and providers, `*`), with the finished ones' latencies packed, so the
+ * statistics read a few thousand rows instead of every job. An hour is only read from here when
+ * `job_stats_hour` marks it complete; the `job_stats_invalidate` triggers drop an hour again when a
+ * job older than an hour is inserted, changed or deleted (a live job never fires them).
+ */
+export const jobStatsHour = pgTable("job_stats_hour", {
+  hour: tz("hour").primaryKey(),
+  /** The filling transaction (`txid_current()`): readers keep decoded hours by it. */
+  gen: bigint("gen", { mode: "number" }).notNull(),
+});
+
+export const jobStatsRollup = pgTable(
+  "job_stats_rollup",
+  {
+    hour: tz("hour").notNull(),
+    slotId: text("slot_id").notNull(),
+    provider: text("provider").notNull(),
+    source: text("source").notNull(),
+    status: text("status").notNull(),
+    failureReason: text("failure_reason"),
+    n: integer("n").notNull(),
+    /** `finalized_at − created_at` in ms as float8, one per job with both set. */
+    totalMs: packed("total_ms").notNull(),
+    /** `provider_latency_ms` as int4, one per job that has it. */
+    providerMs: packed("provider_ms").notNull(),
+  },
+  (t) => [index("job_stats_rollup_hour_idx").on(t.hour, t.slotId)],
 );
 
 /** Temporary public objects (inputs served to providers that fetch by URL, e.g. Turbotext). */

@@ -1,12 +1,19 @@
 /**
- * The statistics' queries over `job` (no cache, no aggregate tables): booth ingests only
+ * The statistics' queries over `job` (and its hourly rollup, `rollupStats`): booth ingests only
  * (`source = 'ingest'`; test runs are rehearsals), counted once final, in the period they were
  * received (`created_at`). Each is one statement served by the `job_ingest_stats_idx`,
  * `job_slot_successes_idx` and `job_slot_failures_idx` partial indexes.
  */
 import type { Sql } from "../db/client";
 import type { FailureReason, JobStatus } from "../db/schema";
-import { categoryRule, OUTCOME_CATEGORIES, type OutcomeCategory } from "../domain/outcome";
+import {
+  categoryRule,
+  classifyOutcome,
+  FINAL_STATUSES,
+  OUTCOME_CATEGORIES,
+  type OutcomeCategory,
+} from "../domain/outcome";
+import { groupPercentiles, type RollupGroup, rollupGroups } from "./job-rollup";
 
 export interface JobFilter {
   from: Date;
@@ -23,6 +30,15 @@ export interface OutcomeCounts {
   invalid_config: number;
   cancelled: number;
 }
+
+const ZERO: OutcomeCounts = {
+  success: 0,
+  timeouts: 0,
+  provider_errors: 0,
+  provider_no_image: 0,
+  invalid_config: 0,
+  cancelled: 0,
+};
 
 export interface AggregateRow extends OutcomeCounts {
   bucket: string | null;
@@ -174,4 +190,78 @@ export async function recentFailures(sql: Sql, since: Date, limit: number): Prom
     where source = 'ingest' and status in ('failed', 'timeout', 'cancelled') and created_at >= ${since}
     order by finalized_at desc, id
     limit ${limit}`;
+}
+
+export interface RollupStats {
+  /** The whole range, like `aggregateJobs(f, null)` (bucket null). */
+  summary: AggregateRow;
+  /** One row per bucket that has jobs, keyed like `aggregateJobs(f, bucketing)`, in order. */
+  buckets: AggregateRow[];
+  /** Like `failureReasons(f)`. */
+  reasons: Record<string, number>;
+}
+
+/**
+ * `aggregateJobs` (whole range and per bucket) and `failureReasons` in one go, from the hourly
+ * rollup (src/store/job-rollup.ts): the same numbers, counted by `classifyOutcome` itself.
+ * `buckets` are the range's buckets in order, the first starting at `f.from` (see `bucketEdges`).
+ */
+export async function rollupStats(
+  sql: Sql,
+  f: JobFilter,
+  buckets: readonly { key: string; start: Date }[] | null,
+): Promise<RollupStats> {
+  const groups = await rollupGroups(sql, {
+    from: f.from,
+    to: f.to,
+    edges: buckets ? buckets.slice(1).map((b) => b.start) : [],
+    slotId: f.slotId ?? null,
+    provider: f.provider ?? null,
+    source: "ingest",
+    statuses: FINAL_STATUSES,
+    latencies: true,
+  });
+  const empty = () => ({ counts: { ...ZERO }, groups: [] as RollupGroup[] });
+  const all = empty();
+  const per = new Map<number, ReturnType<typeof empty>>();
+  const reasons: Record<string, number> = {};
+  for (const g of groups) {
+    const category = classifyOutcome(g.status, g.reason)?.category;
+    if (!category) continue;
+    let b = per.get(g.bucket);
+    if (!b) {
+      b = empty();
+      per.set(g.bucket, b);
+    }
+    for (const acc of [all, b]) {
+      acc.counts[category] += g.n;
+      acc.groups.push(g);
+    }
+    if (g.status !== "succeeded") {
+      const reason = g.reason ?? g.status;
+      reasons[reason] = (reasons[reason] ?? 0) + g.n;
+    }
+  }
+  const scope = JSON.stringify([f.slotId ?? null, f.provider ?? null]);
+  const row = (bucket: string | null, acc: ReturnType<typeof empty>): AggregateRow => {
+    const [p50Total, p95Total] = groupPercentiles(sql, scope, acc.groups, "totalMs", [0.5, 0.95]);
+    const [p50Provider, p95Provider] = groupPercentiles(sql, scope, acc.groups, "providerMs", [0.5, 0.95]);
+    return {
+      bucket,
+      ...acc.counts,
+      p50_total: p50Total ?? null,
+      p95_total: p95Total ?? null,
+      p50_provider: p50Provider ?? null,
+      p95_provider: p95Provider ?? null,
+    };
+  };
+  const out: AggregateRow[] = [];
+  for (const [i, acc] of [...per.entries()].sort((a, b) => a[0] - b[0])) {
+    out.push(row(buckets?.[i]?.key ?? null, acc));
+  }
+  return {
+    summary: row(null, all),
+    buckets: out,
+    reasons: Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  };
 }

@@ -3,12 +3,12 @@
  * named operations (jobs.ts), the admin reads (job-reads.ts) and the statistics (job-stats.ts).
  */
 import type { Sql } from "../db/client";
-import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
+import type { FailureReason, JobRow, JobStatus, NewJobRow } from "../db/schema";
 import * as reads from "./job-reads";
 import * as stats from "./job-stats";
 import * as q from "./jobs";
 
-export type { InsertOutcome, LogEntry, ResultColumns } from "./jobs";
+export type { FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./jobs";
 
 export class JobStore {
   constructor(private readonly sql: Sql) {}
@@ -27,8 +27,8 @@ export class JobStore {
   heartbeat(id: string, token: string, now: Date) {
     return q.heartbeat(this.sql, id, token, now);
   }
-  finalizeSucceeded(id: string, token: string, now: Date, r: q.ResultColumns) {
-    return q.finalizeSucceeded(this.sql, id, token, now, r);
+  finalizeSucceeded(id: string, token: string, now: Date, r: q.ResultColumns, log: q.FinalLog) {
+    return q.finalizeSucceeded(this.sql, id, token, now, r, log);
   }
   finalizeFailed(
     id: string,
@@ -37,8 +37,9 @@ export class JobStore {
     reason: FailureReason,
     message: string,
     latencyMs: number | null,
+    log: q.FinalLog,
   ) {
-    return q.finalizeFailed(this.sql, id, token, now, reason, message, latencyMs);
+    return q.finalizeFailed(this.sql, id, token, now, reason, message, latencyMs, log);
   }
   expire(id: string, now: Date) {
     return q.expireJob(this.sql, id, now);
@@ -87,6 +88,9 @@ export class JobStore {
   list(filter: reads.JobListFilter) {
     return reads.listJobs(this.sql, filter);
   }
+  newestPerSlot(slotIds: string[], status: JobStatus) {
+    return reads.newestPerSlot(this.sql, slotIds, status);
+  }
   timeline(jobId: string) {
     return reads.timeline(this.sql, jobId);
   }
@@ -115,6 +119,10 @@ export class JobStore {
   // ---- statistics ----
   aggregate(f: stats.JobFilter, bucketing: { grain: string; tz: string } | null) {
     return stats.aggregateJobs(this.sql, f, bucketing);
+  }
+  /** `aggregate` (whole range and per bucket) and `failureReasons` from the hourly rollup. */
+  rollupStats(f: stats.JobFilter, buckets: readonly { key: string; start: Date }[] | null) {
+    return stats.rollupStats(this.sql, f, buckets);
   }
   failureReasons(f: stats.JobFilter) {
     return stats.failureReasons(this.sql, f);

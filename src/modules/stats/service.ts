@@ -65,11 +65,7 @@ function latencies(row: AggregateRow | undefined) {
 
 type StatsDeps = Pick<Services, "store" | "log">;
 
-async function summarize(rt: StatsDeps, f: JobFilter): Promise<StatsSummary> {
-  const [[row], reasons] = await Promise.all([
-    rt.store.jobs.aggregate(f, null),
-    rt.store.jobs.failureReasons(f),
-  ]);
+function summaryOf(row: AggregateRow, reasons: Record<string, number>): StatsSummary {
   const c = withTotals(counts(row));
   return {
     ...c,
@@ -80,18 +76,22 @@ async function summarize(rt: StatsDeps, f: JobFilter): Promise<StatsSummary> {
   };
 }
 
-/** Every bucket of the range in order, the empty ones as zeros. */
-async function bucketed(rt: StatsDeps, f: JobFilter, grain: Grain, tz: string): Promise<StatsBucket[]> {
-  const edges = bucketEdges(f.from, f.to, grain, tz);
-  const rows = await rt.store.jobs.aggregate(f, { grain, tz });
-  const byKey = new Map(rows.map((r) => [r.bucket!, r]));
-  const known = new Set(edges.map((e) => e.key));
-  const stray = rows.filter((r) => !known.has(r.bucket!));
-  if (stray.length) {
-    // Cannot happen while the SQL and bucketEdges agree; if they ever do not, say so loudly.
-    rt.log.error("stats.bucket_mismatch", { grain, tz, keys: stray.map((r) => r.bucket) });
-  }
-  return edges.map((e) => toBucket(e, byKey.get(e.key)));
+/**
+ * The summary of the range and every bucket of it in order (the empty ones as zeros), from the
+ * hourly rollup (the same numbers as `aggregate` and `failureReasons` over `job`).
+ */
+async function rangeStats(
+  rt: StatsDeps,
+  f: JobFilter,
+  bucketing: { grain: Grain; tz: string } | null,
+): Promise<{ summary: StatsSummary; buckets: StatsBucket[] }> {
+  const edges = bucketing ? bucketEdges(f.from, f.to, bucketing.grain, bucketing.tz) : null;
+  const r = await rt.store.jobs.rollupStats(f, edges);
+  const byKey = new Map(r.buckets.map((b) => [b.bucket!, b]));
+  return {
+    summary: summaryOf(r.summary, r.reasons),
+    buckets: (edges ?? []).map((e) => toBucket(e, byKey.get(e.key))),
+  };
 }
 
 function toBucket(e: Bucket, row: AggregateRow | undefined): StatsBucket {
@@ -119,7 +119,7 @@ export async function globalStats(
   const pageSize = intParam("page_size", query.page_size, 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
   const { from, to } = resolveRange(query, grain, now, tz, GLOBAL_RANGE);
   const f: JobFilter = { from, to, slotId: query.slot_id ?? null, provider: query.provider ?? null };
-  const [summary, buckets] = await Promise.all([summarize(rt, f), bucketed(rt, f, grain, tz)]);
+  const { summary, buckets } = await rangeStats(rt, f, { grain, tz });
   return {
     range: rangeOut(from, to, grain, tz),
     filters: { slot_id: f.slotId ?? null, provider: f.provider ?? null },
@@ -144,9 +144,9 @@ export async function slotStats(
   const grain = query.group_by ?? "day";
   const { from, to } = resolveRange(query, grain, now, tz, SLOT_RANGE);
   const since = row.statsResetAt ?? from;
-  const [summary, buckets] = await Promise.all([
-    summarize(rt, { from: since, to: now, slotId }),
-    bucketed(rt, { from, to, slotId }, grain, tz),
+  const [{ summary }, { buckets }] = await Promise.all([
+    rangeStats(rt, { from: since, to: now, slotId }, null),
+    rangeStats(rt, { from, to, slotId }, { grain, tz }),
   ]);
   return {
     slot_id: slotId,

@@ -4,29 +4,31 @@
  */
 import { ACTIVE_STATUSES } from "../../domain/outcome";
 import type { Services } from "../../services";
-import { type JobView, listJobs } from "../jobs/service";
+import { type JobView, jobView, listJobs } from "../jobs/service";
 
 export interface SlotLive {
   inFlight: number;
   lastResult: JobView | null;
 }
 
-/** Per slot: jobs pending/processing now and the newest succeeded job. */
+/** Per slot: jobs pending/processing now and the newest succeeded job (two statements, no counts). */
 export async function slotsLive(
   rt: Pick<Services, "store">,
   slotIds: string[],
   base: string,
 ): Promise<Map<string, SlotLive>> {
-  const [active, ...last] = await Promise.all([
-    listJobs(rt, { statuses: [...ACTIVE_STATUSES], page: 1, pageSize: 200 }, base),
-    ...slotIds.map((slotId) => listJobs(rt, { statuses: ["succeeded"], slotId, page: 1, pageSize: 1 }, base)),
+  const [active, newest] = await Promise.all([
+    rt.store.jobs.list({ statuses: [...ACTIVE_STATUSES], offset: 0, limit: 200, count: false }),
+    rt.store.jobs.newestPerSlot(slotIds, "succeeded"),
   ]);
   const out = new Map<string, SlotLive>();
-  slotIds.forEach((id, i) => {
-    out.set(id, { inFlight: 0, lastResult: last[i]?.data[0] ?? null });
-  });
-  for (const j of active!.data) {
-    const s = out.get(j.slot_id);
+  for (const id of slotIds) out.set(id, { inFlight: 0, lastResult: null });
+  for (const j of newest) {
+    const s = out.get(j.slotId);
+    if (s) s.lastResult = jobView(j, base);
+  }
+  for (const j of active.rows) {
+    const s = out.get(j.slotId);
     if (s) s.inFlight++;
   }
   return out;
