@@ -182,14 +182,25 @@ export class Runtime implements Services {
       instancesHere.add(this.instanceId);
       await this.heartbeat();
       this.registered = true;
-      if (!(await this.settings.masterKeyMatches())) {
+      // Independent of each other: the key check, the first sweep and the two LISTEN connections
+      // run at once (a cold start waits for the slowest, not for their sum).
+      const [keyMatches, jobEvents, settingsEvents, swept] = await Promise.allSettled([
+        this.settings.masterKeyMatches(),
+        listenForJobEvents(this.store.jobs, this.events, this.log),
+        listenForSettings(this.store.settings, this.settings, this.log),
+        this.sweep(),
+      ]);
+      // Whatever failed, the connections that opened are closed by stop().
+      for (const l of [jobEvents, settingsEvents]) if (l.status === "fulfilled") this.listeners.push(l.value);
+      for (const r of [keyMatches, jobEvents, settingsEvents, swept])
+        if (r.status === "rejected") throw r.reason;
+      if (keyMatches.status === "fulfilled" && !keyMatches.value) {
         // Provider keys stored by the others cannot be read here and their sessions are refused.
         this.log.error("master_key.mismatch", {
           master_key: join(this.config.dataDir, "master.key"),
           fix: "every instance on this database needs the same master.key: copy it from the first one",
         });
       }
-      await this.sweep();
       this.every(
         INSTANCE_HEARTBEAT_MS,
         async () => {
@@ -208,8 +219,6 @@ export class Runtime implements Services {
       if (notifyConfigured(this.config)) {
         this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
       }
-      this.listeners.push(await listenForJobEvents(this.store.jobs, this.events, this.log));
-      this.listeners.push(await listenForSettings(this.store.settings, this.settings, this.log));
     }
     if (this.options.workers ?? true) this.workers.start();
   }
