@@ -7,16 +7,17 @@ import { Cron } from "croner";
 import { eq } from "drizzle-orm";
 import { CLEANUP_SCHEDULE, startCleaner } from "../src/cron/scheduler";
 import { cleanupRun } from "../src/db/schema";
-import { eventually, startTestApp, type TestApp } from "./helpers/app";
+import { LogWatch, startTestApp, type TestApp } from "./helpers/app";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
 
 let app: TestApp;
 const logLines: string[] = [];
+const watch = new LogWatch();
 
 beforeAll(async () => {
-  app = await startTestApp({ workers: false, logLines });
+  app = await startTestApp({ workers: false, logLines, onLogLine: watch.sink });
 });
 afterAll(() => app.stop());
 
@@ -24,12 +25,12 @@ const runs = (trigger: string) => app.db.select().from(cleanupRun).where(eq(clea
 
 describe("the cleaner schedule", () => {
   test("runs once at start and then every 15 minutes on the quarter hour", async () => {
+    const started = watch.next("cleanup.done", { trigger: "start" });
     const cleaner = startCleaner(app.rt);
     try {
-      const [run] = await eventually(async () => {
-        const rows = await runs("start");
-        return rows.length && rows[0]!.finishedAt ? rows : null;
-      });
+      await started;
+      const [run] = await runs("start");
+      expect(run!.finishedAt).not.toBeNull();
       expect(run!.error).toBeNull();
       const next = cleaner.nextRun()!;
       expect(next.getTime()).toBeGreaterThan(Date.now());

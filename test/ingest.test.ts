@@ -5,7 +5,6 @@ import { sniffImage } from "../src/media/images";
 import {
   dslrFields,
   dslrForm,
-  eventually,
   INGEST_PASSWORD,
   json,
   postIngest,
@@ -57,11 +56,8 @@ describe("a DSLR Remote Pro upload", () => {
       version: "3.30.2",
     });
     expect(JSON.stringify(row!.clientMeta)).not.toContain(INGEST_PASSWORD);
-    // The payload is removed right after finalization, which may land just after the answer.
-    await eventually(async () => {
-      const [r] = await app.db.select().from(job).where(eq(job.id, jobId));
-      return r!.payloadPath === null;
-    });
+    // The payload was removed by the finalization, before the booth was answered.
+    expect(row!.payloadPath).toBeNull();
     expect(row!.resultSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(row!.resultExpiresAt!.getTime() - row!.finalizedAt!.getTime()).toBe(72 * 3600_000);
     expect(row!.expiresAt.getTime() - row!.createdAt.getTime()).toBe(48_000);
@@ -136,11 +132,9 @@ describe("refusals leave no job and no file", () => {
   }
 
   test("every §2 refusal in turn", async () => {
-    // A finished job's payload is deleted just after its answer goes out: let earlier jobs settle.
-    await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
+    // Earlier jobs' payloads went at their finalization, before their answers.
+    expect(await app.rt.media.list("payloads")).toEqual([]);
     const before = await jobsCount();
-    // Earlier jobs' payloads are removed at finalization: let that settle first.
-    await eventually(async () => (await app.rt.media.list("payloads")).length === 0);
 
     await expectRefused(await postIngest(app, "slot-016", dslrForm(photo)), 404, "slot_not_found");
     await expectRefused(await postIngest(app, "nope", dslrForm(photo)), 404, "slot_not_found");

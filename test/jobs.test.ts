@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { job, processingLog } from "../src/db/schema";
+import { processingLog } from "../src/db/schema";
 import { type Api, api, fileForm, login } from "./helpers/admin";
-import { dslrForm, eventually, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { dslrForm, json, LogWatch, postIngest, startTestApp, type TestApp, whenQueued } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
 
+const watch = new LogWatch();
 let app: TestApp;
 let serg: Api;
 let igor: Api;
@@ -21,7 +22,7 @@ interface JobListBody {
 }
 
 beforeAll(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ onLogLine: watch.sink });
   serg = api(app, await login(app, "serg"));
   igor = api(app, await login(app, "igor"));
   photo = await makeJpeg(120, 90);
@@ -92,11 +93,8 @@ describe("GET /api/jobs", () => {
 
 describe("GET /api/jobs/{id}", () => {
   test("the processing-log timeline and the timings", async () => {
-    // The booth is answered as soon as the job row is final; the last log step follows just after.
-    const res = await eventually(async () => {
-      const r = await serg("GET", `/api/jobs/${booth[0]}`);
-      return (await r.clone().text()).includes('"event":"succeeded"') ? r : null;
-    });
+    // The booth was answered after the job's last log step was written.
+    const res = await serg("GET", `/api/jobs/${booth[0]}`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       status: string;
@@ -138,11 +136,9 @@ describe("POST /api/jobs/{id}/cancel", () => {
       operation: "passthrough",
       settings: { simulate_delay_ms: 60_000 },
     });
+    const running = watch.next("job.dispatched", { slot: "slot-003" });
     const waiting = postIngest(app, "slot-003", dslrForm(photo));
-    const id = await eventually(async () => {
-      const [row] = await app.db.select().from(job).where(eq(job.slotId, "slot-003"));
-      return row?.status === "processing" ? row.id : null;
-    });
+    const id = String((await running).job_id);
     const detail = (await (await serg("GET", `/api/jobs/${id}`)).json()) as { deadline_left_ms: number };
     expect(detail.deadline_left_ms).toBeGreaterThan(0);
     expect(detail.deadline_left_ms).toBeLessThanOrEqual(48_000);
@@ -186,12 +182,11 @@ describe("cancelling a job no worker has claimed yet", () => {
 
   test("a pending job is cancelled and its booth answered 503", async () => {
     const admin = api(idle, await login(idle, "serg"));
+    const queued = whenQueued(idle);
     const waiting = postIngest(idle, "slot-001", dslrForm(photo));
-    const pending = await eventually(async () => {
-      const res = await admin("GET", "/api/jobs?status=pending");
-      const body = (await res.json()) as JobListBody;
-      return body.data[0]?.id;
-    });
+    await queued;
+    const list = (await (await admin("GET", "/api/jobs?status=pending")).json()) as JobListBody;
+    const pending = list.data[0]!.id;
     const res = await admin("POST", `/api/jobs/${pending}/cancel`);
     expect(res.status).toBe(200);
     const answer = await waiting;

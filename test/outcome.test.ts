@@ -103,19 +103,27 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
     const at = new Date(created.getTime() + 1000);
     // every way a job can end, through the queue's own statements
     const ok = await claimed();
-    await store.jobs.finalizeSucceeded(ok.id, ok.leaseToken!, at, {
-      resultPath: `results/${ok.id}.jpg`,
-      thumbPath: null,
-      resultMime: "image/jpeg",
-      resultSize: 1,
-      resultSha256: "x",
-      resultExpiresAt: new Date(at.getTime() + 3_600_000),
-      providerLatencyMs: 10,
-    });
+    await store.jobs.finalizeSucceeded(
+      ok.id,
+      ok.leaseToken!,
+      at,
+      {
+        resultPath: `results/${ok.id}.jpg`,
+        thumbPath: null,
+        resultMime: "image/jpeg",
+        resultSize: 1,
+        resultSha256: "x",
+        resultExpiresAt: new Date(at.getTime() + 3_600_000),
+        providerLatencyMs: 10,
+      },
+      { details: {} },
+    );
     const reasons = [...FAILURE_REASONS, "a_reason_from_a_newer_build"] as FailureReason[];
     for (const reason of reasons) {
       const j = await claimed();
-      expect(await store.jobs.finalizeFailed(j.id, j.leaseToken!, at, reason, "x", 5)).not.toBeNull();
+      expect(
+        await store.jobs.finalizeFailed(j.id, j.leaseToken!, at, reason, "x", 5, { details: {} }),
+      ).not.toBeNull();
     }
     await store.jobs.cancel(await newJob(), at, "test");
     const late = await claimed(500);

@@ -180,8 +180,7 @@ describe("turbotext", () => {
   });
 
   test("no public address at all", async () => {
-    await app.sql`delete from app_settings where key = ${KEYS.publicBaseUrl}`;
-    app.rt.settings.invalidate();
+    await app.setSetting(KEYS.publicBaseUrl, null);
     const r = await check("turbotext");
     expect(r.code).toBe("no_public_url");
     expect(turbo.calls).toHaveLength(0);

@@ -15,7 +15,7 @@ import { formatStatus, instanceRegistry } from "../src/ops";
 import { KEYS, listenForSettings, SettingsService } from "../src/settings/service";
 import { CLEANER_LOCK } from "../src/store/housekeeping";
 import { VERSION } from "../src/version";
-import { eventually, startTestApp, type TestApp } from "./helpers/app";
+import { startTestApp, type TestApp } from "./helpers/app";
 import { seedPastJobs } from "./helpers/past-jobs";
 
 setDefaultTimeout(60_000);
@@ -34,17 +34,46 @@ afterAll(async () => {
   await a?.stop();
 });
 
+/** Invalidations a listener hears; `next()` is the first one after it is called (not the connect's). */
+function notifications() {
+  let waiting: (() => void) | null = null;
+  return {
+    tell() {
+      waiting?.();
+      waiting = null;
+    },
+    next(): Promise<void> {
+      return new Promise((resolve) => {
+        waiting = resolve;
+      });
+    },
+  };
+}
+
 describe("settings across instances", () => {
   test("a change made on one instance reaches another's cache by NOTIFY, not by expiry", async () => {
     // B's view with a cache that would keep stale values for an hour: only the NOTIFY can refresh it.
     const masterKey = loadOrCreateMasterKey(join(b.dataDir, "master.key"));
     const slow = new SettingsService(b.rt.store, systemClock, b.config, masterKey, 3_600_000);
-    const sub = await listenForSettings(b.rt.store.settings, slow, b.log);
+    const heard = notifications();
+    // The listener invalidates `slow` as B's would, and tells the test when the NOTIFY came.
+    const sub = await listenForSettings(
+      b.rt.store.settings,
+      {
+        invalidate: () => {
+          slow.invalidate();
+          heard.tell();
+        },
+      },
+      b.log,
+    );
     try {
       const before = (await slow.current()).resultRetentionHours;
       const next = before === 100 ? 101 : 100;
+      const change = heard.next();
       await a.setSetting(KEYS.resultRetentionHours, next);
-      await eventually(async () => (await slow.current()).resultRetentionHours === next, 5_000);
+      await change;
+      expect((await slow.current()).resultRetentionHours).toBe(next);
       // And the instances' own services (one-second cache plus NOTIFY) agree.
       expect((await b.rt.settings.current()).resultRetentionHours).toBe(next);
     } finally {
@@ -57,9 +86,18 @@ describe("settings across instances", () => {
     const deaf = new SettingsService(b.rt.store, systemClock, b.config, masterKey, 3_600_000);
     const before = (await deaf.current()).maxInFlightJobs;
     const next = before + 1;
-    await a.setSetting(KEYS.maxInFlightJobs, next);
-    await eventually(async () => (await b.rt.settings.current()).maxInFlightJobs === next, 5_000);
-    expect((await deaf.current()).maxInFlightJobs).toBe(before);
+    // A listener after B's own on B's connection: when it hears the NOTIFY, B's cache has been told.
+    const heard = notifications();
+    const sub = await listenForSettings(b.rt.store.settings, { invalidate: () => heard.tell() }, b.log);
+    try {
+      const change = heard.next();
+      await a.setSetting(KEYS.maxInFlightJobs, next);
+      await change;
+      expect((await b.rt.settings.current()).maxInFlightJobs).toBe(next);
+      expect((await deaf.current()).maxInFlightJobs).toBe(before);
+    } finally {
+      await sub.unlisten();
+    }
   });
 });
 

@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { appSettings, auditLog, cleanupRun, job } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
 import { type Api, type ApiOptions, api, changeScopes, login } from "./helpers/admin";
 import {
   ADMIN_PASSWORDS,
   dslrFields,
   dslrForm,
-  eventually,
   INGEST_PASSWORD,
   json,
+  LogWatch,
   postIngest,
   startTestApp,
   type TestApp,
@@ -17,6 +18,10 @@ import { makeJpeg } from "./helpers/images";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
+
+/** The app's clock: a result's retention passes when the test moves it. */
+const clock = new ManualClock();
+const watch = new LogWatch();
 
 const GEMINI_KEY = "AIzaSy-test-secret-gemini-key-0123456789";
 const TURBOTEXT_KEY = "tt-secret-turbotext-key-9876543210";
@@ -42,7 +47,7 @@ function recording(inner: Api): Api {
 }
 
 beforeAll(async () => {
-  app = await startTestApp({ logLines });
+  app = await startTestApp({ clock, logLines, onLogLine: watch.sink });
   serg = recording(api(app, await login(app, "serg")));
   igor = recording(api(app, await login(app, "igor")));
   await changeScopes(app, "igor", { remove: ["settings:write"] });
@@ -260,21 +265,22 @@ describe("POST /api/media/cache/purge", () => {
     );
     expect(res.status).toBe(200);
     const jobId = res.headers.get("x-job-id")!;
-    await app.db
-      .update(job)
-      .set({ resultExpiresAt: new Date(Date.now() - 1000) })
-      .where(eq(job.id, jobId));
+    // The retention passes on the app's clock; the admins sign in again afterwards.
+    const [kept] = await app.db.select().from(job).where(eq(job.id, jobId));
+    clock.set(new Date(kept!.resultExpiresAt!.getTime() + 1000));
+    serg = recording(api(app, await login(app, "serg")));
+    igor = recording(api(app, await login(app, "igor")));
 
     expect((await igor("POST", "/api/media/cache/purge")).status).toBe(403);
+    const done = watch.next("cleanup.done", { trigger: "api" });
     const purge = await serg("POST", "/api/media/cache/purge");
     expect(purge.status).toBe(202);
     expect(await purge.json()).toMatchObject({ trigger: "api" });
 
-    const run = await eventually(async () => {
-      const [r] = await app.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, "api"));
-      return r?.finishedAt ? r : null;
-    });
-    expect(run.removed.results).toBeGreaterThanOrEqual(1);
+    await done;
+    const [run] = await app.db.select().from(cleanupRun).where(eq(cleanupRun.trigger, "api"));
+    expect(run!.finishedAt).not.toBeNull();
+    expect(run!.removed.results).toBeGreaterThanOrEqual(1);
     const [row] = await app.db.select().from(job).where(eq(job.id, jobId));
     expect(row!.resultDeletedAt).not.toBeNull();
     expect((await fetch(`${app.url}/public/results/${jobId}`)).status).toBe(410);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, t
 import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
 import { FakeTurbotext } from "./fakes/turbotext";
-import { dslrForm, eventually, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
 
@@ -94,8 +94,8 @@ describe("turbotext turns a booth photo into a result", () => {
     expect(row.status).toBe("succeeded");
     expect(row.providerJobRef).toBe(queueid);
     expect(events).toEqual(["received", "dispatched", "provider_responded", "succeeded"]);
-    // The temporary public media is gone once the job is final.
-    await eventually(async () => (await fetch(create!.fields.url!)).status === 410);
+    // The temporary public media went with the finalization, before the answer.
+    expect((await fetch(create!.fields.url!)).status).toBe(410);
   });
 
   test("style_transfer → mix_images: photo as url_image_target, style template as url; result inside data", async () => {

@@ -5,13 +5,11 @@
  * the visible text may contain no English word except product names and formats.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { eq } from "drizzle-orm";
-import { job } from "../src/db/schema";
 import {
   ADMIN_PASSWORDS,
   dslrFields,
   dslrForm,
-  eventually,
+  LogWatch,
   postIngest,
   startTestApp,
   type TestApp,
@@ -21,6 +19,7 @@ import { englishWords, visibleTexts } from "./helpers/untranslated";
 
 setDefaultTimeout(120_000);
 
+const watch = new LogWatch();
 let app: TestApp;
 let cookie: string;
 let photo: Uint8Array;
@@ -71,7 +70,7 @@ async function expectRussian(what: string, html: string) {
 }
 
 beforeAll(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ onLogLine: watch.sink });
   photo = await makeJpeg(64, 48);
   const login = await fetch(`${app.url}/login`, {
     method: "POST",
@@ -92,13 +91,11 @@ beforeAll(async () => {
   await app.configureSlot("slot-015", { enabled: false });
   await postIngest(app, "slot-015", dslrForm(photo));
   // a job cancelled by serg while the local provider "works" for 20 s
+  const dispatched = watch.next("job.dispatched", { slot: "slot-010" });
   void postIngest(app, "slot-010", dslrForm(photo)).catch(() => {});
-  const running = await eventually(async () => {
-    const [row] = await app.db.select().from(job).where(eq(job.slotId, "slot-010"));
-    return row?.status === "processing" ? row : null;
-  }, 20_000);
-  await htmx(`/jobs/${running.id}/cancel`, {});
-  jobIds.cancelled = running.id;
+  const running = String((await dispatched).job_id);
+  await htmx(`/jobs/${running}/cancel`, {});
+  jobIds.cancelled = running;
   const share = await htmx("/gallery/share", { minutes: "60" });
   shareId = (await share.text()).match(/\/g\/([A-Za-z0-9_-]+)/)?.[1] ?? "";
   await app.rt.settings.setIngestPassword("a-new-booth-pass", "serg");

@@ -41,12 +41,9 @@ export class MediaObjects {
     return this.rows.get(id);
   }
 
-  /** Deletes the files of a job's objects (at finalization); returns bytes removed. */
-  async removeForJob(jobId: string, now: Date): Promise<number> {
-    const rows = await this.rows.markDeletedForJob(jobId, now);
-    let bytes = 0;
-    for (const r of rows) bytes += await this.media.remove(r.path);
-    return bytes;
+  /** Paths of the objects still live (their files must stay). */
+  async livePaths(): Promise<Set<string>> {
+    return new Set(await this.rows.livePaths());
   }
 
   /** Deletes every object past its expiry (the cleaner); returns count and bytes. */

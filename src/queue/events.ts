@@ -54,6 +54,11 @@ export class JobEvents {
     };
   }
 
+  /** True while this process runs a finalization of the job (its clean-up and wake-up still to come). */
+  isFinalizingHere(jobId: string): boolean {
+    return this.finalizingHere.has(jobId);
+  }
+
   /** Workers holding a job listen here so a cancel or timeout aborts their provider call at once. */
   onEnded(jobId: string, fn: Listener): () => void {
     return add(this.cancelled, jobId, fn);

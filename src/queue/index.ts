@@ -1,7 +1,8 @@
 /**
  * The job lifecycle over the queue SQL: enqueue, claim, heartbeat, fenced finalization, expiry,
- * cancel and crash recovery — each step logged to `processing_log`, and every finalization
- * followed by the same clean-up (payload and temporary media deleted) and an in-process wake-up.
+ * cancel and crash recovery. Each finalization is one statement (state, log rows, payload and
+ * temporary media let go — see store/jobs.ts finalizeWith); after its commit the released files are
+ * removed, and only then are the waiters woken, so whoever sees a final job sees it clean.
  */
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import { resultExpiresAt } from "../domain/deadlines";
@@ -10,7 +11,7 @@ import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
-import type { InsertOutcome, ResultColumns } from "../store/index";
+import type { FinalizedJob, InsertOutcome, LogEntry, ResultColumns } from "../store/index";
 import type { JobStore } from "../store/job-store";
 import type { JobEvents } from "./events";
 
@@ -90,54 +91,66 @@ export class JobQueue {
    * Fenced success, retried through database outages until the job's deadline: a paid result that
    * arrived while the database was down is stored when it returns in time. When a retry finds the
    * fence closed, the job is re-read: if an earlier attempt of this call committed (its answer was
-   * lost with the connection), that row is the outcome.
+   * lost with the connection), that row is the outcome. `before`: step rows written with it.
    */
-  async succeed(job: JobRow, result: Omit<ResultColumns, "resultExpiresAt">, retentionHours: number) {
-    let retried = false;
-    return this.finalize(
-      job.id,
-      async () => {
-        const row = await this.untilDeadline(
-          job,
-          "finalize",
-          () => {
-            const now = this.clock.now();
-            const attempt = this.jobs.finalizeSucceeded(job.id, job.leaseToken!, now, {
-              ...result,
-              resultExpiresAt: resultExpiresAt(now, retentionHours),
-            });
-            return attempt;
-          },
-          () => {
-            retried = true;
-          },
-        );
-        if (row || !retried) return row;
-        const current = await this.untilDeadline(job, "finalize", () => this.jobs.get(job.id));
-        return current?.status === "succeeded" && current.resultPath === result.resultPath ? current : null;
-      },
-      "succeeded",
-      (row) => ({ result_bytes: row.resultSize, result_mime: row.resultMime }),
-    );
-  }
-
-  async fail(job: JobRow, reason: FailureReason, message: string, providerLatencyMs: number | null) {
-    return this.finalize(
-      job.id,
-      () =>
-        this.untilDeadline(job, "finalize", () =>
-          this.jobs.finalizeFailed(
+  async succeed(
+    job: JobRow,
+    result: Omit<ResultColumns, "resultExpiresAt">,
+    retentionHours: number,
+    before: LogEntry[] = [],
+  ): Promise<JobRow | null> {
+    return this.closing(job.id, async () => {
+      let retried = false;
+      const done = await this.untilDeadline(
+        job,
+        "finalize",
+        () => {
+          const now = this.clock.now();
+          return this.jobs.finalizeSucceeded(
             job.id,
             job.leaseToken!,
-            this.clock.now(),
-            reason,
-            message,
-            providerLatencyMs,
-          ),
+            now,
+            { ...result, resultExpiresAt: resultExpiresAt(now, retentionHours) },
+            { details: { result_bytes: result.resultSize, result_mime: result.resultMime }, before },
+          );
+        },
+        () => {
+          retried = true;
+        },
+      );
+      if (done) return this.finished(done);
+      if (!retried) return null;
+      const current = await this.untilDeadline(job, "finalize", () => this.jobs.get(job.id));
+      if (current?.status !== "succeeded" || current.resultPath !== result.resultPath) return null;
+      // Committed by the attempt whose answer was lost: its clean-up and wake-up are still owed.
+      return this.finished({ row: current, releasedPaths: job.payloadPath ? [job.payloadPath] : [] });
+    });
+  }
+
+  async fail(
+    job: JobRow,
+    reason: FailureReason,
+    message: string,
+    providerLatencyMs: number | null,
+    before: LogEntry[] = [],
+  ): Promise<JobRow | null> {
+    return this.closing(job.id, async () => {
+      const done = await this.untilDeadline(job, "finalize", () =>
+        this.jobs.finalizeFailed(
+          job.id,
+          job.leaseToken!,
+          this.clock.now(),
+          reason,
+          message,
+          providerLatencyMs,
+          {
+            details: { error: message },
+            before,
+          },
         ),
-      reason === "timeout" ? "timeout" : "failed",
-      () => ({ failure_reason: reason, error: message }),
-    );
+      );
+      return done ? this.finished(done) : null;
+    });
   }
 
   /**
@@ -146,11 +159,12 @@ export class JobQueue {
    * database blip until the deadline. Null if the job was no longer ours.
    */
   async release(job: JobRow, message: string): Promise<JobRow | null> {
-    const row = await this.untilDeadline(job, "release", () =>
-      this.jobs.release(job.id, job.leaseToken!, this.clock.now(), message),
-    );
-    if (row) await this.settled(row, { released: true });
-    return row;
+    return this.closing(job.id, async () => {
+      const done = await this.untilDeadline(job, "release", () =>
+        this.jobs.release(job.id, job.leaseToken!, this.clock.now(), message),
+      );
+      return done ? this.finished(done) : null;
+    });
   }
 
   /**
@@ -180,41 +194,28 @@ export class JobQueue {
   }
 
   /** Ends the job as `timeout` if its deadline has passed and it is still active. */
-  async expire(id: string): Promise<JobRow | null> {
-    return this.finalize(
-      id,
-      () => this.jobs.expire(id, this.clock.now()),
-      "timeout",
-      () => ({
-        failure_reason: "timeout",
-      }),
-    );
+  expire(id: string): Promise<JobRow | null> {
+    return this.closing(id, async () => {
+      const done = await this.jobs.expire(id, this.clock.now());
+      return done ? this.finished(done) : null;
+    });
   }
 
-  async cancel(id: string, by: string): Promise<JobRow | null> {
-    return this.finalize(
-      id,
-      () => this.jobs.cancel(id, this.clock.now(), by),
-      "cancelled",
-      () => ({
-        failure_reason: "cancelled",
-        by,
-      }),
-    );
+  cancel(id: string, by: string): Promise<JobRow | null> {
+    return this.closing(id, async () => {
+      const done = await this.jobs.cancel(id, this.clock.now(), by);
+      return done ? this.finished(done) : null;
+    });
   }
 
-  /** One fenced finalizing statement, then the clean-up and the wake-up (see JobEvents.finalizing). */
-  private async finalize(
-    id: string,
-    statement: () => Promise<JobRow | null>,
-    event: string,
-    details: (row: JobRow) => Record<string, unknown>,
-  ): Promise<JobRow | null> {
+  /**
+   * Runs a finalization of `id` marked as in progress here, so the NOTIFY echo of our own commit
+   * does not wake its waiter before the files are removed (see JobEvents.emitRemoteFinalized).
+   */
+  private async closing<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const done = this.events.finalizing(id);
     try {
-      const row = await statement();
-      if (row) await this.finished(row, event, details(row));
-      return row;
+      return await fn();
     } finally {
       done();
     }
@@ -226,8 +227,9 @@ export class JobQueue {
    * their heartbeat this time (after our own database outage, every heartbeat looks old).
    */
   async recover(me: string, lapsedBefore: Date | null, graceMs: number): Promise<JobRow[]> {
-    const rows = await this.jobs.recover(this.clock.now(), me, lapsedBefore, graceMs);
-    for (const row of rows) await this.settled(row, { recovered: true });
+    const done = await this.jobs.recover(this.clock.now(), me, lapsedBefore, graceMs);
+    const rows = [];
+    for (const d of done) rows.push(await this.finished(d));
     if (rows.length) {
       this.log.warn("queue.recovered", {
         count: rows.length,
@@ -238,22 +240,10 @@ export class JobQueue {
     return rows;
   }
 
-  /** After a release or a recovery: a re-queued job wakes the workers, a final one is finished. */
-  private async settled(row: JobRow, details: Record<string, unknown>): Promise<void> {
-    if (row.status === "pending") {
-      await this.step(row, "requeued", { ...details, attempts: row.attempts });
-      this.events.emitQueued();
-      return;
-    }
-    await this.finished(row, row.status === "timeout" ? "timeout" : "failed", {
-      ...details,
-      failure_reason: row.failureReason,
-    });
-  }
-
   /**
    * Clean-up that a crash between finalizing and its clean-up left undone: payloads of finished
-   * jobs, payload files no job row knows (older than `minAgeMs`: an upload is stored just before
+   * jobs (rows from before finalization cleared them in the same statement), temporary media whose
+   * rows are deleted, payload files no job row knows (older than `minAgeMs`: an upload is stored just before
    * its row is inserted), result files of jobs that no longer point at them, and missing final log
    * rows. Idempotent, so several instances may run it.
    */
@@ -265,6 +255,13 @@ export class JobQueue {
       files++;
     }
     const cutoff = Date.now() - minAgeMs;
+    // Temporary media whose rows a finalization marked deleted just before a crash.
+    const liveObjects = await this.objects.livePaths();
+    for (const f of await this.media.list("media")) {
+      if (f.mtimeMs >= cutoff || liveObjects.has(f.path)) continue;
+      await this.media.remove(f.path);
+      files++;
+    }
     const old = [...(await this.media.list("payloads")), ...(await this.media.list("results"))].filter(
       (f) => f.mtimeMs < cutoff,
     );
@@ -340,30 +337,23 @@ export class JobQueue {
   }
 
   /**
-   * After a finalizing statement committed: the final log row, the payload and temporary media
-   * removed, the log line, the wake-up and the hooks. The clean-up is best effort — what a database
-   * blip leaves undone is reclaimed by `reclaimLeftovers` — and the wake-up always happens.
+   * After a finalizing statement committed: the files it released are removed (idempotent; what a
+   * failure leaves is reclaimed by `reclaimLeftovers`), then the log line, the wake-up — a re-queued
+   * job wakes the workers, a final one its waiters — and the hooks. The wake-up always happens.
    */
-  private async finished(row: JobRow, event: string, details: Record<string, unknown>): Promise<void> {
+  private async finished({ row, releasedPaths }: FinalizedJob): Promise<JobRow> {
+    if (row.status === "pending") {
+      this.log.info("job.requeued", { job_id: row.id, slot: row.slotId, attempts: row.attempts });
+      this.events.emitQueued();
+      return row;
+    }
+    try {
+      await Promise.all(releasedPaths.map((p) => this.media.remove(p)));
+    } catch (err) {
+      this.log.warn("queue.cleanup_deferred", { job_id: row.id, slot: row.slotId, error: err });
+    }
     const totalMs = row.finalizedAt!.getTime() - row.createdAt.getTime();
-    // The log row and the clean-up are independent, so at once: the booth waits for the slowest,
-    // not for the sum.
-    const cleanup = async () => {
-      try {
-        await Promise.all([
-          this.media.remove(row.payloadPath),
-          row.payloadPath ? this.jobs.clearPayload(row.id) : null,
-          this.objects.removeForJob(row.id, this.clock.now()),
-        ]);
-      } catch (err) {
-        this.log.warn("queue.cleanup_deferred", { job_id: row.id, slot: row.slotId, error: err });
-      }
-    };
-    await Promise.all([
-      this.step(row, event, { ...details, total_ms: totalMs }, row.providerLatencyMs),
-      cleanup(),
-    ]);
-    this.log.info(`job.${event}`, {
+    this.log.info(`job.${row.status}`, {
       job_id: row.id,
       slot: row.slotId,
       provider: row.provider,
@@ -371,7 +361,7 @@ export class JobQueue {
       total_ms: totalMs,
       provider_latency_ms: row.providerLatencyMs,
     });
-    this.events.emitFinalized(row.id, { ...row, payloadPath: null });
+    this.events.emitFinalized(row.id, row);
     for (const hook of this.hooks) {
       try {
         hook(row);
@@ -379,5 +369,6 @@ export class JobQueue {
         this.log.error("queue.hook_failed", { job_id: row.id, slot: row.slotId, error: err });
       }
     }
+    return row;
   }
 }

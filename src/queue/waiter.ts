@@ -59,7 +59,9 @@ export async function waitForOutcome(
         }
         const row = await queue.get(jobId);
         if (!row) return null;
-        if (isFinal(row.status)) return row;
+        // A row this process is still finishing (final log row, payload removal) is answered from
+        // its wake-up, which follows the clean-up: the booth never hears of a half-finished job.
+        if (isFinal(row.status) && !events.isFinalizingHere(jobId)) return row;
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         // Keep reading through the blip; past the deadline and its grace, answer without the row.

@@ -61,7 +61,8 @@ const ENV_KEY: Record<ProviderId, keyof Config["providers"] | null> = {
 };
 
 export class SettingsService {
-  private cache: { at: number; value: RuntimeSettings } | null = null;
+  /** The last read of every setting: the runtime values, and the ingest password's hash. */
+  private cache: { at: number; value: RuntimeSettings; ingestHash: string | null } | null = null;
   private generation = 0;
   // Fast path for the ingest password: after one argon2id verify, an HMAC under a per-process key
   // is compared in constant time, so every booth upload doesn't pay ~60 ms of argon2.
@@ -108,8 +109,13 @@ export class SettingsService {
   }
 
   async current(): Promise<RuntimeSettings> {
+    return (await this.read()).value;
+  }
+
+  /** The settings through the cache (see the header): one read of all rows serves every caller. */
+  private async read(): Promise<NonNullable<SettingsService["cache"]>> {
     const now = Date.now();
-    if (this.cache && now - this.cache.at < this.cacheMs) return this.cache.value;
+    if (this.cache && now - this.cache.at < this.cacheMs) return this.cache;
     const generation = this.generation;
     let rows: Awaited<ReturnType<typeof this.store.settings.all>>;
     try {
@@ -117,7 +123,7 @@ export class SettingsService {
     } catch (err) {
       // A database blip must not fail work that only needs the settings: the last values read
       // stay good until the database answers again (writes go through the database anyway).
-      if (this.cache && isDatabaseUnavailable(err)) return this.cache.value;
+      if (this.cache && isDatabaseUnavailable(err)) return this.cache;
       throw err;
     }
     const byKey = new Map(rows.map((r) => [r.key, r.value]));
@@ -137,9 +143,11 @@ export class SettingsService {
       publicBaseUrl:
         (byKey.get(KEYS.publicBaseUrl) as string | null | undefined) ?? this.config.publicBaseUrl,
     };
+    const ingestHash = (byKey.get(KEYS.ingestPassword) as { hash?: string } | undefined)?.hash ?? null;
+    const read = { at: now, value, ingestHash };
     // A read that overlapped a write may hold the old values: don't let it refill the cache.
-    if (generation === this.generation) this.cache = { at: now, value };
-    return value;
+    if (generation === this.generation) this.cache = read;
+    return read;
   }
 
   invalidate(): void {
@@ -188,7 +196,7 @@ export class SettingsService {
    */
   async isRecentlyVerifiedIngestPassword(password: string): Promise<boolean> {
     if (!this.verified) return false;
-    const hash = await this.ingestPasswordHash();
+    const hash = await this.ingestPasswordHash(true);
     if (!hash || this.verified.hash !== hash) return false;
     return constantTimeEqual(createHmac("sha256", this.hmacKey).update(password).digest(), this.verified.mac);
   }
@@ -213,10 +221,15 @@ export class SettingsService {
     return ok;
   }
 
-  private async ingestPasswordHash(): Promise<string | null> {
+  /**
+   * `cached`: through the settings cache (a rotation here or a NOTIFY from elsewhere drops it at
+   * once) — for the fast path, which runs on every upload. Otherwise read now: an argon2 check
+   * costs far more than the read, and must see a rotation made a moment ago by the CLI.
+   */
+  private async ingestPasswordHash(cached = false): Promise<string | null> {
+    if (cached) return (await this.read()).ingestHash;
     const row = await this.store.settings.get(KEYS.ingestPassword);
-    const hash = (row?.value as { hash?: string } | undefined)?.hash;
-    return hash ?? null;
+    return (row?.value as { hash?: string } | undefined)?.hash ?? null;
   }
 
   // ---- provider keys (AES-256-GCM; never returned, never logged) ----

@@ -26,7 +26,7 @@ export type { AdminUserRow } from "./auth";
 export type { CleanupRunRow, ShareLinkRow } from "./housekeeping";
 export type { JobListFilter, RecentResultRow, TimelineRow } from "./job-reads";
 export type { AggregateRow, FailureRow, JobFilter, OutcomeCounts } from "./job-stats";
-export type { InsertOutcome, LogEntry, ResultColumns } from "./job-store";
+export type { FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./job-store";
 export type { SlotChanges } from "./slots";
 
 export class Store {

@@ -8,7 +8,7 @@ import * as reads from "./job-reads";
 import * as stats from "./job-stats";
 import * as q from "./jobs";
 
-export type { InsertOutcome, LogEntry, ResultColumns } from "./jobs";
+export type { FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./jobs";
 
 export class JobStore {
   constructor(private readonly sql: Sql) {}
@@ -27,8 +27,8 @@ export class JobStore {
   heartbeat(id: string, token: string, now: Date) {
     return q.heartbeat(this.sql, id, token, now);
   }
-  finalizeSucceeded(id: string, token: string, now: Date, r: q.ResultColumns) {
-    return q.finalizeSucceeded(this.sql, id, token, now, r);
+  finalizeSucceeded(id: string, token: string, now: Date, r: q.ResultColumns, log: q.FinalLog) {
+    return q.finalizeSucceeded(this.sql, id, token, now, r, log);
   }
   finalizeFailed(
     id: string,
@@ -37,8 +37,9 @@ export class JobStore {
     reason: FailureReason,
     message: string,
     latencyMs: number | null,
+    log: q.FinalLog,
   ) {
-    return q.finalizeFailed(this.sql, id, token, now, reason, message, latencyMs);
+    return q.finalizeFailed(this.sql, id, token, now, reason, message, latencyMs, log);
   }
   expire(id: string, now: Date) {
     return q.expireJob(this.sql, id, now);

@@ -6,6 +6,7 @@
  * and written only here and in the other `job-*.ts` files of the store, always with postgres.js.
  */
 import { getTableColumns } from "drizzle-orm";
+import type { PendingQuery, Row } from "postgres";
 import type { Sql } from "../db/client";
 import { type FailureReason, type JobRow, job, type NewJobRow } from "../db/schema";
 import { ACTIVE_STATUSES as ACTIVE } from "../domain/outcome";
@@ -41,11 +42,18 @@ function toColumns(values: NewJobRow): Record<string, unknown> {
 export type InsertOutcome = { kind: "inserted"; job: JobRow } | { kind: "busy"; inFlight: number };
 
 /**
+ * Far below the cap, concurrent inserts cannot overshoot it: at most this many statements run at
+ * once (a few instances' pools), so a count this far under the cap stays under it whatever they
+ * insert. Such inserts skip the lock (one statement, one round trip, nothing serialized).
+ */
+export const CAP_LOCK_FREE_MARGIN = 64;
+
+/**
  * Inserts a pending job — and its first log row, when given — unless the global in-flight cap is
- * reached. The count and insert run under a transaction-scoped advisory lock so concurrent ingests
- * cannot overshoot the cap; statements that need no answer in between are pipelined. A processing
- * row whose lease heartbeat is older than `liveSince` belongs to a dead worker: it is about to be
- * re-queued and must not keep booths out meanwhile, so it is not counted.
+ * reached. A processing row whose lease heartbeat is older than `liveSince` belongs to a dead
+ * worker: it is about to be re-queued and must not keep booths out meanwhile, so it is not counted.
+ * Far below the cap (CAP_LOCK_FREE_MARGIN) count and insert are one statement; near it they run
+ * under a transaction-scoped advisory lock, so concurrent ingests cannot overshoot the cap.
  */
 export async function insertJobWithinCap(
   sql: Sql,
@@ -54,28 +62,61 @@ export async function insertJobWithinCap(
   liveSince: Date,
   log?: LogEntry,
 ): Promise<InsertOutcome> {
+  const fast = await countAndInsert(sql, values, cap - CAP_LOCK_FREE_MARGIN, liveSince, log);
+  if (fast.kind === "inserted") return fast;
   return sql.begin(async (tx) => {
-    // postgres.js sends a query when it is first awaited or executed: execute() in order, so the
-    // server runs them in that order on this connection (the job row before its log row).
-    const lock = tx`select pg_advisory_xact_lock(hashtext('photochanger.enqueue'))`.execute();
-    const counted = tx`
-      select count(*)::int as n from job
-      where status = 'pending' or (status = 'processing' and heartbeat_at >= ${liveSince})`.execute();
-    await lock;
-    const n = ((await counted) as unknown as [{ n: number }])[0].n;
-    if (n >= cap) return { kind: "busy", inFlight: n } as const;
-    const insert = tx`insert into job ${tx(toColumns(values))} returning *`.execute();
-    const logged = log ? appendLog(tx as unknown as Sql, log) : null;
-    const notify = tx`select pg_notify(${CHANNEL_JOB_NEW}, ${values.id as string})`.execute();
-    const [inserted] = await Promise.all([insert, logged, notify]);
-    return { kind: "inserted", job: toJob(inserted[0] as Record<string, unknown>) } as const;
+    await tx`select pg_advisory_xact_lock(hashtext('photochanger.enqueue'))`;
+    // A statement after the lock: its snapshot sees every insert committed before we got it.
+    return countAndInsert(tx as unknown as Sql, values, cap, liveSince, log);
   }) as Promise<InsertOutcome>;
+}
+
+/** Counts the live jobs and inserts the job (with its log row and NOTIFY) if they are below `limit`. */
+async function countAndInsert(
+  sql: Sql,
+  values: NewJobRow,
+  limit: number,
+  liveSince: Date,
+  log?: LogEntry,
+): Promise<InsertOutcome> {
+  const cols = toColumns(values);
+  // Column names from the schema (never from input), as one identifier list.
+  const names = sql.unsafe(
+    Object.keys(cols)
+      .map((c) => `"${c}"`)
+      .join(", "),
+  );
+  const entries = log ? [{ event: log.event, at: log.at.toISOString(), details: log.details ?? {} }] : [];
+  const rows = await sql`
+    with counted as (
+      select count(*)::int as n from job
+      where status = 'pending' or (status = 'processing' and heartbeat_at >= ${liveSince})
+    ),
+    inserted as (
+      insert into job (${names})
+      select ${names} from counted, jsonb_populate_record(null::job, ${sql.json(cols as never)})
+      where counted.n < ${limit}
+      returning *
+    ),
+    logged as (
+      insert into processing_log (job_id, slot_id, event, occurred_at, details)
+      select inserted.id, inserted.slot_id, e.event, e.at, e.details
+      from inserted cross join jsonb_to_recordset(${sql.json(entries as never)}::jsonb)
+        as e(event text, at timestamptz, details jsonb)
+    )
+    select counted.n as counted_n, inserted.*,
+      case when inserted.id is null then null else pg_notify(${CHANNEL_JOB_NEW}, inserted.id::text) end
+    from counted left join inserted on true`;
+  const row = rows[0] as Record<string, unknown>;
+  if (row.id == null) return { kind: "busy", inFlight: row.counted_n as number };
+  return { kind: "inserted", job: toJob(row) };
 }
 
 /**
  * Claims the oldest pending job that is still before its deadline, in one statement: the inner
  * SELECT … FOR UPDATE SKIP LOCKED reads the partial index `job_pending_idx`, so concurrent loops
- * and processes never get the same row. Providers at their concurrency limit are skipped.
+ * and processes never get the same row. Providers at their concurrency limit are skipped. The
+ * job's `dispatched` log row is written by the same statement (no second round trip).
  */
 export async function claimNextJob(
   sql: Sql,
@@ -85,23 +126,32 @@ export async function claimNextJob(
   onlyInstance: string | null = null,
 ): Promise<JobRow | null> {
   const rows = await sql`
-    update job set
-      status = 'processing',
-      started_at = ${now},
-      attempts = attempts + 1,
-      lease_owner = ${owner},
-      lease_token = gen_random_uuid(),
-      heartbeat_at = ${now}
-    where id = (
-      select id from job
-      where status = 'pending' and expires_at > ${now}
-        and provider <> all(${sql.array(skipProviders)}::text[])
-        and (${onlyInstance}::uuid is null or instance_id = ${onlyInstance}::uuid)
-      order by created_at
-      limit 1
-      for update skip locked
+    with done as (
+      update job set
+        status = 'processing',
+        started_at = ${now},
+        attempts = attempts + 1,
+        lease_owner = ${owner},
+        lease_token = gen_random_uuid(),
+        heartbeat_at = ${now}
+      where id = (
+        select id from job
+        where status = 'pending' and expires_at > ${now}
+          and provider <> all(${sql.array(skipProviders)}::text[])
+          and (${onlyInstance}::uuid is null or instance_id = ${onlyInstance}::uuid)
+        order by created_at
+        limit 1
+        for update skip locked
+      )
+      returning *
+    ), logged as (
+      insert into processing_log (job_id, slot_id, event, occurred_at, details)
+      select id, slot_id, 'dispatched', ${now}, jsonb_build_object(
+        'owner', lease_owner, 'provider', provider, 'operation', operation, 'attempt', attempts,
+        'queue_wait_ms', (extract(epoch from started_at - created_at) * 1000)::bigint)
+      from done
     )
-    returning *`;
+    select * from done`;
   return rows[0] ? toJob(rows[0]) : null;
 }
 
@@ -124,9 +174,85 @@ export interface ResultColumns {
   providerLatencyMs: number | null;
 }
 
+/** A finished (or re-queued) job's row, and the files its finalization let go of. */
+export interface FinalizedJob {
+  row: JobRow;
+  /** The payload and temporary media no row points at any more: removed after the commit. */
+  releasedPaths: string[];
+}
+
+/**
+ * The log rows a finalizing statement writes with the state: optional earlier steps (e.g.
+ * `provider_responded`, which would otherwise cost its own round trip), then the final row — its
+ * event is the new status (`requeued` for a job put back), its details these plus the failure
+ * reason and `total_ms` (or `attempts` for a re-queued job).
+ */
+export interface FinalLog {
+  details: Record<string, unknown>;
+  before?: LogEntry[];
+}
+
+/**
+ * Every finalization is one statement, so one commit: the fenced state change (`update`: an
+ * `update job … returning *` fragment that clears `payload_path` of the rows it ends), the job's
+ * temporary media marked deleted, its log rows, and the NOTIFY for waiters and idle workers
+ * elsewhere. Nothing can be half-finished. The files it released are removed after the commit,
+ * idempotently; a crash in between leaves files no row points at, which reclaimLeftovers removes.
+ * The payload path is read in the statement's snapshot, i.e. before the update.
+ */
+async function finalizeWith(
+  sql: Sql,
+  now: Date,
+  update: PendingQuery<Row[]>,
+  log: FinalLog,
+): Promise<FinalizedJob[]> {
+  const before = (log.before ?? []).map((e) => ({
+    event: e.event,
+    at: e.at.toISOString(),
+    latency: e.providerLatencyMs ?? null,
+    details: e.details ?? {},
+  }));
+  const rows = await sql`
+    with done as (${update}),
+    earlier as (
+      insert into processing_log (job_id, slot_id, event, occurred_at, provider_latency_ms, details)
+      select done.id, done.slot_id, e.event, e.at, e.latency, e.details
+      from done cross join jsonb_to_recordset(${sql.json(before as never)}::jsonb)
+        as e(event text, at timestamptz, latency int, details jsonb)
+      returning 1
+    ),
+    logged as (
+      insert into processing_log (job_id, slot_id, event, occurred_at, provider_latency_ms, details)
+      select done.id, done.slot_id,
+        case when done.status = 'pending' then 'requeued' else done.status end,
+        coalesce(done.finalized_at, ${now}), done.provider_latency_ms,
+        ${sql.json(log.details as never)}::jsonb
+          || jsonb_strip_nulls(jsonb_build_object('failure_reason', done.failure_reason))
+          || case when done.status = 'pending' then jsonb_build_object('attempts', done.attempts)
+             else jsonb_build_object('total_ms',
+               (extract(epoch from done.finalized_at - done.created_at) * 1000)::bigint) end
+      -- reading \`earlier\` first makes its rows precede the final one (ids follow the timeline)
+      from done cross join (select count(*) from earlier) as written
+    ),
+    objects as (
+      update media_object set deleted_at = ${now}
+      where deleted_at is null and job_id in (select id from done where status <> 'pending')
+      returning job_id, path
+    )
+    select done.*,
+      array_remove(
+        array[(select p.payload_path from job p where p.id = done.id and done.status <> 'pending')]
+          || coalesce((select array_agg(o.path) from objects o where o.job_id = done.id), '{}'),
+        null) as released_paths,
+      pg_notify(case when done.status = 'pending' then ${CHANNEL_JOB_NEW} else ${CHANNEL_JOB_DONE} end,
+        done.id::text)
+    from done`;
+  return rows.map((r) => ({ row: toJob(r), releasedPaths: (r.released_paths as string[] | null) ?? [] }));
+}
+
 /**
  * Fenced success: only the current lease holder of a processing job that is not past its deadline
- * may finalize it. Returns null when the fence refuses (the caller discards its result).
+ * may finalize it. Null when the fence refuses (the caller discards its result).
  */
 export async function finalizeSucceeded(
   sql: Sql,
@@ -134,19 +260,22 @@ export async function finalizeSucceeded(
   token: string,
   now: Date,
   r: ResultColumns,
-): Promise<JobRow | null> {
-  const rows = await sql`
-    with done as (
+  log: FinalLog,
+): Promise<FinalizedJob | null> {
+  const [done] = await finalizeWith(
+    sql,
+    now,
+    sql`
       update job set
-        status = 'succeeded', finalized_at = ${now}, lease_token = null,
+        status = 'succeeded', finalized_at = ${now}, lease_token = null, payload_path = null,
         result_path = ${r.resultPath}, thumb_path = ${r.thumbPath}, result_mime = ${r.resultMime},
         result_size = ${r.resultSize}, result_sha256 = ${r.resultSha256},
         result_expires_at = ${r.resultExpiresAt}, provider_latency_ms = ${r.providerLatencyMs}
       where id = ${id} and lease_token = ${token} and status = 'processing' and expires_at > ${now}
-      returning *
-    )
-    select done.*, pg_notify(${CHANNEL_JOB_DONE}, done.id::text) from done`;
-  return rows[0] ? toJob(rows[0]) : null;
+      returning *`,
+    log,
+  );
+  return done ?? null;
 }
 
 /** Fenced failure by the lease holder (provider error, blocked, invalid config, internal error). */
@@ -158,50 +287,57 @@ export async function finalizeFailed(
   reason: FailureReason,
   message: string,
   providerLatencyMs: number | null,
-): Promise<JobRow | null> {
-  const rows = await sql`
-    with done as (
+  log: FinalLog,
+): Promise<FinalizedJob | null> {
+  const [done] = await finalizeWith(
+    sql,
+    now,
+    sql`
       update job set
         -- A provider that gives up for lack of time (e.g. Gemini NO_IMAGE retries) ends as timeout.
         status = case when ${reason} = 'timeout' then 'timeout' else 'failed' end,
-        failure_reason = ${reason}, error_message = ${message},
-        finalized_at = ${now}, lease_token = null, provider_latency_ms = ${providerLatencyMs}
+        failure_reason = ${reason}, error_message = ${message}, provider_latency_ms = ${providerLatencyMs},
+        finalized_at = ${now}, lease_token = null, payload_path = null
       where id = ${id} and lease_token = ${token} and status = 'processing' and expires_at > ${now}
-      returning *
-    )
-    select done.*, pg_notify(${CHANNEL_JOB_DONE}, done.id::text) from done`;
-  return rows[0] ? toJob(rows[0]) : null;
+      returning *`,
+    log,
+  );
+  return done ?? null;
 }
 
 /**
  * Finalizes a job as `timeout` once its deadline has passed. Used by the waiter at the deadline, by
  * the worker whose call was cut by the deadline, and by the sweeper. Null if it already ended.
  */
-export async function expireJob(sql: Sql, id: string, now: Date): Promise<JobRow | null> {
-  const rows = await sql`
-    with done as (
+export async function expireJob(sql: Sql, id: string, now: Date): Promise<FinalizedJob | null> {
+  const [done] = await finalizeWith(
+    sql,
+    now,
+    sql`
       update job set
         status = 'timeout', failure_reason = 'timeout', finalized_at = ${now}, lease_token = null,
-        error_message = 'The deadline passed before the provider answered'
+        payload_path = null, error_message = 'The deadline passed before the provider answered'
       where id = ${id} and status in ${sql(ACTIVE)} and expires_at <= ${now}
-      returning *
-    )
-    select done.*, pg_notify(${CHANNEL_JOB_DONE}, done.id::text) from done`;
-  return rows[0] ? toJob(rows[0]) : null;
+      returning *`,
+    { details: {} },
+  );
+  return done ?? null;
 }
 
 /** An admin's cancel: any pending or processing job ends as `cancelled`. */
-export async function cancelJob(sql: Sql, id: string, now: Date, by: string): Promise<JobRow | null> {
-  const rows = await sql`
-    with done as (
+export async function cancelJob(sql: Sql, id: string, now: Date, by: string): Promise<FinalizedJob | null> {
+  const [done] = await finalizeWith(
+    sql,
+    now,
+    sql`
       update job set
         status = 'cancelled', failure_reason = 'cancelled', finalized_at = ${now}, lease_token = null,
-        error_message = ${`Cancelled by ${by}`}
+        payload_path = null, error_message = ${`Cancelled by ${by}`}
       where id = ${id} and status in ${sql(ACTIVE)}
-      returning *
-    )
-    select done.*, pg_notify(${CHANNEL_JOB_DONE}, done.id::text) from done`;
-  return rows[0] ? toJob(rows[0]) : null;
+      returning *`,
+    { details: { by } },
+  );
+  return done ?? null;
 }
 
 /** How many times a job may be claimed; an interruption after the last attempt fails it. */
@@ -225,13 +361,8 @@ function interruptedSet(sql: Sql, now: Date, message: string) {
     error_message = case when expires_at <= ${now} then 'The deadline passed before the job finished'
       when attempts < ${MAX_ATTEMPTS} and expires_at > ${minLeft} then null else ${message} end,
     finalized_at = case when expires_at > ${minLeft} and attempts < ${MAX_ATTEMPTS} then null else ${now}::timestamptz end,
+    payload_path = case when expires_at > ${minLeft} and attempts < ${MAX_ATTEMPTS} then payload_path end,
     lease_owner = null, lease_token = null, heartbeat_at = null`;
-}
-
-/** Wakes idle workers for a re-queued job, the waiters of a finalized one. */
-function notifyOutcome(sql: Sql) {
-  return sql`pg_notify(case when done.status = 'pending' then ${CHANNEL_JOB_NEW} else ${CHANNEL_JOB_DONE} end,
-    done.id::text)`;
 }
 
 /**
@@ -244,15 +375,17 @@ export async function releaseJob(
   token: string,
   now: Date,
   message: string,
-): Promise<JobRow | null> {
-  const rows = await sql`
-    with done as (
+): Promise<FinalizedJob | null> {
+  const [done] = await finalizeWith(
+    sql,
+    now,
+    sql`
       update job set ${interruptedSet(sql, now, message)}
       where id = ${id} and lease_token = ${token} and status = 'processing'
-      returning *
-    )
-    select done.*, ${notifyOutcome(sql)} from done`;
-  return rows[0] ? toJob(rows[0]) : null;
+      returning *`,
+    { details: { released: true } },
+  );
+  return done ?? null;
 }
 
 /**
@@ -269,10 +402,12 @@ export async function recoverOrphans(
   me: string,
   lapsedBefore: Date | null,
   graceMs: number,
-): Promise<JobRow[]> {
+): Promise<FinalizedJob[]> {
   const overdue = new Date(now.getTime() - graceMs);
-  const rows = await sql`
-    with done as (
+  return finalizeWith(
+    sql,
+    now,
+    sql`
       update job set ${interruptedSet(sql, now, "The server stopped while the job was running")}
       where (status = 'processing' and (lease_owner is null or lease_owner not like ${`${me}/%`}) and (
           exists (select 1 from instance i
@@ -280,10 +415,9 @@ export async function recoverOrphans(
           or (${lapsedBefore}::timestamptz is not null and heartbeat_at < ${lapsedBefore}::timestamptz)
         ))
         or (status in ${sql(ACTIVE)} and expires_at <= ${overdue})
-      returning *
-    )
-    select done.*, ${notifyOutcome(sql)} from done`;
-  return rows.map(toJob);
+      returning *`,
+    { details: { recovered: true } },
+  );
 }
 
 /** Finished jobs whose payload is still recorded (a crash between finalizing and the clean-up). */

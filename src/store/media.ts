@@ -19,15 +19,6 @@ export class MediaObjectStore {
     return row ?? null;
   }
 
-  /** Marks a job's live objects deleted and returns them (their files go next). */
-  markDeletedForJob(jobId: string, now: Date): Promise<MediaObjectRow[]> {
-    return this.db
-      .update(mediaObject)
-      .set({ deletedAt: now })
-      .where(and(eq(mediaObject.jobId, jobId), isNull(mediaObject.deletedAt)))
-      .returning();
-  }
-
   /** Marks every live object past its expiry deleted and returns them. */
   markExpiredDeleted(now: Date): Promise<MediaObjectRow[]> {
     return this.db

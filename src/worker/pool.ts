@@ -24,6 +24,7 @@ import type { JobEvents } from "../queue/events";
 import type { JobQueue } from "../queue/index";
 import type { QuotaService } from "../quota/service";
 import type { SettingsService } from "../settings/service";
+import type { LogEntry } from "../store/index";
 
 export interface WorkerDeps {
   queue: JobQueue;
@@ -45,7 +46,25 @@ export const HEARTBEAT_MS = 3000;
 const IDLE_POLL_MS = 1000;
 /** How long an empty claim answers for the other loops of this process (no new hint since). */
 const EMPTY_CLAIM_REUSE_MS = 200;
+/**
+ * Claims one process may have in flight at once. One at a time caps a process at one claim per
+ * database round trip (≈200/s on a loaded machine); a few at once keep up with a burst.
+ */
+const PARALLEL_CLAIMS = 4;
 const DEFAULT_MAX_INPUT_SIDE = 2048;
+
+/** A claim came back empty only because other claims in flight narrowed the providers it could take. */
+const NARROWED = Symbol("narrowed");
+
+/**
+ * Providers a claim must skip: those whose running jobs, plus the other claims in flight (each may
+ * bring back one of theirs), reach their concurrency limit.
+ */
+function saturated(limits: Record<string, number>, running: Map<string, number>, inFlight: number): string[] {
+  return Object.entries(limits)
+    .filter(([id, limit]) => (running.get(id) ?? 0) + inFlight >= limit)
+    .map(([id]) => id);
+}
 
 class DeadlineReached extends Error {
   constructor() {
@@ -79,7 +98,10 @@ export class WorkerPool {
   private drainingFor: string | null = null;
   private loops: Promise<void>[] = [];
   private readonly running = new Map<string, number>();
-  private claimTurn: Promise<void> = Promise.resolve();
+  /** Claims sent and not yet answered, and the loops waiting for a free place to send theirs. */
+  private claimsInFlight = 0;
+  private readonly claimQueue: (() => void)[] = [];
+  private readonly claimsDone: (() => void)[] = [];
   /** The last claim that came back empty: the queued-hint count before it, and when. */
   private lastEmpty = { seq: -1, at: 0 };
 
@@ -144,7 +166,7 @@ export class WorkerPool {
         continue;
       }
       try {
-        await this.process(job, owner);
+        await this.process(job);
       } catch (err) {
         log.error("worker.job_crashed", { job_id: job.id, slot: job.slotId, error: err });
       } finally {
@@ -156,39 +178,56 @@ export class WorkerPool {
   }
 
   /**
-   * Claims a job whose provider is below its concurrency limit and counts it as running. The loops
-   * of this process take turns here: checking the counts and claiming must be one step, or two idle
-   * loops woken together could both claim for a provider with one free place.
+   * Claims a job whose provider is below its concurrency limit and counts it as running. Up to
+   * PARALLEL_CLAIMS claims run at once; each may bring back a job of any provider, so a provider is
+   * skipped when its running jobs plus the other claims in flight could reach its limit — the
+   * limit is never overshot, however the claims come back.
    */
-  private claimWithinLimits(owner: string): Promise<JobRow | null> {
-    const turn = this.claimTurn.then(async () => {
+  private async claimWithinLimits(owner: string): Promise<JobRow | null> {
+    const first = await this.claimOnce(owner);
+    if (first !== NARROWED) return first;
+    // Nothing for the providers left open to it while other claims were in flight: once they are
+    // answered, the full picture may allow one (a provider just under its limit). Asked once more.
+    while (this.claimsInFlight > 0) await new Promise<void>((resolve) => this.claimsDone.push(resolve));
+    const second = await this.claimOnce(owner);
+    return second === NARROWED ? null : second;
+  }
+
+  private async claimOnce(owner: string): Promise<JobRow | null | typeof NARROWED> {
+    while (this.claimsInFlight >= PARALLEL_CLAIMS) {
+      await new Promise<void>((resolve) => this.claimQueue.push(resolve));
+    }
+    this.claimsInFlight++;
+    try {
       const seq = this.deps.events.queuedSeq;
       // Another loop found nothing to claim a moment ago and no job was announced (or capacity
       // freed) since: asking again would only repeat its answer. With hundreds of idle loops
-      // woken by one hint, this keeps it to two claims instead of hundreds.
+      // woken by one hint, this keeps it to a few claims instead of hundreds.
       if (this.lastEmpty.seq === seq && performance.now() - this.lastEmpty.at < EMPTY_CLAIM_REUSE_MS) {
         return null;
       }
-      const job = await this.deps.queue.claim(owner, await this.saturatedProviders(), this.drainingFor);
-      if (job) this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
-      else this.lastEmpty = { seq, at: performance.now() };
-      return job;
-    });
-    this.claimTurn = turn.then(
-      () => {},
-      () => {},
-    );
-    return turn;
+      const others = this.claimsInFlight - 1;
+      const limits = (await this.deps.settings.current()).providerConcurrency;
+      const skip = saturated(limits, this.running, others);
+      const job = await this.deps.queue.claim(owner, skip, this.drainingFor);
+      if (job) {
+        this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
+        return job;
+      }
+      // An empty answer speaks for the others only when no other claim narrowed what it could take.
+      if (skip.length === saturated(limits, this.running, 0).length) {
+        this.lastEmpty = { seq, at: performance.now() };
+        return null;
+      }
+      return NARROWED;
+    } finally {
+      this.claimsInFlight--;
+      this.claimQueue.shift()?.();
+      if (this.claimsInFlight === 0) for (const resolve of this.claimsDone.splice(0)) resolve();
+    }
   }
 
-  private async saturatedProviders(): Promise<string[]> {
-    const limits = (await this.deps.settings.current()).providerConcurrency;
-    return Object.entries(limits)
-      .filter(([id, limit]) => (this.running.get(id) ?? 0) >= limit)
-      .map(([id]) => id);
-  }
-
-  private async process(job: JobRow, owner: string): Promise<void> {
+  private async process(job: JobRow): Promise<void> {
     const { queue, clock, events } = this.deps;
     const log = this.deps.log.child({ job_id: job.id, slot: job.slotId });
     const abort = new AbortController();
@@ -209,19 +248,8 @@ export class WorkerPool {
       );
     }, HEARTBEAT_MS);
 
+    // The `dispatched` log row was written by the claim itself.
     const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
-    // Written while the input is read and the key looked up (not before): the provider call waits
-    // for the slowest of the three, not for their sum. A log row that cannot be written never
-    // fails the job.
-    const dispatched = queue
-      .step(job, "dispatched", {
-        owner,
-        provider: job.provider,
-        operation: job.operation,
-        attempt: job.attempts,
-        queue_wait_ms: queueWaitMs,
-      })
-      .catch((err) => log.warn("job.log_failed", { event: "dispatched", error: err }));
     log.info("job.dispatched", {
       provider: job.provider,
       operation: job.operation,
@@ -230,6 +258,8 @@ export class WorkerPool {
 
     let providerMs: number | null = null;
     let providerStarted: number | null = null;
+    /** The `provider_responded` row, written with the outcome (one statement). */
+    let responded: LogEntry | null = null;
     try {
       const provider = this.deps.providers.get(job.provider);
       if (!provider) throw new ProviderFailure("invalid_config", `Unknown provider "${job.provider}"`);
@@ -286,7 +316,6 @@ export class WorkerPool {
             log.warn("provider.request_not_counted", { provider: job.provider, error: err });
           }),
       };
-      await dispatched;
       abort.signal.throwIfAborted();
       providerStarted = performance.now();
       const output = await raceAbort(provider.run(ctx), abort.signal);
@@ -297,18 +326,22 @@ export class WorkerPool {
         provider_latency_ms: providerMs,
         bytes: output.bytes.byteLength,
       });
-      // Logged while the result is written: the two are independent, and both precede finalizing.
-      const responded = queue
-        .step(job, "provider_responded", { bytes: output.bytes.byteLength, mime: output.mime }, providerMs)
-        .catch((err) => log.warn("job.log_failed", { event: "provider_responded", error: err }));
-
+      // Logged by the finalizing statement itself (or with the failure, if storing fails).
+      responded = {
+        jobId: job.id,
+        slotId: job.slotId,
+        event: "provider_responded",
+        at: clock.now(),
+        providerLatencyMs: providerMs,
+        details: { bytes: output.bytes.byteLength, mime: output.mime },
+      };
       const settings = await this.deps.settings.current();
-      const stored = await this.storeResult(job, output).finally(() => responded);
-      await responded;
+      const stored = await this.storeResult(job, output);
       const done = await queue.succeed(
         job,
         { ...stored, providerLatencyMs: providerMs },
         settings.resultRetentionHours,
+        [responded],
       );
       if (!done) {
         // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
@@ -317,12 +350,11 @@ export class WorkerPool {
         log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
       }
     } catch (err) {
-      await dispatched;
       // A provider that failed still took time: record how long until it gave up.
       if (providerMs === null && providerStarted !== null) {
         providerMs = Math.round(performance.now() - providerStarted);
       }
-      await this.handleFailure(job, err, abort.signal, providerMs, log);
+      await this.handleFailure(job, err, abort.signal, providerMs, log, responded ? [responded] : []);
     } finally {
       cancelDeadline();
       clearInterval(beat);
@@ -337,30 +369,38 @@ export class WorkerPool {
     signal: AbortSignal,
     providerMs: number | null,
     log: Logger,
+    /** Step rows not yet written (the provider's answer when storing it failed). */
+    before: LogEntry[],
   ): Promise<void> {
     const { queue } = this.deps;
+    const note = () =>
+      Promise.all(before.map((e) => queue.step(job, e.event, e.details, e.providerLatencyMs)));
     if (signal.aborted && signal.reason instanceof LeaseLost) {
+      await note();
       log.info("job.abandoned", { reason: "lease_lost" });
       return;
     }
     if (signal.aborted && signal.reason instanceof ShuttingDown) {
+      await note();
       const row = await queue.release(job, signal.reason.message);
       log.warn("job.released", { reason: "shutdown", status: row?.status ?? "not_ours" });
       return;
     }
     if (err instanceof StorageFull) {
       log.error("job.storage_full", { error: err.message });
-      await queue.fail(job, "storage_full", err.message, providerMs);
+      await queue.fail(job, "storage_full", err.message, providerMs, before);
       return;
     }
     if (isDatabaseUnavailable(err)) {
       // The database went away before the work was done (a read the job needed): not the job's
       // fault, so it goes back to the queue — retried until the database returns or the deadline.
+      await note();
       const row = await queue.release(job, "The database was unreachable while the job was running");
       log.warn("job.released", { reason: "database_unavailable", status: row?.status ?? "not_ours" });
       return;
     }
     if ((signal.aborted && signal.reason instanceof DeadlineReached) || isTimeoutFailure(err)) {
+      await note();
       if (!(await queue.expire(job.id))) {
         // Deadline not yet reached by the clock's reading (provider gave up early): it failed by timeout.
         const failed = await queue.fail(job, "timeout", messageOf(err), providerMs);
@@ -375,18 +415,24 @@ export class WorkerPool {
           log.error("provider.quota_mark_failed", { error: e });
         });
       }
-      await queue.step(job, "provider_failed", { reason: err.reason, error: err.message, ...err.details });
-      await queue.fail(job, err.reason, err.message, providerMs);
+      const failed: LogEntry = {
+        jobId: job.id,
+        slotId: job.slotId,
+        event: "provider_failed",
+        at: this.deps.clock.now(),
+        details: { reason: err.reason, error: err.message, ...err.details },
+      };
+      await queue.fail(job, err.reason, err.message, providerMs, [...before, failed]);
       return;
     }
     if (err instanceof ImageUnreadable) {
       // A photo (or a provider's image) whose header passed the checks but whose pixels do not
       // decode: the image's fault, answered as the provider step failing, never as a 500.
-      await queue.fail(job, "provider_error", err.message, providerMs);
+      await queue.fail(job, "provider_error", err.message, providerMs, before);
       return;
     }
     log.error("job.internal_error", { error: err });
-    await queue.fail(job, "internal_error", `Internal error: ${messageOf(err)}`, providerMs);
+    await queue.fail(job, "internal_error", `Internal error: ${messageOf(err)}`, providerMs, before);
   }
 
   private async loadInput(job: JobRow, maxSide: number | null): Promise<ProviderImage> {

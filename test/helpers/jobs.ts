@@ -3,30 +3,22 @@ import { createHash } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import { job, processingLog } from "../../src/db/schema";
 import { sniffImage } from "../../src/media/images";
-import { eventually, type TestApp } from "./app";
-
-const FINAL_EVENTS = new Set(["succeeded", "failed", "timeout", "cancelled"]);
+import type { TestApp } from "./app";
 
 /**
- * The job behind an ingest response, with its processing log. The booth's answer can leave a few
- * milliseconds before the finalizing worker has written the final log row, so wait for that row.
+ * The job behind an ingest response, with its processing log. The booth is answered only after the
+ * job's finalization is complete (final log row written, payload removed), so one read suffices.
  */
 export async function jobOf(app: TestApp, res: Response) {
   const id = res.headers.get("x-job-id");
   if (!id) throw new Error(`response ${res.status} has no X-Job-Id`);
-  const read = async () => {
-    const [row] = await app.db.select().from(job).where(eq(job.id, id));
-    const log = await app.db
-      .select()
-      .from(processingLog)
-      .where(eq(processingLog.jobId, id))
-      .orderBy(asc(processingLog.id));
-    return { row: row!, log, events: log.map((l) => l.event) };
-  };
-  return eventually(async () => {
-    const r = await read();
-    return r.events.some((e) => FINAL_EVENTS.has(e)) ? r : null;
-  }, 3000);
+  const [row] = await app.db.select().from(job).where(eq(job.id, id));
+  const log = await app.db
+    .select()
+    .from(processingLog)
+    .where(eq(processingLog.jobId, id))
+    .orderBy(asc(processingLog.id));
+  return { row: row!, log, events: log.map((l) => l.event) };
 }
 
 /** Binds a template image to a slot by role, as the admin's upload does. */

@@ -313,7 +313,12 @@ export async function enqueueUpload(
   const createdAt = rt.clock.now();
   let payloadPath: string;
   try {
-    payloadPath = await rt.media.writeAtomic(`payloads/${id}.${EXT[upload.format]}`, upload.bytes);
+    // Not fsync'd: the photo is needed only while its booth waits. A killed process leaves it in
+    // the page cache for the re-run; a power cut ends the booth's request anyway, and a re-run that
+    // finds the payload gone fails the job — nothing paid for is lost. (Results are fsync'd.)
+    payloadPath = await rt.media.writeAtomic(`payloads/${id}.${EXT[upload.format]}`, upload.bytes, {
+      durable: false,
+    });
   } catch (err) {
     if (isDiskFull(err)) {
       throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored");

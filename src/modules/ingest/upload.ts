@@ -115,7 +115,8 @@ export async function readBoothUpload(
       return {
         write(chunk) {
           candidate.size += chunk.byteLength;
-          candidate.chunks!.push(Uint8Array.from(chunk));
+          // A copy (the parser may reuse its buffer); `slice` copies in one memcpy, `Uint8Array.from` byte by byte.
+          candidate.chunks!.push(chunk.slice());
         },
         end() {},
       };
