@@ -20,7 +20,7 @@ import { openMediaStore } from "./media/open";
 import type { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
-import { notifyConfigured, notifyTick } from "./modules/attention/notifier";
+import { notifyTick } from "./modules/attention/notifier";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
@@ -216,9 +216,8 @@ export class Runtime implements Services {
       );
       this.every(SWEEP_MS, () => this.sweep(), "queue.sweep");
       this.every(LEFTOVERS_MS, () => this.queue.reclaimLeftovers(LEFTOVER_AGE_MS), "queue.leftovers");
-      if (notifyConfigured(this.config)) {
-        this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
-      }
+      // the targets can be set on the settings page at any time: the tick runs always and reads them
+      this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
     }
     if (this.options.workers ?? true) this.workers.start();
   }

@@ -52,34 +52,6 @@ function Row({ label, children }: { label: string; children?: JSX.Element | stri
   );
 }
 
-export function NotifyResult({
-  v,
-  results,
-}: {
-  v: View;
-  results: { target: string; ok: boolean; error?: string }[];
-}): JSX.Element {
-  return (
-    <div id="notify-result">
-      {results.length === 0 ? (
-        <Alert kind="warn">
-          <span safe>{v.t.system.notifyNone}</span>
-        </Alert>
-      ) : (
-        results.map((r) => (
-          <Alert kind={r.ok ? "success" : "error"}>
-            <span safe>
-              {r.ok
-                ? v.t.system.notifySent(v.t.system.targets[r.target] ?? r.target)
-                : v.t.system.notifyFailed(v.t.system.targets[r.target] ?? r.target, r.error ?? "")}
-            </span>
-          </Alert>
-        ))
-      )}
-    </div>
-  );
-}
-
 export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
   const s = v.t.system;
   const diskLow = m.disk ? m.disk.freeBytes / Math.max(1, m.disk.totalBytes) < 0.05 : true;
@@ -193,6 +165,11 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
             ""
           )}
           <div id="notify-result"></div>
+          <p class="gap-top">
+            <a href="/settings#notify-settings" safe>
+              {s.notifySettings}
+            </a>
+          </p>
         </section>
       </div>
       <section class="card" id="instances">

@@ -2,6 +2,7 @@
 /** `/settings`: read for settings:read (igor sees it read-only), changes need settings:write. */
 import { Elysia } from "elysia";
 import type { Lang } from "../../../templates/i18n/index";
+import { NotifyCard, type NotifyFieldName, type NotifyModel } from "../../../templates/notify";
 import {
   IngestPasswordCard,
   ProviderKeysCard,
@@ -16,6 +17,8 @@ import { can, errorText, type View } from "../../../templates/view";
 import { lastCleanup } from "../../cron/cleanup";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
+import { type NotifyFieldStatus, type NotifyTargetsUpdate, notifyTargetErrors } from "../../settings/service";
+import { sendTestNotice } from "../attention/notifier";
 import { checkProvider, isCheckable } from "../providers/check";
 import { KEYED_PROVIDERS } from "../settings/model";
 import { getSettings, updateSettings } from "../settings/service";
@@ -29,6 +32,33 @@ import { render } from "./render";
 type Form = Record<string, string | string[] | undefined>;
 
 const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v[v.length - 1] : v);
+
+async function notifyModel(rt: Services): Promise<NotifyModel> {
+  const s = await rt.settings.notifyStatus();
+  const view = (f: NotifyFieldStatus) => ({
+    source: f.source,
+    shown: f.shown,
+    updatedAt: f.updatedAt?.toISOString() ?? null,
+    updatedBy: f.updatedBy,
+  });
+  return {
+    webhook_url: view(s.webhookUrl),
+    telegram_bot_token: view(s.telegramBotToken),
+    telegram_chat_id: view(s.telegramChatId),
+  };
+}
+
+/** The form's field names ↔ the service's. */
+const NOTIFY_FORM: Record<NotifyFieldName, keyof NotifyTargetsUpdate> = {
+  webhook_url: "webhookUrl",
+  telegram_bot_token: "telegramBotToken",
+  telegram_chat_id: "telegramChatId",
+};
+
+function notifyMessages(v: View, kind: "url" | "token" | "chat"): string {
+  const n = v.t.settings.notify;
+  return kind === "url" ? n.badUrl : kind === "token" ? n.badToken : n.badChat;
+}
 
 async function model(rt: Services, lang: Lang): Promise<SettingsModel> {
   const [s, counts, cleanup] = await Promise.all([getSettings(rt), storedResultCounts(rt), lastCleanup(rt)]);
@@ -104,7 +134,14 @@ export const uiSettingsRoutes = (rt: Services) =>
     .get(
       "/settings",
       async ({ view }) =>
-        render(<SettingsPage v={view} m={await model(rt, view.lang)} quotas={await quotaViews(rt)} />),
+        render(
+          <SettingsPage
+            v={view}
+            m={await model(rt, view.lang)}
+            quotas={await quotaViews(rt)}
+            notify={await notifyModel(rt)}
+          />,
+        ),
       {
         page: "settings:read",
       },
@@ -194,6 +231,71 @@ export const uiSettingsRoutes = (rt: Services) =>
           );
         }
       },
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/notify",
+      async ({ body, view, admin }) => {
+        const form = (body ?? {}) as Form;
+        const clear = last(form.clear);
+        const update: NotifyTargetsUpdate = {};
+        const values: Partial<Record<NotifyFieldName, string>> = {};
+        if (clear && clear in NOTIFY_FORM) {
+          update[NOTIFY_FORM[clear as NotifyFieldName]] = null;
+        } else {
+          for (const [name, field] of Object.entries(NOTIFY_FORM) as [
+            NotifyFieldName,
+            keyof NotifyTargetsUpdate,
+          ][]) {
+            const typed = (last(form[name]) ?? "").trim();
+            if (typed) update[field] = typed;
+            if (typed && name !== "telegram_bot_token") values[name] = typed;
+          }
+        }
+        if (!Object.keys(update).length) {
+          return render(
+            <NotifyCard
+              v={view}
+              m={await notifyModel(rt)}
+              message={{ kind: "info", text: view.t.settings.notify.nothing }}
+            />,
+          );
+        }
+        const invalid = notifyTargetErrors(update);
+        if (Object.keys(invalid).length) {
+          const errors: Partial<Record<NotifyFieldName, string>> = {};
+          for (const [name, field] of Object.entries(NOTIFY_FORM) as [
+            NotifyFieldName,
+            keyof NotifyTargetsUpdate,
+          ][]) {
+            const kind = invalid[field];
+            if (kind) errors[name] = notifyMessages(view, kind);
+          }
+          return render(<NotifyCard v={view} m={await notifyModel(rt)} errors={errors} values={values} />, {
+            status: 422,
+          });
+        }
+        await rt.settings.setNotifyTargets(update, admin.username);
+        return render(
+          <NotifyCard
+            v={view}
+            m={await notifyModel(rt)}
+            message={{ kind: "success", text: view.t.settings.notify.saved }}
+          />,
+        );
+      },
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/notify/test",
+      async ({ view, admin }) =>
+        render(
+          <NotifyCard
+            v={view}
+            m={await notifyModel(rt)}
+            results={await sendTestNotice(rt, view.t.notify.test, admin.username)}
+          />,
+        ),
       { page: "settings:write" },
     )
     .post(
