@@ -36,6 +36,7 @@ const INSTANCE_HEARTBEAT_MS = 3_000;
 const SWEEP_MS = 5_000;
 /** Crash leftovers (files, missing log rows) are looked for this often (see LEFTOVER_AGE_MS). */
 const LEFTOVERS_MS = 60_000;
+const STATS_ROLLUP_MS = 10 * 60_000;
 
 export interface RuntimeOptions {
   clock?: Clock;
@@ -216,6 +217,8 @@ export class Runtime implements Services {
       );
       this.every(SWEEP_MS, () => this.sweep(), "queue.sweep");
       this.every(LEFTOVERS_MS, () => this.queue.reclaimLeftovers(LEFTOVER_AGE_MS), "queue.leftovers");
+      // The statistics' hourly rollup, kept filled (an admin page would otherwise fill it first).
+      this.every(STATS_ROLLUP_MS, () => this.store.jobs.warmStats(), "stats.rollup");
       // the targets can be set on the settings page at any time: the tick runs always and reads them
       this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
     }

@@ -355,6 +355,14 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
   return groups;
 }
 
+/**
+ * Fills every closed hour not in the rollup yet (runs every few minutes, so after a bulk import or
+ * an upgrade the first admin page does not pay for the whole history).
+ */
+export async function warmRollup(sql: Sql): Promise<void> {
+  await rollupGroups(sql, { from: null, to: null, latencies: false });
+}
+
 // ---- percentiles, as PostgreSQL's percentile_cont computes them ----
 
 /**
