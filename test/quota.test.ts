@@ -81,7 +81,7 @@ const KEY = "AIzaQuotaKey-0123456789";
 let fake: FakeGemini;
 let app: TestApp;
 let photo: Uint8Array;
-/** The app's clock: the NO_IMAGE test moves it so that no time is left for a retry. */
+/** The app's clock: a new quota day per test, and no time left for a retry in the NO_IMAGE test. */
 const clock = new ManualClock();
 
 beforeAll(async () => {
@@ -100,14 +100,15 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   fake.reset();
-  await app.sql`delete from provider_usage`;
+  // Each test starts on a fresh quota day: the clock moves to the next Gemini midnight (Pacific).
+  clock.set(quotaResetsAt("gemini", clock.now()));
   await app.setSetting(KEYS.providerDailyLimit, { gemini: null, turbotext: null, openai: null });
   await app.setSyncSeconds(15);
 });
 
 async function geminiToday(): Promise<number> {
   const [row] = await app.sql<{ requests: number }[]>`
-    select requests from provider_usage where provider = 'gemini' and day = ${quotaDay("gemini", new Date())}`;
+    select requests from provider_usage where provider = 'gemini' and day = ${quotaDay("gemini", clock.now())}`;
   return row?.requests ?? 0;
 }
 
@@ -210,7 +211,7 @@ describe("at 100 % booth uploads are refused at once", () => {
     expect(body.error.code).toBe("provider_quota_exhausted");
     expect(body.error.details).toMatchObject({ provider: "gemini", requests: 2, daily_limit: 2 });
     const resetsAt = new Date(String(body.error.details.resets_at));
-    expect(resetsAt.toISOString()).toBe(quotaResetsAt("gemini", new Date()).toISOString());
+    expect(resetsAt.toISOString()).toBe(quotaResetsAt("gemini", clock.now()).toISOString());
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await jobCount()).toBe(jobsBefore);
     expect(fake.requests).toHaveLength(2);

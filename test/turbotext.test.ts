@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
+import { quotaResetsAt } from "../src/providers/quota";
 import { FakeTurbotext } from "./fakes/turbotext";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
@@ -49,8 +50,9 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   fake.reset();
-  // A LIMIT answer marks Turbotext's quota exhausted for the day (see quota.test.ts): start clean.
-  await app.sql`delete from provider_usage`;
+  // A LIMIT answer marks Turbotext's quota exhausted for the day (see quota.test.ts): each test
+  // starts on a fresh quota day, the clock moved to the next Moscow midnight.
+  clock.set(quotaResetsAt("turbotext", clock.now()));
   await app.setSyncSeconds(10);
   await app.setSetting("public_base_url", app.url);
 });
@@ -170,7 +172,7 @@ describe("turbotext failures", () => {
     const refused = await postIngest(app, "slot-003", dslrForm(photo));
     expect(refused.status).toBe(429);
     expect((await errorOf(refused)).code).toBe("provider_quota_exhausted");
-    await app.sql`delete from provider_usage`;
+    clock.set(quotaResetsAt("turbotext", clock.now())); // a new day: the balance is back
 
     fake.script({ createError: "forbidden_content" });
     const blocked = await postIngest(app, "slot-003", dslrForm(photo));
