@@ -76,6 +76,14 @@ function watch(p: Page): Page {
   return p;
 }
 
+/**
+ * Waits until htmx has processed what it swapped in: new elements carry `htmx-added` until then
+ * (about 20 ms), and a change made before that reaches no htmx handler (a person is never that quick).
+ */
+async function htmxSettled(p: Page): Promise<void> {
+  await p.waitForFunction(() => !document.querySelector(".htmx-added, .htmx-settling, .htmx-request"));
+}
+
 beforeAll(async () => {
   app = await startTestApp();
   browser = await launchChromium();
@@ -160,6 +168,7 @@ describe("an operator in the browser", () => {
     // an operation that needs a style template: its card appears before saving
     await page.selectOption("#f-provider", "gemini");
     await page.waitForFunction(() => !!document.querySelector("#f-operation option[value=style_transfer]"));
+    await htmxSettled(page);
     await page.selectOption("#f-operation", "style_transfer");
     await page.waitForSelector('#templates-card [data-role="style"]');
     expect(await page.textContent("#templates-card")).toContain("Шаблон стиля");
@@ -167,6 +176,7 @@ describe("an operator in the browser", () => {
     // back to the local provider: the card goes again
     await page.selectOption("#f-provider", "local");
     await page.waitForFunction(() => !document.querySelector('#templates-card [data-role="style"]'));
+    await htmxSettled(page);
     await page.selectOption("#f-operation", "greyscale");
     await page.waitForFunction(
       () => (document.querySelector("#f-operation") as HTMLSelectElement | null)?.value === "greyscale",

@@ -10,7 +10,7 @@ import { notifyTick } from "../src/modules/attention/notifier";
 import { instanceRegistry } from "../src/ops";
 import { localProvider } from "../src/providers/local";
 import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
-import { changeScopes } from "./helpers/admin";
+import { api, changeScopes, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
@@ -397,6 +397,29 @@ describe("notification targets on the settings page", () => {
     expect(html).not.toContain('name="telegram_bot_token"');
     expect((await post("/settings/notify", igor, { telegram_chat_id: "-1" })).status).toBe(403);
     expect((await post("/settings/notify/test", igor)).status).toBe(403);
+  });
+
+  test("the API reads and changes the same targets (PUT /api/settings `notify`)", async () => {
+    const serg = api(app, await login(app, "serg"));
+    const read = (await (await serg("GET", "/api/settings")).json()) as {
+      notify: Record<string, { source: string | null; shown: string | null }>;
+    };
+    expect(read.notify.telegram_chat_id).toMatchObject({ source: "settings", shown: SETTINGS_CHAT_ID });
+    expect(read.notify.telegram_bot_token?.shown).toBe("…oken");
+    expect(JSON.stringify(read)).not.toContain(SETTINGS_BOT_TOKEN);
+    const bad = await serg("PUT", "/api/settings", {
+      json: { notify: { webhook_url: "javascript:alert(1)", telegram_chat_id: "x" } },
+    });
+    expect(bad.status).toBe(422);
+    const fields = ((await bad.json()) as { error: { details: { fields: { field: string }[] } } }).error
+      .details.fields;
+    expect(fields.map((f) => f.field).sort()).toEqual(["notify.telegram_chat_id", "notify.webhook_url"]);
+    const ok = await serg("PUT", "/api/settings", {
+      json: { notify: { telegram_chat_id: "@photobooth_ops" } },
+    });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as typeof read).notify.telegram_chat_id?.shown).toBe("@photobooth_ops");
+    await serg("PUT", "/api/settings", { json: { notify: { telegram_chat_id: SETTINGS_CHAT_ID } } });
   });
 
   test("removing a value brings the environment's back", async () => {

@@ -11,6 +11,7 @@ import { AppError } from "../lib/errors";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
+import { hasControlCharacters } from "../lib/text";
 import type { QuotaProvider } from "../providers/quota";
 import type { ProviderId } from "../providers/types";
 import type { AuditStore } from "../store/audit";
@@ -90,7 +91,7 @@ export function notifyTargetErrors(
       const u = new URL(url);
       ok = (u.protocol === "http:" || u.protocol === "https:") && !!u.hostname && url.length <= 2048;
     } catch {}
-    if (!ok || /\s/.test(url)) errors.webhookUrl = "url";
+    if (!ok || /\s/.test(url) || hasControlCharacters(url)) errors.webhookUrl = "url";
   }
   if (token && !/^\d{1,20}:[A-Za-z0-9_-]{8,200}$/.test(token)) errors.telegramBotToken = "token";
   if (chat && !/^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$/.test(chat)) errors.telegramChatId = "chat";

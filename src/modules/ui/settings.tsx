@@ -17,11 +17,11 @@ import { can, errorText, type View } from "../../../templates/view";
 import { lastCleanup } from "../../cron/cleanup";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
-import { type NotifyFieldStatus, type NotifyTargetsUpdate, notifyTargetErrors } from "../../settings/service";
+import { type NotifyTargetsUpdate, notifyTargetErrors } from "../../settings/service";
 import { sendTestNotice } from "../attention/notifier";
 import { checkProvider, isCheckable } from "../providers/check";
 import { KEYED_PROVIDERS } from "../settings/model";
-import { getSettings, updateSettings } from "../settings/service";
+import { getSettings, NOTIFY_API_FIELDS, notifyView, updateSettings } from "../settings/service";
 import { uiContext } from "./context";
 import { storedResultCounts } from "./data";
 import { fieldErrorsOf } from "./field-errors";
@@ -34,26 +34,19 @@ type Form = Record<string, string | string[] | undefined>;
 const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v[v.length - 1] : v);
 
 async function notifyModel(rt: Services): Promise<NotifyModel> {
-  const s = await rt.settings.notifyStatus();
-  const view = (f: NotifyFieldStatus) => ({
+  const n = await notifyView(rt);
+  const one = (f: (typeof n)[NotifyFieldName]) => ({
     source: f.source,
     shown: f.shown,
-    updatedAt: f.updatedAt?.toISOString() ?? null,
-    updatedBy: f.updatedBy,
+    updatedAt: f.updated_at,
+    updatedBy: f.updated_by,
   });
   return {
-    webhook_url: view(s.webhookUrl),
-    telegram_bot_token: view(s.telegramBotToken),
-    telegram_chat_id: view(s.telegramChatId),
+    webhook_url: one(n.webhook_url),
+    telegram_bot_token: one(n.telegram_bot_token),
+    telegram_chat_id: one(n.telegram_chat_id),
   };
 }
-
-/** The form's field names ↔ the service's. */
-const NOTIFY_FORM: Record<NotifyFieldName, keyof NotifyTargetsUpdate> = {
-  webhook_url: "webhookUrl",
-  telegram_bot_token: "telegramBotToken",
-  telegram_chat_id: "telegramChatId",
-};
 
 function notifyMessages(v: View, kind: "url" | "token" | "chat"): string {
   const n = v.t.settings.notify;
@@ -238,51 +231,41 @@ export const uiSettingsRoutes = (rt: Services) =>
       async ({ body, view, admin }) => {
         const form = (body ?? {}) as Form;
         const clear = last(form.clear);
-        const update: NotifyTargetsUpdate = {};
+        // the PUT /api/settings `notify` object: a typed value sets a field, null clears it
+        const change: Partial<Record<NotifyFieldName, string | null>> = {};
         const values: Partial<Record<NotifyFieldName, string>> = {};
-        if (clear && clear in NOTIFY_FORM) {
-          update[NOTIFY_FORM[clear as NotifyFieldName]] = null;
-        } else {
-          for (const [name, field] of Object.entries(NOTIFY_FORM) as [
-            NotifyFieldName,
-            keyof NotifyTargetsUpdate,
-          ][]) {
+        const names = Object.keys(NOTIFY_API_FIELDS) as NotifyFieldName[];
+        if (clear && names.includes(clear as NotifyFieldName)) change[clear as NotifyFieldName] = null;
+        else {
+          for (const name of names) {
             const typed = (last(form[name]) ?? "").trim();
-            if (typed) update[field] = typed;
+            if (typed) change[name] = typed;
             if (typed && name !== "telegram_bot_token") values[name] = typed;
           }
         }
-        if (!Object.keys(update).length) {
-          return render(
-            <NotifyCard
-              v={view}
-              m={await notifyModel(rt)}
-              message={{ kind: "info", text: view.t.settings.notify.nothing }}
-            />,
-          );
+        const m = () => notifyModel(rt);
+        if (!Object.keys(change).length) {
+          const text = view.t.settings.notify.nothing;
+          return render(<NotifyCard v={view} m={await m()} message={{ kind: "info", text }} />);
         }
+        // the same rules as the API, with the page's words for each field
+        const update: NotifyTargetsUpdate = {};
+        for (const name of names)
+          if (change[name] !== undefined) update[NOTIFY_API_FIELDS[name]] = change[name];
         const invalid = notifyTargetErrors(update);
-        if (Object.keys(invalid).length) {
-          const errors: Partial<Record<NotifyFieldName, string>> = {};
-          for (const [name, field] of Object.entries(NOTIFY_FORM) as [
-            NotifyFieldName,
-            keyof NotifyTargetsUpdate,
-          ][]) {
-            const kind = invalid[field];
-            if (kind) errors[name] = notifyMessages(view, kind);
-          }
-          return render(<NotifyCard v={view} m={await notifyModel(rt)} errors={errors} values={values} />, {
+        const errors: Partial<Record<NotifyFieldName, string>> = {};
+        for (const name of names) {
+          const kind = invalid[NOTIFY_API_FIELDS[name]];
+          if (kind) errors[name] = notifyMessages(view, kind);
+        }
+        if (Object.keys(errors).length) {
+          return render(<NotifyCard v={view} m={await m()} errors={errors} values={values} />, {
             status: 422,
           });
         }
-        await rt.settings.setNotifyTargets(update, admin.username);
-        return render(
-          <NotifyCard
-            v={view}
-            m={await notifyModel(rt)}
-            message={{ kind: "success", text: view.t.settings.notify.saved }}
-          />,
-        );
+        await updateSettings(rt, { notify: change }, admin.username);
+        const text = view.t.settings.notify.saved;
+        return render(<NotifyCard v={view} m={await m()} message={{ kind: "success", text }} />);
       },
       { page: "settings:write" },
     )
