@@ -10,6 +10,7 @@ import { eq, sql } from "drizzle-orm";
 import { job } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
 import { LOGIN_BODY_LIMIT } from "../src/modules/front-door/index";
+import { BACKOFF_TIMER } from "../src/providers/common";
 import { FakeGemini } from "./fakes/gemini";
 import { login, type Session } from "./helpers/admin";
 import {
@@ -36,7 +37,7 @@ setDefaultTimeout(60_000);
 const GEMINI_KEY = "AIzaHostileSuiteKey-0123456789";
 let app: TestApp;
 /** The app's clock: a result's retention passes when the test moves it. */
-const clock = new ManualClock();
+const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 let gemini: FakeGemini;
 let photo: Uint8Array;
 let session: Session;

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { type CheckReport, checkProvider } from "../src/modules/providers/check";
+import { BACKOFF_TIMER } from "../src/providers/common";
 import { quotaDay, quotaResetsAt } from "../src/providers/quota";
 import { KEYS } from "../src/settings/service";
 import { FakeGemini } from "./fakes/gemini";
@@ -26,7 +27,7 @@ let openai: FakeOpenAI;
 let turbo: FakeTurbotext;
 let app: TestApp;
 /** The app's clock: each test starts on a fresh quota day for every provider. */
-const clock = new ManualClock();
+const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 
 beforeAll(async () => {
   gemini = new FakeGemini([GEMINI_KEY]);

@@ -10,6 +10,7 @@ import { connectDatabase } from "../src/db/client";
 import { ManualClock } from "../src/lib/clock";
 import { createLogger } from "../src/lib/log";
 import { Metrics } from "../src/metrics";
+import { BACKOFF_TIMER } from "../src/providers/common";
 import { quotaDay, quotaResetsAt, quotaState } from "../src/providers/quota";
 import { QuotaService } from "../src/quota/service";
 import { KEYS } from "../src/settings/service";
@@ -82,7 +83,7 @@ let fake: FakeGemini;
 let app: TestApp;
 let photo: Uint8Array;
 /** The app's clock: a new quota day per test, and no time left for a retry in the NO_IMAGE test. */
-const clock = new ManualClock();
+const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 
 beforeAll(async () => {
   fake = new FakeGemini([KEY]);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
+import { BACKOFF_TIMER } from "../src/providers/common";
 import { quotaResetsAt } from "../src/providers/quota";
 import { FakeTurbotext } from "./fakes/turbotext";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
@@ -19,7 +20,7 @@ const KEY = "turbotext-test-key-7f3a9c";
 let fake: FakeTurbotext;
 let app: TestApp;
 /** The app's clock: the deadline test moves it instead of waiting for T_sync to pass. */
-const clock = new ManualClock();
+const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 let photo: Uint8Array;
 
 beforeAll(async () => {

@@ -9,6 +9,7 @@ import type { GenerateContentResponse, Part } from "@google/genai";
 import { Type } from "@sinclair/typebox";
 import type { Config } from "../config";
 import {
+  backoff,
   FACE_TEMPLATE,
   imageFromBytes,
   isNetworkError,
@@ -17,7 +18,6 @@ import {
   msLeft,
   oneOf,
   operationOf,
-  pause,
   requiredPrompt,
   STYLE_TEMPLATE,
   sanitize,
@@ -329,7 +329,7 @@ export function createGeminiProvider(config: Config): Provider {
               reason: "no_image",
               delay_ms: NO_IMAGE_PAUSE_MS,
             });
-            await pause(NO_IMAGE_PAUSE_MS, ctx.signal);
+            await backoff(ctx, NO_IMAGE_PAUSE_MS);
           }
         }
       }
