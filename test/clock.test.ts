@@ -63,6 +63,43 @@ describe("ManualClock timers", () => {
     await byClock;
   });
 
+  test("a labelled wait listed in `elapse` moves the clock by itself; other timers still wait", async () => {
+    const start = new Date("2026-11-30T10:00:00Z");
+    const clock = new ManualClock(start, { elapse: ["provider.backoff"] });
+    let deadline = false;
+    clock.setTimer(10_000, () => {
+      deadline = true;
+    });
+    await sleepOn(clock, 3_000, undefined, "provider.backoff");
+    expect(clock.now().getTime() - start.getTime()).toBe(3_000);
+    expect(deadline).toBe(false);
+    await sleepOn(clock, 8_000, undefined, "provider.backoff");
+    expect(deadline).toBe(true); // the clock passed the deadline on its way
+    const other = sleepOn(clock, 1_000, undefined, "something.else");
+    let done = false;
+    other.then(() => {
+      done = true;
+    });
+    await Bun.sleep(20);
+    expect(done).toBe(false);
+    clock.advance(1_000);
+    await other;
+  });
+
+  test("whenTimerSet resolves when the product starts waiting on the clock", async () => {
+    const clock = new ManualClock();
+    const seen = clock.whenTimerSet(800);
+    clock.setTimer(500, () => {});
+    let resolved = false;
+    seen.then(() => {
+      resolved = true;
+    });
+    await Bun.sleep(1);
+    expect(resolved).toBe(false);
+    clock.setTimer(800, () => {});
+    await seen;
+  });
+
   test("systemClock timers are real timers", async () => {
     let fired = false;
     systemClock.setTimer(5, () => {

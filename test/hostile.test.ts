@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { job } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
 import { LOGIN_BODY_LIMIT } from "../src/modules/front-door/index";
+import { BACKOFF_TIMER } from "../src/providers/common";
 import { FakeGemini } from "./fakes/gemini";
 import { login, type Session } from "./helpers/admin";
 import {
@@ -34,6 +36,8 @@ setDefaultTimeout(60_000);
 
 const GEMINI_KEY = "AIzaHostileSuiteKey-0123456789";
 let app: TestApp;
+/** The app's clock: a result's retention passes when the test moves it. */
+const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 let gemini: FakeGemini;
 let photo: Uint8Array;
 let session: Session;
@@ -48,6 +52,7 @@ function nextAddress(): string {
 beforeAll(async () => {
   gemini = new FakeGemini([GEMINI_KEY]);
   app = await startTestApp({
+    clock,
     env: { TRUST_PROXY: "127.0.0.1", GEMINI_BASE_URL: gemini.url, GEMINI_API_KEY: GEMINI_KEY },
   });
   photo = await makeJpeg(320, 240);
@@ -1071,15 +1076,19 @@ describe("the issue's findings that need more than one request", () => {
     expect(res.status).toBe(200);
     const id = res.headers.get("x-job-id")!;
     expect((await fetch(`${app.url}/r/${id}/qr.svg`)).status).toBe(200);
-    await app.db
-      .update(job)
-      .set({ resultExpiresAt: new Date(Date.now() - 1000) })
-      .where(eq(job.id, id));
-    const qr = await fetch(`${app.url}/r/${id}/qr.svg`);
-    expect(qr.status).toBe(410);
-    expect(qr.headers.get("content-type")).not.toContain("svg");
-    expect((await fetch(`${app.url}/public/results/${id}`)).status).toBe(410);
-    expect((await fetch(`${app.url}/r/${id}`)).status).toBe(410);
+    // The result's retention passes on the app's clock (and comes back for the other tests).
+    const [row] = await app.db.select().from(job).where(eq(job.id, id));
+    const now = clock.now();
+    clock.set(new Date(row!.resultExpiresAt!.getTime() + 1000));
+    try {
+      const qr = await fetch(`${app.url}/r/${id}/qr.svg`);
+      expect(qr.status).toBe(410);
+      expect(qr.headers.get("content-type")).not.toContain("svg");
+      expect((await fetch(`${app.url}/public/results/${id}`)).status).toBe(410);
+      expect((await fetch(`${app.url}/r/${id}`)).status).toBe(410);
+    } finally {
+      clock.set(now);
+    }
   });
 
   test("HEIC works end to end where the provider reads it (Gemini)", async () => {

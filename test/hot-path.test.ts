@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { runCleanup } from "../src/cron/cleanup";
 import { job } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
@@ -22,8 +23,10 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 describe("thumbnails are made on first request, off the booth's path", () => {
   let app: TestApp;
   let photo: Uint8Array;
+  /** The app's clock: a result's retention passes when the test moves it. */
+  const clock = new ManualClock();
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ clock });
     photo = await makeJpeg(640, 480);
     await app.configureSlot("slot-001", {
       provider: "local",
@@ -70,13 +73,16 @@ describe("thumbnails are made on first request, off the booth's path", () => {
     expect((await fetch(`${app.url}/public/results/${id}/thumb`)).status).toBe(200);
     const thumb = join(app.dataDir, "media", `results/${id}.thumb.webp`);
     expect(existsSync(thumb)).toBe(true);
-    await app.db
-      .update(job)
-      .set({ resultExpiresAt: new Date(Date.now() - 1000) })
-      .where(eq(job.id, id));
-    await runCleanup(app.rt, { trigger: "test" });
-    expect(existsSync(thumb)).toBe(false);
-    expect((await fetch(`${app.url}/public/results/${id}/thumb`)).status).toBe(410);
+    // The retention passes on the app's clock, the cleaner runs (and the clock comes back).
+    const now = clock.now();
+    clock.set(new Date((await row(id)).resultExpiresAt!.getTime() + 1000));
+    try {
+      await runCleanup(app.rt, { trigger: "test" });
+      expect(existsSync(thumb)).toBe(false);
+      expect((await fetch(`${app.url}/public/results/${id}/thumb`)).status).toBe(410);
+    } finally {
+      clock.set(now);
+    }
   });
 
   test("a result that cannot be decoded has no thumbnail (404), and nothing is left behind", async () => {

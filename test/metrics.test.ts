@@ -172,13 +172,17 @@ describe("/metrics", () => {
   });
 
   test("the cleaner's removals and last run are exported", async () => {
-    const [victim] = await app.db.select().from(job).where(eq(job.status, "succeeded")).limit(1);
+    // A result kept 24 h (the others, 72 h): the only one expired once a day has passed.
+    await app.setSetting("result_retention_hours", 24);
+    const res = await postIngest(app, "slot-001", dslrForm(photo));
+    await app.setSetting("result_retention_hours", 72);
+    const [victim] = await app.db
+      .select()
+      .from(job)
+      .where(eq(job.id, res.headers.get("x-job-id")!));
     // Thumbnails are made on first view: the gallery showed this one.
     expect((await fetch(`${app.url}/public/results/${victim!.id}/thumb`)).status).toBe(200);
-    await app.db
-      .update(job)
-      .set({ resultExpiresAt: new Date(Date.now() - 1000) })
-      .where(eq(job.id, victim!.id));
+    clock.set(new Date(victim!.resultExpiresAt!.getTime() + 1000));
     const before = await scrape();
     const report = await runCleanup(app.rt, { trigger: "test" });
     expect(report.results.count).toBe(1);
@@ -191,7 +195,7 @@ describe("/metrics", () => {
     expect(delta("photochanger_cleanup_removed_bytes_total", { kind: "results" })).toBe(report.results.bytes);
     expect(report.results.bytes).toBeGreaterThan(0);
     const last = after.value("photochanger_cleanup_last_success_timestamp_seconds")!;
-    expect(Math.abs(last - Date.now() / 1000)).toBeLessThan(600);
+    expect(Math.abs(last - clock.now().getTime() / 1000)).toBeLessThan(1);
     // A dry run changes nothing.
     await runCleanup(app.rt, { trigger: "test", dryRun: true });
     const dry = await scrape();

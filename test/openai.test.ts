@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, t
 import { job } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
+import { BACKOFF_TIMER } from "../src/providers/common";
 import { FakeOpenAI } from "./fakes/openai";
 import { dslrForm, postIngest, startTestApp, type TestApp, whenQueued } from "./helpers/app";
 import { makeHeic, makeJpeg, makePng } from "./helpers/images";
@@ -15,7 +16,7 @@ const KEY = "sk-test-openai-0123456789abcdef";
 let fake: FakeOpenAI;
 let app: TestApp;
 /** The app's clock: deadline tests move it instead of waiting for T_sync to pass. */
-const clock = new ManualClock();
+const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 let photo: Uint8Array;
 
 beforeAll(async () => {

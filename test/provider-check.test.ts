@@ -5,8 +5,10 @@
  * provider cannot reach, an exhausted quota.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { ManualClock } from "../src/lib/clock";
 import { type CheckReport, checkProvider } from "../src/modules/providers/check";
-import { quotaDay } from "../src/providers/quota";
+import { BACKOFF_TIMER } from "../src/providers/common";
+import { quotaDay, quotaResetsAt } from "../src/providers/quota";
 import { KEYS } from "../src/settings/service";
 import { FakeGemini } from "./fakes/gemini";
 import { FakeOpenAI } from "./fakes/openai";
@@ -24,12 +26,15 @@ let gemini: FakeGemini;
 let openai: FakeOpenAI;
 let turbo: FakeTurbotext;
 let app: TestApp;
+/** The app's clock: each test starts on a fresh quota day for every provider. */
+const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 
 beforeAll(async () => {
   gemini = new FakeGemini([GEMINI_KEY]);
   openai = new FakeOpenAI([OPENAI_KEY]);
   turbo = new FakeTurbotext([TURBO_KEY]);
   app = await startTestApp({
+    clock,
     env: {
       GEMINI_BASE_URL: gemini.url,
       GEMINI_API_KEY: GEMINI_KEY,
@@ -51,7 +56,12 @@ beforeEach(async () => {
   openai.reset();
   turbo.reset();
   gemini.models = new Set(["gemini-2.5-flash-image", "gemini-3-pro-image-preview"]);
-  await app.sql`delete from provider_usage`;
+  const now = clock.now();
+  clock.set(
+    new Date(
+      Math.max(...(["gemini", "openai", "turbotext"] as const).map((p) => quotaResetsAt(p, now).getTime())),
+    ),
+  );
   await app.setSetting(KEYS.publicBaseUrl, app.url);
 });
 
@@ -60,7 +70,7 @@ const check = (id: "gemini" | "openai" | "turbotext", o: { apiKey?: string; mode
 
 async function requestsToday(provider: "gemini" | "openai" | "turbotext"): Promise<number> {
   const [row] = await app.sql<{ requests: number }[]>`
-    select requests from provider_usage where provider = ${provider} and day = ${quotaDay(provider, new Date())}`;
+    select requests from provider_usage where provider = ${provider} and day = ${quotaDay(provider, clock.now())}`;
   return row?.requests ?? 0;
 }
 
@@ -180,8 +190,7 @@ describe("turbotext", () => {
   });
 
   test("no public address at all", async () => {
-    await app.sql`delete from app_settings where key = ${KEYS.publicBaseUrl}`;
-    app.rt.settings.invalidate();
+    await app.setSetting(KEYS.publicBaseUrl, null);
     const r = await check("turbotext");
     expect(r.code).toBe("no_public_url");
     expect(turbo.calls).toHaveLength(0);

@@ -6,6 +6,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { job, processingLog } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
 import { KEYS } from "../src/settings/service";
+import { seedJobHistory } from "../src/store/seed";
 import {
   dslrForm,
   freshDatabase,
@@ -171,21 +172,26 @@ describe("fenced finalization (injectable clock)", () => {
   });
   afterAll(() => app.stop());
 
+  /** A job queued the way the booth's request queues it (no worker runs here). */
   async function pendingJob(id: string) {
     const now = clock.now();
-    await app.db.insert(job).values({
-      id,
-      slotId: "slot-001",
-      source: "ingest",
-      status: "pending",
-      provider: "local",
-      operation: "passthrough",
-      settings: {},
-      outputFormat: "jpeg",
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + 48_000),
-      instanceId: app.rt.instanceId,
-    });
+    const outcome = await app.rt.queue.enqueue(
+      {
+        id,
+        slotId: "slot-001",
+        source: "ingest",
+        status: "pending",
+        provider: "local",
+        operation: "passthrough",
+        settings: {},
+        outputFormat: "jpeg",
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + 48_000),
+        instanceId: app.rt.instanceId,
+      },
+      16,
+    );
+    expect(outcome.kind).toBe("inserted");
   }
 
   test("a result that arrives after the deadline is refused; the waiter's timeout stands", async () => {
@@ -264,9 +270,9 @@ describe("crash recovery", () => {
       } as const;
       const ids = (c: string) => `00000000-0000-4000-8000-00000000000${c}`;
       const lapsed = new Date(now.getTime() - 20_000);
-      await app.db.execute(sql`
-        insert into instance (id, hostname, pid, version, started_at, heartbeat_at, stopped_at)
-        values (${stopped}, 'elsewhere', 1, 'x', ${now.toISOString()}, ${now.toISOString()}, ${now.toISOString()})`);
+      // Another instance that registered and stopped, as instances do.
+      await app.rt.store.instances.upsert({ id: stopped, hostname: "elsewhere", pid: 1, version: "x" }, now);
+      await app.rt.store.instances.stop(stopped, now);
       const processing = (c: string, extra: Record<string, unknown>) => ({
         ...base,
         id: ids(c),
@@ -279,7 +285,8 @@ describe("crash recovery", () => {
         leaseOwner: `${dead}/1`,
         ...extra,
       });
-      await app.db.insert(job).values([
+      // What crashed workers leave behind: only a crash makes these, so they are seeded.
+      await seedJobHistory(app, [
         // a: its worker's lease heartbeat lapsed, deadline still ahead → re-queued
         processing("a", {}),
         // b: pending, its waiting instance is gone, deadline passed → timeout
@@ -371,25 +378,29 @@ describe("crash recovery", () => {
     await gone.exited;
     const predecessor = "33333333-3333-4333-8333-333333333333";
     const now = new Date();
-    await first.db.execute(sql`
-      insert into instance (id, hostname, pid, version, started_at, heartbeat_at)
-      values (${predecessor}, ${hostname()}, ${gone.pid}, 'x', ${now.toISOString()}, ${now.toISOString()})`);
-    await first.db.insert(job).values({
-      id: "00000000-0000-4000-8000-0000000000d1",
-      slotId: "slot-001",
-      source: "ingest",
-      status: "processing",
-      provider: "local",
-      operation: "passthrough",
-      settings: {},
-      outputFormat: "jpeg",
-      createdAt: now,
-      expiresAt: new Date(Date.now() + 30_000),
-      heartbeatAt: now,
-      attempts: 1,
-      leaseOwner: `${predecessor}/1`,
-      leaseToken: "00000000-0000-4000-8000-0000000000d2",
-    });
+    await first.rt.store.instances.upsert(
+      { id: predecessor, hostname: hostname(), pid: gone.pid, version: "x" },
+      now,
+    );
+    // The job it held when it died (only a crash leaves this, so it is seeded).
+    await seedJobHistory(first, [
+      {
+        id: "00000000-0000-4000-8000-0000000000d1",
+        slotId: "slot-001",
+        source: "ingest",
+        status: "processing",
+        provider: "local",
+        operation: "passthrough",
+        settings: {},
+        outputFormat: "jpeg",
+        createdAt: now,
+        expiresAt: new Date(Date.now() + 30_000),
+        heartbeatAt: now,
+        attempts: 1,
+        leaseOwner: `${predecessor}/1`,
+        leaseToken: "00000000-0000-4000-8000-0000000000d2",
+      },
+    ]);
     await first.stop();
     const second = await startTestApp({ databaseUrl, workers: false });
     try {

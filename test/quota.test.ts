@@ -10,6 +10,7 @@ import { connectDatabase } from "../src/db/client";
 import { ManualClock } from "../src/lib/clock";
 import { createLogger } from "../src/lib/log";
 import { Metrics } from "../src/metrics";
+import { BACKOFF_TIMER } from "../src/providers/common";
 import { quotaDay, quotaResetsAt, quotaState } from "../src/providers/quota";
 import { QuotaService } from "../src/quota/service";
 import { KEYS } from "../src/settings/service";
@@ -81,8 +82,8 @@ const KEY = "AIzaQuotaKey-0123456789";
 let fake: FakeGemini;
 let app: TestApp;
 let photo: Uint8Array;
-/** The app's clock: the NO_IMAGE test moves it so that no time is left for a retry. */
-const clock = new ManualClock();
+/** The app's clock: a new quota day per test, and no time left for a retry in the NO_IMAGE test. */
+const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 
 beforeAll(async () => {
   fake = new FakeGemini([KEY]);
@@ -100,14 +101,15 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   fake.reset();
-  await app.sql`delete from provider_usage`;
+  // Each test starts on a fresh quota day: the clock moves to the next Gemini midnight (Pacific).
+  clock.set(quotaResetsAt("gemini", clock.now()));
   await app.setSetting(KEYS.providerDailyLimit, { gemini: null, turbotext: null, openai: null });
   await app.setSyncSeconds(15);
 });
 
 async function geminiToday(): Promise<number> {
   const [row] = await app.sql<{ requests: number }[]>`
-    select requests from provider_usage where provider = 'gemini' and day = ${quotaDay("gemini", new Date())}`;
+    select requests from provider_usage where provider = 'gemini' and day = ${quotaDay("gemini", clock.now())}`;
   return row?.requests ?? 0;
 }
 
@@ -210,7 +212,7 @@ describe("at 100 % booth uploads are refused at once", () => {
     expect(body.error.code).toBe("provider_quota_exhausted");
     expect(body.error.details).toMatchObject({ provider: "gemini", requests: 2, daily_limit: 2 });
     const resetsAt = new Date(String(body.error.details.resets_at));
-    expect(resetsAt.toISOString()).toBe(quotaResetsAt("gemini", new Date()).toISOString());
+    expect(resetsAt.toISOString()).toBe(quotaResetsAt("gemini", clock.now()).toISOString());
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await jobCount()).toBe(jobsBefore);
     expect(fake.requests).toHaveLength(2);

@@ -14,6 +14,8 @@ import { setAdminPassword } from "../src/accounts";
 import { loadConfig } from "../src/config";
 import { createLogger } from "../src/lib/log";
 import { loadOrCreateMasterKey } from "../src/lib/secrets";
+import type { SlotUpdate } from "../src/modules/slots/model";
+import { updateSlot } from "../src/modules/slots/service";
 import { Runtime } from "../src/runtime";
 import {
   ADMIN_PASSWORDS,
@@ -97,12 +99,16 @@ beforeAll(async () => {
     await rt.settings.setIngestPassword(INGEST_PASSWORD, "test");
     for (const [user, pw] of Object.entries(ADMIN_PASSWORDS))
       await setAdminPassword({ auth: rt.store.auth, clock: rt.clock }, user, pw);
+    const slot = (id: string, body: SlotUpdate) => updateSlot(rt, id, body, { ifMatch: null, by: "test" });
+    await slot("slot-001", { provider: "local", operation: "greyscale", settings: {} });
+    await slot("slot-002", {
+      provider: "local",
+      operation: "passthrough",
+      settings: { simulate_delay_ms: 4000 },
+    });
   } finally {
     await rt.stop();
   }
-  await db`update slot set provider = 'local', operation = 'greyscale', settings = '{}' where id = 'slot-001'`;
-  await db`update slot set provider = 'local', operation = 'passthrough',
-           settings = '{"simulate_delay_ms": 4000}' where id = 'slot-002'`;
 
   const [a, b, c] = await Promise.all([
     spawnServer(envFor(dataDirs.a, 0)),

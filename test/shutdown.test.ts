@@ -9,7 +9,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import { loadConfig } from "../src/config";
+import { createLogger } from "../src/lib/log";
 import { sniffImage } from "../src/media/images";
+import { Runtime } from "../src/runtime";
 import { dslrFields, dslrForm, freshDatabase } from "./helpers/app";
 import { runCli, spawnServer } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
@@ -108,8 +111,16 @@ describe("graceful shutdown", () => {
     const released = await server.waitForEvent("job.released");
     expect(released.status).toBe("pending");
     // Nobody else runs it here: resolve it so later tests' in-flight counts are not affected.
-    await db`update job set status = 'cancelled', failure_reason = 'cancelled', finalized_at = now()
-      where id = ${dispatched.job_id as string}`;
+    const rt = await Runtime.create(loadConfig(env), {
+      workers: false,
+      log: createLogger("error", () => {}),
+      announce: () => {},
+    });
+    try {
+      expect((await rt.queue.cancel(dispatched.job_id as string, "test"))?.status).toBe("cancelled");
+    } finally {
+      await rt.stop();
+    }
   });
 
   test("a second signal exits at once, without waiting for the held request", async () => {

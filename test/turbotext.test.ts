@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
+import { BACKOFF_TIMER } from "../src/providers/common";
+import { quotaResetsAt } from "../src/providers/quota";
 import { FakeTurbotext } from "./fakes/turbotext";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
@@ -18,7 +20,7 @@ const KEY = "turbotext-test-key-7f3a9c";
 let fake: FakeTurbotext;
 let app: TestApp;
 /** The app's clock: the deadline test moves it instead of waiting for T_sync to pass. */
-const clock = new ManualClock();
+const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 let photo: Uint8Array;
 
 beforeAll(async () => {
@@ -49,8 +51,9 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   fake.reset();
-  // A LIMIT answer marks Turbotext's quota exhausted for the day (see quota.test.ts): start clean.
-  await app.sql`delete from provider_usage`;
+  // A LIMIT answer marks Turbotext's quota exhausted for the day (see quota.test.ts): each test
+  // starts on a fresh quota day, the clock moved to the next Moscow midnight.
+  clock.set(quotaResetsAt("turbotext", clock.now()));
   await app.setSyncSeconds(10);
   await app.setSetting("public_base_url", app.url);
 });
@@ -170,7 +173,7 @@ describe("turbotext failures", () => {
     const refused = await postIngest(app, "slot-003", dslrForm(photo));
     expect(refused.status).toBe(429);
     expect((await errorOf(refused)).code).toBe("provider_quota_exhausted");
-    await app.sql`delete from provider_usage`;
+    clock.set(quotaResetsAt("turbotext", clock.now())); // a new day: the balance is back
 
     fake.script({ createError: "forbidden_content" });
     const blocked = await postIngest(app, "slot-003", dslrForm(photo));

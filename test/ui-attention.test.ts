@@ -5,7 +5,9 @@
  * browsers while programs keep JSON.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { authFailure, authThrottle, ingestRefusal } from "../src/db/schema";
+import { ingestRefusal } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
+import { ATTENTION_WINDOW_MS } from "../src/modules/attention/service";
 import { localProvider } from "../src/providers/local";
 import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
 import { ADMIN_PASSWORDS, dslrFields, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
@@ -14,11 +16,13 @@ import { makeJpeg } from "./helpers/images";
 setDefaultTimeout(60_000);
 
 let app: TestApp;
+/** The app's clock: the test lets an hour pass instead of deleting the throttle's rows. */
+const clock = new ManualClock();
 let cookie: string;
 let photo: Uint8Array;
 
 beforeAll(async () => {
-  app = await startTestApp({ providers: [localProvider, scriptedProvider] });
+  app = await startTestApp({ clock, providers: [localProvider, scriptedProvider] });
   const res = await fetch(`${app.url}/login`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
@@ -91,13 +95,14 @@ describe("refused booth requests", () => {
     for (const p of ["/jobs", "/gallery", "/settings", "/stats"]) {
       expect({ p, has: (await page(p)).includes('data-banner="refusals"') }).toEqual({ p, has: true });
     }
-    // the rest of the file is not about the wrong-password throttle of 127.0.0.1
-    await app.db.delete(authFailure);
-    await app.db.delete(authThrottle);
+    // the rest of the file is not about the wrong-password throttle of 127.0.0.1: an hour passes,
+    // past the throttle's window and the attention window
+    clock.advance(ATTENTION_WINDOW_MS + 60_000);
   });
 
   test("after a password rotation the banner says the booth still sends the old password", async () => {
     await app.rt.settings.setIngestPassword("a-brand-new-password", "serg");
+    clock.advance(1000); // the booth sends its next photo a second later
     const res = await postIngest(
       app,
       "slot-004",

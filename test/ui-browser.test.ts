@@ -76,6 +76,14 @@ function watch(p: Page): Page {
   return p;
 }
 
+/**
+ * Waits until htmx has processed what it swapped in: new elements carry `htmx-added` until then
+ * (about 20 ms), and a change made before that reaches no htmx handler (a person is never that quick).
+ */
+async function htmxSettled(p: Page): Promise<void> {
+  await p.waitForFunction(() => !document.querySelector(".htmx-added, .htmx-settling, .htmx-request"));
+}
+
 beforeAll(async () => {
   app = await startTestApp();
   browser = await launchChromium();
@@ -160,6 +168,7 @@ describe("an operator in the browser", () => {
     // an operation that needs a style template: its card appears before saving
     await page.selectOption("#f-provider", "gemini");
     await page.waitForFunction(() => !!document.querySelector("#f-operation option[value=style_transfer]"));
+    await htmxSettled(page);
     await page.selectOption("#f-operation", "style_transfer");
     await page.waitForSelector('#templates-card [data-role="style"]');
     expect(await page.textContent("#templates-card")).toContain("Шаблон стиля");
@@ -167,6 +176,7 @@ describe("an operator in the browser", () => {
     // back to the local provider: the card goes again
     await page.selectOption("#f-provider", "local");
     await page.waitForFunction(() => !document.querySelector('#templates-card [data-role="style"]'));
+    await htmxSettled(page);
     await page.selectOption("#f-operation", "greyscale");
     await page.waitForFunction(
       () => (document.querySelector("#f-operation") as HTMLSelectElement | null)?.value === "greyscale",
@@ -241,6 +251,30 @@ describe("an operator in the browser", () => {
     expect(await page.inputValue("#new-password")).toBe("a-brand-new-password");
     expect(await page.getAttribute("#new-password", "type")).toBe("text");
     expect(await page.inputValue("#repeat-password")).toBe("a-brand-new-password");
+  });
+
+  test("sets the Telegram target on the settings page: a mistake keeps the typed token, then it is saved masked", async () => {
+    await page.goto(`${app.url}/settings`);
+    await page.fill("#notify-bot-token", "123456:browser-bot-token");
+    await page.fill("#notify-chat-id", "not a chat");
+    await page.click("#notify-settings button[type=submit]");
+    await page.waitForSelector("#notify-settings [data-field=telegram_chat_id] .field-error");
+    expect(await page.inputValue("#notify-bot-token")).toBe("123456:browser-bot-token");
+    expect(await page.inputValue("#notify-chat-id")).toBe("not a chat");
+    await page.fill("#notify-chat-id", "-100555");
+    await page.click("#notify-settings button[type=submit]");
+    await page.waitForSelector(
+      '#notify-settings [data-notify-field=telegram_bot_token][data-source="settings"]',
+    );
+    const card = (await page.textContent("#notify-settings"))!;
+    expect(card).toContain("…oken");
+    expect(card).toContain("-100555");
+    expect(await page.content()).not.toContain("browser-bot-token");
+    // removed again (the rest of the walk needs no notifications)
+    for (const f of ["telegram_bot_token", "telegram_chat_id"]) {
+      await page.click(`#notify-settings [data-clear=${f}]`);
+      await page.waitForSelector(`#notify-settings [data-notify-field=${f}][data-source="none"]`);
+    }
   });
 
   test("finds the results in the gallery, opens the QR code and the guest page", async () => {

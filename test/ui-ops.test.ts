@@ -4,11 +4,13 @@
  * fake speaking `sendMessage`), once each.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { appSettings } from "../src/db/schema";
 import { notifyTick } from "../src/modules/attention/notifier";
 import { instanceRegistry } from "../src/ops";
 import { localProvider } from "../src/providers/local";
 import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
-import { changeScopes } from "./helpers/admin";
+import { api, changeScopes, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
@@ -22,6 +24,10 @@ interface Received {
   body: Record<string, unknown>;
 }
 
+/** A bot token set on the settings page (the environment has BOT_TOKEN). */
+const SETTINGS_BOT_TOKEN = "654321:settings-bot-token";
+const SETTINGS_CHAT_ID = "-100888";
+
 /** Telegram's Bot API as far as we use it: POST /bot<token>/sendMessage with JSON. */
 function fakeTelegram(received: Received[]) {
   let messageId = 0;
@@ -33,7 +39,7 @@ function fakeTelegram(received: Received[]) {
       const m = url.pathname.match(/^\/bot([^/]+)\/sendMessage$/);
       if (req.method !== "POST" || !m)
         return Response.json({ ok: false, error_code: 404, description: "Not Found" }, { status: 404 });
-      if (m[1] !== BOT_TOKEN) {
+      if (m[1] !== BOT_TOKEN && m[1] !== SETTINGS_BOT_TOKEN) {
         return Response.json({ ok: false, error_code: 401, description: "Unauthorized" }, { status: 401 });
       }
       const body = (await req.json()) as Record<string, unknown>;
@@ -306,5 +312,124 @@ describe("my account", () => {
     expect(after).not.toContain(`data-session="${target}"`);
     if (foreign) expect(after).toContain(`data-session="${foreign}"`);
     void second;
+  });
+});
+
+describe("notification targets on the settings page", () => {
+  const source = (html: string, field: string) =>
+    new RegExp(`data-notify-field="${field}" data-source="([a-z]+)"`).exec(html)?.[1];
+
+  test("the environment's targets are the default, shown masked", async () => {
+    const html = await (await get("/settings", await signIn("serg"))).text();
+    expect(html).toContain('id="notify-settings"');
+    for (const f of ["webhook_url", "telegram_bot_token", "telegram_chat_id"]) {
+      expect(source(html, f)).toBe("environment");
+    }
+    expect(html).not.toContain(BOT_TOKEN);
+    expect(html).not.toContain("/hooks/photochanger");
+    expect(html).toContain("…oken");
+    expect(html).toContain(CHAT_ID);
+  });
+
+  test("malformed values are refused field by field, and nothing is stored", async () => {
+    const cookie = await signIn("serg");
+    const res = await post("/settings/notify", cookie, {
+      webhook_url: "ftp://example.org/x",
+      telegram_bot_token: "not a token",
+      telegram_chat_id: "somebody",
+    });
+    expect(res.status).toBe(422);
+    const html = await res.text();
+    expect(html).toContain("Нужен адрес http:// или https://.");
+    expect(html).toContain("Токен бота выглядит как");
+    expect(html).toContain("Чат — число");
+    // what was typed comes back, except the token
+    expect(html).toContain('value="ftp://example.org/x"');
+    expect(html).not.toContain("not a token");
+    const rows = await app.db.select().from(appSettings).where(eq(appSettings.key, "notify_webhook_url"));
+    expect(rows).toHaveLength(0);
+  });
+
+  test("set here: stored sealed, shown masked, the test message goes to the new targets", async () => {
+    const cookie = await signIn("serg");
+    const hookUrl = `http://127.0.0.1:${webhook.port}/hooks/from-settings`;
+    const saved = await post("/settings/notify", cookie, {
+      webhook_url: hookUrl,
+      telegram_bot_token: SETTINGS_BOT_TOKEN,
+      telegram_chat_id: SETTINGS_CHAT_ID,
+    });
+    expect(saved.status).toBe(200);
+    const html = await saved.text();
+    expect(html).toContain("Уведомления сохранены.");
+    for (const f of ["webhook_url", "telegram_bot_token", "telegram_chat_id"])
+      expect(source(html, f)).toBe("settings");
+    expect(html).not.toContain(SETTINGS_BOT_TOKEN);
+    expect(html).not.toContain("/hooks/from-settings");
+    expect(html).toContain(`127.0.0.1:${webhook.port}/…`);
+
+    // secrets at rest are sealed; the chat id is not a secret
+    const stored = await app.db.select().from(appSettings);
+    const row = (key: string) => stored.find((r) => r.key === key)!;
+    expect(row("notify_telegram_bot_token").isSecret).toBe(true);
+    expect(JSON.stringify(row("notify_telegram_bot_token").value)).not.toContain("settings-bot-token");
+    expect(JSON.stringify(row("notify_webhook_url").value)).not.toContain("from-settings");
+    expect(row("notify_telegram_chat_id").value).toEqual({ value: SETTINGS_CHAT_ID });
+
+    const test = await post("/settings/notify/test", cookie);
+    const result = await test.text();
+    expect(result).toContain("Вебхук: сообщение отправлено.");
+    expect(result).toContain("Telegram: сообщение отправлено.");
+    expect(tg.at(-1)?.path).toBe(`/bot${SETTINGS_BOT_TOKEN}/sendMessage`);
+    expect(tg.at(-1)?.body.chat_id).toBe(SETTINGS_CHAT_ID);
+    expect(hooks.at(-1)?.path).toBe("/hooks/from-settings");
+
+    // the audit log names the fields, never the values
+    const audit = await (await get("/audit?action=notify.updated", cookie)).text();
+    expect(audit).toContain("уведомления настроены");
+    expect(audit).toContain("токен Telegram-бота");
+    expect(audit).not.toContain("settings-bot-token");
+  });
+
+  test("igor without settings:write sees the targets but cannot change or test them", async () => {
+    const igor = await signIn("igor", "new-igor-password-1");
+    const html = await (await get("/settings", igor)).text();
+    expect(source(html, "telegram_chat_id")).toBe("settings");
+    expect(html).not.toContain('name="telegram_bot_token"');
+    expect((await post("/settings/notify", igor, { telegram_chat_id: "-1" })).status).toBe(403);
+    expect((await post("/settings/notify/test", igor)).status).toBe(403);
+  });
+
+  test("the API reads and changes the same targets (PUT /api/settings `notify`)", async () => {
+    const serg = api(app, await login(app, "serg"));
+    const read = (await (await serg("GET", "/api/settings")).json()) as {
+      notify: Record<string, { source: string | null; shown: string | null }>;
+    };
+    expect(read.notify.telegram_chat_id).toMatchObject({ source: "settings", shown: SETTINGS_CHAT_ID });
+    expect(read.notify.telegram_bot_token?.shown).toBe("…oken");
+    expect(JSON.stringify(read)).not.toContain(SETTINGS_BOT_TOKEN);
+    const bad = await serg("PUT", "/api/settings", {
+      json: { notify: { webhook_url: "javascript:alert(1)", telegram_chat_id: "x" } },
+    });
+    expect(bad.status).toBe(422);
+    const fields = ((await bad.json()) as { error: { details: { fields: { field: string }[] } } }).error
+      .details.fields;
+    expect(fields.map((f) => f.field).sort()).toEqual(["notify.telegram_chat_id", "notify.webhook_url"]);
+    const ok = await serg("PUT", "/api/settings", {
+      json: { notify: { telegram_chat_id: "@photobooth_ops" } },
+    });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as typeof read).notify.telegram_chat_id?.shown).toBe("@photobooth_ops");
+    await serg("PUT", "/api/settings", { json: { notify: { telegram_chat_id: SETTINGS_CHAT_ID } } });
+  });
+
+  test("removing a value brings the environment's back", async () => {
+    const cookie = await signIn("serg");
+    for (const f of ["webhook_url", "telegram_bot_token", "telegram_chat_id"]) {
+      const res = await post("/settings/notify", cookie, { clear: f });
+      expect(source(await res.text(), f)).toBe("environment");
+    }
+    await post("/settings/notify/test", cookie);
+    expect(tg.at(-1)?.path).toBe(`/bot${BOT_TOKEN}/sendMessage`);
+    expect(hooks.at(-1)?.path).toBe("/hooks/photochanger");
   });
 });

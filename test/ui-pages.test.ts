@@ -5,7 +5,6 @@
  */
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { slot } from "../src/db/schema";
 import { updateSettings } from "../src/modules/settings/service";
 import { changeScopes } from "./helpers/admin";
 import {
@@ -188,8 +187,7 @@ describe("login page", () => {
 
 describe("pages show data safely", () => {
   test("a slot name with markup is escaped on the dashboard, slot page and gallery", async () => {
-    const { eq } = await import("drizzle-orm");
-    await app.db.update(slot).set({ name: '<script>alert("x")</script>' }).where(eq(slot.id, "slot-002"));
+    await app.configureSlot("slot-002", { name: '<script>alert("x")</script>' });
     const cookie = await cookieFor("serg");
     for (const path of ["/", "/slots/slot-002", "/gallery"]) {
       const html = await (await get(path, cookie)).text();

@@ -6,8 +6,11 @@
  */
 export interface Clock {
   now(): Date;
-  /** Calls `fn` once the clock has moved `ms` on; returns a function that cancels the timer. */
-  setTimer(ms: number, fn: () => void): () => void;
+  /**
+   * Calls `fn` once the clock has moved `ms` on; returns a function that cancels the timer.
+   * `label` names what the wait is for (e.g. "provider.backoff"), so a test clock can tell them apart.
+   */
+  setTimer(ms: number, fn: () => void, label?: string): () => void;
 }
 
 export const systemClock: Clock = {
@@ -24,19 +27,30 @@ interface ManualTimer {
   fn: () => void;
 }
 
-/** A clock that tests can set and advance; its timers fire when time reaches them, never by themselves. */
+/**
+ * A clock that tests can set and advance; its timers fire when time reaches them, never by
+ * themselves — except waits whose label is in `elapse`: for those the clock moves on by itself
+ * (on the next turn), as if the wait had passed at once. A test that is not about a provider's
+ * backoff lets `"provider.backoff"` elapse, and the retries cost no real time.
+ */
 export class ManualClock implements Clock {
   private readonly timers = new Set<ManualTimer>();
   private readonly watchers = new Set<(ms: number) => boolean>();
+  private readonly elapse: Set<string>;
   private seq = 0;
 
-  constructor(private current = new Date()) {}
+  constructor(
+    private current = new Date(),
+    options: { elapse?: string[] } = {},
+  ) {
+    this.elapse = new Set(options.elapse ?? []);
+  }
 
   now(): Date {
     return new Date(this.current);
   }
 
-  setTimer(ms: number, fn: () => void): () => void {
+  setTimer(ms: number, fn: () => void, label?: string): () => void {
     // A timer already due fires on the next turn, as setTimeout(fn, 0) would.
     if (ms <= 0) {
       const t = setTimeout(fn, 0);
@@ -45,6 +59,11 @@ export class ManualClock implements Clock {
     const timer = { at: this.current.getTime() + ms, seq: this.seq++, fn };
     this.timers.add(timer);
     for (const w of [...this.watchers]) if (w(ms)) this.watchers.delete(w);
+    if (label && this.elapse.has(label)) {
+      setTimeout(() => {
+        if (this.timers.has(timer) && timer.at > this.current.getTime()) this.set(new Date(timer.at));
+      }, 0);
+    }
     return () => this.timers.delete(timer);
   }
 
@@ -96,8 +115,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Resolves once the clock has moved `ms` on (a ManualClock: when the test advances it), or when the signal fires. */
-export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return wait((fn) => clock.setTimer(ms, fn), signal);
+export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal, label?: string): Promise<void> {
+  return wait((fn) => clock.setTimer(ms, fn, label), signal);
 }
 
 /**

@@ -4,7 +4,7 @@
  * no key ever reaches a job row, a log line or the booth.
  */
 import { type TLiteral, type TUnion, Type } from "@sinclair/typebox";
-import { sleep } from "../lib/clock";
+import { sleep, sleepOn } from "../lib/clock";
 import { MIME, sniffImage } from "../media/images";
 import {
   type OperationSpec,
@@ -126,6 +126,18 @@ export async function pause(ms: number, signal: AbortSignal): Promise<void> {
   stopIfAborted(signal);
 }
 
+/**
+ * A pause before another attempt, on the job's clock (the time it takes counts against the
+ * deadline the provider reads from the same clock); stops at once if the deadline fired meanwhile.
+ */
+export async function backoff(ctx: Pick<ProviderContext, "clock" | "signal">, ms: number): Promise<void> {
+  await sleepOn(ctx.clock, ms, ctx.signal, BACKOFF_TIMER);
+  stopIfAborted(ctx.signal);
+}
+
+/** The label of providers' backoff waits on the clock (see ManualClock's `elapse`). */
+export const BACKOFF_TIMER = "provider.backoff";
+
 /** A failure worth another attempt: HTTP 429/500/503/504 or the network. */
 export class TransientError extends Error {
   constructor(
@@ -214,7 +226,7 @@ export async function withTransientRetries<T>(
         error: err.message,
       });
       ctx.log.warn("provider.retry", { provider: who.id, reason: err.code, http_status: err.httpStatus });
-      await pause(delay, ctx.signal);
+      await backoff(ctx, delay);
     }
   }
 }

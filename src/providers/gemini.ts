@@ -5,10 +5,11 @@
  * and prompt blocks become provider_blocked. HTTP 429/500/503/504 get bounded backoff within the
  * deadline; 400/403/404 fail at once.
  */
-import { ApiError, type GenerateContentResponse, GoogleGenAI, type Part } from "@google/genai";
+import type { GenerateContentResponse, Part } from "@google/genai";
 import { Type } from "@sinclair/typebox";
 import type { Config } from "../config";
 import {
+  backoff,
   FACE_TEMPLATE,
   imageFromBytes,
   isNetworkError,
@@ -17,7 +18,6 @@ import {
   msLeft,
   oneOf,
   operationOf,
-  pause,
   requiredPrompt,
   STYLE_TEMPLATE,
   sanitize,
@@ -184,8 +184,20 @@ export function dailyQuotaViolation(details: unknown[]): string | null {
   return null;
 }
 
+type GenAi = typeof import("@google/genai");
+let genAi: Promise<GenAi> | null = null;
+
+/**
+ * The SDK is megabytes of JavaScript: loaded by the first Gemini call, not at start (it was a third
+ * of the binary's cold start).
+ */
+function loadGenAi(): Promise<GenAi> {
+  genAi ??= import("@google/genai");
+  return genAi;
+}
+
 /** Turns an SDK/network error into a retryable TransientError or a final ProviderFailure. */
-function classify(err: unknown, apiKey: string | null): unknown {
+function classify(err: unknown, apiKey: string | null, ApiError: GenAi["ApiError"]): unknown {
   if (err instanceof ApiError) {
     const { status: rpcStatus, message, details } = rpcError(err.message);
     const text = sanitize(`HTTP ${err.status}${rpcStatus ? ` ${rpcStatus}` : ""}: ${message}`, [apiKey]);
@@ -256,6 +268,7 @@ export function createGeminiProvider(config: Config): Provider {
       if (s.image_size && supportsImageSize(model)) imageConfig.imageSize = String(s.image_size);
 
       // A client per job: a key changed in Settings applies to the next job without a restart.
+      const { ApiError, GoogleGenAI } = await loadGenAi();
       const ai = new GoogleGenAI({
         apiKey: ctx.apiKey ?? "",
         apiVersion,
@@ -276,7 +289,7 @@ export function createGeminiProvider(config: Config): Provider {
             });
           } catch (err) {
             stopIfAborted(ctx.signal);
-            throw classify(err, ctx.apiKey);
+            throw classify(err, ctx.apiKey, ApiError);
           }
         });
 
@@ -316,7 +329,7 @@ export function createGeminiProvider(config: Config): Provider {
               reason: "no_image",
               delay_ms: NO_IMAGE_PAUSE_MS,
             });
-            await pause(NO_IMAGE_PAUSE_MS, ctx.signal);
+            await backoff(ctx, NO_IMAGE_PAUSE_MS);
           }
         }
       }

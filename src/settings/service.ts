@@ -7,9 +7,11 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Config } from "../config";
 import type { Clock } from "../lib/clock";
+import { AppError } from "../lib/errors";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
+import { hasControlCharacters } from "../lib/text";
 import type { QuotaProvider } from "../providers/quota";
 import type { ProviderId } from "../providers/types";
 import type { AuditStore } from "../store/audit";
@@ -44,12 +46,75 @@ export const KEYS = {
   publicBaseUrl: "public_base_url",
   ingestPassword: "ingest_password",
   providerKey: (id: string) => `provider_key.${id}`,
+  notifyWebhookUrl: "notify_webhook_url",
+  notifyTelegramBotToken: "notify_telegram_bot_token",
+  notifyTelegramChatId: "notify_telegram_chat_id",
   masterKeyFingerprint: "master_key_fingerprint",
 } as const;
 
 export interface SecretMeta {
   updatedAt: Date | null;
   updatedBy: string | null;
+}
+
+/** Where the notifier sends: the operator's settings field by field, else the environment (NOTIFY_*). */
+export interface NotifyTargets {
+  webhookUrl: string | null;
+  telegram: { botToken: string | null; chatId: string | null; apiBase: string };
+}
+
+/** What the settings page shows of one notification field: never a secret in full. */
+export interface NotifyFieldStatus {
+  source: "settings" | "environment" | null;
+  /** The value as it may be shown: the chat id in full, a URL's origin, a token's last 4 characters. */
+  shown: string | null;
+  updatedAt: Date | null;
+  updatedBy: string | null;
+}
+
+/** A change of the notification targets: a value sets it, null clears it (the environment applies again). */
+export interface NotifyTargetsUpdate {
+  webhookUrl?: string | null;
+  telegramBotToken?: string | null;
+  telegramChatId?: string | null;
+}
+
+/** Which fields of a change are malformed: a webhook is an http(s) URL, a token `digits:letters`, a chat a number or @name. */
+export function notifyTargetErrors(
+  update: NotifyTargetsUpdate,
+): Partial<Record<keyof NotifyTargetsUpdate, "url" | "token" | "chat">> {
+  const errors: Partial<Record<keyof NotifyTargetsUpdate, "url" | "token" | "chat">> = {};
+  const { webhookUrl: url, telegramBotToken: token, telegramChatId: chat } = update;
+  if (url) {
+    let ok = false;
+    try {
+      const u = new URL(url);
+      ok = (u.protocol === "http:" || u.protocol === "https:") && !!u.hostname && url.length <= 2048;
+    } catch {}
+    if (!ok || /\s/.test(url) || hasControlCharacters(url)) errors.webhookUrl = "url";
+  }
+  if (token && !/^\d{1,20}:[A-Za-z0-9_-]{8,200}$/.test(token)) errors.telegramBotToken = "token";
+  if (chat && !/^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$/.test(chat)) errors.telegramChatId = "chat";
+  return errors;
+}
+
+const NOTIFY_FIELDS = {
+  webhookUrl: { key: KEYS.notifyWebhookUrl, secret: true },
+  telegramBotToken: { key: KEYS.notifyTelegramBotToken, secret: true },
+  telegramChatId: { key: KEYS.notifyTelegramChatId, secret: false },
+} as const;
+type NotifyField = keyof typeof NOTIFY_FIELDS;
+
+function shownValue(field: NotifyField, value: string): string {
+  if (field === "telegramChatId") return value;
+  if (field === "webhookUrl") {
+    try {
+      return `${new URL(value).origin}/…`;
+    } catch {
+      return "…";
+    }
+  }
+  return `…${value.slice(-4)}`;
 }
 
 const CACHE_MS = 1000;
@@ -265,6 +330,82 @@ export class SettingsService {
     const envName = ENV_KEY[id];
     const fromEnv = envName ? !!this.config.providers[envName].apiKey : false;
     return { configured: fromEnv, source: fromEnv ? "environment" : null, updatedAt: null, updatedBy: null };
+  }
+
+  // ---- notification targets (the webhook URL and the bot token sealed like provider keys) ----
+
+  private async notifyField(field: NotifyField): Promise<{ value: string; meta: SecretMeta } | null> {
+    const { key, secret } = NOTIFY_FIELDS[field];
+    const row = await this.store.settings.get(key);
+    const stored = row?.value as { sealed?: string; value?: string } | undefined;
+    const value = secret
+      ? stored?.sealed
+        ? decryptSecret(this.masterKey, stored.sealed, key)
+        : null
+      : (stored?.value ?? null);
+    return value === null ? null : { value, meta: { updatedAt: row!.updatedAt, updatedBy: row!.updatedBy } };
+  }
+
+  private envNotify(field: NotifyField): string | null {
+    const n = this.config.notify;
+    if (field === "webhookUrl") return n.webhookUrl;
+    return field === "telegramBotToken" ? n.telegram.botToken : n.telegram.chatId;
+  }
+
+  /** Where notifications go now: each field from the settings when stored there, else from the environment. */
+  async notifyTargets(): Promise<NotifyTargets> {
+    const value = async (f: NotifyField) => (await this.notifyField(f))?.value ?? this.envNotify(f);
+    const [webhookUrl, botToken, chatId] = await Promise.all([
+      value("webhookUrl"),
+      value("telegramBotToken"),
+      value("telegramChatId"),
+    ]);
+    return { webhookUrl, telegram: { botToken, chatId, apiBase: this.config.notify.telegram.apiBase } };
+  }
+
+  async notifyStatus(): Promise<Record<NotifyField, NotifyFieldStatus>> {
+    const out = {} as Record<NotifyField, NotifyFieldStatus>;
+    for (const f of Object.keys(NOTIFY_FIELDS) as NotifyField[]) {
+      const stored = await this.notifyField(f);
+      const env = this.envNotify(f);
+      out[f] = stored
+        ? { source: "settings", shown: shownValue(f, stored.value), ...stored.meta }
+        : {
+            source: env ? "environment" : null,
+            shown: env ? shownValue(f, env) : null,
+            updatedAt: null,
+            updatedBy: null,
+          };
+    }
+    return out;
+  }
+
+  /** Stores (or with null clears) the fields given; one audit entry naming them, never their values. */
+  async setNotifyTargets(update: NotifyTargetsUpdate, by: string): Promise<void> {
+    const invalid = notifyTargetErrors(update);
+    if (Object.keys(invalid).length) {
+      throw new AppError("invalid_request", "The notification targets are not valid", {
+        fields: Object.entries(invalid).map(([field, kind]) => ({
+          field,
+          message: `Expected a valid ${kind}`,
+        })),
+      });
+    }
+    const changed: string[] = [];
+    for (const f of Object.keys(NOTIFY_FIELDS) as NotifyField[]) {
+      const value = update[f];
+      if (value === undefined) continue;
+      const { key, secret } = NOTIFY_FIELDS[f];
+      if (value === null || value === "") {
+        if (!(await this.store.settings.remove(key))) continue;
+      } else {
+        const stored = secret ? { sealed: encryptSecret(this.masterKey, value, key) } : { value };
+        await this.store.settings.put(key, stored, by, secret, this.clock.now());
+      }
+      changed.push(key);
+    }
+    this.invalidate();
+    if (changed.length) await this.audit(by, "notify.updated", { fields: changed });
   }
 }
 

@@ -54,6 +54,23 @@ function cacheOf(sql: Sql): Map<string, CachedHour> {
   return c;
 }
 
+/** The complete hours of a range, with the fingerprint (count, sum of txids) they were read at. */
+interface MarkerList {
+  n: number;
+  s: string;
+  hours: (readonly [number, string])[];
+}
+const markerCaches = new WeakMap<Sql, Map<string, MarkerList>>();
+
+function markerCacheOf(sql: Sql): Map<string, MarkerList> {
+  let c = markerCaches.get(sql);
+  if (!c) {
+    c = new Map();
+    markerCaches.set(sql, c);
+  }
+  return c;
+}
+
 function levelKey(q: RollupQuery): string {
   return JSON.stringify([
     q.source ?? null,
@@ -239,10 +256,24 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
     const lo = new Date(eligible[0]!);
     const hi = new Date(eligible[eligible.length - 1]!);
     const markers = async () => {
-      const rows = await sql<{ hour: Date; gen: string }[]>`
-        select hour, gen::text from job_stats_hour where hour >= ${lo} and hour <= ${hi} order by hour`;
+      // The hours' count and the sum of their fills' txids tell whether anything changed since the
+      // last read of this range (a refill always has a larger txid than any fill it replaces), so
+      // the list itself is read once per change, not on every request.
+      const [f] = await sql<{ n: number; s: string }[]>`
+        select count(*)::int as n, coalesce(sum(gen), 0)::text as s
+        from job_stats_hour where hour >= ${lo} and hour <= ${hi}`;
+      const known = markerCacheOf(sql);
+      const rangeKey = `${lo.getTime()}|${hi.getTime()}`;
+      let all = known.get(rangeKey);
+      if (!all || all.n !== f!.n || all.s !== f!.s) {
+        const rows = await sql<{ hour: Date; gen: string }[]>`
+          select hour, gen::text from job_stats_hour where hour >= ${lo} and hour <= ${hi} order by hour`;
+        all = { n: f!.n, s: f!.s, hours: rows.map((r) => [r.hour.getTime(), r.gen] as const) };
+        if (known.size >= 64) known.clear();
+        known.set(rangeKey, all);
+      }
       const out = new Map<number, string>();
-      for (const r of rows) if (want.has(r.hour.getTime())) out.set(r.hour.getTime(), r.gen);
+      for (const [h, gen] of all.hours) if (want.has(h)) out.set(h, gen);
       return out;
     };
     let marked = await markers();
@@ -322,6 +353,14 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
     for (const r of rows) add((r.b ?? 1) - 1, r);
   }
   return groups;
+}
+
+/**
+ * Fills every closed hour not in the rollup yet (runs every few minutes, so after a bulk import or
+ * an upgrade the first admin page does not pay for the whole history).
+ */
+export async function warmRollup(sql: Sql): Promise<void> {
+  await rollupGroups(sql, { from: null, to: null, latencies: false });
 }
 
 // ---- percentiles, as PostgreSQL's percentile_cont computes them ----

@@ -5,6 +5,7 @@
 import type { Sql } from "../db/client";
 import type { FailureReason, JobRow, JobStatus, NewJobRow } from "../db/schema";
 import * as reads from "./job-reads";
+import { warmRollup } from "./job-rollup";
 import * as stats from "./job-stats";
 import * as q from "./jobs";
 
@@ -119,6 +120,10 @@ export class JobStore {
   // ---- statistics ----
   aggregate(f: stats.JobFilter, bucketing: { grain: string; tz: string } | null) {
     return stats.aggregateJobs(this.sql, f, bucketing);
+  }
+  /** Fills the statistics' hourly rollup for every closed hour not in it yet. */
+  warmStats() {
+    return warmRollup(this.sql);
   }
   /** `aggregate` (whole range and per bucket) and `failureReasons` from the hourly rollup. */
   rollupStats(f: stats.JobFilter, buckets: readonly { key: string; start: Date }[] | null) {

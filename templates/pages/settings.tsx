@@ -1,11 +1,12 @@
 /** @jsxImportSource @kitajs/html */
-/** Settings: timings and caps, public base URL, ingest password rotation, provider keys, purge. Read-only without settings:write. */
+/** Settings: timings and caps, public base URL, ingest password rotation, provider keys, notifications, purge. Read-only without settings:write. */
 
 import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
 import { Alert, Field, PasswordInput } from "../components";
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
+import { NotifyCard, type NotifyModel } from "../notify";
 import { CheckButton } from "../provider-check";
 import { QuotaLimitsCard, type QuotaView } from "../quota";
 import { can, fmtDateTime, type View } from "../view";
@@ -402,10 +403,12 @@ export function SettingsPage({
   v,
   m,
   quotas = [],
+  notify,
 }: {
   v: View;
   m: SettingsModel;
   quotas?: QuotaView[];
+  notify: NotifyModel;
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.settings.title}>
@@ -432,6 +435,7 @@ export function SettingsPage({
         <div>
           <IngestPasswordCard v={v} m={m} />
           <ProviderKeysCard v={v} m={m} />
+          <NotifyCard v={v} m={notify} />
           <PurgeCard v={v} m={m} />
         </div>
       </div>

@@ -1,13 +1,14 @@
 /**
  * Optional notifications for the operator who is not looking at the console: when a slot's booth
  * jobs keep failing (a burst) and when it works again (recovery), a message goes to an outgoing
- * webhook (JSON) and/or a Telegram chat (Bot API `sendMessage`). The state per slot lives in
+ * webhook (JSON) and/or a Telegram chat (Bot API `sendMessage`), as set on the settings page (the
+ * NOTIFY_* environment variables are the defaults). The state per slot lives in
  * PostgreSQL and changes with one conditional upsert, so with several instances each burst and
  * each recovery is announced once.
  */
 import { DEFAULT_LANG, dict } from "../../../templates/i18n/index";
-import type { Config } from "../../config";
 import type { Services } from "../../services";
+import type { NotifyTargets } from "../../settings/service";
 import { type SlotAttention, slotAttention } from "./service";
 
 /** Failures within the attention window (one hour) that make a failing slot a burst worth a message. */
@@ -32,8 +33,7 @@ export interface SendResult {
   error?: string;
 }
 
-export function notifyConfigured(config: Config): boolean {
-  const n = config.notify;
+export function notifyConfigured(n: NotifyTargets): boolean {
   return !!n.webhookUrl || !!(n.telegram.botToken && n.telegram.chatId);
 }
 
@@ -79,8 +79,7 @@ async function post(url: string, body: unknown): Promise<Response> {
 }
 
 /** Sends one notice to every configured target; failures are reported, never thrown. */
-export async function sendNotice(config: Config, notice: Notice): Promise<SendResult[]> {
-  const n = config.notify;
+export async function sendNotice(n: NotifyTargets, notice: Notice): Promise<SendResult[]> {
   const out: SendResult[] = [];
   if (n.webhookUrl) {
     try {
@@ -128,10 +127,36 @@ export async function sendNotice(config: Config, notice: Notice): Promise<SendRe
   return out;
 }
 
-/** One look at the slots: announces the bursts and recoveries that this call is first to see. */
+/** A test message to every target configured now (none: nothing sent, an empty list). */
+export async function sendTestNotice(
+  rt: Pick<Services, "settings" | "clock" | "log">,
+  text: string,
+  by: string,
+): Promise<SendResult[]> {
+  const targets = await rt.settings.notifyTargets();
+  if (!notifyConfigured(targets)) return [];
+  const results = await sendNotice(targets, {
+    kind: "test",
+    slotId: null,
+    slotName: null,
+    failures: 0,
+    reason: null,
+    text,
+    at: rt.clock.now().toISOString(),
+  });
+  rt.log.info("notify.test", { by, results: results.map((r) => `${r.target}:${r.ok}`) });
+  return results;
+}
+
+/**
+ * One look at the slots: announces the bursts and recoveries that this call is first to see. With
+ * nowhere to send (nothing in the settings or the environment) it looks at nothing.
+ */
 export async function notifyTick(
   rt: Pick<Services, "store" | "clock" | "settings" | "config" | "log">,
 ): Promise<Notice[]> {
+  const targets = await rt.settings.notifyTargets();
+  if (!notifyConfigured(targets)) return [];
   const now = rt.clock.now();
   const slots = await slotAttention(rt, now);
   const base = (await rt.settings.current()).publicBaseUrl;
@@ -147,7 +172,7 @@ export async function notifyTick(
       now,
       base ? `${base}/slots/${s.slotId}` : null,
     );
-    const results = await sendNotice(rt.config, notice);
+    const results = await sendNotice(targets, notice);
     for (const r of results) {
       if (r.ok) rt.log.info("notify.sent", { target: r.target, event: notice.kind, slot: s.slotId });
       else

@@ -22,6 +22,8 @@ export interface JobFilters {
   to?: Date;
   page: number;
   pageSize: number;
+  /** Count every match for `meta.total` (default); -1 there when a page shows no total. */
+  count?: boolean;
 }
 
 export interface JobDurations {
@@ -132,6 +134,7 @@ export async function listJobs(
     to: filters.to,
     offset: (filters.page - 1) * filters.pageSize,
     limit: filters.pageSize,
+    count: filters.count,
   });
   return {
     data: rows.map((r) => jobView(r, base)),

@@ -95,6 +95,20 @@ export const SettingsUpdate = Type.Object(
         },
       ),
     ),
+    notify: Type.Optional(
+      Type.Object(
+        {
+          webhook_url: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()])),
+          telegram_bot_token: Type.Optional(Type.Union([Type.String({ maxLength: 300 }), Type.Null()])),
+          telegram_chat_id: Type.Optional(Type.Union([Type.String({ maxLength: 80 }), Type.Null()])),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Where failure bursts and recoveries are announced; a value sets a field, null or "" clears it (NOTIFY_* from the environment applies again)',
+        },
+      ),
+    ),
     provider_keys: Type.Optional(
       Type.Object(
         Object.fromEntries(
@@ -137,6 +151,20 @@ export const SettingsViewSchema = Type.Object({
     Type.Object({
       configured: Type.Boolean(),
       source: Type.Union([Type.Literal("settings"), Type.Literal("environment"), Type.Null()]),
+      updated_at: iso,
+      updated_by: who,
+    }),
+  ),
+  notify: Type.Record(
+    Type.String(),
+    Type.Object({
+      source: Type.Union([Type.Literal("settings"), Type.Literal("environment"), Type.Null()]),
+      shown: Type.Union([
+        Type.String({
+          description: "The chat id; only the origin of a URL, the last 4 characters of a token",
+        }),
+        Type.Null(),
+      ]),
       updated_at: iso,
       updated_by: who,
     }),

@@ -1,6 +1,7 @@
 /**
  * The settings an admin reads and changes over the API: timings, caps, the public base URL, the
- * booth's ingest password and the provider keys. Secrets only ever travel inward: GET shows
+ * booth's ingest password, the provider keys and the notification targets. Secrets only ever travel
+ * inward: GET shows
  * whether they are set, by whom and when — never the value (except a generated ingest password,
  * returned once by the PUT that generated it). Every change lands in the audit log.
  */
@@ -9,7 +10,7 @@ import { hasControlCharacters } from "../../lib/text";
 import { validate, validationFailed } from "../../lib/validation";
 import type { ProviderId } from "../../providers/types";
 import type { Services } from "../../services";
-import { KEYS } from "../../settings/service";
+import { KEYS, type NotifyTargetsUpdate, notifyTargetErrors } from "../../settings/service";
 import { KEYED_PROVIDERS, RANGES, SettingsUpdate } from "./model";
 
 const GENERATED_PASSWORD_LENGTH = 12;
@@ -43,8 +44,42 @@ export async function getSettings(rt: Pick<Services, "settings">) {
       updated_by: pw.updatedBy,
     } as { is_set: boolean; updated_at: string | null; updated_by: string | null; value?: string },
     provider_keys: keys,
+    notify: await notifyView(rt),
     ranges: RANGES,
   };
+}
+
+/** The notification fields as the API and the settings page show them (never a secret in full). */
+export async function notifyView(rt: Pick<Services, "settings">) {
+  const s = await rt.settings.notifyStatus();
+  const one = (f: (typeof s)[keyof typeof s]) => ({
+    source: f.source,
+    shown: f.shown,
+    updated_at: f.updatedAt?.toISOString() ?? null,
+    updated_by: f.updatedBy,
+  });
+  return {
+    webhook_url: one(s.webhookUrl),
+    telegram_bot_token: one(s.telegramBotToken),
+    telegram_chat_id: one(s.telegramChatId),
+  };
+}
+
+/** The API's snake_case notification fields ↔ the settings service's. */
+export const NOTIFY_API_FIELDS = {
+  webhook_url: "webhookUrl",
+  telegram_bot_token: "telegramBotToken",
+  telegram_chat_id: "telegramChatId",
+} as const satisfies Record<string, keyof NotifyTargetsUpdate>;
+
+function notifyUpdate(input: SettingsUpdate): NotifyTargetsUpdate | null {
+  if (!input.notify) return null;
+  const update: NotifyTargetsUpdate = {};
+  for (const [api, field] of Object.entries(NOTIFY_API_FIELDS)) {
+    const value = input.notify[api as keyof typeof NOTIFY_API_FIELDS];
+    if (value !== undefined) update[field] = value === null || value.trim() === "" ? null : value.trim();
+  }
+  return update;
 }
 export type SettingsView = Awaited<ReturnType<typeof getSettings>>;
 
@@ -64,6 +99,17 @@ function refuseControlCharacters(input: SettingsUpdate): void {
   }
   if (input.ingest_password?.value !== undefined && hasControlCharacters(input.ingest_password.value)) {
     errors.push({ field: "ingest_password.value", message: "Control characters are not allowed" });
+  }
+  const notify = notifyUpdate(input);
+  const invalid = notify ? notifyTargetErrors(notify) : {};
+  const expected = {
+    url: "Expected an http(s) URL",
+    token: "Expected a bot token such as 123456:ABC…",
+    chat: "Expected a chat id (a number) or @name",
+  };
+  for (const [api, field] of Object.entries(NOTIFY_API_FIELDS)) {
+    const kind = invalid[field];
+    if (kind) errors.push({ field: `notify.${api}`, message: expected[kind] });
   }
   if (errors.length) throw validationFailed(errors);
 }
@@ -149,6 +195,9 @@ export async function updateSettings(
     await rt.settings.setIngestPassword(value, by);
     rt.log.info("admin.ingest_password_rotated", { by, generated: !!pw.generate });
   }
+
+  const notify = notifyUpdate(input);
+  if (notify) await rt.settings.setNotifyTargets(notify, by);
 
   for (const [id, entry] of Object.entries(input.provider_keys ?? {})) {
     if (!entry) continue;

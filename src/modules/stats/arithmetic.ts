@@ -111,8 +111,22 @@ function formatter(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** What a clock on the wall in `tz` shows at `instant`. */
+/** Recent `wallClock` answers: a range's bucket edges ask for the same instants on every request. */
+const wallClocks = new Map<string, Readonly<WallClock>>();
+
+/** What a clock on the wall in `tz` shows at `instant` (a shared object: do not modify it). */
 export function wallClock(instant: Date, tz: string): WallClock {
+  const key = `${tz}|${instant.getTime()}`;
+  let w = wallClocks.get(key);
+  if (!w) {
+    w = Object.freeze(computeWallClock(instant, tz));
+    if (wallClocks.size >= 20_000) wallClocks.clear();
+    wallClocks.set(key, w);
+  }
+  return w;
+}
+
+function computeWallClock(instant: Date, tz: string): WallClock {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(instant)) {
     if (p.type !== "literal") parts[p.type] = Number(p.value);

@@ -42,7 +42,11 @@ function item(rt: Services, lang: Lang, j: JobView): JobListItem {
 }
 
 async function liveJobs(rt: Services, lang: Lang): Promise<JobListItem[]> {
-  const page = await listJobs(rt, { statuses: [...ACTIVE_STATUSES], page: 1, pageSize: 200 }, "");
+  const page = await listJobs(
+    rt,
+    { statuses: [...ACTIVE_STATUSES], page: 1, pageSize: 200, count: false },
+    "",
+  );
   return page.data.map((j) => item(rt, lang, j)).reverse();
 }
 

@@ -1,10 +1,10 @@
 /** @jsxImportSource @kitajs/html */
 /** `/system` (health, instances, notifications), `/audit` (who changed what), `/account` (own password, sessions). */
 import { Elysia } from "elysia";
+import { NotifyResult } from "../../../templates/notify";
 import {
   AccountPage,
   AuditPage,
-  NotifyResult,
   PasswordCard,
   SessionsCard,
   type SessionView,
@@ -15,7 +15,7 @@ import type { View } from "../../../templates/view";
 import { instanceRegistry } from "../../ops";
 import type { Services } from "../../services";
 import { VERSION } from "../../version";
-import { notifyConfigured, sendNotice } from "../attention/notifier";
+import { sendTestNotice } from "../attention/notifier";
 import { uiContext } from "./context";
 import { render } from "./render";
 
@@ -44,7 +44,7 @@ async function systemModel(rt: Services): Promise<SystemModel> {
     safe(() => rt.store.attention.lastCleanupRun()),
     safe(() => instanceRegistry(rt.store)),
   ]);
-  const n = rt.config.notify;
+  const n = await rt.settings.notifyTargets();
   return {
     version: VERSION,
     database: { ok: dbOk, latencyMs: latency === null ? null : Math.round(latency * 10) / 10 },
@@ -114,23 +114,10 @@ export const uiOpsRoutes = (rt: Services) =>
     })
     .post(
       "/system/notify-test",
-      async ({ view, admin }) => {
-        if (!notifyConfigured(rt.config)) return render(<NotifyResult v={view} results={[]} />);
-        const results = await sendNotice(rt.config, {
-          kind: "test",
-          slotId: null,
-          slotName: null,
-          failures: 0,
-          reason: null,
-          text: view.t.notify.test,
-          at: view.now.toISOString(),
-        });
-        rt.log.info("notify.test", {
-          by: admin.username,
-          results: results.map((r) => `${r.target}:${r.ok}`),
-        });
-        return render(<NotifyResult v={view} results={results} />);
-      },
+      async ({ view, admin }) =>
+        render(
+          <NotifyResult v={view} results={await sendTestNotice(rt, view.t.notify.test, admin.username)} />,
+        ),
       { page: "settings:write" },
     )
     .get(

@@ -2,6 +2,7 @@
 /** `/settings`: read for settings:read (igor sees it read-only), changes need settings:write. */
 import { Elysia } from "elysia";
 import type { Lang } from "../../../templates/i18n/index";
+import { NotifyCard, type NotifyFieldName, type NotifyModel } from "../../../templates/notify";
 import {
   IngestPasswordCard,
   ProviderKeysCard,
@@ -16,9 +17,11 @@ import { can, errorText, type View } from "../../../templates/view";
 import { lastCleanup } from "../../cron/cleanup";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
+import { type NotifyTargetsUpdate, notifyTargetErrors } from "../../settings/service";
+import { sendTestNotice } from "../attention/notifier";
 import { checkProvider, isCheckable } from "../providers/check";
 import { KEYED_PROVIDERS } from "../settings/model";
-import { getSettings, updateSettings } from "../settings/service";
+import { getSettings, NOTIFY_API_FIELDS, notifyView, updateSettings } from "../settings/service";
 import { uiContext } from "./context";
 import { storedResultCounts } from "./data";
 import { fieldErrorsOf } from "./field-errors";
@@ -29,6 +32,26 @@ import { render } from "./render";
 type Form = Record<string, string | string[] | undefined>;
 
 const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v[v.length - 1] : v);
+
+async function notifyModel(rt: Services): Promise<NotifyModel> {
+  const n = await notifyView(rt);
+  const one = (f: (typeof n)[NotifyFieldName]) => ({
+    source: f.source,
+    shown: f.shown,
+    updatedAt: f.updated_at,
+    updatedBy: f.updated_by,
+  });
+  return {
+    webhook_url: one(n.webhook_url),
+    telegram_bot_token: one(n.telegram_bot_token),
+    telegram_chat_id: one(n.telegram_chat_id),
+  };
+}
+
+function notifyMessages(v: View, kind: "url" | "token" | "chat"): string {
+  const n = v.t.settings.notify;
+  return kind === "url" ? n.badUrl : kind === "token" ? n.badToken : n.badChat;
+}
 
 async function model(rt: Services, lang: Lang): Promise<SettingsModel> {
   const [s, counts, cleanup] = await Promise.all([getSettings(rt), storedResultCounts(rt), lastCleanup(rt)]);
@@ -104,7 +127,14 @@ export const uiSettingsRoutes = (rt: Services) =>
     .get(
       "/settings",
       async ({ view }) =>
-        render(<SettingsPage v={view} m={await model(rt, view.lang)} quotas={await quotaViews(rt)} />),
+        render(
+          <SettingsPage
+            v={view}
+            m={await model(rt, view.lang)}
+            quotas={await quotaViews(rt)}
+            notify={await notifyModel(rt)}
+          />,
+        ),
       {
         page: "settings:read",
       },
@@ -194,6 +224,61 @@ export const uiSettingsRoutes = (rt: Services) =>
           );
         }
       },
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/notify",
+      async ({ body, view, admin }) => {
+        const form = (body ?? {}) as Form;
+        const clear = last(form.clear);
+        // the PUT /api/settings `notify` object: a typed value sets a field, null clears it
+        const change: Partial<Record<NotifyFieldName, string | null>> = {};
+        const values: Partial<Record<NotifyFieldName, string>> = {};
+        const names = Object.keys(NOTIFY_API_FIELDS) as NotifyFieldName[];
+        if (clear && names.includes(clear as NotifyFieldName)) change[clear as NotifyFieldName] = null;
+        else {
+          for (const name of names) {
+            const typed = (last(form[name]) ?? "").trim();
+            if (typed) change[name] = typed;
+            if (typed && name !== "telegram_bot_token") values[name] = typed;
+          }
+        }
+        const m = () => notifyModel(rt);
+        if (!Object.keys(change).length) {
+          const text = view.t.settings.notify.nothing;
+          return render(<NotifyCard v={view} m={await m()} message={{ kind: "info", text }} />);
+        }
+        // the same rules as the API, with the page's words for each field
+        const update: NotifyTargetsUpdate = {};
+        for (const name of names)
+          if (change[name] !== undefined) update[NOTIFY_API_FIELDS[name]] = change[name];
+        const invalid = notifyTargetErrors(update);
+        const errors: Partial<Record<NotifyFieldName, string>> = {};
+        for (const name of names) {
+          const kind = invalid[NOTIFY_API_FIELDS[name]];
+          if (kind) errors[name] = notifyMessages(view, kind);
+        }
+        if (Object.keys(errors).length) {
+          return render(<NotifyCard v={view} m={await m()} errors={errors} values={values} />, {
+            status: 422,
+          });
+        }
+        await updateSettings(rt, { notify: change }, admin.username);
+        const text = view.t.settings.notify.saved;
+        return render(<NotifyCard v={view} m={await m()} message={{ kind: "success", text }} />);
+      },
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/notify/test",
+      async ({ view, admin }) =>
+        render(
+          <NotifyCard
+            v={view}
+            m={await notifyModel(rt)}
+            results={await sendTestNotice(rt, view.t.notify.test, admin.username)}
+          />,
+        ),
       { page: "settings:write" },
     )
     .post(

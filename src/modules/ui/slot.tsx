@@ -37,7 +37,7 @@ async function pageModel(rt: Services, v: View, slotId: string, request: Request
   const base = await linkBaseFor(rt.settings, request.url);
   const [d, jobs, settings, refusals] = await Promise.all([
     getSlot(rt, slotId, base),
-    listJobs(rt, { slotId, page: 1, pageSize: 10 }, base),
+    listJobs(rt, { slotId, page: 1, pageSize: 10, count: false }, base),
     rt.settings.current(),
     rt.store.attention.refusalBuckets(slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
   ]);
