@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { job } from "../src/db/schema";
-import { dslrForm, freshDatabase, json, postIngest, startTestApp } from "./helpers/app";
+import { ManualClock } from "../src/lib/clock";
+import { dslrForm, freshDatabase, json, postIngest, startTestApp, whenQueued } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
@@ -19,6 +20,34 @@ describe("outages", () => {
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toBe("5");
       expect((await json(res)).error.code).toBe("service_unavailable");
+    } finally {
+      await app.stop().catch(() => {});
+    }
+  });
+
+  test("the database gone for the whole wait → 504 sync_timeout with the job id, never a 500", async () => {
+    // The job is accepted, then every read the waiter tries fails until the deadline and its grace:
+    // the booth learns the deadline passed without a confirmed outcome, and which job it was.
+    const clock = new ManualClock();
+    const app = await startTestApp({ clock });
+    try {
+      await app.configureSlot("slot-001", {
+        provider: "local",
+        operation: "passthrough",
+        settings: { simulate_delay_ms: 30_000 },
+      });
+      await app.setSyncSeconds(10);
+      const queued = whenQueued(app);
+      const answer = postIngest(app, "slot-001", dslrForm(await makeJpeg()));
+      await queued;
+      await app.rt.store.close();
+      clock.advance(10_000 + 3_000 + 1);
+      const res = await answer;
+      expect(res.status).toBe(504);
+      const body = await json(res);
+      expect(body.error.code).toBe("sync_timeout");
+      expect(body.error.details.job_id).toBe(res.headers.get("x-job-id"));
+      expect(String(body.error.details.job_id)).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
       await app.stop().catch(() => {});
     }

@@ -11,12 +11,15 @@ export interface Database {
   /** drizzle for everything else. */
   db: Db;
   close(): Promise<void>;
+  /** When a connection of either pool last closed under us (server stopped, backend terminated, idle); 0 if never. */
+  lastLostAt(): number;
 }
 
-function client(url: string, max: number): Sql {
+function client(url: string, max: number, onclose?: () => void): Sql {
   return postgres(url, {
     max,
     connect_timeout: 5,
+    onclose,
     idle_timeout: 60,
     onnotice: () => {},
     connection: { application_name: "photochanger" },
@@ -31,12 +34,17 @@ function client(url: string, max: number): Sql {
  */
 export function connectDatabase(url: string, options: { max?: number } = {}): Database {
   const max = options.max ?? 20;
-  const sql = client(url, Math.max(1, Math.ceil(max / 2)));
-  const drizzleClient = client(url, Math.max(1, Math.floor(max / 2)));
+  let lostAt = 0;
+  const lost = () => {
+    lostAt = Date.now();
+  };
+  const sql = client(url, Math.max(1, Math.ceil(max / 2)), lost);
+  const drizzleClient = client(url, Math.max(1, Math.floor(max / 2)), lost);
   const db = drizzle(drizzleClient, { schema });
   return {
     sql,
     db,
+    lastLostAt: () => lostAt,
     close: async () => {
       await Promise.all([sql.end({ timeout: 5 }), drizzleClient.end({ timeout: 5 })]);
     },

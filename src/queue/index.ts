@@ -241,21 +241,16 @@ export class JobQueue {
   }
 
   /**
-   * Clean-up that a crash between finalizing and its clean-up left undone: payloads of finished
-   * jobs (rows from before finalization cleared them in the same statement), temporary media whose
-   * rows are deleted, payload files no job row knows (older than `minAgeMs`: an upload is stored just before
-   * its row is inserted), result files of jobs that no longer point at them, and missing final log
-   * rows. Idempotent, so several instances may run it.
+   * Files a crash left behind: between a finalization's commit and the removal of what it released
+   * (payloads, temporary media whose rows it marked deleted), a payload stored just before its row
+   * was to be inserted, or a result written by an attempt that never finalized. Only files older
+   * than `minAgeMs` are judged (an upload is stored just before its row is inserted); a file is
+   * removed when no active job or kept result accounts for it. Idempotent, so several instances
+   * may run it. (The rows themselves cannot be half-finished: see store/jobs.ts finalizeWith.)
    */
-  async reclaimLeftovers(minAgeMs: number): Promise<{ files: number; logRows: number }> {
+  async reclaimLeftovers(minAgeMs: number): Promise<{ files: number }> {
     let files = 0;
-    for (const p of await this.jobs.finishedWithPayload(500)) {
-      await this.media.remove(p.path);
-      await this.jobs.clearPayload(p.id);
-      files++;
-    }
     const cutoff = Date.now() - minAgeMs;
-    // Temporary media whose rows a finalization marked deleted just before a crash.
     const liveObjects = await this.objects.livePaths();
     for (const f of await this.media.list("media")) {
       if (f.mtimeMs >= cutoff || liveObjects.has(f.path)) continue;
@@ -278,15 +273,8 @@ export class JobQueue {
       await this.media.remove(f.path);
       files++;
     }
-    const now = this.clock.now();
-    const restored = await this.jobs.restoreFinalLogRows(
-      new Date(now.getTime() - 24 * 3_600_000),
-      new Date(now.getTime() - minAgeMs),
-    );
-    if (files || restored.length) {
-      this.log.info("queue.leftovers_reclaimed", { files, log_rows: restored.length });
-    }
-    return { files, logRows: restored.length };
+    if (files) this.log.info("queue.leftovers_reclaimed", { files });
+    return { files };
   }
 
   recordThumbnail(id: string, path: string): Promise<boolean> {

@@ -59,7 +59,7 @@ export async function waitForOutcome(
         }
         const row = await queue.get(jobId);
         if (!row) return null;
-        // A row this process is still finishing (final log row, payload removal) is answered from
+        // A row this process is still finishing (the files its finalization released) is answered from
         // its wake-up, which follows the clean-up: the booth never hears of a half-finished job.
         if (isFinal(row.status) && !events.isFinalizingHere(jobId)) return row;
       } catch (err) {

@@ -65,6 +65,21 @@ export class Store {
     return new Store(connectDatabase(url, options));
   }
 
+  private answeredAt = 0;
+
+  /**
+   * True while a connection has been lost since the database last answered a guarded call (see
+   * `answered`): the database may be down, so callers that must answer fast bound their wait.
+   */
+  suspect(): boolean {
+    return this.database.lastLostAt() > this.answeredAt;
+  }
+
+  /** A call went through: the database is answering. */
+  answered(): void {
+    this.answeredAt = Date.now();
+  }
+
   /** One round trip (readiness, `status`); rejects when the database does not answer in time. */
   async ping(timeoutMs = 2000): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -51,17 +51,11 @@ export class JobStore {
   recover(now: Date, me: string, lapsedBefore: Date | null, graceMs: number) {
     return q.recoverOrphans(this.sql, now, me, lapsedBefore, graceMs);
   }
-  finishedWithPayload(limit: number) {
-    return q.finishedWithPayload(this.sql, limit);
-  }
   states(ids: string[]) {
     return q.jobStates(this.sql, ids);
   }
   referencedResults(ids: string[]) {
     return q.referencedResults(this.sql, ids);
-  }
-  restoreFinalLogRows(from: Date, to: Date) {
-    return q.restoreFinalLogRows(this.sql, from, to);
   }
   get(id: string): Promise<JobRow | null> {
     return q.getJob(this.sql, id);
@@ -74,9 +68,6 @@ export class JobStore {
   }
   recordThumbnail(id: string, path: string) {
     return q.recordThumbnail(this.sql, id, path);
-  }
-  clearPayload(id: string) {
-    return q.clearPayload(this.sql, id);
   }
   appendLog(entry: q.LogEntry) {
     return q.appendLog(this.sql, entry);

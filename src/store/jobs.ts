@@ -420,14 +420,6 @@ export async function recoverOrphans(
   );
 }
 
-/** Finished jobs whose payload is still recorded (a crash between finalizing and the clean-up). */
-export async function finishedWithPayload(sql: Sql, limit: number): Promise<{ id: string; path: string }[]> {
-  return sql<{ id: string; path: string }[]>`
-    select id, payload_path as path from job
-    where status not in ${sql(ACTIVE)} and payload_path is not null
-    limit ${limit}`;
-}
-
 /** Which of these job ids exist, and whether they are still active. */
 export async function jobStates(sql: Sql, ids: string[]): Promise<Map<string, string>> {
   if (!ids.length) return new Map();
@@ -443,25 +435,6 @@ export async function referencedResults(sql: Sql, ids: string[]): Promise<Set<st
     select result_path as a, thumb_path as b from job
     where id = any(${sql.array(ids)}::uuid[]) and result_deleted_at is null`;
   return new Set(rows.flatMap((r) => [r.a, r.b]).filter((p): p is string => !!p));
-}
-
-/**
- * Writes the final log row of jobs that were finalized (between `from` and `to`) but whose final
- * row is missing — a crash between the finalizing statement and the step log. Returns their ids.
- */
-export async function restoreFinalLogRows(sql: Sql, from: Date, to: Date): Promise<string[]> {
-  const rows = await sql<{ job_id: string }[]>`
-    insert into processing_log (job_id, slot_id, event, occurred_at, provider_latency_ms, details)
-    select j.id, j.slot_id, j.status, j.finalized_at, j.provider_latency_ms,
-      jsonb_build_object('recovered', true, 'failure_reason', j.failure_reason,
-        'total_ms', (extract(epoch from j.finalized_at - j.created_at) * 1000)::bigint)
-    from job j
-    where j.finalized_at >= ${from} and j.finalized_at < ${to}
-      and j.status in ('succeeded', 'failed', 'timeout', 'cancelled')
-      and not exists (select 1 from processing_log l
-        where l.job_id = j.id and l.event in ('succeeded', 'failed', 'timeout', 'cancelled'))
-    returning job_id::text`;
-  return rows.map((r) => r.job_id);
 }
 
 export async function getJob(sql: Sql, id: string): Promise<JobRow | null> {
@@ -488,10 +461,6 @@ export async function recordThumbnail(sql: Sql, id: string, path: string): Promi
     where id = ${id} and status = 'succeeded' and result_path is not null and result_deleted_at is null
     returning id`;
   return rows.length === 1;
-}
-
-export async function clearPayload(sql: Sql, id: string): Promise<void> {
-  await sql`update job set payload_path = null where id = ${id}`;
 }
 
 export interface LogEntry {

@@ -156,7 +156,7 @@ async function boothExchange(
     provider: slot.provider,
   });
   // The provider's quota for today is used up: answer now, so the booth prints the original.
-  await guardDb(() => rt.quota.refuseIfExhausted(slot.provider));
+  await guardDb(rt.store, () => rt.quota.refuseIfExhausted(slot.provider));
   const { job, final } = await acceptAndWait(rt, {
     slot,
     source: "ingest",

@@ -48,16 +48,37 @@ export interface AcceptedJob {
 
 /** Reads a slot, turning a database outage into 503. */
 export function loadSlot(rt: Pick<Services, "store">, slotId: string): Promise<SlotRow | null> {
-  return guardDb(() => rt.store.slots.get(slotId));
+  return guardDb(rt.store, () => rt.store.slots.get(slotId));
 }
 
-export async function guardDb<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs a database call of the ingest path, turning an outage into 503. While the database is
+ * suspect (a connection was lost since it last answered) the booth is not made to wait for a
+ * connection that may never come: no answer within SUSPECT_WAIT_MS is an outage too. (The call
+ * itself runs on; its answer, if it comes, is dropped.)
+ */
+export async function guardDb<T>(store: DbHealth, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    const value = store.suspect() ? await within(fn(), SUSPECT_WAIT_MS) : await fn();
+    store.answered();
+    return value;
   } catch (err) {
-    if (isDatabaseUnavailable(err)) throw databaseUnavailable();
+    if (err === NO_ANSWER || isDatabaseUnavailable(err)) throw databaseUnavailable();
     throw err;
   }
+}
+
+type DbHealth = Pick<Services["store"], "suspect" | "answered">;
+const SUSPECT_WAIT_MS = 1000;
+const NO_ANSWER = new Error("the database did not answer in time");
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  promise.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(NO_ANSWER), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 const DB_RETRY_AFTER_S = 5;
@@ -214,18 +235,21 @@ export async function verifyIngestPassword(
   password: string | null,
   clientIp: string,
 ): Promise<boolean> {
-  if (password && (await guardDb(() => rt.settings.isRecentlyVerifiedIngestPassword(password)))) return true;
+  if (password && (await guardDb(rt.store, () => rt.settings.isRecentlyVerifiedIngestPassword(password))))
+    return true;
   const flightKey = `${rt.instanceId}|${clientIp}|${createHash("sha256")
     .update(password ?? "")
     .digest("base64")}`;
   const running = verifications.get(flightKey);
   if (running) {
     if (await running) return true;
-    const wait = await guardDb(() =>
+    const wait = await guardDb(rt.store, () =>
       reserveAttempt(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
     );
     if (wait > 0) throw tooManyAttempts(wait);
-    await guardDb(() => recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+    await guardDb(rt.store, () =>
+      recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+    );
     return false;
   }
   const flight = verifyOnce(rt, password, clientIp);
@@ -243,16 +267,16 @@ type PasswordDeps = Pick<Services, "store" | "settings" | "clock" | "log" | "ins
 const verifications = new Map<string, Promise<boolean>>();
 
 async function verifyOnce(rt: PasswordDeps, password: string | null, clientIp: string): Promise<boolean> {
-  const wait = await guardDb(() =>
+  const wait = await guardDb(rt.store, () =>
     reserveAttempt(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
   );
   if (wait > 0) throw tooManyAttempts(wait);
-  const ok = password ? await guardDb(() => rt.settings.verifyIngestPassword(password)) : false;
+  const ok = password ? await guardDb(rt.store, () => rt.settings.verifyIngestPassword(password)) : false;
   if (ok) {
-    await guardDb(() => clearFailures(rt.store.auth, INGEST_PASSWORD_RULE, clientIp));
+    await guardDb(rt.store, () => clearFailures(rt.store.auth, INGEST_PASSWORD_RULE, clientIp));
     return true;
   }
-  await guardDb(() => recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
+  await guardDb(rt.store, () => recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
   rt.log.warn("ingest.invalid_password", { client_ip: clientIp, password_given: !!password });
   return false;
 }
@@ -274,7 +298,7 @@ export async function refuseIfThrottled(
   rt: Pick<Services, "store" | "clock">,
   clientIp: string,
 ): Promise<void> {
-  const wait = await guardDb(() =>
+  const wait = await guardDb(rt.store, () =>
     throttledFor(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
   );
   if (wait > 0) throw tooManyAttempts(wait);
@@ -299,11 +323,11 @@ export interface EnqueueInput {
  * the payload again, so a rejected upload leaves nothing behind.
  */
 export async function enqueueUpload(
-  rt: Pick<Services, "settings" | "media" | "templates" | "queue" | "clock" | "instanceId">,
+  rt: Pick<Services, "store" | "settings" | "media" | "templates" | "queue" | "clock" | "instanceId">,
   input: EnqueueInput,
 ): Promise<AcceptedJob> {
   const { upload } = input;
-  const settings = await guardDb(() => rt.settings.current());
+  const settings = await guardDb(rt.store, () => rt.settings.current());
   const free = await rt.media.freeBytes();
   if (free < upload.bytes.byteLength * 3 + DISK_RESERVE_BYTES) {
     throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored", {
