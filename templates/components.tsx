@@ -21,6 +21,22 @@ export function Alert({
   );
 }
 
+/** A one-line message in an alert, or nothing when there is no text. */
+export function AlertText({
+  kind,
+  text,
+}: {
+  kind: "error" | "success" | "warn" | "info";
+  text: string | null | undefined;
+}): JSX.Element {
+  if (!text) return "";
+  return (
+    <Alert kind={kind}>
+      <span safe>{text}</span>
+    </Alert>
+  );
+}
+
 /** An error as a readable, localized message (never the raw envelope). */
 export function ErrorAlert({ v, code, message }: { v: View; code: string; message?: string }): JSX.Element {
   return (

@@ -4,7 +4,7 @@
  * a Telegram chat), each field from the settings or else the environment, secrets only masked, and
  * a test message. The test's outcome is the same `NotifyResult` the system page shows.
  */
-import { Alert, Field, PasswordInput } from "./components";
+import { Alert, AlertText, Field, PasswordInput } from "./components";
 import { Icon } from "./icons";
 import { can, fmtDateTime, type View } from "./view";
 
@@ -99,6 +99,12 @@ function ClearButton({ v, f, name }: { v: View; f: NotifyFieldView; name: Notify
   );
 }
 
+const INPUT_ID: Record<NotifyFieldName, string> = {
+  webhook_url: "notify-webhook-url",
+  telegram_bot_token: "notify-bot-token",
+  telegram_chat_id: "notify-chat-id",
+};
+
 export function NotifyCard({
   v,
   m,
@@ -117,6 +123,25 @@ export function NotifyCard({
 }): JSX.Element {
   const n = v.t.settings.notify;
   const ro = !can(v, "settings:write");
+  const text = (name: NotifyFieldName, placeholder: string, inputmode?: "url") => (
+    <input
+      type="text"
+      id={INPUT_ID[name]}
+      name={name}
+      autocomplete="off"
+      inputmode={inputmode}
+      placeholder={placeholder}
+      value={values[name]}
+    />
+  );
+  const field = (name: NotifyFieldName, label: string, hint: string, input: JSX.Element) => (
+    <Field label={label} name={name} id={INPUT_ID[name]} hint={hint} error={errors[name]}>
+      <div class="row">
+        <div class="grow-field">{input}</div>
+        <ClearButton v={v} f={m[name]} name={name} />
+      </div>
+    </Field>
+  );
   return (
     <section class="card" id="notify-settings">
       <h2>
@@ -125,20 +150,8 @@ export function NotifyCard({
       <p class="hint" safe>
         {n.hint}
       </p>
-      {message ? (
-        <Alert kind={message.kind}>
-          <span safe>{message.text}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {errors._ ? (
-        <Alert kind="error">
-          <span safe>{errors._}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind={message?.kind ?? "info"} text={message?.text} />
+      <AlertText kind="error" text={errors._} />
       {results ? <NotifyResult v={v} results={results} /> : ""}
       <form hx-post="/settings/notify" hx-target="#notify-settings" hx-swap="outerHTML" class="stack">
         <fieldset class="bare">
@@ -146,31 +159,9 @@ export function NotifyCard({
             {n.webhook}
           </legend>
           <FieldStatus v={v} f={m.webhook_url} name="webhook_url" />
-          {ro ? (
-            ""
-          ) : (
-            <Field
-              label={n.webhookUrl}
-              name="webhook_url"
-              id="notify-webhook-url"
-              hint={n.webhookHint}
-              error={errors.webhook_url}
-            >
-              <div class="row">
-                <input
-                  type="text"
-                  id="notify-webhook-url"
-                  name="webhook_url"
-                  class="grow-field"
-                  autocomplete="off"
-                  inputmode="url"
-                  placeholder="https://…"
-                  value={values.webhook_url}
-                />
-                <ClearButton v={v} f={m.webhook_url} name="webhook_url" />
-              </div>
-            </Field>
-          )}
+          {ro
+            ? ""
+            : field("webhook_url", n.webhookUrl, n.webhookHint, text("webhook_url", "https://…", "url"))}
         </fieldset>
         <fieldset class="bare">
           <legend class="eyebrow" safe>
@@ -178,54 +169,24 @@ export function NotifyCard({
           </legend>
           <FieldStatus v={v} f={m.telegram_bot_token} name="telegram_bot_token" />
           <FieldStatus v={v} f={m.telegram_chat_id} name="telegram_chat_id" />
-          {ro ? (
-            ""
-          ) : (
-            <>
-              <Field
-                label={n.botToken}
-                name="telegram_bot_token"
-                id="notify-bot-token"
-                hint={n.botTokenHint}
-                error={errors.telegram_bot_token}
-              >
-                <div class="row">
-                  <div class="grow-field">
-                    <PasswordInput
-                      v={v}
-                      id="notify-bot-token"
-                      name="telegram_bot_token"
-                      autocomplete="off"
-                      preserve={
-                        !!errors.telegram_bot_token || !!errors.telegram_chat_id || !!errors.webhook_url
-                      }
-                    />
-                  </div>
-                  <ClearButton v={v} f={m.telegram_bot_token} name="telegram_bot_token" />
-                </div>
-              </Field>
-              <Field
-                label={n.chatId}
-                name="telegram_chat_id"
-                id="notify-chat-id"
-                hint={n.chatIdHint}
-                error={errors.telegram_chat_id}
-              >
-                <div class="row">
-                  <input
-                    type="text"
-                    id="notify-chat-id"
-                    name="telegram_chat_id"
-                    class="grow-field"
+          {ro
+            ? ""
+            : [
+                field(
+                  "telegram_bot_token",
+                  n.botToken,
+                  n.botTokenHint,
+                  // kept through an error elsewhere on the card (the server never sends it back)
+                  <PasswordInput
+                    v={v}
+                    id={INPUT_ID.telegram_bot_token}
+                    name="telegram_bot_token"
                     autocomplete="off"
-                    placeholder="-1001234567890"
-                    value={values.telegram_chat_id}
-                  />
-                  <ClearButton v={v} f={m.telegram_chat_id} name="telegram_chat_id" />
-                </div>
-              </Field>
-            </>
-          )}
+                    preserve={Object.keys(errors).length > 0 && !errors.telegram_bot_token}
+                  />,
+                ),
+                field("telegram_chat_id", n.chatId, n.chatIdHint, text("telegram_chat_id", "-1001234567890")),
+              ]}
         </fieldset>
         {ro ? (
           ""

@@ -253,6 +253,30 @@ describe("an operator in the browser", () => {
     expect(await page.inputValue("#repeat-password")).toBe("a-brand-new-password");
   });
 
+  test("sets the Telegram target on the settings page: a mistake keeps the typed token, then it is saved masked", async () => {
+    await page.goto(`${app.url}/settings`);
+    await page.fill("#notify-bot-token", "123456:browser-bot-token");
+    await page.fill("#notify-chat-id", "not a chat");
+    await page.click("#notify-settings button[type=submit]");
+    await page.waitForSelector("#notify-settings [data-field=telegram_chat_id] .field-error");
+    expect(await page.inputValue("#notify-bot-token")).toBe("123456:browser-bot-token");
+    expect(await page.inputValue("#notify-chat-id")).toBe("not a chat");
+    await page.fill("#notify-chat-id", "-100555");
+    await page.click("#notify-settings button[type=submit]");
+    await page.waitForSelector(
+      '#notify-settings [data-notify-field=telegram_bot_token][data-source="settings"]',
+    );
+    const card = (await page.textContent("#notify-settings"))!;
+    expect(card).toContain("…oken");
+    expect(card).toContain("-100555");
+    expect(await page.content()).not.toContain("browser-bot-token");
+    // removed again (the rest of the walk needs no notifications)
+    for (const f of ["telegram_bot_token", "telegram_chat_id"]) {
+      await page.click(`#notify-settings [data-clear=${f}]`);
+      await page.waitForSelector(`#notify-settings [data-notify-field=${f}][data-source="none"]`);
+    }
+  });
+
   test("finds the results in the gallery, opens the QR code and the guest page", async () => {
     await page.goto(`${app.url}/gallery`);
     const card = page.locator('details[data-slot="slot-001"] .result-card').first();

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The pages operators expect besides the daily ones: system health, the audit log, their own account. */
-import { Alert, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
+import { Alert, AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, type View } from "../view";
@@ -409,54 +409,19 @@ export function PasswordCard({
       <h2>
         <Icon name="key" /> <span safe>{a.passwordTitle}</span>
       </h2>
-      {done ? (
-        <Alert kind="success">
-          <span safe>{a.passwordChanged}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {errors._ ? (
-        <Alert kind="error">
-          <span safe>{errors._}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      <Field label={a.current} name="current" id="current-password" error={errors.current} required>
-        <PasswordInput
-          v={v}
-          id="current-password"
-          name="current"
-          autocomplete="current-password"
-          preserve={keep("current")}
-        />
-      </Field>
-      <Field
-        label={a.newPassword}
-        name="next"
-        id="new-password"
-        error={errors.next}
-        hint={a.newHint}
-        required
-      >
-        <PasswordInput
-          v={v}
-          id="new-password"
-          name="next"
-          autocomplete="new-password"
-          preserve={keep("next")}
-        />
-      </Field>
-      <Field label={a.repeat} name="repeat" id="repeat-password" error={errors.repeat} required>
-        <PasswordInput
-          v={v}
-          id="repeat-password"
-          name="repeat"
-          autocomplete="new-password"
-          preserve={keep("repeat")}
-        />
-      </Field>
+      <AlertText kind="success" text={done ? a.passwordChanged : null} />
+      <AlertText kind="error" text={errors._} />
+      {(
+        [
+          ["current", "current-password", a.current, "current-password", undefined],
+          ["next", "new-password", a.newPassword, "new-password", a.newHint],
+          ["repeat", "repeat-password", a.repeat, "new-password", undefined],
+        ] as const
+      ).map(([name, id, label, autocomplete, hint]) => (
+        <Field label={label} name={name} id={id} error={errors[name]} hint={hint} required>
+          <PasswordInput v={v} id={id} name={name} autocomplete={autocomplete} preserve={keep(name)} />
+        </Field>
+      ))}
       <button class="btn" type="submit">
         <Icon name="check" />
         <span safe>{a.change}</span>
