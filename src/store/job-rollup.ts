@@ -414,7 +414,7 @@ function percentileOfTwo(a: Float64Array, b: Float64Array, p: number): number | 
 }
 
 /** Sorted latencies of sets of closed hours, by filter and `hour:gen` list (a per-process cache). */
-const SORTED_VALUES = 4_000_000;
+const SORTED_VALUES = 2_000_000;
 const sortedCaches = new WeakMap<Sql, { values: number; map: Map<string, Float64Array> }>();
 
 /**
