@@ -20,7 +20,7 @@ import {
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
 
 const GEMINI_KEY = "AIzaSy-test-gemini-key-0123456789abcdef";

@@ -8,7 +8,7 @@ import { dslrFields, dslrForm, postIngest, startTestApp, type TestApp, whenQueue
 import { makeJpeg } from "./helpers/images";
 import { type Exposition, parseExposition } from "./helpers/prometheus";
 
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
 
 let app: TestApp;

@@ -9,7 +9,7 @@ import { dslrForm, postIngest, startTestApp, type TestApp, whenQueued } from "./
 import { makeHeic, makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
 
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
 
 const KEY = "sk-test-openai-0123456789abcdef";

@@ -19,7 +19,7 @@ import {
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
 
 let photo: Uint8Array;

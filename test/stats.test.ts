@@ -16,7 +16,7 @@ import { ADMIN_PASSWORDS, dslrForm, json, postIngest, startTestApp, type TestApp
 import { makeJpeg } from "./helpers/images";
 import { loginToken, type PastJob, seededRandom, seedPastJobs } from "./helpers/past-jobs";
 
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
+// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
 
 let app: TestApp;
