@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { FAILURE_REASONS, JOB_STATUSES } from "../src/domain/outcome";
 import { bucketEdges, type Grain } from "../src/modules/stats/arithmetic";
-import { kthOfTwo, percentileCont, rollupGroups } from "../src/store/job-rollup";
+import { kthOfTwo, percentileCont, rollupGroups, rollupLimits } from "../src/store/job-rollup";
 import { aggregateJobs, failureReasons, type JobFilter, rollupStats } from "../src/store/job-stats";
 import { freshDatabase } from "./helpers/app";
 
@@ -197,6 +197,17 @@ describe("the rollup gives the raw aggregation's numbers", () => {
     const after = await countOf(`job_stats_hour`);
     expect(after).toBeLessThan(before); // their hours were dropped …
     await compareMany(25); // … and refilled right
+  });
+
+  test("with caches too small for a range (a decoded hour dropped mid-read is read from job)", async () => {
+    const saved = { ...rollupLimits };
+    rollupLimits.cacheHours = 50;
+    rollupLimits.sortedValues = 500;
+    try {
+      await compareMany(12);
+    } finally {
+      Object.assign(rollupLimits, saved);
+    }
   });
 
   test("counts without latencies match a plain count", async () => {

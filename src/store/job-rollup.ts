@@ -41,8 +41,13 @@ interface CachedHour {
   gen: string;
   rows: Omit<RollupGroup, "bucket">[];
 }
-/** Hours (per filter) kept decoded; a month of hours for a few filters. */
-const CACHE_HOURS = 20_000;
+/** What each process keeps (tests shrink them to exercise a full cache). */
+export const rollupLimits = {
+  /** Hours (per filter) kept decoded; a few months of hours for a few filters. */
+  cacheHours: 20_000,
+  /** Sorted latencies of closed hours kept for percentiles. */
+  sortedValues: 2_000_000,
+};
 const caches = new WeakMap<Sql, Map<string, CachedHour>>();
 
 function cacheOf(sql: Sql): Map<string, CachedHour> {
@@ -250,7 +255,7 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
     });
   };
 
-  let filled: number[] = [];
+  const filled: number[] = [];
   if (eligible.length) {
     const want = new Set(eligible);
     const lo = new Date(eligible[0]!);
@@ -312,7 +317,7 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
           providerMs: ints(r.provider),
         });
       }
-      if (cache.size + fresh.size > CACHE_HOURS) cache.clear();
+      if (cache.size + fresh.size > rollupLimits.cacheHours) cache.clear();
       for (const h of need) {
         const got = fresh.get(h);
         if (got) {
@@ -323,15 +328,19 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
     }
     for (const [h, gen] of marked) {
       const hit = cache.get(`${level}|${h}`);
-      if (hit?.gen !== gen) continue;
+      if (hit?.gen !== gen) continue; // not kept (the cache was full): read from `job` below
       const bucket = bucketOf(starts, h);
       const sealed = `${h}:${gen}`;
       for (const r of hit.rows) groups.push({ bucket, ...r, sealed });
+      filled.push(h);
     }
-    filled = eligible.filter((h) => marked.has(h));
   }
 
-  const live = gaps(from, to, filled);
+  const live = gaps(
+    from,
+    to,
+    filled.sort((a, b) => a - b),
+  );
   if (live.s.length) {
     const rows = await sql<DataRow[]>`
       select width_bucket(j.created_at, ${sql.array(starts.map(iso))}::timestamptz[]) as b,
@@ -414,7 +423,6 @@ function percentileOfTwo(a: Float64Array, b: Float64Array, p: number): number | 
 }
 
 /** Sorted latencies of sets of closed hours, by filter and `hour:gen` list (a per-process cache). */
-const SORTED_VALUES = 2_000_000;
 const sortedCaches = new WeakMap<Sql, { values: number; map: Map<string, Float64Array> }>();
 
 /**
@@ -447,7 +455,7 @@ export function groupPercentiles(
   let sealed = cache.map.get(key);
   if (!sealed) {
     sealed = concat(sealedParts).sort();
-    if (cache.values + sealed.length > SORTED_VALUES) {
+    if (cache.values + sealed.length > rollupLimits.sortedValues) {
       cache.map.clear();
       cache.values = 0;
     }
