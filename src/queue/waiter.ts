@@ -50,6 +50,7 @@ export async function waitForOutcome(
         woken = true;
       };
       let failed = false;
+      let finishing = false;
       try {
         // At the deadline the fenced expiry comes first: the booth's 504 is one statement away, and
         // if the job ended at the edge (or the clock is ahead) the read below decides.
@@ -59,9 +60,12 @@ export async function waitForOutcome(
         }
         const row = await queue.get(jobId);
         if (!row) return null;
-        // A row this process is still finishing (the files its finalization released) is answered from
-        // its wake-up, which follows the clean-up: the booth never hears of a half-finished job.
-        if (isFinal(row.status) && !events.isFinalizingHere(jobId)) return row;
+        // A row this process is still finishing (its files being removed) is answered from its
+        // wake-up, which follows the clean-up: the booth never hears of a half-finished job.
+        if (isFinal(row.status)) {
+          if (!events.isFinalizingHere(jobId)) return row;
+          finishing = true;
+        }
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         // Keep reading through the blip; past the deadline and its grace, answer without the row.
@@ -75,10 +79,11 @@ export async function waitForOutcome(
       wake = () => pause.abort();
       signal?.addEventListener("abort", wake, { once: true });
       // Before the deadline: the safety-net re-read (real time), cut short when the clock reaches
-      // the deadline. After it: a short pause between reads the database refused.
+      // the deadline. After it: a short pause between reads the database refused (or while this
+      // process finishes the job; its wake-up ends the pause).
       try {
         if (left > 0) await sleepWithin(clock, SAFETY_NET_MS, expiresAt, pause.signal);
-        else await sleep(failed ? RETRY_AFTER_DEADLINE_MS : 1, pause.signal);
+        else await sleep(failed || finishing ? RETRY_AFTER_DEADLINE_MS : 1, pause.signal);
       } finally {
         signal?.removeEventListener("abort", wake);
       }
