@@ -6,8 +6,10 @@
  * after a text part and a thought image), a delay, an RPC error, NO_IMAGE, a safety finish, a
  * prompt block, or malformed JSON. Unscripted requests get an image.
  */
+
 import { sniffImage } from "../../src/media/images";
 import { makePng } from "../helpers/images";
+import { Arrivals } from "./arrivals";
 
 export type GeminiAnswer =
   | { kind: "image"; withThought?: boolean; withText?: boolean }
@@ -45,16 +47,11 @@ const THOUGHT_IMAGE = makePng(12, 12);
 
 export class FakeGemini {
   readonly requests: GeminiRequestSeen[] = [];
-  private onRequest: (() => void) | null = null;
+  private readonly arrivals = new Arrivals();
 
   /** Resolves when the next request reaches the fake (the provider's call is in flight). */
   nextRequest(): Promise<void> {
-    return new Promise((resolve) => {
-      this.onRequest = () => {
-        this.onRequest = null;
-        resolve();
-      };
-    });
+    return this.arrivals.next();
   }
   readonly validKeys: Set<string>;
   private script: GeminiAnswer[] = [];
@@ -119,7 +116,7 @@ export class FakeGemini {
     const apiKey = req.headers.get("x-goog-api-key");
     const seen: GeminiRequestSeen = { model, apiKey, parts: [], generationConfig: {}, answer: "rejected" };
     this.requests.push(seen);
-    this.onRequest?.();
+    this.arrivals.arrived();
     const reject = (status: number, rpcStatus: string, message: string) => {
       seen.rejection = message;
       return rpc(status, rpcStatus, message);

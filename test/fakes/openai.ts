@@ -5,8 +5,10 @@
  * format, or as scripted: a delay, an HTTP error with OpenAI's error body, a moderation refusal,
  * malformed JSON.
  */
+
 import { sniffImage } from "../../src/media/images";
 import { makePng } from "../helpers/images";
+import { Arrivals } from "./arrivals";
 
 export type OpenAIAnswer =
   | { kind: "image" }
@@ -52,16 +54,11 @@ export const OPENAI_RESULT = makePng(44, 33);
 
 export class FakeOpenAI {
   readonly requests: OpenAIRequestSeen[] = [];
-  private onRequest: (() => void) | null = null;
+  private readonly arrivals = new Arrivals();
 
   /** Resolves when the next request reaches the fake (the provider's call is in flight). */
   nextRequest(): Promise<void> {
-    return new Promise((resolve) => {
-      this.onRequest = () => {
-        this.onRequest = null;
-        resolve();
-      };
-    });
+    return this.arrivals.next();
   }
   readonly validKeys: Set<string>;
   private script: OpenAIAnswer[] = [];
@@ -117,7 +114,7 @@ export class FakeOpenAI {
     const auth = req.headers.get("authorization");
     const seen: OpenAIRequestSeen = { fields: {}, images: [], auth, answer: "rejected" };
     this.requests.push(seen);
-    this.onRequest?.();
+    this.arrivals.arrived();
     const reject = (status: number, type: string, code: string | null, message: string) => {
       seen.rejection = message;
       return error(status, type, code, message);

@@ -5,8 +5,10 @@
  * answers a queueid; `do=get_result` answers `{"action":"reconnect"}` as often as scripted, then
  * the result — `uploaded_image` top-level, inside `data`, or as a relative path — or an error.
  */
+
 import { sniffImage } from "../../src/media/images";
 import { makePng } from "../helpers/images";
+import { Arrivals } from "./arrivals";
 
 export interface TurbotextScript {
   /** `{"action":"reconnect"}` answers before the result (default 1). */
@@ -56,16 +58,11 @@ interface QueuedJob {
 
 export class FakeTurbotext {
   readonly calls: TurbotextCallSeen[] = [];
-  private onRequest: (() => void) | null = null;
+  private readonly arrivals = new Arrivals();
 
   /** Resolves when the next request reaches the fake (the provider's call is in flight). */
   nextRequest(): Promise<void> {
-    return new Promise((resolve) => {
-      this.onRequest = () => {
-        this.onRequest = null;
-        resolve();
-      };
-    });
+    return this.arrivals.next();
   }
   readonly downloads: { path: string; auth: string | null }[] = [];
   readonly validKeys: Set<string>;
@@ -112,7 +109,7 @@ export class FakeTurbotext {
     const auth = req.headers.get("authorization");
     const call: TurbotextCallSeen = { method, do: "", fields: {}, auth, inputs: [], answer: {}, status: 200 };
     this.calls.push(call);
-    this.onRequest?.();
+    this.arrivals.arrived();
     const answer = (body: Record<string, unknown>, status = 200) => {
       call.answer = body;
       call.status = status;
