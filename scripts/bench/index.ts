@@ -670,7 +670,7 @@ function documentText(
     );
   }
   // The hand-written reading of the misses, kept beside the bench so every run carries it.
-  const notes = join(import.meta.dir, "notes.md");
+  const notes = join(ROOT, "docs/benchmarks-notes.md");
   if (existsSync(notes)) lines.push(readFileSync(notes, "utf8").trimEnd(), "");
   return `${lines.join("\n")}\n`;
 }
