@@ -41,6 +41,14 @@ export const OUTCOME_CATEGORIES: readonly OutcomeCategory[] = [
   "cancelled",
 ];
 
+/** How many finished jobs fell in each category. */
+export type OutcomeCounts = Record<OutcomeCategory, number>;
+
+/** Counts of nothing: every category at zero (a fresh object each time). */
+export function noOutcomes(): OutcomeCounts {
+  return Object.fromEntries(OUTCOME_CATEGORIES.map((c) => [c, 0])) as OutcomeCounts;
+}
+
 interface FailureOutcome {
   category: OutcomeCategory;
   /** The error the booth (and a test run) is answered with. */

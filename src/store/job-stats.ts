@@ -10,8 +10,10 @@ import {
   categoryRule,
   classifyOutcome,
   FINAL_STATUSES,
+  noOutcomes,
   OUTCOME_CATEGORIES,
   type OutcomeCategory,
+  type OutcomeCounts,
 } from "../domain/outcome";
 import { groupPercentiles, type RollupGroup, rollupGroups } from "./job-rollup";
 
@@ -22,23 +24,7 @@ export interface JobFilter {
   provider?: string | null;
 }
 
-export interface OutcomeCounts {
-  success: number;
-  timeouts: number;
-  provider_errors: number;
-  provider_no_image: number;
-  invalid_config: number;
-  cancelled: number;
-}
-
-const ZERO: OutcomeCounts = {
-  success: 0,
-  timeouts: 0,
-  provider_errors: 0,
-  provider_no_image: 0,
-  invalid_config: 0,
-  cancelled: 0,
-};
+export type { OutcomeCounts };
 
 export interface AggregateRow extends OutcomeCounts {
   bucket: string | null;
@@ -221,7 +207,7 @@ export async function rollupStats(
     statuses: FINAL_STATUSES,
     latencies: true,
   });
-  const empty = () => ({ counts: { ...ZERO }, groups: [] as RollupGroup[] });
+  const empty = () => ({ counts: noOutcomes(), groups: [] as RollupGroup[] });
   const all = empty();
   const per = new Map<number, ReturnType<typeof empty>>();
   const reasons: Record<string, number> = {};

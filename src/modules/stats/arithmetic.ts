@@ -3,33 +3,20 @@
  * range and its buckets in the box's time zone. How a job is counted is `classifyOutcome`
  * (src/domain/outcome.ts); the SQL follows these definitions and the tests hold both to them.
  */
+import { noOutcomes, type OutcomeCounts } from "../../domain/outcome";
 import { AppError } from "../../lib/errors";
 
 // ---------------------------------------------------------------------------------------------
 // Counting
 
-export interface Counts {
-  success: number;
-  timeouts: number;
-  provider_errors: number;
-  provider_no_image: number;
-  invalid_config: number;
-  cancelled: number;
-}
+export type Counts = OutcomeCounts;
 
 export interface Counters extends Counts {
   errors: number;
   ingest_count: number;
 }
 
-export const ZERO_COUNTS: Counts = {
-  success: 0,
-  timeouts: 0,
-  provider_errors: 0,
-  provider_no_image: 0,
-  invalid_config: 0,
-  cancelled: 0,
-};
+export const ZERO_COUNTS: Counts = Object.freeze(noOutcomes());
 
 /** Adds the derived counters; the identities hold by construction. */
 export function withTotals(c: Counts): Counters {
