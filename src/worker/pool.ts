@@ -51,6 +51,13 @@ const EMPTY_CLAIM_REUSE_MS = 200;
  * database round trip (≈200/s on a loaded machine); a few at once keep up with a burst.
  */
 const PARALLEL_CLAIMS = 4;
+/**
+ * Provider calls one process runs at once, whatever WORKER_COUNT and the concurrency settings
+ * allow: Bun's fetch sends at most this many requests at a time per process
+ * (BUN_CONFIG_MAX_HTTP_REQUESTS, default 256); more would only wait in its queue, each holding a
+ * built request body (for Gemini ≈ 4 × the photo).
+ */
+const MAX_PROVIDER_CALLS = Number(process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) || 256;
 const DEFAULT_MAX_INPUT_SIDE = 2048;
 
 /** A claim came back empty only because other claims in flight narrowed the providers it could take. */
@@ -210,6 +217,10 @@ export class WorkerPool {
         return null;
       }
       const others = this.claimsInFlight - 1;
+      // At the process's limit of provider calls: the job waits in the queue (where it costs
+      // nothing) rather than in fetch's (holding its request body); the loop that finishes a call
+      // claims the next one.
+      if (this.inFlight + others >= MAX_PROVIDER_CALLS) return null;
       const limits = (await this.deps.settings.current()).providerConcurrency;
       const skip = saturated(limits, this.running, others);
       const job = await this.deps.queue.claim(owner, skip, this.drainingFor);
