@@ -8,6 +8,7 @@ import m4 from "../../drizzle/0004_red_ma_gnuci.sql" with { type: "text" };
 import m5 from "../../drizzle/0005_jazzy_spiral.sql" with { type: "text" };
 import m6 from "../../drizzle/0006_auth_throttle.sql" with { type: "text" };
 import m7 from "../../drizzle/0007_stats_rollup.sql" with { type: "text" };
+import m8 from "../../drizzle/0008_drop_final_log_index.sql" with { type: "text" };
 import journal from "../../drizzle/meta/_journal.json";
 
 export const migrationJournal = journal;
@@ -20,4 +21,5 @@ export const migrationSql: Record<string, string> = {
   "0005_jazzy_spiral": m5,
   "0006_auth_throttle": m6,
   "0007_stats_rollup": m7,
+  "0008_drop_final_log_index": m8,
 };

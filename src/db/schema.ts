@@ -165,10 +165,6 @@ export const processingLog = pgTable(
     index("processing_log_job_idx").on(t.jobId, t.occurredAt),
     index("processing_log_slot_time_idx").on(t.slotId, t.occurredAt),
     index("processing_log_time_idx").on(t.occurredAt),
-    // The leftover reclaim looks for finalized jobs without their final row (an anti-join per job).
-    index("processing_log_final_idx")
-      .on(t.jobId)
-      .where(sql`${t.event} in ('succeeded', 'failed', 'timeout', 'cancelled')`),
   ],
 );
 

@@ -1,0 +1,1 @@
+DROP INDEX "processing_log_final_idx";
