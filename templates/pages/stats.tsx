@@ -62,6 +62,55 @@ export interface StatsModel {
 
 const pct = (v: View, r: number) => `${fmtNumber(v, r * 100, 1)}%`;
 
+/** A count tile; `alarm`: red when the count is not zero. `kpi` names it for tests and scripts. */
+function Kpi(p: { v: View; n: number; label: string; alarm?: boolean; kpi?: string }): JSX.Element {
+  return (
+    <div class={p.alarm && p.n ? "kpi bad" : "kpi"} data-kpi={p.kpi}>
+      <div class="value" safe>
+        {fmtNumber(p.v, p.n)}
+      </div>
+      <div class="label" safe>
+        {p.label}
+      </div>
+    </div>
+  );
+}
+
+/** The success-rate tile, coloured by `rateClass`, with the count of successes. */
+function RateKpi(p: { v: View; m: { total: number; success: number; successRate: number }; label: string }) {
+  const rate = rateClass(p.m.total, p.m.successRate);
+  return (
+    <div class={`kpi ${rate}`} data-rate={rate}>
+      <div class="value" safe>
+        {p.m.total ? pct(p.v, p.m.successRate) : p.v.t.common.none}
+      </div>
+      <div class="label" safe>{`${p.label} (${p.m.success})`}</div>
+    </div>
+  );
+}
+
+/** The latency tile: p50 / p95 of the finished jobs. */
+function LatencyKpi(p: {
+  v: View;
+  m: { p50: number | null; p95: number | null };
+  labels: { p50: string; p95: string };
+}) {
+  return (
+    <div class="kpi">
+      <div class="value small-value">
+        <span class="nowrap" safe>
+          {fmtDuration(p.v, p.m.p50)}
+        </span>{" "}
+        /{" "}
+        <span class="nowrap" safe>
+          {fmtDuration(p.v, p.m.p95)}
+        </span>
+      </div>
+      <div class="label" safe>{`${p.labels.p50} / ${p.labels.p95}`}</div>
+    </div>
+  );
+}
+
 /**
  * A success rate's colour: green only when the booth is served well (≥ 95 %), amber from 80 %, red
  * below — a 71 % day is a bad day, not a green one.
@@ -173,80 +222,15 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
         <span safe>{v.t.common.updatedAt(fmtTime(v, v.now))}</span>
       </p>
       <div class="kpis">
-        <div class="kpi">
-          <div class="value" safe>
-            {fmtNumber(v, m.total)}
-          </div>
-          <div class="label" safe>
-            {v.t.stats.total}
-          </div>
-        </div>
-        <div class={`kpi ${rateClass(m.total, m.successRate)}`} data-rate={rateClass(m.total, m.successRate)}>
-          <div class="value" safe>
-            {m.total ? pct(v, m.successRate) : v.t.common.none}
-          </div>
-          <div class="label" safe>{`${v.t.stats.successRate} (${m.success})`}</div>
-        </div>
-        <div class={m.timeouts ? "kpi bad" : "kpi"}>
-          <div class="value" safe>
-            {fmtNumber(v, m.timeouts)}
-          </div>
-          <div class="label" safe>
-            {v.t.stats.timeouts}
-          </div>
-        </div>
-        <div class={m.providerErrors ? "kpi bad" : "kpi"}>
-          <div class="value" safe>
-            {fmtNumber(v, m.providerErrors)}
-          </div>
-          <div class="label" safe>
-            {v.t.stats.providerErrors}
-          </div>
-        </div>
-        <div class={m.noImage ? "kpi bad" : "kpi"} data-kpi="provider_no_image">
-          <div class="value" safe>
-            {fmtNumber(v, m.noImage)}
-          </div>
-          <div class="label" safe>
-            {v.t.stats.noImage}
-          </div>
-        </div>
-        <div class={m.configErrors ? "kpi bad" : "kpi"} data-kpi="invalid_config">
-          <div class="value" safe>
-            {fmtNumber(v, m.configErrors)}
-          </div>
-          <div class="label" safe>
-            {v.t.stats.configErrors}
-          </div>
-        </div>
-        <div class="kpi">
-          <div class="value" safe>
-            {fmtNumber(v, m.cancelled)}
-          </div>
-          <div class="label" safe>
-            {v.t.stats.cancelled}
-          </div>
-        </div>
-        <div class="kpi">
-          <div class="value small-value">
-            <span class="nowrap" safe>
-              {fmtDuration(v, m.p50)}
-            </span>{" "}
-            /{" "}
-            <span class="nowrap" safe>
-              {fmtDuration(v, m.p95)}
-            </span>
-          </div>
-          <div class="label" safe>{`${v.t.stats.p50} / ${v.t.stats.p95}`}</div>
-        </div>
-        <div class="kpi">
-          <div class="value" safe>
-            {fmtNumber(v, m.inFlight)}
-          </div>
-          <div class="label" safe>
-            {v.t.stats.inFlight}
-          </div>
-        </div>
+        <Kpi v={v} n={m.total} label={v.t.stats.total} />
+        <RateKpi v={v} m={m} label={v.t.stats.successRate} />
+        <Kpi v={v} n={m.timeouts} label={v.t.stats.timeouts} alarm />
+        <Kpi v={v} n={m.providerErrors} label={v.t.stats.providerErrors} alarm />
+        <Kpi v={v} n={m.noImage} label={v.t.stats.noImage} alarm kpi="provider_no_image" />
+        <Kpi v={v} n={m.configErrors} label={v.t.stats.configErrors} alarm kpi="invalid_config" />
+        <Kpi v={v} n={m.cancelled} label={v.t.stats.cancelled} />
+        <LatencyKpi v={v} m={m} labels={v.t.stats} />
+        <Kpi v={v} n={m.inFlight} label={v.t.stats.inFlight} />
       </div>
       <section class="card">
         <div class="card-head">
@@ -480,48 +464,11 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
         ""
       )}
       <div class="kpis">
-        <div class="kpi">
-          <div class="value" safe>
-            {fmtNumber(v, m.total)}
-          </div>
-          <div class="label" safe>
-            {s.total}
-          </div>
-        </div>
-        <div class={`kpi ${rateClass(m.total, m.successRate)}`} data-rate={rateClass(m.total, m.successRate)}>
-          <div class="value" safe>
-            {m.total ? pct(v, m.successRate) : v.t.common.none}
-          </div>
-          <div class="label" safe>{`${s.successRate} (${m.success})`}</div>
-        </div>
-        <div class={m.timeouts ? "kpi bad" : "kpi"}>
-          <div class="value" safe>
-            {fmtNumber(v, m.timeouts)}
-          </div>
-          <div class="label" safe>
-            {s.timeouts}
-          </div>
-        </div>
-        <div class={m.providerErrors ? "kpi bad" : "kpi"}>
-          <div class="value" safe>
-            {fmtNumber(v, m.providerErrors)}
-          </div>
-          <div class="label" safe>
-            {s.providerErrors}
-          </div>
-        </div>
-        <div class="kpi">
-          <div class="value small-value">
-            <span class="nowrap" safe>
-              {fmtDuration(v, m.p50)}
-            </span>{" "}
-            /{" "}
-            <span class="nowrap" safe>
-              {fmtDuration(v, m.p95)}
-            </span>
-          </div>
-          <div class="label" safe>{`${s.p50} / ${s.p95}`}</div>
-        </div>
+        <Kpi v={v} n={m.total} label={s.total} />
+        <RateKpi v={v} m={m} label={s.successRate} />
+        <Kpi v={v} n={m.timeouts} label={s.timeouts} alarm />
+        <Kpi v={v} n={m.providerErrors} label={s.providerErrors} alarm />
+        <LatencyKpi v={v} m={m} labels={s} />
       </div>
       <section class="card">
         <h2 safe>{s.chartTitle}</h2>
