@@ -77,6 +77,27 @@ export interface ServerOptions {
   cpuProfileDir?: string;
 }
 
+/** A slot as the bench configures it through `PUT /api/slots/{id}`. */
+export interface SlotSetup {
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  output_format?: string;
+}
+
+/** A Gemini slot whose fake answers after `ms` (the prompt carries the latency; see fake-gemini.ts). */
+export function geminiSlot(ms: number): SlotSetup {
+  return { provider: "gemini", operation: "image_edit", settings: { prompt: `bench latency=${ms}` } };
+}
+
+/** The `local` provider handing the photo back in its own format. */
+export const PASSTHROUGH: SlotSetup = {
+  provider: "local",
+  operation: "passthrough",
+  settings: {},
+  output_format: "original",
+};
+
 export class BenchServer {
   token = "";
   cookie = "";
@@ -123,6 +144,21 @@ export class BenchServer {
       );
     }
     return new BenchServer(proc, url, env, output, readyMs - started);
+  }
+
+  /**
+   * A started server, set up as an operator would: passwords and login (setUp), the runtime
+   * settings through the API, the slots. Stopped at exit.
+   */
+  static async ready(
+    o: ServerOptions & { settings: Record<string, unknown>; slots: Record<string, SlotSetup> },
+  ): Promise<BenchServer> {
+    const s = await BenchServer.start(o);
+    atExit(async () => void (await s.stop()));
+    await s.setUp();
+    await s.apiOk("PUT", "/api/settings", o.settings);
+    for (const [id, slot] of Object.entries(o.slots)) await s.configureSlot(id, slot);
+    return s;
   }
 
   /** Runs the `photochanger` CLI against the same database and data dir. */
@@ -183,10 +219,7 @@ export class BenchServer {
     return text ? JSON.parse(text) : null;
   }
 
-  async configureSlot(
-    id: string,
-    s: { provider: string; operation: string; settings: Record<string, unknown>; output_format?: string },
-  ): Promise<void> {
+  async configureSlot(id: string, s: SlotSetup): Promise<void> {
     await this.apiOk("PUT", `/api/slots/${id}`, {
       name: `bench ${id}`,
       enabled: true,

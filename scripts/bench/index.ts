@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { VERSION } from "../../src/version";
 import { ADMIN_PAGES, jobCount, seedHistory, timePages, worstP95 } from "./admin";
 import { measureDeadline } from "./deadline";
-import { BenchServer, ingest, ROOT, scratchDir, startPostgres } from "./env";
+import { BenchServer, geminiSlot, ingest, PASSTHROUGH, ROOT, scratchDir, startPostgres } from "./env";
 import { startFakeGemini } from "./fake-gemini";
 import { measureFootprint } from "./footprint";
 import { heldAddedP99, measureHeld } from "./held";
@@ -119,38 +119,18 @@ try {
   const needsS1 = [1, 2, 4, 5, 6, 8].some(wants);
   let run1: LatencyRun | null = null;
   if (needsS1) {
-    const s1 = await BenchServer.start({
+    const s1 = await BenchServer.ready({
       databaseUrl: await pg.createDatabase("main"),
       dataDir: join(scratch, "s1"),
       workers: 64,
       geminiUrl: fake.url,
-    });
-    atExit(async () => void (await s1.stop()));
-    await s1.setUp();
-    await s1.apiOk("PUT", "/api/settings", {
-      max_in_flight_jobs: 200,
-      provider_concurrency: { gemini: 64, local: 64 },
-    });
-    await s1.configureSlot("slot-001", {
-      provider: "gemini",
-      operation: "image_edit",
-      settings: { prompt: "bench latency=2000" },
-    });
-    await s1.configureSlot("slot-002", {
-      provider: "local",
-      operation: "passthrough",
-      settings: {},
-      output_format: "original",
-    });
-    await s1.configureSlot("slot-004", {
-      provider: "gemini",
-      operation: "image_edit",
-      settings: { prompt: "bench latency=15000" },
-    });
-    await s1.configureSlot("slot-005", {
-      provider: "gemini",
-      operation: "image_edit",
-      settings: { prompt: "bench latency=0" },
+      settings: { max_in_flight_jobs: 200, provider_concurrency: { gemini: 64, local: 64 } },
+      slots: {
+        "slot-001": geminiSlot(2000),
+        "slot-002": PASSTHROUGH,
+        "slot-004": geminiSlot(15_000),
+        "slot-005": geminiSlot(0),
+      },
     });
 
     await attempt(1, "Added latency, 1 MB JPEG, provider 2 s", "p50 ≤ 10 ms, p99 ≤ 30 ms", async () => {
@@ -275,23 +255,14 @@ try {
   let runOff: LatencyRun | null = null;
   if (wants(1) && run1) {
     try {
-      const s2 = await BenchServer.start({
+      const s2 = await BenchServer.ready({
         databaseUrl: await pg.createDatabase("nowake"),
         dataDir: join(scratch, "s2"),
         workers: 64,
         geminiUrl: fake.url,
         env: { WAKEUPS: "off" },
-      });
-      atExit(async () => void (await s2.stop()));
-      await s2.setUp();
-      await s2.apiOk("PUT", "/api/settings", {
-        max_in_flight_jobs: 200,
-        provider_concurrency: { gemini: 64 },
-      });
-      await s2.configureSlot("slot-001", {
-        provider: "gemini",
-        operation: "image_edit",
-        settings: { prompt: "bench latency=2000" },
+        settings: { max_in_flight_jobs: 200, provider_concurrency: { gemini: 64 } },
+        slots: { "slot-001": geminiSlot(2000) },
       });
       runOff = await measureAddedLatency(
         s2,
@@ -360,20 +331,15 @@ try {
   });
 
   await attempt(3, "Held connections", "all 200, RSS ≤ 400 MB, added p99 ≤ 150 ms", async () => {
-    const s3 = await BenchServer.start({
+    const s3 = await BenchServer.ready({
       databaseUrl: await pg.createDatabase("held"),
       dataDir: join(scratch, "s3"),
       workers: P.heldN,
       geminiUrl: fake.url,
+      settings: { max_in_flight_jobs: P.heldN + 100, provider_concurrency: { gemini: P.heldN } },
+      slots: { "slot-003": geminiSlot(P.heldLatency) },
     });
-    atExit(async () => void (await s3.stop()));
-    await s3.setUp();
-    await s3.apiOk("PUT", "/api/settings", {
-      max_in_flight_jobs: P.heldN + 100,
-      provider_concurrency: { gemini: P.heldN },
-    });
-    const prompt = `bench latency=${P.heldLatency}`;
-    await s3.configureSlot("slot-003", { provider: "gemini", operation: "image_edit", settings: { prompt } });
+    const prompt = geminiSlot(P.heldLatency).settings.prompt as string;
     const h = await measureHeld(s3, fake.url, "slot-003", prompt, photo200k, P.heldN);
     await s3.stop();
     const ok = h.statuses[200] ?? 0;
@@ -525,29 +491,14 @@ async function profileServer(
 ): Promise<string[]> {
   const dir = join(scratch, "profile");
   mkdirSync(dir, { recursive: true });
-  const s = await BenchServer.start({
+  const s = await BenchServer.ready({
     databaseUrl: await pg.createDatabase("profile"),
     dataDir: join(scratch, "sp"),
     workers: 16,
     geminiUrl: fakeUrl,
     cpuProfileDir: dir,
-  });
-  atExit(async () => void (await s.stop()));
-  await s.setUp();
-  await s.apiOk("PUT", "/api/settings", {
-    max_in_flight_jobs: 200,
-    provider_concurrency: { gemini: 16, local: 16 },
-  });
-  await s.configureSlot("slot-001", {
-    provider: "gemini",
-    operation: "image_edit",
-    settings: { prompt: "bench latency=0" },
-  });
-  await s.configureSlot("slot-002", {
-    provider: "local",
-    operation: "passthrough",
-    settings: {},
-    output_format: "original",
+    settings: { max_in_flight_jobs: 200, provider_concurrency: { gemini: 16, local: 16 } },
+    slots: { "slot-001": geminiSlot(0), "slot-002": PASSTHROUGH },
   });
   for (let i = 0; i < 100; i++) await ingest(s, "slot-001", photo1m);
   await ingestLoad(s.url, "slot-002", photo200k, 16, 5);
