@@ -10,21 +10,15 @@ import { login, type Session } from "./helpers/admin";
 import { ADMIN_PASSWORDS, dslrFields, INGEST_PASSWORD, startTestApp, type TestApp } from "./helpers/app";
 import { jpegBomb, listFiles, rawMultipart } from "./helpers/hostile";
 import { makeHeic, makeJpeg, makePng } from "./helpers/images";
+import { seededRandom } from "./helpers/random";
 
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 45);
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 4000);
 setDefaultTimeout((SECONDS + 60) * 1000);
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+/** The fuzzer's draws, from the shared seeded PRNG (the same sequence for the same seed everywhere). */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),

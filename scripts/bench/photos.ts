@@ -2,20 +2,10 @@
  * Photo-like test images made from scratch. A booth photo is not a smooth gradient: JPEG sizes and
  * decode/encode times depend on texture, so these carry soft shapes plus sensor-like noise, and
  * their byte sizes land where real camera JPEGs do (a 2 MP booth shot ≈ 1 MB at quality 92).
- * Pixels are written as an uncompressed BMP (trivial to produce) and encoded with Bun.Image.
+ * Pixels are written as an uncompressed BMP (trivial to produce) and encoded with Bun.Image; the
+ * noise is seeded, so every run measures the same bytes.
  */
-
-/** mulberry32: deterministic noise, so every run measures the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../test/helpers/random";
 
 /** A 24-bit BMP of a photo-like scene: gradient sky, a few soft blobs, per-pixel noise. */
 export function photoBmp(width: number, height: number, noise = 18, seed = 7): Uint8Array {
@@ -33,7 +23,7 @@ export function photoBmp(width: number, height: number, noise = 18, seed = 7): U
   v.setUint16(26, 1, true);
   v.setUint16(28, 24, true);
   v.setUint32(34, rowBytes * height, true);
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const blobs = Array.from({ length: 6 }, () => ({
     x: rand() * width,
     y: rand() * height,

@@ -54,17 +54,7 @@ export function seedPastJobs(app: TestApp, jobs: PastJob[]): Promise<NewJobRow[]
   return seedJobHistory(app, jobs.map(pastJobRow));
 }
 
-/** mulberry32: a small seeded PRNG. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "./random";
 
 export async function loginToken(app: TestApp, username: string, password: string): Promise<string> {
   const res = await fetch(`${app.url}/api/login`, {
