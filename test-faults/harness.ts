@@ -4,6 +4,7 @@
  * way DSLR Remote Pro does and record every answer, and the checks on the job table that turn a
  * run into figures (lost, duplicated, stuck, 500s).
  */
+import { expect } from "bun:test";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -338,6 +339,23 @@ export interface Figures {
  * succeed although its deadline allowed it (or whose 200 did not carry its stored result);
  * duplicated = more than one final log row; stuck = still active; 500s = booth answers of 500.
  */
+export type Accounting = Awaited<ReturnType<typeof account>>;
+
+/**
+ * What must hold after every fault: no job lost, finalized twice or left active, no booth answered
+ * 500, and every 200 carried its job's stored result.
+ */
+export function expectNoDamage(a: Accounting): void {
+  const { lost, duplicated, stuck, errors500, badBodies } = a;
+  expect({ lost, duplicated, stuck, errors500, badBodies }).toEqual({
+    lost: [],
+    duplicated: [],
+    stuck: [],
+    errors500: [],
+    badBodies: [],
+  });
+}
+
 export async function account(
   w: World,
   answers: Answer[],
