@@ -1,6 +1,6 @@
 /** The per-field messages of a 422, for the forms that show them next to each input. */
 import type { FieldErrors } from "../../../templates/forms";
-import { type View, validationText } from "../../../templates/view";
+import { errorText, type View, validationText } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
 
 /** `details.fields` of a 422 as a map field → localized message (`settings.prompt` → "…"). */
@@ -20,4 +20,13 @@ export function fieldLabel(v: View, field: string): string {
   if (field === "size_limit_mb") return v.t.slot.sizeLimit;
   if (field === "output_format") return v.t.slot.outputFormat;
   return v.t.fields[key]?.title ?? field;
+}
+
+/** An error as one line for a card's alert: each field's label and message, or the error's text. */
+export function errorLine(v: View, err: AppError): string {
+  const fields = fieldErrorsOf(err, v);
+  if (!fields) return errorText(v, err.code, err.message);
+  return Object.entries(fields)
+    .map(([k, m]) => `${fieldLabel(v, k)}: ${m}`)
+    .join("; ");
 }

@@ -23,7 +23,7 @@ import { listJobs } from "../jobs/service";
 import { applyPreset, createPreset, findPreset, listAllPresets, removePreset } from "../presets/service";
 import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
-import { fieldErrorsOf, fieldLabel } from "./field-errors";
+import { errorLine, fieldErrorsOf } from "./field-errors";
 import { providerLabel } from "./labels";
 import { render } from "./render";
 import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
@@ -251,12 +251,7 @@ export const uiSlotRoutes = (rt: Services) =>
           );
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          const fields = fieldErrorsOf(err, view);
-          const error = fields
-            ? Object.entries(fields)
-                .map(([k, m]) => `${fieldLabel(view, k)}: ${m}`)
-                .join("; ")
-            : errorText(view, err.code, err.message);
+          const error = errorLine(view, err);
           return render(await presetsCard(rt, view, params.id, { error }), { status: err.status });
         }
       },
@@ -384,12 +379,7 @@ export const uiSlotRoutes = (rt: Services) =>
           );
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          const fields = fieldErrorsOf(err, view);
-          const detail = fields
-            ? Object.entries(fields)
-                .map(([k, m]) => `${fieldLabel(view, k)}: ${m}`)
-                .join("; ")
-            : errorText(view, err.code, err.message);
+          const detail = errorLine(view, err);
           // the provider's own (sanitized) words help the operator more than the generic line; they
           // are quoted as the provider's, not passed off as our text
           const raw = err.code === "provider_error" && err.message ? err.message : undefined;
