@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The slot page's style presets: one click fills the form; operators can save their own. */
-import { Alert } from "./components";
+import { AlertText } from "./components";
 import { pt } from "./i18n/providers";
 import { Icon } from "./icons";
 import { can, type View } from "./view";
@@ -57,20 +57,8 @@ export function PresetsCard({
       <p class="hint" safe>
         {t.hint}
       </p>
-      {message ? (
-        <Alert kind="success">
-          <span safe>{message}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {error ? (
-        <Alert kind="error">
-          <span safe>{error}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={message} />
+      <AlertText kind="error" text={error} />
       <div class="preset-grid">
         {curated.map((p) => (
           <div class="preset-card" data-preset-card={p.id}>

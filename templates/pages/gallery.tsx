@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The gallery of all slots (admin), its public share link, and the guests' view of a shared gallery. */
-import { Alert, ResultCard, type ResultItem } from "../components";
+import { AlertText, ResultCard, type ResultItem } from "../components";
 import { Icon } from "../icons";
 import { BareLayout, LangSwitch, Layout } from "../layout";
 import { can, fmtDateTime, slotName, type View } from "../view";
@@ -115,13 +115,7 @@ export function ShareCard({
       <p class="hint" safe>
         {`${v.t.gallery.shareHint} ${v.t.gallery.shareRateHint}`}
       </p>
-      {message ? (
-        <Alert kind="success">
-          <span safe>{message}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={message} />
       {links.length ? (
         links.map((l) => (
           <div class="stack share-link" data-share-id={l.id}>

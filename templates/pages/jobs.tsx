@@ -2,6 +2,7 @@
 /** Jobs: the live queue (polled, with time left and cancel), finished jobs with filters, one job's timeline. */
 import {
   Alert,
+  AlertText,
   CardsTable,
   FilterSelect,
   JobMessage,
@@ -201,13 +202,7 @@ export function JobList({
       hx-select="#job-list"
       hx-swap="outerHTML"
     >
-      {error ? (
-        <Alert kind="error">
-          <span safe>{error}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="error" text={error} />
       {jobs.length ? (
         <JobsTable v={v} jobs={jobs} showSlot />
       ) : (

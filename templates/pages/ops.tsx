@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The pages operators expect besides the daily ones: system health, the audit log, their own account. */
-import { Alert, AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
+import { AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, type View } from "../view";
@@ -447,13 +447,7 @@ export function SessionsCard({
       <p class="hint" safe>
         {a.sessionsHint}
       </p>
-      {message ? (
-        <Alert kind="success">
-          <span safe>{message}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={message} />
       <CardsTable
         id="sessions"
         rows={sessions}

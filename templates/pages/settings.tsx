@@ -2,7 +2,7 @@
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, notifications, purge. Read-only without settings:write. */
 
 import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
-import { Alert, Field, PasswordInput } from "../components";
+import { Alert, AlertText, Field, PasswordInput } from "../components";
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
@@ -197,13 +197,7 @@ export function IngestPasswordCard({
       ) : (
         ""
       )}
-      {error ? (
-        <Alert kind="error">
-          <span safe>{error}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="error" text={error} />
       {ro ? (
         ""
       ) : (
@@ -271,20 +265,8 @@ export function ProviderKeysCard({
       <h2>
         <Icon name="key" /> <span safe>{v.t.settings.providerKeys}</span>
       </h2>
-      {message ? (
-        <Alert kind="success">
-          <span safe>{message}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {error ? (
-        <Alert kind="error">
-          <span safe>{error}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={message} />
+      <AlertText kind="error" text={error} />
       {m.keys.map((k) => (
         <div class="stack provider-key" data-provider={k.id}>
           <div class="row">

@@ -10,6 +10,7 @@ import type { SlotAttention } from "../../src/modules/attention/service";
 import { refusalText, SlotTrouble } from "../attention";
 import {
   Alert,
+  AlertText,
   CopyField,
   DropZone,
   Field,
@@ -504,13 +505,7 @@ export function TemplatesCard({
       <p class="hint" safe>
         {v.t.slot.templatesHint}
       </p>
-      {error ? (
-        <Alert kind="error">
-          <span safe>{error}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="error" text={error} />
       {uploaded ? (
         <Alert kind="success">
           <span safe>{v.t.slot.templateUploaded}</span>
