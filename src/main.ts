@@ -448,8 +448,20 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`photochanger: configuration error — ${err.message}`);
       return 1;
     }
-    console.error(`photochanger ${name}: ${(err as Error).message}`);
+    console.error(`photochanger ${name}: ${describeFailure(err)}`);
     return 1;
+  }
+}
+
+/** One sentence for whatever was thrown: an Error's message, a string, or what the value says. */
+export function describeFailure(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  if (typeof err === "string" && err) return err;
+  if (err === undefined || err === null) return "it failed without saying why (no error was given)";
+  try {
+    return JSON.stringify(err) ?? String(err);
+  } catch {
+    return String(err);
   }
 }
 

@@ -4,13 +4,14 @@
  * is given the traverse bit on the way to its binaries and its data dir, nothing more.
  */
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { letOthersTraverse, startEmbeddedPostgres } from "../src/db/embedded";
+import { keepPrivate, letOthersTraverse, startEmbeddedPostgres } from "../src/db/embedded";
 import { silentLogger } from "../src/lib/log";
-import { freePort } from "./helpers/cli";
+import { describeFailure } from "../src/main";
+import { freePort, runCli, spawnServer } from "./helpers/cli";
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -31,6 +32,75 @@ describe("embedded PostgreSQL as root", () => {
       rmSync(top, { recursive: true, force: true });
     }
   });
+
+  test("keepPrivate puts a data dir others can enter back to 0700, and leaves 0700/0750 alone", () => {
+    const top = mkdtempSync(join(tmpdir(), "photochanger-private-"));
+    try {
+      const pgDir = join(top, "postgres");
+      expect(keepPrivate(pgDir)).toBeNull();
+      mkdirSync(pgDir, { mode: 0o701 });
+      expect(keepPrivate(pgDir)).toBe(0o701);
+      expect(mode(pgDir)).toBe(0o700);
+      chmodSync(pgDir, 0o750);
+      expect(keepPrivate(pgDir)).toBeNull();
+      expect(mode(pgDir)).toBe(0o750);
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
+  });
+
+  test("describeFailure gives one sentence for anything thrown", () => {
+    expect(describeFailure(new Error("boom"))).toBe("boom");
+    expect(describeFailure("plain")).toBe("plain");
+    expect(describeFailure(undefined)).toContain("without saying why");
+    expect(describeFailure({ code: 7 })).toBe('{"code":7}');
+  });
+
+  test("the server starts, stops and starts again on the same data dir under a 0700 directory", async () => {
+    expect(process.getuid?.()).toBe(0);
+    const top = mkdtempSync(join(tmpdir(), "photochanger-restart-"));
+    const env = { PHOTOCHANGER_DATA_DIR: join(top, "data"), EMBEDDED_PG_PORT: String(await freePort()) };
+    try {
+      for (const round of [1, 2, 3]) {
+        const server = await spawnServer(env, { cwd: top });
+        try {
+          const ready = await fetch(`${server.url}/readyz`);
+          expect(ready.status, `start ${round}: ${server.output()}`).toBe(200);
+          expect(mode(join(top, "data", "postgres"))).toBe(0o700);
+        } finally {
+          server.proc.kill("SIGTERM");
+          expect(await server.proc.exited).toBe(0);
+        }
+        // A box upgraded from the version that opened the data dir to others must still start.
+        if (round === 1) chmodSync(join(top, "data", "postgres"), 0o701);
+      }
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test("a PostgreSQL that refuses to start is named in one sentence, exit 1, no stack trace", async () => {
+    const top = mkdtempSync(join(tmpdir(), "photochanger-refused-"));
+    try {
+      const dataDir = join(top, "data");
+      mkdirSync(join(dataDir, "postgres"), { recursive: true, mode: 0o700 });
+      // A data dir PostgreSQL cannot use: the server must pass on what PostgreSQL said.
+      writeFileSync(join(dataDir, "postgres", "PG_VERSION"), "7\n");
+      const result = await runCli(["serve"], {
+        PHOTOCHANGER_DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(await freePort()),
+        PORT: String(await freePort()),
+        HOST: "127.0.0.1",
+      });
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/the embedded PostgreSQL in .+ did not start: \S.+/);
+      expect(result.stderr).not.toMatch(/TypeError|\n\s+at /);
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test("starts from a data dir under a 0700 directory and answers", async () => {
     expect(process.getuid?.()).toBe(0);
