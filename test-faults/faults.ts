@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, runCli } from "../test/helpers/cli";
 import { makeJpeg } from "../test/helpers/images";
+import { SilentProxy } from "../test/helpers/silent-proxy";
 import {
   type Answer,
   account,
@@ -445,6 +446,115 @@ describe("faults", () => {
       await w.close();
     }
   }, 120_000);
+
+  test("7. every open database connection goes silent (twice) under load: every booth answered by its deadline + 3 s, /readyz down meanwhile, the instance recovers by itself", async () => {
+    const w = await World.create(pg, "silent");
+    const proxy = await SilentProxy.start({ host: "127.0.0.1", port: pg.port });
+    try {
+      const syncS = 20;
+      await w.slot("slot-001", "greyscale", 1500);
+      await w.settings({ sync_response_seconds: syncS, max_in_flight_jobs: 64 });
+      const server = await w.serve({ WORKER_COUNT: "4", DATABASE_URL: proxy.through(w.url) });
+      const stop = new AbortController();
+      const load = booths(6, () => server.url, "slot-001", photo, stop.signal, 50);
+      const readyz: number[] = [];
+      const watchReady = (async () => {
+        while (!stop.signal.aborted) {
+          const r = await fetch(`${server.url}/readyz`).catch(() => null);
+          readyz.push(r?.status ?? 0);
+          await Bun.sleep(250);
+        }
+      })();
+      await Bun.sleep(4000);
+      const silenced: number[] = [];
+      const recoveredMs: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        silenced.push(proxy.silence());
+        const at = Date.now();
+        const before = load.answers.length;
+        // Recovered: a booth that arrived after the silence got its image.
+        await until("a 200 for an upload sent after the silence", 30_000, async () =>
+          load.answers.slice(before).some((a) => a.status === 200 && a.startedAt > at),
+        );
+        recoveredMs.push(Date.now() - at);
+        await Bun.sleep(4000);
+      }
+      stop.abort();
+      await load.done;
+      await watchReady;
+      await w.settle(40_000);
+      const stoppedAt = Date.now();
+      server.proc.kill("SIGTERM");
+      const exit = await server.proc.exited;
+      const stopMs = Date.now() - stoppedAt;
+
+      const a = await account(w, load.answers);
+      const slowest = Math.max(...load.answers.map((x) => x.ms));
+      figures.push({
+        fault: "every open database connection made silent (not closed) by a TCP proxy, twice",
+        runs: 2,
+        jobs: a.jobs.length,
+        lost: a.lost.length + a.badBodies.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes: `${silenced.join(" and ")} connections silenced; a new booth served again ${recoveredMs.map((m) => `${m} ms`).join(" and ")} after; /readyz not ready in ${readyz.filter((x) => x !== 200).length} of ${readyz.length} probes; slowest booth answer ${slowest} ms (T_sync ${syncS} s); SIGTERM exit ${exit} in ${stopMs} ms; booths: ${tally(load.answers)}`,
+      });
+      expectNoDamage(a);
+      expect(noFaultAnswers(load.answers)).toEqual([]);
+      expect(load.answers.filter((x) => x.status === "cut")).toEqual([]);
+      // Every booth answered by its deadline plus the 3 s grace (1 s more for a loaded machine).
+      expect(slowest).toBeLessThan((syncS + 4) * 1000);
+      expect(readyz.some((x) => x === 503)).toBe(true);
+      expect(readyz.at(-1)).toBe(200);
+      expect(exit).toBe(0);
+    } finally {
+      await w.close();
+      await proxy.stop();
+    }
+  }, 150_000);
+
+  test("8. PostgreSQL down across the deadline: every held booth gets its 504 with the job id by deadline + 3 s", async () => {
+    const w = await World.create(pg, "downdeadline");
+    try {
+      const syncS = 10;
+      // The provider outlasts the deadline, so every booth is still held when PostgreSQL stops.
+      await w.slot("slot-001", "greyscale", 30_000);
+      await w.settings({ sync_response_seconds: syncS, max_in_flight_jobs: 64 });
+      const server = await w.serve({ WORKER_COUNT: "8" });
+      const held = Promise.all(Array.from({ length: 8 }, () => post(server.url, "slot-001", photo)));
+      await until("8 jobs accepted", 20_000, async () => {
+        const [r] = await w.db<{ n: number }[]>`select count(*)::int as n from job`;
+        return r!.n === 8;
+      });
+      await Bun.sleep(2000);
+      await pg.stop();
+      const answers = await held;
+      await pg.start();
+      await w.settle(30_000);
+      const a = await account(w, answers, () => false);
+      const slowest = Math.max(...answers.map((x) => x.ms));
+      figures.push({
+        fault: "PostgreSQL stopped before the held booths' deadline, down past it",
+        runs: 1,
+        jobs: a.jobs.length,
+        lost: 0,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes: `${tally(answers)}; slowest answer ${slowest} ms from the booth's request (T_sync ${syncS} s); jobs afterwards: ${[...new Set(a.jobs.map((j) => j.status))].join(", ")}`,
+      });
+      expect(answers.map((x) => [x.status, x.code, x.jobId !== null])).toEqual(
+        answers.map(() => [504, "sync_timeout", true]),
+      );
+      expect(slowest).toBeLessThan((syncS + 4) * 1000);
+      expect(a.stuck).toEqual([]);
+      expect(a.duplicated).toEqual([]);
+    } finally {
+      await pg.ensureUp();
+      await w.close();
+    }
+  }, 120_000);
 });
 
 /** Replaces the figures table in docs/reliability.md (between its markers) with this run's. */
@@ -454,7 +564,7 @@ function writeReliabilityTable(rows: Figures[], seconds: number): void {
   const end = "<!-- faults:end -->";
   const table = [
     begin,
-    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 6 scenarios reporting.`,
+    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 8 scenarios reporting.`,
     "",
     "| fault | runs | jobs | lost | duplicated | stuck | 500s | notes |",
     "|---|---:|---:|---:|---:|---:|---:|---|",

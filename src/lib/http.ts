@@ -67,6 +67,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
       "CONNECTION_ENDED",
       "CONNECTION_DESTROYED",
     ].includes(code) ||
+    code === "57014" || // statement_timeout: the database did not finish in time
+    code === "55P03" || // lock_not_available
     code.startsWith("08") || // connection exceptions
     code === "57P01" || // admin shutdown
     code === "57P03" || // cannot connect now

@@ -3,7 +3,9 @@
  * re-reading the row about once a second as a safety net, and reading it one last time at the
  * deadline — where, if the job is still running, the waiter itself finalizes it as `timeout`.
  * Database errors do not end the wait: the waiter keeps reading until the deadline (plus a short
- * grace for the final read), and if the database is still unreachable then it says so.
+ * grace for the final read), and if the database is still unreachable then it says so. The give-up
+ * time is a timer, not a database answer: a call still running then is left to finish on its own,
+ * and the booth gets its 504 with the job id at the deadline plus the grace at worst.
  */
 import type { JobRow } from "../db/schema";
 import { isFinal } from "../domain/outcome";
@@ -42,6 +44,16 @@ export async function waitForOutcome(
     wake();
   });
   const giveUpAt = expiresAt.getTime() + FINAL_READ_GRACE_MS;
+  let gaveUp: (v: typeof UNCONFIRMED) => void = () => {};
+  const givingUp = new Promise<typeof UNCONFIRMED>((resolve) => {
+    gaveUp = resolve;
+  });
+  const cancelGiveUp = clock.setTimer(giveUpAt - clock.now().getTime(), () => gaveUp(UNCONFIRMED));
+  /** A database call, or UNCONFIRMED once the give-up time comes first (the call's answer is dropped). */
+  const beforeGiveUp = <T>(call: Promise<T>): Promise<T | typeof UNCONFIRMED> => {
+    call.catch(() => {});
+    return Promise.race([call, givingUp]);
+  };
   try {
     for (;;) {
       if (finalRow) return finalRow;
@@ -55,10 +67,11 @@ export async function waitForOutcome(
         // At the deadline the fenced expiry comes first: the booth's 504 is one statement away, and
         // if the job ended at the edge (or the clock is ahead) the read below decides.
         if (expiresAt.getTime() <= clock.now().getTime()) {
-          const expired = await queue.expire(jobId);
+          const expired = await beforeGiveUp(queue.expire(jobId));
           if (expired) return expired;
         }
-        const row = await queue.get(jobId);
+        const row = await beforeGiveUp(queue.get(jobId));
+        if (row === UNCONFIRMED) return UNCONFIRMED;
         if (!row) return null;
         // A row this process is still finishing (its files being removed) is answered from its
         // wake-up, which follows the clean-up: the booth never hears of a half-finished job.
@@ -89,6 +102,7 @@ export async function waitForOutcome(
       }
     }
   } finally {
+    cancelGiveUp();
     off();
   }
 }

@@ -29,6 +29,9 @@ export type { AggregateRow, FailureRow, JobFilter, OutcomeCounts } from "./job-s
 export type { FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./job-store";
 export type { SlotChanges } from "./slots";
 
+/** After a connection was dropped for not answering, readiness stays down this long. */
+const STALL_MEMORY_MS = 5_000;
+
 export class Store {
   readonly jobs: JobStore;
   readonly instances: InstanceStore;
@@ -45,8 +48,8 @@ export class Store {
   readonly presets: PresetStore;
 
   private constructor(private readonly database: Database) {
-    const { sql, db } = database;
-    this.jobs = new JobStore(sql);
+    const { sql, db, reports } = database;
+    this.jobs = new JobStore(sql, reports.sql);
     this.instances = new InstanceStore(sql);
     this.slots = new SlotStore(db);
     this.settings = new SettingsStore(db, sql);
@@ -80,8 +83,16 @@ export class Store {
     this.answeredAt = Date.now();
   }
 
-  /** One round trip (readiness, `status`); rejects when the database does not answer in time. */
+  /**
+   * One round trip (readiness, `status`); rejects when the database does not answer in time, or
+   * when a connection was dropped for not answering within the last STALL_MEMORY_MS: calls may be
+   * hanging on connections that look open, even if this one went through.
+   */
   async ping(timeoutMs = 2000): Promise<void> {
+    const stalledAgo = performance.now() - this.database.lastStallAt();
+    if (this.database.lastStallAt() > 0 && stalledAgo < STALL_MEMORY_MS) {
+      throw new Error(`a database connection stopped answering ${(stalledAgo / 1000).toFixed(1)} s ago`);
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
@@ -97,7 +108,7 @@ export class Store {
 
   /** Media keys the database points at, with their recorded SHA-256 (for `media migrate`). */
   referencedMedia(): Promise<Map<string, string | null>> {
-    return referencedMedia(this.database.db);
+    return referencedMedia(this.database.reports.db);
   }
 
   /** How many migrations the database has recorded. */

@@ -12,7 +12,11 @@ import * as q from "./jobs";
 export type { FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./jobs";
 
 export class JobStore {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    /** Admin reads, statistics and the cleaner's bulk reads: calls that may take longer (REPORT_BOUND). */
+    private readonly reports: Sql = sql,
+  ) {}
 
   // ---- the queue ----
   /** `liveSince`: processing rows with an older lease heartbeat do not count against the cap. */
@@ -78,58 +82,58 @@ export class JobStore {
 
   // ---- admin reads ----
   list(filter: reads.JobListFilter) {
-    return reads.listJobs(this.sql, filter);
+    return reads.listJobs(this.reports, filter);
   }
   newestPerSlot(slotIds: string[], status: JobStatus) {
-    return reads.newestPerSlot(this.sql, slotIds, status);
+    return reads.newestPerSlot(this.reports, slotIds, status);
   }
   timeline(jobId: string) {
-    return reads.timeline(this.sql, jobId);
+    return reads.timeline(this.reports, jobId);
   }
   recentResults(slotId: string, now: Date, limit: number) {
-    return reads.recentResults(this.sql, slotId, now, limit);
+    return reads.recentResults(this.reports, slotId, now, limit);
   }
   outcomeCounts(slotId: string, since: Date | null) {
-    return reads.outcomeCounts(this.sql, slotId, since);
+    return reads.outcomeCounts(this.reports, slotId, since);
   }
   expiredResults(now: Date) {
-    return reads.expiredResults(this.sql, now);
+    return reads.expiredResults(this.reports, now);
   }
   markResultsDeleted(ids: string[], now: Date) {
-    return reads.markResultsDeleted(this.sql, ids, now);
+    return reads.markResultsDeleted(this.reports, ids, now);
   }
   activePayloadPaths() {
-    return reads.activePayloadPaths(this.sql);
+    return reads.activePayloadPaths(this.reports);
   }
   liveResultPaths() {
-    return reads.liveResultPaths(this.sql);
+    return reads.liveResultPaths(this.reports);
   }
   storedResultCounts(now: Date) {
-    return reads.storedResultCounts(this.sql, now);
+    return reads.storedResultCounts(this.reports, now);
   }
 
   // ---- statistics ----
   aggregate(f: stats.JobFilter, bucketing: { grain: string; tz: string } | null) {
-    return stats.aggregateJobs(this.sql, f, bucketing);
+    return stats.aggregateJobs(this.reports, f, bucketing);
   }
   /** Fills the statistics' hourly rollup for every closed hour not in it yet. */
   warmStats() {
-    return warmRollup(this.sql);
+    return warmRollup(this.reports);
   }
   /** `aggregate` (whole range and per bucket) and `failureReasons` from the hourly rollup. */
   rollupStats(f: stats.JobFilter, buckets: readonly { key: string; start: Date }[] | null) {
-    return stats.rollupStats(this.sql, f, buckets);
+    return stats.rollupStats(this.reports, f, buckets);
   }
   failureReasons(f: stats.JobFilter) {
-    return stats.failureReasons(this.sql, f);
+    return stats.failureReasons(this.reports, f);
   }
   lastOutcomes(slotIds: string[]) {
-    return stats.lastOutcomes(this.sql, slotIds);
+    return stats.lastOutcomes(this.reports, slotIds);
   }
   windowCounts(since: Date) {
-    return stats.windowCounts(this.sql, since);
+    return stats.windowCounts(this.reports, since);
   }
   recentFailures(since: Date, limit: number) {
-    return stats.recentFailures(this.sql, since, limit);
+    return stats.recentFailures(this.reports, since, limit);
   }
 }

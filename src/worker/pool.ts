@@ -21,7 +21,7 @@ import {
   type ProviderImage,
 } from "../providers/types";
 import type { JobEvents } from "../queue/events";
-import type { JobQueue } from "../queue/index";
+import { type JobQueue, OVERDUE_GRACE_MS } from "../queue/index";
 import type { QuotaService } from "../quota/service";
 import type { SettingsService } from "../settings/service";
 import type { LogEntry } from "../store/index";
@@ -252,6 +252,9 @@ export class WorkerPool {
     if (this.abandoning.signal.aborted) onShutdown();
     else this.abandoning.signal.addEventListener("abort", onShutdown, { once: true });
     const beat = setInterval(() => {
+      // A worker still here well past its job's deadline is stuck (its calls are bounded, so it
+      // should not be): the lease lapses, and a sweeper resolves the job.
+      if (clock.now().getTime() > job.expiresAt.getTime() + OVERDUE_GRACE_MS) return;
       queue.heartbeat(job).then(
         (ours) => {
           if (!ours) abort.abort(new LeaseLost());

@@ -135,6 +135,7 @@ async function boothExchange(
   client: BoothClient,
   track: Track,
 ): Promise<{ response: Response; outcome: string }> {
+  const receivedAt = rt.clock.now();
   if (rt.draining) {
     throw new AppError(
       "service_unavailable",
@@ -169,6 +170,7 @@ async function boothExchange(
     clientHash: stringField(upload.fields, "hash_hex") ?? stringField(upload.fields, "hash"),
     clientIp: client.ip,
     createdBy: null,
+    receivedAt,
     signal: request.signal,
     hold: client.hold,
     onAccepted: (job) => {

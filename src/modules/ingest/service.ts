@@ -316,6 +316,11 @@ export interface EnqueueInput {
   clientHash: string | null;
   clientIp: string | null;
   createdBy: string | null;
+  /**
+   * When the booth's request arrived: T_sync counts from here, so the time spent reading the upload
+   * and queueing it is inside the booth's deadline, not added to it. Default: now (acceptance).
+   */
+  receivedAt?: Date;
 }
 
 /**
@@ -370,7 +375,7 @@ export async function enqueueUpload(
         outputFormat: input.outputFormat,
         templates,
         createdAt,
-        expiresAt: jobExpiresAt(createdAt, settings.syncResponseSeconds),
+        expiresAt: jobExpiresAt(input.receivedAt ?? createdAt, settings.syncResponseSeconds),
         instanceId: rt.instanceId,
         payloadPath,
         payloadMime: MIME[upload.format],

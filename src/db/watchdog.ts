@@ -1,0 +1,83 @@
+/**
+ * Every database call is bounded. PostgreSQL bounds a statement itself (`statement_timeout`, set
+ * per pool in client.ts), but a connection that goes silent without closing — lost NAT or firewall
+ * state, a hung pooler, a paused VM — answers nothing, not even that error: postgres.js would wait
+ * for it forever and the pool would keep handing it out. So each connection's socket is watched:
+ * once the client has written a request, the server must send something back within `replyMs`
+ * (the statement bound plus the time its error takes to arrive), or the socket is destroyed.
+ * postgres.js then fails the calls on it with CONNECTION_CLOSED, which the product reads as "database unavailable"
+ * (retried, or 503/504 with the job id), drops the connection and opens a new one when needed, so
+ * the instance recovers by itself as soon as new connections work.
+ */
+import net from "node:net";
+
+const CHECK_EVERY_MS = 100;
+
+interface Watched {
+  socket: net.Socket;
+  replyMs: number;
+  /** performance.now() of the first request written since the server last sent anything; null when nothing is owed. */
+  owedSince: number | null;
+  onStall: () => void;
+}
+
+const watched = new Set<Watched>();
+let checker: ReturnType<typeof setInterval> | null = null;
+let lastCheckAt = 0;
+
+function check(): void {
+  const now = performance.now();
+  const late = now - lastCheckAt > 3 * CHECK_EVERY_MS;
+  lastCheckAt = now;
+  // The event loop was blocked (a long decode, a starved CPU): answers may be sitting unread in
+  // the sockets. Judge nobody until they have had a turn to be read.
+  if (late) return;
+  for (const w of watched) {
+    if (w.owedSince !== null && now - w.owedSince > w.replyMs) {
+      watched.delete(w);
+      w.onStall();
+      // Destroyed without an error on purpose: postgres.js then fails every call the connection
+      // holds with CONNECTION_CLOSED when the close lands. With an error, calls sent between the
+      // error and the close would be left waiting for ever.
+      w.socket.destroy();
+    }
+  }
+  if (watched.size === 0 && checker) {
+    clearInterval(checker);
+    checker = null;
+  }
+}
+
+/**
+ * Starts watching a connected socket: writes open a debt, any data from the server settles it.
+ * Returns the socket itself.
+ */
+export function watchReplies(socket: net.Socket, replyMs: number, onStall: () => void): net.Socket {
+  const w: Watched = { socket, replyMs, owedSince: null, onStall };
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  (socket as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
+    w.owedSince ??= performance.now();
+    return write(...args);
+  };
+  socket.on("data", () => {
+    w.owedSince = null;
+  });
+  socket.once("close", () => watched.delete(w));
+  watched.add(w);
+  if (!checker) {
+    lastCheckAt = performance.now();
+    checker = setInterval(check, CHECK_EVERY_MS);
+    checker.unref?.();
+  }
+  return socket;
+}
+
+/**
+ * A socket for postgres.js's `socket` option, already connecting. It is returned at once, not once
+ * connected: postgres.js writes its startup message straight away (the socket holds it until the
+ * connection is up), and a refused or failed connect then closes the socket the ordinary way, which
+ * is what returns the connection to the pool. (A factory that throws leaves it stuck "connecting".)
+ */
+export function openSocket(target: { host: string; port: number } | { path: string }): net.Socket {
+  return "path" in target ? net.connect(target.path) : net.connect(target.port, target.host);
+}
