@@ -47,6 +47,9 @@ export async function ensureAdminUsers(
   return created;
 }
 
+/** The one rule for an admin password, wherever it is set (the account page, the CLI). */
+export const MIN_ADMIN_PASSWORD = 10;
+
 export async function setAdminPassword(
   deps: { auth: AuthStore; clock: Clock },
   username: string,
@@ -55,6 +58,33 @@ export async function setAdminPassword(
   if (!isAdminUsername(username)) throw new Error(`unknown admin "${username}" (expected serg or igor)`);
   const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
   await deps.auth.setPassword(username, passwordHash, DEFAULT_SCOPES[username] ?? [], deps.clock.now());
+}
+
+/**
+ * Changes an admin's password and ends their sessions — all of them (the CLI: whoever had the old
+ * password is out), or all but `keepSession` (the account page: the admin stays signed in here).
+ * Audited with the number of sessions ended. Returns that number.
+ */
+export async function changeAdminPassword(
+  deps: { auth: AuthStore; audit: AuditStore; clock: Clock },
+  username: string,
+  password: string,
+  options: { by: string; keepSession: string | null },
+): Promise<number> {
+  if (password.length < MIN_ADMIN_PASSWORD) {
+    throw new Error(`admin passwords need at least ${MIN_ADMIN_PASSWORD} characters`);
+  }
+  if (!isAdminUsername(username)) throw new Error(`unknown admin "${username}" (expected serg or igor)`);
+  // Before the first start the admin does not exist yet: it is created with its default scopes.
+  const scopes = (await deps.auth.user(username))?.scopes ?? DEFAULT_SCOPES[username] ?? [];
+  const now = deps.clock.now();
+  const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
+  await deps.auth.setPassword(username, passwordHash, scopes, now);
+  const ended = await deps.auth.revokeSessions(username, options.keepSession, now);
+  // Set for someone (the CLI) or changed by the admin themself (the account page).
+  const action = options.keepSession ? "admin.password_changed" : "admin.password_set";
+  await deps.audit.append(options.by, action, { username, count: ended }, now);
+  return ended;
 }
 
 /**

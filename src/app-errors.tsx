@@ -13,7 +13,8 @@ import { Alert } from "../templates/components";
 import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../templates/i18n/index";
 import { ErrorPage } from "../templates/pages/error";
 import { errorText, type View } from "../templates/view";
-import { AppError, errorResponse } from "./lib/errors";
+import { AppError, databaseUnavailable, errorResponse } from "./lib/errors";
+import { isDatabaseUnavailable } from "./lib/http";
 import type { Logger } from "./lib/log";
 import { render } from "./modules/ui/render";
 
@@ -51,6 +52,8 @@ function known(error: unknown, code: unknown): AppError | null {
     return new AppError("invalid_request", "The request is not valid", validationDetails(error));
   }
   if (code === "PARSE") return new AppError("invalid_payload", "The request body could not be parsed");
+  // A page or API call that met a database outage (or a call past its bound): 503, not a 500.
+  if (isDatabaseUnavailable(error)) return databaseUnavailable();
   if (isUnstorableText(error)) {
     // A NUL or broken UTF-8 that got as far as PostgreSQL: bad input, not a server fault.
     return new AppError(

@@ -3,7 +3,14 @@
  * The `photochanger` command: argv → command. `serve` (default) runs the server; the others are
  * operator tools over the same database. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
-import { changeAdminScopes, isAdminUsername, isScope, SCOPES, setAdminPassword } from "./accounts";
+import {
+  changeAdminPassword,
+  changeAdminScopes,
+  isAdminUsername,
+  isScope,
+  MIN_ADMIN_PASSWORD,
+  SCOPES,
+} from "./accounts";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
 import { runCleanup } from "./cron/cleanup";
 import { AppError } from "./lib/errors";
@@ -165,14 +172,22 @@ const commands: Record<string, Command> = {
       }
       if (!isAdminUsername(user)) throw new UsageError(`unknown admin "${user}" (expected serg or igor)`);
       const given = flagValue(args, "value");
-      if (given !== undefined && given.length < 8)
-        throw new UsageError("admin passwords need at least 8 characters");
+      if (given !== undefined && given.length < MIN_ADMIN_PASSWORD)
+        throw new UsageError(`admin passwords need at least ${MIN_ADMIN_PASSWORD} characters`);
       const password = given ?? generatePassword(16);
-      await withRuntime(async (rt) => {
-        await setAdminPassword({ auth: rt.store.auth, clock: rt.clock }, user, password);
-        await rt.settings.audit("cli", "admin.password_set", { username: user });
-      });
-      console.log(given ? `password for ${user} updated` : `new password for ${user}: ${password}`);
+      // Whoever had the old password is signed out everywhere (the account page keeps its own session).
+      const ended = await withRuntime((rt) =>
+        changeAdminPassword({ auth: rt.store.auth, audit: rt.store.audit, clock: rt.clock }, user, password, {
+          by: "cli",
+          keepSession: null,
+        }),
+      );
+      const signedOut = ended ? ` (${ended} session${ended === 1 ? "" : "s"} ended)` : "";
+      console.log(
+        given
+          ? `password for ${user} updated${signedOut}`
+          : `new password for ${user}: ${password}${signedOut}`,
+      );
       return 0;
     },
   },

@@ -109,6 +109,18 @@ describe("gemini", () => {
     expect(gemini.requests.some((q) => q.answer === "image")).toBe(false);
   });
 
+  test("a provider that quotes the key in its error: neither the reason nor any step shows it", async () => {
+    gemini.quoteKeyInErrors = true;
+    try {
+      const r = await check("gemini", { apiKey: "AIzaQuotedKey-000000000" });
+      expect(r.code).toBe("bad_key");
+      expect(r.steps.length).toBeGreaterThan(0);
+      expect(JSON.stringify(r)).not.toContain("AIzaQuotedKey");
+    } finally {
+      gemini.quoteKeyInErrors = false;
+    }
+  });
+
   test("a model the account cannot use: the reason lists the ones it can", async () => {
     gemini.models = new Set(["gemini-2.5-flash-image"]);
     const r = await check("gemini", { model: "gemini-3-pro-image-preview" });

@@ -59,6 +59,12 @@ describe("next after login", () => {
     ["https://evil.example/", "/"],
     ["javascript:alert(1)", "/"],
     ["/%2F%2Fevil.example", "/%2F%2Fevil.example"],
+    // normalised into `//evil.example` by the URL parser: checked again after it
+    ["/.//evil.example", "/"],
+    ["/..//evil.example", "/"],
+    ["/%2e//evil.example", "/"],
+    ["/.///evil.example", "/"],
+    ["/./jobs", "/jobs"],
     [42, "/"],
   ])("%p → %p", (input, expected) => {
     expect(safeNext(input)).toBe(expected);

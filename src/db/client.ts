@@ -97,6 +97,10 @@ export function connectDatabase(url: string, options: { max?: number } = {}): Da
   const drizzleClient = client(url, Math.floor(rest / 2), HOT_BOUND, events);
   const reportsSql = client(url, reportsMax, REPORT_BOUND, events);
   const reportsDrizzle = client(url, reportsMax, REPORT_BOUND, events);
+  // postgres.js learns the array types on a pool's first connection: until then a parameter such
+  // as `${sql.array(ids)}::text[]` is sent as "a,b" and refused. One round trip per pool now means
+  // no statement of the product is ever the first.
+  for (const c of [sql, drizzleClient, reportsSql, reportsDrizzle]) c`select 1`.catch(() => {});
   return {
     sql,
     db: drizzle(drizzleClient, { schema }),

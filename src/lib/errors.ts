@@ -200,3 +200,13 @@ export function errorResponse(err: AppError, extraHeaders: Record<string, string
     headers: { "Cache-Control": "no-store", ...err.headers, ...extraHeaders },
   });
 }
+
+/** How long a client is told to wait while the database is unreachable. */
+const DB_RETRY_AFTER_S = 5;
+
+/** The database is down or too slow to answer: 503 with Retry-After, never a 500. */
+export function databaseUnavailable(details: Record<string, unknown> = {}): AppError {
+  return new AppError("service_unavailable", "The database is not reachable; try again shortly", details, {
+    "Retry-After": String(DB_RETRY_AFTER_S),
+  });
+}

@@ -159,48 +159,6 @@ export async function auditActions(sql: Sql): Promise<string[]> {
   return rows.map((r) => r.action);
 }
 
-export interface SessionRow {
-  id: string;
-  created_at: Date;
-  expires_at: Date;
-  client_ip: string | null;
-}
-
-export async function activeSessions(sql: Sql, username: string, now: Date): Promise<SessionRow[]> {
-  return sql<SessionRow[]>`
-    select id, created_at, expires_at, client_ip from admin_session
-    where username = ${username} and revoked_at is null and expires_at > ${now}
-    order by created_at desc`;
-}
-
-/** Revokes one of the admin's own sessions; false when it is not theirs or already ended. */
-export async function revokeOwnSession(
-  sql: Sql,
-  username: string,
-  sessionId: string,
-  now: Date,
-): Promise<boolean> {
-  const rows = await sql`
-    update admin_session set revoked_at = ${now}
-    where id = ${sessionId} and username = ${username} and revoked_at is null
-    returning 1`;
-  return rows.length > 0;
-}
-
-/** Revokes every session of the admin except `keep`. */
-export async function revokeOtherSessions(
-  sql: Sql,
-  username: string,
-  keep: string,
-  now: Date,
-): Promise<number> {
-  const rows = await sql`
-    update admin_session set revoked_at = ${now}
-    where username = ${username} and id <> ${keep} and revoked_at is null
-    returning 1`;
-  return rows.length;
-}
-
 /** The functions above, bound to the client, as `store.attention`. */
 export class AttentionStore {
   constructor(private readonly sql: Sql) {}
@@ -231,14 +189,5 @@ export class AttentionStore {
   }
   auditActions() {
     return auditActions(this.sql);
-  }
-  activeSessions(username: string, now: Date) {
-    return activeSessions(this.sql, username, now);
-  }
-  revokeOwnSession(username: string, sessionId: string, now: Date) {
-    return revokeOwnSession(this.sql, username, sessionId, now);
-  }
-  revokeOtherSessions(username: string, keep: string, now: Date) {
-    return revokeOtherSessions(this.sql, username, keep, now);
   }
 }

@@ -2,11 +2,18 @@
  * Admin accounts, sessions, failed-attempt records and attempt counters (drizzle): `admin_user`,
  * `admin_session`, `auth_failure`, `auth_throttle`.
  */
-import { and, asc, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { adminSession, adminUser, authFailure, authThrottle } from "../db/schema";
 
 export type AdminUserRow = typeof adminUser.$inferSelect;
+
+export interface SessionRow {
+  id: string;
+  createdAt: Date;
+  expiresAt: Date;
+  clientIp: string | null;
+}
 
 export class AuthStore {
   constructor(private readonly db: Db) {}
@@ -81,6 +88,58 @@ export class AuthStore {
 
   async revokeSession(id: string, now: Date): Promise<void> {
     await this.db.update(adminSession).set({ revokedAt: now }).where(eq(adminSession.id, id));
+  }
+
+  /** The admin's live sessions, newest first. */
+  activeSessions(username: string, now: Date): Promise<SessionRow[]> {
+    return this.db
+      .select({
+        id: adminSession.id,
+        createdAt: adminSession.createdAt,
+        expiresAt: adminSession.expiresAt,
+        clientIp: adminSession.clientIp,
+      })
+      .from(adminSession)
+      .where(
+        and(
+          eq(adminSession.username, username),
+          isNull(adminSession.revokedAt),
+          gt(adminSession.expiresAt, now),
+        ),
+      )
+      .orderBy(desc(adminSession.createdAt));
+  }
+
+  /** Revokes one of the admin's own sessions; false when it is not theirs or already ended. */
+  async revokeOwnSession(username: string, sessionId: string, now: Date): Promise<boolean> {
+    const rows = await this.db
+      .update(adminSession)
+      .set({ revokedAt: now })
+      .where(
+        and(
+          eq(adminSession.id, sessionId),
+          eq(adminSession.username, username),
+          isNull(adminSession.revokedAt),
+        ),
+      )
+      .returning({ id: adminSession.id });
+    return rows.length > 0;
+  }
+
+  /** Revokes every live session of the admin, but `keep` when given; returns how many it ended. */
+  async revokeSessions(username: string, keep: string | null, now: Date): Promise<number> {
+    const rows = await this.db
+      .update(adminSession)
+      .set({ revokedAt: now })
+      .where(
+        and(
+          eq(adminSession.username, username),
+          isNull(adminSession.revokedAt),
+          keep ? ne(adminSession.id, keep) : undefined,
+        ),
+      )
+      .returning({ id: adminSession.id });
+    return rows.length;
   }
 
   // ---- auth_failure ----

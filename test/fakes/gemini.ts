@@ -207,13 +207,20 @@ export class FakeGemini {
     }
   }
 
+  /**
+   * Quote the rejected key in the models' error text, as some gateways in front of the API do (the
+   * check must never show it back).
+   */
+  quoteKeyInErrors = false;
+
   /** `models.list` / `models.get`: the key is checked like on generateContent. */
   private describeModels(req: Request, path: string): Response {
     const apiKey = req.headers.get("x-goog-api-key");
     this.requests.push({ model: path, apiKey, parts: [], generationConfig: {}, answer: "rejected" });
     if (!apiKey) return rpc(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.");
     if (!this.validKeys.has(apiKey)) {
-      return rpc(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.");
+      const quoted = this.quoteKeyInErrors ? ` (key: ${apiKey})` : "";
+      return rpc(400, "INVALID_ARGUMENT", `API key not valid${quoted}. Please pass a valid API key.`);
     }
     const describe = (id: string) => ({
       name: `models/${id}`,

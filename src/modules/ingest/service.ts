@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { SlotRow } from "../../db/schema";
 import { jobExpiresAt } from "../../domain/deadlines";
-import { AppError } from "../../lib/errors";
+import { AppError, databaseUnavailable } from "../../lib/errors";
 import { isDatabaseUnavailable, parseMultipart, readBodyWithin } from "../../lib/http";
 import { EXT, type ImageFormat, inspectImage, MIME } from "../../media/images";
 import { isDiskFull, isStorageUnavailable } from "../../media/storage";
@@ -17,6 +17,8 @@ import {
   reserveAttempt,
   throttledFor,
 } from "../auth/throttle";
+
+export { databaseUnavailable };
 
 export const MB = 1024 * 1024;
 /** Room kept free on the media disk beyond the upload itself (result, thumbnail, database growth). */
@@ -81,14 +83,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-const DB_RETRY_AFTER_S = 5;
-
 /** The one answer for "the database cannot be reached right now" (503, with Retry-After). */
-export function databaseUnavailable(details: Record<string, unknown> = {}): AppError {
-  return new AppError("service_unavailable", "The database is not reachable; try again shortly", details, {
-    "Retry-After": String(DB_RETRY_AFTER_S),
-  });
-}
 
 export function requireEnabledSlot(slotId: string, row: SlotRow | null): SlotRow {
   if (!row) throw new AppError("slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });

@@ -186,6 +186,8 @@ export async function checkProvider(
     report.code = failed.code;
     report.reason = sanitize(failed.message, [apiKey], 600);
   } finally {
+    // A provider's error text may quote the key it was given: no step shows it back.
+    for (const step of report.steps) step.detail = sanitize(step.detail, [apiKey], 300);
     report.latency_ms = Math.round(performance.now() - started);
     try {
       report.quota = quotaView(await deps.quota.state(id));

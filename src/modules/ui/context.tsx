@@ -50,7 +50,8 @@ export function loginUrl(next: string, reason?: "expired"): string {
 /**
  * Only a same-origin path is followed after login (no open redirect): it must start with a single
  * `/`, hold no backslash and no control character (browsers drop TAB/CR/LF, so `/\t/evil` would
- * become `//evil`; CR/LF could split the Location header), and resolve to our own origin.
+ * become `//evil`; CR/LF could split the Location header), and resolve to our own origin — checked
+ * both before and after the URL is normalised.
  */
 export function safeNext(next: unknown): string {
   if (typeof next !== "string" || next.length > 2000) return "/";
@@ -61,7 +62,10 @@ export function safeNext(next: unknown): string {
     const base = "http://photochanger.invalid";
     const u = new URL(next, base);
     if (u.origin !== base) return "/";
-    return `${u.pathname}${u.search}${u.hash}`;
+    // Checked again after normalising: `/.//evil`, `/..//evil` and `/%2e//evil` become `//evil`,
+    // which a browser follows to another host.
+    const path = `${u.pathname}${u.search}${u.hash}`;
+    return path.startsWith("//") || path.includes("\\") ? "/" : path;
   } catch {
     return "/";
   }

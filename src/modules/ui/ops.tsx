@@ -12,15 +12,18 @@ import {
   SystemPage,
 } from "../../../templates/pages/ops";
 import type { View } from "../../../templates/view";
+import { changeAdminPassword, MIN_ADMIN_PASSWORD } from "../../accounts";
+import { clientAddress } from "../../lib/client";
+import { AppError } from "../../lib/errors";
 import { instanceRegistry } from "../../ops";
 import type { Services } from "../../services";
 import { VERSION } from "../../version";
 import { sendTestNotice } from "../attention/notifier";
+import { checkLogin } from "../auth/service";
 import { uiContext } from "./context";
 import { render } from "./render";
 
 const AUDIT_PAGE_SIZE = 50;
-export const MIN_ADMIN_PASSWORD = 10;
 
 async function systemModel(rt: Services): Promise<SystemModel> {
   const started = performance.now();
@@ -81,11 +84,11 @@ async function sessionsOf(
   current: string,
   now: Date,
 ): Promise<SessionView[]> {
-  return (await rt.store.attention.activeSessions(username, now)).map((s) => ({
+  return (await rt.store.auth.activeSessions(username, now)).map((s) => ({
     id: s.id,
-    createdAt: new Date(s.created_at).toISOString(),
-    expiresAt: new Date(s.expires_at).toISOString(),
-    clientIp: s.client_ip,
+    createdAt: s.createdAt.toISOString(),
+    expiresAt: s.expiresAt.toISOString(),
+    clientIp: s.clientIp,
     current: s.id === current,
   }));
 }
@@ -161,7 +164,7 @@ export const uiOpsRoutes = (rt: Services) =>
     )
     .post(
       "/account/password",
-      async ({ body, view, admin }) => {
+      async ({ body, view, admin, server, request }) => {
         const current = field(body, "current");
         const next = field(body, "next");
         const repeat = field(body, "repeat");
@@ -169,20 +172,31 @@ export const uiOpsRoutes = (rt: Services) =>
         const errors = passwordErrors(view, current, next, repeat);
         if (Object.keys(errors).length)
           return render(<PasswordCard v={view} errors={errors} />, { status: 422 });
-        const user = await rt.store.auth.user(admin.username);
-        if (!user || !(await Bun.password.verify(current, user.passwordHash))) {
-          return render(<PasswordCard v={view} errors={{ current: view.t.account.wrongCurrent }} />, {
-            status: 422,
+        // The current password is checked like a login (same throttle): a stolen session cannot
+        // try passwords faster than the login page allows.
+        try {
+          await checkLogin(rt, admin.username, current, clientAddress(server, request));
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          const message =
+            err.code === "login_throttled"
+              ? view.t.login.throttled(
+                  Math.max(1, Math.ceil(Number(err.details.retry_after_seconds ?? 60) / 60)),
+                )
+              : view.t.account.wrongCurrent;
+          return render(<PasswordCard v={view} errors={{ current: message }} />, {
+            status: err.code === "login_throttled" ? 429 : 422,
           });
         }
-        const now = rt.clock.now();
-        const hash = await Bun.password.hash(next, { algorithm: "argon2id" });
-        await rt.store.auth.setPassword(admin.username, hash, user.scopes, now);
-        const ended = await rt.store.attention.revokeOtherSessions(admin.username, admin.sessionId, now);
-        await rt.settings.audit(admin.username, "admin.password_changed", {
-          username: admin.username,
-          count: ended,
-        });
+        await changeAdminPassword(
+          { auth: rt.store.auth, audit: rt.store.audit, clock: rt.clock },
+          admin.username,
+          next,
+          {
+            by: admin.username,
+            keepSession: admin.sessionId,
+          },
+        );
         return render(<PasswordCard v={view} done />);
       },
       { page: "signed-in" },
@@ -193,7 +207,7 @@ export const uiOpsRoutes = (rt: Services) =>
         const now = rt.clock.now();
         const ok =
           params.id !== admin.sessionId &&
-          (await rt.store.attention.revokeOwnSession(admin.username, params.id, now));
+          (await rt.store.auth.revokeOwnSession(admin.username, params.id, now));
         if (ok) await rt.settings.audit(admin.username, "admin.sessions_revoked", { count: 1 });
         return render(
           <SessionsCard
@@ -209,7 +223,7 @@ export const uiOpsRoutes = (rt: Services) =>
       "/account/sessions/revoke-others",
       async ({ view, admin }) => {
         const now = rt.clock.now();
-        const n = await rt.store.attention.revokeOtherSessions(admin.username, admin.sessionId, now);
+        const n = await rt.store.auth.revokeSessions(admin.username, admin.sessionId, now);
         if (n) await rt.settings.audit(admin.username, "admin.sessions_revoked", { count: n });
         return render(
           <SessionsCard
