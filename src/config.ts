@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { isAddressOrCidr } from "./lib/net";
+import { neverMatches, parseRange } from "./lib/net";
 
 export interface Config {
   databaseUrl: string | null;
@@ -130,12 +130,17 @@ function trustedProxies(env: Env): string[] {
   if (raw === null) return [];
   const entries = raw.split(/[\s,]+/).filter(Boolean);
   for (const entry of entries) {
-    if (!isAddressOrCidr(entry)) {
+    const parsed = parseRange(entry);
+    if ("problem" in parsed) {
       throw new ConfigError(
         "TRUST_PROXY",
-        `expected IP addresses or CIDRs separated by commas, got "${entry}"`,
+        `expected IP addresses or CIDRs separated by commas: "${entry}" ${parsed.problem}`,
       );
     }
+    // An entry that cannot match is a mistake that would otherwise only show as every client
+    // sharing the proxy's address (one throttle for all, no Secure cookie).
+    const never = neverMatches(parsed.range);
+    if (never) throw new ConfigError("TRUST_PROXY", `"${entry}" can never match a peer: ${never}`);
   }
   return entries;
 }

@@ -346,6 +346,36 @@ const INGEST_CASES: Case[] = [
     code: "invalid_payload",
   },
   {
+    name: "257 empty fields (over the cap on parts)",
+    path: "/ingest/slot-001",
+    headers: multipartHeaders,
+    body: () =>
+      rawMultipart(
+        B,
+        Array.from({ length: 257 }, () => ({ name: "f", body: "" })),
+      ),
+    status: 413,
+    code: "payload_too_large",
+    check: (_, text) => {
+      expect(JSON.parse(text).error.details).toEqual({ max_parts: 256 });
+    },
+  },
+  {
+    name: "a 71-character boundary",
+    path: "/ingest/slot-001",
+    headers: { "content-type": `multipart/form-data; boundary=${big(71, "b")}` },
+    body: () =>
+      rawMultipart(big(71, "b"), [
+        { name: "password", body: INGEST_PASSWORD },
+        { name: "fileToUpload", filename: "a.jpg", body: photo },
+      ]),
+    status: 400,
+    code: "invalid_payload",
+    check: (_, text) => {
+      expect(JSON.parse(text).error.message).toContain("71 characters");
+    },
+  },
+  {
     name: "70 KB of text fields",
     path: "/ingest/slot-001",
     body: () => form({ ...goodFields(), notes: big(70_000) }),

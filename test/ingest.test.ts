@@ -122,6 +122,27 @@ describe("a DSLR Remote Pro upload", () => {
     );
     expect(res.status).toBe(200);
   });
+
+  test("a photo whose part names its file with filename* only (RFC 8187) is the photo", async () => {
+    // Such a part was taken for a text field: "No image part", or 413 for the fields of a big photo.
+    const B = "----filenameStarBoundary";
+    const head = (disposition: string) =>
+      Buffer.from(`--${B}\r\nContent-Disposition: form-data; ${disposition}\r\n\r\n`);
+    const body = Buffer.concat([
+      head('name="password"'),
+      Buffer.from(`${INGEST_PASSWORD}\r\n`),
+      head("name=\"fileToUpload\"; filename*=UTF-8''IMG_%C3%A9t%C3%A9.jpg"),
+      photo,
+      Buffer.from(`\r\n--${B}--\r\n`),
+    ]);
+    const res = await fetch(`${app.url}/ingest/slot-001`, {
+      method: "POST",
+      headers: { "content-type": `multipart/form-data; boundary=${B}` },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(sniffImage(new Uint8Array(await res.arrayBuffer()))).toBe("jpeg");
+  });
 });
 
 describe("refusals leave no job and no file", () => {

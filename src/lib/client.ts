@@ -4,7 +4,7 @@
  * listed in TRUST_PROXY; anybody else could write them.
  */
 import type { Server } from "elysia/universal";
-import { addressBytes, addressMatcher } from "./net";
+import { addressMatcher, ipBytes } from "./net";
 
 export interface ClientInfo {
   /** The client's address: the peer, or the first untrusted hop of X-Forwarded-For behind a trusted proxy. */
@@ -30,7 +30,7 @@ export function resolveClient(
     const chain = (request.headers.get("x-forwarded-for") ?? "")
       .split(",")
       .map((s) => s.trim())
-      .filter((s) => addressBytes(s) !== null);
+      .filter((s) => ipBytes(s) !== null);
     // The right end was written by our proxy; the first hop it does not vouch for is the client.
     let ip = peer;
     for (let i = chain.length - 1; i >= 0; i--) {

@@ -15,24 +15,26 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** A colourful RGB gradient PNG (so greyscale conversion is observable). */
-export function makePng(width = 64, height = 48): Uint8Array {
-  const raw = new Uint8Array((width * 3 + 1) * height);
+/** A colourful RGB gradient PNG (so greyscale conversion is observable); `alpha` adds a fading alpha channel. */
+export function makePng(width = 64, height = 48, { alpha = false } = {}): Uint8Array {
+  const channels = alpha ? 4 : 3;
+  const raw = new Uint8Array((width * channels + 1) * height);
   for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
+    const row = y * (width * channels + 1);
     raw[row] = 0;
     for (let x = 0; x < width; x++) {
-      const i = row + 1 + x * 3;
+      const i = row + 1 + x * channels;
       raw[i] = Math.round((x / width) * 255);
       raw[i + 1] = Math.round((y / height) * 255);
       raw[i + 2] = 200 - Math.round((x / width) * 150);
+      if (alpha) raw[i + 3] = 255 - Math.round((y / height) * 200);
     }
   }
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, width);
   v.setUint32(4, height);
-  ihdr.set([8, 2, 0, 0, 0], 8);
+  ihdr.set([8, alpha ? 6 : 2, 0, 0, 0], 8);
   const sig = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const parts = [
     sig,

@@ -78,7 +78,16 @@ export const authPlugin = (rt: Services) =>
       }),
     });
 
-type Verifier = { verify(token?: string): Promise<false | Record<string, unknown>> };
+/**
+ * How a session token is verified: HS256 only (jose would otherwise take any HMAC algorithm the
+ * key fits) and never without an expiry. The front door's cheap check (front-door/session-hint.ts)
+ * gives the same verdict; test/session-hint.test.ts holds them side by side.
+ */
+export const SESSION_VERIFY = { algorithms: ["HS256"], requiredClaims: ["exp"] };
+
+type Verifier = {
+  verify(token?: string, options?: typeof SESSION_VERIFY): Promise<false | Record<string, unknown>>;
+};
 
 /** The admin behind a request, or null (no token, bad signature, expired, revoked). */
 export async function authenticate(
@@ -91,7 +100,7 @@ export async function authenticate(
   const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
   const token = bearer ?? cookieToken;
   if (!token) return null;
-  const payload = await verifier.verify(token);
+  const payload = await verifier.verify(token, SESSION_VERIFY);
   if (!payload || typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
   const stored = await rt.store.auth.liveSessionScopes(payload.sid, payload.sub, rt.clock.now());
   if (!stored) return null;

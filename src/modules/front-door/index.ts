@@ -4,15 +4,15 @@
  * signed in, and a per-address rate limit on the public routes. A single anonymous client must not
  * be able to make the box parse megabytes or serve thousands of files a second.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import { refusalResponse } from "../../app-errors";
 import { resolveClient, trustedProxyMatcher } from "../../lib/client";
 import { AppError } from "../../lib/errors";
 import { hasControlCharacters } from "../../lib/text";
 import type { Services } from "../../services";
-import { jwtSecret, SECURE_SESSION_COOKIE, SESSION_COOKIE } from "../auth/plugin";
+import { jwtSecret } from "../auth/plugin";
 import { TokenBuckets } from "./rate-limit";
+import { presentedToken, verifiesAsSession } from "./session-hint";
 
 /** Login and logout forms are a username and a password: a few KB is generous. */
 export const LOGIN_BODY_LIMIT = 8 * 1024;
@@ -55,11 +55,11 @@ export const frontDoor = (rt: Pick<Services, "config" | "settings">) => {
     if (client.https) set.headers["strict-transport-security"] = "max-age=31536000";
     if (url.pathname.startsWith("/api/")) set.headers["cache-control"] = "no-store";
 
-    const refusal = refuse(request, url, client.ip);
+    const refusal = refuse(request, url, client.ip, client.https);
     if (refusal) return refusalResponse(request, refusal);
   });
 
-  function refuse(request: Request, url: URL, ip: string): AppError | null {
+  function refuse(request: Request, url: URL, ip: string, https: boolean): AppError | null {
     const path = safeDecode(url.pathname);
     if (path === null || hasControlCharacters(path)) return new AppError("not_found", "No such resource");
     const query = safeDecode(url.search.replaceAll("+", " "));
@@ -80,7 +80,7 @@ export const frontDoor = (rt: Pick<Services, "config" | "settings">) => {
     if (!hasBody(request) || STREAMED.test(url.pathname)) return null;
     const limit = LOGIN_PATHS.has(url.pathname)
       ? LOGIN_BODY_LIMIT
-      : signedIn(request, secret)
+      : signedIn(request, https)
         ? null
         : ANONYMOUS_BODY_LIMIT;
     if (limit === null) return null;
@@ -97,6 +97,12 @@ export const frontDoor = (rt: Pick<Services, "config" | "settings">) => {
       });
     }
     return null;
+  }
+
+  /** A validly signed, unexpired session token (revocation is checked later, by the route). */
+  function signedIn(request: Request, https: boolean): boolean {
+    const token = presentedToken(request, https);
+    return token !== null && verifiesAsSession(token, secret);
   }
 };
 
@@ -116,43 +122,5 @@ function safeDecode(s: string): string | null {
     return decodeURIComponent(s);
   } catch {
     return null;
-  }
-}
-
-/**
- * True when the request carries an HS256 token signed with our key and not yet expired (bearer or
- * session cookie). Revocation is checked later by the route; this only decides whether a body is
- * worth reading, so it must be cheap: one HMAC, no database.
- */
-function signedIn(request: Request, secret: string): boolean {
-  const bearer = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
-  const tokens = bearer ? [bearer] : cookieValues(request.headers.get("cookie"));
-  return tokens.some((t) => validToken(t, secret));
-}
-
-function cookieValues(header: string | null): string[] {
-  if (!header) return [];
-  const out: string[] = [];
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    const name = part.slice(0, eq).trim();
-    if (name === SESSION_COOKIE || name === SECURE_SESSION_COOKIE) out.push(part.slice(eq + 1).trim());
-  }
-  return out;
-}
-
-function validToken(token: string, secret: string): boolean {
-  const parts = token.split(".");
-  if (parts.length !== 3) return false;
-  const [header, payload, signature] = parts as [string, string, string];
-  const expected = createHmac("sha256", secret).update(`${header}.${payload}`).digest();
-  const given = Buffer.from(signature, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
-  try {
-    const head = JSON.parse(Buffer.from(header, "base64url").toString("utf8")) as { alg?: string };
-    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: number };
-    return head.alg === "HS256" && typeof claims.exp === "number" && claims.exp * 1000 > Date.now();
-  } catch {
-    return false;
   }
 }

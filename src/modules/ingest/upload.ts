@@ -15,6 +15,7 @@ import { AppError } from "../../lib/errors";
 import {
   discardSink,
   type FilePartInfo,
+  MAX_PARTS,
   MultipartError,
   multipartBoundary,
   type PartSink,
@@ -80,12 +81,12 @@ export async function readBoothUpload(
       `The upload is larger than this slot's limit of ${options.limitBytes} bytes`,
       { max_bytes: options.limitBytes },
     );
-  const boundary = multipartBoundary(request.headers.get("content-type"));
-  if (!boundary) {
+  const framing = multipartBoundary(request.headers.get("content-type"));
+  if ("problem" in framing) {
     // Nothing is read: without a boundary there is no part to find.
     const declared = Number(request.headers.get("content-length") ?? "0");
     if (declared > options.limitBytes) throw tooLarge();
-    throw new AppError("invalid_payload", "Expected a multipart/form-data body", {
+    throw new AppError("invalid_payload", `Expected a multipart/form-data body: ${framing.problem}`, {
       content_type: request.headers.get("content-type"),
     });
   }
@@ -150,7 +151,7 @@ export async function readBoothUpload(
   try {
     let form: Awaited<ReturnType<typeof readMultipartStream>>;
     try {
-      form = await readMultipartStream(request.body, boundary, {
+      form = await readMultipartStream(request.body, framing.boundary, {
         limitBytes: options.limitBytes,
         fieldBytesLimit: FIELD_BYTES_LIMIT,
         onFile: sinkFor,
@@ -160,6 +161,9 @@ export async function readBoothUpload(
         if (err.kind === "too_large") throw tooLarge();
         if (err.kind === "fields_too_large") {
           throw new AppError("payload_too_large", err.message, { max_field_bytes: FIELD_BYTES_LIMIT });
+        }
+        if (err.kind === "too_many_parts") {
+          throw new AppError("payload_too_large", err.message, { max_parts: MAX_PARTS });
         }
         throw new AppError("invalid_payload", `Malformed multipart body: ${err.message}`);
       }
