@@ -50,6 +50,8 @@ export interface Config {
     /** How often the failure picture is checked. */
     intervalSeconds: number;
     webhookUrl: string | null;
+    /** A webhook typed in the console may point at this box or the studio's LAN (NOTIFY_ALLOW_LAN). */
+    allowLan: boolean;
     telegram: { botToken: string | null; chatId: string | null; apiBase: string };
   };
 }
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     notify: {
       intervalSeconds: int(env, "NOTIFY_INTERVAL_SECONDS", 30, 1, 3600),
       webhookUrl: url(env, "NOTIFY_WEBHOOK_URL"),
+      allowLan: onOff(env, "NOTIFY_ALLOW_LAN", false),
       telegram: {
         botToken: str(env, "NOTIFY_TELEGRAM_BOT_TOKEN"),
         chatId: str(env, "NOTIFY_TELEGRAM_CHAT_ID"),

@@ -11,7 +11,7 @@ import {
   startTestApp,
   type TestApp,
 } from "./helpers/app";
-import { colourfulness, makeJpeg, makePng, makeWebp } from "./helpers/images";
+import { colourfulness, makeAnimatedWebp, makeApng, makeJpeg, makePng, makeWebp } from "./helpers/images";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
@@ -216,6 +216,19 @@ describe("refusals leave no job and no file", () => {
     );
     const fakeJpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8]);
     await expectRefused(await postIngest(app, "slot-001", dslrForm(fakeJpeg)), 415, "unsupported_media_type");
+    // Animated images: refused at upload (no provider takes one), never a job that fails later.
+    for (const [animated, name, mime] of [
+      [await makeAnimatedWebp(), "x.webp", "image/webp"],
+      [makeApng(), "x.png", "image/png"],
+    ] as const) {
+      const res = await postIngest(
+        app,
+        "slot-001",
+        dslrForm(animated, dslrFields(), "fileToUpload", name, mime),
+      );
+      expect(res.status).toBe(415);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain("animated");
+    }
 
     expect(await jobsCount()).toBe(before);
     expect(await app.rt.media.list("payloads")).toEqual([]);

@@ -226,6 +226,17 @@ describe("native HTTPS", () => {
         expect(cookie).toContain("Secure");
         expect(login.headers.get("strict-transport-security")).toBe("max-age=31536000");
         expect(server.output()).toContain(`"url":"https://`);
+        // TLS 1.2: only forward-secret AEAD suites; static RSA and CBC/SHA-1 are refused.
+        const port = new URL(url).port;
+        const handshake = (cipher: string) =>
+          Bun.spawnSync(
+            ["openssl", "s_client", "-connect", `127.0.0.1:${port}`, "-tls1_2", "-cipher", cipher],
+            { stdin: new TextEncoder().encode("Q\n"), timeout: 10_000 },
+          ).exitCode;
+        expect(handshake("ECDHE-RSA-AES128-GCM-SHA256")).toBe(0);
+        for (const weak of ["AES128-SHA", "AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA"]) {
+          expect({ weak, code: handshake(weak) }).not.toEqual({ weak, code: 0 });
+        }
       } finally {
         server.proc.kill("SIGTERM");
         await server.proc.exited;

@@ -85,6 +85,8 @@ beforeAll(async () => {
       NOTIFY_TELEGRAM_BOT_TOKEN: BOT_TOKEN,
       NOTIFY_TELEGRAM_CHAT_ID: CHAT_ID,
       NOTIFY_TELEGRAM_API_BASE: `http://127.0.0.1:${telegram.port}`,
+      // The fake webhook listens on this box: a console-typed target there needs the LAN allowance.
+      NOTIFY_ALLOW_LAN: "true",
       // The background look at the slots is called directly below (notifyTick), not waited for.
       NOTIFY_INTERVAL_SECONDS: "3600",
     },

@@ -67,3 +67,15 @@ export function isHttps(request: Request): boolean {
 export function requestHost(request: Request): string | null {
   return infoOf(null, request).host;
 }
+
+/**
+ * The origin the client used: the scheme and host a trusted proxy reports, else the request's own.
+ * (A direct client's Host header is what the request URL is built from anyway.)
+ */
+export function requestOrigin(request: Request): string {
+  const info = infoOf(null, request);
+  const own = new URL(request.url);
+  const scheme = info.https ? "https" : own.protocol.replace(/:$/, "");
+  const host = info.host && /^[A-Za-z0-9.:[\]-]+$/.test(info.host) ? info.host : own.host;
+  return `${scheme}://${host}`;
+}

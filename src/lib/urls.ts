@@ -3,11 +3,15 @@
  * `public_base_url` setting when one is set, else on the address the admin reached us at, so the
  * ingest URL shown on a LAN is one the booth PC can actually use.
  */
+import { requestOrigin } from "./client";
 
-/** `public_base_url` (without a trailing slash) or the request's own origin. */
-export function linkBase(publicBaseUrl: string | null, requestUrl: string): string {
+/**
+ * `public_base_url` (without a trailing slash), else the origin the client used: behind a proxy in
+ * TRUST_PROXY, the scheme and host it reports (`X-Forwarded-Proto`/`-Host`), else the request's own.
+ */
+export function linkBase(publicBaseUrl: string | null, request: Request): string {
   if (publicBaseUrl) return publicBaseUrl.replace(/\/+$/, "");
-  return new URL(requestUrl).origin;
+  return requestOrigin(request);
 }
 
 export function ingestUrl(base: string, slotId: string): string {
@@ -22,10 +26,10 @@ export function resultLinks(
   return { result_url: result, download_url: `${result}?download=1`, thumb_url: `${result}/thumb` };
 }
 
-/** The link base for a request: the `public_base_url` setting, else the request's origin. */
+/** The link base for a request: the `public_base_url` setting, else the client's origin. */
 export async function linkBaseFor(
   settings: { current(): Promise<{ publicBaseUrl: string | null }> },
-  requestUrl: string,
+  request: Request,
 ): Promise<string> {
-  return linkBase((await settings.current()).publicBaseUrl, requestUrl);
+  return linkBase((await settings.current()).publicBaseUrl, request);
 }

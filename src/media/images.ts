@@ -124,9 +124,29 @@ export function headerDimensions(bytes: Uint8Array, format: ImageFormat): Dimens
   return best;
 }
 
+/**
+ * An animated WebP (VP8X with its animation flag) or PNG (an `acTL` chunk before the first `IDAT`):
+ * no provider takes one, and the decoders would only read its first frame — refused at upload.
+ */
+export function isAnimated(bytes: Uint8Array, format: ImageFormat): boolean {
+  const b = bytes;
+  if (format === "webp") return b.length >= 21 && ascii(b, 12, 16) === "VP8X" && (b[20]! & 0x02) !== 0;
+  if (format !== "png") return false;
+  const limit = Math.min(b.length, 1 << 20);
+  for (let i = 8; i + 8 <= limit; ) {
+    const length = ((b[i]! << 24) >>> 0) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
+    const type = ascii(b, i + 4, i + 8);
+    if (type === "acTL") return true;
+    if (type === "IDAT" || type === "IEND") return false;
+    i += 12 + length;
+  }
+  return false;
+}
+
 /** Why an upload is not a usable image; null when it is. */
 export type ImageProblem =
   | { kind: "not_image"; detected: ImageFormat | null; message: string }
+  | { kind: "animated"; format: ImageFormat }
   | { kind: "too_large"; format: ImageFormat; width: number; height: number; maxPixels: number }
   | { kind: "heic_refused"; format: "heic" };
 
@@ -154,6 +174,7 @@ export async function inspectImage(
       message: `The upload starts like ${format.toUpperCase()} but its header is damaged or incomplete`,
     };
   }
+  if (isAnimated(bytes, format)) return { kind: "animated", format };
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (dimensions.width * dimensions.height > maxPixels) {
     return { kind: "too_large", format, ...dimensions, maxPixels };
@@ -185,9 +206,9 @@ export class ImageUnreadable extends Error {
   }
 }
 
-async function decode<T>(what: string, fn: () => Promise<T>): Promise<T> {
+async function decode<T>(what: string, bytes: Uint8Array, fn: () => Promise<T>): Promise<T> {
   try {
-    return await withDecodeSlot(fn);
+    return await withDecodeSlot(fn, headerPixels(bytes));
   } catch (err) {
     throw new ImageUnreadable(what, err);
   }
@@ -201,21 +222,53 @@ function assertDecodable(bytes: Uint8Array, format: ImageFormat, maxPixels = DEF
   }
 }
 
-/** At most this many Bun.Image decodes/encodes at once; the rest wait their turn. */
+/**
+ * Decodes and encodes share a pixel budget rather than a count: a decoded image holds about 4 bytes
+ * a pixel, so six 64 Mpx photos at once would need 1.5 GB. The budget lets one photo at the pixel
+ * cap through at a time (with room for small ones beside it), and many small ones together, keeping
+ * the decoders' memory near 300 MB whatever arrives. Waiters are served in order (no starvation).
+ */
+export const DECODE_PIXEL_BUDGET = 72_000_000;
+/** What a decode of unknown size is counted as (a typical booth photo). */
+const UNKNOWN_PIXELS = 24_000_000;
+/** Never more decodes at once than cores (they are CPU-bound), whatever their sizes. */
 const DECODE_SLOTS = Math.max(1, Math.min(4, availableParallelism()));
+let pixelsInUse = 0;
 let decoding = 0;
-const decodeQueue: (() => void)[] = [];
+const decodeQueue: { pixels: number; admit: () => void }[] = [];
 
-export async function withDecodeSlot<T>(fn: () => Promise<T>): Promise<T> {
-  if (decoding >= DECODE_SLOTS) await new Promise<void>((resolve) => decodeQueue.push(resolve));
-  else decoding++;
+function admitWaiting(): void {
+  while (decodeQueue.length) {
+    const head = decodeQueue[0]!;
+    if (decoding >= DECODE_SLOTS || (decoding > 0 && pixelsInUse + head.pixels > DECODE_PIXEL_BUDGET)) return;
+    decodeQueue.shift();
+    decoding++;
+    pixelsInUse += head.pixels;
+    head.admit();
+  }
+}
+
+/** Runs `fn` (a decode or encode of about `pixels` pixels) once the pixel budget has room for it. */
+export async function withDecodeSlot<T>(fn: () => Promise<T>, pixels: number = UNKNOWN_PIXELS): Promise<T> {
+  const weight = Math.min(Math.max(1, pixels), DECODE_PIXEL_BUDGET);
+  await new Promise<void>((admit) => {
+    decodeQueue.push({ pixels: weight, admit });
+    admitWaiting();
+  });
   try {
     return await fn();
   } finally {
-    const next = decodeQueue.shift();
-    if (next) next();
-    else decoding--;
+    decoding--;
+    pixelsInUse -= weight;
+    admitWaiting();
   }
+}
+
+/** The pixels an image's header declares (UNKNOWN_PIXELS when it cannot be read). */
+export function headerPixels(bytes: Uint8Array): number {
+  const format = sniffImage(bytes);
+  const d = format ? headerDimensions(bytes, format) : null;
+  return d ? d.width * d.height : UNKNOWN_PIXELS;
 }
 
 export interface EncodedImage {
@@ -236,7 +289,7 @@ export async function toOutputFormat(bytes: Uint8Array, output: OutputFormat): P
   if (!source) throw new Error("result is not a JPEG, PNG, WebP or HEIC image");
   if (output === "original" || output === source) return { bytes, format: source, mime: MIME[source] };
   assertDecodable(bytes, source);
-  const out = await decode(`The ${source.toUpperCase()} image`, () =>
+  const out = await decode(`The ${source.toUpperCase()} image`, bytes, () =>
     encoder(new Bun.Image(bytes), output).bytes(),
   );
   return { bytes: out, format: output, mime: MIME[output] };
@@ -247,14 +300,14 @@ export async function downscale(bytes: Uint8Array, maxSide: number): Promise<Enc
   const format = sniffImage(bytes);
   if (!format) throw new Error("not a JPEG, PNG, WebP or HEIC image");
   if (format === "heic") return { bytes, format, mime: MIME[format] };
-  const meta = await decode("The photo", () => new Bun.Image(bytes).metadata());
+  const meta = await decode("The photo", bytes, () => new Bun.Image(bytes).metadata());
   if (Math.max(meta.width, meta.height) <= maxSide) return { bytes, format, mime: MIME[format] };
   assertDecodable(bytes, format);
   // Bilinear, not the default Lanczos-3: still antialiased (its support widens with the ratio — a
   // 1-px pattern comes out flat, unlike "box" and "nearest" here) and the cheapest kernel: 24 MP →
   // 2048 px took min 159 / median 262 ms against Lanczos-3's 179 / 364 (interleaved, load 5). The
   // rest is libjpeg-turbo's full-size decode (~75 ms; Bun.Image has no DCT scaling) and encode.
-  const out = await decode("The photo", () =>
+  const out = await decode("The photo", bytes, () =>
     encoder(
       new Bun.Image(bytes).resize(maxSide, maxSide, {
         fit: "inside",
@@ -270,11 +323,13 @@ export async function downscale(bytes: Uint8Array, maxSide: number): Promise<Enc
 export async function thumbnail(bytes: Uint8Array, side = 400): Promise<Uint8Array> {
   const format = sniffImage(bytes);
   if (format) assertDecodable(bytes, format);
-  return withDecodeSlot(() =>
-    new Bun.Image(bytes)
-      .resize(side, side, { fit: "inside", withoutEnlargement: true })
-      .webp({ quality: 78 })
-      .bytes(),
+  return withDecodeSlot(
+    () =>
+      new Bun.Image(bytes)
+        .resize(side, side, { fit: "inside", withoutEnlargement: true })
+        .webp({ quality: 78 })
+        .bytes(),
+    headerPixels(bytes),
   );
 }
 

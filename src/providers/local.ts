@@ -5,7 +5,7 @@
  */
 import { type TObject, Type } from "@sinclair/typebox";
 import { sleepOn } from "../lib/clock";
-import { MIME, sniffImage, withDecodeSlot } from "../media/images";
+import { headerPixels, MIME, sniffImage, withDecodeSlot } from "../media/images";
 import { type Provider, type ProviderContext, ProviderFailure, type ProviderImage } from "./types";
 
 const delay = Type.Integer({
@@ -33,7 +33,7 @@ async function transform(ctx: ProviderContext, build: (img: Bun.Image) => Bun.Im
     photo.format === "png" ? img.png() : photo.format === "webp" ? img.webp() : img.jpeg({ quality: 92 });
   let bytes: Uint8Array;
   try {
-    bytes = await withDecodeSlot(() => encoded.bytes());
+    bytes = await withDecodeSlot(() => encoded.bytes(), headerPixels(photo.bytes));
   } catch (err) {
     throw new ProviderFailure(
       "provider_error",

@@ -4,12 +4,14 @@
  * is announced by NOTIFY (the store does it), and every instance listening drops its cache at once;
  * the cache's one-second life is the fallback when a notification is missed (listener reconnecting).
  */
+
 import { createHmac, randomBytes } from "node:crypto";
 import type { Config } from "../config";
 import type { Clock } from "../lib/clock";
 import { AppError } from "../lib/errors";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
+import { urlHostProblem } from "../lib/outbound";
 import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
 import { hasControlCharacters } from "../lib/text";
 import type { QuotaProvider } from "../providers/quota";
@@ -79,11 +81,18 @@ export interface NotifyTargetsUpdate {
   telegramChatId?: string | null;
 }
 
-/** Which fields of a change are malformed: a webhook is an http(s) URL, a token `digits:letters`, a chat a number or @name. */
+export type NotifyFieldProblem = "url" | "internal" | "lan" | "token" | "chat";
+
+/**
+ * Which fields of a change are malformed: a webhook is an http(s) URL to a host the server may call
+ * (see lib/outbound.ts: never link-local or metadata, this box and the LAN only with `allowLan`), a
+ * token `digits:letters`, a chat a number or @name.
+ */
 export function notifyTargetErrors(
   update: NotifyTargetsUpdate,
-): Partial<Record<keyof NotifyTargetsUpdate, "url" | "token" | "chat">> {
-  const errors: Partial<Record<keyof NotifyTargetsUpdate, "url" | "token" | "chat">> = {};
+  allowLan: boolean,
+): Partial<Record<keyof NotifyTargetsUpdate, NotifyFieldProblem>> {
+  const errors: Partial<Record<keyof NotifyTargetsUpdate, NotifyFieldProblem>> = {};
   const { webhookUrl: url, telegramBotToken: token, telegramChatId: chat } = update;
   if (url) {
     let ok = false;
@@ -92,6 +101,10 @@ export function notifyTargetErrors(
       ok = (u.protocol === "http:" || u.protocol === "https:") && !!u.hostname && url.length <= 2048;
     } catch {}
     if (!ok || /\s/.test(url) || hasControlCharacters(url)) errors.webhookUrl = "url";
+    else {
+      const problem = urlHostProblem(new URL(url), allowLan);
+      if (problem) errors.webhookUrl = problem;
+    }
   }
   if (token && !/^\d{1,20}:[A-Za-z0-9_-]{8,200}$/.test(token)) errors.telegramBotToken = "token";
   if (chat && !/^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$/.test(chat)) errors.telegramChatId = "chat";
@@ -382,7 +395,7 @@ export class SettingsService {
 
   /** Stores (or with null clears) the fields given; one audit entry naming them, never their values. */
   async setNotifyTargets(update: NotifyTargetsUpdate, by: string): Promise<void> {
-    const invalid = notifyTargetErrors(update);
+    const invalid = notifyTargetErrors(update, this.config.notify.allowLan);
     if (Object.keys(invalid).length) {
       throw new AppError("invalid_request", "The notification targets are not valid", {
         fields: Object.entries(invalid).map(([field, kind]) => ({

@@ -356,6 +356,8 @@ export const en: Dict = {
       nothing: "Nothing changed: fill in the field you want to change.",
       test: "Send a test notification",
       badUrl: "Needs an http:// or https:// address.",
+      internalUrl: "Link-local and cloud-metadata addresses are never called.",
+      lanUrl: "An address on this box or the local network: allowed only with NOTIFY_ALLOW_LAN=true.",
       badToken: "A bot token looks like 123456:ABC… (digits, a colon, letters).",
       badChat: "A chat is a number (may be negative) or a @name.",
     },

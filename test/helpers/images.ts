@@ -52,6 +52,53 @@ export function makePng(width = 64, height = 48, { alpha = false } = {}): Uint8A
   return out;
 }
 
+/** An animated PNG (APNG): the still PNG with an `acTL` chunk (2 frames) before its image data. */
+export function makeApng(width = 64, height = 48): Uint8Array {
+  const png = makePng(width, height);
+  const actl = new Uint8Array(8);
+  new DataView(actl.buffer).setUint32(0, 2);
+  const afterIhdr = 8 + 25; // signature, then IHDR (4 length + 4 type + 13 data + 4 crc)
+  const add = chunk("acTL", actl);
+  const out = new Uint8Array(png.length + add.length);
+  out.set(png.subarray(0, afterIhdr));
+  out.set(add, afterIhdr);
+  out.set(png.subarray(afterIhdr), afterIhdr + add.length);
+  return out;
+}
+
+/**
+ * An animated WebP as an animation tool writes it: a VP8X header with the animation flag, an ANIM
+ * chunk, and one ANMF frame holding a still WebP's VP8 bitstream.
+ */
+export async function makeAnimatedWebp(width = 64, height = 48): Promise<Uint8Array> {
+  const still = await makeWebp(width, height);
+  const vp8 = still.subarray(12); // the still's VP8 chunk (header and data)
+  const le = (n: number, bytes: number) => Array.from({ length: bytes }, (_, i) => (n >> (8 * i)) & 0xff);
+  const riffChunk = (type: string, data: number[] | Uint8Array) => {
+    const body = Uint8Array.from(data as ArrayLike<number>);
+    const pad = body.length % 2;
+    return Uint8Array.from([
+      ...new TextEncoder().encode(type),
+      ...le(body.length, 4),
+      ...body,
+      ...(pad ? [0] : []),
+    ]);
+  };
+  const vp8x = riffChunk("VP8X", [0x02, 0, 0, 0, ...le(width - 1, 3), ...le(height - 1, 3)]);
+  const anim = riffChunk("ANIM", [0, 0, 0, 0, 0, 0]);
+  const anmf = riffChunk("ANMF", [
+    ...le(0, 3),
+    ...le(0, 3),
+    ...le(width - 1, 3),
+    ...le(height - 1, 3),
+    ...le(100, 3),
+    0,
+    ...vp8,
+  ]);
+  const body = [...new TextEncoder().encode("WEBP"), ...vp8x, ...anim, ...anmf];
+  return Uint8Array.from([...new TextEncoder().encode("RIFF"), ...le(body.length, 4), ...body]);
+}
+
 export async function makeJpeg(width = 64, height = 48): Promise<Uint8Array> {
   return new Bun.Image(makePng(width, height)).jpeg({ quality: 90 }).bytes();
 }

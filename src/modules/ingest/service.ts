@@ -161,6 +161,16 @@ export async function requireImage(
       },
     );
   }
+  if (found.kind === "animated") {
+    throw new AppError(
+      "unsupported_media_type",
+      `The ${found.format.toUpperCase()} is animated; send a still photo`,
+      {
+        detected: `${found.format} (animated)`,
+        accepted: ["image/jpeg", "image/png", "image/webp", "image/heic"],
+      },
+    );
+  }
   if (found.kind === "heic_refused") {
     throw new AppError(
       "unsupported_media_type",

@@ -19,7 +19,7 @@ export const jobsModule = (rt: Services) =>
     .get(
       "/api/jobs",
       async ({ query, request }) =>
-        listJobs(rt, parseJobQuery(query), await linkBaseFor(rt.settings, request.url)),
+        listJobs(rt, parseJobQuery(query), await linkBaseFor(rt.settings, request)),
       {
         scope: "slots:read",
         query: t.Object(JobQuery.properties),
@@ -34,7 +34,7 @@ export const jobsModule = (rt: Services) =>
     )
     .get(
       "/api/jobs/:id",
-      async ({ params, request }) => getJob(rt, params.id, await linkBaseFor(rt.settings, request.url)),
+      async ({ params, request }) => getJob(rt, params.id, await linkBaseFor(rt.settings, request)),
       {
         scope: "slots:read",
         params: jobParams,
@@ -50,7 +50,7 @@ export const jobsModule = (rt: Services) =>
     .post(
       "/api/jobs/:id/cancel",
       async ({ params, request, admin }) =>
-        cancelJob(rt, params.id, admin.username, await linkBaseFor(rt.settings, request.url)),
+        cancelJob(rt, params.id, admin.username, await linkBaseFor(rt.settings, request)),
       {
         scope: "jobs:write",
         params: jobParams,

@@ -87,7 +87,7 @@ export type SettingsView = Awaited<ReturnType<typeof getSettings>>;
  * Provider keys travel in `Authorization` headers and the public base URL in links handed to
  * providers; a control character in either is refused before anything is stored.
  */
-function refuseControlCharacters(input: SettingsUpdate): void {
+function refuseControlCharacters(input: SettingsUpdate, allowLan: boolean): void {
   const errors: { field: string; message: string }[] = [];
   for (const [id, entry] of Object.entries(input.provider_keys ?? {})) {
     if (entry && hasControlCharacters(entry.api_key.trim())) {
@@ -101,9 +101,11 @@ function refuseControlCharacters(input: SettingsUpdate): void {
     errors.push({ field: "ingest_password.value", message: "Control characters are not allowed" });
   }
   const notify = notifyUpdate(input);
-  const invalid = notify ? notifyTargetErrors(notify) : {};
+  const invalid = notify ? notifyTargetErrors(notify, allowLan) : {};
   const expected = {
     url: "Expected an http(s) URL",
+    internal: "Link-local and cloud-metadata addresses are never called",
+    lan: "An address on this box or the local network: allowed only with NOTIFY_ALLOW_LAN=true",
     token: "Expected a bot token such as 123456:ABC…",
     chat: "Expected a chat id (a number) or @name",
   };
@@ -139,7 +141,7 @@ export function normalizePublicBaseUrl(value: string | null): string | null {
  * A new ingest password works — and the old one stops working — as soon as this returns.
  */
 export async function updateSettings(
-  rt: Pick<Services, "settings" | "log">,
+  rt: Pick<Services, "settings" | "log" | "config">,
   body: unknown,
   by: string,
 ): Promise<{ settings: SettingsView; generatedPassword: string | null }> {
@@ -150,7 +152,7 @@ export async function updateSettings(
       { field: "ingest_password", message: 'Send either {"value": "…"} or {"generate": true}' },
     ]);
   }
-  refuseControlCharacters(input);
+  refuseControlCharacters(input, rt.config.notify.allowLan);
   const publicBaseUrl =
     input.public_base_url === undefined ? undefined : normalizePublicBaseUrl(input.public_base_url);
 

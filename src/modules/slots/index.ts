@@ -35,7 +35,7 @@ export const slotsModule = (rt: Services) =>
     .use(authPlugin(rt))
     .get(
       "/api/slots",
-      async ({ request }) => ({ data: await listSlots(rt, await linkBaseFor(rt.settings, request.url)) }),
+      async ({ request }) => ({ data: await listSlots(rt, await linkBaseFor(rt.settings, request)) }),
       {
         scope: "slots:read",
         detail: op({
@@ -49,7 +49,7 @@ export const slotsModule = (rt: Services) =>
     .get(
       "/api/slots/:id",
       async ({ params, request, set }) => {
-        const detail = await getSlot(rt, params.id, await linkBaseFor(rt.settings, request.url));
+        const detail = await getSlot(rt, params.id, await linkBaseFor(rt.settings, request));
         set.headers.etag = etag(detail.version);
         set.headers["cache-control"] = "no-store";
         return detail;
@@ -75,7 +75,7 @@ export const slotsModule = (rt: Services) =>
           by: admin.username,
         });
         set.headers.etag = etag(row.version);
-        return slotView(row, await linkBaseFor(rt.settings, request.url));
+        return slotView(row, await linkBaseFor(rt.settings, request));
       },
       {
         scope: "slots:write",
@@ -111,7 +111,7 @@ export const slotsModule = (rt: Services) =>
             signal: request.signal,
             hold: (seconds) => server?.timeout(request, seconds),
           },
-          await linkBaseFor(rt.settings, request.url),
+          await linkBaseFor(rt.settings, request),
         );
       },
       {

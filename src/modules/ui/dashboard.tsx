@@ -20,7 +20,7 @@ import { quotaViews } from "./quota";
 import { render } from "./render";
 
 async function dashboardSlots(rt: Services, v: View, request: Request): Promise<DashboardSlot[]> {
-  const base = await linkBaseFor(rt.settings, request.url);
+  const base = await linkBaseFor(rt.settings, request);
   const slots = await listSlots(rt, base);
   const [live, trouble] = await Promise.all([
     slotsLive(

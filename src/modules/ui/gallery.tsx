@@ -49,7 +49,7 @@ async function gallerySlots(rt: Services, v: View, boothOnly = false): Promise<G
 }
 
 async function shareLinks(rt: Services, request: Request): Promise<ShareLinkView[]> {
-  const base = await linkBaseFor(rt.settings, request.url);
+  const base = await linkBaseFor(rt.settings, request);
   return (await activeShareLinks(rt)).map((l) => ({
     id: l.id,
     url: `${base}/g/${l.id}`,

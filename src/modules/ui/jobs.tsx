@@ -97,7 +97,7 @@ export const uiJobsRoutes = (rt: Services) =>
       "/jobs/:id",
       async ({ params, view, request }) => {
         try {
-          const j = await getJob(rt, params.id, await linkBaseFor(rt.settings, request.url));
+          const j = await getJob(rt, params.id, await linkBaseFor(rt.settings, request));
           return render(
             <JobDetailPage
               v={view}

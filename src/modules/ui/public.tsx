@@ -44,7 +44,7 @@ export const uiPublicRoutes = (rt: Services) =>
     .get("/r/:jobId/qr.svg", async ({ params, request }) => {
       // The same 404/410 as the result itself: an expired result's QR is gone too.
       const job = await findServableResult(rt, params.jobId);
-      const base = await linkBaseFor(rt.settings, request.url);
+      const base = await linkBaseFor(rt.settings, request);
       return new Response(qrSvg(`${base}/r/${job.id}`), {
         headers: { "Content-Type": "image/svg+xml", "Cache-Control": "private, max-age=300" },
       });

@@ -17,7 +17,11 @@ import { can, errorText, type View } from "../../../templates/view";
 import { lastCleanup } from "../../cron/cleanup";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
-import { type NotifyTargetsUpdate, notifyTargetErrors } from "../../settings/service";
+import {
+  type NotifyFieldProblem,
+  type NotifyTargetsUpdate,
+  notifyTargetErrors,
+} from "../../settings/service";
 import { sendTestNotice } from "../attention/notifier";
 import { checkProvider, isCheckable } from "../providers/check";
 import { KEYED_PROVIDERS } from "../settings/model";
@@ -48,9 +52,9 @@ async function notifyModel(rt: Services): Promise<NotifyModel> {
   };
 }
 
-function notifyMessages(v: View, kind: "url" | "token" | "chat"): string {
+function notifyMessages(v: View, kind: NotifyFieldProblem): string {
   const n = v.t.settings.notify;
-  return kind === "url" ? n.badUrl : kind === "token" ? n.badToken : n.badChat;
+  return { url: n.badUrl, internal: n.internalUrl, lan: n.lanUrl, token: n.badToken, chat: n.badChat }[kind];
 }
 
 async function model(rt: Services, lang: Lang): Promise<SettingsModel> {
@@ -252,7 +256,7 @@ export const uiSettingsRoutes = (rt: Services) =>
         const update: NotifyTargetsUpdate = {};
         for (const name of names)
           if (change[name] !== undefined) update[NOTIFY_API_FIELDS[name]] = change[name];
-        const invalid = notifyTargetErrors(update);
+        const invalid = notifyTargetErrors(update, rt.config.notify.allowLan);
         const errors: Partial<Record<NotifyFieldName, string>> = {};
         for (const name of names) {
           const kind = invalid[NOTIFY_API_FIELDS[name]];

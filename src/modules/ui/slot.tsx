@@ -34,7 +34,7 @@ const REFUSAL_HISTORY_MS = 24 * 60 * 60_000;
 type Values = Record<string, string | string[] | undefined>;
 
 async function pageModel(rt: Services, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
-  const base = await linkBaseFor(rt.settings, request.url);
+  const base = await linkBaseFor(rt.settings, request);
   const [d, jobs, settings, refusals] = await Promise.all([
     getSlot(rt, slotId, base),
     listJobs(rt, { slotId, page: 1, pageSize: 10, count: false }, base),
@@ -360,7 +360,7 @@ export const uiSlotRoutes = (rt: Services) =>
               signal: request.signal,
               hold: (seconds) => server?.timeout(request, seconds),
             },
-            await linkBaseFor(rt.settings, request.url),
+            await linkBaseFor(rt.settings, request),
           );
           const seconds = ((performance.now() - started) / 1000).toFixed(1);
           return render(
