@@ -127,6 +127,7 @@ export async function collectStatus(config: Config, log: Logger): Promise<Status
   const store = Store.open(url, { max: 1 });
   try {
     await store.ping(5000);
+    await store.warm();
     report.database.reachable = true;
     report.database.migrations = {
       applied: await store.migrationsApplied(),

@@ -137,9 +137,11 @@ export class Runtime implements Services {
     try {
       const applied = await runMigrations(url);
       if (applied) log.info("db.migrated", { applied });
+      const store = Store.open(url, { max: config.databasePoolSize });
+      await store.warm();
       return new Runtime(
         config,
-        Store.open(url, { max: config.databasePoolSize }),
+        store,
         embedded,
         clock,
         log,

@@ -35,6 +35,12 @@ export interface Database {
   lastLostAt(): number;
   /** When a connection was last dropped for not answering in time (performance.now()); 0 if never. */
   lastStallAt(): number;
+  /**
+   * One round trip per pool. postgres.js learns the array types on a pool's first connection: until
+   * then a parameter such as `${sql.array(ids)}::text[]` is sent as "a,b" and refused, so a server
+   * warms its pools before the product's first statement.
+   */
+  warm(): Promise<void>;
 }
 
 interface PoolEvents {
@@ -97,16 +103,15 @@ export function connectDatabase(url: string, options: { max?: number } = {}): Da
   const drizzleClient = client(url, Math.floor(rest / 2), HOT_BOUND, events);
   const reportsSql = client(url, reportsMax, REPORT_BOUND, events);
   const reportsDrizzle = client(url, reportsMax, REPORT_BOUND, events);
-  // postgres.js learns the array types on a pool's first connection: until then a parameter such
-  // as `${sql.array(ids)}::text[]` is sent as "a,b" and refused. One round trip per pool now means
-  // no statement of the product is ever the first.
-  for (const c of [sql, drizzleClient, reportsSql, reportsDrizzle]) c`select 1`.catch(() => {});
   return {
     sql,
     db: drizzle(drizzleClient, { schema }),
     reports: { sql: reportsSql, db: drizzle(reportsDrizzle, { schema }) },
     lastLostAt: () => lostAt,
     lastStallAt: () => stallAt,
+    warm: async () => {
+      await Promise.all([sql, drizzleClient, reportsSql, reportsDrizzle].map((c) => c`select 1`));
+    },
     close: async () => {
       await Promise.all([sql, drizzleClient, reportsSql, reportsDrizzle].map((c) => c.end({ timeout: 5 })));
     },

@@ -78,6 +78,11 @@ export class Store {
     return this.database.lastLostAt() > this.answeredAt;
   }
 
+  /** Opens a connection in each pool (see Database.warm); a database that is down is left to the callers. */
+  async warm(): Promise<void> {
+    await this.database.warm().catch(() => {});
+  }
+
   /** A call went through: the database is answering. */
   answered(): void {
     this.answeredAt = Date.now();

@@ -212,12 +212,34 @@ function firstValue(fields: ReadonlyArray<[string, string]>, name: string): stri
  */
 const ANONYMOUS_PER_ADDRESS = 6;
 const ANONYMOUS_TOTAL = 32;
+/**
+ * An address that gave the right password this recently is a booth, not a stranger: its photos are
+ * spooled without the anonymous limits (a rig of 8 cameras behind one address posts 8 at once).
+ */
+const KNOWN_BOOTH_MS = 24 * 3600_000;
+/** Known booths remembered at most (the oldest is forgotten first). */
+const KNOWN_BOOTHS_MAX = 1024;
 const FILE_FIELDS = ["fileToUpload", "file"];
 
 interface SpoolState {
   dir: string;
   byAddress: Map<string, number>;
   total: number;
+  /** Address → when it last gave the right password (Date.now()), oldest first. */
+  knownBooths: Map<string, number>;
+}
+
+function rememberBooth(state: SpoolState, address: string): void {
+  state.knownBooths.delete(address);
+  state.knownBooths.set(address, Date.now());
+  if (state.knownBooths.size > KNOWN_BOOTHS_MAX) {
+    state.knownBooths.delete(state.knownBooths.keys().next().value as string);
+  }
+}
+
+function isKnownBooth(state: SpoolState, address: string): boolean {
+  const at = state.knownBooths.get(address);
+  return at !== undefined && Date.now() - at < KNOWN_BOOTH_MS;
 }
 
 /** Per server (the services object): its spool directory and who holds spool slots now. */
@@ -226,7 +248,7 @@ const spoolStates = new WeakMap<object, SpoolState>();
 function spoolState(rt: Pick<Services, "config">): SpoolState {
   let state = spoolStates.get(rt);
   if (!state) {
-    state = { dir: join(rt.config.dataDir, "spool"), byAddress: new Map(), total: 0 };
+    state = { dir: join(rt.config.dataDir, "spool"), byAddress: new Map(), total: 0, knownBooths: new Map() };
     sweepSpool(state.dir);
     spoolStates.set(rt, state);
   }
@@ -266,7 +288,7 @@ export async function readBoothPhoto(
     else state.byAddress.delete(clientIp);
   };
   const admitSpool = () => {
-    if (holdsSpool) return;
+    if (holdsSpool || isKnownBooth(state, clientIp)) return;
     if ((state.byAddress.get(clientIp) ?? 0) >= ANONYMOUS_PER_ADDRESS || state.total >= ANONYMOUS_TOTAL) {
       throw new AppError(
         "too_many_requests",
@@ -288,7 +310,10 @@ export async function readBoothPhoto(
         ok = await verifyIngestPassword(rt, password, clientIp);
         verdicts.set(password, ok);
       }
-      if (ok) releaseSpool();
+      if (ok) {
+        releaseSpool();
+        rememberBooth(state, clientIp);
+      }
       return ok;
     };
     const read = await readBoothUpload(request, {
