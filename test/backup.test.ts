@@ -13,48 +13,27 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findPgTools, pgDumpAdvice } from "../src/cli/pg-tools";
+import { pgDumpAdvice } from "../src/cli/pg-tools";
 import { loadConfig } from "../src/config";
 import { inspectDatabase } from "../src/db/inspect";
-import { type ScratchServer, scratchServer } from "../src/db/scratch";
 import { silentLogger } from "../src/lib/log";
 import { Runtime } from "../src/runtime";
-import { dslrFields, dslrForm, freshDatabase, postIngest, startTestApp } from "./helpers/app";
+import { dslrFields, dslrForm, postIngest, startTestApp } from "./helpers/app";
 import { runCli, spawnServer } from "./helpers/cli";
+import { dumpableServer, emptyDatabase, newestPgDump, suiteServer } from "./helpers/dumpable";
 import { makeJpeg } from "./helpers/images";
 
 setDefaultTimeout(120_000);
 
-const MACHINE_PG = "postgres://postgres@127.0.0.1:5432/postgres";
 const BOOTH_PASSWORD = "restored-booth-913";
 const GEMINI_KEY = "AIza-restore-test-key-5521";
 
-const newestDump = findPgTools("pg_dump")[0] ?? null;
-const suiteUrl = await freshDatabase();
-const suiteMajor = Math.floor((await inspectDatabase(suiteUrl)).serverVersionNum / 10000);
-
-/** A server that the newest pg_dump here can dump, or why there is none. */
-async function chooseServer(): Promise<{ url: string } | { skip: string }> {
-  if (!newestDump) return { skip: "no pg_dump on this machine (apt-get install postgresql-client)" };
-  if (newestDump.major >= suiteMajor) return { url: suiteUrl };
-  try {
-    const machineMajor = Math.floor((await inspectDatabase(MACHINE_PG)).serverVersionNum / 10000);
-    if (newestDump.major >= machineMajor) return { url: MACHINE_PG };
-  } catch {
-    // no PostgreSQL there
-  }
-  return {
-    skip: `pg_dump ${newestDump.version} is older than the suite's PostgreSQL ${suiteMajor}, and no PostgreSQL it can dump answers at 127.0.0.1:5432`,
-  };
-}
-
-const chosen = await chooseServer();
+const suite = await suiteServer();
+const chosen = await dumpableServer();
 const skip = "skip" in chosen ? chosen.skip : null;
 if (skip) console.warn(`backup/restore test skipped: ${skip}`);
 
 const suffix = `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-const names = { source: `photochanger_bk_src_${suffix}`, target: `photochanger_bk_dst_${suffix}` };
-let scratch: ScratchServer;
 let sourceUrl: string;
 let targetUrl: string;
 const dirs: string[] = [];
@@ -71,9 +50,9 @@ let jobId: string;
 
 beforeAll(async () => {
   if (skip) return;
-  scratch = scratchServer((chosen as { url: string }).url);
-  sourceUrl = await scratch.create(names.source);
-  targetUrl = await scratch.create(names.target);
+  const server = (chosen as { url: string }).url;
+  sourceUrl = await emptyDatabase(server, "bk_source");
+  targetUrl = await emptyDatabase(server, "bk_target");
   sourceEnv = { DATABASE_URL: sourceUrl, PHOTOCHANGER_DATA_DIR: tmp("bk-source") };
   targetEnv = { DATABASE_URL: targetUrl, PHOTOCHANGER_DATA_DIR: tmp("bk-target") };
 
@@ -97,10 +76,7 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  if (skip) return;
-  for (const name of Object.values(names)) await scratch.drop(name).catch(() => {});
-  await scratch.close();
+afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -174,9 +150,9 @@ describe.skipIf(skip !== null)("backup and restore", () => {
   });
 
   test("a damaged archive and a newer schema are refused before the database is touched", async () => {
-    const empty = await scratch.create(`${names.target}_2`);
+    const empty = await emptyDatabase((chosen as { url: string }).url, "bk_refused");
     const env = { DATABASE_URL: empty, PHOTOCHANGER_DATA_DIR: tmp("bk-refused") };
-    try {
+    {
       const work = tmp("bk-tamper");
       Bun.spawnSync(["tar", "-xzf", archive, "-C", work]);
       const manifest = JSON.parse(readFileSync(join(work, "manifest.json"), "utf8"));
@@ -205,8 +181,6 @@ describe.skipIf(skip !== null)("backup and restore", () => {
       const notAnArchive = await runCli(["restore", join(work, "master.key")], env);
       expect(notAnArchive.code).toBe(1);
       expect(notAnArchive.stderr).toContain("is not a readable archive");
-    } finally {
-      await scratch.drop(`${names.target}_2`);
     }
   });
 });
@@ -221,15 +195,15 @@ describe("pg_dump's version", () => {
     expect(pgDumpAdvice(17, null, false)).toContain("no pg_dump was found");
   });
 
-  test.skipIf(newestDump !== null && newestDump.major >= suiteMajor)(
+  test.skipIf(newestPgDump !== null && newestPgDump.major >= suite.major)(
     "backup of a server newer than every pg_dump here fails with that advice",
     async () => {
       const r = await runCli(["backup", "--to", tmp("bk-none")], {
-        DATABASE_URL: suiteUrl,
+        DATABASE_URL: suite.url,
         PHOTOCHANGER_DATA_DIR: tmp("bk-none-data"),
       });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`apt-get install postgresql-client-${suiteMajor}`);
+      expect(r.stderr).toContain(`apt-get install postgresql-client-${suite.major}`);
       expect(r.stderr).toContain("older than the database server");
     },
   );
