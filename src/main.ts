@@ -6,7 +6,9 @@
 import { join } from "node:path";
 import { changeAdminScopes, isAdminUsername, isScope, SCOPES, setAdminPassword } from "./accounts";
 import { createBackup, describeBackup, restoreBackup } from "./cli/backup";
+import { rotateMasterKey } from "./cli/master-key";
 import { checkSchema } from "./cli/schema-check";
+import { supportBundle } from "./cli/support-bundle";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
 import { runCleanup } from "./cron/cleanup";
 import { AppError } from "./lib/errors";
@@ -385,6 +387,43 @@ const commands: Record<string, Command> = {
           `${r.mediaObjects} media objects, master key` +
           (r.previousKey ? ` (the key that was there is kept as ${r.previousKey})` : ""),
       );
+      return 0;
+    },
+  },
+  "rotate-master-key": {
+    summary: "re-encrypt every stored secret under a new master key",
+    usage:
+      "photochanger rotate-master-key\n\n" +
+      "Makes a new <data dir>/master.key and re-encrypts every secret sealed with the old one (provider\n" +
+      "keys, the notification webhook URL and bot token) in one transaction; the old key stays as\n" +
+      "master.key.old until that committed, then the new key replaces master.key atomically. Refused\n" +
+      "while a server runs on the database (stop the service first; start it after). Admin sessions\n" +
+      "end. Every instance sharing the database needs the new master.key. Audited.",
+    async run(args) {
+      onlyFlags(args, []);
+      noPositional(args);
+      const r = await rotateMasterKey(loadConfig(), createLogger("warn"));
+      console.log(
+        r.completedEarlier
+          ? "an interrupted rotation was completed: master.key is the new key (run again to rotate once more)"
+          : `master key rotated: ${r.resealed.length} stored secret${r.resealed.length === 1 ? "" : "s"} re-encrypted` +
+              (r.resealed.length ? ` (${r.resealed.join(", ")})` : ""),
+      );
+      return 0;
+    },
+  },
+  "support-bundle": {
+    summary: "write one text file to send when something is wrong (secrets masked)",
+    usage:
+      "photochanger support-bundle [--to FILE]\n\n" +
+      "Writes FILE (default ./photochanger-support-<time>.txt, mode 0600): versions (product, Bun,\n" +
+      "PostgreSQL, OS), `photochanger status`, the stored settings and the environment with every\n" +
+      "secret masked, and the last 1,000 lines of `journalctl -u photochanger` (or why there are\n" +
+      "none). Passwords, keys, tokens and the database password are redacted. Prints the path.",
+    async run(args) {
+      onlyFlags(args, ["to"]);
+      noPositional(args);
+      console.log(await supportBundle(loadConfig(), createLogger("error"), flagValue(args, "to")));
       return 0;
     },
   },

@@ -10,7 +10,7 @@ import type { Clock } from "../lib/clock";
 import { AppError } from "../lib/errors";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
-import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
+import { constantTimeEqual, decryptSecret, encryptSecret, masterKeyFingerprint } from "../lib/secrets";
 import { hasControlCharacters } from "../lib/text";
 import type { QuotaProvider } from "../providers/quota";
 import type { ProviderId } from "../providers/types";
@@ -151,9 +151,7 @@ export class SettingsService {
    * the key); every later one compares. Instances sharing a database must share the key file.
    */
   async masterKeyMatches(): Promise<boolean> {
-    const fingerprint = createHmac("sha256", this.masterKey)
-      .update("photochanger master key fingerprint v1")
-      .digest("hex");
+    const fingerprint = masterKeyFingerprint(this.masterKey);
     const row = await this.store.settings.get(KEYS.masterKeyFingerprint);
     if (!row) {
       await this.store.settings.put(
