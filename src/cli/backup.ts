@@ -381,10 +381,22 @@ async function restoreMedia(config: Config, dir: string, chown: (p: string) => v
   for (const key of files) {
     const target = join(config.mediaRoot, checkKey(key));
     mkdirOwned(dirname(target), config.mediaRoot, chown);
-    renameSync(join(dir, key), target);
+    moveFile(join(dir, key), target);
     chown(target);
   }
   return files.length;
+}
+
+/** A rename, or a copy and a rename beside the target when MEDIA_ROOT is on another filesystem. */
+function moveFile(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "EXDEV") throw err;
+    const tmp = `${to}.${randomBytes(4).toString("hex")}.tmp`;
+    copyFileSync(from, tmp);
+    renameSync(tmp, to);
+  }
 }
 
 /** Makes `dir` and the missing directories above it (up to `root`), each owned like the data dir. */
