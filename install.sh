@@ -175,7 +175,7 @@ database_reachable() {
 }
 
 newest_backup() { # newest_backup DIR → the newest archive in DIR, or nothing
-  ls -1 "$1"/photochanger-backup-*.tar.gz 2>/dev/null | sort | tail -n 1
+  { ls -1 "$1"/photochanger-backup-*.tar.gz 2>/dev/null || true; } | sort | tail -n 1
 }
 
 # ---------------------------------------------------------------------------------------------

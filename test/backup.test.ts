@@ -20,7 +20,13 @@ import { silentLogger } from "../src/lib/log";
 import { Runtime } from "../src/runtime";
 import { dslrFields, dslrForm, postIngest, startTestApp } from "./helpers/app";
 import { runCli, spawnServer } from "./helpers/cli";
-import { dumpableServer, emptyDatabase, newestPgDump, suiteServer } from "./helpers/dumpable";
+import {
+  dumpableServer,
+  type EmptyDatabases,
+  emptyDatabases,
+  newestPgDump,
+  suiteServer,
+} from "./helpers/dumpable";
 import { makeJpeg } from "./helpers/images";
 
 setDefaultTimeout(120_000);
@@ -42,6 +48,7 @@ const tmp = (label: string) => {
   dirs.push(d);
   return d;
 };
+let databases: EmptyDatabases | null = null;
 let sourceEnv: Record<string, string>;
 let targetEnv: Record<string, string>;
 let archive: string;
@@ -50,9 +57,9 @@ let jobId: string;
 
 beforeAll(async () => {
   if (skip) return;
-  const server = (chosen as { url: string }).url;
-  sourceUrl = await emptyDatabase(server, "bk_source");
-  targetUrl = await emptyDatabase(server, "bk_target");
+  databases = emptyDatabases((chosen as { url: string }).url);
+  sourceUrl = await databases.create("bk_source");
+  targetUrl = await databases.create("bk_target");
   sourceEnv = { DATABASE_URL: sourceUrl, PHOTOCHANGER_DATA_DIR: tmp("bk-source") };
   targetEnv = { DATABASE_URL: targetUrl, PHOTOCHANGER_DATA_DIR: tmp("bk-target") };
 
@@ -76,7 +83,8 @@ beforeAll(async () => {
   }
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await databases?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -150,7 +158,7 @@ describe.skipIf(skip !== null)("backup and restore", () => {
   });
 
   test("a damaged archive and a newer schema are refused before the database is touched", async () => {
-    const empty = await emptyDatabase((chosen as { url: string }).url, "bk_refused");
+    const empty = await databases!.create("bk_refused");
     const env = { DATABASE_URL: empty, PHOTOCHANGER_DATA_DIR: tmp("bk-refused") };
     {
       const work = tmp("bk-tamper");

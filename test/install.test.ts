@@ -28,7 +28,7 @@ import postgres from "postgres";
 import { knownMigrations } from "../src/db/inspect";
 import { dslrFields, dslrForm } from "./helpers/app";
 import { baseEnv, freePort, REPO, spawnServer } from "./helpers/cli";
-import { dumpableServer, emptyDatabase, suiteServer } from "./helpers/dumpable";
+import { dumpableServer, type EmptyDatabases, emptyDatabases, suiteServer } from "./helpers/dumpable";
 import { makeJpeg } from "./helpers/images";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
@@ -45,6 +45,7 @@ let firstRun: { code: number; stdout: string; stderr: string };
 /** Without a server pg_dump can dump, upgrades are run with --no-backup (and the backup checks skip). */
 const dumpable = await dumpableServer();
 const noBackup = "skip" in dumpable ? ["--no-backup"] : [];
+let databases: EmptyDatabases | null = null;
 if ("skip" in dumpable) console.warn(`install.sh upgrades run with --no-backup: ${dumpable.skip}`);
 
 function install(args: string[]) {
@@ -79,7 +80,8 @@ beforeAll(async () => {
   if (build.exitCode !== 0) throw new Error(`build failed:\n${build.stderr.toString()}`);
   binary = join(outDir, "photochanger");
   root = mkdtempSync(join(tmpdir(), "photochanger-root-"));
-  databaseUrl = "skip" in dumpable ? (await suiteServer()).url : await emptyDatabase(dumpable.url, "install");
+  databases = "skip" in dumpable ? null : emptyDatabases(dumpable.url);
+  databaseUrl = databases ? await databases.create("install") : (await suiteServer()).url;
   port = await freePort();
   firstRun = install([
     "--root",
@@ -93,7 +95,8 @@ beforeAll(async () => {
   ]);
 }, 120_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await databases?.close();
   rmSync(outDir, { recursive: true, force: true });
   rmSync(root, { recursive: true, force: true });
 });

@@ -2,9 +2,8 @@
  * A PostgreSQL that this machine's newest pg_dump can dump (pg_dump must be the server's major
  * version or newer). The suite's embedded PostgreSQL (18) is newer than Debian 12's pg_dump (15);
  * then the machine's own PostgreSQL at 127.0.0.1:5432 (every machine of this project's kind runs
- * one) serves, with scratch databases of this run's own names, dropped at the end.
+ * one) serves, with scratch databases of this run's own names, dropped by the test file.
  */
-import { afterAll } from "bun:test";
 import { findPgTools } from "../../src/cli/pg-tools";
 import { inspectDatabase } from "../../src/db/inspect";
 import { type ScratchServer, scratchServer } from "../../src/db/scratch";
@@ -37,19 +36,29 @@ export async function dumpableServer(): Promise<{ url: string } | { skip: string
   };
 }
 
-let scratch: ScratchServer | null = null;
-const created: string[] = [];
-
-/** An empty database (no schema) on `server`, named for this run, dropped after the file. */
-export async function emptyDatabase(server: string, label: string): Promise<string> {
-  scratch ??= scratchServer(server);
-  const name = `photochanger_${label}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  created.push(name);
-  return scratch.create(name);
+export interface EmptyDatabases {
+  /** An empty database (no schema), named for this run. */
+  create(label: string): Promise<string>;
+  /** Drops every database made here and closes the connection (call from the file's afterAll). */
+  close(): Promise<void>;
 }
 
-afterAll(async () => {
-  if (!scratch) return;
-  for (const name of created) await scratch.drop(name).catch(() => {});
-  await scratch.close();
-});
+/**
+ * Empty databases on `server` for one test file. The file closes them itself: a helper module is
+ * loaded once per `bun test` run, so state or hooks kept here would outlive the first file.
+ */
+export function emptyDatabases(server: string): EmptyDatabases {
+  const scratch: ScratchServer = scratchServer(server);
+  const created: string[] = [];
+  return {
+    create(label) {
+      const name = `photochanger_${label}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+      created.push(name);
+      return scratch.create(name);
+    },
+    async close() {
+      for (const name of created) await scratch.drop(name).catch(() => {});
+      await scratch.close();
+    },
+  };
+}
