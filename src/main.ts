@@ -3,6 +3,7 @@
  * The `photochanger` command: argv → command. `serve` (default) runs the server; the others are
  * operator tools over the same database. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
+import { join } from "node:path";
 import {
   changeAdminPassword,
   changeAdminScopes,
@@ -11,6 +12,10 @@ import {
   MIN_ADMIN_PASSWORD,
   SCOPES,
 } from "./accounts";
+import { createBackup, describeBackup, restoreBackup } from "./cli/backup";
+import { rotateMasterKey } from "./cli/master-key";
+import { checkSchema } from "./cli/schema-check";
+import { supportBundle } from "./cli/support-bundle";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
 import { runCleanup } from "./cron/cleanup";
 import { AppError } from "./lib/errors";
@@ -121,13 +126,21 @@ const commands: Record<string, Command> = {
   migrate: {
     summary: "apply database migrations and create the first-start accounts",
     usage:
-      "photochanger migrate\n\n" +
+      "photochanger migrate [--check]\n\n" +
       "Applies the migrations built into this binary. On a new database it also creates the admins\n" +
       "and the ingest password, prints them once (install.sh relies on this) and writes them to\n" +
-      "<data dir>/initial-credentials.txt (mode 0600).",
+      "<data dir>/initial-credentials.txt (mode 0600).\n\n" +
+      "--check changes nothing: it compares the database's schema with this binary's and exits 0\n" +
+      "when they are the same, 3 when migrations are pending, 4 when the database is newer than\n" +
+      "this binary knows (a later version migrated it), 1 when the database cannot be reached.",
     async run(args) {
-      onlyFlags(args, []);
+      onlyFlags(args, ["check"]);
       noPositional(args);
+      if (switchFlag(args, "check")) {
+        const check = await checkSchema(loadConfig(), createLogger("warn"));
+        console.log(check.message);
+        return check.code;
+      }
       const applied = await withRuntime(
         async (rt) => {
           await rt.bootstrap();
@@ -335,6 +348,98 @@ const commands: Record<string, Command> = {
       );
       console.log(asJson ? JSON.stringify(report, null, 2) : formatMigrate(report));
       return report.failed.length || report.missing.length ? 1 : 0;
+    },
+  },
+  backup: {
+    summary: "write one archive: the database (pg_dump), the media and the master key",
+    usage:
+      "photochanger backup [--to DIR] [--with-media] [--keep N]\n\n" +
+      "Writes photochanger-backup-<time>.tar.gz (mode 0600) into DIR (default <data dir>/backups):\n" +
+      "pg_dump's custom-format dump of the database (DATABASE_URL, or the embedded PostgreSQL, started\n" +
+      "if it is not running), the local media, the master key, and a manifest with the product\n" +
+      "version, the last applied migration and the SHA-256 of every member; prints its path last.\n" +
+      "Media in S3 are copied only with --with-media. --keep N deletes all but the N newest archives\n" +
+      "in DIR. Needs pg_dump of the server's major version or newer (it says which package).",
+    async run(args) {
+      onlyFlags(args, ["to", "with-media", "keep"]);
+      noPositional(args);
+      const config = loadConfig();
+      const to = flagValue(args, "to") ?? join(config.dataDir, "backups");
+      const keepFlag = flagValue(args, "keep");
+      const keep = keepFlag === undefined ? undefined : Number(keepFlag);
+      if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
+        throw new UsageError(`--keep needs a whole number of archives, at least 1 (got "${keepFlag}")`);
+      }
+      const withMedia = switchFlag(args, "with-media");
+      const { path, manifest, pruned } = await createBackup(
+        config,
+        { to, withMedia, keep },
+        createLogger("warn"),
+      );
+      console.log(describeBackup(path, manifest, pruned).join("\n"));
+      return 0;
+    },
+  },
+  restore: {
+    summary: "fill an empty database and data dir from a backup archive",
+    usage:
+      "photochanger restore ARCHIVE\n\n" +
+      "Checks every member against the archive's SHA-256 checksums and that its schema is not newer\n" +
+      "than this binary knows, refuses a database that is not empty (any migration applied or any\n" +
+      "table with rows), then puts the master key (a different one already there is kept as\n" +
+      "master.key.before-restore) and the media in place and restores the database with pg_restore\n" +
+      "in one transaction. Stop the service first. As root, restored files get the data dir's owner.",
+    async run(args) {
+      onlyFlags(args, []);
+      noPositional(args, 1);
+      const archive = args.positional[0];
+      if (!archive) throw new UsageError("expected: restore ARCHIVE");
+      const r = await restoreBackup(loadConfig(), archive, createLogger("warn"));
+      const d = r.manifest.database;
+      console.log(
+        `restored PhotoChanger ${r.manifest.product_version}'s backup of ${r.manifest.created_at}: ` +
+          `database (${d.migrations_applied} migrations, last ${d.last_migration ?? "unknown"}), ` +
+          `${r.mediaObjects} media objects, master key` +
+          (r.previousKey ? ` (the key that was there is kept as ${r.previousKey})` : ""),
+      );
+      return 0;
+    },
+  },
+  "rotate-master-key": {
+    summary: "re-encrypt every stored secret under a new master key",
+    usage:
+      "photochanger rotate-master-key\n\n" +
+      "Makes a new <data dir>/master.key and re-encrypts every secret sealed with the old one (provider\n" +
+      "keys, the notification webhook URL and bot token) in one transaction; the old key stays as\n" +
+      "master.key.old until that committed, then the new key replaces master.key atomically. Refused\n" +
+      "while a server runs on the database (stop the service first; start it after). Admin sessions\n" +
+      "end. Every instance sharing the database needs the new master.key. Audited.",
+    async run(args) {
+      onlyFlags(args, []);
+      noPositional(args);
+      const r = await rotateMasterKey(loadConfig(), createLogger("warn"));
+      console.log(
+        r.completedEarlier
+          ? "an interrupted rotation was completed: master.key is the new key (run again to rotate once more)"
+          : `master key rotated: ${r.resealed.length} stored secret${r.resealed.length === 1 ? "" : "s"} re-encrypted` +
+              (r.resealed.length ? ` (${r.resealed.join(", ")})` : ""),
+      );
+      return 0;
+    },
+  },
+  "support-bundle": {
+    summary: "write one text file to send when something is wrong (secrets masked)",
+    usage:
+      "photochanger support-bundle [--to FILE]\n\n" +
+      "Writes FILE (default ./photochanger-support-<time>.txt, mode 0600): versions (product, Bun,\n" +
+      "PostgreSQL, OS), `photochanger status`, the stored settings and the environment with every\n" +
+      "secret masked, and the last 1,000 lines of `journalctl -u photochanger` (or why there are\n" +
+      "none). Passwords, keys, tokens and the database password are redacted. Prints the path.",
+    async run(args) {
+      onlyFlags(args, ["to"]);
+      noPositional(args);
+      console.log(await supportBundle(loadConfig(), createLogger("error"), flagValue(args, "to")));
+      return 0;
     },
   },
   status: {

@@ -1,7 +1,9 @@
 /**
  * Preloaded once per `bun test` run: a PostgreSQL for the whole suite — TEST_DATABASE_URL if given,
- * else an embedded one in a temp dir — and a migrated template database that each test file
- * clones (CREATE DATABASE … TEMPLATE), so files never see each other's rows.
+ * else an embedded one in a temp dir (on EMBEDDED_PG_PORT when set, else a free port) — and a
+ * migrated template database that each test file clones (CREATE DATABASE … TEMPLATE), so files
+ * never see each other's rows. The template's name is this run's own (pid and a random suffix):
+ * two runs sharing one PostgreSQL never drop or clone each other's template.
  */
 import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,7 +14,7 @@ import { runMigrations } from "../src/db/migrate";
 import { scratchServer } from "../src/db/scratch";
 import { silentLogger } from "../src/lib/log";
 
-const TEMPLATE = "photochanger_test_template";
+const TEMPLATE = `photochanger_test_template_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 
 async function freePort(): Promise<number> {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -27,7 +29,13 @@ async function prepare(): Promise<{ adminUrl: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "photochanger-test-pg-"));
   const { chmodSync } = await import("node:fs");
   chmodSync(dir, 0o755);
-  const pg = await startEmbeddedPostgres(dir, await freePort(), silentLogger);
+  const port = process.env.EMBEDDED_PG_PORT ? Number(process.env.EMBEDDED_PG_PORT) : await freePort();
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(
+      `EMBEDDED_PG_PORT must be a port number (1–65535), got "${process.env.EMBEDDED_PG_PORT}"`,
+    );
+  }
+  const pg = await startEmbeddedPostgres(dir, port, silentLogger);
   return {
     adminUrl: pg.url,
     stop: async () => {

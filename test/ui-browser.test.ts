@@ -14,7 +14,15 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { job, slot } from "../src/db/schema";
-import { dslrFields, dslrForm, INGEST_PASSWORD, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import {
+  dslrFields,
+  dslrForm,
+  INGEST_PASSWORD,
+  postIngest,
+  startTestApp,
+  type TestApp,
+  whenQueued,
+} from "./helpers/app";
 import { launchChromium, screenshot } from "./helpers/browser";
 import { colourfulness, makeJpeg } from "./helpers/images";
 
@@ -88,6 +96,10 @@ beforeAll(async () => {
   app = await startTestApp();
   browser = await launchChromium();
   ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ru-RU" });
+  // Every wait below follows an event (a response, an element in the state it waits for); none is a
+  // guess of how long the box takes. Their bound is the test's own, not Playwright's 30 s: on a
+  // loaded 2-core machine a save or a test run may take longer without anything being wrong.
+  ctx.setDefaultTimeout(110_000);
   await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: app.url });
   page = watch(await ctx.newPage());
   page.on("dialog", (d) => d.accept());
@@ -182,7 +194,11 @@ describe("an operator in the browser", () => {
       () => (document.querySelector("#f-operation") as HTMLSelectElement | null)?.value === "greyscale",
     );
     expect(await page.isVisible("#slot-form [data-unsaved-marker]")).toBe(true);
+    const saved = page.waitForResponse(
+      (r) => r.url() === `${app.url}/slots/slot-001` && r.request().method() === "POST",
+    );
     await page.click("#slot-form button[type=submit]");
+    expect((await saved).status()).toBe(200);
     await page.waitForSelector("#slot-form .alert.success");
     expect(await page.textContent("#slot-form .alert.success")).toContain("Слот сохранён");
     expect(await page.isVisible("#slot-form [data-unsaved-marker]")).toBe(false);
@@ -193,8 +209,12 @@ describe("an operator in the browser", () => {
   test("runs a test photo and sees the greyscale result inline with timings", async () => {
     await page.setInputFiles("#drop-test input[type=file]", photoPath);
     await page.waitForSelector("#drop-test .preview:not([hidden])");
+    const tested = page.waitForResponse(
+      (r) => r.url() === `${app.url}/slots/slot-001/test` && r.request().method() === "POST",
+    );
     await page.click("#test-form button[type=submit]");
-    await page.waitForSelector("#test-result img", { timeout: 30_000 });
+    expect((await tested).status()).toBe(200);
+    await page.waitForSelector("#test-result img");
     const jobId = await page.getAttribute("#test-result", "data-job-id");
     expect(jobId).toBeTruthy();
     await page.waitForFunction(
@@ -305,13 +325,13 @@ describe("an operator in the browser", () => {
       operation: "passthrough",
       settings: { simulate_delay_ms: 20_000 },
     });
-    void postIngest(
-      app,
-      "slot-002",
-      dslrForm(await makeJpeg(64, 48), dslrFields({ password: boothPassword })),
-    ).catch(() => {});
+    const form = dslrForm(await makeJpeg(64, 48), dslrFields({ password: boothPassword }));
+    const queued = whenQueued(app);
+    void postIngest(app, "slot-002", form).catch(() => {});
+    await queued;
     await page.goto(`${app.url}/jobs`);
-    await page.waitForSelector("#live-queue tr[data-job-id] button", { timeout: 20_000 });
+    // the live queue is re-read every 3 s: the job shows with the next read after it was queued
+    await page.waitForSelector("#live-queue tr[data-job-id] button");
     const id = (await page.getAttribute("#live-queue tr[data-job-id]", "data-job-id"))!;
     await page.waitForSelector(`#job-list tr[data-job-id="${id}"]`);
     await page.click(`#live-queue tr[data-job-id="${id}"] button`);
@@ -439,8 +459,12 @@ describe("every page, 1280 and 390 px, Russian and English", () => {
     await phone.waitForURL(/\/slots\/slot-001/);
     expect(await phone.textContent("#slot-form")).toContain("Save slot");
     await phone.setInputFiles("#drop-test input[type=file]", photoPath);
+    const tested = phone.waitForResponse(
+      (r) => r.url() === `${app.url}/slots/slot-001/test` && r.request().method() === "POST",
+    );
     await phone.click("#test-form button[type=submit]");
-    await phone.waitForSelector("#test-result img", { timeout: 30_000 });
+    expect((await tested).status()).toBe(200);
+    await phone.waitForSelector("#test-result img");
     expect(await phone.textContent("#test-result")).toContain("Done in");
     // keyboard focus on the drop zone shows
     await phone.focus("#drop-test input[type=file]");

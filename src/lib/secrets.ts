@@ -3,7 +3,7 @@
  * `v1:` prefix so the scheme can change later. The 32-byte master key lives in a 0600 file in the
  * data dir (outside the database and its backups), created on first start.
  */
-import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -16,6 +16,11 @@ export function loadOrCreateMasterKey(path: string): Buffer {
   const key = Buffer.from(readFileSync(path, "utf8").trim(), "base64");
   if (key.length !== 32) throw new Error(`master key file ${path} is damaged (expected 32 bytes of base64)`);
   return key;
+}
+
+/** What the database records of the master key: an HMAC of a fixed text (it reveals nothing of the key). */
+export function masterKeyFingerprint(key: Buffer): string {
+  return createHmac("sha256", key).update("photochanger master key fingerprint v1").digest("hex");
 }
 
 export function encryptSecret(key: Buffer, plaintext: string, aad: string): string {

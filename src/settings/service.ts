@@ -12,7 +12,7 @@ import { AppError } from "../lib/errors";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import { urlHostProblem } from "../lib/outbound";
-import { constantTimeEqual, decryptSecret, encryptSecret } from "../lib/secrets";
+import { constantTimeEqual, decryptSecret, encryptSecret, masterKeyFingerprint } from "../lib/secrets";
 import { hasControlCharacters } from "../lib/text";
 import type { QuotaProvider } from "../providers/quota";
 import type { ProviderId } from "../providers/types";
@@ -164,9 +164,7 @@ export class SettingsService {
    * the key); every later one compares. Instances sharing a database must share the key file.
    */
   async masterKeyMatches(): Promise<boolean> {
-    const fingerprint = createHmac("sha256", this.masterKey)
-      .update("photochanger master key fingerprint v1")
-      .digest("hex");
+    const fingerprint = masterKeyFingerprint(this.masterKey);
     const row = await this.store.settings.get(KEYS.masterKeyFingerprint);
     if (!row) {
       await this.store.settings.put(

@@ -2,7 +2,7 @@
  * The `app_settings` table (drizzle): key → JSON value, with who changed it and when. Every write is
  * announced on SETTINGS_CHANNEL (postgres.js NOTIFY/LISTEN), so every instance's cache drops at once.
  */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Db, Sql } from "../db/client";
 import { appSettings } from "../db/schema";
 
@@ -45,6 +45,52 @@ export class SettingsStore {
       .returning({ key: appSettings.key });
     if (rows.length) await this.announce(key);
     return rows.length > 0;
+  }
+
+  /** The rows holding a value sealed with the master key (`{"sealed": "v1:…"}`): what a key rotation re-encrypts. */
+  async sealed(): Promise<{ key: string; sealed: string }[]> {
+    const rows = await this.db
+      .select({ key: appSettings.key, value: appSettings.value })
+      .from(appSettings)
+      .where(sql`${appSettings.value} ? 'sealed'`);
+    return rows.map((r) => ({ key: r.key, sealed: (r.value as { sealed: string }).sealed }));
+  }
+
+  /**
+   * Replaces every sealed value and the master key's fingerprint in one transaction — a key
+   * rotation commits whole or not at all — then announces the change. The rows keep who last set
+   * them (a rotation changes no setting's meaning).
+   */
+  async reseal(
+    values: { key: string; sealed: string }[],
+    fingerprint: { key: string; value: string },
+    now: Date,
+  ) {
+    await this.db.transaction(async (tx) => {
+      for (const v of values) {
+        const updated = await tx
+          .update(appSettings)
+          .set({ value: { sealed: v.sealed } as never })
+          .where(eq(appSettings.key, v.key))
+          .returning({ key: appSettings.key });
+        if (!updated.length) throw new Error(`the setting ${v.key} disappeared during the rotation`);
+      }
+      await tx
+        .insert(appSettings)
+        .values({
+          key: fingerprint.key,
+          value: fingerprint.value as never,
+          isSecret: false,
+          updatedAt: now,
+          updatedBy: "rotate-master-key",
+        })
+        .onConflictDoUpdate({
+          target: appSettings.key,
+          set: { value: fingerprint.value as never, updatedAt: now, updatedBy: "rotate-master-key" },
+        });
+    });
+    for (const v of values) await this.announce(v.key);
+    await this.announce(fingerprint.key);
   }
 
   /** Tells every instance (this one included) that `key` changed. */
