@@ -555,6 +555,62 @@ describe("faults", () => {
       await w.close();
     }
   }, 120_000);
+
+  test("9. a crash loop with live booths: re-queued jobs whose booths are gone run behind live work and leave the cap to live booths", async () => {
+    const w = await World.create(pg, "crashloop");
+    try {
+      const BOOTHS = 12;
+      await w.slot("slot-001", "greyscale", 1500);
+      // The cap is exactly the number of live booths: any re-queued job counted against it refuses one.
+      await w.settings({ sync_response_seconds: 25, max_in_flight_jobs: BOOTHS });
+      const port = await freePort();
+      let server = await w.serve({ WORKER_COUNT: "4" }, port);
+      const stop = new AbortController();
+      const load = booths(BOOTHS, () => server.url, "slot-001", photo, stop.signal, 50);
+      await Bun.sleep(3000);
+      const KILLS = 3;
+      for (let i = 0; i < KILLS; i++) {
+        server.proc.kill("SIGKILL");
+        await server.proc.exited;
+        server = await w.serve({ WORKER_COUNT: "4" }, port);
+        await Bun.sleep(3000);
+      }
+      const lastRestart = Date.now() - 3000;
+      await Bun.sleep(6000);
+      stop.abort();
+      await load.done;
+      await w.settle(60_000);
+      const a = await account(
+        w,
+        load.answers,
+        (j) => j.status !== "failed" || j.failure_reason !== "interrupted",
+      );
+      const busy = load.answers.filter((x) => x.status === 429);
+      const served = load.answers.filter((x) => x.status === 200 && x.startedAt >= lastRestart).length;
+      const [unattended] = await w.db<{ n: number; ok: number }[]>`
+        select count(*)::int as n, count(*) filter (where status = 'succeeded')::int as ok
+        from job where unattended`;
+      figures.push({
+        fault: "kill -9 ×3 with 12 live booths and an in-flight cap of 12",
+        runs: KILLS,
+        jobs: a.jobs.length,
+        lost: a.lost.length + a.badBodies.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes: `${busy.length} × 429 to live booths; ${served} booths served after the last restart; ${unattended!.n} jobs left without their booth (${unattended!.ok} of them finished for the gallery, behind live work); booths: ${tally(load.answers)}`,
+      });
+      expect(a.duplicated).toEqual([]);
+      expect(a.stuck).toEqual([]);
+      expect(a.errors500).toEqual([]);
+      expect(noFaultAnswers(load.answers)).toEqual([]);
+      expect(busy.map((x) => x.code)).toEqual([]);
+      expect(unattended!.n).toBeGreaterThan(0);
+      expect(served).toBeGreaterThan(BOOTHS);
+    } finally {
+      await w.close();
+    }
+  }, 150_000);
 });
 
 /** Replaces the figures table in docs/reliability.md (between its markers) with this run's. */
@@ -564,7 +620,7 @@ function writeReliabilityTable(rows: Figures[], seconds: number): void {
   const end = "<!-- faults:end -->";
   const table = [
     begin,
-    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 8 scenarios reporting.`,
+    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 9 scenarios reporting.`,
     "",
     "| fault | runs | jobs | lost | duplicated | stuck | 500s | notes |",
     "|---|---:|---:|---:|---:|---:|---:|---|",

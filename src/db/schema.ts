@@ -94,6 +94,9 @@ export const job = pgTable(
     attempts: integer("attempts").notNull().default(0),
     // Which instance's request is waiting on the job (pending jobs of a dead instance are orphans).
     instanceId: uuid("instance_id"),
+    // Nobody waits for it any more: its booth's request died with a crashed process. It runs behind
+    // live work (its result goes to the gallery) and does not count against the in-flight cap.
+    unattended: boolean("unattended").notNull().default(false),
     leaseOwner: text("lease_owner"),
     leaseToken: uuid("lease_token"),
     heartbeatAt: tz("heartbeat_at"),
@@ -116,8 +119,8 @@ export const job = pgTable(
     createdBy: text("created_by"),
   },
   (t) => [
-    // The claim reads only this partial index: pending rows, oldest first.
-    index("job_pending_idx").on(t.createdAt).where(sql`${t.status} = 'pending'`),
+    // The claim reads only this partial index: pending rows, live booths' first, oldest first.
+    index("job_pending_idx").on(t.unattended, t.createdAt).where(sql`${t.status} = 'pending'`),
     index("job_active_idx").on(t.status, t.expiresAt).where(sql`${t.status} in ('pending','processing')`),
     index("job_slot_created_idx").on(t.slotId, t.createdAt),
     index("job_created_idx").on(t.createdAt),

@@ -230,6 +230,8 @@ export class JobQueue {
     const done = await this.jobs.recover(this.clock.now(), me, lapsedBefore, graceMs);
     const rows = [];
     for (const d of done) rows.push(await this.finished(d));
+    const unattended = await this.jobs.markUnattended();
+    if (unattended) this.log.info("queue.unattended", { count: unattended });
     if (rows.length) {
       this.log.warn("queue.recovered", {
         count: rows.length,

@@ -55,6 +55,9 @@ export class JobStore {
   recover(now: Date, me: string, lapsedBefore: Date | null, graceMs: number) {
     return q.recoverOrphans(this.sql, now, me, lapsedBefore, graceMs);
   }
+  markUnattended() {
+    return q.markUnattended(this.sql);
+  }
   states(ids: string[]) {
     return q.jobStates(this.sql, ids);
   }

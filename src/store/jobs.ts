@@ -90,7 +90,8 @@ async function countAndInsert(
   const rows = await sql`
     with counted as (
       select count(*)::int as n from job
-      where status = 'pending' or (status = 'processing' and heartbeat_at >= ${liveSince})
+      where not unattended
+        and (status = 'pending' or (status = 'processing' and heartbeat_at >= ${liveSince}))
     ),
     inserted as (
       insert into job (${names})
@@ -113,7 +114,8 @@ async function countAndInsert(
 }
 
 /**
- * Claims the oldest pending job that is still before its deadline, in one statement: the inner
+ * Claims the oldest pending job that is still before its deadline — a live booth's before any
+ * unattended one (see recoverOrphans) — in one statement: the inner
  * SELECT … FOR UPDATE SKIP LOCKED reads the partial index `job_pending_idx`, so concurrent loops
  * and processes never get the same row. Providers at their concurrency limit are skipped. The
  * job's `dispatched` log row is written by the same statement (no second round trip).
@@ -139,7 +141,7 @@ export async function claimNextJob(
         where status = 'pending' and expires_at > ${now}
           and provider <> all(${sql.array(skipProviders)}::text[])
           and (${onlyInstance}::uuid is null or instance_id = ${onlyInstance}::uuid)
-        order by created_at
+        order by unattended, created_at
         limit 1
         for update skip locked
       )
@@ -408,7 +410,9 @@ export async function recoverOrphans(
     sql,
     now,
     sql`
-      update job set ${interruptedSet(sql, now, "The server stopped while the job was running")}
+      update job set ${interruptedSet(sql, now, "The server stopped while the job was running")},
+        unattended = unattended or exists (select 1 from instance w
+          where w.id = job.instance_id and w.stopped_at is not null)
       where (status = 'processing' and (lease_owner is null or lease_owner not like ${`${me}/%`}) and (
           exists (select 1 from instance i
             where i.id::text = split_part(job.lease_owner, '/', 1) and i.stopped_at is not null)
@@ -418,6 +422,19 @@ export async function recoverOrphans(
       returning *`,
     { details: { recovered: true } },
   );
+}
+
+/**
+ * Pending jobs whose booth waited on a process that is gone: nobody will read their answer, so they
+ * run behind live work and leave the in-flight cap to live booths. Returns how many it marked.
+ */
+export async function markUnattended(sql: Sql): Promise<number> {
+  const rows = await sql`
+    update job set unattended = true
+    where status = 'pending' and not unattended
+      and exists (select 1 from instance w where w.id = job.instance_id and w.stopped_at is not null)
+    returning 1`;
+  return rows.length;
 }
 
 /** Which of these job ids exist, and whether they are still active. */
