@@ -18,6 +18,8 @@ interface Watched {
   replyMs: number;
   /** performance.now() of the first request written since the server last sent anything; null when nothing is owed. */
   owedSince: number | null;
+  /** performance.now() when the server was last heard from (or the socket opened). */
+  heardAt: number;
   onStall: () => void;
 }
 
@@ -34,12 +36,12 @@ function check(): void {
   if (late) return;
   for (const w of watched) {
     if (w.owedSince !== null && now - w.owedSince > w.replyMs) {
-      watched.delete(w);
-      w.onStall();
-      // Destroyed without an error on purpose: postgres.js then fails every call the connection
-      // holds with CONNECTION_CLOSED when the close lands. With an error, calls sent between the
-      // error and the close would be left waiting for ever.
-      w.socket.destroy();
+      const since = w.owedSince;
+      drop(w);
+      // Whatever silenced this one (a lost NAT entry, a hung pooler, a paused VM) silenced the
+      // idle connections that have not heard from the server since, too: drop them now, before a
+      // booth's call draws one and waits out the bound again. A fresh connection costs a few ms.
+      for (const other of watched) if (other.owedSince === null && other.heardAt < since) drop(other);
     }
   }
   if (watched.size === 0 && checker) {
@@ -48,12 +50,21 @@ function check(): void {
   }
 }
 
+function drop(w: Watched): void {
+  watched.delete(w);
+  w.onStall();
+  // Destroyed without an error on purpose: postgres.js then fails every call the connection holds
+  // with CONNECTION_CLOSED when the close lands. With an error, calls sent between the error and
+  // the close would be left waiting for ever.
+  w.socket.destroy();
+}
+
 /**
  * Starts watching a connected socket: writes open a debt, any data from the server settles it.
  * Returns the socket itself.
  */
 export function watchReplies(socket: net.Socket, replyMs: number, onStall: () => void): net.Socket {
-  const w: Watched = { socket, replyMs, owedSince: null, onStall };
+  const w: Watched = { socket, replyMs, owedSince: null, heardAt: performance.now(), onStall };
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   (socket as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
     w.owedSince ??= performance.now();
@@ -61,6 +72,7 @@ export function watchReplies(socket: net.Socket, replyMs: number, onStall: () =>
   };
   socket.on("data", () => {
     w.owedSince = null;
+    w.heardAt = performance.now();
   });
   socket.once("close", () => watched.delete(w));
   watched.add(w);

@@ -75,3 +75,41 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     code === "53300" // too many connections
   );
 }
+
+/**
+ * The call failed because its connection closed under it (dropped by the watchdog, reset, or the
+ * backend terminated), not because the database refused it: worth one more try on a fresh one.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | null, i = 0; e && i < 3; i++) {
+    if (["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "ECONNRESET", "57P01"].includes(e.code ?? ""))
+      return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+/** Tries on a fresh connection after a lost one, at most this many times in all. */
+const LOST_CONNECTION_TRIES = 3;
+
+/**
+ * Runs a database call again when its connection was lost under it (see isConnectionLost). After
+ * a network blip the pool may hold several such connections whose close has not landed yet: a
+ * short pause lets it see them, so the next try gets a fresh one. `again` decides, from the error,
+ * whether another try is safe (default: always — for reads and idempotent writes).
+ */
+export async function retryOnLostConnection<T>(
+  fn: (attempt: number) => Promise<T>,
+  again: () => Promise<T | undefined> = async () => undefined,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (attempt >= LOST_CONNECTION_TRIES || !isConnectionLost(err)) throw err;
+      await Bun.sleep(10 * attempt);
+      const settled = await again();
+      if (settled !== undefined) return settled;
+    }
+  }
+}

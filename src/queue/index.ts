@@ -7,7 +7,7 @@
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import { resultExpiresAt } from "../domain/deadlines";
 import { type Clock, sleep, sleepWithin } from "../lib/clock";
-import { isDatabaseUnavailable } from "../lib/http";
+import { isDatabaseUnavailable, retryOnLostConnection } from "../lib/http";
 import type { Logger } from "../lib/log";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
@@ -52,7 +52,8 @@ export class JobQueue {
   async enqueue(values: NewJobRow, cap: number): Promise<InsertOutcome> {
     const liveSince = new Date(this.clock.now().getTime() - this.leaseTtlMs);
     // The "received" row is written in the same transaction as the job (one commit, not two).
-    const outcome = await this.jobs.insertWithinCap(values, cap, liveSince, {
+    const insert = () => this.jobs.insertWithinCap(values, cap, liveSince, received);
+    const received: LogEntry = {
       jobId: values.id as string,
       slotId: values.slotId,
       event: "received",
@@ -65,6 +66,12 @@ export class JobQueue {
         payload_mime: values.payloadMime ?? null,
         expires_at: values.expiresAt.toISOString(),
       },
+    };
+    // A connection that closed under the insert (a pooled one that died while idle): again on a
+    // fresh one — unless the attempt did commit, in which case its row is there under the same id.
+    const outcome = await retryOnLostConnection(insert, async () => {
+      const committed = await this.jobs.get(values.id as string);
+      return committed ? ({ kind: "inserted", job: committed } as const) : undefined;
     });
     if (outcome.kind === "inserted") this.events.emitQueued();
     return outcome;

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { SlotRow } from "../../db/schema";
 import { jobExpiresAt } from "../../domain/deadlines";
 import { AppError, databaseUnavailable } from "../../lib/errors";
-import { isDatabaseUnavailable, parseMultipart, readBodyWithin } from "../../lib/http";
+import { isDatabaseUnavailable, parseMultipart, readBodyWithin, retryOnLostConnection } from "../../lib/http";
 import { EXT, type ImageFormat, inspectImage, MIME } from "../../media/images";
 import { isDiskFull, isStorageUnavailable } from "../../media/storage";
 import type { Services } from "../../services";
@@ -61,7 +61,9 @@ export function loadSlot(rt: Pick<Services, "store">, slotId: string): Promise<S
  */
 export async function guardDb<T>(store: DbHealth, fn: () => Promise<T>): Promise<T> {
   try {
-    const value = store.suspect() ? await within(fn(), SUSPECT_WAIT_MS) : await fn();
+    // A pooled connection that died while idle fails the call it is handed; the pool drops it, so
+    // another try runs on a fresh connection instead of costing the booth a 503.
+    const value = await retryOnLostConnection(() => (store.suspect() ? within(fn(), SUSPECT_WAIT_MS) : fn()));
     store.answered();
     return value;
   } catch (err) {
