@@ -30,7 +30,7 @@ import {
   snapshot,
   webpBomb,
 } from "./helpers/hostile";
-import { makeHeic, makeJpeg, makePng } from "./helpers/images";
+import { makeAnimatedWebp, makeApng, makeHeic, makeJpeg, makePng } from "./helpers/images";
 
 setDefaultTimeout(60_000);
 
@@ -40,6 +40,7 @@ let app: TestApp;
 const clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
 let gemini: FakeGemini;
 let photo: Uint8Array;
+let animatedWebp: Uint8Array;
 let session: Session;
 let address = 0;
 
@@ -56,6 +57,7 @@ beforeAll(async () => {
     env: { TRUST_PROXY: "127.0.0.1", GEMINI_BASE_URL: gemini.url, GEMINI_API_KEY: GEMINI_KEY },
   });
   photo = await makeJpeg(320, 240);
+  animatedWebp = await makeAnimatedWebp();
   await app.configureSlot("slot-001", { provider: "local", operation: "greyscale", settings: {} });
   await app.configureSlot("slot-002", {
     provider: "gemini",
@@ -563,6 +565,21 @@ const INGEST_CASES: Case[] = [
     code: "image_too_large",
   },
   {
+    name: "an animated WebP (refused at upload, not a job that fails later)",
+    path: "/ingest/slot-001",
+    body: () => form(goodFields(), animatedWebp),
+    status: 415,
+    code: "unsupported_media_type",
+    check: (_res, text) => expect(JSON.parse(text).error.message).toContain("animated"),
+  },
+  {
+    name: "an animated PNG (APNG)",
+    path: "/ingest/slot-001",
+    body: () => form(goodFields(), makeApng()),
+    status: 415,
+    code: "unsupported_media_type",
+  },
+  {
     name: "a HEIC declaring 12000×9000 on a Gemini slot",
     path: "/ingest/slot-002",
     body: () => form(goodFields(), makeHeic(12000, 9000)),
@@ -694,6 +711,30 @@ const LOGIN_CASES: Case[] = [
       expect(text).toContain('name="next" value="/"');
       expect(text).not.toContain("evil.example");
     },
+  },
+  {
+    name: "the login page with next=/.//evil.example (normalised into //evil)",
+    path: "/login?next=%2F.%2F%2Fevil.example",
+    status: 200,
+    check: (_r, t) => expect(t).toContain('name="next" value="/"'),
+  },
+  {
+    name: "the login page with next=/..//evil.example (normalised into //evil)",
+    path: "/login?next=%2F..%2F%2Fevil.example",
+    status: 200,
+    check: (_r, t) => expect(t).toContain('name="next" value="/"'),
+  },
+  {
+    name: "the login page with next=/%2e//evil.example (normalised into //evil)",
+    path: "/login?next=%2F%252e%2F%2Fevil.example",
+    status: 200,
+    check: (_r, t) => expect(t).toContain('name="next" value="/"'),
+  },
+  {
+    name: "the login page with next=/.///evil.example (normalised into //evil)",
+    path: "/login?next=%2F.%2F%2F%2Fevil.example",
+    status: 200,
+    check: (_r, t) => expect(t).toContain('name="next" value="/"'),
   },
   {
     name: "the login page with next=//evil.example",
