@@ -23,7 +23,7 @@ import { Metrics } from "./metrics";
 import { notifyTick } from "./modules/attention/notifier";
 import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
-import { JobEvents, listenForJobEvents } from "./queue/events";
+import { JobEvents, listenForJobEvents, pollWaiting } from "./queue/events";
 import { JobQueue, LEASE_TTL_MS, LEFTOVER_AGE_MS, OVERDUE_GRACE_MS } from "./queue/index";
 import { QuotaService } from "./quota/service";
 import type { Services } from "./services";
@@ -34,6 +34,8 @@ import { WorkerPool } from "./worker/pool";
 
 const INSTANCE_HEARTBEAT_MS = 3_000;
 const SWEEP_MS = 5_000;
+/** How often the held requests' jobs are read together, beside the wake-ups (a lost NOTIFY costs at most this). */
+const WAITERS_POLL_MS = 1_000;
 /** Crash leftovers (files, missing log rows) are looked for this often (see LEFTOVER_AGE_MS). */
 const LEFTOVERS_MS = 60_000;
 const STATS_ROLLUP_MS = 10 * 60_000;
@@ -218,6 +220,8 @@ export class Runtime implements Services {
         "instance.heartbeat",
       );
       this.every(SWEEP_MS, () => this.sweep(), "queue.sweep");
+      // The held requests' safety net: one read for all of them (see pollWaiting).
+      this.every(WAITERS_POLL_MS, () => pollWaiting(this.store.jobs, this.events), "queue.waiters");
       this.every(LEFTOVERS_MS, () => this.queue.reclaimLeftovers(LEFTOVER_AGE_MS), "queue.leftovers");
       // The statistics' hourly rollup, kept filled (an admin page would otherwise fill it first).
       this.every(STATS_ROLLUP_MS, () => this.store.jobs.warmStats(), "stats.rollup");

@@ -479,6 +479,10 @@ describe("faults", () => {
         recoveredMs.push(Date.now() - at);
         await Bun.sleep(4000);
       }
+      // Ready again by itself (readiness stays down a few seconds after the last dropped connection).
+      const readyAgain = Date.now();
+      await until("/readyz 200 again", 15_000, async () => readyz.at(-1) === 200);
+      const readyAgainMs = Date.now() - readyAgain;
       stop.abort();
       await load.done;
       await watchReady;
@@ -498,7 +502,7 @@ describe("faults", () => {
         duplicated: a.duplicated.length,
         stuck: a.stuck.length,
         errors500: a.errors500.length,
-        notes: `${silenced.join(" and ")} connections silenced; a new booth served again ${recoveredMs.map((m) => `${m} ms`).join(" and ")} after; /readyz not ready in ${readyz.filter((x) => x !== 200).length} of ${readyz.length} probes; slowest booth answer ${slowest} ms (T_sync ${syncS} s); SIGTERM exit ${exit} in ${stopMs} ms; booths: ${tally(load.answers)}`,
+        notes: `${silenced.join(" and ")} connections silenced; a new booth served again ${recoveredMs.map((m) => `${m} ms`).join(" and ")} after; /readyz not ready in ${readyz.filter((x) => x !== 200).length} of ${readyz.length} probes, ready again ${readyAgainMs} ms after the last check; slowest booth answer ${slowest} ms (T_sync ${syncS} s); SIGTERM exit ${exit} in ${stopMs} ms; booths: ${tally(load.answers)}`,
       });
       expectNoDamage(a);
       expect(noFaultAnswers(load.answers)).toEqual([]);
@@ -506,7 +510,6 @@ describe("faults", () => {
       // Every booth answered by its deadline plus the 3 s grace (1 s more for a loaded machine).
       expect(slowest).toBeLessThan((syncS + 4) * 1000);
       expect(readyz.some((x) => x === 503)).toBe(true);
-      expect(readyz.at(-1)).toBe(200);
       expect(exit).toBe(0);
     } finally {
       await w.close();

@@ -33,7 +33,7 @@ export interface Database {
   close(): Promise<void>;
   /** When a connection of any pool last closed under us (server stopped, backend terminated, idle); 0 if never. */
   lastLostAt(): number;
-  /** When a connection was last dropped for not answering in time (performance.now()); 0 if never. */
+  /** When a working connection was last dropped for not answering in time (performance.now()); 0 if never. */
   lastStallAt(): number;
   /**
    * One round trip per pool. postgres.js learns the array types on a pool's first connection: until
@@ -45,7 +45,8 @@ export interface Database {
 
 interface PoolEvents {
   onclose(): void;
-  onstall(): void;
+  /** `established`: a connection that had worked went silent (not one that never got through its handshake). */
+  onstall(established: boolean): void;
 }
 
 function client(url: string, max: number, bound: CallBound, events: PoolEvents): Sql {
@@ -93,8 +94,10 @@ export function connectDatabase(url: string, options: { max?: number } = {}): Da
     onclose: () => {
       lostAt = Date.now();
     },
-    onstall: () => {
-      stallAt = performance.now();
+    onstall: (established) => {
+      // A connection still in its handshake (a server starting up, a slow connect) is dropped
+      // too, but it says nothing about the connections that work: readiness only counts the others.
+      if (established) stallAt = performance.now();
     },
   };
   const reportsMax = max >= 10 ? 2 : 1;

@@ -20,7 +20,9 @@ interface Watched {
   owedSince: number | null;
   /** performance.now() when the server was last heard from (or the socket opened). */
   heardAt: number;
-  onStall: () => void;
+  /** The server has answered on this connection at least once (a working connection went silent). */
+  answered: boolean;
+  onStall: (established: boolean) => void;
 }
 
 const watched = new Set<Watched>();
@@ -52,7 +54,7 @@ function check(): void {
 
 function drop(w: Watched): void {
   watched.delete(w);
-  w.onStall();
+  w.onStall(w.answered);
   // Destroyed without an error on purpose: postgres.js then fails every call the connection holds
   // with CONNECTION_CLOSED when the close lands. With an error, calls sent between the error and
   // the close would be left waiting for ever.
@@ -63,8 +65,19 @@ function drop(w: Watched): void {
  * Starts watching a connected socket: writes open a debt, any data from the server settles it.
  * Returns the socket itself.
  */
-export function watchReplies(socket: net.Socket, replyMs: number, onStall: () => void): net.Socket {
-  const w: Watched = { socket, replyMs, owedSince: null, heardAt: performance.now(), onStall };
+export function watchReplies(
+  socket: net.Socket,
+  replyMs: number,
+  onStall: (established: boolean) => void,
+): net.Socket {
+  const w: Watched = {
+    socket,
+    replyMs,
+    owedSince: null,
+    heardAt: performance.now(),
+    answered: false,
+    onStall,
+  };
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   (socket as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
     w.owedSince ??= performance.now();
@@ -73,6 +86,7 @@ export function watchReplies(socket: net.Socket, replyMs: number, onStall: () =>
   socket.on("data", () => {
     w.owedSince = null;
     w.heardAt = performance.now();
+    w.answered = true;
   });
   socket.once("close", () => watched.delete(w));
   watched.add(w);

@@ -3,7 +3,8 @@
  * processes LISTEN/NOTIFY carries the same hints. A hint is only a hint: waiters and workers
  * re-read the database, and a slow safety-net poll keeps them correct when a hint is lost.
  */
-import type { JobRow } from "../db/schema";
+import type { JobRow, JobStatus } from "../db/schema";
+import { isFinal } from "../domain/outcome";
 import type { Logger } from "../lib/log";
 import type { JobStore } from "../store/job-store";
 
@@ -36,6 +37,20 @@ export class JobEvents {
   emitFinalized(jobId: string, row: JobRow | null = null): void {
     if (this.wakeups) for (const fn of [...(this.finalized.get(jobId) ?? [])]) fn(row);
     for (const fn of [...(this.cancelled.get(jobId) ?? [])]) fn();
+  }
+
+  /** The jobs someone in this process waits on (for the batched safety-net read, see pollWaiting). */
+  waitingJobIds(): string[] {
+    return [...this.finalized.keys()];
+  }
+
+  /**
+   * The safety net found the job final: its waiters read it now. Not a hint, the database's own
+   * answer, so it wakes them even with wake-ups off (then it is the only way they learn of it).
+   */
+  emitFoundFinal(jobId: string): void {
+    if (this.finalizingHere.has(jobId)) return; // its own wake-up follows the clean-up
+    for (const fn of [...(this.finalized.get(jobId) ?? [])]) fn(null);
   }
 
   /**
@@ -124,6 +139,26 @@ function add<F>(map: Map<string, Set<F>>, key: string, fn: F): () => void {
     s.delete(fn);
     if (s.size === 0) map.delete(key);
   };
+}
+
+/**
+ * The waiters' safety net, one statement per process: the states of every job someone here waits
+ * on, read together (`where id = any(…)`); the final ones wake their waiters. A NOTIFY lost with a
+ * connection, or a finalization by another process while this one's LISTEN was reconnecting, is
+ * noticed within one interval — without a re-read per held request.
+ */
+export async function pollWaiting(jobs: Pick<JobStore, "states">, events: JobEvents): Promise<number> {
+  const ids = events.waitingJobIds();
+  if (!ids.length) return 0;
+  const states = await jobs.states(ids);
+  let found = 0;
+  for (const [id, status] of states) {
+    if (isFinal(status as JobStatus)) {
+      events.emitFoundFinal(id);
+      found++;
+    }
+  }
+  return found;
 }
 
 /** Relays NOTIFY from other processes into the in-process events. */
