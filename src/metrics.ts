@@ -7,6 +7,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { JobRow } from "./db/schema";
+import { providerFault } from "./domain/outcome";
 import { isSlotId } from "./domain/slots";
 import { VERSION } from "./version";
 
@@ -25,23 +26,14 @@ export function jobOutcome(job: Pick<JobRow, "status" | "failureReason">): strin
 }
 
 /**
- * Failures that are the provider's doing: its errors, refusals and image-less answers, and
- * deadlines it was working past. `invalid_config` is not one: it is found before the provider is
- * called (no key, no template, no public URL), so the provider is never blamed for it.
+ * Failures that are the provider's doing, by the one rule in src/domain/outcome.ts
+ * (`providersFault`): its errors, refusals and image-less answers, and deadlines it was working
+ * past — never a slot found unusable before any call, a cancel, or a failure of our own.
  */
 export function providerErrorCode(
   job: Pick<JobRow, "status" | "failureReason" | "startedAt">,
 ): string | null {
-  if (job.status === "timeout" || job.failureReason === "timeout") return job.startedAt ? "timeout" : null;
-  if (job.status !== "failed") return null;
-  switch (job.failureReason as string) {
-    case "provider_error":
-    case "provider_blocked":
-    case "provider_no_image":
-      return job.failureReason;
-    default:
-      return null;
-  }
+  return providerFault(job);
 }
 
 /** What a cleaner run removed, by kind (the cleaner's report). */

@@ -12,8 +12,10 @@ import {
   FAILURE_REASONS,
   JOB_STATUSES,
   OUTCOME_CATEGORIES,
+  providerFault,
 } from "../src/domain/outcome";
 import { ERROR_CODES } from "../src/lib/errors";
+import { providerErrorCode } from "../src/metrics";
 import { Store } from "../src/store/index";
 import { freshDatabase } from "./helpers/app";
 
@@ -161,5 +163,26 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
     expect(window).toMatchObject({ slot_id: "slot-004", ...expected });
     // each category is hit at least once, so a wrong predicate cannot hide behind zeros
     expect(Object.values(expected).every((n) => n > 0)).toBe(true);
+  });
+});
+
+describe("the provider's fault, one rule for metrics and statistics", () => {
+  const at = new Date();
+  test.each([
+    ["failed", "provider_error", at, "provider_error"],
+    ["failed", "provider_blocked", at, "provider_blocked"],
+    ["failed", "provider_no_image", at, "provider_no_image"],
+    ["timeout", "timeout", at, "timeout"],
+    ["timeout", "timeout", null, null], // never started: no provider was waited on
+    ["failed", "invalid_config", at, null],
+    ["failed", "interrupted", at, null],
+    ["failed", "internal_error", at, null],
+    ["failed", "storage_full", at, null],
+    ["cancelled", "cancelled", at, null],
+    ["succeeded", null, at, null],
+  ] as const)("%s/%s (started: %p) → %p", (status, failureReason, startedAt, expected) => {
+    const job = { status, failureReason, startedAt } as const;
+    expect(providerFault(job)).toBe(expected);
+    expect(providerErrorCode(job as never)).toBe(expected);
   });
 });

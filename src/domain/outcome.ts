@@ -53,6 +53,11 @@ interface FailureOutcome {
   category: OutcomeCategory;
   /** The error the booth (and a test run) is answered with. */
   code: ErrorCode;
+  /**
+   * The provider's fault (counted against it in `photochanger_provider_errors_total`): it was
+   * called and failed — not a slot found unusable before any call, a cancel, or our own failure.
+   */
+  providersFault: boolean;
 }
 
 export interface Outcome {
@@ -68,17 +73,17 @@ export interface Outcome {
  * reason is adding a line here (and its code to the error registry when it is a new one).
  */
 export const FAILURE_OUTCOMES = {
-  timeout: { category: "timeouts", code: "sync_timeout" },
-  provider_error: { category: "provider_errors", code: "provider_error" },
-  provider_blocked: { category: "provider_errors", code: "provider_blocked" },
-  provider_no_image: { category: "provider_no_image", code: "provider_no_image" },
-  invalid_config: { category: "invalid_config", code: "invalid_config" },
-  cancelled: { category: "cancelled", code: "job_cancelled" },
+  timeout: { category: "timeouts", code: "sync_timeout", providersFault: true },
+  provider_error: { category: "provider_errors", code: "provider_error", providersFault: true },
+  provider_blocked: { category: "provider_errors", code: "provider_blocked", providersFault: true },
+  provider_no_image: { category: "provider_no_image", code: "provider_no_image", providersFault: true },
+  invalid_config: { category: "invalid_config", code: "invalid_config", providersFault: false },
+  cancelled: { category: "cancelled", code: "job_cancelled", providersFault: false },
   // Cut short by restarts more often than it may be re-run: a fault, answered 503 (try again).
-  interrupted: { category: "provider_errors", code: "service_unavailable" },
-  internal_error: { category: "provider_errors", code: "internal_error" },
+  interrupted: { category: "provider_errors", code: "service_unavailable", providersFault: false },
+  internal_error: { category: "provider_errors", code: "internal_error", providersFault: false },
   // The media disk filled up after acceptance: the result could not be stored.
-  storage_full: { category: "provider_errors", code: "insufficient_storage" },
+  storage_full: { category: "provider_errors", code: "insufficient_storage", providersFault: false },
 } as const satisfies Record<string, FailureOutcome>;
 
 export type FailureReason = keyof typeof FAILURE_OUTCOMES;
@@ -86,7 +91,11 @@ export const FAILURE_REASONS = Object.keys(FAILURE_OUTCOMES) as FailureReason[];
 
 const SUCCESS: Outcome = { category: "success", httpStatus: 200, code: null };
 /** A `failed` job with no reason, or one this build does not know (written by a newer one). */
-const UNKNOWN_FAILURE: FailureOutcome = { category: "provider_errors", code: "internal_error" };
+const UNKNOWN_FAILURE: FailureOutcome = {
+  category: "provider_errors",
+  code: "internal_error",
+  providersFault: false,
+};
 
 /** Final statuses that decide the outcome by themselves, whatever the reason column says. */
 const STATUS_OUTCOMES: Partial<Record<JobStatus, FailureOutcome | null>> = {
@@ -139,4 +148,19 @@ export function categoryRule(category: OutcomeCategory): {
     failedUnknown: UNKNOWN_FAILURE.category === category,
     knownReasons: [...FAILURE_REASONS],
   };
+}
+
+/**
+ * The provider's fault a finished job counts as, by its reason (see `providersFault`): the reason
+ * itself (`timeout` only when a provider had started on the job), or null when it is not one.
+ */
+export function providerFault(job: {
+  status: string;
+  failureReason: string | null;
+  startedAt: Date | null;
+}): string | null {
+  const reason = job.status === "timeout" ? "timeout" : job.status === "failed" ? job.failureReason : null;
+  if (reason === null || !Object.hasOwn(FAILURE_OUTCOMES, reason)) return null;
+  if (!FAILURE_OUTCOMES[reason as FailureReason].providersFault) return null;
+  return reason === "timeout" && !job.startedAt ? null : reason;
 }
