@@ -329,6 +329,9 @@ export const en: Dict = {
     notFound: "Photo not found. Check the link.",
     notFoundTitle: "Photo not found",
     expiredTitle: "This photo has expired",
+    deletedTitle: "Photo removed",
+    deleted:
+      "This photo was removed at the studio's request. If this is a mistake, please ask the photographer.",
     pageNotFound: "There is no such page. Check the address or scan the QR code again.",
     poweredBy: "PhotoChanger",
   },
