@@ -398,6 +398,9 @@ export const en: Dict = {
     retentionHint: "24–168 h. Then files are deleted and links stop working.",
     maxInFlight: "Jobs at once (processing and queued)",
     maxInFlightHint: "Beyond this the booth gets a 429 and retries later.",
+    fallbackMinSeconds: "Fallback provider's time, s",
+    fallbackMinSecondsHint:
+      "On a slot with a fallback provider the primary gets the deadline minus this many seconds, the fallback the rest; with less left the fallback is not started.",
     concurrency: "Concurrent requests per provider",
     publicBaseUrl: "Server's public address",
     publicBaseUrlHint:
@@ -448,6 +451,7 @@ export const en: Dict = {
     total: "Total runs",
     success: "Succeeded",
     successRate: "Success rate",
+    fallbackSuccess: "Via fallback",
     timeouts: "Timeouts",
     providerErrors: "Provider errors",
     noImage: "No image (after retries)",
