@@ -293,3 +293,69 @@ async function eventuallyActive(slotId: string): Promise<string> {
   }
   throw new Error(`no running job on ${slotId}`);
 }
+
+describe("photochanger slot set --fallback-…", () => {
+  test("sets, changes and removes a slot's fallback through the validated, audited update; bad values exit 2 and change nothing", async () => {
+    const env = { DATABASE_URL: app.databaseUrl, PHOTOCHANGER_DATA_DIR: app.dataDir };
+    const fallbackOf = async () => (await app.rt.store.slots.get("slot-009"))!.fallback;
+    const set = await runCli(
+      [
+        "slot",
+        "set",
+        "slot-009",
+        "--fallback-provider",
+        "gemini",
+        "--fallback-operation",
+        "image_edit",
+        "--fallback-setting",
+        "prompt=Sepia tones",
+        "--fallback-setting",
+        "aspect_ratio=3:4",
+      ],
+      env,
+    );
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain("fallback gemini/image_edit");
+    expect(await fallbackOf()).toEqual({
+      provider: "gemini",
+      operation: "image_edit",
+      settings: { prompt: "Sepia tones", aspect_ratio: "3:4" },
+    });
+    const [audit] = await app.rt.store.audit.recent(1);
+    expect(audit).toMatchObject({ actor: "cli", action: "slot.updated" });
+    expect(audit!.details.changed).toContain("fallback");
+
+    // --fallback-setting alone changes the current fallback's settings
+    expect((await runCli(["slot", "set", "slot-009", "--fallback-setting", "prompt=Noir"], env)).code).toBe(
+      0,
+    );
+    expect((await fallbackOf())?.settings).toEqual({ prompt: "Noir", aspect_ratio: "3:4" });
+
+    const before = await fallbackOf();
+    for (const [args, says] of [
+      [["--fallback-provider", "local", "--fallback-operation", "nope"], "--fallback-operation"],
+      [
+        [
+          "--fallback-provider",
+          "gemini",
+          "--fallback-operation",
+          "image_edit",
+          "--fallback-setting",
+          "aspect_ratio=7:1",
+        ],
+        "--fallback-setting aspect_ratio",
+      ],
+      [["--no-fallback", "--fallback-provider", "local"], "--no-fallback"],
+      [["--fallback-setting", "oops"], "key=value"],
+    ] as const) {
+      const bad = await runCli(["slot", "set", "slot-009", ...args], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(says);
+    }
+    expect(await fallbackOf()).toEqual(before);
+
+    const none = await runCli(["slot", "set", "slot-009", "--no-fallback"], env);
+    expect(none.code).toBe(0);
+    expect(await fallbackOf()).toBeNull();
+  });
+});
