@@ -13,6 +13,7 @@ import {
   SCOPES,
 } from "./accounts";
 import { createBackup, describeBackup, restoreBackup } from "./cli/backup";
+import { isJobSubcommand, JOB_USAGE, runJobCommand } from "./cli/job";
 import { rotateMasterKey } from "./cli/master-key";
 import { checkSchema } from "./cli/schema-check";
 import { supportBundle } from "./cli/support-bundle";
@@ -210,7 +211,12 @@ const commands: Record<string, Command> = {
       "photochanger slot set <slot-001…slot-015> [--provider P] [--operation O] [--prompt TEXT]\n" +
       "                  [--setting key=value]… [--name NAME] [--enabled true|false]\n" +
       "                  [--output-format jpeg|png|webp|original] [--size-limit-mb N]\n" +
-      "       photochanger slot show <slot-id>",
+      "                  [--fallback-provider P --fallback-operation O [--fallback-setting key=value]…]\n" +
+      "                  [--no-fallback]\n" +
+      "       photochanger slot show <slot-id>\n\n" +
+      "The fallback provider takes a job whose primary fails (error, no image, quota, unavailable, or\n" +
+      "its share of the deadline used up) within the same deadline; it is validated like the primary.\n" +
+      "--fallback-setting alone changes the settings of the slot's current fallback.",
     async run(args) {
       const [sub, slotId] = args.positional;
       if ((sub !== "set" && sub !== "show") || !slotId)
@@ -252,6 +258,8 @@ const commands: Record<string, Command> = {
         const size = flagValue(args, "size-limit-mb");
         if (size !== undefined)
           body.size_limit_mb = size.trim() !== "" && Number.isFinite(Number(size)) ? Number(size) : size;
+        const fallback = fallbackChange(args, row.fallback ?? null);
+        if (fallback !== undefined) body.fallback = fallback;
         let saved: Awaited<ReturnType<typeof updateSlot>>;
         try {
           saved = await updateSlot(rt, slotId, body, { ifMatch: `"${row.version}"`, by: "cli" });
@@ -261,9 +269,23 @@ const commands: Record<string, Command> = {
           for (const f of fields) console.error(`  ${cliName(f.field)}: ${f.message}`);
           throw new UsageError("the slot settings are not valid");
         }
-        console.log(`${slotId}: ${saved.provider}/${saved.operation} saved (version ${saved.version})`);
+        const fb = saved.fallback ? `, fallback ${saved.fallback.provider}/${saved.fallback.operation}` : "";
+        console.log(`${slotId}: ${saved.provider}/${saved.operation}${fb} saved (version ${saved.version})`);
         return 0;
       });
+    },
+  },
+  job: {
+    summary: "delete a guest's photo or re-run a failed job: job delete|rerun <job-id>",
+    usage: JOB_USAGE,
+    async run(args) {
+      onlyFlags(args, []);
+      noPositional(args, 2);
+      const [sub, id] = args.positional;
+      if (!isJobSubcommand(sub) || !id)
+        throw new UsageError("expected: job delete <job-id> or job rerun <job-id>");
+      console.log(await withRuntime((rt) => runJobCommand(rt, sub, id)));
+      return 0;
     },
   },
   provider: {
@@ -468,6 +490,41 @@ const commands: Record<string, Command> = {
   },
 };
 
+/**
+ * The slot's fallback as `slot set` changes it: null for --no-fallback; a new one from
+ * --fallback-provider/--fallback-operation (the current fallback's settings carry over when both
+ * stay the same); the current one with --fallback-setting values applied; undefined: unchanged.
+ */
+function fallbackChange(
+  args: ParsedArgs,
+  current: { provider: string; operation: string; settings: Record<string, unknown> } | null,
+): Record<string, unknown> | null | undefined {
+  const none = switchFlag(args, "no-fallback");
+  const provider = flagValue(args, "fallback-provider");
+  const operation = flagValue(args, "fallback-operation");
+  if (args.flags.get("fallback-setting") === true) throw new UsageError("--fallback-setting needs key=value");
+  const pairs = args.repeated.get("fallback-setting") ?? [];
+  if (none) {
+    if (provider !== undefined || operation !== undefined || pairs.length) {
+      throw new UsageError("--no-fallback removes the fallback: drop the other --fallback-… options");
+    }
+    return null;
+  }
+  if (provider === undefined && operation === undefined && !pairs.length) return undefined;
+  const base = current ?? { provider: "", operation: "", settings: {} };
+  const next = { provider: provider ?? base.provider, operation: operation ?? base.operation };
+  if (!next.provider) throw new UsageError("the slot has no fallback yet: give --fallback-provider");
+  if (!next.operation) throw new UsageError("give --fallback-operation with --fallback-provider");
+  const same = next.provider === base.provider && next.operation === base.operation;
+  const settings: Record<string, unknown> = same ? { ...base.settings } : {};
+  for (const kv of pairs) {
+    const m = /^([A-Za-z0-9_]+)=(.*)$/s.exec(kv);
+    if (!m) throw new UsageError(`--fallback-setting expects key=value, got "${kv}"`);
+    settings[m[1]!] = parseScalar(m[2]!);
+  }
+  return { ...next, settings };
+}
+
 /** When the provider or operation changes, the old provider's settings don't carry over (the prompt does). */
 function pickPrompt(settings: Record<string, unknown>, settingsArgs: string[], prompt: string | undefined) {
   const fresh: Record<string, unknown> = {};
@@ -517,6 +574,10 @@ async function adminScopes(args: ParsedArgs, user: string | undefined): Promise<
 /** An API field name as the CLI option that sets it (`output_format` → `--output-format`). */
 function cliName(field: string): string {
   if (field.startsWith("settings.")) return `--setting ${field.slice("settings.".length)}`;
+  if (field.startsWith("fallback.settings."))
+    return `--fallback-setting ${field.slice("fallback.settings.".length)}`;
+  if (field.startsWith("fallback."))
+    return `--fallback-${field.slice("fallback.".length).replaceAll("_", "-")}`;
   return `--${field.replaceAll("_", "-")}`;
 }
 

@@ -36,10 +36,17 @@ export function providerErrorCode(
   return providerFault(job);
 }
 
+/** The provider a finished job ran on last: its fallback once it went there, else its primary. */
+function runningProvider(job: Pick<JobRow, "provider" | "fallbackUsed" | "fallback">): string {
+  return job.fallbackUsed && job.fallback ? job.fallback.provider : job.provider;
+}
+
 /** What a cleaner run removed, by kind (the cleaner's report). */
 export interface CleanupTotals {
   results: { count: number; bytes: number };
   thumbnails: { count: number; bytes: number };
+  /** Photos of jobs that ended without success, kept for a re-run until the result retention ended. */
+  photos: { count: number; bytes: number };
   mediaObjects: { count: number; bytes: number };
   orphanFiles: { count: number; bytes: number };
   staleJobs: number;
@@ -63,10 +70,11 @@ export interface GaugeSnapshot {
   quotas: { provider: string; usedRatio: number | null }[];
 }
 
-const CLEANUP_KINDS = ["results", "thumbnails", "mediaObjects", "orphanFiles"] as const;
+const CLEANUP_KINDS = ["results", "thumbnails", "photos", "mediaObjects", "orphanFiles"] as const;
 const CLEANUP_KIND_LABEL: Record<(typeof CLEANUP_KINDS)[number], string> = {
   results: "results",
   thumbnails: "thumbnails",
+  photos: "photos",
   mediaObjects: "media_objects",
   orphanFiles: "orphan_files",
 };
@@ -120,8 +128,14 @@ export class Metrics {
   });
   private readonly jobsFinished = new Counter({
     name: "photochanger_jobs_finished_total",
-    help: "Jobs finalized by this process, by source (ingest, test_run) and outcome",
+    help: "Jobs finalized by this process, by source (ingest, test_run, rerun) and outcome",
     labelNames: ["source", "outcome"] as const,
+    registers: [this.registry],
+  });
+  private readonly fallbackJobs = new Counter({
+    name: "photochanger_fallback_jobs_total",
+    help: "Jobs finalized by this process after going to their slot's fallback provider, by slot, fallback provider and outcome (success: the fallback served the photo)",
+    labelNames: ["slot", "provider", "outcome"] as const,
     registers: [this.registry],
   });
   private readonly cleanupRemoved = new Counter({
@@ -218,13 +232,21 @@ export class Metrics {
     const outcome = jobOutcome(job);
     this.jobsFinished.inc({ source: job.source, outcome });
     if (job.providerLatencyMs !== null) {
+      const fallback = job.fallbackUsed ? job.fallback : null;
       this.providerLatency.observe(
-        { provider: job.provider, operation: job.operation, outcome },
+        {
+          provider: fallback?.provider ?? job.provider,
+          operation: fallback?.operation ?? job.operation,
+          outcome,
+        },
         job.providerLatencyMs / 1000,
       );
     }
     const code = providerErrorCode(job);
-    if (code) this.providerErrors.inc({ provider: job.provider, code });
+    if (code) this.providerErrors.inc({ provider: runningProvider(job), code });
+    if (job.fallbackUsed && job.fallback) {
+      this.fallbackJobs.inc({ slot: slotLabel(job.slotId), provider: job.fallback.provider, outcome });
+    }
   }
 
   /** A finished (not dry) cleaner run. */

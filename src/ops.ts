@@ -222,6 +222,7 @@ export function formatPurge(r: CleanupReport): string {
   const rows: [string, { count: number; bytes: number }][] = [
     ["results", r.results],
     ["thumbnails", r.thumbnails],
+    ["kept photos", r.photos],
     ["media objects", r.mediaObjects],
     ["orphan files", r.orphanFiles],
   ];

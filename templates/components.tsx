@@ -2,7 +2,7 @@
 /** Small building blocks shared by the pages. Every piece of user data goes through `safe`. */
 import type { Children } from "@kitajs/html";
 import { Icon } from "./icons";
-import { errorText, fmtDateTime, fmtDuration, jobMessage, type View } from "./view";
+import { can, errorText, fmtDateTime, fmtDuration, jobMessage, type View } from "./view";
 
 export function Alert({
   kind,
@@ -130,6 +130,10 @@ export interface JobRowView {
   totalMs: number | null;
   failureReason: string | null;
   errorMessage: string | null;
+  /** The job went to the slot's fallback provider (which served it, if it succeeded). */
+  fallbackUsed?: boolean;
+  /** The photo was deleted at the studio's request. */
+  deleted?: boolean;
 }
 
 /** The columns the job tables share (finished jobs here, the live queue on the jobs page). */
@@ -145,7 +149,31 @@ export function jobColumns(v: View) {
     } satisfies Column<JobRowView>,
     status: {
       label: v.t.jobs.status,
-      cell: (j) => <StatusPill v={v} status={j.status} />,
+      cell: (j) => (
+        <>
+          <StatusPill v={v} status={j.status} />
+          {j.fallbackUsed ? (
+            <>
+              {" "}
+              <span class="pill busy" data-fallback safe>
+                {v.t.jobs.viaFallback}
+              </span>
+            </>
+          ) : (
+            ""
+          )}
+          {j.deleted ? (
+            <>
+              {" "}
+              <span class="pill off" data-deleted safe>
+                {v.t.jobs.deletedPill}
+              </span>
+            </>
+          ) : (
+            ""
+          )}
+        </>
+      ),
     } satisfies Column<JobRowView>,
     source: {
       label: v.t.jobs.source,
@@ -326,7 +354,23 @@ export interface ResultItem {
   resultExpiresAt: Date | string | null;
 }
 
-/** A result thumbnail with download, guest page and QR code. */
+/** What is left of a result card once its photo is deleted (or why the deletion was refused). */
+export function ResultGone({ v, jobId, error }: { v: View; jobId: string; error?: string }): JSX.Element {
+  return (
+    <article class="result-card" data-job-id={jobId} data-deleted={error ? undefined : "true"}>
+      <div class="body">
+        <Alert kind={error ? "error" : "success"}>
+          <span safe>{error ?? v.t.jobs.deletedDone}</span>
+        </Alert>
+        <a href={`/jobs/${jobId}`} class="small" safe>
+          {v.t.jobs.details}
+        </a>
+      </div>
+    </article>
+  );
+}
+
+/** A result thumbnail with download, guest page and QR code (and, for jobs:write, delete). */
 export function ResultCard({ v, r }: { v: View; r: ResultItem }): JSX.Element {
   const dialogId = `qr-${r.jobId}`;
   return (
@@ -373,6 +417,22 @@ export function ResultCard({ v, r }: { v: View; r: ResultItem }): JSX.Element {
               <Icon name="qr" />
             </button>
           </span>
+          {can(v, "jobs:write") ? (
+            <button
+              type="button"
+              class="btn small danger ghost"
+              hx-post={`/jobs/${r.jobId}/delete`}
+              hx-confirm={v.t.jobs.confirmDelete}
+              hx-target="closest .result-card"
+              hx-swap="outerHTML"
+              title={v.t.jobs.delete}
+              aria-label={v.t.jobs.delete}
+            >
+              <Icon name="trash" />
+            </button>
+          ) : (
+            ""
+          )}
         </div>
       </div>
       <dialog id={dialogId} aria-labelledby={`${dialogId}-title`}>

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FakeGemini } from "../test/fakes/gemini";
 import { freePort, runCli } from "../test/helpers/cli";
 import { makeJpeg } from "../test/helpers/images";
 import { SilentProxy } from "../test/helpers/silent-proxy";
@@ -614,6 +615,73 @@ describe("faults", () => {
       await w.close();
     }
   }, 150_000);
+
+  test("10. the primary provider down for the whole event, the fallback working → no booth gets the original (every booth 200)", async () => {
+    // Gemini (the fake, real wire format) answers 503 UNAVAILABLE to every call; the slot falls
+    // back to the local provider. Every booth must get a processed photo, within its deadline.
+    const key = "AIzaFaults-fallback-0123456789";
+    const gemini = new FakeGemini([key]);
+    gemini.unscripted = {
+      kind: "error",
+      status: 503,
+      rpcStatus: "UNAVAILABLE",
+      message: "The model is overloaded.",
+    };
+    const w = await World.create(pg, "fallback");
+    try {
+      const set = await runCli(
+        [
+          "slot",
+          "set",
+          "slot-001",
+          "--provider",
+          "gemini",
+          "--operation",
+          "image_edit",
+          "--prompt",
+          "Turn this into a watercolour painting",
+          "--fallback-provider",
+          "local",
+          "--fallback-operation",
+          "greyscale",
+        ],
+        w.env,
+      );
+      expect(set.code).toBe(0);
+      const syncS = 30;
+      await w.settings({ sync_response_seconds: syncS, max_in_flight_jobs: 64 });
+      const server = await w.serve({ GEMINI_BASE_URL: gemini.url, GEMINI_API_KEY: key, WORKER_COUNT: "8" });
+      const stop = new AbortController();
+      const b = booths(6, () => server.url, "slot-001", photo, stop.signal, 200);
+      await Bun.sleep(40_000);
+      stop.abort();
+      await b.done;
+      await w.settle(syncS * 1000);
+      const a = await account(w, b.answers);
+      const rows = await w.db<{ fallback_used: boolean; served_provider: string | null }[]>`
+        select fallback_used, served_provider from job`;
+      const slowest = Math.max(...b.answers.map((x) => x.ms));
+      figures.push({
+        fault: "primary provider (Gemini) answering 503 to every call for the whole event; fallback: local",
+        runs: 1,
+        jobs: a.jobs.length,
+        lost: a.lost.length + a.badBodies.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes: `${tally(b.answers)}; ${rows.filter((r) => r.served_provider === "local").length} served by the fallback; Gemini asked ${gemini.requests.length} times; slowest answer ${slowest} ms (T_sync ${syncS} s)`,
+      });
+      expect(b.answers.length).toBeGreaterThan(6);
+      expect(b.answers.map((x) => x.status)).toEqual(b.answers.map(() => 200));
+      expect(rows.every((r) => r.fallback_used && r.served_provider === "local")).toBe(true);
+      expect(gemini.requests.length).toBeGreaterThanOrEqual(a.jobs.length); // the primary was tried each time
+      expect(slowest).toBeLessThan(syncS * 1000);
+      expectNoDamage(a);
+    } finally {
+      await w.close();
+      gemini.stop();
+    }
+  }, 150_000);
 });
 
 /** Replaces the figures table in docs/reliability.md (between its markers) with this run's. */
@@ -623,7 +691,7 @@ function writeReliabilityTable(rows: Figures[], seconds: number): void {
   const end = "<!-- faults:end -->";
   const table = [
     begin,
-    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 9 scenarios reporting.`,
+    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 10 scenarios reporting.`,
     "",
     "| fault | runs | jobs | lost | duplicated | stuck | 500s | notes |",
     "|---|---:|---:|---:|---:|---:|---:|---|",

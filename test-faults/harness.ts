@@ -178,13 +178,15 @@ export class World {
     }
   }
 
-  /** Media files no job accounts for: payloads of finished jobs, results no job points at. */
+  /**
+   * Media files no job accounts for: payloads no job keeps (active jobs keep theirs, and failures
+   * keep theirs for a re-run until the result retention ends), results no job points at.
+   */
   async orphanFiles(mediaRoot = join(this.dataDir, "media")): Promise<string[]> {
     const active = new Set(
-      (
-        await this.db<{ p: string }[]>`
-        select payload_path as p from job where status in ('pending','processing') and payload_path is not null`
-      ).map((r) => r.p),
+      (await this.db<{ p: string }[]>`select payload_path as p from job where payload_path is not null`).map(
+        (r) => r.p,
+      ),
     );
     const results = new Set(
       (

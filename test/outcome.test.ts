@@ -111,6 +111,7 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
       at,
       {
         resultPath: `results/${ok.id}.jpg`,
+        servedProvider: "local",
         thumbPath: null,
         resultMime: "image/jpeg",
         resultSize: 1,

@@ -69,7 +69,9 @@ describe("the deadline", () => {
     expect(row!.status).toBe("timeout");
     expect(row!.failureReason).toBe("timeout");
     expect(row!.resultPath).toBeNull();
-    expect(row!.payloadPath).toBeNull();
+    // The photo is kept for a re-run until the result retention ends (SPEC §11).
+    expect(row!.payloadPath).not.toBeNull();
+    expect(await app.rt.media.exists(row!.payloadPath!)).toBe(true);
     expect(row!.finalizedAt!.getTime()).toBeGreaterThanOrEqual(row!.expiresAt.getTime());
 
     // Even after the provider would have finished, the job stays timed out and has no result.
@@ -115,9 +117,11 @@ describe("the deadline", () => {
     expect(Number(busy.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await app.db.select().from(job)).length).toBe(before);
     clock.advance(1500); // the slow job's provider answers
-    expect((await slow).status).toBe(200);
-    // The payload went at finalization, before the answer.
-    expect(await app.rt.media.list("payloads")).toEqual([]);
+    const answered = await slow;
+    expect(answered.status).toBe(200);
+    // The payload went at finalization, before the answer (a failed job's photo stays for a re-run).
+    const slowId = answered.headers.get("x-job-id")!;
+    expect((await app.rt.media.list("payloads")).filter((f) => f.path.includes(slowId))).toEqual([]);
     await app.setSetting(KEYS.maxInFlightJobs, 16);
   });
 
@@ -208,6 +212,7 @@ describe("fenced finalization (injectable clock)", () => {
       claimed!,
       {
         resultPath: "results/x.jpg",
+        servedProvider: "local",
         thumbPath: null,
         resultMime: "image/jpeg",
         resultSize: 1,
@@ -344,6 +349,7 @@ describe("crash recovery", () => {
         processing("a", {}) as never,
         {
           resultPath: "results/x.jpg",
+          servedProvider: "local",
           thumbPath: null,
           resultMime: "image/jpeg",
           resultSize: 1,

@@ -167,8 +167,9 @@ describe("GET /api/stats/global", () => {
     expect(body.data.at(-1)!.period_end).toBe(now.toISOString());
     checkBuckets(body.data);
 
-    const { failure_reasons, success_rate, timeout_rate, ...summary } = body.summary;
+    const { failure_reasons, success_rate, timeout_rate, fallback_success, ...summary } = body.summary;
     expect(summary).toEqual(expectedFor(from, now));
+    expect(fallback_success).toBe(0); // no seeded job went to a fallback
     for (const k of [
       "success",
       "timeouts",
@@ -296,9 +297,18 @@ describe("GET /api/stats/{slot_id}", () => {
     const after = (await (await get(q)).json()) as SlotStatsResponse;
     expect(after.summary.last_reset_at).toBe(resetAt.toISOString());
     expect(after.summary.since).toBe(resetAt.toISOString());
-    const { title, last_reset_at, since, failure_reasons, success_rate, timeout_rate, ...numbers } =
-      after.summary;
+    const {
+      title,
+      last_reset_at,
+      since,
+      failure_reasons,
+      success_rate,
+      timeout_rate,
+      fallback_success,
+      ...numbers
+    } = after.summary;
     expect(numbers).toEqual(expectedFor(resetAt, now, isSlot));
+    expect(fallback_success).toBe(0);
     expect(after.summary.ingest_count).toBeLessThan(before.summary.ingest_count);
     expect(after.data).toEqual(before.data);
 

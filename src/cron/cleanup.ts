@@ -1,6 +1,7 @@
 /**
- * The cleaner (SPEC §5): deletes expired results and thumbnails, expired media objects, orphaned
- * payloads and temp files, resolves stale jobs, prunes old auth failures — and records what it
+ * The cleaner (SPEC §5): deletes expired results and thumbnails, the photos of jobs that ended
+ * without success once the result retention ended (they are kept for a re-run until then), expired
+ * media objects, orphaned payloads and temp files, resolves stale jobs, prunes old auth failures — and records what it
  * removed in `cleanup_run`. Templates are never touched. `dryRun` reports without deleting.
  */
 import type { Clock } from "../lib/clock";
@@ -9,6 +10,7 @@ import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
 import type { CleanupTotals, Metrics } from "../metrics";
 import { type JobQueue, LEFTOVER_AGE_MS, OVERDUE_GRACE_MS } from "../queue/index";
+import type { SettingsService } from "../settings/service";
 import { REFUSAL_RETENTION_MS } from "../store/attention";
 import type { Store } from "../store/index";
 
@@ -19,6 +21,7 @@ export interface CleanupDeps {
   objects: MediaObjects;
   queue: JobQueue;
   metrics: Metrics;
+  settings: Pick<SettingsService, "current">;
   clock: Clock;
   log: Logger;
 }
@@ -76,6 +79,7 @@ async function cleanOnce(
     dryRun,
     results: { count: 0, bytes: 0 },
     thumbnails: { count: 0, bytes: 0 },
+    photos: { count: 0, bytes: 0 },
     mediaObjects: { count: 0, bytes: 0 },
     orphanFiles: { count: 0, bytes: 0 },
     staleJobs: 0,
@@ -83,6 +87,7 @@ async function cleanOnce(
   };
   try {
     await expiredResults(rt, now, dryRun, report);
+    await expiredPhotos(rt, now, dryRun, report);
     await expiredMediaObjects(rt, now, dryRun, report);
     await orphanFiles(rt, now, dryRun, report);
     if (!dryRun) {
@@ -117,6 +122,8 @@ export function flatten(r: CleanupReport): Record<string, number> {
     results_bytes: r.results.bytes,
     thumbnails: r.thumbnails.count,
     thumbnails_bytes: r.thumbnails.bytes,
+    photos: r.photos.count,
+    photos_bytes: r.photos.bytes,
     media_objects: r.mediaObjects.count,
     media_objects_bytes: r.mediaObjects.bytes,
     orphan_files: r.orphanFiles.count,
@@ -156,6 +163,32 @@ async function expiredResults(
   }
 }
 
+/**
+ * Photos of jobs that ended without success are kept for a re-run as long as a result would be
+ * (finalized_at + T_result_retention); then the row lets go of them and the files go.
+ */
+async function expiredPhotos(
+  rt: CleanupDeps,
+  now: Date,
+  dryRun: boolean,
+  report: CleanupReport,
+): Promise<void> {
+  const { resultRetentionHours } = await rt.settings.current();
+  const cutoff = new Date(now.getTime() - resultRetentionHours * 3_600_000);
+  const rows = await rt.store.jobs.expiredPayloads(cutoff);
+  if (dryRun) {
+    for (const r of rows) {
+      report.photos.count++;
+      report.photos.bytes += await size(rt, r.payloadPath);
+    }
+    return;
+  }
+  for (const path of await rt.store.jobs.releasePayloads(rows.map((r) => r.id))) {
+    report.photos.count++;
+    report.photos.bytes += await rt.media.remove(path);
+  }
+}
+
 async function expiredMediaObjects(
   rt: CleanupDeps,
   now: Date,
@@ -181,11 +214,11 @@ async function orphanFiles(
   report: CleanupReport,
 ): Promise<void> {
   const cutoff = now.getTime() - ORPHAN_AGE_MS;
-  const activePayloads = new Set(await rt.store.jobs.activePayloadPaths());
+  const keptPayloads = new Set(await rt.store.jobs.keptPayloadPaths());
   const liveResults = new Set(await rt.store.jobs.liveResultPaths());
   const liveMedia = new Set(await rt.store.mediaObjects.livePaths());
   const candidates = [
-    ...(await rt.media.list("payloads")).filter((f) => !activePayloads.has(f.path)),
+    ...(await rt.media.list("payloads")).filter((f) => !keptPayloads.has(f.path)),
     ...(await rt.media.list("results")).filter((f) => !liveResults.has(f.path)),
     ...(await rt.media.list("media")).filter((f) => !liveMedia.has(f.path)),
     ...(await rt.media.list("templates")).filter((f) => f.path.includes(".tmp-")),

@@ -14,6 +14,7 @@ import {
   timestamp,
   uuid,
 } from "drizzle-orm/pg-core";
+import type { FallbackConfig } from "../domain/fallback";
 import type { FailureReason, JobStatus } from "../domain/outcome";
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -28,6 +29,8 @@ export const slot = pgTable(
     provider: text("provider").notNull().default("local"),
     operation: text("operation").notNull().default("passthrough"),
     settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+    /** The second provider a failing job falls back to (SPEC §11), validated like the primary; null: none. */
+    fallback: jsonb("fallback").$type<FallbackConfig | null>(),
     sizeLimitMb: integer("size_limit_mb").notNull().default(15),
     outputFormat: text("output_format").notNull().default("jpeg"),
     version: integer("version").notNull().default(1),
@@ -87,6 +90,14 @@ export const job = pgTable(
     settings: jsonb("settings").$type<Record<string, unknown>>().notNull(),
     outputFormat: text("output_format").notNull(),
     templates: jsonb("templates").$type<JobTemplate[]>().notNull().default([]),
+    // The slot's fallback at ingest (part of the snapshot), and whether the job went to it: set
+    // when the primary failed (or was exhausted at ingest), so a re-queued job resumes there.
+    fallback: jsonb("fallback").$type<FallbackConfig | null>(),
+    fallbackUsed: boolean("fallback_used").notNull().default(false),
+    /** The provider whose image the job was answered with (the primary's or the fallback's). */
+    servedProvider: text("served_provider"),
+    /** The job this one runs again (`source = 'rerun'`). */
+    rerunOf: uuid("rerun_of"),
     createdAt: tz("created_at").notNull(),
     startedAt: tz("started_at"),
     finalizedAt: tz("finalized_at"),
@@ -113,6 +124,9 @@ export const job = pgTable(
     resultSha256: text("result_sha256"),
     resultExpiresAt: tz("result_expires_at"),
     resultDeletedAt: tz("result_deleted_at"),
+    // Deleted at the studio's request: its files are gone, the row stays for the statistics.
+    deletedAt: tz("deleted_at"),
+    deletedBy: text("deleted_by"),
     providerLatencyMs: integer("provider_latency_ms"),
     clientMeta: jsonb("client_meta").$type<Record<string, string>>().notNull().default({}),
     clientIp: text("client_ip"),
@@ -141,11 +155,21 @@ export const job = pgTable(
     index("job_slot_failures_idx")
       .on(t.slotId, t.finalizedAt)
       .where(sql`${t.source} = 'ingest' and ${t.status} in ('failed','timeout','cancelled')`),
+    // The jobs a job was re-run as (its page links to them).
+    index("job_rerun_of_idx").on(t.rerunOf).where(sql`${t.rerunOf} is not null`),
+    // Photos of jobs that ended without success, kept for a re-run until the result retention ends.
+    index("job_kept_payload_idx")
+      .on(t.finalizedAt)
+      .where(sql`${t.payloadPath} is not null and ${t.status} in ('failed','timeout','cancelled')`),
+    // Booth jobs the fallback served (statistics: fallback successes per slot).
+    index("job_fallback_success_idx")
+      .on(t.createdAt, t.slotId, t.provider)
+      .where(sql`${t.source} = 'ingest' and ${t.status} = 'succeeded' and ${t.fallbackUsed}`),
     check(
       "job_status_valid",
       sql`${t.status} in ('pending','processing','succeeded','failed','timeout','cancelled')`,
     ),
-    check("job_source_valid", sql`${t.source} in ('ingest','test_run')`),
+    check("job_source_valid", sql`${t.source} in ('ingest','test_run','rerun')`),
   ],
 );
 

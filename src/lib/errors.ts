@@ -87,11 +87,31 @@ export const ERROR_CODES = {
   },
   job_not_found: { status: 404, ru: "Такой задачи нет.", en: "No such job." },
   job_not_active: { status: 409, ru: "Задача уже завершилась.", en: "The job has already ended." },
+  job_active: {
+    status: 409,
+    ru: "Задача ещё выполняется — отмените её или дождитесь конца.",
+    en: "The job is still running — cancel it or wait for it to end.",
+  },
+  job_succeeded: {
+    status: 409,
+    ru: "Задача выполнена успешно — перезапустить можно только неудачную.",
+    en: "The job succeeded — only a job that failed can be run again.",
+  },
+  photo_gone: {
+    status: 409,
+    ru: "Исходное фото этой задачи уже не хранится.",
+    en: "The photo of this job is no longer kept.",
+  },
   result_not_found: { status: 404, ru: "Результат не найден.", en: "Result not found." },
   result_expired: {
     status: 410,
     ru: "Срок хранения результата истёк.",
     en: "This result has expired.",
+  },
+  result_deleted: {
+    status: 410,
+    ru: "Фото удалено по просьбе студии.",
+    en: "The photo was removed at the studio's request.",
   },
   thumbnail_not_found: {
     status: 404,

@@ -49,10 +49,16 @@ export class JobQueue {
     this.hooks.push(hook);
   }
 
-  async enqueue(values: NewJobRow, cap: number): Promise<InsertOutcome> {
+  /** `also`: log rows written after `received` in the same statement (e.g. `fallback` at ingest). */
+  async enqueue(
+    values: NewJobRow,
+    cap: number,
+    also: Omit<LogEntry, "jobId" | "slotId" | "at">[] = [],
+  ): Promise<InsertOutcome> {
     const liveSince = new Date(this.clock.now().getTime() - this.leaseTtlMs);
+    const now = this.clock.now();
+    const more = also.map((e) => ({ ...e, jobId: values.id as string, slotId: values.slotId, at: now }));
     // The "received" row is written in the same transaction as the job (one commit, not two).
-    const insert = () => this.jobs.insertWithinCap(values, cap, liveSince, received);
     const received: LogEntry = {
       jobId: values.id as string,
       slotId: values.slotId,
@@ -65,8 +71,10 @@ export class JobQueue {
         payload_bytes: values.payloadSize ?? null,
         payload_mime: values.payloadMime ?? null,
         expires_at: values.expiresAt.toISOString(),
+        ...(values.rerunOf ? { rerun_of: values.rerunOf } : {}),
       },
     };
+    const insert = () => this.jobs.insertWithinCap(values, cap, liveSince, [received, ...more]);
     // A connection that closed under the insert (a pooled one that died while idle): again on a
     // fresh one — unless the attempt did commit, in which case its row is there under the same id.
     const outcome = await retryOnLostConnection(insert, async () => {
@@ -254,7 +262,7 @@ export class JobQueue {
    * (payloads, temporary media whose rows it marked deleted), a payload stored just before its row
    * was to be inserted, or a result written by an attempt that never finalized. Only files older
    * than `minAgeMs` are judged (an upload is stored just before its row is inserted); a file is
-   * removed when no active job or kept result accounts for it. Idempotent, so several instances
+   * removed when no active job, kept result or photo kept for a re-run accounts for it. Idempotent, so several instances
    * may run it. (The rows themselves cannot be half-finished: see store/jobs.ts finalizeWith.)
    */
   async reclaimLeftovers(minAgeMs: number): Promise<{ files: number }> {
@@ -273,7 +281,7 @@ export class JobQueue {
     const states = await this.jobs.states([
       ...new Set(old.map((f) => idOf(f.path)).filter((x): x is string => !!x)),
     ]);
-    const referenced = await this.jobs.referencedResults([...states.keys()]);
+    const referenced = await this.jobs.referencedFiles([...states.keys()]);
     for (const f of old) {
       const id = idOf(f.path);
       const state = id ? states.get(id) : undefined;
@@ -284,6 +292,36 @@ export class JobQueue {
     }
     if (files) this.log.info("queue.leftovers_reclaimed", { files });
     return { files };
+  }
+
+  /**
+   * The lease holder moves its job to the fallback (fenced; writes the `fallback` log row). False
+   * when the job is no longer ours.
+   */
+  switchToFallback(job: JobRow, details: Record<string, unknown>): Promise<boolean> {
+    return this.jobs.switchToFallback(job.id, job.leaseToken!, this.clock.now(), details);
+  }
+
+  /**
+   * Deletes a finished job's files at the studio's request (see store deleteJob): the row is marked
+   * in one statement, then the files it let go of are removed (what a failure leaves, the cleaner
+   * removes). Null when the job is active, already deleted or unknown.
+   */
+  async delete(id: string, by: string): Promise<JobRow | null> {
+    const done = await this.jobs.delete(id, this.clock.now(), by);
+    if (!done) return null;
+    try {
+      await Promise.all(done.releasedPaths.map((p) => this.media.remove(p)));
+    } catch (err) {
+      this.log.warn("queue.cleanup_deferred", { job_id: id, slot: done.row.slotId, error: err });
+    }
+    this.log.info("job.deleted", { job_id: id, slot: done.row.slotId, by, files: done.releasedPaths.length });
+    return done.row;
+  }
+
+  /** The jobs that re-ran `id`, oldest first. */
+  rerunsOf(id: string): Promise<{ id: string; status: string }[]> {
+    return this.jobs.rerunsOf(id);
   }
 
   recordThumbnail(id: string, path: string): Promise<boolean> {

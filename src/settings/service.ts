@@ -7,6 +7,7 @@
 
 import { createHmac, randomBytes } from "node:crypto";
 import type { Config } from "../config";
+import { FALLBACK_MIN_SECONDS_DEFAULT } from "../domain/fallback";
 import type { Clock } from "../lib/clock";
 import { AppError } from "../lib/errors";
 import { isDatabaseUnavailable } from "../lib/http";
@@ -27,6 +28,8 @@ export interface RuntimeSettings {
   /** Requests per quota day each network provider may take (null: unlimited). */
   providerDailyLimit: Record<QuotaProvider, number | null>;
   publicBaseUrl: string | null;
+  /** The time a slot's fallback provider is kept: the primary gets the deadline minus this. */
+  fallbackMinSeconds: number;
 }
 
 export const SETTING_DEFAULTS: RuntimeSettings = {
@@ -36,6 +39,7 @@ export const SETTING_DEFAULTS: RuntimeSettings = {
   providerConcurrency: { gemini: 4, turbotext: 4, openai: 4, local: 8 },
   providerDailyLimit: { gemini: null, turbotext: null, openai: null },
   publicBaseUrl: null,
+  fallbackMinSeconds: FALLBACK_MIN_SECONDS_DEFAULT,
 };
 
 /** Storage keys (snake_case, as in the API). */
@@ -46,6 +50,7 @@ export const KEYS = {
   providerConcurrency: "provider_concurrency",
   providerDailyLimit: "provider_daily_limit",
   publicBaseUrl: "public_base_url",
+  fallbackMinSeconds: "fallback_min_seconds",
   ingestPassword: "ingest_password",
   providerKey: (id: string) => `provider_key.${id}`,
   notifyWebhookUrl: "notify_webhook_url",
@@ -218,6 +223,7 @@ export class SettingsService {
       },
       publicBaseUrl:
         (byKey.get(KEYS.publicBaseUrl) as string | null | undefined) ?? this.config.publicBaseUrl,
+      fallbackMinSeconds: num(KEYS.fallbackMinSeconds, SETTING_DEFAULTS.fallbackMinSeconds),
     };
     const ingestHash = (byKey.get(KEYS.ingestPassword) as { hash?: string } | undefined)?.hash ?? null;
     const read = { at: now, value, ingestHash };

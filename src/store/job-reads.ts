@@ -11,7 +11,7 @@ import { toJob } from "./jobs";
 export interface JobListFilter {
   statuses?: readonly JobStatus[];
   slotId?: string;
-  source?: "ingest" | "test_run";
+  source?: "ingest" | "test_run" | "rerun";
   from?: Date;
   to?: Date;
   /** Rows to skip and to return (newest first). */
@@ -148,11 +148,41 @@ export async function markResultsDeleted(sql: Sql, ids: string[], now: Date): Pr
   if (ids.length) await sql`update job set result_deleted_at = ${now} where id in ${sql(ids)}`;
 }
 
-/** Payload files that active jobs still need. */
-export async function activePayloadPaths(sql: Sql): Promise<string[]> {
+/** Photo files jobs still keep: those of active jobs, and of failures kept for a re-run. */
+export async function keptPayloadPaths(sql: Sql): Promise<string[]> {
   const rows = await sql<{ p: string }[]>`
     select payload_path as p from job
-    where payload_path is not null and status in ('pending', 'processing')`;
+    where payload_path is not null and status in ('pending', 'processing')
+    union all
+    select payload_path from job
+    where payload_path is not null and status in ('failed', 'timeout', 'cancelled')`;
+  return rows.map((r) => r.p);
+}
+
+/** Photos of jobs that ended without success whose retention ended before `cutoff` (finalized then). */
+export async function expiredPayloads(
+  sql: Sql,
+  cutoff: Date,
+): Promise<{ id: string; payloadPath: string }[]> {
+  return sql<{ id: string; payloadPath: string }[]>`
+    select id, payload_path as "payloadPath" from job
+    where payload_path is not null and status in ('failed', 'timeout', 'cancelled')
+      and finalized_at <= ${cutoff}`;
+}
+
+/**
+ * Lets go of the photos of these finished jobs (their retention ended), returning the paths they
+ * pointed at for removal after the commit.
+ */
+export async function releasePayloads(sql: Sql, ids: string[]): Promise<string[]> {
+  if (!ids.length) return [];
+  const rows = await sql<{ p: string }[]>`
+    with done as (
+      update job set payload_path = null
+      where id in ${sql(ids)} and payload_path is not null and status in ('failed', 'timeout', 'cancelled')
+      returning id
+    )
+    select p.payload_path as p from done join job p on p.id = done.id`;
   return rows.map((r) => r.p);
 }
 

@@ -30,7 +30,7 @@ export interface RollupQuery {
   edges?: readonly Date[];
   slotId?: string | null;
   provider?: string | null;
-  source?: "ingest" | "test_run" | null;
+  source?: "ingest" | "test_run" | "rerun" | null;
   statuses?: readonly string[] | null;
   /** Also return the latencies (the statistics); counts only otherwise. */
   latencies: boolean;
@@ -133,7 +133,16 @@ function ints(bytes: Uint8Array | null): Float64Array {
 function filters(sql: Sql, q: RollupQuery, table: "r" | "j") {
   const t = sql(table);
   return sql`
-    ${q.source === "ingest" ? sql`and ${t}.source = 'ingest'` : q.source === "test_run" ? sql`and ${t}.source = 'test_run'` : sql``}
+    ${
+      // literals, not parameters: the partial indexes (`source = 'ingest'`) must match every plan
+      q.source === "ingest"
+        ? sql`and ${t}.source = 'ingest'`
+        : q.source === "test_run"
+          ? sql`and ${t}.source = 'test_run'`
+          : q.source === "rerun"
+            ? sql`and ${t}.source = 'rerun'`
+            : sql``
+    }
     ${q.statuses ? sql`and ${t}.status in ${sql(q.statuses as string[])}` : sql``}
     ${q.slotId ? sql`and ${t}.slot_id = ${q.slotId}` : sql``}
     ${q.provider ? sql`and ${t}.provider = ${q.provider}` : sql``}`;

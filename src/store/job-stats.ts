@@ -101,6 +101,20 @@ export async function failureReasons(sql: Sql, f: JobFilter): Promise<Record<str
   return Object.fromEntries(rows.map((r) => [r.reason, r.n]));
 }
 
+/**
+ * Booth jobs matching `f` that the slot's fallback provider served (they count as successes too),
+ * from the `job_fallback_success_idx` partial index.
+ */
+export async function fallbackSuccesses(sql: Sql, f: JobFilter): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from job
+    where source = 'ingest' and status = 'succeeded' and fallback_used
+      and created_at >= ${f.from} and created_at < ${f.to}
+      ${f.slotId ? sql`and slot_id = ${f.slotId}` : sql``}
+      ${f.provider ? sql`and provider = ${f.provider}` : sql``}`;
+  return row?.n ?? 0;
+}
+
 export interface LastOutcomeRow {
   slot_id: string;
   last_success_at: Date | null;

@@ -20,7 +20,7 @@ export class JobStore {
 
   // ---- the queue ----
   /** `liveSince`: processing rows with an older lease heartbeat do not count against the cap. */
-  insertWithinCap(values: NewJobRow, cap: number, liveSince: Date, log?: q.LogEntry) {
+  insertWithinCap(values: NewJobRow, cap: number, liveSince: Date, log: q.LogEntry[] = []) {
     return q.insertJobWithinCap(this.sql, values, cap, liveSince, log);
   }
   claim(owner: string, now: Date, skipProviders: string[] = [], onlyInstance: string | null = null) {
@@ -61,8 +61,17 @@ export class JobStore {
   states(ids: string[]) {
     return q.jobStates(this.sql, ids);
   }
-  referencedResults(ids: string[]) {
-    return q.referencedResults(this.sql, ids);
+  referencedFiles(ids: string[]) {
+    return q.referencedFiles(this.sql, ids);
+  }
+  switchToFallback(id: string, token: string, now: Date, details: Record<string, unknown>) {
+    return q.switchToFallback(this.sql, id, token, now, details);
+  }
+  delete(id: string, now: Date, by: string) {
+    return q.deleteJob(this.sql, id, now, by);
+  }
+  rerunsOf(id: string) {
+    return q.rerunsOf(this.sql, id);
   }
   get(id: string): Promise<JobRow | null> {
     return q.getJob(this.sql, id);
@@ -105,8 +114,14 @@ export class JobStore {
   markResultsDeleted(ids: string[], now: Date) {
     return reads.markResultsDeleted(this.reports, ids, now);
   }
-  activePayloadPaths() {
-    return reads.activePayloadPaths(this.reports);
+  keptPayloadPaths() {
+    return reads.keptPayloadPaths(this.reports);
+  }
+  expiredPayloads(cutoff: Date) {
+    return reads.expiredPayloads(this.reports, cutoff);
+  }
+  releasePayloads(ids: string[]) {
+    return reads.releasePayloads(this.reports, ids);
   }
   liveResultPaths() {
     return reads.liveResultPaths(this.reports);
@@ -126,6 +141,9 @@ export class JobStore {
   /** `aggregate` (whole range and per bucket) and `failureReasons` from the hourly rollup. */
   rollupStats(f: stats.JobFilter, buckets: readonly { key: string; start: Date }[] | null) {
     return stats.rollupStats(this.reports, f, buckets);
+  }
+  fallbackSuccesses(f: stats.JobFilter) {
+    return stats.fallbackSuccesses(this.reports, f);
   }
   failureReasons(f: stats.JobFilter) {
     return stats.failureReasons(this.reports, f);

@@ -49,7 +49,7 @@ export type InsertOutcome = { kind: "inserted"; job: JobRow } | { kind: "busy"; 
 export const CAP_LOCK_FREE_MARGIN = 64;
 
 /**
- * Inserts a pending job — and its first log row, when given — unless the global in-flight cap is
+ * Inserts a pending job — and its first log rows, when given — unless the global in-flight cap is
  * reached. A processing row whose lease heartbeat is older than `liveSince` belongs to a dead
  * worker: it is about to be re-queued and must not keep booths out meanwhile, so it is not counted.
  * Far below the cap (CAP_LOCK_FREE_MARGIN) count and insert are one statement; near it they run
@@ -60,7 +60,7 @@ export async function insertJobWithinCap(
   values: NewJobRow,
   cap: number,
   liveSince: Date,
-  log?: LogEntry,
+  log: LogEntry[] = [],
 ): Promise<InsertOutcome> {
   const fast = await countAndInsert(sql, values, cap - CAP_LOCK_FREE_MARGIN, liveSince, log);
   if (fast.kind === "inserted") return fast;
@@ -71,13 +71,13 @@ export async function insertJobWithinCap(
   }) as Promise<InsertOutcome>;
 }
 
-/** Counts the live jobs and inserts the job (with its log row and NOTIFY) if they are below `limit`. */
+/** Counts the live jobs and inserts the job (with its log rows and NOTIFY) if they are below `limit`. */
 async function countAndInsert(
   sql: Sql,
   values: NewJobRow,
   limit: number,
   liveSince: Date,
-  log?: LogEntry,
+  log: LogEntry[],
 ): Promise<InsertOutcome> {
   const cols = toColumns(values);
   // Column names from the schema (never from input), as one identifier list.
@@ -86,7 +86,7 @@ async function countAndInsert(
       .map((c) => `"${c}"`)
       .join(", "),
   );
-  const entries = log ? [{ event: log.event, at: log.at.toISOString(), details: log.details ?? {} }] : [];
+  const entries = log.map((e) => ({ event: e.event, at: e.at.toISOString(), details: e.details ?? {} }));
   const rows = await sql`
     with counted as (
       select count(*)::int as n from job
@@ -114,6 +114,13 @@ async function countAndInsert(
 }
 
 /**
+ * The provider a job runs on: its fallback's once it went there (src/domain/fallback.ts), else the
+ * primary of its snapshot. Per-provider concurrency limits count it there.
+ */
+const runsOn = (sql: Sql) =>
+  sql.unsafe(`coalesce(case when fallback_used then fallback->>'provider' end, provider)`);
+
+/**
  * Claims the oldest pending job that is still before its deadline — a live booth's before any
  * unattended one (see recoverOrphans) — in one statement: the inner
  * SELECT … FOR UPDATE SKIP LOCKED reads the partial index `job_pending_idx`, so concurrent loops
@@ -139,7 +146,7 @@ export async function claimNextJob(
       where id = (
         select id from job
         where status = 'pending' and expires_at > ${now}
-          and provider <> all(${sql.array(skipProviders)}::text[])
+          and ${runsOn(sql)} <> all(${sql.array(skipProviders)}::text[])
           and (${onlyInstance}::uuid is null or instance_id = ${onlyInstance}::uuid)
         order by unattended, created_at
         limit 1
@@ -149,7 +156,8 @@ export async function claimNextJob(
     ), logged as (
       insert into processing_log (job_id, slot_id, event, occurred_at, details)
       select id, slot_id, 'dispatched', ${now}, jsonb_build_object(
-        'owner', lease_owner, 'provider', provider, 'operation', operation, 'attempt', attempts,
+        'owner', lease_owner, 'provider', ${runsOn(sql)}, 'operation',
+        case when fallback_used then fallback->>'operation' else operation end, 'attempt', attempts,
         'queue_wait_ms', (extract(epoch from started_at - created_at) * 1000)::bigint)
       from done
     )
@@ -167,6 +175,8 @@ export async function heartbeat(sql: Sql, id: string, token: string, now: Date):
 }
 
 export interface ResultColumns {
+  /** The provider whose image this is: the primary's, or the fallback's. */
+  servedProvider: string;
   resultPath: string;
   thumbPath: string | null;
   resultMime: string;
@@ -196,7 +206,8 @@ export interface FinalLog {
 
 /**
  * Every finalization is one statement, so one commit: the fenced state change (`update`: an
- * `update job … returning *` fragment that clears `payload_path` of the rows it ends), the job's
+ * `update job … returning *` fragment; it clears `payload_path` of the rows whose photo goes — a
+ * success, a cancel — and keeps it for a failure, whose photo waits for a re-run), the job's
  * temporary media marked deleted, its log rows, and the NOTIFY for waiters and idle workers
  * elsewhere. Nothing can be half-finished. The files it released are removed after the commit,
  * idempotently; a crash in between leaves files no row points at, which reclaimLeftovers removes.
@@ -243,7 +254,8 @@ async function finalizeWith(
     )
     select done.*,
       array_remove(
-        array[(select p.payload_path from job p where p.id = done.id and done.status <> 'pending')]
+        array[(select p.payload_path from job p
+          where p.id = done.id and done.status <> 'pending' and done.payload_path is null)]
           || coalesce((select array_agg(o.path) from objects o where o.job_id = done.id), '{}'),
         null) as released_paths,
       pg_notify(case when done.status = 'pending' then ${CHANNEL_JOB_NEW} else ${CHANNEL_JOB_DONE} end,
@@ -272,7 +284,8 @@ export async function finalizeSucceeded(
         status = 'succeeded', finalized_at = ${now}, lease_token = null, payload_path = null,
         result_path = ${r.resultPath}, thumb_path = ${r.thumbPath}, result_mime = ${r.resultMime},
         result_size = ${r.resultSize}, result_sha256 = ${r.resultSha256},
-        result_expires_at = ${r.resultExpiresAt}, provider_latency_ms = ${r.providerLatencyMs}
+        result_expires_at = ${r.resultExpiresAt}, provider_latency_ms = ${r.providerLatencyMs},
+        served_provider = ${r.servedProvider}
       where id = ${id} and lease_token = ${token} and status = 'processing' and expires_at > ${now}
       returning *`,
     log,
@@ -280,7 +293,10 @@ export async function finalizeSucceeded(
   return done ?? null;
 }
 
-/** Fenced failure by the lease holder (provider error, blocked, invalid config, internal error). */
+/**
+ * Fenced failure by the lease holder (provider error, blocked, invalid config, internal error). The
+ * photo stays (`payload_path`): the job may be re-run until the result retention ends.
+ */
 export async function finalizeFailed(
   sql: Sql,
   id: string,
@@ -299,7 +315,7 @@ export async function finalizeFailed(
         -- A provider that gives up for lack of time (e.g. Gemini NO_IMAGE retries) ends as timeout.
         status = case when ${reason} = 'timeout' then 'timeout' else 'failed' end,
         failure_reason = ${reason}, error_message = ${message}, provider_latency_ms = ${providerLatencyMs},
-        finalized_at = ${now}, lease_token = null, payload_path = null
+        finalized_at = ${now}, lease_token = null
       where id = ${id} and lease_token = ${token} and status = 'processing' and expires_at > ${now}
       returning *`,
     log,
@@ -309,7 +325,8 @@ export async function finalizeFailed(
 
 /**
  * Finalizes a job as `timeout` once its deadline has passed. Used by the waiter at the deadline, by
- * the worker whose call was cut by the deadline, and by the sweeper. Null if it already ended.
+ * the worker whose call was cut by the deadline, and by the sweeper. Null if it already ended. The
+ * photo stays for a re-run.
  */
 export async function expireJob(sql: Sql, id: string, now: Date): Promise<FinalizedJob | null> {
   const [done] = await finalizeWith(
@@ -318,7 +335,7 @@ export async function expireJob(sql: Sql, id: string, now: Date): Promise<Finali
     sql`
       update job set
         status = 'timeout', failure_reason = 'timeout', finalized_at = ${now}, lease_token = null,
-        payload_path = null, error_message = 'The deadline passed before the provider answered'
+        error_message = 'The deadline passed before the provider answered'
       where id = ${id} and status in ${sql(ACTIVE)} and expires_at <= ${now}
       returning *`,
     { details: {} },
@@ -326,7 +343,7 @@ export async function expireJob(sql: Sql, id: string, now: Date): Promise<Finali
   return done ?? null;
 }
 
-/** An admin's cancel: any pending or processing job ends as `cancelled`. */
+/** An admin's cancel: any pending or processing job ends as `cancelled` (and its photo goes). */
 export async function cancelJob(sql: Sql, id: string, now: Date, by: string): Promise<FinalizedJob | null> {
   const [done] = await finalizeWith(
     sql,
@@ -351,7 +368,8 @@ export const MIN_RERUN_MS = 2_000;
  * The one rule for work that stopped without an outcome (its worker died, lost its lease or had to
  * stop): past the deadline it ends as `timeout`; with attempts left and time to run again it goes
  * back to `pending` (lease cleared, so a late result of the old attempt is refused by the fence);
- * otherwise it fails as `interrupted`. Used inside an UPDATE of `job`.
+ * otherwise it fails as `interrupted`. The photo stays either way (a failure keeps it for a re-run).
+ * Used inside an UPDATE of `job`.
  */
 function interruptedSet(sql: Sql, now: Date, message: string) {
   const minLeft = new Date(now.getTime() + MIN_RERUN_MS);
@@ -363,7 +381,6 @@ function interruptedSet(sql: Sql, now: Date, message: string) {
     error_message = case when expires_at <= ${now} then 'The deadline passed before the job finished'
       when attempts < ${MAX_ATTEMPTS} and expires_at > ${minLeft} then null else ${message} end,
     finalized_at = case when expires_at > ${minLeft} and attempts < ${MAX_ATTEMPTS} then null else ${now}::timestamptz end,
-    payload_path = case when expires_at > ${minLeft} and attempts < ${MAX_ATTEMPTS} then payload_path end,
     lease_owner = null, lease_token = null, heartbeat_at = null`;
 }
 
@@ -445,13 +462,77 @@ export async function jobStates(sql: Sql, ids: string[]): Promise<Map<string, st
   return new Map(rows.map((r) => [r.id, r.status]));
 }
 
-/** The result and thumbnail paths these jobs still point at (results not yet expired). */
-export async function referencedResults(sql: Sql, ids: string[]): Promise<Set<string>> {
+/**
+ * The files these jobs still point at: results and thumbnails not yet expired or deleted, and the
+ * photos kept (of active jobs, and of failures waiting for a re-run).
+ */
+export async function referencedFiles(sql: Sql, ids: string[]): Promise<Set<string>> {
   if (!ids.length) return new Set();
-  const rows = await sql<{ a: string | null; b: string | null }[]>`
-    select result_path as a, thumb_path as b from job
-    where id = any(${sql.array(ids)}::uuid[]) and result_deleted_at is null`;
-  return new Set(rows.flatMap((r) => [r.a, r.b]).filter((p): p is string => !!p));
+  const rows = await sql<{ a: string | null; b: string | null; c: string | null }[]>`
+    select case when result_deleted_at is null then result_path end as a,
+      case when result_deleted_at is null then thumb_path end as b, payload_path as c
+    from job where id = any(${sql.array(ids)}::uuid[])`;
+  return new Set(rows.flatMap((r) => [r.a, r.b, r.c]).filter((p): p is string => !!p));
+}
+
+/**
+ * The lease holder moves its job to the fallback (src/domain/fallback.ts), fenced like a
+ * finalization and with the `fallback` log row in the same statement: a job re-queued after this
+ * resumes on the fallback, never on the primary again. False when the job is no longer ours.
+ */
+export async function switchToFallback(
+  sql: Sql,
+  id: string,
+  token: string,
+  now: Date,
+  details: Record<string, unknown>,
+): Promise<boolean> {
+  const rows = await sql`
+    with done as (
+      update job set fallback_used = true
+      where id = ${id} and lease_token = ${token} and status = 'processing' and expires_at > ${now}
+        and fallback is not null
+      returning id, slot_id
+    ), logged as (
+      insert into processing_log (job_id, slot_id, event, occurred_at, details)
+      select id, slot_id, 'fallback', ${now}, ${sql.json(details as never)}::jsonb from done
+    )
+    select id from done`;
+  return rows.length === 1;
+}
+
+/**
+ * Deletes a finished job at the studio's request, in one statement: the row is marked
+ * (`deleted_at`, `deleted_by`; its result counts as deleted) and lets go of its photo, result,
+ * thumbnail and temporary media, whose paths it returns for removal after the commit (a crash in
+ * between leaves files no row points at, which the cleaner removes). The row itself stays for the
+ * statistics. Null when the job is still active or already deleted (or unknown).
+ */
+export async function deleteJob(sql: Sql, id: string, now: Date, by: string): Promise<FinalizedJob | null> {
+  const rows = await sql`
+    with done as (
+      update job set deleted_at = ${now}, deleted_by = ${by}, payload_path = null,
+        result_deleted_at = coalesce(result_deleted_at, ${now})
+      where id = ${id} and status not in ${sql(ACTIVE)} and deleted_at is null
+      returning *
+    ),
+    objects as (
+      update media_object set deleted_at = coalesce(deleted_at, ${now})
+      where job_id in (select id from done)
+      returning path
+    )
+    select done.*,
+      array_remove(array[p.payload_path, p.result_path, p.thumb_path]
+        || coalesce((select array_agg(o.path) from objects o), '{}'), null) as released_paths
+    from done join job p on p.id = done.id`;
+  const r = rows[0];
+  return r ? { row: toJob(r), releasedPaths: (r.released_paths as string[] | null) ?? [] } : null;
+}
+
+/** The jobs that re-ran `id`, oldest first. */
+export async function rerunsOf(sql: Sql, id: string): Promise<{ id: string; status: string }[]> {
+  return sql<{ id: string; status: string }[]>`
+    select id::text, status from job where rerun_of = ${id} order by created_at, id`;
 }
 
 export async function getJob(sql: Sql, id: string): Promise<JobRow | null> {

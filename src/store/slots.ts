@@ -6,7 +6,7 @@ import { type SlotRow, slot } from "../db/schema";
 /** The columns an update may change. */
 export type SlotChanges = Pick<
   SlotRow,
-  "name" | "enabled" | "provider" | "operation" | "settings" | "sizeLimitMb" | "outputFormat"
+  "name" | "enabled" | "provider" | "operation" | "settings" | "fallback" | "sizeLimitMb" | "outputFormat"
 >;
 
 export class SlotStore {

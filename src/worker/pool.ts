@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
+import { type FallbackConfig, fallsBack, primaryDeadline, timeForFallback } from "../domain/fallback";
 import type { OutputFormat } from "../domain/slots";
 import { type Clock, sleep } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
@@ -88,6 +89,12 @@ class ShuttingDown extends Error {
 class StorageFull extends Error {
   constructor(cause: unknown) {
     super(`The media disk is full; the result could not be stored (${messageOf(cause)})`);
+  }
+}
+/** The primary provider's share of the deadline is used up: the job goes to its fallback. */
+class ShareUsedUp extends Error {
+  constructor() {
+    super("The primary provider did not answer within its share of the deadline");
   }
 }
 class LeaseLost extends Error {
@@ -175,12 +182,13 @@ export class WorkerPool {
       // There may be more where this one came from: wake the next idle loop (it stops the chain
       // when its claim comes back empty).
       events.emitQueued();
+      const runsOn = { provider: runsOnProvider(job) };
       try {
-        await this.process(job);
+        await this.process(job, runsOn);
       } catch (err) {
         log.error("worker.job_crashed", { job_id: job.id, slot: job.slotId, error: err });
       } finally {
-        this.running.set(job.provider, (this.running.get(job.provider) ?? 1) - 1);
+        this.running.set(runsOn.provider, (this.running.get(runsOn.provider) ?? 1) - 1);
         // A provider below its limit again may have jobs waiting that the last empty claim skipped.
         this.lastEmpty.seq = -1;
       }
@@ -225,7 +233,8 @@ export class WorkerPool {
       const skip = saturated(limits, this.running, others);
       const job = await this.deps.queue.claim(owner, skip, this.drainingFor);
       if (job) {
-        this.running.set(job.provider, (this.running.get(job.provider) ?? 0) + 1);
+        const provider = runsOnProvider(job);
+        this.running.set(provider, (this.running.get(provider) ?? 0) + 1);
         return job;
       }
       // An empty answer speaks for the others only when no other claim narrowed what it could take.
@@ -241,7 +250,7 @@ export class WorkerPool {
     }
   }
 
-  private async process(job: JobRow): Promise<void> {
+  private async process(job: JobRow, runsOn: { provider: string }): Promise<void> {
     const { queue, clock, events } = this.deps;
     const log = this.deps.log.child({ job_id: job.id, slot: job.slotId });
     const abort = new AbortController();
@@ -268,33 +277,152 @@ export class WorkerPool {
     // The `dispatched` log row was written by the claim itself.
     const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
     log.info("job.dispatched", {
-      provider: job.provider,
-      operation: job.operation,
+      provider: runsOn.provider,
+      operation: job.fallbackUsed ? job.fallback?.operation : job.operation,
       queue_wait_ms: queueWaitMs,
     });
 
-    let providerMs: number | null = null;
-    let providerStarted: number | null = null;
+    const primary: Run = { provider: job.provider, operation: job.operation, settings: job.settings };
+    const fallback: Run | null = job.fallback;
+    let current: Run = job.fallbackUsed && fallback ? fallback : primary;
+    const timing: Timing = { providerMs: null, started: null };
     /** The `provider_responded` row, written with the outcome (one statement). */
     let responded: LogEntry | null = null;
     try {
-      const provider = this.deps.providers.get(job.provider);
-      if (!provider) throw new ProviderFailure("invalid_config", `Unknown provider "${job.provider}"`);
-      const checked = this.deps.providers.validate(job.provider, job.operation, job.settings);
+      let output: ProviderImage;
+      if (current === primary && fallback) {
+        const { fallbackMinSeconds } = await this.deps.settings.current();
+        const share = primaryDeadline(job.expiresAt, true, fallbackMinSeconds);
+        try {
+          output = await this.runWithin(job, primary, share, abort.signal, timing, log);
+        } catch (err) {
+          const reason = fallbackReason(err, abort.signal);
+          if (reason === null || !timeForFallback(clock.now(), job.expiresAt, fallbackMinSeconds)) throw err;
+          if (err instanceof ProviderFailure && err.quotaExhausted)
+            await this.markExhausted(primary, err, log);
+          const details = {
+            reason,
+            error: err instanceof Error ? err.message : String(err),
+            from_provider: primary.provider,
+            from_operation: primary.operation,
+            provider: fallback.provider,
+            operation: fallback.operation,
+            ...(timing.providerMs !== null ? { primary_ms: timing.providerMs } : {}),
+          };
+          if (!(await queue.switchToFallback(job, details))) throw new LeaseLost();
+          log.warn("job.fallback", details);
+          this.moveRunning(runsOn, fallback.provider);
+          current = fallback;
+          timing.providerMs = null;
+          timing.started = null;
+          output = await this.runWithin(job, fallback, job.expiresAt, abort.signal, timing, log);
+        }
+      } else {
+        output = await this.runWithin(job, current, job.expiresAt, abort.signal, timing, log);
+      }
+      const providerMs = timing.providerMs!;
+      log.info("job.provider_responded", {
+        provider: current.provider,
+        operation: current.operation,
+        provider_latency_ms: providerMs,
+        bytes: output.bytes.byteLength,
+      });
+      // Logged by the finalizing statement itself (or with the failure, if storing fails).
+      responded = {
+        jobId: job.id,
+        slotId: job.slotId,
+        event: "provider_responded",
+        at: clock.now(),
+        providerLatencyMs: providerMs,
+        details: {
+          bytes: output.bytes.byteLength,
+          mime: output.mime,
+          ...(current === primary ? {} : { provider: current.provider, fallback: true }),
+        },
+      };
+      const settings = await this.deps.settings.current();
+      const stored = await this.storeResult(job, output);
+      const done = await queue.succeed(
+        job,
+        { ...stored, providerLatencyMs: providerMs, servedProvider: current.provider },
+        settings.resultRetentionHours,
+        [responded],
+      );
+      if (!done) {
+        // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
+        await this.deps.media.remove(stored.resultPath);
+        await queue.step(job, "late_result_discarded", { provider_latency_ms: providerMs });
+        log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
+      }
+    } catch (err) {
+      // A provider that failed still took time: record how long until it gave up.
+      if (timing.providerMs === null && timing.started !== null) {
+        timing.providerMs = Math.round(performance.now() - timing.started);
+      }
+      await this.handleFailure(
+        job,
+        current,
+        err,
+        abort.signal,
+        timing.providerMs,
+        log,
+        responded ? [responded] : [],
+      );
+    } finally {
+      cancelDeadline();
+      clearInterval(beat);
+      offEnded();
+      this.abandoning.signal.removeEventListener("abort", onShutdown);
+    }
+  }
+
+  /** The job now runs on another provider: it counts against that one's concurrency limit. */
+  private moveRunning(runsOn: { provider: string }, to: string): void {
+    this.running.set(runsOn.provider, (this.running.get(runsOn.provider) ?? 1) - 1);
+    this.running.set(to, (this.running.get(to) ?? 0) + 1);
+    runsOn.provider = to;
+  }
+
+  /**
+   * One provider call for the job, bounded by `until` (the primary's share of the deadline, or the
+   * deadline itself) as well as by `signal` (deadline, cancel, lease lost, shutdown). A call cut at
+   * its share rejects with ShareUsedUp. `timing` learns when the call started and how long it took.
+   */
+  private async runWithin(
+    job: JobRow,
+    run: Run,
+    until: Date,
+    signal: AbortSignal,
+    timing: Timing,
+    log: Logger,
+  ): Promise<ProviderImage> {
+    const { clock, queue } = this.deps;
+    const share = new AbortController();
+    const forward = () => share.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener("abort", forward, { once: true });
+    const cancelShare =
+      until.getTime() < job.expiresAt.getTime()
+        ? clock.setTimer(until.getTime() - clock.now().getTime(), () => share.abort(new ShareUsedUp()))
+        : () => {};
+    try {
+      const provider = this.deps.providers.get(run.provider);
+      if (!provider) throw new ProviderFailure("invalid_config", `Unknown provider "${run.provider}"`);
+      const checked = this.deps.providers.validate(run.provider, run.operation, run.settings);
       if (!checked.ok) {
         const msg = checked.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
         throw new ProviderFailure("invalid_config", `Slot settings are not valid: ${msg}`);
       }
       const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
       const [apiKey, photo] = await Promise.all([
-        provider.spec.needsApiKey ? this.deps.settings.providerKey(job.provider as ProviderId) : null,
+        provider.spec.needsApiKey ? this.deps.settings.providerKey(run.provider as ProviderId) : null,
         this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null),
       ]);
       if (provider.spec.needsApiKey && !apiKey) {
         throw new ProviderFailure(
           "invalid_config",
           `No API key for ${provider.spec.label}: add it in Settings → Provider keys ` +
-            `(or set ${job.provider.toUpperCase()}_API_KEY)`,
+            `(or set ${run.provider.toUpperCase()}_API_KEY)`,
         );
       }
       const templates = [];
@@ -312,76 +440,48 @@ export class WorkerPool {
       const ctx: ProviderContext = {
         jobId: job.id,
         slotId: job.slotId,
-        operation: job.operation,
+        operation: run.operation,
         settings: checked.settings,
         photo,
         templates,
-        signal: abort.signal,
-        deadline: job.expiresAt,
+        signal: share.signal,
+        deadline: until,
         clock,
-        log: log.child({ provider: job.provider }),
+        log: log.child({ provider: run.provider }),
         apiKey,
         step: (event, details) => {
-          if (event === "retry") this.deps.metrics.providerRetry(job.provider, String(details?.reason ?? ""));
+          if (event === "retry") this.deps.metrics.providerRetry(run.provider, String(details?.reason ?? ""));
           return queue.step(job, event, details);
         },
         publish: (image, label) => this.publish(job, image, label),
         setProviderRef: (ref) => queue.setProviderRef(job, ref),
         // A counter that cannot be written must not cost the guest their photo: log and go on.
         countRequest: () =>
-          this.deps.quota.countRequest(job.provider).catch((err) => {
-            log.warn("provider.request_not_counted", { provider: job.provider, error: err });
+          this.deps.quota.countRequest(run.provider).catch((err) => {
+            log.warn("provider.request_not_counted", { provider: run.provider, error: err });
           }),
       };
-      abort.signal.throwIfAborted();
-      providerStarted = performance.now();
-      const output = await raceAbort(provider.run(ctx), abort.signal);
-      providerMs = Math.round(performance.now() - providerStarted);
-      log.info("job.provider_responded", {
-        provider: job.provider,
-        operation: job.operation,
-        provider_latency_ms: providerMs,
-        bytes: output.bytes.byteLength,
-      });
-      // Logged by the finalizing statement itself (or with the failure, if storing fails).
-      responded = {
-        jobId: job.id,
-        slotId: job.slotId,
-        event: "provider_responded",
-        at: clock.now(),
-        providerLatencyMs: providerMs,
-        details: { bytes: output.bytes.byteLength, mime: output.mime },
-      };
-      const settings = await this.deps.settings.current();
-      const stored = await this.storeResult(job, output);
-      const done = await queue.succeed(
-        job,
-        { ...stored, providerLatencyMs: providerMs },
-        settings.resultRetentionHours,
-        [responded],
-      );
-      if (!done) {
-        // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
-        await this.deps.media.remove(stored.resultPath);
-        await queue.step(job, "late_result_discarded", { provider_latency_ms: providerMs });
-        log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
-      }
-    } catch (err) {
-      // A provider that failed still took time: record how long until it gave up.
-      if (providerMs === null && providerStarted !== null) {
-        providerMs = Math.round(performance.now() - providerStarted);
-      }
-      await this.handleFailure(job, err, abort.signal, providerMs, log, responded ? [responded] : []);
+      share.signal.throwIfAborted();
+      timing.started = performance.now();
+      const output = await raceAbort(provider.run(ctx), share.signal);
+      timing.providerMs = Math.round(performance.now() - timing.started);
+      return output;
     } finally {
-      cancelDeadline();
-      clearInterval(beat);
-      offEnded();
-      this.abandoning.signal.removeEventListener("abort", onShutdown);
+      cancelShare();
+      signal.removeEventListener("abort", forward);
     }
+  }
+
+  private async markExhausted(run: Run, err: ProviderFailure, log: Logger): Promise<void> {
+    await this.deps.quota.markExhausted(run.provider, err.message).catch((e) => {
+      log.error("provider.quota_mark_failed", { error: e });
+    });
   }
 
   private async handleFailure(
     job: JobRow,
+    /** The provider that ran last (the fallback's once the job went there). */
+    run: Run,
     err: unknown,
     signal: AbortSignal,
     providerMs: number | null,
@@ -392,7 +492,7 @@ export class WorkerPool {
     const { queue } = this.deps;
     const note = () =>
       Promise.all(before.map((e) => queue.step(job, e.event, e.details, e.providerLatencyMs)));
-    if (signal.aborted && signal.reason instanceof LeaseLost) {
+    if ((signal.aborted && signal.reason instanceof LeaseLost) || err instanceof LeaseLost) {
       await note();
       log.info("job.abandoned", { reason: "lease_lost" });
       return;
@@ -416,7 +516,11 @@ export class WorkerPool {
       log.warn("job.released", { reason: "database_unavailable", status: row?.status ?? "not_ours" });
       return;
     }
-    if ((signal.aborted && signal.reason instanceof DeadlineReached) || isTimeoutFailure(err)) {
+    if (
+      (signal.aborted && signal.reason instanceof DeadlineReached) ||
+      isTimeoutFailure(err) ||
+      err instanceof ShareUsedUp
+    ) {
       await note();
       if (!(await queue.expire(job.id))) {
         // Deadline not yet reached by the clock's reading (provider gave up early): it failed by timeout.
@@ -427,17 +531,18 @@ export class WorkerPool {
       return;
     }
     if (err instanceof ProviderFailure) {
-      if (err.quotaExhausted) {
-        await this.deps.quota.markExhausted(job.provider, err.message).catch((e) => {
-          log.error("provider.quota_mark_failed", { error: e });
-        });
-      }
+      if (err.quotaExhausted) await this.markExhausted(run, err, log);
       const failed: LogEntry = {
         jobId: job.id,
         slotId: job.slotId,
         event: "provider_failed",
         at: this.deps.clock.now(),
-        details: { reason: err.reason, error: err.message, ...err.details },
+        details: {
+          reason: err.reason,
+          error: err.message,
+          ...(run.provider !== job.provider || job.fallbackUsed ? { provider: run.provider } : {}),
+          ...err.details,
+        },
       };
       await queue.fail(job, err.reason, err.message, providerMs, [...before, failed]);
       return;
@@ -506,6 +611,33 @@ export class WorkerPool {
     });
     return `${base.replace(/\/+$/, "")}/public/media/${obj.id}`;
   }
+}
+
+/** What a provider call runs: the job's primary, or its fallback. */
+type Run = FallbackConfig;
+
+interface Timing {
+  providerMs: number | null;
+  started: number | null;
+}
+
+/** The provider a job runs on when claimed: its fallback's once it went there, else the primary. */
+function runsOnProvider(job: JobRow): string {
+  return job.fallbackUsed && job.fallback ? job.fallback.provider : job.provider;
+}
+
+/**
+ * Why the primary's failure sends the job to its fallback (the reason, as the timeline shows it),
+ * or null when it must not: the job's own end (deadline, cancel, lease lost, shutdown), a database
+ * outage, a safety block or bad configuration (see src/domain/fallback.ts).
+ */
+function fallbackReason(err: unknown, job: AbortSignal): string | null {
+  if (job.aborted) return null;
+  if (err instanceof ShareUsedUp) return "timeout";
+  if (err instanceof ProviderFailure && fallsBack(err.reason)) {
+    return err.quotaExhausted ? "provider_quota_exhausted" : err.reason;
+  }
+  return null;
 }
 
 function toImage(bytes: Uint8Array, mime: string | null): ProviderImage {

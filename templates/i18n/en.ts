@@ -101,6 +101,13 @@ export const en: Dict = {
       "Links use the address this page was opened at. Set the server's public address in Settings if the booth reaches it differently.",
   },
   slot: {
+    fallbackTitle: "Fallback provider",
+    fallbackHint: (seconds: number) =>
+      `If the primary provider fails (error, no image, quota, unavailable or too slow), the job goes once to the fallback within the same deadline: the primary gets the deadline minus ${seconds} s, the fallback the rest. A safety-filter refusal is not passed on.`,
+    fallbackNone: "None — no fallback",
+    fallbackPromptHint: "The prompt for the fallback provider.",
+    testViaFallback: (provider: string) =>
+      `The primary provider failed — the fallback (${provider}) made the result.`,
     eyebrow: "Slot",
     defaultName: (n: string) => `Slot ${n}`,
     back: "← All slots",
@@ -201,7 +208,7 @@ export const en: Dict = {
     finished: "Finished",
     expires: "Link works until",
     expired: "Retention has ended",
-    source: { ingest: "booth", test_run: "test" } as Record<string, string>,
+    source: { ingest: "booth", test_run: "test", rerun: "re-run" } as Record<string, string>,
   },
   jobs: {
     eyebrow: "Queue",
@@ -227,6 +234,24 @@ export const en: Dict = {
     alreadyEnded: "The job has already ended.",
     details: "Details",
     cancelledBy: (who: string) => `Cancelled by ${who}`,
+    viaFallback: "fallback",
+    servedByFallback: (provider: string) =>
+      `The primary provider failed — the fallback made the photo: ${provider}.`,
+    fallbackTried: (provider: string) => `The job went to the fallback provider: ${provider}.`,
+    deletedPill: "deleted",
+    delete: "Delete photo",
+    confirmDelete:
+      "Delete the guest's photo, result and thumbnail? The link and QR code will stop working. Statistics stay as they are.",
+    deletedDone:
+      "The photo, result and thumbnail are deleted. The guest's link says the photo was removed at the studio's request.",
+    deletedBy: (who: string, at: string) => `Photo removed at the studio's request (${who}, ${at}).`,
+    rerun: "Run again",
+    rerunHint:
+      "Run the photo again with the slot's current settings: a new job with its own result and link.",
+    rerunDone: "The job was run again — this is the new job.",
+    rerunOf: "Re-run of job",
+    rerunAs: "run again →",
+    photoGone: "The photo is no longer kept — it cannot be run again.",
     messages: {
       noKey: (provider: string) => `No API key for ${provider}: set it in Settings.`,
       templateGone: (role: string) => `The "${role}" template file is missing — upload the template again.`,
@@ -280,6 +305,7 @@ export const en: Dict = {
       internal_error: "internal error",
     } as Record<string, string>,
     events: {
+      fallback: "switched to the fallback provider",
       provider_failed: "provider failed",
       late_result_discarded: "late provider answer discarded",
       interrupted: "interrupted by a restart",
@@ -329,6 +355,9 @@ export const en: Dict = {
     notFound: "Photo not found. Check the link.",
     notFoundTitle: "Photo not found",
     expiredTitle: "This photo has expired",
+    deletedTitle: "Photo removed",
+    deleted:
+      "This photo was removed at the studio's request. If this is a mistake, please ask the photographer.",
     pageNotFound: "There is no such page. Check the address or scan the QR code again.",
     poweredBy: "PhotoChanger",
   },
@@ -371,6 +400,9 @@ export const en: Dict = {
     retentionHint: "24–168 h. Then files are deleted and links stop working.",
     maxInFlight: "Jobs at once (processing and queued)",
     maxInFlightHint: "Beyond this the booth gets a 429 and retries later.",
+    fallbackMinSeconds: "Fallback provider's time, s",
+    fallbackMinSecondsHint:
+      "On a slot with a fallback provider the primary gets the deadline minus this many seconds, the fallback the rest; with less left the fallback is not started.",
     concurrency: "Concurrent requests per provider",
     publicBaseUrl: "Server's public address",
     publicBaseUrlHint:
@@ -421,6 +453,7 @@ export const en: Dict = {
     total: "Total runs",
     success: "Succeeded",
     successRate: "Success rate",
+    fallbackSuccess: "Via fallback",
     timeouts: "Timeouts",
     providerErrors: "Provider errors",
     noImage: "No image (after retries)",

@@ -29,6 +29,8 @@ export interface JobListItem {
   operation: string;
   providerLabel: string;
   operationLabel: string;
+  fallbackUsed?: boolean;
+  deleted?: boolean;
 }
 
 export interface JobFilterValues {
@@ -150,7 +152,7 @@ function Filters({ v, f, slotIds }: { v: View; f: JobFilterValues; slotIds: stri
         {
           name: "source",
           label: v.t.jobs.source,
-          options: ["ingest", "test_run"].map((s) => [s, v.t.result.source[s]]),
+          options: ["ingest", "test_run", "rerun"].map((s) => [s, v.t.result.source[s]]),
         },
       ].map((x) => (
         <FilterSelect
@@ -259,7 +261,17 @@ export interface JobDetailModel {
     resultAvailable: boolean;
     clientMeta: Record<string, string>;
     clientIp: string | null;
+    /** The fallback the job went to (provider · operation, as labelled), when it did. */
+    fallbackLabel: string | null;
+    servedByFallback: boolean;
+    rerunOf: string | null;
+    reruns: { id: string; status: string }[];
+    deletedAt: string | null;
+    deletedBy: string | null;
+    photoKept: boolean;
   };
+  /** What the last action on the page did (after its redirect): a done message or an error. */
+  flash?: { kind: "success" | "error"; text: string };
   timeline: {
     event: string;
     at: string;
@@ -319,6 +331,98 @@ function BoothMeta({
   );
 }
 
+/** Delete (a finished job whose photo is not deleted yet) and run again (a failed job whose photo is kept). */
+function JobActions({ v, j, active }: { v: View; j: JobDetailModel["job"]; active: boolean }): JSX.Element {
+  if (!can(v, "jobs:write") || active) return "";
+  const rerunnable = j.status !== "succeeded" && j.photoKept && !j.deletedAt;
+  return (
+    <div class="row" id="job-actions">
+      {rerunnable ? (
+        <form method="post" action={`/jobs/${j.id}/rerun`}>
+          <button class="btn" type="submit" title={v.t.jobs.rerunHint}>
+            <Icon name="refresh" />
+            <span safe>{v.t.jobs.rerun}</span>
+          </button>
+        </form>
+      ) : (
+        ""
+      )}
+      {j.deletedAt ? (
+        ""
+      ) : (
+        <form method="post" action={`/jobs/${j.id}/delete`} data-confirm={v.t.jobs.confirmDelete}>
+          <button class="btn danger ghost" type="submit">
+            <Icon name="trash" />
+            <span safe>{v.t.jobs.delete}</span>
+          </button>
+        </form>
+      )}
+    </div>
+  );
+}
+
+/** Where the job came from and went: re-run of an earlier job, re-run as later ones, the fallback, the deletion. */
+function JobNotes({ v, j }: { v: View; j: JobDetailModel["job"] }): JSX.Element {
+  return (
+    <>
+      {j.fallbackLabel ? (
+        <Alert kind="info">
+          <span safe>
+            {j.servedByFallback
+              ? v.t.jobs.servedByFallback(j.fallbackLabel)
+              : v.t.jobs.fallbackTried(j.fallbackLabel)}
+          </span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {j.deletedAt ? (
+        <Alert kind="warn">
+          <span safe>{v.t.jobs.deletedBy(j.deletedBy ?? "—", fmtDateTime(v, j.deletedAt))}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {j.rerunOf ? (
+        <p class="sub" data-rerun-of>
+          <span safe>{v.t.jobs.rerunOf}</span>{" "}
+          <a class="mono" href={`/jobs/${j.rerunOf}`} safe>
+            {j.rerunOf.slice(0, 8)}
+          </a>
+        </p>
+      ) : (
+        ""
+      )}
+      {j.reruns.length ? (
+        <ul class="plain" data-reruns>
+          {j.reruns.map((r) => (
+            <li>
+              <span safe>{v.t.jobs.rerunAs}</span>{" "}
+              <a class="mono" href={`/jobs/${r.id}`} safe>
+                {r.id.slice(0, 8)}
+              </a>{" "}
+              <StatusPill v={v} status={r.status} />
+            </li>
+          ))}
+        </ul>
+      ) : (
+        ""
+      )}
+      {!j.photoKept &&
+      !j.deletedAt &&
+      j.status !== "succeeded" &&
+      j.status !== "pending" &&
+      j.status !== "processing" ? (
+        <p class="hint" safe>
+          {v.t.jobs.photoGone}
+        </p>
+      ) : (
+        ""
+      )}
+    </>
+  );
+}
+
 export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Element {
   const j = m.job;
   const active = j.status === "pending" || j.status === "processing";
@@ -353,7 +457,16 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
         ) : (
           ""
         )}
+        <JobActions v={v} j={j} active={active} />
       </div>
+      {m.flash ? (
+        <Alert kind={m.flash.kind}>
+          <span safe>{m.flash.text}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      <JobNotes v={v} j={j} />
       {j.failureReason ? (
         <Alert kind="error">
           <strong safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</strong>

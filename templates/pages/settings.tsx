@@ -15,6 +15,7 @@ export interface SettingsModel {
   syncSeconds: number;
   retentionHours: number;
   maxInFlight: number;
+  fallbackMinSeconds: number;
   concurrency: Record<string, number>;
   publicBaseUrl: string | null;
   ranges: Record<string, { minimum: number; maximum: number }>;
@@ -93,6 +94,12 @@ export function TimingForm({
           v.t.settings.maxInFlight,
           v.t.settings.maxInFlightHint,
           m.maxInFlight,
+        )}
+        {numberField(
+          "fallback_min_seconds",
+          v.t.settings.fallbackMinSeconds,
+          v.t.settings.fallbackMinSecondsHint,
+          m.fallbackMinSeconds,
         )}
       </div>
       <fieldset class="bare">

@@ -85,13 +85,14 @@ export function GuestMessage({
   );
 }
 
-export function ShareGone({ v, expired }: { v: View; expired: boolean }): JSX.Element {
-  return (
-    <GuestMessage
-      v={v}
-      title={expired ? v.t.share.expiredTitle : v.t.share.notFoundTitle}
-      message={expired ? v.t.share.expired : v.t.share.notFound}
-      status={expired ? 410 : 404}
-    />
-  );
+/** Why a guest's photo is not there: never was (or failed), kept no longer, or removed by the studio. */
+export type GoneReason = "not_found" | "expired" | "deleted";
+
+export function ShareGone({ v, why }: { v: View; why: GoneReason }): JSX.Element {
+  const text = {
+    not_found: { title: v.t.share.notFoundTitle, message: v.t.share.notFound, status: 404 },
+    expired: { title: v.t.share.expiredTitle, message: v.t.share.expired, status: 410 },
+    deleted: { title: v.t.share.deletedTitle, message: v.t.share.deleted, status: 410 },
+  }[why];
+  return <GuestMessage v={v} title={text.title} message={text.message} status={text.status} />;
 }

@@ -76,6 +76,19 @@ export interface SlotFormModel {
   prompt: "required" | "optional" | "none";
   templateNeeds: TemplateNeedView[];
   publicBaseUrlSet: boolean;
+  /** The fallback section: the same provider-driven form, under `fb.` names; provider "" is none. */
+  fallback: FallbackFormModel;
+}
+
+export interface FallbackFormModel {
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  operations: OperationChoice[];
+  fields: SettingField[];
+  prompt: "required" | "optional" | "none";
+  /** Seconds of the deadline kept for the fallback (the `fallback_min_seconds` setting). */
+  minSeconds: number;
 }
 
 export interface TemplateItem {
@@ -113,15 +126,19 @@ function SettingInput({
   settings,
   error,
   disabled,
+  prefix = "",
 }: {
   v: View;
   f: SettingField;
   settings: Record<string, unknown>;
   error?: string;
   disabled: boolean;
+  /** `fb.` for the fallback's fields (form names `fb.s.<key>`, errors `fallback.settings.<key>`). */
+  prefix?: "" | "fb.";
 }): JSX.Element {
-  const name = `s.${f.key}`;
-  const id = `f-s-${f.key}`;
+  const name = `${prefix}s.${f.key}`;
+  const id = prefix ? `f-fb-s-${f.key}` : `f-s-${f.key}`;
+  const errorField = prefix ? `fallback.settings.${f.key}` : `settings.${f.key}`;
   const hints: string[] = [];
   if (f.description) hints.push(f.description);
   if (f.minimum !== undefined && f.maximum !== undefined) {
@@ -142,7 +159,7 @@ function SettingInput({
   const hint = hints.join(" · ");
   if (f.kind === "boolean") {
     return (
-      <div class={error ? "field invalid" : "field"} data-field={`settings.${f.key}`}>
+      <div class={error ? "field invalid" : "field"} data-field={errorField}>
         <input type="hidden" name={name} value="false" />
         <label class="checkbox" for={id}>
           <input
@@ -174,7 +191,7 @@ function SettingInput({
   }
   const value = fieldValue(f, settings);
   return (
-    <Field label={f.title} name={`settings.${f.key}`} id={id} error={error} hint={hint} required={f.required}>
+    <Field label={f.title} name={errorField} id={id} error={error} hint={hint} required={f.required}>
       {f.kind === "select" ? (
         <select id={id} name={name} disabled={disabled}>
           {(f.options ?? []).map((o, i) => (
@@ -231,6 +248,107 @@ function Needs({ v, m }: { v: View; m: SlotFormModel }): JSX.Element {
         ""
       )}
     </div>
+  );
+}
+
+/**
+ * The fallback provider (SPEC §11): the same provider → operation → fields form as the primary,
+ * under `fb.` names; "none" switches it off. Changing its provider or operation re-renders the form.
+ */
+function FallbackSection({
+  v,
+  m,
+  e,
+  writable,
+  refresh,
+}: {
+  v: View;
+  m: SlotFormModel;
+  e: FieldErrors;
+  writable: boolean;
+  refresh: Record<string, string>;
+}): JSX.Element {
+  const fb = m.fallback;
+  const op = fb.operations.find((o) => o.id === fb.operation);
+  return (
+    <fieldset class="bare params" id="fallback-section" data-fallback-section>
+      <legend class="eyebrow" safe>
+        {v.t.slot.fallbackTitle}
+      </legend>
+      <p class="hint" safe>
+        {v.t.slot.fallbackHint(fb.minSeconds)}
+      </p>
+      <div class="grid-2">
+        <Field
+          label={v.t.slot.provider}
+          name="fallback.provider"
+          id="f-fb-provider"
+          error={e["fallback.provider"] ?? e.fallback}
+        >
+          <select id="f-fb-provider" name="fb.provider" disabled={!writable} {...refresh}>
+            <option value="" selected={fb.provider === ""} safe>
+              {v.t.slot.fallbackNone}
+            </option>
+            {m.providers.map((p) => (
+              <option value={p.id} selected={p.id === fb.provider} safe>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {fb.provider ? (
+          <Field
+            label={v.t.slot.operation}
+            name="fallback.operation"
+            id="f-fb-operation"
+            error={e["fallback.operation"]}
+            hint={op?.hint}
+          >
+            <select id="f-fb-operation" name="fb.operation" disabled={!writable} {...refresh}>
+              {fb.operations.map((o) => (
+                <option value={o.id} selected={o.id === fb.operation} safe>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          </Field>
+        ) : (
+          ""
+        )}
+      </div>
+      {fb.provider && fb.prompt !== "none" ? (
+        <Field
+          label={v.t.slot.prompt}
+          name="fallback.settings.prompt"
+          id="f-fb-prompt"
+          error={e["fallback.settings.prompt"]}
+          hint={v.t.slot.fallbackPromptHint}
+          required={fb.prompt === "required"}
+        >
+          <textarea id="f-fb-prompt" name="fb.prompt" rows="3" disabled={!writable} safe>
+            {String(fb.settings.prompt ?? "")}
+          </textarea>
+        </Field>
+      ) : (
+        ""
+      )}
+      {fb.provider && fb.fields.length ? (
+        <div class="grid-2">
+          {fb.fields.map((f) => (
+            <SettingInput
+              v={v}
+              f={f}
+              settings={fb.settings}
+              error={e[`fallback.settings.${f.key}`]}
+              disabled={!writable}
+              prefix="fb."
+            />
+          ))}
+        </div>
+      ) : (
+        ""
+      )}
+    </fieldset>
   );
 }
 
@@ -430,6 +548,7 @@ export function SlotForm({
       ) : (
         ""
       )}
+      <FallbackSection v={v} m={m} e={e} writable={writable} refresh={refresh} />
       <div class="grid-2">
         <Field label={v.t.slot.outputFormat} name="output_format" error={e.output_format}>
           <select id="f-output_format" name="output_format" disabled={!writable}>
@@ -609,6 +728,8 @@ export interface TestOutcome {
   raw?: string;
   /** The test ran with form values that differ from the saved slot. */
   unsaved?: boolean;
+  /** The primary failed and this fallback provider (its label) made the result. */
+  viaFallback?: string;
 }
 
 export function TestResult({ v, r }: { v: View; r: TestOutcome }): JSX.Element {
@@ -641,6 +762,13 @@ export function TestResult({ v, r }: { v: View; r: TestOutcome }): JSX.Element {
       {r.unsaved ? (
         <Alert kind="warn" id="test-unsaved">
           <span safe>{v.t.slot.testUnsaved}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
+      {r.viaFallback ? (
+        <Alert kind="warn" id="test-fallback">
+          <span safe>{v.t.slot.testViaFallback(r.viaFallback)}</span>
         </Alert>
       ) : (
         ""

@@ -22,6 +22,8 @@ export interface SlaRow {
   successRate: number;
   p50: number | null;
   p95: number | null;
+  /** Successes the slot's fallback provider served (part of `success`). */
+  fallbackSuccess: number;
 }
 
 export interface ChartBucket {
@@ -272,6 +274,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                   {v.t.stats.successRate}
                 </th>
                 <th class="num" safe>
+                  {v.t.stats.fallbackSuccess}
+                </th>
+                <th class="num" safe>
                   {v.t.stats.timeouts}
                 </th>
                 <th class="num" safe>
@@ -310,6 +315,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                   </td>
                   <td data-label={v.t.stats.successRate} class="num" safe>
                     {r.total ? pct(v, r.successRate) : v.t.common.none}
+                  </td>
+                  <td data-label={v.t.stats.fallbackSuccess} class="num" data-fallback-success safe>
+                    {String(r.fallbackSuccess)}
                   </td>
                   <td data-label={v.t.stats.timeouts} class="num" safe>
                     {String(r.timeouts)}

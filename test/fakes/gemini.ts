@@ -4,7 +4,8 @@
  * body shape, inline images that really are images, `responseModalities`, `imageSize` only for
  * Gemini 3 Pro — and answers the way Gemini does, as scripted per request: an image (optionally
  * after a text part and a thought image), a delay, an RPC error, NO_IMAGE, a safety finish, a
- * prompt block, or malformed JSON. Unscripted requests get an image.
+ * prompt block, or malformed JSON. Unscripted requests get an image (or `unscripted`: a service
+ * that is down for good answers 503 to everything).
  */
 
 import { sniffImage } from "../../src/media/images";
@@ -55,6 +56,8 @@ export class FakeGemini {
   }
   readonly validKeys: Set<string>;
   private script: GeminiAnswer[] = [];
+  /** The answer to requests nothing is scripted for (an image, unless a test takes the service down). */
+  unscripted: GeminiAnswer = { kind: "image" };
   private inFlight = 0;
   /** Requests from before the last reset() (e.g. a slow answer the client gave up on) don't count. */
   private generation = 0;
@@ -80,6 +83,7 @@ export class FakeGemini {
   reset(): void {
     this.requests.length = 0;
     this.script = [];
+    this.unscripted = { kind: "image" };
     this.generation++;
     this.inFlight = 0;
     this.maxInFlight = 0;
@@ -182,7 +186,7 @@ export class FakeGemini {
       return reject(400, "INVALID_ARGUMENT", `imageSize is not supported by ${model}`);
     }
 
-    const answer = this.script.shift() ?? { kind: "image" };
+    const answer = this.script.shift() ?? this.unscripted;
     seen.answer = answer.kind;
     switch (answer.kind) {
       case "delay":

@@ -25,6 +25,7 @@ import {
   refuseIfThrottled,
   requireEnabledSlot,
   requireImage,
+  routeByQuota,
 } from "./service";
 import { readBoothPhoto } from "./upload";
 
@@ -156,8 +157,11 @@ async function boothExchange(
     acceptsHeic: rt.providers.get(slot.provider)?.spec.acceptsHeic ?? false,
     provider: slot.provider,
   });
-  // The provider's quota for today is used up: answer now, so the booth prints the original.
-  await guardDb(rt.store, () => rt.quota.refuseIfExhausted(slot.provider));
+  // The provider's quota for today is used up: the job starts on the slot's fallback, or — with
+  // none that can take it — the answer comes now, so the booth prints the original.
+  const startOnFallback = await guardDb(rt.store, () =>
+    routeByQuota(rt, slot.provider, slot.fallback ?? null, upload.format),
+  );
   const { job, final } = await acceptAndWait(rt, {
     slot,
     source: "ingest",
@@ -165,6 +169,8 @@ async function boothExchange(
     provider: slot.provider,
     operation: slot.operation,
     settings: slot.settings,
+    fallback: slot.fallback ?? null,
+    startOnFallback,
     outputFormat: slot.outputFormat,
     clientMeta: upload.clientMeta ?? {},
     clientHash: stringField(upload.fields, "hash_hex") ?? stringField(upload.fields, "hash"),

@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { SlotRow } from "../../db/schema";
 import { jobExpiresAt } from "../../domain/deadlines";
+import type { FallbackConfig } from "../../domain/fallback";
 import { AppError, databaseUnavailable } from "../../lib/errors";
 import { isDatabaseUnavailable, parseMultipart, readBodyWithin, retryOnLostConnection } from "../../lib/http";
 import { EXT, type ImageFormat, inspectImage, MIME } from "../../media/images";
@@ -313,11 +314,17 @@ export async function refuseIfThrottled(
 
 export interface EnqueueInput {
   slot: SlotRow;
-  source: "ingest" | "test_run";
+  source: "ingest" | "test_run" | "rerun";
   upload: Upload;
   provider: string;
   operation: string;
   settings: Record<string, unknown>;
+  /** The fallback of the job's snapshot (SPEC §11), or null. */
+  fallback: FallbackConfig | null;
+  /** The primary cannot take the job (its quota is used up): it starts on the fallback. */
+  startOnFallback?: FallbackStart | null;
+  /** The job this one runs again (source `rerun`). */
+  rerunOf?: string | null;
   outputFormat: string;
   clientMeta: Record<string, string>;
   clientHash: string | null;
@@ -328,6 +335,39 @@ export interface EnqueueInput {
    * and queueing it is inside the booth's deadline, not added to it. Default: now (acceptance).
    */
   receivedAt?: Date;
+}
+
+/** Why a job starts on its fallback rather than its primary (written as its `fallback` log row). */
+export interface FallbackStart {
+  reason: string;
+  message: string;
+}
+
+/**
+ * Where a new job starts, by the providers' quotas: on its primary; on its fallback when the
+ * primary's quota for today is used up and the fallback can take the photo and still has quota
+ * (SPEC §11); else the primary's 429 `provider_quota_exhausted`.
+ */
+export async function routeByQuota(
+  rt: Pick<Services, "quota" | "providers">,
+  primary: string,
+  fallback: FallbackConfig | null,
+  format: ImageFormat,
+): Promise<FallbackStart | null> {
+  try {
+    await rt.quota.refuseIfExhausted(primary);
+    return null;
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== "provider_quota_exhausted" || !fallback) throw err;
+    const takesPhoto = format !== "heic" || (rt.providers.get(fallback.provider)?.spec.acceptsHeic ?? false);
+    if (!takesPhoto || !rt.providers.get(fallback.provider)) throw err;
+    try {
+      await rt.quota.refuseIfExhausted(fallback.provider);
+    } catch {
+      throw err;
+    }
+    return { reason: "provider_quota_exhausted", message: err.message };
+  }
 }
 
 /**
@@ -370,6 +410,7 @@ export async function enqueueUpload(
   }
   try {
     const templates = await rt.templates.snapshot(input.slot.id);
+    const start = input.startOnFallback ?? null;
     const outcome = await rt.queue.enqueue(
       {
         id,
@@ -379,6 +420,9 @@ export async function enqueueUpload(
         provider: input.provider,
         operation: input.operation,
         settings: input.settings,
+        fallback: input.fallback,
+        fallbackUsed: start !== null,
+        rerunOf: input.rerunOf ?? null,
         outputFormat: input.outputFormat,
         templates,
         createdAt,
@@ -394,6 +438,21 @@ export async function enqueueUpload(
         createdBy: input.createdBy,
       },
       settings.maxInFlightJobs,
+      start && input.fallback
+        ? [
+            {
+              event: "fallback",
+              details: {
+                reason: start.reason,
+                error: start.message,
+                from_provider: input.provider,
+                from_operation: input.operation,
+                provider: input.fallback.provider,
+                operation: input.fallback.operation,
+              },
+            },
+          ]
+        : [],
     );
     if (outcome.kind === "busy") {
       throw new AppError(

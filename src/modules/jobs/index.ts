@@ -1,7 +1,7 @@
 /**
- * GET /api/jobs, GET /api/jobs/{id}, POST /api/jobs/{id}/cancel.
- * Reading jobs needs `slots:read` (jobs are the slots' work: the slot page lists them); cancelling
- * needs `jobs:write`.
+ * GET /api/jobs, GET /api/jobs/{id}, POST /api/jobs/{id}/cancel, DELETE /api/jobs/{id},
+ * POST /api/jobs/{id}/rerun. Reading jobs needs `slots:read` (jobs are the slots' work: the slot
+ * page lists them); cancelling, deleting and re-running need `jobs:write`.
  */
 import { Elysia, t } from "elysia";
 import { linkBaseFor } from "../../lib/urls";
@@ -9,7 +9,7 @@ import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 import { JobDetail, JobPage, JobQuery, JobView } from "./model";
-import { cancelJob, getJob, listJobs, parseJobQuery } from "./service";
+import { cancelJob, deleteJob, getJob, listJobs, parseJobQuery, rerunJob } from "./service";
 
 const jobParams = t.Object({ id: t.String({ description: "Job id (UUID)" }) });
 
@@ -61,6 +61,52 @@ export const jobsModule = (rt: Services) =>
           scope: "jobs:write",
           ok: { schema: JobView },
           errors: [404, 409],
+        }),
+      },
+    )
+    .delete(
+      "/api/jobs/:id",
+      async ({ params, admin, set }) => {
+        await deleteJob(rt, params.id, admin.username);
+        set.status = 204;
+      },
+      {
+        scope: "jobs:write",
+        params: jobParams,
+        detail: op({
+          tag: "jobs",
+          summary: "Delete a guest's photo: the photo, result, thumbnail and temporary media",
+          description:
+            "Files go from local or S3 storage; the job's row stays (marked) for the statistics. " +
+            "`/public/results/{id}` and `/r/{id}` then answer 410 result_deleted. A job still pending " +
+            "or processing is refused with 409 job_active (cancel it or wait for it to end). Deleting " +
+            "again is 204.",
+          scope: "jobs:write",
+          ok: { status: 204, description: "Deleted" },
+          errors: [404, 409],
+        }),
+      },
+    )
+    .post(
+      "/api/jobs/:id/rerun",
+      async ({ params, admin, set }) => {
+        const out = await rerunJob(rt, params.id, admin.username);
+        set.status = 202;
+        return out;
+      },
+      {
+        scope: "jobs:write",
+        params: jobParams,
+        detail: op({
+          tag: "jobs",
+          summary: "Run a finished job that did not succeed again, on the slot's current configuration",
+          description:
+            "A new job (source `rerun`, its own result and guest link) from the kept photo; its id " +
+            "is returned at once (202). 409 job_succeeded, job_active or photo_gone (deleted, " +
+            "cancelled, or kept no longer: photos of failed jobs stay for the result retention).",
+          scope: "jobs:write",
+          ok: { status: 202, schema: t.Object({ job_id: t.String({ format: "uuid" }) }) },
+          errors: [404, 409, 415, 429, 507],
         }),
       },
     );

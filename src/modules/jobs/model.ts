@@ -2,7 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import { JOB_STATUSES } from "../../db/schema";
 
-export const JOB_SOURCES = ["ingest", "test_run"] as const;
+export const JOB_SOURCES = ["ingest", "test_run", "rerun"] as const;
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = 50;
 
@@ -45,6 +45,12 @@ export const JobView = Type.Object({
   finalized_at: nullable(iso),
   expires_at: iso,
   attempts: Type.Integer(),
+  fallback_used: Type.Boolean({ description: "The job went to the slot's fallback provider" }),
+  served_provider: nullable(
+    Type.String({ description: "The provider whose image the job was answered with" }),
+  ),
+  rerun_of: nullable(Type.String({ format: "uuid", description: "The job this one runs again" })),
+  deleted_at: nullable(iso),
   created_by: nullable(Type.String()),
   result_expires_at: nullable(iso),
   result_url: nullable(Type.String()),
@@ -66,6 +72,19 @@ export const JobDetail = Type.Composite([
   JobView,
   Type.Object({
     settings: Type.Record(Type.String(), Type.Unknown()),
+    fallback: Type.Union([
+      Type.Object({
+        provider: Type.String(),
+        operation: Type.String(),
+        settings: Type.Record(Type.String(), Type.Unknown()),
+      }),
+      Type.Null(),
+    ]),
+    reruns: Type.Array(Type.Object({ id: Type.String({ format: "uuid" }), status: Type.String() }), {
+      description: "The jobs that ran this one again",
+    }),
+    deleted_by: nullable(Type.String()),
+    photo_kept: Type.Boolean({ description: "The photo is still kept (a failed job can be run again)" }),
     templates: Type.Array(Type.Object({ id: Type.String(), role: Type.String() })),
     client_meta: Type.Record(Type.String(), Type.String()),
     client_ip: nullable(Type.String()),

@@ -11,6 +11,7 @@ import { isUuid } from "../../lib/http";
 import { resultLinks } from "../../lib/urls";
 import type { FieldError } from "../../lib/validation";
 import type { Services } from "../../services";
+import { enqueueUpload, requireImage, routeByQuota, type Upload } from "../ingest/service";
 import { boxTimeZone, parseTime } from "../stats/arithmetic";
 import { DEFAULT_PAGE_SIZE, JOB_SOURCES, type JobQuery, MAX_PAGE_SIZE } from "./model";
 
@@ -94,7 +95,7 @@ export function parseJobQuery(q: JobQuery): JobFilters {
 }
 
 export function jobView(j: JobRow, base: string) {
-  const servable = j.status === "succeeded" && !!j.resultPath && !j.resultDeletedAt;
+  const servable = j.status === "succeeded" && !!j.resultPath && !j.resultDeletedAt && !j.deletedAt;
   const links = servable ? resultLinks(base, j.id) : null;
   return {
     id: j.id,
@@ -111,6 +112,10 @@ export function jobView(j: JobRow, base: string) {
     finalized_at: j.finalizedAt?.toISOString() ?? null,
     expires_at: j.expiresAt.toISOString(),
     attempts: j.attempts,
+    fallback_used: j.fallbackUsed,
+    served_provider: j.servedProvider ?? null,
+    rerun_of: j.rerunOf ?? null,
+    deleted_at: j.deletedAt?.toISOString() ?? null,
     created_by: j.createdBy ?? null,
     result_expires_at: j.resultExpiresAt?.toISOString() ?? null,
     result_url: links?.result_url ?? null,
@@ -150,11 +155,15 @@ async function requireJob(rt: Pick<Services, "store">, id: string): Promise<JobR
 
 export async function getJob(rt: Pick<Services, "store" | "clock">, id: string, base: string) {
   const j = await requireJob(rt, id);
-  const steps = await rt.store.jobs.timeline(id);
+  const [steps, reruns] = await Promise.all([rt.store.jobs.timeline(id), rt.store.jobs.rerunsOf(id)]);
   const now = rt.clock.now().getTime();
   return {
     ...jobView(j, base),
     settings: j.settings,
+    fallback: j.fallback ?? null,
+    reruns,
+    deleted_by: j.deletedBy ?? null,
+    photo_kept: !!j.payloadPath,
     templates: j.templates.map((t) => ({ id: t.id, role: t.role })),
     client_meta: j.clientMeta,
     client_ip: j.clientIp ?? null,
@@ -205,4 +214,94 @@ export async function cancelJob(
   await rt.settings.audit(by, "job.cancelled", { job_id: id, slot_id: row.slotId });
   rt.log.info("admin.job_cancelled", { job_id: id, slot: row.slotId, by });
   return jobView(row, base);
+}
+
+/**
+ * Deletes a guest's photo at the studio's request (SPEC §11): the photo, result, thumbnail and
+ * temporary media go from the media store (local or S3), the row stays — marked — for the
+ * statistics, and the public links answer 410 `result_deleted`. A job still pending or processing
+ * is refused with 409 `job_active` (cancel it, or wait the few seconds until it ends, then delete):
+ * deleting work a provider is still doing would leave its paid result nowhere. Deleting a deleted
+ * job again changes nothing (still 204).
+ */
+export async function deleteJob(
+  rt: Pick<Services, "store" | "queue" | "settings" | "log">,
+  id: string,
+  by: string,
+): Promise<void> {
+  const existing = await requireJob(rt, id);
+  if (existing.deletedAt) return;
+  const row = await rt.queue.delete(id, by);
+  if (!row) {
+    const now = (await rt.queue.get(id)) ?? existing;
+    if (now.deletedAt) return;
+    throw new AppError(
+      "job_active",
+      "The job is still running; cancel it or wait for it to end, then delete it",
+      {
+        job_id: id,
+        status: now.status,
+      },
+    );
+  }
+  await rt.settings.audit(by, "job.deleted", { job_id: id, slot_id: row.slotId, status: row.status });
+}
+
+/**
+ * Runs a finished job that did not succeed again (SPEC §11): a new job (source `rerun`, its own
+ * result and guest link) on the slot's current configuration — provider, operation, settings,
+ * fallback, templates, output format — from a copy of the kept photo. 409 when the job succeeded,
+ * is still running, or its photo is gone (deleted, cancelled, or past the result retention).
+ * The new job is queued (202); nobody waits for it: it is found in the jobs list and the gallery.
+ */
+export async function rerunJob(rt: Services, id: string, by: string): Promise<{ job_id: string }> {
+  const old = await requireJob(rt, id);
+  if (!isFinal(old.status)) {
+    throw new AppError("job_active", "The job is still running", { job_id: id, status: old.status });
+  }
+  if (old.status === "succeeded") {
+    throw new AppError("job_succeeded", "The job succeeded; only a job that failed can be run again", {
+      job_id: id,
+    });
+  }
+  const gone = () =>
+    new AppError("photo_gone", "The photo of this job is no longer kept, so it cannot be run again", {
+      job_id: id,
+    });
+  if (old.deletedAt || !old.payloadPath) throw gone();
+  let bytes: Uint8Array;
+  try {
+    bytes = await rt.media.read(old.payloadPath);
+  } catch {
+    throw gone();
+  }
+  const slot = await rt.store.slots.get(old.slotId);
+  if (!slot)
+    throw new AppError("slot_not_found", `There is no slot "${old.slotId}"`, { slot_id: old.slotId });
+  const upload: Upload = { bytes, format: "jpeg", filename: null, fields: new FormData() };
+  await requireImage(upload, {
+    maxPixels: rt.config.maxImagePixels,
+    acceptsHeic: rt.providers.get(slot.provider)?.spec.acceptsHeic ?? false,
+    provider: slot.provider,
+  });
+  const startOnFallback = await routeByQuota(rt, slot.provider, slot.fallback ?? null, upload.format);
+  const job = await enqueueUpload(rt, {
+    slot,
+    source: "rerun",
+    upload,
+    provider: slot.provider,
+    operation: slot.operation,
+    settings: slot.settings,
+    fallback: slot.fallback ?? null,
+    startOnFallback,
+    rerunOf: old.id,
+    outputFormat: slot.outputFormat,
+    clientMeta: old.clientMeta,
+    clientHash: old.clientHash,
+    clientIp: old.clientIp,
+    createdBy: by,
+  });
+  await rt.settings.audit(by, "job.rerun", { job_id: old.id, new_job_id: job.id, slot_id: old.slotId });
+  rt.log.info("admin.job_rerun", { job_id: old.id, new_job_id: job.id, slot: old.slotId, by });
+  return { job_id: job.id };
 }

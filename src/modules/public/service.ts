@@ -1,4 +1,7 @@
-/** Public result links: 200 while kept, 404 when unknown/unfinished/failed, 410 once expired. */
+/**
+ * Public result links: 200 while kept, 404 when unknown/unfinished/failed, 410 once expired — or
+ * 410 `result_deleted` once the studio deleted the photo.
+ */
 import type { JobRow } from "../../db/schema";
 import { AppError } from "../../lib/errors";
 import { isUuid } from "../../lib/http";
@@ -10,6 +13,9 @@ export async function findServableResult(rt: Services, jobId: string): Promise<J
     new AppError("result_not_found", "There is no result with this id", { job_id: jobId });
   if (!isUuid(jobId)) throw notFound();
   const job = await rt.queue.get(jobId);
+  if (job?.deletedAt) {
+    throw new AppError("result_deleted", "The photo was removed at the studio's request", { job_id: jobId });
+  }
   if (job?.status !== "succeeded") throw notFound();
   const expired = () =>
     new AppError("result_expired", "This result is no longer kept", {

@@ -1,5 +1,6 @@
 /** Shapes of the settings API (SPEC §6, §9). */
 import { Type } from "@sinclair/typebox";
+import { FALLBACK_MIN_SECONDS_RANGE } from "../../domain/fallback";
 import { PROVIDER_IDS } from "../../providers/types";
 
 /** Providers that take an API key (the local provider needs none). */
@@ -14,6 +15,7 @@ export const RANGES = {
   max_in_flight_jobs: { minimum: 1, maximum: 5000 },
   provider_concurrency: { minimum: 1, maximum: 2048 },
   provider_daily_limit: { minimum: 1, maximum: 10_000_000 },
+  fallback_min_seconds: FALLBACK_MIN_SECONDS_RANGE,
 } as const;
 
 const range = (r: { minimum: number; maximum: number }, description: string) =>
@@ -34,6 +36,12 @@ export const SettingsUpdate = Type.Object(
     ),
     max_in_flight_jobs: Type.Optional(
       range(RANGES.max_in_flight_jobs, "Global cap on pending+processing jobs"),
+    ),
+    fallback_min_seconds: Type.Optional(
+      range(
+        RANGES.fallback_min_seconds,
+        "Seconds of the deadline kept for a slot's fallback provider (the primary gets the rest); below sync_response_seconds",
+      ),
     ),
     provider_concurrency: Type.Optional(
       Type.Object(
@@ -137,6 +145,7 @@ export const SettingsViewSchema = Type.Object({
   sync_response_seconds: Type.Integer(),
   result_retention_hours: Type.Integer(),
   max_in_flight_jobs: Type.Integer(),
+  fallback_min_seconds: Type.Integer(),
   provider_concurrency: Type.Record(Type.String(), Type.Integer()),
   provider_daily_limit: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.Null()])),
   public_base_url: Type.Union([Type.String(), Type.Null()]),

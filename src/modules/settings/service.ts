@@ -35,6 +35,7 @@ export async function getSettings(rt: Pick<Services, "settings">) {
     sync_response_seconds: s.syncResponseSeconds,
     result_retention_hours: s.resultRetentionHours,
     max_in_flight_jobs: s.maxInFlightJobs,
+    fallback_min_seconds: s.fallbackMinSeconds,
     provider_concurrency: { ...s.providerConcurrency } as Record<string, number>,
     provider_daily_limit: { ...s.providerDailyLimit } as Record<string, number | null>,
     public_base_url: s.publicBaseUrl,
@@ -157,6 +158,21 @@ export async function updateSettings(
     input.public_base_url === undefined ? undefined : normalizePublicBaseUrl(input.public_base_url);
 
   const before = await rt.settings.current();
+  // The primary needs some of the deadline: the fallback's share stays below the whole of it.
+  const sync = input.sync_response_seconds ?? before.syncResponseSeconds;
+  const fallbackMin = input.fallback_min_seconds ?? before.fallbackMinSeconds;
+  if (
+    fallbackMin >= sync &&
+    (input.fallback_min_seconds !== undefined || input.sync_response_seconds !== undefined)
+  ) {
+    const field = input.fallback_min_seconds !== undefined ? "fallback_min_seconds" : "sync_response_seconds";
+    throw validationFailed([
+      {
+        field,
+        message: `fallback_min_seconds (${fallbackMin}) must be below sync_response_seconds (${sync}): the primary provider needs part of the deadline`,
+      },
+    ]);
+  }
   const changed: Record<string, { from: unknown; to: unknown }> = {};
   const put = async (key: string, from: unknown, to: unknown) => {
     if (to === undefined || JSON.stringify(from) === JSON.stringify(to)) return;
@@ -166,6 +182,7 @@ export async function updateSettings(
   await put(KEYS.syncResponseSeconds, before.syncResponseSeconds, input.sync_response_seconds);
   await put(KEYS.resultRetentionHours, before.resultRetentionHours, input.result_retention_hours);
   await put(KEYS.maxInFlightJobs, before.maxInFlightJobs, input.max_in_flight_jobs);
+  await put(KEYS.fallbackMinSeconds, before.fallbackMinSeconds, input.fallback_min_seconds);
   if (input.provider_concurrency) {
     await put(KEYS.providerConcurrency, before.providerConcurrency, {
       ...before.providerConcurrency,

@@ -14,6 +14,25 @@ const settings = Type.Record(Type.String(), Type.Unknown(), {
     "`prompt` holds the prompt, `model` the Gemini model id.",
 });
 
+/** A slot's fallback provider: validated like the primary's provider, operation and settings. */
+export const Fallback = Type.Object(
+  {
+    provider: Type.String({ minLength: 1, maxLength: 40 }),
+    operation: Type.String({ minLength: 1, maxLength: 60 }),
+    settings: Type.Optional(settings),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "The provider a job falls back to when the primary fails (error, no image, quota, unavailable, " +
+      "or its share of the deadline used up); null: none",
+  },
+);
+const fallback = Type.Union([Fallback, Type.Null()], {
+  description: Fallback.description,
+  errorMessage: "Expected {provider, operation, settings} or null",
+});
+
 /** PUT /api/slots/{id}: every key optional; missing keys keep their current value. */
 export const SlotUpdate = Type.Object(
   {
@@ -22,6 +41,7 @@ export const SlotUpdate = Type.Object(
     provider: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
     operation: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
     settings: Type.Optional(settings),
+    fallback: Type.Optional(fallback),
     size_limit_mb: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
     output_format: Type.Optional(outputFormat),
   },
@@ -29,12 +49,13 @@ export const SlotUpdate = Type.Object(
 );
 export type SlotUpdate = typeof SlotUpdate.static;
 
-/** The `overrides` part of a test run: unsaved provider/operation/settings/output format. */
+/** The `overrides` part of a test run: unsaved provider/operation/settings/fallback/output format. */
 export const TestRunOverrides = Type.Object(
   {
     provider: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
     operation: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
     settings: Type.Optional(settings),
+    fallback: Type.Optional(fallback),
     output_format: Type.Optional(outputFormat),
   },
   { additionalProperties: false },
@@ -56,6 +77,7 @@ export const SlotView = Type.Object({
   provider: Type.String(),
   operation: Type.String(),
   settings,
+  fallback,
   size_limit_mb: Type.Integer(),
   output_format: outputFormat,
   version: Type.Integer({ minimum: 1 }),
@@ -104,6 +126,9 @@ export const SlotStatsSummary = Type.Object({
   cancelled: Type.Integer(),
   other_failures: Type.Integer(),
   in_flight: Type.Integer(),
+  fallback_success: Type.Integer({
+    description: "Successes the slot's fallback provider served after the primary failed (part of succeeded)",
+  }),
 });
 
 export const SlotDetail = Type.Composite([
@@ -121,6 +146,8 @@ export const SlotDetail = Type.Composite([
 export const TestRunResult = Type.Object({
   job_id: Type.String({ format: "uuid" }),
   status: Type.Literal("succeeded"),
+  served_provider: Type.String({ description: "The provider whose image this is" }),
+  fallback_used: Type.Boolean({ description: "The primary failed and the fallback served the result" }),
   result_url: Type.String(),
   thumb_url: Type.String(),
   durations: Type.Object({

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { SlotRow, TemplateMediaRow } from "../../db/schema";
+import type { FallbackConfig } from "../../domain/fallback";
 import { classifyOutcome } from "../../domain/outcome";
 import { isSlotId } from "../../domain/slots";
 import { AppError } from "../../lib/errors";
@@ -32,6 +33,7 @@ export function slotView(row: SlotRow, base: string) {
     provider: row.provider,
     operation: row.operation,
     settings: row.settings,
+    fallback: row.fallback ?? null,
     size_limit_mb: row.sizeLimitMb,
     output_format: row.outputFormat,
     version: row.version,
@@ -86,11 +88,23 @@ export interface SlotStats {
   cancelled: number;
   other_failures: number;
   in_flight: number;
+  /** Successes the fallback provider served (part of `succeeded`). */
+  fallback_success: number;
 }
 
 /** Booth jobs (test runs excluded) created since the slot's last stats reset, by outcome. */
-export async function slotStatsSummary(rt: Pick<Services, "store">, row: SlotRow): Promise<SlotStats> {
-  const rows = await rt.store.jobs.outcomeCounts(row.id, row.statsResetAt);
+export async function slotStatsSummary(
+  rt: Pick<Services, "store" | "clock">,
+  row: SlotRow,
+): Promise<SlotStats> {
+  const [rows, fallback] = await Promise.all([
+    rt.store.jobs.outcomeCounts(row.id, row.statsResetAt),
+    rt.store.jobs.fallbackSuccesses({
+      from: row.statsResetAt ?? new Date(0),
+      to: new Date(rt.clock.now().getTime() + 1),
+      slotId: row.id,
+    }),
+  ]);
   const s: SlotStats = {
     since: row.statsResetAt?.toISOString() ?? null,
     total: 0,
@@ -103,6 +117,7 @@ export async function slotStatsSummary(rt: Pick<Services, "store">, row: SlotRow
     cancelled: 0,
     other_failures: 0,
     in_flight: 0,
+    fallback_success: fallback,
   };
   for (const r of rows) {
     s.total += r.n;
@@ -151,6 +166,10 @@ async function slotWarnings(
     }
   }
   if (!rt.providers.validate(row.provider, row.operation, row.settings).ok) warnings.push("invalid_settings");
+  const fb = row.fallback;
+  if (fb && !rt.providers.validate(fb.provider, fb.operation, fb.settings).ok) {
+    warnings.push("fallback_invalid_settings");
+  }
   return warnings;
 }
 
@@ -207,6 +226,23 @@ function checkProviderConfig(
 }
 
 /**
+ * A fallback checked exactly like the primary (the catalogue's validation), its errors named under
+ * `fallback.` (`fallback.provider`, `fallback.settings.prompt`…). Null stays null.
+ */
+function checkFallback(
+  rt: Pick<Services, "providers">,
+  fallback: { provider: string; operation: string; settings?: Record<string, unknown> } | null,
+): FallbackConfig | null {
+  if (fallback === null) return null;
+  const settings = fallback.settings ?? {};
+  const checked = rt.providers.validate(fallback.provider, fallback.operation, settings);
+  if (!checked.ok) {
+    throw validationFailed(checked.errors.map((e) => ({ ...e, field: `fallback.${e.field}` })));
+  }
+  return { provider: fallback.provider, operation: fallback.operation, settings };
+}
+
+/**
  * Applies a (partial) update: missing keys keep their value, the merged provider/operation/settings
  * are validated against the catalogue (422 with per-field errors), `If-Match` must name the
  * current version (409), and the write itself is conditional on that version so two racing
@@ -225,18 +261,20 @@ export async function updateSlot(
   const provider = input.provider ?? row.provider;
   const operation = input.operation ?? row.operation;
   const settings = checkProviderConfig(rt, provider, operation, input.settings ?? row.settings);
+  const fallback = input.fallback === undefined ? (row.fallback ?? null) : checkFallback(rt, input.fallback);
   const next = {
     name: input.name?.trim() ?? row.name,
     enabled: input.enabled ?? row.enabled,
     provider,
     operation,
     settings,
+    fallback,
     sizeLimitMb: input.size_limit_mb ?? row.sizeLimitMb,
     outputFormat: input.output_format ?? row.outputFormat,
   };
   if (next.name === "") throw validationFailed([{ field: "name", message: "The name cannot be empty" }]);
   const changed = (Object.keys(next) as (keyof typeof next)[]).filter(
-    (k) => JSON.stringify(next[k]) !== JSON.stringify(row[k]),
+    (k) => JSON.stringify(next[k]) !== JSON.stringify(row[k] ?? null),
   );
   const updated = await rt.store.slots.updateIfVersion(slotId, row.version, next, opts.by, rt.clock.now());
   if (!updated) throw versionConflict((await findSlot(rt, slotId)).version);
@@ -281,6 +319,8 @@ export interface TestRunInput {
 export interface TestRunResult {
   job_id: string;
   status: "succeeded";
+  served_provider: string;
+  fallback_used: boolean;
   result_url: string;
   thumb_url: string;
   durations: JobDurations;
@@ -320,6 +360,9 @@ export async function runTest(
   });
   const operation = overrides.operation ?? row.operation;
   const settings = checkProviderConfig(rt, provider, operation, overrides.settings ?? row.settings);
+  // The fallback the booth would fall back to — or the unsaved one — is part of the test.
+  const fallback =
+    overrides.fallback === undefined ? (row.fallback ?? null) : checkFallback(rt, overrides.fallback);
   const { final } = await acceptAndWait(rt, {
     slot: row,
     source: "test_run",
@@ -327,6 +370,7 @@ export async function runTest(
     provider,
     operation,
     settings,
+    fallback,
     outputFormat: overrides.output_format ?? row.outputFormat,
     clientMeta: {},
     clientHash: null,
@@ -344,6 +388,8 @@ export async function runTest(
   return {
     job_id: final.id,
     status: "succeeded",
+    served_provider: final.servedProvider ?? final.provider,
+    fallback_used: final.fallbackUsed,
     result_url: links.result_url,
     thumb_url: links.thumb_url,
     durations: jobDurations(final),

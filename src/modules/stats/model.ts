@@ -86,6 +86,10 @@ export const FailureReasons = t.Record(t.String(), count, {
 
 export const StatsSummary = t.Object({
   ...counters,
+  fallback_success: t.Integer({
+    minimum: 0,
+    description: "Successes the slot's fallback provider served after the primary failed (part of success)",
+  }),
   ...latencies,
   success_rate: t.Number(),
   timeout_rate: t.Number(),

@@ -65,10 +65,11 @@ function latencies(row: AggregateRow | undefined) {
 
 type StatsDeps = Pick<Services, "store" | "log">;
 
-function summaryOf(row: AggregateRow, reasons: Record<string, number>): StatsSummary {
+function summaryOf(row: AggregateRow, reasons: Record<string, number>, fallback: number): StatsSummary {
   const c = withTotals(counts(row));
   return {
     ...c,
+    fallback_success: fallback,
     ...latencies(row),
     success_rate: rate(c.success, c.ingest_count),
     timeout_rate: rate(c.timeouts, c.ingest_count),
@@ -86,10 +87,13 @@ async function rangeStats(
   bucketing: { grain: Grain; tz: string } | null,
 ): Promise<{ summary: StatsSummary; buckets: StatsBucket[] }> {
   const edges = bucketing ? bucketEdges(f.from, f.to, bucketing.grain, bucketing.tz) : null;
-  const r = await rt.store.jobs.rollupStats(f, edges);
+  const [r, fallback] = await Promise.all([
+    rt.store.jobs.rollupStats(f, edges),
+    rt.store.jobs.fallbackSuccesses(f),
+  ]);
   const byKey = new Map(r.buckets.map((b) => [b.bucket!, b]));
   return {
-    summary: summaryOf(r.summary, r.reasons),
+    summary: summaryOf(r.summary, r.reasons, fallback),
     buckets: (edges ?? []).map((e) => toBucket(e, byKey.get(e.key))),
   };
 }

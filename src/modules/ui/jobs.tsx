@@ -1,9 +1,11 @@
 /** @jsxImportSource @kitajs/html */
 /** `/jobs` (live queue + filtered list), `/jobs/{id}` (timeline), cancel. */
 import { Elysia } from "elysia";
+import { ResultGone } from "../../../templates/components";
 import type { Lang } from "../../../templates/i18n/index";
 import { ErrorPage } from "../../../templates/pages/error";
 import {
+  type JobDetailModel,
   JobDetailPage,
   type JobFilterValues,
   type JobListItem,
@@ -15,7 +17,15 @@ import { ACTIVE_STATUSES } from "../../domain/outcome";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
 import type { Services } from "../../services";
-import { cancelJob, getJob, type JobView, listJobs, parseJobQuery } from "../jobs/service";
+import {
+  cancelJob,
+  deleteJob,
+  getJob,
+  type JobView,
+  listJobs,
+  parseJobQuery,
+  rerunJob,
+} from "../jobs/service";
 import { listSlots } from "../slots/service";
 import { uiContext } from "./context";
 import { operationLabel, providerLabel } from "./labels";
@@ -38,7 +48,24 @@ function item(rt: Services, lang: Lang, j: JobView): JobListItem {
     operation: j.operation,
     providerLabel: providerLabel(rt, j.provider, lang),
     operationLabel: operationLabel(rt, j.provider, j.operation, lang),
+    fallbackUsed: j.fallback_used,
+    deleted: !!j.deleted_at,
   };
+}
+
+/** What `?done=` and `?error=` after a job action's redirect say on the job page. */
+function flashOf(v: View, query: Record<string, string | undefined>): JobDetailModel["flash"] {
+  if (query.done === "deleted") return { kind: "success", text: v.t.jobs.deletedDone };
+  if (query.done === "rerun") return { kind: "success", text: v.t.jobs.rerunDone };
+  if (query.error && /^[a-z_]{1,40}$/.test(query.error)) {
+    return { kind: "error", text: errorText(v, query.error, v.t.common.serverError) };
+  }
+  return undefined;
+}
+
+/** After a job action: back to a job page (plain form) with what happened. */
+function seeJob(id: string, query: string): Response {
+  return new Response(null, { status: 303, headers: { Location: `/jobs/${id}?${query}` } });
 }
 
 async function liveJobs(rt: Services, lang: Lang): Promise<JobListItem[]> {
@@ -95,15 +122,26 @@ export const uiJobsRoutes = (rt: Services) =>
     )
     .get(
       "/jobs/:id",
-      async ({ params, view, request }) => {
+      async ({ params, view, request, query }) => {
         try {
           const j = await getJob(rt, params.id, await linkBaseFor(rt.settings, request));
+          const fb = j.fallback_used ? j.fallback : null;
           return render(
             <JobDetailPage
               v={view}
               m={{
+                flash: flashOf(view, query as Record<string, string | undefined>),
                 job: {
                   ...item(rt, view.lang, j),
+                  fallbackLabel: fb
+                    ? `${providerLabel(rt, fb.provider, view.lang)} · ${operationLabel(rt, fb.provider, fb.operation, view.lang)}`
+                    : null,
+                  servedByFallback: j.status === "succeeded" && j.fallback_used,
+                  rerunOf: j.rerun_of,
+                  reruns: j.reruns,
+                  deletedAt: j.deleted_at,
+                  deletedBy: j.deleted_by,
+                  photoKept: j.photo_kept,
                   clientMeta: j.client_meta ?? {},
                   clientIp: j.client_ip ?? null,
                   queueWaitMs: j.durations.queue_wait_ms,
@@ -149,6 +187,46 @@ export const uiJobsRoutes = (rt: Services) =>
         return render(<LiveQueue v={view} jobs={await liveJobs(rt, view.lang)} message={message} />, {
           headers: { "HX-Trigger": "jobs-changed" },
         });
+      },
+      { page: "jobs:write" },
+    )
+    .post(
+      "/jobs/:id/delete",
+      async ({ params, view, admin, request }) => {
+        // from the gallery (htmx): the card is replaced by a note; from the job page: back to it
+        const fromCard = !!request.headers.get("hx-request");
+        try {
+          await deleteJob(rt, params.id, admin.username);
+          if (fromCard) return render(<ResultGone v={view} jobId={params.id} />);
+          return seeJob(params.id, "done=deleted");
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          if (fromCard) {
+            return render(
+              <ResultGone v={view} jobId={params.id} error={errorText(view, err.code, err.message)} />,
+            );
+          }
+          if (err.status === 404) {
+            return render(<ErrorPage v={view} message={view.t.jobs.notFound} />, { status: 404 });
+          }
+          return seeJob(params.id, `error=${err.code}`);
+        }
+      },
+      { page: "jobs:write" },
+    )
+    .post(
+      "/jobs/:id/rerun",
+      async ({ params, view, admin }) => {
+        try {
+          const { job_id } = await rerunJob(rt, params.id, admin.username);
+          return seeJob(job_id, "done=rerun");
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          if (err.status === 404) {
+            return render(<ErrorPage v={view} message={view.t.jobs.notFound} />, { status: 404 });
+          }
+          return seeJob(params.id, `error=${err.code}`);
+        }
       },
       { page: "jobs:write" },
     );

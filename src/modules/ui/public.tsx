@@ -38,7 +38,8 @@ export const uiPublicRoutes = (rt: Services) =>
         });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        return render(<ShareGone v={view} expired={err.status === 410} />, { status: err.status });
+        const why = err.code === "result_deleted" ? "deleted" : err.status === 410 ? "expired" : "not_found";
+        return render(<ShareGone v={view} why={why} />, { status: err.status });
       }
     })
     .get("/r/:jobId/qr.svg", async ({ params, request }) => {

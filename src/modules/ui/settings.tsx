@@ -66,6 +66,7 @@ async function model(rt: Services, lang: Lang): Promise<SettingsModel> {
     syncSeconds: s.sync_response_seconds,
     retentionHours: s.result_retention_hours,
     maxInFlight: s.max_in_flight_jobs,
+    fallbackMinSeconds: s.fallback_min_seconds,
     concurrency: s.provider_concurrency,
     publicBaseUrl: s.public_base_url,
     ranges: s.ranges as SettingsModel["ranges"],
@@ -104,7 +105,12 @@ function timingBody(form: Form): { body: Record<string, unknown>; values: Record
   const num = (s: string | undefined) =>
     s !== undefined && s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : s;
   const body: Record<string, unknown> = {};
-  for (const k of ["sync_response_seconds", "result_retention_hours", "max_in_flight_jobs"]) {
+  for (const k of [
+    "sync_response_seconds",
+    "result_retention_hours",
+    "max_in_flight_jobs",
+    "fallback_min_seconds",
+  ]) {
     if (values[k] !== undefined) body[k] = num(values[k]);
   }
   const concurrency: Record<string, unknown> = {};

@@ -12,6 +12,7 @@ import type {
   SettingField,
   SlotFormModel,
 } from "../../../templates/pages/slot";
+import type { FallbackConfig } from "../../domain/fallback";
 import type { OperationSpec } from "../../providers/types";
 import type { Services } from "../../services";
 
@@ -88,27 +89,48 @@ export interface SubmittedSlot {
   provider: string;
   operation: string;
   settings: Record<string, unknown>;
+  /** The fallback section: null when "none" is chosen. */
+  fallback: FallbackConfig | null;
   outputFormat: string;
   sizeLimitMb: unknown;
   version: number | null;
 }
 
-/** Reads the form. An operation that does not belong to the chosen provider falls back to its first. */
-export function readSlotForm(rt: Services, values: Values): SubmittedSlot {
-  const provider = last(values.provider) ?? "local";
+/**
+ * One provider → operation → settings group of the form (the primary's, or the fallback's under
+ * `fb.`). An operation that does not belong to the chosen provider becomes its first.
+ */
+function readProviderGroup(
+  rt: Services,
+  values: Values,
+  prefix: "" | "fb.",
+  provider: string,
+): FallbackConfig {
   const ops = rt.providers.get(provider)?.spec.operations ?? [];
-  let operation = last(values.operation) ?? "";
+  let operation = last(values[`${prefix}operation`]) ?? "";
   if (!ops.some((o) => o.id === operation)) operation = ops[0]?.id ?? operation;
   const op = rt.providers.operation(provider, operation);
   const settings: Record<string, unknown> = {};
   for (const f of settingFields(op)) {
-    const raw = last(values[`s.${f.key}`]);
-    if (raw === undefined || (raw === "" && f.kind !== "text")) continue;
-    if (raw === "" && f.kind === "text") continue;
+    const raw = last(values[`${prefix}s.${f.key}`]);
+    if (raw === undefined || raw === "") continue;
     settings[f.key] = coerce(f, raw);
   }
-  const prompt = last(values.prompt);
+  const prompt = last(values[`${prefix}prompt`]);
   if (op && op.prompt !== "none" && prompt !== undefined && prompt.trim() !== "") settings.prompt = prompt;
+  return { provider, operation, settings };
+}
+
+/** Reads the form. An operation that does not belong to the chosen provider falls back to its first. */
+export function readSlotForm(rt: Services, values: Values): SubmittedSlot {
+  const { provider, operation, settings } = readProviderGroup(
+    rt,
+    values,
+    "",
+    last(values.provider) ?? "local",
+  );
+  const fbProvider = last(values["fb.provider"]) ?? "";
+  const fallback = fbProvider ? readProviderGroup(rt, values, "fb.", fbProvider) : null;
   const size = last(values.size_limit_mb) ?? "";
   const version = Number(last(values.version));
   const enabled = ([] as string[]).concat(values.enabled ?? []).includes("true");
@@ -118,6 +140,7 @@ export function readSlotForm(rt: Services, values: Values): SubmittedSlot {
     provider,
     operation,
     settings,
+    fallback,
     outputFormat: last(values.output_format) ?? "jpeg",
     sizeLimitMb: size.trim() !== "" && Number.isFinite(Number(size)) ? Number(size) : size,
     version: Number.isInteger(version) && version > 0 ? version : null,
@@ -132,6 +155,7 @@ export function toUpdateBody(s: SubmittedSlot): Record<string, unknown> {
     provider: s.provider,
     operation: s.operation,
     settings: s.settings,
+    fallback: s.fallback,
     size_limit_mb: s.sizeLimitMb,
     output_format: s.outputFormat,
   };
@@ -169,19 +193,27 @@ export async function providerChoices(rt: Services, lang: Lang = "ru"): Promise<
   return out;
 }
 
+/** The operations of a provider to choose from (the current one first if the catalogue lacks it). */
+function operationChoices(rt: Services, lang: Lang, provider: string, operation: string): OperationChoice[] {
+  const operations: OperationChoice[] = (rt.providers.get(provider)?.spec.operations ?? []).map((o) => ({
+    id: o.id,
+    label: o.label[lang],
+    hint: o.hint?.[lang],
+  }));
+  if (!rt.providers.operation(provider, operation)) operations.unshift({ id: operation, label: operation });
+  return operations;
+}
+
 export async function formModel(
   rt: Services,
   lang: Lang,
   s: Omit<SubmittedSlot, "version"> & { slotId: string; version: number },
 ): Promise<SlotFormModel> {
-  const provider = rt.providers.get(s.provider);
   const op = rt.providers.operation(s.provider, s.operation);
-  const operations: OperationChoice[] = (provider?.spec.operations ?? []).map((o) => ({
-    id: o.id,
-    label: o.label[lang],
-    hint: o.hint?.[lang],
-  }));
-  if (!op) operations.unshift({ id: s.operation, label: s.operation });
+  const operations = operationChoices(rt, lang, s.provider, s.operation);
+  const fb = s.fallback;
+  const fbOp = fb ? rt.providers.operation(fb.provider, fb.operation) : undefined;
+  const current = await rt.settings.current();
   return {
     slotId: s.slotId,
     version: s.version,
@@ -201,6 +233,15 @@ export async function formModel(
       label: t.label[lang],
       required: t.required,
     })),
-    publicBaseUrlSet: !!(await rt.settings.current()).publicBaseUrl,
+    publicBaseUrlSet: !!current.publicBaseUrl,
+    fallback: {
+      provider: fb?.provider ?? "",
+      operation: fb?.operation ?? "",
+      settings: fb?.settings ?? {},
+      operations: fb ? operationChoices(rt, lang, fb.provider, fb.operation) : [],
+      fields: settingFields(fbOp).map((f) => localizeField(f, lang)),
+      prompt: fbOp?.prompt ?? "optional",
+      minSeconds: current.fallbackMinSeconds,
+    },
   };
 }

@@ -50,6 +50,7 @@ async function pageModel(rt: Services, v: View, slotId: string, request: Request
       provider: d.provider,
       operation: d.operation,
       settings: d.settings,
+      fallback: d.fallback,
       outputFormat: d.output_format,
       sizeLimitMb: d.size_limit_mb,
     }),
@@ -79,6 +80,8 @@ async function pageModel(rt: Services, v: View, slotId: string, request: Request
       totalMs: j.durations.total_ms,
       failureReason: j.failure_reason,
       errorMessage: j.error_message,
+      fallbackUsed: j.fallback_used,
+      deleted: !!j.deleted_at,
     })),
     warnings: d.warnings,
     trouble: v.attention?.slots.get(d.id),
@@ -217,7 +220,8 @@ export const uiSlotRoutes = (rt: Services) =>
           s.operation !== row.operation ||
           s.outputFormat !== row.outputFormat ||
           String(s.sizeLimitMb) !== String(row.sizeLimitMb) ||
-          !Bun.deepEquals(s.settings, row.settings ?? {});
+          !Bun.deepEquals(s.settings, row.settings ?? {}) ||
+          !Bun.deepEquals(s.fallback, row.fallback ?? null);
         return render(
           <>
             <SlotForm v={view} m={m} outcome={{ notice }} dirty={dirty} />
@@ -290,6 +294,7 @@ export const uiSlotRoutes = (rt: Services) =>
             provider: saved.provider,
             operation: saved.operation,
             settings: saved.settings,
+            fallback: saved.fallback ?? null,
             outputFormat: saved.outputFormat,
             sizeLimitMb: saved.sizeLimitMb,
           });
@@ -340,6 +345,7 @@ export const uiSlotRoutes = (rt: Services) =>
                   provider: s.provider,
                   operation: s.operation,
                   settings: s.settings,
+                  fallback: s.fallback,
                   output_format: s.outputFormat,
                 });
           // a green test of settings that are not saved must not pass for the booth's configuration
@@ -348,7 +354,8 @@ export const uiSlotRoutes = (rt: Services) =>
             (s.provider !== slot.provider ||
               s.operation !== slot.operation ||
               s.outputFormat !== slot.outputFormat ||
-              !Bun.deepEquals(s.settings, slot.settings ?? {}));
+              !Bun.deepEquals(s.settings, slot.settings ?? {}) ||
+              !Bun.deepEquals(s.fallback, slot.fallback ?? null));
           const result = await runTest(
             rt,
             params.id,
@@ -374,6 +381,9 @@ export const uiSlotRoutes = (rt: Services) =>
                 providerMs: result.durations.provider_ms,
                 totalMs: result.durations.total_ms,
                 unsaved,
+                viaFallback: result.fallback_used
+                  ? providerLabel(rt, result.served_provider, view.lang)
+                  : undefined,
               }}
             />,
           );

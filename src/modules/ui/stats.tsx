@@ -87,6 +87,7 @@ async function statsModel(rt: Services, period: Period): Promise<StatsModel> {
         successRate: g.success_rate,
         p50: g.p50_latency_ms,
         p95: g.p95_latency_ms,
+        fallbackSuccess: g.fallback_success,
       };
     }),
     buckets,
