@@ -11,11 +11,13 @@ import {
   MIN_ADMIN_PASSWORD,
   SCOPES,
 } from "./accounts";
+import { unblock } from "./cli/unblock";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
 import { runCleanup } from "./cron/cleanup";
 import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { generatePassword } from "./lib/secrets";
+import { hasControlCharacters } from "./lib/text";
 import { formatMigrate, migrateMedia } from "./media/migrate";
 import { S3MediaStore } from "./media/s3";
 import { LocalMediaStore } from "./media/storage";
@@ -278,6 +280,27 @@ const commands: Record<string, Command> = {
       const report = await withRuntime((rt) => checkProvider(rt, id, { apiKey: key, model }));
       console.log(asJson ? JSON.stringify(report, null, 2) : formatCheck(report));
       return report.ok ? 0 : 1;
+    },
+  },
+  unblock: {
+    summary: "lift a block caused by wrong passwords: unblock <address> | --all",
+    usage:
+      "photochanger unblock <address> | --all\n\n" +
+      "A booth address is blocked after 10 wrong ingest passwords in 10 minutes (one attempt is still\n" +
+      "checked every 30 s, and the right password lifts it); an admin login after 5 failures per user\n" +
+      "and address. This lifts the blocks of <address> (its booth block and its logins) at once, or\n" +
+      "every block with --all. Audited. Exit 1 when <address> was not blocked.",
+    async run(args) {
+      onlyFlags(args, ["all"]);
+      noPositional(args, 1);
+      const all = switchFlag(args, "all");
+      const [address] = args.positional;
+      if (all === !!address) throw new UsageError("expected an address or --all (not both)");
+      if (address !== undefined && (!address.trim() || /\s/.test(address) || hasControlCharacters(address)))
+        throw new UsageError(`"${address}" is not an address`);
+      const out = await withRuntime((rt) => unblock(rt, all ? null : address!));
+      console.log(out.lines.join("\n"));
+      return out.code;
     },
   },
   purge: {

@@ -9,6 +9,7 @@ import m5 from "../../drizzle/0005_jazzy_spiral.sql" with { type: "text" };
 import m6 from "../../drizzle/0006_auth_throttle.sql" with { type: "text" };
 import m7 from "../../drizzle/0007_stats_rollup.sql" with { type: "text" };
 import m8 from "../../drizzle/0008_drop_final_log_index.sql" with { type: "text" };
+import m9 from "../../drizzle/0009_field_mishaps.sql" with { type: "text" };
 import journal from "../../drizzle/meta/_journal.json";
 
 export const migrationJournal = journal;
@@ -22,4 +23,5 @@ export const migrationSql: Record<string, string> = {
   "0006_auth_throttle": m6,
   "0007_stats_rollup": m7,
   "0008_drop_final_log_index": m8,
+  "0009_field_mishaps": m9,
 };
