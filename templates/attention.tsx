@@ -2,7 +2,7 @@
 /** The "needs attention" banner shown on every admin page, and the failing state of one slot. */
 import type { Banner, SlotAttention } from "../src/modules/attention/service";
 import { Icon } from "./icons";
-import { can, fmtAgo, fmtBytes, fmtDateTime, slotName, type View } from "./view";
+import { can, fmtAgo, fmtBytes, fmtDateTime, fmtSince, slotName, type View } from "./view";
 
 export function reasonText(v: View, reason: string | null): string {
   if (!reason) return v.t.common.none;
@@ -27,6 +27,39 @@ function SlotLinks({ v, slots }: { v: View; slots: { id: string; name: string; c
         </li>
       ))}
     </ul>
+  );
+}
+
+/** Lifts one block (with the console's confirmation); the banner comes back without it. */
+export function UnblockButton({
+  v,
+  scope,
+  blockKey,
+  address,
+  target = "#attention",
+  action = "/attention/unblock",
+}: {
+  v: View;
+  scope: string;
+  blockKey: string;
+  address: string;
+  target?: string;
+  action?: string;
+}): JSX.Element {
+  return (
+    <button
+      type="button"
+      class="btn small"
+      hx-post={action}
+      hx-vals={JSON.stringify({ scope, key: blockKey })}
+      hx-target={target}
+      hx-swap="outerHTML"
+      hx-confirm={v.t.attention.confirmUnblock(address)}
+      data-unblock={`${scope}:${blockKey}`}
+    >
+      <Icon name="key" />
+      <span safe>{v.t.attention.unblock}</span>
+    </button>
   );
 }
 
@@ -61,6 +94,27 @@ function BannerItem({ v, b }: { v: View; b: Banner }): JSX.Element {
             ""
           )}
           <SlotLinks v={v} slots={b.slots} />
+        </li>
+      );
+    case "blocked":
+      return (
+        <li data-banner="blocked">
+          <strong safe>{a.blockedTitle}</strong>
+          <ul class="attention-slots">
+            {b.blocks.map((k) => (
+              <li data-block={`${k.scope}:${k.key}`}>
+                <span safe>
+                  {`${a.blockedLine(k.address, k.failures, fmtSince(v, k.since))}${k.afterRotation ? ` — ${a.blockedStale}` : ""}`}
+                </span>
+                {can(v, "settings:write") ? (
+                  <UnblockButton v={v} scope={k.scope} blockKey={k.key} address={k.address} />
+                ) : (
+                  ""
+                )}
+              </li>
+            ))}
+          </ul>
+          <p safe>{a.blockedHint}</p>
         </li>
       );
     case "disk":

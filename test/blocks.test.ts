@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
+import { ATTENTION_WINDOW_MS } from "../src/modules/attention/service";
 import {
   INGEST_PASSWORD_RULE,
   LOGIN_RULE,
@@ -18,6 +19,7 @@ import {
   ADMIN_PASSWORDS,
   dslrFields,
   dslrForm,
+  INGEST_PASSWORD,
   json,
   postIngest,
   startTestApp,
@@ -211,5 +213,92 @@ describe("lifting blocks", () => {
       "192.0.2.10",
       "192.0.2.11",
     ]);
+  });
+});
+
+describe("the console", () => {
+  let cookie: string;
+  const page = (path: string, lang = "ru") =>
+    fetch(`${app.url}${path}${path.includes("?") ? "&" : "?"}lang=${lang}`, { headers: { cookie } }).then(
+      (r) => r.text(),
+    );
+  const post = (path: string, form: Record<string, string>) =>
+    fetch(`${app.url}${path}`, {
+      method: "POST",
+      headers: {
+        cookie,
+        origin: app.url,
+        "hx-request": "true",
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams(form),
+    });
+
+  beforeAll(async () => {
+    // an hour on: the refusals of the tests above are out of the banner's window
+    clock.advance(ATTENTION_WINDOW_MS + 60_000);
+    const res = await fetch(`${app.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
+      body: new URLSearchParams({ username: "serg", password: ADMIN_PASSWORDS.serg }),
+      redirect: "manual",
+    });
+    cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+  });
+
+  test("a fresh install's password is no rotation: the banner says what happened, not that it was changed", async () => {
+    // as the first start sets it: nobody has rotated it since
+    await app.rt.settings.setIngestPassword(INGEST_PASSWORD, "first-start");
+    expect((await wrong(200)).status).toBe(401);
+    let dash = await page("/");
+    expect(dash).toContain("Будка присылает неверный пароль");
+    expect(dash).not.toContain("недавно сменили");
+    for (let i = 1; i < 10; i++) expect((await wrong(200 + i)).status).toBe(401);
+    dash = await page("/");
+    expect(dash).toContain('data-banner="blocked"');
+    expect(dash).toMatch(/127\.0\.0\.1: 10 неверных паролей с \d{2}:\d{2}</);
+    expect(dash).not.toContain("старый?");
+    expect(dash).toContain('data-unblock="ingest:127.0.0.1"');
+    expect(dash).toContain("hx-confirm=");
+    expect(dash).not.toContain("недавно сменили");
+    const en = await page("/", "en");
+    expect(en).toMatch(/127\.0\.0\.1: 10 wrong passwords since \d{2}:\d{2}/);
+  });
+
+  test("after a real rotation the banner asks whether the booth still sends the old password", async () => {
+    await app.rt.settings.setIngestPassword(INGEST_PASSWORD, "serg");
+    const dash = await page("/");
+    expect(dash).toContain("127.0.0.1: 10 неверных паролей с");
+    expect(dash).toContain(" — будка всё ещё отправляет старый?");
+    expect(await page("/", "en")).toContain(" — does the booth still send the old one?");
+  });
+
+  test("/system lists the block; the banner's unblock lifts it (audited) and the banner drops it", async () => {
+    const system = await page("/system");
+    expect(system).toContain('id="blocks"');
+    expect(system).toContain('data-block="ingest:127.0.0.1"');
+    expect(system).toContain("Блокировки после неверных паролей");
+
+    const res = await post("/attention/unblock", { scope: "ingest", key: "127.0.0.1" });
+    expect(res.status).toBe(200);
+    const banner = await res.text();
+    expect(banner).toContain('id="attention"');
+    expect(banner).not.toContain('data-banner="blocked"');
+    expect((await right()).status).toBe(200);
+    // lifted meanwhile elsewhere: no error, the banner just comes back without it
+    expect((await post("/attention/unblock", { scope: "ingest", key: "127.0.0.1" })).status).toBe(200);
+    const audit = await auditOf("block.lifted");
+    expect(audit.at(-1)).toMatchObject({ actor: "serg", details: { scope: "ingest", key: "127.0.0.1" } });
+    expect(await page("/audit")).toContain("блокировка после неверных паролей снята");
+  });
+
+  test("/system's own unblock answers with the card and a message", async () => {
+    for (let i = 0; i < 10; i++) expect((await wrong(300 + i)).status).toBe(401);
+    const res = await post("/system/blocks/unblock", { scope: "ingest", key: "127.0.0.1" });
+    const card = await res.text();
+    expect(card).toContain("Адрес 127.0.0.1 разблокирован.");
+    expect(card).toContain("Сейчас никто не заблокирован.");
+    const gone = await (await post("/system/blocks/unblock", { scope: "ingest", key: "127.0.0.1" })).text();
+    expect(gone).toContain("Этой блокировки уже нет.");
   });
 });

@@ -458,6 +458,16 @@ export const en: Dict = {
       "The booth password was changed recently and the booth still sends the old one. Enter the new password in DSLR Remote Pro.",
     wrongPassword: "The booth sends a wrong password. Check the password in DSLR Remote Pro.",
     perHour: (n: number) => `last hour: ${n}`,
+    blockedTitle: "A booth is blocked after wrong passwords",
+    blockedLine: (address: string, n: number, since: string) =>
+      `${address}: ${n} wrong password${n === 1 ? "" : "s"} since ${since}`,
+    blockedStale: "does the booth still send the old one?",
+    blockedHint:
+      "One attempt from this address is checked every 30 seconds, and the right password lifts the block at once. Enter the new password in DSLR Remote Pro or unblock the address.",
+    unblock: "Unblock",
+    confirmUnblock: (address: string) => `Lift the block on ${address}?`,
+    unblocked: (address: string) => `${address} is unblocked.`,
+    unblockGone: "This block is already gone.",
     diskTitle: "The disk is almost full.",
     disk: (free: string, total: string) =>
       `${free} free of ${total}. When it runs out, the booth gets error 507.`,
@@ -617,6 +627,17 @@ export const en: Dict = {
     notifyNone: "Notifications are not set up — there is nowhere to send.",
     notifySent: (target: string) => `${target}: message sent.`,
     notifyFailed: (target: string, error: string) => `${target}: not sent (${error}).`,
+    blocksTitle: "Blocks after wrong passwords",
+    blocksHint:
+      "A booth address is blocked after 10 wrong passwords in 10 minutes (one attempt every 30 seconds is still checked, and the right password lifts the block); an admin sign-in after 5 failed attempts.",
+    blocksEmpty: "Nothing is blocked now.",
+    blockAddress: "Address",
+    blockWhat: "What",
+    blockBooth: "booth",
+    blockLogin: (user: string) => `sign-in of ${user}`,
+    blockFailures: "Wrong passwords",
+    blockSince: "Since",
+    blockUntil: "Until",
   },
   audit: {
     eyebrow: "Security",
@@ -634,6 +655,7 @@ export const en: Dict = {
       "template.removed": "template removed",
       "settings.updated": "settings changed",
       "ingest_password.rotated": "booth password changed",
+      "block.lifted": "block after wrong passwords lifted",
       "provider_key.replaced": "provider key set",
       "provider_key.cleared": "provider key removed",
       "admin.password_set": "admin password set",
@@ -660,6 +682,9 @@ export const en: Dict = {
       count: "count",
       version: "version",
       fields: "fields",
+      scope: "what",
+      key: "who",
+      failures: "wrong passwords",
     } as Record<string, string>,
     changedFields: {
       name: "name",

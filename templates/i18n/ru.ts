@@ -1,5 +1,15 @@
 /** Every string of the web UI in Russian (the default). `en.ts` must have the same shape. */
 import { errorTexts } from "../../src/lib/errors";
+
+/** The Russian noun form for a count: 1 пароль, 2 пароля, 5 паролей (11–14 take the last). */
+function plural(n: number, one: string, few: string, many: string): string {
+  const d = n % 10;
+  const dd = n % 100;
+  if (d === 1 && dd !== 11) return one;
+  if (d >= 2 && d <= 4 && (dd < 12 || dd > 14)) return few;
+  return many;
+}
+
 export const ru = {
   locale: "ru-RU",
   app: {
@@ -455,6 +465,16 @@ export const ru = {
       "Пароль будки недавно сменили, а будка присылает старый. Впишите новый пароль в DSLR Remote Pro.",
     wrongPassword: "Будка присылает неверный пароль. Проверьте пароль в DSLR Remote Pro.",
     perHour: (n: number) => `за час: ${n}`,
+    blockedTitle: "Будка заблокирована после неверных паролей",
+    blockedLine: (address: string, n: number, since: string) =>
+      `${address}: ${n} ${plural(n, "неверный пароль", "неверных пароля", "неверных паролей")} с ${since}`,
+    blockedStale: "будка всё ещё отправляет старый?",
+    blockedHint:
+      "С этого адреса проверяется одна попытка в 30 секунд, и верный пароль сразу снимает блокировку. Впишите новый пароль в DSLR Remote Pro или разблокируйте адрес.",
+    unblock: "Разблокировать",
+    confirmUnblock: (address: string) => `Снять блокировку с адреса ${address}?`,
+    unblocked: (address: string) => `Адрес ${address} разблокирован.`,
+    unblockGone: "Этой блокировки уже нет.",
     diskTitle: "Диск почти заполнен.",
     disk: (free: string, total: string) =>
       `Свободно ${free} из ${total}. Когда место кончится, будка получит ошибку 507.`,
@@ -614,6 +634,17 @@ export const ru = {
     notifyNone: "Уведомления не настроены — отправлять некуда.",
     notifySent: (target: string) => `${target}: сообщение отправлено.`,
     notifyFailed: (target: string, error: string) => `${target}: не отправлено (${error}).`,
+    blocksTitle: "Блокировки после неверных паролей",
+    blocksHint:
+      "Адрес будки блокируется после 10 неверных паролей за 10 минут (одна попытка в 30 секунд всё равно проверяется, верный пароль снимает блокировку), вход администратора — после 5 неудачных попыток.",
+    blocksEmpty: "Сейчас никто не заблокирован.",
+    blockAddress: "Адрес",
+    blockWhat: "Что",
+    blockBooth: "будка",
+    blockLogin: (user: string) => `вход ${user}`,
+    blockFailures: "Неверных паролей",
+    blockSince: "С",
+    blockUntil: "До",
   },
   audit: {
     eyebrow: "Безопасность",
@@ -631,6 +662,7 @@ export const ru = {
       "template.removed": "шаблон удалён",
       "settings.updated": "настройки изменены",
       "ingest_password.rotated": "пароль будки сменён",
+      "block.lifted": "блокировка после неверных паролей снята",
       "provider_key.replaced": "ключ провайдера задан",
       "provider_key.cleared": "ключ провайдера удалён",
       "admin.password_set": "пароль администратора задан",
@@ -657,6 +689,9 @@ export const ru = {
       count: "количество",
       version: "версия",
       fields: "поля",
+      scope: "что",
+      key: "кто",
+      failures: "неверных паролей",
     } as Record<string, string>,
     changedFields: {
       name: "название",

@@ -1,9 +1,10 @@
 /** @jsxImportSource @kitajs/html */
 /** The pages operators expect besides the daily ones: system health, the audit log, their own account. */
+import { UnblockButton } from "../attention";
 import { AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, type View } from "../view";
+import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, fmtSince, type View } from "../view";
 
 export interface SystemModel {
   version: string;
@@ -31,6 +32,74 @@ export interface SystemModel {
     current: boolean;
   }[];
   notify: { webhook: boolean; telegram: boolean };
+  /** Addresses blocked for wrong passwords now (booth and admin logins). */
+  blocks: BlockView[];
+}
+
+export interface BlockView {
+  scope: string;
+  key: string;
+  address: string;
+  username: string | null;
+  failures: number;
+  since: Date;
+  until: Date;
+}
+
+/** `/system`'s list of blocks after wrong passwords, each with its unblock button. */
+export function BlocksCard({
+  v,
+  blocks,
+  message,
+}: {
+  v: View;
+  blocks: BlockView[];
+  message?: { kind: "success" | "warn"; text: string };
+}): JSX.Element {
+  const s = v.t.system;
+  return (
+    <section class="card" id="blocks">
+      <h2 safe>{s.blocksTitle}</h2>
+      <p class="hint" safe>
+        {s.blocksHint}
+      </p>
+      {message ? <AlertText kind={message.kind} text={message.text} /> : ""}
+      {blocks.length ? (
+        <CardsTable
+          rows={blocks}
+          rowAttrs={(b) => ({ "data-block": `${b.scope}:${b.key}` })}
+          columns={[
+            { label: s.blockAddress, mono: true, text: (b) => b.address },
+            {
+              label: s.blockWhat,
+              text: (b) => (b.scope === "login" ? s.blockLogin(b.username ?? "") : s.blockBooth),
+            },
+            { label: s.blockFailures, num: true, text: (b) => String(b.failures) },
+            { label: s.blockSince, text: (b) => fmtSince(v, b.since) },
+            { label: s.blockUntil, text: (b) => fmtSince(v, b.until) },
+            can(v, "settings:write") && {
+              label: v.t.attention.unblock,
+              hideLabel: true,
+              cell: (b) => (
+                <UnblockButton
+                  v={v}
+                  scope={b.scope}
+                  blockKey={b.key}
+                  address={b.address}
+                  target="#blocks"
+                  action="/system/blocks/unblock"
+                />
+              ),
+            },
+          ]}
+        />
+      ) : (
+        <p class="muted" safe>
+          {s.blocksEmpty}
+        </p>
+      )}
+    </section>
+  );
 }
 
 function StatusLine({ ok, text }: { ok: boolean; text: string }): JSX.Element {
@@ -172,6 +241,7 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
           </p>
         </section>
       </div>
+      <BlocksCard v={v} blocks={m.blocks} />
       <section class="card" id="instances">
         <h2 safe>{s.instances}</h2>
         <CardsTable

@@ -22,7 +22,7 @@ const BlockList = t.Object({
 export const blocksModule = (rt: Services) =>
   new Elysia({ name: "blocks" })
     .use(authPlugin(rt))
-    .get("/api/blocks", async () => ({ data: (await listBlocks(rt)).map(blockJson) }), {
+    .get("/api/blocks", async () => ({ data: (await listBlocks(rt, rt.clock.now())).map(blockJson) }), {
       scope: "settings:read",
       detail: op({
         tag: "settings",

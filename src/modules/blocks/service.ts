@@ -48,8 +48,8 @@ function toBlock(r: {
 }
 
 /** The blocks in force now, the longest-standing first. */
-export async function listBlocks(rt: Deps): Promise<Block[]> {
-  return (await rt.store.auth.blocked(rt.clock.now())).map(toBlock);
+export async function listBlocks(rt: Pick<Services, "store">, now: Date): Promise<Block[]> {
+  return (await rt.store.auth.blocked(now)).map(toBlock);
 }
 
 /** `GET /api/blocks`'s entry. */

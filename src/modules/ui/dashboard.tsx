@@ -9,9 +9,11 @@ import {
   SlotsLive,
 } from "../../../templates/pages/dashboard";
 import type { View } from "../../../templates/view";
+import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
 import type { Services } from "../../services";
 import { attention, slotAttention } from "../attention/service";
+import { liftBlock } from "../blocks/service";
 import { listSlots, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
 import { slotsLive } from "./data";
@@ -66,6 +68,18 @@ export const uiDashboardRoutes = (rt: Services) =>
       async ({ view }) =>
         render(<AttentionBanner v={{ ...view, attention: await attention(rt, view.now) }} />),
       { page: "slots:read" },
+    )
+    .post(
+      "/attention/unblock",
+      async ({ view, body, admin }) => {
+        const form = (body ?? {}) as Record<string, unknown>;
+        // a block lifted meanwhile (by the CLI, another admin, the booth's right password) is no error here
+        await liftBlock(rt, String(form.scope ?? ""), String(form.key ?? ""), admin.username).catch((err) => {
+          if (!(err instanceof AppError && err.code === "block_not_found")) throw err;
+        });
+        return render(<AttentionBanner v={{ ...view, attention: await attention(rt, view.now) }} />);
+      },
+      { page: "settings:write" },
     )
     .get(
       "/partials/slots-live",

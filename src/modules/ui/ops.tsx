@@ -5,6 +5,7 @@ import { NotifyResult } from "../../../templates/notify";
 import {
   AccountPage,
   AuditPage,
+  BlocksCard,
   PasswordCard,
   SessionsCard,
   type SessionView,
@@ -20,6 +21,7 @@ import type { Services } from "../../services";
 import { VERSION } from "../../version";
 import { sendTestNotice } from "../attention/notifier";
 import { checkLogin } from "../auth/service";
+import { liftBlock, listBlocks } from "../blocks/service";
 import { uiContext } from "./context";
 import { render } from "./render";
 
@@ -48,6 +50,7 @@ async function systemModel(rt: Services): Promise<SystemModel> {
     safe(() => instanceRegistry(rt.store)),
   ]);
   const n = await rt.settings.notifyTargets();
+  const blocks = (await safe(() => listBlocks(rt, rt.clock.now()))) ?? [];
   return {
     version: VERSION,
     database: { ok: dbOk, latencyMs: latency === null ? null : Math.round(latency * 10) / 10 },
@@ -75,6 +78,7 @@ async function systemModel(rt: Services): Promise<SystemModel> {
       current: i.id === rt.instanceId,
     })),
     notify: { webhook: !!n.webhookUrl, telegram: !!(n.telegram.botToken && n.telegram.chatId) },
+    blocks,
   };
 }
 
@@ -121,6 +125,26 @@ export const uiOpsRoutes = (rt: Services) =>
         render(
           <NotifyResult v={view} results={await sendTestNotice(rt, view.t.notify.test, admin.username)} />,
         ),
+      { page: "settings:write" },
+    )
+    .post(
+      "/system/blocks/unblock",
+      async ({ view, body, admin }) => {
+        const form = (body ?? {}) as Record<string, unknown>;
+        const key = String(form.key ?? "");
+        let message: { kind: "success" | "warn"; text: string };
+        try {
+          await liftBlock(rt, String(form.scope ?? ""), key, admin.username);
+          const address = key.includes("|") ? key.slice(key.indexOf("|") + 1) : key;
+          message = { kind: "success", text: view.t.attention.unblocked(address) };
+        } catch (err) {
+          if (!(err instanceof AppError && err.code === "block_not_found")) throw err;
+          message = { kind: "warn", text: view.t.attention.unblockGone };
+        }
+        return render(
+          <BlocksCard v={view} blocks={await listBlocks(rt, rt.clock.now())} message={message} />,
+        );
+      },
       { page: "settings:write" },
     )
     .get(
