@@ -11,6 +11,7 @@ import {
   MIN_ADMIN_PASSWORD,
   SCOPES,
 } from "./accounts";
+import { isResumable, RESUMABLE, resumeProvider } from "./cli/provider-resume";
 import { unblock } from "./cli/unblock";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
 import { runCleanup } from "./cron/cleanup";
@@ -256,9 +257,13 @@ const commands: Record<string, Command> = {
     },
   },
   provider: {
-    summary: "check a provider: provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]",
+    summary: "check a provider, or resume one its quota answer switched off: provider check|resume <id>",
     usage:
-      "photochanger provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]\n\n" +
+      "photochanger provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]\n" +
+      "       photochanger provider resume <gemini|turbotext|openai>\n\n" +
+      "resume: the provider answered that its daily quota is exhausted, so its slots refuse uploads until\n" +
+      "its quota day ends; this takes uploads again at once (so does its next successful job or check).\n" +
+      "Audited. Exit 1 when the provider is still refused by a daily limit of ours that is used up.\n\n" +
       "Makes one minimal real call: Gemini and OpenAI — look up the model and edit one tiny image;\n" +
       "Turbotext — one tiny queued job whose photo it downloads from PUBLIC_BASE_URL (so the server\n" +
       "must be running and reachable from the internet). Prints the latency, what the account can\n" +
@@ -269,7 +274,17 @@ const commands: Record<string, Command> = {
       onlyFlags(args, ["key", "model", "json"]);
       noPositional(args, 2);
       const [sub, id] = args.positional;
-      if (sub !== "check" || !id) throw new UsageError("expected: provider check <gemini|turbotext|openai>");
+      if (sub === "resume") {
+        onlyFlags(args, []);
+        if (!id) throw new UsageError("expected: provider resume <gemini|turbotext|openai>");
+        if (!isResumable(id))
+          throw new UsageError(`cannot resume "${id}" (expected ${RESUMABLE.join(", ")})`);
+        const out = await withRuntime((rt) => resumeProvider(rt, id));
+        console.log(out.lines.join("\n"));
+        return out.code;
+      }
+      if (sub !== "check" || !id)
+        throw new UsageError("expected: provider check|resume <gemini|turbotext|openai>");
       if (!isCheckable(id))
         throw new UsageError(`cannot check "${id}" (expected gemini, turbotext or openai)`);
       const key = flagValue(args, "key");

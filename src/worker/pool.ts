@@ -360,6 +360,12 @@ export class WorkerPool {
         settings.resultRetentionHours,
         [responded],
       );
+      // The provider answered with an image: an "exhausted" it said earlier today no longer holds.
+      if (done) {
+        await this.deps.quota
+          .noteSuccess(job.provider, { by: "system", reason: "job_succeeded", jobId: job.id })
+          .catch((err) => log.warn("provider.quota_resume_failed", { error: err }));
+      }
       if (!done) {
         // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
         await this.deps.media.remove(stored.resultPath);

@@ -574,6 +574,7 @@ export const en: Dict = {
   } as Record<string, string>,
   actors: {
     "first-start": "first start",
+    system: "server",
     cli: "command line",
     test: "test",
   } as Record<string, string>,
@@ -656,6 +657,7 @@ export const en: Dict = {
       "settings.updated": "settings changed",
       "ingest_password.rotated": "booth password changed",
       "block.lifted": "block after wrong passwords lifted",
+      "provider.resumed": "provider takes photos again",
       "provider_key.replaced": "provider key set",
       "provider_key.cleared": "provider key removed",
       "admin.password_set": "admin password set",
@@ -685,7 +687,17 @@ export const en: Dict = {
       scope: "what",
       key: "who",
       failures: "wrong passwords",
+      reason: "why",
     } as Record<string, string>,
+    /** Words for the values of some keys (the rest are shown as they are). */
+    values: {
+      scope: { ingest: "booth", login: "admin sign-in" },
+      reason: {
+        operator: "resumed by an operator",
+        job_succeeded: "a job on the provider succeeded",
+        check_passed: "the provider check passed",
+      },
+    } as Record<string, Record<string, string>>,
     changedFields: {
       name: "name",
       enabled: "on/off",

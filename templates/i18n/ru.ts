@@ -581,6 +581,7 @@ export const ru = {
   } as Record<string, string>,
   actors: {
     "first-start": "первый запуск",
+    system: "сервер",
     cli: "командная строка",
     test: "тест",
   } as Record<string, string>,
@@ -663,6 +664,7 @@ export const ru = {
       "settings.updated": "настройки изменены",
       "ingest_password.rotated": "пароль будки сменён",
       "block.lifted": "блокировка после неверных паролей снята",
+      "provider.resumed": "провайдер снова принимает фото",
       "provider_key.replaced": "ключ провайдера задан",
       "provider_key.cleared": "ключ провайдера удалён",
       "admin.password_set": "пароль администратора задан",
@@ -692,7 +694,17 @@ export const ru = {
       scope: "что",
       key: "кто",
       failures: "неверных паролей",
+      reason: "почему",
     } as Record<string, string>,
+    /** Words for the values of some keys (the rest are shown as they are). */
+    values: {
+      scope: { ingest: "будка", login: "вход администратора" },
+      reason: {
+        operator: "оператор возобновил",
+        job_succeeded: "задача у провайдера прошла успешно",
+        check_passed: "проверка провайдера прошла",
+      },
+    } as Record<string, Record<string, string>>,
     changedFields: {
       name: "название",
       enabled: "вкл/выкл",

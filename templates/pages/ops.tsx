@@ -329,6 +329,8 @@ function detailValue(v: View, key: string, value: unknown): JSX.Element {
     );
   }
   if (key === "username" && typeof value === "string") return <span safe>{actorName(v, value)}</span>;
+  const word = typeof value === "string" ? v.t.audit.values[key]?.[value] : undefined;
+  if (word) return <span safe>{word}</span>;
   if (Array.isArray(value)) {
     return <span safe>{value.map((x) => v.t.audit.changedFields[String(x)] ?? String(x)).join(", ")}</span>;
   }

@@ -2,15 +2,18 @@
 /** The dashboard `/`, its live poll, and the enabled toggle. */
 import { Elysia } from "elysia";
 import { AttentionBanner } from "../../../templates/attention";
+import { pt } from "../../../templates/i18n/providers";
 import {
   DashboardPage,
   type DashboardSlot,
   EnabledToggle,
   SlotsLive,
 } from "../../../templates/pages/dashboard";
+import { QuotaBanners } from "../../../templates/quota";
 import type { View } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
+import { isQuotaProvider } from "../../providers/quota";
 import type { Services } from "../../services";
 import { attention, slotAttention } from "../attention/service";
 import { liftBlock } from "../blocks/service";
@@ -68,6 +71,19 @@ export const uiDashboardRoutes = (rt: Services) =>
       async ({ view }) =>
         render(<AttentionBanner v={{ ...view, attention: await attention(rt, view.now) }} />),
       { page: "slots:read" },
+    )
+    .post(
+      "/providers/:id/resume",
+      async ({ view, params, admin }) => {
+        if (!isQuotaProvider(params.id)) {
+          throw new AppError("provider_not_found", `"${params.id}" has no quota to resume`);
+        }
+        await rt.quota.resume(params.id, admin.username);
+        const quotas = await quotaViews(rt);
+        const label = quotas.find((q) => q.provider === params.id)?.label ?? params.id;
+        return render(<QuotaBanners v={view} quotas={quotas} message={pt(view).quota.resumed(label)} />);
+      },
+      { page: "settings:write" },
     )
     .post(
       "/attention/unblock",

@@ -157,7 +157,7 @@ export const uiOpsRoutes = (rt: Services) =>
           rt.store.attention.auditPage({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
           rt.store.attention.auditActions(),
         ]);
-        const actors = ["serg", "igor", "cli", "first-start"];
+        const actors = ["serg", "igor", "cli", "first-start", "system"];
         return render(
           <AuditPage
             v={view}
