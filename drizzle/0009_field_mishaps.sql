@@ -13,6 +13,7 @@ CREATE TABLE "notification_log" (
 	"target" text NOT NULL,
 	"ok" boolean NOT NULL,
 	"cause" text,
+	"detail" text,
 	"slot_id" text,
 	"sent_by" text
 );

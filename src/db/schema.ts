@@ -395,7 +395,10 @@ export const notificationLog = pgTable(
     event: text("event").notNull(),
     target: text("target").notNull(),
     ok: boolean("ok").notNull(),
+    /** Why it failed, as a code (dns, refused, timeout, tls, http, …); null when sent. */
     cause: text("cause"),
+    /** The cause's particulars: the host, the HTTP status and the service's own message. */
+    detail: text("detail"),
     slotId: text("slot_id"),
     sentBy: text("sent_by"),
   },

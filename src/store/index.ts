@@ -16,6 +16,7 @@ import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
 import { InstanceStore } from "./instances";
 import { JobStore } from "./job-store";
 import { MediaObjectStore, referencedMedia, TemplateRowStore } from "./media";
+import { NotificationLogStore } from "./notifications";
 import { PresetStore } from "./presets";
 import { ProviderUsageStore } from "./provider-usage";
 import { SettingsStore } from "./settings";
@@ -46,6 +47,7 @@ export class Store {
   readonly attention: AttentionStore;
   readonly providerUsage: ProviderUsageStore;
   readonly presets: PresetStore;
+  readonly notifications: NotificationLogStore;
 
   private constructor(private readonly database: Database) {
     const { sql, db, reports } = database;
@@ -62,6 +64,7 @@ export class Store {
     this.attention = new AttentionStore(sql);
     this.providerUsage = new ProviderUsageStore(sql);
     this.presets = new PresetStore(db);
+    this.notifications = new NotificationLogStore(db);
   }
 
   static open(url: string, options: { max?: number } = {}): Store {

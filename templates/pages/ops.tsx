@@ -4,6 +4,7 @@ import { UnblockButton } from "../attention";
 import { AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
+import { causeText } from "../notify";
 import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, fmtSince, type View } from "../view";
 
 export interface SystemModel {
@@ -34,6 +35,65 @@ export interface SystemModel {
   notify: { webhook: boolean; telegram: boolean };
   /** Addresses blocked for wrong passwords now (booth and admin logins). */
   blocks: BlockView[];
+  /** The last notifications sent, newest first. */
+  notifications: NotificationView[];
+}
+
+export interface NotificationView {
+  at: Date;
+  event: string;
+  target: string;
+  ok: boolean;
+  cause: string | null;
+  detail: string | null;
+  slotId: string | null;
+}
+
+/** `/system`'s history of notifications sent (tests and real ones), each with its result. */
+export function NotificationHistory({
+  v,
+  rows,
+  oob = false,
+}: {
+  v: View;
+  rows: NotificationView[];
+  oob?: boolean;
+}): JSX.Element {
+  const s = v.t.system;
+  return (
+    <section class="card" id="notify-history" {...(oob ? { "hx-swap-oob": "true" } : {})}>
+      <h2 safe>{s.historyTitle}</h2>
+      <p class="hint" safe>
+        {s.historyHint}
+      </p>
+      {rows.length ? (
+        <CardsTable
+          rows={rows}
+          rowAttrs={(r) => ({ "data-notification": r.ok ? "sent" : "failed", "data-target": r.target })}
+          columns={[
+            { label: s.historyWhen, text: (r) => fmtDateTime(v, r.at) },
+            {
+              label: s.historyEvent,
+              text: (r) => `${s.events[r.event] ?? r.event}${r.slotId ? ` · ${r.slotId}` : ""}`,
+            },
+            { label: s.historyTarget, text: (r) => s.targets[r.target] ?? r.target },
+            {
+              label: s.historyResult,
+              cell: (r) => <StatusLine ok={r.ok} text={r.ok ? s.historySent : s.historyFailed} />,
+            },
+            {
+              label: s.historyCause,
+              text: (r) => (r.ok ? "" : causeText(v, r.cause ? { kind: r.cause, detail: r.detail } : null)),
+            },
+          ]}
+        />
+      ) : (
+        <p class="muted" safe>
+          {s.historyEmpty}
+        </p>
+      )}
+    </section>
+  );
 }
 
 export interface BlockView {
@@ -241,6 +301,7 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
           </p>
         </section>
       </div>
+      <NotificationHistory v={v} rows={m.notifications} />
       <BlocksCard v={v} blocks={m.blocks} />
       <section class="card" id="instances">
         <h2 safe>{s.instances}</h2>

@@ -6,6 +6,7 @@ import {
   AccountPage,
   AuditPage,
   BlocksCard,
+  NotificationHistory,
   PasswordCard,
   SessionsCard,
   type SessionView,
@@ -19,7 +20,7 @@ import { AppError } from "../../lib/errors";
 import { instanceRegistry } from "../../ops";
 import type { Services } from "../../services";
 import { VERSION } from "../../version";
-import { sendTestNotice } from "../attention/notifier";
+import { recentNotifications, sendTestNotice } from "../attention/notifier";
 import { checkLogin } from "../auth/service";
 import { liftBlock, listBlocks } from "../blocks/service";
 import { uiContext } from "./context";
@@ -51,6 +52,7 @@ async function systemModel(rt: Services): Promise<SystemModel> {
   ]);
   const n = await rt.settings.notifyTargets();
   const blocks = (await safe(() => listBlocks(rt, rt.clock.now()))) ?? [];
+  const notifications = (await safe(() => recentNotifications(rt))) ?? [];
   return {
     version: VERSION,
     database: { ok: dbOk, latencyMs: latency === null ? null : Math.round(latency * 10) / 10 },
@@ -79,6 +81,7 @@ async function systemModel(rt: Services): Promise<SystemModel> {
     })),
     notify: { webhook: !!n.webhookUrl, telegram: !!(n.telegram.botToken && n.telegram.chatId) },
     blocks,
+    notifications,
   };
 }
 
@@ -121,10 +124,16 @@ export const uiOpsRoutes = (rt: Services) =>
     })
     .post(
       "/system/notify-test",
-      async ({ view, admin }) =>
-        render(
-          <NotifyResult v={view} results={await sendTestNotice(rt, view.t.notify.test, admin.username)} />,
-        ),
+      async ({ view, admin }) => {
+        const results = await sendTestNotice(rt, view.t.notify.test, admin.username);
+        // the history on the same page shows the send at once
+        return render(
+          <>
+            <NotifyResult v={view} results={results} />
+            <NotificationHistory v={view} rows={await recentNotifications(rt)} oob />
+          </>,
+        );
+      },
       { page: "settings:write" },
     )
     .post(
