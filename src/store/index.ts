@@ -10,6 +10,7 @@
 import { connectDatabase, type Database } from "../db/client";
 import { appliedCount } from "../db/migrate";
 import { AttentionStore } from "./attention";
+import { AttentionAckStore } from "./attention-acks";
 import { AuditStore } from "./audit";
 import { AuthStore } from "./auth";
 import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
@@ -48,6 +49,7 @@ export class Store {
   readonly providerUsage: ProviderUsageStore;
   readonly presets: PresetStore;
   readonly notifications: NotificationLogStore;
+  readonly attentionAcks: AttentionAckStore;
 
   private constructor(private readonly database: Database) {
     const { sql, db, reports } = database;
@@ -65,6 +67,7 @@ export class Store {
     this.providerUsage = new ProviderUsageStore(sql);
     this.presets = new PresetStore(db);
     this.notifications = new NotificationLogStore(db);
+    this.attentionAcks = new AttentionAckStore(db);
   }
 
   static open(url: string, options: { max?: number } = {}): Store {

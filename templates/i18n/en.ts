@@ -452,12 +452,13 @@ export const en: Dict = {
   attention: {
     title: "Needs attention",
     failingTitle: "Slots are failing booth photos",
-    failingLine: (n: number, reason: string) => `failures in the last hour: ${n}, latest: ${reason}`,
+    failingHint: "How many and why: on the slot cards.",
     refusalsTitle: (reason: string) => `The booth is being refused: ${reason}`,
     afterRotation:
       "The booth password was changed recently and the booth still sends the old one. Enter the new password in DSLR Remote Pro.",
     wrongPassword: "The booth sends a wrong password. Check the password in DSLR Remote Pro.",
-    perHour: (n: number) => `last hour: ${n}`,
+    ack: "Got it",
+    ackHint: "Hide for me until something new happens",
     blockedTitle: "A booth is blocked after wrong passwords",
     blockedLine: (address: string, n: number, since: string) =>
       `${address}: ${n} wrong password${n === 1 ? "" : "s"} since ${since}`,

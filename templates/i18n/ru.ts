@@ -459,12 +459,13 @@ export const ru = {
   attention: {
     title: "Требует внимания",
     failingTitle: "Слоты не обрабатывают фото с будки",
-    failingLine: (n: number, reason: string) => `ошибок за час: ${n}, последняя — ${reason}`,
+    failingHint: "Сколько ошибок и почему — на карточках слотов.",
     refusalsTitle: (reason: string) => `Будка получает отказ: ${reason}`,
     afterRotation:
       "Пароль будки недавно сменили, а будка присылает старый. Впишите новый пароль в DSLR Remote Pro.",
     wrongPassword: "Будка присылает неверный пароль. Проверьте пароль в DSLR Remote Pro.",
-    perHour: (n: number) => `за час: ${n}`,
+    ack: "Понятно",
+    ackHint: "Скрыть для меня, пока не случится что-то новое",
     blockedTitle: "Будка заблокирована после неверных паролей",
     blockedLine: (address: string, n: number, since: string) =>
       `${address}: ${n} ${plural(n, "неверный пароль", "неверных пароля", "неверных паролей")} с ${since}`,

@@ -54,7 +54,17 @@ export interface SlotAttention {
 }
 
 export type Banner =
-  | { kind: "failing"; slots: { id: string; name: string; failures: number; reason: string | null }[] }
+  | {
+      kind: "failing";
+      slots: {
+        id: string;
+        name: string;
+        failures: number;
+        reason: string | null;
+        /** The slot's newest failure (a newer one brings an acknowledged banner back). */
+        lastFailureAt: string | null;
+      }[];
+    }
   | {
       kind: "refusals";
       reason: string;
@@ -72,7 +82,10 @@ export type Banner =
 
 export interface Attention {
   slots: Map<string, SlotAttention>;
+  /** What needs the operator (for one admin: without what they acknowledged, see ./acks.ts). */
   banners: Banner[];
+  /** How many banners the admin acknowledged and are not shown. */
+  acknowledged?: number;
 }
 
 function iso(d: Date | null | undefined): string | null {
@@ -147,6 +160,7 @@ export async function attention(
         name: s.name,
         failures: s.failuresInWindow,
         reason: s.lastFailureReason,
+        lastFailureAt: s.lastFailureAt,
       })),
     });
   }

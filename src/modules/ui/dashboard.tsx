@@ -15,7 +15,8 @@ import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
 import { isQuotaProvider } from "../../providers/quota";
 import type { Services } from "../../services";
-import { attention, slotAttention } from "../attention/service";
+import { acknowledge, attentionFor } from "../attention/acks";
+import { slotAttention } from "../attention/service";
 import { liftBlock } from "../blocks/service";
 import { listSlots, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
@@ -68,8 +69,23 @@ export const uiDashboardRoutes = (rt: Services) =>
     )
     .get(
       "/partials/attention",
-      async ({ view }) =>
-        render(<AttentionBanner v={{ ...view, attention: await attention(rt, view.now) }} />),
+      async ({ view, admin }) =>
+        render(
+          <AttentionBanner v={{ ...view, attention: await attentionFor(rt, admin.username, view.now) }} />,
+        ),
+      { page: "slots:read" },
+    )
+    .post(
+      "/attention/ack",
+      async ({ view, admin, body }) => {
+        const form = (body ?? {}) as Record<string, unknown>;
+        const key = typeof form.key === "string" ? form.key : "";
+        const fingerprint = typeof form.fingerprint === "string" ? form.fingerprint : "";
+        if (key && fingerprint) await acknowledge(rt, admin.username, key, fingerprint, view.now);
+        return render(
+          <AttentionBanner v={{ ...view, attention: await attentionFor(rt, admin.username, view.now) }} />,
+        );
+      },
       { page: "slots:read" },
     )
     .post(
@@ -93,7 +109,9 @@ export const uiDashboardRoutes = (rt: Services) =>
         await liftBlock(rt, String(form.scope ?? ""), String(form.key ?? ""), admin.username).catch((err) => {
           if (!(err instanceof AppError && err.code === "block_not_found")) throw err;
         });
-        return render(<AttentionBanner v={{ ...view, attention: await attention(rt, view.now) }} />);
+        return render(
+          <AttentionBanner v={{ ...view, attention: await attentionFor(rt, admin.username, view.now) }} />,
+        );
       },
       { page: "settings:write" },
     )
