@@ -352,20 +352,20 @@ export class WorkerPool {
         providerLatencyMs: providerMs,
         details: { bytes: output.bytes.byteLength, mime: output.mime },
       };
+      // The provider answered with an image: an "exhausted" it said earlier today no longer holds.
+      // Cleared while the result is stored, so the booth is answered after its provider is back.
+      const resumed = this.deps.quota
+        .noteSuccess(job.provider, { by: "system", reason: "job_succeeded", jobId: job.id })
+        .catch((err) => log.warn("provider.quota_resume_failed", { error: err }));
       const settings = await this.deps.settings.current();
       const stored = await this.storeResult(job, output);
+      await resumed;
       const done = await queue.succeed(
         job,
         { ...stored, providerLatencyMs: providerMs },
         settings.resultRetentionHours,
         [responded],
       );
-      // The provider answered with an image: an "exhausted" it said earlier today no longer holds.
-      if (done) {
-        await this.deps.quota
-          .noteSuccess(job.provider, { by: "system", reason: "job_succeeded", jobId: job.id })
-          .catch((err) => log.warn("provider.quota_resume_failed", { error: err }));
-      }
       if (!done) {
         // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
         await this.deps.media.remove(stored.resultPath);
