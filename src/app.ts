@@ -6,6 +6,7 @@ import { Elysia } from "elysia";
 import type { View } from "../templates/view";
 import { handleError } from "./app-errors";
 import { authModule } from "./modules/auth/index";
+import { blocksModule } from "./modules/blocks/index";
 import { frontDoor } from "./modules/front-door/index";
 import { healthModule } from "./modules/health/index";
 import { ingestModule } from "./modules/ingest/index";
@@ -35,6 +36,7 @@ export function createApp(rt: Services) {
     .use(slotsModule(rt))
     .use(jobsModule(rt))
     .use(settingsModule(rt))
+    .use(blocksModule(rt))
     .use(statsModule(rt))
     .use(metricsModule(rt))
     .use(uiModule(rt));

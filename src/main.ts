@@ -15,13 +15,16 @@ import {
 import { createBackup, describeBackup, restoreBackup } from "./cli/backup";
 import { isJobSubcommand, JOB_USAGE, runJobCommand } from "./cli/job";
 import { rotateMasterKey } from "./cli/master-key";
+import { isResumable, RESUMABLE, resumeProvider } from "./cli/provider-resume";
 import { checkSchema } from "./cli/schema-check";
 import { supportBundle } from "./cli/support-bundle";
+import { unblock } from "./cli/unblock";
 import { applyEnvFile, ConfigError, loadConfig } from "./config";
 import { runCleanup } from "./cron/cleanup";
 import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { generatePassword } from "./lib/secrets";
+import { hasControlCharacters } from "./lib/text";
 import { formatMigrate, migrateMedia } from "./media/migrate";
 import { S3MediaStore } from "./media/s3";
 import { LocalMediaStore } from "./media/storage";
@@ -289,9 +292,13 @@ const commands: Record<string, Command> = {
     },
   },
   provider: {
-    summary: "check a provider: provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]",
+    summary: "check a provider, or resume one its quota answer switched off: provider check|resume <id>",
     usage:
-      "photochanger provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]\n\n" +
+      "photochanger provider check <gemini|turbotext|openai> [--key K] [--model M] [--json]\n" +
+      "       photochanger provider resume <gemini|turbotext|openai>\n\n" +
+      "resume: the provider answered that its daily quota is exhausted, so its slots refuse uploads until\n" +
+      "its quota day ends; this takes uploads again at once (so does its next successful job or check).\n" +
+      "Audited. Exit 1 when the provider is still refused by a daily limit of ours that is used up.\n\n" +
       "Makes one minimal real call: Gemini and OpenAI — look up the model and edit one tiny image;\n" +
       "Turbotext — one tiny queued job whose photo it downloads from PUBLIC_BASE_URL (so the server\n" +
       "must be running and reachable from the internet). Prints the latency, what the account can\n" +
@@ -302,7 +309,17 @@ const commands: Record<string, Command> = {
       onlyFlags(args, ["key", "model", "json"]);
       noPositional(args, 2);
       const [sub, id] = args.positional;
-      if (sub !== "check" || !id) throw new UsageError("expected: provider check <gemini|turbotext|openai>");
+      if (sub === "resume") {
+        onlyFlags(args, []);
+        if (!id) throw new UsageError("expected: provider resume <gemini|turbotext|openai>");
+        if (!isResumable(id))
+          throw new UsageError(`cannot resume "${id}" (expected ${RESUMABLE.join(", ")})`);
+        const out = await withRuntime((rt) => resumeProvider(rt, id));
+        console.log(out.lines.join("\n"));
+        return out.code;
+      }
+      if (sub !== "check" || !id)
+        throw new UsageError("expected: provider check|resume <gemini|turbotext|openai>");
       if (!isCheckable(id))
         throw new UsageError(`cannot check "${id}" (expected gemini, turbotext or openai)`);
       const key = flagValue(args, "key");
@@ -313,6 +330,27 @@ const commands: Record<string, Command> = {
       const report = await withRuntime((rt) => checkProvider(rt, id, { apiKey: key, model }));
       console.log(asJson ? JSON.stringify(report, null, 2) : formatCheck(report));
       return report.ok ? 0 : 1;
+    },
+  },
+  unblock: {
+    summary: "lift a block caused by wrong passwords: unblock <address> | --all",
+    usage:
+      "photochanger unblock <address> | --all\n\n" +
+      "A booth address is blocked after 10 wrong ingest passwords in 10 minutes (one attempt is still\n" +
+      "checked every 30 s, and the right password lifts it); an admin login after 5 failures per user\n" +
+      "and address. This lifts the blocks of <address> (its booth block and its logins) at once, or\n" +
+      "every block with --all. Audited. Exit 1 when <address> was not blocked.",
+    async run(args) {
+      onlyFlags(args, ["all"]);
+      noPositional(args, 1);
+      const all = switchFlag(args, "all");
+      const [address] = args.positional;
+      if (all === !!address) throw new UsageError("expected an address or --all (not both)");
+      if (address !== undefined && (!address.trim() || /\s/.test(address) || hasControlCharacters(address)))
+        throw new UsageError(`"${address}" is not an address`);
+      const out = await withRuntime((rt) => unblock(rt, all ? null : address!));
+      console.log(out.lines.join("\n"));
+      return out.code;
     },
   },
   purge: {

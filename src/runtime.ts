@@ -161,7 +161,9 @@ export class Runtime implements Services {
     const admins = await ensureAdminUsers(this.store.auth, () => generatePassword(16));
     let ingestPassword: string | null = null;
     if (!(await this.settings.hasIngestPassword())) {
+      // No ingest password yet: this is a new install (every start after the first has one).
       ingestPassword = generatePassword(12);
+      await this.settings.applyFirstStartDefaults();
       await this.settings.setIngestPassword(ingestPassword, "first-start");
     }
     const secrets = { admins, ingestPassword };

@@ -1,8 +1,9 @@
 /** @jsxImportSource @kitajs/html */
 /** The "needs attention" banner shown on every admin page, and the failing state of one slot. */
+import { bannerIdentity } from "../src/modules/attention/identity";
 import type { Banner, SlotAttention } from "../src/modules/attention/service";
 import { Icon } from "./icons";
-import { can, fmtAgo, fmtBytes, fmtDateTime, slotName, type View } from "./view";
+import { can, fmtAgo, fmtBytes, fmtDateTime, fmtSince, slotName, type View } from "./view";
 
 export function reasonText(v: View, reason: string | null): string {
   if (!reason) return v.t.common.none;
@@ -15,18 +16,91 @@ export function refusalText(v: View, reason: string): string {
   return v.t.attention.refusalReasons[reason] ?? v.t.errors.codes[reason] ?? reason;
 }
 
-function SlotLinks({ v, slots }: { v: View; slots: { id: string; name: string; count: number }[] }) {
+/** The slots a banner is about, by name: the counts and reasons are on their cards and pages. */
+function SlotLinks({ v, slots }: { v: View; slots: { id: string; name: string }[] }) {
   return (
-    <ul class="attention-slots">
+    <ul class="attention-slots inline-list">
       {slots.map((s) => (
         <li>
           <a href={`/slots/${s.id}`}>
             <span safe>{slotName(v, s.name)}</span> <span class="slot-id" safe>{`(${s.id})`}</span>
           </a>
-          : <span safe>{v.t.attention.perHour(s.count)}</span>
         </li>
       ))}
     </ul>
+  );
+}
+
+/** "Got it": hides this banner for this admin until its condition changes. */
+function AckButton({ v, b }: { v: View; b: Banner }): JSX.Element {
+  const id = bannerIdentity(b);
+  if (!id) return "";
+  return (
+    <button
+      type="button"
+      class="btn small ghost attention-ack"
+      hx-post="/attention/ack"
+      hx-vals={JSON.stringify(id)}
+      hx-target="#attention"
+      hx-swap="outerHTML"
+      data-ack={id.key}
+      title={v.t.attention.ackHint}
+    >
+      <Icon name="check" />
+      <span safe>{v.t.attention.ack}</span>
+    </button>
+  );
+}
+
+/** The banner's one-line gist (the phone's collapsed line). */
+function headline(v: View, b: Banner): string {
+  const a = v.t.attention;
+  switch (b.kind) {
+    case "failing":
+      return a.failingTitle;
+    case "refusals":
+      return a.refusalsTitle(refusalText(v, b.reason));
+    case "blocked":
+      return a.blockedTitle;
+    case "disk":
+      return a.diskTitle;
+    case "cleaner":
+      return a.cleanerTitle;
+    case "database":
+      return a.databaseTitle;
+  }
+}
+
+/** Lifts one block (with the console's confirmation); the banner comes back without it. */
+export function UnblockButton({
+  v,
+  scope,
+  blockKey,
+  address,
+  target = "#attention",
+  action = "/attention/unblock",
+}: {
+  v: View;
+  scope: string;
+  blockKey: string;
+  address: string;
+  target?: string;
+  action?: string;
+}): JSX.Element {
+  return (
+    <button
+      type="button"
+      class="btn small"
+      hx-post={action}
+      hx-vals={JSON.stringify({ scope, key: blockKey })}
+      hx-target={target}
+      hx-swap="outerHTML"
+      hx-confirm={v.t.attention.confirmUnblock(address)}
+      data-unblock={`${scope}:${blockKey}`}
+    >
+      <Icon name="key" />
+      <span safe>{v.t.attention.unblock}</span>
+    </button>
   );
 }
 
@@ -37,16 +111,9 @@ function BannerItem({ v, b }: { v: View; b: Banner }): JSX.Element {
       return (
         <li data-banner="failing">
           <strong safe>{a.failingTitle}</strong>
-          <ul class="attention-slots">
-            {b.slots.map((s) => (
-              <li>
-                <a href={`/slots/${s.id}`}>
-                  <span safe>{slotName(v, s.name)}</span> <span class="slot-id" safe>{`(${s.id})`}</span>
-                </a>
-                : <span safe>{a.failingLine(s.failures, reasonText(v, s.reason))}</span>
-              </li>
-            ))}
-          </ul>
+          <SlotLinks v={v} slots={b.slots} />
+          <p safe>{a.failingHint}</p>
+          <AckButton v={v} b={b} />
         </li>
       );
     case "refusals":
@@ -61,6 +128,30 @@ function BannerItem({ v, b }: { v: View; b: Banner }): JSX.Element {
             ""
           )}
           <SlotLinks v={v} slots={b.slots} />
+          <AckButton v={v} b={b} />
+        </li>
+      );
+    case "blocked":
+      return (
+        <li data-banner="blocked">
+          <strong safe>{a.blockedTitle}</strong>
+          <ul class="attention-slots">
+            {b.blocks.map((k) => (
+              <li data-block={`${k.scope}:${k.key}`}>
+                <span safe>
+                  {`${a.blockedLine(k.address, k.failures, fmtSince(v, k.since))}${k.afterRotation ? ` — ${a.blockedStale}` : ""}`}
+                </span>
+                {can(v, "settings:write") ? (
+                  <UnblockButton v={v} scope={k.scope} blockKey={k.key} address={k.address} />
+                ) : (
+                  ""
+                )}
+                <AckButton v={v} b={b} />
+              </li>
+            ))}
+          </ul>
+          <p safe>{a.blockedHint}</p>
+          <AckButton v={v} b={b} />
         </li>
       );
     case "disk":
@@ -78,6 +169,7 @@ function BannerItem({ v, b }: { v: View; b: Banner }): JSX.Element {
           ) : (
             ""
           )}
+          <AckButton v={v} b={b} />
         </li>
       );
     case "cleaner":
@@ -92,18 +184,24 @@ function BannerItem({ v, b }: { v: View; b: Banner }): JSX.Element {
           <a href="/system" safe>
             {v.t.nav.system}
           </a>
+          <AckButton v={v} b={b} />
         </li>
       );
     case "database":
       return (
         <li data-banner="database">
           <strong safe>{a.databaseTitle}</strong> <span safe>{a.database}</span>
+          <AckButton v={v} b={b} />
         </li>
       );
   }
 }
 
-/** The banner (or an empty, still polling placeholder) — swapped in place every 20 s. */
+/**
+ * The banner (or an empty, still polling placeholder) — swapped in place every 20 s. A <details>:
+ * on a phone it is one collapsed line that opens with a tap (no script needed); on a wide screen
+ * app.js opens it, and keeps it as the operator left it across the polls.
+ */
 export function AttentionBanner({ v }: { v: View }): JSX.Element {
   const banners = v.attention?.banners ?? [];
   return (
@@ -117,17 +215,20 @@ export function AttentionBanner({ v }: { v: View }): JSX.Element {
       aria-label={v.t.attention.title}
     >
       {banners.length ? (
-        <div class="attention-box" role="alert">
-          <Icon name="alert" />
-          <div>
+        <details class="attention-box" data-attention>
+          <summary>
+            <Icon name="alert" />
             <h2 safe>{v.t.attention.title}</h2>
-            <ul class="attention-list">
-              {banners.map((b) => (
-                <BannerItem v={v} b={b} />
-              ))}
-            </ul>
-          </div>
-        </div>
+            <span class="attention-gist" safe>
+              {banners.map((b) => headline(v, b)).join(" · ")}
+            </span>
+          </summary>
+          <ul class="attention-list">
+            {banners.map((b) => (
+              <BannerItem v={v} b={b} />
+            ))}
+          </ul>
+        </details>
       ) : (
         ""
       )}

@@ -27,7 +27,35 @@ export type NotifyFieldName = keyof NotifyModel;
 export interface SendResultView {
   target: string;
   ok: boolean;
-  error?: string;
+  cause?: { kind: string; detail: string | null } | null;
+}
+
+/** Why a notification was not sent, in the page's language (the service's own message quoted). */
+export function causeText(
+  v: View,
+  cause: { kind: string; detail: string | null } | null | undefined,
+): string {
+  const c = v.t.system.causes;
+  if (!cause) return c.network("?");
+  const d = cause.detail ?? "?";
+  switch (cause.kind) {
+    case "dns":
+      return c.dns(d);
+    case "refused":
+      return c.refused(d);
+    case "timeout":
+      return c.timeout(d);
+    case "reset":
+      return c.reset(d);
+    case "redirect":
+      return c.redirect(d);
+    case "tls":
+      return c.tls(c.tlsProblems[d] ?? c.tlsProblems.other!);
+    case "http":
+      return c.http(d);
+    default:
+      return c.network(d);
+  }
 }
 
 export function NotifyResult({ v, results }: { v: View; results: SendResultView[] }): JSX.Element {
@@ -43,7 +71,7 @@ export function NotifyResult({ v, results }: { v: View; results: SendResultView[
             <span safe>
               {r.ok
                 ? v.t.system.notifySent(v.t.system.targets[r.target] ?? r.target)
-                : v.t.system.notifyFailed(v.t.system.targets[r.target] ?? r.target, r.error ?? "")}
+                : v.t.system.notifyFailed(v.t.system.targets[r.target] ?? r.target, causeText(v, r.cause))}
             </span>
           </Alert>
         ))

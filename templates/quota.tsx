@@ -2,7 +2,8 @@
 /** Provider quota views: the warning banners (80 % / exhausted) and today's usage per provider. */
 import { Alert } from "./components";
 import { pt } from "./i18n/providers";
-import { fmtDateTime, type View } from "./view";
+import { Icon } from "./icons";
+import { can, fmtDateTime, type View } from "./view";
 
 export interface QuotaView {
   provider: string;
@@ -22,11 +23,29 @@ function resetText(v: View, q: QuotaView): string {
   return `${fmtDateTime(v, q.resetsAt)} (${zone})`;
 }
 
-/** A banner per provider at ≥ 80 % of its limit, an error banner when it is used up. */
-export function QuotaBanners({ v, quotas }: { v: View; quotas: QuotaView[] }): JSX.Element {
+/**
+ * A banner per provider at ≥ 80 % of its limit, an error banner when it is used up — with a Resume
+ * button when the provider's own answer switched it off, a link to the limits when ours did.
+ */
+export function QuotaBanners({
+  v,
+  quotas,
+  message,
+}: {
+  v: View;
+  quotas: QuotaView[];
+  message?: string;
+}): JSX.Element {
   const t = pt(v).quota;
   return (
     <div id="quota-banners">
+      {message ? (
+        <Alert kind="success">
+          <span safe>{message}</span>
+        </Alert>
+      ) : (
+        ""
+      )}
       {quotas
         .filter((q) => q.warning || q.exhausted)
         .map((q) =>
@@ -35,6 +54,32 @@ export function QuotaBanners({ v, quotas }: { v: View; quotas: QuotaView[] }): J
               <span safe data-quota={q.provider} data-state="exhausted">
                 {t.exhausted(q.label, resetText(v, q))}
               </span>
+              {q.exhaustedByProvider && can(v, "settings:write") ? (
+                <>
+                  {" "}
+                  <button
+                    type="button"
+                    class="btn small"
+                    hx-post={`/providers/${q.provider}/resume`}
+                    hx-target="#quota-banners"
+                    hx-swap="outerHTML"
+                    hx-confirm={t.confirmResume(q.label)}
+                    data-resume={q.provider}
+                  >
+                    <Icon name="play" />
+                    <span safe>{t.resume}</span>
+                  </button>
+                </>
+              ) : !q.exhaustedByProvider && can(v, "settings:read") ? (
+                <>
+                  {" "}
+                  <a href="/settings#quota-limits" safe>
+                    {t.raiseLimit}
+                  </a>
+                </>
+              ) : (
+                ""
+              )}
             </Alert>
           ) : (
             <Alert kind="warn">

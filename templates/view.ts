@@ -56,6 +56,30 @@ export function fmtTime(v: View, d: Date | string | null | undefined): string {
   return formatter(v, false).format(date);
 }
 
+const shortFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** "19:42" for a time today, "12.03, 19:42" for an earlier day (hours and minutes only). */
+export function fmtSince(v: View, d: Date | string): string {
+  const date = typeof d === "string" ? new Date(d) : d;
+  const get = (withDate: boolean) => {
+    const key = `${v.t.locale}|${v.timeZone}|${withDate}`;
+    let f = shortFormatters.get(key);
+    if (!f) {
+      f = new Intl.DateTimeFormat(v.t.locale, {
+        ...(withDate ? { day: "2-digit", month: "2-digit" } : {}),
+        hour: "2-digit",
+        minute: "2-digit",
+        timeZone: v.timeZone,
+      });
+      if (shortFormatters.size > 100) shortFormatters.clear();
+      shortFormatters.set(key, f);
+    }
+    return f;
+  };
+  const day = new Intl.DateTimeFormat("en-CA", { timeZone: v.timeZone });
+  return get(day.format(date) !== day.format(v.now)).format(date);
+}
+
 /** "5 minutes ago" style, relative to the request time. */
 export function fmtAgo(v: View, d: Date | string | null | undefined): string {
   if (!d) return v.t.time.never;

@@ -94,7 +94,8 @@ describe("gemini", () => {
     expect(await requestsToday("gemini")).toBe(1);
     expect(r.quota).toMatchObject({
       requests_today: 1,
-      daily_limit: null,
+      // a new install's default (issue 20)
+      daily_limit: 2000,
       exhausted: false,
       reset_zone: "America/Los_Angeles",
     });

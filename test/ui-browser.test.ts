@@ -369,6 +369,30 @@ describe("an operator in the browser", () => {
     await page.waitForSelector('#attention [data-banner="failing"]');
   });
 
+  test("the banner: open on a wide screen, one collapsed line on a phone that opens with a tap; Got it hides it", async () => {
+    expect(await page.locator("#attention details").evaluate((d) => (d as HTMLDetailsElement).open)).toBe(
+      true,
+    );
+    const phone = watch(await ctx.newPage());
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${app.url}/jobs`);
+    const summary = phone.locator("#attention summary");
+    await summary.waitFor();
+    expect(await phone.locator("#attention details").evaluate((d) => (d as HTMLDetailsElement).open)).toBe(
+      false,
+    );
+    expect((await summary.boundingBox())!.height).toBeLessThan(48);
+    expect(await phone.locator('#attention [data-banner="failing"]').isVisible()).toBe(false);
+    await summary.click();
+    await phone.waitForSelector('#attention [data-banner="failing"]');
+    // acknowledged: gone for this admin, on every page
+    await phone.click('#attention [data-ack="failing"]');
+    await phone.waitForSelector('#attention [data-banner="failing"]', { state: "detached" });
+    await phone.goto(`${app.url}/`);
+    expect(await phone.locator('#attention [data-banner="failing"]').count()).toBe(0);
+    await phone.close();
+  });
+
   test("sees the statistics page with KPIs, the SLA table and the chart", async () => {
     await page.goto(`${app.url}/stats`);
     await page.waitForSelector("#sla-table");

@@ -319,7 +319,9 @@ export const authFailure = pgTable(
 /**
  * Attempt counters for anything guessable, one row per scope+key (fixed window). A verification
  * reserves its attempt with one upsert before it runs, so N parallel guesses cannot all slip past
- * a check made before any of them was counted; shared by every instance on the database.
+ * a check made before any of them was counted; shared by every instance on the database. Once the
+ * window's failures reach the rule's limit the key is blocked until `blocked_until`; a rule with
+ * probes still verifies one attempt per interval while blocked (`probe_at`: the last one taken).
  */
 export const authThrottle = pgTable(
   "auth_throttle",
@@ -328,6 +330,9 @@ export const authThrottle = pgTable(
     key: text("key").notNull(),
     windowStartedAt: tz("window_started_at").notNull(),
     attempts: integer("attempts").notNull(),
+    failures: integer("failures").notNull().default(0),
+    blockedUntil: tz("blocked_until"),
+    probeAt: tz("probe_at"),
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] })],
 );
@@ -391,6 +396,41 @@ export const notifyState = pgTable("notify_state", {
   failing: boolean("failing").notNull(),
   changedAt: tz("changed_at").notNull(),
 });
+
+/**
+ * Banners an admin has acknowledged: one row per admin and banner (`key`, e.g. `block:ingest:…`),
+ * holding the condition it was acknowledged in (`fingerprint`); a banner whose condition changed
+ * since shows again.
+ */
+export const attentionAck = pgTable(
+  "attention_ack",
+  {
+    username: text("username").notNull(),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    acknowledgedAt: tz("acknowledged_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.username, t.key] })],
+);
+
+/** Every notification sent (test sends and real ones), one row per target, with its result. */
+export const notificationLog = pgTable(
+  "notification_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    sentAt: tz("sent_at").notNull(),
+    event: text("event").notNull(),
+    target: text("target").notNull(),
+    ok: boolean("ok").notNull(),
+    /** Why it failed, as a code (dns, refused, timeout, tls, http, …); null when sent. */
+    cause: text("cause"),
+    /** The cause's particulars: the host, the HTTP status and the service's own message. */
+    detail: text("detail"),
+    slotId: text("slot_id"),
+    sentBy: text("sent_by"),
+  },
+  (t) => [index("notification_log_time_idx").on(t.sentAt)],
+);
 
 /**
  * Provider requests per provider and quota day (the provider's own day: Gemini's ends at midnight

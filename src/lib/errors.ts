@@ -65,6 +65,11 @@ export const ERROR_CODES = {
     ru: "Слишком много неверных паролей — подождите и попробуйте снова.",
     en: "Too many wrong passwords — wait and try again.",
   },
+  block_not_found: {
+    status: 404,
+    ru: "Такой блокировки нет — возможно, её уже сняли.",
+    en: "No such block — it may have been lifted already.",
+  },
   forbidden: { status: 403, ru: "Недостаточно прав.", en: "You may not do this." },
   csrf_refused: {
     status: 403,

@@ -49,6 +49,40 @@ export class QuotaService {
     this.log.warn("provider.quota_exhausted", { provider, message: message.slice(0, 300) });
   }
 
+  /**
+   * The provider answered as expected (a job succeeded on it, a check passed): an "exhausted" its
+   * own answer set earlier today was wrong or is over (a misread 429, a billing upgrade), so its
+   * slots take uploads again. Audited when it changed anything; `by` names who saw the success.
+   */
+  async noteSuccess(
+    provider: string,
+    how: { by: string; reason: "job_succeeded" | "check_passed"; jobId?: string },
+  ): Promise<boolean> {
+    if (!isQuotaProvider(provider)) return false;
+    const now = this.clock.now();
+    if (!(await this.usage.clearExhausted(provider, quotaDay(provider, now), now))) return false;
+    this.log.info("provider.quota_resumed", { provider, reason: how.reason, job_id: how.jobId });
+    await this.settings.audit(how.by, "provider.resumed", {
+      provider,
+      reason: how.reason,
+      ...(how.jobId ? { job_id: how.jobId } : {}),
+    });
+    return true;
+  }
+
+  /**
+   * An operator says the provider works again: its "exhausted" flag for today is cleared at once
+   * (a daily limit of our own that is used up stays: raise the limit for that). Returns the state.
+   */
+  async resume(provider: QuotaProvider, by: string): Promise<QuotaState> {
+    const now = this.clock.now();
+    if (await this.usage.clearExhausted(provider, quotaDay(provider, now), now)) {
+      this.log.info("provider.quota_resumed", { provider, reason: "operator", by });
+      await this.settings.audit(by, "provider.resumed", { provider, reason: "operator" });
+    }
+    return this.state(provider);
+  }
+
   async state(provider: QuotaProvider): Promise<QuotaState> {
     return (await this.states([provider]))[0]!;
   }

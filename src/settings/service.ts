@@ -42,6 +42,13 @@ export const SETTING_DEFAULTS: RuntimeSettings = {
   fallbackMinSeconds: FALLBACK_MIN_SECONDS_DEFAULT,
 };
 
+/**
+ * What a new install starts with beyond the defaults above: Gemini's 2,000 requests a day (the
+ * brief's figure), so the 80 % warning means something from the first event. Written once, on
+ * the first start; an install that existed before keeps what it has — a removed limit included.
+ */
+export const FIRST_START_DAILY_LIMIT: Partial<Record<QuotaProvider, number>> = { gemini: 2000 };
+
 /** Storage keys (snake_case, as in the API). */
 export const KEYS = {
   syncResponseSeconds: "sync_response_seconds",
@@ -265,6 +272,16 @@ export class SettingsService {
     await this.set(KEYS.ingestPassword, { hash }, by, true);
     this.verified = null;
     await this.audit(by, "ingest_password.rotated");
+  }
+
+  /** The first start's settings (see FIRST_START_DAILY_LIMIT), unless the setting exists already. */
+  async applyFirstStartDefaults(): Promise<void> {
+    if (await this.store.settings.get(KEYS.providerDailyLimit)) return;
+    await this.set(
+      KEYS.providerDailyLimit,
+      { ...SETTING_DEFAULTS.providerDailyLimit, ...FIRST_START_DAILY_LIMIT },
+      "first-start",
+    );
   }
 
   async hasIngestPassword(): Promise<boolean> {

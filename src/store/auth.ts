@@ -2,7 +2,7 @@
  * Admin accounts, sessions, failed-attempt records and attempt counters (drizzle): `admin_user`,
  * `admin_session`, `auth_failure`, `auth_throttle`.
  */
-import { and, asc, desc, eq, gt, isNull, lt, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, like, lt, lte, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { adminSession, adminUser, authFailure, authThrottle } from "../db/schema";
 
@@ -168,16 +168,24 @@ export class AuthStore {
       .delete(authFailure)
       .where(lt(authFailure.occurredAt, before))
       .returning({ id: authFailure.id });
-    await this.db.delete(authThrottle).where(lt(authThrottle.windowStartedAt, before));
+    // a key still blocked (a client that keeps guessing) keeps its row, however old its window
+    await this.db
+      .delete(authThrottle)
+      .where(
+        and(
+          lt(authThrottle.windowStartedAt, before),
+          or(isNull(authThrottle.blockedUntil), lt(authThrottle.blockedUntil, before)),
+        ),
+      );
     return rows.length;
   }
 
   // ---- auth_throttle ----
 
   /** The attempt window of `scope`/`key`, if any. */
-  async attempts(scope: string, key: string): Promise<{ attempts: number; since: Date } | null> {
+  async attempts(scope: string, key: string): Promise<ThrottleRow | null> {
     const [row] = await this.db
-      .select({ attempts: authThrottle.attempts, since: authThrottle.windowStartedAt })
+      .select(THROTTLE_COLUMNS)
       .from(authThrottle)
       .where(and(eq(authThrottle.scope, scope), eq(authThrottle.key, key)));
     return row ?? null;
@@ -186,14 +194,12 @@ export class AuthStore {
   /**
    * Counts one attempt in one statement: a new window starts at `now` when the old one began
    * `windowMs` or more ago, otherwise the count goes up under the row lock the upsert takes, so
-   * parallel callers (on any instance) get distinct counts. Returns the count and window start.
+   * parallel callers (on any instance) get distinct counts. A blocked key is left as it is (its
+   * attempts are decided by `takeProbe`). Returns the row after the count.
    */
-  async countAttempt(
-    scope: string,
-    key: string,
-    now: Date,
-    windowMs: number,
-  ): Promise<{ attempts: number; since: Date }> {
+  async countAttempt(scope: string, key: string, now: Date, windowMs: number): Promise<ThrottleRow> {
+    const at = now.toISOString();
+    const blocked = sql`${authThrottle.blockedUntil} > ${at}::timestamptz`;
     const over = sql`${authThrottle.windowStartedAt} <= ${new Date(now.getTime() - windowMs).toISOString()}::timestamptz`;
     const [row] = await this.db
       .insert(authThrottle)
@@ -201,16 +207,120 @@ export class AuthStore {
       .onConflictDoUpdate({
         target: [authThrottle.scope, authThrottle.key],
         set: {
-          windowStartedAt: sql`CASE WHEN ${over} THEN ${now.toISOString()}::timestamptz ELSE ${authThrottle.windowStartedAt} END`,
-          attempts: sql`CASE WHEN ${over} THEN 1 ELSE ${authThrottle.attempts} + 1 END`,
+          windowStartedAt: sql`CASE WHEN ${blocked} THEN ${authThrottle.windowStartedAt} WHEN ${over} THEN ${at}::timestamptz ELSE ${authThrottle.windowStartedAt} END`,
+          attempts: sql`CASE WHEN ${blocked} THEN ${authThrottle.attempts} WHEN ${over} THEN 1 ELSE ${authThrottle.attempts} + 1 END`,
+          failures: sql`CASE WHEN ${blocked} OR NOT ${over} THEN ${authThrottle.failures} ELSE 0 END`,
+          blockedUntil: sql`CASE WHEN ${blocked} THEN ${authThrottle.blockedUntil} ELSE NULL END`,
+          probeAt: sql`CASE WHEN ${blocked} THEN ${authThrottle.probeAt} ELSE NULL END`,
         },
       })
-      .returning({ attempts: authThrottle.attempts, since: authThrottle.windowStartedAt });
+      .returning(THROTTLE_COLUMNS);
     return row!;
   }
 
-  /** Forgets the attempts of `scope`/`key` (after a success). */
-  async clearAttempts(scope: string, key: string): Promise<void> {
-    await this.db.delete(authThrottle).where(and(eq(authThrottle.scope, scope), eq(authThrottle.key, key)));
+  /**
+   * Takes the blocked key's probe — the one attempt verified per `everyMs` while blocked — if it is
+   * due. One conditional update: of callers racing for the same probe, exactly one gets a row.
+   */
+  async takeProbe(scope: string, key: string, now: Date, everyMs: number): Promise<boolean> {
+    const rows = await this.db
+      .update(authThrottle)
+      .set({ probeAt: now })
+      .where(
+        and(
+          eq(authThrottle.scope, scope),
+          eq(authThrottle.key, key),
+          gt(authThrottle.blockedUntil, now),
+          or(isNull(authThrottle.probeAt), lte(authThrottle.probeAt, new Date(now.getTime() - everyMs))),
+        ),
+      )
+      .returning({ key: authThrottle.key });
+    return rows.length > 0;
   }
+
+  /**
+   * Counts a wrong attempt against the window. When the window's failures reach `maxFailures`, or
+   * the key is blocked already, the key is blocked until `extendMs` after now (`extendMs` null:
+   * until the window ends, never later than it already was) and its next probe is due a full
+   * interval after this failure.
+   */
+  async countFailure(
+    scope: string,
+    key: string,
+    now: Date,
+    rule: { maxFailures: number; windowMs: number; extendMs: number | null },
+  ): Promise<void> {
+    const at = now.toISOString();
+    const blocking = sql`(${authThrottle.blockedUntil} > ${at}::timestamptz OR ${authThrottle.failures} + 1 >= ${rule.maxFailures})`;
+    const until =
+      rule.extendMs === null
+        ? sql`GREATEST(${authThrottle.blockedUntil}, ${authThrottle.windowStartedAt} + make_interval(secs => ${rule.windowMs / 1000}::double precision))`
+        : sql`${new Date(now.getTime() + rule.extendMs).toISOString()}::timestamptz`;
+    await this.db
+      .update(authThrottle)
+      .set({
+        failures: sql`${authThrottle.failures} + 1`,
+        blockedUntil: sql`CASE WHEN ${blocking} THEN ${until} ELSE ${authThrottle.blockedUntil} END`,
+        probeAt: sql`CASE WHEN ${blocking} THEN ${at}::timestamptz ELSE ${authThrottle.probeAt} END`,
+      })
+      .where(and(eq(authThrottle.scope, scope), eq(authThrottle.key, key)));
+  }
+
+  /** Forgets the attempts of `scope`/`key` (after a success, or an operator's unblock); true if there were any. */
+  async clearAttempts(scope: string, key: string): Promise<boolean> {
+    const rows = await this.db
+      .delete(authThrottle)
+      .where(and(eq(authThrottle.scope, scope), eq(authThrottle.key, key)))
+      .returning({ key: authThrottle.key });
+    return rows.length > 0;
+  }
+
+  /** Keys blocked at `now`, the longest-standing first. */
+  blocked(now: Date): Promise<(ThrottleRow & { scope: string; key: string })[]> {
+    return this.db
+      .select({ scope: authThrottle.scope, key: authThrottle.key, ...THROTTLE_COLUMNS })
+      .from(authThrottle)
+      .where(gt(authThrottle.blockedUntil, now))
+      .orderBy(asc(authThrottle.windowStartedAt), asc(authThrottle.key));
+  }
+
+  /** Lifts the blocks at `now` that `match` selects; returns which were lifted. */
+  async unblock(
+    now: Date,
+    match: { scope: string; key: string } | { address: string } | "all",
+  ): Promise<{ scope: string; key: string; failures: number }[]> {
+    const which =
+      match === "all"
+        ? undefined
+        : "address" in match
+          ? or(
+              and(eq(authThrottle.scope, "ingest"), eq(authThrottle.key, match.address)),
+              and(eq(authThrottle.scope, "login"), like(authThrottle.key, `%|${escapeLike(match.address)}`)),
+            )
+          : and(eq(authThrottle.scope, match.scope), eq(authThrottle.key, match.key));
+    return this.db
+      .delete(authThrottle)
+      .where(and(gt(authThrottle.blockedUntil, now), which))
+      .returning({ scope: authThrottle.scope, key: authThrottle.key, failures: authThrottle.failures });
+  }
+}
+
+export interface ThrottleRow {
+  attempts: number;
+  since: Date;
+  failures: number;
+  blockedUntil: Date | null;
+  probeAt: Date | null;
+}
+
+const THROTTLE_COLUMNS = {
+  attempts: authThrottle.attempts,
+  since: authThrottle.windowStartedAt,
+  failures: authThrottle.failures,
+  blockedUntil: authThrottle.blockedUntil,
+  probeAt: authThrottle.probeAt,
+};
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

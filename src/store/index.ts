@@ -10,12 +10,14 @@
 import { connectDatabase, type Database } from "../db/client";
 import { appliedCount } from "../db/migrate";
 import { AttentionStore } from "./attention";
+import { AttentionAckStore } from "./attention-acks";
 import { AuditStore } from "./audit";
 import { AuthStore } from "./auth";
 import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
 import { InstanceStore } from "./instances";
 import { JobStore } from "./job-store";
 import { MediaObjectStore, referencedMedia, TemplateRowStore } from "./media";
+import { NotificationLogStore } from "./notifications";
 import { PresetStore } from "./presets";
 import { ProviderUsageStore } from "./provider-usage";
 import { SettingsStore } from "./settings";
@@ -46,6 +48,8 @@ export class Store {
   readonly attention: AttentionStore;
   readonly providerUsage: ProviderUsageStore;
   readonly presets: PresetStore;
+  readonly notifications: NotificationLogStore;
+  readonly attentionAcks: AttentionAckStore;
 
   private constructor(private readonly database: Database) {
     const { sql, db, reports } = database;
@@ -62,6 +66,8 @@ export class Store {
     this.attention = new AttentionStore(sql);
     this.providerUsage = new ProviderUsageStore(sql);
     this.presets = new PresetStore(db);
+    this.notifications = new NotificationLogStore(db);
+    this.attentionAcks = new AttentionAckStore(db);
   }
 
   static open(url: string, options: { max?: number } = {}): Store {

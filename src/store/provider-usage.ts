@@ -55,6 +55,23 @@ export async function markProviderExhausted(
           updated_at = excluded.updated_at`;
 }
 
+/**
+ * Forgets that the provider said its quota is used up for this quota day (it answered since, or an
+ * operator resumed it). One conditional statement: true only for the caller that cleared the flag.
+ */
+export async function clearProviderExhausted(
+  sql: Sql,
+  provider: string,
+  day: string,
+  now: Date,
+): Promise<boolean> {
+  const rows = await sql`
+    update provider_usage set exhausted_at = null, exhausted_message = null, updated_at = ${now}
+    where provider = ${provider} and day = ${day} and exhausted_at is not null
+    returning 1`;
+  return rows.length > 0;
+}
+
 /** The rows for the given (provider, day) pairs; missing pairs have no requests yet. */
 export async function providerUsage(
   sql: Sql,
@@ -78,6 +95,9 @@ export class ProviderUsageStore {
   }
   markExhausted(provider: string, day: string, now: Date, message: string) {
     return markProviderExhausted(this.sql, provider, day, now, message);
+  }
+  clearExhausted(provider: string, day: string, now: Date) {
+    return clearProviderExhausted(this.sql, provider, day, now);
   }
   usage(keys: { provider: string; day: string }[]) {
     return providerUsage(this.sql, keys);

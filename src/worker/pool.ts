@@ -340,8 +340,14 @@ export class WorkerPool {
           ...(current === primary ? {} : { provider: current.provider, fallback: true }),
         },
       };
+      // The provider answered with an image: an "exhausted" it said earlier today no longer holds.
+      // Cleared while the result is stored, so the booth is answered after its provider is back.
+      const resumed = this.deps.quota
+        .noteSuccess(current.provider, { by: "system", reason: "job_succeeded", jobId: job.id })
+        .catch((err) => log.warn("provider.quota_resume_failed", { error: err }));
       const settings = await this.deps.settings.current();
       const stored = await this.storeResult(job, output);
+      await resumed;
       const done = await queue.succeed(
         job,
         { ...stored, providerLatencyMs: providerMs, servedProvider: current.provider },

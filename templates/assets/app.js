@@ -238,6 +238,21 @@
   function showEnds(root) {
     for (const input of root.querySelectorAll(".copy-field input")) input.scrollLeft = input.scrollWidth;
   }
+  // ---- the attention banner: open on wide screens, as the operator left it across the polls ----
+  let attentionOpen = null; // null: the operator has not toggled it on this page
+  const wide = () => window.matchMedia("(min-width: 601px)").matches;
+  function syncAttention() {
+    const box = document.querySelector("#attention details[data-attention]:not([data-synced])");
+    if (!box) return;
+    box.dataset.synced = "1";
+    box.open = attentionOpen === null ? wide() : attentionOpen;
+    box.addEventListener("toggle", () => {
+      attentionOpen = box.open;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", syncAttention);
+  document.addEventListener("htmx:afterSettle", syncAttention);
+
   document.addEventListener("DOMContentLoaded", () => showEnds(document));
   document.addEventListener("htmx:afterSwap", (ev) => showEnds(ev.detail.target || document));
 

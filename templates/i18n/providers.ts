@@ -9,13 +9,18 @@ const ru = {
     title: "Квоты провайдеров на сегодня",
     hint: "Каждый запрос к провайдеру считается. Сутки квоты заканчиваются там же, где у провайдера: Gemini — в полночь по тихоокеанскому времени, OpenAI — в полночь UTC, Turbotext — в полночь по Москве.",
     requests: (n: number, limit: number | null) =>
-      limit === null ? `${n} запросов (без лимита)` : `${n} из ${limit} запросов`,
+      limit === null ? `${n} запросов — лимит не задан` : `${n} из ${limit} запросов`,
     resets: (when: string) => `Сброс: ${when}`,
     exhaustedByProvider: "Провайдер сообщил, что квота исчерпана.",
     warn: (provider: string, percent: number, when: string) =>
       `${provider}: использовано ${percent} % дневной квоты. Сброс: ${when}.`,
     exhausted: (provider: string, when: string) =>
       `${provider}: квота на сегодня исчерпана — новые фото в слоты этого провайдера сразу отклоняются (будка печатает оригинал). Сброс: ${when}.`,
+    resume: "Возобновить",
+    confirmResume: (provider: string) =>
+      `Снова отправлять фото в ${provider}? Если квота действительно исчерпана, будки получат ошибку провайдера.`,
+    resumed: (provider: string) => `${provider}: фото снова принимаются.`,
+    raiseLimit: "Поднять лимит",
     limitsTitle: "Дневные лимиты запросов",
     limitsHint:
       "Сколько запросов в сутки квоты может сделать каждый провайдер. Пусто — без лимита. При 80 % появляется предупреждение, при 100 % будки получают 429 и печатают оригинал.",
@@ -78,13 +83,18 @@ const en: ProvidersDict = {
     title: "Provider quotas today",
     hint: "Every request to a provider is counted. A quota day ends where the provider's does: Gemini at midnight Pacific time, OpenAI at midnight UTC, Turbotext at midnight Moscow time.",
     requests: (n: number, limit: number | null) =>
-      limit === null ? `${n} requests (no limit)` : `${n} of ${limit} requests`,
+      limit === null ? `${n} requests — no limit set` : `${n} of ${limit} requests`,
     resets: (when: string) => `Resets: ${when}`,
     exhaustedByProvider: "The provider said its quota is exhausted.",
     warn: (provider: string, percent: number, when: string) =>
       `${provider}: ${percent} % of the daily quota used. Resets: ${when}.`,
     exhausted: (provider: string, when: string) =>
       `${provider}: today's quota is used up — new photos to this provider's slots are refused at once (the booth prints the original). Resets: ${when}.`,
+    resume: "Resume",
+    confirmResume: (provider: string) =>
+      `Send photos to ${provider} again? If its quota really is used up, booths will get the provider's error.`,
+    resumed: (provider: string) => `${provider}: photos are taken again.`,
+    raiseLimit: "Raise the limit",
     limitsTitle: "Daily request limits",
     limitsHint:
       "How many requests each provider may take per quota day. Empty — no limit. At 80 % a warning appears; at 100 % booths get a 429 and print the original.",

@@ -1,5 +1,15 @@
 /** Every string of the web UI in Russian (the default). `en.ts` must have the same shape. */
 import { errorTexts } from "../../src/lib/errors";
+
+/** The Russian noun form for a count: 1 пароль, 2 пароля, 5 паролей (11–14 take the last). */
+function plural(n: number, one: string, few: string, many: string): string {
+  const d = n % 10;
+  const dd = n % 100;
+  if (d === 1 && dd !== 11) return one;
+  if (d >= 2 && d <= 4 && (dd < 12 || dd > 14)) return few;
+  return many;
+}
+
 export const ru = {
   locale: "ru-RU",
   app: {
@@ -483,12 +493,23 @@ export const ru = {
   attention: {
     title: "Требует внимания",
     failingTitle: "Слоты не обрабатывают фото с будки",
-    failingLine: (n: number, reason: string) => `ошибок за час: ${n}, последняя — ${reason}`,
+    failingHint: "Сколько ошибок и почему — на карточках слотов.",
     refusalsTitle: (reason: string) => `Будка получает отказ: ${reason}`,
     afterRotation:
       "Пароль будки недавно сменили, а будка присылает старый. Впишите новый пароль в DSLR Remote Pro.",
     wrongPassword: "Будка присылает неверный пароль. Проверьте пароль в DSLR Remote Pro.",
-    perHour: (n: number) => `за час: ${n}`,
+    ack: "Понятно",
+    ackHint: "Скрыть для меня, пока не случится что-то новое",
+    blockedTitle: "Будка заблокирована после неверных паролей",
+    blockedLine: (address: string, n: number, since: string) =>
+      `${address}: ${n} ${plural(n, "неверный пароль", "неверных пароля", "неверных паролей")} с ${since}`,
+    blockedStale: "будка всё ещё отправляет старый?",
+    blockedHint:
+      "С этого адреса проверяется одна попытка в 30 секунд, и верный пароль сразу снимает блокировку. Впишите новый пароль в DSLR Remote Pro или разблокируйте адрес.",
+    unblock: "Разблокировать",
+    confirmUnblock: (address: string) => `Снять блокировку с адреса ${address}?`,
+    unblocked: (address: string) => `Адрес ${address} разблокирован.`,
+    unblockGone: "Этой блокировки уже нет.",
     diskTitle: "Диск почти заполнен.",
     disk: (free: string, total: string) =>
       `Свободно ${free} из ${total}. Когда место кончится, будка получит ошибку 507.`,
@@ -595,6 +616,7 @@ export const ru = {
   } as Record<string, string>,
   actors: {
     "first-start": "первый запуск",
+    system: "сервер",
     cli: "командная строка",
     test: "тест",
   } as Record<string, string>,
@@ -648,6 +670,50 @@ export const ru = {
     notifyNone: "Уведомления не настроены — отправлять некуда.",
     notifySent: (target: string) => `${target}: сообщение отправлено.`,
     notifyFailed: (target: string, error: string) => `${target}: не отправлено (${error}).`,
+    causes: {
+      dns: (host: string) => `имя ${host} не находится (DNS) — проверьте адрес`,
+      refused: (host: string) => `${host} отказал в соединении — сервис не запущен или порт не тот`,
+      timeout: (host: string) => `${host} не ответил за 5 секунд`,
+      reset: (host: string) => `${host} оборвал соединение`,
+      redirect: (host: string) => `${host} перенаправляет на другой адрес — укажите конечный`,
+      tls: (problem: string) => `ошибка TLS: ${problem}`,
+      tlsProblems: {
+        self_signed: "сертификат самоподписанный",
+        expired: "срок сертификата истёк",
+        wrong_name: "сертификат выдан на другое имя",
+        untrusted: "сертификату нет доверия",
+        handshake: "на этом порту не отвечают по TLS",
+        other: "защищённое соединение не установилось",
+      } as Record<string, string>,
+      http: (detail: string) => `сервис ответил HTTP ${detail}`,
+      network: (code: string) => `сетевая ошибка (${code})`,
+    },
+    historyTitle: "Последние уведомления",
+    historyHint: "20 последних отправок — проверочных и настоящих — и их итог.",
+    historyEmpty: "Уведомлений ещё не отправляли.",
+    historyWhen: "Когда",
+    historyEvent: "Что",
+    historyTarget: "Куда",
+    historyResult: "Итог",
+    historyCause: "Причина",
+    historySent: "отправлено",
+    historyFailed: "не отправлено",
+    events: {
+      test: "проверка",
+      slot_failing: "слот не работает",
+      slot_recovered: "слот снова работает",
+    } as Record<string, string>,
+    blocksTitle: "Блокировки после неверных паролей",
+    blocksHint:
+      "Адрес будки блокируется после 10 неверных паролей за 10 минут (одна попытка в 30 секунд всё равно проверяется, верный пароль снимает блокировку), вход администратора — после 5 неудачных попыток.",
+    blocksEmpty: "Сейчас никто не заблокирован.",
+    blockAddress: "Адрес",
+    blockWhat: "Что",
+    blockBooth: "будка",
+    blockLogin: (user: string) => `вход ${user}`,
+    blockFailures: "Неверных паролей",
+    blockSince: "С",
+    blockUntil: "До",
   },
   audit: {
     eyebrow: "Безопасность",
@@ -665,6 +731,8 @@ export const ru = {
       "template.removed": "шаблон удалён",
       "settings.updated": "настройки изменены",
       "ingest_password.rotated": "пароль будки сменён",
+      "block.lifted": "блокировка после неверных паролей снята",
+      "provider.resumed": "провайдер снова принимает фото",
       "provider_key.replaced": "ключ провайдера задан",
       "provider_key.cleared": "ключ провайдера удалён",
       "admin.password_set": "пароль администратора задан",
@@ -691,7 +759,20 @@ export const ru = {
       count: "количество",
       version: "версия",
       fields: "поля",
+      scope: "что",
+      key: "кто",
+      failures: "неверных паролей",
+      reason: "почему",
     } as Record<string, string>,
+    /** Words for the values of some keys (the rest are shown as they are). */
+    values: {
+      scope: { ingest: "будка", login: "вход администратора" },
+      reason: {
+        operator: "оператор возобновил",
+        job_succeeded: "задача у провайдера прошла успешно",
+        check_passed: "проверка провайдера прошла",
+      },
+    } as Record<string, Record<string, string>>,
     changedFields: {
       name: "название",
       enabled: "вкл/выкл",

@@ -1,9 +1,11 @@
 /** @jsxImportSource @kitajs/html */
 /** The pages operators expect besides the daily ones: system health, the audit log, their own account. */
+import { UnblockButton } from "../attention";
 import { AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, type View } from "../view";
+import { causeText } from "../notify";
+import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, fmtSince, type View } from "../view";
 
 export interface SystemModel {
   version: string;
@@ -31,6 +33,133 @@ export interface SystemModel {
     current: boolean;
   }[];
   notify: { webhook: boolean; telegram: boolean };
+  /** Addresses blocked for wrong passwords now (booth and admin logins). */
+  blocks: BlockView[];
+  /** The last notifications sent, newest first. */
+  notifications: NotificationView[];
+}
+
+export interface NotificationView {
+  at: Date;
+  event: string;
+  target: string;
+  ok: boolean;
+  cause: string | null;
+  detail: string | null;
+  slotId: string | null;
+}
+
+/** `/system`'s history of notifications sent (tests and real ones), each with its result. */
+export function NotificationHistory({
+  v,
+  rows,
+  oob = false,
+}: {
+  v: View;
+  rows: NotificationView[];
+  oob?: boolean;
+}): JSX.Element {
+  const s = v.t.system;
+  return (
+    <section class="card" id="notify-history" {...(oob ? { "hx-swap-oob": "true" } : {})}>
+      <h2 safe>{s.historyTitle}</h2>
+      <p class="hint" safe>
+        {s.historyHint}
+      </p>
+      {rows.length ? (
+        <CardsTable
+          rows={rows}
+          rowAttrs={(r) => ({ "data-notification": r.ok ? "sent" : "failed", "data-target": r.target })}
+          columns={[
+            { label: s.historyWhen, text: (r) => fmtDateTime(v, r.at) },
+            {
+              label: s.historyEvent,
+              text: (r) => `${s.events[r.event] ?? r.event}${r.slotId ? ` · ${r.slotId}` : ""}`,
+            },
+            { label: s.historyTarget, text: (r) => s.targets[r.target] ?? r.target },
+            {
+              label: s.historyResult,
+              cell: (r) => <StatusLine ok={r.ok} text={r.ok ? s.historySent : s.historyFailed} />,
+            },
+            {
+              label: s.historyCause,
+              text: (r) => (r.ok ? "" : causeText(v, r.cause ? { kind: r.cause, detail: r.detail } : null)),
+            },
+          ]}
+        />
+      ) : (
+        <p class="muted" safe>
+          {s.historyEmpty}
+        </p>
+      )}
+    </section>
+  );
+}
+
+export interface BlockView {
+  scope: string;
+  key: string;
+  address: string;
+  username: string | null;
+  failures: number;
+  since: Date;
+  until: Date;
+}
+
+/** `/system`'s list of blocks after wrong passwords, each with its unblock button. */
+export function BlocksCard({
+  v,
+  blocks,
+  message,
+}: {
+  v: View;
+  blocks: BlockView[];
+  message?: { kind: "success" | "warn"; text: string };
+}): JSX.Element {
+  const s = v.t.system;
+  return (
+    <section class="card" id="blocks">
+      <h2 safe>{s.blocksTitle}</h2>
+      <p class="hint" safe>
+        {s.blocksHint}
+      </p>
+      {message ? <AlertText kind={message.kind} text={message.text} /> : ""}
+      {blocks.length ? (
+        <CardsTable
+          rows={blocks}
+          rowAttrs={(b) => ({ "data-block": `${b.scope}:${b.key}` })}
+          columns={[
+            { label: s.blockAddress, mono: true, text: (b) => b.address },
+            {
+              label: s.blockWhat,
+              text: (b) => (b.scope === "login" ? s.blockLogin(b.username ?? "") : s.blockBooth),
+            },
+            { label: s.blockFailures, num: true, text: (b) => String(b.failures) },
+            { label: s.blockSince, text: (b) => fmtSince(v, b.since) },
+            { label: s.blockUntil, text: (b) => fmtSince(v, b.until) },
+            can(v, "settings:write") && {
+              label: v.t.attention.unblock,
+              hideLabel: true,
+              cell: (b) => (
+                <UnblockButton
+                  v={v}
+                  scope={b.scope}
+                  blockKey={b.key}
+                  address={b.address}
+                  target="#blocks"
+                  action="/system/blocks/unblock"
+                />
+              ),
+            },
+          ]}
+        />
+      ) : (
+        <p class="muted" safe>
+          {s.blocksEmpty}
+        </p>
+      )}
+    </section>
+  );
 }
 
 function StatusLine({ ok, text }: { ok: boolean; text: string }): JSX.Element {
@@ -172,6 +301,8 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
           </p>
         </section>
       </div>
+      <NotificationHistory v={v} rows={m.notifications} />
+      <BlocksCard v={v} blocks={m.blocks} />
       <section class="card" id="instances">
         <h2 safe>{s.instances}</h2>
         <CardsTable
@@ -259,6 +390,8 @@ function detailValue(v: View, key: string, value: unknown): JSX.Element {
     );
   }
   if (key === "username" && typeof value === "string") return <span safe>{actorName(v, value)}</span>;
+  const word = typeof value === "string" ? v.t.audit.values[key]?.[value] : undefined;
+  if (word) return <span safe>{word}</span>;
   if (Array.isArray(value)) {
     return <span safe>{value.map((x) => v.t.audit.changedFields[String(x)] ?? String(x)).join(", ")}</span>;
   }

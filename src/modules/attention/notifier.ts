@@ -30,7 +30,114 @@ export interface Notice {
 export interface SendResult {
   target: "webhook" | "telegram";
   ok: boolean;
+  /** Why it was not sent (absent when sent). */
+  cause?: SendCause;
+  /** The cause in plain English, for the log. */
   error?: string;
+}
+
+/**
+ * Why a send failed, in words an operator can act on: the name did not resolve, the host refused
+ * the connection or did not answer, TLS failed (and how), or the service answered an HTTP error —
+ * with its own message (Telegram's `description`, a webhook's `message`/`error`/text).
+ */
+export type SendCause =
+  | { kind: "dns" | "refused" | "timeout" | "reset" | "redirect"; detail: string }
+  | { kind: "tls"; detail: TlsProblem }
+  | { kind: "http"; detail: string }
+  | { kind: "network"; detail: string };
+
+export type TlsProblem = "self_signed" | "expired" | "wrong_name" | "untrusted" | "handshake" | "other";
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "?";
+  }
+}
+
+function tlsProblem(code: string, message: string): TlsProblem | null {
+  const text = `${code} ${message}`;
+  if (/SELF_SIGNED|self[- ]signed/i.test(text)) return "self_signed";
+  if (/EXPIRED|expired/i.test(text)) return "expired";
+  if (/ALTNAME|HOSTNAME|does not match/i.test(text)) return "wrong_name";
+  if (/UNABLE_TO_(GET|VERIFY)|ISSUER|untrusted|CERT_UNTRUSTED|CERT_/i.test(text)) return "untrusted";
+  if (code === "EPROTO" || /handshake/i.test(text)) return "handshake";
+  if (/TLS|SSL|certificate/i.test(text)) return "other";
+  return null;
+}
+
+/** A thrown fetch error as a cause (Bun's codes: ENOTFOUND, ECONNREFUSED, TimeoutError, EPROTO, …). */
+export function causeOf(err: unknown, url: string): SendCause {
+  const e = (err ?? {}) as { name?: unknown; code?: unknown; message?: unknown };
+  const name = typeof e.name === "string" ? e.name : "";
+  const code = typeof e.code === "string" ? e.code : "";
+  const message = typeof e.message === "string" ? e.message : String(err);
+  const host = hostOf(url);
+  if (name === "TimeoutError" || name === "AbortError" || /^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT)$/.test(code))
+    return { kind: "timeout", detail: host };
+  if (
+    /^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL|ENODATA|DNSException)$/.test(code) ||
+    /getaddrinfo/.test(message)
+  )
+    return { kind: "dns", detail: host };
+  if (code === "ECONNREFUSED") return { kind: "refused", detail: host };
+  if (code === "UnexpectedRedirect" || /redirect/i.test(message)) return { kind: "redirect", detail: host };
+  const tls = tlsProblem(code, message);
+  if (tls) return { kind: "tls", detail: tls };
+  if (/^(ECONNRESET|EPIPE|ECONNABORTED)$/.test(code)) return { kind: "reset", detail: host };
+  return { kind: "network", detail: code || name || "error" };
+}
+
+/** The service's own words from an error answer's body (JSON fields first, else the text). */
+export function serviceMessage(body: string): string | null {
+  let text = body;
+  try {
+    const j = JSON.parse(body) as Record<string, unknown>;
+    const err = j.error as unknown;
+    const found =
+      [
+        j.description,
+        j.message,
+        typeof err === "object" && err ? (err as { message?: unknown }).message : err,
+      ].find((x) => typeof x === "string" && x.trim()) ?? null;
+    if (typeof found === "string") text = found;
+    else return null;
+  } catch {
+    // not JSON: the text itself (an HTML error page says little: only its first line is kept)
+  }
+  const line = text
+    .replace(/<[^>]*>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  return line ? line.slice(0, 200) : null;
+}
+
+/** The cause in plain English (the log's words; the pages say it in their language). */
+export function causeInEnglish(c: SendCause): string {
+  switch (c.kind) {
+    case "dns":
+      return `the name ${c.detail} does not resolve`;
+    case "refused":
+      return `${c.detail} refused the connection`;
+    case "timeout":
+      return `${c.detail} did not answer in ${SEND_TIMEOUT_MS / 1000} s`;
+    case "reset":
+      return `${c.detail} closed the connection`;
+    case "redirect":
+      return `${c.detail} answered with a redirect`;
+    case "tls":
+      return `TLS failed (${c.detail})`;
+    case "http":
+      return `HTTP ${c.detail}`;
+    case "network":
+      return `network error (${c.detail})`;
+  }
+}
+
+function failed(target: SendResult["target"], cause: SendCause): SendResult {
+  return { target, ok: false, cause, error: causeInEnglish(cause) };
 }
 
 export function notifyConfigured(n: NotifyTargets): boolean {
@@ -92,20 +199,22 @@ export async function sendNotice(n: NotifyTargets, notice: Notice): Promise<Send
         text: notice.text,
         at: notice.at,
       });
-      await res.body?.cancel();
-      out.push(
-        res.ok
-          ? { target: "webhook", ok: true }
-          : { target: "webhook", ok: false, error: `HTTP ${res.status}` },
-      );
+      if (res.ok) {
+        await res.body?.cancel();
+        out.push({ target: "webhook", ok: true });
+      } else {
+        const said = serviceMessage(await res.text().catch(() => ""));
+        out.push(failed("webhook", { kind: "http", detail: `${res.status}${said ? `: ${said}` : ""}` }));
+      }
     } catch (err) {
-      out.push({ target: "webhook", ok: false, error: err instanceof Error ? err.name : "error" });
+      out.push(failed("webhook", causeOf(err, n.webhookUrl)));
     }
   }
   if (n.telegram.botToken && n.telegram.chatId) {
+    // the token is part of the URL: it is never logged or shown (a cause names the API's host only)
+    const url = `${n.telegram.apiBase}/bot${n.telegram.botToken}/sendMessage`;
     try {
-      // the token is part of the URL: it is never logged or shown
-      const res = await post(`${n.telegram.apiBase}/bot${n.telegram.botToken}/sendMessage`, {
+      const res = await post(url, {
         chat_id: n.telegram.chatId,
         text: notice.text,
         disable_web_page_preview: true,
@@ -114,28 +223,64 @@ export async function sendNotice(n: NotifyTargets, notice: Notice): Promise<Send
       out.push(
         res.ok && body?.ok
           ? { target: "telegram", ok: true }
-          : {
-              target: "telegram",
-              ok: false,
-              error: `HTTP ${res.status}${body?.description ? `: ${body.description}` : ""}`,
-            },
+          : failed("telegram", {
+              kind: "http",
+              detail: `${res.status}${body?.description ? `: ${String(body.description).slice(0, 200)}` : ""}`,
+            }),
       );
     } catch (err) {
-      out.push({ target: "telegram", ok: false, error: err instanceof Error ? err.name : "error" });
+      out.push(failed("telegram", causeOf(err, url)));
     }
   }
   return out;
 }
 
+/** The last notifications sent (tests and real ones), newest first, for `/system`. */
+export async function recentNotifications(rt: Pick<Services, "store">, limit = 20) {
+  return (await rt.store.notifications.recent(limit)).map((r) => ({
+    at: r.sentAt,
+    event: r.event,
+    target: r.target,
+    ok: r.ok,
+    cause: r.cause,
+    detail: r.detail,
+    slotId: r.slotId,
+  }));
+}
+
+/** Keeps the sends' results for `/system`'s history; a history that cannot be written is only logged. */
+async function recordSends(
+  rt: Pick<Services, "store" | "clock" | "log">,
+  notice: Notice,
+  results: SendResult[],
+  by: string | null,
+): Promise<void> {
+  const at = rt.clock.now();
+  await rt.store.notifications
+    .record(
+      results.map((r) => ({
+        sentAt: at,
+        event: notice.kind,
+        target: r.target,
+        ok: r.ok,
+        cause: r.cause?.kind ?? null,
+        detail: r.cause?.detail ?? null,
+        slotId: notice.slotId,
+        sentBy: by,
+      })),
+    )
+    .catch((err) => rt.log.warn("notify.history_not_written", { error: err }));
+}
+
 /** A test message to every target configured now (none: nothing sent, an empty list). */
 export async function sendTestNotice(
-  rt: Pick<Services, "settings" | "clock" | "log">,
+  rt: Pick<Services, "settings" | "clock" | "log" | "store">,
   text: string,
   by: string,
 ): Promise<SendResult[]> {
   const targets = await rt.settings.notifyTargets();
   if (!notifyConfigured(targets)) return [];
-  const results = await sendNotice(targets, {
+  const notice: Notice = {
     kind: "test",
     slotId: null,
     slotName: null,
@@ -143,8 +288,13 @@ export async function sendTestNotice(
     reason: null,
     text,
     at: rt.clock.now().toISOString(),
+  };
+  const results = await sendNotice(targets, notice);
+  rt.log.info("notify.test", {
+    by,
+    results: results.map((r) => (r.ok ? `${r.target}:sent` : `${r.target}: ${r.error}`)),
   });
-  rt.log.info("notify.test", { by, results: results.map((r) => `${r.target}:${r.ok}`) });
+  await recordSends(rt, notice, results, by);
   return results;
 }
 
@@ -173,6 +323,7 @@ export async function notifyTick(
       base ? `${base}/slots/${s.slotId}` : null,
     );
     const results = await sendNotice(targets, notice);
+    await recordSends(rt, notice, results, null);
     for (const r of results) {
       if (r.ok) rt.log.info("notify.sent", { target: r.target, event: notice.kind, slot: s.slotId });
       else

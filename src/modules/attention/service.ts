@@ -10,6 +10,7 @@ import type { Services } from "../../services";
 import { KEYS } from "../../settings/service";
 import type { CleanupRunRow, RefusalRow } from "../../store/attention";
 import type { InstanceInfo } from "../../store/instances";
+import { type Block, listBlocks } from "../blocks/service";
 
 /** How far back "failing now" and the counts on the cards look. */
 export const ATTENTION_WINDOW_MS = 60 * 60_000;
@@ -18,8 +19,14 @@ const CLEANER_SILENT_MS = 2 * 60 * 60_000;
 /** Below either, the disk banner shows. */
 const DISK_LOW_BYTES = 1024 ** 3;
 const DISK_LOW_FRACTION = 0.05;
-/** Refusals that describe the server's load, not the booth's setup: shown on cards, no banner. */
-const TRANSIENT_REFUSALS = new Set([
+/** A rotation this long before a block began may explain it (the booth kept the old password). */
+const ROTATION_EXPLAINS_MS = 24 * 3600_000;
+/**
+ * Refusals that get no banner of their own: the server's load rather than the booth's setup, and
+ * the throttle's refusals, which the "blocked" banner tells live (shown on the cards all the same).
+ */
+const QUIET_REFUSALS = new Set([
+  "too_many_attempts",
   "queue_busy",
   "service_unavailable",
   "storage_full",
@@ -47,12 +54,27 @@ export interface SlotAttention {
 }
 
 export type Banner =
-  | { kind: "failing"; slots: { id: string; name: string; failures: number; reason: string | null }[] }
+  | {
+      kind: "failing";
+      slots: {
+        id: string;
+        name: string;
+        failures: number;
+        reason: string | null;
+        /** The slot's newest failure (a newer one brings an acknowledged banner back). */
+        lastFailureAt: string | null;
+      }[];
+    }
   | {
       kind: "refusals";
       reason: string;
       afterRotation: boolean;
       slots: { id: string; name: string; count: number }[];
+    }
+  | {
+      kind: "blocked";
+      /** Booth addresses blocked for wrong ingest passwords; `afterRotation`: a rotation may explain it. */
+      blocks: (Block & { afterRotation: boolean })[];
     }
   | { kind: "disk"; freeBytes: number; totalBytes: number }
   | { kind: "cleaner"; lastFinishedAt: string | null; error: string | null }
@@ -60,7 +82,10 @@ export type Banner =
 
 export interface Attention {
   slots: Map<string, SlotAttention>;
+  /** What needs the operator (for one admin: without what they acknowledged, see ./acks.ts). */
   banners: Banner[];
+  /** How many banners the admin acknowledged and are not shown. */
+  acknowledged?: number;
 }
 
 function iso(d: Date | null | undefined): string | null {
@@ -111,12 +136,15 @@ export async function attention(
   let cleaner: CleanupRunRow | null;
   let rotatedAt: Date | null;
   let instances: InstanceInfo[];
+  let blocks: Block[];
   try {
-    [slots, cleaner, rotatedAt, instances] = await Promise.all([
+    [slots, cleaner, rotatedAt, instances, blocks] = await Promise.all([
       slotAttention(rt, now),
       rt.store.attention.lastCleanupRun(),
-      rt.settings.meta(KEYS.ingestPassword).then((m) => m.updatedAt),
+      // the password set on the first start is no rotation: nobody changed it
+      rt.settings.meta(KEYS.ingestPassword).then((m) => (m.updatedBy === "first-start" ? null : m.updatedAt)),
       rt.store.instances.list(LEASE_TTL_MS, 0),
+      listBlocks(rt, now),
     ]);
   } catch (err) {
     rt.log.warn("attention.unavailable", { error: String(err) });
@@ -132,13 +160,14 @@ export async function attention(
         name: s.name,
         failures: s.failuresInWindow,
         reason: s.lastFailureReason,
+        lastFailureAt: s.lastFailureAt,
       })),
     });
   }
   const byReason = new Map<string, { id: string; name: string; count: number; lastAt: string }[]>();
   for (const s of slots.values()) {
     for (const r of s.refusals) {
-      if (TRANSIENT_REFUSALS.has(r.reason)) continue;
+      if (QUIET_REFUSALS.has(r.reason)) continue;
       byReason.set(r.reason, [
         ...(byReason.get(r.reason) ?? []),
         { id: s.slotId, name: s.name, count: r.count, lastAt: r.lastAt },
@@ -151,6 +180,17 @@ export async function attention(
       rotatedAt !== null &&
       list.some((x) => new Date(x.lastAt).getTime() > new Date(rotatedAt).getTime());
     banners.push({ kind: "refusals", reason, afterRotation, slots: list });
+  }
+  const booths = blocks.filter((b) => b.scope === "ingest");
+  if (booths.length) {
+    banners.push({
+      kind: "blocked",
+      blocks: booths.map((b) => ({
+        ...b,
+        afterRotation:
+          rotatedAt !== null && new Date(rotatedAt).getTime() >= b.since.getTime() - ROTATION_EXPLAINS_MS,
+      })),
+    });
   }
   try {
     const disk = await rt.media.diskUsage();

@@ -2,7 +2,7 @@
 import { AppError } from "../../lib/errors";
 import { hasControlCharacters } from "../../lib/text";
 import type { Services } from "../../services";
-import { clearFailures, LOGIN_RULE, recordFailure, reserveAttempt, throttledFor } from "./throttle";
+import { clearFailures, LOGIN_RULE, loginKey, recordFailure, reserveAttempt, throttledFor } from "./throttle";
 
 // Verified against when the username is unknown, so both paths cost one argon2id verify.
 let dummyHash: Promise<string> | null = null;
@@ -19,7 +19,7 @@ export async function checkLogin(
 ): Promise<void> {
   // No account name holds a control character; a NUL could not even be looked up in PostgreSQL.
   if (hasControlCharacters(username)) throw new AppError("invalid_credentials", "Wrong username or password");
-  const key = `${username.toLowerCase()}|${clientIp}`;
+  const key = loginKey(username, clientIp);
   // The early read spares the upsert for a key already over its limit; the reservation decides.
   let wait = await throttledFor(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
   if (wait === 0) wait = await reserveAttempt(rt.store.auth, LOGIN_RULE, key, rt.clock.now());

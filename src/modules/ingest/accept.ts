@@ -19,6 +19,7 @@ import {
   databaseUnavailable,
   type EnqueueInput,
   enqueueUpload,
+  forgetWrongPasswords,
   guardDb,
   loadSlot,
   MB,
@@ -149,9 +150,10 @@ async function boothExchange(
   }
   const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
   track.provider = slot.provider;
-  await refuseIfThrottled(rt, client.ip);
+  const wrongBefore = await refuseIfThrottled(rt, client.ip);
   // Streamed: the photo is kept only once its password is right (see ./upload.ts).
   const upload = await readBoothPhoto(rt, request, slot.sizeLimitMb * MB, client.ip);
+  if (wrongBefore) await forgetWrongPasswords(rt, client.ip);
   await requireImage(upload, {
     maxPixels: rt.config.maxImagePixels,
     acceptsHeic: rt.providers.get(slot.provider)?.spec.acceptsHeic ?? false,

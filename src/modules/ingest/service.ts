@@ -16,7 +16,7 @@ import {
   INGEST_PASSWORD_RULE,
   recordFailure,
   reserveAttempt,
-  throttledFor,
+  throttleState,
 } from "../auth/throttle";
 
 export { databaseUnavailable };
@@ -302,14 +302,26 @@ function tooManyAttempts(wait: number): AppError {
   );
 }
 
+/**
+ * Refuses an address still blocked for wrong passwords (429, before the upload is read); an address
+ * whose probe is due goes on to have its password checked. True when the address has wrong
+ * attempts counted: its right password then clears them (`forgetWrongPasswords`), even when this
+ * process recognised it without a verification.
+ */
 export async function refuseIfThrottled(
   rt: Pick<Services, "store" | "clock">,
   clientIp: string,
-): Promise<void> {
-  const wait = await guardDb(rt.store, () =>
-    throttledFor(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+): Promise<boolean> {
+  const { wait, counted } = await guardDb(rt.store, () =>
+    throttleState(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
   );
   if (wait > 0) throw tooManyAttempts(wait);
+  return counted;
+}
+
+/** The address sent the right password: its wrong attempts and any block are forgotten at once. */
+export async function forgetWrongPasswords(rt: Pick<Services, "store">, clientIp: string): Promise<void> {
+  await guardDb(rt.store, () => clearFailures(rt.store.auth, INGEST_PASSWORD_RULE, clientIp));
 }
 
 export interface EnqueueInput {

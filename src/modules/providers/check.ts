@@ -93,6 +93,8 @@ export interface CheckOptions {
   apiKey?: string | null;
   model?: string | null;
   timeoutMs?: number;
+  /** Who asked (the audit entry when a passing check resumes an exhausted provider). */
+  by?: string;
 }
 
 export function isCheckable(id: string): id is CheckableProvider {
@@ -177,6 +179,14 @@ export async function checkProvider(
       );
     }
     report.ok = true;
+    // The provider answered as expected: an "exhausted" it said earlier today no longer holds.
+    // (Only a check of the key the slots use counts, not one of another key typed for the check.)
+    const typed = options.apiKey?.trim();
+    if (!typed || typed === (await deps.settings.providerKey(id))) {
+      await deps.quota
+        .noteSuccess(id, { by: options.by ?? "cli", reason: "check_passed" })
+        .catch((err) => deps.log.warn("provider.quota_resume_failed", { error: err }));
+    }
   } catch (err) {
     if (err instanceof ProviderFailure && err.quotaExhausted) {
       // The same state a job would switch to: the slots of this provider stop taking uploads.

@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import { AppError } from "../../lib/errors";
 import { readJson } from "../../lib/validation";
-import type { QuotaState } from "../../providers/quota";
+import { isQuotaProvider, type QuotaState } from "../../providers/quota";
 import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
@@ -68,8 +68,33 @@ export const providersModule = (rt: Services) =>
       }),
     })
     .post(
+      "/api/providers/:id/resume",
+      async ({ params, admin }) => {
+        if (!isQuotaProvider(params.id)) {
+          throw new AppError(
+            "provider_not_found",
+            `"${params.id}" has no quota to resume (gemini, turbotext or openai)`,
+          );
+        }
+        return quotaJson(await rt.quota.resume(params.id, admin.username));
+      },
+      {
+        scope: "settings:write",
+        detail: op({
+          tag: "providers",
+          summary: "Take uploads for the provider again after it said its daily quota is exhausted (audited)",
+          description:
+            "Clears today's \"exhausted\" flag the provider's own quota answer set (its next successful job or " +
+            "check clears it too). A daily limit of our own that is used up stays: raise provider_daily_limit. " +
+            "Answers 200 with the provider's quota state, as in GET /api/providers/usage.",
+          scope: "settings:write",
+          errors: [404],
+        }),
+      },
+    )
+    .post(
       "/api/providers/:id/check",
-      async ({ params, request }) => {
+      async ({ params, request, admin }) => {
         if (!isCheckable(params.id)) {
           throw new AppError(
             "provider_not_found",
@@ -79,7 +104,11 @@ export const providersModule = (rt: Services) =>
         const parsed = await readJson(request);
         const body = (parsed && typeof parsed === "object" ? parsed : {}) as Record<string, unknown>;
         const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
-        return checkProvider(rt, params.id, { apiKey: str(body.api_key), model: str(body.model) });
+        return checkProvider(rt, params.id, {
+          apiKey: str(body.api_key),
+          model: str(body.model),
+          by: admin.username,
+        });
       },
       {
         scope: "settings:write",

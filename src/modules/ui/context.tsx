@@ -14,7 +14,7 @@ import { errorPageHtml } from "../../app-errors";
 import { AppError } from "../../lib/errors";
 import { hasControlCharacters } from "../../lib/text";
 import type { Services } from "../../services";
-import { attention } from "../attention/service";
+import { attentionFor } from "../attention/acks";
 import { authenticate, authPlugin, requireSameOrigin, sessionToken } from "../auth/plugin";
 import { HTML, isHtmx } from "./render";
 
@@ -114,7 +114,7 @@ export const uiContext = (rt: Services) =>
           };
           // whole pages carry the banner; htmx fragments ask for it themselves (/partials/attention)
           if (request.method === "GET" && !isHtmx(request)) {
-            signedIn.attention = await attention(rt, signedIn.now);
+            signedIn.attention = await attentionFor(rt, admin.username, signedIn.now);
           }
           const refuse = async (err: AppError) => {
             set.headers["content-type"] = HTML;

@@ -2,16 +2,22 @@
 /** The dashboard `/`, its live poll, and the enabled toggle. */
 import { Elysia } from "elysia";
 import { AttentionBanner } from "../../../templates/attention";
+import { pt } from "../../../templates/i18n/providers";
 import {
   DashboardPage,
   type DashboardSlot,
   EnabledToggle,
   SlotsLive,
 } from "../../../templates/pages/dashboard";
+import { QuotaBanners } from "../../../templates/quota";
 import type { View } from "../../../templates/view";
+import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
+import { isQuotaProvider } from "../../providers/quota";
 import type { Services } from "../../services";
-import { attention, slotAttention } from "../attention/service";
+import { acknowledge, attentionFor } from "../attention/acks";
+import { slotAttention } from "../attention/service";
+import { liftBlock } from "../blocks/service";
 import { listSlots, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
 import { slotsLive } from "./data";
@@ -63,9 +69,51 @@ export const uiDashboardRoutes = (rt: Services) =>
     )
     .get(
       "/partials/attention",
-      async ({ view }) =>
-        render(<AttentionBanner v={{ ...view, attention: await attention(rt, view.now) }} />),
+      async ({ view, admin }) =>
+        render(
+          <AttentionBanner v={{ ...view, attention: await attentionFor(rt, admin.username, view.now) }} />,
+        ),
       { page: "slots:read" },
+    )
+    .post(
+      "/attention/ack",
+      async ({ view, admin, body }) => {
+        const form = (body ?? {}) as Record<string, unknown>;
+        const key = typeof form.key === "string" ? form.key : "";
+        const fingerprint = typeof form.fingerprint === "string" ? form.fingerprint : "";
+        if (key && fingerprint) await acknowledge(rt, admin.username, key, fingerprint, view.now);
+        return render(
+          <AttentionBanner v={{ ...view, attention: await attentionFor(rt, admin.username, view.now) }} />,
+        );
+      },
+      { page: "slots:read" },
+    )
+    .post(
+      "/providers/:id/resume",
+      async ({ view, params, admin }) => {
+        if (!isQuotaProvider(params.id)) {
+          throw new AppError("provider_not_found", `"${params.id}" has no quota to resume`);
+        }
+        await rt.quota.resume(params.id, admin.username);
+        const quotas = await quotaViews(rt);
+        const label = quotas.find((q) => q.provider === params.id)?.label ?? params.id;
+        return render(<QuotaBanners v={view} quotas={quotas} message={pt(view).quota.resumed(label)} />);
+      },
+      { page: "settings:write" },
+    )
+    .post(
+      "/attention/unblock",
+      async ({ view, body, admin }) => {
+        const form = (body ?? {}) as Record<string, unknown>;
+        // a block lifted meanwhile (by the CLI, another admin, the booth's right password) is no error here
+        await liftBlock(rt, String(form.scope ?? ""), String(form.key ?? ""), admin.username).catch((err) => {
+          if (!(err instanceof AppError && err.code === "block_not_found")) throw err;
+        });
+        return render(
+          <AttentionBanner v={{ ...view, attention: await attentionFor(rt, admin.username, view.now) }} />,
+        );
+      },
+      { page: "settings:write" },
     )
     .get(
       "/partials/slots-live",

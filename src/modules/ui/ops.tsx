@@ -5,6 +5,8 @@ import { NotifyResult } from "../../../templates/notify";
 import {
   AccountPage,
   AuditPage,
+  BlocksCard,
+  NotificationHistory,
   PasswordCard,
   SessionsCard,
   type SessionView,
@@ -18,8 +20,9 @@ import { AppError } from "../../lib/errors";
 import { instanceRegistry } from "../../ops";
 import type { Services } from "../../services";
 import { VERSION } from "../../version";
-import { sendTestNotice } from "../attention/notifier";
+import { recentNotifications, sendTestNotice } from "../attention/notifier";
 import { checkLogin } from "../auth/service";
+import { liftBlock, listBlocks } from "../blocks/service";
 import { uiContext } from "./context";
 import { render } from "./render";
 
@@ -48,6 +51,8 @@ async function systemModel(rt: Services): Promise<SystemModel> {
     safe(() => instanceRegistry(rt.store)),
   ]);
   const n = await rt.settings.notifyTargets();
+  const blocks = (await safe(() => listBlocks(rt, rt.clock.now()))) ?? [];
+  const notifications = (await safe(() => recentNotifications(rt))) ?? [];
   return {
     version: VERSION,
     database: { ok: dbOk, latencyMs: latency === null ? null : Math.round(latency * 10) / 10 },
@@ -75,6 +80,8 @@ async function systemModel(rt: Services): Promise<SystemModel> {
       current: i.id === rt.instanceId,
     })),
     notify: { webhook: !!n.webhookUrl, telegram: !!(n.telegram.botToken && n.telegram.chatId) },
+    blocks,
+    notifications,
   };
 }
 
@@ -117,10 +124,36 @@ export const uiOpsRoutes = (rt: Services) =>
     })
     .post(
       "/system/notify-test",
-      async ({ view, admin }) =>
-        render(
-          <NotifyResult v={view} results={await sendTestNotice(rt, view.t.notify.test, admin.username)} />,
-        ),
+      async ({ view, admin }) => {
+        const results = await sendTestNotice(rt, view.t.notify.test, admin.username);
+        // the history on the same page shows the send at once
+        return render(
+          <>
+            <NotifyResult v={view} results={results} />
+            <NotificationHistory v={view} rows={await recentNotifications(rt)} oob />
+          </>,
+        );
+      },
+      { page: "settings:write" },
+    )
+    .post(
+      "/system/blocks/unblock",
+      async ({ view, body, admin }) => {
+        const form = (body ?? {}) as Record<string, unknown>;
+        const key = String(form.key ?? "");
+        let message: { kind: "success" | "warn"; text: string };
+        try {
+          await liftBlock(rt, String(form.scope ?? ""), key, admin.username);
+          const address = key.includes("|") ? key.slice(key.indexOf("|") + 1) : key;
+          message = { kind: "success", text: view.t.attention.unblocked(address) };
+        } catch (err) {
+          if (!(err instanceof AppError && err.code === "block_not_found")) throw err;
+          message = { kind: "warn", text: view.t.attention.unblockGone };
+        }
+        return render(
+          <BlocksCard v={view} blocks={await listBlocks(rt, rt.clock.now())} message={message} />,
+        );
+      },
       { page: "settings:write" },
     )
     .get(
@@ -133,7 +166,7 @@ export const uiOpsRoutes = (rt: Services) =>
           rt.store.attention.auditPage({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
           rt.store.attention.auditActions(),
         ]);
-        const actors = ["serg", "igor", "cli", "first-start"];
+        const actors = ["serg", "igor", "cli", "first-start", "system"];
         return render(
           <AuditPage
             v={view}

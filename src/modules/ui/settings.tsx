@@ -328,12 +328,12 @@ export const uiSettingsRoutes = (rt: Services) =>
     )
     .post(
       "/settings/keys/:provider/check",
-      async ({ params, body, view }) => {
+      async ({ params, body, view, admin }) => {
         if (!isCheckable(params.provider)) {
           throw new AppError("provider_not_found", `Cannot check "${params.provider}"`);
         }
         const typed = (last(((body ?? {}) as Form).api_key) ?? "").trim();
-        const r = await checkProvider(rt, params.provider, { apiKey: typed || null });
+        const r = await checkProvider(rt, params.provider, { apiKey: typed || null, by: admin.username });
         return render(
           <CheckResult
             v={view}
