@@ -49,6 +49,10 @@ export function causeText(
       return c.reset(d);
     case "redirect":
       return c.redirect(d);
+    case "internal":
+      return c.internal(d);
+    case "lan":
+      return c.lan(d);
     case "tls":
       return c.tls(c.tlsProblems[d] ?? c.tlsProblems.other!);
     case "http":

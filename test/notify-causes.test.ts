@@ -60,7 +60,11 @@ function server(fetch: (req: Request) => Response | Promise<Response>, tls?: { c
 
 async function webhookTo(url: string): Promise<SendResult> {
   const [r] = await sendNotice(
-    { webhookUrl: url, telegram: { botToken: null, chatId: null, apiBase: "http://127.0.0.1:1" } },
+    {
+      webhookUrl: url,
+      webhookAllowsLan: true,
+      telegram: { botToken: null, chatId: null, apiBase: "http://127.0.0.1:1" },
+    },
     notice,
   );
   return r!;
@@ -146,9 +150,47 @@ describe("a failed send names its cause", () => {
     expect((await webhookTo(`http://127.0.0.1:${port}/moved`)).cause).toMatchObject({ kind: "redirect" });
   });
 
+  test("a webhook on this box or the LAN is not called without the allowance, nor a metadata address ever", async () => {
+    let called = 0;
+    const s = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => {
+        called++;
+        return new Response("ok");
+      },
+    });
+    servers.push(s);
+    const lan = await sendNotice(
+      {
+        webhookUrl: `http://localhost:${s.port}/hook`,
+        webhookAllowsLan: false,
+        telegram: { botToken: null, chatId: null, apiBase: "http://127.0.0.1:1" },
+      },
+      notice,
+    );
+    expect(lan[0]).toMatchObject({ ok: false, cause: { kind: "lan" } });
+    const meta = await sendNotice(
+      {
+        webhookUrl: "http://169.254.169.254/latest/meta-data/",
+        webhookAllowsLan: true,
+        telegram: { botToken: null, chatId: null, apiBase: "http://127.0.0.1:1" },
+      },
+      notice,
+    );
+    expect(meta[0]).toMatchObject({ ok: false, cause: { kind: "internal" } });
+    expect(called).toBe(0);
+    expect((await webhookTo(`http://localhost:${s.port}/hook`)).ok).toBe(true);
+    expect(called).toBe(1);
+  });
+
   test("Telegram's description, and never the bot token", async () => {
     const [r] = await sendNotice(
-      { webhookUrl: null, telegram: { botToken: BOT_TOKEN, chatId: "-100123", apiBase: telegramNoChat() } },
+      {
+        webhookUrl: null,
+        webhookAllowsLan: false,
+        telegram: { botToken: BOT_TOKEN, chatId: "-100123", apiBase: telegramNoChat() },
+      },
       notice,
     );
     expect(r).toMatchObject({
@@ -159,6 +201,7 @@ describe("a failed send names its cause", () => {
     const [gone] = await sendNotice(
       {
         webhookUrl: null,
+        webhookAllowsLan: false,
         telegram: { botToken: BOT_TOKEN, chatId: "-100123", apiBase: "http://no-such-host.invalid" },
       },
       notice,
@@ -231,7 +274,23 @@ describe("in the console", () => {
     expect(history).toContain("отказал в соединении");
     expect(history.match(/data-notification=/g)).toHaveLength(6);
 
-    for (let i = 0; i < 10; i++) await sendTest("ru");
+    // More sends than the list shows (test sends are limited to a few in a row, so the history is
+    // filled the way a send records itself).
+    await sendTest("ru");
+    for (let i = 0; i < 9; i++) {
+      await app.rt.store.notifications.record(
+        (["webhook", "telegram"] as const).map((target) => ({
+          sentAt: new Date(),
+          event: "test",
+          target,
+          ok: false,
+          cause: "refused",
+          detail: "127.0.0.1:9",
+          slotId: null,
+          sentBy: "serg",
+        })),
+      );
+    }
     page = await (await fetch(`${app.url}/system?lang=ru`, { headers: { cookie } })).text();
     expect(page.match(/data-notification=/g)).toHaveLength(20);
     expect(await app.rt.store.notifications.recent(100)).toHaveLength(26);

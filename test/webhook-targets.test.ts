@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { addressProblem, resolvedHostProblem, urlHostProblem } from "../src/lib/outbound";
+import { TEST_SEND_BURST } from "../src/modules/attention/notifier";
 import { api, login } from "./helpers/admin";
 import { startTestApp, type TestApp } from "./helpers/app";
 
@@ -74,4 +75,28 @@ describe("PUT /api/settings notify.webhook_url", () => {
     expect(ok.status).toBe(200);
     expect((await app.rt.settings.notifyTargets()).webhookUrl).toBe("https://hooks.example.org/pc");
   });
+});
+
+describe("test sends", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ workers: false, env: { NOTIFY_WEBHOOK_URL: "http://127.0.0.1:9/hook" } });
+  });
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  test("a burst of test sends is cut after a few: 429 with Retry-After, no flood of outbound requests", async () => {
+    const serg = api(app, await login(app, "serg"));
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await serg("POST", "/system/notify-test", {
+        headers: { "hx-request": "true", origin: app.url },
+      });
+      statuses.push(res.status);
+      if (res.status === 429) expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    }
+    expect(statuses.filter((s) => s === 200).length).toBe(TEST_SEND_BURST);
+    expect(statuses.filter((s) => s === 429).length).toBe(12 - TEST_SEND_BURST);
+  }, 30_000);
 });

@@ -74,6 +74,8 @@ export interface SecretMeta {
 /** Where the notifier sends: the operator's settings field by field, else the environment (NOTIFY_*). */
 export interface NotifyTargets {
   webhookUrl: string | null;
+  /** This box and the LAN may be called (NOTIFY_ALLOW_LAN, or a webhook set in the environment). */
+  webhookAllowsLan: boolean;
   telegram: { botToken: string | null; chatId: string | null; apiBase: string };
 }
 
@@ -394,7 +396,14 @@ export class SettingsService {
       value("telegramBotToken"),
       value("telegramChatId"),
     ]);
-    return { webhookUrl, telegram: { botToken, chatId, apiBase: this.config.notify.telegram.apiBase } };
+    // A webhook set in the environment is the operator's own choice on the box: any target goes.
+    const webhookAllowsLan =
+      this.config.notify.allowLan || (!!webhookUrl && webhookUrl === this.config.notify.webhookUrl);
+    return {
+      webhookUrl,
+      webhookAllowsLan,
+      telegram: { botToken, chatId, apiBase: this.config.notify.telegram.apiBase },
+    };
   }
 
   async notifyStatus(): Promise<Record<NotifyField, NotifyFieldStatus>> {

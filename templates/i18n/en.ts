@@ -671,6 +671,10 @@ export const en: Dict = {
       timeout: (host: string) => `${host} did not answer within 5 seconds`,
       reset: (host: string) => `${host} closed the connection`,
       redirect: (host: string) => `${host} redirects elsewhere — enter the final address`,
+      internal: (host: string) =>
+        `${host} is a link-local or cloud-metadata address: the server never calls it`,
+      lan: (host: string) =>
+        `${host} is this box or the local network: allowed only with NOTIFY_ALLOW_LAN=true`,
       tls: (problem: string) => `TLS failed: ${problem}`,
       tlsProblems: {
         self_signed: "the certificate is self-signed",

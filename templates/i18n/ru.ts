@@ -676,6 +676,10 @@ export const ru = {
       timeout: (host: string) => `${host} не ответил за 5 секунд`,
       reset: (host: string) => `${host} оборвал соединение`,
       redirect: (host: string) => `${host} перенаправляет на другой адрес — укажите конечный`,
+      internal: (host: string) =>
+        `${host} — служебный адрес (link-local, метаданные облака), на него сервер не пишет`,
+      lan: (host: string) =>
+        `${host} — этот компьютер или локальная сеть: разрешается только с NOTIFY_ALLOW_LAN=true`,
       tls: (problem: string) => `ошибка TLS: ${problem}`,
       tlsProblems: {
         self_signed: "сертификат самоподписанный",

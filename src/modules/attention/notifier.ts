@@ -6,7 +6,10 @@
  * PostgreSQL and changes with one conditional upsert, so with several instances each burst and
  * each recovery is announced once.
  */
+
 import { DEFAULT_LANG, dict } from "../../../templates/i18n/index";
+import { AppError } from "../../lib/errors";
+import { resolvedHostProblem } from "../../lib/outbound";
 import type { Services } from "../../services";
 import type { NotifyTargets } from "../../settings/service";
 import { type SlotAttention, slotAttention } from "./service";
@@ -43,6 +46,7 @@ export interface SendResult {
  */
 export type SendCause =
   | { kind: "dns" | "refused" | "timeout" | "reset" | "redirect"; detail: string }
+  | { kind: "internal" | "lan"; detail: string }
   | { kind: "tls"; detail: TlsProblem }
   | { kind: "http"; detail: string }
   | { kind: "network"; detail: string };
@@ -127,6 +131,10 @@ export function causeInEnglish(c: SendCause): string {
       return `${c.detail} closed the connection`;
     case "redirect":
       return `${c.detail} answered with a redirect`;
+    case "internal":
+      return `${c.detail} is a link-local or metadata address, never called`;
+    case "lan":
+      return `${c.detail} is on this box or the LAN (allowed only with NOTIFY_ALLOW_LAN=true)`;
     case "tls":
       return `TLS failed (${c.detail})`;
     case "http":
@@ -188,7 +196,14 @@ async function post(url: string, body: unknown): Promise<Response> {
 /** Sends one notice to every configured target; failures are reported, never thrown. */
 export async function sendNotice(n: NotifyTargets, notice: Notice): Promise<SendResult[]> {
   const out: SendResult[] = [];
-  if (n.webhookUrl) {
+  // A name is checked again once resolved (the settings refused internal literals already): a public
+  // name pointing inside is not called, and the answer does not map internal services.
+  const hostProblem = n.webhookUrl
+    ? await resolvedHostProblem(new URL(n.webhookUrl), n.webhookAllowsLan)
+    : null;
+  if (n.webhookUrl && hostProblem) {
+    out.push(failed("webhook", { kind: hostProblem, detail: hostOf(n.webhookUrl) }));
+  } else if (n.webhookUrl) {
     try {
       const res = await post(n.webhookUrl, {
         event: notice.kind,
@@ -272,12 +287,40 @@ async function recordSends(
     .catch((err) => rt.log.warn("notify.history_not_written", { error: err }));
 }
 
+/**
+ * Test sends are a small bucket per server: TEST_SEND_BURST at once, then one more every
+ * TEST_SEND_REFILL_MS — an operator trying a fix is never held up, a button hammered (or a script)
+ * does not become a flood of outbound requests.
+ */
+export const TEST_SEND_BURST = 5;
+export const TEST_SEND_REFILL_MS = 3_000;
+const testSendBuckets = new WeakMap<object, { tokens: number; at: number }>();
+
+function takeTestSend(owner: object): void {
+  const now = performance.now();
+  const b = testSendBuckets.get(owner) ?? { tokens: TEST_SEND_BURST, at: now };
+  b.tokens = Math.min(TEST_SEND_BURST, b.tokens + (now - b.at) / TEST_SEND_REFILL_MS);
+  b.at = now;
+  testSendBuckets.set(owner, b);
+  if (b.tokens < 1) {
+    const wait = Math.ceil(((1 - b.tokens) * TEST_SEND_REFILL_MS) / 1000);
+    throw new AppError(
+      "too_many_requests",
+      `Too many test messages in a row; try again in ${wait} s`,
+      { retry_after_seconds: wait },
+      { "Retry-After": String(wait) },
+    );
+  }
+  b.tokens -= 1;
+}
+
 /** A test message to every target configured now (none: nothing sent, an empty list). */
 export async function sendTestNotice(
   rt: Pick<Services, "settings" | "clock" | "log" | "store">,
   text: string,
   by: string,
 ): Promise<SendResult[]> {
+  takeTestSend(rt.settings);
   const targets = await rt.settings.notifyTargets();
   if (!notifyConfigured(targets)) return [];
   const notice: Notice = {
