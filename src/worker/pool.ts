@@ -53,8 +53,9 @@ const EMPTY_CLAIM_REUSE_MS = 200;
  */
 const PARALLEL_CLAIMS = 4;
 /**
- * Provider calls one process runs at once, whatever WORKER_COUNT and the concurrency settings
- * allow: Bun's fetch sends at most this many requests at a time per process
+ * Network provider calls one process runs at once, whatever WORKER_COUNT and the concurrency
+ * settings allow (a provider that needs an API key is an HTTP service; `local` makes no call):
+ * Bun's fetch sends at most this many requests at a time per process
  * (BUN_CONFIG_MAX_HTTP_REQUESTS, default 256); more would only wait in its queue, each holding a
  * built request body (for Gemini ≈ 4 × the photo).
  */
@@ -211,6 +212,21 @@ export class WorkerPool {
     return second === NARROWED ? null : second;
   }
 
+  /** The providers whose calls go through fetch (network services: those that need an API key). */
+  private fetchProviders(): string[] {
+    return this.deps.providers
+      .list()
+      .filter((p) => p.spec.needsApiKey)
+      .map((p) => p.spec.id);
+  }
+
+  /** Jobs of this process running on a network provider now. */
+  private fetchCalls(): number {
+    let n = 0;
+    for (const id of this.fetchProviders()) n += this.running.get(id) ?? 0;
+    return n;
+  }
+
   private async claimOnce(owner: string): Promise<JobRow | null | typeof NARROWED> {
     while (this.claimsInFlight >= PARALLEL_CLAIMS) {
       await new Promise<void>((resolve) => this.claimQueue.push(resolve));
@@ -225,12 +241,13 @@ export class WorkerPool {
         return null;
       }
       const others = this.claimsInFlight - 1;
-      // At the process's limit of provider calls: the job waits in the queue (where it costs
-      // nothing) rather than in fetch's (holding its request body); the loop that finishes a call
-      // claims the next one.
-      if (this.inFlight + others >= MAX_PROVIDER_CALLS) return null;
       const limits = (await this.deps.settings.current()).providerConcurrency;
       const skip = saturated(limits, this.running, others);
+      // At the process's limit of network calls: their jobs wait in the queue (where they cost
+      // nothing) rather than in fetch's (holding their request bodies); the loop that finishes a
+      // call claims the next one. Providers that make no HTTP call (local) are not held back:
+      // WORKER_COUNT alone sizes what they run at once.
+      if (this.fetchCalls() + others >= MAX_PROVIDER_CALLS) skip.push(...this.fetchProviders());
       const job = await this.deps.queue.claim(owner, skip, this.drainingFor);
       if (job) {
         const provider = runsOnProvider(job);
