@@ -53,7 +53,8 @@ export const CAP_LOCK_FREE_MARGIN = 64;
  * reached. A processing row whose lease heartbeat is older than `liveSince` belongs to a dead
  * worker: it is about to be re-queued and must not keep booths out meanwhile, so it is not counted.
  * Far below the cap (CAP_LOCK_FREE_MARGIN) count and insert are one statement; near it they run
- * under a transaction-scoped advisory lock, so concurrent ingests cannot overshoot the cap.
+ * under a transaction-scoped advisory lock inside one function call, so concurrent ingests cannot
+ * overshoot the cap — one round trip and one commit either way.
  */
 export async function insertJobWithinCap(
   sql: Sql,
@@ -62,13 +63,45 @@ export async function insertJobWithinCap(
   liveSince: Date,
   log: LogEntry[] = [],
 ): Promise<InsertOutcome> {
-  const fast = await countAndInsert(sql, values, cap - CAP_LOCK_FREE_MARGIN, liveSince, log);
-  if (fast.kind === "inserted") return fast;
-  return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext('photochanger.enqueue'))`;
-    // A statement after the lock: its snapshot sees every insert committed before we got it.
-    return countAndInsert(tx as unknown as Sql, values, cap, liveSince, log);
-  }) as Promise<InsertOutcome>;
+  // Far below the cap (known from the last enqueue's count) the lock-free statement goes first;
+  // near it — or with a cap below the margin — straight to the locked one: no insert that cannot
+  // write anything.
+  if (lastCounted + CAP_LOCK_FREE_MARGIN < cap) {
+    const fast = await countAndInsert(sql, values, cap - CAP_LOCK_FREE_MARGIN, liveSince, log);
+    lastCounted = fast.kind === "busy" ? fast.inFlight : lastCounted;
+    if (fast.kind === "inserted") return fast;
+  }
+  return insertLocked(sql, values, cap, liveSince, log);
+}
+
+/** The live count the last enqueue of this process saw (a hint for which path to take). */
+let lastCounted = 0;
+
+/**
+ * Count and insert under the enqueue lock, in one call of `photochanger_enqueue_locked` (migration
+ * 0012): one round trip, one commit, and the count sees every insert committed before the lock.
+ */
+async function insertLocked(
+  sql: Sql,
+  values: NewJobRow,
+  cap: number,
+  liveSince: Date,
+  log: LogEntry[],
+): Promise<InsertOutcome> {
+  const cols = toColumns(values);
+  // Column names from the schema (never from input).
+  const colList = Object.keys(cols)
+    .map((c) => `"${c}"`)
+    .join(", ");
+  const entries = log.map((e) => ({ event: e.event, at: e.at.toISOString(), details: e.details ?? {} }));
+  const [r] = await sql<{ counted_n: number; inserted_id: string | null }[]>`
+    select counted_n, inserted_id from photochanger_enqueue_locked(
+      ${sql.json(cols as never)}, ${colList}, ${cap}, ${liveSince}, ${sql.json(entries as never)},
+      ${CHANNEL_JOB_NEW})`;
+  lastCounted = r!.counted_n;
+  if (!r!.inserted_id) return { kind: "busy", inFlight: r!.counted_n };
+  const job = await getJob(sql, r!.inserted_id);
+  return { kind: "inserted", job: job! };
 }
 
 /** Counts the live jobs and inserts the job (with its log rows and NOTIFY) if they are below `limit`. */
