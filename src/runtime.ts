@@ -191,15 +191,17 @@ export class Runtime implements Services {
       this.registered = true;
       // Independent of each other: the key check, the first sweep and the two LISTEN connections
       // run at once (a cold start waits for the slowest, not for their sum).
-      const [keyMatches, jobEvents, settingsEvents, swept] = await Promise.allSettled([
+      const [keyMatches, jobEvents, settingsEvents, slotEvents, swept] = await Promise.allSettled([
         this.settings.masterKeyMatches(),
         listenForJobEvents(this.store.jobs, this.events, this.log),
         listenForSettings(this.store.settings, this.settings, this.log),
+        this.store.slots.listen(),
         this.sweep(),
       ]);
       // Whatever failed, the connections that opened are closed by stop().
-      for (const l of [jobEvents, settingsEvents]) if (l.status === "fulfilled") this.listeners.push(l.value);
-      for (const r of [keyMatches, jobEvents, settingsEvents, swept])
+      for (const l of [jobEvents, settingsEvents, slotEvents])
+        if (l.status === "fulfilled") this.listeners.push(l.value);
+      for (const r of [keyMatches, jobEvents, settingsEvents, slotEvents, swept])
         if (r.status === "rejected") throw r.reason;
       if (keyMatches.status === "fulfilled" && !keyMatches.value) {
         // Provider keys stored by the others cannot be read here and their sessions are refused.

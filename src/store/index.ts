@@ -55,7 +55,7 @@ export class Store {
     const { sql, db, reports } = database;
     this.jobs = new JobStore(sql, reports.sql);
     this.instances = new InstanceStore(sql);
-    this.slots = new SlotStore(db);
+    this.slots = new SlotStore(db, sql);
     this.settings = new SettingsStore(db, sql);
     this.auth = new AuthStore(db);
     this.audit = new AuditStore(db);

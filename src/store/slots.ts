@@ -1,6 +1,6 @@
 /** The `slot` table (drizzle). The 15 rows are seeded by the first migration; only updated here. */
 import { and, asc, eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import type { Db, Sql } from "../db/client";
 import { type SlotRow, slot } from "../db/schema";
 
 /** The columns an update may change. */
@@ -9,12 +9,64 @@ export type SlotChanges = Pick<
   "name" | "enabled" | "provider" | "operation" | "settings" | "fallback" | "sizeLimitMb" | "outputFormat"
 >;
 
+/** Announced by the `slot_changed` trigger (migration 0013) for every update of a slot. */
+const SLOT_CHANNEL = "photochanger_slot";
+
 export class SlotStore {
-  constructor(private readonly db: Db) {}
+  /**
+   * Slots as the booth's path reads them, dropped when a slot changes: here at once (updates made
+   * through this store), elsewhere by the trigger's NOTIFY — and all of them when the listener
+   * reconnects (a change may have been announced meanwhile). Admin pages read fresh rows (`get`).
+   */
+  private readonly cached = new Map<string, Promise<SlotRow | null>>();
+  private listening = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sql?: Sql,
+  ) {}
 
   async get(id: string): Promise<SlotRow | null> {
     const [row] = await this.db.select().from(slot).where(eq(slot.id, id));
     return row ?? null;
+  }
+
+  /** `get` through the cache while this process listens for slot changes (else a fresh read). */
+  cachedGet(id: string): Promise<SlotRow | null> {
+    if (!this.listening) return this.get(id);
+    let hit = this.cached.get(id);
+    if (!hit) {
+      hit = this.get(id);
+      this.cached.set(id, hit);
+      // A failed read is not remembered: the next booth asks the database again.
+      hit.catch(() => {
+        if (this.cached.get(id) === hit) this.cached.delete(id);
+      });
+    }
+    return hit;
+  }
+
+  private forget(id?: string): void {
+    if (id === undefined) this.cached.clear();
+    else this.cached.delete(id);
+  }
+
+  /** Starts the cache: LISTEN for slot changes (see cachedGet). */
+  async listen(): Promise<{ unlisten(): Promise<void> }> {
+    if (!this.sql) throw new Error("SlotStore.listen needs the queue's connection");
+    const sub = await this.sql.listen(
+      SLOT_CHANNEL,
+      (id) => this.forget(id),
+      () => this.forget(),
+    );
+    this.listening = true;
+    return {
+      unlisten: async () => {
+        this.listening = false;
+        this.forget();
+        await sub.unlisten().catch(() => {});
+      },
+    };
   }
 
   list(): Promise<SlotRow[]> {
@@ -34,6 +86,7 @@ export class SlotStore {
       .set({ ...changes, version: sql`${slot.version} + 1`, updatedBy: by, updatedAt: now })
       .where(and(eq(slot.id, id), eq(slot.version, version)))
       .returning();
+    this.forget(id);
     return row ?? null;
   }
 
@@ -52,6 +105,7 @@ export class SlotStore {
 
   async resetStats(id: string, now: Date): Promise<SlotRow | null> {
     const [row] = await this.db.update(slot).set({ statsResetAt: now }).where(eq(slot.id, id)).returning();
+    this.forget(id);
     return row ?? null;
   }
 }

@@ -51,7 +51,7 @@ export interface AcceptedJob {
 
 /** Reads a slot, turning a database outage into 503. */
 export function loadSlot(rt: Pick<Services, "store">, slotId: string): Promise<SlotRow | null> {
-  return guardDb(rt.store, () => rt.store.slots.get(slotId));
+  return guardDb(rt.store, () => rt.store.slots.cachedGet(slotId));
 }
 
 /**
