@@ -96,18 +96,6 @@ export async function slotHealth(sql: Sql, since: Date): Promise<SlotHealthRow[]
     order by s.id`;
 }
 
-export interface CleanupRunRow {
-  started_at: Date;
-  finished_at: Date | null;
-  error: string | null;
-}
-
-export async function lastCleanupRun(sql: Sql): Promise<CleanupRunRow | null> {
-  const [row] = await sql<CleanupRunRow[]>`
-    select started_at, finished_at, error from cleanup_run order by started_at desc limit 1`;
-  return row ?? null;
-}
-
 /**
  * Records that a slot is (not) failing. True only for the caller whose write changed the state, so
  * with several instances each burst and each recovery is announced exactly once.
@@ -177,9 +165,6 @@ export class AttentionStore {
   }
   slotHealth(since: Date) {
     return slotHealth(this.sql, since);
-  }
-  lastCleanupRun() {
-    return lastCleanupRun(this.sql);
   }
   changeNotifyState(slotId: string, failing: boolean, at: Date) {
     return changeNotifyState(this.sql, slotId, failing, at);

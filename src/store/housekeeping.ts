@@ -57,6 +57,12 @@ export class CleanupRunStore {
     await this.db.update(cleanupRun).set({ finishedAt: now, removed, error }).where(eq(cleanupRun.id, id));
   }
 
+  /** The last run started, finished or not (the banner and `/system`: a run that failed or hangs). */
+  async lastStarted(): Promise<CleanupRunRow | null> {
+    const [row] = await this.db.select().from(cleanupRun).orderBy(desc(cleanupRun.startedAt)).limit(1);
+    return row ?? null;
+  }
+
   /** The last finished run (for `status`, `/metrics` and the settings page). */
   async last(): Promise<CleanupRunRow | null> {
     const [row] = await this.db

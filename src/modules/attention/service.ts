@@ -8,7 +8,8 @@
 import { LEASE_TTL_MS } from "../../queue/index";
 import type { Services } from "../../services";
 import { KEYS } from "../../settings/service";
-import type { CleanupRunRow, RefusalRow } from "../../store/attention";
+import type { RefusalRow } from "../../store/attention";
+import type { CleanupRunRow } from "../../store/housekeeping";
 import type { InstanceInfo } from "../../store/instances";
 import { type Block, listBlocks } from "../blocks/service";
 
@@ -140,7 +141,7 @@ export async function attention(
   try {
     [slots, cleaner, rotatedAt, instances, blocks] = await Promise.all([
       slotAttention(rt, now),
-      rt.store.attention.lastCleanupRun(),
+      rt.store.cleanupRuns.lastStarted(),
       // the password set on the first start is no rotation: nobody changed it
       rt.settings.meta(KEYS.ingestPassword).then((m) => (m.updatedBy === "first-start" ? null : m.updatedAt)),
       rt.store.instances.list(LEASE_TTL_MS, 0),
@@ -203,14 +204,14 @@ export async function attention(
   // a cleaner is only "silent" once some instance has been up longer than it may stay quiet
   const running = instances.filter((i) => i.live).map((i) => new Date(i.startedAt).getTime());
   const started = running.length ? Math.min(...running) : now.getTime();
-  const lastFinished = cleaner?.finished_at ? new Date(cleaner.finished_at).getTime() : null;
+  const lastFinished = cleaner?.finishedAt ? cleaner.finishedAt.getTime() : null;
   if (cleaner?.error) {
-    banners.push({ kind: "cleaner", lastFinishedAt: iso(cleaner.finished_at), error: cleaner.error });
+    banners.push({ kind: "cleaner", lastFinishedAt: iso(cleaner.finishedAt), error: cleaner.error });
   } else if (
     now.getTime() - started > CLEANER_SILENT_MS &&
     (lastFinished === null || now.getTime() - lastFinished > CLEANER_SILENT_MS)
   ) {
-    banners.push({ kind: "cleaner", lastFinishedAt: iso(cleaner?.finished_at), error: null });
+    banners.push({ kind: "cleaner", lastFinishedAt: iso(cleaner?.finishedAt), error: null });
   }
   return { slots, banners };
 }

@@ -47,7 +47,7 @@ async function systemModel(rt: Services): Promise<SystemModel> {
   const [disk, queue, cleaner, instances] = await Promise.all([
     safe(() => rt.media.diskUsage()),
     safe(() => rt.queue.counts()),
-    safe(() => rt.store.attention.lastCleanupRun()),
+    safe(() => rt.store.cleanupRuns.lastStarted()),
     safe(() => instanceRegistry(rt.store)),
   ]);
   const n = await rt.settings.notifyTargets();
@@ -60,8 +60,8 @@ async function systemModel(rt: Services): Promise<SystemModel> {
     queue,
     cleaner: cleaner
       ? {
-          startedAt: new Date(cleaner.started_at).toISOString(),
-          finishedAt: cleaner.finished_at ? new Date(cleaner.finished_at).toISOString() : null,
+          startedAt: cleaner.startedAt.toISOString(),
+          finishedAt: cleaner.finishedAt ? cleaner.finishedAt.toISOString() : null,
           error: cleaner.error,
           removed: {},
         }
