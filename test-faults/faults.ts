@@ -380,9 +380,12 @@ describe("faults", () => {
       const [row] = await w.jobs();
       expect(row!.id).toBe(after.jobId!);
       expect([row!.status, row!.failure_reason, row!.result_path]).toEqual(["failed", "storage_full", null]);
-      await until("the payload removed", 10_000, async () => (await w.jobs())[0]!.payload_path === null);
+      // The photo of a job that ended without success is kept for a re-run (until the result
+      // retention ends); nothing else — no partial result — is left.
+      const payload = (await w.jobs())[0]!.payload_path;
+      expect(payload).toMatch(/^payloads\//);
       const leftovers = [...new Bun.Glob("{payloads,results}/**/*").scanSync({ cwd: mediaRoot })];
-      expect(leftovers).toEqual([]);
+      expect(leftovers).toEqual([payload!]);
 
       // Space freed: it works again.
       rmSync(second);
@@ -398,7 +401,7 @@ describe("faults", () => {
         duplicated: a.duplicated.length,
         stuck: a.stuck.length,
         errors500: a.errors500.length,
-        notes: `booths: ${tally([before, after, again])}; the accepted job failed as storage_full, no partial file left; 200 once space was freed`,
+        notes: `booths: ${tally([before, after, again])}; the accepted job failed as storage_full (its photo kept for a re-run), no partial file left; 200 once space was freed`,
       });
       expectNoDamage(a);
     } finally {

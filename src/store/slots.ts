@@ -19,6 +19,8 @@ export class SlotStore {
    * reconnects (a change may have been announced meanwhile). Admin pages read fresh rows (`get`).
    */
   private readonly cached = new Map<string, Promise<SlotRow | null>>();
+  /** The rows of `cached` that have arrived (what `peek` answers without waiting). */
+  private readonly known = new Map<string, SlotRow | null>();
   private listening = false;
 
   constructor(
@@ -36,19 +38,38 @@ export class SlotStore {
     if (!this.listening) return this.get(id);
     let hit = this.cached.get(id);
     if (!hit) {
-      hit = this.get(id);
-      this.cached.set(id, hit);
-      // A failed read is not remembered: the next booth asks the database again.
-      hit.catch(() => {
-        if (this.cached.get(id) === hit) this.cached.delete(id);
-      });
+      const read = this.get(id);
+      hit = read;
+      this.cached.set(id, read);
+      read.then(
+        (row) => {
+          if (this.cached.get(id) === read) this.known.set(id, row);
+        },
+        // A failed read is not remembered: the next booth asks the database again.
+        () => {
+          if (this.cached.get(id) === read) this.cached.delete(id);
+        },
+      );
     }
     return hit;
   }
 
+  /**
+   * The cached row, if one has arrived (`undefined`: not cached). No database call, so no sign of
+   * the database's health either way — callers must not take it as an answer from it.
+   */
+  peek(id: string): SlotRow | null | undefined {
+    return this.listening ? this.known.get(id) : undefined;
+  }
+
   private forget(id?: string): void {
-    if (id === undefined) this.cached.clear();
-    else this.cached.delete(id);
+    if (id === undefined) {
+      this.cached.clear();
+      this.known.clear();
+    } else {
+      this.cached.delete(id);
+      this.known.delete(id);
+    }
   }
 
   /** Starts the cache: LISTEN for slot changes (see cachedGet). */

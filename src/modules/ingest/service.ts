@@ -51,6 +51,10 @@ export interface AcceptedJob {
 
 /** Reads a slot, turning a database outage into 503. */
 export function loadSlot(rt: Pick<Services, "store">, slotId: string): Promise<SlotRow | null> {
+  // A cached slot is no answer from the database: it must not clear the "suspect" state that
+  // keeps the next calls bounded while the database may be down.
+  const known = rt.store.slots.peek(slotId);
+  if (known !== undefined) return Promise.resolve(known);
   return guardDb(rt.store, () => rt.store.slots.cachedGet(slotId));
 }
 
