@@ -35,6 +35,11 @@ export interface CallOptions {
 export interface WriteOptions extends CallOptions {
   durable?: boolean;
   mime?: string;
+  /**
+   * Paid work (a result): a store with a spool (src/media/spool.ts) keeps the bytes there when the
+   * bucket cannot take them by `until`, and returns the `spool/` key it is kept under.
+   */
+  spool?: boolean;
 }
 
 /** Whether the store's calls have been failing: for /readyz, status, the banner and /system. */
