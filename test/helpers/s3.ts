@@ -93,7 +93,12 @@ export async function startOwnedBucket(bucket = "photochanger-media"): Promise<O
   const directory = mkdtempSync(join(tmpdir(), "photochanger-s3rver-owned-"));
   let proc: Bun.Subprocess<"ignore", "pipe", "ignore"> | null = null;
   let port = 0;
+  const running = () => {
+    const p = proc as Bun.Subprocess | null;
+    return !!p && p.exitCode === null && p.signalCode === null;
+  };
   const launch = async () => {
+    if (running()) return;
     proc = Bun.spawn(
       [process.execPath, join(import.meta.dir, "s3rver-child.ts"), String(port), directory, bucket],
       {
@@ -129,7 +134,7 @@ export async function startOwnedBucket(bucket = "photochanger-media"): Promise<O
   const client = new Bun.S3Client(settings);
   const halt = async () => {
     const p = proc as Bun.Subprocess | null;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    if (!p || !running()) return;
     p.kill("SIGCONT");
     p.kill("SIGKILL");
     await p.exited;
