@@ -100,6 +100,16 @@ function BannerItem({ v, b }: { v: View; b: Banner }): JSX.Element {
           <strong safe>{a.databaseTitle}</strong> <span safe>{a.database}</span>
         </li>
       );
+    case "bucket":
+      return (
+        <li data-banner="bucket">
+          <strong safe>{a.bucketTitle}</strong>{" "}
+          <span safe>{a.bucket(fmtDateTime(v, b.since), b.waiting)}</span>{" "}
+          <a href="/system#media-storage" safe>
+            {v.t.nav.system}
+          </a>
+        </li>
+      );
   }
 }
 

@@ -11,7 +11,16 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { localProvider } from "../src/providers/local";
 import { GATED_ID, type Gate, gatedProvider } from "./fakes/gated-provider";
-import { dslrForm, eventually, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import {
+  ADMIN_PASSWORDS,
+  dslrForm,
+  eventually,
+  json,
+  postIngest,
+  startTestApp,
+  type TestApp,
+} from "./helpers/app";
+import { runCli } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
 import { type OwnedBucket, startOwnedBucket } from "./helpers/s3";
 
@@ -56,6 +65,16 @@ async function heldBooth(): Promise<{ answer: Promise<Response>; jobId: string }
   return { answer, jobId: await started };
 }
 
+async function signIn(): Promise<string> {
+  const res = await fetch(`${app.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
+    body: new URLSearchParams({ username: "serg", password: ADMIN_PASSWORDS.serg }),
+    redirect: "manual",
+  });
+  return res.headers.get("set-cookie")!.split(";")[0]!;
+}
+
 async function expectUploaded(jobId: string): Promise<void> {
   const row = await eventually(async () => {
     const [r] = await app.sql<{ result_path: string; result_sha256: string }[]>`
@@ -65,6 +84,10 @@ async function expectUploaded(jobId: string): Promise<void> {
   expect(row.result_path).toMatch(new RegExp(`^results/${jobId}\\.a1\\.jpg$`));
   expect(sha(await bucket.client.file(row.result_path).bytes())).toBe(row.result_sha256);
   expect(spooled()).toEqual([]);
+  const page = await (await fetch(`${app.url}/system`, { headers: { cookie: await signIn() } })).text();
+  expect(page).not.toContain('data-banner="bucket"');
+  expect(page).toContain('data-bucket="ok"');
+  expect(page).toContain('data-spool="0"');
   const served = await fetch(`${app.url}/public/results/${jobId}`);
   expect(served.status).toBe(200);
   expect(sha(new Uint8Array(await served.arrayBuffer()))).toBe(row.result_sha256);
@@ -92,6 +115,18 @@ describe.each([
     const link = await fetch(`${app.url}/public/results/${jobId}`);
     expect(link.status).toBe(200);
     expect(sha(new Uint8Array(await link.arrayBuffer()))).toBe(row!.result_sha256);
+    // The operator is told: the banner, the /system card, `photochanger status`.
+    const page = await (await fetch(`${app.url}/system`, { headers: { cookie: await signIn() } })).text();
+    expect(page).toContain('data-banner="bucket"');
+    expect(page).toContain('data-bucket="failing"');
+    expect(page).toContain('data-spool="1"');
+    const status = await runCli(["status"], {
+      DATABASE_URL: app.databaseUrl,
+      PHOTOCHANGER_DATA_DIR: app.dataDir,
+      ...bucket.env,
+    });
+    expect(status.stdout).toMatch(/media: +bucket s3:\/\/outage-app at \S+ +UNREACHABLE/);
+    expect(status.stdout).toMatch(/media spool: +1 results/);
     await mendIt();
     await expectUploaded(jobId);
   });

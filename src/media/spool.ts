@@ -235,3 +235,20 @@ export class SpooledMediaStore implements MediaStore {
     throw new MediaUnavailable("Spooled", `${key} is waiting in another instance's spool for the bucket`);
   }
 }
+
+/** What the operator pages show about media: whether the store's calls fail, and what waits in the spool. */
+export interface MediaState {
+  backend: "local" | "s3";
+  location: string;
+  health: MediaHealth;
+  spool: SpoolStats | null;
+}
+
+export async function mediaState(media: MediaStore): Promise<MediaState> {
+  return {
+    backend: media.backend,
+    location: media.location,
+    health: media.health(),
+    spool: media instanceof SpooledMediaStore ? await media.spool.stats().catch(() => null) : null,
+  };
+}

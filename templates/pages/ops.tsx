@@ -3,6 +3,7 @@
 import { AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
+import { MediaStorageCard, type MediaStorageModel } from "../media-storage";
 import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, type View } from "../view";
 
 export interface SystemModel {
@@ -16,6 +17,7 @@ export interface SystemModel {
     error: string | null;
     removed: Record<string, number>;
   } | null;
+  media: MediaStorageModel;
   /** The instance registry (live first, then those that stopped or went silent in the last hour). */
   instances: {
     id: string;
@@ -172,6 +174,7 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
           </p>
         </section>
       </div>
+      <MediaStorageCard v={v} m={m.media} />
       <section class="card" id="instances">
         <h2 safe>{s.instances}</h2>
         <CardsTable
