@@ -217,11 +217,21 @@ export class S3MediaStore implements MediaStore {
     return out;
   }
 
+  /**
+   * The bucket's content by kind, for gauges and the dashboard. While the bucket cannot be listed,
+   * the last known totals (or zeros) are given: a gauge must not take /metrics or the dashboard
+   * down with the bucket — its outage is reported by /readyz, the banner and /system.
+   */
   async bytesByKind(): Promise<Record<MediaKind, number>> {
     if (this.bytesCache && Date.now() - this.bytesCache.at < BYTES_CACHE_MS) return this.bytesCache.value;
     const totals = { payloads: 0, results: 0, templates: 0, media: 0 } as Record<MediaKind, number>;
-    for (const kind of MEDIA_KINDS) {
-      for (const f of await this.list(kind)) totals[kind] += f.size;
+    try {
+      for (const kind of MEDIA_KINDS) {
+        for (const f of await this.list(kind)) totals[kind] += f.size;
+      }
+    } catch (err) {
+      if (!(err instanceof MediaUnavailable)) throw err;
+      return this.bytesCache?.value ?? totals;
     }
     this.bytesCache = { at: Date.now(), value: totals };
     return totals;
