@@ -13,9 +13,10 @@ import { Alert } from "../templates/components";
 import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../templates/i18n/index";
 import { ErrorPage } from "../templates/pages/error";
 import { errorText, type View } from "../templates/view";
-import { AppError, databaseUnavailable, errorResponse } from "./lib/errors";
+import { AppError, databaseUnavailable, errorResponse, mediaUnavailable } from "./lib/errors";
 import { isDatabaseUnavailable } from "./lib/http";
 import type { Logger } from "./lib/log";
+import { isStorageUnavailable } from "./media/storage";
 import { render } from "./modules/ui/render";
 
 /** Paths whose clients are programs (booths, scripts, Prometheus): they always get JSON. */
@@ -54,6 +55,8 @@ function known(error: unknown, code: unknown): AppError | null {
   if (code === "PARSE") return new AppError("invalid_payload", "The request body could not be parsed");
   // A page or API call that met a database outage (or a call past its bound): 503, not a 500.
   if (isDatabaseUnavailable(error)) return databaseUnavailable();
+  // The same for the media bucket (refused, hanging past its bound, failing): 503, not a 500.
+  if (isStorageUnavailable(error)) return mediaUnavailable();
   if (isUnstorableText(error)) {
     // A NUL or broken UTF-8 that got as far as PostgreSQL: bad input, not a server fault.
     return new AppError(

@@ -40,6 +40,11 @@ export interface Config {
     secretAccessKey: string | null;
     region: string | null;
   } | null;
+  /**
+   * With a bucket: results it cannot take in time are kept in `<data dir>/media-spool/` up to this
+   * many bytes (MEDIA_SPOOL_MAX_MB) and uploaded when it is back (src/media/spool.ts).
+   */
+  mediaSpoolMaxBytes: number;
   providers: {
     gemini: { apiKey: string | null; baseUrl: string | null; apiVersion: string };
     turbotext: { apiKey: string | null; baseUrl: string };
@@ -178,6 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxImagePixels: int(env, "MAX_IMAGE_MEGAPIXELS", 64, 1, 1000) * 1_000_000,
     databasePoolSize: int(env, "DATABASE_POOL_SIZE", 20, 2, 200),
     s3: s3Config(env),
+    mediaSpoolMaxBytes: int(env, "MEDIA_SPOOL_MAX_MB", 2048, 1, 1_000_000) * 1024 * 1024,
     providers: {
       gemini: {
         apiKey: str(env, "GEMINI_API_KEY"),

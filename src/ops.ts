@@ -9,6 +9,7 @@ import { startEmbeddedPostgres } from "./db/embedded";
 import { embeddedMigrations } from "./db/migrate";
 import type { Logger } from "./lib/log";
 import { openMediaStore } from "./media/open";
+import { ResultSpool } from "./media/spool";
 import { LEASE_TTL_MS } from "./queue/index";
 import { KEYS, SETTING_DEFAULTS } from "./settings/service";
 import { Store } from "./store/index";
@@ -27,7 +28,15 @@ export interface StatusReport {
   live_instances: number | null;
   /** The instance registry: live instances and those that stopped or went silent in the last hour. */
   instances: InstanceView[] | null;
-  media: { backend: "local" | "s3"; location: string };
+  media: {
+    backend: "local" | "s3";
+    location: string;
+    /** With a bucket: whether it answered a bounded HEAD just now, and why not. */
+    reachable?: boolean;
+    error?: string;
+    /** With a bucket: results kept on this machine's disk until the bucket takes them. */
+    spool?: { files: number; bytes: number; max_bytes: number; oldest: string | null };
+  };
   last_cleanup: {
     finished_at: string;
     trigger: string;
@@ -89,8 +98,36 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** How long `status` waits for the bucket to answer one HEAD (it writes nothing). */
+const BUCKET_CHECK_MS = 3_000;
+
+/** With a bucket: does it answer now (a HEAD of a key that need not exist), and what waits in the spool. */
+async function bucketStatus(
+  config: Config,
+  media: ReturnType<typeof openMediaStore>,
+  log: Logger,
+): Promise<Partial<StatusReport["media"]>> {
+  if (media.backend !== "s3") return {};
+  const out: Partial<StatusReport["media"]> = {};
+  try {
+    await media.exists("media/.status-check", { until: Date.now() + BUCKET_CHECK_MS });
+    out.reachable = true;
+  } catch (err) {
+    out.reachable = false;
+    out.error = (err as Error).message;
+  }
+  const spool = await new ResultSpool(config.dataDir, config.mediaSpoolMaxBytes, log).stats();
+  out.spool = {
+    files: spool.files,
+    bytes: spool.bytes,
+    max_bytes: spool.maxBytes,
+    oldest: spool.oldest?.toISOString() ?? null,
+  };
+  return out;
+}
+
 export async function collectStatus(config: Config, log: Logger): Promise<StatusReport> {
-  const media = openMediaStore(config);
+  const media = openMediaStore(config, log);
   // The local volume: the media directory's, or with a bucket the data dir's.
   const volume = media.backend === "local" ? media.location : config.dataDir;
   let disk: StatusReport["disk"];
@@ -106,7 +143,7 @@ export async function collectStatus(config: Config, log: Logger): Promise<Status
     queue: null,
     live_instances: null,
     instances: null,
-    media: { backend: media.backend, location: media.location },
+    media: { backend: media.backend, location: media.location, ...(await bucketStatus(config, media, log)) },
     last_cleanup: null,
     disk,
   };
@@ -185,7 +222,18 @@ export function formatStatus(s: StatusReport): string {
         `${String(i.jobs_in_flight).padStart(3)} jobs  heartbeat ${i.last_heartbeat_at}  ${state}`,
     );
   }
-  lines.push(`media:         ${s.media.backend === "s3" ? "bucket" : "directory"} ${s.media.location}`);
+  const m = s.media;
+  const reach = m.reachable === undefined ? "" : m.reachable ? "  reachable" : "  UNREACHABLE";
+  lines.push(`media:         ${m.backend === "s3" ? "bucket" : "directory"} ${m.location}${reach}`);
+  if (m.error) lines.push(`               ${m.error}`);
+  if (m.spool && m.spool.files > 0) {
+    lines.push(
+      `media spool:   ${m.spool.files} results (${formatBytes(m.spool.bytes)} of ${formatBytes(m.spool.max_bytes)}) ` +
+        `waiting for the bucket since ${m.spool.oldest}`,
+    );
+  } else if (m.spool) {
+    lines.push("media spool:   empty");
+  }
   if (db.reachable) {
     const c = s.last_cleanup;
     lines.push(

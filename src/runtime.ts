@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./lib/log";
 import { generatePassword, loadOrCreateMasterKey } from "./lib/secrets";
 import { MediaObjects } from "./media/objects";
 import { openMediaStore } from "./media/open";
+import { SpooledMediaStore } from "./media/spool";
 import type { MediaStore } from "./media/storage";
 import { TemplateStore } from "./media/templates";
 import { Metrics } from "./metrics";
@@ -25,6 +26,7 @@ import { defaultProviders, ProviderRegistry } from "./providers/catalogue";
 import type { Provider } from "./providers/types";
 import { JobEvents, listenForJobEvents, pollWaiting } from "./queue/events";
 import { JobQueue, LEASE_TTL_MS, LEFTOVER_AGE_MS, OVERDUE_GRACE_MS } from "./queue/index";
+import { drainSpool } from "./queue/spool-drain";
 import { QuotaService } from "./quota/service";
 import type { Services } from "./services";
 import { listenForSettings, SettingsService } from "./settings/service";
@@ -39,6 +41,8 @@ const WAITERS_POLL_MS = 1_000;
 /** Crash leftovers (files, missing log rows) are looked for this often (see LEFTOVER_AGE_MS). */
 const LEFTOVERS_MS = 60_000;
 const STATS_ROLLUP_MS = 10 * 60_000;
+/** A failing bucket is probed, and the result spool drained into it, this often. */
+const MEDIA_WATCH_MS = 3_000;
 
 export interface RuntimeOptions {
   clock?: Clock;
@@ -97,7 +101,7 @@ export class Runtime implements Services {
     private readonly options: RuntimeOptions,
   ) {
     this.events = new JobEvents(config.wakeups);
-    this.media = openMediaStore(config);
+    this.media = openMediaStore(config, log);
     this.media.ensureLayout();
     this.objects = new MediaObjects(store.mediaObjects, this.media);
     this.templates = new TemplateStore(store.templates, this.media);
@@ -227,6 +231,7 @@ export class Runtime implements Services {
       // The held requests' safety net: one read for all of them (see pollWaiting).
       this.every(WAITERS_POLL_MS, () => pollWaiting(this.store.jobs, this.events), "queue.waiters");
       this.every(LEFTOVERS_MS, () => this.queue.reclaimLeftovers(LEFTOVER_AGE_MS), "queue.leftovers");
+      this.every(MEDIA_WATCH_MS, () => this.watchMedia(), "media.watch");
       // The statistics' hourly rollup, kept filled (an admin page would otherwise fill it first).
       this.every(STATS_ROLLUP_MS, () => this.store.jobs.warmStats(), "stats.rollup");
       // the targets can be set on the settings page at any time: the tick runs always and reads them
@@ -242,6 +247,18 @@ export class Runtime implements Services {
     const judged = this.dbReachableSince !== null && Date.now() - this.dbReachableSince >= LEASE_TTL_MS;
     const lapsedBefore = judged ? new Date(now.getTime() - LEASE_TTL_MS) : null;
     await this.queue.recover(this.instanceId, lapsedBefore, OVERDUE_GRACE_MS);
+  }
+
+  /**
+   * With a bucket: while its calls fail, probe it (so readiness, the banner and status follow it
+   * back without waiting for traffic); while it answers, upload the results kept in the spool.
+   */
+  async watchMedia(): Promise<void> {
+    const media = this.media;
+    if (!(media instanceof SpooledMediaStore)) return;
+    if (media.health().failingSince) await media.probe().catch(() => {});
+    if (media.health().failingSince) return;
+    await drainSpool({ jobs: this.store.jobs, media, log: this.log });
   }
 
   /** Shutdown began: refuse new ingests, and claim only jobs whose booth waits here. */

@@ -66,6 +66,8 @@ function headline(v: View, b: Banner): string {
       return a.diskTitle;
     case "cleaner":
       return a.cleanerTitle;
+    case "bucket":
+      return a.bucketTitle;
     case "database":
       return a.databaseTitle;
   }
@@ -192,6 +194,16 @@ function BannerItem({ v, b }: { v: View; b: Banner }): JSX.Element {
         <li data-banner="database">
           <strong safe>{a.databaseTitle}</strong> <span safe>{a.database}</span>
           <AckButton v={v} b={b} />
+        </li>
+      );
+    case "bucket":
+      return (
+        <li data-banner="bucket">
+          <strong safe>{a.bucketTitle}</strong>{" "}
+          <span safe>{a.bucket(fmtDateTime(v, b.since), b.waiting)}</span>{" "}
+          <a href="/system#media-storage" safe>
+            {v.t.nav.system}
+          </a>
         </li>
       );
   }

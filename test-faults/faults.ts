@@ -9,12 +9,23 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FakeGemini } from "../test/fakes/gemini";
 import { freePort, runCli } from "../test/helpers/cli";
 import { makeJpeg } from "../test/helpers/images";
+import { type OwnedBucket, startOwnedBucket } from "../test/helpers/s3";
 import { SilentProxy } from "../test/helpers/silent-proxy";
 import {
   type Answer,
@@ -685,6 +696,110 @@ describe("faults", () => {
       gemini.stop();
     }
   }, 150_000);
+
+  async function bucketOutage(kind: "refused" | "frozen", syncS: number) {
+    const w = await World.create(pg, `bucket_${kind}`);
+    let bucket: OwnedBucket | null = null;
+    try {
+      bucket = await startOwnedBucket("faults-media");
+      w.bucket = bucket.client;
+      const owned = bucket;
+      await w.slot("slot-001", "greyscale", 1000);
+      await w.settings({ sync_response_seconds: syncS, max_in_flight_jobs: 64 });
+      const server = await w.serve({ WORKER_COUNT: "4", ...owned.env });
+      const stop = new AbortController();
+      const load = booths(4, () => server.url, "slot-001", photo, stop.signal, 100);
+      const readyz: { at: number; status: number; ms: number }[] = [];
+      const watchReady = (async () => {
+        while (!stop.signal.aborted) {
+          const t = Date.now();
+          const r = await fetch(`${server.url}/readyz`).catch(() => null);
+          readyz.push({ at: t, status: r?.status ?? 0, ms: Date.now() - t });
+          await Bun.sleep(500);
+        }
+      })();
+      await until("jobs succeeding before the fault", 30_000, async () =>
+        load.answers.some((a) => a.status === 200),
+      );
+      await Bun.sleep(2000);
+      const faultAt = Date.now();
+      if (kind === "refused") await owned.halt();
+      else owned.freeze();
+      await Bun.sleep(15_000);
+      const mendAt = Date.now();
+      if (kind === "refused") await owned.start();
+      else owned.thaw();
+      await until("/readyz 200 after the bucket is back", 30_000, async () =>
+        readyz.some((r) => r.at > mendAt && r.status === 200),
+      );
+      const readyAgainMs =
+        Math.min(...readyz.filter((r) => r.at > mendAt && r.status === 200).map((r) => r.at)) - mendAt;
+      await Bun.sleep(4000);
+      stop.abort();
+      await load.done;
+      await watchReady;
+      await w.settle(45_000);
+      // The spool drained: every spooled result uploaded and its job pointed at the bucket.
+      const spoolDir = join(w.dataDir, "media-spool", "results");
+      const drainedAt = await until("the spool drained into the bucket", 60_000, async () => {
+        const [r] = await w.db<{ n: number }[]>`
+          select count(*)::int as n from job where result_path like 'spool/%'`;
+        const files = existsSync(spoolDir) ? readdirSync(spoolDir) : [];
+        return r!.n === 0 && files.length === 0 ? Date.now() : null;
+      }).catch(() => null);
+      const spooled = server.lines.filter((l) => l.includes('"job.result_spooled"')).length;
+      const uploaded = server.lines.filter((l) => l.includes('"media.spool_uploaded"')).length;
+      const [paid] = await w.db<{ n: number; kept: number }[]>`
+        select count(*)::int as n, count(*) filter (where j.status = 'succeeded')::int as kept
+        from job j where exists (select 1 from processing_log l
+          where l.job_id = j.id and l.event = 'provider_responded')`;
+      // Lost: a job that had 3 s with the bucket back before its deadline and still did not succeed.
+      const a = await account(w, load.answers, (j) => new Date(j.expires_at).getTime() > mendAt + 3000);
+      const during = load.answers.filter((x) => x.startedAt >= faultAt && x.startedAt < mendAt);
+      const refusals = during.filter((x) => x.status === 503 && !x.jobId);
+      const slowest = Math.max(...load.answers.map((x) => x.ms));
+      const readyDown = readyz.filter((r) => r.at >= faultAt && r.at < mendAt);
+      figures.push({
+        fault:
+          kind === "refused"
+            ? "media bucket stopped (connections refused) 15 s under load"
+            : "media bucket frozen (SIGSTOP, every call hangs) 15 s under load",
+        runs: 1,
+        jobs: a.jobs.length,
+        lost: a.lost.length + a.badBodies.length,
+        duplicated: a.duplicated.length,
+        stuck: a.stuck.length,
+        errors500: a.errors500.length,
+        notes:
+          `T_sync ${syncS} s; ${paid!.kept} of ${paid!.n} provider results kept, ${spooled} of them through the spool ` +
+          `(${uploaded} uploaded when the bucket was back${drainedAt ? `, drained ${Math.round((drainedAt - mendAt) / 1000)} s after it` : ", NOT drained"}); ` +
+          `${refusals.length} new uploads during the outage: 503 in ≤ ${Math.max(0, ...refusals.map((x) => x.ms))} ms; ` +
+          `/readyz 503 in ${readyDown.filter((r) => r.status === 503).length} of ${readyDown.length} probes meanwhile (slowest ${Math.max(0, ...readyDown.map((r) => r.ms))} ms), ready again ${readyAgainMs} ms after the bucket; ` +
+          `slowest booth answer ${slowest} ms; booths: ${tally(load.answers)}`,
+      });
+      expectNoDamage(a);
+      expect(noFaultAnswers(load.answers)).toEqual([]);
+      expect(load.answers.filter((x) => x.status === "cut")).toEqual([]);
+      expect(load.answers.filter((x) => x.status === 504 && !x.jobId)).toEqual([]);
+      expect(paid!.kept).toBe(paid!.n);
+      expect(refusals.length).toBeGreaterThan(0);
+      expect(refusals.every((x) => x.retryAfter !== null)).toBe(true);
+      expect(readyDown.some((r) => r.status === 503)).toBe(true);
+      expect(slowest).toBeLessThan((syncS + 4) * 1000);
+      expect(drainedAt).not.toBeNull();
+    } finally {
+      await w.close();
+      await bucket?.stop();
+    }
+  }
+
+  test("11. the media bucket stopped 15 s under load: no 500, results kept (spooled, then uploaded), fast 503s, /readyz down meanwhile", async () => {
+    await bucketOutage("refused", 20);
+  }, 200_000);
+
+  test("12. the media bucket frozen 15 s under load (T_sync 10 s): every booth answered by its deadline + 3 s, no paid result lost, the spool drained", async () => {
+    await bucketOutage("frozen", 10);
+  }, 200_000);
 });
 
 /** Replaces the figures table in docs/reliability.md (between its markers) with this run's. */
@@ -694,7 +809,7 @@ function writeReliabilityTable(rows: Figures[], seconds: number): void {
   const end = "<!-- faults:end -->";
   const table = [
     begin,
-    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 10 scenarios reporting.`,
+    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 12 scenarios reporting.`,
     "",
     "| fault | runs | jobs | lost | duplicated | stuck | 500s | notes |",
     "|---|---:|---:|---:|---:|---:|---:|---|",

@@ -112,6 +112,8 @@ export class OwnedPostgres {
 export class World {
   readonly db: postgres.Sql;
   readonly servers: ServerProcess[] = [];
+  /** With media in a bucket: a client to read results back from it (account() then reads there). */
+  bucket: Bun.S3Client | null = null;
 
   constructor(
     readonly name: string,
@@ -373,11 +375,22 @@ export async function account(
   const jobs = await w.jobs();
   const byId = new Map(jobs.map((j) => [j.id, j]));
   const mediaRoot = w.env.MEDIA_ROOT ?? join(w.dataDir, "media");
-  const lost = jobs.filter((j) => {
-    if (!allowed(j)) return false;
-    if (j.status !== "succeeded") return true;
-    return !j.result_path || fileSha256(join(mediaRoot, j.result_path)) !== j.result_sha256;
-  });
+  // The stored result's digest, read back from where the product keeps it (the bucket, or the disk).
+  const bucket = w.bucket;
+  const digest = async (path: string): Promise<string | null> => {
+    try {
+      return bucket ? sha256(await bucket.file(path).bytes()) : fileSha256(join(mediaRoot, path));
+    } catch {
+      return null;
+    }
+  };
+  const lost: JobFacts[] = [];
+  for (const j of jobs) {
+    if (!allowed(j)) continue;
+    if (j.status !== "succeeded" || !j.result_path || (await digest(j.result_path)) !== j.result_sha256) {
+      lost.push(j);
+    }
+  }
   const badBodies = answers.filter(
     (a) => a.status === 200 && (!a.jobId || byId.get(a.jobId)?.result_sha256 !== a.sha256),
   );

@@ -13,6 +13,14 @@ export interface Clock {
   setTimer(ms: number, fn: () => void, label?: string): () => void;
 }
 
+/**
+ * The wall-clock instant (ms since the epoch) at which `clock` will read `at`: a deadline kept by the
+ * app clock handed to waits on real I/O (the bucket's calls), which run on the wall clock.
+ */
+export function wallClockAt(clock: Clock, at: Date): number {
+  return Date.now() + (at.getTime() - clock.now().getTime());
+}
+
 export const systemClock: Clock = {
   now: () => new Date(),
   setTimer(ms, fn) {

@@ -162,7 +162,12 @@ export const ERROR_CODES = {
   },
   client_closed: { status: 499, ru: "Клиент закрыл соединение.", en: "The client closed the connection." },
   // the server itself
-  service_unavailable: { status: 503, ru: "База данных недоступна.", en: "The database is unavailable." },
+  // the database or the media bucket cannot be reached, or the server is restarting
+  service_unavailable: {
+    status: 503,
+    ru: "Сервер временно недоступен — попробуйте через несколько секунд.",
+    en: "The server is temporarily unavailable — try again in a few seconds.",
+  },
   not_ready: {
     status: 503,
     ru: "Сервер не готов принимать снимки.",
@@ -234,4 +239,17 @@ export function databaseUnavailable(details: Record<string, unknown> = {}): AppE
   return new AppError("service_unavailable", "The database is not reachable; try again shortly", details, {
     "Retry-After": String(DB_RETRY_AFTER_S),
   });
+}
+
+/**
+ * The media storage (the bucket) cannot be reached or did not answer in time: 503 with Retry-After,
+ * like a database outage. Once a job exists its id goes with it.
+ */
+export function mediaUnavailable(details: Record<string, unknown> = {}): AppError {
+  return new AppError(
+    "service_unavailable",
+    "The media storage (bucket) is not reachable; try again shortly",
+    details,
+    { "Retry-After": String(DB_RETRY_AFTER_S) },
+  );
 }

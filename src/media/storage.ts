@@ -23,9 +23,50 @@ export interface StoredFile {
   mtimeMs: number;
 }
 
-export interface WriteOptions {
+/** How long a call to a remote store (the bucket) may be tried again; the local disk ignores it. */
+export interface CallOptions {
+  /**
+   * Wall-clock instant (ms since the epoch) until which a refused or timed-out call is tried again
+   * — a job's deadline for the worker. Unset: a few seconds, and less while the store is failing.
+   */
+  until?: number;
+}
+
+export interface WriteOptions extends CallOptions {
   durable?: boolean;
   mime?: string;
+  /**
+   * Paid work (a result): a store with a spool (src/media/spool.ts) keeps the bytes there when the
+   * bucket cannot take them by `until`, and returns the `spool/` key it is kept under.
+   */
+  spool?: boolean;
+}
+
+/** Whether the store's calls have been failing: for /readyz, status, the banner and /system. */
+export interface MediaHealth {
+  /** When the calls began to fail (null: the last call was answered). */
+  failingSince: Date | null;
+  /** The last failure's reason while failing. */
+  error: string | null;
+  /** Calls given up for lateness whose answer has not come (a hanging bucket). */
+  unanswered: number;
+}
+
+/**
+ * The store could not be reached in time: the bucket refused the connection, reset it, answered
+ * "try again", or did not answer within the call's bound — and kept doing so until the caller's
+ * deadline. Not the photo's fault: the caller answers 503 (or 504 with the job id), never 500.
+ */
+export class MediaUnavailable extends Error {
+  override readonly name = "MediaUnavailable";
+
+  constructor(
+    readonly code: string,
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(`The media storage is unavailable: ${message}`);
+  }
 }
 
 /** What every media backend offers. Keys are relative POSIX paths under one of MEDIA_KINDS. */
@@ -42,17 +83,17 @@ export interface MediaStore {
    */
   writeAtomic(key: string, bytes: Uint8Array, opts?: WriteOptions): Promise<string>;
   /** The whole object; rejects when it is missing. */
-  read(key: string): Promise<Uint8Array>;
+  read(key: string, opts?: CallOptions): Promise<Uint8Array>;
   /**
-   * A response body that streams the object without reading it whole into memory, or null when the
-   * object is missing. A local file goes out with sendfile and a Content-Length.
+   * A response body for the object, or null when it is missing. A local file goes out with
+   * sendfile and a Content-Length; a bucket's object is read whole first (see S3MediaStore.body).
    */
-  body(key: string): Promise<Blob | ReadableStream<Uint8Array> | null>;
-  exists(key: string): Promise<boolean>;
+  body(key: string, opts?: CallOptions): Promise<Blob | ReadableStream<Uint8Array> | null>;
+  exists(key: string, opts?: CallOptions): Promise<boolean>;
   /** The object's size in bytes, or null when it is missing. */
-  size(key: string): Promise<number | null>;
+  size(key: string, opts?: CallOptions): Promise<number | null>;
   /** Removes an object; returns its size in bytes, or 0 when it was already gone. */
-  remove(key: string | null | undefined): Promise<number>;
+  remove(key: string | null | undefined, opts?: CallOptions): Promise<number>;
   /** Every object under a kind (for orphan sweeps, the gauges and `media migrate`). */
   list(kind: MediaKind): Promise<StoredFile[]>;
   bytesByKind(): Promise<Record<MediaKind, number>>;
@@ -60,8 +101,10 @@ export interface MediaStore {
   freeBytes(): Promise<number>;
   /** The local volume under the data: the media directory's, or for a bucket the data dir's. */
   diskUsage(): Promise<{ free: number; total: number }>;
-  /** Writes, reads back and deletes a small object: proves the store takes writes right now. */
+  /** Writes, reads back and deletes a small object: proves the store takes writes right now (bounded). */
   probe(): Promise<void>;
+  /** Whether calls are failing now (a local directory always answers). */
+  health(): MediaHealth;
 }
 
 /** Refuses keys that are absolute, climb out of the store or are not in normal form. */
@@ -91,6 +134,10 @@ export class LocalMediaStore implements MediaStore {
 
   get location(): string {
     return this.root;
+  }
+
+  health(): MediaHealth {
+    return { failingSince: null, error: null, unanswered: 0 };
   }
 
   ensureLayout(): void {
@@ -239,11 +286,14 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * The bucket could not take or give the object — unreachable, refusing (credentials, no such
- * bucket) or failing past the retries. Not the photo's fault: the caller answers 503, never 500.
+ * The bucket could not take or give the object — unreachable, hanging, refusing (credentials, no
+ * such bucket) or failing past the retries. Not the photo's fault: the caller answers 503 (504 with
+ * the job id once a job exists), never 500. A missing object is not an outage.
  */
 export function isStorageUnavailable(err: unknown): boolean {
-  return (err as { name?: string } | null)?.name === "S3Error";
+  if (err instanceof MediaUnavailable) return true;
+  const e = err as { name?: string; code?: string } | null;
+  return e?.name === "S3Error" && !["NoSuchKey", "NotFound"].includes(e.code ?? "");
 }
 
 export function isDiskFull(err: unknown): boolean {

@@ -27,6 +27,11 @@ export const LEFTOVER_AGE_MS = 120_000;
 /** First pause before retrying a write the database refused for being unreachable; doubles up to the max. */
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 2_000;
+/**
+ * The files a finalization released are removed before its waiters are woken, but a bucket that
+ * does not answer may hold them this long at most: what is left is reclaimed by reclaimLeftovers.
+ */
+const RELEASE_CLEANUP_MS = 1_000;
 /** A step-log row is retried this long at most: the log is a record, never a reason to hold work. */
 const LOG_RETRY_MS = 10_000;
 
@@ -383,7 +388,8 @@ export class JobQueue {
       return row;
     }
     try {
-      await Promise.all(releasedPaths.map((p) => this.media.remove(p)));
+      const until = Date.now() + RELEASE_CLEANUP_MS;
+      await Promise.all(releasedPaths.map((p) => this.media.remove(p, { until })));
     } catch (err) {
       this.log.warn("queue.cleanup_deferred", { job_id: row.id, slot: row.slotId, error: err });
     }

@@ -17,7 +17,7 @@ import type { JobEvents } from "./events";
 import type { JobQueue } from "./index";
 
 /** After the deadline, how long the waiter keeps trying to read (or expire) the job through errors. */
-const FINAL_READ_GRACE_MS = 3000;
+export const FINAL_READ_GRACE_MS = 3000;
 /** Between reads that failed for want of the database, once past the deadline. */
 const RETRY_AFTER_DEADLINE_MS = 250;
 /** Before the deadline, after a read the database refused (the outage may be short). */

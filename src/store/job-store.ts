@@ -85,6 +85,9 @@ export class JobStore {
   recordThumbnail(id: string, path: string) {
     return q.recordThumbnail(this.sql, id, path);
   }
+  promoteSpooledResult(id: string, from: string, to: string) {
+    return q.promoteSpooledResult(this.sql, id, from, to);
+  }
   appendLog(entry: q.LogEntry) {
     return q.appendLog(this.sql, entry);
   }

@@ -585,6 +585,19 @@ export async function setProviderRef(sql: Sql, id: string, token: string, ref: s
   await sql`update job set provider_job_ref = ${ref} where id = ${id} and lease_token = ${token}`;
 }
 
+/**
+ * A result kept in the local spool (src/media/spool.ts) is now in the bucket: the job points at the
+ * bucket's key. Only while it still points at the spooled copy and the result is kept; false when
+ * that changed meanwhile (the cleaner deleted it), so the caller removes what it uploaded.
+ */
+export async function promoteSpooledResult(sql: Sql, id: string, from: string, to: string): Promise<boolean> {
+  const rows = await sql`
+    update job set result_path = ${to}
+    where id = ${id} and status = 'succeeded' and result_path = ${from} and result_deleted_at is null
+    returning id`;
+  return rows.length === 1;
+}
+
 /** Records a thumbnail made after the fact; false when the result is gone (purged) meanwhile. */
 export async function recordThumbnail(sql: Sql, id: string, path: string): Promise<boolean> {
   const rows = await sql`

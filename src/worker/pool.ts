@@ -7,12 +7,13 @@ import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
 import { type FallbackConfig, fallsBack, primaryDeadline, timeForFallback } from "../domain/fallback";
 import type { OutputFormat } from "../domain/slots";
-import { type Clock, sleep } from "../lib/clock";
+import { type Clock, sleep, wallClockAt } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import { downscale, EXT, formatFromMime, ImageUnreadable, sniffImage, toOutputFormat } from "../media/images";
 import type { MediaObjects } from "../media/objects";
-import { isDiskFull, type MediaStore } from "../media/storage";
+import { isSpoolKey, SpoolFull } from "../media/spool";
+import { isDiskFull, isStorageUnavailable, type MediaStore } from "../media/storage";
 import type { Metrics } from "../metrics";
 import type { ProviderRegistry } from "../providers/catalogue";
 import {
@@ -61,6 +62,13 @@ const PARALLEL_CLAIMS = 4;
  */
 const MAX_PROVIDER_CALLS = Number(process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) || 256;
 const DEFAULT_MAX_INPUT_SIDE = 2048;
+/**
+ * A result the bucket has not taken this long after the provider answered goes to the local spool
+ * (src/media/spool.ts): a blip is ridden out, an outage does not hold the booth. Always this long
+ * before the deadline at the latest, so the job can still be finalized (and the booth answered).
+ */
+const RESULT_UPLOAD_PATIENCE_MS = 5_000;
+const RESULT_SPOOL_MARGIN_MS = 1_500;
 
 /** A claim came back empty only because other claims in flight narrowed the providers it could take. */
 const NARROWED = Symbol("narrowed");
@@ -373,7 +381,10 @@ export class WorkerPool {
       );
       if (!done) {
         // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
-        await this.deps.media.remove(stored.resultPath);
+        // (A bucket that will not delete it now leaves a leftover the sweep reclaims.)
+        await this.deps.media.remove(stored.resultPath).catch((err) => {
+          log.warn("job.late_result_not_removed", { path: stored.resultPath, error: err });
+        });
         await queue.step(job, "late_result_discarded", { provider_latency_ms: providerMs });
         log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
       }
@@ -449,11 +460,13 @@ export class WorkerPool {
         );
       }
       const templates = [];
+      // Inputs are read through a bucket outage while the deadline allows.
+      const readUntil = wallClockAt(clock, job.expiresAt);
       for (const t of job.templates) {
-        if (!(await this.deps.media.exists(t.path))) {
+        if (!(await this.deps.media.exists(t.path, { until: readUntil }))) {
           throw new ProviderFailure("invalid_config", `The slot's "${t.role}" template file is missing`);
         }
-        const bytes = await this.deps.media.read(t.path);
+        const bytes = await this.deps.media.read(t.path, { until: readUntil });
         const image = provider.spec.downscaleInputs
           ? await downscale(bytes, maxSide)
           : toImage(bytes, t.mime);
@@ -539,6 +552,18 @@ export class WorkerPool {
       log.warn("job.released", { reason: "database_unavailable", status: row?.status ?? "not_ours" });
       return;
     }
+    if (isStorageUnavailable(err)) {
+      // The bucket did not give the job's photo or templates (read through the outage until the
+      // deadline): the same rule — back to the queue while there is time, else its timeout.
+      await note();
+      const row = await queue.release(job, "The media storage was unreachable while the job was running");
+      log.warn("job.released", {
+        reason: "media_unavailable",
+        status: row?.status ?? "not_ours",
+        error: err,
+      });
+      return;
+    }
     if (
       (signal.aborted && signal.reason instanceof DeadlineReached) ||
       isTimeoutFailure(err) ||
@@ -582,16 +607,24 @@ export class WorkerPool {
 
   private async loadInput(job: JobRow, maxSide: number | null): Promise<ProviderImage> {
     if (!job.payloadPath) throw new Error("the job has no payload");
-    const bytes = await this.deps.media.read(job.payloadPath);
+    const bytes = await this.deps.media.read(job.payloadPath, {
+      until: wallClockAt(this.deps.clock, job.expiresAt),
+    });
     return maxSide ? downscale(bytes, maxSide) : toImage(bytes, job.payloadMime);
   }
 
   /**
    * Stores the result durably (the booth is answered from it). The thumbnail is not made here: it is
    * made on its first request (`/public/results/{id}/thumb`), off the booth's critical path.
+   * Paid work is never thrown away for a bucket outage: what the bucket does not take in time is
+   * kept in the local spool and the job succeeds with its `spool/` path (src/media/spool.ts).
    */
   private async storeResult(job: JobRow, output: ProviderImage) {
     const converted = await toOutputFormat(output.bytes, job.outputFormat as OutputFormat);
+    const until = Math.min(
+      wallClockAt(this.deps.clock, job.expiresAt) - RESULT_SPOOL_MARGIN_MS,
+      Date.now() + RESULT_UPLOAD_PATIENCE_MS,
+    );
     // Named per attempt: a superseded attempt whose late result is discarded (and deleted) must
     // never touch the file of the attempt that finalized.
     let resultPath: string;
@@ -599,11 +632,15 @@ export class WorkerPool {
       resultPath = await this.deps.media.writeAtomic(
         `results/${job.id}.a${job.attempts}.${EXT[converted.format]}`,
         converted.bytes,
+        { until, spool: true, mime: converted.mime },
       );
     } catch (err) {
       // writeAtomic leaves nothing partial behind; the job fails with a reason the operator can act on.
-      if (isDiskFull(err)) throw new StorageFull(err);
+      if (isDiskFull(err) || err instanceof SpoolFull) throw new StorageFull(err);
       throw err;
+    }
+    if (isSpoolKey(resultPath)) {
+      this.deps.log.warn("job.result_spooled", { job_id: job.id, slot: job.slotId, path: resultPath });
     }
     return {
       resultPath,

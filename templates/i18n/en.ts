@@ -512,6 +512,9 @@ export const en: Dict = {
     cleanerFailed: "Its last run ended with an error (details in the server log).",
     cleanerSilent: (when: string | null) =>
       when ? `Last successful run: ${when}.` : "It has never finished a run.",
+    bucketTitle: "The media bucket is not answering.",
+    bucket: (since: string, waiting: number) =>
+      `Since ${since}. Booths get error 503 for new photos; finished results (${waiting}) wait on this server's disk and are uploaded when the bucket answers.`,
     databaseTitle: "The database is not answering.",
     database: "Booths get error 503 now; no jobs are stored.",
     failingNow: "Slot is failing:",
@@ -619,6 +622,21 @@ export const en: Dict = {
       `⚠️ PhotoChanger: slot ${slot} is failing booth photos — failures in the last hour: ${n}, latest: ${reason}.`,
     recovered: (slot: string) => `✅ PhotoChanger: slot ${slot} is processing photos again.`,
     test: "PhotoChanger: notification test. If you can read this, notifications work.",
+  },
+  mediaStore: {
+    title: "Media storage",
+    hint: "Where booth photos and results are kept. While the bucket does not answer, finished results wait on this server's disk and are uploaded as soon as it answers again.",
+    where: "Where",
+    local: (dir: string) => `directory ${dir}`,
+    bucket: (location: string) => `bucket ${location}`,
+    state: "Bucket",
+    reachable: "answering",
+    unreachable: "not answering",
+    failingSince: (when: string) => `since ${when}`,
+    spool: "Waiting for the bucket",
+    spoolEmpty: "nothing",
+    spoolLine: (n: number, size: string, max: string) => `${n} results, ${size} of ${max}`,
+    spoolOldest: (when: string) => `oldest since ${when}`,
   },
   system: {
     eyebrow: "Operations",

@@ -518,6 +518,9 @@ export const ru = {
     cleanerFailed: "Последний запуск завершился с ошибкой (подробности — в журнале сервера).",
     cleanerSilent: (when: string | null) =>
       when ? `Последний успешный запуск: ${when}.` : "Очистка ещё ни разу не завершилась.",
+    bucketTitle: "Бакет со снимками не отвечает.",
+    bucket: (since: string, waiting: number) =>
+      `С ${since}. Будки получают ошибку 503 на новые снимки; готовые результаты (${waiting}) ждут на диске этого сервера и будут загружены, когда бакет ответит.`,
     databaseTitle: "База данных не отвечает.",
     database: "Будки сейчас получают ошибку 503; задачи не сохраняются.",
     failingNow: "Слот не работает:",
@@ -625,6 +628,21 @@ export const ru = {
       `⚠️ PhotoChanger: слот ${slot} не обрабатывает фото с будки — ошибок за час: ${n}, последняя: ${reason}.`,
     recovered: (slot: string) => `✅ PhotoChanger: слот ${slot} снова обрабатывает фото.`,
     test: "PhotoChanger: проверка уведомлений. Если вы видите это сообщение, уведомления работают.",
+  },
+  mediaStore: {
+    title: "Хранилище снимков",
+    hint: "Где лежат снимки будок и результаты. Если бакет не отвечает, готовые результаты ждут на диске этого сервера и загружаются в бакет, как только он ответит.",
+    where: "Где",
+    local: (dir: string) => `папка ${dir}`,
+    bucket: (location: string) => `бакет ${location}`,
+    state: "Бакет",
+    reachable: "отвечает",
+    unreachable: "не отвечает",
+    failingSince: (when: string) => `с ${when}`,
+    spool: "Ждут загрузки в бакет",
+    spoolEmpty: "ничего",
+    spoolLine: (n: number, size: string, max: string) => `${n} шт., ${size} из ${max}`,
+    spoolOldest: (when: string) => `самый старый с ${when}`,
   },
   system: {
     eyebrow: "Эксплуатация",

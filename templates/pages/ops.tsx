@@ -4,6 +4,7 @@ import { UnblockButton } from "../attention";
 import { AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
+import { MediaStorageCard, type MediaStorageModel } from "../media-storage";
 import { causeText } from "../notify";
 import { actorName, can, fmtAgo, fmtBytes, fmtDateTime, fmtDuration, fmtSince, type View } from "../view";
 
@@ -18,6 +19,7 @@ export interface SystemModel {
     error: string | null;
     removed: Record<string, number>;
   } | null;
+  media: MediaStorageModel;
   /** The instance registry (live first, then those that stopped or went silent in the last hour). */
   instances: {
     id: string;
@@ -303,6 +305,7 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
       </div>
       <NotificationHistory v={v} rows={m.notifications} />
       <BlocksCard v={v} blocks={m.blocks} />
+      <MediaStorageCard v={v} m={m.media} />
       <section class="card" id="instances">
         <h2 safe>{s.instances}</h2>
         <CardsTable

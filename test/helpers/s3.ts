@@ -74,3 +74,100 @@ export async function startTestBucket(bucket = "photochanger-media"): Promise<Te
     },
   };
 }
+
+/**
+ * A bucket whose server is a child process this test owns, on a fixed 127.0.0.1 port over a
+ * directory that outlives it: `stop()` makes the bucket refuse connections (objects kept),
+ * `start()` brings it back on the same port with the same objects, `freeze()`/`thaw()` stop and
+ * continue the process (SIGSTOP/SIGCONT) so every call hangs, as with a hung bucket or a paused VM.
+ */
+export interface OwnedBucket extends TestBucket {
+  start(): Promise<void>;
+  /** The server is gone: connections are refused. */
+  halt(): Promise<void>;
+  freeze(): void;
+  thaw(): void;
+}
+
+export async function startOwnedBucket(bucket = "photochanger-media"): Promise<OwnedBucket> {
+  const directory = mkdtempSync(join(tmpdir(), "photochanger-s3rver-owned-"));
+  let proc: Bun.Subprocess<"ignore", "pipe", "ignore"> | null = null;
+  let port = 0;
+  const running = () => {
+    const p = proc as Bun.Subprocess | null;
+    return !!p && p.exitCode === null && p.signalCode === null;
+  };
+  const launch = async () => {
+    if (running()) return;
+    proc = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "s3rver-child.ts"), String(port), directory, bucket],
+      {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "ignore",
+      },
+    );
+    const reader = proc.stdout.getReader();
+    let text = "";
+    const deadline = Date.now() + 20_000;
+    while (!text.includes("\n")) {
+      if (Date.now() > deadline) throw new Error("s3rver child did not start");
+      const { value, done } = await reader.read();
+      if (done) throw new Error("s3rver child exited before it listened");
+      text += new TextDecoder().decode(value);
+    }
+    // Keep reading so a chatty child never blocks on a full pipe.
+    void (async () => {
+      while (!(await reader.read().catch(() => ({ done: true }))).done) {}
+    })();
+    port = (JSON.parse(text.split("\n")[0]!) as { port: number }).port;
+  };
+  await launch();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const settings = {
+    bucket,
+    endpoint,
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+    region: "us-east-1",
+  };
+  const client = new Bun.S3Client(settings);
+  const halt = async () => {
+    const p = proc as Bun.Subprocess | null;
+    if (!p || !running()) return;
+    p.kill("SIGCONT");
+    p.kill("SIGKILL");
+    await p.exited;
+  };
+  return {
+    bucket,
+    endpoint,
+    settings,
+    client,
+    env: {
+      S3_BUCKET: bucket,
+      S3_ENDPOINT: endpoint,
+      S3_ACCESS_KEY_ID: settings.accessKeyId,
+      S3_SECRET_ACCESS_KEY: settings.secretAccessKey,
+      S3_REGION: settings.region,
+    },
+    async keys(prefix = "") {
+      const out: string[] = [];
+      let continuationToken: string | undefined;
+      do {
+        const page = await client.list({ prefix, continuationToken });
+        for (const o of page.contents ?? []) out.push(o.key);
+        continuationToken = page.isTruncated ? page.nextContinuationToken : undefined;
+      } while (continuationToken);
+      return out.sort();
+    },
+    start: launch,
+    halt,
+    freeze: () => (proc as Bun.Subprocess | null)?.kill("SIGSTOP"),
+    thaw: () => (proc as Bun.Subprocess | null)?.kill("SIGCONT"),
+    async stop() {
+      await halt();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}

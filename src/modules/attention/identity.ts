@@ -24,6 +24,9 @@ export function bannerIdentity(b: Banner): { key: string; fingerprint: string } 
       return { key: "disk", fingerprint: String(Math.floor(Math.log2(Math.max(1, b.freeBytes)))) };
     case "cleaner":
       return { key: "cleaner", fingerprint: `${b.error ? "failed" : "silent"}@${b.lastFinishedAt ?? "-"}` };
+    case "bucket":
+      // acknowledged for this outage; a new one (another start) brings it back
+      return { key: "bucket", fingerprint: b.since };
     case "database":
       return null;
   }

@@ -2,9 +2,10 @@
  * "Does anything need the operator?" — computed for every admin page (the banner), the dashboard's
  * slot cards, the slot page and the notifier: slots whose booth jobs fail, booth requests refused
  * (above all a stale password after a rotation), a nearly full disk, a silent or failing cleaner,
- * an unreachable database.
+ * an unreachable database, an unreachable media bucket.
  */
 
+import { mediaState } from "../../media/spool";
 import { LEASE_TTL_MS } from "../../queue/index";
 import type { Services } from "../../services";
 import { KEYS } from "../../settings/service";
@@ -79,7 +80,9 @@ export type Banner =
     }
   | { kind: "disk"; freeBytes: number; totalBytes: number }
   | { kind: "cleaner"; lastFinishedAt: string | null; error: string | null }
-  | { kind: "database" };
+  | { kind: "database" }
+  /** The bucket's calls fail (since when, why); `waiting`: results kept in this server's spool. */
+  | { kind: "bucket"; since: string; error: string | null; waiting: number };
 
 export interface Attention {
   slots: Map<string, SlotAttention>;
@@ -191,6 +194,15 @@ export async function attention(
         afterRotation:
           rotatedAt !== null && new Date(rotatedAt).getTime() >= b.since.getTime() - ROTATION_EXPLAINS_MS,
       })),
+    });
+  }
+  const media = await mediaState(rt.media);
+  if (media.health.failingSince) {
+    banners.push({
+      kind: "bucket",
+      since: media.health.failingSince.toISOString(),
+      error: media.health.error,
+      waiting: media.spool?.files ?? 0,
     });
   }
   try {

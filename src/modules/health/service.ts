@@ -33,14 +33,35 @@ export async function checkDatabase(
   }
 }
 
-/** Writes and removes a small object where results are written (the directory or the bucket). */
-export async function checkMediaWritable(media: MediaStore): Promise<CheckResult> {
-  try {
-    await media.probe();
-    return { ok: true, backend: media.backend };
-  } catch (err) {
-    return { ok: false, backend: media.backend, error: shortError(err) };
-  }
+/** Probes running now, per store: readiness asked many times at once (several balancers) probes once. */
+const probing = new WeakMap<MediaStore, Promise<CheckResult>>();
+
+/**
+ * Writes and removes a small object where results are written (the directory or the bucket). The
+ * probe is bounded (a bucket that hangs fails it in about 2 s, less while it keeps failing), so a
+ * load balancer hears "not ready" in time to move booths to an instance that can store.
+ */
+export function checkMediaWritable(media: MediaStore): Promise<CheckResult> {
+  const running = probing.get(media);
+  if (running) return running;
+  const check = (async (): Promise<CheckResult> => {
+    try {
+      await media.probe();
+      return { ok: true, backend: media.backend };
+    } catch (err) {
+      const since = media.health().failingSince;
+      return {
+        ok: false,
+        backend: media.backend,
+        error: shortError(err),
+        ...(since ? { failing_since: since.toISOString() } : {}),
+      };
+    } finally {
+      probing.delete(media);
+    }
+  })();
+  probing.set(media, check);
+  return check;
 }
 
 export async function checkDisk(

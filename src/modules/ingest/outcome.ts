@@ -2,8 +2,11 @@
 import { internalError } from "../../app-errors";
 import type { JobRow } from "../../db/schema";
 import { classifyOutcome } from "../../domain/outcome";
+import { wallClockAt } from "../../lib/clock";
 import { AppError, errorResponse } from "../../lib/errors";
 import { contentDisposition } from "../../lib/http";
+import { isStorageUnavailable } from "../../media/storage";
+import { FINAL_READ_GRACE_MS } from "../../queue/waiter";
 import type { Services } from "../../services";
 
 export function shortId(jobId: string): string {
@@ -56,15 +59,38 @@ export function unconfirmedError(jobId: string, expiresAt: Date): AppError {
   });
 }
 
+/**
+ * The job succeeded and its result is kept, but the media storage did not give it back by the
+ * booth's deadline (and the waiter's grace): the booth's 504 with the job id, like a database
+ * outage at the deadline. The result stays at /public/results/{job_id}.
+ */
+export function resultUnreadableError(job: Pick<JobRow, "id" | "expiresAt">): AppError {
+  return new AppError(
+    "sync_timeout",
+    "The photo was processed, but its result could not be read from the media storage before the deadline",
+    { job_id: job.id, expires_at: job.expiresAt.toISOString() },
+  );
+}
+
 /** The answer and its outcome label ("success" or the error code) for metrics and logs. */
 export async function outcomeReply(
-  rt: Pick<Services, "log" | "media">,
+  rt: Pick<Services, "log" | "media" | "clock">,
   job: JobRow,
 ): Promise<{ response: Response; outcome: string }> {
   const headers = { "X-Job-Id": job.id, "Cache-Control": "no-store" };
   const failure = outcomeError(rt, job);
   if (failure) return { response: errorResponse(failure, headers), outcome: failure.code };
-  const body = job.resultPath ? await rt.media.body(job.resultPath) : null;
+  let body: Blob | ReadableStream<Uint8Array> | null;
+  try {
+    // Tried again through a bucket outage until the booth's give-up time, never past it.
+    const until = Math.max(wallClockAt(rt.clock, job.expiresAt) + FINAL_READ_GRACE_MS, Date.now() + 1000);
+    body = job.resultPath ? await rt.media.body(job.resultPath, { until }) : null;
+  } catch (err) {
+    if (!isStorageUnavailable(err)) throw err;
+    rt.log.warn("ingest.result_unreadable", { job_id: job.id, slot: job.slotId, error: err });
+    const late = resultUnreadableError(job);
+    return { response: errorResponse(late, headers), outcome: late.code };
+  }
   if (!body) {
     const missing = internalError(
       rt.log,

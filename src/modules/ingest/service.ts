@@ -6,7 +6,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { SlotRow } from "../../db/schema";
 import { jobExpiresAt } from "../../domain/deadlines";
 import type { FallbackConfig } from "../../domain/fallback";
-import { AppError, databaseUnavailable } from "../../lib/errors";
+import { AppError, databaseUnavailable, mediaUnavailable } from "../../lib/errors";
 import { isDatabaseUnavailable, parseMultipart, readBodyWithin, retryOnLostConnection } from "../../lib/http";
 import { EXT, type ImageFormat, inspectImage, MIME } from "../../media/images";
 import { isDiskFull, isStorageUnavailable } from "../../media/storage";
@@ -416,12 +416,7 @@ export async function enqueueUpload(
     if (isDiskFull(err)) {
       throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored");
     }
-    if (isStorageUnavailable(err)) {
-      throw new AppError(
-        "service_unavailable",
-        "The media storage (bucket) is not reachable; the photo was not stored, try again shortly",
-      );
-    }
+    if (isStorageUnavailable(err)) throw mediaUnavailable();
     throw err;
   }
   try {
@@ -480,7 +475,8 @@ export async function enqueueUpload(
     }
     return { id, slotId: input.slot.id, expiresAt: outcome.job.expiresAt };
   } catch (err) {
-    await rt.media.remove(payloadPath);
+    // A payload the bucket will not let go of now is a leftover the sweep reclaims (no job has it).
+    await rt.media.remove(payloadPath).catch(() => {});
     if (isDatabaseUnavailable(err)) throw databaseUnavailable();
     throw err;
   }

@@ -17,6 +17,7 @@ import type { View } from "../../../templates/view";
 import { changeAdminPassword, MIN_ADMIN_PASSWORD } from "../../accounts";
 import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
+import { mediaState } from "../../media/spool";
 import { instanceRegistry } from "../../ops";
 import type { Services } from "../../services";
 import { VERSION } from "../../version";
@@ -53,6 +54,7 @@ async function systemModel(rt: Services): Promise<SystemModel> {
   const n = await rt.settings.notifyTargets();
   const blocks = (await safe(() => listBlocks(rt, rt.clock.now()))) ?? [];
   const notifications = (await safe(() => recentNotifications(rt))) ?? [];
+  const media = await mediaState(rt.media);
   return {
     version: VERSION,
     database: { ok: dbOk, latencyMs: latency === null ? null : Math.round(latency * 10) / 10 },
@@ -66,6 +68,20 @@ async function systemModel(rt: Services): Promise<SystemModel> {
           removed: {},
         }
       : null,
+    media: {
+      backend: media.backend,
+      location: media.location,
+      failingSince: media.health.failingSince?.toISOString() ?? null,
+      error: media.health.error,
+      spool: media.spool
+        ? {
+            files: media.spool.files,
+            bytes: media.spool.bytes,
+            maxBytes: media.spool.maxBytes,
+            oldest: media.spool.oldest?.toISOString() ?? null,
+          }
+        : null,
+    },
     instances: (instances ?? []).map((i) => ({
       id: i.id,
       hostname: i.hostname,

@@ -1,0 +1,105 @@
+/** @jsxImportSource @kitajs/html */
+/** The /system page's media card: where media live, whether the bucket answers, what waits in the spool. */
+import { fmtAgo, fmtBytes, fmtDateTime, type View } from "./view";
+
+export interface MediaStorageModel {
+  backend: "local" | "s3";
+  location: string;
+  /** When the bucket's calls began to fail (null: answering), and why. */
+  failingSince: string | null;
+  error: string | null;
+  /** Results kept on this server's disk until the bucket takes them (bucket only). */
+  spool: { files: number; bytes: number; maxBytes: number; oldest: string | null } | null;
+}
+
+function Pill({ ok, text }: { ok: boolean; text: string }): JSX.Element {
+  return (
+    <span class={ok ? "pill ok" : "pill failed"} data-ok={String(ok)}>
+      <span safe>{text}</span>
+    </span>
+  );
+}
+
+export function MediaStorageCard({ v, m }: { v: View; m: MediaStorageModel }): JSX.Element {
+  const s = v.t.mediaStore;
+  return (
+    <section class="card" id="media-storage">
+      <h2 safe>{s.title}</h2>
+      <p class="hint" safe>
+        {s.hint}
+      </p>
+      <table class="kv">
+        <tbody>
+          <tr>
+            <th scope="row" safe>
+              {s.where}
+            </th>
+            <td>
+              <span class="mono" safe>
+                {m.backend === "s3" ? s.bucket(m.location) : s.local(m.location)}
+              </span>
+            </td>
+          </tr>
+          {m.backend === "s3" ? (
+            <>
+              <tr data-bucket={m.failingSince ? "failing" : "ok"}>
+                <th scope="row" safe>
+                  {s.state}
+                </th>
+                <td>
+                  <Pill ok={!m.failingSince} text={m.failingSince ? s.unreachable : s.reachable} />
+                  {m.failingSince ? (
+                    <>
+                      {" "}
+                      <time datetime={m.failingSince} title={fmtDateTime(v, m.failingSince)} safe>
+                        {s.failingSince(fmtAgo(v, m.failingSince))}
+                      </time>
+                      {m.error ? (
+                        <div class="muted small mono" safe>
+                          {m.error}
+                        </div>
+                      ) : (
+                        ""
+                      )}
+                    </>
+                  ) : (
+                    ""
+                  )}
+                </td>
+              </tr>
+              <tr data-spool={String(m.spool?.files ?? 0)}>
+                <th scope="row" safe>
+                  {s.spool}
+                </th>
+                <td>
+                  {m.spool && m.spool.files > 0 ? (
+                    <>
+                      <span safe>
+                        {s.spoolLine(
+                          m.spool.files,
+                          fmtBytes(v, m.spool.bytes),
+                          fmtBytes(v, m.spool.maxBytes),
+                        )}
+                      </span>
+                      {m.spool.oldest ? (
+                        <div class="muted small" safe>
+                          {s.spoolOldest(fmtDateTime(v, m.spool.oldest))}
+                        </div>
+                      ) : (
+                        ""
+                      )}
+                    </>
+                  ) : (
+                    <span safe>{s.spoolEmpty}</span>
+                  )}
+                </td>
+              </tr>
+            </>
+          ) : (
+            ""
+          )}
+        </tbody>
+      </table>
+    </section>
+  );
+}
