@@ -103,6 +103,28 @@ export async function recentResults(
     limit ${limit}`;
 }
 
+export interface BoothFieldRow {
+  name: string;
+  /** The newest value the booth sent for it. */
+  latest: string;
+  /** In how many of the jobs looked at it was sent. */
+  jobs: number;
+}
+
+/** The form fields (and query parameters) the booth sent with the slot's newest `limit` booth jobs. */
+export async function boothFields(sql: Sql, slotId: string, limit: number): Promise<BoothFieldRow[]> {
+  return sql<BoothFieldRow[]>`
+    select f.key as name, (array_agg(f.value order by j.created_at desc))[1] as latest,
+      count(*)::int as jobs
+    from (
+      select client_meta, created_at from job
+      where slot_id = ${slotId} and source = 'ingest'
+      order by created_at desc limit ${limit}
+    ) j cross join lateral jsonb_each_text(j.client_meta) f
+    group by f.key
+    order by f.key`;
+}
+
 /**
  * Booth jobs of a slot created since `since` (all when null), counted by status and reason — from
  * the statistics' hourly rollup for the closed hours (the same counts as a scan of `job`).

@@ -105,6 +105,9 @@ export class JobStore {
   recentResults(slotId: string, now: Date, limit: number) {
     return reads.recentResults(this.reports, slotId, now, limit);
   }
+  boothFields(slotId: string, limit: number) {
+    return reads.boothFields(this.reports, slotId, limit);
+  }
   outcomeCounts(slotId: string, since: Date | null) {
     return reads.outcomeCounts(this.reports, slotId, since);
   }

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
 import { type FallbackConfig, fallsBack, primaryDeadline, timeForFallback } from "../domain/fallback";
+import { fillPromptSettings, promptPlaceholders } from "../domain/prompt-fields";
 import type { OutputFormat } from "../domain/slots";
 import { type Clock, sleep } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
@@ -419,6 +420,18 @@ export class WorkerPool {
         const msg = checked.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
         throw new ProviderFailure("invalid_config", `Slot settings are not valid: ${msg}`);
       }
+      // The booth's fields go into the prompt now, not at ingest: the job keeps the prompt as
+      // written (its snapshot), the provider gets it filled (SPEC §11).
+      const settings = fillPromptSettings(checked.settings, job.clientMeta ?? {});
+      const op = this.deps.providers.operation(run.provider, run.operation);
+      if (op?.prompt === "required" && typeof settings.prompt === "string" && !settings.prompt.trim()) {
+        throw new ProviderFailure(
+          "invalid_config",
+          "The prompt is empty once the booth's fields are filled in: its placeholders name fields " +
+            "this booth did not send",
+          { placeholders: promptPlaceholders(String(checked.settings.prompt ?? "")) },
+        );
+      }
       const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
       const [apiKey, photo] = await Promise.all([
         provider.spec.needsApiKey ? this.deps.settings.providerKey(run.provider as ProviderId) : null,
@@ -447,7 +460,7 @@ export class WorkerPool {
         jobId: job.id,
         slotId: job.slotId,
         operation: run.operation,
-        settings: checked.settings,
+        settings,
         photo,
         templates,
         signal: share.signal,
