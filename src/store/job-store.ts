@@ -148,6 +148,12 @@ export class JobStore {
   fallbackSuccesses(f: stats.JobFilter) {
     return stats.fallbackSuccesses(this.reports, f);
   }
+  timeoutsWithProviderRef(f: stats.JobFilter) {
+    return stats.timeoutsWithProviderRef(this.reports, f);
+  }
+  billedAnswers(f: { from: Date; to: Date; slotId?: string | null }) {
+    return stats.billedAnswers(this.reports, f);
+  }
   failureReasons(f: stats.JobFilter) {
     return stats.failureReasons(this.reports, f);
   }

@@ -358,7 +358,11 @@ export class WorkerPool {
       if (!done) {
         // The fence refused: the job ended meanwhile (deadline, cancel). Never serve a late result.
         await this.deps.media.remove(stored.resultPath);
-        await queue.step(job, "late_result_discarded", { provider_latency_ms: providerMs });
+        // The provider made (and billed) the image all the same: the cost statistics count it.
+        await queue.step(job, "late_result_discarded", {
+          provider_latency_ms: providerMs,
+          provider: current.provider,
+        });
         log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
       }
     } catch (err) {
@@ -470,6 +474,7 @@ export class WorkerPool {
         apiKey,
         step: (event, details) => {
           if (event === "retry") this.deps.metrics.providerRetry(run.provider, String(details?.reason ?? ""));
+          if (event === "poll") this.deps.metrics.providerPoll(run.provider, String(details?.answer ?? ""));
           return queue.step(job, event, details);
         },
         publish: (image, label) => this.publish(job, image, label),

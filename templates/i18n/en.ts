@@ -83,6 +83,7 @@ export const en: Dict = {
     loggedOut: "You have signed out.",
   },
   dashboard: {
+    spendToday: "Spent on providers today",
     eyebrow: "Slot management",
     title: "AI processing slots",
     sub: "15 fixed slots. Each has its own URL for the photo booth.",
@@ -278,6 +279,13 @@ export const en: Dict = {
       notImage: "An input is not a JPG, PNG, WebP or HEIC image.",
     },
     providerSaid: "The provider said:",
+    pollLine: (queueid: string, answer: string) => `queue ${queueid} · ${answer}`,
+    pollAnswers: {
+      reconnect: "still working",
+      done: "done",
+      refused: "refused",
+      failed: "no answer",
+    } as Record<string, string>,
     boothMeta: "What the booth sent",
     clientIp: "Booth IP address",
     metaFields: {
@@ -322,6 +330,7 @@ export const en: Dict = {
       internal_error: "internal error",
     } as Record<string, string>,
     events: {
+      poll: "result poll",
       fallback: "switched to the fallback provider",
       provider_failed: "provider failed",
       late_result_discarded: "late provider answer discarded",
@@ -450,6 +459,17 @@ export const en: Dict = {
     keyNotNeeded: "No key needed",
     keySaved: "Key saved.",
     keyCleared: "Key deleted.",
+    pricesTitle: "Provider prices",
+    pricesHint:
+      "What one request that returned an image costs (that is what providers bill: a refusal, an error or an answer without an image is not charged). The statistics multiply these prices by the number of such answers — from the booth, test runs and re-runs. Empty: no price, those requests are left out of the total.",
+    currency: "Currency",
+    currencyHint: "Three-letter currency code, e.g.",
+    priceLabel: (provider: string) => `${provider}: price per request`,
+    priceNone: "not set",
+    listPrice: "List price, per image:",
+    listPriceTariff: "By turbotext.ru's tariff, per generation.",
+    savePrices: "Save prices",
+    pricesSaved: "Prices saved.",
     purge: "Storage clean-up",
     purgeHint:
       "Deletes only expired results, temporary files and abandoned uploads. Templates are never touched.",
@@ -471,6 +491,10 @@ export const en: Dict = {
     success: "Succeeded",
     successRate: "Success rate",
     fallbackSuccess: "Via fallback",
+    cost: "Provider spend",
+    unpriced: (n: number) => `${n} request(s) without a price: set prices in Settings`,
+    timeoutsQueued: (n: number, of: number) =>
+      `of timeouts were still queued at the provider (${n} of ${of})`,
     timeouts: "Timeouts",
     providerErrors: "Provider errors",
     noImage: "No image (after retries)",

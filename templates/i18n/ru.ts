@@ -90,6 +90,7 @@ export const ru = {
     loggedOut: "Вы вышли из системы.",
   },
   dashboard: {
+    spendToday: "Потрачено на провайдеров сегодня",
     eyebrow: "Управление слотами",
     title: "Слоты AI-обработки",
     sub: "15 постоянных слотов. У каждого своя ссылка для фотобудки.",
@@ -285,6 +286,13 @@ export const ru = {
       notImage: "Входной файл — не изображение JPG, PNG, WebP или HEIC.",
     },
     providerSaid: "Ответ провайдера:",
+    pollLine: (queueid: string, answer: string) => `очередь ${queueid} · ${answer}`,
+    pollAnswers: {
+      reconnect: "ещё обрабатывает",
+      done: "готово",
+      refused: "отказ",
+      failed: "не ответил",
+    } as Record<string, string>,
     boothMeta: "Данные от будки",
     clientIp: "IP-адрес будки",
     metaFields: {
@@ -329,6 +337,7 @@ export const ru = {
       internal_error: "внутренняя ошибка",
     } as Record<string, string>,
     events: {
+      poll: "опрос результата",
       fallback: "переход на резервный провайдер",
       provider_failed: "ошибка провайдера",
       late_result_discarded: "поздний ответ провайдера отброшен",
@@ -455,6 +464,17 @@ export const ru = {
     keyNotNeeded: "Ключ не нужен",
     keySaved: "Ключ сохранён.",
     keyCleared: "Ключ удалён.",
+    pricesTitle: "Цены провайдеров",
+    pricesHint:
+      "Сколько стоит один запрос, вернувший изображение (так считают провайдеры: отказ, ошибка или ответ без изображения не оплачиваются). Статистика умножает на эти цены число таких ответов — с будки, тестов и повторов. Пусто — цена не задана, такие запросы в сумму не входят.",
+    currency: "Валюта",
+    currencyHint: "Трёхбуквенный код валюты, например",
+    priceLabel: (provider: string) => `${provider}: цена за запрос`,
+    priceNone: "не задана",
+    listPrice: "Прейскурант, за изображение:",
+    listPriceTariff: "По тарифу turbotext.ru, за генерацию.",
+    savePrices: "Сохранить цены",
+    pricesSaved: "Цены сохранены.",
     purge: "Очистка хранилища",
     purgeHint:
       "Удаляет только результаты с истёкшим сроком, временные файлы и брошенные загрузки. Шаблоны не трогаются.",
@@ -476,6 +496,10 @@ export const ru = {
     success: "Успешно",
     successRate: "Доля успеха",
     fallbackSuccess: "Через резервный",
+    cost: "Расходы на провайдеров",
+    unpriced: (n: number) => `без цены: ${n} запр. — задайте цены в настройках`,
+    timeoutsQueued: (n: number, of: number) =>
+      `таймаутов, пока провайдер держал задачу в очереди (${n} из ${of})`,
     timeouts: "Таймауты",
     providerErrors: "Ошибки провайдера",
     noImage: "Без изображения (после повторов)",
