@@ -105,6 +105,9 @@ export class JobStore {
   recentResults(slotId: string, now: Date, limit: number) {
     return reads.recentResults(this.reports, slotId, now, limit);
   }
+  exportRows(f: Parameters<typeof reads.exportRows>[1]) {
+    return reads.exportRows(this.reports, f);
+  }
   boothFields(slotId: string, limit: number) {
     return reads.boothFields(this.reports, slotId, limit);
   }

@@ -102,6 +102,9 @@ export const en: Dict = {
       "Links use the address this page was opened at. Set the server's public address in Settings if the booth reaches it differently.",
   },
   slot: {
+    exportZip: "Download all (ZIP)",
+    exportHint:
+      "Every result of the slot still kept, in one archive, with an index.csv: time, status, provider and the booth's fields.",
     fallbackTitle: "Fallback provider",
     fallbackHint: (seconds: number) =>
       `If the primary provider fails (error, no image, quota, unavailable or too slow), the job goes once to the fallback within the same deadline: the primary gets the deadline minus ${seconds} s, the fallback the rest. A safety-filter refusal is not passed on.`,

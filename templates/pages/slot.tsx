@@ -1123,6 +1123,22 @@ export function SlotWarnings({
   );
 }
 
+/** Downloads every kept result of the slot with an index (GET /api/slots/{id}/export). */
+export function ExportButton({ v, slotId }: { v: View; slotId: string }): JSX.Element {
+  return (
+    <a
+      class="btn small ghost"
+      href={`/api/slots/${slotId}/export`}
+      download=""
+      title={v.t.slot.exportHint}
+      data-export={slotId}
+    >
+      <Icon name="download" />
+      <span safe>{v.t.slot.exportZip}</span>
+    </a>
+  );
+}
+
 function testFieldNames(m: SlotPageModel): string[] {
   const names = [...m.preview.placeholders];
   for (const f of m.boothFields) if (!names.includes(f.name)) names.push(f.name);
@@ -1184,6 +1200,7 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           <span class="hint" safe>
             {v.t.slot.recentResultsHint(m.retentionHours)}
           </span>
+          {can(v, "stats:read") ? <ExportButton v={v} slotId={f.slotId} /> : ""}
         </div>
         {m.results.length ? (
           <div class="gallery">

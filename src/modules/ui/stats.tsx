@@ -10,6 +10,7 @@ import {
   type StatsModel,
   StatsPage,
 } from "../../../templates/pages/stats";
+import { csvCell } from "../../lib/csv";
 import type { Services } from "../../services";
 import { resetStats } from "../slots/service";
 import { boxTimeZone } from "../stats/arithmetic";
@@ -148,13 +149,6 @@ function moneyOf(r: Pick<GlobalStatsResponse, "cost" | "currency" | "cost_detail
     timeouts: r.provider_queue.timeouts,
     timeoutsWithProviderRef: r.provider_queue.timeouts_with_provider_ref,
   };
-}
-
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? "" : String(v);
-  // quote, and defuse spreadsheet formulas in names an admin typed
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\n;]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 export const uiStatsRoutes = (rt: Services) =>
