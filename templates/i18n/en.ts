@@ -333,6 +333,7 @@ export const en: Dict = {
       internal_error: "internal error",
     } as Record<string, string>,
     events: {
+      provider_upload: "input uploaded to the provider's Files API",
       poll: "result poll",
       fallback: "switched to the fallback provider",
       provider_failed: "provider failed",
@@ -604,6 +605,26 @@ export const en: Dict = {
     invalid: "Not a valid value.",
   },
   fields: {
+    input_fidelity: {
+      title: "Input fidelity",
+      hint: "High (the default) keeps the faces of the photo and the template closer, for more input tokens; gpt-image-1-mini takes only low.",
+    },
+    safety_harassment: {
+      title: "Filter: harassment",
+      hint: "Gemini's block threshold; unset keeps Google's default.",
+    },
+    safety_hate_speech: {
+      title: "Filter: hate speech",
+      hint: "Gemini's block threshold; unset keeps Google's default.",
+    },
+    safety_sexually_explicit: {
+      title: "Filter: sexually explicit",
+      hint: "Gemini's block threshold; unset keeps Google's default.",
+    },
+    safety_dangerous_content: {
+      title: "Filter: dangerous content",
+      hint: "Gemini's block threshold; unset keeps Google's default. A refusal to draw the image (IMAGE_SAFETY) is not switched off by these.",
+    },
     model: { title: "Model", hint: "Model id, for example:" },
     aspect_ratio: { title: "Aspect ratio", hint: "Shape of the result; the model decides when unset." },
     image_size: {
@@ -641,6 +662,11 @@ export const en: Dict = {
     max_side: { title: "Longest side, px", hint: "" },
   } as Record<string, { title: string; hint: string }>,
   fieldOptions: {
+    BLOCK_LOW_AND_ABOVE: "block low risk and above",
+    BLOCK_MEDIUM_AND_ABOVE: "block medium risk and above",
+    BLOCK_ONLY_HIGH: "block only high risk",
+    BLOCK_NONE: "block none",
+    OFF: "filter off",
     auto: "auto",
     high: "high",
     medium: "medium",

@@ -340,6 +340,7 @@ export const ru = {
       internal_error: "внутренняя ошибка",
     } as Record<string, string>,
     events: {
+      provider_upload: "фото загружено в Files API провайдера",
       poll: "опрос результата",
       fallback: "переход на резервный провайдер",
       provider_failed: "ошибка провайдера",
@@ -610,6 +611,26 @@ export const ru = {
     invalid: "Недопустимое значение.",
   },
   fields: {
+    input_fidelity: {
+      title: "Точность к исходным лицам",
+      hint: "«высокое» (по умолчанию) бережнее сохраняет лица с фото и шаблона, но тратит больше входных токенов; gpt-image-1-mini умеет только «низкое».",
+    },
+    safety_harassment: {
+      title: "Фильтр: оскорбления",
+      hint: "Порог блокировки Gemini; не задан — как у Google по умолчанию.",
+    },
+    safety_hate_speech: {
+      title: "Фильтр: язык вражды",
+      hint: "Порог блокировки Gemini; не задан — как у Google по умолчанию.",
+    },
+    safety_sexually_explicit: {
+      title: "Фильтр: откровенное содержание",
+      hint: "Порог блокировки Gemini; не задан — как у Google по умолчанию.",
+    },
+    safety_dangerous_content: {
+      title: "Фильтр: опасное содержание",
+      hint: "Порог блокировки Gemini; не задан — как у Google по умолчанию. Отказ нарисовать изображение (IMAGE_SAFETY) этими порогами не отключается.",
+    },
     model: { title: "Модель", hint: "Идентификатор модели, например:" },
     aspect_ratio: { title: "Соотношение сторон", hint: "Форма результата; если не задано, решает модель." },
     image_size: {
@@ -647,6 +668,11 @@ export const ru = {
     max_side: { title: "Длинная сторона, px", hint: "" },
   } as Record<string, { title: string; hint: string }>,
   fieldOptions: {
+    BLOCK_LOW_AND_ABOVE: "блокировать при низком риске и выше",
+    BLOCK_MEDIUM_AND_ABOVE: "блокировать при среднем риске и выше",
+    BLOCK_ONLY_HIGH: "блокировать только высокий риск",
+    BLOCK_NONE: "не блокировать",
+    OFF: "фильтр выключен",
     auto: "авто",
     high: "высокое",
     medium: "среднее",
