@@ -137,3 +137,29 @@ describe("the test run and the slot page", () => {
     expect(fragment).toContain("{nope}");
   });
 });
+
+describe("the slot page's test run", () => {
+  test("name/value rows become the test job's booth fields", async () => {
+    const form = new FormData();
+    form.append("test_image", new File([photo as Uint8Array<ArrayBuffer>], "t.jpg", { type: "image/jpeg" }));
+    for (const [name, value] of [
+      ["name", "Row"],
+      ["style", "pastel"],
+      ["", "ignored without a name"],
+    ]) {
+      form.append("test_field_name", name!);
+      form.append("test_field_value", value!);
+    }
+    const res = await fetch(`${app.url}/slots/slot-001/test`, {
+      method: "POST",
+      headers: { cookie, origin: app.url, "hx-request": "true" },
+      body: form,
+    });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    const jobId = /data-job-id="([0-9a-f-]{36})"/.exec(html)?.[1];
+    expect(jobId).toBeDefined();
+    expect(promptSeen()).toBe("Paint Row in pastel style,  mood");
+    expect((await jobOf(app, jobId!)).clientMeta).toEqual({ name: "Row", style: "pastel" });
+  });
+});
