@@ -765,10 +765,10 @@ function BoothFieldsCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
             <tbody>
               {m.boothFields.map((f) => (
                 <tr data-field={f.name}>
-                  <td data-label={v.t.slot.fieldName}>
+                  <td data-label={v.t.slot.fieldName} class="break">
                     <code safe>{`{${f.name}}`}</code>
                   </td>
-                  <td data-label={v.t.slot.fieldLatest} class="mono small" safe>
+                  <td data-label={v.t.slot.fieldLatest} class="mono small break" safe>
                     {f.latest.length > 80 ? `${f.latest.slice(0, 79)}…` : f.latest}
                   </td>
                   <td class="num" data-label={v.t.slot.fieldJobs} safe>
@@ -805,7 +805,7 @@ export function PromptPreview({ v, p }: { v: View; p: PromptPreviewModel }): JSX
           <p class="hint" safe>
             {v.t.slot.previewHint}
           </p>
-          <blockquote class="mono small" translate="no" data-filled-prompt safe>
+          <blockquote class="mono small break" translate="no" data-filled-prompt safe>
             {p.filled}
           </blockquote>
           {p.missing.length ? (

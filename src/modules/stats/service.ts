@@ -112,7 +112,7 @@ function toBucket(e: Bucket, row: AggregateRow | undefined): StatsBucket {
  * The range's cost (billed requests × prices, src/domain/cost.ts) and its booth timeouts with a
  * provider queue id — the parts of the statistics that are not in the hourly rollup.
  */
-async function costAndQueue(rt: StatsDeps & Pick<Services, "settings">, f: JobFilter) {
+async function costAndQueue(rt: StatsDeps, f: JobFilter) {
   const [billed, queued, settings] = await Promise.all([
     rt.store.jobs.billedAnswers(f),
     rt.store.jobs.timeoutsWithProviderRef(f),
@@ -138,7 +138,7 @@ async function costAndQueue(rt: StatsDeps & Pick<Services, "settings">, f: JobFi
 }
 
 /** Money spent from `from` to `to` (all slots), for the dashboard's "today". */
-export async function spend(rt: StatsDeps & Pick<Services, "settings">, from: Date, to: Date) {
+export async function spend(rt: StatsDeps, from: Date, to: Date) {
   const { cost, currency, cost_detail } = await costAndQueue(rt, { from, to });
   return { cost, currency, unpricedRequests: cost_detail.unpriced_requests };
 }
