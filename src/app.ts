@@ -7,6 +7,7 @@ import type { View } from "../templates/view";
 import { handleError } from "./app-errors";
 import { authModule } from "./modules/auth/index";
 import { blocksModule } from "./modules/blocks/index";
+import { exportModule } from "./modules/export/index";
 import { frontDoor } from "./modules/front-door/index";
 import { healthModule } from "./modules/health/index";
 import { ingestModule } from "./modules/ingest/index";
@@ -34,6 +35,7 @@ export function createApp(rt: Services) {
     .use(ingestModule(rt))
     .use(publicModule(rt))
     .use(slotsModule(rt))
+    .use(exportModule(rt))
     .use(jobsModule(rt))
     .use(settingsModule(rt))
     .use(blocksModule(rt))

@@ -120,6 +120,12 @@ export class Metrics {
     labelNames: ["provider", "reason"] as const,
     registers: [this.registry],
   });
+  private readonly providerPolls = new Counter({
+    name: "photochanger_provider_polls_total",
+    help: "Result polls sent to a provider that answers by queue (Turbotext get_result), by provider and its answer (reconnect: still working, done, refused, failed)",
+    labelNames: ["provider", "answer"] as const,
+    registers: [this.registry],
+  });
   private readonly quotaUsed = new Gauge({
     name: "photochanger_provider_quota_used_ratio",
     help: "Share of the provider's daily request limit used in its current quota day (1 when the provider said its quota is exhausted); absent when unlimited",
@@ -209,11 +215,18 @@ export class Metrics {
     for (const kind of Object.values(CLEANUP_KIND_LABEL)) this.cleanupRemovedBytes.inc({ kind }, 0);
     for (const result of ["ok", "error"]) this.cleanupRuns.inc({ result }, 0);
     for (const provider of ["gemini", "turbotext", "openai"]) this.providerRequests.inc({ provider }, 0);
+    this.providerPolls.inc({ provider: "turbotext", answer: "reconnect" }, 0);
   }
 
   /** One request sent to a provider (counted in PostgreSQL too, for the quota). */
   providerRequest(provider: string): void {
     this.providerRequests.inc({ provider });
+  }
+
+  /** One result poll of a queued provider job (Turbotext get_result) and what the provider answered. */
+  providerPoll(provider: string, answer: string): void {
+    const known = ["reconnect", "done", "refused", "failed"].includes(answer);
+    this.providerPolls.inc({ provider, answer: known ? answer : "other" });
   }
 
   /** A provider call about to be repeated; `reason` is a bounded code such as http_503 or no_image. */

@@ -108,6 +108,21 @@ export function fmtNumber(v: View, n: number, digits = 0): string {
   return new Intl.NumberFormat(v.t.locale, { maximumFractionDigits: digits }).format(n);
 }
 
+/** An amount of money in the `currency` setting: cents, and a tenth of a cent below one unit. */
+export function fmtMoney(v: View, amount: number, currency: string): string {
+  const digits = amount !== 0 && Math.abs(amount) < 1 ? 3 : 2;
+  try {
+    return new Intl.NumberFormat(v.t.locale, {
+      style: "currency",
+      currency,
+      minimumFractionDigits: 2,
+      maximumFractionDigits: digits,
+    }).format(amount);
+  } catch {
+    return `${fmtNumber(v, amount, digits)} ${currency}`;
+  }
+}
+
 /**
  * The localized message for an error code. The server's own message is English: it is shown only
  * in the English UI, the Russian one falls back to a generic line rather than mix languages.

@@ -96,7 +96,16 @@ describe("turbotext turns a booth photo into a result", () => {
     const { row, events } = await jobOf(app, res);
     expect(row.status).toBe("succeeded");
     expect(row.providerJobRef).toBe(queueid);
-    expect(events).toEqual(["received", "dispatched", "provider_responded", "succeeded"]);
+    // SPEC §11: every get_result is a `poll` row (two reconnects, then the result)
+    expect(events).toEqual([
+      "received",
+      "dispatched",
+      "poll",
+      "poll",
+      "poll",
+      "provider_responded",
+      "succeeded",
+    ]);
     // The temporary public media went with the finalization, before the answer.
     expect((await fetch(create!.fields.url!)).status).toBe(410);
   });

@@ -75,6 +75,7 @@ export class ProviderRegistry {
         }
       }
     }
+    if (!errors.length && op.refine) errors.push(...op.refine(withDefaults));
     return errors.length ? { ok: false, errors } : { ok: true, settings: withDefaults };
   }
 

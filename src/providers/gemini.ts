@@ -5,7 +5,7 @@
  * and prompt blocks become provider_blocked. HTTP 429/500/503/504 get bounded backoff within the
  * deadline; 400/403/404 fail at once.
  */
-import type { GenerateContentResponse, Part } from "@google/genai";
+import type { GenerateContentResponse, Part, SafetySetting } from "@google/genai";
 import { Type } from "@sinclair/typebox";
 import type { Config } from "../config";
 import {
@@ -60,6 +60,52 @@ const BLOCKED_FINISH_REASONS = new Set([
   "SPII",
 ]);
 
+/**
+ * Gemini's own harm categories and block thresholds (`safetySettings`), one optional slot setting
+ * per category; unset leaves Google's default. They filter the prompt and text; an image the model
+ * refuses to draw (IMAGE_SAFETY) is not governed by them.
+ */
+export const SAFETY_CATEGORIES = {
+  safety_harassment: "HARM_CATEGORY_HARASSMENT",
+  safety_hate_speech: "HARM_CATEGORY_HATE_SPEECH",
+  safety_sexually_explicit: "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+  safety_dangerous_content: "HARM_CATEGORY_DANGEROUS_CONTENT",
+} as const;
+export const SAFETY_THRESHOLDS = [
+  "BLOCK_LOW_AND_ABOVE",
+  "BLOCK_MEDIUM_AND_ABOVE",
+  "BLOCK_ONLY_HIGH",
+  "BLOCK_NONE",
+  "OFF",
+] as const;
+
+const safetySettingsSchema = () =>
+  Object.fromEntries(
+    Object.entries(SAFETY_CATEGORIES).map(([key, category]) => [
+      key,
+      Type.Optional(
+        oneOf(SAFETY_THRESHOLDS, {
+          title: `Safety filter: ${category}`,
+          description: "Gemini's block threshold for this harm category; unset keeps Google's default.",
+        }),
+      ),
+    ]),
+  );
+
+/** The slot's safety thresholds as Gemini's `safetySettings` (only the categories it sets). */
+export function safetySettingsOf(s: Record<string, unknown>): { category: string; threshold: string }[] {
+  return Object.entries(SAFETY_CATEGORIES)
+    .filter(([key]) => typeof s[key] === "string")
+    .map(([key, category]) => ({ category, threshold: String(s[key]) }));
+}
+
+/**
+ * Above this many bytes of images a request goes over Gemini's 20 MB limit once base64-encoded
+ * (4/3) with its JSON around it: the largest inputs then go through the Files API (an upload, then
+ * a `fileData` part), until what stays inline fits.
+ */
+export const INLINE_LIMIT_BYTES = 14 * 1024 * 1024;
+
 const settings = () =>
   Type.Object(
     {
@@ -78,6 +124,7 @@ const settings = () =>
         }),
       ),
       max_input_side: maxInputSide,
+      ...safetySettingsSchema(),
     },
     { additionalProperties: false },
   );
@@ -258,14 +305,10 @@ export function createGeminiProvider(config: Config): Provider {
       const templates = templatesFor(op, ctx);
       const s = ctx.settings;
       const model = String(s.model ?? GEMINI_MODELS[0]);
-      const parts: Part[] = [
-        b64(ctx.photo),
-        ...templates.map((t) => b64(t.image)),
-        { text: String(s.prompt) },
-      ];
       const imageConfig: Record<string, string> = {};
       if (s.aspect_ratio) imageConfig.aspectRatio = String(s.aspect_ratio);
       if (s.image_size && supportsImageSize(model)) imageConfig.imageSize = String(s.image_size);
+      const safetySettings = safetySettingsOf(s);
 
       // A client per job: a key changed in Settings applies to the next job without a restart.
       const { ApiError, GoogleGenAI } = await loadGenAi();
@@ -274,65 +317,179 @@ export function createGeminiProvider(config: Config): Provider {
         apiVersion,
         httpOptions: baseUrl ? { baseUrl } : undefined,
       });
-      const call = () =>
-        withTransientRetries(ctx, WHO, async () => {
-          await ctx.countRequest?.();
-          try {
-            return await ai.models.generateContent({
-              model,
-              contents: [{ role: "user", parts }],
-              config: {
-                responseModalities: ["IMAGE"],
-                ...(Object.keys(imageConfig).length ? { imageConfig } : {}),
-                abortSignal: ctx.signal,
-              },
-            });
-          } catch (err) {
-            stopIfAborted(ctx.signal);
-            throw classify(err, ctx.apiKey, ApiError);
-          }
+      const images = [ctx.photo, ...templates.map((t) => t.image)];
+      const upload = viaFilesApi(images.map((i) => i.bytes.byteLength));
+      const uploaded: string[] = [];
+      try {
+        const imageParts: Part[] = [];
+        for (const [i, image] of images.entries()) {
+          imageParts.push(
+            upload.has(i) ? await uploadFile(ctx, ai, ApiError, image, i, uploaded) : b64(image),
+          );
+        }
+        return await generate(ctx, ai, ApiError, model, [...imageParts, { text: String(s.prompt) }], {
+          imageConfig,
+          safetySettings,
         });
-
-      for (let attempt = 1; ; attempt++) {
-        const verdict = readGeminiResponse(await call());
-        switch (verdict.kind) {
-          case "image":
-            return verdict.image;
-          case "blocked":
-            throw new ProviderFailure(
-              "provider_blocked",
-              `Gemini's safety filter refused this photo: ${sanitize(verdict.message, [ctx.apiKey])}`,
-              { finish_reason: verdict.reason },
-            );
-          case "empty":
-            throw new ProviderFailure(
-              "provider_error",
-              `Gemini answered without an image (finish reason ${verdict.reason}${
-                verdict.message ? `: ${sanitize(verdict.message, [ctx.apiKey])}` : ""
-              })`,
-              { finish_reason: verdict.reason },
-            );
-          case "no_image": {
-            // Gemini sometimes returns no image for a perfectly good request; asking again usually works.
-            // Out of attempts or of time: Gemini answered, just without an image — say so
-            // (provider_no_image, 502) rather than blaming the deadline.
-            if (attempt >= NO_IMAGE_ATTEMPTS || msLeft(ctx) <= NO_IMAGE_PAUSE_MS) {
-              throw new ProviderFailure(
-                "provider_no_image",
-                `Gemini answered ${attempt} time(s) without an image (finish reason NO_IMAGE)`,
-                { finish_reason: "NO_IMAGE", attempts: attempt },
-              );
-            }
-            await ctx.step("retry", {
-              provider: "gemini",
-              attempt: attempt + 1,
-              reason: "no_image",
-              delay_ms: NO_IMAGE_PAUSE_MS,
+      } finally {
+        // The guest's photo has no business staying at Google for the Files API's 48 hours.
+        for (const name of uploaded) {
+          ai.files.delete({ name }).catch((err: unknown) => {
+            ctx.log.warn("gemini.file_delete_failed", {
+              file: name,
+              error: sanitize(String(err), [ctx.apiKey]),
             });
-            await backoff(ctx, NO_IMAGE_PAUSE_MS);
-          }
+          });
         }
       }
     },
   };
+}
+
+/** Which inputs (by index) go through the Files API: the largest first, until the rest fits inline. */
+export function viaFilesApi(sizes: number[], limit = INLINE_LIMIT_BYTES): Set<number> {
+  let inline = sizes.reduce((a, b) => a + b, 0);
+  const out = new Set<number>();
+  const largestFirst = sizes.map((n, i) => [n, i] as const).sort((a, b) => b[0] - a[0]);
+  for (const [n, i] of largestFirst) {
+    if (inline <= limit) break;
+    out.add(i);
+    inline -= n;
+  }
+  return out;
+}
+
+type Client = InstanceType<GenAi["GoogleGenAI"]>;
+
+const FILE_ACTIVE_POLL_MS = 500;
+
+/**
+ * Uploads one input with the Files API (resumable: `POST /upload/v1beta/files` with the
+ * `X-Goog-Upload-*` headers, then the bytes) and returns the `fileData` part that points at it.
+ * An upload is not a generation: it is not counted against the daily quota, nor billed.
+ */
+async function uploadFile(
+  ctx: ProviderContext,
+  ai: Client,
+  ApiError: GenAi["ApiError"],
+  image: ProviderImage,
+  index: number,
+  uploaded: string[],
+): Promise<Part> {
+  let file = await withTransientRetries(ctx, WHO, async () => {
+    try {
+      return await ai.files.upload({
+        file: new Blob([image.bytes as Uint8Array<ArrayBuffer>], { type: image.mime }),
+        config: { mimeType: image.mime, displayName: `photochanger-${index}`, abortSignal: ctx.signal },
+      });
+    } catch (err) {
+      stopIfAborted(ctx.signal);
+      throw uploadFailure(classify(err, ctx.apiKey, ApiError), ctx.apiKey);
+    }
+  });
+  if (file.name) uploaded.push(file.name);
+  // Images are usually ACTIVE at once; a file still PROCESSING cannot be used yet.
+  while (file.state === "PROCESSING" && file.name) {
+    await backoff(ctx, FILE_ACTIVE_POLL_MS);
+    const name = file.name;
+    file = await ai.files.get({ name }).catch((err: unknown) => {
+      throw uploadFailure(classify(err, ctx.apiKey, ApiError), ctx.apiKey);
+    });
+  }
+  if (!file.uri || file.state === "FAILED") {
+    throw new ProviderFailure(
+      "provider_error",
+      `Gemini's Files API did not accept the ${index ? "template" : "photo"} (state ${file.state ?? "unknown"})`,
+    );
+  }
+  await ctx.step("provider_upload", {
+    provider: "gemini",
+    file: file.name ?? null,
+    bytes: image.bytes.byteLength,
+    input: index ? "template" : "photo",
+  });
+  return { fileData: { fileUri: file.uri, mimeType: file.mimeType ?? image.mime } };
+}
+
+/** An upload that failed in a way `classify` does not know (the SDK's own checks) is the provider's error. */
+function uploadFailure(err: unknown, apiKey: string | null): unknown {
+  if (err instanceof ProviderFailure || err instanceof TransientError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProviderFailure(
+    "provider_error",
+    `Gemini's Files API upload failed: ${sanitize(message, [apiKey])}`,
+  );
+}
+
+/** generateContent with NO_IMAGE retries and transient-error backoff; the verdict as an image or a failure. */
+async function generate(
+  ctx: ProviderContext,
+  ai: Client,
+  ApiError: GenAi["ApiError"],
+  model: string,
+  parts: Part[],
+  extra: { imageConfig: Record<string, string>; safetySettings: { category: string; threshold: string }[] },
+): Promise<ProviderImage> {
+  const { imageConfig, safetySettings } = extra;
+  const call = () =>
+    withTransientRetries(ctx, WHO, async () => {
+      await ctx.countRequest?.();
+      try {
+        return await ai.models.generateContent({
+          model,
+          contents: [{ role: "user", parts }],
+          config: {
+            responseModalities: ["IMAGE"],
+            ...(Object.keys(imageConfig).length ? { imageConfig } : {}),
+            // the SDK's enums hold the same strings as Gemini's wire format
+            ...(safetySettings.length ? { safetySettings: safetySettings as SafetySetting[] } : {}),
+            abortSignal: ctx.signal,
+          },
+        });
+      } catch (err) {
+        stopIfAborted(ctx.signal);
+        throw classify(err, ctx.apiKey, ApiError);
+      }
+    });
+
+  for (let attempt = 1; ; attempt++) {
+    const verdict = readGeminiResponse(await call());
+    switch (verdict.kind) {
+      case "image":
+        return verdict.image;
+      case "blocked":
+        throw new ProviderFailure(
+          "provider_blocked",
+          `Gemini's safety filter refused this photo: ${sanitize(verdict.message, [ctx.apiKey])}`,
+          { finish_reason: verdict.reason },
+        );
+      case "empty":
+        throw new ProviderFailure(
+          "provider_error",
+          `Gemini answered without an image (finish reason ${verdict.reason}${
+            verdict.message ? `: ${sanitize(verdict.message, [ctx.apiKey])}` : ""
+          })`,
+          { finish_reason: verdict.reason },
+        );
+      case "no_image": {
+        // Gemini sometimes returns no image for a perfectly good request; asking again usually works.
+        // Out of attempts or of time: Gemini answered, just without an image — say so
+        // (provider_no_image, 502) rather than blaming the deadline.
+        if (attempt >= NO_IMAGE_ATTEMPTS || msLeft(ctx) <= NO_IMAGE_PAUSE_MS) {
+          throw new ProviderFailure(
+            "provider_no_image",
+            `Gemini answered ${attempt} time(s) without an image (finish reason NO_IMAGE)`,
+            { finish_reason: "NO_IMAGE", attempts: attempt },
+          );
+        }
+        await ctx.step("retry", {
+          provider: "gemini",
+          attempt: attempt + 1,
+          reason: "no_image",
+          delay_ms: NO_IMAGE_PAUSE_MS,
+        });
+        await backoff(ctx, NO_IMAGE_PAUSE_MS);
+      }
+    }
+  }
 }

@@ -1,10 +1,11 @@
 /**
  * OpenAI image edits (`gpt-image-1.5`): one multipart POST to `{base}/v1/images/edits` with the
  * photo then the templates as repeated `image[]` parts; the answer carries the image as
- * `data[0].b64_json`. Same policy as Gemini: 429/500/503/504 retried with bounded backoff within
+ * `data[0].b64_json`. Identity transfer sends `input_fidelity` (default high: it exists to keep
+ * faces). Same policy as Gemini: 429/500/503/504 retried with bounded backoff within
  * the deadline, other refusals fail at once; a moderation refusal is provider_blocked.
  */
-import { Type } from "@sinclair/typebox";
+import { type TSchema, Type } from "@sinclair/typebox";
 import type { Config } from "../config";
 import { EXT } from "../media/images";
 import {
@@ -31,7 +32,35 @@ import { type Provider, type ProviderContext, ProviderFailure, type ProviderImag
 export const OPENAI_SIZES = ["auto", "1024x1024", "1536x1024", "1024x1536"] as const;
 const BLOCKED_CODES = new Set(["moderation_blocked", "content_policy_violation"]);
 
-const settings = () =>
+/** Models that keep faces closer with `input_fidelity=high` (gpt-image-1-mini takes only `low`). */
+export function takesHighFidelity(model: string): boolean {
+  return !/mini/.test(model);
+}
+
+/**
+ * `input_fidelity` (identity transfer only): how hard the model works to keep the input's
+ * features, faces above all — `high` is what a face swap needs, and costs more input tokens.
+ */
+const inputFidelity = () =>
+  Type.Optional(
+    oneOf(["high", "low"] as const, {
+      title: "Input fidelity",
+      description:
+        "high (the default) keeps the faces of the photo and the template closer, for more input tokens; gpt-image-1-mini takes only low.",
+    }),
+  );
+
+/**
+ * The fidelity sent: the slot's, else high — except for models that take only low, where it is
+ * left out (their default). Unset rather than a schema default, so a slot saved before the setting
+ * existed keeps working on gpt-image-1-mini.
+ */
+export function fidelityFor(model: string, setting: unknown): string | null {
+  if (setting === "high" || setting === "low") return setting;
+  return takesHighFidelity(model) ? "high" : null;
+}
+
+const settings = (extra: Record<string, TSchema> = {}) =>
   Type.Object(
     {
       prompt: requiredPrompt,
@@ -48,6 +77,7 @@ const settings = () =>
         description: "The result is converted to the slot's output format anyway.",
       }),
       max_input_side: maxInputSide,
+      ...extra,
     },
     { additionalProperties: false },
   );
@@ -88,7 +118,11 @@ const SPEC: Provider["spec"] = {
       prompt: "required",
       templates: [FACE_TEMPLATE],
       needsTestPhoto: true,
-      settings: settings(),
+      settings: settings({ input_fidelity: inputFidelity() }),
+      refine: (s) =>
+        s.input_fidelity === "high" && !takesHighFidelity(String(s.model))
+          ? [{ field: "settings.input_fidelity", message: `${s.model} takes only input_fidelity "low"` }]
+          : [],
     },
   ],
 };
@@ -140,6 +174,9 @@ export function createOpenAIProvider(config: Config): Provider {
         f.append("size", String(s.size));
         f.append("quality", String(s.quality));
         f.append("output_format", String(s.output_format));
+        const fidelity =
+          op.id === "identity_transfer" ? fidelityFor(String(s.model), s.input_fidelity) : null;
+        if (fidelity) f.append("input_fidelity", fidelity);
         f.append("n", "1");
         return f;
       };

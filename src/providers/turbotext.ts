@@ -3,7 +3,9 @@
  * Turbotext downloads its inputs by URL, so the photo and templates are published as temporary
  * public media objects first. `do=create_queue` answers a `queueid` (kept on the job), then
  * `do=get_result` is polled — `{"action":"reconnect"}` while it works — until the result's
- * `uploaded_image` can be downloaded. Polling ends at the job's deadline.
+ * `uploaded_image` can be downloaded. Polling ends at the job's deadline. Every poll is a `poll`
+ * step in the job's timeline (with the queue id and what Turbotext said) and counts in
+ * `photochanger_provider_polls_total`.
  */
 import { Type } from "@sinclair/typebox";
 import type { Config } from "../config";
@@ -293,7 +295,17 @@ export function createTurbotextProvider(config: Config): Provider {
 
       for (let poll = 1; ; poll++) {
         await pause(interval, ctx.signal);
-        const answer = await post(ctx, method, { do: "get_result", queueid });
+        let answer: TurbotextAnswer;
+        try {
+          answer = await post(ctx, method, { do: "get_result", queueid });
+        } catch (err) {
+          // A poll that failed for good is still a poll the timeline shows (not one the deadline cut).
+          if (!ctx.signal.aborted)
+            await ctx.step("poll", { provider: "turbotext", queueid, poll, answer: "failed" });
+          throw err;
+        }
+        const said = answer.action === "reconnect" ? "reconnect" : answer.success ? "done" : "refused";
+        await ctx.step("poll", { provider: "turbotext", queueid, poll, answer: said });
         if (answer.action === "reconnect") continue;
         if (answer.limits && ctx.report) ctx.report({ limits: answer.limits });
         if (!answer.success) throw refusal(answer, ctx.apiKey);

@@ -33,6 +33,11 @@ export interface OperationSpec {
   needsTestPhoto: boolean;
   /** TypeBox schema of the slot settings for this operation: ranges, defaults, descriptions. */
   settings: TObject;
+  /**
+   * Rules across fields the schema cannot say (e.g. a value a model does not take), checked on
+   * schema-valid settings with defaults applied; each error names its field (`settings.<name>`).
+   */
+  refine?(settings: Record<string, unknown>): { field: string; message: string }[];
 }
 
 export interface ProviderSpec {

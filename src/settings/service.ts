@@ -7,6 +7,7 @@
 
 import { createHmac, randomBytes } from "node:crypto";
 import type { Config } from "../config";
+import { DEFAULT_CURRENCY, type ProviderPrices } from "../domain/cost";
 import { FALLBACK_MIN_SECONDS_DEFAULT } from "../domain/fallback";
 import type { Clock } from "../lib/clock";
 import { AppError } from "../lib/errors";
@@ -30,6 +31,10 @@ export interface RuntimeSettings {
   publicBaseUrl: string | null;
   /** The time a slot's fallback provider is kept: the primary gets the deadline minus this. */
   fallbackMinSeconds: number;
+  /** Money per billed request (an answer with an image) per provider; null: not set. */
+  providerPrice: ProviderPrices;
+  /** The currency of the prices (ISO 4217 code). */
+  currency: string;
 }
 
 export const SETTING_DEFAULTS: RuntimeSettings = {
@@ -40,6 +45,8 @@ export const SETTING_DEFAULTS: RuntimeSettings = {
   providerDailyLimit: { gemini: null, turbotext: null, openai: null },
   publicBaseUrl: null,
   fallbackMinSeconds: FALLBACK_MIN_SECONDS_DEFAULT,
+  providerPrice: { gemini: null, turbotext: null, openai: null },
+  currency: DEFAULT_CURRENCY,
 };
 
 /**
@@ -58,6 +65,8 @@ export const KEYS = {
   providerDailyLimit: "provider_daily_limit",
   publicBaseUrl: "public_base_url",
   fallbackMinSeconds: "fallback_min_seconds",
+  providerPrice: "provider_price",
+  currency: "currency",
   ingestPassword: "ingest_password",
   providerKey: (id: string) => `provider_key.${id}`,
   notifyWebhookUrl: "notify_webhook_url",
@@ -233,6 +242,14 @@ export class SettingsService {
       publicBaseUrl:
         (byKey.get(KEYS.publicBaseUrl) as string | null | undefined) ?? this.config.publicBaseUrl,
       fallbackMinSeconds: num(KEYS.fallbackMinSeconds, SETTING_DEFAULTS.fallbackMinSeconds),
+      providerPrice: {
+        ...SETTING_DEFAULTS.providerPrice,
+        ...((byKey.get(KEYS.providerPrice) as ProviderPrices | undefined) ?? {}),
+      },
+      currency:
+        typeof byKey.get(KEYS.currency) === "string"
+          ? (byKey.get(KEYS.currency) as string)
+          : SETTING_DEFAULTS.currency,
     };
     const ingestHash = (byKey.get(KEYS.ingestPassword) as { hash?: string } | undefined)?.hash ?? null;
     const read = { at: now, value, ingestHash };

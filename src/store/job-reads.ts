@@ -103,6 +103,66 @@ export async function recentResults(
     limit ${limit}`;
 }
 
+export interface ExportRow {
+  id: string;
+  source: string;
+  status: JobStatus;
+  failureReason: string | null;
+  createdAt: Date;
+  finalizedAt: Date | null;
+  provider: string;
+  clientMeta: Record<string, string>;
+  /** The result file while it is kept (not expired, deleted or cleaned); else null. */
+  resultPath: string | null;
+  resultMime: string | null;
+  resultSha256: string | null;
+}
+
+/**
+ * A slot's finished jobs created in [from, to), oldest first, for the export: every final status
+ * (the index lists failures too), the result's file only while it is kept at `now`. At most `limit`.
+ */
+export async function exportRows(
+  sql: Sql,
+  f: { slotId: string; from: Date; to: Date; now: Date; limit: number },
+): Promise<ExportRow[]> {
+  return sql<ExportRow[]>`
+    select id, source, status, failure_reason as "failureReason", created_at as "createdAt",
+      finalized_at as "finalizedAt", coalesce(served_provider, provider) as provider,
+      client_meta as "clientMeta",
+      case when status = 'succeeded' and result_path is not null and result_deleted_at is null
+        and deleted_at is null and (result_expires_at is null or result_expires_at > ${f.now})
+        then result_path end as "resultPath",
+      result_mime as "resultMime", result_sha256 as "resultSha256"
+    from job
+    where slot_id = ${f.slotId} and created_at >= ${f.from} and created_at < ${f.to}
+      and status in ('succeeded', 'failed', 'timeout', 'cancelled')
+    order by created_at, id
+    limit ${f.limit}`;
+}
+
+export interface BoothFieldRow {
+  name: string;
+  /** The newest value the booth sent for it. */
+  latest: string;
+  /** In how many of the jobs looked at it was sent. */
+  jobs: number;
+}
+
+/** The form fields (and query parameters) the booth sent with the slot's newest `limit` booth jobs. */
+export async function boothFields(sql: Sql, slotId: string, limit: number): Promise<BoothFieldRow[]> {
+  return sql<BoothFieldRow[]>`
+    select f.key as name, (array_agg(f.value order by j.created_at desc))[1] as latest,
+      count(*)::int as jobs
+    from (
+      select client_meta, created_at from job
+      where slot_id = ${slotId} and source = 'ingest'
+      order by created_at desc limit ${limit}
+    ) j cross join lateral jsonb_each_text(j.client_meta) f
+    group by f.key
+    order by f.key`;
+}
+
 /**
  * Booth jobs of a slot created since `since` (all when null), counted by status and reason — from
  * the statistics' hourly rollup for the closed hours (the same counts as a scan of `job`).

@@ -102,6 +102,44 @@ export async function failureReasons(sql: Sql, f: JobFilter): Promise<Record<str
 }
 
 /**
+ * The booth timeouts matching `f`, and how many of them the provider had taken into its own queue
+ * (a `provider_job_ref`, e.g. Turbotext's queueid): those timed out while the provider still
+ * worked on them, the rest before any provider took them.
+ */
+export async function timeoutsWithProviderRef(
+  sql: Sql,
+  f: JobFilter,
+): Promise<{ timeouts: number; withRef: number }> {
+  const [row] = await sql<{ timeouts: number; with_ref: number }[]>`
+    select count(*)::int as timeouts, count(*) filter (where provider_job_ref is not null)::int as with_ref
+    from job
+    where ${finishedIngests(sql, f)} and (${isCategory(sql, "timeouts")})`;
+  return { timeouts: row?.timeouts ?? 0, withRef: row?.with_ref ?? 0 };
+}
+
+/**
+ * Provider answers that carried an image (the billed requests, see src/domain/cost.ts) in
+ * [from, to) by when they arrived, per provider — of every job source (booth, test run, re-run):
+ * the provider bills them all. `provider_responded` rows (success, or an image that could not be
+ * stored) and `late_result_discarded` rows (an image after the deadline), which name their provider
+ * when it was not the job's primary. Read through `processing_log_time_idx` or, for one slot,
+ * `processing_log_slot_time_idx`.
+ */
+export async function billedAnswers(
+  sql: Sql,
+  f: { from: Date; to: Date; slotId?: string | null },
+): Promise<Record<string, number>> {
+  const rows = await sql<{ provider: string; n: number }[]>`
+    select coalesce(l.details->>'provider', j.provider) as provider, count(*)::int as n
+    from processing_log l join job j on j.id = l.job_id
+    where l.event in ('provider_responded', 'late_result_discarded')
+      and l.occurred_at >= ${f.from} and l.occurred_at < ${f.to}
+      ${f.slotId ? sql`and l.slot_id = ${f.slotId}` : sql``}
+    group by 1`;
+  return Object.fromEntries(rows.map((r) => [r.provider, r.n]));
+}
+
+/**
  * Booth jobs matching `f` that the slot's fallback provider served (they count as successes too),
  * from the `job_fallback_success_idx` partial index.
  */

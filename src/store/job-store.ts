@@ -108,6 +108,12 @@ export class JobStore {
   recentResults(slotId: string, now: Date, limit: number) {
     return reads.recentResults(this.reports, slotId, now, limit);
   }
+  exportRows(f: Parameters<typeof reads.exportRows>[1]) {
+    return reads.exportRows(this.reports, f);
+  }
+  boothFields(slotId: string, limit: number) {
+    return reads.boothFields(this.reports, slotId, limit);
+  }
   outcomeCounts(slotId: string, since: Date | null) {
     return reads.outcomeCounts(this.reports, slotId, since);
   }
@@ -147,6 +153,12 @@ export class JobStore {
   }
   fallbackSuccesses(f: stats.JobFilter) {
     return stats.fallbackSuccesses(this.reports, f);
+  }
+  timeoutsWithProviderRef(f: stats.JobFilter) {
+    return stats.timeoutsWithProviderRef(this.reports, f);
+  }
+  billedAnswers(f: { from: Date; to: Date; slotId?: string | null }) {
+    return stats.billedAnswers(this.reports, f);
   }
   failureReasons(f: stats.JobFilter) {
     return stats.failureReasons(this.reports, f);

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
 import { type FallbackConfig, fallsBack, primaryDeadline, timeForFallback } from "../domain/fallback";
+import { fillPromptSettings, promptPlaceholders } from "../domain/prompt-fields";
 import type { OutputFormat } from "../domain/slots";
 import { type Clock, sleep, wallClockAt } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
@@ -385,7 +386,11 @@ export class WorkerPool {
         await this.deps.media.remove(stored.resultPath).catch((err) => {
           log.warn("job.late_result_not_removed", { path: stored.resultPath, error: err });
         });
-        await queue.step(job, "late_result_discarded", { provider_latency_ms: providerMs });
+        // The provider made (and billed) the image all the same: the cost statistics count it.
+        await queue.step(job, "late_result_discarded", {
+          provider_latency_ms: providerMs,
+          provider: current.provider,
+        });
         log.warn("job.late_result_discarded", { provider_latency_ms: providerMs });
       }
     } catch (err) {
@@ -447,6 +452,18 @@ export class WorkerPool {
         const msg = checked.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
         throw new ProviderFailure("invalid_config", `Slot settings are not valid: ${msg}`);
       }
+      // The booth's fields go into the prompt now, not at ingest: the job keeps the prompt as
+      // written (its snapshot), the provider gets it filled (SPEC §11).
+      const settings = fillPromptSettings(checked.settings, job.clientMeta ?? {});
+      const op = this.deps.providers.operation(run.provider, run.operation);
+      if (op?.prompt === "required" && typeof settings.prompt === "string" && !settings.prompt.trim()) {
+        throw new ProviderFailure(
+          "invalid_config",
+          "The prompt is empty once the booth's fields are filled in: its placeholders name fields " +
+            "this booth did not send",
+          { placeholders: promptPlaceholders(String(checked.settings.prompt ?? "")) },
+        );
+      }
       const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
       const [apiKey, photo] = await Promise.all([
         provider.spec.needsApiKey ? this.deps.settings.providerKey(run.provider as ProviderId) : null,
@@ -477,7 +494,7 @@ export class WorkerPool {
         jobId: job.id,
         slotId: job.slotId,
         operation: run.operation,
-        settings: checked.settings,
+        settings,
         photo,
         templates,
         signal: share.signal,
@@ -487,6 +504,7 @@ export class WorkerPool {
         apiKey,
         step: (event, details) => {
           if (event === "retry") this.deps.metrics.providerRetry(run.provider, String(details?.reason ?? ""));
+          if (event === "poll") this.deps.metrics.providerPoll(run.provider, String(details?.answer ?? ""));
           return queue.step(job, event, details);
         },
         publish: (image, label) => this.publish(job, image, label),

@@ -83,6 +83,7 @@ export const en: Dict = {
     loggedOut: "You have signed out.",
   },
   dashboard: {
+    spendToday: "Spent on providers today",
     eyebrow: "Slot management",
     title: "AI processing slots",
     sub: "15 fixed slots. Each has its own URL for the photo booth.",
@@ -101,6 +102,9 @@ export const en: Dict = {
       "Links use the address this page was opened at. Set the server's public address in Settings if the booth reaches it differently.",
   },
   slot: {
+    exportZip: "Download all (ZIP)",
+    exportHint:
+      "Every result of the slot still kept, in one archive, with an index.csv: time, status, provider and the booth's fields.",
     fallbackTitle: "Fallback provider",
     fallbackHint: (seconds: number) =>
       `If the primary provider fails (error, no image, quota, unavailable or too slow), the job goes once to the fallback within the same deadline: the primary gets the deadline minus ${seconds} s, the fallback the rest. A safety-filter refusal is not passed on.`,
@@ -130,7 +134,8 @@ export const en: Dict = {
       "This provider fetches the photo by URL from the internet, but the server's public address is not set. Set it in Settings.",
     prompt: "Prompt",
     promptPlaceholder: "Describe what to do with the photo. Refer to the template as “Image #2”.",
-    promptHint: "The booth photo goes first, templates next, the prompt last.",
+    promptHint:
+      "The booth photo goes first, templates next, the prompt last. {field} puts in a value the booth sent.",
     params: "Operation parameters",
     range: (min: string, max: string) => `from ${min} to ${max}`,
     byDefault: (v: string) => `default ${v}`,
@@ -203,6 +208,22 @@ export const en: Dict = {
     } as Record<string, string>,
     templateMissing: (role: string) => `The “${role}” template is not uploaded.`,
     notFound: "No such slot. Slots are slot-001 … slot-015.",
+    fieldsTitle: "Fields from the booth",
+    fieldsHint: (n: number) =>
+      `What the booth sent with its last ${n} photos: form fields and parameters in its URL (…/ingest/slot-001?theme=gold). Write {field} in the prompt and the field's value goes there when the photo is processed (up to 200 characters, control characters removed; a field the booth did not send becomes empty).`,
+    fieldsEmpty: "The booth has sent nothing yet: its fields appear after the first photos.",
+    fieldName: "Field",
+    fieldLatest: "Latest value",
+    fieldJobs: "Photos",
+    previewTitle: "Prompt with the fields filled in",
+    previewHint: "With the booth's latest values — what the provider would get.",
+    previewNone: "The prompt has no {field} placeholders.",
+    previewNoPrompt: "This operation takes no prompt.",
+    previewMissing: (names: string) => `The booth has not sent ${names}: it will be empty.`,
+    testFields: "Booth fields for the test",
+    testFieldsHint: "Values for the prompt's {fields}, as if the booth had sent them.",
+    testFieldName: "Field",
+    testFieldValue: "Value",
   },
   result: {
     finished: "Finished",
@@ -261,6 +282,13 @@ export const en: Dict = {
       notImage: "An input is not a JPG, PNG, WebP or HEIC image.",
     },
     providerSaid: "The provider said:",
+    pollLine: (queueid: string, answer: string) => `queue ${queueid} · ${answer}`,
+    pollAnswers: {
+      reconnect: "still working",
+      done: "done",
+      refused: "refused",
+      failed: "no answer",
+    } as Record<string, string>,
     boothMeta: "What the booth sent",
     clientIp: "Booth IP address",
     metaFields: {
@@ -305,6 +333,8 @@ export const en: Dict = {
       internal_error: "internal error",
     } as Record<string, string>,
     events: {
+      provider_upload: "input uploaded to the provider's Files API",
+      poll: "result poll",
       fallback: "switched to the fallback provider",
       provider_failed: "provider failed",
       late_result_discarded: "late provider answer discarded",
@@ -433,6 +463,17 @@ export const en: Dict = {
     keyNotNeeded: "No key needed",
     keySaved: "Key saved.",
     keyCleared: "Key deleted.",
+    pricesTitle: "Provider prices",
+    pricesHint:
+      "What one request that returned an image costs (that is what providers bill: a refusal, an error or an answer without an image is not charged). The statistics multiply these prices by the number of such answers — from the booth, test runs and re-runs. Empty: no price, those requests are left out of the total.",
+    currency: "Currency",
+    currencyHint: "Three-letter currency code, e.g.",
+    priceLabel: (provider: string) => `${provider}: price per request`,
+    priceNone: "not set",
+    listPrice: "List price, per image:",
+    listPriceTariff: "By turbotext.ru's tariff, per generation.",
+    savePrices: "Save prices",
+    pricesSaved: "Prices saved.",
     purge: "Storage clean-up",
     purgeHint:
       "Deletes only expired results, temporary files and abandoned uploads. Templates are never touched.",
@@ -454,6 +495,10 @@ export const en: Dict = {
     success: "Succeeded",
     successRate: "Success rate",
     fallbackSuccess: "Via fallback",
+    cost: "Provider spend",
+    unpriced: (n: number) => `${n} request(s) without a price: set prices in Settings`,
+    timeoutsQueued: (n: number, of: number) =>
+      `of timeouts were still queued at the provider (${n} of ${of})`,
     timeouts: "Timeouts",
     providerErrors: "Provider errors",
     noImage: "No image (after retries)",
@@ -563,6 +608,26 @@ export const en: Dict = {
     invalid: "Not a valid value.",
   },
   fields: {
+    input_fidelity: {
+      title: "Input fidelity",
+      hint: "High (the default) keeps the faces of the photo and the template closer, for more input tokens; gpt-image-1-mini takes only low.",
+    },
+    safety_harassment: {
+      title: "Filter: harassment",
+      hint: "Gemini's block threshold; unset keeps Google's default.",
+    },
+    safety_hate_speech: {
+      title: "Filter: hate speech",
+      hint: "Gemini's block threshold; unset keeps Google's default.",
+    },
+    safety_sexually_explicit: {
+      title: "Filter: sexually explicit",
+      hint: "Gemini's block threshold; unset keeps Google's default.",
+    },
+    safety_dangerous_content: {
+      title: "Filter: dangerous content",
+      hint: "Gemini's block threshold; unset keeps Google's default. A refusal to draw the image (IMAGE_SAFETY) is not switched off by these.",
+    },
     model: { title: "Model", hint: "Model id, for example:" },
     aspect_ratio: { title: "Aspect ratio", hint: "Shape of the result; the model decides when unset." },
     image_size: {
@@ -600,6 +665,11 @@ export const en: Dict = {
     max_side: { title: "Longest side, px", hint: "" },
   } as Record<string, { title: string; hint: string }>,
   fieldOptions: {
+    BLOCK_LOW_AND_ABOVE: "block low risk and above",
+    BLOCK_MEDIUM_AND_ABOVE: "block medium risk and above",
+    BLOCK_ONLY_HIGH: "block only high risk",
+    BLOCK_NONE: "block none",
+    OFF: "filter off",
     auto: "auto",
     high: "high",
     medium: "medium",

@@ -6,7 +6,7 @@ import { Alert, CopyField } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { QuotaBanners, QuotaPanel, type QuotaView } from "../quota";
-import { can, fmtAgo, fmtDateTime, slotName, type View } from "../view";
+import { can, fmtAgo, fmtDateTime, fmtMoney, slotName, type View } from "../view";
 
 export interface DashboardSlot {
   id: string;
@@ -182,11 +182,14 @@ export function DashboardPage({
   slots,
   publicBaseUrl,
   quotas = [],
+  spend,
 }: {
   v: View;
   slots: DashboardSlot[];
   publicBaseUrl: string | null;
   quotas?: QuotaView[];
+  /** Today's provider spend (since local midnight), for admins who may read the statistics. */
+  spend?: { cost: number; currency: string; unpricedRequests: number };
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.dashboard.title}>
@@ -200,6 +203,30 @@ export function DashboardPage({
             {v.t.dashboard.sub}
           </p>
         </div>
+        {spend ? (
+          <a
+            class="kpi spend-today"
+            href="/stats?period=24h"
+            data-kpi="spend_today"
+            data-cost={String(spend.cost)}
+          >
+            <div class="value small-value nowrap" safe>
+              {fmtMoney(v, spend.cost, spend.currency)}
+            </div>
+            <div class="label" safe>
+              {v.t.dashboard.spendToday}
+            </div>
+            {spend.unpricedRequests ? (
+              <div class="label small" safe>
+                {v.t.stats.unpriced(spend.unpricedRequests)}
+              </div>
+            ) : (
+              ""
+            )}
+          </a>
+        ) : (
+          ""
+        )}
       </div>
       {publicBaseUrl ? (
         ""

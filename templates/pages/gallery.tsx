@@ -5,6 +5,7 @@ import { Icon } from "../icons";
 import { BareLayout, LangSwitch, Layout } from "../layout";
 import { can, fmtDateTime, slotName, type View } from "../view";
 import { GuestMessage } from "./share";
+import { ExportButton } from "./slot";
 
 export interface GallerySlot {
   id: string;
@@ -42,6 +43,13 @@ function SlotGroups({ v, slots }: { v: View; slots: GallerySlot[] }): JSX.Elemen
             </span>
           </summary>
           <div class="inner">
+            {can(v, "stats:read") ? (
+              <div class="row">
+                <ExportButton v={v} slotId={s.id} />
+              </div>
+            ) : (
+              ""
+            )}
             {s.results.length ? (
               <div class="gallery">
                 {s.results.map((r) => (

@@ -500,6 +500,16 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
                   ""
                 )}
                 {typeof s.details.error === "string" ? <JobMessage v={v} message={s.details.error} /> : ""}
+                {s.event === "poll" && typeof s.details.queueid === "string" ? (
+                  <div class="small" data-queueid={s.details.queueid} safe>
+                    {v.t.jobs.pollLine(
+                      s.details.queueid,
+                      v.t.jobs.pollAnswers[String(s.details.answer)] ?? String(s.details.answer ?? ""),
+                    )}
+                  </div>
+                ) : (
+                  ""
+                )}
               </li>
             ))}
           </ol>

@@ -7,6 +7,7 @@ import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { NotifyCard, type NotifyModel } from "../notify";
+import { PricesCard, type PricesModel } from "../prices";
 import { CheckButton } from "../provider-check";
 import { QuotaLimitsCard, type QuotaView } from "../quota";
 import { can, fmtDateTime, type View } from "../view";
@@ -393,11 +394,13 @@ export function SettingsPage({
   m,
   quotas = [],
   notify,
+  prices,
 }: {
   v: View;
   m: SettingsModel;
   quotas?: QuotaView[];
   notify: NotifyModel;
+  prices?: PricesModel;
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.settings.title}>
@@ -420,6 +423,7 @@ export function SettingsPage({
         <div>
           <TimingForm v={v} m={m} />
           <QuotaLimitsCard v={v} quotas={quotas} readOnly={!can(v, "settings:write")} />
+          {prices ? <PricesCard v={v} m={prices} readOnly={!can(v, "settings:write")} /> : ""}
         </div>
         <div>
           <IngestPasswordCard v={v} m={m} />

@@ -113,6 +113,27 @@ export interface SlotPageModel {
   /** Refused booth requests per hour and reason (last 24 h). */
   refusals: { at: string; reason: string; count: number }[];
   presets?: PresetCardView[];
+  /** Fields the booth sent with its recent jobs, and how many jobs were looked at. */
+  boothFields: BoothFieldView[];
+  boothFieldJobs: number;
+  preview: PromptPreviewModel;
+}
+
+export interface BoothFieldView {
+  name: string;
+  latest: string;
+  jobs: number;
+}
+
+/** The slot's prompt with the booth's latest field values filled in (what the provider would get). */
+export interface PromptPreviewModel {
+  slotId: string;
+  /** The prompt as written; null: the operation takes no prompt. */
+  prompt: string | null;
+  filled: string;
+  placeholders: string[];
+  /** Placeholders naming fields the booth has not sent recently (they become empty). */
+  missing: string[];
 }
 
 function fieldValue(f: SettingField, settings: Record<string, unknown>): string {
@@ -513,6 +534,11 @@ export function SlotForm({
             rows="6"
             placeholder={v.t.slot.promptPlaceholder}
             disabled={!writable}
+            hx-get={`/slots/${m.slotId}/prompt-preview`}
+            hx-trigger="input changed delay:400ms"
+            hx-target="#prompt-preview"
+            hx-swap="outerHTML"
+            hx-sync="this:replace"
             safe
           >
             {String(m.settings.prompt ?? "")}
@@ -716,6 +742,85 @@ export function TemplatesCard({
   );
 }
 
+/** What the booth has been sending, and the prompt as the provider would get it. */
+function BoothFieldsCard({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
+  return (
+    <section class="card" id="booth-fields">
+      <h2 safe>{v.t.slot.fieldsTitle}</h2>
+      <p class="hint" safe>
+        {v.t.slot.fieldsHint(m.boothFieldJobs)}
+      </p>
+      {m.boothFields.length ? (
+        <div class="table-wrap">
+          <table class="cards-on-phone">
+            <thead>
+              <tr>
+                <th safe>{v.t.slot.fieldName}</th>
+                <th safe>{v.t.slot.fieldLatest}</th>
+                <th class="num" safe>
+                  {v.t.slot.fieldJobs}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {m.boothFields.map((f) => (
+                <tr data-field={f.name}>
+                  <td data-label={v.t.slot.fieldName} class="break">
+                    <code safe>{`{${f.name}}`}</code>
+                  </td>
+                  <td data-label={v.t.slot.fieldLatest} class="mono small break" safe>
+                    {f.latest.length > 80 ? `${f.latest.slice(0, 79)}…` : f.latest}
+                  </td>
+                  <td class="num" data-label={v.t.slot.fieldJobs} safe>
+                    {String(f.jobs)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p class="muted" safe>
+          {v.t.slot.fieldsEmpty}
+        </p>
+      )}
+    </section>
+  );
+}
+
+export function PromptPreview({ v, p }: { v: View; p: PromptPreviewModel }): JSX.Element {
+  return (
+    <div id="prompt-preview" class="stack">
+      <h3 safe>{v.t.slot.previewTitle}</h3>
+      {p.prompt === null ? (
+        <p class="muted" safe>
+          {v.t.slot.previewNoPrompt}
+        </p>
+      ) : p.placeholders.length === 0 ? (
+        <p class="muted" safe>
+          {v.t.slot.previewNone}
+        </p>
+      ) : (
+        <>
+          <p class="hint" safe>
+            {v.t.slot.previewHint}
+          </p>
+          <blockquote class="mono small break" translate="no" data-filled-prompt safe>
+            {p.filled}
+          </blockquote>
+          {p.missing.length ? (
+            <Alert kind="warn">
+              <span safe>{v.t.slot.previewMissing(p.missing.map((n) => `{${n}}`).join(", "))}</span>
+            </Alert>
+          ) : (
+            ""
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
 export interface TestOutcome {
   ok: boolean;
   jobId?: string;
@@ -797,7 +902,16 @@ export function TestResult({ v, r }: { v: View; r: TestOutcome }): JSX.Element {
   );
 }
 
-function TestCard({ v, slotId }: { v: View; slotId: string }): JSX.Element {
+function TestCard({
+  v,
+  slotId,
+  fieldNames,
+}: {
+  v: View;
+  slotId: string;
+  /** The prompt's placeholders first, then the other fields the booth has sent. */
+  fieldNames: string[];
+}): JSX.Element {
   return (
     <section class="card" id="test-card">
       <h2>
@@ -819,6 +933,39 @@ function TestCard({ v, slotId }: { v: View; slotId: string }): JSX.Element {
         class="stack"
       >
         <DropZone id="drop-test" name="test_image" label={v.t.slot.dropPhoto} />
+        <fieldset class="bare" id="test-fields">
+          <legend class="eyebrow" safe>
+            {v.t.slot.testFields}
+          </legend>
+          <p class="hint" safe>
+            {v.t.slot.testFieldsHint}
+          </p>
+          {[0, 1, 2].map((i) => (
+            <div class="grid-2">
+              <input
+                type="text"
+                name="test_field_name"
+                maxlength="64"
+                aria-label={v.t.slot.testFieldName}
+                placeholder={v.t.slot.testFieldName}
+                list="booth-field-names"
+                value={fieldNames[i] ?? ""}
+              />
+              <input
+                type="text"
+                name="test_field_value"
+                maxlength="2000"
+                aria-label={v.t.slot.testFieldValue}
+                placeholder={v.t.slot.testFieldValue}
+              />
+            </div>
+          ))}
+          <datalist id="booth-field-names">
+            {fieldNames.map((n) => (
+              <option value={n} />
+            ))}
+          </datalist>
+        </fieldset>
         <div class="row">
           <button class="btn" type="submit">
             <Icon name="play" />
@@ -976,6 +1123,28 @@ export function SlotWarnings({
   );
 }
 
+/** Downloads every kept result of the slot with an index (GET /api/slots/{id}/export). */
+export function ExportButton({ v, slotId }: { v: View; slotId: string }): JSX.Element {
+  return (
+    <a
+      class="btn small ghost"
+      href={`/api/slots/${slotId}/export`}
+      download=""
+      title={v.t.slot.exportHint}
+      data-export={slotId}
+    >
+      <Icon name="download" />
+      <span safe>{v.t.slot.exportZip}</span>
+    </a>
+  );
+}
+
+function testFieldNames(m: SlotPageModel): string[] {
+  const names = [...m.preview.placeholders];
+  for (const f of m.boothFields) if (!names.includes(f.name)) names.push(f.name);
+  return names;
+}
+
 export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
   const f = m.form;
   return (
@@ -1016,8 +1185,12 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           <TemplatesCard v={v} slotId={f.slotId} needs={f.templateNeeds} templates={m.templates} />
         </div>
         <div>
-          {can(v, "slots:write") ? <TestCard v={v} slotId={f.slotId} /> : ""}
+          {can(v, "slots:write") ? <TestCard v={v} slotId={f.slotId} fieldNames={testFieldNames(m)} /> : ""}
           <BoothCard v={v} m={m} />
+          <BoothFieldsCard v={v} m={m} />
+          <section class="card">
+            <PromptPreview v={v} p={m.preview} />
+          </section>
         </div>
       </div>
       {m.presets ? <PresetsCard v={v} slotId={f.slotId} presets={m.presets} /> : ""}
@@ -1027,6 +1200,7 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           <span class="hint" safe>
             {v.t.slot.recentResultsHint(m.retentionHours)}
           </span>
+          {can(v, "stats:read") ? <ExportButton v={v} slotId={f.slotId} /> : ""}
         </div>
         {m.results.length ? (
           <div class="gallery">

@@ -1,9 +1,10 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
+import { DEFAULT_CURRENCY } from "../../src/domain/cost";
 import { Alert, JobMessage } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { can, fmtDateTime, fmtDuration, fmtNumber, fmtTime, slotName, type View } from "../view";
+import { can, fmtDateTime, fmtDuration, fmtMoney, fmtNumber, fmtTime, slotName, type View } from "../view";
 
 export const PERIODS = ["24h", "7d", "30d"] as const;
 export type Period = (typeof PERIODS)[number];
@@ -24,6 +25,18 @@ export interface SlaRow {
   p95: number | null;
   /** Successes the slot's fallback provider served (part of `success`). */
   fallbackSuccess: number;
+  /** Money the slot's provider answers cost in the period (see src/domain/cost.ts). */
+  cost: number;
+}
+
+/** What the period cost, and the booth timeouts a provider still had in its queue. */
+export interface CostModel {
+  cost: number;
+  currency: string;
+  /** Billed requests of providers without a price (left out of `cost`). */
+  unpricedRequests: number;
+  timeouts: number;
+  timeoutsWithProviderRef: number;
 }
 
 export interface ChartBucket {
@@ -60,6 +73,8 @@ export interface StatsModel {
   buckets: ChartBucket[];
   hourly: boolean;
   failures: FailureRow[];
+  /** The period's cost and queued timeouts (absent: the tiles are not shown). */
+  money?: CostModel;
 }
 
 const pct = (v: View, r: number) => `${fmtNumber(v, r * 100, 1)}%`;
@@ -87,6 +102,43 @@ function RateKpi(p: { v: View; m: { total: number; success: number; successRate:
         {p.m.total ? pct(p.v, p.m.successRate) : p.v.t.common.none}
       </div>
       <div class="label" safe>{`${p.label} (${p.m.success})`}</div>
+    </div>
+  );
+}
+
+/** The money tile: what the providers' answers cost in the period. */
+export function CostKpi(p: { v: View; m: { cost: number; currency: string; unpricedRequests: number } }) {
+  const s = p.v.t.stats;
+  return (
+    <div class="kpi" data-kpi="cost" data-cost={String(p.m.cost)}>
+      <div class="value small-value nowrap" safe>
+        {fmtMoney(p.v, p.m.cost, p.m.currency)}
+      </div>
+      <div class="label" safe>
+        {s.cost}
+      </div>
+      {p.m.unpricedRequests ? (
+        <div class="label small" safe>
+          {s.unpriced(p.m.unpricedRequests)}
+        </div>
+      ) : (
+        ""
+      )}
+    </div>
+  );
+}
+
+/** Of the booth timeouts, the share a provider had already queued (it was still working at the deadline). */
+function QueuedTimeoutsKpi(p: { v: View; m: CostModel }) {
+  const s = p.v.t.stats;
+  return (
+    <div class="kpi" data-kpi="timeouts_queued">
+      <div class="value" safe>
+        {p.m.timeouts ? pct(p.v, p.m.timeoutsWithProviderRef / p.m.timeouts) : p.v.t.common.none}
+      </div>
+      <div class="label" safe>
+        {s.timeoutsQueued(p.m.timeoutsWithProviderRef, p.m.timeouts)}
+      </div>
     </div>
   );
 }
@@ -233,6 +285,8 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
         <Kpi v={v} n={m.cancelled} label={v.t.stats.cancelled} />
         <LatencyKpi v={v} m={m} labels={v.t.stats} />
         <Kpi v={v} n={m.inFlight} label={v.t.stats.inFlight} />
+        {m.money ? <CostKpi v={v} m={m.money} /> : ""}
+        {m.money ? <QueuedTimeoutsKpi v={v} m={m.money} /> : ""}
       </div>
       <section class="card">
         <div class="card-head">
@@ -291,6 +345,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                 <th class="num" safe>
                   {v.t.stats.p95}
                 </th>
+                <th class="num" safe>
+                  {v.t.stats.cost}
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -333,6 +390,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                   </td>
                   <td data-label={v.t.stats.p95} class="num" safe>
                     {fmtDuration(v, r.p95)}
+                  </td>
+                  <td data-label={v.t.stats.cost} class="num" data-cost={String(r.cost)} safe>
+                    {fmtMoney(v, r.cost, m.money?.currency ?? DEFAULT_CURRENCY)}
                   </td>
                 </tr>
               ))}
@@ -431,6 +491,8 @@ export interface SlotStatsModel {
   lastResetAt: string | null;
   buckets: ChartBucket[];
   hourly: boolean;
+  /** The period's cost (not since the reset: money is counted over the chosen period). */
+  money: CostModel;
 }
 
 /** One slot over time: KPIs since its last reset, successes and failures by hour or day, the reset. */
@@ -477,6 +539,8 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
         <Kpi v={v} n={m.timeouts} label={s.timeouts} alarm />
         <Kpi v={v} n={m.providerErrors} label={s.providerErrors} alarm />
         <LatencyKpi v={v} m={m} labels={s} />
+        <CostKpi v={v} m={m.money} />
+        <QueuedTimeoutsKpi v={v} m={m.money} />
       </div>
       <section class="card">
         <h2 safe>{s.chartTitle}</h2>

@@ -5,7 +5,11 @@
  * Gemini 3 Pro — and answers the way Gemini does, as scripted per request: an image (optionally
  * after a text part and a thought image), a delay, an RPC error, NO_IMAGE, a safety finish, a
  * prompt block, or malformed JSON. Unscripted requests get an image (or `unscripted`: a service
- * that is down for good answers 503 to everything).
+ * that is down for good answers 503 to everything). Like the real one it refuses a request body
+ * over 20 MB, checks `safetySettings` against Gemini's categories and thresholds, and speaks the
+ * Files API: the resumable upload (`POST /upload/v1beta/files` with `X-Goog-Upload-*` headers, then
+ * the bytes at the answered upload URL), `fileData: {fileUri, mimeType}` parts naming an uploaded
+ * file of the same key, and `GET`/`DELETE /v1beta/files/{id}`.
  */
 
 import { sniffImage } from "../../src/media/images";
@@ -25,6 +29,8 @@ export type GeminiAnswer =
 
 export interface GeminiPartSeen {
   kind: "image" | "text";
+  /** `file`: the image came as a `fileData` part naming a Files API upload (else inline base64). */
+  via?: "file";
   mime?: string;
   width?: number;
   height?: number;
@@ -36,9 +42,58 @@ export interface GeminiRequestSeen {
   apiKey: string | null;
   parts: GeminiPartSeen[];
   generationConfig: Record<string, unknown>;
+  safetySettings?: { category: string; threshold: string }[];
+  /** The request body's size in bytes (Gemini refuses more than 20 MB). */
+  bytes?: number;
   answer: GeminiAnswer["kind"] | "rejected";
   rejection?: string;
 }
+
+/** A Files API upload as the fake saw it: the resumable start, then the chunks. */
+export interface GeminiUploadSeen {
+  apiKey: string | null;
+  declaredBytes: number;
+  mimeType: string;
+  displayName: string | null;
+  chunks: number;
+  /** The stored file's name (`files/…`), once finalized. */
+  name?: string;
+  rejection?: string;
+}
+
+interface StoredFile {
+  name: string;
+  uri: string;
+  mimeType: string;
+  bytes: Uint8Array;
+  apiKey: string;
+  displayName: string | null;
+}
+
+interface OpenUpload {
+  seen: GeminiUploadSeen;
+  apiKey: string;
+  parts: Uint8Array[];
+  received: number;
+}
+
+/** Gemini's limit on a generateContent request body: above it, inputs must go through the Files API. */
+export const GEMINI_REQUEST_LIMIT = 20 * 1024 * 1024;
+const HARM_CATEGORIES = new Set([
+  "HARM_CATEGORY_HARASSMENT",
+  "HARM_CATEGORY_HATE_SPEECH",
+  "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+  "HARM_CATEGORY_DANGEROUS_CONTENT",
+  "HARM_CATEGORY_CIVIC_INTEGRITY",
+]);
+const BLOCK_THRESHOLDS = new Set([
+  "HARM_BLOCK_THRESHOLD_UNSPECIFIED",
+  "BLOCK_LOW_AND_ABOVE",
+  "BLOCK_MEDIUM_AND_ABOVE",
+  "BLOCK_ONLY_HIGH",
+  "BLOCK_NONE",
+  "OFF",
+]);
 
 const KNOWN_MODELS = new Set(["gemini-2.5-flash-image", "gemini-3-pro-image-preview"]);
 const ASPECTS = new Set(["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]);
@@ -48,6 +103,11 @@ const THOUGHT_IMAGE = makePng(12, 12);
 
 export class FakeGemini {
   readonly requests: GeminiRequestSeen[] = [];
+  /** Files API uploads, stored files, and the names deleted (DELETE /v1beta/files/{id}). */
+  readonly uploads: GeminiUploadSeen[] = [];
+  readonly files = new Map<string, StoredFile>();
+  readonly deletedFiles: string[] = [];
+  private readonly openUploads = new Map<string, OpenUpload>();
   private readonly arrivals = new Arrivals();
 
   /** Resolves when the next request reaches the fake (the provider's call is in flight). */
@@ -82,6 +142,10 @@ export class FakeGemini {
 
   reset(): void {
     this.requests.length = 0;
+    this.uploads.length = 0;
+    this.files.clear();
+    this.deletedFiles.length = 0;
+    this.openUploads.clear();
     this.script = [];
     this.unscripted = { kind: "image" };
     this.generation++;
@@ -109,7 +173,13 @@ export class FakeGemini {
   }
 
   private async respond(req: Request): Promise<Response> {
-    const path = new URL(req.url).pathname;
+    const url = new URL(req.url);
+    const path = url.pathname;
+    if (path === "/upload/v1beta/files" && req.method === "POST") {
+      return url.searchParams.has("upload_id") ? this.uploadChunk(req, url) : this.startUpload(req, url);
+    }
+    const fileOp = /^\/v1beta\/(files\/[^/:]+)$/.exec(path);
+    if (fileOp) return this.fileResource(req, decodeURIComponent(fileOp[1]!));
     if (req.method === "GET" && /^\/v1beta\/models(\/[^/]+)?$/.test(path))
       return this.describeModels(req, path);
     const m = /^\/v1beta\/models\/([^/:]+):generateContent$/.exec(path);
@@ -140,9 +210,19 @@ export class FakeGemini {
     let body: {
       contents?: { role?: string; parts?: Record<string, unknown>[] }[];
       generationConfig?: { responseModalities?: string[]; imageConfig?: Record<string, unknown> };
+      safetySettings?: { category?: unknown; threshold?: unknown }[];
     };
+    const raw = await req.text();
+    seen.bytes = Buffer.byteLength(raw);
+    if (seen.bytes > GEMINI_REQUEST_LIMIT) {
+      return reject(
+        400,
+        "INVALID_ARGUMENT",
+        `Request payload size exceeds the limit: ${GEMINI_REQUEST_LIMIT} bytes.`,
+      );
+    }
     try {
-      body = (await req.json()) as typeof body;
+      body = JSON.parse(raw) as typeof body;
     } catch {
       return reject(400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
     }
@@ -161,7 +241,37 @@ export class FakeGemini {
         }
         // Gemini reads HEIC itself; Bun.Image on Linux cannot, so HEIC parts carry no dimensions here.
         const meta = format === "heic" ? null : await new Bun.Image(bytes).metadata();
-        seen.parts.push({ kind: "image", mime: inline.mimeType, width: meta?.width, height: meta?.height });
+        seen.parts.push({
+          kind: "image",
+          mime: inline.mimeType,
+          width: meta?.width,
+          height: meta?.height,
+        });
+      } else if (p.fileData) {
+        const fd = p.fileData as { fileUri?: string; mimeType?: string };
+        const file = [...this.files.values()].find((f) => f.uri === fd.fileUri);
+        // a file of another project (key) is as good as missing
+        if (!file || file.apiKey !== apiKey) {
+          const id = String(fd.fileUri ?? "")
+            .split("/")
+            .pop();
+          return reject(
+            403,
+            "PERMISSION_DENIED",
+            `You do not have permission to access the File ${id} or it may not exist.`,
+          );
+        }
+        if (fd.mimeType !== file.mimeType) {
+          return reject(400, "INVALID_ARGUMENT", `fileData.mimeType ${fd.mimeType} does not match the file`);
+        }
+        const meta = await new Bun.Image(file.bytes).metadata();
+        seen.parts.push({
+          kind: "image",
+          via: "file",
+          mime: file.mimeType,
+          width: meta.width,
+          height: meta.height,
+        });
       } else if (typeof p.text === "string") {
         seen.parts.push({ kind: "text", text: p.text });
       } else {
@@ -172,6 +282,28 @@ export class FakeGemini {
     const kinds = seen.parts.map((p) => p.kind).join(",");
     if (!/^(image,)+text$/.test(kinds)) {
       return reject(400, "INVALID_ARGUMENT", `parts must be image(s) then one prompt text, got ${kinds}`);
+    }
+    if (body.safetySettings !== undefined) {
+      if (!Array.isArray(body.safetySettings)) {
+        return reject(400, "INVALID_ARGUMENT", "Invalid value at 'safety_settings': expected a list");
+      }
+      for (const [i, ss] of body.safetySettings.entries()) {
+        if (!HARM_CATEGORIES.has(String(ss.category))) {
+          return reject(
+            400,
+            "INVALID_ARGUMENT",
+            `Invalid value at 'safety_settings[${i}].category' (type.googleapis.com/google.ai.generativelanguage.v1beta.HarmCategory), "${ss.category}"`,
+          );
+        }
+        if (!BLOCK_THRESHOLDS.has(String(ss.threshold))) {
+          return reject(
+            400,
+            "INVALID_ARGUMENT",
+            `Invalid value at 'safety_settings[${i}].threshold' (type.googleapis.com/google.ai.generativelanguage.v1beta.SafetySetting.HarmBlockThreshold), "${ss.threshold}"`,
+          );
+        }
+      }
+      seen.safetySettings = body.safetySettings as { category: string; threshold: string }[];
     }
     const gc = body.generationConfig ?? {};
     seen.generationConfig = gc as Record<string, unknown>;
@@ -209,6 +341,123 @@ export class FakeGemini {
       case "quota":
         return quotaError(answer.per, model);
     }
+  }
+
+  /**
+   * The Files API's resumable start (`POST /upload/v1beta/files`, `X-Goog-Upload-Protocol:
+   * resumable`, `X-Goog-Upload-Command: start`, the size and type in `X-Goog-Upload-Header-*`):
+   * answers the upload URL in `X-Goog-Upload-URL`.
+   */
+  private async startUpload(req: Request, url: URL): Promise<Response> {
+    const apiKey = req.headers.get("x-goog-api-key") ?? url.searchParams.get("key");
+    const h = (name: string) => req.headers.get(name);
+    const seen: GeminiUploadSeen = {
+      apiKey,
+      declaredBytes: Number(h("x-goog-upload-header-content-length")),
+      mimeType: h("x-goog-upload-header-content-type") ?? "",
+      displayName: null,
+      chunks: 0,
+    };
+    this.uploads.push(seen);
+    const reject = (status: number, rpcStatus: string, message: string) => {
+      seen.rejection = message;
+      return rpc(status, rpcStatus, message);
+    };
+    if (!apiKey) return reject(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.");
+    if (!this.validKeys.has(apiKey)) return reject(400, "INVALID_ARGUMENT", "API key not valid.");
+    if (h("x-goog-upload-protocol") !== "resumable" || h("x-goog-upload-command") !== "start") {
+      return reject(400, "INVALID_ARGUMENT", "expected X-Goog-Upload-Protocol: resumable and Command: start");
+    }
+    if (
+      !Number.isInteger(seen.declaredBytes) ||
+      seen.declaredBytes <= 0 ||
+      seen.declaredBytes > 2 * 1024 ** 3
+    ) {
+      return reject(400, "INVALID_ARGUMENT", "X-Goog-Upload-Header-Content-Length must be 1 byte to 2 GB");
+    }
+    if (!seen.mimeType)
+      return reject(400, "INVALID_ARGUMENT", "X-Goog-Upload-Header-Content-Type is required");
+    const text = await req.text();
+    if (text) {
+      try {
+        const meta = JSON.parse(text) as { file?: { displayName?: string; display_name?: string } };
+        seen.displayName = meta.file?.displayName ?? meta.file?.display_name ?? null;
+      } catch {
+        return reject(400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
+      }
+    }
+    const id = crypto.randomUUID().replaceAll("-", "");
+    this.openUploads.set(id, { seen, apiKey, parts: [], received: 0 });
+    return new Response(null, {
+      headers: {
+        "x-goog-upload-status": "active",
+        "x-goog-upload-url": `${this.url}/upload/v1beta/files?upload_id=${id}&upload_protocol=resumable`,
+        "x-goog-upload-chunk-granularity": String(8 * 1024 * 1024),
+      },
+    });
+  }
+
+  /** A chunk at `X-Goog-Upload-Offset`; `upload, finalize` stores the file and answers `{file}`. */
+  private async uploadChunk(req: Request, url: URL): Promise<Response> {
+    const open = this.openUploads.get(url.searchParams.get("upload_id") ?? "");
+    if (!open) return rpc(404, "NOT_FOUND", "No such upload session.");
+    const command = (req.headers.get("x-goog-upload-command") ?? "").split(",").map((c) => c.trim());
+    const offset = Number(req.headers.get("x-goog-upload-offset"));
+    const reject = (message: string) => {
+      open.seen.rejection = message;
+      return rpc(400, "INVALID_ARGUMENT", message);
+    };
+    if (!command.includes("upload")) return reject("X-Goog-Upload-Command must include upload");
+    if (offset !== open.received) return reject(`X-Goog-Upload-Offset ${offset} is not ${open.received}`);
+    const chunk = new Uint8Array(await req.arrayBuffer());
+    open.parts.push(chunk);
+    open.received += chunk.byteLength;
+    open.seen.chunks++;
+    if (open.received > open.seen.declaredBytes)
+      return reject("more bytes than X-Goog-Upload-Header-Content-Length");
+    if (!command.includes("finalize")) {
+      return new Response(null, { headers: { "x-goog-upload-status": "active" } });
+    }
+    if (open.received !== open.seen.declaredBytes) return reject("the upload is shorter than declared");
+    this.openUploads.delete(url.searchParams.get("upload_id")!);
+    const bytes = new Uint8Array(Buffer.concat(open.parts));
+    const format = sniffImage(bytes);
+    if (!format || `image/${format}` !== open.seen.mimeType) {
+      return reject(`the uploaded bytes are not ${open.seen.mimeType}`);
+    }
+    const id = Math.random().toString(36).slice(2, 14);
+    const file: StoredFile = {
+      name: `files/${id}`,
+      uri: `${this.url}/v1beta/files/${id}`,
+      mimeType: open.seen.mimeType,
+      bytes,
+      apiKey: open.apiKey,
+      displayName: open.seen.displayName,
+    };
+    this.files.set(file.name, file);
+    open.seen.name = file.name;
+    return Response.json({ file: describeFile(file) }, { headers: { "x-goog-upload-status": "final" } });
+  }
+
+  /** `GET` / `DELETE /v1beta/files/{id}`, for the key that uploaded it. */
+  private fileResource(req: Request, name: string): Response {
+    const apiKey = req.headers.get("x-goog-api-key");
+    const file = this.files.get(name);
+    if (!apiKey || !this.validKeys.has(apiKey)) return rpc(403, "PERMISSION_DENIED", "API key not valid.");
+    if (!file || file.apiKey !== apiKey) {
+      return rpc(
+        403,
+        "PERMISSION_DENIED",
+        `You do not have permission to access the File ${name} or it may not exist.`,
+      );
+    }
+    if (req.method === "DELETE") {
+      this.files.delete(name);
+      this.deletedFiles.push(name);
+      return Response.json({});
+    }
+    if (req.method === "GET") return Response.json(describeFile(file));
+    return rpc(405, "INVALID_ARGUMENT", "method not allowed");
   }
 
   /**
@@ -299,6 +548,24 @@ function success(parts: Record<string, unknown>[] | undefined, finishReason: str
     usageMetadata: { promptTokenCount: 1290, totalTokenCount: 1290 },
     modelVersion: "fake",
   });
+}
+
+/** A File resource as the Files API describes it. */
+function describeFile(f: StoredFile) {
+  const now = new Date().toISOString();
+  return {
+    name: f.name,
+    ...(f.displayName ? { displayName: f.displayName } : {}),
+    mimeType: f.mimeType,
+    sizeBytes: String(f.bytes.byteLength),
+    createTime: now,
+    updateTime: now,
+    expirationTime: new Date(Date.now() + 48 * 3_600_000).toISOString(),
+    sha256Hash: Buffer.from(new Bun.CryptoHasher("sha256").update(f.bytes).digest()).toString("base64"),
+    uri: f.uri,
+    state: "ACTIVE",
+    source: "UPLOADED",
+  };
 }
 
 function rpc(code: number, status: string, message: string): Response {

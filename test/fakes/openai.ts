@@ -45,6 +45,7 @@ const KNOWN_FIELDS = new Set([
   "size",
   "quality",
   "output_format",
+  "input_fidelity",
   "n",
   "output_compression",
   "background",
@@ -166,6 +167,25 @@ export class FakeOpenAI {
       return reject(400, "invalid_request_error", "invalid_value", "bad size");
     if (f.quality && !QUALITIES.has(f.quality)) {
       return reject(400, "invalid_request_error", "invalid_value", "bad quality");
+    }
+    // input_fidelity: high or low; gpt-image-1-mini takes only low (the API reference)
+    if (f.input_fidelity !== undefined) {
+      if (f.input_fidelity !== "high" && f.input_fidelity !== "low") {
+        return reject(
+          400,
+          "invalid_request_error",
+          "invalid_value",
+          `Invalid value: '${f.input_fidelity}'. Supported values are: 'high' and 'low'.`,
+        );
+      }
+      if (f.input_fidelity === "high" && f.model === "gpt-image-1-mini") {
+        return reject(
+          400,
+          "invalid_request_error",
+          "invalid_value",
+          "input_fidelity 'high' is not supported for gpt-image-1-mini. Supported values are: 'low'.",
+        );
+      }
     }
     const format = f.output_format ?? "png";
     if (!FORMATS.has(format))

@@ -196,14 +196,20 @@ export async function requireImage(
 }
 
 /**
- * The booth's other text fields, kept as the job's metadata. Names longer than MAX_META_KEY (400)
- * or metadata over MAX_META_BYTES as JSON (413) are refused rather than cut: nothing is stored.
- * NUL cannot be stored in PostgreSQL text, so it is refused too.
+ * The booth's other text fields, kept as the job's metadata, and the booth URL's query parameters
+ * (tokens a studio puts in the URL, e.g. `?theme=gold`) beside them — a form field of the same name
+ * wins. Both feed the prompt's `{field}` placeholders (src/domain/prompt-fields.ts). Names longer
+ * than MAX_META_KEY (400) or metadata over MAX_META_BYTES as JSON (413) are refused rather than
+ * cut: nothing is stored. NUL cannot be stored in PostgreSQL text, so it is refused too.
  */
-export function clientMetadata(form: FormData): Record<string, string> {
+export function clientMetadata(form: FormData, query?: URLSearchParams): Record<string, string> {
   const meta: Record<string, string> = {};
   let n = 0;
-  for (const [key, value] of form) {
+  const fromForm = new Set<string>();
+  for (const [key, value] of form) if (typeof value === "string") fromForm.add(key);
+  const entries: [string, FormDataEntryValue][] = [...form];
+  if (query) for (const [key, value] of query) if (!fromForm.has(key)) entries.push([key, value]);
+  for (const [key, value] of entries) {
     if (NOT_METADATA.has(key) || typeof value !== "string") continue;
     if (key.length > MAX_META_KEY) {
       throw new AppError(

@@ -325,7 +325,7 @@ export async function readBoothPhoto(
       admitSpool,
     });
     // SPEC §2 order: the payload's shape (and its metadata) before the password verdict.
-    const clientMeta = clientMetadata(read.fields);
+    const clientMeta = clientMetadata(read.fields, new URL(request.url).searchParams);
     if (!read.bytes) throw invalidPassword();
     return { bytes: read.bytes, format: "jpeg", filename: read.filename, fields: read.fields, clientMeta };
   } finally {

@@ -1,5 +1,6 @@
 /** Shapes of the settings API (SPEC §6, §9). */
 import { Type } from "@sinclair/typebox";
+import { CURRENCY_PATTERN, PRICE_RANGE, PRICED_PROVIDERS } from "../../domain/cost";
 import { FALLBACK_MIN_SECONDS_RANGE } from "../../domain/fallback";
 import { PROVIDER_IDS } from "../../providers/types";
 
@@ -79,6 +80,38 @@ export const SettingsUpdate = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    provider_price: Type.Optional(
+      Type.Object(
+        Object.fromEntries(
+          PRICED_PROVIDERS.map((id) => [
+            id,
+            Type.Optional(
+              Type.Union(
+                [
+                  Type.Number({
+                    ...PRICE_RANGE,
+                    errorMessage: `Expected a price from ${PRICE_RANGE.minimum} to ${PRICE_RANGE.maximum}, or null for none`,
+                  }),
+                  Type.Null(),
+                ],
+                {
+                  description: `Money (in \`currency\`) per ${id} request that returns an image; null = not set`,
+                  errorMessage: `Expected a price from ${PRICE_RANGE.minimum} to ${PRICE_RANGE.maximum}, or null for none`,
+                },
+              ),
+            ),
+          ]),
+        ),
+        { additionalProperties: false },
+      ),
+    ),
+    currency: Type.Optional(
+      Type.String({
+        pattern: CURRENCY_PATTERN,
+        description: "ISO 4217 code of the prices, e.g. USD, EUR, RUB",
+        errorMessage: "Expected a three-letter currency code such as USD or RUB",
+      }),
+    ),
     public_base_url: Type.Optional(
       Type.Union([Type.String({ maxLength: 500 }), Type.Null()], {
         description: "Public http(s) base URL (needed by providers that fetch inputs by URL); null clears",
@@ -148,6 +181,8 @@ export const SettingsViewSchema = Type.Object({
   fallback_min_seconds: Type.Integer(),
   provider_concurrency: Type.Record(Type.String(), Type.Integer()),
   provider_daily_limit: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.Null()])),
+  provider_price: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
+  currency: Type.String(),
   public_base_url: Type.Union([Type.String(), Type.Null()]),
   ingest_password: Type.Object({
     is_set: Type.Boolean(),

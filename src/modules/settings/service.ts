@@ -38,6 +38,8 @@ export async function getSettings(rt: Pick<Services, "settings">) {
     fallback_min_seconds: s.fallbackMinSeconds,
     provider_concurrency: { ...s.providerConcurrency } as Record<string, number>,
     provider_daily_limit: { ...s.providerDailyLimit } as Record<string, number | null>,
+    provider_price: { ...s.providerPrice } as Record<string, number | null>,
+    currency: s.currency,
     public_base_url: s.publicBaseUrl,
     ingest_password: {
       is_set: pw.exists,
@@ -195,6 +197,13 @@ export async function updateSettings(
       ...input.provider_daily_limit,
     });
   }
+  if (input.provider_price) {
+    await put(KEYS.providerPrice, before.providerPrice, {
+      ...before.providerPrice,
+      ...input.provider_price,
+    });
+  }
+  await put(KEYS.currency, before.currency, input.currency);
   if (publicBaseUrl === null) {
     // Cleared: the stored value goes, PUBLIC_BASE_URL from the environment (if any) applies again.
     if (await rt.settings.remove(KEYS.publicBaseUrl))

@@ -11,7 +11,15 @@ import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { MB, readUpload } from "../ingest/service";
 import { multipart, op } from "../openapi/docs";
-import { SlotDetail, SlotUpdate, SlotView, TemplateView, TestRunOverrides, TestRunResult } from "./model";
+import {
+  SlotDetail,
+  SlotUpdate,
+  SlotView,
+  TemplateView,
+  TestRunFields,
+  TestRunOverrides,
+  TestRunResult,
+} from "./model";
 import {
   addTemplate,
   findSlot,
@@ -100,12 +108,14 @@ export const slotsModule = (rt: Services) =>
         const slot = await findSlot(rt, params.id);
         const upload = await readUpload(request, slot.sizeLimitMb * MB, ["test_image"]);
         const overrides = upload.fields.get("overrides");
+        const fields = upload.fields.get("fields");
         return runTest(
           rt,
           params.id,
           {
             upload,
             overrides: typeof overrides === "string" ? overrides : null,
+            fields: typeof fields === "string" ? fields : null,
             by: admin.username,
             clientIp: clientAddress(server as Server | null, request),
             signal: request.signal,
@@ -123,12 +133,17 @@ export const slotsModule = (rt: Services) =>
           summary: "Run a test photo through the queue and wait for the result",
           description:
             "Same queue and workers as the booth (source `test_run`, no ingest password). `overrides` is " +
-            "an optional JSON string with unsaved `provider`, `operation`, `settings`, `output_format`. " +
+            "an optional JSON string with unsaved `provider`, `operation`, `settings`, `output_format`; " +
+            "`fields` an optional JSON object of booth field values for the prompt's `{field}` placeholders. " +
             "Failures answer like the booth's: 504 sync_timeout, 502 provider_error, 422 provider_blocked, " +
             "503 job_cancelled.",
           scope: "slots:write",
           body: {
-            schema: multipart("test_image", { overrides: TestRunOverrides }, "JPEG, PNG, WebP or HEIC"),
+            schema: multipart(
+              "test_image",
+              { overrides: TestRunOverrides, fields: TestRunFields },
+              "JPEG, PNG, WebP or HEIC",
+            ),
             contentType: "multipart/form-data",
           },
           ok: { schema: TestRunResult },

@@ -62,6 +62,15 @@ export const TestRunOverrides = Type.Object(
 );
 export type TestRunOverrides = typeof TestRunOverrides.static;
 
+/** Booth field values for a test run: what the prompt's `{field}` placeholders are filled from. */
+export const TestRunFields = Type.Record(Type.String(), Type.String({ maxLength: 2000 }), {
+  maxProperties: 100,
+  description:
+    'The booth\'s form fields as the test should pretend they were sent, e.g. {"style": "gold"}: ' +
+    "the prompt's {field} placeholders are filled from them",
+});
+export type TestRunFields = typeof TestRunFields.static;
+
 export const TemplateRole = Type.String({
   pattern: TEMPLATE_ROLE_PATTERN,
   errorMessage: "A role is a lowercase name such as style or face",

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { SlotRow, TemplateMediaRow } from "../../db/schema";
 import type { FallbackConfig } from "../../domain/fallback";
 import { classifyOutcome } from "../../domain/outcome";
+import { fillPrompt, promptPlaceholders } from "../../domain/prompt-fields";
 import { isSlotId } from "../../domain/slots";
 import { AppError } from "../../lib/errors";
 import { isUuid } from "../../lib/http";
@@ -17,9 +18,9 @@ import { imageSize, MIME } from "../../media/images";
 import type { Services } from "../../services";
 import { acceptAndWait } from "../ingest/accept";
 import { outcomeError } from "../ingest/outcome";
-import { requireImage, type Upload } from "../ingest/service";
+import { MAX_META_KEY, requireImage, type Upload } from "../ingest/service";
 import { type JobDurations, jobDurations } from "../jobs/service";
-import { SlotUpdate, TemplateRole, TestRunOverrides } from "./model";
+import { SlotUpdate, TemplateRole, TestRunFields, TestRunOverrides } from "./model";
 
 const RECENT_RESULTS = 10;
 
@@ -194,6 +195,28 @@ export async function getSlot(
   };
 }
 
+// ---- booth fields ----
+
+/** How many of a slot's newest booth jobs the field list looks at. */
+export const BOOTH_FIELD_JOBS = 50;
+
+/** The fields (form fields and URL query parameters) the booth sent with the slot's recent jobs. */
+export async function boothFields(rt: Pick<Services, "store">, slotId: string) {
+  await findSlot(rt, slotId);
+  return rt.store.jobs.boothFields(slotId, BOOTH_FIELD_JOBS);
+}
+
+/** A prompt filled with the booth's latest field values, as the provider would get it now. */
+export function promptPreview(prompt: string, fields: { name: string; latest: string }[]) {
+  const values = Object.fromEntries(fields.map((f) => [f.name, f.latest]));
+  const placeholders = promptPlaceholders(prompt);
+  return {
+    filled: fillPrompt(prompt, values),
+    placeholders,
+    missing: placeholders.filter((n) => !Object.hasOwn(values, n)),
+  };
+}
+
 // ---- updating ----
 
 /**
@@ -308,6 +331,8 @@ export interface TestRunInput {
   upload: Upload;
   /** The `overrides` form field as sent: a JSON object with unsaved provider/operation/settings. */
   overrides: string | null;
+  /** The `fields` form field: booth field values (JSON object) for the prompt's placeholders. */
+  fields?: string | null;
   by: string;
   clientIp: string | null;
   /** Fires when the client goes away: the job runs on, nobody waits for it. */
@@ -340,6 +365,34 @@ export function parseOverrides(raw: string | null): TestRunOverrides {
 }
 
 /**
+ * The `fields` form field of a test run (a JSON object of booth field values), checked like the
+ * booth's own fields: names of 1–64 characters, string values, no NUL.
+ */
+export function parseTestFields(raw: string | null): Record<string, string> {
+  if (raw === null || raw.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw validationFailed([{ field: "fields", message: "Expected a JSON object of field values" }]);
+  }
+  const errors = fieldErrors(TestRunFields, parsed, "fields");
+  if (errors.length) throw validationFailed(errors);
+  const fields = parsed as Record<string, string>;
+  for (const [key, value] of Object.entries(fields)) {
+    if (key.length > MAX_META_KEY || key.includes("\u0000") || value.includes("\u0000")) {
+      throw validationFailed([
+        {
+          field: "fields",
+          message: `Field names have 1–${MAX_META_KEY} characters and no NUL; values no NUL`,
+        },
+      ]);
+    }
+  }
+  return fields;
+}
+
+/**
  * Runs a test photo through the same queue and workers as the booth (source `test_run`, no ingest
  * password), with the saved slot settings or the unsaved overrides, and waits for the outcome.
  * Success returns the links and timings; a failure throws the same error the booth would get.
@@ -352,6 +405,7 @@ export async function runTest(
 ): Promise<TestRunResult> {
   const row = await findSlot(rt, slotId);
   const overrides = parseOverrides(input.overrides);
+  const fields = parseTestFields(input.fields ?? null);
   const provider = overrides.provider ?? row.provider;
   await requireImage(input.upload, {
     maxPixels: rt.config.maxImagePixels,
@@ -372,7 +426,7 @@ export async function runTest(
     settings,
     fallback,
     outputFormat: overrides.output_format ?? row.outputFormat,
-    clientMeta: {},
+    clientMeta: fields,
     clientHash: null,
     clientIp: input.clientIp,
     createdBy: input.by,

@@ -97,6 +97,39 @@ export const StatsSummary = t.Object({
 });
 export type StatsSummary = typeof StatsSummary.static;
 
+/** What the period cost (src/domain/cost.ts): billed requests × the prices in Settings. */
+const costFields = {
+  cost: t.Number({
+    minimum: 0,
+    description:
+      "Money spent in the range, in `currency`: provider answers that carried an image (booth, test runs and re-runs; a late or unstored image too) × provider_price. Providers without a price are left out (cost_detail.unpriced_requests)",
+  }),
+  currency: t.String({ description: "The `currency` setting (ISO 4217)" }),
+  cost_detail: t.Object({
+    by_provider: t.Record(
+      t.String(),
+      t.Object({
+        requests: t.Integer({ minimum: 0, description: "Billed requests (answers with an image)" }),
+        price: t.Union([t.Number(), t.Null()]),
+        cost: t.Union([t.Number(), t.Null()]),
+      }),
+    ),
+    unpriced_requests: t.Integer({ minimum: 0 }),
+  }),
+  provider_queue: t.Object(
+    {
+      timeouts: t.Integer({ minimum: 0 }),
+      timeouts_with_provider_ref: t.Integer({
+        minimum: 0,
+        description:
+          "Timeouts the provider had already queued (a provider job reference such as Turbotext's queueid): it still worked on them at the deadline",
+      }),
+      share: t.Number({ description: "timeouts_with_provider_ref / timeouts (0 without timeouts)" }),
+    },
+    { description: "Booth timeouts in the range, and how many a provider had in its queue" },
+  ),
+};
+
 const range = t.Object({
   from: t.String({ format: "date-time" }),
   to: t.String({ format: "date-time" }),
@@ -110,6 +143,7 @@ export const GlobalStatsResponse = t.Object({
   summary: StatsSummary,
   data: t.Array(StatsBucket),
   meta: t.Object({ page: t.Integer(), page_size: t.Integer(), total: t.Integer() }),
+  ...costFields,
 });
 export type GlobalStatsResponse = typeof GlobalStatsResponse.static;
 
@@ -125,6 +159,7 @@ export const SlotStatsResponse = t.Object({
     }),
   ]),
   data: t.Array(StatsBucket),
+  ...costFields,
 });
 export type SlotStatsResponse = typeof SlotStatsResponse.static;
 

@@ -4,6 +4,7 @@
  * Counting follows `classifyOutcome` (src/domain/outcome.ts); latency is `finalized_at − created_at` (what the booth
  * waited) and the provider's own latency.
  */
+import { costOf } from "../../domain/cost";
 import { classifyOutcome } from "../../domain/outcome";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
@@ -63,7 +64,7 @@ function latencies(row: AggregateRow | undefined) {
   };
 }
 
-type StatsDeps = Pick<Services, "store" | "log">;
+type StatsDeps = Pick<Services, "store" | "log" | "settings">;
 
 function summaryOf(row: AggregateRow, reasons: Record<string, number>, fallback: number): StatsSummary {
   const c = withTotals(counts(row));
@@ -107,6 +108,41 @@ function toBucket(e: Bucket, row: AggregateRow | undefined): StatsBucket {
   };
 }
 
+/**
+ * The range's cost (billed requests × prices, src/domain/cost.ts) and its booth timeouts with a
+ * provider queue id — the parts of the statistics that are not in the hourly rollup.
+ */
+async function costAndQueue(rt: StatsDeps, f: JobFilter) {
+  const [billed, queued, settings] = await Promise.all([
+    rt.store.jobs.billedAnswers(f),
+    rt.store.jobs.timeoutsWithProviderRef(f),
+    rt.settings.current(),
+  ]);
+  const counted = f.provider ? { [f.provider]: billed[f.provider] ?? 0 } : billed;
+  const c = costOf(counted, settings.providerPrice);
+  return {
+    cost: c.total,
+    currency: settings.currency,
+    cost_detail: {
+      by_provider: Object.fromEntries(
+        Object.entries(c.byProvider).filter(([p]) => !f.provider || p === f.provider),
+      ),
+      unpriced_requests: c.unpricedRequests,
+    },
+    provider_queue: {
+      timeouts: queued.timeouts,
+      timeouts_with_provider_ref: queued.withRef,
+      share: rate(queued.withRef, queued.timeouts),
+    },
+  };
+}
+
+/** Money spent from `from` to `to` (all slots), for the dashboard's "today". */
+export async function spend(rt: StatsDeps, from: Date, to: Date) {
+  const { cost, currency, cost_detail } = await costAndQueue(rt, { from, to });
+  return { cost, currency, unpricedRequests: cost_detail.unpriced_requests };
+}
+
 function rangeOut(from: Date, to: Date, grain: Grain, tz: string) {
   return { from: from.toISOString(), to: to.toISOString(), group_by: grain, time_zone: tz };
 }
@@ -123,12 +159,16 @@ export async function globalStats(
   const pageSize = intParam("page_size", query.page_size, 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
   const { from, to } = resolveRange(query, grain, now, tz, GLOBAL_RANGE);
   const f: JobFilter = { from, to, slotId: query.slot_id ?? null, provider: query.provider ?? null };
-  const { summary, buckets } = await rangeStats(rt, f, { grain, tz });
+  const [{ summary, buckets }, extra] = await Promise.all([
+    rangeStats(rt, f, { grain, tz }),
+    costAndQueue(rt, f),
+  ]);
   return {
     range: rangeOut(from, to, grain, tz),
     filters: { slot_id: f.slotId ?? null, provider: f.provider ?? null },
     summary,
     ...pageOf(buckets, page, pageSize),
+    ...extra,
   };
 }
 
@@ -148,9 +188,10 @@ export async function slotStats(
   const grain = query.group_by ?? "day";
   const { from, to } = resolveRange(query, grain, now, tz, SLOT_RANGE);
   const since = row.statsResetAt ?? from;
-  const [{ summary }, { buckets }] = await Promise.all([
+  const [{ summary }, { buckets }, extra] = await Promise.all([
     rangeStats(rt, { from: since, to: now, slotId }, null),
     rangeStats(rt, { from, to, slotId }, { grain, tz }),
+    costAndQueue(rt, { from, to, slotId }),
   ]);
   return {
     slot_id: slotId,
@@ -162,6 +203,7 @@ export async function slotStats(
       since: since.toISOString(),
     },
     data: buckets,
+    ...extra,
   };
 }
 

@@ -10,7 +10,7 @@ import {
   SlotsLive,
 } from "../../../templates/pages/dashboard";
 import { QuotaBanners } from "../../../templates/quota";
-import type { View } from "../../../templates/view";
+import { can, type View } from "../../../templates/view";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
 import { isQuotaProvider } from "../../providers/quota";
@@ -19,6 +19,8 @@ import { acknowledge, attentionFor } from "../attention/acks";
 import { slotAttention } from "../attention/service";
 import { liftBlock } from "../blocks/service";
 import { listSlots, updateSlot } from "../slots/service";
+import { boxTimeZone, truncate, wallClock, zonedInstant } from "../stats/arithmetic";
+import { spend } from "../stats/service";
 import { uiContext } from "./context";
 import { slotsLive } from "./data";
 import { operationLabel, providerLabel } from "./labels";
@@ -54,6 +56,13 @@ async function dashboardSlots(rt: Services, v: View, request: Request): Promise<
   });
 }
 
+/** The providers' cost since midnight in the box's time zone (src/domain/cost.ts). */
+function spendToday(rt: Services, now: Date) {
+  const tz = boxTimeZone();
+  const midnight = zonedInstant(truncate(wallClock(now, tz), "day"), tz);
+  return spend(rt, midnight, now);
+}
+
 export const uiDashboardRoutes = (rt: Services) =>
   new Elysia({ name: "ui-dashboard" })
     .use(uiContext(rt))
@@ -63,7 +72,16 @@ export const uiDashboardRoutes = (rt: Services) =>
         const slots = await dashboardSlots(rt, view, request);
         const { publicBaseUrl } = await rt.settings.current();
         const quotas = await quotaViews(rt);
-        return render(<DashboardPage v={view} slots={slots} publicBaseUrl={publicBaseUrl} quotas={quotas} />);
+        const spend = can(view, "stats:read") ? await spendToday(rt, view.now) : undefined;
+        return render(
+          <DashboardPage
+            v={view}
+            slots={slots}
+            publicBaseUrl={publicBaseUrl}
+            quotas={quotas}
+            spend={spend}
+          />,
+        );
       },
       { page: "slots:read" },
     )

@@ -11,6 +11,7 @@ import {
   SettingsPage,
   TimingForm,
 } from "../../../templates/pages/settings";
+import { PricesCard, type PricesModel } from "../../../templates/prices";
 import { CheckResult } from "../../../templates/provider-check";
 import { QuotaLimitsCard } from "../../../templates/quota";
 import { can, errorText, type View } from "../../../templates/view";
@@ -55,6 +56,13 @@ async function notifyModel(rt: Services): Promise<NotifyModel> {
 function notifyMessages(v: View, kind: NotifyFieldProblem): string {
   const n = v.t.settings.notify;
   return { url: n.badUrl, internal: n.internalUrl, lan: n.lanUrl, token: n.badToken, chat: n.badChat }[kind];
+}
+
+async function pricesModel(rt: Services, lang: Lang): Promise<PricesModel> {
+  const s = await getSettings(rt);
+  const labels: Record<string, string> = {};
+  for (const id of KEYED_PROVIDERS) labels[id] = providerLabel(rt, id, lang);
+  return { prices: s.provider_price, currency: s.currency, labels };
 }
 
 async function model(rt: Services, lang: Lang): Promise<SettingsModel> {
@@ -143,6 +151,7 @@ export const uiSettingsRoutes = (rt: Services) =>
             m={await model(rt, view.lang)}
             quotas={await quotaViews(rt)}
             notify={await notifyModel(rt)}
+            prices={await pricesModel(rt, view.lang)}
           />,
         ),
       {
@@ -289,6 +298,48 @@ export const uiSettingsRoutes = (rt: Services) =>
             results={await sendTestNotice(rt, view.t.notify.test, admin.username)}
           />,
         ),
+      { page: "settings:write" },
+    )
+    .post(
+      "/settings/prices",
+      async ({ body, view, admin }) => {
+        const form = (body ?? {}) as Form;
+        const values: Record<string, string> = {};
+        const prices: Record<string, unknown> = {};
+        for (const [k, raw] of Object.entries(form)) {
+          const s = last(raw);
+          if (typeof s !== "string") continue;
+          if (k === "currency") values[k] = s;
+          if (!k.startsWith("provider_price.")) continue;
+          values[k] = s;
+          // a decimal comma is how a Russian keyboard types 0,039
+          const n = s.trim().replace(",", ".");
+          prices[k.slice("provider_price.".length)] =
+            n === "" ? null : Number.isFinite(Number(n)) ? Number(n) : s;
+        }
+        const readOnly = !can(view, "settings:write");
+        const update: Record<string, unknown> = { provider_price: prices };
+        if (values.currency !== undefined) update.currency = values.currency.trim().toUpperCase();
+        try {
+          await updateSettings(rt, update, admin.username);
+          return render(
+            <PricesCard v={view} m={await pricesModel(rt, view.lang)} readOnly={readOnly} saved />,
+          );
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          const errors = fieldErrorsOf(err, view) ?? { _: errorText(view, err.code, err.message) };
+          return render(
+            <PricesCard
+              v={view}
+              m={await pricesModel(rt, view.lang)}
+              readOnly={readOnly}
+              errors={errors}
+              values={values}
+            />,
+            { status: err.status },
+          );
+        }
+      },
       { page: "settings:write" },
     )
     .post(

@@ -5,6 +5,7 @@ import type { Server } from "elysia/universal";
 import { pt } from "../../../templates/i18n/providers";
 import { ErrorPage } from "../../../templates/pages/error";
 import {
+  PromptPreview,
   SlotForm,
   SlotPage,
   type SlotPageModel,
@@ -21,7 +22,17 @@ import type { Services } from "../../services";
 import { MB, readUpload } from "../ingest/service";
 import { listJobs } from "../jobs/service";
 import { applyPreset, createPreset, findPreset, listAllPresets, removePreset } from "../presets/service";
-import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
+import {
+  addTemplate,
+  BOOTH_FIELD_JOBS,
+  boothFields,
+  findSlot,
+  getSlot,
+  promptPreview,
+  removeTemplate,
+  runTest,
+  updateSlot,
+} from "../slots/service";
 import { uiContext } from "./context";
 import { errorLine, fieldErrorsOf } from "./field-errors";
 import { providerLabel } from "./labels";
@@ -35,12 +46,15 @@ type Values = Record<string, string | string[] | undefined>;
 
 async function pageModel(rt: Services, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
   const base = await linkBaseFor(rt.settings, request);
-  const [d, jobs, settings, refusals] = await Promise.all([
+  const [d, jobs, settings, refusals, fields] = await Promise.all([
     getSlot(rt, slotId, base),
     listJobs(rt, { slotId, page: 1, pageSize: 10, count: false }, base),
     rt.settings.current(),
     rt.store.attention.refusalBuckets(slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
+    boothFields(rt, slotId),
   ]);
+  const takesPrompt = rt.providers.operation(d.provider, d.operation)?.prompt !== "none";
+  const prompt = takesPrompt ? String(d.settings.prompt ?? "") : null;
   return {
     form: await formModel(rt, v.lang, {
       slotId: d.id,
@@ -91,6 +105,9 @@ async function pageModel(rt: Services, v: View, slotId: string, request: Request
       count: r.count,
     })),
     presets: await presetCards(rt, v),
+    boothFields: fields,
+    boothFieldJobs: BOOTH_FIELD_JOBS,
+    preview: { slotId, prompt, ...promptPreview(prompt ?? "", fields) },
   };
 }
 
@@ -163,6 +180,18 @@ async function templatesCard(
   );
 }
 
+/** The test form's booth field rows (name + value inputs); rows without a name are left out. */
+function testFields(values: Values): Record<string, string> {
+  const list = (x: string | string[] | undefined) => (x === undefined ? [] : ([] as string[]).concat(x));
+  const names = list(values.test_field_name);
+  const vals = list(values.test_field_value);
+  const out: Record<string, string> = {};
+  names.forEach((name, i) => {
+    if (name.trim()) out[name.trim()] = vals[i] ?? "";
+  });
+  return out;
+}
+
 function notFoundPage(v: View, err: unknown) {
   if (err instanceof AppError && err.status === 404) {
     return render(<ErrorPage v={v} message={v.t.slot.notFound} />, { status: 404 });
@@ -227,6 +256,18 @@ export const uiSlotRoutes = (rt: Services) =>
             <SlotForm v={view} m={m} outcome={{ notice }} dirty={dirty} />
             {await templatesCard(rt, view, row.id, { oob: true }, s)}
           </>,
+        );
+      },
+      { page: "slots:read" },
+    )
+    .get(
+      "/slots/:id/prompt-preview",
+      async ({ params, query, view }) => {
+        const fields = await boothFields(rt, params.id);
+        const raw = (query as Values).prompt;
+        const prompt = (Array.isArray(raw) ? raw[raw.length - 1] : raw) ?? "";
+        return render(
+          <PromptPreview v={view} p={{ slotId: params.id, prompt, ...promptPreview(prompt, fields) }} />,
         );
       },
       { page: "slots:read" },
@@ -362,6 +403,7 @@ export const uiSlotRoutes = (rt: Services) =>
             {
               upload,
               overrides,
+              fields: JSON.stringify(testFields(values)),
               by: admin.username,
               clientIp: clientAddress(server as Server | null, request),
               signal: request.signal,

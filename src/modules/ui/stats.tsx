@@ -10,9 +10,11 @@ import {
   type StatsModel,
   StatsPage,
 } from "../../../templates/pages/stats";
+import { csvCell } from "../../lib/csv";
 import type { Services } from "../../services";
 import { resetStats } from "../slots/service";
 import { boxTimeZone } from "../stats/arithmetic";
+import type { GlobalStatsResponse } from "../stats/model";
 import { globalStats, overview, slotStats } from "../stats/service";
 import { uiContext } from "./context";
 import { render } from "./render";
@@ -58,6 +60,7 @@ async function statsModel(rt: Services, period: Period): Promise<StatsModel> {
   }
   const sum = all.summary;
   return {
+    money: moneyOf(all),
     period,
     total: sum.ingest_count,
     success: sum.success,
@@ -88,6 +91,7 @@ async function statsModel(rt: Services, period: Period): Promise<StatsModel> {
         p50: g.p50_latency_ms,
         p95: g.p95_latency_ms,
         fallbackSuccess: g.fallback_success,
+        cost: perSlot[i]!.cost,
       };
     }),
     buckets,
@@ -133,14 +137,18 @@ async function slotStatsModel(rt: Services, slotId: string, period: Period): Pro
     lastResetAt: sum.last_reset_at,
     buckets: r.data.map((b) => ({ start: b.period_start, success: b.success, errors: b.errors })),
     hourly,
+    money: moneyOf(r),
   };
 }
 
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? "" : String(v);
-  // quote, and defuse spreadsheet formulas in names an admin typed
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\n;]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+function moneyOf(r: Pick<GlobalStatsResponse, "cost" | "currency" | "cost_detail" | "provider_queue">) {
+  return {
+    cost: r.cost,
+    currency: r.currency,
+    unpricedRequests: r.cost_detail.unpriced_requests,
+    timeouts: r.provider_queue.timeouts,
+    timeoutsWithProviderRef: r.provider_queue.timeouts_with_provider_ref,
+  };
 }
 
 export const uiStatsRoutes = (rt: Services) =>
@@ -173,6 +181,8 @@ export const uiStatsRoutes = (rt: Services) =>
           "success_rate",
           "p50_latency_ms",
           "p95_latency_ms",
+          "cost",
+          "currency",
         ];
         const lines = [header.join(",")];
         for (const r of m.sla) {
@@ -191,6 +201,8 @@ export const uiStatsRoutes = (rt: Services) =>
               r.successRate.toFixed(4),
               r.p50,
               r.p95,
+              r.cost,
+              m.money?.currency,
             ]
               .map(csvCell)
               .join(","),
