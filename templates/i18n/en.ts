@@ -310,6 +310,7 @@ export const en: Dict = {
       late_result_discarded: "late provider answer discarded",
       interrupted: "interrupted by a restart",
       requeued: "put back in the queue",
+      claimed: "taken by a worker (no provider called)",
       received: "received",
       dispatched: "sent to provider",
       provider_responded: "provider answered",

@@ -317,6 +317,7 @@ export const ru = {
       late_result_discarded: "поздний ответ провайдера отброшен",
       interrupted: "прервано перезапуском",
       requeued: "возвращено в очередь",
+      claimed: "взято в работу (провайдер не вызывался)",
       received: "получено",
       dispatched: "отправлено провайдеру",
       provider_responded: "ответ провайдера",

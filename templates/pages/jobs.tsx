@@ -485,13 +485,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
                 <span class="muted small" safe>
                   {`+${fmtDuration(v, s.offsetMs)} · ${fmtTime(v, s.at)}`}
                 </span>
-                {s.message ? (
-                  <div class="small" safe>
-                    {s.message}
-                  </div>
-                ) : (
-                  ""
-                )}
+                <JobMessage v={v} message={s.message} />
                 {typeof s.details.reason === "string" ? (
                   <div class="small" safe>
                     {v.t.jobs.reasons[s.details.reason] ?? s.details.reason}

