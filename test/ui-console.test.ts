@@ -6,6 +6,7 @@
  * The browser sweep (test/ui-browser.test.ts) covers what needs a browser.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describeUserAgent, nameUserAgent } from "../src/lib/user-agent";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
@@ -161,5 +162,82 @@ describe("a job's timeline", () => {
     const sentence = /Не задан API-ключ/g;
     expect(main.match(sentence)?.length ?? 0).toBe(1);
     expect(timeline).toContain("взято в работу");
+  });
+});
+
+describe("the audit log in words", () => {
+  test("settings changes say which setting, from what to what; templates their role; ended sessions which one", async () => {
+    await app.setSyncSeconds(30);
+    await app.setSyncSeconds(50);
+    await app.setSetting("provider_daily_limit", { gemini: 500 });
+    await app.configureSlot("slot-007", {
+      provider: "gemini",
+      operation: "style_transfer",
+      settings: { prompt: "x" },
+    });
+    const upload = new FormData();
+    upload.append("role", "style");
+    upload.append(
+      "file",
+      new File([(await makeJpeg(64, 64)) as Uint8Array<ArrayBuffer>], "s.jpg", { type: "image/jpeg" }),
+    );
+    expect((await post("/slots/slot-007/templates", upload)).status).toBe(200);
+    // a second sign-in from a phone, ended from this one
+    const phone = await loginAs(
+      "serg",
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    );
+    const account = await page("/account");
+    const phoneRow = account.split("<tr data-session=").find((r) => r.includes("Safari · iPhone"));
+    expect(phoneRow).toBeTruthy();
+    expect(account.split("<tr data-session=").find((r) => r.includes("это устройство"))).toContain(
+      "Firefox · Linux",
+    );
+    const ended = await post(`/account/sessions/${phoneRow!.slice(1, 37)}/revoke`, new URLSearchParams());
+    expect(await ended.text()).toContain("Сессия завершена");
+    void phone;
+
+    const audit = await page("/audit");
+    const table = audit.slice(audit.indexOf('id="audit-table"'));
+    const words = text(table);
+    expect(words).toContain("ожидание результата: 30 с → 50 с");
+    expect(words).toContain("дневной лимит провайдера, Google Gemini: 2000 → 500");
+    expect(words).toContain("роль: Шаблон стиля");
+    expect(words).toMatch(/сессия: Safari · iPhone, [\d.:]+, вход \d\d\.\d\d\.\d{4}/);
+    expect(table).not.toMatch(/\{&quot;|\{"/);
+    expect(words).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+  });
+});
+
+describe("sessions named by their browser", () => {
+  test("the User-Agent told as browser · system, with the kind of device", () => {
+    const cases: [string, string | null, string | null][] = [
+      [UA_FIREFOX, "Firefox · Linux", "computer"],
+      [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+        "Edge · Windows",
+        "computer",
+      ],
+      [
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",
+        "Chrome · Android",
+        "phone",
+      ],
+      [
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+        "Safari · macOS",
+        "computer",
+      ],
+      [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 YaBrowser/24.4.0.0 Safari/537.36",
+        "Yandex Browser · Windows",
+        "computer",
+      ],
+      ["curl/8.5.0", "curl", null],
+      ["", null, null],
+    ];
+    for (const [ua, name, kind] of cases) {
+      expect([describeUserAgent(ua), nameUserAgent(ua).kind]).toEqual([name, kind]);
+    }
   });
 });

@@ -12,6 +12,7 @@ import m8 from "../../drizzle/0008_drop_final_log_index.sql" with { type: "text"
 import m9 from "../../drizzle/0009_unattended_jobs.sql" with { type: "text" };
 import m10 from "../../drizzle/0010_fallback_delete_rerun.sql" with { type: "text" };
 import m11 from "../../drizzle/0011_field_mishaps.sql" with { type: "text" };
+import m12 from "../../drizzle/0012_session_user_agent.sql" with { type: "text" };
 import journal from "../../drizzle/meta/_journal.json";
 
 export const migrationJournal = journal;
@@ -28,4 +29,5 @@ export const migrationSql: Record<string, string> = {
   "0009_unattended_jobs": m9,
   "0010_fallback_delete_rerun": m10,
   "0011_field_mishaps": m11,
+  "0012_session_user_agent": m12,
 };

@@ -599,9 +599,12 @@ export function TemplatesCard({
   error,
   uploaded,
   oob,
+  roleNames = {},
 }: {
   v: View;
   slotId: string;
+  /** Every role's name (a template kept from another operation is named too, never "style"). */
+  roleNames?: Record<string, string>;
   needs: TemplateNeedView[];
   templates: TemplateItem[];
   error?: string;
@@ -614,7 +617,7 @@ export function TemplatesCard({
     ...needs.map((n) => n.role),
     ...templates.map((t) => t.role).filter((r) => !needs.some((n) => n.role === r)),
   ];
-  const labelOf = (role: string) => needs.find((n) => n.role === role)?.label ?? role;
+  const labelOf = (role: string) => needs.find((n) => n.role === role)?.label ?? roleNames[role] ?? role;
   if (!roles.length) return <section id="templates-card" hx-swap-oob={swap}></section>;
   return (
     <section id="templates-card" class="card" hx-swap-oob={swap}>

@@ -24,7 +24,7 @@ import { applyPreset, createPreset, findPreset, listAllPresets, removePreset } f
 import { addTemplate, findSlot, getSlot, removeTemplate, runTest, updateSlot } from "../slots/service";
 import { uiContext } from "./context";
 import { errorLine, fieldErrorsOf } from "./field-errors";
-import { providerLabel } from "./labels";
+import { providerLabel, roleLabels } from "./labels";
 import { render } from "./render";
 import { differsFromSaved, formModel, readSlotForm, toUpdateBody } from "./slot-form";
 
@@ -135,6 +135,7 @@ async function templatesCard(
       <TemplatesCard
         v={v}
         slotId={slotId}
+        roleNames={roleLabels(rt, v.lang)}
         needs={(op?.templates ?? []).map((t) => ({
           role: t.role,
           label: t.label[v.lang],
