@@ -4,6 +4,14 @@ import type { Children } from "@kitajs/html";
 import { Icon } from "./icons";
 import { can, errorText, fmtDateTime, fmtDuration, jobMessage, type View } from "./view";
 
+/**
+ * What an action asks through the console's confirmation dialog (app.js): the action as its title
+ * and button, and what it destroys as its text.
+ */
+export function confirmAttrs(action: string, text: string): Record<string, string> {
+  return { "data-confirm-title": action, "data-confirm": text };
+}
+
 export function Alert({
   kind,
   children,
@@ -422,7 +430,7 @@ export function ResultCard({ v, r }: { v: View; r: ResultItem }): JSX.Element {
               type="button"
               class="btn small danger ghost"
               hx-post={`/jobs/${r.jobId}/delete`}
-              hx-confirm={v.t.jobs.confirmDelete}
+              {...confirmAttrs(v.t.console.actions.deletePhoto, v.t.jobs.confirmDelete)}
               hx-target="closest .result-card"
               hx-swap="outerHTML"
               title={v.t.jobs.delete}

@@ -4,7 +4,7 @@
  * a Telegram chat), each field from the settings or else the environment, secrets only masked, and
  * a test message. The test's outcome is the same `NotifyResult` the system page shows.
  */
-import { Alert, AlertText, Field, PasswordInput } from "./components";
+import { Alert, AlertText, confirmAttrs, Field, PasswordInput } from "./components";
 import { Icon } from "./icons";
 import { can, fmtDateTime, type View } from "./view";
 
@@ -116,7 +116,7 @@ function ClearButton({ v, f, name }: { v: View; f: NotifyFieldView; name: Notify
       class="btn small danger ghost"
       hx-post="/settings/notify"
       hx-vals={JSON.stringify({ clear: name })}
-      hx-confirm={v.t.settings.notify.confirmClear}
+      {...confirmAttrs(v.t.console.actions.clearNotify, v.t.settings.notify.confirmClear)}
       hx-target="#notify-settings"
       hx-swap="outerHTML"
       data-clear={name}

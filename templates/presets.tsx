@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The slot page's style presets: one click fills the form; operators can save their own. */
-import { AlertText } from "./components";
+import { AlertText, confirmAttrs } from "./components";
 import { pt } from "./i18n/providers";
 import { Icon } from "./icons";
 import { can, type View } from "./view";
@@ -95,7 +95,7 @@ export function PresetsCard({
                       type="button"
                       class="btn small danger ghost"
                       hx-post={`/slots/${slotId}/presets/${p.id}/delete`}
-                      hx-confirm={t.confirmRemove}
+                      {...confirmAttrs(v.t.console.actions.removePreset, t.confirmRemove)}
                       hx-target="#presets-card"
                       hx-swap="outerHTML"
                       safe

@@ -16,8 +16,18 @@ export interface View {
   now: Date;
   /** IANA time zone the times are shown in (the server's). */
   timeZone?: string;
+  /** The theme chosen with the switch (cookie `pc_theme`); unset follows the system's. */
+  theme?: Theme;
   /** What needs the operator (banners on every admin page, failing state on the slot cards). */
   attention?: Attention;
+}
+
+export const THEMES = ["light", "dark"] as const;
+export type Theme = (typeof THEMES)[number];
+export const THEME_COOKIE = "pc_theme";
+
+export function isTheme(x: unknown): x is Theme {
+  return typeof x === "string" && (THEMES as readonly string[]).includes(x);
 }
 
 export function can(v: View, scope: string): boolean {

@@ -4,6 +4,7 @@ import {
   Alert,
   AlertText,
   CardsTable,
+  confirmAttrs,
   FilterSelect,
   JobMessage,
   JobsTable,
@@ -46,7 +47,7 @@ function CancelButton({ v, id }: { v: View; id: string }): JSX.Element {
       type="button"
       class="btn small danger ghost"
       hx-post={`/jobs/${id}/cancel`}
-      hx-confirm={v.t.jobs.confirmCancel}
+      {...confirmAttrs(v.t.console.actions.cancelJob, v.t.jobs.confirmCancel)}
       hx-target="#live-queue"
       hx-swap="outerHTML"
     >
@@ -350,7 +351,11 @@ function JobActions({ v, j, active }: { v: View; j: JobDetailModel["job"]; activ
       {j.deletedAt ? (
         ""
       ) : (
-        <form method="post" action={`/jobs/${j.id}/delete`} data-confirm={v.t.jobs.confirmDelete}>
+        <form
+          method="post"
+          action={`/jobs/${j.id}/delete`}
+          {...confirmAttrs(v.t.console.actions.deletePhoto, v.t.jobs.confirmDelete)}
+        >
           <button class="btn danger ghost" type="submit">
             <Icon name="trash" />
             <span safe>{v.t.jobs.delete}</span>

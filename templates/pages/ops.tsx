@@ -3,7 +3,15 @@
 
 import { UnblockButton } from "../attention";
 import { AuditDetails, type AuditNames } from "../audit";
-import { AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
+import {
+  AlertText,
+  CardsTable,
+  confirmAttrs,
+  Field,
+  FilterSelect,
+  Pager,
+  PasswordInput,
+} from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { causeText } from "../notify";
@@ -586,7 +594,7 @@ export function SessionsCard({
                   hx-post={`/account/sessions/${x.id}/revoke`}
                   hx-target="#sessions-card"
                   hx-swap="outerHTML"
-                  hx-confirm={a.confirmRevoke}
+                  {...confirmAttrs(v.t.console.actions.revokeSession, a.confirmRevoke)}
                 >
                   <Icon name="x" />
                   <span safe>{a.revoke}</span>
@@ -602,7 +610,7 @@ export function SessionsCard({
           hx-post="/account/sessions/revoke-others"
           hx-target="#sessions-card"
           hx-swap="outerHTML"
-          hx-confirm={a.confirmRevokeOthers}
+          {...confirmAttrs(v.t.console.actions.revokeOthers, a.confirmRevokeOthers)}
         >
           <Icon name="logout" />
           <span safe>{a.revokeOthers(others)}</span>

@@ -2,7 +2,7 @@
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, notifications, purge. Read-only without settings:write. */
 
 import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
-import { Alert, AlertText, Field, PasswordInput } from "../components";
+import { Alert, AlertText, confirmAttrs, Field, PasswordInput } from "../components";
 import type { FieldErrors } from "../forms";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
@@ -215,7 +215,7 @@ export function IngestPasswordCard({
             id="generate-password"
             hx-post="/settings/ingest-password"
             hx-vals='{"generate":"true"}'
-            hx-confirm={v.t.settings.confirmRotate}
+            {...confirmAttrs(v.t.console.actions.rotate, v.t.settings.confirmRotate)}
             hx-target="#ingest-password"
             hx-swap="outerHTML"
           >
@@ -227,7 +227,7 @@ export function IngestPasswordCard({
             hx-post="/settings/ingest-password"
             hx-target="#ingest-password"
             hx-swap="outerHTML"
-            hx-confirm={v.t.settings.confirmRotate}
+            {...confirmAttrs(v.t.console.actions.rotate, v.t.settings.confirmRotate)}
             data-min-length={String(MIN_INGEST_PASSWORD)}
             data-too-short={v.t.settings.passwordTooShort(MIN_INGEST_PASSWORD)}
           >
@@ -323,7 +323,7 @@ export function ProviderKeysCard({
                   type="button"
                   hx-post={`/settings/keys/${k.id}`}
                   hx-vals='{"action":"clear"}'
-                  hx-confirm={v.t.settings.confirmClearKey}
+                  {...confirmAttrs(v.t.console.actions.clearKey, v.t.settings.confirmClearKey)}
                   hx-target="#provider-keys"
                   hx-swap="outerHTML"
                   safe
@@ -376,7 +376,7 @@ export function PurgeCard({ v, m, done }: { v: View; m: SettingsModel; done?: nu
           type="button"
           class="btn danger ghost"
           hx-post="/settings/purge"
-          hx-confirm={v.t.settings.confirmPurge}
+          {...confirmAttrs(v.t.console.actions.purge, v.t.settings.confirmPurge)}
           hx-target="#purge"
           hx-swap="outerHTML"
         >

@@ -12,6 +12,7 @@ import {
   Alert,
   AlertText,
   CopyField,
+  confirmAttrs,
   DropZone,
   Field,
   type JobRowView,
@@ -472,6 +473,7 @@ export function SlotForm({
             checked={m.enabled}
             disabled={!writable}
             data-confirm-off={v.t.dashboard.confirmOff(m.slotId)}
+            data-confirm-title={v.t.console.actions.switchOff}
           />
           <span class="track"></span>
           <span safe>{v.t.slot.enabled}</span>
@@ -655,11 +657,12 @@ export function TemplatesCard({
                           type="button"
                           class="btn small danger ghost"
                           hx-post={`/slots/${slotId}/templates/${t.id}/delete`}
-                          hx-confirm={
+                          {...confirmAttrs(
+                            v.t.console.actions.removeTemplate,
                             needs.some((n) => n.role === role && n.required) && mine.length === 1
                               ? v.t.slot.confirmRemoveLastRequired(labelOf(role))
-                              : v.t.slot.confirmRemoveTemplate
-                          }
+                              : v.t.slot.confirmRemoveTemplate,
+                          )}
                           hx-target="#templates-card"
                           hx-swap="outerHTML"
                           title={v.t.slot.removeTemplate}

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
-import { Alert, JobMessage } from "../components";
+import { Alert, confirmAttrs, JobMessage } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtNumber, fmtTime, slotName, type View } from "../view";
@@ -497,7 +497,11 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
           <p class="hint" safe>
             {s.resetHint}
           </p>
-          <form method="post" action={`/stats/slots/${m.slotId}/reset`} data-confirm={s.confirmReset}>
+          <form
+            method="post"
+            action={`/stats/slots/${m.slotId}/reset`}
+            {...confirmAttrs(v.t.console.actions.resetStats, s.confirmReset)}
+          >
             <button class="btn danger ghost" type="submit">
               <Icon name="refresh" />
               <span safe>{s.reset}</span>
