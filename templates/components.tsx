@@ -16,13 +16,21 @@ export function Alert({
   kind,
   children,
   id,
+  answer,
 }: {
   kind: "error" | "success" | "warn" | "info";
   children?: Children;
   id?: string;
+  /** The answer to the action that rendered it: app.js also says it beside the control used. */
+  answer?: boolean;
 }): JSX.Element {
   return (
-    <div class={`alert ${kind}`} role={kind === "error" ? "alert" : "status"} id={id}>
+    <div
+      class={`alert ${kind}`}
+      role={kind === "error" ? "alert" : "status"}
+      id={id}
+      data-answer={answer ? "" : undefined}
+    >
       <Icon name={kind === "success" ? "check" : "alert"} />
       <div>{children}</div>
     </div>

@@ -45,6 +45,7 @@
   window.pcToast = toast;
 
   // What the operator used for each htmx request (polls have no user event and are not answered).
+  // htmx rewrites detail.elt to each element it settles: requests are told apart by their xhr.
   const USER_EVENTS = new Set(["submit", "click", "change"]);
   const asked = new WeakMap();
   document.addEventListener("htmx:beforeRequest", (ev) => {
@@ -53,7 +54,8 @@
     const elt = ev.detail.elt;
     const control = (trigger.submitter && trigger.submitter.isConnected && trigger.submitter) || elt;
     const target = ev.detail.target;
-    asked.set(elt, {
+    if (!ev.detail.xhr) return;
+    asked.set(ev.detail.xhr, {
       control,
       targetId: target && target.id,
       inTarget: !!(target && target.contains && target.contains(control)),
@@ -67,13 +69,13 @@
     return r.bottom > 0 && r.top < window.innerHeight;
   }
   document.addEventListener("htmx:afterSettle", (ev) => {
-    const req = asked.get(ev.detail.elt);
+    const req = ev.detail.xhr && asked.get(ev.detail.xhr);
     const root = ev.target;
     if (!req || !root || !root.querySelector) return;
     // what the action changed elsewhere on the page (a preset rewrites the form above): shown
     if (!req.inTarget && req.targetId && root.id === req.targetId && !req.revealed) {
       req.revealed = true;
-      if (!visible(root)) root.scrollIntoView({ block: "start", behavior: "smooth" });
+      if (!visible(root) || root.getBoundingClientRect().top < 0) root.scrollIntoView({ block: "start" });
       root.classList.remove("changed");
       void root.offsetWidth;
       root.classList.add("changed");
@@ -83,9 +85,9 @@
     const answer = root.matches(ANSWER) ? root : root.querySelector(ANSWER);
     if (!answer) return;
     req.answered = true;
-    const text = (answer.dataset.answer || answer.textContent || "").replace(/\s+/g, " ").trim();
+    const text = (answer.textContent || "").replace(/\s+/g, " ").trim();
     if (!text) return;
-    const kind = answer.classList.contains("error") ? "error" : "success";
+    const kind = answer.classList.contains("error") ? "error" : answer.classList.contains("info") ? "info" : "success";
     let near = req.control.isConnected ? req.control.getBoundingClientRect() : req.rect;
     if (req.revealed) near = null; // the page moved: the fixed corner is where the eye is
     toast(text, kind, near);

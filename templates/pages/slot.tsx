@@ -438,7 +438,7 @@ export function SlotForm({
         ""
       )}
       {outcome.notice ? (
-        <Alert kind="info">
+        <Alert kind="info" answer>
           <span safe>{outcome.notice}</span>
         </Alert>
       ) : (

@@ -217,12 +217,8 @@ export const uiSlotRoutes = (rt: Services) =>
         const dirty =
           s.name !== row.name ||
           s.enabled !== row.enabled ||
-          s.provider !== row.provider ||
-          s.operation !== row.operation ||
-          s.outputFormat !== row.outputFormat ||
           String(s.sizeLimitMb) !== String(row.sizeLimitMb) ||
-          !Bun.deepEquals(s.settings, row.settings ?? {}) ||
-          !Bun.deepEquals(s.fallback, row.fallback ?? null);
+          differsFromSaved(rt, s, row);
         return render(
           <>
             <SlotForm v={view} m={m} outcome={{ notice }} dirty={dirty} />
