@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { describeUserAgent, nameUserAgent } from "../src/lib/user-agent";
+import { pt } from "../templates/i18n/providers";
+import { ru } from "../templates/i18n/ru";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
@@ -239,5 +241,34 @@ describe("sessions named by their browser", () => {
     for (const [ua, name, kind] of cases) {
       expect([describeUserAgent(ua), nameUserAgent(ua).kind]).toEqual([name, kind]);
     }
+  });
+});
+
+describe("Russian plurals through one rule", () => {
+  test("1 запрос, 4 запроса, 5 запросов, 11 запросов, 21 запрос; «из 21 запроса»", () => {
+    const q = pt({ lang: "ru" }).quota;
+    expect([1, 4, 5, 11, 21, 22].map((n) => q.requests(n, null))).toEqual([
+      "1 запрос — лимит не задан",
+      "4 запроса — лимит не задан",
+      "5 запросов — лимит не задан",
+      "11 запросов — лимит не задан",
+      "21 запрос — лимит не задан",
+      "22 запроса — лимит не задан",
+    ]);
+    expect(q.requests(4, 21)).toBe("4 из 21 запроса");
+    expect(q.requests(4, 100)).toBe("4 из 100 запросов");
+    expect(pt({ lang: "en" }).quota.requests(1, null)).toBe("1 request — no limit set");
+    expect(ru.attention.blockedLine("10.0.0.2", 2, "19:42")).toContain("2 неверных пароля");
+    expect(ru.settings.passwordTooShort(1)).toBe("Пароль не короче 1 символа.");
+  });
+  test("no hand-made plural rule is left in the dictionaries", async () => {
+    for (const file of ["ru.ts", "en.ts", "providers.ts"]) {
+      const src = await Bun.file(new URL(`../templates/i18n/${file}`, import.meta.url)).text();
+      expect({ file, handMade: /%\s*10\b|%\s*100\b/.test(src) }).toEqual({ file, handMade: false });
+    }
+  });
+  test("the quota card on the settings page counts in Russian", async () => {
+    const html = await page("/settings");
+    expect(text(html)).not.toMatch(/\b[234] запросов|\b1 запросов/);
   });
 });

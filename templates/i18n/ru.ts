@@ -1,14 +1,7 @@
 /** Every string of the web UI in Russian (the default). `en.ts` must have the same shape. */
-import { errorTexts } from "../../src/lib/errors";
 
-/** The Russian noun form for a count: 1 пароль, 2 пароля, 5 паролей (11–14 take the last). */
-function plural(n: number, one: string, few: string, many: string): string {
-  const d = n % 10;
-  const dd = n % 100;
-  if (d === 1 && dd !== 11) return one;
-  if (d >= 2 && d <= 4 && (dd < 12 || dd > 14)) return few;
-  return many;
-}
+import { errorTexts } from "../../src/lib/errors";
+import { ruCount, ruForm } from "./plural";
 
 export const ru = {
   locale: "ru-RU",
@@ -476,7 +469,7 @@ export const ru = {
     newKey: "Новый ключ",
     replaceKey: "Заменить",
     setKey: "Задать",
-    passwordTooShort: (n: number) => `Пароль не короче ${n} символов.`,
+    passwordTooShort: (n: number) => `Пароль не короче ${n} ${ruForm(n, "символа", "символов", "символов")}.`,
     clearKey: "Удалить ключ",
     confirmClearKey: "Удалить ключ? Слоты этого провайдера перестанут работать.",
     keyNotNeeded: "Ключ не нужен",
@@ -546,7 +539,7 @@ export const ru = {
     ackHint: "Скрыть для меня, пока не случится что-то новое",
     blockedTitle: "Будка заблокирована после неверных паролей",
     blockedLine: (address: string, n: number, since: string) =>
-      `${address}: ${n} ${plural(n, "неверный пароль", "неверных пароля", "неверных паролей")} с ${since}`,
+      `${address}: ${ruCount(n, "неверный пароль", "неверных пароля", "неверных паролей")} с ${since}`,
     blockedStale: "будка всё ещё отправляет старый?",
     blockedHint:
       "С этого адреса проверяется одна попытка в 30 секунд, и верный пароль сразу снимает блокировку. Впишите новый пароль в DSLR Remote Pro или разблокируйте адрес.",
@@ -594,8 +587,8 @@ export const ru = {
     min: (n: string) => `Не меньше ${n}.`,
     max: (n: string) => `Не больше ${n}.`,
     range: (a: string, b: string) => `Целое число от ${a} до ${b}.`,
-    maxLength: (n: string) => `Не длиннее ${n} символов.`,
-    minLength: (n: string) => `Не короче ${n} символов.`,
+    maxLength: (n: string) => `Не длиннее ${n} ${ruForm(Number(n), "символа", "символов", "символов")}.`,
+    minLength: (n: string) => `Не короче ${n} ${ruForm(Number(n), "символа", "символов", "символов")}.`,
     oneOf: "Выберите значение из списка.",
     boolean: "Ожидается «да» или «нет».",
     text: "Ожидается текст.",
@@ -603,7 +596,7 @@ export const ru = {
     needsPrompt: "Этой операции нужен промпт.",
     nameEmpty: "Название не может быть пустым.",
     url: "Адрес вида http://… или https://… без логина, пароля и параметров.",
-    password: (n: string) => `Пароль не короче ${n} символов.`,
+    password: (n: string) => `Пароль не короче ${n} ${ruForm(Number(n), "символа", "символов", "символов")}.`,
     role: "Роль — латинское слово строчными буквами, например style или face.",
     slotId: "Номер слота вида slot-001.",
     date: "Дата и время в формате ISO 8601.",
