@@ -182,6 +182,10 @@ const JOB_MESSAGES: [RegExp, (v: View, m: RegExpMatchArray) => string][] = [
   [/^Unknown provider/, (v) => v.t.jobs.messages.unknownProvider],
   [/has no operation "/, (v) => v.t.jobs.messages.unknownOperation],
   [/^An input is not a JPEG, PNG, WebP or HEIC image/, (v) => v.t.jobs.messages.notImage],
+  [/^The deadline passed before the provider answered/, (v) => v.t.jobs.messages.deadlineProvider],
+  [/^The deadline passed before the job finished/, (v) => v.t.jobs.messages.deadlineJob],
+  [/^The database was unreachable while the job was running/, (v) => v.t.jobs.messages.databaseDown],
+  [/^Internal error/, (v) => v.t.jobs.messages.internal],
 ];
 
 /**

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { describeUserAgent, nameUserAgent } from "../src/lib/user-agent";
 import { pt } from "../templates/i18n/providers";
 import { ru } from "../templates/i18n/ru";
+import { jobMessage, type View } from "../templates/view";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
@@ -270,5 +271,22 @@ describe("Russian plurals through one rule", () => {
   test("the quota card on the settings page counts in Russian", async () => {
     const html = await page("/settings");
     expect(text(html)).not.toMatch(/\b[234] запросов|\b1 запросов/);
+  });
+});
+
+describe("no English and no raw ids in the Russian pages", () => {
+  test("our English job messages are said in Russian (the deadline is ours, not the provider's words)", () => {
+    const v = { t: ru, lang: "ru", path: "/", user: null, now: new Date() } as View;
+    expect(jobMessage(v, "The deadline passed before the provider answered")).toBe(
+      "Время ожидания будки вышло раньше, чем ответил провайдер.",
+    );
+    expect(jobMessage(v, "The deadline passed before the job finished")).toContain("Время ожидания будки");
+    expect(jobMessage(v, "Internal error: boom")).toContain("Внутренняя ошибка");
+  });
+  test("the booth password card names who set it in words, not (first-start)", async () => {
+    await app.rt.settings.setIngestPassword("first-start-password", "first-start");
+    const html = text(await page("/settings"));
+    expect(html).not.toContain("first-start");
+    expect(html).toMatch(/Задан [\d.,: ]+ \(первый запуск\)\./);
   });
 });

@@ -9,7 +9,7 @@ import { Layout } from "../layout";
 import { NotifyCard, type NotifyModel } from "../notify";
 import { CheckButton } from "../provider-check";
 import { QuotaLimitsCard, type QuotaView } from "../quota";
-import { can, fmtDateTime, type View } from "../view";
+import { actorName, can, fmtDateTime, type View } from "../view";
 
 export interface SettingsModel {
   syncSeconds: number;
@@ -174,7 +174,10 @@ export function IngestPasswordCard({
       </h2>
       <p safe>
         {m.ingest.isSet
-          ? v.t.settings.ingestPasswordStatus(fmtDateTime(v, m.ingest.updatedAt), m.ingest.updatedBy ?? "—")
+          ? v.t.settings.ingestPasswordStatus(
+              fmtDateTime(v, m.ingest.updatedAt),
+              m.ingest.updatedBy ? actorName(v, m.ingest.updatedBy) : v.t.common.none,
+            )
           : v.t.settings.ingestPasswordNotSet}
       </p>
       <p class="hint" safe>
