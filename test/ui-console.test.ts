@@ -6,11 +6,21 @@
  * The browser sweep (test/ui-browser.test.ts) covers what needs a browser.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { job } from "../src/db/schema";
 import { describeUserAgent, nameUserAgent } from "../src/lib/user-agent";
 import { pt } from "../templates/i18n/providers";
 import { ru } from "../templates/i18n/ru";
 import { jobMessage, type View } from "../templates/view";
-import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import {
+  ADMIN_PASSWORDS,
+  dslrFields,
+  dslrForm,
+  INGEST_PASSWORD,
+  postIngest,
+  startTestApp,
+  type TestApp,
+} from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
 setDefaultTimeout(60_000);
@@ -288,5 +298,55 @@ describe("no English and no raw ids in the Russian pages", () => {
     const html = text(await page("/settings"));
     expect(html).not.toContain("first-start");
     expect(html).toMatch(/Задан [\d.,: ]+ \(первый запуск\)\./);
+    await app.rt.settings.setIngestPassword(INGEST_PASSWORD, "test"); // the booth's again
+  });
+});
+
+describe("cosmetics", () => {
+  test("Telegram's status lines say which field they are about, and one change is said once", async () => {
+    const res = await post(
+      "/settings/notify",
+      new URLSearchParams({ telegram_bot_token: "123456:console-bot-token", telegram_chat_id: "-100777" }),
+    );
+    const card = text(await res.text());
+    expect(card).toContain("Токен бота: задано здесь");
+    expect(card).toContain("Чат: задано здесь");
+    expect(card.match(/изменено /g)?.length).toBe(1);
+    for (const f of ["telegram_bot_token", "telegram_chat_id"])
+      await post("/settings/notify", new URLSearchParams({ clear: f }));
+  });
+});
+
+describe("the guest's dead ends", () => {
+  test("a mistyped link and an expired photo are told apart, and neither page repeats its title", async () => {
+    await app.configureSlot("slot-009", { provider: "local", operation: "passthrough", settings: {} });
+    const res = await postIngest(
+      app,
+      "slot-009",
+      dslrForm(await makeJpeg(64, 48), dslrFields({ password: INGEST_PASSWORD })),
+    );
+    expect(res.status).toBe(200);
+    const id = res.headers.get("x-job-id")!;
+    await app.db
+      .update(job)
+      .set({ resultExpiresAt: new Date(Date.now() - 60_000) })
+      .where(eq(job.id, id));
+    const expired = await fetch(`${app.url}/r/${id}`);
+    expect(expired.status).toBe(410);
+    const missing = await fetch(`${app.url}/r/00000000-0000-4000-8000-000000000000`);
+    expect(missing.status).toBe(404);
+    const say = async (r: Response) => {
+      const html = await r.text();
+      const h1 = text(html.slice(html.indexOf("<h1"), html.indexOf("</h1>"))).trim();
+      const p = text(
+        html.slice(html.indexOf("<p", html.indexOf("</h1>")), html.indexOf("</p>", html.indexOf("</h1>"))),
+      ).trim();
+      return { h1, p };
+    };
+    const a = await say(expired);
+    const b = await say(missing);
+    expect(a.p).not.toBe(b.p);
+    expect(a.h1).not.toBe(b.h1);
+    for (const { h1, p } of [a, b]) expect(p.toLowerCase()).not.toContain(h1.toLowerCase());
   });
 });

@@ -399,8 +399,10 @@ export const en: Dict = {
     title: "Your photo",
     download: "Download photo",
     expires: (until: string) => `Available until ${until}`,
-    expired: "This photo is no longer kept.",
-    notFound: "Photo not found. Check the link.",
+    expired:
+      "Photos are kept for a limited time and this one has been removed from the server. If you need it, ask the photographer to send it again.",
+    notFound:
+      "There is nothing at this link — it may have a typo. Check that the whole link was copied, or scan the QR code again.",
     notFoundTitle: "Photo not found",
     expiredTitle: "This photo has expired",
     deletedTitle: "Photo removed",
