@@ -136,6 +136,34 @@ export function JobMessage({ v, message }: { v: View; message: string | null }):
   );
 }
 
+/**
+ * Why a job failed: the reason's words, then its message — once when the message already says the
+ * reason ("отменена администратором" and "Отменена администратором serg" is the same thing twice).
+ */
+export function FailureReason({
+  v,
+  reason,
+  message,
+  strong = false,
+}: {
+  v: View;
+  reason: string | null;
+  message: string | null;
+  strong?: boolean;
+}): JSX.Element {
+  const label = reason ? (v.t.jobs.reasons[reason] ?? reason) : "";
+  const ours = jobMessage(v, message);
+  if (label && ours?.toLowerCase().startsWith(label.toLowerCase())) {
+    return strong ? <strong safe>{ours}</strong> : <span safe>{ours}</span>;
+  }
+  return (
+    <>
+      {label ? strong ? <strong safe>{label}</strong> : <span safe>{label}</span> : ""}
+      <JobMessage v={v} message={message} />
+    </>
+  );
+}
+
 /** One job in a job table. */
 export interface JobRowView {
   id: string;
@@ -228,16 +256,7 @@ export function JobsTable({
         { label: v.t.jobs.duration, num: true, text: (j) => fmtDuration(v, j.totalMs) },
         {
           label: v.t.jobs.reason,
-          cell: (j) => (
-            <>
-              {j.failureReason ? (
-                <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
-              ) : (
-                ""
-              )}
-              <JobMessage v={v} message={j.errorMessage} />
-            </>
-          ),
+          cell: (j) => <FailureReason v={v} reason={j.failureReason} message={j.errorMessage} />,
         },
       ]}
     />

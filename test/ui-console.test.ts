@@ -20,6 +20,7 @@ import {
   postIngest,
   startTestApp,
   type TestApp,
+  whenQueued,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
@@ -348,5 +349,29 @@ describe("the guest's dead ends", () => {
     expect(a.p).not.toBe(b.p);
     expect(a.h1).not.toBe(b.h1);
     for (const { h1, p } of [a, b]) expect(p.toLowerCase()).not.toContain(h1.toLowerCase());
+  });
+});
+
+describe("the job page", () => {
+  test("its title is the slot's name; a cancel's reason is said once", async () => {
+    await app.configureSlot("slot-010", {
+      name: "Портрет у окна",
+      provider: "local",
+      operation: "passthrough",
+      settings: { simulate_delay_ms: 20_000 },
+    });
+    const queued = whenQueued(app);
+    const booth = postIngest(app, "slot-010", dslrForm(await makeJpeg(64, 48))).catch(() => null);
+    await queued;
+    const [row] = await app.db.select({ id: job.id }).from(job).where(eq(job.slotId, "slot-010"));
+    const cancel = await post(`/jobs/${row!.id}/cancel`, new URLSearchParams());
+    expect(cancel.status).toBe(200);
+    await booth;
+    const html = await page(`/jobs/${row!.id}`);
+    const h1 = text(html.slice(html.indexOf("<h1"), html.indexOf("</h1>")));
+    expect(h1).toContain("Портрет у окна");
+    const main = text(html.slice(html.indexOf("<main"), html.indexOf('class="timeline"')));
+    expect(main).toContain("Отменена администратором serg");
+    expect(main.toLowerCase().match(/отменена администратором/g)?.length).toBe(1);
   });
 });

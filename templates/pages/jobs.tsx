@@ -5,6 +5,7 @@ import {
   AlertText,
   CardsTable,
   confirmAttrs,
+  FailureReason,
   FilterSelect,
   JobMessage,
   JobsTable,
@@ -14,7 +15,7 @@ import {
 } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { can, fmtDateTime, fmtDuration, fmtTime, type View } from "../view";
+import { can, fmtDateTime, fmtDuration, fmtTime, slotName, type View } from "../view";
 
 export interface JobListItem {
   id: string;
@@ -262,6 +263,8 @@ export interface JobDetailModel {
     resultAvailable: boolean;
     clientMeta: Record<string, string>;
     clientIp: string | null;
+    /** The slot's name (the page's title); null if the slot could not be read. */
+    slotName: string | null;
     /** The fallback the job went to (provider · operation, as labelled), when it did. */
     fallbackLabel: string | null;
     servedByFallback: boolean;
@@ -443,12 +446,15 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
           </div>
           <h1>
             <a href={`/slots/${j.slotId}`} safe>
-              {j.slotId}
+              {j.slotName ? slotName(v, j.slotName) : j.slotId}
             </a>{" "}
             <StatusPill v={v} status={j.status} />
           </h1>
           <p class="sub">
-            <span safe>{j.providerLabel}</span> · <span safe>{j.operationLabel}</span> ·{" "}
+            <span class="mono" safe>
+              {j.slotId}
+            </span>{" "}
+            · <span safe>{j.providerLabel}</span> · <span safe>{j.operationLabel}</span> ·{" "}
             <span safe>{v.t.result.source[j.source] ?? j.source}</span>
           </p>
         </div>
@@ -474,8 +480,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
       <JobNotes v={v} j={j} />
       {j.failureReason ? (
         <Alert kind="error">
-          <strong safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</strong>
-          <JobMessage v={v} message={j.errorMessage} />
+          <FailureReason v={v} reason={j.failureReason} message={j.errorMessage} strong />
         </Alert>
       ) : (
         ""

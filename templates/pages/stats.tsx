@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
-import { Alert, confirmAttrs, JobMessage } from "../components";
+import { Alert, confirmAttrs, FailureReason } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtNumber, fmtTime, slotName, type View } from "../view";
@@ -368,8 +368,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                       {String(f.httpStatus)}
                     </td>
                     <td data-label={v.t.stats.reason}>
-                      <span safe>{v.t.jobs.reasons[f.reason] ?? f.reason}</span>
-                      <JobMessage v={v} message={f.message} />
+                      <FailureReason v={v} reason={f.reason} message={f.message} />
                     </td>
                   </tr>
                 ))}

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** `/jobs` (live queue + filtered list), `/jobs/{id}` (timeline), cancel. */
+
 import { Elysia } from "elysia";
 import { ResultGone } from "../../../templates/components";
 import type { Lang } from "../../../templates/i18n/index";
@@ -26,7 +27,7 @@ import {
   parseJobQuery,
   rerunJob,
 } from "../jobs/service";
-import { listSlots } from "../slots/service";
+import { findSlot, listSlots } from "../slots/service";
 import { uiContext } from "./context";
 import { operationLabel, providerLabel } from "./labels";
 import { render } from "./render";
@@ -126,6 +127,8 @@ export const uiJobsRoutes = (rt: Services) =>
       async ({ params, view, request, query }) => {
         try {
           const j = await getJob(rt, params.id, await linkBaseFor(rt.settings, request));
+          // the page is named after the slot (its id stays beside it); a slot is never deleted
+          const slotName = (await findSlot(rt, j.slot_id).catch(() => null))?.name ?? null;
           const fb = j.fallback_used ? j.fallback : null;
           return render(
             <JobDetailPage
@@ -134,6 +137,7 @@ export const uiJobsRoutes = (rt: Services) =>
                 flash: flashOf(view, query as Record<string, string | undefined>),
                 job: {
                   ...item(rt, view.lang, j),
+                  slotName,
                   fallbackLabel: fb
                     ? `${providerLabel(rt, fb.provider, view.lang)} · ${operationLabel(rt, fb.provider, fb.operation, view.lang)}`
                     : null,
