@@ -578,6 +578,22 @@ export function CardsTable<T>({
   );
 }
 
+/**
+ * "On this page": anchors to the sections of a long page (the slot and settings pages are several
+ * screens tall on a phone), wrapping as pills under the page's title.
+ */
+export function PageNav({ v, links }: { v: View; links: [href: string, label: string][] }): JSX.Element {
+  return (
+    <nav class="page-nav" aria-label={v.t.console.onThisPage}>
+      {links.map(([href, label]) => (
+        <a href={href} safe>
+          {label}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
 /** "← previous · page 2 of 5 · next →" under a paged list (nothing when there is one page). */
 export function Pager({
   v,

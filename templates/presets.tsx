@@ -52,8 +52,11 @@ export function PresetsCard({
   const curated = presets.filter((p) => p.kind === "curated");
   const mine = presets.filter((p) => p.kind === "custom");
   return (
-    <section class="card" id="presets-card">
-      <h2 safe>{t.title}</h2>
+    // a long card on a phone: it folds (app.js closes it there on load; a tap opens it)
+    <details class="card collapsible" id="presets-card" open data-fold-on-phone>
+      <summary>
+        <h2 safe>{`${t.title} (${presets.length})`}</h2>
+      </summary>
       <p class="hint" safe>
         {t.hint}
       </p>
@@ -132,6 +135,6 @@ export function PresetsCard({
       ) : (
         ""
       )}
-    </section>
+    </details>
   );
 }

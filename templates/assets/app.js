@@ -164,6 +164,12 @@
   });
 
   // ---- drag-and-drop image fields with preview ----
+  // a form's button that needs a file ("Запустить тест") is enabled only once one is chosen
+  function needsFile(zone, has) {
+    const form = zone.closest("form");
+    const btn = form && form.querySelector("[data-needs-file]");
+    if (btn) btn.disabled = !has;
+  }
   function resetDrop(zone) {
     if (!zone) return;
     const input = zone.querySelector("input[type=file]");
@@ -175,6 +181,7 @@
       img.hidden = true;
     }
     zone.classList.remove("has-file");
+    needsFile(zone, false);
     const name = zone.querySelector("[data-file-name]");
     if (name) name.textContent = "";
     const controls = zone.parentElement.querySelector("[data-when-file]");
@@ -193,6 +200,7 @@
       img.hidden = false;
     }
     zone.classList.add("has-file");
+    needsFile(zone, true);
     const name = zone.querySelector("[data-file-name]");
     if (name) name.textContent = file.name;
     const controls = zone.parentElement.querySelector("[data-when-file]");
@@ -377,6 +385,12 @@
     });
   }
   document.addEventListener("DOMContentLoaded", syncAttention);
+
+  // ---- long cards fold on a phone (the presets): closed on load, a tap opens them ----
+  document.addEventListener("DOMContentLoaded", () => {
+    if (wide()) return;
+    for (const d of document.querySelectorAll("details[data-fold-on-phone]")) d.open = false;
+  });
   document.addEventListener("htmx:afterSettle", syncAttention);
 
   document.addEventListener("DOMContentLoaded", () => showEnds(document));

@@ -2,8 +2,9 @@
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, notifications, purge. Read-only without settings:write. */
 
 import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
-import { Alert, AlertText, confirmAttrs, Field, PasswordInput } from "../components";
+import { Alert, AlertText, confirmAttrs, Field, PageNav, PasswordInput } from "../components";
 import type { FieldErrors } from "../forms";
+import { pt } from "../i18n/providers";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { NotifyCard, type NotifyModel } from "../notify";
@@ -412,6 +413,17 @@ export function SettingsPage({
           <h1 safe>{v.t.settings.title}</h1>
         </div>
       </div>
+      <PageNav
+        v={v}
+        links={[
+          ["#timing-form", v.t.settings.timing],
+          ["#quota-limits", pt(v).quota.limitsTitle],
+          ["#ingest-password", v.t.settings.ingestPassword],
+          ["#provider-keys", v.t.settings.providerKeys],
+          ["#notify-settings", v.t.settings.notify.title],
+          ["#purge", v.t.settings.purge],
+        ]}
+      />
       {can(v, "settings:write") ? (
         ""
       ) : (

@@ -17,10 +17,12 @@ import {
   Field,
   type JobRowView,
   JobsTable,
+  PageNav,
   ResultCard,
   type ResultItem,
 } from "../components";
 import type { FieldErrors } from "../forms";
+import { pt } from "../i18n/providers";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { type PresetCardView, PresetsCard } from "../presets";
@@ -826,7 +828,7 @@ function TestCard({ v, slotId }: { v: View; slotId: string }): JSX.Element {
       >
         <DropZone id="drop-test" name="test_image" label={v.t.slot.dropPhoto} />
         <div class="row">
-          <button class="btn" type="submit">
+          <button class="btn" type="submit" disabled data-needs-file>
             <Icon name="play" />
             <span safe>{v.t.slot.runTest}</span>
           </button>
@@ -1010,6 +1012,17 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           </span>
         </div>
       </div>
+      <PageNav
+        v={v}
+        links={[
+          ["#slot-form", v.t.slot.settingsTitle],
+          ...(can(v, "slots:write") ? [["#test-card", v.t.slot.testTitle] as [string, string]] : []),
+          ["#booth-card", v.t.slot.boothTitle],
+          ...(m.presets ? [["#presets-card", pt(v).presets.title] as [string, string]] : []),
+          ["#recent-results", v.t.slot.recentResults],
+          ["#recent-jobs", v.t.slot.recentJobs],
+        ]}
+      />
       <SlotTrouble v={v} s={m.trouble} />
       <SlotWarnings
         v={v}

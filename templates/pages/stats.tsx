@@ -98,7 +98,7 @@ function LatencyKpi(p: {
   labels: { p50: string; p95: string };
 }) {
   return (
-    <div class="kpi">
+    <div class="kpi latency">
       <div class="value small-value">
         <span class="nowrap" safe>
           {fmtDuration(p.v, p.m.p50)}
