@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { eq } from "drizzle-orm";
 import { job } from "../src/db/schema";
 import { describeUserAgent, nameUserAgent } from "../src/lib/user-agent";
+import { todaySoFar } from "../src/modules/stats/service";
 import { pt } from "../templates/i18n/providers";
 import { ru } from "../templates/i18n/ru";
 import { jobMessage, type View } from "../templates/view";
@@ -373,5 +374,47 @@ describe("the job page", () => {
     const main = text(html.slice(html.indexOf("<main"), html.indexOf('class="timeline"')));
     expect(main).toContain("Отменена администратором serg");
     expect(main.toLowerCase().match(/отменена администратором/g)?.length).toBe(1);
+  });
+});
+
+describe("statistics", () => {
+  test("'Сегодня' is the default period; the SLA table and the CSV count refusals; empty slots can be hidden", async () => {
+    // a refused booth request: a wrong password on slot-011
+    const refused = await postIngest(
+      app,
+      "slot-011",
+      dslrForm(await makeJpeg(32, 32), dslrFields({ password: "wrong" })),
+    );
+    expect(refused.status).toBe(401);
+    const html = await page("/stats");
+    expect(html).toMatch(/<a href="\/stats\?period=today" aria-current="true">Сегодня<\/a>/);
+    const row = html.slice(html.indexOf('<tr data-slot="slot-011">'));
+    expect(row.slice(0, row.indexOf("</tr>"))).toContain("data-refusals>1</td>");
+    expect(html).toContain("Отказы будке");
+    const csv = await (await fetch(`${app.url}/stats.csv`, { headers: { cookie } })).text();
+    const lines = csv.trim().split("\n");
+    expect(lines[0]!.split(",").at(-1)).toBe("refusals");
+    expect(
+      lines
+        .find((l) => l.startsWith("slot-011,"))!
+        .split(",")
+        .at(-1),
+    ).toBe("1");
+    // hidden: only slots with a job or a refusal today
+    const hidden = await page("/stats?period=today&hide_empty=1");
+    const shown = [...hidden.matchAll(/<tr data-slot="(slot-\d+)">/g)].map((m) => m[1]);
+    expect(shown).toContain("slot-011");
+    expect(shown).not.toContain("slot-015");
+    expect(shown.length).toBeLessThan(15);
+    expect(hidden).toContain("Показать все слоты");
+    // a slot's own page has the period it shows selected
+    const slot = await page("/stats/slots/slot-011");
+    expect(slot).toMatch(/period=today" aria-current="true"/);
+  });
+  test("today starts at the studio's midnight in its time zone", () => {
+    const now = new Date("2026-03-10T05:30:00Z");
+    expect(todaySoFar(now, "Europe/Moscow").from.toISOString()).toBe("2026-03-09T21:00:00.000Z");
+    expect(todaySoFar(now, "America/Los_Angeles").from.toISOString()).toBe("2026-03-09T07:00:00.000Z");
+    expect(todaySoFar(now, "UTC").from.toISOString()).toBe("2026-03-10T00:00:00.000Z");
   });
 });

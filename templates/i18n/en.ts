@@ -497,7 +497,13 @@ export const en: Dict = {
     eyebrow: "SLA monitoring",
     title: "Statistics",
     period: "Period",
-    periods: { "24h": "24 hours", "7d": "7 days", "30d": "30 days" } as Record<string, string>,
+    periods: { today: "Today", "24h": "24 hours", "7d": "7 days", "30d": "30 days" } as Record<
+      string,
+      string
+    >,
+    refusals: "Refused",
+    hideEmptySlots: "Hide empty slots",
+    showAllSlots: "Show every slot",
     autoRefresh: "Refreshes every minute",
     csv: "Download CSV",
     total: "Total runs",

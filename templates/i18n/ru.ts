@@ -495,7 +495,13 @@ export const ru = {
     eyebrow: "Мониторинг SLA",
     title: "Статистика",
     period: "Период",
-    periods: { "24h": "24 часа", "7d": "7 дней", "30d": "30 дней" } as Record<string, string>,
+    periods: { today: "Сегодня", "24h": "24 часа", "7d": "7 дней", "30d": "30 дней" } as Record<
+      string,
+      string
+    >,
+    refusals: "Отказы будке",
+    hideEmptySlots: "Скрыть пустые слоты",
+    showAllSlots: "Показать все слоты",
     autoRefresh: "Обновляется каждую минуту",
     csv: "Скачать CSV",
     total: "Всего обработок",

@@ -5,7 +5,8 @@ import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtNumber, fmtTime, slotName, type View } from "../view";
 
-export const PERIODS = ["24h", "7d", "30d"] as const;
+/** "today" (the studio's calendar day so far, the default) and rolling periods. */
+export const PERIODS = ["today", "24h", "7d", "30d"] as const;
 export type Period = (typeof PERIODS)[number];
 
 export interface SlaRow {
@@ -24,6 +25,8 @@ export interface SlaRow {
   p95: number | null;
   /** Successes the slot's fallback provider served (part of `success`). */
   fallbackSuccess: number;
+  /** Booth requests refused before a job was made (wrong password, slot off, too large…). */
+  refusals?: number;
 }
 
 export interface ChartBucket {
@@ -43,6 +46,8 @@ export interface FailureRow {
 
 export interface StatsModel {
   period: Period;
+  /** "Hide empty slots": rows with no job and no refusal in the period are left out. */
+  hideEmpty?: boolean;
   total: number;
   success: number;
   timeouts: number;
@@ -208,12 +213,23 @@ export function Chart({
   );
 }
 
+/** The SLA rows shown (and exported): every slot, or only those with something in the period. */
+export function shownRows(m: StatsModel): SlaRow[] {
+  return m.hideEmpty ? m.sla.filter((r) => r.total > 0 || (r.refusals ?? 0) > 0) : m.sla;
+}
+
+/** The page's own address with its period and the "hide empty slots" choice. */
+export function statsHref(path: string, period: Period, hideEmpty: boolean | undefined): string {
+  return `${path}?period=${period}${hideEmpty ? "&hide_empty=1" : ""}`;
+}
+
 export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
   const chartEmpty = m.buckets.every((b) => b.success + b.errors === 0);
+  const rows = shownRows(m);
   return (
     <div
       id="stats-body"
-      hx-get={`/stats?period=${m.period}`}
+      hx-get={statsHref("/stats", m.period, m.hideEmpty)}
       hx-trigger="every 60s"
       hx-select="#stats-body"
       hx-target="this"
@@ -257,8 +273,18 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
           </>
         )}
       </section>
-      <section class="card">
-        <h2 safe>{v.t.stats.slaTitle}</h2>
+      <section class="card" id="sla">
+        <div class="card-head">
+          <h2 safe>{v.t.stats.slaTitle}</h2>
+          <a
+            class="btn small ghost"
+            href={statsHref("/stats", m.period, !m.hideEmpty)}
+            data-hide-empty={m.hideEmpty ? "true" : "false"}
+            safe
+          >
+            {m.hideEmpty ? v.t.stats.showAllSlots : v.t.stats.hideEmptySlots}
+          </a>
+        </div>
         <div class="table-wrap">
           <table id="sla-table" class="cards-on-phone">
             <thead>
@@ -286,6 +312,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                   {v.t.stats.cancelled}
                 </th>
                 <th class="num" safe>
+                  {v.t.stats.refusals}
+                </th>
+                <th class="num" safe>
                   {v.t.stats.p50}
                 </th>
                 <th class="num" safe>
@@ -294,7 +323,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
               </tr>
             </thead>
             <tbody>
-              {m.sla.map((r) => (
+              {rows.map((r) => (
                 <tr data-slot={r.slotId}>
                   <td data-label={v.t.stats.slot}>
                     <a href={`/slots/${r.slotId}`} safe>
@@ -327,6 +356,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                   </td>
                   <td data-label={v.t.stats.cancelled} class="num" safe>
                     {String(r.cancelled)}
+                  </td>
+                  <td data-label={v.t.stats.refusals} class="num" data-refusals safe>
+                    {String(r.refusals ?? 0)}
                   </td>
                   <td data-label={v.t.stats.p50} class="num" safe>
                     {fmtDuration(v, r.p50)}
@@ -398,12 +430,16 @@ export function StatsPage({ v, m }: { v: View; m: StatsModel }): JSX.Element {
         <div class="row">
           <nav class="segmented" aria-label={v.t.stats.period}>
             {PERIODS.map((p) => (
-              <a href={`/stats?period=${p}`} aria-current={p === m.period ? "true" : "false"} safe>
+              <a
+                href={statsHref("/stats", p, m.hideEmpty)}
+                aria-current={p === m.period ? "true" : "false"}
+                safe
+              >
                 {v.t.stats.periods[p] ?? p}
               </a>
             ))}
           </nav>
-          <a class="btn ghost" href={`/stats.csv?period=${m.period}`} download="">
+          <a class="btn ghost" href={statsHref("/stats.csv", m.period, m.hideEmpty)} download="">
             <Icon name="download" />
             <span safe>{v.t.stats.csv}</span>
           </a>
@@ -455,7 +491,7 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
           {PERIODS.map((p) => (
             <a
               href={`/stats/slots/${m.slotId}?period=${p}`}
-              aria-current={p === m.period ? "page" : undefined}
+              aria-current={p === m.period ? "true" : "false"}
               safe
             >
               {s.periods[p] ?? p}
