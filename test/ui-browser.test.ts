@@ -197,9 +197,19 @@ describe("an operator in the browser", () => {
     await page.waitForSelector('#templates-card [data-role="style"]');
     expect(await page.textContent("#templates-card")).toContain("Шаблон стиля");
     expect(await page.inputValue("#f-name")).toBe("Чёрно-белый портрет");
+    // upload and remove appear with a file, and are gone again once it is uploaded
+    expect(await page.isVisible('#templates-card [data-role="style"] [data-when-file]')).toBe(false);
+    await page.setInputFiles("#drop-template-style input[type=file]", photoPath);
+    await page.click('#templates-card [data-role="style"] [data-when-file] button[type=submit]');
+    await page.waitForSelector('#templates-card [data-role="style"] [data-template-id]');
+    expect(await page.isVisible('#templates-card [data-role="style"] [data-when-file]')).toBe(false);
+    await htmxSettled(page);
     // back to the local provider: the card goes again
     await page.selectOption("#f-provider", "local");
-    await page.waitForFunction(() => !document.querySelector('#templates-card [data-role="style"]'));
+    // the uploaded style template stays listed, named by its role (never the raw "style")
+    await page.waitForFunction(() => !document.querySelector("#f-operation option[value=style_transfer]"));
+    await htmxSettled(page);
+    expect(await page.textContent('#templates-card [data-role="style"] h3')).toBe("Шаблон стиля");
     await htmxSettled(page);
     await page.selectOption("#f-operation", "greyscale");
     await page.waitForFunction(
