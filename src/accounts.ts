@@ -80,7 +80,7 @@ export async function changeAdminPassword(
   const now = deps.clock.now();
   const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
   await deps.auth.setPassword(username, passwordHash, scopes, now);
-  const ended = await deps.auth.revokeSessions(username, options.keepSession, now);
+  const ended = (await deps.auth.revokeSessions(username, options.keepSession, now)).length;
   // Set for someone (the CLI) or changed by the admin themself (the account page).
   const action = options.keepSession ? "admin.password_changed" : "admin.password_set";
   await deps.audit.append(options.by, action, { username, count: ended }, now);

@@ -1,7 +1,9 @@
 /** @jsxImportSource @kitajs/html */
 /** The "needs attention" banner shown on every admin page, and the failing state of one slot. */
+
 import { bannerIdentity } from "../src/modules/attention/identity";
 import type { Banner, SlotAttention } from "../src/modules/attention/service";
+import { confirmAttrs } from "./components";
 import { Icon } from "./icons";
 import { can, fmtAgo, fmtBytes, fmtDateTime, fmtSince, slotName, type View } from "./view";
 
@@ -97,7 +99,7 @@ export function UnblockButton({
       hx-vals={JSON.stringify({ scope, key: blockKey })}
       hx-target={target}
       hx-swap="outerHTML"
-      hx-confirm={v.t.attention.confirmUnblock(address)}
+      {...confirmAttrs(v.t.console.actions.unblock, v.t.attention.confirmUnblock(address))}
       data-unblock={`${scope}:${blockKey}`}
     >
       <Icon name="key" />

@@ -4,17 +4,33 @@ import type { Children } from "@kitajs/html";
 import { Icon } from "./icons";
 import { can, errorText, fmtDateTime, fmtDuration, jobMessage, type View } from "./view";
 
+/**
+ * What an action asks through the console's confirmation dialog (app.js): the action as its title
+ * and button, and what it destroys as its text.
+ */
+export function confirmAttrs(action: string, text: string): Record<string, string> {
+  return { "data-confirm-title": action, "data-confirm": text };
+}
+
 export function Alert({
   kind,
   children,
   id,
+  answer,
 }: {
   kind: "error" | "success" | "warn" | "info";
   children?: Children;
   id?: string;
+  /** The answer to the action that rendered it: app.js also says it beside the control used. */
+  answer?: boolean;
 }): JSX.Element {
   return (
-    <div class={`alert ${kind}`} role={kind === "error" ? "alert" : "status"} id={id}>
+    <div
+      class={`alert ${kind}`}
+      role={kind === "error" ? "alert" : "status"}
+      id={id}
+      data-answer={answer ? "" : undefined}
+    >
       <Icon name={kind === "success" ? "check" : "alert"} />
       <div>{children}</div>
     </div>
@@ -120,6 +136,34 @@ export function JobMessage({ v, message }: { v: View; message: string | null }):
   );
 }
 
+/**
+ * Why a job failed: the reason's words, then its message — once when the message already says the
+ * reason ("отменена администратором" and "Отменена администратором serg" is the same thing twice).
+ */
+export function FailureReason({
+  v,
+  reason,
+  message,
+  strong = false,
+}: {
+  v: View;
+  reason: string | null;
+  message: string | null;
+  strong?: boolean;
+}): JSX.Element {
+  const label = reason ? (v.t.jobs.reasons[reason] ?? reason) : "";
+  const ours = jobMessage(v, message);
+  if (label && ours?.toLowerCase().startsWith(label.toLowerCase())) {
+    return strong ? <strong safe>{ours}</strong> : <span safe>{ours}</span>;
+  }
+  return (
+    <>
+      {label ? strong ? <strong safe>{label}</strong> : <span safe>{label}</span> : ""}
+      <JobMessage v={v} message={message} />
+    </>
+  );
+}
+
 /** One job in a job table. */
 export interface JobRowView {
   id: string;
@@ -212,16 +256,7 @@ export function JobsTable({
         { label: v.t.jobs.duration, num: true, text: (j) => fmtDuration(v, j.totalMs) },
         {
           label: v.t.jobs.reason,
-          cell: (j) => (
-            <>
-              {j.failureReason ? (
-                <span safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</span>
-              ) : (
-                ""
-              )}
-              <JobMessage v={v} message={j.errorMessage} />
-            </>
-          ),
+          cell: (j) => <FailureReason v={v} reason={j.failureReason} message={j.errorMessage} />,
         },
       ]}
     />
@@ -422,7 +457,7 @@ export function ResultCard({ v, r }: { v: View; r: ResultItem }): JSX.Element {
               type="button"
               class="btn small danger ghost"
               hx-post={`/jobs/${r.jobId}/delete`}
-              hx-confirm={v.t.jobs.confirmDelete}
+              {...confirmAttrs(v.t.console.actions.deletePhoto, v.t.jobs.confirmDelete)}
               hx-target="closest .result-card"
               hx-swap="outerHTML"
               title={v.t.jobs.delete}
@@ -540,6 +575,22 @@ export function CardsTable<T>({
         </tbody>
       </table>
     </div>
+  );
+}
+
+/**
+ * "On this page": anchors to the sections of a long page (the slot and settings pages are several
+ * screens tall on a phone), wrapping as pills under the page's title.
+ */
+export function PageNav({ v, links }: { v: View; links: [href: string, label: string][] }): JSX.Element {
+  return (
+    <nav class="page-nav" aria-label={v.t.console.onThisPage}>
+      {links.map(([href, label]) => (
+        <a href={href} safe>
+          {label}
+        </a>
+      ))}
+    </nav>
   );
 }
 

@@ -45,6 +45,9 @@ function Head({ v, title }: { v: View; title: string }): JSX.Element {
 
 function bodyMessages(v: View) {
   return {
+    "data-msg-theme-auto": v.t.console.theme.auto,
+    "data-msg-theme-light": v.t.console.theme.light,
+    "data-msg-theme-dark": v.t.console.theme.dark,
     "data-msg-copied": v.t.common.copied,
     "data-msg-copy-failed": v.t.common.copyFailed,
     "data-msg-server-error": v.t.common.serverError,
@@ -93,11 +96,90 @@ function isCurrent(path: string, href: string): boolean {
   return p === href || p.startsWith(`${href}/`);
 }
 
+/**
+ * The console's own pieces on every admin page: the answers region (toasts, aria-live), the
+ * confirmation dialog every destructive action asks through (app.js fills in the action and what it
+ * destroys), and the keyboard shortcut list (`?`).
+ */
+function ConsoleParts({ v }: { v: View }): JSX.Element {
+  const c = v.t.console;
+  return (
+    <>
+      <div id="toasts" class="toasts" role="status" aria-live="polite" aria-label={c.answers}></div>
+      <dialog
+        id="confirm-dialog"
+        class="confirm-dialog"
+        aria-labelledby="confirm-title"
+        aria-describedby="confirm-text"
+      >
+        <form method="dialog" class="stack">
+          <h2 id="confirm-title" safe>
+            {c.confirmTitle}
+          </h2>
+          <p id="confirm-text"></p>
+          <div class="row confirm-actions">
+            <button class="btn ghost" type="submit" value="cancel" autofocus data-confirm-cancel safe>
+              {c.keepIt}
+            </button>
+            <button class="btn danger" type="submit" value="ok" data-confirm-ok safe>
+              {c.confirmOk}
+            </button>
+          </div>
+        </form>
+      </dialog>
+      <dialog id="shortcuts-dialog" aria-labelledby="shortcuts-title">
+        <h2 id="shortcuts-title" safe>
+          {c.shortcutsTitle}
+        </h2>
+        <table class="shortcuts">
+          <tbody>
+            {c.shortcuts.map(([keys, what]) => (
+              <tr>
+                <th scope="row">
+                  <kbd translate="no" safe>
+                    {keys}
+                  </kbd>
+                </th>
+                <td safe>{what}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <form method="dialog" class="row">
+          <span class="spacer"></span>
+          <button class="btn small" type="submit" safe>
+            {v.t.common.close}
+          </button>
+        </form>
+      </dialog>
+    </>
+  );
+}
+
+/** Light, dark, or (no choice) the system's: app.js cycles through them and remembers the choice. */
+function ThemeSwitch({ v }: { v: View }): JSX.Element {
+  const label = v.t.console.theme[v.theme ?? "auto"];
+  return (
+    <button
+      type="button"
+      class="btn ghost icon-only"
+      data-theme-switch={v.theme ?? "auto"}
+      title={label}
+      aria-label={label}
+    >
+      <Icon name="moon" />
+    </button>
+  );
+}
+
 export function Layout({ v, title, children }: { v: View; title: string; children?: Children }): JSX.Element {
   return (
-    <html lang={v.lang}>
+    <html lang={v.lang} data-theme={v.theme}>
       <Head v={v} title={title} />
       <body {...bodyMessages(v)}>
+        <a class="skip-link" href="#main" safe>
+          {v.t.console.skipToContent}
+        </a>
         <header class="topbar">
           <div class="topbar-inner">
             <a class="brand" href="/">
@@ -116,6 +198,17 @@ export function Layout({ v, title, children }: { v: View; title: string; childre
             </nav>
             <div class="top-actions">
               <LangSwitch v={v} />
+              <ThemeSwitch v={v} />
+              <button
+                type="button"
+                class="btn ghost icon-only hide-on-phone"
+                data-dialog="shortcuts-dialog"
+                title={v.t.console.shortcutsOpen}
+                aria-label={v.t.console.shortcutsOpen}
+                aria-keyshortcuts="?"
+              >
+                <Icon name="keyboard" />
+              </button>
               {v.user ? (
                 <>
                   <a
@@ -147,10 +240,11 @@ export function Layout({ v, title, children }: { v: View; title: string; childre
             </div>
           </div>
         </header>
-        <main id="main">
+        <main id="main" tabindex="-1">
           <AttentionBanner v={v} />
           {children}
         </main>
+        <ConsoleParts v={v} />
       </body>
     </html>
   );
@@ -167,7 +261,7 @@ export function BareLayout({
   children?: Children;
 }): JSX.Element {
   return (
-    <html lang={v.lang}>
+    <html lang={v.lang} data-theme={v.theme}>
       <Head v={v} title={title} />
       <body {...bodyMessages(v)}>{children}</body>
     </html>

@@ -4,9 +4,9 @@
  * a Telegram chat), each field from the settings or else the environment, secrets only masked, and
  * a test message. The test's outcome is the same `NotifyResult` the system page shows.
  */
-import { Alert, AlertText, Field, PasswordInput } from "./components";
+import { Alert, AlertText, confirmAttrs, Field, PasswordInput } from "./components";
 import { Icon } from "./icons";
-import { can, fmtDateTime, type View } from "./view";
+import { actorName, can, fmtDateTime, type View } from "./view";
 
 export interface NotifyFieldView {
   source: "settings" | "environment" | null;
@@ -84,12 +84,28 @@ export function NotifyResult({ v, results }: { v: View; results: SendResultView[
   );
 }
 
-/** Where a field's value comes from, what of it may be shown, who set it. */
-function FieldStatus({ v, f, name }: { v: View; f: NotifyFieldView; name: NotifyFieldName }): JSX.Element {
+/**
+ * Where a field's value comes from (labelled: which field), what of it may be shown, who set it —
+ * the last unless `sameChange` says the line above already told the same change.
+ */
+function FieldStatus({
+  v,
+  f,
+  name,
+  label,
+  sameChange = false,
+}: {
+  v: View;
+  f: NotifyFieldView;
+  name: NotifyFieldName;
+  label: string;
+  sameChange?: boolean;
+}): JSX.Element {
   const n = v.t.settings.notify;
   const source = f.source === "settings" ? n.fromSettings : f.source === "environment" ? n.fromEnv : n.notSet;
   return (
     <div class="row small" data-notify-field={name} data-source={f.source ?? "none"}>
+      <span class="field-name" safe>{`${label}:`}</span>
       <span class={f.source ? "pill ok" : "pill off"} safe>
         {source}
       </span>
@@ -100,9 +116,9 @@ function FieldStatus({ v, f, name }: { v: View; f: NotifyFieldView; name: Notify
       ) : (
         ""
       )}
-      {f.updatedAt ? (
+      {f.updatedAt && !sameChange ? (
         <span class="muted" safe>
-          {n.updated(fmtDateTime(v, f.updatedAt), f.updatedBy ?? "—")}
+          {n.updated(fmtDateTime(v, f.updatedAt), f.updatedBy ? actorName(v, f.updatedBy) : v.t.common.none)}
         </span>
       ) : (
         ""
@@ -120,7 +136,7 @@ function ClearButton({ v, f, name }: { v: View; f: NotifyFieldView; name: Notify
       class="btn small danger ghost"
       hx-post="/settings/notify"
       hx-vals={JSON.stringify({ clear: name })}
-      hx-confirm={v.t.settings.notify.confirmClear}
+      {...confirmAttrs(v.t.console.actions.clearNotify, v.t.settings.notify.confirmClear)}
       hx-target="#notify-settings"
       hx-swap="outerHTML"
       data-clear={name}
@@ -190,7 +206,7 @@ export function NotifyCard({
           <legend class="eyebrow" safe>
             {n.webhook}
           </legend>
-          <FieldStatus v={v} f={m.webhook_url} name="webhook_url" />
+          <FieldStatus v={v} f={m.webhook_url} name="webhook_url" label={n.webhookUrl} />
           {ro
             ? ""
             : field("webhook_url", n.webhookUrl, n.webhookHint, text("webhook_url", "https://…", "url"))}
@@ -199,8 +215,21 @@ export function NotifyCard({
           <legend class="eyebrow" safe>
             {n.telegram}
           </legend>
-          <FieldStatus v={v} f={m.telegram_bot_token} name="telegram_bot_token" />
-          <FieldStatus v={v} f={m.telegram_chat_id} name="telegram_chat_id" />
+          <FieldStatus v={v} f={m.telegram_bot_token} name="telegram_bot_token" label={n.botToken} />
+          <FieldStatus
+            v={v}
+            f={m.telegram_chat_id}
+            name="telegram_chat_id"
+            label={n.chatId}
+            sameChange={
+              // saved by one submit: the same second (as shown) and the same admin
+              !!m.telegram_chat_id.updatedAt &&
+              !!m.telegram_bot_token.updatedAt &&
+              fmtDateTime(v, m.telegram_chat_id.updatedAt) ===
+                fmtDateTime(v, m.telegram_bot_token.updatedAt) &&
+              m.telegram_chat_id.updatedBy === m.telegram_bot_token.updatedBy
+            }
+          />
           {ro
             ? ""
             : [

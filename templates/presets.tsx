@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The slot page's style presets: one click fills the form; operators can save their own. */
-import { AlertText } from "./components";
+import { AlertText, confirmAttrs } from "./components";
 import { pt } from "./i18n/providers";
 import { Icon } from "./icons";
 import { can, type View } from "./view";
@@ -52,8 +52,11 @@ export function PresetsCard({
   const curated = presets.filter((p) => p.kind === "curated");
   const mine = presets.filter((p) => p.kind === "custom");
   return (
-    <section class="card" id="presets-card">
-      <h2 safe>{t.title}</h2>
+    // a long card on a phone: it folds (app.js closes it there on load; a tap opens it)
+    <details class="card collapsible" id="presets-card" open data-fold-on-phone>
+      <summary>
+        <h2 safe>{`${t.title} (${presets.length})`}</h2>
+      </summary>
       <p class="hint" safe>
         {t.hint}
       </p>
@@ -95,7 +98,7 @@ export function PresetsCard({
                       type="button"
                       class="btn small danger ghost"
                       hx-post={`/slots/${slotId}/presets/${p.id}/delete`}
-                      hx-confirm={t.confirmRemove}
+                      {...confirmAttrs(v.t.console.actions.removePreset, t.confirmRemove)}
                       hx-target="#presets-card"
                       hx-swap="outerHTML"
                       safe
@@ -132,6 +135,6 @@ export function PresetsCard({
       ) : (
         ""
       )}
-    </section>
+    </details>
   );
 }

@@ -23,6 +23,9 @@ const facts = (o: Record<string, unknown>) =>
     .map(([k, val]) => `${k}=${String(val)}`)
     .join(", ");
 
+/** Failures found before any call: the reason is our own sentence, already said by the code's. */
+const OURS = new Set(["no_key", "no_public_url"]);
+
 export function CheckResult({ v, r }: { v: View; r: CheckResultView }): JSX.Element {
   const t = pt(v).check;
   const lines: string[] = [];
@@ -39,8 +42,17 @@ export function CheckResult({ v, r }: { v: View; r: CheckResultView }): JSX.Elem
         </Alert>
       ) : (
         <Alert kind="error">
-          <strong safe>{`${t.failed}: ${t.codes[r.code ?? "failed"] ?? ""}`}</strong>{" "}
-          <span safe>{r.reason ?? ""}</span>
+          <strong safe>{`${t.failed}: ${t.codes[r.code ?? "failed"] ?? t.codes.failed}`}</strong>
+          {r.reason && !OURS.has(r.code ?? "") ? (
+            <div class="small" data-provider-words>
+              <span safe>{t.providerSaid}</span>{" "}
+              <q class="raw" lang="en" translate="no" safe>
+                {r.reason}
+              </q>
+            </div>
+          ) : (
+            ""
+          )}
         </Alert>
       )}
       {lines.length ? (

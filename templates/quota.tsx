@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Provider quota views: the warning banners (80 % / exhausted) and today's usage per provider. */
-import { Alert } from "./components";
+import { Alert, confirmAttrs } from "./components";
 import { pt } from "./i18n/providers";
 import { Icon } from "./icons";
 import { can, fmtDateTime, type View } from "./view";
@@ -63,7 +63,7 @@ export function QuotaBanners({
                     hx-post={`/providers/${q.provider}/resume`}
                     hx-target="#quota-banners"
                     hx-swap="outerHTML"
-                    hx-confirm={t.confirmResume(q.label)}
+                    {...confirmAttrs(v.t.console.actions.resume, t.confirmResume(q.label))}
                     data-resume={q.provider}
                   >
                     <Icon name="play" />

@@ -16,8 +16,18 @@ export interface View {
   now: Date;
   /** IANA time zone the times are shown in (the server's). */
   timeZone?: string;
+  /** The theme chosen with the switch (cookie `pc_theme`); unset follows the system's. */
+  theme?: Theme;
   /** What needs the operator (banners on every admin page, failing state on the slot cards). */
   attention?: Attention;
+}
+
+export const THEMES = ["light", "dark"] as const;
+export type Theme = (typeof THEMES)[number];
+export const THEME_COOKIE = "pc_theme";
+
+export function isTheme(x: unknown): x is Theme {
+  return typeof x === "string" && (THEMES as readonly string[]).includes(x);
 }
 
 export function can(v: View, scope: string): boolean {
@@ -187,6 +197,10 @@ const JOB_MESSAGES: [RegExp, (v: View, m: RegExpMatchArray) => string][] = [
   [/^Unknown provider/, (v) => v.t.jobs.messages.unknownProvider],
   [/has no operation "/, (v) => v.t.jobs.messages.unknownOperation],
   [/^An input is not a JPEG, PNG, WebP or HEIC image/, (v) => v.t.jobs.messages.notImage],
+  [/^The deadline passed before the provider answered/, (v) => v.t.jobs.messages.deadlineProvider],
+  [/^The deadline passed before the job finished/, (v) => v.t.jobs.messages.deadlineJob],
+  [/^The database was unreachable while the job was running/, (v) => v.t.jobs.messages.databaseDown],
+  [/^Internal error/, (v) => v.t.jobs.messages.internal],
 ];
 
 /**

@@ -259,7 +259,7 @@ describe("the console", () => {
     expect(dash).toMatch(/127\.0\.0\.1: 10 неверных паролей с \d{2}:\d{2}</);
     expect(dash).not.toContain("старый?");
     expect(dash).toContain('data-unblock="ingest:127.0.0.1"');
-    expect(dash).toContain("hx-confirm=");
+    expect(dash).toContain("data-confirm=");
     expect(dash).not.toContain("недавно сменили");
     const en = await page("/", "en");
     expect(en).toMatch(/127\.0\.0\.1: 10 wrong passwords since \d{2}:\d{2}/);

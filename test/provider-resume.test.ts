@@ -181,7 +181,7 @@ describe("the console", () => {
     expect(dash).toContain('data-quota="gemini" data-state="exhausted"');
     expect(dash).toContain('data-resume="gemini"');
     expect(dash).toContain('hx-post="/providers/gemini/resume"');
-    expect(dash).toContain("hx-confirm=");
+    expect(dash).toContain("data-confirm=");
     const en = await (await fetch(`${app.url}/settings?lang=en`, { headers: { cookie } })).text();
     expect(en).toContain(">Resume<");
 

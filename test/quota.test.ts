@@ -414,6 +414,10 @@ describe("the pages", () => {
     expect(html).toContain('data-ok="false"');
     expect(html).toContain('data-code="bad_key"');
     expect(html).toContain("Провайдер отклонил ключ.");
+    // the provider's own (English) words are quoted under our sentence, never instead of it
+    expect(html).toMatch(
+      /Провайдер отклонил ключ\.<\/strong><div class="small" data-provider-words><span>Слова провайдера:<\/span> <q class="raw" lang="en" translate="no">/,
+    );
     expect(html).not.toContain("AIzaTypedButWrong");
 
     const ok = await fetch(`${app.url}/settings/keys/gemini/check?lang=en`, {

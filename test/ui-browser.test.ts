@@ -92,6 +92,14 @@ async function htmxSettled(p: Page): Promise<void> {
   await p.waitForFunction(() => !document.querySelector(".htmx-added, .htmx-settling, .htmx-request"));
 }
 
+/** Answers the console's confirmation dialog (which must name the action) with its OK button. */
+async function confirmDialog(p: Page, action?: string): Promise<void> {
+  await p.waitForSelector("#confirm-dialog[open]");
+  if (action) expect(await p.textContent("#confirm-title")).toBe(action);
+  await p.click("#confirm-dialog [data-confirm-ok]");
+  await p.waitForSelector("#confirm-dialog:not([open])", { state: "attached" });
+}
+
 beforeAll(async () => {
   app = await startTestApp();
   browser = await launchChromium();
@@ -102,7 +110,11 @@ beforeAll(async () => {
   ctx.setDefaultTimeout(110_000);
   await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: app.url });
   page = watch(await ctx.newPage());
-  page.on("dialog", (d) => d.accept());
+  // the console asks through its own dialog: a browser confirm() is a defect
+  page.on("dialog", (d) => {
+    if (d.type() !== "beforeunload") errors.push(`native ${d.type()} dialog: ${d.message()}`);
+    void d.accept();
+  });
   const dir = mkdtempSync(join(tmpdir(), "photochanger-ui-"));
   photoPath = join(dir, "photo.jpg");
   writeFileSync(photoPath, await makeJpeg(320, 240)); // a colourful gradient
@@ -185,9 +197,19 @@ describe("an operator in the browser", () => {
     await page.waitForSelector('#templates-card [data-role="style"]');
     expect(await page.textContent("#templates-card")).toContain("Шаблон стиля");
     expect(await page.inputValue("#f-name")).toBe("Чёрно-белый портрет");
+    // upload and remove appear with a file, and are gone again once it is uploaded
+    expect(await page.isVisible('#templates-card [data-role="style"] [data-when-file]')).toBe(false);
+    await page.setInputFiles("#drop-template-style input[type=file]", photoPath);
+    await page.click('#templates-card [data-role="style"] [data-when-file] button[type=submit]');
+    await page.waitForSelector('#templates-card [data-role="style"] [data-template-id]');
+    expect(await page.isVisible('#templates-card [data-role="style"] [data-when-file]')).toBe(false);
+    await htmxSettled(page);
     // back to the local provider: the card goes again
     await page.selectOption("#f-provider", "local");
-    await page.waitForFunction(() => !document.querySelector('#templates-card [data-role="style"]'));
+    // the uploaded style template stays listed, named by its role (never the raw "style")
+    await page.waitForFunction(() => !document.querySelector("#f-operation option[value=style_transfer]"));
+    await htmxSettled(page);
+    expect(await page.textContent('#templates-card [data-role="style"] h3')).toBe("Шаблон стиля");
     await htmxSettled(page);
     await page.selectOption("#f-operation", "greyscale");
     await page.waitForFunction(
@@ -229,6 +251,93 @@ describe("an operator in the browser", () => {
     expect(await colourfulness(result)).toBeLessThan(2);
   });
 
+  test("answers where the operator looks: a preset rewrites the form above — scrolled to and highlighted; 'Слот сохранён.' beside the button", async () => {
+    await page.goto(`${app.url}/slots/slot-005`);
+    // nothing to test without a photo
+    expect(await page.isDisabled("#test-form button[type=submit]")).toBe(true);
+    await page.setInputFiles("#drop-test input[type=file]", photoPath);
+    expect(await page.isDisabled("#test-form button[type=submit]")).toBe(false);
+    const apply = page.locator("#presets-card [data-preset]").first();
+    await apply.scrollIntoViewIfNeeded();
+    expect(
+      await page.evaluate(() => document.getElementById("slot-form")!.getBoundingClientRect().bottom),
+    ).toBeLessThan(0);
+    await apply.click();
+    await page.waitForSelector("#slot-form.changed");
+    await page.waitForSelector("#toasts .toast[data-toast=info]");
+    const form = await page.evaluate(() => {
+      const r = document.getElementById("slot-form")!.getBoundingClientRect();
+      return { top: r.top, inView: r.top >= 0 && r.top < window.innerHeight };
+    });
+    expect(form.inView).toBe(true);
+    expect(await page.textContent("#toasts")).toContain("применён");
+    await htmxSettled(page);
+    // saving: the answer appears beside the button that was pressed, on screen
+    const button = page.locator("#slot-form button[type=submit]");
+    await button.scrollIntoViewIfNeeded();
+    const at = (await button.boundingBox())!;
+    await button.click();
+    const saved = page.locator("#toasts .toast[data-toast=success]", { hasText: "Слот сохранён" });
+    await saved.waitFor();
+    const box = (await saved.boundingBox())!;
+    expect(box.y).toBeGreaterThanOrEqual(0);
+    expect(box.y + box.height).toBeLessThanOrEqual(900);
+    expect(Math.abs(box.y - (at.y + at.height))).toBeLessThan(120);
+    expect(await page.getAttribute("#toasts", "aria-live")).toBe("polite");
+  });
+
+  test("switching a slot off asks in the console's own dialog; 'not now' keeps it on", async () => {
+    await page.goto(`${app.url}/`);
+    const sw = page.locator("#enabled-slot-014 input[type=checkbox]");
+    await page.click("#enabled-slot-014 .switch");
+    await page.waitForSelector("#confirm-dialog[open]");
+    expect(await page.textContent("#confirm-title")).toBe("Выключить слот");
+    expect(await page.textContent("#confirm-text")).toContain("slot-014");
+    expect(await page.evaluate(() => document.activeElement?.hasAttribute("data-confirm-cancel"))).toBe(true);
+    await page.click("#confirm-dialog [data-confirm-cancel]");
+    await page.waitForSelector("#confirm-dialog:not([open])", { state: "attached" });
+    expect(await sw.isChecked()).toBe(true);
+    expect(await axe(page)).toEqual([]);
+  });
+
+  test("the keyboard: a skip link first, `?` lists the shortcuts, g then j goes to the jobs", async () => {
+    await page.goto(`${app.url}/`);
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe("skip-link");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+    await page.keyboard.press("Shift+Slash");
+    await page.waitForSelector("#shortcuts-dialog[open]");
+    expect(await page.textContent("#shortcuts-dialog")).toContain("статистика");
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("g");
+    await page.keyboard.press("j");
+    await page.waitForURL(/\/jobs$/);
+  });
+
+  test("the dark theme: the system's by default, a switch that is remembered", async () => {
+    const dark = watch(await ctx.newPage());
+    await dark.emulateMedia({ colorScheme: "dark" });
+    await dark.goto(`${app.url}/settings`);
+    const bg = () => dark.evaluate(() => getComputedStyle(document.querySelector(".card")!).backgroundColor);
+    expect(await bg()).not.toContain("255, 255, 255");
+    await dark.emulateMedia({ colorScheme: "light" });
+    expect(await bg()).toContain("255, 255, 255");
+    // the switch: system → dark → light → system again; the choice survives a reload
+    await dark.click("[data-theme-switch]");
+    expect(await dark.getAttribute("html", "data-theme")).toBe("dark");
+    await dark.reload();
+    expect(await dark.getAttribute("html", "data-theme")).toBe("dark");
+    expect(await bg()).not.toContain("255, 255, 255");
+    expect(await axe(dark)).toEqual([]);
+    await dark.click("[data-theme-switch]");
+    expect(await dark.getAttribute("html", "data-theme")).toBe("light");
+    await dark.click("[data-theme-switch]");
+    expect(await dark.getAttribute("html", "data-theme")).toBeNull();
+    expect((await ctx.cookies()).some((c) => c.name === "pc_theme")).toBe(false);
+    await dark.close();
+  });
+
   test("rotates the ingest password: shown once, the booth's old password stops working", async () => {
     await page.goto(`${app.url}/settings`);
     // a too short value is refused before any confirmation, and nothing changes
@@ -236,6 +345,7 @@ describe("an operator in the browser", () => {
     await page.click("#ingest-password form button[type=submit]");
     await page.waitForSelector("#ingest-password [data-form-error]:not([hidden])");
     await page.click("#generate-password");
+    await confirmDialog(page, "Сменить пароль будки");
     await page.waitForSelector("#new-ingest-password");
     const fresh = await page.inputValue("#new-ingest-password");
     expect(fresh.length).toBeGreaterThanOrEqual(8);
@@ -243,6 +353,7 @@ describe("an operator in the browser", () => {
     // password stays on the screen, and so does what was typed
     await page.fill("#ingest-value", "abcdef\u0007");
     await page.click("#ingest-password form button[type=submit]");
+    await confirmDialog(page);
     await page.waitForSelector("#ingest-password .alert.error");
     expect(await page.inputValue("#new-ingest-password")).toBe(fresh);
     expect(await page.inputValue("#ingest-value")).toBe("abcdef\u0007");
@@ -293,6 +404,7 @@ describe("an operator in the browser", () => {
     // removed again (the rest of the walk needs no notifications)
     for (const f of ["telegram_bot_token", "telegram_chat_id"]) {
       await page.click(`#notify-settings [data-clear=${f}]`);
+      await confirmDialog(page, "Убрать значение");
       await page.waitForSelector(`#notify-settings [data-notify-field=${f}][data-source="none"]`);
     }
   });
@@ -335,6 +447,7 @@ describe("an operator in the browser", () => {
     const id = (await page.getAttribute("#live-queue tr[data-job-id]", "data-job-id"))!;
     await page.waitForSelector(`#job-list tr[data-job-id="${id}"]`);
     await page.click(`#live-queue tr[data-job-id="${id}"] button`);
+    await confirmDialog(page, "Отменить задачу");
     await page.waitForSelector("#live-queue .alert.success");
     expect(await page.textContent("#live-queue .alert.success")).toContain("Задача отменена");
     await page.waitForFunction(
@@ -424,9 +537,17 @@ describe("every page, 1280 and 390 px, Russian and English", () => {
     ["public-gallery", new URL(shareUrl).pathname],
   ];
 
-  for (const lang of ["ru", "en"] as const) {
-    test(`${lang}: fits, every section reachable, no serious accessibility violation`, async () => {
+  for (const [lang, theme] of [
+    ["ru", "light"],
+    ["en", "light"],
+    ["ru", "dark"],
+    ["en", "dark"],
+  ] as const) {
+    test(`${lang}, ${theme} theme: fits, every section reachable, no serious accessibility violation`, async () => {
       const phone = watch(await ctx.newPage());
+      await phone.emulateMedia({ colorScheme: theme });
+      const overlapping: { width: number; pair: string }[] = [];
+      const wrapped: { width: number; tile: string }[] = [];
       const overflowing: { width: number; name: string; overflow: number }[] = [];
       const found: { width: number; name: string; violations: Violation[] }[] = [];
       const offscreen: { width: number; href: string | null }[] = [];
@@ -441,7 +562,17 @@ describe("every page, 1280 and 390 px, Russian and English", () => {
             if (overflow > 0) overflowing.push({ width, name: name!, overflow });
             const violations = await axe(phone);
             if (violations.length) found.push({ width, name: name!, violations });
-            await screenshot(phone, `${lang}-${width}-${name}`);
+            await screenshot(phone, `${lang}-${theme}-${width}-${name}`);
+            if (name === "stats") {
+              // every KPI value on one line ("31 мс / 9.7 с" too)
+              for (const t of await phone.evaluate(() =>
+                [...document.querySelectorAll(".kpi .value")].map((e) => {
+                  const lh = Number.parseFloat(getComputedStyle(e).fontSize) * 1.6;
+                  return { text: e.textContent ?? "", multi: e.getBoundingClientRect().height > lh };
+                }),
+              ))
+                if (t.multi) wrapped.push({ width, tile: t.text });
+            }
           }
           // every section of the menu is on screen (the phone menu wraps; nothing hides off-screen)
           await phone.goto(`${app.url}/?lang=${lang}`);
@@ -457,14 +588,28 @@ describe("every page, 1280 and 390 px, Russian and English", () => {
             });
             if (!visible) offscreen.push({ width, href: await link.getAttribute("href") });
           }
+          // no pill over its neighbour (the current page's included)
+          const boxes = await phone.evaluate(() =>
+            [...document.querySelectorAll("nav.nav a")].map((a) => {
+              const r = a.getBoundingClientRect();
+              return { href: a.getAttribute("href"), l: r.left, r: r.right, t: r.top, b: r.bottom };
+            }),
+          );
+          for (const [i, a] of boxes.entries())
+            for (const b of boxes.slice(i + 1))
+              if (a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5)
+                overlapping.push({ width, pair: `${a.href} ${b.href}` });
         }
       } finally {
         await phone.close();
       }
-      expect({ lang, overflowing, offscreen, found }).toEqual({
+      expect({ lang, theme, overflowing, offscreen, overlapping, wrapped, found }).toEqual({
         lang,
+        theme,
         overflowing: [],
         offscreen: [],
+        overlapping: [],
+        wrapped: [],
         found: [],
       });
     }, 600_000);
@@ -482,6 +627,16 @@ describe("every page, 1280 and 390 px, Russian and English", () => {
     await phone.click("#slot-slot-001 a.slot-title");
     await phone.waitForURL(/\/slots\/slot-001/);
     expect(await phone.textContent("#slot-form")).toContain("Save slot");
+    // a long page: anchors to its sections, and the presets folded (a tap opens them)
+    expect(await phone.locator(".page-nav a[href='#test-card']").count()).toBe(1);
+    expect(await phone.locator("#presets-card").evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    await phone.click("#presets-card > summary");
+    expect(await phone.locator("#presets-card").evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    await phone.click(".page-nav a[href='#test-card']");
+    await phone.waitForFunction(() => {
+      const r = document.getElementById("test-card")!.getBoundingClientRect();
+      return r.top >= 0 && r.top < window.innerHeight / 2;
+    });
     await phone.setInputFiles("#drop-test input[type=file]", photoPath);
     const tested = phone.waitForResponse(
       (r) => r.url() === `${app.url}/slots/slot-001/test` && r.request().method() === "POST",

@@ -204,7 +204,7 @@ describe("job page and gallery actions", () => {
   test("the gallery deletes a result after the console's confirmation; the job page then says it was removed", async () => {
     const gallery = await (await page("/gallery")).text();
     expect(gallery).toContain(`hx-post="/jobs/${served}/delete"`);
-    expect(gallery).toContain('hx-confirm="Удалить фото гостя');
+    expect(gallery).toContain('data-confirm="Удалить фото гостя');
     const res = await post(`/jobs/${served}/delete`, {}, { "hx-request": "true" });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('data-deleted="true"');

@@ -271,7 +271,7 @@ describe("my account", () => {
     expect(await wrong.text()).toContain("Текущий пароль неверен");
 
     const page = await (await get("/account", cookie)).text();
-    expect(page).toContain("эта сессия");
+    expect(page).toContain("это устройство");
     expect((page.match(/data-session=/g) ?? []).length).toBeGreaterThanOrEqual(2);
 
     const ok = await post("/account/password", cookie, {
@@ -295,7 +295,7 @@ describe("my account", () => {
     const page = await (await get("/account", mine)).text();
     const ids = [...page.matchAll(/data-session="([0-9a-f-]{36})"/g)].map((m) => m[1]!);
     const rows = page.split("<tr data-session=").slice(1);
-    const current = rows.find((r) => r.includes("эта сессия"))?.slice(1, 37);
+    const current = rows.find((r) => r.includes("это устройство"))?.slice(1, 37);
     expect(current).toBeTruthy();
     // my own current session cannot be ended from this list
     await post(`/account/sessions/${current}/revoke`, mine);

@@ -300,6 +300,8 @@ export const adminSession = pgTable(
     expiresAt: tz("expires_at").notNull(),
     revokedAt: tz("revoked_at"),
     clientIp: text("client_ip"),
+    /** The browser's User-Agent at sign-in: /account names the session by browser and device. */
+    userAgent: text("user_agent"),
   },
   (t) => [index("admin_session_user_idx").on(t.username)],
 );

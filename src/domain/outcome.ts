@@ -89,6 +89,14 @@ export const FAILURE_OUTCOMES = {
 export type FailureReason = keyof typeof FAILURE_OUTCOMES;
 export const FAILURE_REASONS = Object.keys(FAILURE_OUTCOMES) as FailureReason[];
 
+/**
+ * Whether a failure with this reason happened at the provider (it was called): `invalid_config` is
+ * found before any call (no key, template or public URL), so a job failed by it never reached one.
+ */
+export function reachedProvider(reason: string | null): boolean {
+  return reason !== "invalid_config";
+}
+
 const SUCCESS: Outcome = { category: "success", httpStatus: 200, code: null };
 /** A `failed` job with no reason, or one this build does not know (written by a newer one). */
 const UNKNOWN_FAILURE: FailureOutcome = {

@@ -32,6 +32,20 @@ export class ProviderRegistry {
   }
 
   /**
+   * The settings as a job sees them: every setting left out (a slot set by `photochanger slot set`
+   * stores only what was given) takes the operation's default. Unknown operations keep them as they are.
+   */
+  withDefaults(
+    providerId: string,
+    operationId: string,
+    settings: Record<string, unknown>,
+  ): Record<string, unknown> {
+    const op = this.operation(providerId, operationId);
+    if (!op) return settings;
+    return Value.Default(op.settings, structuredClone(settings)) as Record<string, unknown>;
+  }
+
+  /**
    * Checks provider, operation and settings; on success returns the settings with defaults applied.
    * Errors name the field (`provider`, `operation`, `settings.<name>`) for per-field display.
    */

@@ -13,7 +13,16 @@ export interface SessionRow {
   createdAt: Date;
   expiresAt: Date;
   clientIp: string | null;
+  userAgent: string | null;
 }
+
+const SESSION_COLUMNS = {
+  id: adminSession.id,
+  createdAt: adminSession.createdAt,
+  expiresAt: adminSession.expiresAt,
+  clientIp: adminSession.clientIp,
+  userAgent: adminSession.userAgent,
+};
 
 export class AuthStore {
   constructor(private readonly db: Db) {}
@@ -65,6 +74,7 @@ export class AuthStore {
     createdAt: Date;
     expiresAt: Date;
     clientIp: string | null;
+    userAgent: string | null;
   }): Promise<void> {
     await this.db.insert(adminSession).values(s);
   }
@@ -93,12 +103,7 @@ export class AuthStore {
   /** The admin's live sessions, newest first. */
   activeSessions(username: string, now: Date): Promise<SessionRow[]> {
     return this.db
-      .select({
-        id: adminSession.id,
-        createdAt: adminSession.createdAt,
-        expiresAt: adminSession.expiresAt,
-        clientIp: adminSession.clientIp,
-      })
+      .select(SESSION_COLUMNS)
       .from(adminSession)
       .where(
         and(
@@ -110,8 +115,8 @@ export class AuthStore {
       .orderBy(desc(adminSession.createdAt));
   }
 
-  /** Revokes one of the admin's own sessions; false when it is not theirs or already ended. */
-  async revokeOwnSession(username: string, sessionId: string, now: Date): Promise<boolean> {
+  /** Revokes one of the admin's own sessions; null when it is not theirs or already ended. */
+  async revokeOwnSession(username: string, sessionId: string, now: Date): Promise<SessionRow | null> {
     const rows = await this.db
       .update(adminSession)
       .set({ revokedAt: now })
@@ -122,13 +127,13 @@ export class AuthStore {
           isNull(adminSession.revokedAt),
         ),
       )
-      .returning({ id: adminSession.id });
-    return rows.length > 0;
+      .returning(SESSION_COLUMNS);
+    return rows[0] ?? null;
   }
 
-  /** Revokes every live session of the admin, but `keep` when given; returns how many it ended. */
-  async revokeSessions(username: string, keep: string | null, now: Date): Promise<number> {
-    const rows = await this.db
+  /** Revokes every live session of the admin, but `keep` when given; returns the sessions it ended. */
+  revokeSessions(username: string, keep: string | null, now: Date): Promise<SessionRow[]> {
+    return this.db
       .update(adminSession)
       .set({ revokedAt: now })
       .where(
@@ -138,8 +143,7 @@ export class AuthStore {
           keep ? ne(adminSession.id, keep) : undefined,
         ),
       )
-      .returning({ id: adminSession.id });
-    return rows.length;
+      .returning(SESSION_COLUMNS);
   }
 
   // ---- auth_failure ----

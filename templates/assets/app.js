@@ -5,23 +5,93 @@
   const body = document.body;
   const msg = (key, fallback) => body.dataset[key] || fallback;
 
-  // ---- toasts ----
-  function toast(text, kind) {
+  // ---- answers (toasts): every htmx action's answer is said beside the control that was used —
+  // at the bottom of the screen on a phone — and read out through the aria-live region ----
+  const narrow = () => window.matchMedia("(max-width: 600px)").matches;
+  function toastBox() {
     let box = document.getElementById("toasts");
     if (!box) {
       box = document.createElement("div");
       box.id = "toasts";
+      box.className = "toasts";
       box.setAttribute("role", "status");
       box.setAttribute("aria-live", "polite");
       document.body.appendChild(box);
     }
+    return box;
+  }
+  /** `near`: a viewport rectangle to show the answer beside (none: the fixed corner). */
+  function toast(text, kind, near) {
+    const box = toastBox();
     const el = document.createElement("div");
     el.className = `alert toast ${kind || "info"}`;
+    el.dataset.toast = kind || "info";
     el.textContent = text;
+    for (const old of box.querySelectorAll(".toast.anchored")) old.remove();
     box.appendChild(el);
-    setTimeout(() => el.remove(), 5000);
+    if (near && !narrow()) {
+      // CSSOM positioning (not a style attribute, which the CSP refuses)
+      el.classList.add("anchored");
+      const w = Math.min(360, window.innerWidth - 24);
+      const below = near.bottom + 8;
+      const top = below + 60 < window.innerHeight ? below : Math.max(8, near.top - 60);
+      el.style.top = `${Math.round(top)}px`;
+      el.style.left = `${Math.round(Math.max(12, Math.min(near.left, window.innerWidth - w - 12)))}px`;
+      el.style.maxWidth = `${w}px`;
+    }
+    setTimeout(() => el.remove(), kind === "error" ? 9000 : 5000);
+    return el;
   }
   window.pcToast = toast;
+
+  // What the operator used for each htmx request (polls have no user event and are not answered).
+  // htmx rewrites detail.elt to each element it settles: requests are told apart by their xhr.
+  const USER_EVENTS = new Set(["submit", "click", "change"]);
+  const asked = new WeakMap();
+  document.addEventListener("htmx:beforeRequest", (ev) => {
+    const trigger = ev.detail.requestConfig && ev.detail.requestConfig.triggeringEvent;
+    if (!trigger || !USER_EVENTS.has(trigger.type)) return;
+    const elt = ev.detail.elt;
+    const control = (trigger.submitter && trigger.submitter.isConnected && trigger.submitter) || elt;
+    const target = ev.detail.target;
+    if (!ev.detail.xhr) return;
+    asked.set(ev.detail.xhr, {
+      control,
+      targetId: target && target.id,
+      inTarget: !!(target && target.contains && target.contains(control)),
+      rect: control.getBoundingClientRect(),
+      answered: false,
+    });
+  });
+  const ANSWER = ".alert.success, .alert.error, [data-answer]";
+  function visible(el) {
+    const r = el.getBoundingClientRect();
+    return r.bottom > 0 && r.top < window.innerHeight;
+  }
+  document.addEventListener("htmx:afterSettle", (ev) => {
+    const req = ev.detail.xhr && asked.get(ev.detail.xhr);
+    const root = ev.target;
+    if (!req || !root || !root.querySelector) return;
+    // what the action changed elsewhere on the page (a preset rewrites the form above): shown
+    if (!req.inTarget && req.targetId && root.id === req.targetId && !req.revealed) {
+      req.revealed = true;
+      if (!visible(root) || root.getBoundingClientRect().top < 0) root.scrollIntoView({ block: "start" });
+      root.classList.remove("changed");
+      void root.offsetWidth;
+      root.classList.add("changed");
+      setTimeout(() => root.classList.remove("changed"), 2500);
+    }
+    if (req.answered) return;
+    const answer = root.matches(ANSWER) ? root : root.querySelector(ANSWER);
+    if (!answer) return;
+    req.answered = true;
+    const text = (answer.textContent || "").replace(/\s+/g, " ").trim();
+    if (!text) return;
+    const kind = answer.classList.contains("error") ? "error" : answer.classList.contains("info") ? "info" : "success";
+    let near = req.control.isConnected ? req.control.getBoundingClientRect() : req.rect;
+    if (req.revealed) near = null; // the page moved: the fixed corner is where the eye is
+    toast(text, kind, near);
+  });
 
   // ---- copy to clipboard (works on plain-HTTP LAN addresses too) ----
   async function copyText(text) {
@@ -94,6 +164,12 @@
   });
 
   // ---- drag-and-drop image fields with preview ----
+  // a form's button that needs a file ("Запустить тест") is enabled only once one is chosen
+  function needsFile(zone, has) {
+    const form = zone.closest("form");
+    const btn = form && form.querySelector("[data-needs-file]");
+    if (btn) btn.disabled = !has;
+  }
   function resetDrop(zone) {
     if (!zone) return;
     const input = zone.querySelector("input[type=file]");
@@ -105,6 +181,7 @@
       img.hidden = true;
     }
     zone.classList.remove("has-file");
+    needsFile(zone, false);
     const name = zone.querySelector("[data-file-name]");
     if (name) name.textContent = "";
     const controls = zone.parentElement.querySelector("[data-when-file]");
@@ -123,6 +200,7 @@
       img.hidden = false;
     }
     zone.classList.add("has-file");
+    needsFile(zone, true);
     const name = zone.querySelector("[data-file-name]");
     if (name) name.textContent = file.name;
     const controls = zone.parentElement.querySelector("[data-when-file]");
@@ -195,43 +273,99 @@
     }
   });
 
-  // ---- switching a slot off asks first (the booth is refused from then on); capture phase, so
-  // a refusal stops the change before htmx sees it ----
+  // ---- the console's own confirmation dialog: it names the action (the title) and what it
+  // destroys (the text); every destructive action asks through it (no browser confirm()) ----
+  function ask(el) {
+    const dlg = document.getElementById("confirm-dialog");
+    if (!dlg || !dlg.showModal) return Promise.resolve(false);
+    const title = dlg.querySelector("#confirm-title");
+    const textEl = dlg.querySelector("#confirm-text");
+    const ok = dlg.querySelector("[data-confirm-ok]");
+    title.dataset.default = title.dataset.default || title.textContent;
+    ok.dataset.default = ok.dataset.default || ok.textContent;
+    title.textContent = el.dataset.confirmTitle || title.dataset.default;
+    textEl.textContent = el.dataset.confirm || el.dataset.confirmOff || "";
+    ok.textContent = el.dataset.confirmOk || el.dataset.confirmTitle || ok.dataset.default;
+    dlg.returnValue = "";
+    dlg.showModal();
+    const cancel = dlg.querySelector("[data-confirm-cancel]");
+    if (cancel) cancel.focus();
+    return new Promise((resolve) => {
+      dlg.addEventListener("close", () => resolve(dlg.returnValue === "ok"), { once: true });
+    });
+  }
+  window.pcAsk = ask;
+
+  // switching a slot off asks first (the booth is refused from then on); capture phase, so the
+  // change stops before htmx sees it and goes on only after "yes"
   document.addEventListener(
     "change",
     (ev) => {
       const input = ev.target;
       if (!input.matches || !input.matches("input[data-confirm-off]") || input.checked) return;
-      if (!window.confirm(input.dataset.confirmOff)) {
-        input.checked = true;
-        ev.stopImmediatePropagation();
-        ev.preventDefault();
+      if (input.dataset.confirmed === "1") {
+        delete input.dataset.confirmed;
+        return;
       }
+      input.checked = true;
+      ev.stopImmediatePropagation();
+      ev.preventDefault();
+      ask(input).then((yes) => {
+        if (!yes) return input.focus();
+        input.dataset.confirmed = "1";
+        input.checked = false;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      });
     },
     true,
   );
 
-  // ---- plain (non-htmx) forms that ask before they post ----
+  // plain (non-htmx) forms that ask before they post
   document.addEventListener("submit", (ev) => {
     const form = ev.target.closest && ev.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.dataset.confirm)) ev.preventDefault();
+    if (!form || ev.defaultPrevented || form.hasAttribute("hx-post")) return;
+    if (form.dataset.confirmed === "1") {
+      delete form.dataset.confirmed;
+      return;
+    }
+    ev.preventDefault();
+    const submitter = ev.submitter;
+    ask(form).then((yes) => {
+      if (!yes) return;
+      form.dataset.confirmed = "1";
+      form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+    });
   });
 
-  // ---- forms that check their input before asking for confirmation (a typo costs no dialog) ----
+  // htmx actions: a form may check its input first (a typo costs no dialog), then the dialog asks
   document.addEventListener("htmx:confirm", (ev) => {
-    const form = ev.detail.elt.closest && ev.detail.elt.closest("form[data-min-length]");
-    if (!form) return;
-    const input = form.querySelector("input[name=value]");
-    const out = form.querySelector("[data-form-error]");
-    const short = !input || input.value.length < Number(form.dataset.minLength);
-    if (out) {
-      out.textContent = short ? form.dataset.tooShort || "" : "";
-      out.hidden = !short;
+    const elt = ev.detail.elt;
+    const form = elt.closest && elt.closest("form[data-min-length]");
+    if (form) {
+      const input = form.querySelector("input[name=value]");
+      const out = form.querySelector("[data-form-error]");
+      const short = !input || input.value.length < Number(form.dataset.minLength);
+      if (out) {
+        out.textContent = short ? form.dataset.tooShort || "" : "";
+        out.hidden = !short;
+      }
+      if (short) {
+        ev.preventDefault();
+        if (input) input.focus();
+        return;
+      }
     }
-    if (short) {
-      ev.preventDefault();
-      if (input) input.focus();
-    }
+    // the element that asks: the one making the request, or the button that submitted its form
+    const trigger = ev.detail.triggeringEvent;
+    const submitter = trigger && trigger.submitter;
+    const asker =
+      (submitter && submitter.matches && submitter.matches("[data-confirm]") && submitter) ||
+      (elt.matches && elt.matches("[data-confirm]") && elt);
+    if (!asker) return;
+    ev.preventDefault();
+    ask(asker).then((yes) => {
+      if (yes) ev.detail.issueRequest(true);
+    });
   });
 
   // ---- long links in copy fields show their end (the slot id) rather than the host ----
@@ -251,10 +385,70 @@
     });
   }
   document.addEventListener("DOMContentLoaded", syncAttention);
+
+  // ---- long cards fold on a phone (the presets): closed on load, a tap opens them ----
+  document.addEventListener("DOMContentLoaded", () => {
+    if (wide()) return;
+    for (const d of document.querySelectorAll("details[data-fold-on-phone]")) d.open = false;
+  });
   document.addEventListener("htmx:afterSettle", syncAttention);
 
   document.addEventListener("DOMContentLoaded", () => showEnds(document));
   document.addEventListener("htmx:afterSwap", (ev) => showEnds(ev.detail.target || document));
+
+  // ---- the theme: the system's until the switch is used, then remembered for a year ----
+  const THEMES = ["auto", "dark", "light"];
+  document.addEventListener("click", (ev) => {
+    const btn = ev.target.closest && ev.target.closest("[data-theme-switch]");
+    if (!btn) return;
+    const next = THEMES[(THEMES.indexOf(btn.dataset.themeSwitch) + 1) % THEMES.length];
+    btn.dataset.themeSwitch = next;
+    if (next === "auto") {
+      document.documentElement.removeAttribute("data-theme");
+      document.cookie = "pc_theme=; path=/; max-age=0; samesite=lax";
+    } else {
+      document.documentElement.setAttribute("data-theme", next);
+      document.cookie = `pc_theme=${next}; path=/; max-age=31536000; samesite=lax`;
+    }
+    const key = `msgTheme${next[0].toUpperCase()}${next.slice(1)}`;
+    const label = msg(key, next);
+    btn.setAttribute("aria-label", label);
+    btn.title = label;
+    toast(label, "success", btn.getBoundingClientRect());
+  });
+
+  // ---- keyboard: `?` lists the shortcuts; g + a letter goes to a page; Ctrl+S saves the slot ----
+  const GO = { d: "/", g: "/gallery", j: "/jobs", s: "/stats", n: "/settings", y: "/system", a: "/audit" };
+  let goPending = 0;
+  document.addEventListener("keydown", (ev) => {
+    if ((ev.ctrlKey || ev.metaKey) && !ev.altKey && ev.key.toLowerCase() === "s") {
+      const form = document.getElementById("slot-form");
+      if (form && form.querySelector("button[type=submit]")) {
+        ev.preventDefault();
+        form.requestSubmit(form.querySelector("button[type=submit]"));
+      }
+      return;
+    }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const t = ev.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (ev.key === "?") {
+      const dlg = document.getElementById("shortcuts-dialog");
+      if (dlg && dlg.showModal) {
+        ev.preventDefault();
+        dlg.showModal();
+      }
+      return;
+    }
+    if (goPending && Date.now() - goPending < 1500 && GO[ev.key]) {
+      goPending = 0;
+      ev.preventDefault();
+      window.location.href = GO[ev.key];
+      return;
+    }
+    goPending = ev.key === "g" ? Date.now() : 0;
+  });
 
   // ---- readable errors for what the server could not render (never raw JSON) ----
   document.addEventListener("htmx:beforeSwap", (ev) => {

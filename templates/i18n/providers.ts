@@ -3,13 +3,16 @@
  * English. Kept beside ru.ts/en.ts in a dictionary of their own; `pt(v)` picks the language.
  */
 import type { Lang } from "./index";
+import { enCount, ruCount } from "./plural";
 
 const ru = {
   quota: {
     title: "Квоты провайдеров на сегодня",
     hint: "Каждый запрос к провайдеру считается. Сутки квоты заканчиваются там же, где у провайдера: Gemini — в полночь по тихоокеанскому времени, OpenAI — в полночь UTC, Turbotext — в полночь по Москве.",
     requests: (n: number, limit: number | null) =>
-      limit === null ? `${n} запросов — лимит не задан` : `${n} из ${limit} запросов`,
+      limit === null
+        ? `${ruCount(n, "запрос", "запроса", "запросов")} — лимит не задан`
+        : `${n} из ${ruCount(limit, "запроса", "запросов", "запросов")}`,
     resets: (when: string) => `Сброс: ${when}`,
     exhaustedByProvider: "Провайдер сообщил, что квота исчерпана.",
     warn: (provider: string, percent: number, when: string) =>
@@ -39,6 +42,7 @@ const ru = {
     running: "Проверяем…",
     ok: (seconds: string) => `Провайдер ответил как надо за ${seconds} с.`,
     failed: "Проверка не прошла",
+    providerSaid: "Слова провайдера:",
     model: (m: string) => `Модель: ${m}`,
     models: (list: string) => `Доступные модели изображений: ${list}`,
     balance: (facts: string) => `Баланс: ${facts}`,
@@ -83,7 +87,9 @@ const en: ProvidersDict = {
     title: "Provider quotas today",
     hint: "Every request to a provider is counted. A quota day ends where the provider's does: Gemini at midnight Pacific time, OpenAI at midnight UTC, Turbotext at midnight Moscow time.",
     requests: (n: number, limit: number | null) =>
-      limit === null ? `${n} requests — no limit set` : `${n} of ${limit} requests`,
+      limit === null
+        ? `${enCount(n, "request", "requests")} — no limit set`
+        : `${n} of ${enCount(limit, "request", "requests")}`,
     resets: (when: string) => `Resets: ${when}`,
     exhaustedByProvider: "The provider said its quota is exhausted.",
     warn: (provider: string, percent: number, when: string) =>
@@ -113,6 +119,7 @@ const en: ProvidersDict = {
     running: "Checking…",
     ok: (seconds: string) => `The provider answered as expected in ${seconds} s.`,
     failed: "The check failed",
+    providerSaid: "The provider's own words:",
     model: (m: string) => `Model: ${m}`,
     models: (list: string) => `Image models available: ${list}`,
     balance: (facts: string) => `Balance: ${facts}`,

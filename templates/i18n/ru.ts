@@ -1,14 +1,7 @@
 /** Every string of the web UI in Russian (the default). `en.ts` must have the same shape. */
-import { errorTexts } from "../../src/lib/errors";
 
-/** The Russian noun form for a count: 1 пароль, 2 пароля, 5 паролей (11–14 take the last). */
-function plural(n: number, one: string, few: string, many: string): string {
-  const d = n % 10;
-  const dd = n % 100;
-  if (d === 1 && dd !== 11) return one;
-  if (d >= 2 && d <= 4 && (dd < 12 || dd > 14)) return few;
-  return many;
-}
+import { errorTexts } from "../../src/lib/errors";
+import { ruCount, ruForm } from "./plural";
 
 export const ru = {
   locale: "ru-RU",
@@ -30,6 +23,49 @@ export const ru = {
     mainMenu: "Главное меню",
     language: "Язык",
     signedInAs: (user: string) => `Вы вошли как ${user}`,
+  },
+  console: {
+    skipToContent: "Перейти к содержимому",
+    confirmTitle: "Подтвердите действие",
+    confirmOk: "Да, выполнить",
+    keepIt: "Не сейчас",
+    shortcutsTitle: "Клавиатура",
+    shortcutsOpen: "Сочетания клавиш (?)",
+    shortcuts: [
+      ["?", "этот список"],
+      ["g, затем d", "слоты"],
+      ["g, затем g", "галерея"],
+      ["g, затем j", "задачи"],
+      ["g, затем s", "статистика"],
+      ["g, затем n", "настройки"],
+      ["g, затем y", "система"],
+      ["g, затем a", "журнал"],
+      ["Ctrl+S / ⌘S", "сохранить слот (на странице слота)"],
+      ["Esc", "закрыть окно"],
+    ] as [string, string][],
+    theme: {
+      auto: "Тема: как в системе",
+      light: "Тема: светлая",
+      dark: "Тема: тёмная",
+    },
+    actions: {
+      unblock: "Снять блокировку",
+      removePreset: "Удалить пресет",
+      resume: "Включить провайдер снова",
+      rotate: "Сменить пароль будки",
+      clearKey: "Удалить ключ провайдера",
+      purge: "Очистить хранилище",
+      cancelJob: "Отменить задачу",
+      clearNotify: "Убрать значение",
+      deletePhoto: "Удалить фото",
+      removeTemplate: "Удалить шаблон",
+      revokeSession: "Завершить сессию",
+      revokeOthers: "Завершить остальные сессии",
+      switchOff: "Выключить слот",
+      resetStats: "Сбросить статистику",
+    },
+    answers: "Ответы на действия",
+    onThisPage: "На этой странице",
   },
   common: {
     byteUnits: ["Б", "КБ", "МБ", "ГБ", "ТБ"],
@@ -287,6 +323,10 @@ export const ru = {
       unknownProvider: "Провайдер слота неизвестен этой версии сервера.",
       unknownOperation: "У провайдера нет операции, выбранной в слоте.",
       notImage: "Входной файл — не изображение JPG, PNG, WebP или HEIC.",
+      deadlineProvider: "Время ожидания будки вышло раньше, чем ответил провайдер.",
+      deadlineJob: "Время ожидания будки вышло раньше, чем задача завершилась.",
+      databaseDown: "База данных была недоступна, пока задача выполнялась.",
+      internal: "Внутренняя ошибка сервера (подробности — в журнале сервера).",
     },
     providerSaid: "Ответ провайдера:",
     pollLine: (queueid: string, answer: string) => `очередь ${queueid} · ${answer}`,
@@ -347,6 +387,7 @@ export const ru = {
       late_result_discarded: "поздний ответ провайдера отброшен",
       interrupted: "прервано перезапуском",
       requeued: "возвращено в очередь",
+      claimed: "взято в работу (провайдер не вызывался)",
       received: "получено",
       dispatched: "отправлено провайдеру",
       provider_responded: "ответ провайдера",
@@ -387,8 +428,10 @@ export const ru = {
     title: "Ваше фото",
     download: "Скачать фото",
     expires: (until: string) => `Фото доступно до ${until}`,
-    expired: "Срок хранения этого фото истёк.",
-    notFound: "Фото не найдено. Проверьте ссылку.",
+    expired:
+      "Фото хранятся ограниченное время, и это уже удалено с сервера. Если оно вам нужно, попросите фотографа прислать его ещё раз.",
+    notFound:
+      "По этой ссылке ничего нет — возможно, в ней опечатка. Проверьте, что ссылка скопирована целиком, или отсканируйте QR-код ещё раз.",
     notFoundTitle: "Фото не найдено",
     expiredTitle: "Срок хранения истёк",
     deletedTitle: "Фото удалено",
@@ -462,7 +505,7 @@ export const ru = {
     newKey: "Новый ключ",
     replaceKey: "Заменить",
     setKey: "Задать",
-    passwordTooShort: (n: number) => `Пароль не короче ${n} символов.`,
+    passwordTooShort: (n: number) => `Пароль не короче ${n} ${ruForm(n, "символа", "символов", "символов")}.`,
     clearKey: "Удалить ключ",
     confirmClearKey: "Удалить ключ? Слоты этого провайдера перестанут работать.",
     keyNotNeeded: "Ключ не нужен",
@@ -493,7 +536,13 @@ export const ru = {
     eyebrow: "Мониторинг SLA",
     title: "Статистика",
     period: "Период",
-    periods: { "24h": "24 часа", "7d": "7 дней", "30d": "30 дней" } as Record<string, string>,
+    periods: { today: "Сегодня", "24h": "24 часа", "7d": "7 дней", "30d": "30 дней" } as Record<
+      string,
+      string
+    >,
+    refusals: "Отказы будке",
+    hideEmptySlots: "Скрыть пустые слоты",
+    showAllSlots: "Показать все слоты",
     autoRefresh: "Обновляется каждую минуту",
     csv: "Скачать CSV",
     total: "Всего обработок",
@@ -547,7 +596,7 @@ export const ru = {
     ackHint: "Скрыть для меня, пока не случится что-то новое",
     blockedTitle: "Будка заблокирована после неверных паролей",
     blockedLine: (address: string, n: number, since: string) =>
-      `${address}: ${n} ${plural(n, "неверный пароль", "неверных пароля", "неверных паролей")} с ${since}`,
+      `${address}: ${ruCount(n, "неверный пароль", "неверных пароля", "неверных паролей")} с ${since}`,
     blockedStale: "будка всё ещё отправляет старый?",
     blockedHint:
       "С этого адреса проверяется одна попытка в 30 секунд, и верный пароль сразу снимает блокировку. Впишите новый пароль в DSLR Remote Pro или разблокируйте адрес.",
@@ -598,8 +647,8 @@ export const ru = {
     min: (n: string) => `Не меньше ${n}.`,
     max: (n: string) => `Не больше ${n}.`,
     range: (a: string, b: string) => `Целое число от ${a} до ${b}.`,
-    maxLength: (n: string) => `Не длиннее ${n} символов.`,
-    minLength: (n: string) => `Не короче ${n} символов.`,
+    maxLength: (n: string) => `Не длиннее ${n} ${ruForm(Number(n), "символа", "символов", "символов")}.`,
+    minLength: (n: string) => `Не короче ${n} ${ruForm(Number(n), "символа", "символов", "символов")}.`,
     oneOf: "Выберите значение из списка.",
     boolean: "Ожидается «да» или «нет».",
     text: "Ожидается текст.",
@@ -607,7 +656,7 @@ export const ru = {
     needsPrompt: "Этой операции нужен промпт.",
     nameEmpty: "Название не может быть пустым.",
     url: "Адрес вида http://… или https://… без логина, пароля и параметров.",
-    password: (n: string) => `Пароль не короче ${n} символов.`,
+    password: (n: string) => `Пароль не короче ${n} ${ruForm(Number(n), "символа", "символов", "символов")}.`,
     role: "Роль — латинское слово строчными буквами, например style или face.",
     slotId: "Номер слота вида slot-001.",
     date: "Дата и время в формате ISO 8601.",
@@ -816,6 +865,10 @@ export const ru = {
     action: "Действие",
     details: "Подробности",
     empty: "Записей нет.",
+    notSet: "не задано",
+    noLimit: "без лимита",
+    hours: "ч",
+    signedIn: (when: string) => `вход ${when}`,
     actions: {
       "slot.updated": "слот изменён",
       "slot.stats_reset": "статистика слота сброшена",
@@ -835,6 +888,11 @@ export const ru = {
       "gallery.shared": "галерея открыта по ссылке",
       "gallery.share_revoked": "ссылка на галерею отозвана",
       "media.purged": "хранилище очищено",
+      "job.deleted": "фото удалено",
+      "job.rerun": "задача запущена заново",
+      "preset.created": "пресет сохранён",
+      "preset.deleted": "пресет удалён",
+      "master_key.rotated": "мастер-ключ сменён",
       "notify.updated": "уведомления настроены",
     } as Record<string, string>,
     keys: {
@@ -853,6 +911,12 @@ export const ru = {
       fields: "поля",
       scope: "что",
       key: "кто",
+      session: "сессия",
+      name: "название",
+      operation: "операция",
+      new_job_id: "новая задача",
+      status: "состояние",
+      forced: "несмотря на предупреждение",
       failures: "неверных паролей",
       reason: "почему",
     } as Record<string, string>,
@@ -873,6 +937,7 @@ export const ru = {
       settings: "параметры",
       size_limit_mb: "предел размера",
       output_format: "формат результата",
+      fallback_min_seconds: "время для резервного провайдера",
       sync_response_seconds: "ожидание результата",
       result_retention_hours: "хранение результатов",
       max_in_flight_jobs: "одновременно задач",
@@ -914,7 +979,10 @@ export const ru = {
     signedIn: "Вход",
     address: "Адрес",
     expires: "Действует до",
-    thisSession: "эта сессия",
+    device: "Браузер и устройство",
+    thisDevice: "это устройство",
+    unknownBrowser: "неизвестный браузер",
+    deviceKinds: { phone: "телефон", tablet: "планшет", computer: "компьютер" },
     revoke: "Завершить",
     confirmRevoke: "Завершить эту сессию?",
     revokeOthers: (n: number) => `Завершить остальные (${n})`,

@@ -49,6 +49,7 @@ export function EnabledToggle({
           disabled={!writable}
           aria-label={`${v.t.dashboard.toggleEnabled}: ${slotId}`}
           data-confirm-off={v.t.dashboard.confirmOff(slotId)}
+          data-confirm-title={v.t.console.actions.switchOff}
         />
         <span class="track"></span>
         <span class="small" safe>

@@ -4,6 +4,8 @@ import {
   Alert,
   AlertText,
   CardsTable,
+  confirmAttrs,
+  FailureReason,
   FilterSelect,
   JobMessage,
   JobsTable,
@@ -13,7 +15,7 @@ import {
 } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
-import { can, fmtDateTime, fmtDuration, fmtTime, type View } from "../view";
+import { can, fmtDateTime, fmtDuration, fmtTime, slotName, type View } from "../view";
 
 export interface JobListItem {
   id: string;
@@ -46,7 +48,7 @@ function CancelButton({ v, id }: { v: View; id: string }): JSX.Element {
       type="button"
       class="btn small danger ghost"
       hx-post={`/jobs/${id}/cancel`}
-      hx-confirm={v.t.jobs.confirmCancel}
+      {...confirmAttrs(v.t.console.actions.cancelJob, v.t.jobs.confirmCancel)}
       hx-target="#live-queue"
       hx-swap="outerHTML"
     >
@@ -261,6 +263,8 @@ export interface JobDetailModel {
     resultAvailable: boolean;
     clientMeta: Record<string, string>;
     clientIp: string | null;
+    /** The slot's name (the page's title); null if the slot could not be read. */
+    slotName: string | null;
     /** The fallback the job went to (provider · operation, as labelled), when it did. */
     fallbackLabel: string | null;
     servedByFallback: boolean;
@@ -350,7 +354,11 @@ function JobActions({ v, j, active }: { v: View; j: JobDetailModel["job"]; activ
       {j.deletedAt ? (
         ""
       ) : (
-        <form method="post" action={`/jobs/${j.id}/delete`} data-confirm={v.t.jobs.confirmDelete}>
+        <form
+          method="post"
+          action={`/jobs/${j.id}/delete`}
+          {...confirmAttrs(v.t.console.actions.deletePhoto, v.t.jobs.confirmDelete)}
+        >
           <button class="btn danger ghost" type="submit">
             <Icon name="trash" />
             <span safe>{v.t.jobs.delete}</span>
@@ -438,12 +446,15 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
           </div>
           <h1>
             <a href={`/slots/${j.slotId}`} safe>
-              {j.slotId}
+              {j.slotName ? slotName(v, j.slotName) : j.slotId}
             </a>{" "}
             <StatusPill v={v} status={j.status} />
           </h1>
           <p class="sub">
-            <span safe>{j.providerLabel}</span> · <span safe>{j.operationLabel}</span> ·{" "}
+            <span class="mono" safe>
+              {j.slotId}
+            </span>{" "}
+            · <span safe>{j.providerLabel}</span> · <span safe>{j.operationLabel}</span> ·{" "}
             <span safe>{v.t.result.source[j.source] ?? j.source}</span>
           </p>
         </div>
@@ -469,8 +480,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
       <JobNotes v={v} j={j} />
       {j.failureReason ? (
         <Alert kind="error">
-          <strong safe>{v.t.jobs.reasons[j.failureReason] ?? j.failureReason}</strong>
-          <JobMessage v={v} message={j.errorMessage} />
+          <FailureReason v={v} reason={j.failureReason} message={j.errorMessage} strong />
         </Alert>
       ) : (
         ""
@@ -485,13 +495,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
                 <span class="muted small" safe>
                   {`+${fmtDuration(v, s.offsetMs)} · ${fmtTime(v, s.at)}`}
                 </span>
-                {s.message ? (
-                  <div class="small" safe>
-                    {s.message}
-                  </div>
-                ) : (
-                  ""
-                )}
+                <JobMessage v={v} message={s.message} />
                 {typeof s.details.reason === "string" ? (
                   <div class="small" safe>
                     {v.t.jobs.reasons[s.details.reason] ?? s.details.reason}

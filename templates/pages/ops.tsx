@@ -1,7 +1,17 @@
 /** @jsxImportSource @kitajs/html */
 /** The pages operators expect besides the daily ones: system health, the audit log, their own account. */
+
 import { UnblockButton } from "../attention";
-import { AlertText, CardsTable, Field, FilterSelect, Pager, PasswordInput } from "../components";
+import { AuditDetails, type AuditNames } from "../audit";
+import {
+  AlertText,
+  CardsTable,
+  confirmAttrs,
+  Field,
+  FilterSelect,
+  Pager,
+  PasswordInput,
+} from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { MediaStorageCard, type MediaStorageModel } from "../media-storage";
@@ -377,52 +387,6 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
-function detailValue(v: View, key: string, value: unknown): JSX.Element {
-  if (key === "slot_id" && typeof value === "string") {
-    return (
-      <a href={`/slots/${value}`} class="mono" safe>
-        {value}
-      </a>
-    );
-  }
-  if (key === "job_id" && typeof value === "string") {
-    return (
-      <a href={`/jobs/${value}`} class="mono" safe>
-        {value.slice(0, 8)}
-      </a>
-    );
-  }
-  if (key === "username" && typeof value === "string") return <span safe>{actorName(v, value)}</span>;
-  const word = typeof value === "string" ? v.t.audit.values[key]?.[value] : undefined;
-  if (word) return <span safe>{word}</span>;
-  if (Array.isArray(value)) {
-    return <span safe>{value.map((x) => v.t.audit.changedFields[String(x)] ?? String(x)).join(", ")}</span>;
-  }
-  if (typeof value === "boolean") return <span safe>{value ? v.t.common.yes : v.t.common.no}</span>;
-  if (value === null || value === undefined) return <span safe>{v.t.common.none}</span>;
-  return (
-    <span class="mono break" translate="no" safe>
-      {typeof value === "object" ? JSON.stringify(value) : String(value)}
-    </span>
-  );
-}
-
-function AuditDetails({ v, details }: { v: View; details: Record<string, unknown> }): JSX.Element {
-  if (!Object.keys(details).length) return "";
-  return (
-    <ul class="plain">
-      {Object.entries(details).map(([k, val]) => (
-        <li>
-          <span class="muted" safe>
-            {`${v.t.audit.keys[k] ?? k}:`}
-          </span>{" "}
-          {detailValue(v, k, val)}
-        </li>
-      ))}
-    </ul>
-  );
-}
-
 export function AuditPage({
   v,
   entries,
@@ -431,8 +395,10 @@ export function AuditPage({
   actions,
   actors,
   filter,
+  names,
 }: {
   v: View;
+  names: AuditNames;
   entries: AuditEntry[];
   page: number;
   pages: number;
@@ -496,7 +462,7 @@ export function AuditPage({
                 { label: a.when, text: (e) => fmtDateTime(v, e.at) },
                 { label: a.actor, text: (e) => actorName(v, e.actor) },
                 { label: a.action, text: (e) => a.actions[e.action] ?? e.action },
-                { label: a.details, cell: (e) => <AuditDetails v={v} details={e.details} /> },
+                { label: a.details, cell: (e) => <AuditDetails v={v} names={names} details={e.details} /> },
               ]}
             />
           </div>
@@ -516,7 +482,16 @@ export interface SessionView {
   createdAt: string;
   expiresAt: string;
   clientIp: string | null;
+  /** Browser and system from the User-Agent at sign-in (nulls when unknown or not stored). */
+  device: { browser: string | null; system: string | null; kind: "phone" | "tablet" | "computer" | null };
   current: boolean;
+}
+
+/** "Firefox · Linux (компьютер)"; "неизвестный браузер" when the User-Agent said nothing we know. */
+export function deviceName(v: View, d: SessionView["device"]): string {
+  const a = v.t.account;
+  const name = [d.browser ?? a.unknownBrowser, d.system].filter(Boolean).join(" · ");
+  return d.kind ? `${name} (${a.deviceKinds[d.kind]})` : name;
 }
 
 export function PasswordCard({
@@ -590,13 +565,15 @@ export function SessionsCard({
         rowAttrs={(x) => ({ "data-session": x.id })}
         columns={[
           {
-            label: a.signedIn,
+            label: a.device,
             cell: (x) => (
               <>
-                <span safe>{fmtDateTime(v, x.createdAt)}</span>{" "}
+                <span data-device safe>
+                  {deviceName(v, x.device)}
+                </span>{" "}
                 {x.current ? (
-                  <span class="pill ok" safe>
-                    {a.thisSession}
+                  <span class="pill ok" data-this-device safe>
+                    {a.thisDevice}
                   </span>
                 ) : (
                   ""
@@ -604,6 +581,7 @@ export function SessionsCard({
               </>
             ),
           },
+          { label: a.signedIn, text: (x) => fmtDateTime(v, x.createdAt) },
           { label: a.address, mono: true, text: (x) => x.clientIp ?? v.t.common.none },
           { label: a.expires, text: (x) => fmtDateTime(v, x.expiresAt) },
           {
@@ -619,7 +597,7 @@ export function SessionsCard({
                   hx-post={`/account/sessions/${x.id}/revoke`}
                   hx-target="#sessions-card"
                   hx-swap="outerHTML"
-                  hx-confirm={a.confirmRevoke}
+                  {...confirmAttrs(v.t.console.actions.revokeSession, a.confirmRevoke)}
                 >
                   <Icon name="x" />
                   <span safe>{a.revoke}</span>
@@ -635,7 +613,7 @@ export function SessionsCard({
           hx-post="/account/sessions/revoke-others"
           hx-target="#sessions-card"
           hx-swap="outerHTML"
-          hx-confirm={a.confirmRevokeOthers}
+          {...confirmAttrs(v.t.console.actions.revokeOthers, a.confirmRevokeOthers)}
         >
           <Icon name="logout" />
           <span safe>{a.revokeOthers(others)}</span>

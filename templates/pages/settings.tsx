@@ -2,15 +2,16 @@
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, notifications, purge. Read-only without settings:write. */
 
 import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
-import { Alert, AlertText, Field, PasswordInput } from "../components";
+import { Alert, AlertText, confirmAttrs, Field, PageNav, PasswordInput } from "../components";
 import type { FieldErrors } from "../forms";
+import { pt } from "../i18n/providers";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { NotifyCard, type NotifyModel } from "../notify";
 import { PricesCard, type PricesModel } from "../prices";
 import { CheckButton } from "../provider-check";
 import { QuotaLimitsCard, type QuotaView } from "../quota";
-import { can, fmtDateTime, type View } from "../view";
+import { actorName, can, fmtDateTime, type View } from "../view";
 
 export interface SettingsModel {
   syncSeconds: number;
@@ -175,7 +176,10 @@ export function IngestPasswordCard({
       </h2>
       <p safe>
         {m.ingest.isSet
-          ? v.t.settings.ingestPasswordStatus(fmtDateTime(v, m.ingest.updatedAt), m.ingest.updatedBy ?? "—")
+          ? v.t.settings.ingestPasswordStatus(
+              fmtDateTime(v, m.ingest.updatedAt),
+              m.ingest.updatedBy ? actorName(v, m.ingest.updatedBy) : v.t.common.none,
+            )
           : v.t.settings.ingestPasswordNotSet}
       </p>
       <p class="hint" safe>
@@ -216,7 +220,7 @@ export function IngestPasswordCard({
             id="generate-password"
             hx-post="/settings/ingest-password"
             hx-vals='{"generate":"true"}'
-            hx-confirm={v.t.settings.confirmRotate}
+            {...confirmAttrs(v.t.console.actions.rotate, v.t.settings.confirmRotate)}
             hx-target="#ingest-password"
             hx-swap="outerHTML"
           >
@@ -228,7 +232,7 @@ export function IngestPasswordCard({
             hx-post="/settings/ingest-password"
             hx-target="#ingest-password"
             hx-swap="outerHTML"
-            hx-confirm={v.t.settings.confirmRotate}
+            {...confirmAttrs(v.t.console.actions.rotate, v.t.settings.confirmRotate)}
             data-min-length={String(MIN_INGEST_PASSWORD)}
             data-too-short={v.t.settings.passwordTooShort(MIN_INGEST_PASSWORD)}
           >
@@ -324,7 +328,7 @@ export function ProviderKeysCard({
                   type="button"
                   hx-post={`/settings/keys/${k.id}`}
                   hx-vals='{"action":"clear"}'
-                  hx-confirm={v.t.settings.confirmClearKey}
+                  {...confirmAttrs(v.t.console.actions.clearKey, v.t.settings.confirmClearKey)}
                   hx-target="#provider-keys"
                   hx-swap="outerHTML"
                   safe
@@ -377,7 +381,7 @@ export function PurgeCard({ v, m, done }: { v: View; m: SettingsModel; done?: nu
           type="button"
           class="btn danger ghost"
           hx-post="/settings/purge"
-          hx-confirm={v.t.settings.confirmPurge}
+          {...confirmAttrs(v.t.console.actions.purge, v.t.settings.confirmPurge)}
           hx-target="#purge"
           hx-swap="outerHTML"
         >
@@ -412,6 +416,17 @@ export function SettingsPage({
           <h1 safe>{v.t.settings.title}</h1>
         </div>
       </div>
+      <PageNav
+        v={v}
+        links={[
+          ["#timing-form", v.t.settings.timing],
+          ["#quota-limits", pt(v).quota.limitsTitle],
+          ["#ingest-password", v.t.settings.ingestPassword],
+          ["#provider-keys", v.t.settings.providerKeys],
+          ["#notify-settings", v.t.settings.notify.title],
+          ["#purge", v.t.settings.purge],
+        ]}
+      />
       {can(v, "settings:write") ? (
         ""
       ) : (

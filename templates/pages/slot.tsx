@@ -12,14 +12,17 @@ import {
   Alert,
   AlertText,
   CopyField,
+  confirmAttrs,
   DropZone,
   Field,
   type JobRowView,
   JobsTable,
+  PageNav,
   ResultCard,
   type ResultItem,
 } from "../components";
 import type { FieldErrors } from "../forms";
+import { pt } from "../i18n/providers";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { type PresetCardView, PresetsCard } from "../presets";
@@ -458,7 +461,7 @@ export function SlotForm({
         ""
       )}
       {outcome.notice ? (
-        <Alert kind="info">
+        <Alert kind="info" answer>
           <span safe>{outcome.notice}</span>
         </Alert>
       ) : (
@@ -493,6 +496,7 @@ export function SlotForm({
             checked={m.enabled}
             disabled={!writable}
             data-confirm-off={v.t.dashboard.confirmOff(m.slotId)}
+            data-confirm-title={v.t.console.actions.switchOff}
           />
           <span class="track"></span>
           <span safe>{v.t.slot.enabled}</span>
@@ -625,9 +629,12 @@ export function TemplatesCard({
   error,
   uploaded,
   oob,
+  roleNames = {},
 }: {
   v: View;
   slotId: string;
+  /** Every role's name (a template kept from another operation is named too, never "style"). */
+  roleNames?: Record<string, string>;
   needs: TemplateNeedView[];
   templates: TemplateItem[];
   error?: string;
@@ -640,7 +647,7 @@ export function TemplatesCard({
     ...needs.map((n) => n.role),
     ...templates.map((t) => t.role).filter((r) => !needs.some((n) => n.role === r)),
   ];
-  const labelOf = (role: string) => needs.find((n) => n.role === role)?.label ?? role;
+  const labelOf = (role: string) => needs.find((n) => n.role === role)?.label ?? roleNames[role] ?? role;
   if (!roles.length) return <section id="templates-card" hx-swap-oob={swap}></section>;
   return (
     <section id="templates-card" class="card" hx-swap-oob={swap}>
@@ -678,11 +685,12 @@ export function TemplatesCard({
                           type="button"
                           class="btn small danger ghost"
                           hx-post={`/slots/${slotId}/templates/${t.id}/delete`}
-                          hx-confirm={
+                          {...confirmAttrs(
+                            v.t.console.actions.removeTemplate,
                             needs.some((n) => n.role === role && n.required) && mine.length === 1
                               ? v.t.slot.confirmRemoveLastRequired(labelOf(role))
-                              : v.t.slot.confirmRemoveTemplate
-                          }
+                              : v.t.slot.confirmRemoveTemplate,
+                          )}
                           hx-target="#templates-card"
                           hx-swap="outerHTML"
                           title={v.t.slot.removeTemplate}
@@ -967,7 +975,7 @@ function TestCard({
           </datalist>
         </fieldset>
         <div class="row">
-          <button class="btn" type="submit">
+          <button class="btn" type="submit" disabled data-needs-file>
             <Icon name="play" />
             <span safe>{v.t.slot.runTest}</span>
           </button>
@@ -1173,6 +1181,17 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
           </span>
         </div>
       </div>
+      <PageNav
+        v={v}
+        links={[
+          ["#slot-form", v.t.slot.settingsTitle],
+          ...(can(v, "slots:write") ? [["#test-card", v.t.slot.testTitle] as [string, string]] : []),
+          ["#booth-card", v.t.slot.boothTitle],
+          ...(m.presets ? [["#presets-card", pt(v).presets.title] as [string, string]] : []),
+          ["#recent-results", v.t.slot.recentResults],
+          ["#recent-jobs", v.t.slot.recentJobs],
+        ]}
+      />
       <SlotTrouble v={v} s={m.trouble} />
       <SlotWarnings
         v={v}

@@ -1,12 +1,13 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
 import { DEFAULT_CURRENCY } from "../../src/domain/cost";
-import { Alert, JobMessage } from "../components";
+import { Alert, confirmAttrs, FailureReason } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtMoney, fmtNumber, fmtTime, slotName, type View } from "../view";
 
-export const PERIODS = ["24h", "7d", "30d"] as const;
+/** "today" (the studio's calendar day so far, the default) and rolling periods. */
+export const PERIODS = ["today", "24h", "7d", "30d"] as const;
 export type Period = (typeof PERIODS)[number];
 
 export interface SlaRow {
@@ -25,6 +26,8 @@ export interface SlaRow {
   p95: number | null;
   /** Successes the slot's fallback provider served (part of `success`). */
   fallbackSuccess: number;
+  /** Booth requests refused before a job was made (wrong password, slot off, too large…). */
+  refusals?: number;
   /** Money the slot's provider answers cost in the period (see src/domain/cost.ts). */
   cost: number;
 }
@@ -56,6 +59,8 @@ export interface FailureRow {
 
 export interface StatsModel {
   period: Period;
+  /** "Hide empty slots": rows with no job and no refusal in the period are left out. */
+  hideEmpty?: boolean;
   total: number;
   success: number;
   timeouts: number;
@@ -150,7 +155,7 @@ function LatencyKpi(p: {
   labels: { p50: string; p95: string };
 }) {
   return (
-    <div class="kpi">
+    <div class="kpi latency">
       <div class="value small-value">
         <span class="nowrap" safe>
           {fmtDuration(p.v, p.m.p50)}
@@ -260,12 +265,23 @@ export function Chart({
   );
 }
 
+/** The SLA rows shown (and exported): every slot, or only those with something in the period. */
+export function shownRows(m: StatsModel): SlaRow[] {
+  return m.hideEmpty ? m.sla.filter((r) => r.total > 0 || (r.refusals ?? 0) > 0) : m.sla;
+}
+
+/** The page's own address with its period and the "hide empty slots" choice. */
+export function statsHref(path: string, period: Period, hideEmpty: boolean | undefined): string {
+  return `${path}?period=${period}${hideEmpty ? "&hide_empty=1" : ""}`;
+}
+
 export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
   const chartEmpty = m.buckets.every((b) => b.success + b.errors === 0);
+  const rows = shownRows(m);
   return (
     <div
       id="stats-body"
-      hx-get={`/stats?period=${m.period}`}
+      hx-get={statsHref("/stats", m.period, m.hideEmpty)}
       hx-trigger="every 60s"
       hx-select="#stats-body"
       hx-target="this"
@@ -311,8 +327,18 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
           </>
         )}
       </section>
-      <section class="card">
-        <h2 safe>{v.t.stats.slaTitle}</h2>
+      <section class="card" id="sla">
+        <div class="card-head">
+          <h2 safe>{v.t.stats.slaTitle}</h2>
+          <a
+            class="btn small ghost"
+            href={statsHref("/stats", m.period, !m.hideEmpty)}
+            data-hide-empty={m.hideEmpty ? "true" : "false"}
+            safe
+          >
+            {m.hideEmpty ? v.t.stats.showAllSlots : v.t.stats.hideEmptySlots}
+          </a>
+        </div>
         <div class="table-wrap">
           <table id="sla-table" class="cards-on-phone">
             <thead>
@@ -340,6 +366,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                   {v.t.stats.cancelled}
                 </th>
                 <th class="num" safe>
+                  {v.t.stats.refusals}
+                </th>
+                <th class="num" safe>
                   {v.t.stats.p50}
                 </th>
                 <th class="num" safe>
@@ -351,7 +380,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
               </tr>
             </thead>
             <tbody>
-              {m.sla.map((r) => (
+              {rows.map((r) => (
                 <tr data-slot={r.slotId}>
                   <td data-label={v.t.stats.slot}>
                     <a href={`/slots/${r.slotId}`} safe>
@@ -384,6 +413,9 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                   </td>
                   <td data-label={v.t.stats.cancelled} class="num" safe>
                     {String(r.cancelled)}
+                  </td>
+                  <td data-label={v.t.stats.refusals} class="num" data-refusals safe>
+                    {String(r.refusals ?? 0)}
                   </td>
                   <td data-label={v.t.stats.p50} class="num" safe>
                     {fmtDuration(v, r.p50)}
@@ -428,8 +460,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
                       {String(f.httpStatus)}
                     </td>
                     <td data-label={v.t.stats.reason}>
-                      <span safe>{v.t.jobs.reasons[f.reason] ?? f.reason}</span>
-                      <JobMessage v={v} message={f.message} />
+                      <FailureReason v={v} reason={f.reason} message={f.message} />
                     </td>
                   </tr>
                 ))}
@@ -459,12 +490,16 @@ export function StatsPage({ v, m }: { v: View; m: StatsModel }): JSX.Element {
         <div class="row">
           <nav class="segmented" aria-label={v.t.stats.period}>
             {PERIODS.map((p) => (
-              <a href={`/stats?period=${p}`} aria-current={p === m.period ? "true" : "false"} safe>
+              <a
+                href={statsHref("/stats", p, m.hideEmpty)}
+                aria-current={p === m.period ? "true" : "false"}
+                safe
+              >
                 {v.t.stats.periods[p] ?? p}
               </a>
             ))}
           </nav>
-          <a class="btn ghost" href={`/stats.csv?period=${m.period}`} download="">
+          <a class="btn ghost" href={statsHref("/stats.csv", m.period, m.hideEmpty)} download="">
             <Icon name="download" />
             <span safe>{v.t.stats.csv}</span>
           </a>
@@ -518,7 +553,7 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
           {PERIODS.map((p) => (
             <a
               href={`/stats/slots/${m.slotId}?period=${p}`}
-              aria-current={p === m.period ? "page" : undefined}
+              aria-current={p === m.period ? "true" : "false"}
               safe
             >
               {s.periods[p] ?? p}
@@ -561,7 +596,11 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
           <p class="hint" safe>
             {s.resetHint}
           </p>
-          <form method="post" action={`/stats/slots/${m.slotId}/reset`} data-confirm={s.confirmReset}>
+          <form
+            method="post"
+            action={`/stats/slots/${m.slotId}/reset`}
+            {...confirmAttrs(v.t.console.actions.resetStats, s.confirmReset)}
+          >
             <button class="btn danger ghost" type="submit">
               <Icon name="refresh" />
               <span safe>{s.reset}</span>

@@ -22,7 +22,7 @@ export const authModule = (rt: Services) =>
       async ({ body, jwt, request, server, cookie, set }) => {
         const ip = clientAddress(server, request);
         await checkLogin(rt, body.username, body.password, ip);
-        const session = await issueSession(rt, jwt, body.username, ip);
+        const session = await issueSession(rt, jwt, body.username, ip, request.headers.get("user-agent"));
         setSessionCookie(cookie, session, request);
         set.headers["cache-control"] = "no-store";
         return { access_token: session.token, token_type: "bearer", expires_in: session.expiresIn };

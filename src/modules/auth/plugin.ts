@@ -4,12 +4,14 @@
  * for a scope with the `scope` macro; cookie-authenticated state changes must come from our own
  * origin (CSRF), bearer clients are not subject to that check.
  */
+
 import { createHmac, randomUUID } from "node:crypto";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
 import { SCOPES, type Scope } from "../../accounts";
 import { isHttps, requestHost } from "../../lib/client";
 import { AppError } from "../../lib/errors";
+import { storableUserAgent } from "../../lib/user-agent";
 import type { Services } from "../../services";
 
 /** The session cookie over plain HTTP (a LAN address, where `Secure` cannot work). */
@@ -114,6 +116,7 @@ export async function issueSession(
   signer: { sign(p: Record<string, string | number>): Promise<string> },
   username: string,
   clientIp: string | null,
+  userAgent: string | null = null,
 ): Promise<{ token: string; expiresIn: number; sessionId: string }> {
   const id = randomUUID();
   const now = rt.clock.now();
@@ -124,6 +127,7 @@ export async function issueSession(
     createdAt: now,
     expiresAt: new Date(now.getTime() + expiresIn * 1000),
     clientIp,
+    userAgent: storableUserAgent(userAgent),
   });
   const token = await signer.sign({ sub: username, sid: id });
   return { token, expiresIn, sessionId: id };

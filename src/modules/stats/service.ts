@@ -21,8 +21,11 @@ import {
   resolveRange,
   roundMs,
   SLOT_RANGE,
+  truncate,
+  wallClock,
   withTotals,
   ZERO_COUNTS,
+  zonedInstant,
 } from "./arithmetic";
 import type {
   GlobalStatsQuery,
@@ -287,4 +290,23 @@ export async function overview(
     slots,
     recent_failures: failures,
   };
+}
+
+/**
+ * The studio's calendar day so far: from its midnight in the box's time zone (the zone the
+ * statistics are bucketed in) to `now`.
+ */
+export function todaySoFar(now: Date, tz: string): { from: Date; to: Date } {
+  return { from: zonedInstant(truncate(wallClock(now, tz), "day"), tz), to: now };
+}
+
+/** Booth requests refused per slot since `since` (the hourly `ingest_refusal` counters, every reason). */
+export async function refusalsBySlot(
+  rt: Pick<Services, "store">,
+  since: Date,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const r of await rt.store.attention.refusalsSince(since))
+    out[r.slot_id] = (out[r.slot_id] ?? 0) + r.count;
+  return out;
 }

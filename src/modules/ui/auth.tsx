@@ -66,7 +66,7 @@ export const uiAuthRoutes = (rt: Services) =>
       } catch (err) {
         return fail(loginError(view, err), err instanceof AppError ? err.status : 500);
       }
-      const session = await issueSession(rt, jwt, username, ip);
+      const session = await issueSession(rt, jwt, username, ip, request.headers.get("user-agent"));
       setSessionCookie(cookie, session, request);
       if (isHtmx(request)) return new Response(null, { status: 200, headers: { "HX-Redirect": state.next } });
       return new Response(null, { status: 303, headers: { Location: state.next } });

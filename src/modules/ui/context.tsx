@@ -8,7 +8,7 @@
  */
 import { Elysia, status } from "elysia";
 import { DEFAULT_LANG, dict, isLang, LANG_COOKIE, type Lang } from "../../../templates/i18n/index";
-import type { View } from "../../../templates/view";
+import { isTheme, THEME_COOKIE, type View } from "../../../templates/view";
 import type { Scope } from "../../accounts";
 import { errorPageHtml } from "../../app-errors";
 import { AppError } from "../../lib/errors";
@@ -90,7 +90,15 @@ export const uiContext = (rt: Services) =>
         const remembered = cookie[LANG_COOKIE]?.value;
         if (isLang(remembered)) lang = remembered;
       }
-      const view: View = { t: dict(lang), lang, path: pathOf(request), user: null, now: rt.clock.now() };
+      const chosen = cookie[THEME_COOKIE]?.value;
+      const view: View = {
+        t: dict(lang),
+        lang,
+        path: pathOf(request),
+        user: null,
+        now: rt.clock.now(),
+        theme: isTheme(chosen) ? chosen : undefined,
+      };
       return { view };
     })
     .macro({

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** `/jobs` (live queue + filtered list), `/jobs/{id}` (timeline), cancel. */
+
 import { Elysia } from "elysia";
 import { ResultGone } from "../../../templates/components";
 import type { Lang } from "../../../templates/i18n/index";
@@ -26,10 +27,11 @@ import {
   parseJobQuery,
   rerunJob,
 } from "../jobs/service";
-import { listSlots } from "../slots/service";
+import { findSlot, listSlots } from "../slots/service";
 import { uiContext } from "./context";
 import { operationLabel, providerLabel } from "./labels";
 import { render } from "./render";
+import { tellTimeline } from "./timeline";
 
 const PAGE_SIZE = 25;
 
@@ -125,6 +127,8 @@ export const uiJobsRoutes = (rt: Services) =>
       async ({ params, view, request, query }) => {
         try {
           const j = await getJob(rt, params.id, await linkBaseFor(rt.settings, request));
+          // the page is named after the slot (its id stays beside it); a slot is never deleted
+          const slotName = (await findSlot(rt, j.slot_id).catch(() => null))?.name ?? null;
           const fb = j.fallback_used ? j.fallback : null;
           return render(
             <JobDetailPage
@@ -133,6 +137,7 @@ export const uiJobsRoutes = (rt: Services) =>
                 flash: flashOf(view, query as Record<string, string | undefined>),
                 job: {
                   ...item(rt, view.lang, j),
+                  slotName,
                   fallbackLabel: fb
                     ? `${providerLabel(rt, fb.provider, view.lang)} · ${operationLabel(rt, fb.provider, fb.operation, view.lang)}`
                     : null,
@@ -150,13 +155,16 @@ export const uiJobsRoutes = (rt: Services) =>
                   finalizedAt: j.finalized_at,
                   resultAvailable: !!j.result_url,
                 },
-                timeline: j.timeline.map((s) => ({
-                  event: s.event,
-                  at: s.at,
-                  offsetMs: s.offset_ms,
-                  message: s.message,
-                  details: s.details,
-                })),
+                timeline: tellTimeline(
+                  j.timeline.map((s) => ({
+                    event: s.event,
+                    at: s.at,
+                    offsetMs: s.offset_ms,
+                    message: s.message,
+                    details: s.details,
+                  })),
+                  { errorMessage: j.error_message },
+                ),
               }}
             />,
           );

@@ -14,3 +14,19 @@ export function operationLabel(
 ): string {
   return rt.providers.operation(provider, operation)?.label[lang] ?? operation;
 }
+
+/** Every template role the catalogue declares, named in the page's language ("style" → "Шаблон стиля"). */
+export function roleLabels(rt: Pick<Services, "providers">, lang: Lang): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of rt.providers.list()) {
+    for (const op of p.spec.operations) {
+      for (const t of op.templates ?? []) out[t.role] ??= t.label[lang];
+    }
+  }
+  return out;
+}
+
+/** Every provider's name in the page's language, by id. */
+export function providerLabels(rt: Pick<Services, "providers">, lang: Lang): Record<string, string> {
+  return Object.fromEntries(rt.providers.list().map((p) => [p.spec.id, providerLabel(rt, p.spec.id, lang)]));
+}

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** `/system` (health, instances, notifications), `/audit` (who changed what), `/account` (own password, sessions). */
+
 import { Elysia } from "elysia";
 import { NotifyResult } from "../../../templates/notify";
 import {
@@ -17,14 +18,17 @@ import type { View } from "../../../templates/view";
 import { changeAdminPassword, MIN_ADMIN_PASSWORD } from "../../accounts";
 import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
+import { describeUserAgent, nameUserAgent } from "../../lib/user-agent";
 import { mediaState } from "../../media/spool";
 import { instanceRegistry } from "../../ops";
 import type { Services } from "../../services";
+import type { SessionRow } from "../../store/auth";
 import { VERSION } from "../../version";
 import { recentNotifications, sendTestNotice } from "../attention/notifier";
 import { checkLogin } from "../auth/service";
 import { liftBlock, listBlocks } from "../blocks/service";
 import { uiContext } from "./context";
+import { providerLabels, roleLabels } from "./labels";
 import { render } from "./render";
 
 const AUDIT_PAGE_SIZE = 50;
@@ -101,6 +105,18 @@ async function systemModel(rt: Services): Promise<SystemModel> {
   };
 }
 
+/** What the audit log keeps of ended sessions: which ones (browser and device, address, sign-in). */
+function endedSessions(rows: SessionRow[]): Record<string, unknown> {
+  return {
+    count: rows.length,
+    sessions: rows.map((s) => ({
+      device: describeUserAgent(s.userAgent),
+      address: s.clientIp,
+      signed_in: s.createdAt.toISOString(),
+    })),
+  };
+}
+
 async function sessionsOf(
   rt: Services,
   username: string,
@@ -112,6 +128,7 @@ async function sessionsOf(
     createdAt: s.createdAt.toISOString(),
     expiresAt: s.expiresAt.toISOString(),
     clientIp: s.clientIp,
+    device: nameUserAgent(s.userAgent),
     current: s.id === current,
   }));
 }
@@ -186,6 +203,7 @@ export const uiOpsRoutes = (rt: Services) =>
         return render(
           <AuditPage
             v={view}
+            names={{ roles: roleLabels(rt, view.lang), providers: providerLabels(rt, view.lang) }}
             entries={rows.map((r) => ({
               id: r.id,
               at: new Date(r.occurred_at).toISOString(),
@@ -254,10 +272,12 @@ export const uiOpsRoutes = (rt: Services) =>
       "/account/sessions/:id/revoke",
       async ({ params, view, admin }) => {
         const now = rt.clock.now();
-        const ok =
-          params.id !== admin.sessionId &&
-          (await rt.store.auth.revokeOwnSession(admin.username, params.id, now));
-        if (ok) await rt.settings.audit(admin.username, "admin.sessions_revoked", { count: 1 });
+        const ended =
+          params.id === admin.sessionId
+            ? null
+            : await rt.store.auth.revokeOwnSession(admin.username, params.id, now);
+        const ok = ended !== null;
+        if (ended) await rt.settings.audit(admin.username, "admin.sessions_revoked", endedSessions([ended]));
         return render(
           <SessionsCard
             v={view}
@@ -272,8 +292,9 @@ export const uiOpsRoutes = (rt: Services) =>
       "/account/sessions/revoke-others",
       async ({ view, admin }) => {
         const now = rt.clock.now();
-        const n = await rt.store.auth.revokeSessions(admin.username, admin.sessionId, now);
-        if (n) await rt.settings.audit(admin.username, "admin.sessions_revoked", { count: n });
+        const ended = await rt.store.auth.revokeSessions(admin.username, admin.sessionId, now);
+        const n = ended.length;
+        if (n) await rt.settings.audit(admin.username, "admin.sessions_revoked", endedSessions(ended));
         return render(
           <SessionsCard
             v={view}

@@ -245,3 +245,34 @@ export async function formModel(
     },
   };
 }
+
+/** What a test run compares with the saved slot (the fields that change what a job does). */
+export interface SavedProviderConfig {
+  provider: string;
+  operation: string;
+  outputFormat: string;
+  settings: Record<string, unknown> | null;
+  fallback: FallbackConfig | null;
+}
+
+/**
+ * Whether the submitted form would process a photo differently from the saved slot. Settings are
+ * compared with their defaults filled in on both sides: `photochanger slot set` stores only what was
+ * given while the form sends every field, and a default left out is the same default sent.
+ */
+export function differsFromSaved(
+  rt: Pick<Services, "providers">,
+  s: SubmittedSlot,
+  saved: SavedProviderConfig,
+): boolean {
+  const full = (c: FallbackConfig) => rt.providers.withDefaults(c.provider, c.operation, c.settings ?? {});
+  const same = (a: FallbackConfig | null, b: FallbackConfig | null) =>
+    a === null || b === null
+      ? a === b
+      : a.provider === b.provider && a.operation === b.operation && Bun.deepEquals(full(a), full(b));
+  return (
+    s.outputFormat !== saved.outputFormat ||
+    !same(s, { provider: saved.provider, operation: saved.operation, settings: saved.settings ?? {} }) ||
+    !same(s.fallback, saved.fallback ?? null)
+  );
+}

@@ -35,9 +35,9 @@ import {
 } from "../slots/service";
 import { uiContext } from "./context";
 import { errorLine, fieldErrorsOf } from "./field-errors";
-import { providerLabel } from "./labels";
+import { providerLabel, roleLabels } from "./labels";
 import { render } from "./render";
-import { formModel, readSlotForm, toUpdateBody } from "./slot-form";
+import { differsFromSaved, formModel, readSlotForm, toUpdateBody } from "./slot-form";
 
 /** How far back the slot page lists refused booth requests. */
 const REFUSAL_HISTORY_MS = 24 * 60 * 60_000;
@@ -152,6 +152,7 @@ async function templatesCard(
       <TemplatesCard
         v={v}
         slotId={slotId}
+        roleNames={roleLabels(rt, v.lang)}
         needs={(op?.templates ?? []).map((t) => ({
           role: t.role,
           label: t.label[v.lang],
@@ -245,12 +246,8 @@ export const uiSlotRoutes = (rt: Services) =>
         const dirty =
           s.name !== row.name ||
           s.enabled !== row.enabled ||
-          s.provider !== row.provider ||
-          s.operation !== row.operation ||
-          s.outputFormat !== row.outputFormat ||
           String(s.sizeLimitMb) !== String(row.sizeLimitMb) ||
-          !Bun.deepEquals(s.settings, row.settings ?? {}) ||
-          !Bun.deepEquals(s.fallback, row.fallback ?? null);
+          differsFromSaved(rt, s, row);
         return render(
           <>
             <SlotForm v={view} m={m} outcome={{ notice }} dirty={dirty} />
@@ -390,13 +387,7 @@ export const uiSlotRoutes = (rt: Services) =>
                   output_format: s.outputFormat,
                 });
           // a green test of settings that are not saved must not pass for the booth's configuration
-          const unsaved =
-            values.provider !== undefined &&
-            (s.provider !== slot.provider ||
-              s.operation !== slot.operation ||
-              s.outputFormat !== slot.outputFormat ||
-              !Bun.deepEquals(s.settings, slot.settings ?? {}) ||
-              !Bun.deepEquals(s.fallback, slot.fallback ?? null));
+          const unsaved = values.provider !== undefined && differsFromSaved(rt, s, slot);
           const result = await runTest(
             rt,
             params.id,

@@ -9,37 +9,64 @@ import {
   SlotStatsPage,
   type StatsModel,
   StatsPage,
+  shownRows,
 } from "../../../templates/pages/stats";
 import { csvCell } from "../../lib/csv";
 import type { Services } from "../../services";
 import { resetStats } from "../slots/service";
 import { boxTimeZone } from "../stats/arithmetic";
 import type { GlobalStatsResponse } from "../stats/model";
-import { globalStats, overview, slotStats } from "../stats/service";
+import {
+  globalStats,
+  overview,
+  refusalsBySlot,
+  slotStats,
+  todaySoFar,
+  WINDOW_MINUTES,
+} from "../stats/service";
 import { uiContext } from "./context";
 import { render } from "./render";
 
-const PERIOD_MINUTES: Record<Period, number> = { "24h": 1440, "7d": 7 * 1440, "30d": 30 * 1440 };
+const PERIOD_MINUTES: Record<Exclude<Period, "today">, number> = {
+  "24h": 1440,
+  "7d": 7 * 1440,
+  "30d": 30 * 1440,
+};
 
+/** "Сегодня" unless another period is asked for. */
 function periodOf(q: unknown): Period {
-  return (PERIODS as readonly string[]).includes(q as string) ? (q as Period) : "24h";
+  return (PERIODS as readonly string[]).includes(q as string) ? (q as Period) : "today";
 }
 
-async function statsModel(rt: Services, period: Period): Promise<StatsModel> {
+/** The period's start, and its length in whole minutes (at least the overview's 5). */
+function rangeOf(period: Period, now: Date): { from: Date; minutes: number } {
+  if (period === "today") {
+    const { from } = todaySoFar(now, boxTimeZone());
+    return {
+      from,
+      minutes: Math.max(WINDOW_MINUTES.min, Math.ceil((now.getTime() - from.getTime()) / 60_000)),
+    };
+  }
+  const minutes = PERIOD_MINUTES[period];
+  return { from: new Date(now.getTime() - minutes * 60_000), minutes };
+}
+
+async function statsModel(rt: Services, period: Period, hideEmpty = false): Promise<StatsModel> {
   const now = rt.clock.now();
   const tz = boxTimeZone();
-  const minutes = PERIOD_MINUTES[period];
-  const from = new Date(now.getTime() - minutes * 60_000).toISOString();
+  const range = rangeOf(period, now);
+  const from = range.from.toISOString();
   const to = now.toISOString();
-  const ov = await overview(rt, { window_minutes: minutes }, now);
-  const [all, perSlot] = await Promise.all([
+  const ov = await overview(rt, { window_minutes: range.minutes }, now);
+  const [all, perSlot, refusals] = await Promise.all([
     globalStats(rt, { from, to, group_by: "day", page_size: 500 }, now, tz),
     Promise.all(
       ov.slots.map((s) => globalStats(rt, { from, to, group_by: "month", slot_id: s.slot_id }, now, tz)),
     ),
+    refusalsBySlot(rt, range.from),
   ]);
   let buckets: ChartBucket[];
-  const hourly = period === "24h";
+  const hourly = period === "24h" || period === "today";
   if (hourly) {
     // hour buckets exist per slot only: add the 15 series up
     const series = await Promise.all(
@@ -92,8 +119,10 @@ async function statsModel(rt: Services, period: Period): Promise<StatsModel> {
         p95: g.p95_latency_ms,
         fallbackSuccess: g.fallback_success,
         cost: perSlot[i]!.cost,
+        refusals: refusals[s.slot_id] ?? 0,
       };
     }),
+    hideEmpty,
     buckets,
     hourly,
     failures: ov.recent_failures.map((f) => ({
@@ -110,9 +139,8 @@ async function statsModel(rt: Services, period: Period): Promise<StatsModel> {
 /** One slot over the period: hour buckets for 24 h, days otherwise; the summary runs since its reset. */
 async function slotStatsModel(rt: Services, slotId: string, period: Period): Promise<SlotStatsModel> {
   const now = rt.clock.now();
-  const minutes = PERIOD_MINUTES[period];
-  const from = new Date(now.getTime() - minutes * 60_000).toISOString();
-  const hourly = period === "24h";
+  const from = rangeOf(period, now).from.toISOString();
+  const hourly = period === "24h" || period === "today";
   const r = await slotStats(
     rt,
     slotId,
@@ -157,7 +185,9 @@ export const uiStatsRoutes = (rt: Services) =>
     .get(
       "/stats",
       async ({ view, query }) =>
-        render(<StatsPage v={view} m={await statsModel(rt, periodOf(query.period))} />),
+        render(
+          <StatsPage v={view} m={await statsModel(rt, periodOf(query.period), query.hide_empty === "1")} />,
+        ),
       {
         page: "stats:read",
       },
@@ -166,7 +196,7 @@ export const uiStatsRoutes = (rt: Services) =>
       "/stats.csv",
       async ({ query }) => {
         const period = periodOf(query.period);
-        const m = await statsModel(rt, period);
+        const m = await statsModel(rt, period, query.hide_empty === "1");
         const header = [
           "slot_id",
           "name",
@@ -183,9 +213,10 @@ export const uiStatsRoutes = (rt: Services) =>
           "p95_latency_ms",
           "cost",
           "currency",
+          "refusals",
         ];
         const lines = [header.join(",")];
-        for (const r of m.sla) {
+        for (const r of shownRows(m)) {
           lines.push(
             [
               r.slotId,
@@ -203,6 +234,7 @@ export const uiStatsRoutes = (rt: Services) =>
               r.p95,
               r.cost,
               m.money?.currency,
+              r.refusals ?? 0,
             ]
               .map(csvCell)
               .join(","),
