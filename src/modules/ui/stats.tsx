@@ -211,9 +211,9 @@ export const uiStatsRoutes = (rt: Services) =>
           "success_rate",
           "p50_latency_ms",
           "p95_latency_ms",
+          "refusals",
           "cost",
           "currency",
-          "refusals",
         ];
         const lines = [header.join(",")];
         for (const r of shownRows(m)) {
@@ -232,9 +232,9 @@ export const uiStatsRoutes = (rt: Services) =>
               r.successRate.toFixed(4),
               r.p50,
               r.p95,
+              r.refusals ?? 0,
               r.cost,
               m.money?.currency,
-              r.refusals ?? 0,
             ]
               .map(csvCell)
               .join(","),
