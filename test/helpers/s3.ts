@@ -27,17 +27,8 @@ export interface TestBucket {
   stop(): Promise<void>;
 }
 
-export async function startTestBucket(bucket = "photochanger-media"): Promise<TestBucket> {
-  const directory = mkdtempSync(join(tmpdir(), "photochanger-s3rver-"));
-  const server = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    directory,
-    silent: true,
-    configureBuckets: [{ name: bucket, configs: [] }],
-  });
-  const { port } = (await server.run()) as { port: number };
-  const endpoint = `http://127.0.0.1:${port}`;
+/** What both kinds of test bucket offer over an endpoint: the settings, the env, a client, its keys. */
+function bucketHandle(bucket: string, endpoint: string): Omit<TestBucket, "stop"> {
   const settings = {
     bucket,
     endpoint,
@@ -68,6 +59,21 @@ export async function startTestBucket(bucket = "photochanger-media"): Promise<Te
       } while (continuationToken);
       return out.sort();
     },
+  };
+}
+
+export async function startTestBucket(bucket = "photochanger-media"): Promise<TestBucket> {
+  const directory = mkdtempSync(join(tmpdir(), "photochanger-s3rver-"));
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    directory,
+    silent: true,
+    configureBuckets: [{ name: bucket, configs: [] }],
+  });
+  const { port } = (await server.run()) as { port: number };
+  return {
+    ...bucketHandle(bucket, `http://127.0.0.1:${port}`),
     async stop() {
       await server.close();
       rmSync(directory, { recursive: true, force: true });
@@ -123,15 +129,6 @@ export async function startOwnedBucket(bucket = "photochanger-media"): Promise<O
     port = (JSON.parse(text.split("\n")[0]!) as { port: number }).port;
   };
   await launch();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const settings = {
-    bucket,
-    endpoint,
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-    region: "us-east-1",
-  };
-  const client = new Bun.S3Client(settings);
   const halt = async () => {
     const p = proc as Bun.Subprocess | null;
     if (!p || !running()) return;
@@ -140,27 +137,7 @@ export async function startOwnedBucket(bucket = "photochanger-media"): Promise<O
     await p.exited;
   };
   return {
-    bucket,
-    endpoint,
-    settings,
-    client,
-    env: {
-      S3_BUCKET: bucket,
-      S3_ENDPOINT: endpoint,
-      S3_ACCESS_KEY_ID: settings.accessKeyId,
-      S3_SECRET_ACCESS_KEY: settings.secretAccessKey,
-      S3_REGION: settings.region,
-    },
-    async keys(prefix = "") {
-      const out: string[] = [];
-      let continuationToken: string | undefined;
-      do {
-        const page = await client.list({ prefix, continuationToken });
-        for (const o of page.contents ?? []) out.push(o.key);
-        continuationToken = page.isTruncated ? page.nextContinuationToken : undefined;
-      } while (continuationToken);
-      return out.sort();
-    },
+    ...bucketHandle(bucket, `http://127.0.0.1:${port}`),
     start: launch,
     halt,
     freeze: () => (proc as Bun.Subprocess | null)?.kill("SIGSTOP"),
