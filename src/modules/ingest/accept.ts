@@ -60,7 +60,9 @@ export async function acceptAndWait(rt: Services, input: AcceptInput): Promise<A
   input.upload.bytes = STORED;
   rt.heldRequests++;
   try {
-    input.hold?.(holdSeconds((await rt.settings.current()).syncResponseSeconds));
+    // From the job's own deadline: no database call between acceptance and the wait.
+    const leftSeconds = Math.max(0, Math.ceil((job.expiresAt.getTime() - rt.clock.now().getTime()) / 1000));
+    input.hold?.(holdSeconds(leftSeconds));
     const final = await waitForOutcome(rt, job.id, job.expiresAt, input.signal);
     if (final === UNCONFIRMED) throw unconfirmedError(job.id, job.expiresAt);
     return { job, final };
