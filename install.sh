@@ -455,6 +455,37 @@ else
   cap_lines="CapabilityBoundingSet=
 AmbientCapabilities="
 fi
+# The confinement both units share (the service and the daily backup); $1: the paths it may write.
+confinement() {
+  cat <<EOF
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ReadWritePaths=$1
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+ProcSubset=pid
+RemoveIPC=yes
+RestrictSUIDSGID=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+SystemCallArchitectures=native
+# What a service needs; anything else fails with EPERM instead of killing the process. (Not set,
+# though they score: PrivateUsers — a TLS key readable through a supplementary group would become
+# unreadable —, PrivateNetwork and IP allow lists — booths and providers are on the network.)
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
+EOF
+}
 mkdir -p "$(dirname "$UNIT_FILE")"
 cat >"$UNIT_FILE" <<EOF
 [Unit]
@@ -484,32 +515,7 @@ TasksMax=512
 # Hardening. No MemoryDenyWriteExecute: Bun's JavaScript JIT (JavaScriptCore) needs writable and
 # executable memory, and the service would crash at its first compiled function.
 $cap_lines
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-ReadWritePaths=$DATA_TARGET
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-ProtectProc=invisible
-ProcSubset=pid
-RemoveIPC=yes
-RestrictSUIDSGID=yes
-RestrictNamespaces=yes
-RestrictRealtime=yes
-LockPersonality=yes
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
-SystemCallArchitectures=native
-# What a service needs; anything else fails with EPERM instead of killing the process. (Not set,
-# though they score: PrivateUsers — a TLS key readable through a supplementary group would become
-# unreadable —, PrivateNetwork and IP allow lists — booths and providers are on the network.)
-SystemCallFilter=@system-service
-SystemCallErrorNumber=EPERM
+$(confinement "$DATA_TARGET")
 
 [Install]
 WantedBy=multi-user.target
@@ -535,30 +541,8 @@ ExecStart=$BIN_TARGET backup --to $BACKUP_TARGET --keep $BACKUPS_KEPT
 Nice=10
 IOSchedulingClass=idle
 UMask=0077
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-ReadWritePaths=$DATA_TARGET $BACKUP_TARGET
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-ProtectProc=invisible
-ProcSubset=pid
-RemoveIPC=yes
-RestrictSUIDSGID=yes
-RestrictNamespaces=yes
-RestrictRealtime=yes
-LockPersonality=yes
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
 CapabilityBoundingSet=
-SystemCallArchitectures=native
-SystemCallFilter=@system-service
-SystemCallErrorNumber=EPERM
+$(confinement "$DATA_TARGET $BACKUP_TARGET")
 EOF
 cat >"$TIMER_FILE" <<EOF
 [Unit]
