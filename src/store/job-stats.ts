@@ -139,6 +139,35 @@ export async function billedAnswers(
   return Object.fromEntries(rows.map((r) => [r.provider, r.n]));
 }
 
+/** `billedAnswers` of every slot at once (one read for the statistics page's per-slot rows). */
+export async function billedAnswersBySlot(
+  sql: Sql,
+  f: { from: Date; to: Date },
+): Promise<Record<string, Record<string, number>>> {
+  const rows = await sql<{ slot_id: string; provider: string; n: number }[]>`
+    select l.slot_id, coalesce(l.details->>'provider', j.provider) as provider, count(*)::int as n
+    from processing_log l join job j on j.id = l.job_id
+    where l.event in ('provider_responded', 'late_result_discarded')
+      and l.occurred_at >= ${f.from} and l.occurred_at < ${f.to}
+    group by 1, 2`;
+  const out: Record<string, Record<string, number>> = {};
+  for (const r of rows) (out[r.slot_id] ??= {})[r.provider] = r.n;
+  return out;
+}
+
+/** `fallbackSuccesses` of every slot at once. */
+export async function fallbackSuccessesBySlot(
+  sql: Sql,
+  f: { from: Date; to: Date },
+): Promise<Record<string, number>> {
+  const rows = await sql<{ slot_id: string; n: number }[]>`
+    select slot_id, count(*)::int as n from job
+    where source = 'ingest' and status = 'succeeded' and fallback_used
+      and created_at >= ${f.from} and created_at < ${f.to}
+    group by 1`;
+  return Object.fromEntries(rows.map((r) => [r.slot_id, r.n]));
+}
+
 /**
  * Booth jobs matching `f` that the slot's fallback provider served (they count as successes too),
  * from the `job_fallback_success_idx` partial index.

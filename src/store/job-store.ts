@@ -160,6 +160,12 @@ export class JobStore {
   billedAnswers(f: { from: Date; to: Date; slotId?: string | null }) {
     return stats.billedAnswers(this.reports, f);
   }
+  billedAnswersBySlot(f: { from: Date; to: Date }) {
+    return stats.billedAnswersBySlot(this.reports, f);
+  }
+  fallbackSuccessesBySlot(f: { from: Date; to: Date }) {
+    return stats.fallbackSuccessesBySlot(this.reports, f);
+  }
   failureReasons(f: stats.JobFilter) {
     return stats.failureReasons(this.reports, f);
   }

@@ -140,6 +140,34 @@ async function costAndQueue(rt: StatsDeps, f: JobFilter) {
   };
 }
 
+/**
+ * Each slot's summary and cost over [from, to): the statistics page's per-slot rows. The summaries
+ * come from the (cached) hourly rollup; the fallback successes and the billed answers of all slots
+ * are two grouped reads, not two per slot.
+ */
+export async function slotSummaries(
+  rt: StatsDeps,
+  slotIds: readonly string[],
+  from: Date,
+  to: Date,
+): Promise<{ summary: StatsSummary; cost: number }[]> {
+  const [stats, fallback, billed, settings] = await Promise.all([
+    Promise.all(slotIds.map((slotId) => rt.store.jobs.rollupStats({ from, to, slotId }, null))),
+    rt.store.jobs.fallbackSuccessesBySlot({ from, to }),
+    rt.store.jobs.billedAnswersBySlot({ from, to }),
+    rt.settings.current(),
+  ]);
+  return slotIds.map((slotId, i) => ({
+    summary: summaryOf(stats[i]!.summary, stats[i]!.reasons, fallback[slotId] ?? 0),
+    cost: costOf(billed[slotId] ?? {}, settings.providerPrice).total,
+  }));
+}
+
+/** Every slot's jobs over [from, to) in hour buckets (the statistics page's 24-hour chart). */
+export async function hourBuckets(rt: StatsDeps, from: Date, to: Date, tz: string): Promise<StatsBucket[]> {
+  return (await rangeStats(rt, { from, to }, { grain: "hour", tz })).buckets;
+}
+
 /** Money spent from `from` to `to` (all slots), for the dashboard's "today". */
 export async function spend(rt: StatsDeps, from: Date, to: Date) {
   const { cost, currency, cost_detail } = await costAndQueue(rt, { from, to });

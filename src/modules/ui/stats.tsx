@@ -18,9 +18,11 @@ import { boxTimeZone } from "../stats/arithmetic";
 import type { GlobalStatsResponse } from "../stats/model";
 import {
   globalStats,
+  hourBuckets,
   overview,
   refusalsBySlot,
   slotStats,
+  slotSummaries,
   todaySoFar,
   WINDOW_MINUTES,
 } from "../stats/service";
@@ -60,28 +62,23 @@ async function statsModel(rt: Services, period: Period, hideEmpty = false): Prom
   const ov = await overview(rt, { window_minutes: range.minutes }, now);
   const [all, perSlot, refusals] = await Promise.all([
     globalStats(rt, { from, to, group_by: "day", page_size: 500 }, now, tz),
-    Promise.all(
-      ov.slots.map((s) => globalStats(rt, { from, to, group_by: "month", slot_id: s.slot_id }, now, tz)),
+    slotSummaries(
+      rt,
+      ov.slots.map((s) => s.slot_id),
+      range.from,
+      now,
     ),
     refusalsBySlot(rt, range.from),
   ]);
   let buckets: ChartBucket[];
   const hourly = period === "24h" || period === "today";
   if (hourly) {
-    // hour buckets exist per slot only: add the 15 series up
-    const series = await Promise.all(
-      ov.slots.map((s) => slotStats(rt, s.slot_id, { from, to, group_by: "hour" }, now, tz)),
-    );
-    const byStart = new Map<string, ChartBucket>();
-    for (const s of series) {
-      for (const b of s.data) {
-        const cur = byStart.get(b.period_start) ?? { start: b.period_start, success: 0, errors: 0 };
-        cur.success += b.success;
-        cur.errors += b.errors;
-        byStart.set(b.period_start, cur);
-      }
-    }
-    buckets = [...byStart.values()].sort((a, b) => a.start.localeCompare(b.start));
+    // every slot's jobs, hour by hour (the empty hours as zeros)
+    buckets = (await hourBuckets(rt, range.from, now, tz)).map((b) => ({
+      start: b.period_start,
+      success: b.success,
+      errors: b.errors,
+    }));
   } else {
     buckets = all.data.map((b) => ({ start: b.period_start, success: b.success, errors: b.errors }));
   }
