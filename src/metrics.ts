@@ -68,6 +68,8 @@ export interface GaugeSnapshot {
   syncResponseSeconds: number;
   /** Today's quota use per network provider (src/quota). */
   quotas: { provider: string; usedRatio: number | null }[];
+  /** Statements sent to PostgreSQL since the process started. */
+  dbStatements: number;
 }
 
 const CLEANUP_KINDS = ["results", "thumbnails", "photos", "mediaObjects", "orphanFiles"] as const;
@@ -168,6 +170,12 @@ export class Metrics {
     labelNames: ["status"] as const,
     registers: [this.registry],
   });
+  private readonly dbStatements = new Counter({
+    name: "photochanger_db_statements_total",
+    help: "Statements this process has sent to PostgreSQL (plain connections)",
+    registers: [this.registry],
+  });
+  private dbStatementsSeen = 0;
   private readonly jobsInFlight = new Gauge({
     name: "photochanger_jobs_in_flight",
     help: "Jobs this process's workers are running now",
@@ -286,6 +294,8 @@ export class Metrics {
     this.diskTotal.set(s.disk.total);
     this.lastCleanup.set(s.lastCleanupAt ? s.lastCleanupAt.getTime() / 1000 : 0);
     this.syncResponse.set(s.syncResponseSeconds);
+    this.dbStatements.inc(Math.max(0, s.dbStatements - this.dbStatementsSeen));
+    this.dbStatementsSeen = Math.max(this.dbStatementsSeen, s.dbStatements);
     for (const q of s.quotas) {
       if (q.usedRatio === null) this.quotaUsed.remove({ provider: q.provider });
       else this.quotaUsed.set({ provider: q.provider }, q.usedRatio);

@@ -36,8 +36,12 @@ import { WorkerPool } from "./worker/pool";
 
 const INSTANCE_HEARTBEAT_MS = 3_000;
 const SWEEP_MS = 5_000;
-/** How often the held requests' jobs are read together, beside the wake-ups (a lost NOTIFY costs at most this). */
-const WAITERS_POLL_MS = 1_000;
+/**
+ * How often the held requests' jobs are read together, beside the wake-ups. A NOTIFY is lost only
+ * with the listener's connection, and its reconnect reads them at once (listenForJobEvents); this
+ * is the last line of defence, not a per-second re-read.
+ */
+const WAITERS_POLL_MS = 5_000;
 /** Crash leftovers (files, missing log rows) are looked for this often (see LEFTOVER_AGE_MS). */
 const LEFTOVERS_MS = 60_000;
 const STATS_ROLLUP_MS = 10 * 60_000;

@@ -51,3 +51,34 @@ test("a change made outside this process (plain SQL) reaches the cache through N
   }
   expect(status).toBe(404);
 });
+
+test("a slot's templates: read once for many uploads; a change here is seen at once, one elsewhere through NOTIFY", async () => {
+  await app.configureSlot("slot-001", { enabled: true });
+  const rows = app.rt.store.templates;
+  const forSlot = rows.forSlot.bind(rows);
+  let reads = 0;
+  rows.forSlot = (id) => {
+    reads++;
+    return forSlot(id);
+  };
+  try {
+    for (let i = 0; i < 5; i++) expect((await post()).status).toBe(200);
+    expect(reads).toBeLessThanOrEqual(1);
+    const ids = async () => (await app.rt.templates.snapshot("slot-001")).map((t) => t.id);
+
+    // Outside this process (plain SQL): the trigger's NOTIFY drops the cached rows.
+    const outside = crypto.randomUUID();
+    await app.sql`
+      insert into template_media (id, slot_id, role, path, mime, size_bytes, sha256)
+      values (${outside}, 'slot-001', 'frame', ${`templates/slot-001/${outside}.png`}, 'image/png', 1, 'x')`;
+    const deadline = Date.now() + 5_000;
+    while (!(await ids()).includes(outside) && Date.now() < deadline) await Bun.sleep(20);
+    expect(await ids()).toContain(outside);
+
+    // Through the store: gone for the very next read.
+    expect(await rows.remove("slot-001", outside)).not.toBeNull();
+    expect(await ids()).not.toContain(outside);
+  } finally {
+    rows.forSlot = forSlot;
+  }
+});

@@ -23,7 +23,7 @@ afterAll(async () => {
   await app.stop();
 });
 
-test("six booths held 2.5 s: no per-request job reads, the safety net reads them together", async () => {
+test("six booths held 2.5 s: no per-request job reads, at most one safety-net read for all of them", async () => {
   const queue = app.rt.queue;
   const jobs = app.rt.store.jobs;
   const counts = { get: 0, states: 0, statesIds: 0 };
@@ -49,10 +49,10 @@ test("six booths held 2.5 s: no per-request job reads, the safety net reads them
     finishedJob = answers[0]!.headers.get("x-job-id")!;
     // Finalized in this process: every waiter got the row from the finalization itself.
     expect(counts.get).toBe(0);
-    // The safety net ran about once a second for all six together (a few times, not 6 × 2.5).
-    expect(counts.states).toBeGreaterThanOrEqual(1);
-    expect(counts.states).toBeLessThanOrEqual(6);
-    expect(counts.statesIds).toBeGreaterThan(1);
+    // The safety net runs every 5 s for all held requests together: at most once in these 2.5 s,
+    // and then for several jobs at once (never 6 × 2.5 per-request re-reads).
+    expect(counts.states).toBeLessThanOrEqual(1);
+    expect(counts.statesIds === 0 || counts.statesIds > 1).toBe(true);
   } finally {
     queue.get = get;
     jobs.states = states;

@@ -11,6 +11,13 @@ export const ADMIN_PAGES = [
   { name: "dashboard /", path: "/" },
   { name: "slot page /slots/slot-001", path: "/slots/slot-001" },
   { name: "jobs page /jobs", path: "/jobs" },
+  { name: "stats page /stats", path: "/stats" },
+  { name: "stats API /api/stats/global", path: "/api/stats/global?group_by=day" },
+] as const;
+
+/** The statistics as the admin reads them: the page and the API's day buckets. */
+export const STATS_PAGES = [
+  { name: "stats page /stats", path: "/stats" },
   { name: "stats API /api/stats/global", path: "/api/stats/global?group_by=day" },
 ] as const;
 
@@ -56,6 +63,49 @@ export async function seedHistory(url: string, n: number): Promise<void> {
   }
 }
 
+/**
+ * Adds `n` booth jobs finished over the last two hours (the hours the rollup has not sealed yet, an
+ * evening's live work), each with its log rows like `seedHistory`'s.
+ */
+export async function seedLive(url: string, n: number): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.begin(async (tx) => {
+      await tx`
+        create temporary table seed on commit drop as
+        select gen_random_uuid() as id,
+               'slot-' || lpad(((g % 15) + 1)::text, 3, '0') as slot_id,
+               now() - make_interval(secs => 60 + (g::float8 / ${n}) * 7000) as created_at,
+               case when g % 20 = 0 then 'timeout' when g % 13 = 0 then 'failed' else 'succeeded' end as status,
+               (g % 7) * 900 + 1500 as provider_ms
+        from generate_series(1, ${n}) g`;
+      await tx`
+        insert into job (id, slot_id, source, status, failure_reason, provider, operation, settings,
+                         output_format, created_at, started_at, finalized_at, expires_at, attempts,
+                         provider_latency_ms, result_path, result_mime, result_expires_at)
+        select id, slot_id, 'ingest', status,
+               case status when 'timeout' then 'timeout' when 'failed' then 'provider_error' end,
+               'gemini', 'image_edit', '{}', 'jpeg', created_at, created_at + interval '20 ms',
+               created_at + make_interval(secs => provider_ms / 1000.0 + 0.05), created_at + interval '48 s', 1,
+               provider_ms,
+               case when status = 'succeeded' then 'results/' || id || '.jpg' end,
+               case when status = 'succeeded' then 'image/jpeg' end,
+               case when status = 'succeeded' then created_at + interval '72 h' end
+        from seed`;
+      await tx`
+        insert into processing_log (job_id, slot_id, event, occurred_at, provider_latency_ms, details)
+        select id, slot_id, e.event, created_at + e.offset_ms * interval '1 ms',
+               case when e.event = 'provider_responded' then provider_ms end,
+               case when e.event = 'provider_responded' then '{"provider":"gemini"}'::jsonb else '{}' end
+        from seed cross join (values ('received', 0), ('dispatched', 20), ('provider_responded', 1500),
+                                     ('succeeded', 1550)) as e(event, offset_ms)`;
+    });
+    await sql`analyze job`;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
 export async function jobCount(url: string): Promise<number> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
@@ -67,9 +117,13 @@ export async function jobCount(url: string): Promise<number> {
 }
 
 /** p95 (ms) of each admin page, `runs` sequential requests after warm-up. */
-export async function timePages(server: BenchServer, runs: number): Promise<Record<string, number[]>> {
+export async function timePages(
+  server: BenchServer,
+  runs: number,
+  pages: readonly { name: string; path: string }[] = ADMIN_PAGES,
+): Promise<Record<string, number[]>> {
   const out: Record<string, number[]> = {};
-  for (const p of ADMIN_PAGES) {
+  for (const p of pages) {
     const get = async () => {
       const t0 = performance.now();
       const res = p.path.startsWith("/api/") ? await server.api("GET", p.path) : await server.page(p.path);

@@ -4,7 +4,7 @@
  * to the fake provider. The server's RSS is sampled throughout (peak reported).
  */
 
-import { type BenchServer, ingest } from "./env";
+import { type BenchServer, boothForm, ingest } from "./env";
 import { geminiBody } from "./fake-gemini";
 import { percentile, rssOf } from "./lib";
 
@@ -62,4 +62,77 @@ export async function measureHeld(
 
 export function heldAddedP99(run: HeldRun): number {
   return percentile(run.ingest, 99) - percentile(run.direct, 99);
+}
+
+export interface BurstRun {
+  statuses: Record<string, number>;
+  ingest: number[];
+  bare: number[];
+  idleRss: number;
+  peakRss: number;
+  bareIdleRss: number;
+  barePeakRss: number;
+}
+
+/** Peak RSS of `pid` while `work` runs (sampled every 100 ms), and its RSS before. */
+async function peakWhile<T>(
+  pid: number,
+  work: () => Promise<T>,
+): Promise<{ idle: number; peak: number; value: T }> {
+  const idle = await rssOf(pid);
+  let peak = idle;
+  const sampler = setInterval(async () => {
+    const rss = await rssOf(pid);
+    if (rss > peak) peak = rss;
+  }, 100);
+  try {
+    const value = await work();
+    return { idle, peak: Math.max(peak, await rssOf(pid)), value };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/**
+ * Row 11 — `n` booths at once held by the server (a `local` slot with a simulated delay) and, side
+ * by side, by the bare hold-and-echo server holding each upload as long: statuses, round trips and
+ * each process's peak RSS.
+ */
+export async function measureBurst(
+  server: BenchServer,
+  bare: { url: string; pid: number },
+  slotId: string,
+  photo: Uint8Array,
+  n: number,
+): Promise<BurstRun> {
+  const b = await peakWhile(bare.pid, () =>
+    Promise.all(
+      Array.from({ length: n }, async () => {
+        const t0 = performance.now();
+        const res = await fetch(bare.url, { method: "POST", body: boothForm(photo) });
+        await res.arrayBuffer();
+        return performance.now() - t0;
+      }),
+    ),
+  );
+  const statuses: Record<string, number> = {};
+  const times: number[] = [];
+  const s = await peakWhile(server.pid, () =>
+    Promise.all(
+      Array.from({ length: n }, async () => {
+        const r = await ingest(server, slotId, photo);
+        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+        if (r.status === 200) times.push(r.ms);
+      }),
+    ),
+  );
+  return {
+    statuses,
+    ingest: times,
+    bare: b.value,
+    idleRss: s.idle,
+    peakRss: s.peak,
+    bareIdleRss: b.idle,
+    barePeakRss: b.peak,
+  };
 }

@@ -15,6 +15,7 @@ import m11 from "../../drizzle/0011_field_mishaps.sql" with { type: "text" };
 import m12 from "../../drizzle/0012_enqueue_function.sql" with { type: "text" };
 import m13 from "../../drizzle/0013_slot_notify.sql" with { type: "text" };
 import m14 from "../../drizzle/0014_session_user_agent.sql" with { type: "text" };
+import m15 from "../../drizzle/0015_template_notify.sql" with { type: "text" };
 import journal from "../../drizzle/meta/_journal.json";
 
 export const migrationJournal = journal;
@@ -34,4 +35,5 @@ export const migrationSql: Record<string, string> = {
   "0012_enqueue_function": m12,
   "0013_slot_notify": m13,
   "0014_session_user_agent": m14,
+  "0015_template_notify": m15,
 };

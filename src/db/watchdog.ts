@@ -26,6 +26,30 @@ interface Watched {
 }
 
 const watched = new Set<Watched>();
+/** Statements sent on watched connections since the process started (see `statementsSent`). */
+let statements = 0;
+
+/**
+ * Statements this process has sent to PostgreSQL (plain connections; TLS ones are not watched):
+ * one per Sync message of the extended protocol, which postgres.js ends every query with. The
+ * benchmark reads it (via /metrics) to count a job's database work.
+ */
+export function statementsSent(): number {
+  return statements;
+}
+
+const SYNC = 0x53;
+
+/** Sync messages in a buffer of whole frontend messages (type byte, then a 4-byte length). */
+function syncsIn(b: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i + 5 <= b.length; ) {
+    const len = ((b[i + 1]! << 24) | (b[i + 2]! << 16) | (b[i + 3]! << 8) | b[i + 4]!) >>> 0;
+    if (b[i] === SYNC && len === 4) n++;
+    i += 1 + len;
+  }
+  return n;
+}
 let checker: ReturnType<typeof setInterval> | null = null;
 let lastCheckAt = 0;
 
@@ -81,6 +105,8 @@ export function watchReplies(
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   (socket as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
     w.owedSince ??= performance.now();
+    // Past the startup exchange (which has no type bytes), postgres.js writes whole messages.
+    if (w.answered && args[0] instanceof Uint8Array) statements += syncsIn(args[0]);
     return write(...args);
   };
   socket.on("data", () => {

@@ -18,7 +18,7 @@ export class TemplateStore {
   /** The templates a job snapshots: the newest per role. */
   async snapshot(slotId: string): Promise<JobTemplate[]> {
     const byRole = new Map<string, JobTemplate>();
-    for (const t of await this.forSlot(slotId)) {
+    for (const t of await this.rows.cachedForSlot(slotId)) {
       byRole.set(t.role, { id: t.id, role: t.role, path: t.path, mime: t.mime });
     }
     return [...byRole.values()];

@@ -21,11 +21,11 @@ export class JobEvents {
   constructor(readonly wakeups = true) {}
 
   private readonly finalized = new Map<string, Set<FinalizedListener>>();
-  /** Told of every queued hint (observers). */
+  /** Told of every queued hint (the worker pool, observers). */
   private readonly queued = new Set<Listener>();
-  /** Idle worker loops, longest idle first: a hint wakes one of them (see emitQueued). */
-  private readonly idle = new Set<Listener>();
   private queuedHints = 0;
+  /** Jobs this process announced itself, until PostgreSQL echoes their NOTIFY back (see emitRemoteQueued). */
+  private readonly announcedHere = new Set<string>();
   private readonly cancelled = new Map<string, Set<Listener>>();
   /** Jobs this process is finalizing right now (see `emitRemoteFinalized`). */
   private readonly finalizingHere = new Map<string, number>();
@@ -88,43 +88,44 @@ export class JobEvents {
   }
 
   /**
-   * A job may be waiting: wakes one idle worker (the longest idle), not all of them — a loop that
-   * claims a job passes the hint on (see WorkerPool.loop), so a burst wakes as many loops as it has
-   * jobs while a single job costs one claim, not one per idle loop.
+   * A job may be waiting: the worker pool's idle loops look (one claim statement for all of them).
    */
   emitQueued(): void {
     if (!this.wakeups) return;
     this.queuedHints++;
     for (const fn of [...this.queued]) fn();
-    const first = this.idle.values().next();
-    if (!first.done) first.value();
+  }
+
+  /**
+   * This process is about to queue `jobId` and will hint it itself (emitQueued): PostgreSQL's echo
+   * of the NOTIFY — which may arrive before the insert's own answer — is not a second hint. Call the
+   * returned function if the job was not queued after all.
+   */
+  queuingHere(jobId: string): () => void {
+    this.announcedHere.add(jobId);
+    // An echo that never comes (LISTEN down) must not keep its id for ever.
+    if (this.announcedHere.size > MAX_ANNOUNCED)
+      this.announcedHere.delete(this.announcedHere.values().next().value!);
+    return () => this.announcedHere.delete(jobId);
+  }
+
+  /**
+   * A NOTIFY that a job was queued (`jobId`), or a LISTEN (re)connect that may have missed some
+   * (null). PostgreSQL delivers a process's own notifications back to it: those were hints already.
+   */
+  emitRemoteQueued(jobId: string | null): void {
+    if (jobId && this.announcedHere.delete(jobId)) return;
+    this.emitQueued();
   }
 
   /** Counts queued hints, so a hint that lands while a worker is claiming is not lost. */
   get queuedSeq(): number {
     return this.queuedHints;
   }
-
-  /**
-   * Resolves on the next queued hint, or after `ms` — at once if a hint arrived since `since` (a
-   * `queuedSeq` read before the claim that came back empty).
-   */
-  nextQueued(ms: number, signal?: AbortSignal, since?: number): Promise<void> {
-    if (since !== undefined && since !== this.queuedHints) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        off();
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.idle.add(done);
-      const off = () => this.idle.delete(done);
-      signal?.addEventListener("abort", done, { once: true });
-    });
-  }
 }
+
+/** Own announcements remembered at most (each is dropped when its echo arrives). */
+const MAX_ANNOUNCED = 10_000;
 
 function add<F>(map: Map<string, Set<F>>, key: string, fn: F): () => void {
   let set = map.get(key);
@@ -169,8 +170,13 @@ export function listenForJobEvents(
 ): Promise<{ unlisten(): Promise<void> }> {
   return jobs.listen({
     onFinalized: (jobId) => events.emitRemoteFinalized(jobId),
-    // After a (re)connect a hint may have been missed: let idle workers look again.
-    onQueued: () => events.emitQueued(),
-    onConnected: () => log.debug("queue.listen.connected"),
+    // A job id, or null after a (re)connect (a hint may have been missed: idle workers look again).
+    onQueued: (jobId) => events.emitRemoteQueued(jobId),
+    onConnected: () => {
+      log.debug("queue.listen.connected");
+      // A finalization announced while the listener was away: the held requests' jobs are read now,
+      // not at the next safety-net read.
+      pollWaiting(jobs, events).catch((err) => log.warn("queue.waiters_failed", { error: err }));
+    },
   });
 }

@@ -11,7 +11,7 @@ import { isDatabaseUnavailable, retryOnLostConnection } from "../lib/http";
 import type { Logger } from "../lib/log";
 import type { MediaObjects } from "../media/objects";
 import type { MediaStore } from "../media/storage";
-import type { FinalizedJob, InsertOutcome, LogEntry, ResultColumns } from "../store/index";
+import type { ClaimRoom, FinalizedJob, InsertOutcome, LogEntry, ResultColumns } from "../store/index";
 import type { JobStore } from "../store/job-store";
 import type { JobEvents } from "./events";
 
@@ -82,12 +82,33 @@ export class JobQueue {
     const insert = () => this.jobs.insertWithinCap(values, cap, liveSince, [received, ...more]);
     // A connection that closed under the insert (a pooled one that died while idle): again on a
     // fresh one — unless the attempt did commit, in which case its row is there under the same id.
-    const outcome = await retryOnLostConnection(insert, async () => {
-      const committed = await this.jobs.get(values.id as string);
-      return committed ? ({ kind: "inserted", job: committed } as const) : undefined;
-    });
+    const notQueued = this.events.queuingHere(values.id as string);
+    let outcome: Awaited<ReturnType<typeof insert>>;
+    try {
+      outcome = await retryOnLostConnection(insert, async () => {
+        const committed = await this.jobs.get(values.id as string);
+        return committed ? ({ kind: "inserted", job: committed } as const) : undefined;
+      });
+    } catch (err) {
+      notQueued();
+      throw err;
+    }
     if (outcome.kind === "inserted") this.events.emitQueued();
+    else notQueued();
     return outcome;
+  }
+
+  /**
+   * Up to `owners.length` jobs in one statement, the i-th leased to `owners[i]`, within `room`
+   * (see claimJobs); `locked` is how many pending rows it saw (fewer than asked: the queue is empty
+   * for the providers with room).
+   */
+  claimBatch(
+    owners: readonly string[],
+    room: ClaimRoom,
+    onlyInstance: string | null = null,
+  ): Promise<{ jobs: JobRow[]; locked: number }> {
+    return this.jobs.claimBatch(owners, this.clock.now(), room, onlyInstance);
   }
 
   /** `onlyInstance`: claim only jobs whose booth waits on that instance (a draining process). */

@@ -1,8 +1,9 @@
 /**
  * Runtime settings stored in `app_settings`: read through a short cache, written with who/when, so
  * a change takes effect without restart (T_sync applies to jobs created after it). Every write
- * is announced by NOTIFY (the store does it), and every instance listening drops its cache at once;
- * the cache's one-second life is the fallback when a notification is missed (listener reconnecting).
+ * is announced by NOTIFY (the store does it), and every instance listening drops its cache at once,
+ * and all of it when its listener reconnects (a change may have been announced meanwhile). While
+ * it listens a read is kept for a minute at most; without a listener, for a second.
  */
 
 import { createHmac, randomBytes } from "node:crypto";
@@ -154,6 +155,8 @@ function shownValue(field: NotifyField, value: string): string {
 }
 
 const CACHE_MS = 1000;
+/** How long a read is kept while changes are announced to this process (the last line of defence). */
+const ANNOUNCED_CACHE_MS = 60_000;
 const ENV_KEY: Record<ProviderId, keyof Config["providers"] | null> = {
   gemini: "gemini",
   turbotext: "turbotext",
@@ -177,9 +180,17 @@ export class SettingsService {
     private readonly clock: Clock,
     private readonly config: Config,
     private readonly masterKey: Buffer,
-    /** How long a read is reused when no NOTIFY says otherwise. */
+    /** How long a read is reused while no listener is up (see `announced`). */
     private readonly cacheMs = CACHE_MS,
   ) {}
+
+  /** Whether changes are announced to this process now (its LISTEN connection is up). */
+  private announcedChanges = false;
+
+  /** The settings listener came up (true) or went away (false); see the header. */
+  announced(on: boolean): void {
+    this.announcedChanges = on;
+  }
 
   /**
    * Whether this process holds the master key the database's secrets were sealed with. The first
@@ -214,7 +225,8 @@ export class SettingsService {
   /** The settings through the cache (see the header): one read of all rows serves every caller. */
   private async read(): Promise<NonNullable<SettingsService["cache"]>> {
     const now = Date.now();
-    if (this.cache && now - this.cache.at < this.cacheMs) return this.cache;
+    const life = this.announcedChanges ? Math.max(this.cacheMs, ANNOUNCED_CACHE_MS) : this.cacheMs;
+    if (this.cache && now - this.cache.at < life) return this.cache;
     const generation = this.generation;
     let rows: Awaited<ReturnType<typeof this.store.settings.all>>;
     try {
@@ -470,12 +482,12 @@ export class SettingsService {
 }
 
 /** Drops the settings cache whenever any instance announces a change (and after a reconnect). */
-export function listenForSettings(
+export async function listenForSettings(
   settingsStore: Pick<SettingsStore, "listen">,
-  settings: Pick<SettingsService, "invalidate">,
+  settings: Pick<SettingsService, "invalidate"> & Partial<Pick<SettingsService, "announced">>,
   log: Logger,
 ): Promise<{ unlisten(): Promise<void> }> {
-  return settingsStore.listen({
+  const sub = await settingsStore.listen({
     onChanged: () => settings.invalidate(),
     onConnected: () => {
       // A change may have been announced while the listener was away.
@@ -483,4 +495,11 @@ export function listenForSettings(
       log.debug("settings.listen.connected");
     },
   });
+  settings.announced?.(true);
+  return {
+    unlisten: async () => {
+      settings.announced?.(false);
+      await sub.unlisten();
+    },
+  };
 }

@@ -9,6 +9,7 @@
 
 import { connectDatabase, type Database } from "../db/client";
 import { appliedCount } from "../db/migrate";
+import { statementsSent } from "../db/watchdog";
 import { AttentionStore } from "./attention";
 import { AttentionAckStore } from "./attention-acks";
 import { AuditStore } from "./audit";
@@ -28,7 +29,7 @@ export type { AdminUserRow } from "./auth";
 export type { CleanupRunRow, ShareLinkRow } from "./housekeeping";
 export type { JobListFilter, RecentResultRow, TimelineRow } from "./job-reads";
 export type { AggregateRow, FailureRow, JobFilter, OutcomeCounts } from "./job-stats";
-export type { FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./job-store";
+export type { ClaimRoom, FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./job-store";
 export type { SlotChanges } from "./slots";
 
 /** After a connection was dropped for not answering, readiness stays down this long. */
@@ -60,7 +61,7 @@ export class Store {
     this.auth = new AuthStore(db);
     this.audit = new AuditStore(db);
     this.mediaObjects = new MediaObjectStore(db);
-    this.templates = new TemplateRowStore(db);
+    this.templates = new TemplateRowStore(db, this.slots);
     this.cleanupRuns = new CleanupRunStore(db, sql);
     this.shareLinks = new ShareLinkStore(db);
     this.attention = new AttentionStore(sql);
@@ -82,6 +83,11 @@ export class Store {
    */
   suspect(): boolean {
     return this.database.lastLostAt() > this.answeredAt;
+  }
+
+  /** Statements this process has sent to PostgreSQL (see src/db/watchdog.ts). */
+  statementsSent(): number {
+    return statementsSent();
   }
 
   /** Opens a connection in each pool (see Database.warm); a database that is down is left to the callers. */

@@ -151,7 +151,7 @@ export async function billedAnswersBySlot(
       and l.occurred_at >= ${f.from} and l.occurred_at < ${f.to}
     group by 1, 2`;
   const out: Record<string, Record<string, number>> = {};
-  for (const r of rows) (out[r.slot_id] ??= {})[r.provider] = r.n;
+  for (const r of rows) out[r.slot_id] = { ...out[r.slot_id], [r.provider]: r.n };
   return out;
 }
 

@@ -9,7 +9,7 @@ import { warmRollup } from "./job-rollup";
 import * as stats from "./job-stats";
 import * as q from "./jobs";
 
-export type { FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./jobs";
+export type { ClaimRoom, FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./jobs";
 
 export class JobStore {
   constructor(
@@ -22,6 +22,9 @@ export class JobStore {
   /** `liveSince`: processing rows with an older lease heartbeat do not count against the cap. */
   insertWithinCap(values: NewJobRow, cap: number, liveSince: Date, log: q.LogEntry[] = []) {
     return q.insertJobWithinCap(this.sql, values, cap, liveSince, log);
+  }
+  claimBatch(owners: readonly string[], now: Date, room: q.ClaimRoom | null, onlyInstance: string | null) {
+    return q.claimJobs(this.sql, owners, now, room, onlyInstance);
   }
   claim(owner: string, now: Date, skipProviders: string[] = [], onlyInstance: string | null = null) {
     return q.claimNextJob(this.sql, owner, now, skipProviders, onlyInstance);

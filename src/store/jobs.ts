@@ -153,39 +153,68 @@ async function countAndInsert(
 const runsOn = (sql: Sql) =>
   sql.unsafe(`coalesce(case when fallback_used then fallback->>'provider' end, provider)`);
 
+/** What one claim statement may take: per-provider room, and the room shared by network providers. */
+export interface ClaimRoom {
+  /** Jobs each provider may still start in this process (0: skipped); one not named, any number. */
+  perProvider: Record<string, number>;
+  /** Providers whose calls share `shared` (those that go through fetch). */
+  sharedBy: string[];
+  shared: number;
+}
+
 /**
- * Claims the oldest pending job that is still before its deadline — a live booth's before any
- * unattended one (see recoverOrphans) — in one statement: the inner
- * SELECT … FOR UPDATE SKIP LOCKED reads the partial index `job_pending_idx`, so concurrent loops
- * and processes never get the same row. Providers at their concurrency limit are skipped. The
- * job's `dispatched` log row is written by the same statement (no second round trip).
+ * Claims up to `owners.length` of the oldest pending jobs still before their deadline — a live
+ * booth's before any unattended one (see recoverOrphans) — in one statement, the i-th for
+ * `owners[i]`: the inner SELECT … FOR UPDATE SKIP LOCKED reads the partial index
+ * `job_pending_idx`, so concurrent loops and processes never get the same row; of the rows it
+ * locks, a provider gets no more than its room (and the network providers together no more than
+ * their shared room). Each job's `dispatched` log row is written by the same statement. Returned
+ * oldest first; fewer than asked when the queue (for the providers with room) has no more.
  */
-export async function claimNextJob(
+export async function claimJobs(
   sql: Sql,
-  owner: string,
+  owners: readonly string[],
   now: Date,
-  skipProviders: string[] = [],
+  room: ClaimRoom | null = null,
   onlyInstance: string | null = null,
-): Promise<JobRow | null> {
+): Promise<{ jobs: JobRow[]; locked: number }> {
+  const limit = owners.length;
+  const full = Object.entries(room?.perProvider ?? {})
+    .filter(([, n]) => n <= 0)
+    .map(([p]) => p);
   const rows = await sql`
-    with done as (
+    with candidates as (
+      select id, ${runsOn(sql)} as runs_on, unattended, created_at
+      from job
+      where status = 'pending' and expires_at > ${now}
+        and ${runsOn(sql)} <> all(${sql.array(full)}::text[])
+        and (${onlyInstance}::uuid is null or instance_id = ${onlyInstance}::uuid)
+      order by unattended, created_at
+      limit ${limit}
+      for update skip locked
+    ), ranked as (
+      select id, runs_on, unattended, created_at,
+        row_number() over (partition by runs_on order by unattended, created_at) as nth_of_provider,
+        count(*) filter (where runs_on = any(${sql.array(room?.sharedBy ?? [])}::text[]))
+          over (order by unattended, created_at rows unbounded preceding) as nth_shared
+      from candidates
+    ), picked as (
+      select id, row_number() over (order by unattended, created_at) as nth
+      from ranked
+      where ${room === null}
+        or (nth_of_provider <= coalesce((${sql.json(room?.perProvider ?? {})}::jsonb ->> runs_on)::int, ${limit})
+          and (runs_on <> all(${sql.array(room?.sharedBy ?? [])}::text[]) or nth_shared <= ${room?.shared ?? limit}))
+    ), done as (
       update job set
         status = 'processing',
         started_at = ${now},
         attempts = attempts + 1,
-        lease_owner = ${owner},
+        lease_owner = (${sql.array([...owners])}::text[])[picked.nth],
         lease_token = gen_random_uuid(),
         heartbeat_at = ${now}
-      where id = (
-        select id from job
-        where status = 'pending' and expires_at > ${now}
-          and ${runsOn(sql)} <> all(${sql.array(skipProviders)}::text[])
-          and (${onlyInstance}::uuid is null or instance_id = ${onlyInstance}::uuid)
-        order by unattended, created_at
-        limit 1
-        for update skip locked
-      )
-      returning *
+      from picked
+      where job.id = picked.id
+      returning job.*
     ), logged as (
       insert into processing_log (job_id, slot_id, event, occurred_at, details)
       select id, slot_id, 'dispatched', ${now}, jsonb_build_object(
@@ -194,8 +223,27 @@ export async function claimNextJob(
         'queue_wait_ms', (extract(epoch from started_at - created_at) * 1000)::bigint)
       from done
     )
-    select * from done`;
-  return rows[0] ? toJob(rows[0]) : null;
+    select counted.n as locked_n, done.*
+    from (select count(*)::int as n from candidates) counted left join done on true`;
+  const locked = (rows[0]?.locked_n as number | undefined) ?? 0;
+  const jobs = rows.filter((r) => r.id != null).map(toJob);
+  jobs.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  return { jobs, locked };
+}
+
+/** One job, as `claimJobs` claims them (no provider limits unless `skipProviders` names some). */
+export async function claimNextJob(
+  sql: Sql,
+  owner: string,
+  now: Date,
+  skipProviders: string[] = [],
+  onlyInstance: string | null = null,
+): Promise<JobRow | null> {
+  const room: ClaimRoom | null = skipProviders.length
+    ? { perProvider: Object.fromEntries(skipProviders.map((p) => [p, 0])), sharedBy: [], shared: 1 }
+    : null;
+  const { jobs } = await claimJobs(sql, [owner], now, room, onlyInstance);
+  return jobs[0] ?? null;
 }
 
 /** Extends the lease; false means the job is no longer ours (finalized, cancelled or reclaimed). */
@@ -630,7 +678,7 @@ export async function appendLog(sql: Sql, e: LogEntry): Promise<void> {
  */
 export async function listenForJobs(
   sql: Sql,
-  handlers: { onFinalized(jobId: string): void; onQueued(): void; onConnected?(): void },
+  handlers: { onFinalized(jobId: string): void; onQueued(jobId: string | null): void; onConnected?(): void },
 ): Promise<{ unlisten(): Promise<void> }> {
   const done = await sql.listen(
     CHANNEL_JOB_DONE,
@@ -639,8 +687,8 @@ export async function listenForJobs(
   );
   const queued = await sql.listen(
     CHANNEL_JOB_NEW,
-    () => handlers.onQueued(),
-    () => handlers.onQueued(),
+    (payload) => handlers.onQueued(payload || null),
+    () => handlers.onQueued(null),
   );
   return {
     async unlisten() {

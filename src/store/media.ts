@@ -2,6 +2,7 @@
 import { and, asc, eq, inArray, isNotNull, isNull, lte } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { job, type MediaObjectRow, mediaObject, type TemplateMediaRow, templateMedia } from "../db/schema";
+import type { SlotStore } from "./slots";
 
 export type NewMediaObjectRow = typeof mediaObject.$inferInsert;
 export type NewTemplateRow = typeof templateMedia.$inferInsert;
@@ -46,7 +47,19 @@ export class MediaObjectStore {
 }
 
 export class TemplateRowStore {
-  constructor(private readonly db: Db) {}
+  /**
+   * A slot's templates as the booth's path reads them, while slot changes are announced (see
+   * SlotStore): dropped here at once on a change made through this store, elsewhere by the
+   * `template_changed` trigger's NOTIFY, and all of them when the listener reconnects.
+   */
+  private readonly cached = new Map<string, Promise<TemplateMediaRow[]>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly slots?: Pick<SlotStore, "announcing" | "onForget">,
+  ) {
+    slots?.onForget((id) => (id === undefined ? this.cached.clear() : this.cached.delete(id)));
+  }
 
   forSlot(slotId: string): Promise<TemplateMediaRow[]> {
     return this.db
@@ -56,8 +69,25 @@ export class TemplateRowStore {
       .orderBy(asc(templateMedia.createdAt));
   }
 
+  /** `forSlot` through the cache while slot changes are announced (else a fresh read). */
+  cachedForSlot(slotId: string): Promise<TemplateMediaRow[]> {
+    if (!this.slots?.announcing) return this.forSlot(slotId);
+    let hit = this.cached.get(slotId);
+    if (!hit) {
+      const read = this.forSlot(slotId);
+      hit = read;
+      this.cached.set(slotId, read);
+      // A failed read is not remembered: the next booth asks the database again.
+      read.catch(() => {
+        if (this.cached.get(slotId) === read) this.cached.delete(slotId);
+      });
+    }
+    return hit;
+  }
+
   async insert(values: NewTemplateRow): Promise<TemplateMediaRow> {
     const [row] = await this.db.insert(templateMedia).values(values).returning();
+    this.cached.delete(values.slotId);
     return row!;
   }
 
@@ -75,6 +105,7 @@ export class TemplateRowStore {
       .delete(templateMedia)
       .where(and(eq(templateMedia.slotId, slotId), eq(templateMedia.id, id)))
       .returning();
+    this.cached.delete(slotId);
     return row ?? null;
   }
 }

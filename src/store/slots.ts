@@ -9,7 +9,10 @@ export type SlotChanges = Pick<
   "name" | "enabled" | "provider" | "operation" | "settings" | "fallback" | "sizeLimitMb" | "outputFormat"
 >;
 
-/** Announced by the `slot_changed` trigger (migration 0013) for every update of a slot. */
+/**
+ * Announced by the `slot_changed` trigger (migration 0013) for every update of a slot, and by
+ * `template_changed` (migration 0015) for every change of a slot's templates.
+ */
 const SLOT_CHANNEL = "photochanger_slot";
 
 export class SlotStore {
@@ -22,6 +25,8 @@ export class SlotStore {
   /** The rows of `cached` that have arrived (what `peek` answers without waiting). */
   private readonly known = new Map<string, SlotRow | null>();
   private listening = false;
+  /** Caches of things that belong to a slot (its templates), dropped with it. */
+  private readonly dependents = new Set<(id?: string) => void>();
 
   constructor(
     private readonly db: Db,
@@ -62,7 +67,18 @@ export class SlotStore {
     return this.listening ? this.known.get(id) : undefined;
   }
 
+  /** True while slot changes are announced to this process (caches of slot data may be used). */
+  get announcing(): boolean {
+    return this.listening;
+  }
+
+  /** `fn` is told whenever a slot's cached data must go (`id` undefined: every slot's). */
+  onForget(fn: (id?: string) => void): void {
+    this.dependents.add(fn);
+  }
+
   private forget(id?: string): void {
+    for (const fn of this.dependents) fn(id);
     if (id === undefined) {
       this.cached.clear();
       this.known.clear();

@@ -8,7 +8,7 @@ import type { JobRow } from "../db/schema";
 import { type FallbackConfig, fallsBack, primaryDeadline, timeForFallback } from "../domain/fallback";
 import { fillPromptSettings, promptPlaceholders } from "../domain/prompt-fields";
 import type { OutputFormat } from "../domain/slots";
-import { type Clock, sleep, wallClockAt } from "../lib/clock";
+import { type Clock, wallClockAt } from "../lib/clock";
 import { isDatabaseUnavailable } from "../lib/http";
 import type { Logger } from "../lib/log";
 import { downscale, EXT, formatFromMime, ImageUnreadable, sniffImage, toOutputFormat } from "../media/images";
@@ -46,14 +46,16 @@ export interface WorkerDeps {
 }
 
 export const HEARTBEAT_MS = 3000;
-const IDLE_POLL_MS = 1000;
-/** How long an empty claim answers for the other loops of this process (no new hint since). */
-const EMPTY_CLAIM_REUSE_MS = 200;
+/** A claim that failed (database unavailable) is tried again this soon. */
+const CLAIM_RETRY_MS = 1000;
 /**
- * Claims one process may have in flight at once. One at a time caps a process at one claim per
- * database round trip (≈200/s on a loaded machine); a few at once keep up with a burst.
+ * With no hint, idle loops look at the queue this often: the slow truth beside NOTIFY (a hint lost
+ * with a connection, a concurrency limit raised in the settings). The seed design's 1 s when
+ * wake-ups are off.
  */
-const PARALLEL_CLAIMS = 4;
+const SAFETY_CLAIM_MS = 2000;
+/** Most jobs one claim statement takes for the idle loops of this process. */
+const CLAIM_BATCH_MAX = 64;
 /**
  * Network provider calls one process runs at once, whatever WORKER_COUNT and the concurrency
  * settings allow (a provider that needs an API key is an HTTP service; `local` makes no call):
@@ -70,19 +72,6 @@ const DEFAULT_MAX_INPUT_SIDE = 2048;
  */
 const RESULT_UPLOAD_PATIENCE_MS = 5_000;
 const RESULT_SPOOL_MARGIN_MS = 1_500;
-
-/** A claim came back empty only because other claims in flight narrowed the providers it could take. */
-const NARROWED = Symbol("narrowed");
-
-/**
- * Providers a claim must skip: those whose running jobs, plus the other claims in flight (each may
- * bring back one of theirs), reach their concurrency limit.
- */
-function saturated(limits: Record<string, number>, running: Map<string, number>, inFlight: number): string[] {
-  return Object.entries(limits)
-    .filter(([id, limit]) => (running.get(id) ?? 0) + inFlight >= limit)
-    .map(([id]) => id);
-}
 
 class DeadlineReached extends Error {
   constructor() {
@@ -113,6 +102,12 @@ class LeaseLost extends Error {
   }
 }
 
+/** An idle worker loop, waiting to be handed a job (null: the pool stops). */
+interface IdleLoop {
+  owner: string;
+  give(job: JobRow | null): void;
+}
+
 export class WorkerPool {
   /** Aborted when the pool stops claiming. */
   private readonly stopping = new AbortController();
@@ -122,12 +117,20 @@ export class WorkerPool {
   private drainingFor: string | null = null;
   private loops: Promise<void>[] = [];
   private readonly running = new Map<string, number>();
-  /** Claims sent and not yet answered, and the loops waiting for a free place to send theirs. */
-  private claimsInFlight = 0;
-  private readonly claimQueue: (() => void)[] = [];
-  private readonly claimsDone: (() => void)[] = [];
-  /** The last claim that came back empty: the queued-hint count before it, and when. */
-  private lastEmpty = { seq: -1, at: 0 };
+  /** Loops with nothing to do, longest idle first: a claim takes jobs for them, one statement for all. */
+  private readonly idle: IdleLoop[] = [];
+  /** The claim statement in flight (one at a time per process). */
+  private claiming: Promise<void> | null = null;
+  /**
+   * The queue may hold a job for the idle loops: a hint came (a job queued here or elsewhere, a
+   * reconnect), a provider at its limit freed a place, the safety interval passed, or the last claim
+   * took all it asked for. Cleared when a claim comes back short.
+   */
+  private mayHaveWork = true;
+  /** Providers left out of the last short claim for want of room: a job of theirs ending frees one. */
+  private full = new Set<string>();
+  private safetyTimer: ReturnType<typeof setInterval> | null = null;
+  private offQueued: (() => void) | null = null;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -135,6 +138,10 @@ export class WorkerPool {
   ) {}
 
   start(): void {
+    const { events } = this.deps;
+    this.offQueued = events.onQueued(() => this.wake());
+    this.safetyTimer = setInterval(() => this.wake(), events.wakeups ? SAFETY_CLAIM_MS : 1000);
+    this.safetyTimer.unref?.();
     for (let i = 0; i < this.count; i++) this.loops.push(this.loop(`${this.deps.instanceId}/${i + 1}`));
   }
 
@@ -145,6 +152,7 @@ export class WorkerPool {
    */
   drain(): void {
     this.drainingFor = this.deps.instanceId;
+    this.wake();
   }
 
   /**
@@ -154,6 +162,9 @@ export class WorkerPool {
    */
   async stop(graceMs = 0): Promise<void> {
     this.stopping.abort();
+    this.offQueued?.();
+    if (this.safetyTimer) clearInterval(this.safetyTimer);
+    for (const l of this.idle.splice(0)) l.give(null);
     const loops = Promise.all(this.loops);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => {
@@ -173,25 +184,13 @@ export class WorkerPool {
   }
 
   private async loop(owner: string): Promise<void> {
-    const { log, events } = this.deps;
+    const { log } = this.deps;
     while (!this.stopping.signal.aborted) {
-      let job: JobRow | null = null;
-      const seen = events.queuedSeq;
-      try {
-        job = await this.claimWithinLimits(owner);
-      } catch (err) {
-        if (isDatabaseUnavailable(err)) log.warn("worker.claim_failed", { owner, error: err });
-        else log.error("worker.claim_failed", { owner, error: err });
-        await sleep(IDLE_POLL_MS, this.stopping.signal);
-        continue;
-      }
-      if (!job) {
-        await events.nextQueued(IDLE_POLL_MS, this.stopping.signal, seen);
-        continue;
-      }
-      // There may be more where this one came from: wake the next idle loop (it stops the chain
-      // when its claim comes back empty).
-      events.emitQueued();
+      const job = await new Promise<JobRow | null>((give) => {
+        this.idle.push({ owner, give });
+        this.pump();
+      });
+      if (!job) continue;
       const runsOn = { provider: runsOnProvider(job) };
       try {
         await this.process(job, runsOn);
@@ -199,26 +198,25 @@ export class WorkerPool {
         log.error("worker.job_crashed", { job_id: job.id, slot: job.slotId, error: err });
       } finally {
         this.running.set(runsOn.provider, (this.running.get(runsOn.provider) ?? 1) - 1);
-        // A provider below its limit again may have jobs waiting that the last empty claim skipped.
-        this.lastEmpty.seq = -1;
+        // A provider the last claim left out for want of room has a place again.
+        if (this.full.has(runsOn.provider)) this.wake();
       }
     }
   }
 
-  /**
-   * Claims a job whose provider is below its concurrency limit and counts it as running. Up to
-   * PARALLEL_CLAIMS claims run at once; each may bring back a job of any provider, so a provider is
-   * skipped when its running jobs plus the other claims in flight could reach its limit — the
-   * limit is never overshot, however the claims come back.
-   */
-  private async claimWithinLimits(owner: string): Promise<JobRow | null> {
-    const first = await this.claimOnce(owner);
-    if (first !== NARROWED) return first;
-    // Nothing for the providers left open to it while other claims were in flight: once they are
-    // answered, the full picture may allow one (a provider just under its limit). Asked once more.
-    while (this.claimsInFlight > 0) await new Promise<void>((resolve) => this.claimsDone.push(resolve));
-    const second = await this.claimOnce(owner);
-    return second === NARROWED ? null : second;
+  /** Something may be claimable: the idle loops look (one statement for all of them). */
+  private wake(): void {
+    this.mayHaveWork = true;
+    this.pump();
+  }
+
+  /** Starts a claim for the idle loops unless one is in flight or there is nothing to look for. */
+  private pump(): void {
+    if (this.claiming || !this.mayHaveWork || !this.idle.length || this.stopping.signal.aborted) return;
+    this.claiming = this.claimForIdle().finally(() => {
+      this.claiming = null;
+      this.pump();
+    });
   }
 
   /** The providers whose calls go through fetch (network services: those that need an API key). */
@@ -229,51 +227,69 @@ export class WorkerPool {
       .map((p) => p.spec.id);
   }
 
-  /** Jobs of this process running on a network provider now. */
-  private fetchCalls(): number {
-    let n = 0;
-    for (const id of this.fetchProviders()) n += this.running.get(id) ?? 0;
-    return n;
-  }
-
-  private async claimOnce(owner: string): Promise<JobRow | null | typeof NARROWED> {
-    while (this.claimsInFlight >= PARALLEL_CLAIMS) {
-      await new Promise<void>((resolve) => this.claimQueue.push(resolve));
-    }
-    this.claimsInFlight++;
+  /**
+   * One claim statement for up to CLAIM_BATCH_MAX idle loops, within each provider's room (its
+   * concurrency limit less its running jobs) and, for network providers together, Bun's fetch
+   * limit: their jobs wait in the queue (where they cost nothing) rather than in fetch's queue
+   * (holding their request bodies). Providers that make no HTTP call (local) are held by their own
+   * limit and WORKER_COUNT alone. The jobs go to the longest-idle loops; a short answer means the
+   * queue has nothing more for them until a hint.
+   */
+  private async claimForIdle(): Promise<void> {
+    const { events, queue, settings, log } = this.deps;
+    this.mayHaveWork = false;
+    const seq = events.queuedSeq;
+    const batch = this.idle.splice(0, CLAIM_BATCH_MAX);
+    let jobs: JobRow[] = [];
+    let locked = 0;
+    let perProvider: Record<string, number> = {};
     try {
-      const seq = this.deps.events.queuedSeq;
-      // Another loop found nothing to claim a moment ago and no job was announced (or capacity
-      // freed) since: asking again would only repeat its answer. With hundreds of idle loops
-      // woken by one hint, this keeps it to a few claims instead of hundreds.
-      if (this.lastEmpty.seq === seq && performance.now() - this.lastEmpty.at < EMPTY_CLAIM_REUSE_MS) {
-        return null;
-      }
-      const others = this.claimsInFlight - 1;
-      const limits = (await this.deps.settings.current()).providerConcurrency;
-      const skip = saturated(limits, this.running, others);
-      // At the process's limit of network calls: their jobs wait in the queue (where they cost
-      // nothing) rather than in fetch's (holding their request bodies); the loop that finishes a
-      // call claims the next one. Providers that make no HTTP call (local) are not held back:
-      // WORKER_COUNT alone sizes what they run at once.
-      if (this.fetchCalls() + others >= MAX_PROVIDER_CALLS) skip.push(...this.fetchProviders());
-      const job = await this.deps.queue.claim(owner, skip, this.drainingFor);
-      if (job) {
-        const provider = runsOnProvider(job);
-        this.running.set(provider, (this.running.get(provider) ?? 0) + 1);
-        return job;
-      }
-      // An empty answer speaks for the others only when no other claim narrowed what it could take.
-      if (skip.length === saturated(limits, this.running, 0).length) {
-        this.lastEmpty = { seq, at: performance.now() };
-        return null;
-      }
-      return NARROWED;
-    } finally {
-      this.claimsInFlight--;
-      this.claimQueue.shift()?.();
-      if (this.claimsInFlight === 0) for (const resolve of this.claimsDone.splice(0)) resolve();
+      const limits = (await settings.current()).providerConcurrency;
+      perProvider = Object.fromEntries(
+        Object.entries(limits).map(([id, limit]) => [id, Math.max(0, limit - (this.running.get(id) ?? 0))]),
+      );
+      const sharedBy = this.fetchProviders();
+      let fetchCalls = 0;
+      for (const id of sharedBy) fetchCalls += this.running.get(id) ?? 0;
+      const shared = Math.max(0, MAX_PROVIDER_CALLS - fetchCalls);
+      if (shared === 0) for (const id of sharedBy) perProvider[id] = 0;
+      ({ jobs, locked } = await queue.claimBatch(
+        batch.map((l) => l.owner),
+        { perProvider, sharedBy, shared },
+        this.drainingFor,
+      ));
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) log.warn("worker.claim_failed", { error: err });
+      else log.error("worker.claim_failed", { error: err });
+      if (this.stopping.signal.aborted) for (const l of batch) l.give(null);
+      else this.idle.unshift(...batch);
+      setTimeout(() => this.wake(), CLAIM_RETRY_MS).unref?.();
+      return;
     }
+    const byOwner = new Map(jobs.map((j) => [j.leaseOwner, j]));
+    const left: IdleLoop[] = [];
+    for (const l of batch) {
+      const job = byOwner.get(l.owner);
+      if (!job) {
+        left.push(l);
+        continue;
+      }
+      const provider = runsOnProvider(job);
+      this.running.set(provider, (this.running.get(provider) ?? 0) + 1);
+      perProvider[provider] = (perProvider[provider] ?? 0) - 1;
+      l.give(job);
+    }
+    if (this.stopping.signal.aborted) for (const l of left) l.give(null);
+    else this.idle.unshift(...left);
+    if (jobs.length === batch.length || locked === batch.length || events.queuedSeq !== seq) {
+      // All it asked for (there may be more), or rows it could not take yet: look again.
+      this.mayHaveWork = true;
+    }
+    this.full = new Set(
+      Object.entries(perProvider)
+        .filter(([, room]) => room <= 0)
+        .map(([id]) => id),
+    );
   }
 
   private async process(job: JobRow, runsOn: { provider: string }): Promise<void> {

@@ -1,0 +1,141 @@
+/**
+ * Claims: one statement takes jobs for all the idle loops of a process, within each provider's room
+ * (and the network providers' shared room), fenced like a single claim; a loop that finished a job
+ * asks again only when a hint came; a process's own NOTIFY echo is not a second hint.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { JobRow } from "../src/db/schema";
+import { ManualClock } from "../src/lib/clock";
+import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { makeJpeg } from "./helpers/images";
+
+describe("the claim statement", () => {
+  let app: TestApp;
+  const clock = new ManualClock(new Date("2026-11-21T10:00:00Z"));
+  beforeAll(async () => {
+    app = await startTestApp({ workers: false, clock });
+  });
+  afterAll(() => app.stop());
+
+  let n = 0;
+  async function pending(provider: string): Promise<string> {
+    const id = `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`;
+    const now = clock.now();
+    const outcome = await app.rt.queue.enqueue(
+      {
+        id,
+        slotId: "slot-001",
+        source: "ingest",
+        status: "pending",
+        provider,
+        operation: provider === "local" ? "passthrough" : "image_edit",
+        settings: {},
+        outputFormat: "jpeg",
+        createdAt: new Date(now.getTime() + n), // oldest first, in the order made
+        expiresAt: new Date(now.getTime() + 48_000),
+        instanceId: app.rt.instanceId,
+      },
+      100,
+    );
+    expect(outcome.kind).toBe("inserted");
+    return id;
+  }
+
+  const owners = (k: number) => Array.from({ length: k }, (_, i) => `${app.rt.instanceId}/${i + 1}`);
+  const room = (perProvider: Record<string, number>, shared = 100) => ({
+    perProvider,
+    sharedBy: ["gemini", "openai", "turbotext"],
+    shared,
+  });
+
+  test("takes the oldest jobs for several loops at once, each leased to its loop, with its dispatched row", async () => {
+    const ids = [await pending("local"), await pending("local"), await pending("local")];
+    const { jobs, locked } = await app.rt.queue.claimBatch(owners(5), room({ local: 10 }));
+    expect(locked).toBe(3);
+    expect(jobs.map((j) => j.id)).toEqual(ids);
+    expect(new Set(jobs.map((j) => j.leaseOwner)).size).toBe(3);
+    expect(new Set(jobs.map((j) => j.leaseToken)).size).toBe(3);
+    for (const j of jobs) expect(j.status).toBe("processing");
+    const dispatched = await app.sql<{ n: number }[]>`
+      select count(*)::int as n from processing_log where event = 'dispatched' and job_id = any(${ids}::uuid[])`;
+    expect(dispatched[0]!.n).toBe(3);
+    // Claimed once: a second claim finds nothing.
+    expect((await app.rt.queue.claimBatch(owners(5), room({ local: 10 }))).jobs).toEqual([]);
+    for (const j of jobs) await app.rt.queue.expire(j.id);
+  });
+
+  test("no provider gets more than its room, nor the network providers more than their shared room", async () => {
+    const local = [await pending("local"), await pending("local"), await pending("local")];
+    const gemini = [await pending("gemini"), await pending("gemini"), await pending("gemini")];
+    const openai = [await pending("openai")];
+    const claimed: JobRow[] = [];
+    // local may start 2 more, gemini 2, openai 2; the network providers 2 together.
+    const first = await app.rt.queue.claimBatch(owners(8), room({ local: 2, gemini: 2, openai: 2 }, 2));
+    claimed.push(...first.jobs);
+    const by = (p: string) => first.jobs.filter((j) => j.provider === p).length;
+    expect(by("local")).toBe(2);
+    expect(by("gemini") + by("openai")).toBe(2);
+    expect(first.jobs.map((j) => j.id)).toEqual([local[0]!, local[1]!, gemini[0]!, gemini[1]!]);
+    // A provider with no room is not even looked at: the rest of its queue is left for later.
+    const second = await app.rt.queue.claimBatch(owners(8), room({ local: 0, gemini: 0 }));
+    claimed.push(...second.jobs);
+    expect(second.jobs.map((j) => j.id)).toEqual([openai[0]!]);
+    const rest = await app.rt.queue.claimBatch(owners(8), room({}));
+    claimed.push(...rest.jobs);
+    expect(rest.jobs.map((j) => j.id).sort()).toEqual([local[2]!, gemini[2]!].sort());
+    for (const j of claimed) await app.rt.queue.expire(j.id);
+  });
+
+  test("two claims at once never take the same job", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await pending("local"));
+    const [a, b] = await Promise.all([
+      app.rt.queue.claimBatch(owners(8), room({ local: 100 })),
+      app.rt.queue.claimBatch(owners(8), room({ local: 100 })),
+    ]);
+    const got = [...a.jobs, ...b.jobs].map((j) => j.id);
+    expect(new Set(got).size).toBe(got.length);
+    expect(got.sort()).toEqual(ids.sort());
+    for (const id of got) await app.rt.queue.expire(id);
+  });
+});
+
+describe("the worker pool", () => {
+  let app: TestApp;
+  let photo: Uint8Array;
+  beforeAll(async () => {
+    app = await startTestApp({ workerCount: 4 });
+    await app.configureSlot("slot-001", {
+      provider: "local",
+      operation: "passthrough",
+      settings: { simulate_delay_ms: 100 },
+    });
+    photo = await makeJpeg(160, 120);
+  });
+  afterAll(() => app.stop());
+
+  test("sequential booths: one claim per job, no empty claims after each job, one hint per job", async () => {
+    const queue = app.rt.queue;
+    const claimBatch = queue.claimBatch.bind(queue);
+    const claims: number[] = [];
+    let hints = 0;
+    const offQueued = app.rt.events.onQueued(() => hints++);
+    queue.claimBatch = async (...args) => {
+      const r = await claimBatch(...args);
+      claims.push(r.jobs.length);
+      return r;
+    };
+    try {
+      for (let i = 0; i < 6; i++)
+        expect((await postIngest(app, "slot-001", dslrForm(photo))).status).toBe(200);
+      expect(claims.filter((n) => n > 0)).toEqual([1, 1, 1, 1, 1, 1]);
+      // Only the slow safety look (every 2 s) may come back empty in these ~1–2 s.
+      expect(claims.filter((n) => n === 0).length).toBeLessThanOrEqual(1);
+      // The enqueue's own hint; PostgreSQL's echo of its NOTIFY is not another.
+      expect(hints).toBe(6);
+    } finally {
+      queue.claimBatch = claimBatch;
+      offQueued();
+    }
+  });
+});
