@@ -66,6 +66,8 @@ export function heldAddedP99(run: HeldRun): number {
 
 export interface BurstRun {
   statuses: Record<string, number>;
+  /** Answered jobs, for the per-phase breakdown. */
+  jobs: { id: string; startedAt: number; receivedAt: number }[];
   ingest: number[];
   bare: number[];
   idleRss: number;
@@ -117,17 +119,20 @@ export async function measureBurst(
   );
   const statuses: Record<string, number> = {};
   const times: number[] = [];
+  const jobs: BurstRun["jobs"] = [];
   const s = await peakWhile(server.pid, () =>
     Promise.all(
       Array.from({ length: n }, async () => {
         const r = await ingest(server, slotId, photo);
         statuses[r.status] = (statuses[r.status] ?? 0) + 1;
         if (r.status === 200) times.push(r.ms);
+        if (r.jobId) jobs.push({ id: r.jobId, startedAt: r.startedAt, receivedAt: r.receivedAt });
       }),
     ),
   );
   return {
     statuses,
+    jobs,
     ingest: times,
     bare: b.value,
     idleRss: s.idle,

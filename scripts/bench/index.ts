@@ -466,6 +466,7 @@ try {
             `bare hold-and-echo (Bun.serve, multipart parse, ${P.burstDelay / 1000} s hold), ${n} at once: ${dist(b.bare)}`,
             `through POST /ingest: ${dist(b.ingest)}`,
           ],
+          profile: await phaseProfile(s11, b.jobs),
         });
       } finally {
         await echo.stop();

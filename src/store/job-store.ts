@@ -35,6 +35,9 @@ export class JobStore {
   heartbeat(id: string, token: string, now: Date) {
     return q.heartbeat(this.sql, id, token, now);
   }
+  heartbeatMany(leases: readonly { id: string; token: string }[], now: Date) {
+    return q.heartbeatMany(this.sql, leases, now);
+  }
   finalizeSucceeded(id: string, token: string, now: Date, r: q.ResultColumns, log: q.FinalLog) {
     return q.finalizeSucceeded(this.sql, id, token, now, r, log);
   }

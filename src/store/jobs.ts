@@ -248,11 +248,26 @@ export async function claimNextJob(
 
 /** Extends the lease; false means the job is no longer ours (finalized, cancelled or reclaimed). */
 export async function heartbeat(sql: Sql, id: string, token: string, now: Date): Promise<boolean> {
-  const rows = await sql`
+  return (await heartbeatMany(sql, [{ id, token }], now)).has(id);
+}
+
+/**
+ * Extends the leases of every job a process runs, in one statement; returns the ids still ours (a
+ * job missing from it was finalized, cancelled or reclaimed).
+ */
+export async function heartbeatMany(
+  sql: Sql,
+  leases: readonly { id: string; token: string }[],
+  now: Date,
+): Promise<Set<string>> {
+  if (!leases.length) return new Set();
+  const rows = await sql<{ id: string }[]>`
     update job set heartbeat_at = ${now}
-    where id = ${id} and lease_token = ${token} and status = 'processing'
-    returning id`;
-  return rows.length === 1;
+    from unnest(${sql.array(leases.map((l) => l.id))}::uuid[], ${sql.array(leases.map((l) => l.token))}::uuid[])
+      as lease(id, token)
+    where job.id = lease.id and job.lease_token = lease.token and job.status = 'processing'
+    returning job.id`;
+  return new Set(rows.map((r) => r.id));
 }
 
 export interface ResultColumns {

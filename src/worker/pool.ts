@@ -130,6 +130,9 @@ export class WorkerPool {
   /** Providers left out of the last short claim for want of room: a job of theirs ending frees one. */
   private full = new Set<string>();
   private safetyTimer: ReturnType<typeof setInterval> | null = null;
+  /** The jobs this process runs, whose leases the heartbeat extends together. */
+  private readonly leases = new Map<string, { job: JobRow; lost(): void }>();
+  private cancelHeartbeat: (() => void) | null = null;
   private offQueued: (() => void) | null = null;
 
   constructor(
@@ -143,6 +146,41 @@ export class WorkerPool {
     this.safetyTimer = setInterval(() => this.wake(), events.wakeups ? SAFETY_CLAIM_MS : 1000);
     this.safetyTimer.unref?.();
     for (let i = 0; i < this.count; i++) this.loops.push(this.loop(`${this.deps.instanceId}/${i + 1}`));
+    this.scheduleHeartbeat();
+  }
+
+  /**
+   * Every HEARTBEAT_MS, one statement extends the leases of every job this process runs; a job whose
+   * lease is no longer ours (cancelled, expired, reclaimed) has its provider call aborted. A job
+   * still here well past its deadline is stuck (its calls are bounded, so it should not be): its
+   * lease lapses, and a sweeper resolves it. On a database blip the leases are kept by the next
+   * beat (sweepers spare a lease they could not judge, see Runtime); the fenced finalize decides.
+   */
+  private scheduleHeartbeat(): void {
+    const { clock, queue, log } = this.deps;
+    this.cancelHeartbeat = clock.setTimer(
+      HEARTBEAT_MS,
+      () => {
+        const now = clock.now().getTime();
+        const beating = [...this.leases.values()].filter(
+          (l) => now <= l.job.expiresAt.getTime() + OVERDUE_GRACE_MS,
+        );
+        const beat = beating.length
+          ? queue.heartbeatMany(beating.map((l) => l.job)).then(
+              (ours) => {
+                for (const l of beating) {
+                  if (!ours.has(l.job.id) && this.leases.get(l.job.id) === l) l.lost();
+                }
+              },
+              (err) => log.warn("worker.heartbeat_failed", { error: err, jobs: beating.length }),
+            )
+          : Promise.resolve();
+        void beat.finally(() => {
+          if (this.cancelHeartbeat) this.scheduleHeartbeat();
+        });
+      },
+      "worker.heartbeat",
+    );
   }
 
   /**
@@ -175,6 +213,9 @@ export class WorkerPool {
     this.abandoning.abort();
     await loops;
     this.loops = [];
+    const cancel = this.cancelHeartbeat;
+    this.cancelHeartbeat = null;
+    cancel?.();
   }
 
   get inFlight(): number {
@@ -302,19 +343,7 @@ export class WorkerPool {
     const onShutdown = () => abort.abort(new ShuttingDown());
     if (this.abandoning.signal.aborted) onShutdown();
     else this.abandoning.signal.addEventListener("abort", onShutdown, { once: true });
-    const beat = setInterval(() => {
-      // A worker still here well past its job's deadline is stuck (its calls are bounded, so it
-      // should not be): the lease lapses, and a sweeper resolves the job.
-      if (clock.now().getTime() > job.expiresAt.getTime() + OVERDUE_GRACE_MS) return;
-      queue.heartbeat(job).then(
-        (ours) => {
-          if (!ours) abort.abort(new LeaseLost());
-        },
-        // A database blip: the lease is kept by the next beat (sweepers spare a lease they could
-        // not judge, see Runtime), and the fenced finalize decides in the end.
-        (err) => log.warn("worker.heartbeat_failed", { error: err }),
-      );
-    }, HEARTBEAT_MS);
+    this.leases.set(job.id, { job, lost: () => abort.abort(new LeaseLost()) });
 
     // The `dispatched` log row was written by the claim itself.
     const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
@@ -425,7 +454,7 @@ export class WorkerPool {
       );
     } finally {
       cancelDeadline();
-      clearInterval(beat);
+      this.leases.delete(job.id);
       offEnded();
       this.abandoning.signal.removeEventListener("abort", onShutdown);
     }
