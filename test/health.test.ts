@@ -7,6 +7,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import postgres from "postgres";
 import { checkDisk } from "../src/modules/health/service";
 import { freshDatabase, json, startTestApp, type TestApp } from "./helpers/app";
+import { checkedFetch } from "./helpers/openapi";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
@@ -20,7 +21,7 @@ afterAll(() => app.stop());
 
 describe("/healthz", () => {
   test("answers 200 while the process is alive", async () => {
-    const res = await fetch(`${app.url}/healthz`);
+    const res = await checkedFetch(app, "/healthz");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
   });
@@ -28,7 +29,7 @@ describe("/healthz", () => {
 
 describe("/readyz", () => {
   test("200 with every check passing", async () => {
-    const res = await fetch(`${app.url}/readyz`);
+    const res = await checkedFetch(app, "/readyz");
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const body = (await res.json()) as { status: string; checks: Record<string, { ok: boolean }> };
@@ -40,7 +41,7 @@ describe("/readyz", () => {
   test("503 while shutting down", async () => {
     app.rt.draining = true;
     try {
-      const res = await fetch(`${app.url}/readyz`);
+      const res = await checkedFetch(app, "/readyz");
       expect(res.status).toBe(503);
       const body = await json(res);
       expect(body.error.code).toBe("not_ready");
@@ -55,7 +56,7 @@ describe("/readyz", () => {
     renameSync(root, `${root}.moved`);
     writeFileSync(root, "not a directory");
     try {
-      const res = await fetch(`${app.url}/readyz`);
+      const res = await checkedFetch(app, "/readyz");
       expect(res.status).toBe(503);
       const body = await json(res);
       expect(body.error.details.failing).toContain("media");
@@ -67,7 +68,7 @@ describe("/readyz", () => {
       renameSync(`${root}.moved`, root);
       mkdirSync(root, { recursive: true });
     }
-    expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    expect((await checkedFetch(app, "/readyz")).status).toBe(200);
   });
 
   test("503 when the database is gone", async () => {
@@ -77,7 +78,7 @@ describe("/readyz", () => {
       const admin = postgres(app.databaseUrl, { max: 1, onnotice: () => {} });
       await admin.unsafe(`drop database ${name} with (force)`);
       await admin.end();
-      const res = await fetch(`${other.url}/readyz`);
+      const res = await checkedFetch(other, "/readyz");
       expect(res.status).toBe(503);
       const body = await json(res);
       expect(body.error.details.failing).toEqual(["database"]);

@@ -12,6 +12,7 @@ import {
   type TestApp,
 } from "./helpers/app";
 import { colourfulness, makeAnimatedWebp, makeApng, makeJpeg, makePng, makeWebp } from "./helpers/images";
+import { expectMatchesOpenApi } from "./helpers/openapi";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
@@ -150,6 +151,7 @@ describe("refusals leave no job and no file", () => {
     expect(res.status).toBe(status);
     expect(res.headers.get("content-type")).toContain("application/json");
     const body = await json(res);
+    await expectMatchesOpenApi(app, "POST", new URL(res.url).pathname, res.status, body);
     expect(body.error.code).toBe(code);
     expect(typeof body.error.message).toBe("string");
     expect(typeof body.error.details).toBe("object");
@@ -227,7 +229,9 @@ describe("refusals leave no job and no file", () => {
         dslrForm(animated, dslrFields(), "fileToUpload", name, mime),
       );
       expect(res.status).toBe(415);
-      expect(((await res.json()) as { error: { message: string } }).error.message).toContain("animated");
+      const body = (await res.json()) as { error: { message: string } };
+      await expectMatchesOpenApi(app, "POST", "/ingest/slot-001", res.status, body);
+      expect(body.error.message).toContain("animated");
     }
 
     expect(await jobsCount()).toBe(before);

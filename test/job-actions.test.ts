@@ -11,7 +11,7 @@ import { eq } from "drizzle-orm";
 import { runCleanup } from "../src/cron/cleanup";
 import { job } from "../src/db/schema";
 import { type Api, api, changeScopes, login } from "./helpers/admin";
-import { dslrForm, json, postIngest, startTestApp, type TestApp, whenFinal } from "./helpers/app";
+import { dslrForm, eventually, json, postIngest, startTestApp, type TestApp, whenFinal } from "./helpers/app";
 import { runCli } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
 import { startTestBucket, type TestBucket } from "./helpers/s3";
@@ -285,13 +285,14 @@ describe("delete with media in an S3 bucket", () => {
 
 /** The id of the slot's job once a worker is running it. */
 async function eventuallyActive(slotId: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
+  const running = async () => {
     const [r] = await app.sql<{ id: string }[]>`
       select id::text from job where slot_id = ${slotId} and status = 'processing' limit 1`;
-    if (r) return r.id;
-    await Bun.sleep(20);
-  }
-  throw new Error(`no running job on ${slotId}`);
+    return r?.id;
+  };
+  return eventually(running, 4_000).catch(() => {
+    throw new Error(`no running job on ${slotId}`);
+  });
 }
 
 describe("photochanger slot set --fallback-…", () => {

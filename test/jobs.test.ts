@@ -4,6 +4,7 @@ import { processingLog } from "../src/db/schema";
 import { type Api, api, fileForm, login } from "./helpers/admin";
 import { dslrForm, json, LogWatch, postIngest, startTestApp, type TestApp, whenQueued } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
+import { checkedApi } from "./helpers/openapi";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
@@ -23,8 +24,8 @@ interface JobListBody {
 
 beforeAll(async () => {
   app = await startTestApp({ onLogLine: watch.sink });
-  serg = api(app, await login(app, "serg"));
-  igor = api(app, await login(app, "igor"));
+  serg = checkedApi(app, api(app, await login(app, "serg")));
+  igor = checkedApi(app, api(app, await login(app, "igor")));
   photo = await makeJpeg(120, 90);
   await app.configureSlot("slot-001", { provider: "local", operation: "greyscale", settings: {} });
   await app.configureSlot("slot-002", { provider: "local", operation: "passthrough", settings: {} });
@@ -87,7 +88,7 @@ describe("GET /api/jobs", () => {
       expect(res.status).toBe(400);
       expect((await json(res)).error.code).toBe("invalid_request");
     }
-    expect((await api(app, null)("GET", "/api/jobs")).status).toBe(401);
+    expect((await checkedApi(app, api(app, null))("GET", "/api/jobs")).status).toBe(401);
   });
 });
 
@@ -169,7 +170,7 @@ describe("POST /api/jobs/{id}/cancel", () => {
     expect(done.status).toBe(409);
     const unknown = await serg("POST", "/api/jobs/5b0c5a4e-3f0e-4a55-9d1c-1f0f0f0f0f0f/cancel");
     expect(unknown.status).toBe(404);
-    expect((await api(app, null)("POST", `/api/jobs/${booth[0]}/cancel`)).status).toBe(401);
+    expect((await checkedApi(app, api(app, null))("POST", `/api/jobs/${booth[0]}/cancel`)).status).toBe(401);
   });
 });
 
@@ -181,7 +182,7 @@ describe("cancelling a job no worker has claimed yet", () => {
   afterAll(() => idle.stop());
 
   test("a pending job is cancelled and its booth answered 503", async () => {
-    const admin = api(idle, await login(idle, "serg"));
+    const admin = checkedApi(idle, api(idle, await login(idle, "serg")));
     const queued = whenQueued(idle);
     const waiting = postIngest(idle, "slot-001", dslrForm(photo));
     await queued;

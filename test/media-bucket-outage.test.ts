@@ -91,6 +91,7 @@ describe("a bucket that refuses connections", () => {
     const key = `results/${crypto.randomUUID()}.jpg`;
     await bucket.halt();
     const write = s.writeAtomic(key, bytes(2000), { until: Date.now() + 20_000 });
+    // Fixed: the bucket stays down long enough for writes to be refused and retried.
     await Bun.sleep(1_000);
     await bucket.start();
     expect(await write).toBe(key);
@@ -132,6 +133,7 @@ describe("a bucket that hangs (its process frozen)", () => {
     const key = `results/${crypto.randomUUID()}.jpg`;
     bucket.freeze();
     const write = s.writeAtomic(key, bytes(3000), { until: Date.now() + 20_000 });
+    // Fixed: the freeze lasts long enough for attempts to hang and be dropped.
     await Bun.sleep(2_000);
     bucket.thaw();
     expect(await write).toBe(key);

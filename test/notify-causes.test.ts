@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Notice, notifyTick, type SendResult, sendNotice } from "../src/modules/attention/notifier";
 import { localProvider } from "../src/providers/local";
+import { FakeServer } from "./fakes/fake-server";
 import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { freePort } from "./helpers/cli";
@@ -34,26 +35,18 @@ let certDir: string;
 
 /** Telegram's Bot API answering as it does for an unknown chat. */
 function telegramNoChat() {
-  const s = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: () =>
-      Response.json(
-        { ok: false, error_code: 400, description: "Bad Request: chat not found" },
-        { status: 400 },
-      ),
-  });
+  const s = new FakeServer(() =>
+    Response.json(
+      { ok: false, error_code: 400, description: "Bad Request: chat not found" },
+      { status: 400 },
+    ),
+  );
   servers.push(s);
-  return `http://127.0.0.1:${s.port}`;
+  return s.url;
 }
 
 function server(fetch: (req: Request) => Response | Promise<Response>, tls?: { cert: string; key: string }) {
-  const s = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch,
-    ...(tls ? { tls: { cert: Bun.file(tls.cert), key: Bun.file(tls.key) } } : {}),
-  });
+  const s = new FakeServer(fetch, { tls });
   servers.push(s);
   return s.port;
 }
@@ -152,13 +145,9 @@ describe("a failed send names its cause", () => {
 
   test("a webhook on this box or the LAN is not called without the allowance, nor a metadata address ever", async () => {
     let called = 0;
-    const s = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch: () => {
-        called++;
-        return new Response("ok");
-      },
+    const s = new FakeServer(() => {
+      called++;
+      return new Response("ok");
     });
     servers.push(s);
     const lan = await sendNotice(

@@ -5,7 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { job } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
-import { dslrForm, freshDatabase, json, postIngest, startTestApp, whenQueued } from "./helpers/app";
+import {
+  dslrForm,
+  eventually,
+  freshDatabase,
+  json,
+  postIngest,
+  startTestApp,
+  whenQueued,
+} from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
@@ -92,16 +100,13 @@ describe("outages", () => {
           `Content-Length: 500000\r\n\r\n--${boundary}\r\nContent-Disposition: form-data; name="fileToUpload"; ` +
           `filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n${"x".repeat(20_000)}`,
       );
+      // Fixed: the partial body must reach the server before the client hangs up.
       await Bun.sleep(300);
       socket.end();
-      const refused = await (async () => {
-        for (let i = 0; i < 100; i++) {
-          const line = logLines.find((l) => l.includes('"ingest.refused"'));
-          if (line) return JSON.parse(line) as Record<string, unknown>;
-          await Bun.sleep(50);
-        }
-        return null;
-      })();
+      const refused = await eventually(async () => {
+        const line = logLines.find((l) => l.includes('"ingest.refused"'));
+        return line && (JSON.parse(line) as Record<string, unknown>);
+      }, 5_000).catch(() => null);
       expect(refused).toMatchObject({ level: "info", outcome: "client_closed", status: 499 });
       expect(logLines.filter((l) => l.includes('"level":"error"'))).toEqual([]);
       const metrics = await app.rt.metrics.registry.metrics();
@@ -128,13 +133,10 @@ describe("outages", () => {
       });
       const heard: string[] = [];
       const response = postIngest(a, "slot-001", dslrForm(await makeJpeg()));
-      const [row] = await (async () => {
-        for (;;) {
-          const rows = await a.db.select().from(job);
-          if (rows.length) return rows;
-          await Bun.sleep(10);
-        }
-      })();
+      const [row] = await eventually(async () => {
+        const rows = await a.db.select().from(job);
+        return rows.length > 0 && rows;
+      });
       // A's in-process events only fire from NOTIFY here: A never finalizes this job itself.
       const woken = new Promise<void>((resolve) => a.rt.events.onFinalized(row!.id, () => resolve()));
       await woken;
@@ -162,13 +164,10 @@ describe("how a finished job answers the booth", () => {
         settings: { simulate_delay_ms: 3000 },
       });
       const response = postIngest(app, "slot-001", dslrForm(await makeJpeg()));
-      const processing = await (async () => {
-        for (;;) {
-          const [r] = await app.db.select().from(job);
-          if (r?.status === "processing") return r;
-          await Bun.sleep(20);
-        }
-      })();
+      const processing = await eventually(async () => {
+        const [r] = await app.db.select().from(job);
+        return r?.status === "processing" && r;
+      });
       expect((await app.rt.queue.cancel(processing.id, "serg"))!.status).toBe("cancelled");
       const res = await response;
       expect(res.status).toBe(503);

@@ -56,6 +56,7 @@ interface Figures {
 /** Runs `attack` while sampling the server's RSS (every 20 ms) and /healthz latency (every 100 ms). */
 async function measure(name: string, attack: () => Promise<void>): Promise<Figures> {
   Bun.gc(true);
+  // Fixed: let the collected memory go back before the baseline RSS is read.
   await Bun.sleep(300);
   const pid = server.proc.pid;
   const before = rssOf(pid);

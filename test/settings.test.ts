@@ -15,6 +15,7 @@ import {
   type TestApp,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
+import { checkedApi } from "./helpers/openapi";
 
 // Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
@@ -48,8 +49,8 @@ function recording(inner: Api): Api {
 
 beforeAll(async () => {
   app = await startTestApp({ clock, logLines, onLogLine: watch.sink });
-  serg = recording(api(app, await login(app, "serg")));
-  igor = recording(api(app, await login(app, "igor")));
+  serg = recording(checkedApi(app, api(app, await login(app, "serg"))));
+  igor = recording(checkedApi(app, api(app, await login(app, "igor"))));
   await changeScopes(app, "igor", { remove: ["settings:write"] });
   photo = await makeJpeg(100, 80);
   await app.configureSlot("slot-001", { provider: "local", operation: "passthrough", settings: {} });
@@ -88,7 +89,7 @@ describe("GET /api/settings", () => {
     });
     expect(s.provider_concurrency.gemini).toBeGreaterThan(0);
     expect(s.ingest_password).not.toHaveProperty("value");
-    expect((await api(app, null)("GET", "/api/settings")).status).toBe(401);
+    expect((await checkedApi(app, api(app, null))("GET", "/api/settings")).status).toBe(401);
   });
 });
 
@@ -100,7 +101,7 @@ describe("PUT /api/settings", () => {
     const pw = await igor("PUT", "/api/settings", { json: { ingest_password: { value: "igor-was-here" } } });
     expect(pw.status).toBe(403);
     expect((await current()).sync_response_seconds).toBe(48);
-    expect((await api(app, null)("PUT", "/api/settings", { json: {} })).status).toBe(401);
+    expect((await checkedApi(app, api(app, null))("PUT", "/api/settings", { json: {} })).status).toBe(401);
   });
 
   test("values out of range are 422 naming the field, and nothing is written", async () => {
@@ -268,8 +269,8 @@ describe("POST /api/media/cache/purge", () => {
     // The retention passes on the app's clock; the admins sign in again afterwards.
     const [kept] = await app.db.select().from(job).where(eq(job.id, jobId));
     clock.set(new Date(kept!.resultExpiresAt!.getTime() + 1000));
-    serg = recording(api(app, await login(app, "serg")));
-    igor = recording(api(app, await login(app, "igor")));
+    serg = recording(checkedApi(app, api(app, await login(app, "serg"))));
+    igor = recording(checkedApi(app, api(app, await login(app, "igor"))));
 
     expect((await igor("POST", "/api/media/cache/purge")).status).toBe(403);
     const done = watch.next("cleanup.done", { trigger: "api" });

@@ -8,6 +8,7 @@ import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
 import { type Api, api, fileForm, login } from "./helpers/admin";
 import { dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
+import { checkedApi } from "./helpers/openapi";
 
 // Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
 setDefaultTimeout(60_000);
@@ -20,9 +21,9 @@ let photo: Uint8Array;
 
 beforeAll(async () => {
   app = await startTestApp({ providers: [localProvider, scriptedProvider] });
-  serg = api(app, await login(app, "serg"));
-  igor = api(app, await login(app, "igor"));
-  anon = api(app, null);
+  serg = checkedApi(app, api(app, await login(app, "serg")));
+  igor = checkedApi(app, api(app, await login(app, "igor")));
+  anon = checkedApi(app, api(app, null));
   photo = await makeJpeg(160, 120);
 });
 afterAll(() => app.stop());

@@ -14,6 +14,7 @@ import type {
 import { globalStats, slotStats } from "../src/modules/stats/service";
 import { ADMIN_PASSWORDS, dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
+import { checkedFetch } from "./helpers/openapi";
 import { loginToken, type PastJob, seededRandom, seedPastJobs } from "./helpers/past-jobs";
 
 // Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
@@ -129,7 +130,7 @@ function sum(
 }
 
 async function get(path: string, bearer = token): Promise<Response> {
-  return fetch(`${app.url}${path}`, { headers: { authorization: `Bearer ${bearer}` } });
+  return checkedFetch(app, path, { headers: { authorization: `Bearer ${bearer}` } });
 }
 
 beforeAll(async () => {
@@ -437,7 +438,7 @@ describe("GET /api/stats/overview", () => {
 describe("errors", () => {
   test("no token → 401, a bad token → 401", async () => {
     for (const path of ["/api/stats/global", "/api/stats/slot-001", "/api/stats/overview"]) {
-      const res = await fetch(`${app.url}${path}`);
+      const res = await checkedFetch(app, path);
       expect(res.status).toBe(401);
       expect((await json(res)).error.code).toBe("unauthorized");
     }

@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { eq } from "drizzle-orm";
 import { job } from "../src/db/schema";
 import { FakeGemini } from "./fakes/gemini";
-import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp, whenFinal } from "./helpers/app";
+import {
+  ADMIN_PASSWORDS,
+  dslrForm,
+  eventually,
+  postIngest,
+  startTestApp,
+  type TestApp,
+  whenFinal,
+} from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
 setDefaultTimeout(60_000);
@@ -231,14 +239,12 @@ describe("job page and gallery actions", () => {
       settings: { simulate_delay_ms: 1500 },
     });
     const slow = postIngest(app, "slot-005", dslrForm(photo));
-    let running: string | undefined;
-    for (let i = 0; i < 200 && !running; i++) {
+    const running = await eventually(async () => {
       const [r] = await app.sql<
         { id: string }[]
       >`select id::text from job where slot_id = 'slot-005' and status = 'processing'`;
-      running = r?.id;
-      if (!running) await Bun.sleep(20);
-    }
+      return r?.id;
+    }, 4_000).catch(() => undefined);
     const refused = await post(`/jobs/${running}/delete`, {});
     expect(refused.status).toBe(303);
     expect(refused.headers.get("location")).toBe(`/jobs/${running}?error=job_active`);

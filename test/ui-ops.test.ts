@@ -9,6 +9,7 @@ import { appSettings } from "../src/db/schema";
 import { notifyTick } from "../src/modules/attention/notifier";
 import { instanceRegistry } from "../src/ops";
 import { localProvider } from "../src/providers/local";
+import { FakeServer } from "./fakes/fake-server";
 import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
 import { api, changeScopes, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
@@ -29,55 +30,45 @@ const SETTINGS_BOT_TOKEN = "654321:settings-bot-token";
 const SETTINGS_CHAT_ID = "-100888";
 
 /** Telegram's Bot API as far as we use it: POST /bot<token>/sendMessage with JSON. */
-function fakeTelegram(received: Received[]) {
+function fakeTelegram() {
   let messageId = 0;
-  return Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(req) {
-      const url = new URL(req.url);
-      const m = url.pathname.match(/^\/bot([^/]+)\/sendMessage$/);
-      if (req.method !== "POST" || !m)
-        return Response.json({ ok: false, error_code: 404, description: "Not Found" }, { status: 404 });
-      if (m[1] !== BOT_TOKEN && m[1] !== SETTINGS_BOT_TOKEN) {
-        return Response.json({ ok: false, error_code: 401, description: "Unauthorized" }, { status: 401 });
-      }
-      const body = (await req.json()) as Record<string, unknown>;
-      if (typeof body.chat_id !== "string" || typeof body.text !== "string" || !body.text) {
-        return Response.json(
-          { ok: false, error_code: 400, description: "Bad Request: message text is empty" },
-          { status: 400 },
-        );
-      }
-      received.push({ path: url.pathname, body });
-      return Response.json({
-        ok: true,
-        result: { message_id: ++messageId, chat: { id: Number(body.chat_id) }, date: 0, text: body.text },
-      });
-    },
+  return new FakeServer<Received>(async (req, record) => {
+    const url = new URL(req.url);
+    const m = url.pathname.match(/^\/bot([^/]+)\/sendMessage$/);
+    if (req.method !== "POST" || !m)
+      return Response.json({ ok: false, error_code: 404, description: "Not Found" }, { status: 404 });
+    if (m[1] !== BOT_TOKEN && m[1] !== SETTINGS_BOT_TOKEN) {
+      return Response.json({ ok: false, error_code: 401, description: "Unauthorized" }, { status: 401 });
+    }
+    const body = (await req.json()) as Record<string, unknown>;
+    if (typeof body.chat_id !== "string" || typeof body.text !== "string" || !body.text) {
+      return Response.json(
+        { ok: false, error_code: 400, description: "Bad Request: message text is empty" },
+        { status: 400 },
+      );
+    }
+    record({ path: url.pathname, body });
+    return Response.json({
+      ok: true,
+      result: { message_id: ++messageId, chat: { id: Number(body.chat_id) }, date: 0, text: body.text },
+    });
   });
 }
 
-function fakeWebhook(received: Received[]) {
-  return Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(req) {
-      received.push({ path: new URL(req.url).pathname, body: (await req.json()) as Record<string, unknown> });
-      return new Response(null, { status: 204 });
-    },
+function fakeWebhook() {
+  return new FakeServer<Received>(async (req, record) => {
+    record({ path: new URL(req.url).pathname, body: (await req.json()) as Record<string, unknown> });
+    return new Response(null, { status: 204 });
   });
 }
 
 let app: TestApp;
-let telegram: ReturnType<typeof Bun.serve>;
-let webhook: ReturnType<typeof Bun.serve>;
-const tg: Received[] = [];
-const hooks: Received[] = [];
+let telegram: FakeServer<Received>;
+let webhook: FakeServer<Received>;
 
 beforeAll(async () => {
-  telegram = fakeTelegram(tg);
-  webhook = fakeWebhook(hooks);
+  telegram = fakeTelegram();
+  webhook = fakeWebhook();
   app = await startTestApp({
     providers: [localProvider, scriptedProvider],
     env: {
@@ -94,8 +85,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.stop();
-  telegram?.stop(true);
-  webhook?.stop(true);
+  telegram?.stop();
+  webhook?.stop();
 });
 
 async function signIn(
@@ -162,9 +153,9 @@ describe("system health", () => {
     const html = await res.text();
     expect(html).toContain("Вебхук: сообщение отправлено.");
     expect(html).toContain("Telegram: сообщение отправлено.");
-    expect(tg.at(-1)?.body).toMatchObject({ chat_id: CHAT_ID });
-    expect(String(tg.at(-1)?.body.text)).toContain("проверка уведомлений");
-    expect(hooks.at(-1)?.body.event).toBe("test");
+    expect(telegram.requests.at(-1)?.body).toMatchObject({ chat_id: CHAT_ID });
+    expect(String(telegram.requests.at(-1)?.body.text)).toContain("проверка уведомлений");
+    expect(webhook.requests.at(-1)?.body.event).toBe("test");
   });
 });
 
@@ -178,10 +169,10 @@ describe("notifications", () => {
       expect(res.status).toBeGreaterThanOrEqual(500);
     }
     await notifyTick(app.rt);
-    const failing = tg.find((m) => String(m.body.text).includes("slot-007"))!;
+    const failing = telegram.requests.find((m) => String(m.body.text).includes("slot-007"))!;
     expect(String(failing.body.text)).toContain("ошибок за час: 3");
     expect(String(failing.body.text)).toContain("http://studio.example:8080/slots/slot-007");
-    const hook = hooks.find((h) => h.body.event === "slot_failing")!;
+    const hook = webhook.requests.find((h) => h.body.event === "slot_failing")!;
     expect(hook.body).toMatchObject({
       slot_id: "slot-007",
       failures_last_hour: 3,
@@ -191,14 +182,16 @@ describe("notifications", () => {
     // more ticks, still failing: no second message
     await notifyTick(app.rt);
     await notifyTick(app.rt);
-    expect(tg.filter((m) => String(m.body.text).includes("slot-007"))).toHaveLength(1);
+    expect(telegram.requests.filter((m) => String(m.body.text).includes("slot-007"))).toHaveLength(1);
 
     await app.configureSlot("slot-007", { provider: "local", operation: "passthrough", settings: {} });
     expect((await postIngest(app, "slot-007", dslrForm(photo))).status).toBe(200);
     await notifyTick(app.rt);
-    const recovered = hooks.find((h) => h.body.event === "slot_recovered" && h.body.slot_id === "slot-007")!;
+    const recovered = webhook.requests.find(
+      (h) => h.body.event === "slot_recovered" && h.body.slot_id === "slot-007",
+    )!;
     expect(recovered.body.text).toContain("снова обрабатывает");
-    expect(tg.filter((m) => String(m.body.text).includes("slot-007"))).toHaveLength(2);
+    expect(telegram.requests.filter((m) => String(m.body.text).includes("slot-007"))).toHaveLength(2);
   });
 });
 
@@ -381,9 +374,9 @@ describe("notification targets on the settings page", () => {
     const result = await test.text();
     expect(result).toContain("Вебхук: сообщение отправлено.");
     expect(result).toContain("Telegram: сообщение отправлено.");
-    expect(tg.at(-1)?.path).toBe(`/bot${SETTINGS_BOT_TOKEN}/sendMessage`);
-    expect(tg.at(-1)?.body.chat_id).toBe(SETTINGS_CHAT_ID);
-    expect(hooks.at(-1)?.path).toBe("/hooks/from-settings");
+    expect(telegram.requests.at(-1)?.path).toBe(`/bot${SETTINGS_BOT_TOKEN}/sendMessage`);
+    expect(telegram.requests.at(-1)?.body.chat_id).toBe(SETTINGS_CHAT_ID);
+    expect(webhook.requests.at(-1)?.path).toBe("/hooks/from-settings");
 
     // the audit log names the fields, never the values
     const audit = await (await get("/audit?action=notify.updated", cookie)).text();
@@ -431,7 +424,7 @@ describe("notification targets on the settings page", () => {
       expect(source(await res.text(), f)).toBe("environment");
     }
     await post("/settings/notify/test", cookie);
-    expect(tg.at(-1)?.path).toBe(`/bot${BOT_TOKEN}/sendMessage`);
-    expect(hooks.at(-1)?.path).toBe("/hooks/photochanger");
+    expect(telegram.requests.at(-1)?.path).toBe(`/bot${BOT_TOKEN}/sendMessage`);
+    expect(webhook.requests.at(-1)?.path).toBe("/hooks/photochanger");
   });
 });

@@ -14,7 +14,7 @@
 
 import { sniffImage } from "../../src/media/images";
 import { makePng } from "../helpers/images";
-import { Arrivals } from "./arrivals";
+import { FakeServer } from "./fake-server";
 
 export type GeminiAnswer =
   | { kind: "image"; withThought?: boolean; withText?: boolean }
@@ -101,21 +101,13 @@ const ASPECTS = new Set(["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16"
 export const GEMINI_RESULT = makePng(40, 30);
 const THOUGHT_IMAGE = makePng(12, 12);
 
-export class FakeGemini {
-  readonly requests: GeminiRequestSeen[] = [];
+export class FakeGemini extends FakeServer<GeminiRequestSeen, GeminiAnswer> {
   /** Files API uploads, stored files, and the names deleted (DELETE /v1beta/files/{id}). */
   readonly uploads: GeminiUploadSeen[] = [];
   readonly files = new Map<string, StoredFile>();
   readonly deletedFiles: string[] = [];
   private readonly openUploads = new Map<string, OpenUpload>();
-  private readonly arrivals = new Arrivals();
-
-  /** Resolves when the next request reaches the fake (the provider's call is in flight). */
-  nextRequest(): Promise<void> {
-    return this.arrivals.next();
-  }
   readonly validKeys: Set<string>;
-  private script: GeminiAnswer[] = [];
   /** The answer to requests nothing is scripted for (an image, unless a test takes the service down). */
   unscripted: GeminiAnswer = { kind: "image" };
   private inFlight = 0;
@@ -124,44 +116,25 @@ export class FakeGemini {
   maxInFlight = 0;
   /** The models this account may use (what `GET /v1beta/models` lists and generateContent accepts). */
   models = new Set(KNOWN_MODELS);
-  private server: ReturnType<typeof Bun.serve>;
 
   constructor(keys: string[]) {
+    super();
     this.validKeys = new Set(keys);
-    this.server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
   }
 
-  get url(): string {
-    return `http://127.0.0.1:${this.server.port}`;
-  }
-
-  /** Queues answers for the next requests, in order. */
-  answer(...answers: GeminiAnswer[]): void {
-    this.script.push(...answers);
-  }
-
-  reset(): void {
-    this.requests.length = 0;
+  override reset(): void {
+    super.reset();
     this.uploads.length = 0;
     this.files.clear();
     this.deletedFiles.length = 0;
     this.openUploads.clear();
-    this.script = [];
     this.unscripted = { kind: "image" };
     this.generation++;
     this.inFlight = 0;
     this.maxInFlight = 0;
   }
 
-  get pending(): number {
-    return this.script.length;
-  }
-
-  stop(): void {
-    this.server.stop(true);
-  }
-
-  private async handle(req: Request): Promise<Response> {
+  protected override async handle(req: Request): Promise<Response> {
     const generation = this.generation;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -189,8 +162,7 @@ export class FakeGemini {
     const model = decodeURIComponent(m[1]!);
     const apiKey = req.headers.get("x-goog-api-key");
     const seen: GeminiRequestSeen = { model, apiKey, parts: [], generationConfig: {}, answer: "rejected" };
-    this.requests.push(seen);
-    this.arrivals.arrived();
+    this.arrived(seen);
     const reject = (status: number, rpcStatus: string, message: string) => {
       seen.rejection = message;
       return rpc(status, rpcStatus, message);
@@ -318,7 +290,7 @@ export class FakeGemini {
       return reject(400, "INVALID_ARGUMENT", `imageSize is not supported by ${model}`);
     }
 
-    const answer = this.script.shift() ?? this.unscripted;
+    const answer = this.nextAnswer() ?? this.unscripted;
     seen.answer = answer.kind;
     switch (answer.kind) {
       case "delay":

@@ -8,7 +8,7 @@
 
 import { sniffImage } from "../../src/media/images";
 import { makePng } from "../helpers/images";
-import { Arrivals } from "./arrivals";
+import { FakeServer } from "./fake-server";
 
 export type OpenAIAnswer =
   | { kind: "image" }
@@ -53,38 +53,12 @@ const KNOWN_FIELDS = new Set([
 /** The image the fake "generates": 44×33. */
 export const OPENAI_RESULT = makePng(44, 33);
 
-export class FakeOpenAI {
-  readonly requests: OpenAIRequestSeen[] = [];
-  private readonly arrivals = new Arrivals();
-
-  /** Resolves when the next request reaches the fake (the provider's call is in flight). */
-  nextRequest(): Promise<void> {
-    return this.arrivals.next();
-  }
+export class FakeOpenAI extends FakeServer<OpenAIRequestSeen, OpenAIAnswer> {
   readonly validKeys: Set<string>;
-  private script: OpenAIAnswer[] = [];
-  private server: ReturnType<typeof Bun.serve>;
 
   constructor(keys: string[]) {
+    super();
     this.validKeys = new Set(keys);
-    this.server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.server.port}`;
-  }
-
-  answer(...answers: OpenAIAnswer[]): void {
-    this.script.push(...answers);
-  }
-
-  reset(): void {
-    this.requests.length = 0;
-    this.script = [];
-  }
-
-  stop(): void {
-    this.server.stop(true);
   }
 
   /** `GET /v1/models` and `GET /v1/models/{id}`, behind the same key check as the edits. */
@@ -106,7 +80,7 @@ export class FakeOpenAI {
   /** Requests left in the current window, sent as x-ratelimit-remaining-requests. */
   remainingRequests = 49;
 
-  private async handle(req: Request): Promise<Response> {
+  protected override async handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
     if (req.method === "GET" && /^\/v1\/models(\/[^/]+)?$/.test(path)) return this.models(req, path);
     if (req.method !== "POST" || path !== "/v1/images/edits") {
@@ -114,8 +88,7 @@ export class FakeOpenAI {
     }
     const auth = req.headers.get("authorization");
     const seen: OpenAIRequestSeen = { fields: {}, images: [], auth, answer: "rejected" };
-    this.requests.push(seen);
-    this.arrivals.arrived();
+    this.arrived(seen);
     const reject = (status: number, type: string, code: string | null, message: string) => {
       seen.rejection = message;
       return error(status, type, code, message);
@@ -191,7 +164,7 @@ export class FakeOpenAI {
     if (!FORMATS.has(format))
       return reject(400, "invalid_request_error", "invalid_value", "bad output_format");
 
-    const answer = this.script.shift() ?? { kind: "image" };
+    const answer = this.nextAnswer() ?? { kind: "image" };
     seen.answer = answer.kind;
     switch (answer.kind) {
       case "delay":

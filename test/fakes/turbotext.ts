@@ -8,7 +8,7 @@
 
 import { sniffImage } from "../../src/media/images";
 import { makePng } from "../helpers/images";
-import { Arrivals } from "./arrivals";
+import { FakeServer } from "./fake-server";
 
 export interface TurbotextScript {
   /** `{"action":"reconnect"}` answers before the result (default 1). */
@@ -56,46 +56,33 @@ interface QueuedJob {
   polls: number;
 }
 
-export class FakeTurbotext {
-  readonly calls: TurbotextCallSeen[] = [];
-  private readonly arrivals = new Arrivals();
-
-  /** Resolves when the next request reaches the fake (the provider's call is in flight). */
-  nextRequest(): Promise<void> {
-    return this.arrivals.next();
-  }
+export class FakeTurbotext extends FakeServer<TurbotextCallSeen, TurbotextScript> {
   readonly downloads: { path: string; auth: string | null }[] = [];
   readonly validKeys: Set<string>;
-  private scripts: TurbotextScript[] = [];
   private jobs = new Map<string, QueuedJob>();
   private nextId = 1000;
-  private server: ReturnType<typeof Bun.serve>;
 
   constructor(keys: string[]) {
+    super();
     this.validKeys = new Set(keys);
-    this.server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
   }
 
-  get url(): string {
-    return `http://127.0.0.1:${this.server.port}`;
+  /** The API calls seen (downloads of results are in `downloads`). */
+  get calls(): TurbotextCallSeen[] {
+    return this.requests;
   }
 
   /** Scripts the next create_queue calls, one script per job. */
   script(...scripts: TurbotextScript[]): void {
-    this.scripts.push(...scripts);
+    this.answer(...scripts);
   }
 
-  reset(): void {
-    this.calls.length = 0;
+  override reset(): void {
+    super.reset();
     this.downloads.length = 0;
-    this.scripts = [];
   }
 
-  stop(): void {
-    this.server.stop(true);
-  }
-
-  private async handle(req: Request): Promise<Response> {
+  protected override async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     if (req.method === "GET" && (url.pathname === "/download.php" || url.pathname.startsWith("/image/"))) {
       this.downloads.push({ path: url.pathname + url.search, auth: req.headers.get("authorization") });
@@ -108,8 +95,7 @@ export class FakeTurbotext {
     const method = m[1]!;
     const auth = req.headers.get("authorization");
     const call: TurbotextCallSeen = { method, do: "", fields: {}, auth, inputs: [], answer: {}, status: 200 };
-    this.calls.push(call);
-    this.arrivals.arrived();
+    this.arrived(call);
     const answer = (body: Record<string, unknown>, status = 200) => {
       call.answer = body;
       call.status = status;
@@ -143,10 +129,10 @@ export class FakeTurbotext {
     }
     if (fields.do !== "create_queue") return answer({ success: false, error: "params_error: do" });
 
-    const script = this.scripts[0] ?? {};
+    const script = this.peekAnswer() ?? {};
     const transient = script.createStatuses?.shift();
     if (transient) return answer({ success: false, error: "server busy" }, transient);
-    this.scripts.shift();
+    this.nextAnswer();
     for (const f of REQUIRED[method]!) {
       if (!fields[f]) return answer({ success: false, error: `params_error: ${f} is required` });
     }
