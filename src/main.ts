@@ -98,15 +98,15 @@ function noPositional(args: ParsedArgs, max = 0): void {
 }
 
 async function withRuntime<T>(
-  fn: (rt: Runtime) => Promise<T>,
+  fn: (runtime: Runtime) => Promise<T>,
   announce?: (lines: string[]) => void,
 ): Promise<T> {
   const config = loadConfig();
-  const rt = await Runtime.create(config, { workers: false, log: createLogger("warn"), announce });
+  const runtime = await Runtime.create(config, { workers: false, log: createLogger("warn"), announce });
   try {
-    return await fn(rt);
+    return await fn(runtime);
   } finally {
-    await rt.stop();
+    await runtime.stop();
   }
 }
 
@@ -146,9 +146,9 @@ const commands: Record<string, Command> = {
         return check.code;
       }
       const applied = await withRuntime(
-        async (rt) => {
-          await rt.bootstrap();
-          return rt.store.migrationsApplied();
+        async (runtime) => {
+          await runtime.bootstrap();
+          return runtime.store.migrationsApplied();
         },
         // An operator (or install.sh) ran this by hand: the passwords are shown here once.
         (lines) => console.log(lines.join("\n")),
@@ -167,7 +167,7 @@ const commands: Record<string, Command> = {
       if (given !== undefined && given.length < 6)
         throw new UsageError("the ingest password needs at least 6 characters");
       const password = given ?? generatePassword(12);
-      await withRuntime((rt) => rt.settings.setIngestPassword(password, "cli"));
+      await withRuntime((runtime) => runtime.settings.setIngestPassword(password, "cli"));
       console.log(given ? "ingest password updated" : `new ingest password: ${password}`);
       return 0;
     },
@@ -193,11 +193,16 @@ const commands: Record<string, Command> = {
         throw new UsageError(`admin passwords need at least ${MIN_ADMIN_PASSWORD} characters`);
       const password = given ?? generatePassword(16);
       // Whoever had the old password is signed out everywhere (the account page keeps its own session).
-      const ended = await withRuntime((rt) =>
-        changeAdminPassword({ auth: rt.store.auth, audit: rt.store.audit, clock: rt.clock }, user, password, {
-          by: "cli",
-          keepSession: null,
-        }),
+      const ended = await withRuntime((runtime) =>
+        changeAdminPassword(
+          { auth: runtime.store.auth, audit: runtime.store.audit, clock: runtime.clock },
+          user,
+          password,
+          {
+            by: "cli",
+            keepSession: null,
+          },
+        ),
       );
       const signedOut = ended ? ` (${ended} session${ended === 1 ? "" : "s"} ended)` : "";
       console.log(
@@ -224,8 +229,8 @@ const commands: Record<string, Command> = {
       const [sub, slotId] = args.positional;
       if ((sub !== "set" && sub !== "show") || !slotId)
         throw new UsageError("expected: slot set|show <slot-id>");
-      return withRuntime(async (rt) => {
-        const row = await rt.store.slots.get(slotId);
+      return withRuntime(async (runtime) => {
+        const row = await runtime.store.slots.get(slotId);
         if (!row) throw new UsageError(`there is no slot "${slotId}" (slots are slot-001 … slot-015)`);
         if (sub === "show") {
           console.log(JSON.stringify(row, null, 2));
@@ -265,7 +270,7 @@ const commands: Record<string, Command> = {
         if (fallback !== undefined) body.fallback = fallback;
         let saved: Awaited<ReturnType<typeof updateSlot>>;
         try {
-          saved = await updateSlot(rt, slotId, body, { ifMatch: `"${row.version}"`, by: "cli" });
+          saved = await updateSlot(runtime, slotId, body, { ifMatch: `"${row.version}"`, by: "cli" });
         } catch (err) {
           if (!(err instanceof AppError) || err.code !== "validation_failed") throw err;
           const fields = (err.details.fields ?? []) as { field: string; message: string }[];
@@ -287,7 +292,7 @@ const commands: Record<string, Command> = {
       const [sub, id] = args.positional;
       if (!isJobSubcommand(sub) || !id)
         throw new UsageError("expected: job delete <job-id> or job rerun <job-id>");
-      console.log(await withRuntime((rt) => runJobCommand(rt, sub, id)));
+      console.log(await withRuntime((runtime) => runJobCommand(runtime, sub, id)));
       return 0;
     },
   },
@@ -314,7 +319,7 @@ const commands: Record<string, Command> = {
         if (!id) throw new UsageError("expected: provider resume <gemini|turbotext|openai>");
         if (!isResumable(id))
           throw new UsageError(`cannot resume "${id}" (expected ${RESUMABLE.join(", ")})`);
-        const out = await withRuntime((rt) => resumeProvider(rt, id));
+        const out = await withRuntime((runtime) => resumeProvider(runtime, id));
         console.log(out.lines.join("\n"));
         return out.code;
       }
@@ -327,7 +332,7 @@ const commands: Record<string, Command> = {
       const asJson = switchFlag(args, "json");
       if (model !== undefined && id === "turbotext")
         throw new UsageError("Turbotext has no models: drop --model");
-      const report = await withRuntime((rt) => checkProvider(rt, id, { apiKey: key, model }));
+      const report = await withRuntime((runtime) => checkProvider(runtime, id, { apiKey: key, model }));
       console.log(asJson ? JSON.stringify(report, null, 2) : formatCheck(report));
       return report.ok ? 0 : 1;
     },
@@ -348,7 +353,7 @@ const commands: Record<string, Command> = {
       if (all === !!address) throw new UsageError("expected an address or --all (not both)");
       if (address !== undefined && (!address.trim() || /\s/.test(address) || hasControlCharacters(address)))
         throw new UsageError(`"${address}" is not an address`);
-      const out = await withRuntime((rt) => unblock(rt, all ? null : address!));
+      const out = await withRuntime((runtime) => unblock(runtime, all ? null : address!));
       console.log(out.lines.join("\n"));
       return out.code;
     },
@@ -365,7 +370,9 @@ const commands: Record<string, Command> = {
       noPositional(args);
       const dryRun = switchFlag(args, "dry-run");
       const asJson = switchFlag(args, "json");
-      const report = await withRuntime((rt) => runCleanup(rt, { trigger: "cli", dryRun, wait: true }));
+      const report = await withRuntime((runtime) =>
+        runCleanup(runtime, { trigger: "cli", dryRun, wait: true }),
+      );
       console.log(asJson ? JSON.stringify(report, null, 2) : formatPurge(report));
       return 0;
     },
@@ -397,11 +404,11 @@ const commands: Record<string, Command> = {
       const local = new LocalMediaStore(config.mediaRoot);
       const bucket = new S3MediaStore(config.s3, config.dataDir);
       const [source, target] = to === "s3" ? [local, bucket] : [bucket, local];
-      const report = await withRuntime(async (rt) =>
+      const report = await withRuntime(async (runtime) =>
         migrateMedia({
           source,
           target,
-          referenced: await rt.store.referencedMedia(),
+          referenced: await runtime.store.referencedMedia(),
           removeSource,
           progress: asJson ? undefined : (line) => console.log(line),
         }),
@@ -597,9 +604,9 @@ async function adminScopes(args: ParsedArgs, user: string | undefined): Promise<
   }
   const both = add.filter((s) => remove.includes(s));
   if (both.length) throw new UsageError(`${both.join(", ")}: both added and removed`);
-  const scopes = await withRuntime((rt) =>
+  const scopes = await withRuntime((runtime) =>
     changeAdminScopes(
-      { auth: rt.store.auth, audit: rt.store.audit, clock: rt.clock },
+      { auth: runtime.store.auth, audit: runtime.store.audit, clock: runtime.clock },
       user,
       { add, remove },
       "cli",

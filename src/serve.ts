@@ -27,7 +27,7 @@ export const SHUTDOWN_LIMIT_MS = 85_000;
 const DRAIN_POLL_MS = 100;
 
 export interface RunningServer {
-  rt: Runtime;
+  runtime: Runtime;
   url: string;
   port: number;
   cleaner: Cleaner | null;
@@ -43,23 +43,23 @@ export interface ServeOptions extends RuntimeOptions {
 export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
   // performance.now() counts from the process's start: where a cold start goes (LOG_LEVEL=debug).
   const phase = (name: string) =>
-    rt.log.debug("startup.phase", { phase: name, ms: Math.round(performance.now()) });
+    runtime.log.debug("startup.phase", { phase: name, ms: Math.round(performance.now()) });
   const entered = Math.round(performance.now()); // the code is loaded, the config read
-  const rt = await Runtime.create(config, options);
-  rt.log.debug("startup.phase", { phase: "loaded", ms: entered });
+  const runtime = await Runtime.create(config, options);
+  runtime.log.debug("startup.phase", { phase: "loaded", ms: entered });
   phase("runtime");
   let app: ReturnType<typeof listen>;
   let cleaner: Cleaner | null = null;
   try {
-    await rt.bootstrap();
+    await runtime.bootstrap();
     phase("bootstrap");
-    await rt.start();
+    await runtime.start();
     phase("start");
-    app = listen(rt, config);
+    app = listen(runtime, config);
     phase("listen");
-    if (options.cleaner ?? true) cleaner = startCleaner(rt);
+    if (options.cleaner ?? true) cleaner = startCleaner(runtime);
   } catch (err) {
-    await rt.stop();
+    await runtime.stop();
     throw err;
   }
   const port = app.server!.port as number;
@@ -67,10 +67,10 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
   const url = `${scheme}://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
   // What the registry shows: the host name when listening on every interface, else the bound host.
   const host = config.host === "0.0.0.0" || config.host === "::" ? hostname() : config.host;
-  await rt
+  await runtime
     .setAddress(`${host}:${port}`)
-    .catch((err) => rt.log.warn("instance.heartbeat.failed", { error: err }));
-  rt.log.info("server.listening", {
+    .catch((err) => runtime.log.warn("instance.heartbeat.failed", { error: err }));
+  runtime.log.info("server.listening", {
     version: VERSION,
     url: `${scheme}://${config.host}:${port}`,
     workers: config.workerCount,
@@ -82,21 +82,21 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
       const started = performance.now();
       const graceMs = config.stopGraceSeconds * 1000;
       const elapsed = () => performance.now() - started;
-      rt.log.info("server.stopping", { reason, held_requests: rt.heldRequests, grace_ms: graceMs });
-      rt.drain();
+      runtime.log.info("server.stopping", { reason, held_requests: runtime.heldRequests, grace_ms: graceMs });
+      runtime.drain();
       // Still listening: held requests get their answers, new ingests their 503.
-      while (rt.heldRequests > 0 && elapsed() < graceMs) await Bun.sleep(DRAIN_POLL_MS);
-      rt.log.info("server.drained", { ms: Math.round(elapsed()), held_requests: rt.heldRequests });
-      await rt.workers.stop(Math.max(0, graceMs - elapsed()));
+      while (runtime.heldRequests > 0 && elapsed() < graceMs) await Bun.sleep(DRAIN_POLL_MS);
+      runtime.log.info("server.drained", { ms: Math.round(elapsed()), held_requests: runtime.heldRequests });
+      await runtime.workers.stop(Math.max(0, graceMs - elapsed()));
       await app.stop(false);
       await cleaner?.stop();
-      await rt.stop();
-      rt.log.info("server.stopped", { reason, ms: Math.round(elapsed()) });
+      await runtime.stop();
+      runtime.log.info("server.stopped", { reason, ms: Math.round(elapsed()) });
     })();
     return stopping;
   };
 
-  return { rt, url, port, cleaner, shutdown };
+  return { runtime, url, port, cleaner, shutdown };
 }
 
 /**
@@ -108,18 +108,18 @@ export function exitOnSignals(server: RunningServer): void {
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (++signals > 1) {
-      server.rt.log.warn("server.forced_exit", { signal });
+      server.runtime.log.warn("server.forced_exit", { signal });
       process.exit(1);
     }
     const overrun = setTimeout(() => {
-      server.rt.log.error("server.shutdown_overrun", { limit_ms: SHUTDOWN_LIMIT_MS });
+      server.runtime.log.error("server.shutdown_overrun", { limit_ms: SHUTDOWN_LIMIT_MS });
       process.exit(1);
     }, SHUTDOWN_LIMIT_MS);
     overrun.unref();
     server.shutdown(signal).then(
       () => process.exit(0),
       (err: unknown) => {
-        server.rt.log.error("server.shutdown_failed", { error: err });
+        server.runtime.log.error("server.shutdown_failed", { error: err });
         process.exit(1);
       },
     );

@@ -22,8 +22,11 @@ export const TLS12_CIPHERS = [
   "ECDHE-RSA-CHACHA20-POLY1305",
 ].join(":");
 
-export function listen(rt: Services, config: Pick<Config, "host" | "port"> & Partial<Pick<Config, "tls">>) {
-  const app = createApp(rt).listen({
+export function listen(
+  services: Services,
+  config: Pick<Config, "host" | "port"> & Partial<Pick<Config, "tls">>,
+) {
+  const app = createApp(services).listen({
     hostname: config.host,
     port: config.port,
     idleTimeout: IDLE_TIMEOUT_S,

@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 test("five uploads read the slot once; an update through the store is seen by the next upload", async () => {
-  const slots = app.rt.store.slots;
+  const slots = app.runtime.store.slots;
   const get = slots.get.bind(slots);
   let reads = 0;
   slots.get = (id) => {

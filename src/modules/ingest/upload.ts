@@ -245,12 +245,17 @@ function isKnownBooth(state: SpoolState, address: string): boolean {
 /** Per server (the services object): its spool directory and who holds spool slots now. */
 const spoolStates = new WeakMap<object, SpoolState>();
 
-function spoolState(rt: Pick<Services, "config">): SpoolState {
-  let state = spoolStates.get(rt);
+function spoolState(services: Pick<Services, "config">): SpoolState {
+  let state = spoolStates.get(services);
   if (!state) {
-    state = { dir: join(rt.config.dataDir, "spool"), byAddress: new Map(), total: 0, knownBooths: new Map() };
+    state = {
+      dir: join(services.config.dataDir, "spool"),
+      byAddress: new Map(),
+      total: 0,
+      knownBooths: new Map(),
+    };
     sweepSpool(state.dir);
-    spoolStates.set(rt, state);
+    spoolStates.set(services, state);
   }
   return state;
 }
@@ -262,7 +267,7 @@ export type BoothDeps = Pick<Services, "config" | "store" | "settings" | "clock"
  * limit on: 413, then 400, then 401). Returns the upload only when the password is right.
  */
 export async function readBoothPhoto(
-  rt: BoothDeps,
+  services: BoothDeps,
   request: Request,
   limitBytes: number,
   clientIp: string,
@@ -277,7 +282,7 @@ export async function readBoothPhoto(
       },
     );
   }
-  const state = spoolState(rt);
+  const state = spoolState(services);
   let holdsSpool = false;
   const releaseSpool = () => {
     if (!holdsSpool) return;
@@ -307,7 +312,7 @@ export async function readBoothPhoto(
     const gate = async (password: string | null) => {
       let ok = verdicts.get(password);
       if (ok === undefined) {
-        ok = await verifyIngestPassword(rt, password, clientIp);
+        ok = await verifyIngestPassword(services, password, clientIp);
         verdicts.set(password, ok);
       }
       if (ok) {

@@ -44,19 +44,24 @@ const REFUSAL_HISTORY_MS = 24 * 60 * 60_000;
 
 type Values = Record<string, string | string[] | undefined>;
 
-async function pageModel(rt: Services, v: View, slotId: string, request: Request): Promise<SlotPageModel> {
-  const base = await linkBaseFor(rt.settings, request);
+async function pageModel(
+  services: Services,
+  v: View,
+  slotId: string,
+  request: Request,
+): Promise<SlotPageModel> {
+  const base = await linkBaseFor(services.settings, request);
   const [d, jobs, settings, refusals, fields] = await Promise.all([
-    getSlot(rt, slotId, base),
-    listJobs(rt, { slotId, page: 1, pageSize: 10, count: false }, base),
-    rt.settings.current(),
-    rt.store.attention.refusalBuckets(slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
-    boothFields(rt, slotId),
+    getSlot(services, slotId, base),
+    listJobs(services, { slotId, page: 1, pageSize: 10, count: false }, base),
+    services.settings.current(),
+    services.store.attention.refusalBuckets(slotId, new Date(v.now.getTime() - REFUSAL_HISTORY_MS)),
+    boothFields(services, slotId),
   ]);
-  const takesPrompt = rt.providers.operation(d.provider, d.operation)?.prompt !== "none";
+  const takesPrompt = services.providers.operation(d.provider, d.operation)?.prompt !== "none";
   const prompt = takesPrompt ? String(d.settings.prompt ?? "") : null;
   return {
-    form: await formModel(rt, v.lang, {
+    form: await formModel(services, v.lang, {
       slotId: d.id,
       version: d.version,
       name: d.name,
@@ -104,32 +109,32 @@ async function pageModel(rt: Services, v: View, slotId: string, request: Request
       reason: r.reason,
       count: r.count,
     })),
-    presets: await presetCards(rt, v),
+    presets: await presetCards(services, v),
     boothFields: fields,
     boothFieldJobs: BOOTH_FIELD_JOBS,
     preview: { slotId, prompt, ...promptPreview(prompt ?? "", fields) },
   };
 }
 
-async function presetCards(rt: Services, v: View): Promise<PresetCardView[]> {
-  return (await listAllPresets(rt, v.lang)).map((p) => ({
+async function presetCards(services: Services, v: View): Promise<PresetCardView[]> {
+  return (await listAllPresets(services, v.lang)).map((p) => ({
     id: p.id,
     kind: p.kind,
     name: p.name,
     description: p.description,
     sampleUrl: p.sample_url,
-    providerLabels: p.providers.map((id) => providerLabel(rt, id, v.lang)),
+    providerLabels: p.providers.map((id) => providerLabel(services, id, v.lang)),
     createdBy: p.created_by,
   }));
 }
 
 async function presetsCard(
-  rt: Services,
+  services: Services,
   v: View,
   slotId: string,
   extra: { message?: string; error?: string },
 ) {
-  return <PresetsCard v={v} slotId={slotId} presets={await presetCards(rt, v)} {...extra} />;
+  return <PresetsCard v={v} slotId={slotId} presets={await presetCards(services, v)} {...extra} />;
 }
 
 /**
@@ -139,20 +144,20 @@ async function presetsCard(
  * next to the form.
  */
 async function templatesCard(
-  rt: Services,
+  services: Services,
   v: View,
   slotId: string,
   extra: { error?: string; uploaded?: boolean; oob?: boolean },
   chosen?: { provider: string; operation: string },
 ) {
-  const d = await getSlot(rt, slotId, "");
-  const op = rt.providers.operation(chosen?.provider ?? d.provider, chosen?.operation ?? d.operation);
+  const d = await getSlot(services, slotId, "");
+  const op = services.providers.operation(chosen?.provider ?? d.provider, chosen?.operation ?? d.operation);
   return (
     <>
       <TemplatesCard
         v={v}
         slotId={slotId}
-        roleNames={roleLabels(rt, v.lang)}
+        roleNames={roleLabels(services, v.lang)}
         needs={(op?.templates ?? []).map((t) => ({
           role: t.role,
           label: t.label[v.lang],
@@ -172,8 +177,9 @@ async function templatesCard(
         v={v}
         warnings={d.warnings}
         labels={Object.fromEntries(
-          rt.providers.operation(d.provider, d.operation)?.templates.map((t) => [t.role, t.label[v.lang]]) ??
-            [],
+          services.providers
+            .operation(d.provider, d.operation)
+            ?.templates.map((t) => [t.role, t.label[v.lang]]) ?? [],
         )}
         oob
       />
@@ -200,14 +206,14 @@ function notFoundPage(v: View, err: unknown) {
   throw err;
 }
 
-export const uiSlotRoutes = (rt: Services) =>
+export const uiSlotRoutes = (services: Services) =>
   new Elysia({ name: "ui-slot" })
-    .use(uiContext(rt))
+    .use(uiContext(services))
     .get(
       "/slots/:id",
       async ({ params, view, request }) => {
         try {
-          return await render(<SlotPage v={view} m={await pageModel(rt, view, params.id, request)} />);
+          return await render(<SlotPage v={view} m={await pageModel(services, view, params.id, request)} />);
         } catch (err) {
           return notFoundPage(view, err);
         }
@@ -217,19 +223,19 @@ export const uiSlotRoutes = (rt: Services) =>
     .get(
       "/slots/:id/form",
       async ({ params, query, view }) => {
-        const row = await findSlot(rt, params.id);
-        const s = readSlotForm(rt, query as Values);
+        const row = await findSlot(services, params.id);
+        const s = readSlotForm(services, query as Values);
         const presetId = typeof query.preset === "string" && query.preset ? query.preset : null;
         let notice: string | undefined;
         if (presetId) {
           // One click: the preset's provider, operation and settings fill the form (not saved yet).
           try {
-            const preset = await findPreset(rt, presetId, view.lang);
-            Object.assign(s, await applyPreset(rt, presetId, s, view.lang));
+            const preset = await findPreset(services, presetId, view.lang);
+            Object.assign(s, await applyPreset(services, presetId, s, view.lang));
             notice = pt(view).presets.applied(preset.name);
           } catch (err) {
             if (!(err instanceof AppError)) throw err;
-            const m = await formModel(rt, view.lang, {
+            const m = await formModel(services, view.lang, {
               ...s,
               slotId: row.id,
               version: s.version ?? row.version,
@@ -242,16 +248,20 @@ export const uiSlotRoutes = (rt: Services) =>
             );
           }
         }
-        const m = await formModel(rt, view.lang, { ...s, slotId: row.id, version: s.version ?? row.version });
+        const m = await formModel(services, view.lang, {
+          ...s,
+          slotId: row.id,
+          version: s.version ?? row.version,
+        });
         const dirty =
           s.name !== row.name ||
           s.enabled !== row.enabled ||
           String(s.sizeLimitMb) !== String(row.sizeLimitMb) ||
-          differsFromSaved(rt, s, row);
+          differsFromSaved(services, s, row);
         return render(
           <>
             <SlotForm v={view} m={m} outcome={{ notice }} dirty={dirty} />
-            {await templatesCard(rt, view, row.id, { oob: true }, s)}
+            {await templatesCard(services, view, row.id, { oob: true }, s)}
           </>,
         );
       },
@@ -260,7 +270,7 @@ export const uiSlotRoutes = (rt: Services) =>
     .get(
       "/slots/:id/prompt-preview",
       async ({ params, query, view }) => {
-        const fields = await boothFields(rt, params.id);
+        const fields = await boothFields(services, params.id);
         const raw = (query as Values).prompt;
         const prompt = (Array.isArray(raw) ? raw[raw.length - 1] : raw) ?? "";
         return render(
@@ -272,29 +282,32 @@ export const uiSlotRoutes = (rt: Services) =>
     .post(
       "/slots/:id/presets",
       async ({ params, body, view, admin }) => {
-        await findSlot(rt, params.id);
+        await findSlot(services, params.id);
         const values = (body ?? {}) as Values;
-        const s = readSlotForm(rt, values);
+        const s = readSlotForm(services, values);
         const raw = values.preset_name;
         const name = (Array.isArray(raw) ? raw[raw.length - 1] : raw) ?? "";
         if (!name.trim()) {
-          return render(await presetsCard(rt, view, params.id, { error: pt(view).presets.nameRequired }), {
-            status: 422,
-          });
+          return render(
+            await presetsCard(services, view, params.id, { error: pt(view).presets.nameRequired }),
+            {
+              status: 422,
+            },
+          );
         }
         try {
           const saved = await createPreset(
-            rt,
+            services,
             { name, provider: s.provider, operation: s.operation, settings: s.settings },
             admin.username,
           );
           return render(
-            await presetsCard(rt, view, params.id, { message: pt(view).presets.saved(saved.name) }),
+            await presetsCard(services, view, params.id, { message: pt(view).presets.saved(saved.name) }),
           );
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           const error = errorLine(view, err);
-          return render(await presetsCard(rt, view, params.id, { error }), { status: err.status });
+          return render(await presetsCard(services, view, params.id, { error }), { status: err.status });
         }
       },
       { page: "slots:write" },
@@ -302,14 +315,14 @@ export const uiSlotRoutes = (rt: Services) =>
     .post(
       "/slots/:id/presets/:pid/delete",
       async ({ params, view, admin }) => {
-        await findSlot(rt, params.id);
+        await findSlot(services, params.id);
         try {
-          await removePreset(rt, params.pid, admin.username);
-          return render(await presetsCard(rt, view, params.id, { message: pt(view).presets.removed }));
+          await removePreset(services, params.pid, admin.username);
+          return render(await presetsCard(services, view, params.id, { message: pt(view).presets.removed }));
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           return render(
-            await presetsCard(rt, view, params.id, { error: errorText(view, err.code, err.message) }),
+            await presetsCard(services, view, params.id, { error: errorText(view, err.code, err.message) }),
             { status: err.status },
           );
         }
@@ -319,12 +332,15 @@ export const uiSlotRoutes = (rt: Services) =>
     .post(
       "/slots/:id",
       async ({ params, body, view, admin, request }) => {
-        const row = await findSlot(rt, params.id);
-        const s = readSlotForm(rt, (body ?? {}) as Values);
+        const row = await findSlot(services, params.id);
+        const s = readSlotForm(services, (body ?? {}) as Values);
         const ifMatch = s.version === null ? null : `"${s.version}"`;
         try {
-          const saved = await updateSlot(rt, params.id, toUpdateBody(s), { ifMatch, by: admin.username });
-          const m = await formModel(rt, view.lang, {
+          const saved = await updateSlot(services, params.id, toUpdateBody(s), {
+            ifMatch,
+            by: admin.username,
+          });
+          const m = await formModel(services, view.lang, {
             slotId: saved.id,
             version: saved.version,
             name: saved.name,
@@ -339,14 +355,14 @@ export const uiSlotRoutes = (rt: Services) =>
           const html = (
             <>
               <SlotForm v={view} m={m} outcome={{ saved: true }} />
-              {await templatesCard(rt, view, saved.id, { oob: true })}
+              {await templatesCard(services, view, saved.id, { oob: true })}
             </>
           );
           if (request.headers.get("hx-request")) return render(html);
           return new Response(null, { status: 303, headers: { Location: `/slots/${saved.id}` } });
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          const m = await formModel(rt, view.lang, {
+          const m = await formModel(services, view.lang, {
             ...s,
             slotId: row.id,
             version: s.version ?? row.version,
@@ -367,7 +383,7 @@ export const uiSlotRoutes = (rt: Services) =>
       async ({ params, view, admin, request, server }) => {
         const started = performance.now();
         try {
-          const slot = await findSlot(rt, params.id);
+          const slot = await findSlot(services, params.id);
           const upload = await readUpload(request, slot.sizeLimitMb * MB, ["test_image"]);
           const values: Values = {};
           for (const [k, val] of upload.fields) {
@@ -375,7 +391,7 @@ export const uiSlotRoutes = (rt: Services) =>
             const prev = values[k];
             values[k] = prev === undefined ? val : ([] as string[]).concat(prev, val);
           }
-          const s = readSlotForm(rt, values);
+          const s = readSlotForm(services, values);
           const overrides =
             values.provider === undefined
               ? null
@@ -387,9 +403,9 @@ export const uiSlotRoutes = (rt: Services) =>
                   output_format: s.outputFormat,
                 });
           // a green test of settings that are not saved must not pass for the booth's configuration
-          const unsaved = values.provider !== undefined && differsFromSaved(rt, s, slot);
+          const unsaved = values.provider !== undefined && differsFromSaved(services, s, slot);
           const result = await runTest(
-            rt,
+            services,
             params.id,
             {
               upload,
@@ -400,7 +416,7 @@ export const uiSlotRoutes = (rt: Services) =>
               signal: request.signal,
               hold: (seconds) => server?.timeout(request, seconds),
             },
-            await linkBaseFor(rt.settings, request),
+            await linkBaseFor(services.settings, request),
           );
           const seconds = ((performance.now() - started) / 1000).toFixed(1);
           return render(
@@ -415,7 +431,7 @@ export const uiSlotRoutes = (rt: Services) =>
                 totalMs: result.durations.total_ms,
                 unsaved,
                 viaFallback: result.fallback_used
-                  ? providerLabel(rt, result.served_provider, view.lang)
+                  ? providerLabel(services, result.served_provider, view.lang)
                   : undefined,
               }}
             />,
@@ -437,14 +453,20 @@ export const uiSlotRoutes = (rt: Services) =>
       "/slots/:id/templates",
       async ({ params, view, admin, request }) => {
         try {
-          const slot = await findSlot(rt, params.id);
+          const slot = await findSlot(services, params.id);
           const upload = await readUpload(request, slot.sizeLimitMb * MB, ["file"]);
-          await addTemplate(rt, params.id, { upload, role: upload.fields.get("role"), by: admin.username });
-          return render(await templatesCard(rt, view, params.id, { uploaded: true }));
+          await addTemplate(services, params.id, {
+            upload,
+            role: upload.fields.get("role"),
+            by: admin.username,
+          });
+          return render(await templatesCard(services, view, params.id, { uploaded: true }));
         } catch (err) {
           if (!(err instanceof AppError) || err.code === "slot_not_found") throw err;
           const message = errorText(view, err.code, err.message);
-          return render(await templatesCard(rt, view, params.id, { error: message }), { status: err.status });
+          return render(await templatesCard(services, view, params.id, { error: message }), {
+            status: err.status,
+          });
         }
       },
       { page: "slots:write", parse: "none" },
@@ -453,12 +475,14 @@ export const uiSlotRoutes = (rt: Services) =>
       "/slots/:id/templates/:tid/delete",
       async ({ params, view, admin }) => {
         try {
-          await removeTemplate(rt, params.id, params.tid, { force: true, by: admin.username });
-          return render(await templatesCard(rt, view, params.id, {}));
+          await removeTemplate(services, params.id, params.tid, { force: true, by: admin.username });
+          return render(await templatesCard(services, view, params.id, {}));
         } catch (err) {
           if (!(err instanceof AppError) || err.code === "slot_not_found") throw err;
           const message = errorText(view, err.code, err.message);
-          return render(await templatesCard(rt, view, params.id, { error: message }), { status: err.status });
+          return render(await templatesCard(services, view, params.id, { error: message }), {
+            status: err.status,
+          });
         }
       },
       { page: "slots:write" },
