@@ -32,7 +32,7 @@ import { checkProvider, formatCheck, isCheckable } from "./modules/providers/che
 import { updateSlot } from "./modules/slots/service";
 import { collectStatus, formatPurge, formatStatus } from "./ops";
 import { Runtime } from "./runtime";
-import { exitOnSignals, startServer } from "./serve";
+import { exitOnSignals, startServer } from "./server";
 import { VERSION } from "./version";
 
 class UsageError extends Error {}
