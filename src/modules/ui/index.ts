@@ -12,7 +12,7 @@ import { uiJobsRoutes } from "./jobs";
 import { uiOpsRoutes } from "./ops";
 import { uiPublicRoutes } from "./public";
 import { uiSettingsRoutes } from "./settings";
-import { uiSlotRoutes } from "./slot";
+import { uiSlotRoutes } from "./slot/index";
 import { uiStatsRoutes } from "./stats";
 
 export const uiModule = (services: Services) =>

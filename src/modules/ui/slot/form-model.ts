@@ -5,18 +5,18 @@
  * service reports it against its field).
  */
 import type { TObject, TSchema } from "@sinclair/typebox";
-import { dict, type Lang } from "../../../templates/i18n/index";
+import { dict, type Lang } from "../../../../templates/i18n/index";
 import type {
   OperationChoice,
   ProviderChoice,
   SettingField,
   SlotFormModel,
-} from "../../../templates/pages/slot";
-import type { FallbackConfig } from "../../domain/fallback";
-import type { OperationSpec } from "../../providers/types";
-import type { Services } from "../../services";
+} from "../../../../templates/pages/slot/form";
+import type { FallbackConfig } from "../../../domain/fallback";
+import type { OperationSpec } from "../../../providers/types";
+import type { Services } from "../../../services";
 
-type Values = Record<string, string | string[] | undefined>;
+export type Values = Record<string, string | string[] | undefined>;
 
 interface SchemaLike {
   type?: string;
