@@ -286,7 +286,9 @@ export class WorkerPool {
     const onShutdown = () => abort.abort(new ShuttingDown());
     if (this.abandoning.signal.aborted) onShutdown();
     else this.abandoning.signal.addEventListener("abort", onShutdown, { once: true });
-    const beat = setInterval(() => {
+    // The heartbeat keeps the app clock's time: a timer re-armed each time it fires.
+    const beat = (): void => {
+      cancelBeat = clock.setTimer(HEARTBEAT_MS, beat, "worker.heartbeat");
       // A worker still here well past its job's deadline is stuck (its calls are bounded, so it
       // should not be): the lease lapses, and a sweeper resolves the job.
       if (clock.now().getTime() > job.expiresAt.getTime() + OVERDUE_GRACE_MS) return;
@@ -298,7 +300,8 @@ export class WorkerPool {
         // not judge, see Runtime), and the fenced finalize decides in the end.
         (err) => log.warn("worker.heartbeat_failed", { error: err }),
       );
-    }, HEARTBEAT_MS);
+    };
+    let cancelBeat = clock.setTimer(HEARTBEAT_MS, beat, "worker.heartbeat");
 
     // The `dispatched` log row was written by the claim itself.
     const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
@@ -409,7 +412,7 @@ export class WorkerPool {
       );
     } finally {
       cancelDeadline();
-      clearInterval(beat);
+      cancelBeat();
       offEnded();
       this.abandoning.signal.removeEventListener("abort", onShutdown);
     }

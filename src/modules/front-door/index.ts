@@ -41,7 +41,7 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export const frontDoor = (services: Pick<Services, "config" | "settings">) => {
+export const frontDoor = (services: Pick<Services, "config" | "settings" | "clock">) => {
   const isTrusted = trustedProxyMatcher(services.config.trustProxy);
   const secret = jwtSecret(services);
   const buckets = new TokenBuckets(PUBLIC_BURST, PUBLIC_PER_SECOND);
@@ -102,7 +102,7 @@ export const frontDoor = (services: Pick<Services, "config" | "settings">) => {
   /** A validly signed, unexpired session token (revocation is checked later, by the route). */
   function signedIn(request: Request, https: boolean): boolean {
     const token = presentedToken(request, https);
-    return token !== null && verifiesAsSession(token, secret);
+    return token !== null && verifiesAsSession(token, secret, services.clock.now().getTime());
   }
 };
 

@@ -225,21 +225,21 @@ interface SpoolState {
   dir: string;
   byAddress: Map<string, number>;
   total: number;
-  /** Address → when it last gave the right password (Date.now()), oldest first. */
+  /** Address → when it last gave the right password (the app clock, ms), oldest first. */
   knownBooths: Map<string, number>;
 }
 
-function rememberBooth(state: SpoolState, address: string): void {
+function rememberBooth(state: SpoolState, address: string, now: Date): void {
   state.knownBooths.delete(address);
-  state.knownBooths.set(address, Date.now());
+  state.knownBooths.set(address, now.getTime());
   if (state.knownBooths.size > KNOWN_BOOTHS_MAX) {
     state.knownBooths.delete(state.knownBooths.keys().next().value as string);
   }
 }
 
-function isKnownBooth(state: SpoolState, address: string): boolean {
+function isKnownBooth(state: SpoolState, address: string, now: Date): boolean {
   const at = state.knownBooths.get(address);
-  return at !== undefined && Date.now() - at < KNOWN_BOOTH_MS;
+  return at !== undefined && now.getTime() - at < KNOWN_BOOTH_MS;
 }
 
 /** Per server (the services object): its spool directory and who holds spool slots now. */
@@ -293,7 +293,7 @@ export async function readBoothPhoto(
     else state.byAddress.delete(clientIp);
   };
   const admitSpool = () => {
-    if (holdsSpool || isKnownBooth(state, clientIp)) return;
+    if (holdsSpool || isKnownBooth(state, clientIp, services.clock.now())) return;
     if ((state.byAddress.get(clientIp) ?? 0) >= ANONYMOUS_PER_ADDRESS || state.total >= ANONYMOUS_TOTAL) {
       throw new AppError(
         "too_many_requests",
@@ -317,7 +317,7 @@ export async function readBoothPhoto(
       }
       if (ok) {
         releaseSpool();
-        rememberBooth(state, clientIp);
+        rememberBooth(state, clientIp, services.clock.now());
       }
       return ok;
     };
