@@ -23,23 +23,25 @@ import { statsModule } from "./modules/stats/index";
 import { uiModule } from "./modules/ui/index";
 import type { Services } from "./services";
 
-export function createApp(rt: Services) {
+export function createApp(services: Services) {
   return new Elysia()
-    .onError({ as: "global" }, (ctx) => handleError(rt.log, { ...ctx, view: (ctx as { view?: View }).view }))
-    .use(frontDoor(rt))
+    .onError({ as: "global" }, (ctx) =>
+      handleError(services.log, { ...ctx, view: (ctx as { view?: View }).view }),
+    )
+    .use(frontDoor(services))
     .use(openapiModule())
-    .use(healthModule(rt))
-    .use(authModule(rt))
-    .use(providersModule(rt))
-    .use(presetsModule(rt))
-    .use(ingestModule(rt))
-    .use(publicModule(rt))
-    .use(slotsModule(rt))
-    .use(exportModule(rt))
-    .use(jobsModule(rt))
-    .use(settingsModule(rt))
-    .use(blocksModule(rt))
-    .use(statsModule(rt))
-    .use(metricsModule(rt))
-    .use(uiModule(rt));
+    .use(healthModule(services))
+    .use(authModule(services))
+    .use(providersModule(services))
+    .use(presetsModule(services))
+    .use(ingestModule(services))
+    .use(publicModule(services))
+    .use(slotsModule(services))
+    .use(exportModule(services))
+    .use(jobsModule(services))
+    .use(settingsModule(services))
+    .use(blocksModule(services))
+    .use(statsModule(services))
+    .use(metricsModule(services))
+    .use(uiModule(services));
 }

@@ -147,7 +147,7 @@ export class Runtime implements Services {
     try {
       const applied = await runMigrations(url);
       if (applied) log.info("db.migrated", { applied });
-      const store = Store.open(url, { max: config.databasePoolSize });
+      const store = Store.open(url, { max: config.databasePoolSize, clock });
       await store.warm();
       return new Runtime(
         config,

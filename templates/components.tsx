@@ -512,6 +512,8 @@ export interface Column<T> {
   cell?: (row: T) => JSX.Element;
   num?: boolean;
   mono?: boolean;
+  /** More classes of the cell (`break`, `small`…). */
+  class?: string;
   hideLabel?: boolean;
   /** Extra attributes of the cell (data-* hooks for tests and scripts). */
   attrs?: (row: T) => Record<string, string>;
@@ -535,7 +537,7 @@ export function CardsTable<T>({
   const cols = columns.filter((c): c is Column<T> => c !== false);
   const label = (c: Column<T>) => (c.hideLabel ? undefined : c.label);
   const classes = (c: Column<T>) =>
-    [c.num ? "num" : "", c.mono ? "mono" : ""].filter(Boolean).join(" ") || undefined;
+    [c.num ? "num" : "", c.mono ? "mono" : "", c.class ?? ""].filter(Boolean).join(" ") || undefined;
   return (
     <div class="table-wrap">
       <table class="cards-on-phone" id={id}>

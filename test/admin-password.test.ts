@@ -68,7 +68,7 @@ describe("admin passwords", () => {
     expect(await blocked.text()).toMatch(/мин/);
     // The same counter as the login page's: no second door for guesses.
     expect((await signIn("igor")).status).toBe(429);
-    const row = await app.rt.store.auth.user("igor");
+    const row = await app.runtime.store.auth.user("igor");
     expect(await Bun.password.verify(ADMIN_PASSWORDS.igor, row!.passwordHash)).toBe(true);
   }, 60_000);
 });

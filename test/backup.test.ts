@@ -67,8 +67,8 @@ beforeAll(async () => {
   const app = await startTestApp({ databaseUrl: sourceUrl, dataDir: sourceEnv.PHOTOCHANGER_DATA_DIR });
   try {
     await app.configureSlot("slot-002", { provider: "local", operation: "greyscale" });
-    await app.rt.settings.setIngestPassword(BOOTH_PASSWORD, "test");
-    await app.rt.settings.setProviderKey("gemini", GEMINI_KEY, "test");
+    await app.runtime.settings.setIngestPassword(BOOTH_PASSWORD, "test");
+    await app.runtime.settings.setProviderKey("gemini", GEMINI_KEY, "test");
     const res = await postIngest(
       app,
       "slot-002",
@@ -137,12 +137,12 @@ describe.skipIf(skip !== null)("backup and restore", () => {
       server.proc.kill("SIGTERM");
       await server.proc.exited;
     }
-    const rt = await Runtime.create(loadConfig(targetEnv), { workers: false, log: silentLogger });
+    const runtime = await Runtime.create(loadConfig(targetEnv), { workers: false, log: silentLogger });
     try {
-      expect(await rt.settings.providerKey("gemini")).toBe(GEMINI_KEY);
-      expect(await rt.settings.masterKeyMatches()).toBe(true);
+      expect(await runtime.settings.providerKey("gemini")).toBe(GEMINI_KEY);
+      expect(await runtime.settings.masterKeyMatches()).toBe(true);
     } finally {
-      await rt.stop();
+      await runtime.stop();
     }
   });
 

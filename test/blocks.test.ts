@@ -92,7 +92,7 @@ describe("a blocked booth address", () => {
   });
 
   test("a client guessing as fast as it can gets at most 10 + one per 30 s (under 3,000 a day)", async () => {
-    const { auth } = app.rt.store;
+    const { auth } = app.runtime.store;
     const key = "203.0.113.7";
     const start = clock.now().getTime();
     let verified = 0;
@@ -113,7 +113,7 @@ describe("a blocked booth address", () => {
   });
 
   test("a login block is unchanged: 5 failures lock user+address until the window ends, no probes", async () => {
-    const { auth } = app.rt.store;
+    const { auth } = app.runtime.store;
     const key = "igor|198.51.100.9";
     const start = clock.now().getTime();
     for (let i = 0; i < 5; i++) {
@@ -181,7 +181,7 @@ describe("lifting blocks", () => {
 
   test("photochanger unblock <address> | --all", async () => {
     const env = { DATABASE_URL: app.databaseUrl, PHOTOCHANGER_DATA_DIR: app.dataDir };
-    const { auth } = app.rt.store;
+    const { auth } = app.runtime.store;
     // blocked by the real clock's reckoning too: the CLI reads the system clock
     const now = new Date(Math.max(Date.now(), clock.now().getTime()));
     for (const key of ["192.0.2.10", "192.0.2.11"]) {
@@ -248,7 +248,7 @@ describe("the console", () => {
 
   test("a fresh install's password is no rotation: the banner says what happened, not that it was changed", async () => {
     // as the first start sets it: nobody has rotated it since
-    await app.rt.settings.setIngestPassword(INGEST_PASSWORD, "first-start");
+    await app.runtime.settings.setIngestPassword(INGEST_PASSWORD, "first-start");
     expect((await wrong(200)).status).toBe(401);
     let dash = await page("/");
     expect(dash).toContain("Будка присылает неверный пароль");
@@ -266,7 +266,7 @@ describe("the console", () => {
   });
 
   test("after a real rotation the banner asks whether the booth still sends the old password", async () => {
-    await app.rt.settings.setIngestPassword(INGEST_PASSWORD, "serg");
+    await app.runtime.settings.setIngestPassword(INGEST_PASSWORD, "serg");
     const dash = await page("/");
     expect(dash).toContain("127.0.0.1: 10 неверных паролей с");
     expect(dash).toContain(" — будка всё ещё отправляет старый?");

@@ -156,7 +156,7 @@ test("a full spool fails the job as storage_full (the booth's 507 with its id) i
     workerCount: 2,
   });
   try {
-    app.rt.workers.drain(); // only the small instance's workers take its booth's job
+    app.runtime.workers.drain(); // only the small instance's workers take its booth's job
     mkdirSync(join(small.dataDir, "media-spool", "results"), { recursive: true });
     writeFileSync(join(small.dataDir, "media-spool", "results", "filler.bin"), new Uint8Array(1024 * 1024));
     const started = gate.started();

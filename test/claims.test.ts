@@ -21,7 +21,7 @@ describe("the claim statement", () => {
   async function pending(provider: string): Promise<string> {
     const id = `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`;
     const now = clock.now();
-    const outcome = await app.rt.queue.enqueue(
+    const outcome = await app.runtime.queue.enqueue(
       {
         id,
         slotId: "slot-001",
@@ -33,7 +33,7 @@ describe("the claim statement", () => {
         outputFormat: "jpeg",
         createdAt: new Date(now.getTime() + n), // oldest first, in the order made
         expiresAt: new Date(now.getTime() + 48_000),
-        instanceId: app.rt.instanceId,
+        instanceId: app.runtime.instanceId,
       },
       100,
     );
@@ -41,7 +41,7 @@ describe("the claim statement", () => {
     return id;
   }
 
-  const owners = (k: number) => Array.from({ length: k }, (_, i) => `${app.rt.instanceId}/${i + 1}`);
+  const owners = (k: number) => Array.from({ length: k }, (_, i) => `${app.runtime.instanceId}/${i + 1}`);
   const room = (perProvider: Record<string, number>, shared = 100) => ({
     perProvider,
     sharedBy: ["gemini", "openai", "turbotext"],
@@ -50,7 +50,7 @@ describe("the claim statement", () => {
 
   test("takes the oldest jobs for several loops at once, each leased to its loop, with its dispatched row", async () => {
     const ids = [await pending("local"), await pending("local"), await pending("local")];
-    const { jobs, locked } = await app.rt.queue.claimBatch(owners(5), room({ local: 10 }));
+    const { jobs, locked } = await app.runtime.queue.claimBatch(owners(5), room({ local: 10 }));
     expect(locked).toBe(3);
     expect(jobs.map((j) => j.id)).toEqual(ids);
     expect(new Set(jobs.map((j) => j.leaseOwner)).size).toBe(3);
@@ -60,8 +60,8 @@ describe("the claim statement", () => {
       select count(*)::int as n from processing_log where event = 'dispatched' and job_id = any(${ids}::uuid[])`;
     expect(dispatched[0]!.n).toBe(3);
     // Claimed once: a second claim finds nothing.
-    expect((await app.rt.queue.claimBatch(owners(5), room({ local: 10 }))).jobs).toEqual([]);
-    for (const j of jobs) await app.rt.queue.expire(j.id);
+    expect((await app.runtime.queue.claimBatch(owners(5), room({ local: 10 }))).jobs).toEqual([]);
+    for (const j of jobs) await app.runtime.queue.expire(j.id);
   });
 
   test("no provider gets more than its room, nor the network providers more than their shared room", async () => {
@@ -70,33 +70,33 @@ describe("the claim statement", () => {
     const openai = [await pending("openai")];
     const claimed: JobRow[] = [];
     // local may start 2 more, gemini 2, openai 2; the network providers 2 together.
-    const first = await app.rt.queue.claimBatch(owners(8), room({ local: 2, gemini: 2, openai: 2 }, 2));
+    const first = await app.runtime.queue.claimBatch(owners(8), room({ local: 2, gemini: 2, openai: 2 }, 2));
     claimed.push(...first.jobs);
     const by = (p: string) => first.jobs.filter((j) => j.provider === p).length;
     expect(by("local")).toBe(2);
     expect(by("gemini") + by("openai")).toBe(2);
     expect(first.jobs.map((j) => j.id)).toEqual([local[0]!, local[1]!, gemini[0]!, gemini[1]!]);
     // A provider with no room is not even looked at: the rest of its queue is left for later.
-    const second = await app.rt.queue.claimBatch(owners(8), room({ local: 0, gemini: 0 }));
+    const second = await app.runtime.queue.claimBatch(owners(8), room({ local: 0, gemini: 0 }));
     claimed.push(...second.jobs);
     expect(second.jobs.map((j) => j.id)).toEqual([openai[0]!]);
-    const rest = await app.rt.queue.claimBatch(owners(8), room({}));
+    const rest = await app.runtime.queue.claimBatch(owners(8), room({}));
     claimed.push(...rest.jobs);
     expect(rest.jobs.map((j) => j.id).sort()).toEqual([local[2]!, gemini[2]!].sort());
-    for (const j of claimed) await app.rt.queue.expire(j.id);
+    for (const j of claimed) await app.runtime.queue.expire(j.id);
   });
 
   test("two claims at once never take the same job", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push(await pending("local"));
     const [a, b] = await Promise.all([
-      app.rt.queue.claimBatch(owners(8), room({ local: 100 })),
-      app.rt.queue.claimBatch(owners(8), room({ local: 100 })),
+      app.runtime.queue.claimBatch(owners(8), room({ local: 100 })),
+      app.runtime.queue.claimBatch(owners(8), room({ local: 100 })),
     ]);
     const got = [...a.jobs, ...b.jobs].map((j) => j.id);
     expect(new Set(got).size).toBe(got.length);
     expect(got.sort()).toEqual(ids.sort());
-    for (const id of got) await app.rt.queue.expire(id);
+    for (const id of got) await app.runtime.queue.expire(id);
   });
 });
 
@@ -115,11 +115,11 @@ describe("the worker pool", () => {
   afterAll(() => app.stop());
 
   test("sequential booths: one claim per job, no empty claims after each job, one hint per job", async () => {
-    const queue = app.rt.queue;
+    const queue = app.runtime.queue;
     const claimBatch = queue.claimBatch.bind(queue);
     const claims: number[] = [];
     let hints = 0;
-    const offQueued = app.rt.events.onQueued(() => hints++);
+    const offQueued = app.runtime.events.onQueued(() => hints++);
     queue.claimBatch = async (...args) => {
       const r = await claimBatch(...args);
       claims.push(r.jobs.length);

@@ -26,7 +26,7 @@ const runs = (trigger: string) => app.db.select().from(cleanupRun).where(eq(clea
 describe("the cleaner schedule", () => {
   test("runs once at start and then every 15 minutes on the quarter hour", async () => {
     const started = watch.next("cleanup.done", { trigger: "start" });
-    const cleaner = startCleaner(app.rt);
+    const cleaner = startCleaner(app.runtime);
     try {
       await started;
       const [run] = await runs("start");
@@ -45,7 +45,7 @@ describe("the cleaner schedule", () => {
   });
 
   test("never runs twice at once", async () => {
-    const cleaner = startCleaner(app.rt, { runAtStart: false });
+    const cleaner = startCleaner(app.runtime, { runAtStart: false });
     try {
       const before = (await runs("manual")).length;
       const [first, second] = await Promise.all([cleaner.runNow("manual"), cleaner.runNow("manual")]);
@@ -59,7 +59,7 @@ describe("the cleaner schedule", () => {
   });
 
   test("stop() waits for the run in progress", async () => {
-    const cleaner = startCleaner(app.rt, { runAtStart: false });
+    const cleaner = startCleaner(app.runtime, { runAtStart: false });
     const run = cleaner.runNow("stopping");
     await cleaner.stop();
     const rows = await runs("stopping");
@@ -69,7 +69,7 @@ describe("the cleaner schedule", () => {
   });
 
   test("a failing run is logged and the cleaner carries on", async () => {
-    const cleaner = startCleaner(app.rt, { runAtStart: false });
+    const cleaner = startCleaner(app.runtime, { runAtStart: false });
     // The cleaner's bookkeeping table is gone (e.g. a half-applied manual change): the run fails.
     await app.sql`alter table cleanup_run rename to cleanup_run_away`;
     try {

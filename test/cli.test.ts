@@ -25,16 +25,16 @@ const COMMANDS = ["serve", "migrate", "rotate-password", "admin", "slot", "purge
 let databaseUrl: string;
 let dataDir: string;
 let env: Record<string, string>;
-let rt: Runtime;
+let runtime: Runtime;
 
 beforeAll(async () => {
   databaseUrl = await freshDatabase();
   dataDir = mkdtempSync(join(tmpdir(), "photochanger-cli-"));
   env = { DATABASE_URL: databaseUrl, PHOTOCHANGER_DATA_DIR: dataDir };
-  rt = await Runtime.create(loadConfig(env), { workers: false, log: silentLogger });
+  runtime = await Runtime.create(loadConfig(env), { workers: false, log: silentLogger });
 });
 afterAll(async () => {
-  await rt.stop();
+  await runtime.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -101,9 +101,9 @@ describe("migrate", () => {
     const ingest = /booth ingest password:\s+(\S+)/.exec(first.stdout)?.[1];
     expect(serg).toBeDefined();
     expect(ingest).toBeDefined();
-    const row = await rt.store.auth.user("serg");
+    const row = await runtime.store.auth.user("serg");
     expect(await Bun.password.verify(serg!, row!.passwordHash)).toBe(true);
-    expect(await rt.settings.verifyIngestPassword(ingest!)).toBe(true);
+    expect(await runtime.settings.verifyIngestPassword(ingest!)).toBe(true);
 
     const second = await runCli(["migrate"], env);
     expect(second.code).toBe(0);
@@ -119,7 +119,7 @@ describe("rotate-password", () => {
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(value);
     expect(r.stdout).toContain("ingest password updated");
-    expect(await rt.settings.verifyIngestPassword(value)).toBe(true);
+    expect(await runtime.settings.verifyIngestPassword(value)).toBe(true);
   });
 
   test("without --value a new password is generated and shown once", async () => {
@@ -127,8 +127,8 @@ describe("rotate-password", () => {
     expect(r.code).toBe(0);
     const shown = /new ingest password: (\S+)/.exec(r.stdout)?.[1];
     expect(shown).toBeDefined();
-    expect(await rt.settings.verifyIngestPassword(shown!)).toBe(true);
-    expect(await rt.settings.verifyIngestPassword("booth-value-7781")).toBe(false);
+    expect(await runtime.settings.verifyIngestPassword(shown!)).toBe(true);
+    expect(await runtime.settings.verifyIngestPassword("booth-value-7781")).toBe(false);
   });
 });
 
@@ -138,7 +138,7 @@ describe("admin set-password", () => {
     const r = await runCli(["admin", "set-password", "igor", "--value", value], env);
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(value);
-    const row = await rt.store.auth.user("igor");
+    const row = await runtime.store.auth.user("igor");
     expect(await Bun.password.verify(value, row!.passwordHash)).toBe(true);
   });
 
@@ -146,7 +146,7 @@ describe("admin set-password", () => {
     const r = await runCli(["admin", "set-password", "serg"], env);
     expect(r.code).toBe(0);
     const shown = /new password for serg: (\S+)/.exec(r.stdout)?.[1];
-    const row = await rt.store.auth.user("serg");
+    const row = await runtime.store.auth.user("serg");
     expect(await Bun.password.verify(shown!, row!.passwordHash)).toBe(true);
   });
 });
@@ -160,8 +160,8 @@ describe("admin scopes", () => {
 
     const removed = await runCli(["admin", "scopes", "igor", "--remove", "settings:write"], env);
     expect(removed.code).toBe(0);
-    expect((await rt.store.auth.user("igor"))!.scopes).not.toContain("settings:write");
-    const [audit] = await rt.store.audit.recent(1);
+    expect((await runtime.store.auth.user("igor"))!.scopes).not.toContain("settings:write");
+    const [audit] = await runtime.store.audit.recent(1);
     expect(audit).toMatchObject({
       actor: "cli",
       action: "admin.scopes_changed",
@@ -181,13 +181,13 @@ describe("admin scopes", () => {
     const who = await runCli(["admin", "scopes", "root", "--add", "slots:read"], env);
     expect(who.code).toBe(2);
     expect(who.stderr).toContain('unknown admin "root"');
-    expect((await rt.store.auth.user("igor"))!.scopes).toContain("settings:write");
+    expect((await runtime.store.auth.user("igor"))!.scopes).toContain("settings:write");
   });
 });
 
 describe("slot", () => {
   test("set changes provider, operation, settings and bumps the version; show prints it", async () => {
-    const before = await rt.store.slots.get("slot-003");
+    const before = await runtime.store.slots.get("slot-003");
     const r = await runCli(
       [
         "slot",
@@ -208,7 +208,7 @@ describe("slot", () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("slot-003: local/greyscale saved");
-    const after = await rt.store.slots.get("slot-003");
+    const after = await runtime.store.slots.get("slot-003");
     expect(after).toMatchObject({
       provider: "local",
       operation: "greyscale",
@@ -218,7 +218,7 @@ describe("slot", () => {
     });
     expect(after!.settings).toMatchObject({ simulate_delay_ms: 250 });
     // The same versioned, audited update as PUT /api/slots/{id}.
-    const [audit] = await rt.store.audit.recent(1);
+    const [audit] = await runtime.store.audit.recent(1);
     expect(audit).toMatchObject({ actor: "cli", action: "slot.updated", details: { slot_id: "slot-003" } });
     expect(after!.updatedBy).toBe("cli");
 
@@ -278,7 +278,7 @@ describe("purge and status, next to a running server", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ dryRun: false, results: { count: 1, bytes: resultBytes } });
     expect(existsSync(resultPath)).toBe(false);
-    const last = await rt.store.cleanupRuns.last();
+    const last = await runtime.store.cleanupRuns.last();
     expect(last!.trigger).toBe("cli");
     expect(last!.removed).toMatchObject({ results: 1, results_bytes: resultBytes });
 

@@ -163,10 +163,10 @@ describe("cost in the statistics", () => {
       });
     const bad = await post({ currency: "EUR", "provider_price.gemini": "-5" });
     expect(bad.status).toBe(422);
-    expect((await app.rt.settings.current()).providerPrice.gemini).toBe(0.039);
+    expect((await app.runtime.settings.current()).providerPrice.gemini).toBe(0.039);
     const good = await post({ currency: "rub", "provider_price.gemini": "3,5", "provider_price.openai": "" });
     expect(good.status).toBe(200);
-    const s = await app.rt.settings.current();
+    const s = await app.runtime.settings.current();
     expect(s.providerPrice).toEqual({ gemini: 3.5, turbotext: null, openai: null });
     expect(s.currency).toBe("RUB");
   });

@@ -8,9 +8,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import { describeFailure } from "../src/cli/index";
 import { keepPrivate, letOthersTraverse, startEmbeddedPostgres } from "../src/db/embedded";
 import { silentLogger } from "../src/lib/log";
-import { describeFailure } from "../src/main";
 import { freePort, runCli, spawnServer } from "./helpers/cli";
 
 const mode = (p: string) => statSync(p).mode & 0o777;

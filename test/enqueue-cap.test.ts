@@ -29,12 +29,14 @@ function values(): NewJobRow {
     outputFormat: "jpeg",
     createdAt: now,
     expiresAt: new Date(now.getTime() + 48_000),
-    instanceId: app.rt.instanceId,
+    instanceId: app.runtime.instanceId,
   };
 }
 
 test("30 enqueues at once against a cap of 7: exactly 7 are queued, with their log rows; the rest busy", async () => {
-  const outcomes = await Promise.all(Array.from({ length: 30 }, () => app.rt.queue.enqueue(values(), 7)));
+  const outcomes = await Promise.all(
+    Array.from({ length: 30 }, () => app.runtime.queue.enqueue(values(), 7)),
+  );
   const inserted = outcomes.filter((o) => o.kind === "inserted");
   expect(inserted).toHaveLength(7);
   expect(outcomes.filter((o) => o.kind === "busy").every((o) => o.kind === "busy" && o.inFlight >= 7)).toBe(
@@ -50,7 +52,9 @@ test("30 enqueues at once against a cap of 7: exactly 7 are queued, with their l
 test("a cap far above the count takes the lock-free path and is exact too", async () => {
   await app.sql`delete from processing_log`;
   await app.sql`delete from job`;
-  const outcomes = await Promise.all(Array.from({ length: 20 }, () => app.rt.queue.enqueue(values(), 200)));
+  const outcomes = await Promise.all(
+    Array.from({ length: 20 }, () => app.runtime.queue.enqueue(values(), 200)),
+  );
   expect(outcomes.every((o) => o.kind === "inserted")).toBe(true);
   const [row] = await app.sql<{ n: number }[]>`select count(*)::int as n from job`;
   expect(row!.n).toBe(20);

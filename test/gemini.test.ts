@@ -345,15 +345,15 @@ describe("keys and concurrency", () => {
       expect(err.message).toContain("Settings → Provider keys");
       expect(fake.requests).toHaveLength(0);
 
-      await bare.rt.settings.setProviderKey("gemini", SETTINGS_KEY, "test");
+      await bare.runtime.settings.setProviderKey("gemini", SETTINGS_KEY, "test");
       expect((await postIngest(bare, "slot-001", dslrForm(photo))).status).toBe(200);
-      await bare.rt.settings.setProviderKey("gemini", "AIzaRevokedKey-000000000000", "test");
+      await bare.runtime.settings.setProviderKey("gemini", "AIzaRevokedKey-000000000000", "test");
       const refused = await postIngest(bare, "slot-001", dslrForm(photo));
       expect(refused.status).toBe(502);
       // The fake echoes the bad key in its message; it must not reach the booth or the job row.
       expect((await errorOf(refused)).message).not.toContain("AIzaRevokedKey");
       expect((await jobOf(bare, refused)).row.errorMessage).not.toContain("AIzaRevokedKey");
-      await bare.rt.settings.setProviderKey("gemini", KEY, "test");
+      await bare.runtime.settings.setProviderKey("gemini", KEY, "test");
       expect((await postIngest(bare, "slot-001", dslrForm(photo))).status).toBe(200);
       expect(fake.requests.map((r) => r.apiKey)).toEqual([SETTINGS_KEY, "AIzaRevokedKey-000000000000", KEY]);
     } finally {

@@ -39,7 +39,7 @@ describe("/readyz", () => {
   });
 
   test("503 while shutting down", async () => {
-    app.rt.draining = true;
+    app.runtime.draining = true;
     try {
       const res = await checkedFetch(app, "/readyz");
       expect(res.status).toBe(503);
@@ -47,12 +47,12 @@ describe("/readyz", () => {
       expect(body.error.code).toBe("not_ready");
       expect(body.error.details.failing).toEqual(["accepting"]);
     } finally {
-      app.rt.draining = false;
+      app.runtime.draining = false;
     }
   });
 
   test("503 when the media directory cannot be written", async () => {
-    const root = app.rt.config.mediaRoot;
+    const root = app.runtime.config.mediaRoot;
     renameSync(root, `${root}.moved`);
     writeFileSync(root, "not a directory");
     try {
@@ -88,10 +88,10 @@ describe("/readyz", () => {
   });
 
   test("the disk check fails below the free-space floor", async () => {
-    const roomy = await checkDisk(app.rt.media, 0);
+    const roomy = await checkDisk(app.runtime.media, 0);
     expect(roomy.ok).toBe(true);
     expect(roomy.free_bytes as number).toBeGreaterThan(0);
-    const full = await checkDisk(app.rt.media, (roomy.total_bytes as number) + 1);
+    const full = await checkDisk(app.runtime.media, (roomy.total_bytes as number) + 1);
     expect(full.ok).toBe(false);
   });
 });

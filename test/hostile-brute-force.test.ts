@@ -37,7 +37,7 @@ describe("the issue's findings that need more than one request", () => {
   });
 
   test("12 parallel right passwords from one address after a rotation: one verification, all 200", async () => {
-    await h.app.rt.settings.setIngestPassword(INGEST_PASSWORD, "test"); // new hash: the shortcut is gone
+    await h.app.runtime.settings.setIngestPassword(INGEST_PASSWORD, "test"); // new hash: the shortcut is gone
     const from = nextAddress();
     const answers = await Promise.all(
       Array.from({ length: 12 }, () =>

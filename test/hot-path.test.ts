@@ -77,7 +77,7 @@ describe("thumbnails are made on first request, off the booth's path", () => {
     const now = clock.now();
     clock.set(new Date((await row(id)).resultExpiresAt!.getTime() + 1000));
     try {
-      await runCleanup(app.rt, { trigger: "test" });
+      await runCleanup(app.runtime, { trigger: "test" });
       expect(existsSync(thumb)).toBe(false);
       expect((await fetch(`${app.url}/public/results/${id}/thumb`)).status).toBe(410);
     } finally {

@@ -160,7 +160,7 @@ describe("refusals leave no job and no file", () => {
 
   test("every §2 refusal in turn", async () => {
     // Earlier jobs' payloads went at their finalization, before their answers.
-    expect(await app.rt.media.list("payloads")).toEqual([]);
+    expect(await app.runtime.media.list("payloads")).toEqual([]);
     const before = await jobsCount();
 
     await expectRefused(await postIngest(app, "slot-016", dslrForm(photo)), 404, "slot_not_found");
@@ -235,7 +235,7 @@ describe("refusals leave no job and no file", () => {
     }
 
     expect(await jobsCount()).toBe(before);
-    expect(await app.rt.media.list("payloads")).toEqual([]);
+    expect(await app.runtime.media.list("payloads")).toEqual([]);
   });
 
   test("a lying Content-Length is refused from the header before reading", async () => {

@@ -62,7 +62,7 @@ describe("re-run", () => {
     const old = await row(oldId);
     expect(old.status).toBe("failed");
     expect(old.payloadPath).not.toBeNull();
-    expect(await app.rt.media.exists(old.payloadPath!)).toBe(true);
+    expect(await app.runtime.media.exists(old.payloadPath!)).toBe(true);
 
     await app.configureSlot("slot-001", { provider: "local", operation: "greyscale", settings: {} });
     const res = await serg("POST", `/api/jobs/${oldId}/rerun`);
@@ -79,7 +79,7 @@ describe("re-run", () => {
     expect((await fetch(`${app.url}/r/${job_id}`)).status).toBe(200);
     // the new job's own copy of the photo went at its success; the old job still keeps its own
     expect(done.payloadPath).toBeNull();
-    expect(await app.rt.media.exists(old.payloadPath!)).toBe(true);
+    expect(await app.runtime.media.exists(old.payloadPath!)).toBe(true);
 
     const detail = (await (await serg("GET", `/api/jobs/${oldId}`)).json()) as {
       reruns: { id: string; status: string }[];
@@ -93,7 +93,7 @@ describe("re-run", () => {
     expect(listed.data).toEqual([expect.objectContaining({ id: job_id, rerun_of: oldId })]);
     // re-runs are not booth ingests: the slot's statistics count the failure only
     expect((await slotStats("slot-001")).ingest_count).toBe(1);
-    const [audit] = await app.rt.store.audit.recent(1);
+    const [audit] = await app.runtime.store.audit.recent(1);
     expect(audit).toMatchObject({ actor: "serg", action: "job.rerun" });
   });
 
@@ -136,11 +136,11 @@ describe("re-run", () => {
     for (const p of [keptPath, expiredPath]) utimesSync(join(app.config.mediaRoot, p), old, old);
     await app.sql`update job set finalized_at = now() - interval '73 hours' where id = ${expired}`;
 
-    const report = await runCleanup(app.rt, { trigger: "test" });
+    const report = await runCleanup(app.runtime, { trigger: "test" });
     expect(report.photos.count).toBe(1);
-    expect(await app.rt.media.exists(expiredPath)).toBe(false);
+    expect(await app.runtime.media.exists(expiredPath)).toBe(false);
     expect((await row(expired)).payloadPath).toBeNull();
-    expect(await app.rt.media.exists(keptPath)).toBe(true);
+    expect(await app.runtime.media.exists(keptPath)).toBe(true);
     expect((await row(kept)).payloadPath).toBe(keptPath);
 
     const res = await serg("POST", `/api/jobs/${expired}/rerun`);
@@ -159,7 +159,8 @@ describe("delete", () => {
 
     const res = await serg("DELETE", `/api/jobs/${id}`);
     expect(res.status).toBe(204);
-    for (const p of [before.resultPath!, before.thumbPath!]) expect(await app.rt.media.exists(p)).toBe(false);
+    for (const p of [before.resultPath!, before.thumbPath!])
+      expect(await app.runtime.media.exists(p)).toBe(false);
     const after = await row(id);
     expect(after.deletedAt).not.toBeNull();
     expect(after.deletedBy).toBe("serg");
@@ -184,20 +185,20 @@ describe("delete", () => {
     };
     expect(detail.deleted_at).not.toBeNull();
     expect(detail.result_url).toBeNull();
-    const [audit] = await app.rt.store.audit.recent(1);
+    const [audit] = await app.runtime.store.audit.recent(1);
     expect(audit).toMatchObject({ actor: "serg", action: "job.deleted" });
     expect(audit!.details).toMatchObject({ job_id: id, slot_id: "slot-004" });
 
     // again: nothing left to do, still 204 (and no second audit entry)
     expect((await serg("DELETE", `/api/jobs/${id}`)).status).toBe(204);
-    expect((await app.rt.store.audit.recent(1))[0]!.id).toBe(audit!.id);
+    expect((await app.runtime.store.audit.recent(1))[0]!.id).toBe(audit!.id);
   });
 
   test("a failed job's kept photo goes too, and it can no longer be re-run", async () => {
     const id = await failedJob("slot-005");
     const photoPath = (await row(id)).payloadPath!;
     expect((await serg("DELETE", `/api/jobs/${id}`)).status).toBe(204);
-    expect(await app.rt.media.exists(photoPath)).toBe(false);
+    expect(await app.runtime.media.exists(photoPath)).toBe(false);
     expect((await row(id)).payloadPath).toBeNull();
     const rerun = await serg("POST", `/api/jobs/${id}/rerun`);
     expect(rerun.status).toBe(409);
@@ -242,7 +243,7 @@ describe("photochanger job delete|rerun", () => {
     const del = await runCli(["job", "delete", newId!], env);
     expect(del.code).toBe(0);
     expect(del.stdout).toContain(newId!);
-    expect(await app.rt.media.exists(resultPath)).toBe(false);
+    expect(await app.runtime.media.exists(resultPath)).toBe(false);
     expect((await row(newId!)).deletedBy).toBe("cli");
     expect((await fetch(`${app.url}/public/results/${newId}`)).status).toBe(410);
 
@@ -298,7 +299,7 @@ async function eventuallyActive(slotId: string): Promise<string> {
 describe("photochanger slot set --fallback-…", () => {
   test("sets, changes and removes a slot's fallback through the validated, audited update; bad values exit 2 and change nothing", async () => {
     const env = { DATABASE_URL: app.databaseUrl, PHOTOCHANGER_DATA_DIR: app.dataDir };
-    const fallbackOf = async () => (await app.rt.store.slots.get("slot-009"))!.fallback;
+    const fallbackOf = async () => (await app.runtime.store.slots.get("slot-009"))!.fallback;
     const set = await runCli(
       [
         "slot",
@@ -322,7 +323,7 @@ describe("photochanger slot set --fallback-…", () => {
       operation: "image_edit",
       settings: { prompt: "Sepia tones", aspect_ratio: "3:4" },
     });
-    const [audit] = await app.rt.store.audit.recent(1);
+    const [audit] = await app.runtime.store.audit.recent(1);
     expect(audit).toMatchObject({ actor: "cli", action: "slot.updated" });
     expect(audit!.details.changed).toContain("fallback");
 

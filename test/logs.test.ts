@@ -66,9 +66,9 @@ beforeAll(async () => {
     onLogLine: watch.sink,
   });
   photo = await makeJpeg(200, 150);
-  await app.rt.settings.setProviderKey("gemini", GEMINI_KEY, "serg");
+  await app.runtime.settings.setProviderKey("gemini", GEMINI_KEY, "serg");
   // Every job reads its provider's key, so the local jobs below carry this one through the worker.
-  await app.rt.settings.setProviderKey("local", LOCAL_KEY, "serg");
+  await app.runtime.settings.setProviderKey("local", LOCAL_KEY, "serg");
   await app.configureSlot("slot-001", { provider: "local", operation: "greyscale", settings: {} });
   await app.configureSlot("slot-002", {
     provider: "local",
@@ -99,7 +99,7 @@ beforeAll(async () => {
   // Cancelled by an admin while the provider works.
   let dispatched = watch.next("job.dispatched", { slot: "slot-002" });
   const pending = ingest("slot-002", dslrForm(photo));
-  await app.rt.queue.cancel(String((await dispatched).job_id), "serg");
+  await app.runtime.queue.cancel(String((await dispatched).job_id), "serg");
   expect((await pending).status).toBe(503);
 
   // Timed out at the deadline: T_sync (48 s) passes on the app's clock while the provider works.
@@ -108,9 +108,9 @@ beforeAll(async () => {
   await dispatched;
   clock.advance(48_000);
   expect((await timedOut).status).toBe(504);
-  await runCleanup(app.rt, { trigger: "test" });
+  await runCleanup(app.runtime, { trigger: "test" });
   // The worker's last lines for the timed-out and cancelled jobs come when their provider call ends.
-  await eventually(async () => app.rt.workers.inFlight === 0);
+  await eventually(async () => app.runtime.workers.inFlight === 0);
   records = lines.map((l) => JSON.parse(l) as Line);
 }, 60_000);
 afterAll(() => app.stop());

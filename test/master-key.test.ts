@@ -29,9 +29,12 @@ beforeAll(async () => {
   env = { DATABASE_URL: await freshDatabase(), PHOTOCHANGER_DATA_DIR: dataDir };
   const app = await startTestApp({ databaseUrl: env.DATABASE_URL, dataDir });
   try {
-    await app.rt.settings.setProviderKey("gemini", GEMINI_KEY, "test");
-    await app.rt.settings.setNotifyTargets({ telegramBotToken: BOT_TOKEN, telegramChatId: "-1001" }, "test");
-    expect(await app.rt.settings.masterKeyMatches()).toBe(true);
+    await app.runtime.settings.setProviderKey("gemini", GEMINI_KEY, "test");
+    await app.runtime.settings.setNotifyTargets(
+      { telegramBotToken: BOT_TOKEN, telegramChatId: "-1001" },
+      "test",
+    );
+    expect(await app.runtime.settings.masterKeyMatches()).toBe(true);
     // a running server holds the old key: the rotation is refused and changes nothing
     const key = readFileSync(keyFile(), "utf8");
     const refused = await runCli(["rotate-master-key"], env);
@@ -59,22 +62,22 @@ describe("rotate-master-key", () => {
     expect(existsSync(`${keyFile()}.old`)).toBe(false);
     expect(existsSync(`${keyFile()}.new`)).toBe(false);
 
-    const rt = await Runtime.create(loadConfig(env), { workers: false, log: silentLogger });
+    const runtime = await Runtime.create(loadConfig(env), { workers: false, log: silentLogger });
     try {
-      expect(await rt.settings.masterKeyMatches()).toBe(true);
-      expect(await rt.settings.providerKey("gemini")).toBe(GEMINI_KEY);
-      expect((await rt.settings.notifyTargets()).telegram.botToken).toBe(BOT_TOKEN);
-      expect(await rt.settings.verifyIngestPassword(INGEST_PASSWORD)).toBe(true);
-      const sealed = await rt.store.settings.sealed();
+      expect(await runtime.settings.masterKeyMatches()).toBe(true);
+      expect(await runtime.settings.providerKey("gemini")).toBe(GEMINI_KEY);
+      expect((await runtime.settings.notifyTargets()).telegram.botToken).toBe(BOT_TOKEN);
+      expect(await runtime.settings.verifyIngestPassword(INGEST_PASSWORD)).toBe(true);
+      const sealed = await runtime.store.settings.sealed();
       expect(sealed.map((s) => s.key).sort()).toEqual(["notify_telegram_bot_token", "provider_key.gemini"]);
       for (const s of sealed) {
         expect(() => decryptSecret(oldKey, s.sealed, s.key)).toThrow();
         expect(decryptSecret(newKey, s.sealed, s.key)).toBeTruthy();
       }
-      const [audit] = await rt.store.audit.recent(1);
+      const [audit] = await runtime.store.audit.recent(1);
       expect(audit).toMatchObject({ actor: "cli", action: "master_key.rotated" });
     } finally {
-      await rt.stop();
+      await runtime.stop();
     }
   });
 
@@ -105,11 +108,11 @@ describe("rotate-master-key", () => {
     expect(r2.stdout).toContain("an interrupted rotation was completed");
     expect(readFileSync(keyFile(), "utf8")).toBe(rotated);
     expect(existsSync(`${keyFile()}.new`)).toBe(false);
-    const rt = await Runtime.create(loadConfig(env), { workers: false, log: silentLogger });
+    const runtime = await Runtime.create(loadConfig(env), { workers: false, log: silentLogger });
     try {
-      expect(await rt.settings.providerKey("gemini")).toBe(GEMINI_KEY);
+      expect(await runtime.settings.providerKey("gemini")).toBe(GEMINI_KEY);
     } finally {
-      await rt.stop();
+      await runtime.stop();
     }
   });
 });

@@ -49,7 +49,7 @@ beforeAll(async () => {
   // Thumbnails are made on their first request: ask for each, so there is one of each kind to move.
   for (const id of jobIds) expect((await fetch(`${app.url}/public/results/${id}/thumb`)).status).toBe(200);
   const png = await makeJpeg(40, 40);
-  await app.rt.templates.add({
+  await app.runtime.templates.add({
     slotId: "slot-003",
     role: "style",
     bytes: png,
@@ -71,7 +71,7 @@ afterAll(async () => {
 
 describe("media migrate", () => {
   test("--to s3 copies every object, verified, and keeps the source", async () => {
-    const local = app.rt.media as LocalMediaStore;
+    const local = app.runtime.media as LocalMediaStore;
     // The payloads of the finished jobs went with their finalization, before their answers.
     expect(await local.list("payloads")).toEqual([]);
     const before = await allKeys(local);

@@ -127,7 +127,7 @@ describe("the drain", () => {
     const long = new Date(Date.now() - 10 * 60_000);
     utimesSync(join(spoolDir, old), long, long);
 
-    const report = await drainSpool({ jobs: app.rt.store.jobs, media, log });
+    const report = await drainSpool({ jobs: app.runtime.store.jobs, media, log });
     expect(report).toEqual({ uploaded: 1, dropped: 2, left: 1 });
     const [row] = await app.sql<{ result_path: string }[]>`select result_path from job where id = ${goodId}`;
     expect(row!.result_path).toBe(`results/${goodId}.a1.jpg`);

@@ -184,7 +184,7 @@ describe("/metrics", () => {
     expect((await fetch(`${app.url}/public/results/${victim!.id}/thumb`)).status).toBe(200);
     clock.set(new Date(victim!.resultExpiresAt!.getTime() + 1000));
     const before = await scrape();
-    const report = await runCleanup(app.rt, { trigger: "test" });
+    const report = await runCleanup(app.runtime, { trigger: "test" });
     expect(report.results.count).toBe(1);
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string>) =>
@@ -197,7 +197,7 @@ describe("/metrics", () => {
     const last = after.value("photochanger_cleanup_last_success_timestamp_seconds")!;
     expect(Math.abs(last - clock.now().getTime() / 1000)).toBeLessThan(1);
     // A dry run changes nothing.
-    await runCleanup(app.rt, { trigger: "test", dryRun: true });
+    await runCleanup(app.runtime, { trigger: "test", dryRun: true });
     const dry = await scrape();
     expect(dry.value("photochanger_cleanup_runs_total", { result: "ok" })).toBe(
       after.value("photochanger_cleanup_runs_total", { result: "ok" }),

@@ -250,7 +250,7 @@ describe("in the console", () => {
     await app.configureSlot("slot-004", { provider: SCRIPTED_ID, operation: "broken", settings: {} });
     await app.setSetting("public_base_url", "http://studio.example:8080");
     for (let i = 0; i < 3; i++) expect((await postIngest(app, "slot-004", dslrForm(photo))).status).toBe(502);
-    await notifyTick(app.rt);
+    await notifyTick(app.runtime);
     let page = await (await fetch(`${app.url}/system?lang=ru`, { headers: { cookie } })).text();
     const history = page.slice(
       page.indexOf('id="notify-history"'),
@@ -267,7 +267,7 @@ describe("in the console", () => {
     // filled the way a send records itself).
     await sendTest("ru");
     for (let i = 0; i < 9; i++) {
-      await app.rt.store.notifications.record(
+      await app.runtime.store.notifications.record(
         (["webhook", "telegram"] as const).map((target) => ({
           sentAt: new Date(),
           event: "test",
@@ -282,6 +282,6 @@ describe("in the console", () => {
     }
     page = await (await fetch(`${app.url}/system?lang=ru`, { headers: { cookie } })).text();
     expect(page.match(/data-notification=/g)).toHaveLength(20);
-    expect(await app.rt.store.notifications.recent(100)).toHaveLength(26);
+    expect(await app.runtime.store.notifications.recent(100)).toHaveLength(26);
   });
 });

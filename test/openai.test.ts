@@ -142,7 +142,7 @@ describe("openai failures", () => {
 
   test("a wrong key → 502; neither the key nor OpenAI's masked echo reaches the booth", async () => {
     const wrong = "sk-wrong-key-abcdefghijklmnop";
-    await app.rt.settings.setProviderKey("openai", wrong, "test");
+    await app.runtime.settings.setProviderKey("openai", wrong, "test");
     try {
       const res = await postIngest(app, "slot-001", dslrForm(photo));
       expect(res.status).toBe(502);
@@ -152,7 +152,7 @@ describe("openai failures", () => {
       expect(fake.requests[0]!.rejection).toContain("sk-wrong");
       expect((await jobOf(app, res)).row.errorMessage).not.toContain("sk-wrong");
     } finally {
-      await app.rt.settings.setProviderKey("openai", null, "test");
+      await app.runtime.settings.setProviderKey("openai", null, "test");
     }
   });
 

@@ -15,7 +15,7 @@ describe("outages", () => {
   test("database unreachable → 503 service_unavailable", async () => {
     const app = await startTestApp({ workers: false });
     try {
-      await app.rt.store.close();
+      await app.runtime.store.close();
       const res = await postIngest(app, "slot-001", dslrForm(await makeJpeg()));
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toBe("5");
@@ -39,8 +39,8 @@ describe("outages", () => {
       await app.setSyncSeconds(10);
       const answer = postIngest(app, "slot-001", dslrForm(await makeJpeg()));
       // Accepted and waiting (a queued hint alone could be the listener's connect, before the insert).
-      await eventually(async () => app.rt.events.waitingJobIds().length > 0);
-      await app.rt.store.close();
+      await eventually(async () => app.runtime.events.waitingJobIds().length > 0);
+      await app.runtime.store.close();
       clock.advance(10_000 + 3_000 + 1);
       const res = await answer;
       expect(res.status).toBe(504);
@@ -66,7 +66,7 @@ describe("outages", () => {
       expect(res.status).toBe(507);
       expect((await json(res)).error.code).toBe("insufficient_storage");
       expect(await app.db.select().from(job)).toHaveLength(0);
-      expect(await app.rt.media.list("payloads")).toHaveLength(0);
+      expect(await app.runtime.media.list("payloads")).toHaveLength(0);
     } finally {
       await app.stop();
       spawnSync("umount", [mediaRoot]);
@@ -101,7 +101,7 @@ describe("outages", () => {
       }, 5_000).catch(() => null);
       expect(refused).toMatchObject({ level: "info", outcome: "client_closed", status: 499 });
       expect(logLines.filter((l) => l.includes('"level":"error"'))).toEqual([]);
-      const metrics = await app.rt.metrics.registry.metrics();
+      const metrics = await app.runtime.metrics.registry.metrics();
       expect(metrics).toMatch(/photochanger_ingest_requests_total\{[^}]*outcome="client_closed"[^}]*\} 1/);
       expect(metrics).not.toMatch(/outcome="internal_error"/);
       expect(await app.db.select().from(job)).toHaveLength(0);
@@ -130,14 +130,14 @@ describe("outages", () => {
         return rows.length > 0 && rows;
       });
       // A's in-process events only fire from NOTIFY here: A never finalizes this job itself.
-      const woken = new Promise<void>((resolve) => a.rt.events.onFinalized(row!.id, () => resolve()));
+      const woken = new Promise<void>((resolve) => a.runtime.events.onFinalized(row!.id, () => resolve()));
       await woken;
       heard.push(row!.id);
       const res = await response;
       expect(res.status).toBe(200);
       expect(heard).toEqual([res.headers.get("x-job-id")!]);
-      const final = await a.rt.queue.get(row!.id);
-      expect(final!.leaseOwner!.startsWith(b.rt.instanceId)).toBe(true);
+      const final = await a.runtime.queue.get(row!.id);
+      expect(final!.leaseOwner!.startsWith(b.runtime.instanceId)).toBe(true);
     } finally {
       await a.stop();
       await b.stop();
@@ -160,13 +160,13 @@ describe("how a finished job answers the booth", () => {
         const [r] = await app.db.select().from(job);
         return r?.status === "processing" && r;
       });
-      expect((await app.rt.queue.cancel(processing.id, "serg"))!.status).toBe("cancelled");
+      expect((await app.runtime.queue.cancel(processing.id, "serg"))!.status).toBe("cancelled");
       const res = await response;
       expect(res.status).toBe(503);
       const body = await json(res);
       expect(body.error.code).toBe("job_cancelled");
       expect(body.error.details.job_id).toBe(processing.id);
-      const row = await app.rt.queue.get(processing.id);
+      const row = await app.runtime.queue.get(processing.id);
       expect(row!.status).toBe("cancelled");
       expect(row!.resultPath).toBeNull();
     } finally {
@@ -185,7 +185,7 @@ describe("how a finished job answers the booth", () => {
         expiresAt: new Date(),
       } as never as import("../src/db/schema").JobRow;
       for (const failureReason of ["internal_error"] as const) {
-        const err = outcomeError(app.rt, {
+        const err = outcomeError(app.runtime, {
           ...base,
           failureReason,
           errorMessage: "stack trace at db.ts:42",
@@ -196,22 +196,30 @@ describe("how a finished job answers the booth", () => {
         expect(err.message).not.toContain("db.ts");
       }
       // Faults are never a 500: work cut short by restarts → 503 (retry), a full disk → 507.
-      const interrupted = outcomeError(app.rt, { ...base, failureReason: "interrupted", errorMessage: "x" })!;
+      const interrupted = outcomeError(app.runtime, {
+        ...base,
+        failureReason: "interrupted",
+        errorMessage: "x",
+      })!;
       expect([interrupted.status, interrupted.code, interrupted.details.job_id]).toEqual([
         503,
         "service_unavailable",
         base.id,
       ]);
       expect(interrupted.headers["Retry-After"]).toBe("5");
-      const full = outcomeError(app.rt, { ...base, failureReason: "storage_full", errorMessage: "x" })!;
+      const full = outcomeError(app.runtime, { ...base, failureReason: "storage_full", errorMessage: "x" })!;
       expect([full.status, full.code]).toEqual([507, "insufficient_storage"]);
-      const blocked = outcomeError(app.rt, {
+      const blocked = outcomeError(app.runtime, {
         ...base,
         failureReason: "provider_blocked",
         errorMessage: "x",
       })!;
       expect([blocked.status, blocked.code]).toEqual([422, "provider_blocked"]);
-      const provider = outcomeError(app.rt, { ...base, failureReason: "provider_error", errorMessage: "x" })!;
+      const provider = outcomeError(app.runtime, {
+        ...base,
+        failureReason: "provider_error",
+        errorMessage: "x",
+      })!;
       expect([provider.status, provider.code]).toEqual([502, "provider_error"]);
     } finally {
       await app.stop();

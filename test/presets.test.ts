@@ -36,14 +36,14 @@ describe("the curated set", () => {
   test("every variant's settings are valid for its provider and operation, in both languages", () => {
     for (const p of CURATED_PRESETS) {
       for (const v of p.variants) {
-        const op = app.rt.providers.operation(v.provider, v.operation);
+        const op = app.runtime.providers.operation(v.provider, v.operation);
         expect(`${p.id}: ${v.provider}/${v.operation} ${!!op}`).toBe(
           `${p.id}: ${v.provider}/${v.operation} true`,
         );
         for (const lang of ["ru", "en"] as const) {
           const settings: Record<string, unknown> = { ...v.settings };
           if (op!.prompt !== "none") settings.prompt = (v.prompt ?? p.prompt)[lang];
-          const checked = app.rt.providers.validate(v.provider, v.operation, settings);
+          const checked = app.runtime.providers.validate(v.provider, v.operation, settings);
           expect(checked.ok ? "ok" : JSON.stringify(checked.errors)).toBe("ok");
         }
       }

@@ -66,7 +66,7 @@ beforeEach(async () => {
 });
 
 const check = (id: "gemini" | "openai" | "turbotext", o: { apiKey?: string; model?: string } = {}) =>
-  checkProvider(app.rt, id, o);
+  checkProvider(app.runtime, id, o);
 
 async function requestsToday(provider: "gemini" | "openai" | "turbotext"): Promise<number> {
   const [row] = await app.sql<{ requests: number }[]>`
@@ -138,19 +138,19 @@ describe("gemini", () => {
     expect(r.reason).toContain("daily quota is exhausted");
     expect(gemini.requests.filter((q) => q.model === "gemini-2.5-flash-image")).toHaveLength(1);
     expect(r.quota?.exhausted).toBe(true);
-    expect((await app.rt.quota.state("gemini")).exhaustedByProvider).toBe(true);
+    expect((await app.runtime.quota.state("gemini")).exhaustedByProvider).toBe(true);
   });
 
   test("no key anywhere", async () => {
-    const saved = app.rt.config.providers.gemini.apiKey;
-    app.rt.config.providers.gemini.apiKey = null;
+    const saved = app.runtime.config.providers.gemini.apiKey;
+    app.runtime.config.providers.gemini.apiKey = null;
     try {
       const r = await check("gemini");
       expect(r.code).toBe("no_key");
       expect(r.reason).toContain("GEMINI_API_KEY");
       expect(gemini.requests).toHaveLength(0);
     } finally {
-      app.rt.config.providers.gemini.apiKey = saved;
+      app.runtime.config.providers.gemini.apiKey = saved;
     }
   });
 });

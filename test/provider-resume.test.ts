@@ -40,7 +40,10 @@ beforeEach(() => fake.reset());
 async function exhaustGemini() {
   fake.answer({ kind: "quota", per: "day" });
   expect((await postIngest(app, "slot-001", dslrForm(photo))).status).toBe(502);
-  expect(await app.rt.quota.state("gemini")).toMatchObject({ exhausted: true, exhaustedByProvider: true });
+  expect(await app.runtime.quota.state("gemini")).toMatchObject({
+    exhausted: true,
+    exhaustedByProvider: true,
+  });
   const refused = await postIngest(app, "slot-001", dslrForm(photo));
   expect(refused.status).toBe(429);
   expect((await json(refused)).error.code).toBe("provider_quota_exhausted");
@@ -66,12 +69,12 @@ describe("the daily limit of a new install", () => {
     const removed = await serg("PUT", "/api/settings", { json: { provider_daily_limit: { gemini: null } } });
     expect(removed.status).toBe(200);
     // a later start of the same install (bootstrap runs at every start) does not bring it back
-    await app.rt.bootstrap();
-    expect((await app.rt.settings.current()).providerDailyLimit.gemini).toBeNull();
+    await app.runtime.bootstrap();
+    expect((await app.runtime.settings.current()).providerDailyLimit.gemini).toBeNull();
     // nor for an install from before the default (no limit stored at all)
-    await app.rt.settings.remove(KEYS.providerDailyLimit);
-    await app.rt.bootstrap();
-    expect((await app.rt.settings.current()).providerDailyLimit.gemini).toBeNull();
+    await app.runtime.settings.remove(KEYS.providerDailyLimit);
+    await app.runtime.bootstrap();
+    expect((await app.runtime.settings.current()).providerDailyLimit.gemini).toBeNull();
     await app.setSetting(KEYS.providerDailyLimit, { gemini: 2000 });
   });
 
@@ -91,7 +94,7 @@ describe("an exhausted flag clears", () => {
     const serg = api(app, await login(app, "serg"));
     const run = await serg("POST", "/api/slots/slot-001/test-run", { form: fileForm("test_image", photo) });
     expect(run.status).toBe(200);
-    expect((await app.rt.quota.state("gemini")).exhausted).toBe(false);
+    expect((await app.runtime.quota.state("gemini")).exhausted).toBe(false);
     expect((await postIngest(app, "slot-001", dslrForm(photo))).status).toBe(200);
     expect((await resumedAudit()).at(-1)).toMatchObject({
       actor: "system",
@@ -104,7 +107,7 @@ describe("an exhausted flag clears", () => {
     const serg = api(app, await login(app, "serg"));
     const check = await serg("POST", "/api/providers/gemini/check", { json: {} });
     expect(((await check.json()) as { ok: boolean }).ok).toBe(true);
-    expect((await app.rt.quota.state("gemini")).exhausted).toBe(false);
+    expect((await app.runtime.quota.state("gemini")).exhausted).toBe(false);
     expect((await resumedAudit()).at(-1)).toMatchObject({
       actor: "serg",
       details: { provider: "gemini", reason: "check_passed" },
@@ -118,7 +121,7 @@ describe("an exhausted flag clears", () => {
     await changeScopes(app, "serg", { remove: ["settings:write"] });
     expect((await serg("POST", "/api/providers/gemini/resume")).status).toBe(403);
     await changeScopes(app, "serg", { add: ["settings:write"] });
-    expect((await app.rt.quota.state("gemini")).exhausted).toBe(true);
+    expect((await app.runtime.quota.state("gemini")).exhausted).toBe(true);
 
     const res = await serg("POST", "/api/providers/gemini/resume");
     expect(res.status).toBe(200);
@@ -146,7 +149,7 @@ describe("an exhausted flag clears", () => {
     const r = await runCli(["provider", "resume", "gemini"], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("gemini: resumed");
-    expect((await app.rt.quota.state("gemini")).exhausted).toBe(false);
+    expect((await app.runtime.quota.state("gemini")).exhausted).toBe(false);
     expect((await resumedAudit()).at(-1)).toMatchObject({ actor: "cli", details: { reason: "operator" } });
 
     const bad = await runCli(["provider", "resume", "local"], env);
@@ -154,7 +157,7 @@ describe("an exhausted flag clears", () => {
     expect(bad.stderr).toContain('cannot resume "local"');
     expect((await runCli(["provider", "resume"], env)).code).toBe(2);
 
-    const used = (await app.rt.quota.state("gemini")).requests;
+    const used = (await app.runtime.quota.state("gemini")).requests;
     await app.setSetting(KEYS.providerDailyLimit, { gemini: used });
     const limited = await runCli(["provider", "resume", "gemini"], env);
     expect(limited.code).toBe(1);
@@ -194,7 +197,7 @@ describe("the console", () => {
     expect(html).toContain('id="quota-banners"');
     expect(html).toContain("фото снова принимаются");
     expect(html).not.toContain('data-state="exhausted"');
-    expect((await app.rt.quota.state("gemini")).exhausted).toBe(false);
+    expect((await app.runtime.quota.state("gemini")).exhausted).toBe(false);
     expect((await resumedAudit()).at(-1)).toMatchObject({ actor: "serg" });
     const audit = await (await fetch(`${app.url}/audit?lang=ru`, { headers: { cookie } })).text();
     expect(audit).toContain("провайдер снова принимает фото");
@@ -202,7 +205,7 @@ describe("the console", () => {
   });
 
   test("a limit of ours used up offers to raise the limit, not Resume", async () => {
-    const used = (await app.rt.quota.state("gemini")).requests;
+    const used = (await app.runtime.quota.state("gemini")).requests;
     await app.setSetting(KEYS.providerDailyLimit, { gemini: Math.max(1, used) });
     const cookie = await pageCookie();
     const dash = await (await fetch(`${app.url}/?lang=ru`, { headers: { cookie } })).text();

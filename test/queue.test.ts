@@ -71,7 +71,7 @@ describe("the deadline", () => {
     expect(row!.resultPath).toBeNull();
     // The photo is kept for a re-run until the result retention ends (SPEC §11).
     expect(row!.payloadPath).not.toBeNull();
-    expect(await app.rt.media.exists(row!.payloadPath!)).toBe(true);
+    expect(await app.runtime.media.exists(row!.payloadPath!)).toBe(true);
     expect(row!.finalizedAt!.getTime()).toBeGreaterThanOrEqual(row!.expiresAt.getTime());
 
     // Even after the provider would have finished, the job stays timed out and has no result.
@@ -84,7 +84,7 @@ describe("the deadline", () => {
     const events = await eventsOf(app, jobId);
     expect(events.filter((e) => e === "timeout")).toHaveLength(1);
     expect(events).not.toContain("succeeded");
-    expect((await app.rt.media.list("results")).filter((f) => f.path.includes(jobId))).toHaveLength(0);
+    expect((await app.runtime.media.list("results")).filter((f) => f.path.includes(jobId))).toHaveLength(0);
   });
 
   test("a T_sync change applies to jobs created after it", async () => {
@@ -121,7 +121,7 @@ describe("the deadline", () => {
     expect(answered.status).toBe(200);
     // The payload went at finalization, before the answer (a failed job's photo stays for a re-run).
     const slowId = answered.headers.get("x-job-id")!;
-    expect((await app.rt.media.list("payloads")).filter((f) => f.path.includes(slowId))).toEqual([]);
+    expect((await app.runtime.media.list("payloads")).filter((f) => f.path.includes(slowId))).toEqual([]);
     await app.setSetting(KEYS.maxInFlightJobs, 16);
   });
 
@@ -179,7 +179,7 @@ describe("fenced finalization (injectable clock)", () => {
   /** A job queued the way the booth's request queues it (no worker runs here). */
   async function pendingJob(id: string) {
     const now = clock.now();
-    const outcome = await app.rt.queue.enqueue(
+    const outcome = await app.runtime.queue.enqueue(
       {
         id,
         slotId: "slot-001",
@@ -191,7 +191,7 @@ describe("fenced finalization (injectable clock)", () => {
         outputFormat: "jpeg",
         createdAt: now,
         expiresAt: new Date(now.getTime() + 48_000),
-        instanceId: app.rt.instanceId,
+        instanceId: app.runtime.instanceId,
       },
       16,
     );
@@ -200,15 +200,15 @@ describe("fenced finalization (injectable clock)", () => {
 
   test("a result that arrives after the deadline is refused; the waiter's timeout stands", async () => {
     await pendingJob("00000000-0000-4000-8000-000000000001");
-    const claimed = await app.rt.queue.claim("test-worker");
+    const claimed = await app.runtime.queue.claim("test-worker");
     expect(claimed!.id).toBe("00000000-0000-4000-8000-000000000001");
     expect(claimed!.status).toBe("processing");
     expect(claimed!.leaseToken).toBeTruthy();
 
     clock.advance(48_001);
-    const expired = await app.rt.queue.expire(claimed!.id);
+    const expired = await app.runtime.queue.expire(claimed!.id);
     expect(expired!.status).toBe("timeout");
-    const late = await app.rt.queue.succeed(
+    const late = await app.runtime.queue.succeed(
       claimed!,
       {
         resultPath: "results/x.jpg",
@@ -222,26 +222,26 @@ describe("fenced finalization (injectable clock)", () => {
       72,
     );
     expect(late).toBeNull();
-    const row = await app.rt.queue.get(claimed!.id);
+    const row = await app.runtime.queue.get(claimed!.id);
     expect(row!.status).toBe("timeout");
     expect(row!.resultPath).toBeNull();
   });
 
   test("only the current lease holder finalizes; a job past its deadline cannot succeed even with the lease", async () => {
     await pendingJob("00000000-0000-4000-8000-000000000002");
-    const claimed = (await app.rt.queue.claim("worker-a"))!;
+    const claimed = (await app.runtime.queue.claim("worker-a"))!;
     const stale = { ...claimed, leaseToken: "00000000-0000-4000-8000-0000000000ff" };
-    expect(await app.rt.queue.fail(stale, "provider_error", "x", null)).toBeNull();
+    expect(await app.runtime.queue.fail(stale, "provider_error", "x", null)).toBeNull();
     clock.advance(60_000);
-    expect(await app.rt.queue.fail(claimed, "provider_error", "x", null)).toBeNull();
-    expect((await app.rt.queue.expire(claimed.id))!.status).toBe("timeout");
-    expect(await app.rt.queue.expire(claimed.id)).toBeNull();
+    expect(await app.runtime.queue.fail(claimed, "provider_error", "x", null)).toBeNull();
+    expect((await app.runtime.queue.expire(claimed.id))!.status).toBe("timeout");
+    expect(await app.runtime.queue.expire(claimed.id)).toBeNull();
   });
 
   test("a job is not claimed once its deadline has passed, and the claim uses the partial index", async () => {
     await pendingJob("00000000-0000-4000-8000-000000000003");
     clock.advance(49_000);
-    expect(await app.rt.queue.claim("worker-a")).toBeNull();
+    expect(await app.runtime.queue.claim("worker-a")).toBeNull();
     const plan = await app.sql.begin(async (tx) => {
       await tx`set local enable_seqscan = off`;
       return tx.unsafe(
@@ -264,7 +264,7 @@ describe("crash recovery", () => {
     const app = await startTestApp({ databaseUrl, workers: false, clock });
     try {
       const now = clock.now();
-      const me = app.rt.instanceId;
+      const me = app.runtime.instanceId;
       const base = {
         slotId: "slot-001",
         source: "ingest",
@@ -276,8 +276,11 @@ describe("crash recovery", () => {
       const ids = (c: string) => `00000000-0000-4000-8000-00000000000${c}`;
       const lapsed = new Date(now.getTime() - 20_000);
       // Another instance that registered and stopped, as instances do.
-      await app.rt.store.instances.upsert({ id: stopped, hostname: "elsewhere", pid: 1, version: "x" }, now);
-      await app.rt.store.instances.stop(stopped, now);
+      await app.runtime.store.instances.upsert(
+        { id: stopped, hostname: "elsewhere", pid: 1, version: "x" },
+        now,
+      );
+      await app.runtime.store.instances.stop(stopped, now);
       const processing = (c: string, extra: Record<string, unknown>) => ({
         ...base,
         id: ids(c),
@@ -320,13 +323,13 @@ describe("crash recovery", () => {
       ]);
 
       // Leases are not judged by heartbeat when this process could not see the database meanwhile.
-      const unjudged = await app.rt.queue.recover(me, null, 3_000);
+      const unjudged = await app.runtime.queue.recover(me, null, 3_000);
       expect(unjudged.map((r) => [r.id, r.status]).sort()).toEqual([
         [ids("b"), "timeout"],
         [ids("e"), "pending"],
       ]);
 
-      const recovered = await app.rt.queue.recover(me, new Date(now.getTime() - 15_000), 3_000);
+      const recovered = await app.runtime.queue.recover(me, new Date(now.getTime() - 15_000), 3_000);
       const byId = new Map(recovered.map((r) => [r.id, r]));
       expect([...byId.keys()].sort()).toEqual([ids("a"), ids("d")]);
       const a = byId.get(ids("a"))!;
@@ -341,11 +344,11 @@ describe("crash recovery", () => {
         "failed",
         "interrupted",
       ]);
-      expect((await app.rt.queue.get(ids("f")))!.status).toBe("processing");
-      expect((await app.rt.queue.get(ids("c")))!.status).toBe("pending");
+      expect((await app.runtime.queue.get(ids("f")))!.status).toBe("processing");
+      expect((await app.runtime.queue.get(ids("c")))!.status).toBe("pending");
 
       // The old lease holder's late result is refused by the fence.
-      const late = await app.rt.queue.succeed(
+      const late = await app.runtime.queue.succeed(
         processing("a", {}) as never,
         {
           resultPath: "results/x.jpg",
@@ -384,7 +387,7 @@ describe("crash recovery", () => {
     await gone.exited;
     const predecessor = "33333333-3333-4333-8333-333333333333";
     const now = new Date();
-    await first.rt.store.instances.upsert(
+    await first.runtime.store.instances.upsert(
       { id: predecessor, hostname: hostname(), pid: gone.pid, version: "x" },
       now,
     );
@@ -410,7 +413,7 @@ describe("crash recovery", () => {
     await first.stop();
     const second = await startTestApp({ databaseUrl, workers: false });
     try {
-      const row = await second.rt.queue.get("00000000-0000-4000-8000-0000000000d1");
+      const row = await second.runtime.queue.get("00000000-0000-4000-8000-0000000000d1");
       expect([row!.status, row!.leaseToken, row!.failureReason]).toEqual(["pending", null, null]);
     } finally {
       await second.stop();
@@ -427,7 +430,7 @@ describe("two instances on one database", () => {
     try {
       await a.setSetting(KEYS.maxInFlightJobs, 200);
       await a.setSetting(KEYS.providerConcurrency, { local: 8 });
-      b.rt.settings.invalidate(); // B read the defaults at start; its 1 s cache would hide the change
+      b.runtime.settings.invalidate(); // B read the defaults at start; its 1 s cache would hide the change
       for (let i = 1; i <= 15; i++) {
         await a.configureSlot(`slot-${String(i).padStart(3, "0")}`, {
           provider: "local",

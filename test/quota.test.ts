@@ -128,13 +128,13 @@ describe("counting", () => {
     try {
       const second = new QuotaService(
         new ProviderUsageStore(other.sql),
-        app.rt.clock,
-        app.rt.settings,
+        app.runtime.clock,
+        app.runtime.settings,
         new Metrics(),
         createLogger("error", () => {}),
       );
       await Promise.all([
-        ...Array.from({ length: 30 }, () => app.rt.quota.countRequest("gemini")),
+        ...Array.from({ length: 30 }, () => app.runtime.quota.countRequest("gemini")),
         ...Array.from({ length: 30 }, () => second.countRequest("gemini")),
         second.countRequest("local"),
       ]);
@@ -238,7 +238,7 @@ describe("at 100 % booth uploads are refused at once", () => {
     const first = await postIngest(app, "slot-001", dslrForm(photo));
     expect(first.status).toBe(502);
     expect(fake.requests).toHaveLength(1);
-    const state = await app.rt.quota.state("gemini");
+    const state = await app.runtime.quota.state("gemini");
     expect(state).toMatchObject({ exhausted: true, exhaustedByProvider: true });
 
     const second = await postIngest(app, "slot-001", dslrForm(photo));
@@ -258,7 +258,7 @@ describe("at 100 % booth uploads are refused at once", () => {
     expect(res.status).toBe(200);
     expect(fake.requests).toHaveLength(2);
     expect(await geminiToday()).toBe(2);
-    expect((await app.rt.quota.state("gemini")).exhausted).toBe(false);
+    expect((await app.runtime.quota.state("gemini")).exhausted).toBe(false);
     const after = (await scrape()).value("photochanger_provider_retries_total", {
       provider: "gemini",
       reason: "http_429",
@@ -274,14 +274,14 @@ describe("honest reasons", () => {
       operation: "image_edit",
       settings: { prompt: "Paint this photo as a bright watercolour" },
     });
-    const saved = app.rt.config.providers.gemini.apiKey;
-    app.rt.config.providers.gemini.apiKey = null;
+    const saved = app.runtime.config.providers.gemini.apiKey;
+    app.runtime.config.providers.gemini.apiKey = null;
     try {
       const res = await postIngest(app, "slot-005", dslrForm(photo));
       expect(res.status).toBe(502);
       expect((await json(res)).error.code).toBe("invalid_config");
     } finally {
-      app.rt.config.providers.gemini.apiKey = saved;
+      app.runtime.config.providers.gemini.apiKey = saved;
     }
     expect(fake.requests).toHaveLength(0);
     expect(await geminiToday()).toBe(0);
@@ -347,14 +347,14 @@ describe("the pages", () => {
   test("the dashboard warns at 80 % and says when the quota resets; at 100 % it says uploads are refused", async () => {
     const c = await cookie();
     await app.setSetting(KEYS.providerDailyLimit, { gemini: 5, turbotext: null, openai: null });
-    for (let i = 0; i < 4; i++) await app.rt.quota.countRequest("gemini");
+    for (let i = 0; i < 4; i++) await app.runtime.quota.countRequest("gemini");
     let html = await (await fetch(`${app.url}/?lang=en`, { headers: { cookie: c } })).text();
     expect(html).toContain('data-quota="gemini" data-state="warning"');
     expect(html).toContain("80 % of the daily quota used");
     expect(html).toContain("midnight Pacific time");
     expect(html).toContain("4 of 5 requests");
 
-    await app.rt.quota.countRequest("gemini");
+    await app.runtime.quota.countRequest("gemini");
     html = await (await fetch(`${app.url}/?lang=en`, { headers: { cookie: c } })).text();
     expect(html).toContain('data-quota="gemini" data-state="exhausted"');
     expect(html).not.toContain('data-state="warning"');
@@ -379,7 +379,7 @@ describe("the pages", () => {
       "provider_daily_limit.openai": "",
     });
     expect(res.status).toBe(200);
-    expect((await app.rt.settings.current()).providerDailyLimit).toEqual({
+    expect((await app.runtime.settings.current()).providerDailyLimit).toEqual({
       gemini: 1500,
       turbotext: null,
       openai: null,
@@ -389,7 +389,7 @@ describe("the pages", () => {
     const html = await res.text();
     expect(html).toContain('data-field="provider_daily_limit.gemini"');
     expect(html).toContain("field invalid");
-    expect((await app.rt.settings.current()).providerDailyLimit.gemini).toBe(1500);
+    expect((await app.runtime.settings.current()).providerDailyLimit.gemini).toBe(1500);
 
     const page = await (await fetch(`${app.url}/settings?lang=ru`, { headers: { cookie: c } })).text();
     expect(page).toContain("Дневные лимиты запросов");

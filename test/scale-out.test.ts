@@ -89,17 +89,18 @@ beforeAll(async () => {
     copyFileSync(join(dataDirs.a, "master.key"), join(dataDirs[k], "master.key"));
 
   // The operator's first steps, done once against the shared database: accounts, password, slots.
-  const rt = await Runtime.create(loadConfig(envFor(dataDirs.a, 0)), {
+  const runtime = await Runtime.create(loadConfig(envFor(dataDirs.a, 0)), {
     workers: false,
     log: createLogger("error", () => {}),
     announce: () => {},
   });
   try {
-    await rt.bootstrap();
-    await rt.settings.setIngestPassword(INGEST_PASSWORD, "test");
+    await runtime.bootstrap();
+    await runtime.settings.setIngestPassword(INGEST_PASSWORD, "test");
     for (const [user, pw] of Object.entries(ADMIN_PASSWORDS))
-      await setAdminPassword({ auth: rt.store.auth, clock: rt.clock }, user, pw);
-    const slot = (id: string, body: SlotUpdate) => updateSlot(rt, id, body, { ifMatch: null, by: "test" });
+      await setAdminPassword({ auth: runtime.store.auth, clock: runtime.clock }, user, pw);
+    const slot = (id: string, body: SlotUpdate) =>
+      updateSlot(runtime, id, body, { ifMatch: null, by: "test" });
     await slot("slot-001", { provider: "local", operation: "greyscale", settings: {} });
     await slot("slot-002", {
       provider: "local",
@@ -107,7 +108,7 @@ beforeAll(async () => {
       settings: { simulate_delay_ms: 4000 },
     });
   } finally {
-    await rt.stop();
+    await runtime.stop();
   }
 
   const [a, b, c] = await Promise.all([

@@ -54,11 +54,11 @@ describe("settings across instances", () => {
   test("a change made on one instance reaches another's cache by NOTIFY, not by expiry", async () => {
     // B's view with a cache that would keep stale values for an hour: only the NOTIFY can refresh it.
     const masterKey = loadOrCreateMasterKey(join(b.dataDir, "master.key"));
-    const slow = new SettingsService(b.rt.store, systemClock, b.config, masterKey, 3_600_000);
+    const slow = new SettingsService(b.runtime.store, systemClock, b.config, masterKey, 3_600_000);
     const heard = notifications();
     // The listener invalidates `slow` as B's would, and tells the test when the NOTIFY came.
     const sub = await listenForSettings(
-      b.rt.store.settings,
+      b.runtime.store.settings,
       {
         invalidate: () => {
           slow.invalidate();
@@ -75,7 +75,7 @@ describe("settings across instances", () => {
       await change;
       expect((await slow.current()).resultRetentionHours).toBe(next);
       // And the instances' own services (one-second cache plus NOTIFY) agree.
-      expect((await b.rt.settings.current()).resultRetentionHours).toBe(next);
+      expect((await b.runtime.settings.current()).resultRetentionHours).toBe(next);
     } finally {
       await sub.unlisten();
     }
@@ -83,17 +83,17 @@ describe("settings across instances", () => {
 
   test("without a listener the same long cache keeps the old value (the NOTIFY is what refreshed it)", async () => {
     const masterKey = loadOrCreateMasterKey(join(b.dataDir, "master.key"));
-    const deaf = new SettingsService(b.rt.store, systemClock, b.config, masterKey, 3_600_000);
+    const deaf = new SettingsService(b.runtime.store, systemClock, b.config, masterKey, 3_600_000);
     const before = (await deaf.current()).maxInFlightJobs;
     const next = before + 1;
     // A listener after B's own on B's connection: when it hears the NOTIFY, B's cache has been told.
     const heard = notifications();
-    const sub = await listenForSettings(b.rt.store.settings, { invalidate: () => heard.tell() }, b.log);
+    const sub = await listenForSettings(b.runtime.store.settings, { invalidate: () => heard.tell() }, b.log);
     try {
       const change = heard.next();
       await a.setSetting(KEYS.maxInFlightJobs, next);
       await change;
-      expect((await b.rt.settings.current()).maxInFlightJobs).toBe(next);
+      expect((await b.runtime.settings.current()).maxInFlightJobs).toBe(next);
       expect((await deaf.current()).maxInFlightJobs).toBe(before);
     } finally {
       await sub.unlisten();
@@ -108,7 +108,7 @@ describe("the cleaner across instances", () => {
     const other = await b.sql.reserve();
     try {
       await other`select pg_advisory_lock(${CLEANER_LOCK[0]}, ${CLEANER_LOCK[1]})`;
-      const cleaner = startCleaner(a.rt, { runAtStart: false });
+      const cleaner = startCleaner(a.runtime, { runAtStart: false });
       try {
         expect((await cleaner.runNow("held-elsewhere")).status).toBe("skipped");
       } finally {
@@ -118,9 +118,9 @@ describe("the cleaner across instances", () => {
       expect(logLines.some((l) => l.includes('"event":"cleanup.skipped"') && l.includes("another"))).toBe(
         true,
       );
-      await expect(runCleanup(a.rt, { trigger: "no-wait" })).rejects.toBeInstanceOf(CleanerBusy);
+      await expect(runCleanup(a.runtime, { trigger: "no-wait" })).rejects.toBeInstanceOf(CleanerBusy);
 
-      const manual = runCleanup(a.rt, { trigger: "waited", wait: true });
+      const manual = runCleanup(a.runtime, { trigger: "waited", wait: true });
       let settled = false;
       void manual.finally(() => {
         settled = true;
@@ -147,17 +147,17 @@ describe("the cleaner across instances", () => {
         resultExpiresAt: past,
       })),
     );
-    for (const r of rows) await a.rt.media.writeAtomic(r.resultPath!, new Uint8Array(1000));
+    for (const r of rows) await a.runtime.media.writeAtomic(r.resultPath!, new Uint8Array(1000));
     await Promise.all([
-      runCleanup(a.rt, { trigger: "exactly-once", wait: true }),
-      runCleanup(b.rt, { trigger: "exactly-once", wait: true }),
-      runCleanup(a.rt, { trigger: "exactly-once", wait: true }),
+      runCleanup(a.runtime, { trigger: "exactly-once", wait: true }),
+      runCleanup(b.runtime, { trigger: "exactly-once", wait: true }),
+      runCleanup(a.runtime, { trigger: "exactly-once", wait: true }),
     ]);
     const done = await runs("exactly-once");
     expect(done).toHaveLength(3);
     expect(done.reduce((n, r) => n + (r.removed.results ?? 0), 0)).toBe(20);
     expect(done.reduce((n, r) => n + (r.removed.results_bytes ?? 0), 0)).toBe(20 * 1000);
-    for (const r of rows) expect(await a.rt.media.exists(r.resultPath!)).toBe(false);
+    for (const r of rows) expect(await a.runtime.media.exists(r.resultPath!)).toBe(false);
   });
 });
 
@@ -174,23 +174,23 @@ describe("the master key across instances", () => {
 
 describe("the instance registry", () => {
   test("lists both instances with version, heartbeat and jobs in flight; status prints them", async () => {
-    const list = await instanceRegistry(a.rt.store);
+    const list = await instanceRegistry(a.runtime.store);
     const ids = list.filter((i) => i.live).map((i) => i.id);
-    expect(ids).toContain(a.rt.instanceId);
-    expect(ids).toContain(b.rt.instanceId);
-    const mine = list.find((i) => i.id === b.rt.instanceId)!;
+    expect(ids).toContain(a.runtime.instanceId);
+    expect(ids).toContain(b.runtime.instanceId);
+    const mine = list.find((i) => i.id === b.runtime.instanceId)!;
     expect(mine).toMatchObject({ version: VERSION, pid: process.pid, jobs_in_flight: 0, live: true });
     expect(Date.now() - Date.parse(mine.last_heartbeat_at)).toBeLessThan(60_000);
-    await b.rt.setAddress("booth-b.example:8080");
-    expect((await instanceRegistry(a.rt.store)).find((i) => i.id === b.rt.instanceId)!.address).toBe(
-      "booth-b.example:8080",
-    );
+    await b.runtime.setAddress("booth-b.example:8080");
+    expect(
+      (await instanceRegistry(a.runtime.store)).find((i) => i.id === b.runtime.instanceId)!.address,
+    ).toBe("booth-b.example:8080");
   });
 
   test("a stopped instance stays listed as stopped", async () => {
     const c = await startTestApp({ workers: false, databaseUrl: a.databaseUrl });
     await c.stop();
-    const row = (await instanceRegistry(a.rt.store)).find((i) => i.id === c.rt.instanceId)!;
+    const row = (await instanceRegistry(a.runtime.store)).find((i) => i.id === c.runtime.instanceId)!;
     expect(row.live).toBe(false);
     expect(row.stopped_at).not.toBeNull();
     const text = formatStatus({

@@ -239,7 +239,7 @@ describe("PUT /api/settings", () => {
     expect(s.provider_keys.gemini!.updated_at).toBeString();
     expect(s.provider_keys.turbotext!.configured).toBe(true);
     expect(s.provider_keys.openai!.configured).toBe(false);
-    expect(await app.rt.settings.providerKey("gemini")).toBe(GEMINI_KEY);
+    expect(await app.runtime.settings.providerKey("gemini")).toBe(GEMINI_KEY);
 
     const rows = await app.db.select().from(appSettings);
     const stored = rows.find((r) => r.key === "provider_key.gemini")!;
@@ -250,7 +250,7 @@ describe("PUT /api/settings", () => {
       json: { provider_keys: { turbotext: { api_key: "" } } },
     });
     expect(((await clear.json()) as SettingsBody).provider_keys.turbotext!.configured).toBe(false);
-    expect(await app.rt.settings.providerKey("turbotext")).toBeNull();
+    expect(await app.runtime.settings.providerKey("turbotext")).toBeNull();
     const actions = (await app.db.select().from(auditLog)).map((a) => a.action);
     expect(actions).toContain("provider_key.replaced");
     expect(actions).toContain("provider_key.cleared");

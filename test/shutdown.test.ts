@@ -111,15 +111,15 @@ describe("graceful shutdown", () => {
     const released = await server.waitForEvent("job.released");
     expect(released.status).toBe("pending");
     // Nobody else runs it here: resolve it so later tests' in-flight counts are not affected.
-    const rt = await Runtime.create(loadConfig(env), {
+    const runtime = await Runtime.create(loadConfig(env), {
       workers: false,
       log: createLogger("error", () => {}),
       announce: () => {},
     });
     try {
-      expect((await rt.queue.cancel(dispatched.job_id as string, "test"))?.status).toBe("cancelled");
+      expect((await runtime.queue.cancel(dispatched.job_id as string, "test"))?.status).toBe("cancelled");
     } finally {
-      await rt.stop();
+      await runtime.stop();
     }
   });
 

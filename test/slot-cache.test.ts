@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 test("five uploads read the slot once; an update through the store is seen by the next upload", async () => {
-  const slots = app.rt.store.slots;
+  const slots = app.runtime.store.slots;
   const get = slots.get.bind(slots);
   let reads = 0;
   slots.get = (id) => {
@@ -60,7 +60,7 @@ test("a change made outside this process (plain SQL) reaches the cache through N
 
 test("a slot's templates: read once for many uploads; a change here is seen at once, one elsewhere through NOTIFY", async () => {
   await app.configureSlot("slot-001", { enabled: true });
-  const rows = app.rt.store.templates;
+  const rows = app.runtime.store.templates;
   const forSlot = rows.forSlot.bind(rows);
   let reads = 0;
   rows.forSlot = (id) => {
@@ -70,7 +70,7 @@ test("a slot's templates: read once for many uploads; a change here is seen at o
   try {
     for (let i = 0; i < 5; i++) expect((await post()).status).toBe(200);
     expect(reads).toBeLessThanOrEqual(1);
-    const ids = async () => (await app.rt.templates.snapshot("slot-001")).map((t) => t.id);
+    const ids = async () => (await app.runtime.templates.snapshot("slot-001")).map((t) => t.id);
 
     // Outside this process (plain SQL): the trigger's NOTIFY drops the cached rows.
     const outside = crypto.randomUUID();

@@ -246,7 +246,7 @@ describe("GET /api/stats/global", () => {
   test("day boundaries follow the box's time zone", async () => {
     const tz = "Asia/Vladivostok"; // UTC+10: local midnight is 14:00 UTC
     const body = await globalStats(
-      app.rt,
+      app.runtime,
       { from: new Date(now.getTime() - 20 * DAY).toISOString(), to: now.toISOString(), group_by: "day" },
       now,
       tz,
@@ -279,7 +279,7 @@ describe("GET /api/stats/{slot_id}", () => {
     const resetStatsAt = async (at: Date) => {
       clock.set(at);
       try {
-        await resetStats(app.rt, "slot-004", "test");
+        await resetStats(app.runtime, "slot-004", "test");
       } finally {
         clock.set(now);
       }
@@ -337,7 +337,7 @@ describe("GET /api/stats/{slot_id}", () => {
     rows.push(...inserted);
     const isSlot = (r: NewJobRow) => r.slotId === "slot-010";
     const days = await slotStats(
-      app.rt,
+      app.runtime,
       "slot-010",
       { from: "2020-10-31", to: "2020-11-02", group_by: "day" },
       now,
@@ -348,7 +348,7 @@ describe("GET /api/stats/{slot_id}", () => {
     );
     checkBuckets(days.data, isSlot);
     const hours = await slotStats(
-      app.rt,
+      app.runtime,
       "slot-010",
       { from: "2020-11-01", to: "2020-11-01", group_by: "hour" },
       now,

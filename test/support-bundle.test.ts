@@ -37,8 +37,8 @@ beforeAll(async () => {
   };
   const app = await startTestApp({ databaseUrl: url, dataDir: env.PHOTOCHANGER_DATA_DIR });
   try {
-    await app.rt.settings.setProviderKey("gemini", STORED_KEY, "test");
-    await app.rt.settings.setNotifyTargets({ telegramBotToken: BOT_TOKEN }, "test");
+    await app.runtime.settings.setProviderKey("gemini", STORED_KEY, "test");
+    await app.runtime.settings.setNotifyTargets({ telegramBotToken: BOT_TOKEN }, "test");
   } finally {
     await app.stop();
   }

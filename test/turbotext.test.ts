@@ -218,7 +218,7 @@ describe("turbotext failures", () => {
   });
 
   test("a wrong key → 502 provider_error without the key in the message", async () => {
-    await app.rt.settings.setProviderKey("turbotext", "wrong-turbotext-key", "test");
+    await app.runtime.settings.setProviderKey("turbotext", "wrong-turbotext-key", "test");
     try {
       const res = await postIngest(app, "slot-001", dslrForm(photo));
       expect(res.status).toBe(502);
@@ -228,7 +228,7 @@ describe("turbotext failures", () => {
       expect(err.message).not.toContain("wrong-turbotext-key");
       expect(fake.calls[0]!.auth).toBe("Bearer wrong-turbotext-key");
     } finally {
-      await app.rt.settings.setProviderKey("turbotext", null, "test");
+      await app.runtime.settings.setProviderKey("turbotext", null, "test");
     }
   });
 });

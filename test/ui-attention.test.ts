@@ -108,7 +108,7 @@ describe("refused booth requests", () => {
   });
 
   test("after a password rotation the banner says the booth still sends the old password", async () => {
-    await app.rt.settings.setIngestPassword("a-brand-new-password", "serg");
+    await app.runtime.settings.setIngestPassword("a-brand-new-password", "serg");
     clock.advance(1000); // the booth sends its next photo a second later
     const res = await postIngest(
       app,

@@ -296,11 +296,11 @@ describe("no English and no raw ids in the Russian pages", () => {
     expect(jobMessage(v, "Internal error: boom")).toContain("Внутренняя ошибка");
   });
   test("the booth password card names who set it in words, not (first-start)", async () => {
-    await app.rt.settings.setIngestPassword("first-start-password", "first-start");
+    await app.runtime.settings.setIngestPassword("first-start-password", "first-start");
     const html = text(await page("/settings"));
     expect(html).not.toContain("first-start");
     expect(html).toMatch(/Задан [\d.,: ]+ \(первый запуск\)\./);
-    await app.rt.settings.setIngestPassword(INGEST_PASSWORD, "test"); // the booth's again
+    await app.runtime.settings.setIngestPassword(INGEST_PASSWORD, "test"); // the booth's again
   });
 });
 

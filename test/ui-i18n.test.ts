@@ -98,7 +98,7 @@ beforeAll(async () => {
   jobIds.cancelled = running;
   const share = await htmx("/gallery/share", { minutes: "60" });
   shareId = (await share.text()).match(/\/g\/([A-Za-z0-9_-]+)/)?.[1] ?? "";
-  await app.rt.settings.setIngestPassword("a-new-booth-pass", "serg");
+  await app.runtime.settings.setIngestPassword("a-new-booth-pass", "serg");
 });
 afterAll(() => app?.stop());
 

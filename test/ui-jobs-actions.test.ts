@@ -145,7 +145,7 @@ describe("slot page: the fallback section", () => {
 });
 
 async function row0(slotId: string) {
-  return (await app.rt.store.slots.get(slotId))!;
+  return (await app.runtime.store.slots.get(slotId))!;
 }
 
 describe("job page and gallery actions", () => {
@@ -268,7 +268,7 @@ describe("settings and statistics", () => {
       { "hx-request": "true" },
     );
     expect(res.status).toBe(200);
-    expect((await app.rt.settings.current()).fallbackMinSeconds).toBe(12);
+    expect((await app.runtime.settings.current()).fallbackMinSeconds).toBe(12);
     const stats = await (await page("/stats")).text();
     expect(stats).toContain("Через резервный");
     expect(stats).toContain("data-fallback-success");

@@ -127,17 +127,17 @@ describe("system health", () => {
     await changeScopes(app, "igor", { remove: ["settings:write"] });
     const cookie = await signIn("igor");
     // serve() records the address it listens on (the test app is not started through it)
-    await app.rt.setAddress(new URL(app.url).host);
-    const me = (await instanceRegistry(app.rt.store)).find((i) => i.id === app.rt.instanceId)!;
+    await app.runtime.setAddress(new URL(app.url).host);
+    const me = (await instanceRegistry(app.runtime.store)).find((i) => i.id === app.runtime.instanceId)!;
     const res = await get("/system", cookie);
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain("База данных");
     expect(html).toContain('data-ok="true"');
-    expect(html).toContain(`data-instance="${app.rt.instanceId}"`);
+    expect(html).toContain(`data-instance="${app.runtime.instanceId}"`);
     expect(html).toContain("этот");
     // the instance registry: address, jobs in flight, last heartbeat, version
-    const row = html.slice(html.indexOf(`data-instance="${app.rt.instanceId}"`)).split("</tr>")[0]!;
+    const row = html.slice(html.indexOf(`data-instance="${app.runtime.instanceId}"`)).split("</tr>")[0]!;
     expect(row).toContain(me.address!);
     expect(row).toContain(`data-jobs-in-flight="${me.jobs_in_flight}"`);
     expect(row).toContain(`<code>${me.version}</code>`);
@@ -168,7 +168,7 @@ describe("notifications", () => {
       const res = await postIngest(app, "slot-007", dslrForm(photo));
       expect(res.status).toBeGreaterThanOrEqual(500);
     }
-    await notifyTick(app.rt);
+    await notifyTick(app.runtime);
     const failing = telegram.requests.find((m) => String(m.body.text).includes("slot-007"))!;
     expect(String(failing.body.text)).toContain("ошибок за час: 3");
     expect(String(failing.body.text)).toContain("http://studio.example:8080/slots/slot-007");
@@ -180,13 +180,13 @@ describe("notifications", () => {
     });
 
     // more ticks, still failing: no second message
-    await notifyTick(app.rt);
-    await notifyTick(app.rt);
+    await notifyTick(app.runtime);
+    await notifyTick(app.runtime);
     expect(telegram.requests.filter((m) => String(m.body.text).includes("slot-007"))).toHaveLength(1);
 
     await app.configureSlot("slot-007", { provider: "local", operation: "passthrough", settings: {} });
     expect((await postIngest(app, "slot-007", dslrForm(photo))).status).toBe(200);
-    await notifyTick(app.rt);
+    await notifyTick(app.runtime);
     const recovered = webhook.requests.find(
       (h) => h.body.event === "slot_recovered" && h.body.slot_id === "slot-007",
     )!;
@@ -229,7 +229,7 @@ describe("audit log", () => {
       output_format: "jpeg",
       size_limit_mb: "15",
     });
-    await app.rt.settings.setIngestPassword("another-booth-pass", "serg");
+    await app.runtime.settings.setIngestPassword("another-booth-pass", "serg");
     const all = await (await get("/audit", cookie)).text();
     expect(all).toContain("слот изменён");
     expect(all).toContain("пароль будки сменён");

@@ -125,7 +125,7 @@ describe("access rules", () => {
     expect(refused.status).toBe(403);
     expect(refused.headers.get("content-type")).toContain("text/html");
     expect(await refused.text()).toContain("Недостаточно прав");
-    expect(await app.rt.settings.verifyIngestPassword(INGEST_PASSWORD)).toBe(true);
+    expect(await app.runtime.settings.verifyIngestPassword(INGEST_PASSWORD)).toBe(true);
 
     const serg = await cookieFor("serg");
     const sergPage = await (await get("/settings", serg)).text();
@@ -142,7 +142,7 @@ describe("access rules", () => {
     );
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Запрос отклонён");
-    expect((await app.rt.settings.current()).syncResponseSeconds).toBe(48);
+    expect((await app.runtime.settings.current()).syncResponseSeconds).toBe(48);
   });
 
   test("logout revokes the session", async () => {
@@ -202,7 +202,7 @@ describe("pages show data safely", () => {
     expect(await (await get("/", cookie)).text()).toContain(`http://${host}/ingest/slot-001`);
     await app.setSetting("public_base_url", "https://booth.example.org");
     expect(await (await get("/", cookie)).text()).toContain("https://booth.example.org/ingest/slot-001");
-    await updateSettings(app.rt, { public_base_url: null }, "test");
+    await updateSettings(app.runtime, { public_base_url: null }, "test");
   });
 
   test("an unknown slot or job is a readable 404 page", async () => {

@@ -24,8 +24,8 @@ afterAll(async () => {
 });
 
 test("six booths held 2.5 s: no per-request job reads, at most one safety-net read for all of them", async () => {
-  const queue = app.rt.queue;
-  const jobs = app.rt.store.jobs;
+  const queue = app.runtime.queue;
+  const jobs = app.runtime.store.jobs;
   const counts = { get: 0, states: 0, statesIds: 0 };
   const get = queue.get.bind(queue);
   const states = jobs.states.bind(jobs);
@@ -60,13 +60,13 @@ test("six booths held 2.5 s: no per-request job reads, at most one safety-net re
 }, 30_000);
 
 test("a finalization the waiter was not told of is found by the batched read", async () => {
-  const events = app.rt.events;
+  const events = app.runtime.events;
   const woke: string[] = [];
   const offUnknown = events.onFinalized("00000000-0000-4000-8000-000000000001", () => woke.push("unknown"));
   const offDone = events.onFinalized(finishedJob, (row) => woke.push(row ? "with a row" : "to read it"));
   try {
     // A job that is final (its NOTIFY "lost"): its waiter is woken to read it; no such job: nobody.
-    expect(await pollWaiting(app.rt.store.jobs, events)).toBe(1);
+    expect(await pollWaiting(app.runtime.store.jobs, events)).toBe(1);
     expect(woke).toEqual(["to read it"]);
   } finally {
     offUnknown();

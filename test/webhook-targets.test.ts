@@ -73,7 +73,7 @@ describe("PUT /api/settings notify.webhook_url", () => {
       json: { notify: { webhook_url: "https://hooks.example.org/pc" } },
     });
     expect(ok.status).toBe(200);
-    expect((await app.rt.settings.notifyTargets()).webhookUrl).toBe("https://hooks.example.org/pc");
+    expect((await app.runtime.settings.notifyTargets()).webhookUrl).toBe("https://hooks.example.org/pc");
   });
 });
 

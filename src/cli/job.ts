@@ -24,11 +24,11 @@ export function isJobSubcommand(v: string | undefined): v is JobSubcommand {
 }
 
 /** Runs the subcommand; returns the line to print. Refusals throw the API's AppError. */
-export async function runJobCommand(rt: Services, sub: JobSubcommand, id: string): Promise<string> {
+export async function runJobCommand(services: Services, sub: JobSubcommand, id: string): Promise<string> {
   if (sub === "delete") {
-    await deleteJob(rt, id, "cli");
+    await deleteJob(services, id, "cli");
     return `job ${id}: photo, result and thumbnail deleted; the guest link now says the photo was removed`;
   }
-  const { job_id } = await rerunJob(rt, id, "cli");
+  const { job_id } = await rerunJob(services, id, "cli");
   return `job ${id}: re-run as ${job_id}`;
 }

@@ -18,10 +18,10 @@ export function isResumable(id: string): boolean {
 
 export const RESUMABLE = QUOTA_PROVIDERS;
 
-export async function resumeProvider(rt: Pick<Services, "quota">, id: string): Promise<ResumeOutcome> {
+export async function resumeProvider(services: Pick<Services, "quota">, id: string): Promise<ResumeOutcome> {
   if (!isQuotaProvider(id)) throw new Error(`"${id}" has no quota (expected ${QUOTA_PROVIDERS.join(", ")})`);
-  const before = await rt.quota.state(id);
-  const after = await rt.quota.resume(id, "cli");
+  const before = await services.quota.state(id);
+  const after = await services.quota.resume(id, "cli");
   const today = `today ${after.requests} request${after.requests === 1 ? "" : "s"}${
     after.limit === null ? ", no daily limit set" : ` of ${after.limit}`
   }; the quota day ends ${after.resetsAt.toISOString()}`;

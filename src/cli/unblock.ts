@@ -15,10 +15,10 @@ export interface UnblockOutcome {
 
 /** `address` null: every block. */
 export async function unblock(
-  rt: Pick<Services, "store" | "clock" | "settings" | "log">,
+  services: Pick<Services, "store" | "clock" | "settings" | "log">,
   address: string | null,
 ): Promise<UnblockOutcome> {
-  const lifted = await liftBlocks(rt, address === null ? "all" : { address }, "cli");
+  const lifted = await liftBlocks(services, address === null ? "all" : { address }, "cli");
   if (!lifted.length) {
     return {
       lines: [address === null ? "nothing is blocked" : `${address} is not blocked`],

@@ -57,24 +57,24 @@ export interface CleanupReport extends CleanupTotals {
  * A dry run only reads and takes no lock.
  */
 export async function runCleanup(
-  rt: CleanupDeps,
+  services: CleanupDeps,
   options: { trigger: string; dryRun?: boolean; wait?: boolean },
 ): Promise<CleanupReport> {
-  if (options.dryRun) return cleanOnce(rt, options);
-  const run = await rt.store.cleanupRuns.exclusive(options.wait ? LOCK_WAIT_MS : 0, () =>
-    cleanOnce(rt, options),
+  if (options.dryRun) return cleanOnce(services, options);
+  const run = await services.store.cleanupRuns.exclusive(options.wait ? LOCK_WAIT_MS : 0, () =>
+    cleanOnce(services, options),
   );
   if (!run.ran) throw new CleanerBusy();
   return run.value;
 }
 
 async function cleanOnce(
-  rt: CleanupDeps,
+  services: CleanupDeps,
   options: { trigger: string; dryRun?: boolean },
 ): Promise<CleanupReport> {
   const dryRun = options.dryRun ?? false;
-  const now = rt.clock.now();
-  const runId = dryRun ? null : await rt.store.cleanupRuns.start(options.trigger, now);
+  const now = services.clock.now();
+  const runId = dryRun ? null : await services.store.cleanupRuns.start(options.trigger, now);
   const report: CleanupReport = {
     dryRun,
     results: { count: 0, bytes: 0 },
@@ -86,31 +86,34 @@ async function cleanOnce(
     authFailures: 0,
   };
   try {
-    await expiredResults(rt, now, dryRun, report);
-    await expiredPhotos(rt, now, dryRun, report);
-    await expiredMediaObjects(rt, now, dryRun, report);
-    await orphanFiles(rt, now, dryRun, report);
+    await expiredResults(services, now, dryRun, report);
+    await expiredPhotos(services, now, dryRun, report);
+    await expiredMediaObjects(services, now, dryRun, report);
+    await orphanFiles(services, now, dryRun, report);
     if (!dryRun) {
       // Jobs of stopped instances and overdue ones; lapsed leases are the live servers' sweepers' call.
-      report.staleJobs = (await rt.queue.recover("", null, OVERDUE_GRACE_MS)).length;
+      report.staleJobs = (await services.queue.recover("", null, OVERDUE_GRACE_MS)).length;
       // Crash leftovers younger than the hour-old orphan rule above (files of finished jobs, log rows).
-      report.orphanFiles.count += (await rt.queue.reclaimLeftovers(LEFTOVER_AGE_MS)).files;
-      report.authFailures = await rt.store.auth.pruneFailures(
+      report.orphanFiles.count += (await services.queue.reclaimLeftovers(LEFTOVER_AGE_MS)).files;
+      report.authFailures = await services.store.auth.pruneFailures(
         new Date(now.getTime() - AUTH_FAILURE_MAX_AGE_MS),
       );
-      await rt.store.attention.pruneRefusals(new Date(now.getTime() - REFUSAL_RETENTION_MS));
+      await services.store.attention.pruneRefusals(new Date(now.getTime() - REFUSAL_RETENTION_MS));
     }
-    if (runId !== null) await rt.store.cleanupRuns.finish(runId, rt.clock.now(), flatten(report), null);
-    rt.log.info(dryRun ? "cleanup.dry_run" : "cleanup.done", {
+    if (runId !== null)
+      await services.store.cleanupRuns.finish(runId, services.clock.now(), flatten(report), null);
+    services.log.info(dryRun ? "cleanup.dry_run" : "cleanup.done", {
       trigger: options.trigger,
       ...flatten(report),
     });
-    if (!dryRun) rt.metrics.cleanupFinished(report);
+    if (!dryRun) services.metrics.cleanupFinished(report);
     return report;
   } catch (err) {
-    if (!dryRun) rt.metrics.cleanupFailed();
+    if (!dryRun) services.metrics.cleanupFailed();
     if (runId !== null) {
-      await rt.store.cleanupRuns.finish(runId, rt.clock.now(), flatten(report), String(err)).catch(() => {});
+      await services.store.cleanupRuns
+        .finish(runId, services.clock.now(), flatten(report), String(err))
+        .catch(() => {});
     }
     throw err;
   }
@@ -133,30 +136,30 @@ export function flatten(r: CleanupReport): Record<string, number> {
   };
 }
 
-async function size(rt: CleanupDeps, path: string | null): Promise<number> {
+async function size(services: CleanupDeps, path: string | null): Promise<number> {
   if (!path) return 0;
-  return (await rt.media.size(path)) ?? 0;
+  return (await services.media.size(path)) ?? 0;
 }
 
 async function expiredResults(
-  rt: CleanupDeps,
+  services: CleanupDeps,
   now: Date,
   dryRun: boolean,
   report: CleanupReport,
 ): Promise<void> {
-  const rows = await rt.store.jobs.expiredResults(now);
+  const rows = await services.store.jobs.expiredResults(now);
   for (const r of rows) {
-    const bytes = dryRun ? await size(rt, r.resultPath) : await rt.media.remove(r.resultPath);
+    const bytes = dryRun ? await size(services, r.resultPath) : await services.media.remove(r.resultPath);
     report.results.count++;
     report.results.bytes += bytes;
     if (r.thumbPath) {
-      const tb = dryRun ? await size(rt, r.thumbPath) : await rt.media.remove(r.thumbPath);
+      const tb = dryRun ? await size(services, r.thumbPath) : await services.media.remove(r.thumbPath);
       report.thumbnails.count++;
       report.thumbnails.bytes += tb;
     }
   }
   if (!dryRun) {
-    await rt.store.jobs.markResultsDeleted(
+    await services.store.jobs.markResultsDeleted(
       rows.map((r) => r.id),
       now,
     );
@@ -168,71 +171,71 @@ async function expiredResults(
  * (finalized_at + T_result_retention); then the row lets go of them and the files go.
  */
 async function expiredPhotos(
-  rt: CleanupDeps,
+  services: CleanupDeps,
   now: Date,
   dryRun: boolean,
   report: CleanupReport,
 ): Promise<void> {
-  const { resultRetentionHours } = await rt.settings.current();
+  const { resultRetentionHours } = await services.settings.current();
   const cutoff = new Date(now.getTime() - resultRetentionHours * 3_600_000);
-  const rows = await rt.store.jobs.expiredPayloads(cutoff);
+  const rows = await services.store.jobs.expiredPayloads(cutoff);
   if (dryRun) {
     for (const r of rows) {
       report.photos.count++;
-      report.photos.bytes += await size(rt, r.payloadPath);
+      report.photos.bytes += await size(services, r.payloadPath);
     }
     return;
   }
-  for (const path of await rt.store.jobs.releasePayloads(rows.map((r) => r.id))) {
+  for (const path of await services.store.jobs.releasePayloads(rows.map((r) => r.id))) {
     report.photos.count++;
-    report.photos.bytes += await rt.media.remove(path);
+    report.photos.bytes += await services.media.remove(path);
   }
 }
 
 async function expiredMediaObjects(
-  rt: CleanupDeps,
+  services: CleanupDeps,
   now: Date,
   dryRun: boolean,
   report: CleanupReport,
 ): Promise<void> {
   if (!dryRun) {
-    const removed = await rt.objects.removeExpired(now);
+    const removed = await services.objects.removeExpired(now);
     report.mediaObjects = removed;
     return;
   }
-  for (const r of await rt.store.mediaObjects.expired(now)) {
+  for (const r of await services.store.mediaObjects.expired(now)) {
     report.mediaObjects.count++;
-    report.mediaObjects.bytes += await size(rt, r.path);
+    report.mediaObjects.bytes += await size(services, r.path);
   }
 }
 
 /** Payloads of finished jobs, results no job points at, media no row knows, stray temp files. */
 async function orphanFiles(
-  rt: CleanupDeps,
+  services: CleanupDeps,
   now: Date,
   dryRun: boolean,
   report: CleanupReport,
 ): Promise<void> {
   const cutoff = now.getTime() - ORPHAN_AGE_MS;
-  const keptPayloads = new Set(await rt.store.jobs.keptPayloadPaths());
-  const liveResults = new Set(await rt.store.jobs.liveResultPaths());
-  const liveMedia = new Set(await rt.store.mediaObjects.livePaths());
+  const keptPayloads = new Set(await services.store.jobs.keptPayloadPaths());
+  const liveResults = new Set(await services.store.jobs.liveResultPaths());
+  const liveMedia = new Set(await services.store.mediaObjects.livePaths());
   const candidates = [
-    ...(await rt.media.list("payloads")).filter((f) => !keptPayloads.has(f.path)),
-    ...(await rt.media.list("results")).filter((f) => !liveResults.has(f.path)),
-    ...(await rt.media.list("media")).filter((f) => !liveMedia.has(f.path)),
-    ...(await rt.media.list("templates")).filter((f) => f.path.includes(".tmp-")),
+    ...(await services.media.list("payloads")).filter((f) => !keptPayloads.has(f.path)),
+    ...(await services.media.list("results")).filter((f) => !liveResults.has(f.path)),
+    ...(await services.media.list("media")).filter((f) => !liveMedia.has(f.path)),
+    ...(await services.media.list("templates")).filter((f) => f.path.includes(".tmp-")),
   ];
   for (const f of candidates) {
     if (f.mtimeMs > cutoff) continue;
     report.orphanFiles.count++;
-    report.orphanFiles.bytes += dryRun ? f.size : await rt.media.remove(f.path);
+    report.orphanFiles.bytes += dryRun ? f.size : await services.media.remove(f.path);
   }
 }
 
 /** The last finished cleanup (for `status`, `/metrics` and the settings page). */
-export function lastCleanup(rt: { store: Pick<Store, "cleanupRuns"> }) {
-  return rt.store.cleanupRuns.last();
+export function lastCleanup(services: { store: Pick<Store, "cleanupRuns"> }) {
+  return services.store.cleanupRuns.last();
 }
 
 /**

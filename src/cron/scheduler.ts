@@ -20,25 +20,25 @@ export interface Cleaner {
 }
 
 export function startCleaner(
-  rt: CleanupDeps,
+  services: CleanupDeps,
   options: { schedule?: string; runAtStart?: boolean } = {},
 ): Cleaner {
   let current: Promise<CleanerRun> | null = null;
 
   const runNow = (trigger: string): Promise<CleanerRun> => {
     if (current) {
-      rt.log.info("cleanup.skipped", { trigger, reason: "the previous run is still busy" });
+      services.log.info("cleanup.skipped", { trigger, reason: "the previous run is still busy" });
       return Promise.resolve({ status: "skipped" });
     }
-    const run = runCleanup(rt, { trigger }).then(
+    const run = runCleanup(services, { trigger }).then(
       (report): CleanerRun => ({ status: "done", report }),
       (err: unknown): CleanerRun => {
         if (err instanceof CleanerBusy) {
           // Another instance is cleaning the same database and bucket: nothing is left to do here.
-          rt.log.info("cleanup.skipped", { trigger, reason: err.message });
+          services.log.info("cleanup.skipped", { trigger, reason: err.message });
           return { status: "skipped" };
         }
-        rt.log.error("cleanup.failed", { trigger, error: err });
+        services.log.error("cleanup.failed", { trigger, error: err });
         return { status: "failed" };
       },
     );
@@ -54,8 +54,8 @@ export function startCleaner(
       name: "cleanup",
       // croner's own guard, on top of ours: a tick never starts while its previous tick runs.
       protect: () =>
-        rt.log.info("cleanup.skipped", { trigger: "cron", reason: "the previous run is still busy" }),
-      catch: (err: unknown) => rt.log.error("cleanup.failed", { trigger: "cron", error: err }),
+        services.log.info("cleanup.skipped", { trigger: "cron", reason: "the previous run is still busy" }),
+      catch: (err: unknown) => services.log.error("cleanup.failed", { trigger: "cron", error: err }),
     },
     async () => {
       await runNow("cron");

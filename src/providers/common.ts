@@ -176,12 +176,13 @@ export function backoffMs(attempt: number, policy: RetryPolicy, retryAfterMs: nu
   return Math.min(Math.round(base * jitter), policy.maxDelayMs);
 }
 
-export function parseRetryAfter(value: string | null): number | null {
+/** A Retry-After header (seconds, or an HTTP date counted from `now`, the app clock's) as ms to wait. */
+export function parseRetryAfter(value: string | null, now: Date): number | null {
   if (!value) return null;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+  return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
 }
 
 /**

@@ -224,7 +224,7 @@ export function createOpenAIProvider(config: Config): Provider {
             `http_${res.status}`,
             detail,
             res.status,
-            parseRetryAfter(res.headers.get("retry-after")),
+            parseRetryAfter(res.headers.get("retry-after"), ctx.clock.now()),
           );
         }
         if (err.code && BLOCKED_CODES.has(err.code)) {

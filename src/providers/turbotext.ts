@@ -229,7 +229,7 @@ export function createTurbotextProvider(config: Config): Provider {
           `http_${res.status}`,
           `HTTP ${res.status}`,
           res.status,
-          parseRetryAfter(res.headers.get("retry-after")),
+          parseRetryAfter(res.headers.get("retry-after"), ctx.clock.now()),
         );
       }
       if (res.status === 401 || res.status === 403) {

@@ -10,6 +10,7 @@
 import { connectDatabase, type Database } from "../db/client";
 import { appliedCount } from "../db/migrate";
 import { statementsSent } from "../db/watchdog";
+import { type Clock, systemClock } from "../lib/clock";
 import { AttentionStore } from "./attention";
 import { AttentionAckStore } from "./attention-acks";
 import { AuditStore } from "./audit";
@@ -52,9 +53,12 @@ export class Store {
   readonly notifications: NotificationLogStore;
   readonly attentionAcks: AttentionAckStore;
 
-  private constructor(private readonly database: Database) {
+  private constructor(
+    private readonly database: Database,
+    clock: Pick<Clock, "now">,
+  ) {
     const { sql, db, reports } = database;
-    this.jobs = new JobStore(sql, reports.sql);
+    this.jobs = new JobStore(sql, reports.sql, clock);
     this.instances = new InstanceStore(sql);
     this.slots = new SlotStore(db, sql);
     this.settings = new SettingsStore(db, sql);
@@ -71,8 +75,10 @@ export class Store {
     this.attentionAcks = new AttentionAckStore(db);
   }
 
-  static open(url: string, options: { max?: number } = {}): Store {
-    return new Store(connectDatabase(url, options));
+  /** `clock`: the app's (the statistics' rollup seals hours by its time); the system clock if none. */
+  static open(url: string, options: { max?: number; clock?: Pick<Clock, "now"> } = {}): Store {
+    const { clock = systemClock, ...pool } = options;
+    return new Store(connectDatabase(url, pool), clock);
   }
 
   private answeredAt = 0;

@@ -30,7 +30,11 @@ export interface TimelineRow {
 }
 
 /** A page of jobs, newest first, and how many match in all (-1 when not counted). */
-export async function listJobs(sql: Sql, f: JobListFilter): Promise<{ rows: JobRow[]; total: number }> {
+export async function listJobs(
+  sql: Sql,
+  f: JobListFilter,
+  now: Date,
+): Promise<{ rows: JobRow[]; total: number }> {
   const where = sql`true
     ${f.statuses?.length ? sql`and status in ${sql(f.statuses as JobStatus[])}` : sql``}
     ${f.slotId ? sql`and slot_id = ${f.slotId}` : sql``}
@@ -39,7 +43,7 @@ export async function listJobs(sql: Sql, f: JobListFilter): Promise<{ rows: JobR
     ${f.to ? sql`and created_at < ${f.to}` : sql``}`;
   const [rows, total] = await Promise.all([
     sql`select * from job where ${where} order by created_at desc, id desc limit ${f.limit} offset ${f.offset}`,
-    f.count === false ? -1 : countJobs(sql, f),
+    f.count === false ? -1 : countJobs(sql, f, now),
   ]);
   return { rows: rows.map(toJob), total };
 }
@@ -48,7 +52,11 @@ export async function listJobs(sql: Sql, f: JobListFilter): Promise<{ rows: JobR
  * How many jobs match, from the statistics' hourly rollup for the closed hours and `job` for the
  * rest: the same number as `count(*)`, without reading every row.
  */
-export async function countJobs(sql: Sql, f: Omit<JobListFilter, "offset" | "limit">): Promise<number> {
+export async function countJobs(
+  sql: Sql,
+  f: Omit<JobListFilter, "offset" | "limit">,
+  now: Date,
+): Promise<number> {
   const groups = await rollupGroups(sql, {
     from: f.from ?? null,
     to: f.to ?? null,
@@ -56,6 +64,7 @@ export async function countJobs(sql: Sql, f: Omit<JobListFilter, "offset" | "lim
     source: f.source ?? null,
     statuses: f.statuses?.length ? f.statuses : null,
     latencies: false,
+    now,
   });
   return groups.reduce((n, g) => n + g.n, 0);
 }
@@ -171,6 +180,7 @@ export async function outcomeCounts(
   sql: Sql,
   slotId: string,
   since: Date | null,
+  now: Date,
 ): Promise<{ status: JobStatus; reason: string | null; n: number }[]> {
   const groups = await rollupGroups(sql, {
     from: since,
@@ -178,6 +188,7 @@ export async function outcomeCounts(
     slotId,
     source: "ingest",
     latencies: false,
+    now,
   });
   const out = new Map<string, { status: JobStatus; reason: string | null; n: number }>();
   for (const g of groups) {

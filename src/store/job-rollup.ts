@@ -34,6 +34,8 @@ export interface RollupQuery {
   statuses?: readonly string[] | null;
   /** Also return the latencies (the statistics); counts only otherwise. */
   latencies: boolean;
+  /** The app clock's now: hours that closed SEAL_AFTER_MS before it are read from the rollup. */
+  now: Date;
 }
 
 /** Decoded rollup rows of one hour, as filled by fill `gen` (a per-process cache per database). */
@@ -250,7 +252,7 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
   const to = q.to ?? FOREVER;
   if (from >= to) return [];
   const starts = [from.getTime(), ...(q.edges ?? []).map((d) => d.getTime())];
-  const eligible = eligibleHours(from, to, starts, Date.now() - SEAL_AFTER_MS);
+  const eligible = eligibleHours(from, to, starts, q.now.getTime() - SEAL_AFTER_MS);
   const groups: RollupGroup[] = [];
   const add = (bucket: number, r: DataRow) => {
     if (r.status === null) return;
@@ -407,8 +409,8 @@ function liveCacheOf(sql: Sql): Map<string, { at: number; rows: DataRow[] }> {
  * Fills every closed hour not in the rollup yet (runs every few minutes, so after a bulk import or
  * an upgrade the first admin page does not pay for the whole history).
  */
-export async function warmRollup(sql: Sql): Promise<void> {
-  await rollupGroups(sql, { from: null, to: null, latencies: false });
+export async function warmRollup(sql: Sql, now: Date): Promise<void> {
+  await rollupGroups(sql, { from: null, to: null, latencies: false, now });
 }
 
 // ---- percentiles, as PostgreSQL's percentile_cont computes them ----

@@ -277,6 +277,7 @@ export async function rollupStats(
   sql: Sql,
   f: JobFilter,
   buckets: readonly { key: string; start: Date }[] | null,
+  now: Date,
 ): Promise<RollupStats> {
   const groups = await rollupGroups(sql, {
     from: f.from,
@@ -287,6 +288,7 @@ export async function rollupStats(
     source: "ingest",
     statuses: FINAL_STATUSES,
     latencies: true,
+    now,
   });
   const empty = () => ({ counts: noOutcomes(), groups: [] as RollupGroup[] });
   const all = empty();

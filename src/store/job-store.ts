@@ -4,6 +4,7 @@
  */
 import type { Sql } from "../db/client";
 import type { FailureReason, JobRow, JobStatus, NewJobRow } from "../db/schema";
+import { type Clock, systemClock } from "../lib/clock";
 import * as reads from "./job-reads";
 import { warmRollup } from "./job-rollup";
 import * as stats from "./job-stats";
@@ -16,6 +17,8 @@ export class JobStore {
     private readonly sql: Sql,
     /** Admin reads, statistics and the cleaner's bulk reads: calls that may take longer (REPORT_BOUND). */
     private readonly reports: Sql = sql,
+    /** The app clock: which hours of the statistics' rollup are sealed is reckoned from its now. */
+    private readonly clock: Pick<Clock, "now"> = systemClock,
   ) {}
 
   // ---- the queue ----
@@ -103,7 +106,7 @@ export class JobStore {
 
   // ---- admin reads ----
   list(filter: reads.JobListFilter) {
-    return reads.listJobs(this.reports, filter);
+    return reads.listJobs(this.reports, filter, this.clock.now());
   }
   newestPerSlot(slotIds: string[], status: JobStatus) {
     return reads.newestPerSlot(this.reports, slotIds, status);
@@ -121,7 +124,7 @@ export class JobStore {
     return reads.boothFields(this.reports, slotId, limit);
   }
   outcomeCounts(slotId: string, since: Date | null) {
-    return reads.outcomeCounts(this.reports, slotId, since);
+    return reads.outcomeCounts(this.reports, slotId, since, this.clock.now());
   }
   expiredResults(now: Date) {
     return reads.expiredResults(this.reports, now);
@@ -151,11 +154,11 @@ export class JobStore {
   }
   /** Fills the statistics' hourly rollup for every closed hour not in it yet. */
   warmStats() {
-    return warmRollup(this.reports);
+    return warmRollup(this.reports, this.clock.now());
   }
   /** `aggregate` (whole range and per bucket) and `failureReasons` from the hourly rollup. */
   rollupStats(f: stats.JobFilter, buckets: readonly { key: string; start: Date }[] | null) {
-    return stats.rollupStats(this.reports, f, buckets);
+    return stats.rollupStats(this.reports, f, buckets, this.clock.now());
   }
   fallbackSuccesses(f: stats.JobFilter) {
     return stats.fallbackSuccesses(this.reports, f);

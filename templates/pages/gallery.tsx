@@ -5,7 +5,7 @@ import { Icon } from "../icons";
 import { BareLayout, LangSwitch, Layout } from "../layout";
 import { can, fmtDateTime, slotName, type View } from "../view";
 import { GuestMessage } from "./share";
-import { ExportButton } from "./slot";
+import { ExportButton } from "./slot/page";
 
 export interface GallerySlot {
   id: string;

@@ -4,7 +4,7 @@ import { ADMIN_PASSWORDS, type TestApp } from "./app";
 
 /** Grants or withdraws an admin's scopes the way `photochanger admin scopes` does. */
 export function changeScopes(app: TestApp, username: string, change: { add?: string[]; remove?: string[] }) {
-  const { store, clock } = app.rt;
+  const { store, clock } = app.runtime;
   return changeAdminScopes({ auth: store.auth, audit: store.audit, clock }, username, change, "test");
 }
 

@@ -45,7 +45,7 @@ export interface TestAppOptions {
 }
 
 export interface TestApp {
-  rt: Runtime;
+  runtime: Runtime;
   url: string;
   config: Config;
   databaseUrl: string;
@@ -88,7 +88,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
           onLine?.(l);
         })
       : createLogger("error", () => {});
-  const rt = await Runtime.create(config, {
+  const runtime = await Runtime.create(config, {
     clock: options.clock,
     log,
     providers: options.providers,
@@ -96,17 +96,17 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     background: true,
     announce: () => {},
   });
-  await rt.bootstrap();
-  await rt.settings.setIngestPassword(INGEST_PASSWORD, "test");
+  await runtime.bootstrap();
+  await runtime.settings.setIngestPassword(INGEST_PASSWORD, "test");
   for (const [user, pw] of Object.entries(ADMIN_PASSWORDS)) {
-    await setAdminPassword({ auth: rt.store.auth, clock: rt.clock }, user, pw);
+    await setAdminPassword({ auth: runtime.store.auth, clock: runtime.clock }, user, pw);
   }
-  await rt.start();
-  const app = listen(rt, { host: "127.0.0.1", port: 0 });
+  await runtime.start();
+  const app = listen(runtime, { host: "127.0.0.1", port: 0 });
   const url = `http://127.0.0.1:${app.server!.port}`;
   const database = connectDatabase(databaseUrl, { max: 2 });
   return {
-    rt,
+    runtime,
     url,
     config,
     databaseUrl,
@@ -116,18 +116,18 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     sql: database.sql,
     async stop() {
       await app.server?.stop(true);
-      await rt.stop();
+      await runtime.stop();
       await database.close();
       if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     async configureSlot(id, values) {
-      await updateSlot(rt, id, values, { ifMatch: null, by: "test" });
+      await updateSlot(runtime, id, values, { ifMatch: null, by: "test" });
     },
     async setSyncSeconds(seconds) {
-      await updateSettings(rt, { sync_response_seconds: seconds }, "test");
+      await updateSettings(runtime, { sync_response_seconds: seconds }, "test");
     },
     async setSetting(key, value) {
-      await updateSettings(rt, { [key]: value }, "test");
+      await updateSettings(runtime, { [key]: value }, "test");
     },
   };
 }
@@ -184,7 +184,7 @@ export async function json(
  */
 export function whenQueued(app: TestApp, fn: () => void = () => {}): Promise<void> {
   return new Promise((resolve) => {
-    const off = app.rt.events.onQueued(() => {
+    const off = app.runtime.events.onQueued(() => {
       off();
       fn();
       resolve();
@@ -198,10 +198,10 @@ export async function whenFinal(app: TestApp, jobId: string): Promise<JobRow> {
   const woken = new Promise<void>((resolve) => {
     wake = resolve;
   });
-  const off = app.rt.events.onFinalized(jobId, () => wake());
+  const off = app.runtime.events.onFinalized(jobId, () => wake());
   try {
     for (;;) {
-      const row = await app.rt.queue.get(jobId);
+      const row = await app.runtime.queue.get(jobId);
       if (!row) throw new Error(`no job ${jobId}`);
       if (isFinal(row.status)) return row;
       await woken;

@@ -24,7 +24,7 @@ export async function jobOf(app: TestApp, res: Response) {
 /** Binds a template image to a slot by role, as the admin's upload does. */
 export async function addTemplate(app: TestApp, slotId: string, role: string, bytes: Uint8Array) {
   const format = sniffImage(bytes)!;
-  return app.rt.templates.add({
+  return app.runtime.templates.add({
     slotId,
     role,
     bytes,

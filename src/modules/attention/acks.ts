@@ -15,11 +15,11 @@ export const ACK_MAX_AGE_MS = 12 * 3600_000;
 type Deps = Pick<Services, "store" | "settings" | "media" | "log">;
 
 /** The banners as one admin sees them: without those acknowledged in their present condition. */
-export async function attentionFor(rt: Deps, username: string, now: Date): Promise<Attention> {
-  const all = await attention(rt, now);
+export async function attentionFor(services: Deps, username: string, now: Date): Promise<Attention> {
+  const all = await attention(services, now);
   if (all.banners.some((b) => b.kind === "database")) return all;
   try {
-    const acks = await rt.store.attentionAcks.forUser(username);
+    const acks = await services.store.attentionAcks.forUser(username);
     if (!acks.length) return { ...all, acknowledged: 0 };
     const current = new Map<string, string>();
     for (const b of all.banners) {
@@ -30,7 +30,7 @@ export async function attentionFor(rt: Deps, username: string, now: Date): Promi
     const holds = (a: (typeof acks)[number]) =>
       current.get(a.key) === a.fingerprint && a.acknowledgedAt.getTime() >= oldest;
     const stale = acks.filter((a) => !holds(a)).map((a) => a.key);
-    if (stale.length) await rt.store.attentionAcks.forget(username, stale, new Date(oldest));
+    if (stale.length) await services.store.attentionAcks.forget(username, stale, new Date(oldest));
     const hidden = new Set(acks.filter(holds).map((a) => a.key));
     return {
       ...all,
@@ -39,7 +39,7 @@ export async function attentionFor(rt: Deps, username: string, now: Date): Promi
     };
   } catch (err) {
     // acknowledgements that cannot be read hide nothing
-    rt.log.warn("attention.acks_unavailable", { error: String(err) });
+    services.log.warn("attention.acks_unavailable", { error: String(err) });
     return all;
   }
 }
@@ -49,15 +49,15 @@ export async function attentionFor(rt: Deps, username: string, now: Date): Promi
  * that very condition, is acknowledged: one that changed since the page was drawn stays.
  */
 export async function acknowledge(
-  rt: Deps,
+  services: Deps,
   username: string,
   key: string,
   fingerprint: string,
   now: Date,
 ): Promise<boolean> {
-  const { banners } = await attention(rt, now);
+  const { banners } = await attention(services, now);
   const shown = banners.map(bannerIdentity).find((id) => id?.key === key);
   if (!shown || shown.fingerprint !== fingerprint) return false;
-  await rt.store.attentionAcks.put(username, key, fingerprint, now);
+  await services.store.attentionAcks.put(username, key, fingerprint, now);
   return true;
 }

@@ -251,8 +251,8 @@ export async function sendNotice(n: NotifyTargets, notice: Notice): Promise<Send
 }
 
 /** The last notifications sent (tests and real ones), newest first, for `/system`. */
-export async function recentNotifications(rt: Pick<Services, "store">, limit = 20) {
-  return (await rt.store.notifications.recent(limit)).map((r) => ({
+export async function recentNotifications(services: Pick<Services, "store">, limit = 20) {
+  return (await services.store.notifications.recent(limit)).map((r) => ({
     at: r.sentAt,
     event: r.event,
     target: r.target,
@@ -265,13 +265,13 @@ export async function recentNotifications(rt: Pick<Services, "store">, limit = 2
 
 /** Keeps the sends' results for `/system`'s history; a history that cannot be written is only logged. */
 async function recordSends(
-  rt: Pick<Services, "store" | "clock" | "log">,
+  services: Pick<Services, "store" | "clock" | "log">,
   notice: Notice,
   results: SendResult[],
   by: string | null,
 ): Promise<void> {
-  const at = rt.clock.now();
-  await rt.store.notifications
+  const at = services.clock.now();
+  await services.store.notifications
     .record(
       results.map((r) => ({
         sentAt: at,
@@ -284,7 +284,7 @@ async function recordSends(
         sentBy: by,
       })),
     )
-    .catch((err) => rt.log.warn("notify.history_not_written", { error: err }));
+    .catch((err) => services.log.warn("notify.history_not_written", { error: err }));
 }
 
 /**
@@ -316,12 +316,12 @@ function takeTestSend(owner: object): void {
 
 /** A test message to every target configured now (none: nothing sent, an empty list). */
 export async function sendTestNotice(
-  rt: Pick<Services, "settings" | "clock" | "log" | "store">,
+  services: Pick<Services, "settings" | "clock" | "log" | "store">,
   text: string,
   by: string,
 ): Promise<SendResult[]> {
-  takeTestSend(rt.settings);
-  const targets = await rt.settings.notifyTargets();
+  takeTestSend(services.settings);
+  const targets = await services.settings.notifyTargets();
   if (!notifyConfigured(targets)) return [];
   const notice: Notice = {
     kind: "test",
@@ -330,14 +330,14 @@ export async function sendTestNotice(
     failures: 0,
     reason: null,
     text,
-    at: rt.clock.now().toISOString(),
+    at: services.clock.now().toISOString(),
   };
   const results = await sendNotice(targets, notice);
-  rt.log.info("notify.test", {
+  services.log.info("notify.test", {
     by,
     results: results.map((r) => (r.ok ? `${r.target}:sent` : `${r.target}: ${r.error}`)),
   });
-  await recordSends(rt, notice, results, by);
+  await recordSends(services, notice, results, by);
   return results;
 }
 
@@ -346,19 +346,19 @@ export async function sendTestNotice(
  * nowhere to send (nothing in the settings or the environment) it looks at nothing.
  */
 export async function notifyTick(
-  rt: Pick<Services, "store" | "clock" | "settings" | "config" | "log">,
+  services: Pick<Services, "store" | "clock" | "settings" | "config" | "log">,
 ): Promise<Notice[]> {
-  const targets = await rt.settings.notifyTargets();
+  const targets = await services.settings.notifyTargets();
   if (!notifyConfigured(targets)) return [];
-  const now = rt.clock.now();
-  const slots = await slotAttention(rt, now);
-  const base = (await rt.settings.current()).publicBaseUrl;
+  const now = services.clock.now();
+  const slots = await slotAttention(services, now);
+  const base = (await services.settings.current()).publicBaseUrl;
   const sent: Notice[] = [];
   for (const s of slots.values()) {
     const burst = s.failing && s.failuresInWindow >= BURST_FAILURES;
     // between the two (failing, but fewer failures so far) the last announced state stands
     if (!burst && s.failing) continue;
-    if (!(await rt.store.attention.changeNotifyState(s.slotId, burst, now))) continue;
+    if (!(await services.store.attention.changeNotifyState(s.slotId, burst, now))) continue;
     const notice = noticeFor(
       burst ? "slot_failing" : "slot_recovered",
       s,
@@ -366,11 +366,11 @@ export async function notifyTick(
       base ? `${base}/slots/${s.slotId}` : null,
     );
     const results = await sendNotice(targets, notice);
-    await recordSends(rt, notice, results, null);
+    await recordSends(services, notice, results, null);
     for (const r of results) {
-      if (r.ok) rt.log.info("notify.sent", { target: r.target, event: notice.kind, slot: s.slotId });
+      if (r.ok) services.log.info("notify.sent", { target: r.target, event: notice.kind, slot: s.slotId });
       else
-        rt.log.warn("notify.failed", {
+        services.log.warn("notify.failed", {
           target: r.target,
           event: notice.kind,
           slot: s.slotId,

@@ -10,15 +10,15 @@ import type { Services } from "../../services";
 const NOT_RECORDED = new Set(["slot_not_found", "client_closed"]);
 
 export function noteRefusal(
-  rt: Pick<Services, "store" | "clock" | "log">,
+  services: Pick<Services, "store" | "clock" | "log">,
   slotId: string,
   outcome: string,
 ): void {
   const slot = slotLabel(slotId);
   if (slot === "unknown" || NOT_RECORDED.has(outcome)) return;
-  rt.store.attention
-    .recordRefusal(slot, outcome, rt.clock.now())
+  services.store.attention
+    .recordRefusal(slot, outcome, services.clock.now())
     .catch((err: unknown) =>
-      rt.log.warn("ingest.refusal_not_recorded", { slot, outcome, error: String(err) }),
+      services.log.warn("ingest.refusal_not_recorded", { slot, outcome, error: String(err) }),
     );
 }

@@ -97,13 +97,13 @@ function iso(d: Date | null | undefined): string | null {
 }
 
 export async function slotAttention(
-  rt: Pick<Services, "store">,
+  services: Pick<Services, "store">,
   now: Date,
 ): Promise<Map<string, SlotAttention>> {
   const since = new Date(now.getTime() - ATTENTION_WINDOW_MS);
   const [health, refusals] = await Promise.all([
-    rt.store.attention.slotHealth(since),
-    rt.store.attention.refusalsSince(since),
+    services.store.attention.slotHealth(since),
+    services.store.attention.refusalsSince(since),
   ]);
   const bySlot = new Map<string, RefusalRow[]>();
   for (const r of refusals) bySlot.set(r.slot_id, [...(bySlot.get(r.slot_id) ?? []), r]);
@@ -133,7 +133,7 @@ export async function slotAttention(
 
 /** Everything the banner shows. A database that does not answer is itself the banner. */
 export async function attention(
-  rt: Pick<Services, "store" | "settings" | "media" | "log">,
+  services: Pick<Services, "store" | "settings" | "media" | "log">,
   now: Date,
 ): Promise<Attention> {
   let slots: Map<string, SlotAttention>;
@@ -143,15 +143,17 @@ export async function attention(
   let blocks: Block[];
   try {
     [slots, cleaner, rotatedAt, instances, blocks] = await Promise.all([
-      slotAttention(rt, now),
-      rt.store.cleanupRuns.lastStarted(),
+      slotAttention(services, now),
+      services.store.cleanupRuns.lastStarted(),
       // the password set on the first start is no rotation: nobody changed it
-      rt.settings.meta(KEYS.ingestPassword).then((m) => (m.updatedBy === "first-start" ? null : m.updatedAt)),
-      rt.store.instances.list(LEASE_TTL_MS, 0),
-      listBlocks(rt, now),
+      services.settings
+        .meta(KEYS.ingestPassword)
+        .then((m) => (m.updatedBy === "first-start" ? null : m.updatedAt)),
+      services.store.instances.list(LEASE_TTL_MS, 0),
+      listBlocks(services, now),
     ]);
   } catch (err) {
-    rt.log.warn("attention.unavailable", { error: String(err) });
+    services.log.warn("attention.unavailable", { error: String(err) });
     return { slots: new Map(), banners: [{ kind: "database" }] };
   }
   const banners: Banner[] = [];
@@ -196,7 +198,7 @@ export async function attention(
       })),
     });
   }
-  const media = await mediaState(rt.media);
+  const media = await mediaState(services.media);
   if (media.health.failingSince) {
     banners.push({
       kind: "bucket",
@@ -206,7 +208,7 @@ export async function attention(
     });
   }
   try {
-    const disk = await rt.media.diskUsage();
+    const disk = await services.media.diskUsage();
     if (disk.total > 0 && (disk.free < DISK_LOW_BYTES || disk.free / disk.total < DISK_LOW_FRACTION)) {
       banners.push({ kind: "disk", freeBytes: disk.free, totalBytes: disk.total });
     }

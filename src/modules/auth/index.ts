@@ -14,15 +14,21 @@ import {
 } from "./plugin";
 import { checkLogin } from "./service";
 
-export const authModule = (rt: Services) =>
+export const authModule = (services: Services) =>
   new Elysia({ name: "auth-routes" })
-    .use(authPlugin(rt))
+    .use(authPlugin(services))
     .post(
       "/api/login",
       async ({ body, jwt, request, server, cookie, set }) => {
         const ip = clientAddress(server, request);
-        await checkLogin(rt, body.username, body.password, ip);
-        const session = await issueSession(rt, jwt, body.username, ip, request.headers.get("user-agent"));
+        await checkLogin(services, body.username, body.password, ip);
+        const session = await issueSession(
+          services,
+          jwt,
+          body.username,
+          ip,
+          request.headers.get("user-agent"),
+        );
         setSessionCookie(cookie, session, request);
         set.headers["cache-control"] = "no-store";
         return { access_token: session.token, token_type: "bearer", expires_in: session.expiresIn };
@@ -52,8 +58,8 @@ export const authModule = (rt: Services) =>
     .post(
       "/api/logout",
       async ({ jwt, request, cookie, set }) => {
-        const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
-        if (admin) await revokeSession(rt, admin.sessionId);
+        const admin = await authenticate(services, jwt, request, sessionToken(cookie, request));
+        if (admin) await revokeSession(services, admin.sessionId);
         clearSessionCookie(cookie, request);
         set.status = 204;
       },

@@ -56,19 +56,26 @@ export interface AdminIdentity {
 }
 
 /** The HS256 signing key, derived from the master key so it survives restarts and stays off disk. */
-export function jwtSecret(rt: Pick<Services, "settings">): string {
-  return createHmac("sha256", rt.settings.masterKeyForDerivation())
+export function jwtSecret(services: Pick<Services, "settings">): string {
+  return createHmac("sha256", services.settings.masterKeyForDerivation())
     .update("photochanger.jwt.v1")
     .digest("base64");
 }
 
-export const authPlugin = (rt: Services) =>
+export const authPlugin = (services: Services) =>
   new Elysia({ name: "auth" })
-    .use(jwt({ name: "jwt", secret: jwtSecret(rt), alg: "HS256", exp: `${rt.config.jwtTtlSeconds}s` }))
+    .use(
+      jwt({
+        name: "jwt",
+        secret: jwtSecret(services),
+        alg: "HS256",
+        exp: `${services.config.jwtTtlSeconds}s`,
+      }),
+    )
     .macro({
       scope: (required: Scope) => ({
         async resolve({ jwt, request, cookie }) {
-          const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
+          const admin = await authenticate(services, jwt, request, sessionToken(cookie, request));
           if (!admin)
             throw new AppError("unauthorized", "Log in first (the session is missing or has expired)");
           if (!admin.scopes.includes(required)) {
@@ -93,7 +100,7 @@ type Verifier = {
 
 /** The admin behind a request, or null (no token, bad signature, expired, revoked). */
 export async function authenticate(
-  rt: Pick<Services, "store" | "clock">,
+  services: Pick<Services, "store" | "clock">,
   verifier: Verifier,
   request: Request,
   cookieToken: string | undefined,
@@ -104,7 +111,7 @@ export async function authenticate(
   if (!token) return null;
   const payload = await verifier.verify(token, SESSION_VERIFY);
   if (!payload || typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
-  const stored = await rt.store.auth.liveSessionScopes(payload.sid, payload.sub, rt.clock.now());
+  const stored = await services.store.auth.liveSessionScopes(payload.sid, payload.sub, services.clock.now());
   if (!stored) return null;
   const scopes = SCOPES.filter((s) => stored.includes(s));
   return { username: payload.sub, scopes, sessionId: payload.sid, via: bearer ? "bearer" : "cookie" };
@@ -112,16 +119,16 @@ export async function authenticate(
 
 /** Creates a session row and its signed token. */
 export async function issueSession(
-  rt: Pick<Services, "store" | "clock" | "config">,
+  services: Pick<Services, "store" | "clock" | "config">,
   signer: { sign(p: Record<string, string | number>): Promise<string> },
   username: string,
   clientIp: string | null,
   userAgent: string | null = null,
 ): Promise<{ token: string; expiresIn: number; sessionId: string }> {
   const id = randomUUID();
-  const now = rt.clock.now();
-  const expiresIn = rt.config.jwtTtlSeconds;
-  await rt.store.auth.createSession({
+  const now = services.clock.now();
+  const expiresIn = services.config.jwtTtlSeconds;
+  await services.store.auth.createSession({
     id,
     username,
     createdAt: now,
@@ -149,8 +156,11 @@ export function setSessionCookie(
   });
 }
 
-export async function revokeSession(rt: Pick<Services, "store" | "clock">, sessionId: string): Promise<void> {
-  await rt.store.auth.revokeSession(sessionId, rt.clock.now());
+export async function revokeSession(
+  services: Pick<Services, "store" | "clock">,
+  sessionId: string,
+): Promise<void> {
+  await services.store.auth.revokeSession(sessionId, services.clock.now());
 }
 
 function isSafeMethod(method: string): boolean {

@@ -12,7 +12,7 @@ function dummy(): Promise<string> {
 }
 
 export async function checkLogin(
-  rt: Pick<Services, "store" | "clock" | "log">,
+  services: Pick<Services, "store" | "clock" | "log">,
   username: string,
   password: string,
   clientIp: string,
@@ -21,10 +21,10 @@ export async function checkLogin(
   if (hasControlCharacters(username)) throw new AppError("invalid_credentials", "Wrong username or password");
   const key = loginKey(username, clientIp);
   // The early read spares the upsert for a key already over its limit; the reservation decides.
-  let wait = await throttledFor(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
-  if (wait === 0) wait = await reserveAttempt(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
+  let wait = await throttledFor(services.store.auth, LOGIN_RULE, key, services.clock.now());
+  if (wait === 0) wait = await reserveAttempt(services.store.auth, LOGIN_RULE, key, services.clock.now());
   if (wait > 0) {
-    rt.log.warn("auth.login.throttled", { username, client_ip: clientIp });
+    services.log.warn("auth.login.throttled", { username, client_ip: clientIp });
     throw new AppError(
       "login_throttled",
       "Too many failed logins; wait before trying again",
@@ -32,13 +32,13 @@ export async function checkLogin(
       { "Retry-After": String(wait) },
     );
   }
-  const user = await rt.store.auth.user(username);
+  const user = await services.store.auth.user(username);
   const ok = await Bun.password.verify(password, user?.passwordHash ?? (await dummy()));
   if (!user || !ok) {
-    await recordFailure(rt.store.auth, LOGIN_RULE, key, rt.clock.now());
-    rt.log.warn("auth.login.failure", { username, client_ip: clientIp, reason: "invalid_credentials" });
+    await recordFailure(services.store.auth, LOGIN_RULE, key, services.clock.now());
+    services.log.warn("auth.login.failure", { username, client_ip: clientIp, reason: "invalid_credentials" });
     throw new AppError("invalid_credentials", "Wrong username or password");
   }
-  await clearFailures(rt.store.auth, LOGIN_RULE, key);
-  rt.log.info("auth.login.success", { username, client_ip: clientIp });
+  await clearFailures(services.store.auth, LOGIN_RULE, key);
+  services.log.info("auth.login.success", { username, client_ip: clientIp });
 }

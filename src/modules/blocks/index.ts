@@ -19,26 +19,30 @@ const BlockList = t.Object({
   ),
 });
 
-export const blocksModule = (rt: Services) =>
+export const blocksModule = (services: Services) =>
   new Elysia({ name: "blocks" })
-    .use(authPlugin(rt))
-    .get("/api/blocks", async () => ({ data: (await listBlocks(rt, rt.clock.now())).map(blockJson) }), {
-      scope: "settings:read",
-      detail: op({
-        tag: "settings",
-        summary: "Addresses blocked for wrong passwords (booth ingest and admin login)",
-        description:
-          "A booth address is blocked after 10 wrong ingest passwords in 10 minutes; while blocked it " +
-          "may still have one attempt verified every 30 s, and a right password lifts the block at once. " +
-          "A login (user|address) is blocked after 5 failures in 15 minutes, until the window ends.",
+    .use(authPlugin(services))
+    .get(
+      "/api/blocks",
+      async () => ({ data: (await listBlocks(services, services.clock.now())).map(blockJson) }),
+      {
         scope: "settings:read",
-        ok: { schema: BlockList },
-      }),
-    })
+        detail: op({
+          tag: "settings",
+          summary: "Addresses blocked for wrong passwords (booth ingest and admin login)",
+          description:
+            "A booth address is blocked after 10 wrong ingest passwords in 10 minutes; while blocked it " +
+            "may still have one attempt verified every 30 s, and a right password lifts the block at once. " +
+            "A login (user|address) is blocked after 5 failures in 15 minutes, until the window ends.",
+          scope: "settings:read",
+          ok: { schema: BlockList },
+        }),
+      },
+    )
     .delete(
       "/api/blocks/:scope/:key",
       async ({ params, admin, set }) => {
-        await liftBlock(rt, params.scope, params.key, admin.username);
+        await liftBlock(services, params.scope, params.key, admin.username);
         set.status = 204;
         return null;
       },

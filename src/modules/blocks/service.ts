@@ -48,8 +48,8 @@ function toBlock(r: {
 }
 
 /** The blocks in force now, the longest-standing first. */
-export async function listBlocks(rt: Pick<Services, "store">, now: Date): Promise<Block[]> {
-  return (await rt.store.auth.blocked(now)).map(toBlock);
+export async function listBlocks(services: Pick<Services, "store">, now: Date): Promise<Block[]> {
+  return (await services.store.auth.blocked(now)).map(toBlock);
 }
 
 /** `GET /api/blocks`'s entry. */
@@ -59,39 +59,41 @@ export function blockJson(b: Block) {
 
 /** Lifts one block; 404 `block_not_found` when there is no such block in force. */
 export async function liftBlock(
-  rt: Deps & Pick<Services, "settings" | "log">,
+  services: Deps & Pick<Services, "settings" | "log">,
   scope: string,
   key: string,
   by: string,
 ): Promise<void> {
-  const lifted = isScope(scope) ? await rt.store.auth.unblock(rt.clock.now(), { scope, key }) : [];
+  const lifted = isScope(scope)
+    ? await services.store.auth.unblock(services.clock.now(), { scope, key })
+    : [];
   if (!lifted.length) {
     throw new AppError("block_not_found", `No ${isScope(scope) ? scope : "such"} block for "${key}"`, {
       scope,
       key,
     });
   }
-  await audited(rt, lifted, by);
+  await audited(services, lifted, by);
 }
 
 /** Lifts every block of `address` (its booth block and its admins' login blocks), or all of them. */
 export async function liftBlocks(
-  rt: Deps & Pick<Services, "settings" | "log">,
+  services: Deps & Pick<Services, "settings" | "log">,
   which: { address: string } | "all",
   by: string,
 ): Promise<{ scope: string; key: string; failures: number }[]> {
-  const lifted = await rt.store.auth.unblock(rt.clock.now(), which);
-  await audited(rt, lifted, by);
+  const lifted = await services.store.auth.unblock(services.clock.now(), which);
+  await audited(services, lifted, by);
   return lifted;
 }
 
 async function audited(
-  rt: Pick<Services, "settings" | "log">,
+  services: Pick<Services, "settings" | "log">,
   lifted: { scope: string; key: string; failures: number }[],
   by: string,
 ): Promise<void> {
   for (const b of lifted) {
-    rt.log.info("auth.block_lifted", { scope: b.scope, key: b.key, by });
-    await rt.settings.audit(by, "block.lifted", { scope: b.scope, key: b.key, failures: b.failures });
+    services.log.info("auth.block_lifted", { scope: b.scope, key: b.key, by });
+    await services.settings.audit(by, "block.lifted", { scope: b.scope, key: b.key, failures: b.failures });
   }
 }

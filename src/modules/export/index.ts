@@ -5,11 +5,11 @@ import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 import { exportSlot } from "./service";
 
-export const exportModule = (rt: Services) =>
-  new Elysia({ name: "export" }).use(authPlugin(rt)).get(
+export const exportModule = (services: Services) =>
+  new Elysia({ name: "export" }).use(authPlugin(services)).get(
     "/api/slots/:id/export",
     async ({ params, query, admin }) => {
-      const zip = await exportSlot(rt, params.id, query, admin.username);
+      const zip = await exportSlot(services, params.id, query, admin.username);
       return new Response(zip.body, {
         headers: {
           "Content-Type": "application/zip",

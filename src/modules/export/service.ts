@@ -44,23 +44,23 @@ function entryName(row: ExportRow): string {
  * broken download — then returns the archive as a stream.
  */
 export async function exportSlot(
-  rt: ExportDeps,
+  services: ExportDeps,
   slotId: string,
   query: ExportQuery,
   by: string,
 ): Promise<SlotExport> {
-  await findSlot(rt, slotId);
+  await findSlot(services, slotId);
   const tz = boxTimeZone();
-  const now = rt.clock.now();
+  const now = services.clock.now();
   const from = query.from ? parseTime(query.from, tz, "from") : new Date(0);
   const to = query.to ? parseTime(query.to, tz, "to") : END_OF_TIME;
   if (from >= to) throw invalidRequest("from", '"from" must be before "to"');
-  const rows = await rt.store.jobs.exportRows({ slotId, from, to, now, limit: EXPORT_MAX_JOBS + 1 });
+  const rows = await services.store.jobs.exportRows({ slotId, from, to, now, limit: EXPORT_MAX_JOBS + 1 });
   if (rows.length > EXPORT_MAX_JOBS) {
     throw invalidRequest("from", `More than ${EXPORT_MAX_JOBS} jobs in the range: export a shorter one`);
   }
   const files = rows.filter((r) => r.resultPath).length;
-  await rt.settings.audit(by, "slot.exported", {
+  await services.settings.audit(by, "slot.exported", {
     slot_id: slotId,
     from: query.from ? from.toISOString() : null,
     to: query.to ? to.toISOString() : null,
@@ -72,12 +72,12 @@ export async function exportSlot(
     filename: `${slotId}-results-${day}.zip`,
     jobs: rows.length,
     files,
-    body: pullStream(archive(rt, slotId, rows, now)),
+    body: pullStream(archive(services, slotId, rows, now)),
   };
 }
 
 async function* archive(
-  rt: ExportDeps,
+  services: ExportDeps,
   slotId: string,
   rows: ExportRow[],
   now: Date,
@@ -89,7 +89,7 @@ async function* archive(
       if (!row.resultPath) continue;
       // Looked up one at a time, as the download goes: a file the cleaner removed meanwhile is left
       // out (the index says so), never a reason to break the archive.
-      const body = await rt.media.body(row.resultPath);
+      const body = await services.media.body(row.resultPath);
       if (!body) continue;
       const name = entryName(row);
       yield* zip.file(name, row.finalizedAt ?? row.createdAt, body instanceof Blob ? body.stream() : body);
@@ -97,7 +97,7 @@ async function* archive(
     }
     yield* zip.file("index.csv", now, single(indexCsv(rows, stored)));
     yield* zip.finish();
-    rt.log.info("export.done", {
+    services.log.info("export.done", {
       slot: slotId,
       jobs: rows.length,
       files: stored.size,
@@ -105,7 +105,7 @@ async function* archive(
     });
   } catch (err) {
     // The answer has started: the client sees a cut archive; the log says why.
-    rt.log.error("export.failed", { slot: slotId, bytes: zip.bytesWritten, error: err });
+    services.log.error("export.failed", { slot: slotId, bytes: zip.bytesWritten, error: err });
     throw err;
   }
 }

@@ -41,9 +41,9 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export const frontDoor = (rt: Pick<Services, "config" | "settings">) => {
-  const isTrusted = trustedProxyMatcher(rt.config.trustProxy);
-  const secret = jwtSecret(rt);
+export const frontDoor = (services: Pick<Services, "config" | "settings" | "clock">) => {
+  const isTrusted = trustedProxyMatcher(services.config.trustProxy);
+  const secret = jwtSecret(services);
   const buckets = new TokenBuckets(PUBLIC_BURST, PUBLIC_PER_SECOND);
   return new Elysia({ name: "front-door" }).onRequest(({ request, server, set }) => {
     const client = resolveClient(server, request, isTrusted);
@@ -102,7 +102,7 @@ export const frontDoor = (rt: Pick<Services, "config" | "settings">) => {
   /** A validly signed, unexpired session token (revocation is checked later, by the route). */
   function signedIn(request: Request, https: boolean): boolean {
     const token = presentedToken(request, https);
-    return token !== null && verifiesAsSession(token, secret);
+    return token !== null && verifiesAsSession(token, secret, services.clock.now().getTime());
   }
 };
 

@@ -50,8 +50,8 @@ function trimTabsAndSpaces(s: string): string {
   return s.slice(from, to);
 }
 
-/** True when `token` is an HS256 JWT signed with `secret` that jose would accept at `nowMs`. */
-export function verifiesAsSession(token: string, secret: string, nowMs = Date.now()): boolean {
+/** True when `token` is an HS256 JWT signed with `secret` that jose would accept at `nowMs` (the app clock's). */
+export function verifiesAsSession(token: string, secret: string, nowMs: number): boolean {
   const parts = token.split(".");
   if (parts.length !== 3) return false;
   const [header, payload, signature] = parts as [string, string, string];

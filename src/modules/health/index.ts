@@ -5,7 +5,7 @@ import type { Services } from "../../services";
 import { op } from "../openapi/docs";
 import { readiness } from "./service";
 
-export const healthModule = (rt: Services) =>
+export const healthModule = (services: Services) =>
   new Elysia({ name: "health" })
     .get(
       "/healthz",
@@ -18,7 +18,11 @@ export const healthModule = (rt: Services) =>
     .get(
       "/readyz",
       async () => {
-        const result = await readiness({ store: rt.store, media: rt.media, draining: rt.draining });
+        const result = await readiness({
+          store: services.store,
+          media: services.media,
+          draining: services.draining,
+        });
         if (result.ready) {
           return Response.json(
             { status: "ready", checks: result.checks },

@@ -52,25 +52,28 @@ export interface Accepted {
  * 500: the wait reads through it, and an outage that outlasts the deadline is the job's 504
  * (`sync_timeout` with its id); any other database error here is a 503 carrying the job id.
  */
-export async function acceptAndWait(rt: Services, input: AcceptInput): Promise<Accepted> {
-  const job = await enqueueUpload(rt, input);
+export async function acceptAndWait(services: Services, input: AcceptInput): Promise<Accepted> {
+  const job = await enqueueUpload(services, input);
   input.onAccepted?.(job);
   // The photo is stored: the held request lets go of its bytes (a thousand booths waiting would
   // otherwise keep a thousand photos in memory; the worker reads it from storage).
   input.upload.bytes = STORED;
-  rt.heldRequests++;
+  services.heldRequests++;
   try {
     // From the job's own deadline: no database call between acceptance and the wait.
-    const leftSeconds = Math.max(0, Math.ceil((job.expiresAt.getTime() - rt.clock.now().getTime()) / 1000));
+    const leftSeconds = Math.max(
+      0,
+      Math.ceil((job.expiresAt.getTime() - services.clock.now().getTime()) / 1000),
+    );
     input.hold?.(holdSeconds(leftSeconds));
-    const final = await waitForOutcome(rt, job.id, job.expiresAt, input.signal);
+    const final = await waitForOutcome(services, job.id, job.expiresAt, input.signal);
     if (final === UNCONFIRMED) throw unconfirmedError(job.id, job.expiresAt);
     return { job, final };
   } catch (err) {
     if (isDatabaseUnavailable(err)) throw databaseUnavailable({ job_id: job.id });
     throw err;
   } finally {
-    rt.heldRequests--;
+    services.heldRequests--;
   }
 }
 
@@ -88,7 +91,7 @@ interface Track {
 
 /** The booth's upload, answered: the image, or the one error envelope. */
 export async function answerBooth(
-  rt: Services,
+  services: Services,
   slotId: string,
   request: Request,
   client: BoothClient,
@@ -98,7 +101,7 @@ export async function answerBooth(
   let outcome = "internal_error";
   let status = 500;
   try {
-    const reply = await boothExchange(rt, slotId, request, client, track);
+    const reply = await boothExchange(services, slotId, request, client, track);
     outcome = reply.outcome;
     status = reply.response.status;
     return reply.response;
@@ -115,12 +118,12 @@ export async function answerBooth(
     return errorResponse(refusal, track.jobId ? { "X-Job-Id": track.jobId } : {});
   } finally {
     const seconds = (performance.now() - started) / 1000;
-    rt.metrics.ingestAnswered(
+    services.metrics.ingestAnswered(
       { slot: slotLabel(slotId), provider: track.provider, outcome },
       track.jobId ? seconds : null,
     );
-    if (!track.jobId && status >= 400) noteRefusal(rt, slotId, outcome);
-    rt.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
+    if (!track.jobId && status >= 400) noteRefusal(services, slotId, outcome);
+    services.log.info(track.jobId ? "ingest.answered" : "ingest.refused", {
       job_id: track.jobId ?? undefined,
       slot: slotId.slice(0, 64),
       provider: track.provider,
@@ -133,14 +136,14 @@ export async function answerBooth(
 }
 
 async function boothExchange(
-  rt: Services,
+  services: Services,
   slotId: string,
   request: Request,
   client: BoothClient,
   track: Track,
 ): Promise<{ response: Response; outcome: string }> {
-  const receivedAt = rt.clock.now();
-  if (rt.draining) {
+  const receivedAt = services.clock.now();
+  if (services.draining) {
     throw new AppError(
       "service_unavailable",
       "The server is restarting; try again shortly",
@@ -150,23 +153,23 @@ async function boothExchange(
       },
     );
   }
-  const slot = requireEnabledSlot(slotId, await loadSlot(rt, slotId));
+  const slot = requireEnabledSlot(slotId, await loadSlot(services, slotId));
   track.provider = slot.provider;
-  const wrongBefore = await refuseIfThrottled(rt, client.ip);
+  const wrongBefore = await refuseIfThrottled(services, client.ip);
   // Streamed: the photo is kept only once its password is right (see ./upload.ts).
-  const upload = await readBoothPhoto(rt, request, slot.sizeLimitMb * MB, client.ip);
-  if (wrongBefore) await forgetWrongPasswords(rt, client.ip);
+  const upload = await readBoothPhoto(services, request, slot.sizeLimitMb * MB, client.ip);
+  if (wrongBefore) await forgetWrongPasswords(services, client.ip);
   await requireImage(upload, {
-    maxPixels: rt.config.maxImagePixels,
-    acceptsHeic: rt.providers.get(slot.provider)?.spec.acceptsHeic ?? false,
+    maxPixels: services.config.maxImagePixels,
+    acceptsHeic: services.providers.get(slot.provider)?.spec.acceptsHeic ?? false,
     provider: slot.provider,
   });
   // The provider's quota for today is used up: the job starts on the slot's fallback, or — with
   // none that can take it — the answer comes now, so the booth prints the original.
-  const startOnFallback = await guardDb(rt.store, () =>
-    routeByQuota(rt, slot.provider, slot.fallback ?? null, upload.format),
+  const startOnFallback = await guardDb(services.store, () =>
+    routeByQuota(services, slot.provider, slot.fallback ?? null, upload.format),
   );
-  const { job, final } = await acceptAndWait(rt, {
+  const { job, final } = await acceptAndWait(services, {
     slot,
     source: "ingest",
     upload,
@@ -185,20 +188,20 @@ async function boothExchange(
     hold: client.hold,
     onAccepted: (job) => {
       track.jobId = job.id;
-      rt.log.info("ingest.accepted", {
+      services.log.info("ingest.accepted", {
         job_id: job.id,
         slot: slotId,
         bytes: upload.bytes.byteLength,
         client_ip: client.ip,
       });
-      const gone = () => rt.log.info("ingest.client_gone", { job_id: job.id, slot: slotId });
+      const gone = () => services.log.info("ingest.client_gone", { job_id: job.id, slot: slotId });
       // The booth may have hung up while the job was being queued: an abort listener added now
       // would never fire.
       if (request.signal.aborted) gone();
       else request.signal.addEventListener("abort", gone, { once: true });
     },
   });
-  if (final) return outcomeReply(rt, final);
+  if (final) return outcomeReply(services, final);
   // The booth went away; the job runs on and its result is kept for the gallery.
   const closed = new AppError("client_closed", "The client closed the connection", { job_id: job.id });
   return { response: errorResponse(closed), outcome: closed.code };

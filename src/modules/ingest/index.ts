@@ -6,9 +6,9 @@ import type { Services } from "../../services";
 import { multipart, op } from "../openapi/docs";
 import { answerBooth } from "./accept";
 
-export const ingestModule = (rt: Services) => {
+export const ingestModule = (services: Services) => {
   const handler = ({ request, params, server }: HandlerArgs) =>
-    answerBooth(rt, params.slotId, request, {
+    answerBooth(services, params.slotId, request, {
       ip: clientAddress(server, request),
       hold: (seconds) => server?.timeout(request, seconds),
     });

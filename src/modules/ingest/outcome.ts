@@ -31,7 +31,7 @@ const MESSAGES: Record<string, string> = {
  * `classifyOutcome`); null for success. A job that is not final, or ended in an unknown way, is
  * an internal error with a correlation id.
  */
-export function outcomeError(rt: Pick<Services, "log">, job: JobRow): AppError | null {
+export function outcomeError(services: Pick<Services, "log">, job: JobRow): AppError | null {
   const outcome = classifyOutcome(job.status, job.failureReason);
   if (outcome?.category === "success") return null;
   const context = { job_id: job.id, slot: job.slotId };
@@ -39,7 +39,7 @@ export function outcomeError(rt: Pick<Services, "log">, job: JobRow): AppError |
     const cause = outcome
       ? (job.errorMessage ?? "job failed")
       : `job ended in unexpected status ${job.status}`;
-    return internalError(rt.log, cause, context, { job_id: job.id });
+    return internalError(services.log, cause, context, { job_id: job.id });
   }
   const details: Record<string, unknown> = { job_id: job.id };
   if (outcome.code === "sync_timeout") details.expires_at = job.expiresAt.toISOString();
@@ -74,26 +74,29 @@ export function resultUnreadableError(job: Pick<JobRow, "id" | "expiresAt">): Ap
 
 /** The answer and its outcome label ("success" or the error code) for metrics and logs. */
 export async function outcomeReply(
-  rt: Pick<Services, "log" | "media" | "clock">,
+  services: Pick<Services, "log" | "media" | "clock">,
   job: JobRow,
 ): Promise<{ response: Response; outcome: string }> {
   const headers = { "X-Job-Id": job.id, "Cache-Control": "no-store" };
-  const failure = outcomeError(rt, job);
+  const failure = outcomeError(services, job);
   if (failure) return { response: errorResponse(failure, headers), outcome: failure.code };
   let body: Blob | ReadableStream<Uint8Array> | null;
   try {
     // Tried again through a bucket outage until the booth's give-up time, never past it.
-    const until = Math.max(wallClockAt(rt.clock, job.expiresAt) + FINAL_READ_GRACE_MS, Date.now() + 1000);
-    body = job.resultPath ? await rt.media.body(job.resultPath, { until }) : null;
+    const until = Math.max(
+      wallClockAt(services.clock, job.expiresAt) + FINAL_READ_GRACE_MS,
+      Date.now() + 1000,
+    );
+    body = job.resultPath ? await services.media.body(job.resultPath, { until }) : null;
   } catch (err) {
     if (!isStorageUnavailable(err)) throw err;
-    rt.log.warn("ingest.result_unreadable", { job_id: job.id, slot: job.slotId, error: err });
+    services.log.warn("ingest.result_unreadable", { job_id: job.id, slot: job.slotId, error: err });
     const late = resultUnreadableError(job);
     return { response: errorResponse(late, headers), outcome: late.code };
   }
   if (!body) {
     const missing = internalError(
-      rt.log,
+      services.log,
       "result file missing",
       { job_id: job.id, slot: job.slotId },
       {

@@ -50,12 +50,12 @@ export interface AcceptedJob {
 }
 
 /** Reads a slot, turning a database outage into 503. */
-export function loadSlot(rt: Pick<Services, "store">, slotId: string): Promise<SlotRow | null> {
+export function loadSlot(services: Pick<Services, "store">, slotId: string): Promise<SlotRow | null> {
   // A cached slot is no answer from the database: it must not clear the "suspect" state that
   // keeps the next calls bounded while the database may be down.
-  const known = rt.store.slots.peek(slotId);
+  const known = services.store.slots.peek(slotId);
   if (known !== undefined) return Promise.resolve(known);
-  return guardDb(rt.store, () => rt.store.slots.cachedGet(slotId));
+  return guardDb(services.store, () => services.store.slots.cachedGet(slotId));
 }
 
 /**
@@ -249,28 +249,31 @@ export function clientMetadata(form: FormData, query?: URLSearchParams): Record<
  * address. Returns whether the password is right.
  */
 export async function verifyIngestPassword(
-  rt: PasswordDeps,
+  services: PasswordDeps,
   password: string | null,
   clientIp: string,
 ): Promise<boolean> {
-  if (password && (await guardDb(rt.store, () => rt.settings.isRecentlyVerifiedIngestPassword(password))))
+  if (
+    password &&
+    (await guardDb(services.store, () => services.settings.isRecentlyVerifiedIngestPassword(password)))
+  )
     return true;
-  const flightKey = `${rt.instanceId}|${clientIp}|${createHash("sha256")
+  const flightKey = `${services.instanceId}|${clientIp}|${createHash("sha256")
     .update(password ?? "")
     .digest("base64")}`;
   const running = verifications.get(flightKey);
   if (running) {
     if (await running) return true;
-    const wait = await guardDb(rt.store, () =>
-      reserveAttempt(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+    const wait = await guardDb(services.store, () =>
+      reserveAttempt(services.store.auth, INGEST_PASSWORD_RULE, clientIp, services.clock.now()),
     );
     if (wait > 0) throw tooManyAttempts(wait);
-    await guardDb(rt.store, () =>
-      recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+    await guardDb(services.store, () =>
+      recordFailure(services.store.auth, INGEST_PASSWORD_RULE, clientIp, services.clock.now()),
     );
     return false;
   }
-  const flight = verifyOnce(rt, password, clientIp);
+  const flight = verifyOnce(services, password, clientIp);
   verifications.set(flightKey, flight);
   try {
     return await flight;
@@ -284,18 +287,26 @@ type PasswordDeps = Pick<Services, "store" | "settings" | "clock" | "log" | "ins
 /** Verifications in progress, by instance + address + password digest. */
 const verifications = new Map<string, Promise<boolean>>();
 
-async function verifyOnce(rt: PasswordDeps, password: string | null, clientIp: string): Promise<boolean> {
-  const wait = await guardDb(rt.store, () =>
-    reserveAttempt(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+async function verifyOnce(
+  services: PasswordDeps,
+  password: string | null,
+  clientIp: string,
+): Promise<boolean> {
+  const wait = await guardDb(services.store, () =>
+    reserveAttempt(services.store.auth, INGEST_PASSWORD_RULE, clientIp, services.clock.now()),
   );
   if (wait > 0) throw tooManyAttempts(wait);
-  const ok = password ? await guardDb(rt.store, () => rt.settings.verifyIngestPassword(password)) : false;
+  const ok = password
+    ? await guardDb(services.store, () => services.settings.verifyIngestPassword(password))
+    : false;
   if (ok) {
-    await guardDb(rt.store, () => clearFailures(rt.store.auth, INGEST_PASSWORD_RULE, clientIp));
+    await guardDb(services.store, () => clearFailures(services.store.auth, INGEST_PASSWORD_RULE, clientIp));
     return true;
   }
-  await guardDb(rt.store, () => recordFailure(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()));
-  rt.log.warn("ingest.invalid_password", { client_ip: clientIp, password_given: !!password });
+  await guardDb(services.store, () =>
+    recordFailure(services.store.auth, INGEST_PASSWORD_RULE, clientIp, services.clock.now()),
+  );
+  services.log.warn("ingest.invalid_password", { client_ip: clientIp, password_given: !!password });
   return false;
 }
 
@@ -319,19 +330,22 @@ function tooManyAttempts(wait: number): AppError {
  * process recognised it without a verification.
  */
 export async function refuseIfThrottled(
-  rt: Pick<Services, "store" | "clock">,
+  services: Pick<Services, "store" | "clock">,
   clientIp: string,
 ): Promise<boolean> {
-  const { wait, counted } = await guardDb(rt.store, () =>
-    throttleState(rt.store.auth, INGEST_PASSWORD_RULE, clientIp, rt.clock.now()),
+  const { wait, counted } = await guardDb(services.store, () =>
+    throttleState(services.store.auth, INGEST_PASSWORD_RULE, clientIp, services.clock.now()),
   );
   if (wait > 0) throw tooManyAttempts(wait);
   return counted;
 }
 
 /** The address sent the right password: its wrong attempts and any block are forgotten at once. */
-export async function forgetWrongPasswords(rt: Pick<Services, "store">, clientIp: string): Promise<void> {
-  await guardDb(rt.store, () => clearFailures(rt.store.auth, INGEST_PASSWORD_RULE, clientIp));
+export async function forgetWrongPasswords(
+  services: Pick<Services, "store">,
+  clientIp: string,
+): Promise<void> {
+  await guardDb(services.store, () => clearFailures(services.store.auth, INGEST_PASSWORD_RULE, clientIp));
 }
 
 export interface EnqueueInput {
@@ -371,20 +385,21 @@ export interface FallbackStart {
  * (SPEC §11); else the primary's 429 `provider_quota_exhausted`.
  */
 export async function routeByQuota(
-  rt: Pick<Services, "quota" | "providers">,
+  services: Pick<Services, "quota" | "providers">,
   primary: string,
   fallback: FallbackConfig | null,
   format: ImageFormat,
 ): Promise<FallbackStart | null> {
   try {
-    await rt.quota.refuseIfExhausted(primary);
+    await services.quota.refuseIfExhausted(primary);
     return null;
   } catch (err) {
     if (!(err instanceof AppError) || err.code !== "provider_quota_exhausted" || !fallback) throw err;
-    const takesPhoto = format !== "heic" || (rt.providers.get(fallback.provider)?.spec.acceptsHeic ?? false);
-    if (!takesPhoto || !rt.providers.get(fallback.provider)) throw err;
+    const takesPhoto =
+      format !== "heic" || (services.providers.get(fallback.provider)?.spec.acceptsHeic ?? false);
+    if (!takesPhoto || !services.providers.get(fallback.provider)) throw err;
     try {
-      await rt.quota.refuseIfExhausted(fallback.provider);
+      await services.quota.refuseIfExhausted(fallback.provider);
     } catch {
       throw err;
     }
@@ -397,25 +412,25 @@ export async function routeByQuota(
  * the payload again, so a rejected upload leaves nothing behind.
  */
 export async function enqueueUpload(
-  rt: Pick<Services, "store" | "settings" | "media" | "templates" | "queue" | "clock" | "instanceId">,
+  services: Pick<Services, "store" | "settings" | "media" | "templates" | "queue" | "clock" | "instanceId">,
   input: EnqueueInput,
 ): Promise<AcceptedJob> {
   const { upload } = input;
-  const settings = await guardDb(rt.store, () => rt.settings.current());
-  const free = await rt.media.freeBytes();
+  const settings = await guardDb(services.store, () => services.settings.current());
+  const free = await services.media.freeBytes();
   if (free < upload.bytes.byteLength * 3 + DISK_RESERVE_BYTES) {
     throw new AppError("insufficient_storage", "The server's disk is full; the photo was not stored", {
       free_bytes: free,
     });
   }
   const id = randomUUID();
-  const createdAt = rt.clock.now();
+  const createdAt = services.clock.now();
   let payloadPath: string;
   try {
     // Not fsync'd: the photo is needed only while its booth waits. A killed process leaves it in
     // the page cache for the re-run; a power cut ends the booth's request anyway, and a re-run that
     // finds the payload gone fails the job — nothing paid for is lost. (Results are fsync'd.)
-    payloadPath = await rt.media.writeAtomic(`payloads/${id}.${EXT[upload.format]}`, upload.bytes, {
+    payloadPath = await services.media.writeAtomic(`payloads/${id}.${EXT[upload.format]}`, upload.bytes, {
       durable: false,
     });
   } catch (err) {
@@ -426,9 +441,9 @@ export async function enqueueUpload(
     throw err;
   }
   try {
-    const templates = await rt.templates.snapshot(input.slot.id);
+    const templates = await services.templates.snapshot(input.slot.id);
     const start = input.startOnFallback ?? null;
-    const outcome = await rt.queue.enqueue(
+    const outcome = await services.queue.enqueue(
       {
         id,
         slotId: input.slot.id,
@@ -444,7 +459,7 @@ export async function enqueueUpload(
         templates,
         createdAt,
         expiresAt: jobExpiresAt(input.receivedAt ?? createdAt, settings.syncResponseSeconds),
-        instanceId: rt.instanceId,
+        instanceId: services.instanceId,
         payloadPath,
         payloadMime: MIME[upload.format],
         payloadSize: upload.bytes.byteLength,
@@ -482,7 +497,7 @@ export async function enqueueUpload(
     return { id, slotId: input.slot.id, expiresAt: outcome.job.expiresAt };
   } catch (err) {
     // A payload the bucket will not let go of now is a leftover the sweep reclaims (no job has it).
-    await rt.media.remove(payloadPath).catch(() => {});
+    await services.media.remove(payloadPath).catch(() => {});
     if (isDatabaseUnavailable(err)) throw databaseUnavailable();
     throw err;
   }

@@ -225,32 +225,37 @@ interface SpoolState {
   dir: string;
   byAddress: Map<string, number>;
   total: number;
-  /** Address → when it last gave the right password (Date.now()), oldest first. */
+  /** Address → when it last gave the right password (the app clock, ms), oldest first. */
   knownBooths: Map<string, number>;
 }
 
-function rememberBooth(state: SpoolState, address: string): void {
+function rememberBooth(state: SpoolState, address: string, now: Date): void {
   state.knownBooths.delete(address);
-  state.knownBooths.set(address, Date.now());
+  state.knownBooths.set(address, now.getTime());
   if (state.knownBooths.size > KNOWN_BOOTHS_MAX) {
     state.knownBooths.delete(state.knownBooths.keys().next().value as string);
   }
 }
 
-function isKnownBooth(state: SpoolState, address: string): boolean {
+function isKnownBooth(state: SpoolState, address: string, now: Date): boolean {
   const at = state.knownBooths.get(address);
-  return at !== undefined && Date.now() - at < KNOWN_BOOTH_MS;
+  return at !== undefined && now.getTime() - at < KNOWN_BOOTH_MS;
 }
 
 /** Per server (the services object): its spool directory and who holds spool slots now. */
 const spoolStates = new WeakMap<object, SpoolState>();
 
-function spoolState(rt: Pick<Services, "config">): SpoolState {
-  let state = spoolStates.get(rt);
+function spoolState(services: Pick<Services, "config">): SpoolState {
+  let state = spoolStates.get(services);
   if (!state) {
-    state = { dir: join(rt.config.dataDir, "spool"), byAddress: new Map(), total: 0, knownBooths: new Map() };
+    state = {
+      dir: join(services.config.dataDir, "spool"),
+      byAddress: new Map(),
+      total: 0,
+      knownBooths: new Map(),
+    };
     sweepSpool(state.dir);
-    spoolStates.set(rt, state);
+    spoolStates.set(services, state);
   }
   return state;
 }
@@ -262,7 +267,7 @@ export type BoothDeps = Pick<Services, "config" | "store" | "settings" | "clock"
  * limit on: 413, then 400, then 401). Returns the upload only when the password is right.
  */
 export async function readBoothPhoto(
-  rt: BoothDeps,
+  services: BoothDeps,
   request: Request,
   limitBytes: number,
   clientIp: string,
@@ -277,7 +282,7 @@ export async function readBoothPhoto(
       },
     );
   }
-  const state = spoolState(rt);
+  const state = spoolState(services);
   let holdsSpool = false;
   const releaseSpool = () => {
     if (!holdsSpool) return;
@@ -288,7 +293,7 @@ export async function readBoothPhoto(
     else state.byAddress.delete(clientIp);
   };
   const admitSpool = () => {
-    if (holdsSpool || isKnownBooth(state, clientIp)) return;
+    if (holdsSpool || isKnownBooth(state, clientIp, services.clock.now())) return;
     if ((state.byAddress.get(clientIp) ?? 0) >= ANONYMOUS_PER_ADDRESS || state.total >= ANONYMOUS_TOTAL) {
       throw new AppError(
         "too_many_requests",
@@ -307,12 +312,12 @@ export async function readBoothPhoto(
     const gate = async (password: string | null) => {
       let ok = verdicts.get(password);
       if (ok === undefined) {
-        ok = await verifyIngestPassword(rt, password, clientIp);
+        ok = await verifyIngestPassword(services, password, clientIp);
         verdicts.set(password, ok);
       }
       if (ok) {
         releaseSpool();
-        rememberBooth(state, clientIp);
+        rememberBooth(state, clientIp, services.clock.now());
       }
       return ok;
     };

@@ -13,13 +13,13 @@ import { cancelJob, deleteJob, getJob, listJobs, parseJobQuery, rerunJob } from 
 
 const jobParams = t.Object({ id: t.String({ description: "Job id (UUID)" }) });
 
-export const jobsModule = (rt: Services) =>
+export const jobsModule = (services: Services) =>
   new Elysia({ name: "jobs" })
-    .use(authPlugin(rt))
+    .use(authPlugin(services))
     .get(
       "/api/jobs",
       async ({ query, request }) =>
-        listJobs(rt, parseJobQuery(query), await linkBaseFor(rt.settings, request)),
+        listJobs(services, parseJobQuery(query), await linkBaseFor(services.settings, request)),
       {
         scope: "slots:read",
         query: t.Object(JobQuery.properties),
@@ -34,7 +34,8 @@ export const jobsModule = (rt: Services) =>
     )
     .get(
       "/api/jobs/:id",
-      async ({ params, request }) => getJob(rt, params.id, await linkBaseFor(rt.settings, request)),
+      async ({ params, request }) =>
+        getJob(services, params.id, await linkBaseFor(services.settings, request)),
       {
         scope: "slots:read",
         params: jobParams,
@@ -50,7 +51,7 @@ export const jobsModule = (rt: Services) =>
     .post(
       "/api/jobs/:id/cancel",
       async ({ params, request, admin }) =>
-        cancelJob(rt, params.id, admin.username, await linkBaseFor(rt.settings, request)),
+        cancelJob(services, params.id, admin.username, await linkBaseFor(services.settings, request)),
       {
         scope: "jobs:write",
         params: jobParams,
@@ -67,7 +68,7 @@ export const jobsModule = (rt: Services) =>
     .delete(
       "/api/jobs/:id",
       async ({ params, admin, set }) => {
-        await deleteJob(rt, params.id, admin.username);
+        await deleteJob(services, params.id, admin.username);
         set.status = 204;
       },
       {
@@ -90,7 +91,7 @@ export const jobsModule = (rt: Services) =>
     .post(
       "/api/jobs/:id/rerun",
       async ({ params, admin, set }) => {
-        const out = await rerunJob(rt, params.id, admin.username);
+        const out = await rerunJob(services, params.id, admin.username);
         set.status = 202;
         return out;
       },

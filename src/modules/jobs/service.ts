@@ -127,11 +127,11 @@ export function jobView(j: JobRow, base: string) {
 export type JobView = ReturnType<typeof jobView>;
 
 export async function listJobs(
-  rt: Pick<Services, "store">,
+  services: Pick<Services, "store">,
   filters: JobFilters,
   base: string,
 ): Promise<{ data: JobView[]; meta: { page: number; page_size: number; total: number } }> {
-  const { rows, total } = await rt.store.jobs.list({
+  const { rows, total } = await services.store.jobs.list({
     statuses: filters.statuses,
     slotId: filters.slotId,
     source: filters.source,
@@ -147,16 +147,19 @@ export async function listJobs(
   };
 }
 
-async function requireJob(rt: Pick<Services, "store">, id: string): Promise<JobRow> {
-  const row = isUuid(id) ? await rt.store.jobs.get(id) : null;
+async function requireJob(services: Pick<Services, "store">, id: string): Promise<JobRow> {
+  const row = isUuid(id) ? await services.store.jobs.get(id) : null;
   if (!row) throw new AppError("job_not_found", "There is no job with this id", { job_id: id });
   return row;
 }
 
-export async function getJob(rt: Pick<Services, "store" | "clock">, id: string, base: string) {
-  const j = await requireJob(rt, id);
-  const [steps, reruns] = await Promise.all([rt.store.jobs.timeline(id), rt.store.jobs.rerunsOf(id)]);
-  const now = rt.clock.now().getTime();
+export async function getJob(services: Pick<Services, "store" | "clock">, id: string, base: string) {
+  const j = await requireJob(services, id);
+  const [steps, reruns] = await Promise.all([
+    services.store.jobs.timeline(id),
+    services.store.jobs.rerunsOf(id),
+  ]);
+  const now = services.clock.now().getTime();
   return {
     ...jobView(j, base),
     settings: j.settings,
@@ -197,22 +200,22 @@ export async function getJob(rt: Pick<Services, "store" | "clock">, id: string, 
  * call, and the booth still waiting on the job is answered 503 `job_cancelled`.
  */
 export async function cancelJob(
-  rt: Pick<Services, "store" | "queue" | "settings" | "log">,
+  services: Pick<Services, "store" | "queue" | "settings" | "log">,
   id: string,
   by: string,
   base: string,
 ): Promise<JobView> {
-  const existing = await requireJob(rt, id);
-  const row = await rt.queue.cancel(id, by);
+  const existing = await requireJob(services, id);
+  const row = await services.queue.cancel(id, by);
   if (!row) {
-    const now = (await rt.queue.get(id)) ?? existing;
+    const now = (await services.queue.get(id)) ?? existing;
     throw new AppError("job_not_active", `The job already ended (${now.status})`, {
       job_id: id,
       status: now.status,
     });
   }
-  await rt.settings.audit(by, "job.cancelled", { job_id: id, slot_id: row.slotId });
-  rt.log.info("admin.job_cancelled", { job_id: id, slot: row.slotId, by });
+  await services.settings.audit(by, "job.cancelled", { job_id: id, slot_id: row.slotId });
+  services.log.info("admin.job_cancelled", { job_id: id, slot: row.slotId, by });
   return jobView(row, base);
 }
 
@@ -225,15 +228,15 @@ export async function cancelJob(
  * job again changes nothing (still 204).
  */
 export async function deleteJob(
-  rt: Pick<Services, "store" | "queue" | "settings" | "log">,
+  services: Pick<Services, "store" | "queue" | "settings" | "log">,
   id: string,
   by: string,
 ): Promise<void> {
-  const existing = await requireJob(rt, id);
+  const existing = await requireJob(services, id);
   if (existing.deletedAt) return;
-  const row = await rt.queue.delete(id, by);
+  const row = await services.queue.delete(id, by);
   if (!row) {
-    const now = (await rt.queue.get(id)) ?? existing;
+    const now = (await services.queue.get(id)) ?? existing;
     if (now.deletedAt) return;
     throw new AppError(
       "job_active",
@@ -244,7 +247,7 @@ export async function deleteJob(
       },
     );
   }
-  await rt.settings.audit(by, "job.deleted", { job_id: id, slot_id: row.slotId, status: row.status });
+  await services.settings.audit(by, "job.deleted", { job_id: id, slot_id: row.slotId, status: row.status });
 }
 
 /**
@@ -254,8 +257,8 @@ export async function deleteJob(
  * is still running, or its photo is gone (deleted, cancelled, or past the result retention).
  * The new job is queued (202); nobody waits for it: it is found in the jobs list and the gallery.
  */
-export async function rerunJob(rt: Services, id: string, by: string): Promise<{ job_id: string }> {
-  const old = await requireJob(rt, id);
+export async function rerunJob(services: Services, id: string, by: string): Promise<{ job_id: string }> {
+  const old = await requireJob(services, id);
   if (!isFinal(old.status)) {
     throw new AppError("job_active", "The job is still running", { job_id: id, status: old.status });
   }
@@ -271,21 +274,21 @@ export async function rerunJob(rt: Services, id: string, by: string): Promise<{ 
   if (old.deletedAt || !old.payloadPath) throw gone();
   let bytes: Uint8Array;
   try {
-    bytes = await rt.media.read(old.payloadPath);
+    bytes = await services.media.read(old.payloadPath);
   } catch {
     throw gone();
   }
-  const slot = await rt.store.slots.get(old.slotId);
+  const slot = await services.store.slots.get(old.slotId);
   if (!slot)
     throw new AppError("slot_not_found", `There is no slot "${old.slotId}"`, { slot_id: old.slotId });
   const upload: Upload = { bytes, format: "jpeg", filename: null, fields: new FormData() };
   await requireImage(upload, {
-    maxPixels: rt.config.maxImagePixels,
-    acceptsHeic: rt.providers.get(slot.provider)?.spec.acceptsHeic ?? false,
+    maxPixels: services.config.maxImagePixels,
+    acceptsHeic: services.providers.get(slot.provider)?.spec.acceptsHeic ?? false,
     provider: slot.provider,
   });
-  const startOnFallback = await routeByQuota(rt, slot.provider, slot.fallback ?? null, upload.format);
-  const job = await enqueueUpload(rt, {
+  const startOnFallback = await routeByQuota(services, slot.provider, slot.fallback ?? null, upload.format);
+  const job = await enqueueUpload(services, {
     slot,
     source: "rerun",
     upload,
@@ -301,7 +304,7 @@ export async function rerunJob(rt: Services, id: string, by: string): Promise<{ 
     clientIp: old.clientIp,
     createdBy: by,
   });
-  await rt.settings.audit(by, "job.rerun", { job_id: old.id, new_job_id: job.id, slot_id: old.slotId });
-  rt.log.info("admin.job_rerun", { job_id: old.id, new_job_id: job.id, slot: old.slotId, by });
+  await services.settings.audit(by, "job.rerun", { job_id: old.id, new_job_id: job.id, slot_id: old.slotId });
+  services.log.info("admin.job_rerun", { job_id: old.id, new_job_id: job.id, slot: old.slotId, by });
   return { job_id: job.id };
 }

@@ -8,17 +8,17 @@ import type { Services } from "../../services";
 import { op } from "../openapi/docs";
 import { gaugeSnapshot } from "./service";
 
-export const metricsModule = (rt: Services) =>
+export const metricsModule = (services: Services) =>
   new Elysia({ name: "metrics" }).get(
     "/metrics",
     async () => {
       try {
-        rt.metrics.setGauges(await gaugeSnapshot(rt));
+        services.metrics.setGauges(await gaugeSnapshot(services));
       } catch (err) {
-        rt.log.warn("metrics.gauges_failed", { error: err });
+        services.log.warn("metrics.gauges_failed", { error: err });
       }
-      return new Response(await rt.metrics.render(), {
-        headers: { "Content-Type": rt.metrics.contentType, "Cache-Control": "no-store" },
+      return new Response(await services.metrics.render(), {
+        headers: { "Content-Type": services.metrics.contentType, "Cache-Control": "no-store" },
       });
     },
     {

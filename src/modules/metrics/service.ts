@@ -4,24 +4,24 @@ import type { GaugeSnapshot } from "../../metrics";
 import type { Services } from "../../services";
 
 export async function gaugeSnapshot(
-  rt: Pick<Services, "store" | "queue" | "media" | "workers" | "settings" | "quota">,
+  services: Pick<Services, "store" | "queue" | "media" | "workers" | "settings" | "quota">,
 ): Promise<GaugeSnapshot> {
   const [queue, mediaBytes, disk, cleanup, settings, quotas] = await Promise.all([
-    rt.queue.counts(),
-    rt.media.bytesByKind(),
-    rt.media.diskUsage(),
-    lastCleanup(rt),
-    rt.settings.current(),
-    rt.quota.states(),
+    services.queue.counts(),
+    services.media.bytesByKind(),
+    services.media.diskUsage(),
+    lastCleanup(services),
+    services.settings.current(),
+    services.quota.states(),
   ]);
   return {
     queue,
-    inFlight: rt.workers.inFlight,
+    inFlight: services.workers.inFlight,
     mediaBytes,
     disk,
     lastCleanupAt: cleanup?.finishedAt ?? null,
     syncResponseSeconds: settings.syncResponseSeconds,
     quotas: quotas.map((q) => ({ provider: q.provider, usedRatio: q.usedRatio })),
-    dbStatements: rt.store.statementsSent(),
+    dbStatements: services.store.statementsSent(),
   };
 }

@@ -12,7 +12,7 @@ import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 import { createPreset, listAllPresets, removePreset } from "./service";
 
-export const presetsModule = (rt: Services) =>
+export const presetsModule = (services: Services) =>
   new Elysia({ name: "presets" })
     .get(
       "/presets/:id/sample.svg",
@@ -29,10 +29,10 @@ export const presetsModule = (rt: Services) =>
       },
       { detail: { hide: true } },
     )
-    .use(authPlugin(rt))
+    .use(authPlugin(services))
     .get(
       "/api/presets",
-      async ({ query }) => ({ data: await listAllPresets(rt, isLang(query.lang) ? query.lang : "ru") }),
+      async ({ query }) => ({ data: await listAllPresets(services, isLang(query.lang) ? query.lang : "ru") }),
       {
         scope: "slots:read",
         detail: op({
@@ -50,7 +50,7 @@ export const presetsModule = (rt: Services) =>
       async ({ request, admin, set }) => {
         const body = (await readJson(request)) as Record<string, unknown>;
         const preset = await createPreset(
-          rt,
+          services,
           {
             name: body?.name,
             provider: body?.provider,
@@ -78,7 +78,7 @@ export const presetsModule = (rt: Services) =>
     .delete(
       "/api/presets/:id",
       async ({ params, admin, set }) => {
-        await removePreset(rt, params.id, admin.username);
+        await removePreset(services, params.id, admin.username);
         set.status = 204;
         return null;
       },

@@ -35,9 +35,9 @@ export interface PresetView {
 }
 
 /** A curated preset's variant as slot settings in one language. */
-function variantChoice(rt: Deps, p: CuratedPreset, index: number, lang: Lang): SlotChoice {
+function variantChoice(services: Deps, p: CuratedPreset, index: number, lang: Lang): SlotChoice {
   const v = p.variants[index]!;
-  const op = rt.providers.operation(v.provider, v.operation);
+  const op = services.providers.operation(v.provider, v.operation);
   const settings: Record<string, unknown> = { ...(v.settings ?? {}) };
   if (op && op.prompt !== "none") settings.prompt = (v.prompt ?? p.prompt)[lang];
   if (v.provider === "turbotext" && op?.settings.properties.original_language)
@@ -45,10 +45,10 @@ function variantChoice(rt: Deps, p: CuratedPreset, index: number, lang: Lang): S
   return { provider: v.provider, operation: v.operation, settings };
 }
 
-export function curatedView(rt: Deps, p: CuratedPreset, lang: Lang): PresetView {
+export function curatedView(services: Deps, p: CuratedPreset, lang: Lang): PresetView {
   const variants = p.variants
-    .map((_, i) => variantChoice(rt, p, i, lang))
-    .filter((c) => rt.providers.operation(c.provider, c.operation));
+    .map((_, i) => variantChoice(services, p, i, lang))
+    .filter((c) => services.providers.operation(c.provider, c.operation));
   return {
     id: p.id,
     kind: "curated",
@@ -76,15 +76,15 @@ function customView(row: PresetRow): PresetView {
   };
 }
 
-export async function listAllPresets(rt: Deps, lang: Lang): Promise<PresetView[]> {
-  const custom = await rt.store.presets.list();
-  return [...CURATED_PRESETS.map((p) => curatedView(rt, p, lang)), ...custom.map(customView)];
+export async function listAllPresets(services: Deps, lang: Lang): Promise<PresetView[]> {
+  const custom = await services.store.presets.list();
+  return [...CURATED_PRESETS.map((p) => curatedView(services, p, lang)), ...custom.map(customView)];
 }
 
-export async function findPreset(rt: Deps, id: string, lang: Lang): Promise<PresetView> {
+export async function findPreset(services: Deps, id: string, lang: Lang): Promise<PresetView> {
   const curated = curatedPreset(id);
-  if (curated) return curatedView(rt, curated, lang);
-  const row = UUID.test(id) ? await rt.store.presets.get(id) : null;
+  if (curated) return curatedView(services, curated, lang);
+  const row = UUID.test(id) ? await services.store.presets.get(id) : null;
   if (!row) throw new AppError("preset_not_found", `There is no preset "${id.slice(0, 80)}"`);
   return customView(row);
 }
@@ -96,12 +96,12 @@ export async function findPreset(rt: Deps, id: string, lang: Lang): Promise<Pres
  * stay the same; the result is completed with defaults by the provider's schema.
  */
 export async function applyPreset(
-  rt: Deps,
+  services: Deps,
   id: string,
   current: SlotChoice,
   lang: Lang,
 ): Promise<SlotChoice> {
-  const preset = await findPreset(rt, id, lang);
+  const preset = await findPreset(services, id, lang);
   const variant = preset.variants.find((c) => c.provider === current.provider) ?? preset.variants[0];
   if (!variant) throw new AppError("preset_not_found", `Preset "${id}" has nothing this server can run`);
   const same = variant.provider === current.provider && variant.operation === current.operation;
@@ -109,7 +109,7 @@ export async function applyPreset(
     ? Object.fromEntries(Object.entries(current.settings).filter(([k]) => k !== "prompt"))
     : {};
   const settings = { ...kept, ...variant.settings };
-  const checked = rt.providers.validate(variant.provider, variant.operation, settings);
+  const checked = services.providers.validate(variant.provider, variant.operation, settings);
   return {
     provider: variant.provider,
     operation: variant.operation,
@@ -119,7 +119,7 @@ export async function applyPreset(
 
 /** Saves slot settings as a preset (validated like a slot), audited. */
 export async function createPreset(
-  rt: Deps,
+  services: Deps,
   input: { name: unknown; provider: unknown; operation: unknown; settings: unknown },
   by: string,
 ): Promise<PresetView> {
@@ -128,38 +128,38 @@ export async function createPreset(
   if (!name || name.length > PRESET_NAME_MAX) {
     errors.push({ field: "name", message: `Expected a name of 1–${PRESET_NAME_MAX} characters` });
   }
-  const checked = rt.providers.validate(
+  const checked = services.providers.validate(
     String(input.provider ?? ""),
     String(input.operation ?? ""),
     input.settings ?? {},
   );
   if (!checked.ok) errors.push(...checked.errors);
   if (errors.length || !checked.ok) throw validationFailed(errors);
-  const row = await rt.store.presets.insert({
+  const row = await services.store.presets.insert({
     id: randomUUID(),
     name,
     provider: String(input.provider),
     operation: String(input.operation),
     settings: checked.settings,
     createdBy: by,
-    createdAt: rt.clock.now(),
+    createdAt: services.clock.now(),
   });
-  await rt.settings.audit(by, "preset.created", {
+  await services.settings.audit(by, "preset.created", {
     preset_id: row.id,
     name: row.name,
     provider: row.provider,
     operation: row.operation,
   });
-  rt.log.info("admin.preset_created", { by, preset_id: row.id, provider: row.provider });
+  services.log.info("admin.preset_created", { by, preset_id: row.id, provider: row.provider });
   return customView(row);
 }
 
-export async function removePreset(rt: Deps, id: string, by: string): Promise<void> {
+export async function removePreset(services: Deps, id: string, by: string): Promise<void> {
   if (curatedPreset(id)) {
     throw new AppError("preset_read_only", "Curated presets are part of the product and cannot be deleted");
   }
-  const row = UUID.test(id) ? await rt.store.presets.remove(id) : null;
+  const row = UUID.test(id) ? await services.store.presets.remove(id) : null;
   if (!row) throw new AppError("preset_not_found", `There is no preset "${id.slice(0, 80)}"`);
-  await rt.settings.audit(by, "preset.deleted", { preset_id: row.id, name: row.name });
-  rt.log.info("admin.preset_deleted", { by, preset_id: row.id });
+  await services.settings.audit(by, "preset.deleted", { preset_id: row.id, name: row.name });
+  services.log.info("admin.preset_deleted", { by, preset_id: row.id });
 }

@@ -25,8 +25,8 @@ export function quotaJson(q: QuotaState) {
   };
 }
 
-export function providerCatalogue(rt: Services) {
-  return rt.providers.list().map(({ spec }) => ({
+export function providerCatalogue(services: Services) {
+  return services.providers.list().map(({ spec }) => ({
     id: spec.id,
     label: spec.label,
     needs_public_url: spec.needsPublicUrl,
@@ -44,10 +44,10 @@ export function providerCatalogue(rt: Services) {
   }));
 }
 
-export const providersModule = (rt: Services) =>
+export const providersModule = (services: Services) =>
   new Elysia({ name: "providers" })
-    .use(authPlugin(rt))
-    .get("/api/providers", () => ({ data: providerCatalogue(rt) }), {
+    .use(authPlugin(services))
+    .get("/api/providers", () => ({ data: providerCatalogue(services) }), {
       scope: "slots:read",
       detail: op({
         tag: "providers",
@@ -55,7 +55,7 @@ export const providersModule = (rt: Services) =>
         scope: "slots:read",
       }),
     })
-    .get("/api/providers/usage", async () => ({ data: (await rt.quota.states()).map(quotaJson) }), {
+    .get("/api/providers/usage", async () => ({ data: (await services.quota.states()).map(quotaJson) }), {
       scope: "stats:read",
       detail: op({
         tag: "providers",
@@ -76,7 +76,7 @@ export const providersModule = (rt: Services) =>
             `"${params.id}" has no quota to resume (gemini, turbotext or openai)`,
           );
         }
-        return quotaJson(await rt.quota.resume(params.id, admin.username));
+        return quotaJson(await services.quota.resume(params.id, admin.username));
       },
       {
         scope: "settings:write",
@@ -104,7 +104,7 @@ export const providersModule = (rt: Services) =>
         const parsed = await readJson(request);
         const body = (parsed && typeof parsed === "object" ? parsed : {}) as Record<string, unknown>;
         const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
-        return checkProvider(rt, params.id, {
+        return checkProvider(services, params.id, {
           apiKey: str(body.api_key),
           model: str(body.model),
           by: admin.username,

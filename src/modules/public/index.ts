@@ -7,13 +7,13 @@ import { resultFilename } from "../ingest/outcome";
 import { op } from "../openapi/docs";
 import { expiryHeaders, findServableResult, thumbnailOf } from "./service";
 
-export const publicModule = (rt: Services) =>
+export const publicModule = (services: Services) =>
   new Elysia({ name: "public" })
     .get(
       "/public/results/:jobId",
       async ({ params, query }) => {
-        const job = await findServableResult(rt, params.jobId);
-        const body = await rt.media.body(job.resultPath!);
+        const job = await findServableResult(services, params.jobId);
+        const body = await services.media.body(job.resultPath!);
         // Removed between the check and now (the cleaner): as expired as the check would have said.
         if (!body) throw new AppError("result_expired", "This result is no longer kept", { job_id: job.id });
         const kind = query.download ? "attachment" : "inline";
@@ -22,7 +22,7 @@ export const publicModule = (rt: Services) =>
             "Content-Type": job.resultMime ?? "application/octet-stream",
             "Content-Disposition": contentDisposition(kind, resultFilename(job)),
             "X-Content-Type-Options": "nosniff",
-            ...expiryHeaders(job.resultExpiresAt, rt.clock.now()),
+            ...expiryHeaders(job.resultExpiresAt, services.clock.now()),
           },
         });
       },
@@ -41,9 +41,9 @@ export const publicModule = (rt: Services) =>
     .get(
       "/public/results/:jobId/thumb",
       async ({ params }) => {
-        const job = await findServableResult(rt, params.jobId);
-        const thumbPath = await thumbnailOf(rt, job);
-        const body = thumbPath ? await rt.media.body(thumbPath) : null;
+        const job = await findServableResult(services, params.jobId);
+        const thumbPath = await thumbnailOf(services, job);
+        const body = thumbPath ? await services.media.body(thumbPath) : null;
         if (!body) {
           throw new AppError("thumbnail_not_found", "This result has no thumbnail", { job_id: job.id });
         }
@@ -51,7 +51,7 @@ export const publicModule = (rt: Services) =>
           headers: {
             "Content-Type": "image/webp",
             "X-Content-Type-Options": "nosniff",
-            ...expiryHeaders(job.resultExpiresAt, rt.clock.now()),
+            ...expiryHeaders(job.resultExpiresAt, services.clock.now()),
           },
         });
       },
@@ -67,11 +67,11 @@ export const publicModule = (rt: Services) =>
     .get(
       "/public/media/:id",
       async ({ params }) => {
-        const obj = /^[A-Za-z0-9_-]{43}$/.test(params.id) ? await rt.objects.get(params.id) : null;
+        const obj = /^[A-Za-z0-9_-]{43}$/.test(params.id) ? await services.objects.get(params.id) : null;
         if (!obj) throw new AppError("media_not_found", "There is no media object with this id");
-        const now = rt.clock.now();
+        const now = services.clock.now();
         const live = !obj.deletedAt && obj.expiresAt.getTime() > now.getTime();
-        const body = live ? await rt.media.body(obj.path) : null;
+        const body = live ? await services.media.body(obj.path) : null;
         if (!body) {
           throw new AppError("media_expired", "This media link has expired", {
             expires_at: obj.expiresAt.toISOString(),

@@ -8,11 +8,11 @@ import { isUuid } from "../../lib/http";
 import { thumbnail } from "../../media/images";
 import type { Services } from "../../services";
 
-export async function findServableResult(rt: Services, jobId: string): Promise<JobRow> {
+export async function findServableResult(services: Services, jobId: string): Promise<JobRow> {
   const notFound = () =>
     new AppError("result_not_found", "There is no result with this id", { job_id: jobId });
   if (!isUuid(jobId)) throw notFound();
-  const job = await rt.queue.get(jobId);
+  const job = await services.queue.get(jobId);
   if (job?.deletedAt) {
     throw new AppError("result_deleted", "The photo was removed at the studio's request", { job_id: jobId });
   }
@@ -23,8 +23,8 @@ export async function findServableResult(rt: Services, jobId: string): Promise<J
       result_expires_at: job.resultExpiresAt?.toISOString() ?? null,
     });
   if (job.resultDeletedAt || !job.resultPath) throw expired();
-  if (job.resultExpiresAt && job.resultExpiresAt.getTime() <= rt.clock.now().getTime()) throw expired();
-  if (!(await rt.media.exists(job.resultPath))) throw expired();
+  if (job.resultExpiresAt && job.resultExpiresAt.getTime() <= services.clock.now().getTime()) throw expired();
+  if (!(await services.media.exists(job.resultPath))) throw expired();
   return job;
 }
 
@@ -43,29 +43,29 @@ const making = new Map<string, Promise<string | null>>();
  * path, and only for results someone looks at. Null when it cannot be made (a HEIC result kept as
  * "original" cannot be decoded here).
  */
-export async function thumbnailOf(rt: Services, job: JobRow): Promise<string | null> {
-  if (job.thumbPath && (await rt.media.exists(job.thumbPath))) return job.thumbPath;
+export async function thumbnailOf(services: Services, job: JobRow): Promise<string | null> {
+  if (job.thumbPath && (await services.media.exists(job.thumbPath))) return job.thumbPath;
   let pending = making.get(job.id);
   if (!pending) {
-    pending = makeThumbnail(rt, job).finally(() => making.delete(job.id));
+    pending = makeThumbnail(services, job).finally(() => making.delete(job.id));
     making.set(job.id, pending);
   }
   return pending;
 }
 
-async function makeThumbnail(rt: Services, job: JobRow): Promise<string | null> {
+async function makeThumbnail(services: Services, job: JobRow): Promise<string | null> {
   let webp: Uint8Array;
   try {
-    webp = await thumbnail(await rt.media.read(job.resultPath!));
+    webp = await thumbnail(await services.media.read(job.resultPath!));
   } catch (err) {
-    rt.log.warn("result.thumbnail_failed", { job_id: job.id, slot: job.slotId, error: err });
+    services.log.warn("result.thumbnail_failed", { job_id: job.id, slot: job.slotId, error: err });
     return null;
   }
   // It can always be made again from the result, so it needs no fsync.
-  const path = await rt.media.writeAtomic(`results/${job.id}.thumb.webp`, webp, { durable: false });
-  if (!(await rt.queue.recordThumbnail(job.id, path))) {
+  const path = await services.media.writeAtomic(`results/${job.id}.thumb.webp`, webp, { durable: false });
+  if (!(await services.queue.recordThumbnail(job.id, path))) {
     // The result was purged while we encoded: leave nothing behind.
-    await rt.media.remove(path);
+    await services.media.remove(path);
     return null;
   }
   return path;

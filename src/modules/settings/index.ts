@@ -10,14 +10,14 @@ import { op } from "../openapi/docs";
 import { SettingsUpdate, SettingsViewSchema } from "./model";
 import { getSettings, updateSettings } from "./service";
 
-export const settingsModule = (rt: Services) =>
+export const settingsModule = (services: Services) =>
   new Elysia({ name: "settings" })
-    .use(authPlugin(rt))
+    .use(authPlugin(services))
     .get(
       "/api/settings",
       async ({ set }) => {
         set.headers["cache-control"] = "no-store";
-        return getSettings(rt);
+        return getSettings(services);
       },
       {
         scope: "settings:read",
@@ -32,7 +32,7 @@ export const settingsModule = (rt: Services) =>
     .put(
       "/api/settings",
       async ({ request, admin, set }) => {
-        const { settings } = await updateSettings(rt, await readJson(request), admin.username);
+        const { settings } = await updateSettings(services, await readJson(request), admin.username);
         set.headers["cache-control"] = "no-store";
         return settings;
       },
@@ -60,7 +60,7 @@ export const settingsModule = (rt: Services) =>
     .post(
       "/api/media/cache/purge",
       ({ admin, set }) => {
-        const { started } = rt.purges.start(admin.username);
+        const { started } = services.purges.start(admin.username);
         set.status = 202;
         return { status: started ? "started" : "already_running", trigger: "api" };
       },

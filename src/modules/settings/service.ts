@@ -15,15 +15,15 @@ import { KEYED_PROVIDERS, RANGES, SettingsUpdate } from "./model";
 
 const GENERATED_PASSWORD_LENGTH = 12;
 
-export async function getSettings(rt: Pick<Services, "settings">) {
-  const s = await rt.settings.current();
-  const pw = await rt.settings.meta(KEYS.ingestPassword);
+export async function getSettings(services: Pick<Services, "settings">) {
+  const s = await services.settings.current();
+  const pw = await services.settings.meta(KEYS.ingestPassword);
   const keys: Record<
     string,
     { configured: boolean; source: string | null; updated_at: string | null; updated_by: string | null }
   > = {};
   for (const id of KEYED_PROVIDERS) {
-    const k = await rt.settings.providerKeyStatus(id);
+    const k = await services.settings.providerKeyStatus(id);
     keys[id] = {
       configured: k.configured,
       source: k.source,
@@ -47,14 +47,14 @@ export async function getSettings(rt: Pick<Services, "settings">) {
       updated_by: pw.updatedBy,
     } as { is_set: boolean; updated_at: string | null; updated_by: string | null; value?: string },
     provider_keys: keys,
-    notify: await notifyView(rt),
+    notify: await notifyView(services),
     ranges: RANGES,
   };
 }
 
 /** The notification fields as the API and the settings page show them (never a secret in full). */
-export async function notifyView(rt: Pick<Services, "settings">) {
-  const s = await rt.settings.notifyStatus();
+export async function notifyView(services: Pick<Services, "settings">) {
+  const s = await services.settings.notifyStatus();
   const one = (f: (typeof s)[keyof typeof s]) => ({
     source: f.source,
     shown: f.shown,
@@ -144,7 +144,7 @@ export function normalizePublicBaseUrl(value: string | null): string | null {
  * A new ingest password works — and the old one stops working — as soon as this returns.
  */
 export async function updateSettings(
-  rt: Pick<Services, "settings" | "log" | "config">,
+  services: Pick<Services, "settings" | "log" | "config">,
   body: unknown,
   by: string,
 ): Promise<{ settings: SettingsView; generatedPassword: string | null }> {
@@ -155,11 +155,11 @@ export async function updateSettings(
       { field: "ingest_password", message: 'Send either {"value": "…"} or {"generate": true}' },
     ]);
   }
-  refuseControlCharacters(input, rt.config.notify.allowLan);
+  refuseControlCharacters(input, services.config.notify.allowLan);
   const publicBaseUrl =
     input.public_base_url === undefined ? undefined : normalizePublicBaseUrl(input.public_base_url);
 
-  const before = await rt.settings.current();
+  const before = await services.settings.current();
   // The primary needs some of the deadline: the fallback's share stays below the whole of it.
   const sync = input.sync_response_seconds ?? before.syncResponseSeconds;
   const fallbackMin = input.fallback_min_seconds ?? before.fallbackMinSeconds;
@@ -178,7 +178,7 @@ export async function updateSettings(
   const changed: Record<string, { from: unknown; to: unknown }> = {};
   const put = async (key: string, from: unknown, to: unknown) => {
     if (to === undefined || JSON.stringify(from) === JSON.stringify(to)) return;
-    await rt.settings.set(key, to, by);
+    await services.settings.set(key, to, by);
     changed[key] = { from, to };
   };
   await put(KEYS.syncResponseSeconds, before.syncResponseSeconds, input.sync_response_seconds);
@@ -206,36 +206,36 @@ export async function updateSettings(
   await put(KEYS.currency, before.currency, input.currency);
   if (publicBaseUrl === null) {
     // Cleared: the stored value goes, PUBLIC_BASE_URL from the environment (if any) applies again.
-    if (await rt.settings.remove(KEYS.publicBaseUrl))
+    if (await services.settings.remove(KEYS.publicBaseUrl))
       changed[KEYS.publicBaseUrl] = { from: before.publicBaseUrl, to: null };
   } else {
     await put(KEYS.publicBaseUrl, before.publicBaseUrl, publicBaseUrl);
   }
   if (Object.keys(changed).length) {
-    await rt.settings.audit(by, "settings.updated", { changed });
-    rt.log.info("admin.settings_updated", { by, changed: Object.keys(changed) });
+    await services.settings.audit(by, "settings.updated", { changed });
+    services.log.info("admin.settings_updated", { by, changed: Object.keys(changed) });
   }
 
   let generatedPassword: string | null = null;
   if (pw) {
     const value = pw.value ?? generatePassword(GENERATED_PASSWORD_LENGTH);
     if (pw.generate) generatedPassword = value;
-    await rt.settings.setIngestPassword(value, by);
-    rt.log.info("admin.ingest_password_rotated", { by, generated: !!pw.generate });
+    await services.settings.setIngestPassword(value, by);
+    services.log.info("admin.ingest_password_rotated", { by, generated: !!pw.generate });
   }
 
   const notify = notifyUpdate(input);
-  if (notify) await rt.settings.setNotifyTargets(notify, by);
+  if (notify) await services.settings.setNotifyTargets(notify, by);
 
   for (const [id, entry] of Object.entries(input.provider_keys ?? {})) {
     if (!entry) continue;
     const apiKey = entry.api_key.trim();
-    await rt.settings.setProviderKey(id as ProviderId, apiKey === "" ? null : apiKey, by);
-    rt.log.info("admin.provider_key_changed", { by, provider: id, cleared: apiKey === "" });
+    await services.settings.setProviderKey(id as ProviderId, apiKey === "" ? null : apiKey, by);
+    services.log.info("admin.provider_key_changed", { by, provider: id, cleared: apiKey === "" });
   }
 
-  rt.settings.invalidate();
-  const settings = await getSettings(rt);
+  services.settings.invalidate();
+  const settings = await getSettings(services);
   if (generatedPassword) settings.ingest_password.value = generatedPassword;
   return { settings, generatedPassword };
 }

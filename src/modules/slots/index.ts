@@ -38,12 +38,14 @@ const templateParams = t.Object({ id: t.String(), tid: t.String({ description: "
 
 const etag = (version: number) => `"${version}"`;
 
-export const slotsModule = (rt: Services) =>
+export const slotsModule = (services: Services) =>
   new Elysia({ name: "slots" })
-    .use(authPlugin(rt))
+    .use(authPlugin(services))
     .get(
       "/api/slots",
-      async ({ request }) => ({ data: await listSlots(rt, await linkBaseFor(rt.settings, request)) }),
+      async ({ request }) => ({
+        data: await listSlots(services, await linkBaseFor(services.settings, request)),
+      }),
       {
         scope: "slots:read",
         detail: op({
@@ -57,7 +59,7 @@ export const slotsModule = (rt: Services) =>
     .get(
       "/api/slots/:id",
       async ({ params, request, set }) => {
-        const detail = await getSlot(rt, params.id, await linkBaseFor(rt.settings, request));
+        const detail = await getSlot(services, params.id, await linkBaseFor(services.settings, request));
         set.headers.etag = etag(detail.version);
         set.headers["cache-control"] = "no-store";
         return detail;
@@ -78,12 +80,12 @@ export const slotsModule = (rt: Services) =>
     .put(
       "/api/slots/:id",
       async ({ params, request, admin, set }) => {
-        const row = await updateSlot(rt, params.id, await readJson(request), {
+        const row = await updateSlot(services, params.id, await readJson(request), {
           ifMatch: request.headers.get("if-match"),
           by: admin.username,
         });
         set.headers.etag = etag(row.version);
-        return slotView(row, await linkBaseFor(rt.settings, request));
+        return slotView(row, await linkBaseFor(services.settings, request));
       },
       {
         scope: "slots:write",
@@ -105,12 +107,12 @@ export const slotsModule = (rt: Services) =>
     .post(
       "/api/slots/:id/test-run",
       async ({ params, request, admin, server }) => {
-        const slot = await findSlot(rt, params.id);
+        const slot = await findSlot(services, params.id);
         const upload = await readUpload(request, slot.sizeLimitMb * MB, ["test_image"]);
         const overrides = upload.fields.get("overrides");
         const fields = upload.fields.get("fields");
         return runTest(
-          rt,
+          services,
           params.id,
           {
             upload,
@@ -121,7 +123,7 @@ export const slotsModule = (rt: Services) =>
             signal: request.signal,
             hold: (seconds) => server?.timeout(request, seconds),
           },
-          await linkBaseFor(rt.settings, request),
+          await linkBaseFor(services.settings, request),
         );
       },
       {
@@ -154,7 +156,7 @@ export const slotsModule = (rt: Services) =>
     .post(
       "/api/slots/:id/reset_stats",
       async ({ params, admin }) => {
-        const row = await resetStats(rt, params.id, admin.username);
+        const row = await resetStats(services, params.id, admin.username);
         return { slot_id: row.id, stats_reset_at: row.statsResetAt?.toISOString() ?? null };
       },
       {
@@ -174,10 +176,10 @@ export const slotsModule = (rt: Services) =>
     .post(
       "/api/slots/:id/templates",
       async ({ params, request, admin, set }) => {
-        const slot = await findSlot(rt, params.id);
+        const slot = await findSlot(services, params.id);
         const upload = await readUpload(request, slot.sizeLimitMb * MB, ["file"]);
         const role = upload.fields.get("role");
-        const view = await addTemplate(rt, params.id, { upload, role, by: admin.username });
+        const view = await addTemplate(services, params.id, { upload, role, by: admin.username });
         set.status = 201;
         return view;
       },
@@ -203,7 +205,7 @@ export const slotsModule = (rt: Services) =>
     .delete(
       "/api/slots/:id/templates/:tid",
       async ({ params, query, admin, set }) => {
-        await removeTemplate(rt, params.id, params.tid, {
+        await removeTemplate(services, params.id, params.tid, {
           force: query.force === "true" || query.force === "1",
           by: admin.username,
         });
@@ -229,7 +231,7 @@ export const slotsModule = (rt: Services) =>
     .get(
       "/api/slots/:id/templates/:tid/preview",
       async ({ params }) => {
-        const file = await templateFile(rt, params.id, params.tid);
+        const file = await templateFile(services, params.id, params.tid);
         return new Response(file.body, {
           headers: {
             "Content-Type": file.mime,

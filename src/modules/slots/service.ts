@@ -64,14 +64,14 @@ export function templateView(row: TemplateMediaRow) {
 export type TemplateView = ReturnType<typeof templateView>;
 
 /** The slot row, or 404 `slot_not_found`. */
-export async function findSlot(rt: Pick<Services, "store">, slotId: string): Promise<SlotRow> {
-  const row = isSlotId(slotId) ? await rt.store.slots.get(slotId) : null;
+export async function findSlot(services: Pick<Services, "store">, slotId: string): Promise<SlotRow> {
+  const row = isSlotId(slotId) ? await services.store.slots.get(slotId) : null;
   if (!row) throw new AppError("slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
   return row;
 }
 
-export async function listSlots(rt: Pick<Services, "store">, base: string): Promise<SlotView[]> {
-  const rows = await rt.store.slots.list();
+export async function listSlots(services: Pick<Services, "store">, base: string): Promise<SlotView[]> {
+  const rows = await services.store.slots.list();
   return rows.map((r) => slotView(r, base));
 }
 
@@ -95,14 +95,14 @@ export interface SlotStats {
 
 /** Booth jobs (test runs excluded) created since the slot's last stats reset, by outcome. */
 export async function slotStatsSummary(
-  rt: Pick<Services, "store" | "clock">,
+  services: Pick<Services, "store" | "clock">,
   row: SlotRow,
 ): Promise<SlotStats> {
   const [rows, fallback] = await Promise.all([
-    rt.store.jobs.outcomeCounts(row.id, row.statsResetAt),
-    rt.store.jobs.fallbackSuccesses({
+    services.store.jobs.outcomeCounts(row.id, row.statsResetAt),
+    services.store.jobs.fallbackSuccesses({
       from: row.statsResetAt ?? new Date(0),
-      to: new Date(rt.clock.now().getTime() + 1),
+      to: new Date(services.clock.now().getTime() + 1),
       slotId: row.id,
     }),
   ]);
@@ -138,8 +138,8 @@ export async function slotStatsSummary(
 }
 
 /** Up to 10 newest results of the slot that can still be downloaded. */
-async function recentResults(rt: Pick<Services, "store" | "clock">, slotId: string, base: string) {
-  const rows = await rt.store.jobs.recentResults(slotId, rt.clock.now(), RECENT_RESULTS);
+async function recentResults(services: Pick<Services, "store" | "clock">, slotId: string, base: string) {
+  const rows = await services.store.jobs.recentResults(slotId, services.clock.now(), RECENT_RESULTS);
   return rows.map((r) => ({
     job_id: r.id,
     source: r.source,
@@ -151,40 +151,41 @@ async function recentResults(rt: Pick<Services, "store" | "clock">, slotId: stri
 
 /** What the slot page should point out: missing public URL, missing templates, stale settings. */
 async function slotWarnings(
-  rt: Pick<Services, "providers" | "settings">,
+  services: Pick<Services, "providers" | "settings">,
   row: SlotRow,
   templates: TemplateMediaRow[],
 ): Promise<string[]> {
   const warnings: string[] = [];
-  const provider = rt.providers.get(row.provider);
-  if (provider?.spec.needsPublicUrl && !(await rt.settings.current()).publicBaseUrl) {
+  const provider = services.providers.get(row.provider);
+  if (provider?.spec.needsPublicUrl && !(await services.settings.current()).publicBaseUrl) {
     warnings.push("public_base_url_missing");
   }
-  const op = rt.providers.operation(row.provider, row.operation);
+  const op = services.providers.operation(row.provider, row.operation);
   for (const need of op?.templates ?? []) {
     if (need.required && !templates.some((t) => t.role === need.role)) {
       warnings.push(`template_missing:${need.role}`);
     }
   }
-  if (!rt.providers.validate(row.provider, row.operation, row.settings).ok) warnings.push("invalid_settings");
+  if (!services.providers.validate(row.provider, row.operation, row.settings).ok)
+    warnings.push("invalid_settings");
   const fb = row.fallback;
-  if (fb && !rt.providers.validate(fb.provider, fb.operation, fb.settings).ok) {
+  if (fb && !services.providers.validate(fb.provider, fb.operation, fb.settings).ok) {
     warnings.push("fallback_invalid_settings");
   }
   return warnings;
 }
 
 export async function getSlot(
-  rt: Pick<Services, "store" | "templates" | "providers" | "settings" | "clock">,
+  services: Pick<Services, "store" | "templates" | "providers" | "settings" | "clock">,
   slotId: string,
   base: string,
 ) {
-  const row = await findSlot(rt, slotId);
-  const templates = await rt.templates.forSlot(slotId);
+  const row = await findSlot(services, slotId);
+  const templates = await services.templates.forSlot(slotId);
   const [recent, stats, warnings] = await Promise.all([
-    recentResults(rt, slotId, base),
-    slotStatsSummary(rt, row),
-    slotWarnings(rt, row, templates),
+    recentResults(services, slotId, base),
+    slotStatsSummary(services, row),
+    slotWarnings(services, row, templates),
   ]);
   return {
     ...slotView(row, base),
@@ -201,9 +202,9 @@ export async function getSlot(
 export const BOOTH_FIELD_JOBS = 50;
 
 /** The fields (form fields and URL query parameters) the booth sent with the slot's recent jobs. */
-export async function boothFields(rt: Pick<Services, "store">, slotId: string) {
-  await findSlot(rt, slotId);
-  return rt.store.jobs.boothFields(slotId, BOOTH_FIELD_JOBS);
+export async function boothFields(services: Pick<Services, "store">, slotId: string) {
+  await findSlot(services, slotId);
+  return services.store.jobs.boothFields(slotId, BOOTH_FIELD_JOBS);
 }
 
 /** A prompt filled with the booth's latest field values, as the provider would get it now. */
@@ -238,12 +239,12 @@ function versionConflict(current: number): AppError {
 }
 
 function checkProviderConfig(
-  rt: Pick<Services, "providers">,
+  services: Pick<Services, "providers">,
   provider: string,
   operation: string,
   settings: unknown,
 ): Record<string, unknown> {
-  const checked = rt.providers.validate(provider, operation, settings);
+  const checked = services.providers.validate(provider, operation, settings);
   if (!checked.ok) throw validationFailed(checked.errors);
   return settings as Record<string, unknown>;
 }
@@ -253,12 +254,12 @@ function checkProviderConfig(
  * `fallback.` (`fallback.provider`, `fallback.settings.prompt`…). Null stays null.
  */
 function checkFallback(
-  rt: Pick<Services, "providers">,
+  services: Pick<Services, "providers">,
   fallback: { provider: string; operation: string; settings?: Record<string, unknown> } | null,
 ): FallbackConfig | null {
   if (fallback === null) return null;
   const settings = fallback.settings ?? {};
-  const checked = rt.providers.validate(fallback.provider, fallback.operation, settings);
+  const checked = services.providers.validate(fallback.provider, fallback.operation, settings);
   if (!checked.ok) {
     throw validationFailed(checked.errors.map((e) => ({ ...e, field: `fallback.${e.field}` })));
   }
@@ -272,19 +273,20 @@ function checkFallback(
  * saves cannot both win. Bumps the version and records who changed what.
  */
 export async function updateSlot(
-  rt: Pick<Services, "store" | "providers" | "settings" | "clock" | "log">,
+  services: Pick<Services, "store" | "providers" | "settings" | "clock" | "log">,
   slotId: string,
   body: unknown,
   opts: { ifMatch: string | null | undefined; by: string },
 ): Promise<SlotRow> {
-  const row = await findSlot(rt, slotId);
+  const row = await findSlot(services, slotId);
   const input = validate(SlotUpdate, body);
   const wanted = parseIfMatch(opts.ifMatch);
   if (wanted !== null && wanted !== row.version) throw versionConflict(row.version);
   const provider = input.provider ?? row.provider;
   const operation = input.operation ?? row.operation;
-  const settings = checkProviderConfig(rt, provider, operation, input.settings ?? row.settings);
-  const fallback = input.fallback === undefined ? (row.fallback ?? null) : checkFallback(rt, input.fallback);
+  const settings = checkProviderConfig(services, provider, operation, input.settings ?? row.settings);
+  const fallback =
+    input.fallback === undefined ? (row.fallback ?? null) : checkFallback(services, input.fallback);
   const next = {
     name: input.name?.trim() ?? row.name,
     enabled: input.enabled ?? row.enabled,
@@ -299,14 +301,20 @@ export async function updateSlot(
   const changed = (Object.keys(next) as (keyof typeof next)[]).filter(
     (k) => JSON.stringify(next[k]) !== JSON.stringify(row[k] ?? null),
   );
-  const updated = await rt.store.slots.updateIfVersion(slotId, row.version, next, opts.by, rt.clock.now());
-  if (!updated) throw versionConflict((await findSlot(rt, slotId)).version);
-  await rt.settings.audit(opts.by, "slot.updated", {
+  const updated = await services.store.slots.updateIfVersion(
+    slotId,
+    row.version,
+    next,
+    opts.by,
+    services.clock.now(),
+  );
+  if (!updated) throw versionConflict((await findSlot(services, slotId)).version);
+  await services.settings.audit(opts.by, "slot.updated", {
     slot_id: slotId,
     version: updated.version,
     changed: changed.map(snake),
   });
-  rt.log.info("admin.slot_updated", { slot: slotId, version: updated.version, by: opts.by });
+  services.log.info("admin.slot_updated", { slot: slotId, version: updated.version, by: opts.by });
   return updated;
 }
 
@@ -315,13 +323,13 @@ function snake(k: string): string {
 }
 
 export async function resetStats(
-  rt: Pick<Services, "store" | "settings" | "clock">,
+  services: Pick<Services, "store" | "settings" | "clock">,
   slotId: string,
   by: string,
 ): Promise<SlotRow> {
-  await findSlot(rt, slotId);
-  const row = await rt.store.slots.resetStats(slotId, rt.clock.now());
-  await rt.settings.audit(by, "slot.stats_reset", { slot_id: slotId });
+  await findSlot(services, slotId);
+  const row = await services.store.slots.resetStats(slotId, services.clock.now());
+  await services.settings.audit(by, "slot.stats_reset", { slot_id: slotId });
   return row!;
 }
 
@@ -398,26 +406,26 @@ export function parseTestFields(raw: string | null): Record<string, string> {
  * Success returns the links and timings; a failure throws the same error the booth would get.
  */
 export async function runTest(
-  rt: Services,
+  services: Services,
   slotId: string,
   input: TestRunInput,
   base: string,
 ): Promise<TestRunResult> {
-  const row = await findSlot(rt, slotId);
+  const row = await findSlot(services, slotId);
   const overrides = parseOverrides(input.overrides);
   const fields = parseTestFields(input.fields ?? null);
   const provider = overrides.provider ?? row.provider;
   await requireImage(input.upload, {
-    maxPixels: rt.config.maxImagePixels,
-    acceptsHeic: rt.providers.get(provider)?.spec.acceptsHeic ?? false,
+    maxPixels: services.config.maxImagePixels,
+    acceptsHeic: services.providers.get(provider)?.spec.acceptsHeic ?? false,
     provider,
   });
   const operation = overrides.operation ?? row.operation;
-  const settings = checkProviderConfig(rt, provider, operation, overrides.settings ?? row.settings);
+  const settings = checkProviderConfig(services, provider, operation, overrides.settings ?? row.settings);
   // The fallback the booth would fall back to — or the unsaved one — is part of the test.
   const fallback =
-    overrides.fallback === undefined ? (row.fallback ?? null) : checkFallback(rt, overrides.fallback);
-  const { final } = await acceptAndWait(rt, {
+    overrides.fallback === undefined ? (row.fallback ?? null) : checkFallback(services, overrides.fallback);
+  const { final } = await acceptAndWait(services, {
     slot: row,
     source: "test_run",
     upload: input.upload,
@@ -433,10 +441,16 @@ export async function runTest(
     signal: input.signal,
     hold: input.hold,
     onAccepted: (job) =>
-      rt.log.info("admin.test_run", { job_id: job.id, slot: slotId, by: input.by, provider, operation }),
+      services.log.info("admin.test_run", {
+        job_id: job.id,
+        slot: slotId,
+        by: input.by,
+        provider,
+        operation,
+      }),
   });
   if (!final) throw new AppError("client_closed", "The client closed the connection");
-  const failure = outcomeError(rt, final);
+  const failure = outcomeError(services, final);
   if (failure) throw failure;
   const links = resultLinks(base, final.id);
   return {
@@ -454,19 +468,19 @@ export async function runTest(
 
 /** Stores a template image for a role. Checked by magic bytes (415); never creates a job. */
 export async function addTemplate(
-  rt: Pick<Services, "store" | "templates" | "settings" | "clock" | "config">,
+  services: Pick<Services, "store" | "templates" | "settings" | "clock" | "config">,
   slotId: string,
   input: { upload: Upload; role: unknown; by: string },
 ): Promise<TemplateView> {
-  await findSlot(rt, slotId);
+  await findSlot(services, slotId);
   const roleErrors = fieldErrors(TemplateRole, input.role, "role");
   if (roleErrors.length) throw validationFailed(roleErrors);
   const role = input.role as string;
   // Templates are previewed and may be sent to any provider: JPEG, PNG or WebP only.
-  const format = await requireImage(input.upload, { maxPixels: rt.config.maxImagePixels });
+  const format = await requireImage(input.upload, { maxPixels: services.config.maxImagePixels });
   const { bytes } = input.upload;
   const size = await imageSize(bytes);
-  const row = await rt.templates.add({
+  const row = await services.templates.add({
     slotId,
     role,
     bytes,
@@ -477,18 +491,18 @@ export async function addTemplate(
     width: size?.width ?? null,
     height: size?.height ?? null,
     uploadedBy: input.by,
-    now: rt.clock.now(),
+    now: services.clock.now(),
   });
-  await rt.settings.audit(input.by, "template.added", { slot_id: slotId, template_id: row.id, role });
+  await services.settings.audit(input.by, "template.added", { slot_id: slotId, template_id: row.id, role });
   return templateView(row);
 }
 
 async function findTemplate(
-  rt: Pick<Services, "templates">,
+  services: Pick<Services, "templates">,
   slotId: string,
   templateId: string,
 ): Promise<TemplateMediaRow> {
-  const row = isUuid(templateId) ? await rt.templates.get(slotId, templateId) : null;
+  const row = isUuid(templateId) ? await services.templates.get(slotId, templateId) : null;
   if (!row) {
     throw new AppError("template_not_found", "This slot has no template with this id", {
       slot_id: slotId,
@@ -503,18 +517,18 @@ async function findTemplate(
  * and this is the last template for it — unless `force` (the slot then warns `template_missing`).
  */
 export async function removeTemplate(
-  rt: Pick<Services, "store" | "templates" | "providers" | "settings">,
+  services: Pick<Services, "store" | "templates" | "providers" | "settings">,
   slotId: string,
   templateId: string,
   opts: { force: boolean; by: string },
 ): Promise<void> {
-  const row = await findSlot(rt, slotId);
-  const tpl = await findTemplate(rt, slotId, templateId);
-  const need = rt.providers
+  const row = await findSlot(services, slotId);
+  const tpl = await findTemplate(services, slotId, templateId);
+  const need = services.providers
     .operation(row.provider, row.operation)
     ?.templates.find((t) => t.role === tpl.role);
   if (need?.required && !opts.force) {
-    const sameRole = (await rt.templates.forSlot(slotId)).filter((t) => t.role === tpl.role);
+    const sameRole = (await services.templates.forSlot(slotId)).filter((t) => t.role === tpl.role);
     if (sameRole.length <= 1) {
       throw new AppError(
         "template_in_use",
@@ -523,8 +537,8 @@ export async function removeTemplate(
       );
     }
   }
-  await rt.templates.remove(slotId, templateId);
-  await rt.settings.audit(opts.by, "template.removed", {
+  await services.templates.remove(slotId, templateId);
+  await services.settings.audit(opts.by, "template.removed", {
     slot_id: slotId,
     template_id: templateId,
     role: tpl.role,
@@ -534,13 +548,13 @@ export async function removeTemplate(
 
 /** The file behind a template preview (admins only: templates may be guests' faces). */
 export async function templateFile(
-  rt: Pick<Services, "store" | "templates" | "media">,
+  services: Pick<Services, "store" | "templates" | "media">,
   slotId: string,
   templateId: string,
 ): Promise<{ body: Blob | ReadableStream<Uint8Array>; mime: string }> {
-  await findSlot(rt, slotId);
-  const tpl = await findTemplate(rt, slotId, templateId);
-  const body = await rt.media.body(tpl.path);
+  await findSlot(services, slotId);
+  const tpl = await findTemplate(services, slotId, templateId);
+  const body = await services.media.body(tpl.path);
   if (!body) {
     throw new AppError("template_not_found", "The template file is missing", {
       template_id: templateId,

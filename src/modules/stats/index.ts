@@ -14,21 +14,25 @@ import {
 } from "./model";
 import { globalStats, overview, slotStats } from "./service";
 
-export const statsModule = (rt: Services) =>
+export const statsModule = (services: Services) =>
   new Elysia({ name: "stats" })
-    .use(authPlugin(rt))
-    .get("/api/stats/global", ({ query }) => globalStats(rt, query, rt.clock.now(), boxTimeZone()), {
-      scope: "stats:read",
-      query: GlobalStatsQuery,
-      response: { 200: GlobalStatsResponse },
-      detail: op({
-        tag: "stats",
-        summary: "Global statistics: summary and ascending time buckets (≤ 90 days)",
+    .use(authPlugin(services))
+    .get(
+      "/api/stats/global",
+      ({ query }) => globalStats(services, query, services.clock.now(), boxTimeZone()),
+      {
         scope: "stats:read",
-        errors: [400],
-      }),
-    })
-    .get("/api/stats/overview", ({ query }) => overview(rt, query, rt.clock.now()), {
+        query: GlobalStatsQuery,
+        response: { 200: GlobalStatsResponse },
+        detail: op({
+          tag: "stats",
+          summary: "Global statistics: summary and ascending time buckets (≤ 90 days)",
+          scope: "stats:read",
+          errors: [400],
+        }),
+      },
+    )
+    .get("/api/stats/overview", ({ query }) => overview(services, query, services.clock.now()), {
       scope: "stats:read",
       query: OverviewQuery,
       response: { 200: OverviewResponse },
@@ -41,7 +45,7 @@ export const statsModule = (rt: Services) =>
     })
     .get(
       "/api/stats/:slotId",
-      ({ params, query }) => slotStats(rt, params.slotId, query, rt.clock.now(), boxTimeZone()),
+      ({ params, query }) => slotStats(services, params.slotId, query, services.clock.now(), boxTimeZone()),
       {
         scope: "stats:read",
         query: SlotStatsQuery,

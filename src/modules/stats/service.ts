@@ -86,14 +86,14 @@ function summaryOf(row: AggregateRow, reasons: Record<string, number>, fallback:
  * hourly rollup (the same numbers as `aggregate` and `failureReasons` over `job`).
  */
 async function rangeStats(
-  rt: StatsDeps,
+  services: StatsDeps,
   f: JobFilter,
   bucketing: { grain: Grain; tz: string } | null,
 ): Promise<{ summary: StatsSummary; buckets: StatsBucket[] }> {
   const edges = bucketing ? bucketEdges(f.from, f.to, bucketing.grain, bucketing.tz) : null;
   const [r, fallback] = await Promise.all([
-    rt.store.jobs.rollupStats(f, edges),
-    rt.store.jobs.fallbackSuccesses(f),
+    services.store.jobs.rollupStats(f, edges),
+    services.store.jobs.fallbackSuccesses(f),
   ]);
   const byKey = new Map(r.buckets.map((b) => [b.bucket!, b]));
   return {
@@ -115,11 +115,11 @@ function toBucket(e: Bucket, row: AggregateRow | undefined): StatsBucket {
  * The range's cost (billed requests × prices, src/domain/cost.ts) and its booth timeouts with a
  * provider queue id — the parts of the statistics that are not in the hourly rollup.
  */
-async function costAndQueue(rt: StatsDeps, f: JobFilter) {
+async function costAndQueue(services: StatsDeps, f: JobFilter) {
   const [billed, queued, settings] = await Promise.all([
-    rt.store.jobs.billedAnswers(f),
-    rt.store.jobs.timeoutsWithProviderRef(f),
-    rt.settings.current(),
+    services.store.jobs.billedAnswers(f),
+    services.store.jobs.timeoutsWithProviderRef(f),
+    services.settings.current(),
   ]);
   const counted = f.provider ? { [f.provider]: billed[f.provider] ?? 0 } : billed;
   const c = costOf(counted, settings.providerPrice);
@@ -146,16 +146,16 @@ async function costAndQueue(rt: StatsDeps, f: JobFilter) {
  * are two grouped reads, not two per slot.
  */
 export async function slotSummaries(
-  rt: StatsDeps,
+  services: StatsDeps,
   slotIds: readonly string[],
   from: Date,
   to: Date,
 ): Promise<{ summary: StatsSummary; cost: number }[]> {
   const [stats, fallback, billed, settings] = await Promise.all([
-    Promise.all(slotIds.map((slotId) => rt.store.jobs.rollupStats({ from, to, slotId }, null))),
-    rt.store.jobs.fallbackSuccessesBySlot({ from, to }),
-    rt.store.jobs.billedAnswersBySlot({ from, to }),
-    rt.settings.current(),
+    Promise.all(slotIds.map((slotId) => services.store.jobs.rollupStats({ from, to, slotId }, null))),
+    services.store.jobs.fallbackSuccessesBySlot({ from, to }),
+    services.store.jobs.billedAnswersBySlot({ from, to }),
+    services.settings.current(),
   ]);
   return slotIds.map((slotId, i) => ({
     summary: summaryOf(stats[i]!.summary, stats[i]!.reasons, fallback[slotId] ?? 0),
@@ -164,13 +164,13 @@ export async function slotSummaries(
 }
 
 /** Every slot's jobs over [from, to) in hour buckets (the statistics page's 24-hour chart). */
-export async function hourBuckets(rt: StatsDeps, from: Date, to: Date, tz: string): Promise<StatsBucket[]> {
-  return (await rangeStats(rt, { from, to }, { grain: "hour", tz })).buckets;
+export async function hourBuckets(services: StatsDeps, from: Date, to: Date, tz: string): Promise<StatsBucket[]> {
+  return (await rangeStats(services, { from, to }, { grain: "hour", tz })).buckets;
 }
 
 /** Money spent from `from` to `to` (all slots), for the dashboard's "today". */
-export async function spend(rt: StatsDeps, from: Date, to: Date) {
-  const { cost, currency, cost_detail } = await costAndQueue(rt, { from, to });
+export async function spend(services: StatsDeps, from: Date, to: Date) {
+  const { cost, currency, cost_detail } = await costAndQueue(services, { from, to });
   return { cost, currency, unpricedRequests: cost_detail.unpriced_requests };
 }
 
@@ -180,7 +180,7 @@ function rangeOut(from: Date, to: Date, grain: Grain, tz: string) {
 
 /** GET /api/stats/global. */
 export async function globalStats(
-  rt: StatsDeps,
+  services: StatsDeps,
   query: GlobalStatsQuery,
   now: Date,
   tz: string,
@@ -191,8 +191,8 @@ export async function globalStats(
   const { from, to } = resolveRange(query, grain, now, tz, GLOBAL_RANGE);
   const f: JobFilter = { from, to, slotId: query.slot_id ?? null, provider: query.provider ?? null };
   const [{ summary, buckets }, extra] = await Promise.all([
-    rangeStats(rt, f, { grain, tz }),
-    costAndQueue(rt, f),
+    rangeStats(services, f, { grain, tz }),
+    costAndQueue(services, f),
   ]);
   return {
     range: rangeOut(from, to, grain, tz),
@@ -208,21 +208,21 @@ export async function globalStats(
  * summary of everything since the slot's last statistics reset — or since `from` if never reset.
  */
 export async function slotStats(
-  rt: StatsDeps,
+  services: StatsDeps,
   slotId: string,
   query: SlotStatsQuery,
   now: Date,
   tz: string,
 ): Promise<SlotStatsResponse> {
-  const row = await rt.store.slots.get(slotId);
+  const row = await services.store.slots.get(slotId);
   if (!row) throw new AppError("slot_not_found", `There is no slot "${slotId}"`, { slot_id: slotId });
   const grain = query.group_by ?? "day";
   const { from, to } = resolveRange(query, grain, now, tz, SLOT_RANGE);
   const since = row.statsResetAt ?? from;
   const [{ summary }, { buckets }, extra] = await Promise.all([
-    rangeStats(rt, { from: since, to: now, slotId }, null),
-    rangeStats(rt, { from, to, slotId }, { grain, tz }),
-    costAndQueue(rt, { from, to, slotId }),
+    rangeStats(services, { from: since, to: now, slotId }, null),
+    rangeStats(services, { from, to, slotId }, { grain, tz }),
+    costAndQueue(services, { from, to, slotId }),
   ]);
   return {
     slot_id: slotId,
@@ -240,11 +240,11 @@ export async function slotStats(
 
 /** The latest finished failures among the ingests received since `since`, with the booth's status. */
 export async function recentFailures(
-  rt: Pick<Services, "store">,
+  services: Pick<Services, "store">,
   since: Date,
   limit = RECENT_FAILURES,
 ): Promise<RecentFailure[]> {
-  const rows = await rt.store.jobs.recentFailures(since, limit);
+  const rows = await services.store.jobs.recentFailures(since, limit);
   return rows.map((r) => ({
     job_id: r.id,
     slot_id: r.slot_id,
@@ -258,21 +258,21 @@ export async function recentFailures(
 
 /** GET /api/stats/overview: the dashboard's live picture of the last `windowMinutes`. */
 export async function overview(
-  rt: Pick<Services, "store" | "queue" | "media">,
+  services: Pick<Services, "store" | "queue" | "media">,
   query: { window_minutes?: number },
   now: Date,
 ): Promise<OverviewResponse> {
   const { min, max } = WINDOW_MINUTES;
   const windowMinutes = intParam("window_minutes", query.window_minutes, min, max, DEFAULT_WINDOW_MINUTES);
   const since = new Date(now.getTime() - windowMinutes * 60_000);
-  const slotRows = await rt.store.slots.list();
+  const slotRows = await services.store.slots.list();
   const [lasts, windows, failures, queue, mediaBytes, disk] = await Promise.all([
-    rt.store.jobs.lastOutcomes(slotRows.map((r) => r.id)),
-    rt.store.jobs.windowCounts(since),
-    recentFailures(rt, since),
-    rt.queue.counts(),
-    rt.media.bytesByKind(),
-    rt.media.diskUsage(),
+    services.store.jobs.lastOutcomes(slotRows.map((r) => r.id)),
+    services.store.jobs.windowCounts(since),
+    recentFailures(services, since),
+    services.queue.counts(),
+    services.media.bytesByKind(),
+    services.media.diskUsage(),
   ]);
   const lastBySlot = new Map(lasts.map((l) => [l.slot_id, l]));
   const bySlot = new Map(windows.map((w) => [w.slot_id, w]));
@@ -330,11 +330,11 @@ export function todaySoFar(now: Date, tz: string): { from: Date; to: Date } {
 
 /** Booth requests refused per slot since `since` (the hourly `ingest_refusal` counters, every reason). */
 export async function refusalsBySlot(
-  rt: Pick<Services, "store">,
+  services: Pick<Services, "store">,
   since: Date,
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const r of await rt.store.attention.refusalsSince(since))
+  for (const r of await services.store.attention.refusalsSince(since))
     out[r.slot_id] = (out[r.slot_id] ?? 0) + r.count;
   return out;
 }

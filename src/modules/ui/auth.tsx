@@ -28,12 +28,12 @@ function loginError(v: View, err: unknown): string {
   throw err;
 }
 
-export const uiAuthRoutes = (rt: Services) =>
+export const uiAuthRoutes = (services: Services) =>
   new Elysia({ name: "ui-auth" })
-    .use(uiContext(rt))
+    .use(uiContext(services))
     .get("/login", async ({ query, view, jwt, request, cookie }) => {
       const next = safeNext(query.next);
-      const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
+      const admin = await authenticate(services, jwt, request, sessionToken(cookie, request));
       if (admin) return new Response(null, { status: 302, headers: { Location: next } });
       const notice =
         query.reason === "expired"
@@ -62,18 +62,18 @@ export const uiAuthRoutes = (rt: Services) =>
       }
       const ip = clientAddress(server as Server | null, request);
       try {
-        await checkLogin(rt, username, password, ip);
+        await checkLogin(services, username, password, ip);
       } catch (err) {
         return fail(loginError(view, err), err instanceof AppError ? err.status : 500);
       }
-      const session = await issueSession(rt, jwt, username, ip, request.headers.get("user-agent"));
+      const session = await issueSession(services, jwt, username, ip, request.headers.get("user-agent"));
       setSessionCookie(cookie, session, request);
       if (isHtmx(request)) return new Response(null, { status: 200, headers: { "HX-Redirect": state.next } });
       return new Response(null, { status: 303, headers: { Location: state.next } });
     })
     .post("/logout", async ({ jwt, request, cookie }) => {
-      const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
-      if (admin) await revokeSession(rt, admin.sessionId);
+      const admin = await authenticate(services, jwt, request, sessionToken(cookie, request));
+      if (admin) await revokeSession(services, admin.sessionId);
       clearSessionCookie(cookie, request);
       return new Response(null, { status: 303, headers: { Location: "/login?reason=logout" } });
     });

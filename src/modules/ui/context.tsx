@@ -71,9 +71,9 @@ export function safeNext(next: unknown): string {
   }
 }
 
-export const uiContext = (rt: Services) =>
+export const uiContext = (services: Services) =>
   new Elysia({ name: "ui-context" })
-    .use(authPlugin(rt))
+    .use(authPlugin(services))
     .resolve({ as: "scoped" }, ({ query, cookie, request }) => {
       const asked = (query as Record<string, string | undefined>).lang;
       let lang: Lang = DEFAULT_LANG;
@@ -96,7 +96,7 @@ export const uiContext = (rt: Services) =>
         lang,
         path: pathOf(request),
         user: null,
-        now: rt.clock.now(),
+        now: services.clock.now(),
         theme: isTheme(chosen) ? chosen : undefined,
       };
       return { view };
@@ -105,7 +105,7 @@ export const uiContext = (rt: Services) =>
       page: (required: Scope | "signed-in") => ({
         async resolve({ jwt, request, cookie, view, set }) {
           set.headers["cache-control"] = "no-store";
-          const admin = await authenticate(rt, jwt, request, sessionToken(cookie, request));
+          const admin = await authenticate(services, jwt, request, sessionToken(cookie, request));
           if (!admin) {
             const hadSession = !!sessionToken(cookie, request);
             const target = loginUrl(nextFor(request), hadSession ? "expired" : undefined);
@@ -122,7 +122,7 @@ export const uiContext = (rt: Services) =>
           };
           // whole pages carry the banner; htmx fragments ask for it themselves (/partials/attention)
           if (request.method === "GET" && !isHtmx(request)) {
-            signedIn.attention = await attentionFor(rt, admin.username, signedIn.now);
+            signedIn.attention = await attentionFor(services, admin.username, signedIn.now);
           }
           const refuse = async (err: AppError) => {
             set.headers["content-type"] = HTML;

@@ -27,16 +27,16 @@ import { operationLabel, providerLabel } from "./labels";
 import { quotaViews } from "./quota";
 import { render } from "./render";
 
-async function dashboardSlots(rt: Services, v: View, request: Request): Promise<DashboardSlot[]> {
-  const base = await linkBaseFor(rt.settings, request);
-  const slots = await listSlots(rt, base);
+async function dashboardSlots(services: Services, v: View, request: Request): Promise<DashboardSlot[]> {
+  const base = await linkBaseFor(services.settings, request);
+  const slots = await listSlots(services, base);
   const [live, trouble] = await Promise.all([
     slotsLive(
-      rt,
+      services,
       slots.map((s) => s.id),
       base,
     ),
-    v.attention ? Promise.resolve(v.attention.slots) : slotAttention(rt, v.now),
+    v.attention ? Promise.resolve(v.attention.slots) : slotAttention(services, v.now),
   ]);
   return slots.map((s) => {
     const l = live.get(s.id);
@@ -46,8 +46,8 @@ async function dashboardSlots(rt: Services, v: View, request: Request): Promise<
       name: s.name,
       enabled: s.enabled,
       provider: s.provider,
-      providerLabel: providerLabel(rt, s.provider, v.lang),
-      operationLabel: operationLabel(rt, s.provider, s.operation, v.lang),
+      providerLabel: providerLabel(services, s.provider, v.lang),
+      operationLabel: operationLabel(services, s.provider, s.operation, v.lang),
       ingestUrl: s.ingest_url,
       inFlight: l?.inFlight ?? 0,
       lastResult: last ? { jobId: last.id, finishedAt: last.finalized_at, thumbUrl: last.thumb_url } : null,
@@ -57,22 +57,22 @@ async function dashboardSlots(rt: Services, v: View, request: Request): Promise<
 }
 
 /** The providers' cost since midnight in the box's time zone (src/domain/cost.ts). */
-function spendToday(rt: Services, now: Date) {
+function spendToday(services: Services, now: Date) {
   const tz = boxTimeZone();
   const midnight = zonedInstant(truncate(wallClock(now, tz), "day"), tz);
-  return spend(rt, midnight, now);
+  return spend(services, midnight, now);
 }
 
-export const uiDashboardRoutes = (rt: Services) =>
+export const uiDashboardRoutes = (services: Services) =>
   new Elysia({ name: "ui-dashboard" })
-    .use(uiContext(rt))
+    .use(uiContext(services))
     .get(
       "/",
       async ({ view, request }) => {
-        const slots = await dashboardSlots(rt, view, request);
-        const { publicBaseUrl } = await rt.settings.current();
-        const quotas = await quotaViews(rt);
-        const spend = can(view, "stats:read") ? await spendToday(rt, view.now) : undefined;
+        const slots = await dashboardSlots(services, view, request);
+        const { publicBaseUrl } = await services.settings.current();
+        const quotas = await quotaViews(services);
+        const spend = can(view, "stats:read") ? await spendToday(services, view.now) : undefined;
         return render(
           <DashboardPage
             v={view}
@@ -89,7 +89,9 @@ export const uiDashboardRoutes = (rt: Services) =>
       "/partials/attention",
       async ({ view, admin }) =>
         render(
-          <AttentionBanner v={{ ...view, attention: await attentionFor(rt, admin.username, view.now) }} />,
+          <AttentionBanner
+            v={{ ...view, attention: await attentionFor(services, admin.username, view.now) }}
+          />,
         ),
       { page: "slots:read" },
     )
@@ -99,9 +101,11 @@ export const uiDashboardRoutes = (rt: Services) =>
         const form = (body ?? {}) as Record<string, unknown>;
         const key = typeof form.key === "string" ? form.key : "";
         const fingerprint = typeof form.fingerprint === "string" ? form.fingerprint : "";
-        if (key && fingerprint) await acknowledge(rt, admin.username, key, fingerprint, view.now);
+        if (key && fingerprint) await acknowledge(services, admin.username, key, fingerprint, view.now);
         return render(
-          <AttentionBanner v={{ ...view, attention: await attentionFor(rt, admin.username, view.now) }} />,
+          <AttentionBanner
+            v={{ ...view, attention: await attentionFor(services, admin.username, view.now) }}
+          />,
         );
       },
       { page: "slots:read" },
@@ -112,8 +116,8 @@ export const uiDashboardRoutes = (rt: Services) =>
         if (!isQuotaProvider(params.id)) {
           throw new AppError("provider_not_found", `"${params.id}" has no quota to resume`);
         }
-        await rt.quota.resume(params.id, admin.username);
-        const quotas = await quotaViews(rt);
+        await services.quota.resume(params.id, admin.username);
+        const quotas = await quotaViews(services);
         const label = quotas.find((q) => q.provider === params.id)?.label ?? params.id;
         return render(<QuotaBanners v={view} quotas={quotas} message={pt(view).quota.resumed(label)} />);
       },
@@ -124,11 +128,15 @@ export const uiDashboardRoutes = (rt: Services) =>
       async ({ view, body, admin }) => {
         const form = (body ?? {}) as Record<string, unknown>;
         // a block lifted meanwhile (by the CLI, another admin, the booth's right password) is no error here
-        await liftBlock(rt, String(form.scope ?? ""), String(form.key ?? ""), admin.username).catch((err) => {
-          if (!(err instanceof AppError && err.code === "block_not_found")) throw err;
-        });
+        await liftBlock(services, String(form.scope ?? ""), String(form.key ?? ""), admin.username).catch(
+          (err) => {
+            if (!(err instanceof AppError && err.code === "block_not_found")) throw err;
+          },
+        );
         return render(
-          <AttentionBanner v={{ ...view, attention: await attentionFor(rt, admin.username, view.now) }} />,
+          <AttentionBanner
+            v={{ ...view, attention: await attentionFor(services, admin.username, view.now) }}
+          />,
         );
       },
       { page: "settings:write" },
@@ -136,7 +144,7 @@ export const uiDashboardRoutes = (rt: Services) =>
     .get(
       "/partials/slots-live",
       async ({ view, request }) =>
-        render(<SlotsLive v={view} slots={await dashboardSlots(rt, view, request)} />),
+        render(<SlotsLive v={view} slots={await dashboardSlots(services, view, request)} />),
       { page: "slots:read" },
     )
     .post(
@@ -145,7 +153,7 @@ export const uiDashboardRoutes = (rt: Services) =>
         const raw = (body ?? {}) as Record<string, unknown>;
         const values = ([] as unknown[]).concat(raw.enabled ?? []);
         const enabled = values.includes("true");
-        const row = await updateSlot(rt, params.id, { enabled }, { ifMatch: null, by: admin.username });
+        const row = await updateSlot(services, params.id, { enabled }, { ifMatch: null, by: admin.username });
         return render(<EnabledToggle v={view} slotId={row.id} enabled={row.enabled} />);
       },
       { page: "slots:write" },

@@ -13,13 +13,13 @@ export interface SlotLive {
 
 /** Per slot: jobs pending/processing now and the newest succeeded job (two statements, no counts). */
 export async function slotsLive(
-  rt: Pick<Services, "store">,
+  services: Pick<Services, "store">,
   slotIds: string[],
   base: string,
 ): Promise<Map<string, SlotLive>> {
   const [active, newest] = await Promise.all([
-    rt.store.jobs.list({ statuses: [...ACTIVE_STATUSES], offset: 0, limit: 200, count: false }),
-    rt.store.jobs.newestPerSlot(slotIds, "succeeded"),
+    services.store.jobs.list({ statuses: [...ACTIVE_STATUSES], offset: 0, limit: 200, count: false }),
+    services.store.jobs.newestPerSlot(slotIds, "succeeded"),
   ]);
   const out = new Map<string, SlotLive>();
   for (const id of slotIds) out.set(id, { inFlight: 0, lastResult: null });
@@ -36,18 +36,18 @@ export async function slotsLive(
 
 /** The newest servable results of one slot (for the gallery); `boothOnly` leaves test runs out. */
 export async function slotResults(
-  rt: Pick<Services, "store" | "clock">,
+  services: Pick<Services, "store" | "clock">,
   slotId: string,
   base: string,
   limit: number,
   boothOnly = false,
 ): Promise<JobView[]> {
   const page = await listJobs(
-    rt,
+    services,
     { statuses: ["succeeded"], slotId, source: boothOnly ? "ingest" : undefined, page: 1, pageSize: limit },
     base,
   );
-  const now = rt.clock.now().getTime();
+  const now = services.clock.now().getTime();
   return page.data.filter(
     (j) => j.result_url && (!j.result_expires_at || new Date(j.result_expires_at).getTime() > now),
   );
@@ -55,7 +55,7 @@ export async function slotResults(
 
 /** Results on disk now, and how many of them are past their retention (what a purge would delete). */
 export function storedResultCounts(
-  rt: Pick<Services, "store" | "clock">,
+  services: Pick<Services, "store" | "clock">,
 ): Promise<{ kept: number; expired: number }> {
-  return rt.store.jobs.storedResultCounts(rt.clock.now());
+  return services.store.jobs.storedResultCounts(services.clock.now());
 }

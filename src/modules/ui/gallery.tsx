@@ -28,16 +28,16 @@ import {
 
 const RESULTS_PER_SLOT = 12;
 
-async function gallerySlots(rt: Services, v: View, boothOnly = false): Promise<GallerySlot[]> {
-  const slots = await listSlots(rt, "");
+async function gallerySlots(services: Services, v: View, boothOnly = false): Promise<GallerySlot[]> {
+  const slots = await listSlots(services, "");
   return Promise.all(
     slots.map(async (s) => ({
       id: s.id,
       name: s.name,
       enabled: s.enabled,
-      provider: providerLabel(rt, s.provider, v.lang),
-      operation: operationLabel(rt, s.provider, s.operation, v.lang),
-      results: (await slotResults(rt, s.id, "", RESULTS_PER_SLOT, boothOnly)).map((j) => ({
+      provider: providerLabel(services, s.provider, v.lang),
+      operation: operationLabel(services, s.provider, s.operation, v.lang),
+      results: (await slotResults(services, s.id, "", RESULTS_PER_SLOT, boothOnly)).map((j) => ({
         jobId: j.id,
         slotId: j.slot_id,
         source: j.source,
@@ -48,9 +48,9 @@ async function gallerySlots(rt: Services, v: View, boothOnly = false): Promise<G
   );
 }
 
-async function shareLinks(rt: Services, request: Request): Promise<ShareLinkView[]> {
-  const base = await linkBaseFor(rt.settings, request);
-  return (await activeShareLinks(rt)).map((l) => ({
+async function shareLinks(services: Services, request: Request): Promise<ShareLinkView[]> {
+  const base = await linkBaseFor(services.settings, request);
+  return (await activeShareLinks(services)).map((l) => ({
     id: l.id,
     url: `${base}/g/${l.id}`,
     expiresAt: l.expiresAt,
@@ -58,14 +58,17 @@ async function shareLinks(rt: Services, request: Request): Promise<ShareLinkView
   }));
 }
 
-export const uiGalleryRoutes = (rt: Services) => {
-  const limiter = new ViewLimiter(SHARE_VIEWS_PER_MINUTE, () => rt.clock.now().getTime());
+export const uiGalleryRoutes = (services: Services) => {
+  const limiter = new ViewLimiter(SHARE_VIEWS_PER_MINUTE, () => services.clock.now().getTime());
   return new Elysia({ name: "ui-gallery" })
-    .use(uiContext(rt))
+    .use(uiContext(services))
     .get(
       "/gallery",
       async ({ view, request }) => {
-        const [slots, links] = await Promise.all([gallerySlots(rt, view), shareLinks(rt, request)]);
+        const [slots, links] = await Promise.all([
+          gallerySlots(services, view),
+          shareLinks(services, request),
+        ]);
         return render(<GalleryPage v={view} slots={slots} links={links} />);
       },
       { page: "slots:read" },
@@ -74,17 +77,21 @@ export const uiGalleryRoutes = (rt: Services) => {
       "/gallery/share",
       async ({ body, view, admin, request }) => {
         const minutes = Number((body as Record<string, unknown> | undefined)?.minutes ?? 60);
-        await createShareLink(rt, admin.username, minutes);
-        return render(<ShareCard v={view} links={await shareLinks(rt, request)} />);
+        await createShareLink(services, admin.username, minutes);
+        return render(<ShareCard v={view} links={await shareLinks(services, request)} />);
       },
       { page: "slots:write" },
     )
     .post(
       "/gallery/share/:shareId/revoke",
       async ({ params, view, admin, request }) => {
-        await revokeShareLink(rt, params.shareId, admin.username);
+        await revokeShareLink(services, params.shareId, admin.username);
         return render(
-          <ShareCard v={view} links={await shareLinks(rt, request)} message={view.t.gallery.shareRevoked} />,
+          <ShareCard
+            v={view}
+            links={await shareLinks(services, request)}
+            message={view.t.gallery.shareRevoked}
+          />,
         );
       },
       { page: "slots:write" },
@@ -96,10 +103,10 @@ export const uiGalleryRoutes = (rt: Services) => {
           headers: { "Retry-After": "60" },
         });
       }
-      const link = await usableShareLink(rt, params.shareId);
+      const link = await usableShareLink(services, params.shareId);
       if (!link) return render(<PublicGalleryGone v={view} throttled={false} />, { status: 410 });
       // guests see the booth's photos only: no test shots, no provider, slot id or on/off state
-      const slots = await gallerySlots(rt, view, true);
+      const slots = await gallerySlots(services, view, true);
       return render(<PublicGalleryPage v={view} slots={slots} expiresAt={link.expiresAt} />, {
         headers: { "X-Robots-Tag": "noindex" },
       });

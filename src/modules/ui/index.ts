@@ -12,17 +12,17 @@ import { uiJobsRoutes } from "./jobs";
 import { uiOpsRoutes } from "./ops";
 import { uiPublicRoutes } from "./public";
 import { uiSettingsRoutes } from "./settings";
-import { uiSlotRoutes } from "./slot";
+import { uiSlotRoutes } from "./slot/index";
 import { uiStatsRoutes } from "./stats";
 
-export const uiModule = (rt: Services) =>
+export const uiModule = (services: Services) =>
   new Elysia({ name: "ui" })
-    .use(uiPublicRoutes(rt))
-    .use(uiAuthRoutes(rt))
-    .use(uiDashboardRoutes(rt))
-    .use(uiSlotRoutes(rt))
-    .use(uiJobsRoutes(rt))
-    .use(uiGalleryRoutes(rt))
-    .use(uiSettingsRoutes(rt))
-    .use(uiStatsRoutes(rt))
-    .use(uiOpsRoutes(rt));
+    .use(uiPublicRoutes(services))
+    .use(uiAuthRoutes(services))
+    .use(uiDashboardRoutes(services))
+    .use(uiSlotRoutes(services))
+    .use(uiJobsRoutes(services))
+    .use(uiGalleryRoutes(services))
+    .use(uiSettingsRoutes(services))
+    .use(uiStatsRoutes(services))
+    .use(uiOpsRoutes(services));

@@ -35,7 +35,7 @@ import { tellTimeline } from "./timeline";
 
 const PAGE_SIZE = 25;
 
-function item(rt: Services, lang: Lang, j: JobView): JobListItem {
+function item(services: Services, lang: Lang, j: JobView): JobListItem {
   return {
     id: j.id,
     slotId: j.slot_id,
@@ -48,8 +48,8 @@ function item(rt: Services, lang: Lang, j: JobView): JobListItem {
     errorMessage: j.error_message,
     provider: j.provider,
     operation: j.operation,
-    providerLabel: providerLabel(rt, j.provider, lang),
-    operationLabel: operationLabel(rt, j.provider, j.operation, lang),
+    providerLabel: providerLabel(services, j.provider, lang),
+    operationLabel: operationLabel(services, j.provider, j.operation, lang),
     fallbackUsed: j.fallback_used,
     deleted: !!j.deleted_at,
   };
@@ -70,16 +70,16 @@ function seeJob(id: string, query: string): Response {
   return new Response(null, { status: 303, headers: { Location: `/jobs/${id}?${query}` } });
 }
 
-async function liveJobs(rt: Services, lang: Lang): Promise<JobListItem[]> {
+async function liveJobs(services: Services, lang: Lang): Promise<JobListItem[]> {
   const page = await listJobs(
-    rt,
+    services,
     { statuses: [...ACTIVE_STATUSES], page: 1, pageSize: 200, count: false },
     "",
   );
-  return page.data.map((j) => item(rt, lang, j)).reverse();
+  return page.data.map((j) => item(services, lang, j)).reverse();
 }
 
-async function jobList(rt: Services, v: View, query: Record<string, string | undefined>) {
+async function jobList(services: Services, v: View, query: Record<string, string | undefined>) {
   const f: JobFilterValues = {
     status: query.status || undefined,
     slot: query.slot || undefined,
@@ -87,9 +87,9 @@ async function jobList(rt: Services, v: View, query: Record<string, string | und
   };
   try {
     const filters = parseJobQuery({ ...f, page: query.page, page_size: String(PAGE_SIZE) });
-    const res = await listJobs(rt, filters, "");
+    const res = await listJobs(services, filters, "");
     return {
-      jobs: res.data.map((j) => item(rt, v.lang, j)),
+      jobs: res.data.map((j) => item(services, v.lang, j)),
       page: filters.page,
       pages: Math.max(1, Math.ceil(res.meta.total / PAGE_SIZE)),
       f,
@@ -100,16 +100,16 @@ async function jobList(rt: Services, v: View, query: Record<string, string | und
   }
 }
 
-export const uiJobsRoutes = (rt: Services) =>
+export const uiJobsRoutes = (services: Services) =>
   new Elysia({ name: "ui-jobs" })
-    .use(uiContext(rt))
+    .use(uiContext(services))
     .get(
       "/jobs",
       async ({ view, query }) => {
         const [live, list, slots] = await Promise.all([
-          liveJobs(rt, view.lang),
-          jobList(rt, view, query as Record<string, string | undefined>),
-          listSlots(rt, ""),
+          liveJobs(services, view.lang),
+          jobList(services, view, query as Record<string, string | undefined>),
+          listSlots(services, ""),
         ]);
         return render(<JobsPage v={view} live={live} list={list} slotIds={slots.map((s) => s.id)} />);
       },
@@ -117,7 +117,7 @@ export const uiJobsRoutes = (rt: Services) =>
     )
     .get(
       "/partials/live-queue",
-      async ({ view }) => render(<LiveQueue v={view} jobs={await liveJobs(rt, view.lang)} />),
+      async ({ view }) => render(<LiveQueue v={view} jobs={await liveJobs(services, view.lang)} />),
       {
         page: "slots:read",
       },
@@ -126,9 +126,9 @@ export const uiJobsRoutes = (rt: Services) =>
       "/jobs/:id",
       async ({ params, view, request, query }) => {
         try {
-          const j = await getJob(rt, params.id, await linkBaseFor(rt.settings, request));
+          const j = await getJob(services, params.id, await linkBaseFor(services.settings, request));
           // the page is named after the slot (its id stays beside it); a slot is never deleted
-          const slotName = (await findSlot(rt, j.slot_id).catch(() => null))?.name ?? null;
+          const slotName = (await findSlot(services, j.slot_id).catch(() => null))?.name ?? null;
           const fb = j.fallback_used ? j.fallback : null;
           return render(
             <JobDetailPage
@@ -136,10 +136,10 @@ export const uiJobsRoutes = (rt: Services) =>
               m={{
                 flash: flashOf(view, query as Record<string, string | undefined>),
                 job: {
-                  ...item(rt, view.lang, j),
+                  ...item(services, view.lang, j),
                   slotName,
                   fallbackLabel: fb
-                    ? `${providerLabel(rt, fb.provider, view.lang)} · ${operationLabel(rt, fb.provider, fb.operation, view.lang)}`
+                    ? `${providerLabel(services, fb.provider, view.lang)} · ${operationLabel(services, fb.provider, fb.operation, view.lang)}`
                     : null,
                   servedByFallback: j.status === "succeeded" && j.fallback_used,
                   rerunOf: j.rerun_of,
@@ -182,7 +182,7 @@ export const uiJobsRoutes = (rt: Services) =>
       async ({ params, view, admin, request }) => {
         let message: { kind: "success" | "error"; text: string };
         try {
-          await cancelJob(rt, params.id, admin.username, "");
+          await cancelJob(services, params.id, admin.username, "");
           message = { kind: "success", text: view.t.jobs.cancelled };
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
@@ -192,7 +192,7 @@ export const uiJobsRoutes = (rt: Services) =>
           return new Response(null, { status: 303, headers: { Location: `/jobs/${params.id}` } });
         }
         // the finished-jobs list refreshes at once, so the cancelled job leaves "processing" there too
-        return render(<LiveQueue v={view} jobs={await liveJobs(rt, view.lang)} message={message} />, {
+        return render(<LiveQueue v={view} jobs={await liveJobs(services, view.lang)} message={message} />, {
           headers: { "HX-Trigger": "jobs-changed" },
         });
       },
@@ -204,7 +204,7 @@ export const uiJobsRoutes = (rt: Services) =>
         // from the gallery (htmx): the card is replaced by a note; from the job page: back to it
         const fromCard = !!request.headers.get("hx-request");
         try {
-          await deleteJob(rt, params.id, admin.username);
+          await deleteJob(services, params.id, admin.username);
           if (fromCard) return render(<ResultGone v={view} jobId={params.id} />);
           return seeJob(params.id, "done=deleted");
         } catch (err) {
@@ -226,7 +226,7 @@ export const uiJobsRoutes = (rt: Services) =>
       "/jobs/:id/rerun",
       async ({ params, view, admin }) => {
         try {
-          const { job_id } = await rerunJob(rt, params.id, admin.username);
+          const { job_id } = await rerunJob(services, params.id, admin.username);
           return seeJob(job_id, "done=rerun");
         } catch (err) {
           if (!(err instanceof AppError)) throw err;

@@ -2,23 +2,23 @@
 import { dict, type Lang } from "../../../templates/i18n/index";
 import type { Services } from "../../services";
 
-export function providerLabel(rt: Pick<Services, "providers">, id: string, lang: Lang = "ru"): string {
-  return dict(lang).providers[id] ?? rt.providers.get(id)?.spec.label ?? id;
+export function providerLabel(services: Pick<Services, "providers">, id: string, lang: Lang = "ru"): string {
+  return dict(lang).providers[id] ?? services.providers.get(id)?.spec.label ?? id;
 }
 
 export function operationLabel(
-  rt: Pick<Services, "providers">,
+  services: Pick<Services, "providers">,
   provider: string,
   operation: string,
   lang: Lang,
 ): string {
-  return rt.providers.operation(provider, operation)?.label[lang] ?? operation;
+  return services.providers.operation(provider, operation)?.label[lang] ?? operation;
 }
 
 /** Every template role the catalogue declares, named in the page's language ("style" → "Шаблон стиля"). */
-export function roleLabels(rt: Pick<Services, "providers">, lang: Lang): Record<string, string> {
+export function roleLabels(services: Pick<Services, "providers">, lang: Lang): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const p of rt.providers.list()) {
+  for (const p of services.providers.list()) {
     for (const op of p.spec.operations) {
       for (const t of op.templates ?? []) out[t.role] ??= t.label[lang];
     }
@@ -27,6 +27,8 @@ export function roleLabels(rt: Pick<Services, "providers">, lang: Lang): Record<
 }
 
 /** Every provider's name in the page's language, by id. */
-export function providerLabels(rt: Pick<Services, "providers">, lang: Lang): Record<string, string> {
-  return Object.fromEntries(rt.providers.list().map((p) => [p.spec.id, providerLabel(rt, p.spec.id, lang)]));
+export function providerLabels(services: Pick<Services, "providers">, lang: Lang): Record<string, string> {
+  return Object.fromEntries(
+    services.providers.list().map((p) => [p.spec.id, providerLabel(services, p.spec.id, lang)]),
+  );
 }

@@ -33,11 +33,11 @@ import { render } from "./render";
 
 const AUDIT_PAGE_SIZE = 50;
 
-async function systemModel(rt: Services): Promise<SystemModel> {
+async function systemModel(services: Services): Promise<SystemModel> {
   const started = performance.now();
   let dbOk = true;
   try {
-    await rt.store.ping();
+    await services.store.ping();
   } catch {
     dbOk = false;
   }
@@ -50,15 +50,15 @@ async function systemModel(rt: Services): Promise<SystemModel> {
     }
   };
   const [disk, queue, cleaner, instances] = await Promise.all([
-    safe(() => rt.media.diskUsage()),
-    safe(() => rt.queue.counts()),
-    safe(() => rt.store.cleanupRuns.lastStarted()),
-    safe(() => instanceRegistry(rt.store)),
+    safe(() => services.media.diskUsage()),
+    safe(() => services.queue.counts()),
+    safe(() => services.store.cleanupRuns.lastStarted()),
+    safe(() => instanceRegistry(services.store)),
   ]);
-  const n = await rt.settings.notifyTargets();
-  const blocks = (await safe(() => listBlocks(rt, rt.clock.now()))) ?? [];
-  const notifications = (await safe(() => recentNotifications(rt))) ?? [];
-  const media = await mediaState(rt.media);
+  const n = await services.settings.notifyTargets();
+  const blocks = (await safe(() => listBlocks(services, services.clock.now()))) ?? [];
+  const notifications = (await safe(() => recentNotifications(services))) ?? [];
+  const media = await mediaState(services.media);
   return {
     version: VERSION,
     database: { ok: dbOk, latencyMs: latency === null ? null : Math.round(latency * 10) / 10 },
@@ -97,7 +97,7 @@ async function systemModel(rt: Services): Promise<SystemModel> {
       heartbeatAt: i.last_heartbeat_at,
       stoppedAt: i.stopped_at,
       live: i.live,
-      current: i.id === rt.instanceId,
+      current: i.id === services.instanceId,
     })),
     notify: { webhook: !!n.webhookUrl, telegram: !!(n.telegram.botToken && n.telegram.chatId) },
     blocks,
@@ -118,12 +118,12 @@ function endedSessions(rows: SessionRow[]): Record<string, unknown> {
 }
 
 async function sessionsOf(
-  rt: Services,
+  services: Services,
   username: string,
   current: string,
   now: Date,
 ): Promise<SessionView[]> {
-  return (await rt.store.auth.activeSessions(username, now)).map((s) => ({
+  return (await services.store.auth.activeSessions(username, now)).map((s) => ({
     id: s.id,
     createdAt: s.createdAt.toISOString(),
     expiresAt: s.expiresAt.toISOString(),
@@ -149,21 +149,21 @@ function passwordErrors(v: View, current: string, next: string, repeat: string):
   return errors;
 }
 
-export const uiOpsRoutes = (rt: Services) =>
+export const uiOpsRoutes = (services: Services) =>
   new Elysia({ name: "ui-ops" })
-    .use(uiContext(rt))
-    .get("/system", async ({ view }) => render(<SystemPage v={view} m={await systemModel(rt)} />), {
+    .use(uiContext(services))
+    .get("/system", async ({ view }) => render(<SystemPage v={view} m={await systemModel(services)} />), {
       page: "slots:read",
     })
     .post(
       "/system/notify-test",
       async ({ view, admin }) => {
-        const results = await sendTestNotice(rt, view.t.notify.test, admin.username);
+        const results = await sendTestNotice(services, view.t.notify.test, admin.username);
         // the history on the same page shows the send at once
         return render(
           <>
             <NotifyResult v={view} results={results} />
-            <NotificationHistory v={view} rows={await recentNotifications(rt)} oob />
+            <NotificationHistory v={view} rows={await recentNotifications(services)} oob />
           </>,
         );
       },
@@ -176,7 +176,7 @@ export const uiOpsRoutes = (rt: Services) =>
         const key = String(form.key ?? "");
         let message: { kind: "success" | "warn"; text: string };
         try {
-          await liftBlock(rt, String(form.scope ?? ""), key, admin.username);
+          await liftBlock(services, String(form.scope ?? ""), key, admin.username);
           const address = key.includes("|") ? key.slice(key.indexOf("|") + 1) : key;
           message = { kind: "success", text: view.t.attention.unblocked(address) };
         } catch (err) {
@@ -184,7 +184,7 @@ export const uiOpsRoutes = (rt: Services) =>
           message = { kind: "warn", text: view.t.attention.unblockGone };
         }
         return render(
-          <BlocksCard v={view} blocks={await listBlocks(rt, rt.clock.now())} message={message} />,
+          <BlocksCard v={view} blocks={await listBlocks(services, services.clock.now())} message={message} />,
         );
       },
       { page: "settings:write" },
@@ -196,14 +196,14 @@ export const uiOpsRoutes = (rt: Services) =>
         const page = Math.max(1, Math.min(10_000, Number.parseInt(q.page ?? "1", 10) || 1));
         const filter = { actor: q.actor || undefined, action: q.action || undefined };
         const [{ rows, total }, actions] = await Promise.all([
-          rt.store.attention.auditPage({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
-          rt.store.attention.auditActions(),
+          services.store.attention.auditPage({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
+          services.store.attention.auditActions(),
         ]);
         const actors = ["serg", "igor", "cli", "first-start", "system"];
         return render(
           <AuditPage
             v={view}
-            names={{ roles: roleLabels(rt, view.lang), providers: providerLabels(rt, view.lang) }}
+            names={{ roles: roleLabels(services, view.lang), providers: providerLabels(services, view.lang) }}
             entries={rows.map((r) => ({
               id: r.id,
               at: new Date(r.occurred_at).toISOString(),
@@ -225,7 +225,10 @@ export const uiOpsRoutes = (rt: Services) =>
       "/account",
       async ({ view, admin }) =>
         render(
-          <AccountPage v={view} sessions={await sessionsOf(rt, admin.username, admin.sessionId, view.now)} />,
+          <AccountPage
+            v={view}
+            sessions={await sessionsOf(services, admin.username, admin.sessionId, view.now)}
+          />,
         ),
       { page: "signed-in" },
     )
@@ -242,7 +245,7 @@ export const uiOpsRoutes = (rt: Services) =>
         // The current password is checked like a login (same throttle): a stolen session cannot
         // try passwords faster than the login page allows.
         try {
-          await checkLogin(rt, admin.username, current, clientAddress(server, request));
+          await checkLogin(services, admin.username, current, clientAddress(server, request));
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           const message =
@@ -256,7 +259,7 @@ export const uiOpsRoutes = (rt: Services) =>
           });
         }
         await changeAdminPassword(
-          { auth: rt.store.auth, audit: rt.store.audit, clock: rt.clock },
+          { auth: services.store.auth, audit: services.store.audit, clock: services.clock },
           admin.username,
           next,
           {
@@ -271,17 +274,18 @@ export const uiOpsRoutes = (rt: Services) =>
     .post(
       "/account/sessions/:id/revoke",
       async ({ params, view, admin }) => {
-        const now = rt.clock.now();
+        const now = services.clock.now();
         const ended =
           params.id === admin.sessionId
             ? null
-            : await rt.store.auth.revokeOwnSession(admin.username, params.id, now);
+            : await services.store.auth.revokeOwnSession(admin.username, params.id, now);
         const ok = ended !== null;
-        if (ended) await rt.settings.audit(admin.username, "admin.sessions_revoked", endedSessions([ended]));
+        if (ended)
+          await services.settings.audit(admin.username, "admin.sessions_revoked", endedSessions([ended]));
         return render(
           <SessionsCard
             v={view}
-            sessions={await sessionsOf(rt, admin.username, admin.sessionId, now)}
+            sessions={await sessionsOf(services, admin.username, admin.sessionId, now)}
             message={ok ? view.t.account.revoked : undefined}
           />,
         );
@@ -291,14 +295,14 @@ export const uiOpsRoutes = (rt: Services) =>
     .post(
       "/account/sessions/revoke-others",
       async ({ view, admin }) => {
-        const now = rt.clock.now();
-        const ended = await rt.store.auth.revokeSessions(admin.username, admin.sessionId, now);
+        const now = services.clock.now();
+        const ended = await services.store.auth.revokeSessions(admin.username, admin.sessionId, now);
         const n = ended.length;
-        if (n) await rt.settings.audit(admin.username, "admin.sessions_revoked", endedSessions(ended));
+        if (n) await services.settings.audit(admin.username, "admin.sessions_revoked", endedSessions(ended));
         return render(
           <SessionsCard
             v={view}
-            sessions={await sessionsOf(rt, admin.username, admin.sessionId, now)}
+            sessions={await sessionsOf(services, admin.username, admin.sessionId, now)}
             message={view.t.account.revokedOthers(n)}
           />,
         );

@@ -14,9 +14,9 @@ import { uiContext } from "./context";
 import { qrSvg } from "./qr";
 import { render } from "./render";
 
-export const uiPublicRoutes = (rt: Services) =>
+export const uiPublicRoutes = (services: Services) =>
   new Elysia({ name: "ui-public" })
-    .use(uiContext(rt))
+    .use(uiContext(services))
     .get("/assets/:name", ({ params, query }) => {
       const asset = Object.hasOwn(ASSETS, params.name) ? ASSETS[params.name] : undefined;
       if (!asset) throw new AppError("not_found", "No such asset");
@@ -32,7 +32,7 @@ export const uiPublicRoutes = (rt: Services) =>
     })
     .get("/r/:jobId", async ({ params, view }) => {
       try {
-        const job = await findServableResult(rt, params.jobId);
+        const job = await findServableResult(services, params.jobId);
         return render(<SharePage v={view} jobId={job.id} expiresAt={job.resultExpiresAt} />, {
           headers: { "X-Robots-Tag": "noindex" },
         });
@@ -44,8 +44,8 @@ export const uiPublicRoutes = (rt: Services) =>
     })
     .get("/r/:jobId/qr.svg", async ({ params, request }) => {
       // The same 404/410 as the result itself: an expired result's QR is gone too.
-      const job = await findServableResult(rt, params.jobId);
-      const base = await linkBaseFor(rt.settings, request);
+      const job = await findServableResult(services, params.jobId);
+      const base = await linkBaseFor(services.settings, request);
       return new Response(qrSvg(`${base}/r/${job.id}`), {
         headers: { "Content-Type": "image/svg+xml", "Cache-Control": "private, max-age=300" },
       });

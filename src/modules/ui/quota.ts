@@ -3,10 +3,10 @@ import type { QuotaView } from "../../../templates/quota";
 import type { Services } from "../../services";
 import { providerLabel } from "./labels";
 
-export async function quotaViews(rt: Pick<Services, "quota" | "providers">): Promise<QuotaView[]> {
-  return (await rt.quota.states()).map((q) => ({
+export async function quotaViews(services: Pick<Services, "quota" | "providers">): Promise<QuotaView[]> {
+  return (await services.quota.states()).map((q) => ({
     provider: q.provider,
-    label: providerLabel(rt, q.provider),
+    label: providerLabel(services, q.provider),
     requests: q.requests,
     limit: q.limit,
     usedRatio: q.usedRatio,

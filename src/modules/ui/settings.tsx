@@ -38,8 +38,8 @@ type Form = Record<string, string | string[] | undefined>;
 
 const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v[v.length - 1] : v);
 
-async function notifyModel(rt: Services): Promise<NotifyModel> {
-  const n = await notifyView(rt);
+async function notifyModel(services: Services): Promise<NotifyModel> {
+  const n = await notifyView(services);
   const one = (f: (typeof n)[NotifyFieldName]) => ({
     source: f.source,
     shown: f.shown,
@@ -58,17 +58,21 @@ function notifyMessages(v: View, kind: NotifyFieldProblem): string {
   return { url: n.badUrl, internal: n.internalUrl, lan: n.lanUrl, token: n.badToken, chat: n.badChat }[kind];
 }
 
-async function pricesModel(rt: Services, lang: Lang): Promise<PricesModel> {
-  const s = await getSettings(rt);
+async function pricesModel(services: Services, lang: Lang): Promise<PricesModel> {
+  const s = await getSettings(services);
   const labels: Record<string, string> = {};
-  for (const id of KEYED_PROVIDERS) labels[id] = providerLabel(rt, id, lang);
+  for (const id of KEYED_PROVIDERS) labels[id] = providerLabel(services, id, lang);
   return { prices: s.provider_price, currency: s.currency, labels };
 }
 
-async function model(rt: Services, lang: Lang): Promise<SettingsModel> {
-  const [s, counts, cleanup] = await Promise.all([getSettings(rt), storedResultCounts(rt), lastCleanup(rt)]);
+async function model(services: Services, lang: Lang): Promise<SettingsModel> {
+  const [s, counts, cleanup] = await Promise.all([
+    getSettings(services),
+    storedResultCounts(services),
+    lastCleanup(services),
+  ]);
   const labels: Record<string, string> = {};
-  for (const id of Object.keys(s.provider_concurrency)) labels[id] = providerLabel(rt, id, lang);
+  for (const id of Object.keys(s.provider_concurrency)) labels[id] = providerLabel(services, id, lang);
   for (const id of KEYED_PROVIDERS) labels[id] ??= id;
   return {
     syncSeconds: s.sync_response_seconds,
@@ -88,9 +92,9 @@ async function model(rt: Services, lang: Lang): Promise<SettingsModel> {
       return {
         id,
         label:
-          providerLabel(rt, id, lang) === id
+          providerLabel(services, id, lang) === id
             ? id[0]!.toUpperCase() + id.slice(1)
-            : providerLabel(rt, id, lang),
+            : providerLabel(services, id, lang),
         configured: !!k?.configured,
         source: k?.source ?? null,
         updatedAt: k?.updated_at ?? null,
@@ -139,19 +143,19 @@ function message(v: View, err: unknown): string {
   return errorText(v, err.code, err.message);
 }
 
-export const uiSettingsRoutes = (rt: Services) =>
+export const uiSettingsRoutes = (services: Services) =>
   new Elysia({ name: "ui-settings" })
-    .use(uiContext(rt))
+    .use(uiContext(services))
     .get(
       "/settings",
       async ({ view }) =>
         render(
           <SettingsPage
             v={view}
-            m={await model(rt, view.lang)}
-            quotas={await quotaViews(rt)}
-            notify={await notifyModel(rt)}
-            prices={await pricesModel(rt, view.lang)}
+            m={await model(services, view.lang)}
+            quotas={await quotaViews(services)}
+            notify={await notifyModel(services)}
+            prices={await pricesModel(services, view.lang)}
           />,
         ),
       {
@@ -163,13 +167,13 @@ export const uiSettingsRoutes = (rt: Services) =>
       async ({ body, view, admin }) => {
         const { body: update, values } = timingBody((body ?? {}) as Form);
         try {
-          await updateSettings(rt, update, admin.username);
-          return render(<TimingForm v={view} m={await model(rt, view.lang)} saved />);
+          await updateSettings(services, update, admin.username);
+          return render(<TimingForm v={view} m={await model(services, view.lang)} saved />);
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           const errors = fieldErrorsOf(err, view) ?? { _: errorText(view, err.code, err.message) };
           return render(
-            <TimingForm v={view} m={await model(rt, view.lang)} errors={errors} values={values} />,
+            <TimingForm v={view} m={await model(services, view.lang)} errors={errors} values={values} />,
             {
               status: err.status,
             },
@@ -186,20 +190,20 @@ export const uiSettingsRoutes = (rt: Services) =>
         const value = last(form.value) ?? "";
         try {
           const res = await updateSettings(
-            rt,
+            services,
             { ingest_password: generate ? { generate: true } : { value } },
             admin.username,
           );
           return render(
             <IngestPasswordCard
               v={view}
-              m={await model(rt, view.lang)}
+              m={await model(services, view.lang)}
               newPassword={res.generatedPassword ?? undefined}
             />,
           );
         } catch (err) {
           return render(
-            <IngestPasswordCard v={view} m={await model(rt, view.lang)} error={message(view, err)} />,
+            <IngestPasswordCard v={view} m={await model(services, view.lang)} error={message(view, err)} />,
             {
               status: (err as AppError).status,
             },
@@ -218,7 +222,7 @@ export const uiSettingsRoutes = (rt: Services) =>
           return render(
             <ProviderKeysCard
               v={view}
-              m={await model(rt, view.lang)}
+              m={await model(services, view.lang)}
               error={view.t.errors.codes.invalid_request}
             />,
             {
@@ -228,15 +232,15 @@ export const uiSettingsRoutes = (rt: Services) =>
         }
         try {
           await updateSettings(
-            rt,
+            services,
             { provider_keys: { [params.provider]: { api_key: apiKey } } },
             admin.username,
           );
           const done = clear ? view.t.settings.keyCleared : view.t.settings.keySaved;
-          return render(<ProviderKeysCard v={view} m={await model(rt, view.lang)} message={done} />);
+          return render(<ProviderKeysCard v={view} m={await model(services, view.lang)} message={done} />);
         } catch (err) {
           return render(
-            <ProviderKeysCard v={view} m={await model(rt, view.lang)} error={message(view, err)} />,
+            <ProviderKeysCard v={view} m={await model(services, view.lang)} error={message(view, err)} />,
             {
               status: (err as AppError).status,
             },
@@ -262,7 +266,7 @@ export const uiSettingsRoutes = (rt: Services) =>
             if (typed && name !== "telegram_bot_token") values[name] = typed;
           }
         }
-        const m = () => notifyModel(rt);
+        const m = () => notifyModel(services);
         if (!Object.keys(change).length) {
           const text = view.t.settings.notify.nothing;
           return render(<NotifyCard v={view} m={await m()} message={{ kind: "info", text }} />);
@@ -271,7 +275,7 @@ export const uiSettingsRoutes = (rt: Services) =>
         const update: NotifyTargetsUpdate = {};
         for (const name of names)
           if (change[name] !== undefined) update[NOTIFY_API_FIELDS[name]] = change[name];
-        const invalid = notifyTargetErrors(update, rt.config.notify.allowLan);
+        const invalid = notifyTargetErrors(update, services.config.notify.allowLan);
         const errors: Partial<Record<NotifyFieldName, string>> = {};
         for (const name of names) {
           const kind = invalid[NOTIFY_API_FIELDS[name]];
@@ -282,7 +286,7 @@ export const uiSettingsRoutes = (rt: Services) =>
             status: 422,
           });
         }
-        await updateSettings(rt, { notify: change }, admin.username);
+        await updateSettings(services, { notify: change }, admin.username);
         const text = view.t.settings.notify.saved;
         return render(<NotifyCard v={view} m={await m()} message={{ kind: "success", text }} />);
       },
@@ -294,8 +298,8 @@ export const uiSettingsRoutes = (rt: Services) =>
         render(
           <NotifyCard
             v={view}
-            m={await notifyModel(rt)}
-            results={await sendTestNotice(rt, view.t.notify.test, admin.username)}
+            m={await notifyModel(services)}
+            results={await sendTestNotice(services, view.t.notify.test, admin.username)}
           />,
         ),
       { page: "settings:write" },
@@ -321,9 +325,9 @@ export const uiSettingsRoutes = (rt: Services) =>
         const update: Record<string, unknown> = { provider_price: prices };
         if (values.currency !== undefined) update.currency = values.currency.trim().toUpperCase();
         try {
-          await updateSettings(rt, update, admin.username);
+          await updateSettings(services, update, admin.username);
           return render(
-            <PricesCard v={view} m={await pricesModel(rt, view.lang)} readOnly={readOnly} saved />,
+            <PricesCard v={view} m={await pricesModel(services, view.lang)} readOnly={readOnly} saved />,
           );
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
@@ -331,7 +335,7 @@ export const uiSettingsRoutes = (rt: Services) =>
           return render(
             <PricesCard
               v={view}
-              m={await pricesModel(rt, view.lang)}
+              m={await pricesModel(services, view.lang)}
               readOnly={readOnly}
               errors={errors}
               values={values}
@@ -358,15 +362,17 @@ export const uiSettingsRoutes = (rt: Services) =>
         }
         const readOnly = !can(view, "settings:write");
         try {
-          await updateSettings(rt, { provider_daily_limit: limits }, admin.username);
-          return render(<QuotaLimitsCard v={view} quotas={await quotaViews(rt)} readOnly={readOnly} saved />);
+          await updateSettings(services, { provider_daily_limit: limits }, admin.username);
+          return render(
+            <QuotaLimitsCard v={view} quotas={await quotaViews(services)} readOnly={readOnly} saved />,
+          );
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           const errors = fieldErrorsOf(err, view) ?? { _: errorText(view, err.code, err.message) };
           return render(
             <QuotaLimitsCard
               v={view}
-              quotas={await quotaViews(rt)}
+              quotas={await quotaViews(services)}
               readOnly={readOnly}
               errors={errors}
               values={values}
@@ -384,7 +390,10 @@ export const uiSettingsRoutes = (rt: Services) =>
           throw new AppError("provider_not_found", `Cannot check "${params.provider}"`);
         }
         const typed = (last(((body ?? {}) as Form).api_key) ?? "").trim();
-        const r = await checkProvider(rt, params.provider, { apiKey: typed || null, by: admin.username });
+        const r = await checkProvider(services, params.provider, {
+          apiKey: typed || null,
+          by: admin.username,
+        });
         return render(
           <CheckResult
             v={view}
@@ -407,11 +416,11 @@ export const uiSettingsRoutes = (rt: Services) =>
     .post(
       "/settings/purge",
       async ({ view, admin }) => {
-        rt.purges.start(admin.username);
-        await rt.purges.inProgress();
-        const last = await lastCleanup(rt);
+        services.purges.start(admin.username);
+        await services.purges.inProgress();
+        const last = await lastCleanup(services);
         const removed = Number((last?.removed as Record<string, number> | undefined)?.results ?? 0);
-        return render(<PurgeCard v={view} m={await model(rt, view.lang)} done={removed} />);
+        return render(<PurgeCard v={view} m={await model(services, view.lang)} done={removed} />);
       },
       { page: "settings:write" },
     );

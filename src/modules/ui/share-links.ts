@@ -13,40 +13,44 @@ export const SHARE_VIEWS_PER_MINUTE = 30;
 
 type ShareDeps = Pick<Services, "store" | "settings" | "clock">;
 
-export async function createShareLink(rt: ShareDeps, by: string, minutes: number): Promise<ShareLinkRow> {
+export async function createShareLink(
+  services: ShareDeps,
+  by: string,
+  minutes: number,
+): Promise<ShareLinkRow> {
   if (!(SHARE_DURATIONS_MIN as readonly number[]).includes(minutes)) {
     throw new AppError("validation_failed", "Unsupported share duration", {
       fields: [{ field: "minutes", message: `Expected one of ${SHARE_DURATIONS_MIN.join(", ")}` }],
     });
   }
-  const now = rt.clock.now();
-  const row = await rt.store.shareLinks.insert({
+  const now = services.clock.now();
+  const row = await services.store.shareLinks.insert({
     id: randomBytes(24).toString("base64url"),
     createdBy: by,
     createdAt: now,
     expiresAt: new Date(now.getTime() + minutes * 60_000),
   });
-  await rt.settings.audit(by, "gallery.shared", {
+  await services.settings.audit(by, "gallery.shared", {
     share_id: row.id,
     expires_at: row.expiresAt.toISOString(),
   });
   return row;
 }
 
-export function activeShareLinks(rt: ShareDeps): Promise<ShareLinkRow[]> {
-  return rt.store.shareLinks.active(rt.clock.now());
+export function activeShareLinks(services: ShareDeps): Promise<ShareLinkRow[]> {
+  return services.store.shareLinks.active(services.clock.now());
 }
 
-export async function revokeShareLink(rt: ShareDeps, id: string, by: string): Promise<void> {
-  await rt.store.shareLinks.revoke(id, rt.clock.now());
-  await rt.settings.audit(by, "gallery.share_revoked", { share_id: id });
+export async function revokeShareLink(services: ShareDeps, id: string, by: string): Promise<void> {
+  await services.store.shareLinks.revoke(id, services.clock.now());
+  await services.settings.audit(by, "gallery.share_revoked", { share_id: id });
 }
 
 /** The link if it may be viewed now, else null (unknown, revoked or expired). */
-export async function usableShareLink(rt: ShareDeps, id: string): Promise<ShareLinkRow | null> {
+export async function usableShareLink(services: ShareDeps, id: string): Promise<ShareLinkRow | null> {
   if (!/^[A-Za-z0-9_-]{32}$/.test(id)) return null;
-  const row = await rt.store.shareLinks.get(id);
-  if (!row || row.revokedAt || row.expiresAt.getTime() <= rt.clock.now().getTime()) return null;
+  const row = await services.store.shareLinks.get(id);
+  if (!row || row.revokedAt || row.expiresAt.getTime() <= services.clock.now().getTime()) return null;
   return row;
 }
 

@@ -53,28 +53,28 @@ function rangeOf(period: Period, now: Date): { from: Date; minutes: number } {
   return { from: new Date(now.getTime() - minutes * 60_000), minutes };
 }
 
-async function statsModel(rt: Services, period: Period, hideEmpty = false): Promise<StatsModel> {
-  const now = rt.clock.now();
+async function statsModel(services: Services, period: Period, hideEmpty = false): Promise<StatsModel> {
+  const now = services.clock.now();
   const tz = boxTimeZone();
   const range = rangeOf(period, now);
   const from = range.from.toISOString();
   const to = now.toISOString();
-  const ov = await overview(rt, { window_minutes: range.minutes }, now);
+  const ov = await overview(services, { window_minutes: range.minutes }, now);
   const [all, perSlot, refusals] = await Promise.all([
-    globalStats(rt, { from, to, group_by: "day", page_size: 500 }, now, tz),
+    globalStats(services, { from, to, group_by: "day", page_size: 500 }, now, tz),
     slotSummaries(
-      rt,
+      services,
       ov.slots.map((s) => s.slot_id),
       range.from,
       now,
     ),
-    refusalsBySlot(rt, range.from),
+    refusalsBySlot(services, range.from),
   ]);
   let buckets: ChartBucket[];
   const hourly = period === "24h" || period === "today";
   if (hourly) {
     // every slot's jobs, hour by hour (the empty hours as zeros)
-    buckets = (await hourBuckets(rt, range.from, now, tz)).map((b) => ({
+    buckets = (await hourBuckets(services, range.from, now, tz)).map((b) => ({
       start: b.period_start,
       success: b.success,
       errors: b.errors,
@@ -134,12 +134,12 @@ async function statsModel(rt: Services, period: Period, hideEmpty = false): Prom
 }
 
 /** One slot over the period: hour buckets for 24 h, days otherwise; the summary runs since its reset. */
-async function slotStatsModel(rt: Services, slotId: string, period: Period): Promise<SlotStatsModel> {
-  const now = rt.clock.now();
+async function slotStatsModel(services: Services, slotId: string, period: Period): Promise<SlotStatsModel> {
+  const now = services.clock.now();
   const from = rangeOf(period, now).from.toISOString();
   const hourly = period === "24h" || period === "today";
   const r = await slotStats(
-    rt,
+    services,
     slotId,
     { from, to: now.toISOString(), group_by: hourly ? "hour" : "day" },
     now,
@@ -176,14 +176,17 @@ function moneyOf(r: Pick<GlobalStatsResponse, "cost" | "currency" | "cost_detail
   };
 }
 
-export const uiStatsRoutes = (rt: Services) =>
+export const uiStatsRoutes = (services: Services) =>
   new Elysia({ name: "ui-stats" })
-    .use(uiContext(rt))
+    .use(uiContext(services))
     .get(
       "/stats",
       async ({ view, query }) =>
         render(
-          <StatsPage v={view} m={await statsModel(rt, periodOf(query.period), query.hide_empty === "1")} />,
+          <StatsPage
+            v={view}
+            m={await statsModel(services, periodOf(query.period), query.hide_empty === "1")}
+          />,
         ),
       {
         page: "stats:read",
@@ -193,7 +196,7 @@ export const uiStatsRoutes = (rt: Services) =>
       "/stats.csv",
       async ({ query }) => {
         const period = periodOf(query.period);
-        const m = await statsModel(rt, period, query.hide_empty === "1");
+        const m = await statsModel(services, period, query.hide_empty === "1");
         const header = [
           "slot_id",
           "name",
@@ -237,7 +240,7 @@ export const uiStatsRoutes = (rt: Services) =>
               .join(","),
           );
         }
-        const stamp = rt.clock.now().toISOString().slice(0, 10);
+        const stamp = services.clock.now().toISOString().slice(0, 10);
         return new Response(`${lines.join("\n")}\n`, {
           headers: {
             "Content-Type": "text/csv; charset=utf-8",
@@ -251,7 +254,7 @@ export const uiStatsRoutes = (rt: Services) =>
     .get(
       "/stats/slots/:id",
       async ({ view, query, params }) => {
-        const m = await slotStatsModel(rt, params.id, periodOf(query.period));
+        const m = await slotStatsModel(services, params.id, periodOf(query.period));
         return render(<SlotStatsPage v={view} m={m} reset={query.reset === "1"} />);
       },
       { page: "stats:read" },
@@ -259,7 +262,7 @@ export const uiStatsRoutes = (rt: Services) =>
     .post(
       "/stats/slots/:id/reset",
       async ({ params, admin }) => {
-        await resetStats(rt, params.id, admin.username);
+        await resetStats(services, params.id, admin.username);
         return new Response(null, {
           status: 303,
           headers: { Location: `/stats/slots/${params.id}?reset=1` },

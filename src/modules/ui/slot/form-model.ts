@@ -5,18 +5,18 @@
  * service reports it against its field).
  */
 import type { TObject, TSchema } from "@sinclair/typebox";
-import { dict, type Lang } from "../../../templates/i18n/index";
+import { dict, type Lang } from "../../../../templates/i18n/index";
 import type {
   OperationChoice,
   ProviderChoice,
   SettingField,
   SlotFormModel,
-} from "../../../templates/pages/slot";
-import type { FallbackConfig } from "../../domain/fallback";
-import type { OperationSpec } from "../../providers/types";
-import type { Services } from "../../services";
+} from "../../../../templates/pages/slot/form";
+import type { FallbackConfig } from "../../../domain/fallback";
+import type { OperationSpec } from "../../../providers/types";
+import type { Services } from "../../../services";
 
-type Values = Record<string, string | string[] | undefined>;
+export type Values = Record<string, string | string[] | undefined>;
 
 interface SchemaLike {
   type?: string;
@@ -101,15 +101,15 @@ export interface SubmittedSlot {
  * `fb.`). An operation that does not belong to the chosen provider becomes its first.
  */
 function readProviderGroup(
-  rt: Services,
+  services: Services,
   values: Values,
   prefix: "" | "fb.",
   provider: string,
 ): FallbackConfig {
-  const ops = rt.providers.get(provider)?.spec.operations ?? [];
+  const ops = services.providers.get(provider)?.spec.operations ?? [];
   let operation = last(values[`${prefix}operation`]) ?? "";
   if (!ops.some((o) => o.id === operation)) operation = ops[0]?.id ?? operation;
-  const op = rt.providers.operation(provider, operation);
+  const op = services.providers.operation(provider, operation);
   const settings: Record<string, unknown> = {};
   for (const f of settingFields(op)) {
     const raw = last(values[`${prefix}s.${f.key}`]);
@@ -122,15 +122,15 @@ function readProviderGroup(
 }
 
 /** Reads the form. An operation that does not belong to the chosen provider falls back to its first. */
-export function readSlotForm(rt: Services, values: Values): SubmittedSlot {
+export function readSlotForm(services: Services, values: Values): SubmittedSlot {
   const { provider, operation, settings } = readProviderGroup(
-    rt,
+    services,
     values,
     "",
     last(values.provider) ?? "local",
   );
   const fbProvider = last(values["fb.provider"]) ?? "";
-  const fallback = fbProvider ? readProviderGroup(rt, values, "fb.", fbProvider) : null;
+  const fallback = fbProvider ? readProviderGroup(services, values, "fb.", fbProvider) : null;
   const size = last(values.size_limit_mb) ?? "";
   const version = Number(last(values.version));
   const enabled = ([] as string[]).concat(values.enabled ?? []).includes("true");
@@ -178,10 +178,10 @@ function localizeField(f: SettingField, lang: Lang): SettingField {
   };
 }
 
-export async function providerChoices(rt: Services, lang: Lang = "ru"): Promise<ProviderChoice[]> {
+export async function providerChoices(services: Services, lang: Lang = "ru"): Promise<ProviderChoice[]> {
   const out: ProviderChoice[] = [];
-  for (const p of rt.providers.list()) {
-    const key = p.spec.needsApiKey ? await rt.settings.providerKeyStatus(p.spec.id) : null;
+  for (const p of services.providers.list()) {
+    const key = p.spec.needsApiKey ? await services.settings.providerKeyStatus(p.spec.id) : null;
     out.push({
       id: p.spec.id,
       label: dict(lang).providers[p.spec.id] ?? p.spec.label,
@@ -194,26 +194,34 @@ export async function providerChoices(rt: Services, lang: Lang = "ru"): Promise<
 }
 
 /** The operations of a provider to choose from (the current one first if the catalogue lacks it). */
-function operationChoices(rt: Services, lang: Lang, provider: string, operation: string): OperationChoice[] {
-  const operations: OperationChoice[] = (rt.providers.get(provider)?.spec.operations ?? []).map((o) => ({
-    id: o.id,
-    label: o.label[lang],
-    hint: o.hint?.[lang],
-  }));
-  if (!rt.providers.operation(provider, operation)) operations.unshift({ id: operation, label: operation });
+function operationChoices(
+  services: Services,
+  lang: Lang,
+  provider: string,
+  operation: string,
+): OperationChoice[] {
+  const operations: OperationChoice[] = (services.providers.get(provider)?.spec.operations ?? []).map(
+    (o) => ({
+      id: o.id,
+      label: o.label[lang],
+      hint: o.hint?.[lang],
+    }),
+  );
+  if (!services.providers.operation(provider, operation))
+    operations.unshift({ id: operation, label: operation });
   return operations;
 }
 
 export async function formModel(
-  rt: Services,
+  services: Services,
   lang: Lang,
   s: Omit<SubmittedSlot, "version"> & { slotId: string; version: number },
 ): Promise<SlotFormModel> {
-  const op = rt.providers.operation(s.provider, s.operation);
-  const operations = operationChoices(rt, lang, s.provider, s.operation);
+  const op = services.providers.operation(s.provider, s.operation);
+  const operations = operationChoices(services, lang, s.provider, s.operation);
   const fb = s.fallback;
-  const fbOp = fb ? rt.providers.operation(fb.provider, fb.operation) : undefined;
-  const current = await rt.settings.current();
+  const fbOp = fb ? services.providers.operation(fb.provider, fb.operation) : undefined;
+  const current = await services.settings.current();
   return {
     slotId: s.slotId,
     version: s.version,
@@ -224,7 +232,7 @@ export async function formModel(
     settings: s.settings,
     outputFormat: s.outputFormat,
     sizeLimitMb: typeof s.sizeLimitMb === "number" ? s.sizeLimitMb : 15,
-    providers: await providerChoices(rt, lang),
+    providers: await providerChoices(services, lang),
     operations,
     fields: settingFields(op).map((f) => localizeField(f, lang)),
     prompt: op?.prompt ?? "optional",
@@ -238,7 +246,7 @@ export async function formModel(
       provider: fb?.provider ?? "",
       operation: fb?.operation ?? "",
       settings: fb?.settings ?? {},
-      operations: fb ? operationChoices(rt, lang, fb.provider, fb.operation) : [],
+      operations: fb ? operationChoices(services, lang, fb.provider, fb.operation) : [],
       fields: settingFields(fbOp).map((f) => localizeField(f, lang)),
       prompt: fbOp?.prompt ?? "optional",
       minSeconds: current.fallbackMinSeconds,
@@ -261,11 +269,12 @@ export interface SavedProviderConfig {
  * given while the form sends every field, and a default left out is the same default sent.
  */
 export function differsFromSaved(
-  rt: Pick<Services, "providers">,
+  services: Pick<Services, "providers">,
   s: SubmittedSlot,
   saved: SavedProviderConfig,
 ): boolean {
-  const full = (c: FallbackConfig) => rt.providers.withDefaults(c.provider, c.operation, c.settings ?? {});
+  const full = (c: FallbackConfig) =>
+    services.providers.withDefaults(c.provider, c.operation, c.settings ?? {});
   const same = (a: FallbackConfig | null, b: FallbackConfig | null) =>
     a === null || b === null
       ? a === b
