@@ -117,41 +117,108 @@ export async function timeoutsWithProviderRef(
   return { timeouts: row?.timeouts ?? 0, withRef: row?.with_ref ?? 0 };
 }
 
+/** One slot's billed answers of one provider. */
+interface Billed {
+  slot: string;
+  provider: string;
+  n: number;
+}
+
+const HOUR_MS = 3_600_000;
+/** An hour this long closed takes no more log rows (they are written as they happen). */
+const BILLED_SEAL_MS = 2 * HOUR_MS;
+/** Closed hours kept per database (a year and more of hours). */
+const BILLED_CACHE_HOURS = 10_000;
+const billedCaches = new WeakMap<Sql, Map<number, Billed[]>>();
+
 /**
  * Provider answers that carried an image (the billed requests, see src/domain/cost.ts) in
- * [from, to) by when they arrived, per provider — of every job source (booth, test run, re-run):
- * the provider bills them all. `provider_responded` rows (success, or an image that could not be
- * stored) and `late_result_discarded` rows (an image after the deadline), which name their provider
- * when it was not the job's primary. Read through `processing_log_time_idx` or, for one slot,
- * `processing_log_slot_time_idx`.
+ * [from, to) by when they arrived, per slot and provider — of every job source (booth, test run,
+ * re-run): the provider bills them all. `provider_responded` rows (success, or an image that could
+ * not be stored) and `late_result_discarded` rows (an image after the deadline), which name their
+ * provider when it was not the job's primary. The log rows of an hour that closed two hours before
+ * `now` never change (they are written as things happen, and jobs are never deleted), so those
+ * hours are counted once per process and kept; the edges of the range and the recent hours are
+ * counted from `processing_log` each time, through `processing_log_time_idx`.
  */
+async function billedRows(sql: Sql, from: Date, to: Date, now: Date): Promise<Billed[]> {
+  let cache = billedCaches.get(sql);
+  if (!cache) {
+    cache = new Map();
+    billedCaches.set(sql, cache);
+  }
+  const firstHour = Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS;
+  const sealedEnd = Math.min(
+    Math.floor(to.getTime() / HOUR_MS) * HOUR_MS,
+    Math.floor((now.getTime() - BILLED_SEAL_MS) / HOUR_MS) * HOUR_MS,
+  );
+  const out: Billed[] = [];
+  const live: [Date, Date][] = [];
+  if (firstHour < sealedEnd) {
+    let missingFrom = Number.POSITIVE_INFINITY;
+    let missingTo = Number.NEGATIVE_INFINITY;
+    for (let h = firstHour; h < sealedEnd; h += HOUR_MS) {
+      if (!cache.has(h)) {
+        missingFrom = Math.min(missingFrom, h);
+        missingTo = Math.max(missingTo, h + HOUR_MS);
+      }
+    }
+    if (missingFrom < missingTo) {
+      const rows = await sql<(Billed & { hour: string })[]>`
+        select (floor(extract(epoch from l.occurred_at) / 3600) * 3600000)::bigint::text as hour, l.slot_id as slot,
+          coalesce(l.details->>'provider', j.provider) as provider, count(*)::int as n
+        from processing_log l join job j on j.id = l.job_id
+        where l.event in ('provider_responded', 'late_result_discarded')
+          and l.occurred_at >= ${new Date(missingFrom)} and l.occurred_at < ${new Date(missingTo)}
+        group by 1, 2, 3`;
+      for (let h = missingFrom; h < missingTo; h += HOUR_MS) cache.set(h, []);
+      for (const r of rows) cache.get(Number(r.hour))?.push({ slot: r.slot, provider: r.provider, n: r.n });
+      while (cache.size > BILLED_CACHE_HOURS) cache.delete(cache.keys().next().value!);
+    }
+    for (let h = firstHour; h < sealedEnd; h += HOUR_MS) out.push(...(cache.get(h) ?? []));
+    if (from.getTime() < firstHour) live.push([from, new Date(firstHour)]);
+    if (sealedEnd < to.getTime()) live.push([new Date(sealedEnd), to]);
+  } else {
+    live.push([from, to]);
+  }
+  if (live.length) {
+    const within = ([a, b]: [Date, Date]) => sql`(l.occurred_at >= ${a} and l.occurred_at < ${b})`;
+    const rows = await sql<Billed[]>`
+      select l.slot_id as slot, coalesce(l.details->>'provider', j.provider) as provider, count(*)::int as n
+      from processing_log l join job j on j.id = l.job_id
+      where l.event in ('provider_responded', 'late_result_discarded')
+        and (${within(live[0]!)} ${live[1] ? sql`or ${within(live[1])}` : sql``})
+      group by 1, 2`;
+    out.push(...rows);
+  }
+  return out;
+}
+
+/** Billed answers in [from, to) per provider, of one slot or all (see billedRows). */
 export async function billedAnswers(
   sql: Sql,
   f: { from: Date; to: Date; slotId?: string | null },
+  now: Date,
 ): Promise<Record<string, number>> {
-  const rows = await sql<{ provider: string; n: number }[]>`
-    select coalesce(l.details->>'provider', j.provider) as provider, count(*)::int as n
-    from processing_log l join job j on j.id = l.job_id
-    where l.event in ('provider_responded', 'late_result_discarded')
-      and l.occurred_at >= ${f.from} and l.occurred_at < ${f.to}
-      ${f.slotId ? sql`and l.slot_id = ${f.slotId}` : sql``}
-    group by 1`;
-  return Object.fromEntries(rows.map((r) => [r.provider, r.n]));
+  const out: Record<string, number> = {};
+  for (const r of await billedRows(sql, f.from, f.to, now)) {
+    if (!f.slotId || r.slot === f.slotId) out[r.provider] = (out[r.provider] ?? 0) + r.n;
+  }
+  return out;
 }
 
-/** `billedAnswers` of every slot at once (one read for the statistics page's per-slot rows). */
+/** `billedAnswers` of every slot at once (the statistics page's per-slot rows). */
 export async function billedAnswersBySlot(
   sql: Sql,
   f: { from: Date; to: Date },
+  now: Date,
 ): Promise<Record<string, Record<string, number>>> {
-  const rows = await sql<{ slot_id: string; provider: string; n: number }[]>`
-    select l.slot_id, coalesce(l.details->>'provider', j.provider) as provider, count(*)::int as n
-    from processing_log l join job j on j.id = l.job_id
-    where l.event in ('provider_responded', 'late_result_discarded')
-      and l.occurred_at >= ${f.from} and l.occurred_at < ${f.to}
-    group by 1, 2`;
   const out: Record<string, Record<string, number>> = {};
-  for (const r of rows) out[r.slot_id] = { ...out[r.slot_id], [r.provider]: r.n };
+  for (const r of await billedRows(sql, f.from, f.to, now)) {
+    const slot = out[r.slot] ?? {};
+    slot[r.provider] = (slot[r.provider] ?? 0) + r.n;
+    out[r.slot] = slot;
+  }
   return out;
 }
 

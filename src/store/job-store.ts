@@ -167,10 +167,10 @@ export class JobStore {
     return stats.timeoutsWithProviderRef(this.reports, f);
   }
   billedAnswers(f: { from: Date; to: Date; slotId?: string | null }) {
-    return stats.billedAnswers(this.reports, f);
+    return stats.billedAnswers(this.reports, f, this.clock.now());
   }
   billedAnswersBySlot(f: { from: Date; to: Date }) {
-    return stats.billedAnswersBySlot(this.reports, f);
+    return stats.billedAnswersBySlot(this.reports, f, this.clock.now());
   }
   fallbackSuccessesBySlot(f: { from: Date; to: Date }) {
     return stats.fallbackSuccessesBySlot(this.reports, f);

@@ -164,7 +164,12 @@ export async function slotSummaries(
 }
 
 /** Every slot's jobs over [from, to) in hour buckets (the statistics page's 24-hour chart). */
-export async function hourBuckets(services: StatsDeps, from: Date, to: Date, tz: string): Promise<StatsBucket[]> {
+export async function hourBuckets(
+  services: StatsDeps,
+  from: Date,
+  to: Date,
+  tz: string,
+): Promise<StatsBucket[]> {
   return (await rangeStats(services, { from, to }, { grain: "hour", tz })).buckets;
 }
 
