@@ -9,6 +9,7 @@ import { classifyOutcome } from "../../domain/outcome";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
 import type { AggregateRow, JobFilter } from "../../store/index";
+import { LIVE_CACHE_MS } from "../../store/job-rollup";
 import {
   type Bucket,
   bucketEdges,
@@ -111,14 +112,45 @@ function toBucket(e: Bucket, row: AggregateRow | undefined): StatsBucket {
   };
 }
 
+const recentReads = new WeakMap<object, Map<string, { at: number; value: Promise<unknown> }>>();
+
+/**
+ * A read of a range that ends now, reused for LIVE_CACHE_MS like the rollup's open hours (keyed by
+ * the end's LIVE_CACHE_MS slice): an evening's dashboards repeat it every few seconds, and a page
+ * then shows jobs at most that old. A range that ends elsewhere is read each time.
+ */
+function recentRead<T>(
+  services: StatsDeps,
+  key: unknown[],
+  to: Date,
+  now: Date,
+  read: () => Promise<T>,
+): Promise<T> {
+  if (Math.abs(now.getTime() - to.getTime()) > LIVE_CACHE_MS) return read();
+  let reads = recentReads.get(services.store);
+  if (!reads) {
+    reads = new Map();
+    recentReads.set(services.store, reads);
+  }
+  const k = JSON.stringify([...key, Math.floor(to.getTime() / LIVE_CACHE_MS)]);
+  const hit = reads.get(k);
+  if (hit && performance.now() - hit.at < LIVE_CACHE_MS) return hit.value as Promise<T>;
+  const value = read();
+  value.catch(() => reads.delete(k));
+  if (reads.size >= 256) reads.clear();
+  reads.set(k, { at: performance.now(), value });
+  return value;
+}
+
 /**
  * The range's cost (billed requests × prices, src/domain/cost.ts) and its booth timeouts with a
  * provider queue id — the parts of the statistics that are not in the hourly rollup.
  */
-async function costAndQueue(services: StatsDeps, f: JobFilter) {
+async function costAndQueue(services: StatsDeps, f: JobFilter, now: Date) {
+  const key = [f.from.toISOString(), f.slotId ?? null, f.provider ?? null];
   const [billed, queued, settings] = await Promise.all([
-    services.store.jobs.billedAnswers(f),
-    services.store.jobs.timeoutsWithProviderRef(f),
+    recentRead(services, ["billed", ...key], f.to, now, () => services.store.jobs.billedAnswers(f)),
+    recentRead(services, ["queued", ...key], f.to, now, () => services.store.jobs.timeoutsWithProviderRef(f)),
     services.settings.current(),
   ]);
   const counted = f.provider ? { [f.provider]: billed[f.provider] ?? 0 } : billed;
@@ -151,10 +183,15 @@ export async function slotSummaries(
   from: Date,
   to: Date,
 ): Promise<{ summary: StatsSummary; cost: number }[]> {
+  const key = [from.toISOString()];
   const [stats, fallback, billed, settings] = await Promise.all([
     Promise.all(slotIds.map((slotId) => services.store.jobs.rollupStats({ from, to, slotId }, null))),
-    services.store.jobs.fallbackSuccessesBySlot({ from, to }),
-    services.store.jobs.billedAnswersBySlot({ from, to }),
+    recentRead(services, ["fallback by slot", ...key], to, to, () =>
+      services.store.jobs.fallbackSuccessesBySlot({ from, to }),
+    ),
+    recentRead(services, ["billed by slot", ...key], to, to, () =>
+      services.store.jobs.billedAnswersBySlot({ from, to }),
+    ),
     services.settings.current(),
   ]);
   return slotIds.map((slotId, i) => ({
@@ -175,7 +212,7 @@ export async function hourBuckets(
 
 /** Money spent from `from` to `to` (all slots), for the dashboard's "today". */
 export async function spend(services: StatsDeps, from: Date, to: Date) {
-  const { cost, currency, cost_detail } = await costAndQueue(services, { from, to });
+  const { cost, currency, cost_detail } = await costAndQueue(services, { from, to }, to);
   return { cost, currency, unpricedRequests: cost_detail.unpriced_requests };
 }
 
@@ -197,7 +234,7 @@ export async function globalStats(
   const f: JobFilter = { from, to, slotId: query.slot_id ?? null, provider: query.provider ?? null };
   const [{ summary, buckets }, extra] = await Promise.all([
     rangeStats(services, f, { grain, tz }),
-    costAndQueue(services, f),
+    costAndQueue(services, f, now),
   ]);
   return {
     range: rangeOut(from, to, grain, tz),
@@ -227,7 +264,7 @@ export async function slotStats(
   const [{ summary }, { buckets }, extra] = await Promise.all([
     rangeStats(services, { from: since, to: now, slotId }, null),
     rangeStats(services, { from, to, slotId }, { grain, tz }),
-    costAndQueue(services, { from, to, slotId }),
+    costAndQueue(services, { from, to, slotId }, now),
   ]);
   return {
     slot_id: slotId,
