@@ -8,9 +8,33 @@ import { type Clock, systemClock } from "../lib/clock";
 import * as reads from "./job-reads";
 import { warmRollup } from "./job-rollup";
 import * as stats from "./job-stats";
-import * as q from "./jobs";
+import * as claim from "./queue/claim";
+import * as finalize from "./queue/finalize";
+import * as insert from "./queue/insert";
+import * as lease from "./queue/lease";
+import * as listen from "./queue/listen";
+import * as read from "./queue/read";
+import * as recover from "./queue/recover";
+import * as release from "./queue/release";
+import * as results from "./queue/results";
+import type * as rows from "./queue/rows";
 
-export type { ClaimRoom, FinalizedJob, FinalLog, InsertOutcome, LogEntry, ResultColumns } from "./jobs";
+const q = {
+  ...claim,
+  ...finalize,
+  ...insert,
+  ...lease,
+  ...listen,
+  ...read,
+  ...recover,
+  ...release,
+  ...results,
+};
+
+export type { ClaimRoom } from "./queue/claim";
+export type { FinalizedJob, FinalLog, ResultColumns } from "./queue/finalize";
+export type { InsertOutcome } from "./queue/insert";
+export type { LogEntry } from "./queue/rows";
 
 export class JobStore {
   constructor(
@@ -23,10 +47,15 @@ export class JobStore {
 
   // ---- the queue ----
   /** `liveSince`: processing rows with an older lease heartbeat do not count against the cap. */
-  insertWithinCap(values: NewJobRow, cap: number, liveSince: Date, log: q.LogEntry[] = []) {
+  insertWithinCap(values: NewJobRow, cap: number, liveSince: Date, log: rows.LogEntry[] = []) {
     return q.insertJobWithinCap(this.sql, values, cap, liveSince, log);
   }
-  claimBatch(owners: readonly string[], now: Date, room: q.ClaimRoom | null, onlyInstance: string | null) {
+  claimBatch(
+    owners: readonly string[],
+    now: Date,
+    room: claim.ClaimRoom | null,
+    onlyInstance: string | null,
+  ) {
     return q.claimJobs(this.sql, owners, now, room, onlyInstance);
   }
   claim(owner: string, now: Date, skipProviders: string[] = [], onlyInstance: string | null = null) {
@@ -41,7 +70,7 @@ export class JobStore {
   heartbeatMany(leases: readonly { id: string; token: string }[], now: Date) {
     return q.heartbeatMany(this.sql, leases, now);
   }
-  finalizeSucceeded(id: string, token: string, now: Date, r: q.ResultColumns, log: q.FinalLog) {
+  finalizeSucceeded(id: string, token: string, now: Date, r: finalize.ResultColumns, log: finalize.FinalLog) {
     return q.finalizeSucceeded(this.sql, id, token, now, r, log);
   }
   finalizeFailed(
@@ -51,7 +80,7 @@ export class JobStore {
     reason: FailureReason,
     message: string,
     latencyMs: number | null,
-    log: q.FinalLog,
+    log: finalize.FinalLog,
   ) {
     return q.finalizeFailed(this.sql, id, token, now, reason, message, latencyMs, log);
   }
@@ -97,7 +126,7 @@ export class JobStore {
   promoteSpooledResult(id: string, from: string, to: string) {
     return q.promoteSpooledResult(this.sql, id, from, to);
   }
-  appendLog(entry: q.LogEntry) {
+  appendLog(entry: rows.LogEntry) {
     return q.appendLog(this.sql, entry);
   }
   listen(handlers: Parameters<typeof q.listenForJobs>[1]) {
