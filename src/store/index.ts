@@ -17,7 +17,7 @@ import { AuditStore } from "./audit";
 import { AuthStore } from "./auth";
 import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
 import { InstanceStore } from "./instances";
-import { JobStore } from "./job-store";
+import { type JobStore, openJobStore } from "./job-store";
 import { MediaObjectStore, referencedMedia, TemplateRowStore } from "./media";
 import { NotificationLogStore } from "./notifications";
 import { PresetStore } from "./presets";
@@ -58,7 +58,7 @@ export class Store {
     clock: Pick<Clock, "now">,
   ) {
     const { sql, db, reports } = database;
-    this.jobs = new JobStore(sql, reports.sql, clock);
+    this.jobs = openJobStore(sql, reports.sql, clock);
     this.instances = new InstanceStore(sql);
     this.slots = new SlotStore(db, sql);
     this.settings = new SettingsStore(db, sql);
