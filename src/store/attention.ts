@@ -4,6 +4,7 @@
  * run, and the notifier's per-slot state (announced once per change, whichever instance sees it).
  */
 import type { Sql } from "../db/client";
+import { bindSql } from "./bind";
 import { lastOutcomeJoins } from "./job-stats";
 
 /** Refusals are counted in buckets of this length. */
@@ -117,62 +118,15 @@ export async function changeNotifyState(
   return !(row.inserted && !failing);
 }
 
-export interface AuditRow {
-  id: number;
-  occurred_at: Date;
-  actor: string;
-  action: string;
-  details: Record<string, unknown>;
+/** The statements above, bound to the client once, as `store.attention`. */
+export function openAttentionStore(sql: Sql) {
+  return bindSql(sql, {
+    recordRefusal,
+    refusalsSince,
+    refusalBuckets,
+    pruneRefusals,
+    slotHealth,
+    changeNotifyState,
+  });
 }
-
-export async function auditPage(
-  sql: Sql,
-  opts: { page: number; pageSize: number; actor?: string; action?: string },
-): Promise<{ rows: AuditRow[]; total: number }> {
-  const where = sql`where true
-    ${opts.actor ? sql`and actor = ${opts.actor}` : sql``}
-    ${opts.action ? sql`and action = ${opts.action}` : sql``}`;
-  const [rows, [count]] = await Promise.all([
-    sql<AuditRow[]>`
-      select id, occurred_at, actor, action, details from audit_log ${where}
-      order by occurred_at desc, id desc
-      limit ${opts.pageSize} offset ${(opts.page - 1) * opts.pageSize}`,
-    sql<{ n: number }[]>`select count(*)::int as n from audit_log ${where}`,
-  ]);
-  return { rows, total: count?.n ?? 0 };
-}
-
-export async function auditActions(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ action: string }[]>`select distinct action from audit_log order by action`;
-  return rows.map((r) => r.action);
-}
-
-/** The functions above, bound to the client, as `store.attention`. */
-export class AttentionStore {
-  constructor(private readonly sql: Sql) {}
-
-  recordRefusal(slotId: string, reason: string, at: Date) {
-    return recordRefusal(this.sql, slotId, reason, at);
-  }
-  refusalsSince(since: Date, slotId?: string) {
-    return refusalsSince(this.sql, since, slotId);
-  }
-  refusalBuckets(slotId: string, since: Date) {
-    return refusalBuckets(this.sql, slotId, since);
-  }
-  pruneRefusals(before: Date) {
-    return pruneRefusals(this.sql, before);
-  }
-  slotHealth(since: Date) {
-    return slotHealth(this.sql, since);
-  }
-  changeNotifyState(slotId: string, failing: boolean, at: Date) {
-    return changeNotifyState(this.sql, slotId, failing, at);
-  }
-  auditPage(opts: Parameters<typeof auditPage>[1]) {
-    return auditPage(this.sql, opts);
-  }
-  auditActions() {
-    return auditActions(this.sql);
-  }
-}
+export type AttentionStore = ReturnType<typeof openAttentionStore>;

@@ -11,7 +11,7 @@ import { connectDatabase, type Database } from "../db/client";
 import { appliedCount } from "../db/migrate";
 import { statementsSent } from "../db/watchdog";
 import { type Clock, systemClock } from "../lib/clock";
-import { AttentionStore } from "./attention";
+import { type AttentionStore, openAttentionStore } from "./attention";
 import { AttentionAckStore } from "./attention-acks";
 import { AuditStore } from "./audit";
 import { AuthStore } from "./auth";
@@ -68,7 +68,7 @@ export class Store {
     this.templates = new TemplateRowStore(db, this.slots);
     this.cleanupRuns = new CleanupRunStore(db, sql);
     this.shareLinks = new ShareLinkStore(db);
-    this.attention = new AttentionStore(sql);
+    this.attention = openAttentionStore(sql);
     this.providerUsage = new ProviderUsageStore(sql);
     this.presets = new PresetStore(db);
     this.notifications = new NotificationLogStore(db);
