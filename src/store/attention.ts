@@ -1,11 +1,10 @@
 /**
  * What the operator must notice, in SQL: booth refusals counted per slot/reason/hour (an upsert, so
- * a flood of refused requests only bumps counters), each slot's recent failures, the cleaner's last
- * run, and the notifier's per-slot state (announced once per change, whichever instance sees it).
+ * a flood of refused requests only bumps counters) and the notifier's per-slot state (announced once
+ * per change, whichever instance sees it). Each slot's health, read from `job`, is the job store's.
  */
 import type { Sql } from "../db/client";
 import { bindSql } from "./bind";
-import { lastOutcomeJoins } from "./job-stats";
 
 /** Refusals are counted in buckets of this length. */
 export const REFUSAL_BUCKET_MS = 60 * 60_000;
@@ -64,39 +63,6 @@ export async function pruneRefusals(sql: Sql, before: Date): Promise<number> {
   return rows.length;
 }
 
-export interface SlotHealthRow {
-  id: string;
-  name: string;
-  enabled: boolean;
-  last_success_at: Date | null;
-  last_failure_at: Date | null;
-  last_failure_reason: string | null;
-  last_failure_message: string | null;
-  failures_since: number;
-}
-
-/**
- * Each slot's newest booth success and failure (one index probe each) and the number of booth
- * failures finished since `since`. An admin's cancel is not the slot failing, so it is left out.
- */
-export async function slotHealth(sql: Sql, since: Date): Promise<SlotHealthRow[]> {
-  return sql<SlotHealthRow[]>`
-    select s.id, s.name, s.enabled,
-      ok.finalized_at as last_success_at,
-      bad.finalized_at as last_failure_at,
-      coalesce(bad.failure_reason, bad.status) as last_failure_reason,
-      bad.error_message as last_failure_message,
-      coalesce(n.c, 0)::int as failures_since
-    from slot s
-    ${lastOutcomeJoins(sql, "without-cancels")}
-    left join lateral (
-      select count(*) as c from job
-      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout')
-        and finalized_at >= ${since}
-    ) n on true
-    order by s.id`;
-}
-
 /**
  * Records that a slot is (not) failing. True only for the caller whose write changed the state, so
  * with several instances each burst and each recovery is announced exactly once.
@@ -125,7 +91,6 @@ export function openAttentionStore(sql: Sql) {
     refusalsSince,
     refusalBuckets,
     pruneRefusals,
-    slotHealth,
     changeNotifyState,
   });
 }

@@ -36,6 +36,7 @@ import {
   lastOutcomes,
   recentFailures,
   rollupStats,
+  slotHealth,
   timeoutsWithProviderRef,
   windowCounts,
 } from "./job-stats";
@@ -86,6 +87,7 @@ export function openJobStore(sql: Sql, reports: Sql = sql, clock: Pick<Clock, "n
     ...bindSql(reports, { aggregateJobs, failureReasons, fallbackSuccesses, timeoutsWithProviderRef }),
     ...bindSql(reports, { billedAnswers, billedAnswersBySlot, fallbackSuccessesBySlot }),
     ...bindSql(reports, { lastOutcomes, windowCounts, recentFailures }),
+    ...bindSql(sql, { slotHealth }),
     /** `aggregateJobs` (whole range and per bucket) and `failureReasons` from the hourly rollup. */
     rollupStats: (f: JobFilter, buckets: readonly { key: string; start: Date }[] | null) =>
       rollupStats(reports, f, buckets, clock.now()),
