@@ -1,7 +1,7 @@
 /**
  * The job lifecycle over the queue SQL: enqueue, claim, heartbeat, fenced finalization, expiry,
  * cancel and crash recovery. Each finalization is one statement (state, log rows, payload and
- * temporary media let go — see store/jobs.ts finalizeWith); after its commit the released files are
+ * temporary media let go — see store/queue/finalize.ts finalizeWith); after its commit the released files are
  * removed, and only then are the waiters woken, so whoever sees a final job sees it clean.
  */
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
@@ -297,7 +297,7 @@ export class JobQueue {
    * was to be inserted, or a result written by an attempt that never finalized. Only files older
    * than `minAgeMs` are judged (an upload is stored just before its row is inserted); a file is
    * removed when no active job, kept result or photo kept for a re-run accounts for it. Idempotent, so several instances
-   * may run it. (The rows themselves cannot be half-finished: see store/jobs.ts finalizeWith.)
+   * may run it. (The rows themselves cannot be half-finished: see store/queue/finalize.ts finalizeWith.)
    */
   async reclaimLeftovers(minAgeMs: number): Promise<{ files: number }> {
     let files = 0;
