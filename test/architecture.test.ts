@@ -3,7 +3,9 @@
  * no import cycles anywhere in src/ and templates/ — type-only imports count, since a cycle of types
  * is still two modules that cannot be understood apart — and the database reached only through
  * src/store (src/db holds the client and the schema). Biome's noRestrictedImports rule says the
- * same in the editor; this test says it for the whole tree in CI.
+ * same in the editor; this test says it for the whole tree in CI. And one table, one store: each
+ * table of src/db/schema.ts is queried from one store file, but for the few statements named in
+ * CROSS_TABLE.
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -94,6 +96,60 @@ export function cycles(graph: Map<string, { file: string | null }[]>): string[][
 
 const DATABASE_MODULES = /^(drizzle-orm|postgres)(\/|$)/;
 
+/**
+ * The job store is src/store/job-store.ts with the statement files it binds (its imports inside
+ * src/store: queue/, job-reads, job-stats, job-rollup); every other store is its own file.
+ */
+const JOB_STORE = "src/store/job-store.ts";
+
+/**
+ * The statements that touch a table another store owns, each because it must be one statement (or
+ * is no product path). Every entry must still be needed: a stale one fails the test too.
+ */
+const CROSS_TABLE: { table: string; store: string; why: string }[] = [
+  {
+    table: "media_object",
+    store: JOB_STORE,
+    why: "a finalization (queue/finalize.ts) and a delete (queue/results.ts) let go of the job's temporary media in the statement that ends it: one commit, nothing half-finished",
+  },
+  {
+    table: "instance",
+    store: JOB_STORE,
+    why: "recovery (queue/recover.ts) re-queues the jobs of stopped instances, reading which stopped in the same statement",
+  },
+  {
+    table: "slot",
+    store: JOB_STORE,
+    why: "slotHealth (job-stats.ts) lists every slot with its newest outcomes: slot joined to job in one statement",
+  },
+  {
+    table: "job",
+    store: "src/store/media.ts",
+    why: "referencedMedia: every media key any row points at (job's photos and results beside media_object and template_media), for `media migrate`",
+  },
+  {
+    table: "job",
+    store: "src/store/seed.ts",
+    why: "bench and test history written in bulk (the job table made unlogged meanwhile), not a product path",
+  },
+];
+
+/** Table name and drizzle variable of each pgTable in src/db/schema.ts. */
+function schemaTables(): { name: string; variable: string }[] {
+  const schema = readFileSync(join(ROOT, "src/db/schema.ts"), "utf8");
+  return [...schema.matchAll(/export const (\w+)\s*=\s*pgTable\(\s*"(\w+)"/g)].map((m) => ({
+    variable: m[1]!,
+    name: m[2]!,
+  }));
+}
+
+/** Does this source (comments stripped) query the table, with drizzle or in raw SQL? */
+function queries(source: string, t: { name: string; variable: string }): boolean {
+  const drizzle = new RegExp(`\\.(?:from|insert|update|delete)\\(\\s*${t.variable}\\b`);
+  const raw = new RegExp(`\\b(?:from|into|update|join)\\s+${t.name}\\b`, "i");
+  return drizzle.test(source) || raw.test(source);
+}
+
 describe("architecture", () => {
   const graph = importGraph();
 
@@ -135,5 +191,31 @@ describe("architecture", () => {
       }
     }
     expect(offenders).toEqual([]);
+  });
+
+  test("each table is queried from one store file", () => {
+    const tables = schemaTables();
+    expect(tables.length).toBeGreaterThan(15);
+    const jobStoreFiles = new Set(
+      (graph.get(join(ROOT, JOB_STORE)) ?? [])
+        .map((e) => e.file && relative(ROOT, e.file))
+        .filter((f): f is string => !!f && f.startsWith("src/store/") && f !== "src/store/bind.ts"),
+    );
+    const storeOf = (rel: string) => (jobStoreFiles.has(rel) ? JOB_STORE : rel);
+    const stores = new Map<string, Set<string>>(tables.map((t) => [t.name, new Set()]));
+    for (const file of sourceFiles(join(ROOT, "src/store"))) {
+      const rel = relative(ROOT, file);
+      const source = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, "");
+      for (const t of tables) if (queries(source, t)) stores.get(t.name)!.add(storeOf(rel));
+    }
+    const allowed = (table: string, store: string) =>
+      CROSS_TABLE.some((c) => c.table === table && c.store === store);
+    const owners = Object.fromEntries(
+      [...stores].map(([table, s]) => [table, [...s].filter((store) => !allowed(table, store))]),
+    );
+    const notOne = Object.entries(owners).filter(([, s]) => s.length !== 1);
+    expect(notOne).toEqual([]);
+    const stale = CROSS_TABLE.filter((c) => !stores.get(c.table)?.has(c.store));
+    expect(stale).toEqual([]);
   });
 });

@@ -152,7 +152,7 @@ describe("GET /api/slots/{id}/export", () => {
     const results = Object.keys(members).filter((n) => n.startsWith("results/"));
     expect(results).toHaveLength(3);
     for (const id of ids) {
-      const job = (await app.runtime.store.jobs.get(id))!;
+      const job = (await app.runtime.store.jobs.getJob(id))!;
       const name = results.find((n) => n.includes(id))!;
       expect(name).toMatch(/^results\/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ_[0-9a-f-]{36}\.jpg$/);
       expect(sha256(Buffer.from(members[name]!, "base64"))).toBe(job.resultSha256!);
@@ -246,7 +246,7 @@ describe("export with S3 media", () => {
     expect(res.status).toBe(200);
     const members = pythonRead(saveZip(new Uint8Array(await res.arrayBuffer()), "s3.zip"));
     for (const id of ids) {
-      const job = (await app.runtime.store.jobs.get(id))!;
+      const job = (await app.runtime.store.jobs.getJob(id))!;
       const name = Object.keys(members).find((n) => n.includes(id))!;
       expect(sha256(Buffer.from(members[name]!, "base64"))).toBe(job.resultSha256!);
     }

@@ -88,14 +88,14 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
       createdAt: created,
       expiresAt: new Date(created.getTime() + expiresInMs),
     };
-    const inserted = await store.jobs.insertWithinCap(row, 1000, created);
+    const inserted = await store.jobs.insertJobWithinCap(row, 1000, created);
     expect(inserted.kind).toBe("inserted");
     return id;
   }
 
   async function claimed(expiresInMs?: number) {
     const id = await newJob(expiresInMs);
-    const job = await store.jobs.claim("test/1", created);
+    const job = await store.jobs.claimNextJob("test/1", created);
     expect(job!.id).toBe(id);
     return job!;
   }
@@ -128,9 +128,9 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
         await store.jobs.finalizeFailed(j.id, j.leaseToken!, at, reason, "x", 5, { details: {} }),
       ).not.toBeNull();
     }
-    await store.jobs.cancel(await newJob(), at, "test");
+    await store.jobs.cancelJob(await newJob(), at, "test");
     const late = await claimed(500);
-    expect(await store.jobs.expire(late.id, at)).not.toBeNull();
+    expect(await store.jobs.expireJob(late.id, at)).not.toBeNull();
     await newJob(); // still pending: not counted
   });
   afterAll(() => store.close());
@@ -151,7 +151,7 @@ describe("the statistics' SQL counts what classifyOutcome says", () => {
       if (o) expected[o.category]++;
     }
     const range = { from: created, to: new Date(created.getTime() + 60_000) };
-    const [all] = await store.jobs.aggregate(range, null);
+    const [all] = await store.jobs.aggregateJobs(range, null);
     expect({
       success: all!.success,
       timeouts: all!.timeouts,

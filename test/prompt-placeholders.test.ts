@@ -41,7 +41,7 @@ afterAll(async () => {
 beforeEach(() => fake.reset());
 
 async function jobOf(app: TestApp, id: string) {
-  const row = await app.runtime.store.jobs.get(id);
+  const row = await app.runtime.store.jobs.getJob(id);
   if (!row) throw new Error(`no job ${id}`);
   return row;
 }

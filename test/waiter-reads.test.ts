@@ -28,12 +28,12 @@ test("six booths held 2.5 s: no per-request job reads, at most one safety-net re
   const jobs = app.runtime.store.jobs;
   const counts = { get: 0, states: 0, statesIds: 0 };
   const get = queue.get.bind(queue);
-  const states = jobs.states.bind(jobs);
+  const states = jobs.jobStates.bind(jobs);
   queue.get = (id) => {
     counts.get++;
     return get(id);
   };
-  jobs.states = (ids) => {
+  jobs.jobStates = (ids) => {
     counts.states++;
     counts.statesIds = Math.max(counts.statesIds, ids.length);
     return states(ids);
@@ -55,7 +55,7 @@ test("six booths held 2.5 s: no per-request job reads, at most one safety-net re
     expect(counts.statesIds === 0 || counts.statesIds > 1).toBe(true);
   } finally {
     queue.get = get;
-    jobs.states = states;
+    jobs.jobStates = states;
   }
 }, 30_000);
 

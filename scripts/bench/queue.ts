@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import postgres from "postgres";
 import { runMigrations } from "../../src/db/migrate";
-import { claimNextJob } from "../../src/store/jobs";
+import { claimNextJob } from "../../src/store/queue/claim";
 import { seedPendingJobs } from "../../src/store/seed";
 import { spawnChild, stopChild } from "./lib";
 

@@ -148,10 +148,10 @@ function add<F>(map: Map<string, Set<F>>, key: string, fn: F): () => void {
  * connection, or a finalization by another process while this one's LISTEN was reconnecting, is
  * noticed within one interval — without a re-read per held request.
  */
-export async function pollWaiting(jobs: Pick<JobStore, "states">, events: JobEvents): Promise<number> {
+export async function pollWaiting(jobs: Pick<JobStore, "jobStates">, events: JobEvents): Promise<number> {
   const ids = events.waitingJobIds();
   if (!ids.length) return 0;
-  const states = await jobs.states(ids);
+  const states = await jobs.jobStates(ids);
   let found = 0;
   for (const [id, status] of states) {
     if (isFinal(status as JobStatus)) {
@@ -168,7 +168,7 @@ export function listenForJobEvents(
   events: JobEvents,
   log: Logger,
 ): Promise<{ unlisten(): Promise<void> }> {
-  return jobs.listen({
+  return jobs.listenForJobs({
     onFinalized: (jobId) => events.emitRemoteFinalized(jobId),
     // A job id, or null after a (re)connect (a hint may have been missed: idle workers look again).
     onQueued: (jobId) => events.emitRemoteQueued(jobId),

@@ -1,7 +1,7 @@
 /**
  * The job lifecycle over the queue SQL: enqueue, claim, heartbeat, fenced finalization, expiry,
  * cancel and crash recovery. Each finalization is one statement (state, log rows, payload and
- * temporary media let go — see store/jobs.ts finalizeWith); after its commit the released files are
+ * temporary media let go — see store/queue/finalize.ts finalizeWith); after its commit the released files are
  * removed, and only then are the waiters woken, so whoever sees a final job sees it clean.
  */
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
@@ -79,14 +79,14 @@ export class JobQueue {
         ...(values.rerunOf ? { rerun_of: values.rerunOf } : {}),
       },
     };
-    const insert = () => this.jobs.insertWithinCap(values, cap, liveSince, [received, ...more]);
+    const insert = () => this.jobs.insertJobWithinCap(values, cap, liveSince, [received, ...more]);
     // A connection that closed under the insert (a pooled one that died while idle): again on a
     // fresh one — unless the attempt did commit, in which case its row is there under the same id.
     const notQueued = this.events.queuingHere(values.id as string);
     let outcome: Awaited<ReturnType<typeof insert>>;
     try {
       outcome = await retryOnLostConnection(insert, async () => {
-        const committed = await this.jobs.get(values.id as string);
+        const committed = await this.jobs.getJob(values.id as string);
         return committed ? ({ kind: "inserted", job: committed } as const) : undefined;
       });
     } catch (err) {
@@ -108,7 +108,7 @@ export class JobQueue {
     room: ClaimRoom,
     onlyInstance: string | null = null,
   ): Promise<{ jobs: JobRow[]; locked: number }> {
-    return this.jobs.claimBatch(owners, this.clock.now(), room, onlyInstance);
+    return this.jobs.claimJobs(owners, this.clock.now(), room, onlyInstance);
   }
 
   /** `onlyInstance`: claim only jobs whose booth waits on that instance (a draining process). */
@@ -117,7 +117,7 @@ export class JobQueue {
     skipProviders: string[] = [],
     onlyInstance: string | null = null,
   ): Promise<JobRow | null> {
-    return this.jobs.claim(owner, this.clock.now(), skipProviders, onlyInstance);
+    return this.jobs.claimNextJob(owner, this.clock.now(), skipProviders, onlyInstance);
   }
 
   heartbeat(job: JobRow): Promise<boolean> {
@@ -133,7 +133,7 @@ export class JobQueue {
   }
 
   get(id: string): Promise<JobRow | null> {
-    return this.jobs.get(id);
+    return this.jobs.getJob(id);
   }
 
   /**
@@ -169,7 +169,7 @@ export class JobQueue {
       );
       if (done) return this.finished(done);
       if (!retried) return null;
-      const current = await this.untilDeadline(job, "finalize", () => this.jobs.get(job.id));
+      const current = await this.untilDeadline(job, "finalize", () => this.jobs.getJob(job.id));
       if (current?.status !== "succeeded" || current.resultPath !== result.resultPath) return null;
       // Committed by the attempt whose answer was lost: its clean-up and wake-up are still owed.
       return this.finished({ row: current, releasedPaths: job.payloadPath ? [job.payloadPath] : [] });
@@ -210,7 +210,7 @@ export class JobQueue {
   async release(job: JobRow, message: string): Promise<JobRow | null> {
     return this.closing(job.id, async () => {
       const done = await this.untilDeadline(job, "release", () =>
-        this.jobs.release(job.id, job.leaseToken!, this.clock.now(), message),
+        this.jobs.releaseJob(job.id, job.leaseToken!, this.clock.now(), message),
       );
       return done ? this.finished(done) : null;
     });
@@ -245,14 +245,14 @@ export class JobQueue {
   /** Ends the job as `timeout` if its deadline has passed and it is still active. */
   expire(id: string): Promise<JobRow | null> {
     return this.closing(id, async () => {
-      const done = await this.jobs.expire(id, this.clock.now());
+      const done = await this.jobs.expireJob(id, this.clock.now());
       return done ? this.finished(done) : null;
     });
   }
 
   cancel(id: string, by: string): Promise<JobRow | null> {
     return this.closing(id, async () => {
-      const done = await this.jobs.cancel(id, this.clock.now(), by);
+      const done = await this.jobs.cancelJob(id, this.clock.now(), by);
       return done ? this.finished(done) : null;
     });
   }
@@ -276,7 +276,7 @@ export class JobQueue {
    * their heartbeat this time (after our own database outage, every heartbeat looks old).
    */
   async recover(me: string, lapsedBefore: Date | null, graceMs: number): Promise<JobRow[]> {
-    const done = await this.jobs.recover(this.clock.now(), me, lapsedBefore, graceMs);
+    const done = await this.jobs.recoverOrphans(this.clock.now(), me, lapsedBefore, graceMs);
     const rows = [];
     for (const d of done) rows.push(await this.finished(d));
     const unattended = await this.jobs.markUnattended();
@@ -297,7 +297,7 @@ export class JobQueue {
    * was to be inserted, or a result written by an attempt that never finalized. Only files older
    * than `minAgeMs` are judged (an upload is stored just before its row is inserted); a file is
    * removed when no active job, kept result or photo kept for a re-run accounts for it. Idempotent, so several instances
-   * may run it. (The rows themselves cannot be half-finished: see store/jobs.ts finalizeWith.)
+   * may run it. (The rows themselves cannot be half-finished: see store/queue/finalize.ts finalizeWith.)
    */
   async reclaimLeftovers(minAgeMs: number): Promise<{ files: number }> {
     let files = 0;
@@ -312,7 +312,7 @@ export class JobQueue {
       (f) => f.mtimeMs < cutoff,
     );
     const idOf = (path: string) => /([0-9a-f-]{36})[^/]*$/.exec(path)?.[1] ?? null;
-    const states = await this.jobs.states([
+    const states = await this.jobs.jobStates([
       ...new Set(old.map((f) => idOf(f.path)).filter((x): x is string => !!x)),
     ]);
     const referenced = await this.jobs.referencedFiles([...states.keys()]);
@@ -342,7 +342,7 @@ export class JobQueue {
    * removes). Null when the job is active, already deleted or unknown.
    */
   async delete(id: string, by: string): Promise<JobRow | null> {
-    const done = await this.jobs.delete(id, this.clock.now(), by);
+    const done = await this.jobs.deleteJob(id, this.clock.now(), by);
     if (!done) return null;
     try {
       await Promise.all(done.releasedPaths.map((p) => this.media.remove(p)));

@@ -25,7 +25,7 @@ export interface DrainReport {
 const JOB_ID = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.a\d+\.[a-z]+$/;
 
 export async function drainSpool(deps: {
-  jobs: Pick<JobStore, "get" | "promoteSpooledResult">;
+  jobs: Pick<JobStore, "getJob" | "promoteSpooledResult">;
   media: SpooledMediaStore;
   log: Logger;
 }): Promise<DrainReport> {
@@ -35,7 +35,7 @@ export async function drainSpool(deps: {
   const report: DrainReport = { uploaded: 0, dropped: 0, left: waiting.length };
   for (const file of waiting) {
     const id = JOB_ID.exec(file.path)?.[1] ?? null;
-    const job = id ? await jobs.get(id) : null;
+    const job = id ? await jobs.getJob(id) : null;
     // Its worker may still finalize with it (or discard it): not ours to judge yet.
     if (job && !isFinal(job.status)) continue;
     if (!job || job.resultPath !== file.path || job.resultDeletedAt) {

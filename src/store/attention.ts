@@ -1,10 +1,10 @@
 /**
  * What the operator must notice, in SQL: booth refusals counted per slot/reason/hour (an upsert, so
- * a flood of refused requests only bumps counters), each slot's recent failures, the cleaner's last
- * run, and the notifier's per-slot state (announced once per change, whichever instance sees it).
+ * a flood of refused requests only bumps counters) and the notifier's per-slot state (announced once
+ * per change, whichever instance sees it). Each slot's health, read from `job`, is the job store's.
  */
 import type { Sql } from "../db/client";
-import { lastOutcomeJoins } from "./job-stats";
+import { bindSql } from "./bind";
 
 /** Refusals are counted in buckets of this length. */
 export const REFUSAL_BUCKET_MS = 60 * 60_000;
@@ -63,39 +63,6 @@ export async function pruneRefusals(sql: Sql, before: Date): Promise<number> {
   return rows.length;
 }
 
-export interface SlotHealthRow {
-  id: string;
-  name: string;
-  enabled: boolean;
-  last_success_at: Date | null;
-  last_failure_at: Date | null;
-  last_failure_reason: string | null;
-  last_failure_message: string | null;
-  failures_since: number;
-}
-
-/**
- * Each slot's newest booth success and failure (one index probe each) and the number of booth
- * failures finished since `since`. An admin's cancel is not the slot failing, so it is left out.
- */
-export async function slotHealth(sql: Sql, since: Date): Promise<SlotHealthRow[]> {
-  return sql<SlotHealthRow[]>`
-    select s.id, s.name, s.enabled,
-      ok.finalized_at as last_success_at,
-      bad.finalized_at as last_failure_at,
-      coalesce(bad.failure_reason, bad.status) as last_failure_reason,
-      bad.error_message as last_failure_message,
-      coalesce(n.c, 0)::int as failures_since
-    from slot s
-    ${lastOutcomeJoins(sql, "without-cancels")}
-    left join lateral (
-      select count(*) as c from job
-      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout')
-        and finalized_at >= ${since}
-    ) n on true
-    order by s.id`;
-}
-
 /**
  * Records that a slot is (not) failing. True only for the caller whose write changed the state, so
  * with several instances each burst and each recovery is announced exactly once.
@@ -117,62 +84,14 @@ export async function changeNotifyState(
   return !(row.inserted && !failing);
 }
 
-export interface AuditRow {
-  id: number;
-  occurred_at: Date;
-  actor: string;
-  action: string;
-  details: Record<string, unknown>;
+/** The statements above, bound to the client once, as `store.attention`. */
+export function openAttentionStore(sql: Sql) {
+  return bindSql(sql, {
+    recordRefusal,
+    refusalsSince,
+    refusalBuckets,
+    pruneRefusals,
+    changeNotifyState,
+  });
 }
-
-export async function auditPage(
-  sql: Sql,
-  opts: { page: number; pageSize: number; actor?: string; action?: string },
-): Promise<{ rows: AuditRow[]; total: number }> {
-  const where = sql`where true
-    ${opts.actor ? sql`and actor = ${opts.actor}` : sql``}
-    ${opts.action ? sql`and action = ${opts.action}` : sql``}`;
-  const [rows, [count]] = await Promise.all([
-    sql<AuditRow[]>`
-      select id, occurred_at, actor, action, details from audit_log ${where}
-      order by occurred_at desc, id desc
-      limit ${opts.pageSize} offset ${(opts.page - 1) * opts.pageSize}`,
-    sql<{ n: number }[]>`select count(*)::int as n from audit_log ${where}`,
-  ]);
-  return { rows, total: count?.n ?? 0 };
-}
-
-export async function auditActions(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ action: string }[]>`select distinct action from audit_log order by action`;
-  return rows.map((r) => r.action);
-}
-
-/** The functions above, bound to the client, as `store.attention`. */
-export class AttentionStore {
-  constructor(private readonly sql: Sql) {}
-
-  recordRefusal(slotId: string, reason: string, at: Date) {
-    return recordRefusal(this.sql, slotId, reason, at);
-  }
-  refusalsSince(since: Date, slotId?: string) {
-    return refusalsSince(this.sql, since, slotId);
-  }
-  refusalBuckets(slotId: string, since: Date) {
-    return refusalBuckets(this.sql, slotId, since);
-  }
-  pruneRefusals(before: Date) {
-    return pruneRefusals(this.sql, before);
-  }
-  slotHealth(since: Date) {
-    return slotHealth(this.sql, since);
-  }
-  changeNotifyState(slotId: string, failing: boolean, at: Date) {
-    return changeNotifyState(this.sql, slotId, failing, at);
-  }
-  auditPage(opts: Parameters<typeof auditPage>[1]) {
-    return auditPage(this.sql, opts);
-  }
-  auditActions() {
-    return auditActions(this.sql);
-  }
-}
+export type AttentionStore = ReturnType<typeof openAttentionStore>;

@@ -11,13 +11,13 @@ import { connectDatabase, type Database } from "../db/client";
 import { appliedCount } from "../db/migrate";
 import { statementsSent } from "../db/watchdog";
 import { type Clock, systemClock } from "../lib/clock";
-import { AttentionStore } from "./attention";
+import { type AttentionStore, openAttentionStore } from "./attention";
 import { AttentionAckStore } from "./attention-acks";
 import { AuditStore } from "./audit";
 import { AuthStore } from "./auth";
 import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
 import { InstanceStore } from "./instances";
-import { JobStore } from "./job-store";
+import { type JobStore, openJobStore } from "./job-store";
 import { MediaObjectStore, referencedMedia, TemplateRowStore } from "./media";
 import { NotificationLogStore } from "./notifications";
 import { PresetStore } from "./presets";
@@ -58,7 +58,7 @@ export class Store {
     clock: Pick<Clock, "now">,
   ) {
     const { sql, db, reports } = database;
-    this.jobs = new JobStore(sql, reports.sql, clock);
+    this.jobs = openJobStore(sql, reports.sql, clock);
     this.instances = new InstanceStore(sql);
     this.slots = new SlotStore(db, sql);
     this.settings = new SettingsStore(db, sql);
@@ -68,7 +68,7 @@ export class Store {
     this.templates = new TemplateRowStore(db, this.slots);
     this.cleanupRuns = new CleanupRunStore(db, sql);
     this.shareLinks = new ShareLinkStore(db);
-    this.attention = new AttentionStore(sql);
+    this.attention = openAttentionStore(sql);
     this.providerUsage = new ProviderUsageStore(sql);
     this.presets = new PresetStore(db);
     this.notifications = new NotificationLogStore(db);

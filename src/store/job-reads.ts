@@ -6,7 +6,7 @@
 import type { Sql } from "../db/client";
 import type { JobRow, JobStatus } from "../db/schema";
 import { rollupGroups } from "./job-rollup";
-import { toJob } from "./jobs";
+import { toJob } from "./queue/rows";
 
 export interface JobListFilter {
   statuses?: readonly JobStatus[];

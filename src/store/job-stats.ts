@@ -401,3 +401,36 @@ export async function rollupStats(
     reasons: Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
   };
 }
+
+export interface SlotHealthRow {
+  id: string;
+  name: string;
+  enabled: boolean;
+  last_success_at: Date | null;
+  last_failure_at: Date | null;
+  last_failure_reason: string | null;
+  last_failure_message: string | null;
+  failures_since: number;
+}
+
+/**
+ * Each slot's newest booth success and failure (one index probe each) and the number of booth
+ * failures finished since `since`. An admin's cancel is not the slot failing, so it is left out.
+ */
+export async function slotHealth(sql: Sql, since: Date): Promise<SlotHealthRow[]> {
+  return sql<SlotHealthRow[]>`
+    select s.id, s.name, s.enabled,
+      ok.finalized_at as last_success_at,
+      bad.finalized_at as last_failure_at,
+      coalesce(bad.failure_reason, bad.status) as last_failure_reason,
+      bad.error_message as last_failure_message,
+      coalesce(n.c, 0)::int as failures_since
+    from slot s
+    ${lastOutcomeJoins(sql, "without-cancels")}
+    left join lateral (
+      select count(*) as c from job
+      where slot_id = s.id and source = 'ingest' and status in ('failed', 'timeout')
+        and finalized_at >= ${since}
+    ) n on true
+    order by s.id`;
+}

@@ -102,7 +102,7 @@ export async function slotAttention(
 ): Promise<Map<string, SlotAttention>> {
   const since = new Date(now.getTime() - ATTENTION_WINDOW_MS);
   const [health, refusals] = await Promise.all([
-    services.store.attention.slotHealth(since),
+    services.store.jobs.slotHealth(since),
     services.store.attention.refusalsSince(since),
   ]);
   const bySlot = new Map<string, RefusalRow[]>();

@@ -148,7 +148,7 @@ export async function listJobs(
 }
 
 async function requireJob(services: Pick<Services, "store">, id: string): Promise<JobRow> {
-  const row = isUuid(id) ? await services.store.jobs.get(id) : null;
+  const row = isUuid(id) ? await services.store.jobs.getJob(id) : null;
   if (!row) throw new AppError("job_not_found", "There is no job with this id", { job_id: id });
   return row;
 }

@@ -196,8 +196,8 @@ export const uiOpsRoutes = (services: Services) =>
         const page = Math.max(1, Math.min(10_000, Number.parseInt(q.page ?? "1", 10) || 1));
         const filter = { actor: q.actor || undefined, action: q.action || undefined };
         const [{ rows, total }, actions] = await Promise.all([
-          services.store.attention.auditPage({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
-          services.store.attention.auditActions(),
+          services.store.audit.page({ page, pageSize: AUDIT_PAGE_SIZE, ...filter }),
+          services.store.audit.actions(),
         ]);
         const actors = ["serg", "igor", "cli", "first-start", "system"];
         return render(
@@ -206,7 +206,7 @@ export const uiOpsRoutes = (services: Services) =>
             names={{ roles: roleLabels(services, view.lang), providers: providerLabels(services, view.lang) }}
             entries={rows.map((r) => ({
               id: r.id,
-              at: new Date(r.occurred_at).toISOString(),
+              at: r.occurredAt.toISOString(),
               actor: r.actor,
               action: r.action,
               details: r.details ?? {},
