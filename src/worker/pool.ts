@@ -55,7 +55,7 @@ const CLAIM_RETRY_MS = 1000;
  */
 const SAFETY_CLAIM_MS = 2000;
 /** Most jobs one claim statement takes for the idle loops of this process. */
-const CLAIM_BATCH_MAX = 64;
+const CLAIM_BATCH_MAX = 256;
 /**
  * Network provider calls one process runs at once, whatever WORKER_COUNT and the concurrency
  * settings allow (a provider that needs an API key is an HTTP service; `local` makes no call):

@@ -91,6 +91,9 @@ export async function readBoothUpload(
     });
   }
 
+  // The body's declared size, when within the limit: the photo part fits in it.
+  const length = Number(request.headers.get("content-length") ?? "");
+  const declared = Number.isSafeInteger(length) && length > 0 && length <= options.limitBytes ? length : 0;
   let image: Candidate | null = null;
   let named = false;
   let keep: boolean | null = null;
@@ -113,13 +116,26 @@ export async function readBoothUpload(
     image = candidate;
     if (keep === true) {
       candidate.chunks = [];
+      // The photo is copied once, into one buffer the size of the body (which holds it), not chunk
+      // by chunk and then joined: a held booth's upload leaves one copy to collect, not two. A body
+      // larger than it said (or that said nothing) goes on in chunks.
+      let into: Buffer | null = declared > 0 ? Buffer.allocUnsafe(declared) : null;
       return {
         write(chunk) {
+          if (into && candidate.size + chunk.byteLength <= into.byteLength) {
+            into.set(chunk, candidate.size);
+          } else {
+            if (into) candidate.chunks!.push(into.subarray(0, candidate.size));
+            into = null;
+            // A copy (the parser may reuse its buffer); `slice` copies in one memcpy.
+            candidate.chunks!.push(chunk.slice());
+          }
           candidate.size += chunk.byteLength;
-          // A copy (the parser may reuse its buffer); `slice` copies in one memcpy, `Uint8Array.from` byte by byte.
-          candidate.chunks!.push(chunk.slice());
         },
-        end() {},
+        end() {
+          if (into) candidate.chunks!.push(into.subarray(0, candidate.size));
+          into = null;
+        },
       };
     }
     if (keep === false) {
@@ -185,7 +201,7 @@ export async function readBoothUpload(
     }
     const decidedBeforeFile = keep !== null;
     let bytes: Uint8Array | null = null;
-    if (chosen.chunks) bytes = Buffer.concat(chosen.chunks);
+    if (chosen.chunks) bytes = chosen.chunks.length === 1 ? chosen.chunks[0]! : Buffer.concat(chosen.chunks);
     else if (chosen.spool && keep === null) {
       // The password came after the photo: decide now, and only then read the spool back.
       const password = firstValue(form.fields, "password") ?? options.queryPassword;
