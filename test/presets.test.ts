@@ -9,6 +9,7 @@ import { CURATED_PRESETS } from "../src/presets/catalogue";
 import { sampleSvg } from "../src/presets/sample";
 import { api, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, startTestApp, type TestApp } from "./helpers/app";
+import { checkedApi } from "./helpers/openapi";
 
 setDefaultTimeout(60_000);
 
@@ -83,7 +84,7 @@ describe("the curated set", () => {
 
 describe("the API", () => {
   test("list, save (validated, audited), delete (audited); curated ones cannot be deleted", async () => {
-    const serg = api(app, await login(app, "serg"));
+    const serg = checkedApi(app, api(app, await login(app, "serg")));
     const list = (await (await serg("GET", "/api/presets?lang=en")).json()) as {
       data: { id: string; kind: string; variants: { provider: string; settings: { prompt?: string } }[] }[];
     };

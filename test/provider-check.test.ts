@@ -16,6 +16,7 @@ import { FakeTurbotext } from "./fakes/turbotext";
 import { api, login } from "./helpers/admin";
 import { startTestApp, type TestApp } from "./helpers/app";
 import { baseEnv, freePort, MAIN } from "./helpers/cli";
+import { checkedApi } from "./helpers/openapi";
 
 setDefaultTimeout(60_000);
 
@@ -220,7 +221,7 @@ describe("turbotext", () => {
 
 describe("the API and the command", () => {
   test("POST /api/providers/{id}/check needs settings:write and answers the report", async () => {
-    const serg = api(app, await login(app, "serg"));
+    const serg = checkedApi(app, api(app, await login(app, "serg")));
     const res = await serg("POST", "/api/providers/gemini/check", {
       json: { model: "gemini-2.5-flash-image" },
     });
@@ -228,7 +229,7 @@ describe("the API and the command", () => {
     const body = (await res.json()) as CheckReport;
     expect(body.ok).toBe(true);
     expect((await serg("POST", "/api/providers/local/check")).status).toBe(404);
-    expect((await api(app, null)("POST", "/api/providers/gemini/check")).status).toBe(401);
+    expect((await checkedApi(app, api(app, null))("POST", "/api/providers/gemini/check")).status).toBe(401);
   });
 
   test("the CLI: exit 0 with the report, exit 1 with the reason in plain words, --json", async () => {
