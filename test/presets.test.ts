@@ -4,14 +4,12 @@
  * here), one-click apply on the slot page that stays editable, and operators' own presets saved
  * in PostgreSQL with an audit trail.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CURATED_PRESETS } from "../src/presets/catalogue";
 import { sampleSvg } from "../src/presets/sample";
 import { api, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, startTestApp, type TestApp } from "./helpers/app";
 import { checkedApi } from "./helpers/openapi";
-
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 beforeAll(async () => {

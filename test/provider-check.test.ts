@@ -4,7 +4,7 @@
  * meets is explained in its own words — no key, a bad key, an unknown model, a public URL the
  * provider cannot reach, an exhausted quota.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { type CheckReport, checkProvider } from "../src/modules/providers/check";
 import { BACKOFF_TIMER } from "../src/providers/common";
@@ -17,8 +17,6 @@ import { api, login } from "./helpers/admin";
 import { startTestApp, type TestApp } from "./helpers/app";
 import { baseEnv, freePort, MAIN } from "./helpers/cli";
 import { checkedApi } from "./helpers/openapi";
-
-setDefaultTimeout(60_000);
 
 const GEMINI_KEY = "AIzaCheckKey-0123456789";
 const OPENAI_KEY = "sk-check-0123456789abcdef";
