@@ -3,12 +3,9 @@
  * cross-site cookie requests, login throttling with the same answer for unknown users, and the
  * OpenAPI document covering every route.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { api, changeScopes, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, json, startTestApp, type TestApp } from "./helpers/app";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 const logLines: string[] = [];

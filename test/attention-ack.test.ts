@@ -4,15 +4,13 @@
  * drawn before the condition changed) hides nothing; on a phone one collapsed line that opens
  * (a <details>, no script needed); it names the slots without repeating their cards.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { localProvider } from "../src/providers/local";
 import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(120_000);
 
 let app: TestApp;
 let photo: Uint8Array;

@@ -9,7 +9,7 @@
  * own PostgreSQL at 127.0.0.1:5432 (every machine of this project's kind runs one); it skips, with
  * the reason, only when no pg_dump fits either server.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,8 +28,6 @@ import {
   suiteServer,
 } from "./helpers/dumpable";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(120_000);
 
 const BOOTH_PASSWORD = "restored-booth-913";
 const GEMINI_KEY = "AIza-restore-test-key-5521";

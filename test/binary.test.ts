@@ -3,7 +3,7 @@
  * against an empty PostgreSQL database — it migrates (migrations are inside it), takes its slot and
  * password from its own CLI, serves a booth upload and shuts down cleanly.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,9 +13,6 @@ import { sniffImage } from "../src/media/images";
 import { dslrFields, dslrForm, freshDatabase } from "./helpers/app";
 import { REPO, runCli, spawnServer } from "./helpers/cli";
 import { colourfulness, makeJpeg } from "./helpers/images";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const PASSWORD = "booth-binary-9";
 
@@ -46,7 +43,7 @@ beforeAll(async () => {
   url.pathname = `/${name}`;
   emptyDb = url.toString();
   env = { DATABASE_URL: emptyDb, PHOTOCHANGER_DATA_DIR: dataDir };
-}, 120_000);
+});
 
 afterAll(async () => {
   await admin.unsafe(`drop database if exists ${new URL(emptyDb).pathname.slice(1)} with (force)`);

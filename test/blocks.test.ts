@@ -4,7 +4,7 @@
  * guessing client stays under ~3,000 tries a day. Blocks are listed and lifted by the API
  * (`/api/blocks`) and the CLI (`photochanger unblock`), audited.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { ATTENTION_WINDOW_MS } from "../src/modules/attention/service";
 import {
@@ -27,8 +27,6 @@ import {
 } from "./helpers/app";
 import { runCli } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(120_000);
 
 let app: TestApp;
 const clock = new ManualClock();

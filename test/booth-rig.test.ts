@@ -82,4 +82,4 @@ test("strangers hold at most 6 spools per address; once it gave the right passwo
   const ok = await postIngest(app, "slot-001", dslrForm(photo, dslrFields({ password: INGEST_PASSWORD })));
   expect(ok.status).toBe(200);
   expect(await rigOf(8)).toEqual(Array(8).fill(200));
-}, 60_000);
+});

@@ -5,7 +5,7 @@
  * instead of filling the disk; uploads are refused with a fast 503 and /readyz says not ready,
  * also when the bucket hangs.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,8 +23,6 @@ import {
 import { runCli } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
 import { type OwnedBucket, startOwnedBucket } from "./helpers/s3";
-
-setDefaultTimeout(60_000);
 
 let bucket: OwnedBucket;
 let gate: Gate;

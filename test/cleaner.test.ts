@@ -2,15 +2,12 @@
  * The scheduled cleaner: once at start, every 15 minutes, never two runs at once, a failing run
  * logged and survived, and stop() waits for a run in progress.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Cron } from "croner";
 import { eq } from "drizzle-orm";
 import { CLEANUP_SCHEDULE, startCleaner } from "../src/cron/scheduler";
 import { cleanupRun } from "../src/db/schema";
 import { LogWatch, startTestApp, type TestApp } from "./helpers/app";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 const logLines: string[] = [];

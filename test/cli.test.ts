@@ -3,7 +3,7 @@
  * on the database and media, exit codes (0 ok, 1 failure, 2 bad usage), and that values given with
  * --value are never echoed.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,9 +16,6 @@ import { Runtime } from "../src/runtime";
 import { dslrForm, freshDatabase, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { runCli } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const COMMANDS = ["serve", "migrate", "rotate-password", "admin", "slot", "purge", "status", "version"];
 

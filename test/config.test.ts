@@ -1,4 +1,4 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,9 +6,6 @@ import { ConfigError, loadConfig } from "../src/config";
 import { silentLogger } from "../src/lib/log";
 import { Runtime } from "../src/runtime";
 import { freshDatabase } from "./helpers/app";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 describe("configuration", () => {
   test("defaults", () => {

@@ -3,14 +3,12 @@
  * (src/domain/cost.ts), in `/api/stats/global`, `/api/stats/{slot}`, the statistics pages, the CSV
  * and the dashboard's "today".
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { costOf } from "../src/domain/cost";
 import { FakeGemini } from "./fakes/gemini";
 import { api, fileForm, login } from "./helpers/admin";
 import { dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(60_000);
 
 describe("the cost rule", () => {
   test("billed requests × price per provider; providers without a price are counted apart", () => {

@@ -2,14 +2,12 @@
  * First-start credentials never reach the service log: they go to a 0600 file in the data dir, and
  * to stdout only when it is a terminal (here it is a pipe, as under systemd) or via `migrate`.
  */
-import { expect, setDefaultTimeout, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freshDatabase } from "./helpers/app";
 import { runCli, spawnServer } from "./helpers/cli";
-
-setDefaultTimeout(120_000);
 
 test("serve under a service manager: passwords only in <data dir>/initial-credentials.txt (0600)", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "photochanger-creds-"));

@@ -37,13 +37,13 @@ describe("bounded database calls", () => {
     const err = await failure(database.sql`select pg_sleep(${(HOT_BOUND.statementMs + 1000) / 1000})`);
     expect((err as { code?: string }).code).toBe("57014");
     expect(isDatabaseUnavailable(err)).toBe(true);
-  }, 20_000);
+  });
 
   test("the report pools allow a longer statement", async () => {
     const [row] = await database.reports.sql<{ ok: boolean }[]>`
       select true as ok from pg_sleep(${(HOT_BOUND.statementMs + 500) / 1000})`;
     expect(row!.ok).toBe(true);
-  }, 20_000);
+  });
   test("a silent connection fails its call within the bound, and the pool recovers", async () => {
     await database.sql`select 1`;
     expect(proxy.silence()).toBeGreaterThan(0);
@@ -57,7 +57,7 @@ describe("bounded database calls", () => {
     // A new connection is opened for the next call, and it works.
     const [row] = await database.sql<{ one: number }[]>`select 1 as one`;
     expect(row!.one).toBe(1);
-  }, 20_000);
+  });
 
   test("drizzle's pool is watched too", async () => {
     // Its connection may have been silenced by the test above (then this call heals the pool).
@@ -66,7 +66,7 @@ describe("bounded database calls", () => {
     const err = await failure(database.db.execute("select 1"));
     expect(isDatabaseUnavailable(err)).toBe(true);
     await database.db.execute("select 1");
-  }, 20_000);
+  });
   test("a refused connection fails fast every time and never wedges the pool", async () => {
     const stopped = await SilentProxy.start({ host: "127.0.0.1", port: 1 }); // upstream refuses
     const url = new URL(stopped.through("postgres://postgres@127.0.0.1:1/postgres"));
@@ -81,5 +81,5 @@ describe("bounded database calls", () => {
     } finally {
       await down.close();
     }
-  }, 30_000);
+  });
 });

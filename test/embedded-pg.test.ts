@@ -77,7 +77,7 @@ describe("embedded PostgreSQL as root", () => {
     } finally {
       rmSync(top, { recursive: true, force: true });
     }
-  }, 120_000);
+  });
 
   test("a PostgreSQL that refuses to start is named in one sentence, exit 1, no stack trace", async () => {
     const top = mkdtempSync(join(tmpdir(), "photochanger-refused-"));
@@ -100,7 +100,7 @@ describe("embedded PostgreSQL as root", () => {
     } finally {
       rmSync(top, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 
   test("starts from a data dir under a 0700 directory and answers", async () => {
     expect(process.getuid?.()).toBe(0);
@@ -116,5 +116,5 @@ describe("embedded PostgreSQL as root", () => {
       await pg.stop();
       rmSync(top, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });

@@ -4,7 +4,7 @@
  * its files are the stored results byte for byte (their sha256), and `index.csv` lists every
  * finished job with the booth's fields.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,8 +15,6 @@ import { dslrFields, dslrForm, json, postIngest, startTestApp, type TestApp } fr
 import { makeJpeg } from "./helpers/images";
 import { seedPastJobs } from "./helpers/past-jobs";
 import { startTestBucket, type TestBucket } from "./helpers/s3";
-
-setDefaultTimeout(120_000);
 
 const dir = mkdtempSync(join(tmpdir(), "photochanger-export-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@
  * and straight away when the primary's quota is used up; never on a safety block. The timeline,
  * the job API, the statistics, the metric and the test run all say the fallback served it.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { BACKOFF_TIMER } from "../src/providers/common";
 import { FakeGemini } from "./fakes/gemini";
@@ -14,8 +14,6 @@ import { dslrForm, json, postIngest, startTestApp, type TestApp } from "./helper
 import { makeJpeg } from "./helpers/images";
 import { errorOf, jobOf, sizeOf } from "./helpers/jobs";
 import { parseExposition } from "./helpers/prometheus";
-
-setDefaultTimeout(60_000);
 
 const KEY = "AIzaTestKey-fallback-0123456789";
 const DOWN = {

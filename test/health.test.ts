@@ -2,15 +2,12 @@
  * /healthz and /readyz over real HTTP: ready when the database answers, media is writable, the disk
  * has room and the server is not draining; 503 with the envelope and per-check details otherwise.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import postgres from "postgres";
 import { checkDisk } from "../src/modules/health/service";
 import { freshDatabase, json, startTestApp, type TestApp } from "./helpers/app";
 import { checkedFetch } from "./helpers/openapi";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 

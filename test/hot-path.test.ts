@@ -4,7 +4,7 @@
  * the original format answers the uploaded bytes untouched, hundreds of worker loops work, and with
  * wake-ups off the ≈1 s re-reads alone still answer every booth.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -14,9 +14,6 @@ import { job } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-// Real servers and PostgreSQL on a shared 2-core box: generous, and no timing is asserted.
-setDefaultTimeout(120_000);
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 

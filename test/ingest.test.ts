@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { job, processingLog } from "../src/db/schema";
 import { sniffImage } from "../src/media/images";
@@ -13,9 +13,6 @@ import {
 } from "./helpers/app";
 import { colourfulness, makeAnimatedWebp, makeApng, makeJpeg, makePng, makeWebp } from "./helpers/images";
 import { expectMatchesOpenApi } from "./helpers/openapi";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 let photo: Uint8Array;

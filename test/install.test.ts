@@ -9,7 +9,7 @@
  *
  * The database is one pg_dump can dump (test/helpers/dumpable.ts): an upgrade takes a backup.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
@@ -30,9 +30,6 @@ import { dslrFields, dslrForm } from "./helpers/app";
 import { baseEnv, freePort, REPO, spawnServer } from "./helpers/cli";
 import { dumpableServer, type EmptyDatabases, emptyDatabases, suiteServer } from "./helpers/dumpable";
 import { makeJpeg } from "./helpers/images";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const INSTALL = join(REPO, "install.sh");
 
@@ -93,7 +90,7 @@ beforeAll(async () => {
     "--port",
     String(port),
   ]);
-}, 120_000);
+});
 
 afterAll(async () => {
   await databases?.close();

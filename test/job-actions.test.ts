@@ -4,7 +4,7 @@
  * guest page say afterwards, that the statistics do not move, and how a failed job's photo is kept
  * for a re-run until the result retention ends — then removed by the cleaner.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { utimesSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
@@ -15,8 +15,6 @@ import { dslrForm, eventually, json, postIngest, startTestApp, type TestApp, whe
 import { runCli } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
 import { startTestBucket, type TestBucket } from "./helpers/s3";
-
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 let serg: Api;

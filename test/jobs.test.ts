@@ -1,13 +1,10 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { processingLog } from "../src/db/schema";
 import { type Api, api, fileForm, login } from "./helpers/admin";
 import { dslrForm, json, LogWatch, postIngest, startTestApp, type TestApp, whenQueued } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { checkedApi } from "./helpers/openapi";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const watch = new LogWatch();
 let app: TestApp;

@@ -3,7 +3,7 @@
  * or refused, a cleaner run — is JSON lines with stable event names, every line of a job carries
  * its id and slot, provider latency is there, and no secret or image byte ever appears.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { runCleanup } from "../src/cron/cleanup";
 import { ManualClock } from "../src/lib/clock";
 import { createLogger } from "../src/lib/log";
@@ -19,9 +19,6 @@ import {
   type TestApp,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const GEMINI_KEY = "AIzaSy-test-gemini-key-0123456789abcdef";
 const LOCAL_KEY = "local-provider-key-must-never-be-logged-42";
@@ -112,7 +109,7 @@ beforeAll(async () => {
   // The worker's last lines for the timed-out and cancelled jobs come when their provider call ends.
   await eventually(async () => app.runtime.workers.inFlight === 0);
   records = lines.map((l) => JSON.parse(l) as Line);
-}, 60_000);
+});
 afterAll(() => app.stop());
 
 describe("the log", () => {

@@ -4,7 +4,7 @@
  * ingest password (a hash, not sealed) still works, no key file is left behind — and a running
  * server, or a key that is not the database's, stops it before anything changes.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,8 +14,6 @@ import { decryptSecret } from "../src/lib/secrets";
 import { Runtime } from "../src/runtime";
 import { freshDatabase, INGEST_PASSWORD, startTestApp } from "./helpers/app";
 import { runCli } from "./helpers/cli";
-
-setDefaultTimeout(60_000);
 
 const GEMINI_KEY = "AIza-rotation-test-key-0042";
 const BOT_TOKEN = "123456789:rotation-test-bot-token-abcdefghijkl";

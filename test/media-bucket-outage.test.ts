@@ -4,7 +4,7 @@
  * its bound instead of failing as a bug or hanging, is tried again while its deadline allows (so a
  * bucket back in time costs nothing), and the store says it is failing until a call is answered.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +12,6 @@ import { S3MediaStore } from "../src/media/s3";
 import { isStorageUnavailable, MediaUnavailable } from "../src/media/storage";
 import { eventually } from "./helpers/app";
 import { type OwnedBucket, startOwnedBucket } from "./helpers/s3";
-
-setDefaultTimeout(30_000);
 
 let bucket: OwnedBucket;
 let dataDir: string;

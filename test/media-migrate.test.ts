@@ -3,7 +3,7 @@
  * real media (booth results with thumbnails, a template) move to a bucket and back, verified by
  * SHA-256; a second run copies nothing; a damaged source object is refused, not copied.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,8 +16,6 @@ import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app"
 import { runCli } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
 import { startTestBucket, type TestBucket } from "./helpers/s3";
-
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 let bucket: TestBucket;
@@ -62,7 +60,7 @@ beforeAll(async () => {
     uploadedBy: "test",
     now: new Date(),
   });
-}, 60_000);
+});
 
 afterAll(async () => {
   await app?.stop();

@@ -4,7 +4,7 @@
  * uploaded; the cap refuses rather than fills; the drain uploads only what a finished job points
  * at, and drops strays once they are old enough that no worker can still be finalizing with them.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,8 +16,6 @@ import { isStorageUnavailable, MediaUnavailable } from "../src/media/storage";
 import { drainSpool } from "../src/queue/spool-drain";
 import { startTestApp, type TestApp } from "./helpers/app";
 import { startTestBucket, type TestBucket } from "./helpers/s3";
-
-setDefaultTimeout(30_000);
 
 let bucket: TestBucket;
 let app: TestApp;

@@ -2,7 +2,7 @@
  * The media storage interface, one test body run against both backends: the local directory and
  * an S3 bucket (s3rver on a free port, spoken to by Bun's S3 client over real HTTP).
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,8 +12,6 @@ import { LocalMediaStore, type MediaStore } from "../src/media/storage";
 import { dslrForm, json, postIngest, startTestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { startTestBucket, type TestBucket } from "./helpers/s3";
-
-setDefaultTimeout(30_000);
 
 let bucket: TestBucket;
 const dirs: string[] = [];

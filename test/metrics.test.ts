@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { runCleanup } from "../src/cron/cleanup";
 import { job } from "../src/db/schema";
@@ -7,9 +7,6 @@ import { INGEST_DURATION_BUCKETS } from "../src/metrics";
 import { dslrFields, dslrForm, postIngest, startTestApp, type TestApp, whenQueued } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { type Exposition, parseExposition } from "./helpers/prometheus";
-
-// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 let photo: Uint8Array;
@@ -32,7 +29,7 @@ beforeAll(async () => {
     settings: { prompt: "x" },
   });
   await app.configureSlot("slot-009", { enabled: false });
-}, 30_000);
+});
 afterAll(() => app.stop());
 
 async function scrape(): Promise<Exposition> {

@@ -5,7 +5,7 @@
  * Each real failure below is produced for real (local servers, a closed port, a `.invalid` name).
  * `/system` lists the last 20 sends, tests and real ones, with their result.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,8 +16,6 @@ import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { freePort } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(120_000);
 
 const BOT_TOKEN = "123456:cause-test-token";
 const notice: Notice = {

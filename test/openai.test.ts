@@ -1,5 +1,5 @@
 /** The openai provider end to end against the fake OpenAI Images API. */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { job } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
@@ -8,9 +8,6 @@ import { FakeOpenAI } from "./fakes/openai";
 import { dslrForm, postIngest, startTestApp, type TestApp, whenQueued } from "./helpers/app";
 import { makeHeic, makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
-
-// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const KEY = "sk-test-openai-0123456789abcdef";
 let fake: FakeOpenAI;
@@ -121,7 +118,7 @@ describe("openai failures", () => {
     const { row, events } = await jobOf(app, res);
     expect(row.failureReason).toBe("provider_error");
     expect(events).toContain("retry");
-  }, 30_000);
+  });
 
   test("400 fails at once", async () => {
     fake.answer({
@@ -200,5 +197,5 @@ describe("openai failures", () => {
     const { row } = await jobOf(app, res);
     expect(row.status).toBe("timeout");
     expect(row.failureReason).toBe("timeout");
-  }, 30_000);
+  });
 });

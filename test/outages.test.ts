@@ -1,4 +1,4 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,9 +7,6 @@ import { job } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
 import { dslrForm, eventually, freshDatabase, json, postIngest, startTestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 describe("outages", () => {
   test("database unreachable → 503 service_unavailable", async () => {

@@ -4,13 +4,12 @@
  * here), one-click apply on the slot page that stays editable, and operators' own presets saved
  * in PostgreSQL with an audit trail.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CURATED_PRESETS } from "../src/presets/catalogue";
 import { sampleSvg } from "../src/presets/sample";
 import { api, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, startTestApp, type TestApp } from "./helpers/app";
-
-setDefaultTimeout(60_000);
+import { checkedApi } from "./helpers/openapi";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -83,7 +82,7 @@ describe("the curated set", () => {
 
 describe("the API", () => {
   test("list, save (validated, audited), delete (audited); curated ones cannot be deleted", async () => {
-    const serg = api(app, await login(app, "serg"));
+    const serg = checkedApi(app, api(app, await login(app, "serg")));
     const list = (await (await serg("GET", "/api/presets?lang=en")).json()) as {
       data: { id: string; kind: string; variants: { provider: string; settings: { prompt?: string } }[] }[];
     };

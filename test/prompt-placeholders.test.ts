@@ -4,13 +4,11 @@
  * the text part it received); the test run takes field values; the slot page lists what the booth
  * has been sending and previews the filled prompt.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { FakeGemini } from "./fakes/gemini";
 import { api, fileForm, login } from "./helpers/admin";
 import { dslrFields, dslrForm, json, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(60_000);
 
 const KEY = "AIzaTestKey-placeholders-0123456789";
 let fake: FakeGemini;

@@ -1,13 +1,10 @@
 /** The provider declarations and slot-settings validation (pure: no database, no network). */
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { TObject } from "@sinclair/typebox";
 import { loadConfig } from "../src/config";
 import { defaultProviders, ProviderRegistry } from "../src/providers/catalogue";
 import { sanitize } from "../src/providers/common";
 import { readGeminiResponse, supportsImageSize } from "../src/providers/gemini";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const registry = new ProviderRegistry(defaultProviders(loadConfig({})));
 

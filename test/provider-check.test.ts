@@ -4,7 +4,7 @@
  * meets is explained in its own words — no key, a bad key, an unknown model, a public URL the
  * provider cannot reach, an exhausted quota.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { type CheckReport, checkProvider } from "../src/modules/providers/check";
 import { BACKOFF_TIMER } from "../src/providers/common";
@@ -16,8 +16,7 @@ import { FakeTurbotext } from "./fakes/turbotext";
 import { api, login } from "./helpers/admin";
 import { startTestApp, type TestApp } from "./helpers/app";
 import { baseEnv, freePort, MAIN } from "./helpers/cli";
-
-setDefaultTimeout(60_000);
+import { checkedApi } from "./helpers/openapi";
 
 const GEMINI_KEY = "AIzaCheckKey-0123456789";
 const OPENAI_KEY = "sk-check-0123456789abcdef";
@@ -220,7 +219,7 @@ describe("turbotext", () => {
 
 describe("the API and the command", () => {
   test("POST /api/providers/{id}/check needs settings:write and answers the report", async () => {
-    const serg = api(app, await login(app, "serg"));
+    const serg = checkedApi(app, api(app, await login(app, "serg")));
     const res = await serg("POST", "/api/providers/gemini/check", {
       json: { model: "gemini-2.5-flash-image" },
     });
@@ -228,7 +227,7 @@ describe("the API and the command", () => {
     const body = (await res.json()) as CheckReport;
     expect(body.ok).toBe(true);
     expect((await serg("POST", "/api/providers/local/check")).status).toBe(404);
-    expect((await api(app, null)("POST", "/api/providers/gemini/check")).status).toBe(401);
+    expect((await checkedApi(app, api(app, null))("POST", "/api/providers/gemini/check")).status).toBe(401);
   });
 
   test("the CLI: exit 0 with the report, exit 1 with the reason in plain words, --json", async () => {

@@ -3,7 +3,7 @@
  * Gemini's per-slot `safetySettings`, OpenAI's `input_fidelity` for identity transfer — each
  * against a fake that speaks (and refuses like) the real service.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { deflateSync } from "node:zlib";
 import { FakeGemini, GEMINI_REQUEST_LIMIT } from "./fakes/gemini";
 import { FakeOpenAI } from "./fakes/openai";
@@ -11,8 +11,6 @@ import { api, login } from "./helpers/admin";
 import { dslrForm, eventually, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, jobOf } from "./helpers/jobs";
-
-setDefaultTimeout(120_000);
 
 const GEMINI_KEY = "AIzaTestKey-options-0123456789";
 const OPENAI_KEY = "sk-test-options-0123456789";

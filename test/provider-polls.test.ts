@@ -4,7 +4,7 @@
  * `photochanger_provider_polls_total`; the statistics tell which booth timeouts Turbotext still had
  * in its queue (a provider job reference) from those no provider had taken.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { BACKOFF_TIMER } from "../src/providers/common";
 import { quotaResetsAt } from "../src/providers/quota";
@@ -15,8 +15,6 @@ import { makeJpeg } from "./helpers/images";
 import { jobOf } from "./helpers/jobs";
 import { seedPastJobs } from "./helpers/past-jobs";
 import { parseExposition } from "./helpers/prometheus";
-
-setDefaultTimeout(60_000);
 
 const KEY = "turbotext-polls-key-5c1e";
 let fake: FakeTurbotext;

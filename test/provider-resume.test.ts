@@ -5,15 +5,13 @@
  * resume` — audited. A new install starts with Gemini's 2,000 requests a day; an install that
  * removed the limit keeps it removed; the dashboard says where no limit is set.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { KEYS } from "../src/settings/service";
 import { FakeGemini } from "./fakes/gemini";
 import { api, changeScopes, fileForm, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { runCli } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(120_000);
 
 const KEY = "AIzaResumeKey-0123456789";
 let fake: FakeGemini;

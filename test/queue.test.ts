@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,9 +18,6 @@ import {
   whenFinal,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 let photo: Uint8Array;
 beforeAll(async () => {

@@ -5,7 +5,7 @@
  * exhausted" answer switching to the same state, and where it shows: /metrics, the dashboard
  * banner at 80 %, the Settings page.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { connectDatabase } from "../src/db/client";
 import { ManualClock } from "../src/lib/clock";
 import { createLogger } from "../src/lib/log";
@@ -28,8 +28,6 @@ import {
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { parseExposition } from "./helpers/prometheus";
-
-setDefaultTimeout(60_000);
 
 describe("quota days end where the provider's do", () => {
   test("gemini: midnight Pacific time, with daylight saving", () => {

@@ -6,7 +6,7 @@
  * are right, /healthz kept answering, RSS stayed far from the gigabytes of the issue — because
  * timings and memory on a shared 2-core box are not stable enough to assert tightly.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,8 +14,6 @@ import { freshDatabase } from "./helpers/app";
 import { runCli, type ServerProcess, spawnServer } from "./helpers/cli";
 import { jpegBomb, listFiles, rssOf } from "./helpers/hostile";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(180_000);
 
 const PASSWORD = "resource-check-pw";
 const MB = 1024 * 1024;
@@ -169,7 +167,8 @@ describe("resource checks (a separate server process)", () => {
     expect(f.healthzFailures).toBe(0);
     expect(f.rssGrowthMb).toBeLessThan(600);
     expect(listFiles(join(dataDir, "spool"))).toEqual([]);
-  });
+    // A second server process under 450 MB of uploads: on a loaded 2-core box, past the suite's bound.
+  }, 180_000);
 
   test("decompression bombs: six 16000×16000 JPEGs with the right password", async () => {
     const statuses: number[] = [];
@@ -205,5 +204,6 @@ describe("resource checks (a separate server process)", () => {
       headers: { "x-forwarded-for": "10.0.0.4" },
     });
     expect(ok.status).toBe(200);
-  });
+    // Six bombs at a second server process: on a loaded 2-core box, past the suite's bound.
+  }, 180_000);
 });

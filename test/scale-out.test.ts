@@ -5,7 +5,7 @@
  * booth held on A can only be answered with what B produced, and C can only serve it from the
  * bucket.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,9 +28,6 @@ import {
 import { runCli, type ServerProcess, spawnServer } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
 import { startTestBucket, type TestBucket } from "./helpers/s3";
-
-// Three real servers from source on a 2-core box, real PostgreSQL, real HTTP to the bucket.
-setDefaultTimeout(120_000);
 
 let bucket: TestBucket;
 let databaseUrl: string;
@@ -124,14 +121,14 @@ beforeAll(async () => {
   });
   expect(login.status).toBe(200);
   token = ((await login.json()) as { access_token: string }).access_token;
-}, 120_000);
+});
 
 afterAll(async () => {
   await Promise.all(Object.values(servers).map(stopServer));
   await db?.end({ timeout: 5 });
   await bucket?.stop();
   for (const d of Object.values(dataDirs)) if (d) rmSync(d, { recursive: true, force: true });
-}, 90_000);
+});
 
 const admin = (url: string, method = "GET", body?: unknown) =>
   fetch(url, {

@@ -3,7 +3,7 @@
  * NOTIFY, one cleaner runs at a time (advisory lock), and instances register with their version,
  * address, heartbeat and jobs in flight.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { CleanerBusy, runCleanup } from "../src/cron/cleanup";
@@ -18,8 +18,6 @@ import { VERSION } from "../src/version";
 import { startTestApp, type TestApp } from "./helpers/app";
 import { seedPastJobs } from "./helpers/past-jobs";
 
-setDefaultTimeout(60_000);
-
 let a: TestApp;
 let b: TestApp;
 const logLines: string[] = [];
@@ -28,7 +26,7 @@ beforeAll(async () => {
   a = await startTestApp({ workers: false, logLines });
   // One data dir (media and master key) for both, as instances on a shared volume would have.
   b = await startTestApp({ workers: true, workerCount: 2, databaseUrl: a.databaseUrl, dataDir: a.dataDir });
-}, 60_000);
+});
 afterAll(async () => {
   await b?.stop();
   await a?.stop();

@@ -1,7 +1,7 @@
 /**
  * The schema the migrations build, compared with a committed snapshot (as graphile-worker does with
  * its schema dump): a migration that changes more, or less, than its author meant shows up here as
- * a diff to read. After an intended change: `UPDATE_SCHEMA_SNAPSHOT=1 bun test test/schema-snapshot.test.ts`.
+ * a diff to read. After an intended change: `UPDATE_SCHEMA_SNAPSHOT=1 bun run test test/schema-snapshot.test.ts`.
  */
 import { expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";

@@ -3,7 +3,7 @@
  * validation, the streaming multipart reader, header dimensions, the throttle's token buckets and
  * the TLS/TRUST_PROXY configuration; and native HTTPS end to end with a self-signed certificate.
  */
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,8 +17,6 @@ import { ADMIN_PASSWORDS, freshDatabase } from "./helpers/app";
 import { runCli, spawnServer } from "./helpers/cli";
 import { jpegBomb, pngBomb, rawMultipart, webpBomb } from "./helpers/hostile";
 import { makeHeic, makeJpeg, makePng, makeWebp } from "./helpers/images";
-
-setDefaultTimeout(60_000);
 
 describe("TRUST_PROXY matching", () => {
   test("addresses, CIDRs, IPv6 and IPv4-mapped IPv6", () => {

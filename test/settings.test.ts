@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { appSettings, auditLog, cleanupRun, job } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
@@ -16,9 +16,6 @@ import {
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { checkedApi } from "./helpers/openapi";
-
-// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 /** The app's clock: a result's retention passes when the test moves it. */
 const clock = new ManualClock();

@@ -4,7 +4,7 @@
  * 0 — a provider call still running when the stop grace ends goes back to `pending` (its lease
  * released), and a second signal exits at once.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,9 +16,6 @@ import { Runtime } from "../src/runtime";
 import { dslrFields, dslrForm, freshDatabase } from "./helpers/app";
 import { runCli, spawnServer } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const PASSWORD = "booth-shutdown-1";
 

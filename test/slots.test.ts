@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import { auditLog, job, slot } from "../src/db/schema";
 import { sniffImage } from "../src/media/images";
@@ -9,9 +9,6 @@ import { type Api, api, fileForm, login } from "./helpers/admin";
 import { dslrForm, json, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { checkedApi } from "./helpers/openapi";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 let serg: Api;

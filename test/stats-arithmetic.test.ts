@@ -1,4 +1,4 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { AppError } from "../src/lib/errors";
 import {
   addCalendar,
@@ -16,9 +16,6 @@ import {
   withTotals,
   zonedInstant,
 } from "../src/modules/stats/arithmetic";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const iso = (d: Date) => d.toISOString();
 

@@ -5,7 +5,7 @@
  * reset), buckets of every grain in zones whose days do not start on a UTC hour, filters — and again
  * after old jobs are finalized late, inserted, changed and deleted (the triggers drop their hours).
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { FAILURE_REASONS, JOB_STATUSES } from "../src/domain/outcome";
@@ -13,8 +13,6 @@ import { bucketEdges, type Grain } from "../src/modules/stats/arithmetic";
 import { kthOfTwo, percentileCont, rollupGroups, rollupLimits } from "../src/store/job-rollup";
 import { aggregateJobs, failureReasons, type JobFilter, rollupStats } from "../src/store/job-stats";
 import { freshDatabase } from "./helpers/app";
-
-setDefaultTimeout(60_000);
 
 let sql: postgres.Sql;
 const HOUR = 3_600_000;

@@ -6,7 +6,7 @@
  * of it is used, and the few-row probes are estimated at a small fraction of one pass over it. The rows are seeded with generate_series into a fresh
  * database; the indexes are dropped during the load and rebuilt after it, as a bulk load would.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { bucketEdges } from "../src/modules/stats/arithmetic";
 import {
@@ -18,9 +18,6 @@ import {
 } from "../src/store/job-stats";
 import { seedBulkJobHistory } from "../src/store/seed";
 import { freshDatabase } from "./helpers/app";
-
-// Real servers, real PostgreSQL, real deadlines: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const JOBS = 1_000_000;
 let sql: postgres.Sql;
@@ -44,7 +41,7 @@ beforeAll(async () => {
   now = row!.now;
   const [scan] = await sql.unsafe("explain (format json) select * from job");
   fullScanCost = (scan!["QUERY PLAN"] as { Plan: PlanNode }[])[0]!.Plan["Total Cost"];
-}, 120_000);
+});
 
 afterAll(() => sql.end());
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { type FailureReason, type JobStatus, type NewJobRow, slot } from "../src/db/schema";
 import { classifyOutcome } from "../src/domain/outcome";
@@ -16,9 +16,6 @@ import { ADMIN_PASSWORDS, dslrForm, json, postIngest, startTestApp, type TestApp
 import { makeJpeg } from "./helpers/images";
 import { checkedFetch } from "./helpers/openapi";
 import { loginToken, type PastJob, seededRandom, seedPastJobs } from "./helpers/past-jobs";
-
-// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 let token: string;
@@ -145,7 +142,7 @@ beforeAll(async () => {
     expiresAt: new Date(now.getTime() + DAY),
   }));
   rows.push(...(await seedPastJobs(app, running)));
-}, 30_000);
+});
 afterAll(() => app.stop());
 
 describe("GET /api/stats/global", () => {

@@ -4,7 +4,7 @@
  * were set — the stored provider key and bot token, keys in the environment, the database password,
  * the booth and admin passwords — and `redactText` masking secret-shaped text in log lines.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +12,6 @@ import pkg from "../package.json";
 import { redactText } from "../src/cli/support-bundle";
 import { ADMIN_PASSWORDS, freshDatabase, INGEST_PASSWORD, startTestApp } from "./helpers/app";
 import { runCli } from "./helpers/cli";
-
-setDefaultTimeout(60_000);
 
 const STORED_KEY = "AIza-bundle-stored-key-7719";
 const BOT_TOKEN = "987654321:bundle-test-bot-token-zyxwvutsrqpo";

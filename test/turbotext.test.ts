@@ -3,7 +3,7 @@
  * media, the fake Turbotext downloads them from the test server as the real one would, the worker
  * queues and polls, downloads the result and answers the booth.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
 import { BACKOFF_TIMER } from "../src/providers/common";
@@ -12,9 +12,6 @@ import { FakeTurbotext } from "./fakes/turbotext";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";
 import { addTemplate, errorOf, jobOf, sizeOf } from "./helpers/jobs";
-
-// Real servers and real PostgreSQL (deadlines on the app's clock): far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 const KEY = "turbotext-test-key-7f3a9c";
 let fake: FakeTurbotext;
@@ -148,7 +145,7 @@ describe("turbotext turns a booth photo into a result", () => {
     const retries = log.filter((l) => l.event === "retry").map((l) => l.details);
     expect(retries).toHaveLength(1);
     expect(retries[0]).toMatchObject({ provider: "turbotext", reason: "http_503", http_status: 503 });
-  }, 30_000);
+  });
 });
 
 describe("turbotext failures", () => {
@@ -169,7 +166,7 @@ describe("turbotext failures", () => {
     // Fixed: "no more polls after the timeout" is an absence; it needs a few poll intervals to pass.
     await Bun.sleep(800);
     expect(fake.calls.length).toBe(polls);
-  }, 30_000);
+  });
 
   test("success:false errors: LIMIT → 502 provider_error, forbidden content → 422 provider_blocked", async () => {
     fake.script({ reconnects: 1, error: "LIMIT" });

@@ -4,7 +4,7 @@
  * a password rotation), a guest gallery without test shots or internals, HTML error pages for
  * browsers while programs keep JSON.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ingestRefusal } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
 import { ATTENTION_WINDOW_MS } from "../src/modules/attention/service";
@@ -20,8 +20,6 @@ import {
   type TestApp,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 /** The app's clock: the test lets an hour pass instead of deleting the throttle's rows. */

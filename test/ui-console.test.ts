@@ -5,7 +5,7 @@
  * confirmations the console asks itself (no `hx-confirm`, no `confirm()`), and the theme switch.
  * The browser sweep (test/ui-browser.test.ts) covers what needs a browser.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { job } from "../src/db/schema";
 import { describeUserAgent, nameUserAgent } from "../src/lib/user-agent";
@@ -24,8 +24,6 @@ import {
   whenQueued,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 let cookie: string;

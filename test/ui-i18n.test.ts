@@ -4,7 +4,7 @@
  * some slot, failed and cancelled jobs in the log, refusals, notifications and audit entries — and
  * the visible text may contain no English word except product names and formats.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   ADMIN_PASSWORDS,
   dslrFields,
@@ -16,8 +16,6 @@ import {
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { englishWords, visibleTexts } from "./helpers/untranslated";
-
-setDefaultTimeout(120_000);
 
 const watch = new LogWatch();
 let app: TestApp;

@@ -4,7 +4,7 @@
  * page's own POST), the job page's fallback note, delete and run-again actions and their links, the
  * gallery's delete (with the console's confirmation), the settings field and the statistics column.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { job } from "../src/db/schema";
 import { FakeGemini } from "./fakes/gemini";
@@ -18,8 +18,6 @@ import {
   whenFinal,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(60_000);
 
 const KEY = "AIzaTestKey-ui-actions-0123456789";
 let fake: FakeGemini;

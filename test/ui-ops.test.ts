@@ -3,7 +3,7 @@
  * notifications: a failure burst and the recovery go to a webhook and to Telegram's Bot API (a local
  * fake speaking `sendMessage`), once each.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { appSettings } from "../src/db/schema";
 import { notifyTick } from "../src/modules/attention/notifier";
@@ -14,8 +14,6 @@ import { SCRIPTED_ID, scriptedProvider } from "./fakes/scripted-provider";
 import { api, changeScopes, login } from "./helpers/admin";
 import { ADMIN_PASSWORDS, dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-setDefaultTimeout(60_000);
 
 const BOT_TOKEN = "123456:test-bot-token";
 const CHAT_ID = "-100777";

@@ -4,7 +4,7 @@
  * share page and QR, the public gallery link (expiry, revocation, rate limit), CSV export.
  */
 
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { updateSettings } from "../src/modules/settings/service";
 import { changeScopes } from "./helpers/admin";
 import {
@@ -17,9 +17,6 @@ import {
   type TestApp,
 } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
-
-// Real servers, real PostgreSQL, a real browser: far beyond the 5 s default on a 2-core box.
-setDefaultTimeout(60_000);
 
 let app: TestApp;
 beforeAll(async () => {

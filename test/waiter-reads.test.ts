@@ -57,7 +57,7 @@ test("six booths held 2.5 s: no per-request job reads, at most one safety-net re
     queue.get = get;
     jobs.jobStates = states;
   }
-}, 30_000);
+});
 
 test("a finalization the waiter was not told of is found by the batched read", async () => {
   const events = app.runtime.events;

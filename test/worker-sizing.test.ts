@@ -27,7 +27,7 @@ beforeAll(async () => {
     expect((await runCli(args, env)).code).toBe(0);
   }
   server = await spawnServer({ ...env, WORKER_COUNT: "8", BUN_CONFIG_MAX_HTTP_REQUESTS: "2" });
-}, 60_000);
+});
 
 afterAll(async () => {
   server.proc.kill("SIGTERM");
@@ -57,4 +57,4 @@ test("six local jobs run together although the fetch limit is 2", async () => {
   } finally {
     await sql.end();
   }
-}, 60_000);
+});

@@ -5,7 +5,7 @@
  * answers /healthz. Each case comes from its own address (X-Forwarded-For behind a trusted proxy),
  * so one case's throttle does not decide the next one's answer.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ManualClock } from "../../src/lib/clock";
 import { BACKOFF_TIMER } from "../../src/providers/common";
 import { FakeGemini } from "../fakes/gemini";
@@ -31,7 +31,6 @@ export const hostile = {} as HostileContext;
 
 /** Starts the file's app (slots 001 local, 002 Gemini, 014 with a 1 MB limit, 015 disabled). */
 export function useHostileApp(): HostileContext {
-  setDefaultTimeout(60_000);
   beforeAll(async () => {
     hostile.clock = new ManualClock(new Date(), { elapse: [BACKOFF_TIMER] });
     hostile.gemini = new FakeGemini([GEMINI_KEY]);

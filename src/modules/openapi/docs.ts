@@ -36,6 +36,36 @@ const ERROR_TEXT: Record<number, string> = {
 
 type Responses = Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
 
+/** The error statuses an operation documents: those named, and 401/403 when it needs a scope. */
+function errorStatuses(input: { scope?: string; errors?: number[] }): number[] {
+  const errors = new Set(input.errors ?? []);
+  if (input.scope) {
+    errors.add(401);
+    errors.add(403);
+  }
+  return [...errors].sort();
+}
+
+/**
+ * The `response` option of a route whose success body Elysia validates: the document takes a
+ * route's responses from that option alone (its `detail` responses are dropped), so the error
+ * statuses — the same ones `op()` would list — are added here with the envelope. The error handler
+ * answers errors as a ready Response, which Elysia does not validate against these.
+ */
+export function withErrors<Ok extends Record<number, TSchema>>(
+  ok: Ok,
+  input: { scope?: string; errors?: number[] },
+) {
+  const errors: Record<number, TSchema> = {};
+  for (const status of errorStatuses(input)) {
+    errors[status] = Type.Object(ErrorEnvelope.properties, {
+      title: "ErrorEnvelope",
+      description: ERROR_TEXT[status] ?? "error",
+    });
+  }
+  return { ...errors, ...ok };
+}
+
 /** An operation object: tags, summary, security, the success response and the error statuses. */
 export function op(input: {
   tag: string;
@@ -53,12 +83,7 @@ export function op(input: {
     description: ok.description ?? "OK",
     ...(ok.schema ? { content: { [ok.contentType ?? "application/json"]: { schema: ok.schema } } } : {}),
   };
-  const errors = new Set(input.errors ?? []);
-  if (input.scope) {
-    errors.add(401);
-    errors.add(403);
-  }
-  for (const status of [...errors].sort()) {
+  for (const status of errorStatuses(input)) {
     responses[String(status)] = {
       description: ERROR_TEXT[status] ?? "error",
       content: { "application/json": { schema: ErrorEnvelope } },

@@ -10,6 +10,7 @@ import { sampleSvg } from "../../presets/sample";
 import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
+import { Preset, PresetList } from "./model";
 import { createPreset, listAllPresets, removePreset } from "./service";
 
 export const presetsModule = (services: Services) =>
@@ -42,6 +43,7 @@ export const presetsModule = (services: Services) =>
             "`?lang=ru|en` picks the prompts' language. Each preset has `variants` — {provider, operation, settings} " +
             "ready for PUT /api/slots/{id} — the first being its default.",
           scope: "slots:read",
+          ok: { schema: PresetList },
         }),
       },
     )
@@ -71,6 +73,7 @@ export const presetsModule = (services: Services) =>
           description:
             'Body: {"name", "provider", "operation", "settings"} — validated like a slot (422 per field).',
           scope: "slots:write",
+          ok: { status: 201, description: "Saved", schema: Preset },
           errors: [400, 422],
         }),
       },

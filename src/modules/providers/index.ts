@@ -7,6 +7,7 @@ import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";
 import { checkProvider, isCheckable } from "./check";
+import { CheckReport } from "./model";
 
 /** A provider's quota day as the API shows it. */
 export function quotaJson(q: QuotaState) {
@@ -121,6 +122,8 @@ export const providersModule = (services: Services) =>
             "Answers 200 with {ok, code, reason, latency_ms, steps, account, quota}; `ok` false with a `code` " +
             "(no_key, bad_key, unknown_model, no_public_url, unreachable_public_url, quota_exhausted, unavailable, timeout, failed).",
           scope: "settings:write",
+          ok: { schema: CheckReport },
+          errors: [404],
         }),
       },
     );

@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
-import { op } from "../openapi/docs";
+import { op, withErrors } from "../openapi/docs";
 import { boxTimeZone } from "./arithmetic";
 import {
   GlobalStatsQuery,
@@ -23,24 +23,22 @@ export const statsModule = (services: Services) =>
       {
         scope: "stats:read",
         query: GlobalStatsQuery,
-        response: { 200: GlobalStatsResponse },
+        response: withErrors({ 200: GlobalStatsResponse }, { scope: "stats:read", errors: [400] }),
         detail: op({
           tag: "stats",
           summary: "Global statistics: summary and ascending time buckets (≤ 90 days)",
           scope: "stats:read",
-          errors: [400],
         }),
       },
     )
     .get("/api/stats/overview", ({ query }) => overview(services, query, services.clock.now()), {
       scope: "stats:read",
       query: OverviewQuery,
-      response: { 200: OverviewResponse },
+      response: withErrors({ 200: OverviewResponse }, { scope: "stats:read", errors: [400] }),
       detail: op({
         tag: "stats",
         summary: "Dashboard overview: per-slot counts and rates, recent failures, media bytes",
         scope: "stats:read",
-        errors: [400],
       }),
     })
     .get(
@@ -49,12 +47,11 @@ export const statsModule = (services: Services) =>
       {
         scope: "stats:read",
         query: SlotStatsQuery,
-        response: { 200: SlotStatsResponse },
+        response: withErrors({ 200: SlotStatsResponse }, { scope: "stats:read", errors: [400, 404] }),
         detail: op({
           tag: "stats",
           summary: "A slot's statistics since its last reset, with time buckets (≤ 31 days)",
           scope: "stats:read",
-          errors: [400, 404],
         }),
       },
     );
