@@ -233,7 +233,12 @@ export class Runtime implements Services {
       );
       this.every(SWEEP_MS, () => this.sweep(), "queue.sweep");
       // The held requests' safety net: one read for all of them (see pollWaiting).
-      this.every(WAITERS_POLL_MS, () => pollWaiting(this.store.jobs, this.events), "queue.waiters");
+      // With wake-ups off (the benchmark's stand-in for the seed design) it is the waiters' only news: 1 s.
+      this.every(
+        this.events.wakeups ? WAITERS_POLL_MS : 1_000,
+        () => pollWaiting(this.store.jobs, this.events),
+        "queue.waiters",
+      );
       this.every(LEFTOVERS_MS, () => this.queue.reclaimLeftovers(LEFTOVER_AGE_MS), "queue.leftovers");
       this.every(MEDIA_WATCH_MS, () => this.watchMedia(), "media.watch");
       // The statistics' hourly rollup, kept filled (an admin page would otherwise fill it first).

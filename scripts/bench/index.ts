@@ -1,5 +1,5 @@
 /**
- * `bun run bench` — does PhotoChanger add almost nothing to the provider? Eight measurements
+ * `bun run bench` — does PhotoChanger add almost nothing to the provider? Twelve measurements
  * against real server processes, a real PostgreSQL (BENCH_DATABASE_URL / DATABASE_URL, else an
  * embedded one) and a fake Gemini with controlled latency. Every figure is a ratio or a side-by-side
  * comparison from the same run, so it holds on a noisy machine; the bench reports and never fails
@@ -530,15 +530,17 @@ process.exit(exitCode);
 function whyItMisses(): Record<number, string> {
   return {
     1:
-      "Per job the server now does six statements (slot, throttle, template snapshot, the enqueue — count, " +
-      "insert, `received` row and NOTIFY in one statement —, the claim with its `dispatched` row, and the " +
-      "finalization with its log rows, payload release and NOTIFY), one durable file write (the result; " +
+      "Per job the server does about five statements (row 9 counts them): the booth address's throttle " +
+      "read, the enqueue (count, insert, `received` row and NOTIFY in one call), one claim statement for " +
+      "all the idle loops of the process (with the `dispatched` rows), and the finalization with its log " +
+      "rows, payload release and NOTIFY; the slot, its templates and the settings come from caches that " +
+      "NOTIFY keeps true. Then one durable file write (the result; " +
       "the payload is written without fsync) and the CPU for the 1 MB body (multipart parse, SHA-256, " +
       "base64 both ways for Gemini). When the machine's load average is above its core count every await " +
       "also waits for a CPU, and the phases stretch by the factor the echo and direct baselines show.",
     2:
       "Per booth the server does what the echo does plus: the multipart parse of the photo into memory, " +
-      "SHA-256, the payload write, six statements (see row 1) and the durable result write. The phase table " +
+      "SHA-256, the payload write, about five statements (see row 9) and the durable result write. The phase table " +
       "shows where the time goes; a CPU profile of this load puts 16–25 % of the server's samples in the " +
       "socket write to PostgreSQL, where the thread waits for the database (which shares the two cores " +
       "with the server and the load generator): the CPU per statement is the limit here.",
@@ -569,6 +571,24 @@ function whyItMisses(): Record<number, string> {
       "is loaded by the first Gemini call), the migrations check (one read when up to date), the " +
       "first-start bootstrap, registering the instance with the key check, first sweep and LISTEN " +
       "connections at once, and building the routes.",
+    10:
+      "What grows with the hold is the process's own background work, not the booth's: the worker's " +
+      "lease heartbeat (one statement every 3 s for all the jobs a process runs) and the held requests' " +
+      "safety-net read (one statement every 5 s for all of them, and at once when the LISTEN connection " +
+      "comes back). The idle window subtracted from both figures is itself noisy (the sweepers and the " +
+      "instance heartbeat run on their own intervals), so a single job's count moves by a few either way.",
+    11:
+      "Per held request the server keeps the worker's copy of the photo for the provider call (the local " +
+      "provider's simulated delay holds it like a network call holds its request body) and, until the " +
+      "garbage collector runs, the upload's copy; the held request itself lets go of the photo once it is " +
+      "stored. /metrics during a 200-booth hold shows the JS heap and external (ArrayBuffer) memory growing " +
+      "by about the photo's size per request each, the rest of the peak being allocator pages not yet " +
+      "returned. The bare server's photo lives in its native multipart parser until the answer.",
+    12:
+      "The open hours are read from `job` and `processing_log` (the rollup seals an hour two hours after " +
+      "it closes); those reads are reused for 5 s (a page shows jobs at most that old), and the billed " +
+      "answers of closed hours are counted once per process. The first request after each 5 s pays for " +
+      "the evening's live jobs.",
     8:
       "The statistics, the job counts and the slot summary read an hourly rollup of `job` " +
       "(job_stats_rollup, filled lazily for hours closed > 2 h ago, dropped by WHEN-guarded triggers " +
@@ -693,6 +713,25 @@ function documentText(
     lines.push("");
   }
   lines.push(
+    "## What the benchmark led to (issue 24: the cost of a job)",
+    "",
+    "- **A handful of statements per job** (row 9): one claim statement takes jobs for all the idle loops of a",
+    "  process, within each provider's room and the network providers' shared fetch room; a loop that finished",
+    "  a job asks again only when a hint came (or a provider it had no room for frees a place), with one 2 s",
+    "  safety look per process instead of every loop polling each second; a process's own NOTIFY echo is not a",
+    "  second hint; the slot, its templates and the settings come from caches that NOTIFY keeps true (a",
+    "  trigger announces every template change; a LISTEN reconnect drops them all).",
+    "- **No per-second re-reads** (row 10): the held requests' safety-net read is one statement every 5 s for",
+    "  all of them and runs at once when the LISTEN connection comes back; the workers' lease heartbeat is one",
+    "  statement every 3 s for all the jobs a process runs.",
+    "- **`WORKER_COUNT` alone sizes a process** (row 11): Bun's fetch limit holds back only the providers that",
+    "  call out over HTTP; the `local` provider runs as many jobs as WORKER_COUNT and its concurrency allow. The",
+    "  upload is copied once into a buffer of the body's declared size.",
+    "- **Statistics with live jobs** (rows 8, 12): the statistics page reads the per-slot rows with two grouped",
+    "  reads and the 24-hour chart with one; the billed answers of closed hours are counted once per process;",
+    "  the figures of a range that ends now are reused for 5 s.",
+    "- The server counts its statements (`photochanger_db_statements_total` on /metrics), which row 9 reads.",
+    "",
     "## What the benchmark led to (issue 14)",
     "",
     "- **Thumbnails off the critical path**: the WebP thumbnail (≈22 ms per 1 MB result on an idle core, far",
