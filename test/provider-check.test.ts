@@ -5,10 +5,10 @@
  * provider cannot reach, an exhausted quota.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { quotaDay, quotaResetsAt } from "../src/domain/quota";
 import { ManualClock } from "../src/lib/clock";
 import { type CheckReport, checkProvider } from "../src/modules/providers/check";
 import { BACKOFF_TIMER } from "../src/providers/common";
-import { quotaDay, quotaResetsAt } from "../src/providers/quota";
 import { KEYS } from "../src/settings/service";
 import { FakeGemini } from "./fakes/gemini";
 import { FakeOpenAI } from "./fakes/openai";

@@ -5,9 +5,9 @@
  * in its queue (a provider job reference) from those no provider had taken.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { quotaResetsAt } from "../src/domain/quota";
 import { ManualClock } from "../src/lib/clock";
 import { BACKOFF_TIMER } from "../src/providers/common";
-import { quotaResetsAt } from "../src/providers/quota";
 import { FakeTurbotext } from "./fakes/turbotext";
 import { api, login } from "./helpers/admin";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";

@@ -7,11 +7,11 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { connectDatabase } from "../src/db/client";
+import { quotaDay, quotaResetsAt, quotaState } from "../src/domain/quota";
 import { ManualClock } from "../src/lib/clock";
 import { createLogger } from "../src/lib/log";
 import { Metrics } from "../src/metrics";
 import { BACKOFF_TIMER } from "../src/providers/common";
-import { quotaDay, quotaResetsAt, quotaState } from "../src/providers/quota";
 import { QuotaService } from "../src/quota/service";
 import { KEYS } from "../src/settings/service";
 import { ProviderUsageStore } from "../src/store/provider-usage";

@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { addCalendar, bucketEdges, truncate, wallClock, wallKey, zonedInstant } from "../src/domain/calendar";
 import { AppError } from "../src/lib/errors";
 import {
-  addCalendar,
-  bucketEdges,
   GLOBAL_RANGE,
   pageOf,
   parseTime,
@@ -10,11 +9,7 @@ import {
   rate,
   resolveRange,
   SLOT_RANGE,
-  truncate,
-  wallClock,
-  wallKey,
   withTotals,
-  zonedInstant,
 } from "../src/modules/stats/arithmetic";
 
 const iso = (d: Date) => d.toISOString();

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
+import { bucketEdges, type Grain } from "../src/domain/calendar";
 import { FAILURE_REASONS, JOB_STATUSES } from "../src/domain/outcome";
-import { bucketEdges, type Grain } from "../src/modules/stats/arithmetic";
 import { kthOfTwo, percentileCont, rollupGroups, rollupLimits } from "../src/store/job-rollup";
 import { aggregateJobs, failureReasons, type JobFilter, rollupStats } from "../src/store/job-stats";
 import { freshDatabase } from "./helpers/app";

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { bucketEdges } from "../src/modules/stats/arithmetic";
+import { bucketEdges } from "../src/domain/calendar";
 import {
   aggregateJobs,
   failureReasons,

@@ -4,10 +4,10 @@
  * queues and polls, downloads the result and answers the booth.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { quotaResetsAt } from "../src/domain/quota";
 import { ManualClock } from "../src/lib/clock";
 import { sniffImage } from "../src/media/images";
 import { BACKOFF_TIMER } from "../src/providers/common";
-import { quotaResetsAt } from "../src/providers/quota";
 import { FakeTurbotext } from "./fakes/turbotext";
 import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg, makePng } from "./helpers/images";

@@ -3,7 +3,7 @@
  * exhausted (or a 429 was read as that), and the operator knows better — a billing upgrade, a
  * misread answer. Its slots take uploads again at once; audited as `cli`.
  */
-import { isQuotaProvider, QUOTA_PROVIDERS } from "../providers/quota";
+import { isQuotaProvider, QUOTA_PROVIDERS } from "../domain/quota";
 import type { Services } from "../services";
 
 export interface ResumeOutcome {

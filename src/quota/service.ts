@@ -5,10 +5,7 @@
  * booth uploads to its slots are refused at once with 429 `provider_quota_exhausted` — the booth
  * prints the original instead of waiting through retries to a 502 — until the quota day ends.
  */
-import type { Clock } from "../lib/clock";
-import { AppError } from "../lib/errors";
-import type { Logger } from "../lib/log";
-import type { Metrics } from "../metrics";
+
 import {
   isQuotaProvider,
   QUOTA_PROVIDERS,
@@ -16,7 +13,11 @@ import {
   type QuotaState,
   quotaDay,
   quotaState,
-} from "../providers/quota";
+} from "../domain/quota";
+import type { Clock } from "../lib/clock";
+import { AppError } from "../lib/errors";
+import type { Logger } from "../lib/log";
+import type { Metrics } from "../metrics";
 import type { SettingsService } from "../settings/service";
 import type { ProviderUsageStore } from "../store/provider-usage";
 

@@ -4,12 +4,14 @@
  * or S3), never the whole archive in memory — and `index.csv` last: every finished job of the
  * range (failures too, without a file), its time, status, provider and the booth's fields.
  */
+
+import { boxTimeZone } from "../../domain/calendar";
 import { csvLine } from "../../lib/csv";
 import { ZipWriter } from "../../lib/zip";
 import type { Services } from "../../services";
 import type { ExportRow } from "../../store/job-reads";
 import { findSlot } from "../slots/service";
-import { boxTimeZone, invalidRequest, parseTime } from "../stats/arithmetic";
+import { invalidRequest, parseTime } from "../stats/arithmetic";
 
 /** Jobs one export lists at most (the index is built in memory; the files are streamed). */
 export const EXPORT_MAX_JOBS = 50_000;

@@ -4,6 +4,7 @@
  * and the server-rendered pages alike.
  */
 import { JOB_STATUSES, type JobRow, type JobStatus } from "../../db/schema";
+import { boxTimeZone } from "../../domain/calendar";
 import { isFinal } from "../../domain/outcome";
 import { isSlotId } from "../../domain/slots";
 import { AppError } from "../../lib/errors";
@@ -12,7 +13,7 @@ import { resultLinks } from "../../lib/urls";
 import type { FieldError } from "../../lib/validation";
 import type { Services } from "../../services";
 import { enqueueUpload, requireImage, routeByQuota, type Upload } from "../ingest/service";
-import { boxTimeZone, parseTime } from "../stats/arithmetic";
+import { parseTime } from "../stats/arithmetic";
 import { DEFAULT_PAGE_SIZE, JOB_SOURCES, type JobQuery, MAX_PAGE_SIZE } from "./model";
 
 export interface JobFilters {

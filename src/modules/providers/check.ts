@@ -14,6 +14,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Config } from "../../config";
+import { QUOTA_PROVIDERS, type QuotaProvider, type QuotaState } from "../../domain/quota";
 import type { Clock } from "../../lib/clock";
 import type { Logger } from "../../lib/log";
 import type { MediaObjects } from "../../media/objects";
@@ -22,7 +23,6 @@ import type { Metrics } from "../../metrics";
 import type { ProviderRegistry } from "../../providers/catalogue";
 import { sanitize } from "../../providers/common";
 import { GEMINI_MODELS } from "../../providers/gemini";
-import { QUOTA_PROVIDERS, type QuotaProvider, type QuotaState } from "../../providers/quota";
 import { type ProviderContext, ProviderFailure, type ProviderImage } from "../../providers/types";
 import type { QuotaService } from "../../quota/service";
 import type { SettingsService } from "../../settings/service";

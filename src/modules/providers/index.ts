@@ -1,8 +1,8 @@
 /** GET /api/providers: the provider/operation catalogue the slot form is generated from. */
 import { Elysia } from "elysia";
+import { isQuotaProvider, type QuotaState } from "../../domain/quota";
 import { AppError } from "../../lib/errors";
 import { readJson } from "../../lib/validation";
-import { isQuotaProvider, type QuotaState } from "../../providers/quota";
 import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op } from "../openapi/docs";

@@ -1,9 +1,9 @@
 /** The statistics API (scope `stats:read`): global and per-slot buckets, and the dashboard overview. */
 import { Elysia } from "elysia";
+import { boxTimeZone } from "../../domain/calendar";
 import type { Services } from "../../services";
 import { authPlugin } from "../auth/plugin";
 import { op, withErrors } from "../openapi/docs";
-import { boxTimeZone } from "./arithmetic";
 import {
   GlobalStatsQuery,
   GlobalStatsResponse,

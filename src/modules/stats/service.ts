@@ -4,6 +4,15 @@
  * Counting follows `classifyOutcome` (src/domain/outcome.ts); latency is `finalized_at − created_at` (what the booth
  * waited) and the provider's own latency.
  */
+
+import {
+  type Bucket,
+  bucketEdges,
+  type Grain,
+  truncate,
+  wallClock,
+  zonedInstant,
+} from "../../domain/calendar";
 import { costOf } from "../../domain/cost";
 import { classifyOutcome } from "../../domain/outcome";
 import { AppError } from "../../lib/errors";
@@ -11,22 +20,16 @@ import type { Services } from "../../services";
 import type { AggregateRow, JobFilter } from "../../store/index";
 import { LIVE_CACHE_MS } from "../../store/job-rollup";
 import {
-  type Bucket,
-  bucketEdges,
   type Counts,
   GLOBAL_RANGE,
-  type Grain,
   intParam,
   pageOf,
   rate,
   resolveRange,
   roundMs,
   SLOT_RANGE,
-  truncate,
-  wallClock,
   withTotals,
   ZERO_COUNTS,
-  zonedInstant,
 } from "./arithmetic";
 import type {
   GlobalStatsQuery,

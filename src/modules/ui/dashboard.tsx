@@ -11,15 +11,15 @@ import {
 } from "../../../templates/pages/dashboard";
 import { QuotaBanners } from "../../../templates/quota";
 import { can, type View } from "../../../templates/view";
+import { boxTimeZone, truncate, wallClock, zonedInstant } from "../../domain/calendar";
+import { isQuotaProvider } from "../../domain/quota";
 import { AppError } from "../../lib/errors";
 import { linkBaseFor } from "../../lib/urls";
-import { isQuotaProvider } from "../../providers/quota";
 import type { Services } from "../../services";
 import { acknowledge, attentionFor } from "../attention/acks";
 import { slotAttention } from "../attention/service";
 import { liftBlock } from "../blocks/service";
 import { listSlots, updateSlot } from "../slots/service";
-import { boxTimeZone, truncate, wallClock, zonedInstant } from "../stats/arithmetic";
 import { spend } from "../stats/service";
 import { uiContext } from "./context";
 import { slotsLive } from "./data";

@@ -11,10 +11,10 @@ import {
   StatsPage,
   shownRows,
 } from "../../../templates/pages/stats";
+import { boxTimeZone } from "../../domain/calendar";
 import { csvCell } from "../../lib/csv";
 import type { Services } from "../../services";
 import { resetStats } from "../slots/service";
-import { boxTimeZone } from "../stats/arithmetic";
 import type { GlobalStatsResponse } from "../stats/model";
 import {
   globalStats,

@@ -12,7 +12,7 @@
  *
  * Pure functions of an instant; the counting itself lives in src/store/provider-usage.ts.
  */
-import { addCalendar, type WallClock, wallClock, zonedInstant } from "../modules/stats/arithmetic";
+import { addCalendar, type WallClock, wallClock, zonedInstant } from "./calendar";
 
 /** Providers whose requests are counted (the local provider has no quota). */
 export const QUOTA_PROVIDERS = ["gemini", "turbotext", "openai"] as const;
