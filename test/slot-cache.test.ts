@@ -77,9 +77,7 @@ test("a slot's templates: read once for many uploads; a change here is seen at o
     await app.sql`
       insert into template_media (id, slot_id, role, path, mime, size_bytes, sha256)
       values (${outside}, 'slot-001', 'frame', ${`templates/slot-001/${outside}.png`}, 'image/png', 1, 'x')`;
-    const deadline = Date.now() + 5_000;
-    while (!(await ids()).includes(outside) && Date.now() < deadline) await Bun.sleep(20);
-    expect(await ids()).toContain(outside);
+    await eventually(async () => (await ids()).includes(outside), 5_000);
 
     // Through the store: gone for the very next read.
     expect(await rows.remove("slot-001", outside)).not.toBeNull();
