@@ -354,13 +354,18 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
   );
   if (live.s.length) {
     // The open hours are read from `job`, and on an evening's dashboards that read repeats every
-    // few seconds: it is kept LIVE_CACHE_MS (an interval ending "now" is keyed by its
-    // LIVE_CACHE_MS slice), so a page shows jobs at most that old — never a finished hour wrong.
+    // few seconds: it is kept LIVE_CACHE_MS, keyed by what the read depends on — the filters, the
+    // live intervals' ends by their LIVE_CACHE_MS slice (a range ending "now", or starting "24 h
+    // ago", moves every request) and the bucket starts inside them — so a page shows jobs at most
+    // that old, and never a finished hour wrong.
+    const slice = (t: number) => Math.floor(t / LIVE_CACHE_MS);
+    const liveFrom = live.s[0]!.getTime();
     const key = JSON.stringify([
-      q,
-      starts,
-      live.s,
-      live.e.map((e) => Math.floor(e.getTime() / LIVE_CACHE_MS)),
+      levelKey(q),
+      starts.filter((t) => t <= liveFrom).length,
+      starts.filter((t) => t > liveFrom),
+      live.s.map((d) => slice(d.getTime())),
+      live.e.map((d) => slice(d.getTime())),
     ]);
     const liveCache = liveCacheOf(sql);
     const hit = liveCache.get(key);
