@@ -581,6 +581,50 @@ export function CardsTable<T>({
 }
 
 /**
+ * The head of a console page: an optional way back, the eyebrow, the title and an optional sub-line
+ * on the left; `children` (period switch, actions, a figure) on the right.
+ */
+export function PageHead({
+  eyebrow,
+  title,
+  sub,
+  back,
+  children,
+}: {
+  eyebrow: string;
+  title: string;
+  sub?: string;
+  back?: { href: string; label: string };
+  children?: Children;
+}): JSX.Element {
+  return (
+    <div class="page-head">
+      <div>
+        {back ? (
+          <a href={back.href} class="small" safe>
+            {back.label}
+          </a>
+        ) : (
+          ""
+        )}
+        <div class="eyebrow" safe>
+          {eyebrow}
+        </div>
+        <h1 safe>{title}</h1>
+        {sub === undefined ? (
+          ""
+        ) : (
+          <p class="sub" safe>
+            {sub}
+          </p>
+        )}
+      </div>
+      {children ?? ""}
+    </div>
+  );
+}
+
+/**
  * "On this page": anchors to the sections of a long page (the slot and settings pages are several
  * screens tall on a phone), wrapping as pills under the page's title.
  */

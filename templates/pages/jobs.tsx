@@ -10,6 +10,7 @@ import {
   JobMessage,
   JobsTable,
   jobColumns,
+  PageHead,
   Pager,
   StatusPill,
 } from "../components";
@@ -232,14 +233,7 @@ export function JobsPage({
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.jobs.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {v.t.jobs.eyebrow}
-          </div>
-          <h1 safe>{v.t.jobs.title}</h1>
-        </div>
-      </div>
+      <PageHead eyebrow={v.t.jobs.eyebrow} title={v.t.jobs.title} />
       <LiveQueue v={v} jobs={live} />
       <section class="card">
         <div class="card-head">

@@ -9,6 +9,7 @@ import {
   confirmAttrs,
   Field,
   FilterSelect,
+  PageHead,
   Pager,
   PasswordInput,
 } from "../components";
@@ -198,17 +199,7 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
   const diskLow = m.disk ? m.disk.freeBytes / Math.max(1, m.disk.totalBytes) < 0.05 : true;
   return (
     <Layout v={v} title={s.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {s.eyebrow}
-          </div>
-          <h1 safe>{s.title}</h1>
-          <p class="sub" safe>
-            {s.sub}
-          </p>
-        </div>
-      </div>
+      <PageHead eyebrow={s.eyebrow} title={s.title} sub={s.sub} />
       <div class="grid-2">
         <section class="card" id="health">
           <h2 safe>{s.health}</h2>
@@ -416,17 +407,7 @@ export function AuditPage({
   };
   return (
     <Layout v={v} title={a.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {a.eyebrow}
-          </div>
-          <h1 safe>{a.title}</h1>
-          <p class="sub" safe>
-            {a.sub}
-          </p>
-        </div>
-      </div>
+      <PageHead eyebrow={a.eyebrow} title={a.title} sub={a.sub} />
       <section class="card">
         <form class="filters" method="get" action="/audit">
           <FilterSelect
@@ -629,17 +610,11 @@ export function AccountPage({ v, sessions }: { v: View; sessions: SessionView[] 
   const a = v.t.account;
   return (
     <Layout v={v} title={a.title(v.user?.username ?? "")}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {a.eyebrow}
-          </div>
-          <h1 safe>{a.title(v.user?.username ?? "")}</h1>
-          <p class="sub" safe>
-            {a.scopes((v.user?.scopes ?? []).map((x) => a.scopeNames[x] ?? x).join(", "))}
-          </p>
-        </div>
-      </div>
+      <PageHead
+        eyebrow={a.eyebrow}
+        title={a.title(v.user?.username ?? "")}
+        sub={a.scopes((v.user?.scopes ?? []).map((x) => a.scopeNames[x] ?? x).join(", "))}
+      />
       <div class="grid-2">
         <PasswordCard v={v} />
         <SessionsCard v={v} sessions={sessions} />

@@ -2,7 +2,7 @@
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, notifications, purge. Read-only without settings:write. */
 
 import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
-import { Alert, AlertText, confirmAttrs, Field, PageNav, PasswordInput } from "../components";
+import { Alert, AlertText, confirmAttrs, Field, PageHead, PageNav, PasswordInput } from "../components";
 import type { FieldErrors } from "../forms";
 import { pt } from "../i18n/providers";
 import { Icon } from "../icons";
@@ -408,14 +408,7 @@ export function SettingsPage({
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.settings.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {v.t.settings.eyebrow}
-          </div>
-          <h1 safe>{v.t.settings.title}</h1>
-        </div>
-      </div>
+      <PageHead eyebrow={v.t.settings.eyebrow} title={v.t.settings.title} />
       <PageNav
         v={v}
         links={[

@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
 import { DEFAULT_CURRENCY } from "../../src/domain/cost";
-import { Alert, confirmAttrs, FailureReason } from "../components";
+import { Alert, confirmAttrs, FailureReason, PageHead } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtMoney, fmtNumber, fmtTime, slotName, type View } from "../view";
@@ -480,13 +480,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
 export function StatsPage({ v, m }: { v: View; m: StatsModel }): JSX.Element {
   return (
     <Layout v={v} title={v.t.stats.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {v.t.stats.eyebrow}
-          </div>
-          <h1 safe>{v.t.stats.title}</h1>
-        </div>
+      <PageHead eyebrow={v.t.stats.eyebrow} title={v.t.stats.title}>
         <div class="row">
           <nav class="segmented" aria-label={v.t.stats.period}>
             {PERIODS.map((p) => (
@@ -504,7 +498,7 @@ export function StatsPage({ v, m }: { v: View; m: StatsModel }): JSX.Element {
             <span safe>{v.t.stats.csv}</span>
           </a>
         </div>
-      </div>
+      </PageHead>
       <StatsBody v={v} m={m} />
     </Layout>
   );
@@ -536,19 +530,12 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
   const empty = m.buckets.every((b) => b.success + b.errors === 0);
   return (
     <Layout v={v} title={`${s.slotTitle} · ${slotName(v, m.name)}`}>
-      <div class="page-head">
-        <div>
-          <a href={`/slots/${m.slotId}`} class="small" safe>
-            {`← ${slotName(v, m.name)}`}
-          </a>
-          <div class="eyebrow" safe>
-            {`${s.slotTitle} · ${m.slotId}`}
-          </div>
-          <h1 safe>{slotName(v, m.name)}</h1>
-          <p class="sub" safe>
-            {m.lastResetAt ? s.sinceReset(fmtDateTime(v, m.lastResetAt)) : s.sinceStart}
-          </p>
-        </div>
+      <PageHead
+        back={{ href: `/slots/${m.slotId}`, label: `← ${slotName(v, m.name)}` }}
+        eyebrow={`${s.slotTitle} · ${m.slotId}`}
+        title={slotName(v, m.name)}
+        sub={m.lastResetAt ? s.sinceReset(fmtDateTime(v, m.lastResetAt)) : s.sinceStart}
+      >
         <nav class="segmented" aria-label={s.period}>
           {PERIODS.map((p) => (
             <a
@@ -560,7 +547,7 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
             </a>
           ))}
         </nav>
-      </div>
+      </PageHead>
       {reset ? (
         <Alert kind="success">
           <span safe>{s.resetDone}</span>
