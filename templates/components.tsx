@@ -82,22 +82,32 @@ export function CopyField({
       ) : (
         ""
       )}
-      <div class="input-group">
-        <input
-          type="text"
-          id={id}
-          value={value}
-          readonly
-          class="mono"
-          aria-label={label ?? v.t.common.copy}
-        />
-        <button type="button" class="btn" data-copy-target={id}>
-          <Icon name="copy" />
-          <span data-label safe>
-            {v.t.common.copy}
-          </span>
-        </button>
-      </div>
+      <CopyInput v={v} id={id} value={value} label={label ?? v.t.common.copy} />
+    </div>
+  );
+}
+
+/** A read-only value with a copy button beside it (app.js copies it); `label` names the input. */
+export function CopyInput({
+  v,
+  id,
+  value,
+  label,
+}: {
+  v: View;
+  id: string;
+  value: string;
+  label: string;
+}): JSX.Element {
+  return (
+    <div class="input-group">
+      <input type="text" id={id} value={value} readonly class="mono" aria-label={label} />
+      <button type="button" class="btn" data-copy-target={id}>
+        <Icon name="copy" />
+        <span data-label safe>
+          {v.t.common.copy}
+        </span>
+      </button>
     </div>
   );
 }
@@ -577,6 +587,31 @@ export function CardsTable<T>({
         </tbody>
       </table>
     </div>
+  );
+}
+
+/**
+ * A row of a two-column facts table: the label as the row's header, and `text` (escaped here) or
+ * the caller's markup as its value.
+ */
+export function FactRow({
+  label,
+  text,
+  attrs,
+  children,
+}: {
+  label: string;
+  text?: string;
+  attrs?: Record<string, string>;
+  children?: Children;
+}): JSX.Element {
+  return (
+    <tr {...(attrs ?? {})}>
+      <th scope="row" safe>
+        {label}
+      </th>
+      {text === undefined ? <td>{children ?? ""}</td> : <td safe>{text}</td>}
+    </tr>
   );
 }
 

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The gallery of all slots (admin), its public share link, and the guests' view of a shared gallery. */
-import { AlertText, PageHead, ResultCard, type ResultItem } from "../components";
+import { AlertText, CopyInput, PageHead, ResultCard, type ResultItem } from "../components";
 import { Icon } from "../icons";
 import { BareLayout, LangSwitch, Layout } from "../layout";
 import { can, fmtDateTime, slotName, type View } from "../view";
@@ -127,22 +127,7 @@ export function ShareCard({
       {links.length ? (
         links.map((l) => (
           <div class="stack share-link" data-share-id={l.id}>
-            <div class="input-group">
-              <input
-                type="text"
-                id={`share-${l.id}`}
-                value={l.url}
-                readonly
-                class="mono"
-                aria-label={v.t.gallery.shareTitle}
-              />
-              <button type="button" class="btn" data-copy-target={`share-${l.id}`}>
-                <Icon name="copy" />
-                <span data-label safe>
-                  {v.t.common.copy}
-                </span>
-              </button>
-            </div>
+            <CopyInput v={v} id={`share-${l.id}`} value={l.url} label={v.t.gallery.shareTitle} />
             <div class="row small">
               <span class="muted" safe>
                 {v.t.gallery.shareActive(fmtDateTime(v, l.expiresAt))}

@@ -5,6 +5,7 @@ import {
   AlertText,
   CardsTable,
   confirmAttrs,
+  FactRow,
   FailureReason,
   FilterSelect,
   JobMessage,
@@ -516,30 +517,10 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
           <h2 safe>{v.t.jobs.timings}</h2>
           <table>
             <tbody>
-              <tr>
-                <th scope="row" safe>
-                  {v.t.jobs.created}
-                </th>
-                <td safe>{fmtDateTime(v, j.createdAt)}</td>
-              </tr>
-              <tr>
-                <th scope="row" safe>
-                  {v.t.jobs.queueWait}
-                </th>
-                <td safe>{fmtDuration(v, j.queueWaitMs)}</td>
-              </tr>
-              <tr>
-                <th scope="row" safe>
-                  {v.t.jobs.providerTime}
-                </th>
-                <td safe>{fmtDuration(v, j.providerMs)}</td>
-              </tr>
-              <tr>
-                <th scope="row" safe>
-                  {v.t.jobs.total}
-                </th>
-                <td safe>{fmtDuration(v, j.totalMs)}</td>
-              </tr>
+              <FactRow label={v.t.jobs.created} text={fmtDateTime(v, j.createdAt)} />
+              <FactRow label={v.t.jobs.queueWait} text={fmtDuration(v, j.queueWaitMs)} />
+              <FactRow label={v.t.jobs.providerTime} text={fmtDuration(v, j.providerMs)} />
+              <FactRow label={v.t.jobs.total} text={fmtDuration(v, j.totalMs)} />
             </tbody>
           </table>
           {j.resultAvailable ? (

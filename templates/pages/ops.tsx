@@ -7,6 +7,7 @@ import {
   AlertText,
   CardsTable,
   confirmAttrs,
+  FactRow,
   Field,
   FilterSelect,
   PageHead,
@@ -183,17 +184,6 @@ function StatusLine({ ok, text }: { ok: boolean; text: string }): JSX.Element {
   );
 }
 
-function Row({ label, children }: { label: string; children?: JSX.Element | string }): JSX.Element {
-  return (
-    <tr>
-      <th scope="row" safe>
-        {label}
-      </th>
-      <td>{children}</td>
-    </tr>
-  );
-}
-
 export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
   const s = v.t.system;
   const diskLow = m.disk ? m.disk.freeBytes / Math.max(1, m.disk.totalBytes) < 0.05 : true;
@@ -205,7 +195,7 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
           <h2 safe>{s.health}</h2>
           <table class="kv">
             <tbody>
-              <Row label={s.database}>
+              <FactRow label={s.database}>
                 <>
                   <StatusLine ok={m.database.ok} text={m.database.ok ? s.ok : s.down} />{" "}
                   {m.database.latencyMs !== null ? (
@@ -216,8 +206,8 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
                     ""
                   )}
                 </>
-              </Row>
-              <Row label={s.disk}>
+              </FactRow>
+              <FactRow label={s.disk}>
                 {m.disk ? (
                   <>
                     <StatusLine ok={!diskLow} text={diskLow ? s.diskLow : s.ok} />{" "}
@@ -228,11 +218,11 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
                 ) : (
                   <StatusLine ok={false} text={s.unknown} />
                 )}
-              </Row>
-              <Row label={s.queue}>
+              </FactRow>
+              <FactRow label={s.queue}>
                 {m.queue ? <span safe>{s.queueCounts(m.queue.pending, m.queue.processing)}</span> : s.unknown}
-              </Row>
-              <Row label={s.cleaner}>
+              </FactRow>
+              <FactRow label={s.cleaner}>
                 {m.cleaner ? (
                   <>
                     <StatusLine ok={!m.cleaner.error} text={m.cleaner.error ? s.cleanerError : s.ok} />{" "}
@@ -256,10 +246,10 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
                 ) : (
                   <span safe>{s.cleanerNever}</span>
                 )}
-              </Row>
-              <Row label={s.version}>
+              </FactRow>
+              <FactRow label={s.version}>
                 <code safe>{m.version}</code>
-              </Row>
+              </FactRow>
             </tbody>
           </table>
         </section>
@@ -270,15 +260,15 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
           </p>
           <table class="kv">
             <tbody>
-              <Row label={s.targets.webhook ?? "Webhook"}>
+              <FactRow label={s.targets.webhook ?? "Webhook"}>
                 <StatusLine ok={m.notify.webhook} text={m.notify.webhook ? s.configured : s.notConfigured} />
-              </Row>
-              <Row label={s.targets.telegram ?? "Telegram"}>
+              </FactRow>
+              <FactRow label={s.targets.telegram ?? "Telegram"}>
                 <StatusLine
                   ok={m.notify.telegram}
                   text={m.notify.telegram ? s.configured : s.notConfigured}
                 />
-              </Row>
+              </FactRow>
             </tbody>
           </table>
           {can(v, "settings:write") ? (

@@ -2,7 +2,16 @@
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, notifications, purge. Read-only without settings:write. */
 
 import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
-import { Alert, AlertText, confirmAttrs, Field, PageHead, PageNav, PasswordInput } from "../components";
+import {
+  Alert,
+  AlertText,
+  CopyInput,
+  confirmAttrs,
+  Field,
+  PageHead,
+  PageNav,
+  PasswordInput,
+} from "../components";
 import type { FieldErrors } from "../forms";
 import { pt } from "../i18n/providers";
 import { Icon } from "../icons";
@@ -189,22 +198,7 @@ export function IngestPasswordCard({
       {newPassword ? (
         <div class="secret-once stack" role="status" id="ingest-secret">
           <div safe>{v.t.settings.newPasswordOnce}</div>
-          <div class="input-group">
-            <input
-              type="text"
-              id="new-ingest-password"
-              value={newPassword}
-              readonly
-              class="mono"
-              aria-label={v.t.settings.newPassword}
-            />
-            <button type="button" class="btn" data-copy-target="new-ingest-password">
-              <Icon name="copy" />
-              <span data-label safe>
-                {v.t.common.copy}
-              </span>
-            </button>
-          </div>
+          <CopyInput v={v} id="new-ingest-password" value={newPassword} label={v.t.settings.newPassword} />
         </div>
       ) : (
         ""

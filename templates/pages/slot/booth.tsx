@@ -3,7 +3,7 @@
  * What the slot page tells about the booth: how to point it at the slot, the fields it has been
  * sending, and the prompt as the provider would get it with those fields filled in.
  */
-import { Alert, CardsTable, CopyField } from "../../components";
+import { Alert, CardsTable, CopyField, FactRow } from "../../components";
 import { Icon } from "../../icons";
 import { can, type View } from "../../view";
 
@@ -47,46 +47,29 @@ export function BoothCard({
       <div class="table-wrap gap-top">
         <table>
           <tbody>
-            <tr>
-              <th scope="row" safe>
-                {v.t.slot.boothFileField}
-              </th>
-              <td>
-                <code>fileToUpload</code>
-              </td>
-            </tr>
-            <tr>
-              <th scope="row" safe>
-                {v.t.slot.boothField}
-              </th>
-              <td>
-                <code>password</code>
-              </td>
-            </tr>
-            <tr>
-              <th scope="row" safe>
-                {v.t.slot.boothPassword}
-              </th>
-              <td>
-                <span safe>{v.t.slot.boothPasswordValue}</span>
-                {can(v, "settings:read") ? (
-                  <>
-                    {" "}
-                    <a href="/settings#ingest-password" safe>
-                      {v.t.nav.settings}
-                    </a>
-                  </>
-                ) : (
-                  ""
-                )}
-              </td>
-            </tr>
-            <tr>
-              <th scope="row" safe>
-                {v.t.slot.boothTimeout}
-              </th>
-              <td safe>{v.t.slot.boothTimeoutValue(recommended, syncSeconds)}</td>
-            </tr>
+            <FactRow label={v.t.slot.boothFileField}>
+              <code>fileToUpload</code>
+            </FactRow>
+            <FactRow label={v.t.slot.boothField}>
+              <code>password</code>
+            </FactRow>
+            <FactRow label={v.t.slot.boothPassword}>
+              <span safe>{v.t.slot.boothPasswordValue}</span>
+              {can(v, "settings:read") ? (
+                <>
+                  {" "}
+                  <a href="/settings#ingest-password" safe>
+                    {v.t.nav.settings}
+                  </a>
+                </>
+              ) : (
+                ""
+              )}
+            </FactRow>
+            <FactRow
+              label={v.t.slot.boothTimeout}
+              text={v.t.slot.boothTimeoutValue(recommended, syncSeconds)}
+            />
           </tbody>
         </table>
       </div>
