@@ -590,6 +590,33 @@ export function CardsTable<T>({
   );
 }
 
+/** A titled card of a console page, with an optional hint under its title. */
+export function Card({
+  id,
+  title,
+  hint,
+  children,
+}: {
+  id?: string;
+  title: string;
+  hint?: string;
+  children?: Children;
+}): JSX.Element {
+  return (
+    <section class="card" id={id}>
+      <h2 safe>{title}</h2>
+      {hint === undefined ? (
+        ""
+      ) : (
+        <p class="hint" safe>
+          {hint}
+        </p>
+      )}
+      {children ?? ""}
+    </section>
+  );
+}
+
 /**
  * A row of a two-column facts table: the label as the row's header, and `text` (escaped here) or
  * the caller's markup as its value.

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The /system page's media card: where media live, whether the bucket answers, what waits in the spool. */
-import { FactRow } from "./components";
+import { Card, FactRow } from "./components";
 import { fmtAgo, fmtBytes, fmtDateTime, type View } from "./view";
 
 export interface MediaStorageModel {
@@ -24,11 +24,7 @@ function Pill({ ok, text }: { ok: boolean; text: string }): JSX.Element {
 export function MediaStorageCard({ v, m }: { v: View; m: MediaStorageModel }): JSX.Element {
   const s = v.t.mediaStore;
   return (
-    <section class="card" id="media-storage">
-      <h2 safe>{s.title}</h2>
-      <p class="hint" safe>
-        {s.hint}
-      </p>
+    <Card id="media-storage" title={s.title} hint={s.hint}>
       <table class="kv">
         <tbody>
           <FactRow label={s.where}>
@@ -82,6 +78,6 @@ export function MediaStorageCard({ v, m }: { v: View; m: MediaStorageModel }): J
           )}
         </tbody>
       </table>
-    </section>
+    </Card>
   );
 }

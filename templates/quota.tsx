@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Provider quota views: the warning banners (80 % / exhausted) and today's usage per provider. */
-import { Alert, confirmAttrs } from "./components";
+import { Alert, Card, confirmAttrs } from "./components";
 import { pt } from "./i18n/providers";
 import { Icon } from "./icons";
 import { can, fmtDateTime, type View } from "./view";
@@ -97,11 +97,7 @@ export function QuotaBanners({
 export function QuotaPanel({ v, quotas }: { v: View; quotas: QuotaView[] }): JSX.Element {
   const t = pt(v).quota;
   return (
-    <section class="card" id="provider-quotas">
-      <h2 safe>{t.title}</h2>
-      <p class="hint" safe>
-        {t.hint}
-      </p>
+    <Card id="provider-quotas" title={t.title} hint={t.hint}>
       <div class="quota-list">
         {quotas.map((q) => (
           <div class="quota-row" data-provider={q.provider}>
@@ -132,7 +128,7 @@ export function QuotaPanel({ v, quotas }: { v: View; quotas: QuotaView[] }): JSX
           </div>
         ))}
       </div>
-    </section>
+    </Card>
   );
 }
 

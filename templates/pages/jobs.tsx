@@ -3,6 +3,7 @@
 import {
   Alert,
   AlertText,
+  Card,
   CardsTable,
   confirmAttrs,
   FactRow,
@@ -292,8 +293,7 @@ function BoothMeta({
   const entries = Object.entries(meta);
   if (!entries.length && !ip) return "";
   return (
-    <section class="card" id="booth-meta">
-      <h2 safe>{v.t.jobs.boothMeta}</h2>
+    <Card id="booth-meta" title={v.t.jobs.boothMeta}>
       <table>
         <tbody>
           {ip ? (
@@ -326,7 +326,7 @@ function BoothMeta({
           ))}
         </tbody>
       </table>
-    </section>
+    </Card>
   );
 }
 
@@ -481,8 +481,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
         ""
       )}
       <div class="grid-2">
-        <section class="card">
-          <h2 safe>{v.t.jobs.timeline}</h2>
+        <Card title={v.t.jobs.timeline}>
           <ol class="timeline">
             {m.timeline.map((s) => (
               <li>
@@ -512,9 +511,8 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
               </li>
             ))}
           </ol>
-        </section>
-        <section class="card">
-          <h2 safe>{v.t.jobs.timings}</h2>
+        </Card>
+        <Card title={v.t.jobs.timings}>
           <table>
             <tbody>
               <FactRow label={v.t.jobs.created} text={fmtDateTime(v, j.createdAt)} />
@@ -540,7 +538,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
           ) : (
             ""
           )}
-        </section>
+        </Card>
       </div>
       <BoothMeta v={v} meta={j.clientMeta} ip={j.clientIp} />
     </Layout>

@@ -5,6 +5,7 @@ import { UnblockButton } from "../attention";
 import { AuditDetails, type AuditNames } from "../audit";
 import {
   AlertText,
+  Card,
   CardsTable,
   confirmAttrs,
   FactRow,
@@ -132,11 +133,7 @@ export function BlocksCard({
 }): JSX.Element {
   const s = v.t.system;
   return (
-    <section class="card" id="blocks">
-      <h2 safe>{s.blocksTitle}</h2>
-      <p class="hint" safe>
-        {s.blocksHint}
-      </p>
+    <Card id="blocks" title={s.blocksTitle} hint={s.blocksHint}>
       {message ? <AlertText kind={message.kind} text={message.text} /> : ""}
       {blocks.length ? (
         <CardsTable
@@ -172,7 +169,7 @@ export function BlocksCard({
           {s.blocksEmpty}
         </p>
       )}
-    </section>
+    </Card>
   );
 }
 
@@ -191,8 +188,7 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
     <Layout v={v} title={s.title}>
       <PageHead eyebrow={s.eyebrow} title={s.title} sub={s.sub} />
       <div class="grid-2">
-        <section class="card" id="health">
-          <h2 safe>{s.health}</h2>
+        <Card id="health" title={s.health}>
           <table class="kv">
             <tbody>
               <FactRow label={s.database}>
@@ -252,12 +248,8 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
               </FactRow>
             </tbody>
           </table>
-        </section>
-        <section class="card" id="notifications">
-          <h2 safe>{s.notifications}</h2>
-          <p class="hint" safe>
-            {s.notifyHint}
-          </p>
+        </Card>
+        <Card id="notifications" title={s.notifications} hint={s.notifyHint}>
           <table class="kv">
             <tbody>
               <FactRow label={s.targets.webhook ?? "Webhook"}>
@@ -292,13 +284,12 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
               {s.notifySettings}
             </a>
           </p>
-        </section>
+        </Card>
       </div>
       <NotificationHistory v={v} rows={m.notifications} />
       <BlocksCard v={v} blocks={m.blocks} />
       <MediaStorageCard v={v} m={m.media} />
-      <section class="card" id="instances">
-        <h2 safe>{s.instances}</h2>
+      <Card id="instances" title={s.instances}>
         <CardsTable
           rows={m.instances}
           rowAttrs={(i) => ({ "data-instance": i.id })}
@@ -355,7 +346,7 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
             },
           ]}
         />
-      </section>
+      </Card>
     </Layout>
   );
 }

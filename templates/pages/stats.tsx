@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
 import { DEFAULT_CURRENCY } from "../../src/domain/cost";
-import { Alert, confirmAttrs, FailureReason, PageHead } from "../components";
+import { Alert, Card, confirmAttrs, FailureReason, PageHead } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtMoney, fmtNumber, fmtTime, slotName, type View } from "../view";
@@ -432,8 +432,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
           </table>
         </div>
       </section>
-      <section class="card">
-        <h2 safe>{v.t.stats.failuresTitle}</h2>
+      <Card title={v.t.stats.failuresTitle}>
         {m.failures.length ? (
           <div class="table-wrap">
             <table class="cards-on-phone">
@@ -472,7 +471,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
             {v.t.stats.failuresEmpty}
           </p>
         )}
-      </section>
+      </Card>
     </div>
   );
 }
@@ -564,8 +563,7 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
         <CostKpi v={v} m={m.money} />
         <QueuedTimeoutsKpi v={v} m={m.money} />
       </div>
-      <section class="card">
-        <h2 safe>{s.chartTitle}</h2>
+      <Card title={s.chartTitle}>
         {empty ? (
           <p class="muted" safe>
             {s.chartEmpty}
@@ -576,13 +574,9 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
             <Chart v={v} buckets={m.buckets} hourly={m.hourly} narrow />
           </>
         )}
-      </section>
+      </Card>
       {can(v, "slots:write") ? (
-        <section class="card" id="reset-stats">
-          <h2 safe>{s.resetTitle}</h2>
-          <p class="hint" safe>
-            {s.resetHint}
-          </p>
+        <Card id="reset-stats" title={s.resetTitle} hint={s.resetHint}>
           <form
             method="post"
             action={`/stats/slots/${m.slotId}/reset`}
@@ -593,7 +587,7 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
               <span safe>{s.reset}</span>
             </button>
           </form>
-        </section>
+        </Card>
       ) : (
         ""
       )}

@@ -3,7 +3,7 @@
  * What the slot page tells about the booth: how to point it at the slot, the fields it has been
  * sending, and the prompt as the provider would get it with those fields filled in.
  */
-import { Alert, CardsTable, CopyField, FactRow } from "../../components";
+import { Alert, Card, CardsTable, CopyField, FactRow } from "../../components";
 import { Icon } from "../../icons";
 import { can, type View } from "../../view";
 
@@ -89,11 +89,7 @@ export function BoothFieldsCard({
   jobsLookedAt: number;
 }): JSX.Element {
   return (
-    <section class="card" id="booth-fields">
-      <h2 safe>{v.t.slot.fieldsTitle}</h2>
-      <p class="hint" safe>
-        {v.t.slot.fieldsHint(jobsLookedAt)}
-      </p>
+    <Card id="booth-fields" title={v.t.slot.fieldsTitle} hint={v.t.slot.fieldsHint(jobsLookedAt)}>
       {fields.length ? (
         <CardsTable
           rows={fields}
@@ -114,7 +110,7 @@ export function BoothFieldsCard({
           {v.t.slot.fieldsEmpty}
         </p>
       )}
-    </section>
+    </Card>
   );
 }
 
