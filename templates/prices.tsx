@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** Settings: the price per billed request of each provider and the currency (src/domain/cost.ts). */
 import { LIST_PRICES, PRICED_PROVIDERS, type PricedProvider } from "../src/domain/cost";
-import { Alert } from "./components";
+import { AlertText } from "./components";
 import type { View } from "./view";
 
 export interface PricesModel {
@@ -32,20 +32,8 @@ export function PricesCard({
       <p class="hint" safe>
         {t.pricesHint}
       </p>
-      {saved ? (
-        <Alert kind="success">
-          <span safe>{t.pricesSaved}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {errors._ ? (
-        <Alert kind="error">
-          <span safe>{errors._}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={saved ? t.pricesSaved : undefined} />
+      <AlertText kind="error" text={errors._} />
       <div class={errors.currency ? "field invalid" : "field"} data-field="currency">
         <label for="f-currency">
           <span safe>{t.currency}</span>

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Provider quota views: the warning banners (80 % / exhausted) and today's usage per provider. */
-import { Alert, Card, confirmAttrs } from "./components";
+import { Alert, AlertText, Card, confirmAttrs } from "./components";
 import { pt } from "./i18n/providers";
 import { Icon } from "./icons";
 import { can, fmtDateTime, type View } from "./view";
@@ -39,13 +39,7 @@ export function QuotaBanners({
   const t = pt(v).quota;
   return (
     <div id="quota-banners">
-      {message ? (
-        <Alert kind="success">
-          <span safe>{message}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={message} />
       {quotas
         .filter((q) => q.warning || q.exhausted)
         .map((q) =>
@@ -162,20 +156,8 @@ export function QuotaLimitsCard({
       <p class="hint" safe>
         {t.limitsHint}
       </p>
-      {saved ? (
-        <Alert kind="success">
-          <span safe>{t.limitsSaved}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {errors._ ? (
-        <Alert kind="error">
-          <span safe>{errors._}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={saved ? t.limitsSaved : undefined} />
+      <AlertText kind="error" text={errors._} />
       <QuotaBanners v={v} quotas={quotas} />
       {quotas.map((q) => {
         const name = `provider_daily_limit.${q.provider}`;

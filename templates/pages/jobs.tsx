@@ -379,13 +379,10 @@ function JobNotes({ v, j }: { v: View; j: JobDetailModel["job"] }): JSX.Element 
       ) : (
         ""
       )}
-      {j.deletedAt ? (
-        <Alert kind="warn">
-          <span safe>{v.t.jobs.deletedBy(j.deletedBy ?? "—", fmtDateTime(v, j.deletedAt))}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText
+        kind="warn"
+        text={j.deletedAt ? v.t.jobs.deletedBy(j.deletedBy ?? "—", fmtDateTime(v, j.deletedAt)) : undefined}
+      />
       {j.rerunOf ? (
         <p class="sub" data-rerun-of>
           <span safe>{v.t.jobs.rerunOf}</span>{" "}

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The sign-in page: username, password with show/hide, clear errors, the throttling message. */
-import { Alert, PasswordInput } from "../components";
+import { Alert, AlertText, PasswordInput } from "../components";
 import { Icon } from "../icons";
 import { BareLayout, LangSwitch } from "../layout";
 import type { View } from "../view";
@@ -31,13 +31,7 @@ export function LoginForm({ v, s }: { v: View; s: LoginState }): JSX.Element {
       ) : (
         ""
       )}
-      {s.notice && !s.error ? (
-        <Alert kind="info">
-          <span safe>{s.notice}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="info" text={s.notice && !s.error ? s.notice : undefined} />
       <div class="field">
         <label for="username" safe>
           {v.t.login.username}

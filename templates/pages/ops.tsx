@@ -192,16 +192,14 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
           <table class="kv">
             <tbody>
               <FactRow label={s.database}>
-                <>
-                  <StatusLine ok={m.database.ok} text={m.database.ok ? s.ok : s.down} />{" "}
-                  {m.database.latencyMs !== null ? (
-                    <span class="muted small" safe>
-                      {fmtDuration(v, m.database.latencyMs)}
-                    </span>
-                  ) : (
-                    ""
-                  )}
-                </>
+                <StatusLine ok={m.database.ok} text={m.database.ok ? s.ok : s.down} />{" "}
+                {m.database.latencyMs !== null ? (
+                  <span class="muted small" safe>
+                    {fmtDuration(v, m.database.latencyMs)}
+                  </span>
+                ) : (
+                  ""
+                )}
               </FactRow>
               <FactRow label={s.disk}>
                 {m.disk ? (

@@ -78,20 +78,8 @@ export function TimingForm({
       <h2>
         <Icon name="clock" /> <span safe>{v.t.settings.timing}</span>
       </h2>
-      {saved ? (
-        <Alert kind="success">
-          <span safe>{v.t.settings.saved}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {Object.keys(errors).length ? (
-        <Alert kind="error">
-          <span safe>{v.t.settings.fixErrors}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={saved ? v.t.settings.saved : undefined} />
+      <AlertText kind="error" text={Object.keys(errors).length ? v.t.settings.fixErrors : undefined} />
       <div class="grid-2">
         {numberField("sync_response_seconds", v.t.settings.syncSeconds, v.t.settings.syncHint, m.syncSeconds)}
         {numberField(
@@ -351,13 +339,7 @@ export function PurgeCard({ v, m, done }: { v: View; m: SettingsModel; done?: nu
       <p class="hint" safe>
         {v.t.settings.purgeHint}
       </p>
-      {done !== undefined ? (
-        <Alert kind="success">
-          <span safe>{v.t.settings.purgeDone(done)}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={done !== undefined ? v.t.settings.purgeDone(done) : undefined} />
       <p id="purge-counts" data-kept={String(m.counts.kept)} data-expired={String(m.counts.expired)} safe>
         {v.t.settings.purgeCounts(m.counts.kept, m.counts.expired)}
       </p>

@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
 import { DEFAULT_CURRENCY } from "../../src/domain/cost";
-import { Alert, Card, confirmAttrs, FailureReason, PageHead } from "../components";
+import { AlertText, Card, confirmAttrs, FailureReason, PageHead } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtMoney, fmtNumber, fmtTime, slotName, type View } from "../view";
@@ -547,13 +547,7 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
           ))}
         </nav>
       </PageHead>
-      {reset ? (
-        <Alert kind="success">
-          <span safe>{s.resetDone}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={reset ? s.resetDone : undefined} />
       <div class="kpis">
         <Kpi v={v} n={m.total} label={s.total} />
         <RateKpi v={v} m={m} label={s.successRate} />

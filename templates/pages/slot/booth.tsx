@@ -3,7 +3,7 @@
  * What the slot page tells about the booth: how to point it at the slot, the fields it has been
  * sending, and the prompt as the provider would get it with those fields filled in.
  */
-import { Alert, Card, CardsTable, CopyField, FactRow } from "../../components";
+import { AlertText, Card, CardsTable, CopyField, FactRow } from "../../components";
 import { Icon } from "../../icons";
 import { can, type View } from "../../view";
 
@@ -134,13 +134,14 @@ export function PromptPreview({ v, p }: { v: View; p: PromptPreviewModel }): JSX
           <blockquote class="mono small break" translate="no" data-filled-prompt safe>
             {p.filled}
           </blockquote>
-          {p.missing.length ? (
-            <Alert kind="warn">
-              <span safe>{v.t.slot.previewMissing(p.missing.map((n) => `{${n}}`).join(", "))}</span>
-            </Alert>
-          ) : (
-            ""
-          )}
+          <AlertText
+            kind="warn"
+            text={
+              p.missing.length
+                ? v.t.slot.previewMissing(p.missing.map((n) => `{${n}}`).join(", "))
+                : undefined
+            }
+          />
         </>
       )}
     </div>

@@ -5,7 +5,7 @@
  * operation changes, and after a save.
  */
 import { OUTPUT_FORMATS } from "../../../src/domain/slots";
-import { Alert, Field } from "../../components";
+import { Alert, AlertText, Field } from "../../components";
 import type { FieldErrors } from "../../forms";
 import { Icon } from "../../icons";
 import { can, type View } from "../../view";
@@ -194,20 +194,14 @@ function Needs({ v, m }: { v: View; m: SlotFormModel }): JSX.Element {
       <p class="hint">
         <span safe>{v.t.slot.needs}</span> <span safe>{items.join("; ")}</span>.
       </p>
-      {provider?.needsApiKey && !provider.keyConfigured ? (
-        <Alert kind="warn">
-          <span safe>{v.t.slot.apiKeyMissing}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {provider?.needsPublicUrl && !m.publicBaseUrlSet ? (
-        <Alert kind="warn">
-          <span safe>{v.t.slot.publicUrlMissing}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText
+        kind="warn"
+        text={provider?.needsApiKey && !provider.keyConfigured ? v.t.slot.apiKeyMissing : undefined}
+      />
+      <AlertText
+        kind="warn"
+        text={provider?.needsPublicUrl && !m.publicBaseUrlSet ? v.t.slot.publicUrlMissing : undefined}
+      />
     </div>
   );
 }
@@ -366,13 +360,7 @@ export function SlotForm({
           {v.t.slot.unsaved}
         </span>
       </div>
-      {outcome.saved ? (
-        <Alert kind="success">
-          <span safe>{v.t.slot.saved}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={outcome.saved ? v.t.slot.saved : undefined} />
       {outcome.conflict ? (
         <Alert kind="error">
           <span safe>{v.t.slot.conflict}</span>{" "}
@@ -383,20 +371,8 @@ export function SlotForm({
       ) : (
         ""
       )}
-      {Object.keys(e).length ? (
-        <Alert kind="error">
-          <span safe>{v.t.slot.fixErrors}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {outcome.message ? (
-        <Alert kind="error">
-          <span safe>{outcome.message}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="error" text={Object.keys(e).length ? v.t.slot.fixErrors : undefined} />
+      <AlertText kind="error" text={outcome.message} />
       {outcome.notice ? (
         <Alert kind="info" answer>
           <span safe>{outcome.notice}</span>
