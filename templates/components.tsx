@@ -53,6 +53,16 @@ export function AlertText({
   );
 }
 
+/** A paragraph of text (escaped) with its class, or nothing when there is no text. */
+export function Para({ class: cls, text }: { class: string; text: string | null | undefined }): JSX.Element {
+  if (!text) return "";
+  return (
+    <p class={cls} safe>
+      {text}
+    </p>
+  );
+}
+
 /** An error as a readable, localized message (never the raw envelope). */
 export function ErrorAlert({ v, code, message }: { v: View; code: string; message?: string }): JSX.Element {
   return (
@@ -298,13 +308,7 @@ export function Field({
         {required ? <span class="req"> *</span> : ""}
       </label>
       {children}
-      {hint ? (
-        <p class="hint" safe>
-          {hint}
-        </p>
-      ) : (
-        ""
-      )}
+      <Para class="hint" text={hint} />
       {error ? (
         <p class="field-error" id={`${fid}-error`} safe>
           {error}

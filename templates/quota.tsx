@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Provider quota views: the warning banners (80 % / exhausted) and today's usage per provider. */
-import { Alert, AlertText, Card, confirmAttrs } from "./components";
+import { Alert, AlertText, Card, confirmAttrs, Para } from "./components";
 import { pt } from "./i18n/providers";
 import { Icon } from "./icons";
 import { can, fmtDateTime, type View } from "./view";
@@ -181,13 +181,7 @@ export function QuotaLimitsCard({
             <p class="hint" safe>
               {`${t.requests(q.requests, q.limit)} · ${t.resets(resetText(v, q))}`}
             </p>
-            {error ? (
-              <p class="field-error" safe>
-                {error}
-              </p>
-            ) : (
-              ""
-            )}
+            <Para class="field-error" text={error} />
           </div>
         );
       })}

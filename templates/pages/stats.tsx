@@ -10,13 +10,13 @@ import { can, fmtDateTime, fmtDuration, fmtMoney, fmtNumber, fmtTime, slotName, 
 export const PERIODS = ["today", "24h", "7d", "30d"] as const;
 export type Period = (typeof PERIODS)[number];
 
-export interface SlaRow {
-  slotId: string;
-  name: string;
+/** What a period's finished jobs came to, for the whole studio and for each slot. */
+export interface OutcomeFigures {
   total: number;
   success: number;
   timeouts: number;
   providerErrors: number;
+  /** Failures counted apart from the provider's errors: no image after the retries, slot not configured. */
   noImage: number;
   configErrors: number;
   cancelled: number;
@@ -24,6 +24,11 @@ export interface SlaRow {
   successRate: number;
   p50: number | null;
   p95: number | null;
+}
+
+export interface SlaRow extends OutcomeFigures {
+  slotId: string;
+  name: string;
   /** Successes the slot's fallback provider served (part of `success`). */
   fallbackSuccess: number;
   /** Booth requests refused before a job was made (wrong password, slot off, too large…). */
@@ -57,22 +62,10 @@ export interface FailureRow {
   message: string | null;
 }
 
-export interface StatsModel {
+export interface StatsModel extends OutcomeFigures {
   period: Period;
   /** "Hide empty slots": rows with no job and no refusal in the period are left out. */
   hideEmpty?: boolean;
-  total: number;
-  success: number;
-  timeouts: number;
-  providerErrors: number;
-  /** Failures counted apart from the provider's errors: no image after the retries, slot not configured. */
-  noImage: number;
-  configErrors: number;
-  cancelled: number;
-  errors: number;
-  successRate: number;
-  p50: number | null;
-  p95: number | null;
   inFlight: number;
   sla: SlaRow[];
   buckets: ChartBucket[];
@@ -83,6 +76,27 @@ export interface StatsModel {
 }
 
 const pct = (v: View, r: number) => `${fmtNumber(v, r * 100, 1)}%`;
+
+/** The period switch: a link a period, the one shown marked current. */
+function PeriodNav({
+  v,
+  current,
+  href,
+}: {
+  v: View;
+  current: Period;
+  href: (p: Period) => string;
+}): JSX.Element {
+  return (
+    <nav class="segmented" aria-label={v.t.stats.period}>
+      {PERIODS.map((p) => (
+        <a href={href(p)} aria-current={p === current ? "true" : "false"} safe>
+          {v.t.stats.periods[p] ?? p}
+        </a>
+      ))}
+    </nav>
+  );
+}
 
 /** A count tile; `alarm`: red when the count is not zero. `kpi` names it for tests and scripts. */
 function Kpi(p: { v: View; n: number; label: string; alarm?: boolean; kpi?: string }): JSX.Element {
@@ -481,17 +495,7 @@ export function StatsPage({ v, m }: { v: View; m: StatsModel }): JSX.Element {
     <Layout v={v} title={v.t.stats.title}>
       <PageHead eyebrow={v.t.stats.eyebrow} title={v.t.stats.title}>
         <div class="row">
-          <nav class="segmented" aria-label={v.t.stats.period}>
-            {PERIODS.map((p) => (
-              <a
-                href={statsHref("/stats", p, m.hideEmpty)}
-                aria-current={p === m.period ? "true" : "false"}
-                safe
-              >
-                {v.t.stats.periods[p] ?? p}
-              </a>
-            ))}
-          </nav>
+          <PeriodNav v={v} current={m.period} href={(p) => statsHref("/stats", p, m.hideEmpty)} />
           <a class="btn ghost" href={statsHref("/stats.csv", m.period, m.hideEmpty)} download="">
             <Icon name="download" />
             <span safe>{v.t.stats.csv}</span>
@@ -535,17 +539,7 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
         title={slotName(v, m.name)}
         sub={m.lastResetAt ? s.sinceReset(fmtDateTime(v, m.lastResetAt)) : s.sinceStart}
       >
-        <nav class="segmented" aria-label={s.period}>
-          {PERIODS.map((p) => (
-            <a
-              href={`/stats/slots/${m.slotId}?period=${p}`}
-              aria-current={p === m.period ? "true" : "false"}
-              safe
-            >
-              {s.periods[p] ?? p}
-            </a>
-          ))}
-        </nav>
+        <PeriodNav v={v} current={m.period} href={(p) => `/stats/slots/${m.slotId}?period=${p}`} />
       </PageHead>
       <AlertText kind="success" text={reset ? s.resetDone : undefined} />
       <div class="kpis">

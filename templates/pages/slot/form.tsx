@@ -5,7 +5,7 @@
  * operation changes, and after a save.
  */
 import { OUTPUT_FORMATS } from "../../../src/domain/slots";
-import { Alert, AlertText, Field } from "../../components";
+import { Alert, AlertText, Field, Para } from "../../components";
 import type { FieldErrors } from "../../forms";
 import { Icon } from "../../icons";
 import { can, type View } from "../../view";
@@ -133,20 +133,8 @@ function SettingInput({
           />
           <span safe>{f.title}</span>
         </label>
-        {hint ? (
-          <p class="hint" safe>
-            {hint}
-          </p>
-        ) : (
-          ""
-        )}
-        {error ? (
-          <p class="field-error" safe>
-            {error}
-          </p>
-        ) : (
-          ""
-        )}
+        <Para class="hint" text={hint} />
+        <Para class="field-error" text={error} />
       </div>
     );
   }
@@ -484,13 +472,7 @@ export function SlotForm({
       ) : (
         ""
       )}
-      {e.settings ? (
-        <p class="field-error" safe>
-          {e.settings}
-        </p>
-      ) : (
-        ""
-      )}
+      <Para class="field-error" text={e.settings} />
       <FallbackSection v={v} m={m} e={e} writable={writable} refresh={refresh} />
       <div class="grid-2">
         <Field label={v.t.slot.outputFormat} name="output_format" error={e.output_format}>
