@@ -72,17 +72,15 @@ export function ErrorAlert({ v, code, message }: { v: View; code: string; messag
   );
 }
 
-export function CopyField({
-  v,
-  id,
-  value,
-  label,
-}: {
+/** A value to copy: `label` names it (the input's accessible name is "Copy" without one). */
+interface CopyProps {
   v: View;
   id: string;
   value: string;
   label?: string;
-}): JSX.Element {
+}
+
+export function CopyField({ v, id, value, label }: CopyProps): JSX.Element {
   return (
     <div class="copy-field">
       {label ? (
@@ -92,26 +90,16 @@ export function CopyField({
       ) : (
         ""
       )}
-      <CopyInput v={v} id={id} value={value} label={label ?? v.t.common.copy} />
+      <CopyInput v={v} id={id} value={value} label={label} />
     </div>
   );
 }
 
-/** A read-only value with a copy button beside it (app.js copies it); `label` names the input. */
-export function CopyInput({
-  v,
-  id,
-  value,
-  label,
-}: {
-  v: View;
-  id: string;
-  value: string;
-  label: string;
-}): JSX.Element {
+/** A read-only value with a copy button beside it (app.js copies it). */
+export function CopyInput({ v, id, value, label }: CopyProps): JSX.Element {
   return (
     <div class="input-group">
-      <input type="text" id={id} value={value} readonly class="mono" aria-label={label} />
+      <input type="text" id={id} value={value} readonly class="mono" aria-label={label ?? v.t.common.copy} />
       <button type="button" class="btn" data-copy-target={id}>
         <Icon name="copy" />
         <span data-label safe>
@@ -185,6 +173,29 @@ export function FailureReason({
 }
 
 /** One job in a job table. */
+/** A pill after the status (fallback used, deleted), marked for scripts, or nothing when `on` is false. */
+function MarkPill({
+  on,
+  class: cls,
+  mark,
+  text,
+}: {
+  on?: boolean;
+  class: string;
+  mark: string;
+  text: string;
+}): JSX.Element {
+  if (!on) return "";
+  return (
+    <>
+      {" "}
+      <span class={cls} {...{ [mark]: true }} safe>
+        {text}
+      </span>
+    </>
+  );
+}
+
 export interface JobRowView {
   id: string;
   slotId?: string;
@@ -216,26 +227,8 @@ export function jobColumns(v: View) {
       cell: (j) => (
         <>
           <StatusPill v={v} status={j.status} />
-          {j.fallbackUsed ? (
-            <>
-              {" "}
-              <span class="pill busy" data-fallback safe>
-                {v.t.jobs.viaFallback}
-              </span>
-            </>
-          ) : (
-            ""
-          )}
-          {j.deleted ? (
-            <>
-              {" "}
-              <span class="pill off" data-deleted safe>
-                {v.t.jobs.deletedPill}
-              </span>
-            </>
-          ) : (
-            ""
-          )}
+          <MarkPill on={j.fallbackUsed} class="pill busy" mark="data-fallback" text={v.t.jobs.viaFallback} />
+          <MarkPill on={j.deleted} class="pill off" mark="data-deleted" text={v.t.jobs.deletedPill} />
         </>
       ),
     } satisfies Column<JobRowView>,
