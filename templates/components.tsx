@@ -53,6 +53,16 @@ export function AlertText({
   );
 }
 
+/** A paragraph of text (escaped) with its class, or nothing when there is no text. */
+export function Para({ class: cls, text }: { class: string; text: string | null | undefined }): JSX.Element {
+  if (!text) return "";
+  return (
+    <p class={cls} safe>
+      {text}
+    </p>
+  );
+}
+
 /** An error as a readable, localized message (never the raw envelope). */
 export function ErrorAlert({ v, code, message }: { v: View; code: string; message?: string }): JSX.Element {
   return (
@@ -62,17 +72,15 @@ export function ErrorAlert({ v, code, message }: { v: View; code: string; messag
   );
 }
 
-export function CopyField({
-  v,
-  id,
-  value,
-  label,
-}: {
+/** A value to copy: `label` names it (the input's accessible name is "Copy" without one). */
+interface CopyProps {
   v: View;
   id: string;
   value: string;
   label?: string;
-}): JSX.Element {
+}
+
+export function CopyField({ v, id, value, label }: CopyProps): JSX.Element {
   return (
     <div class="copy-field">
       {label ? (
@@ -82,22 +90,22 @@ export function CopyField({
       ) : (
         ""
       )}
-      <div class="input-group">
-        <input
-          type="text"
-          id={id}
-          value={value}
-          readonly
-          class="mono"
-          aria-label={label ?? v.t.common.copy}
-        />
-        <button type="button" class="btn" data-copy-target={id}>
-          <Icon name="copy" />
-          <span data-label safe>
-            {v.t.common.copy}
-          </span>
-        </button>
-      </div>
+      <CopyInput v={v} id={id} value={value} label={label} />
+    </div>
+  );
+}
+
+/** A read-only value with a copy button beside it (app.js copies it). */
+export function CopyInput({ v, id, value, label }: CopyProps): JSX.Element {
+  return (
+    <div class="input-group">
+      <input type="text" id={id} value={value} readonly class="mono" aria-label={label ?? v.t.common.copy} />
+      <button type="button" class="btn" data-copy-target={id}>
+        <Icon name="copy" />
+        <span data-label safe>
+          {v.t.common.copy}
+        </span>
+      </button>
     </div>
   );
 }
@@ -165,6 +173,29 @@ export function FailureReason({
 }
 
 /** One job in a job table. */
+/** A pill after the status (fallback used, deleted), marked for scripts, or nothing when `on` is false. */
+function MarkPill({
+  on,
+  class: cls,
+  mark,
+  text,
+}: {
+  on?: boolean;
+  class: string;
+  mark: string;
+  text: string;
+}): JSX.Element {
+  if (!on) return "";
+  return (
+    <>
+      {" "}
+      <span class={cls} {...{ [mark]: true }} safe>
+        {text}
+      </span>
+    </>
+  );
+}
+
 export interface JobRowView {
   id: string;
   slotId?: string;
@@ -196,26 +227,8 @@ export function jobColumns(v: View) {
       cell: (j) => (
         <>
           <StatusPill v={v} status={j.status} />
-          {j.fallbackUsed ? (
-            <>
-              {" "}
-              <span class="pill busy" data-fallback safe>
-                {v.t.jobs.viaFallback}
-              </span>
-            </>
-          ) : (
-            ""
-          )}
-          {j.deleted ? (
-            <>
-              {" "}
-              <span class="pill off" data-deleted safe>
-                {v.t.jobs.deletedPill}
-              </span>
-            </>
-          ) : (
-            ""
-          )}
+          <MarkPill on={j.fallbackUsed} class="pill busy" mark="data-fallback" text={v.t.jobs.viaFallback} />
+          <MarkPill on={j.deleted} class="pill off" mark="data-deleted" text={v.t.jobs.deletedPill} />
         </>
       ),
     } satisfies Column<JobRowView>,
@@ -288,13 +301,7 @@ export function Field({
         {required ? <span class="req"> *</span> : ""}
       </label>
       {children}
-      {hint ? (
-        <p class="hint" safe>
-          {hint}
-        </p>
-      ) : (
-        ""
-      )}
+      <Para class="hint" text={hint} />
       {error ? (
         <p class="field-error" id={`${fid}-error`} safe>
           {error}
@@ -576,6 +583,102 @@ export function CardsTable<T>({
           ))}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+/** A titled card of a console page, with an optional hint under its title. */
+export function Card({
+  id,
+  title,
+  hint,
+  children,
+}: {
+  id?: string;
+  title: string;
+  hint?: string;
+  children?: Children;
+}): JSX.Element {
+  return (
+    <section class="card" id={id}>
+      <h2 safe>{title}</h2>
+      {hint === undefined ? (
+        ""
+      ) : (
+        <p class="hint" safe>
+          {hint}
+        </p>
+      )}
+      {children ?? ""}
+    </section>
+  );
+}
+
+/**
+ * A row of a two-column facts table: the label as the row's header, and `text` (escaped here) or
+ * the caller's markup as its value.
+ */
+export function FactRow({
+  label,
+  text,
+  attrs,
+  children,
+}: {
+  label: string;
+  text?: string;
+  attrs?: Record<string, string>;
+  children?: Children;
+}): JSX.Element {
+  return (
+    <tr {...(attrs ?? {})}>
+      <th scope="row" safe>
+        {label}
+      </th>
+      {text === undefined ? <td>{children ?? ""}</td> : <td safe>{text}</td>}
+    </tr>
+  );
+}
+
+/**
+ * The head of a console page: an optional way back, the eyebrow, the title and an optional sub-line
+ * on the left; `children` (period switch, actions, a figure) on the right.
+ */
+export function PageHead({
+  eyebrow,
+  title,
+  sub,
+  back,
+  children,
+}: {
+  eyebrow: string;
+  title: string;
+  sub?: string;
+  back?: { href: string; label: string };
+  children?: Children;
+}): JSX.Element {
+  return (
+    <div class="page-head">
+      <div>
+        {back ? (
+          <a href={back.href} class="small" safe>
+            {back.label}
+          </a>
+        ) : (
+          ""
+        )}
+        <div class="eyebrow" safe>
+          {eyebrow}
+        </div>
+        <h1 safe>{title}</h1>
+        {sub === undefined ? (
+          ""
+        ) : (
+          <p class="sub" safe>
+            {sub}
+          </p>
+        )}
+      </div>
+      {children ?? ""}
     </div>
   );
 }

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The /system page's media card: where media live, whether the bucket answers, what waits in the spool. */
+import { Card, FactRow } from "./components";
 import { fmtAgo, fmtBytes, fmtDateTime, type View } from "./view";
 
 export interface MediaStorageModel {
@@ -23,83 +24,60 @@ function Pill({ ok, text }: { ok: boolean; text: string }): JSX.Element {
 export function MediaStorageCard({ v, m }: { v: View; m: MediaStorageModel }): JSX.Element {
   const s = v.t.mediaStore;
   return (
-    <section class="card" id="media-storage">
-      <h2 safe>{s.title}</h2>
-      <p class="hint" safe>
-        {s.hint}
-      </p>
+    <Card id="media-storage" title={s.title} hint={s.hint}>
       <table class="kv">
         <tbody>
-          <tr>
-            <th scope="row" safe>
-              {s.where}
-            </th>
-            <td>
-              <span class="mono" safe>
-                {m.backend === "s3" ? s.bucket(m.location) : s.local(m.location)}
-              </span>
-            </td>
-          </tr>
+          <FactRow label={s.where}>
+            <span class="mono" safe>
+              {m.backend === "s3" ? s.bucket(m.location) : s.local(m.location)}
+            </span>
+          </FactRow>
           {m.backend === "s3" ? (
             <>
-              <tr data-bucket={m.failingSince ? "failing" : "ok"}>
-                <th scope="row" safe>
-                  {s.state}
-                </th>
-                <td>
-                  <Pill ok={!m.failingSince} text={m.failingSince ? s.unreachable : s.reachable} />
-                  {m.failingSince ? (
-                    <>
-                      {" "}
-                      <time datetime={m.failingSince} title={fmtDateTime(v, m.failingSince)} safe>
-                        {s.failingSince(fmtAgo(v, m.failingSince))}
-                      </time>
-                      {m.error ? (
-                        <div class="muted small mono" safe>
-                          {m.error}
-                        </div>
-                      ) : (
-                        ""
-                      )}
-                    </>
-                  ) : (
-                    ""
-                  )}
-                </td>
-              </tr>
-              <tr data-spool={String(m.spool?.files ?? 0)}>
-                <th scope="row" safe>
-                  {s.spool}
-                </th>
-                <td>
-                  {m.spool && m.spool.files > 0 ? (
-                    <>
-                      <span safe>
-                        {s.spoolLine(
-                          m.spool.files,
-                          fmtBytes(v, m.spool.bytes),
-                          fmtBytes(v, m.spool.maxBytes),
-                        )}
-                      </span>
-                      {m.spool.oldest ? (
-                        <div class="muted small" safe>
-                          {s.spoolOldest(fmtDateTime(v, m.spool.oldest))}
-                        </div>
-                      ) : (
-                        ""
-                      )}
-                    </>
-                  ) : (
-                    <span safe>{s.spoolEmpty}</span>
-                  )}
-                </td>
-              </tr>
+              <FactRow label={s.state} attrs={{ "data-bucket": m.failingSince ? "failing" : "ok" }}>
+                <Pill ok={!m.failingSince} text={m.failingSince ? s.unreachable : s.reachable} />
+                {m.failingSince ? (
+                  <>
+                    {" "}
+                    <time datetime={m.failingSince} title={fmtDateTime(v, m.failingSince)} safe>
+                      {s.failingSince(fmtAgo(v, m.failingSince))}
+                    </time>
+                    {m.error ? (
+                      <div class="muted small mono" safe>
+                        {m.error}
+                      </div>
+                    ) : (
+                      ""
+                    )}
+                  </>
+                ) : (
+                  ""
+                )}
+              </FactRow>
+              <FactRow label={s.spool} attrs={{ "data-spool": String(m.spool?.files ?? 0) }}>
+                {m.spool && m.spool.files > 0 ? (
+                  <>
+                    <span safe>
+                      {s.spoolLine(m.spool.files, fmtBytes(v, m.spool.bytes), fmtBytes(v, m.spool.maxBytes))}
+                    </span>
+                    {m.spool.oldest ? (
+                      <div class="muted small" safe>
+                        {s.spoolOldest(fmtDateTime(v, m.spool.oldest))}
+                      </div>
+                    ) : (
+                      ""
+                    )}
+                  </>
+                ) : (
+                  <span safe>{s.spoolEmpty}</span>
+                )}
+              </FactRow>
             </>
           ) : (
             ""
           )}
         </tbody>
       </table>
-    </section>
+    </Card>
   );
 }

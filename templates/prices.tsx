@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** Settings: the price per billed request of each provider and the currency (src/domain/cost.ts). */
 import { LIST_PRICES, PRICED_PROVIDERS, type PricedProvider } from "../src/domain/cost";
-import { Alert } from "./components";
+import { AlertText, Para } from "./components";
 import type { View } from "./view";
 
 export interface PricesModel {
@@ -32,20 +32,8 @@ export function PricesCard({
       <p class="hint" safe>
         {t.pricesHint}
       </p>
-      {saved ? (
-        <Alert kind="success">
-          <span safe>{t.pricesSaved}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {errors._ ? (
-        <Alert kind="error">
-          <span safe>{errors._}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={saved ? t.pricesSaved : undefined} />
+      <AlertText kind="error" text={errors._} />
       <div class={errors.currency ? "field invalid" : "field"} data-field="currency">
         <label for="f-currency">
           <span safe>{t.currency}</span>
@@ -63,13 +51,7 @@ export function PricesCard({
         <p class="hint">
           <span safe>{t.currencyHint}</span> <code>USD</code>, <code>EUR</code>, <code>RUB</code>
         </p>
-        {errors.currency ? (
-          <p class="field-error" safe>
-            {errors.currency}
-          </p>
-        ) : (
-          ""
-        )}
+        <Para class="field-error" text={errors.currency} />
       </div>
       {PRICED_PROVIDERS.map((id) => {
         const name = `provider_price.${id}`;
@@ -92,13 +74,7 @@ export function PricesCard({
               disabled={readOnly}
             />
             <ListPrice v={v} id={id} />
-            {error ? (
-              <p class="field-error" safe>
-                {error}
-              </p>
-            ) : (
-              ""
-            )}
+            <Para class="field-error" text={error} />
           </div>
         );
       })}

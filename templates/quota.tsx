@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** Provider quota views: the warning banners (80 % / exhausted) and today's usage per provider. */
-import { Alert, confirmAttrs } from "./components";
+import { Alert, AlertText, Card, confirmAttrs, Para } from "./components";
 import { pt } from "./i18n/providers";
 import { Icon } from "./icons";
 import { can, fmtDateTime, type View } from "./view";
@@ -39,13 +39,7 @@ export function QuotaBanners({
   const t = pt(v).quota;
   return (
     <div id="quota-banners">
-      {message ? (
-        <Alert kind="success">
-          <span safe>{message}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={message} />
       {quotas
         .filter((q) => q.warning || q.exhausted)
         .map((q) =>
@@ -97,11 +91,7 @@ export function QuotaBanners({
 export function QuotaPanel({ v, quotas }: { v: View; quotas: QuotaView[] }): JSX.Element {
   const t = pt(v).quota;
   return (
-    <section class="card" id="provider-quotas">
-      <h2 safe>{t.title}</h2>
-      <p class="hint" safe>
-        {t.hint}
-      </p>
+    <Card id="provider-quotas" title={t.title} hint={t.hint}>
       <div class="quota-list">
         {quotas.map((q) => (
           <div class="quota-row" data-provider={q.provider}>
@@ -132,7 +122,7 @@ export function QuotaPanel({ v, quotas }: { v: View; quotas: QuotaView[] }): JSX
           </div>
         ))}
       </div>
-    </section>
+    </Card>
   );
 }
 
@@ -166,20 +156,8 @@ export function QuotaLimitsCard({
       <p class="hint" safe>
         {t.limitsHint}
       </p>
-      {saved ? (
-        <Alert kind="success">
-          <span safe>{t.limitsSaved}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {errors._ ? (
-        <Alert kind="error">
-          <span safe>{errors._}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={saved ? t.limitsSaved : undefined} />
+      <AlertText kind="error" text={errors._} />
       <QuotaBanners v={v} quotas={quotas} />
       {quotas.map((q) => {
         const name = `provider_daily_limit.${q.provider}`;
@@ -203,13 +181,7 @@ export function QuotaLimitsCard({
             <p class="hint" safe>
               {`${t.requests(q.requests, q.limit)} · ${t.resets(resetText(v, q))}`}
             </p>
-            {error ? (
-              <p class="field-error" safe>
-                {error}
-              </p>
-            ) : (
-              ""
-            )}
+            <Para class="field-error" text={error} />
           </div>
         );
       })}

@@ -4,15 +4,7 @@
  * a rig of 8 cameras posting together through one router is not refused.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import {
-  dslrFields,
-  dslrForm,
-  eventually,
-  INGEST_PASSWORD,
-  postIngest,
-  startTestApp,
-  type TestApp,
-} from "./helpers/app";
+import { dslrForm, eventually, INGEST_PASSWORD, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
 let app: TestApp;
@@ -79,7 +71,7 @@ test("strangers hold at most 6 spools per address; once it gave the right passwo
   expect(first.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
   expect(first.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
   // The address is now known as a booth: the whole rig is accepted.
-  const ok = await postIngest(app, "slot-001", dslrForm(photo, dslrFields({ password: INGEST_PASSWORD })));
+  const ok = await postIngest(app, "slot-001", dslrForm(photo));
   expect(ok.status).toBe(200);
   expect(await rigOf(8)).toEqual(Array(8).fill(200));
 });

@@ -4,15 +4,7 @@
  * connection dropped, and the call tried once more on a fresh one.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import {
-  dslrFields,
-  dslrForm,
-  freshDatabase,
-  INGEST_PASSWORD,
-  postIngest,
-  startTestApp,
-  type TestApp,
-} from "./helpers/app";
+import { dslrForm, freshDatabase, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 import { SilentProxy } from "./helpers/silent-proxy";
 
@@ -33,7 +25,7 @@ afterAll(async () => {
 
 test("every idle connection gone silent: the next booth still gets its image", async () => {
   const photo = await makeJpeg(160, 120);
-  const form = () => dslrForm(photo, dslrFields({ password: INGEST_PASSWORD }));
+  const form = () => dslrForm(photo);
   expect((await postIngest(app, "slot-001", form())).status).toBe(200);
   expect(proxy.silence()).toBeGreaterThan(0);
   const res = await postIngest(app, "slot-001", form());

@@ -17,14 +17,7 @@ import { loadOrCreateMasterKey } from "../src/lib/secrets";
 import type { SlotUpdate } from "../src/modules/slots/model";
 import { updateSlot } from "../src/modules/slots/service";
 import { Runtime } from "../src/runtime";
-import {
-  ADMIN_PASSWORDS,
-  dslrFields,
-  dslrForm,
-  eventually,
-  freshDatabase,
-  INGEST_PASSWORD,
-} from "./helpers/app";
+import { ADMIN_PASSWORDS, dslrForm, eventually, freshDatabase, INGEST_PASSWORD } from "./helpers/app";
 import { runCli, type ServerProcess, spawnServer } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
 import { startTestBucket, type TestBucket } from "./helpers/s3";
@@ -242,7 +235,7 @@ describe("three instances, one database, one bucket", () => {
     const { a, b } = servers;
     const held = fetch(`${a!.url}/ingest/slot-002`, {
       method: "POST",
-      body: dslrForm(await makeJpeg(160, 120), dslrFields({ password: INGEST_PASSWORD })),
+      body: dslrForm(await makeJpeg(160, 120)),
     });
     // B (the only instance with workers) says in its log when it has the job running.
     const jobId2 = await eventually(async () => {

@@ -4,20 +4,12 @@
  * instance, the CLI, an operator's SQL).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import {
-  dslrFields,
-  dslrForm,
-  eventually,
-  INGEST_PASSWORD,
-  postIngest,
-  startTestApp,
-  type TestApp,
-} from "./helpers/app";
+import { dslrForm, eventually, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
 let app: TestApp;
 let photo: Uint8Array;
-const post = () => postIngest(app, "slot-001", dslrForm(photo, dslrFields({ password: INGEST_PASSWORD })));
+const post = () => postIngest(app, "slot-001", dslrForm(photo));
 
 beforeAll(async () => {
   app = await startTestApp();

@@ -146,11 +146,7 @@ function ensureSlot001WithResult(): Promise<{ jobId: string; shareUrl: string }>
   slot001 ??= (async () => {
     await app.configureSlot("slot-001", { ...SLOT_001 });
     const photo = await makeJpeg(320, 240);
-    const booth = await postIngest(
-      app,
-      "slot-001",
-      dslrForm(photo, dslrFields({ password: INGEST_PASSWORD })),
-    );
+    const booth = await postIngest(app, "slot-001", dslrForm(photo));
     if (booth.status !== 200) throw new Error(`the booth's photo was answered ${booth.status}`);
     const [row] = await app.db
       .select()
@@ -180,11 +176,7 @@ function ensureFailingSlot003(): Promise<number> {
       operation: "image_edit",
       settings: { prompt: "x" },
     });
-    const res = await postIngest(
-      app,
-      "slot-003",
-      dslrForm(await makeJpeg(64, 48), dslrFields({ password: INGEST_PASSWORD })),
-    );
+    const res = await postIngest(app, "slot-003", dslrForm(await makeJpeg(64, 48)));
     return res.status;
   })();
   return slot003;
@@ -498,7 +490,7 @@ describe("an operator in the browser", () => {
     expect(await page.inputValue("#new-ingest-password")).toBe(fresh);
     expect(await page.inputValue("#ingest-value")).toBe("abcdef\u0007");
     const photo = await makeJpeg(64, 48);
-    const old = await postIngest(app, "slot-001", dslrForm(photo, dslrFields({ password: INGEST_PASSWORD })));
+    const old = await postIngest(app, "slot-001", dslrForm(photo));
     expect(old.status).toBe(401);
     const booth = await postIngest(app, "slot-001", dslrForm(photo, dslrFields({ password: fresh })));
     expect(booth.status).toBe(200);
@@ -587,7 +579,7 @@ describe("an operator in the browser", () => {
       operation: "passthrough",
       settings: { simulate_delay_ms: 20_000 },
     });
-    const form = dslrForm(await makeJpeg(64, 48), dslrFields({ password: INGEST_PASSWORD }));
+    const form = dslrForm(await makeJpeg(64, 48));
     const queued = whenQueued(app);
     void postIngest(app, "slot-002", form).catch(() => {});
     await queued;

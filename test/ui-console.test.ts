@@ -320,11 +320,7 @@ describe("cosmetics", () => {
 describe("the guest's dead ends", () => {
   test("a mistyped link and an expired photo are told apart, and neither page repeats its title", async () => {
     await app.configureSlot("slot-009", { provider: "local", operation: "passthrough", settings: {} });
-    const res = await postIngest(
-      app,
-      "slot-009",
-      dslrForm(await makeJpeg(64, 48), dslrFields({ password: INGEST_PASSWORD })),
-    );
+    const res = await postIngest(app, "slot-009", dslrForm(await makeJpeg(64, 48)));
     expect(res.status).toBe(200);
     const id = res.headers.get("x-job-id")!;
     await app.db

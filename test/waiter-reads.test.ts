@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { pollWaiting } from "../src/queue/events";
-import { dslrFields, dslrForm, INGEST_PASSWORD, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
 let app: TestApp;
@@ -41,9 +41,7 @@ test("six booths held 2.5 s: no per-request job reads, at most one safety-net re
   try {
     const photo = await makeJpeg(160, 120);
     const answers = await Promise.all(
-      Array.from({ length: 6 }, () =>
-        postIngest(app, "slot-001", dslrForm(photo, dslrFields({ password: INGEST_PASSWORD }))),
-      ),
+      Array.from({ length: 6 }, () => postIngest(app, "slot-001", dslrForm(photo))),
     );
     expect(answers.map((r) => r.status)).toEqual(Array(6).fill(200));
     finishedJob = answers[0]!.headers.get("x-job-id")!;

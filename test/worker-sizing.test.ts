@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { dslrFields, dslrForm, freshDatabase, INGEST_PASSWORD } from "./helpers/app";
+import { dslrForm, freshDatabase, INGEST_PASSWORD } from "./helpers/app";
 import { runCli, type ServerProcess, spawnServer } from "./helpers/cli";
 import { makeJpeg } from "./helpers/images";
 
@@ -41,7 +41,7 @@ test("six local jobs run together although the fetch limit is 2", async () => {
     Array.from({ length: 6 }, () =>
       fetch(`${server.url}/ingest/slot-001`, {
         method: "POST",
-        body: dslrForm(photo, dslrFields({ password: INGEST_PASSWORD })),
+        body: dslrForm(photo),
       }),
     ),
   );

@@ -16,13 +16,7 @@ export async function readBodyWithin(request: Request, limit: number): Promise<U
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return Bun.concatArrayBuffers(chunks, total, true);
 }
 
 /** Parses a multipart/form-data body already in memory; null when it is not valid multipart. */

@@ -342,25 +342,17 @@ export class S3MediaStore implements MediaStore {
   private async readWithin(key: string): Promise<Uint8Array> {
     const reader = this.client.file(key).stream().getReader();
     const chunks: Uint8Array[] = [];
-    let total = 0;
     try {
       for (;;) {
         const { done, value } = await this.bounded(`GET ${key}`, () => reader.read(), this.chunkTimeout());
         if (done) break;
         chunks.push(value);
-        total += value.byteLength;
       }
     } catch (err) {
       reader.cancel().catch(() => {});
       throw err;
     }
-    const out = new Uint8Array(total);
-    let offset = 0;
-    for (const c of chunks) {
-      out.set(c, offset);
-      offset += c.byteLength;
-    }
-    return out;
+    return Bun.concatArrayBuffers(chunks, Number.POSITIVE_INFINITY, true);
   }
 
   private chunkTimeout(): number {

@@ -514,13 +514,5 @@ export function groupPercentiles(
 
 /** The values of several groups in one array. */
 export function concat(parts: readonly Float64Array[]): Float64Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Float64Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return new Float64Array(Bun.concatArrayBuffers([...parts]));
 }

@@ -2,7 +2,7 @@
 /** The dashboard: the 15 slots with provider/operation, enabled toggle, last result, live state, ingest URL. */
 import type { SlotAttention } from "../../src/modules/attention/service";
 import { SlotTrouble } from "../attention";
-import { Alert, CopyField } from "../components";
+import { Alert, CopyField, PageHead } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { QuotaBanners, QuotaPanel, type QuotaView } from "../quota";
@@ -194,16 +194,7 @@ export function DashboardPage({
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.dashboard.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {v.t.dashboard.eyebrow}
-          </div>
-          <h1 safe>{v.t.dashboard.title}</h1>
-          <p class="sub" safe>
-            {v.t.dashboard.sub}
-          </p>
-        </div>
+      <PageHead eyebrow={v.t.dashboard.eyebrow} title={v.t.dashboard.title} sub={v.t.dashboard.sub}>
         {spend ? (
           <a
             class="kpi spend-today"
@@ -228,7 +219,7 @@ export function DashboardPage({
         ) : (
           ""
         )}
-      </div>
+      </PageHead>
       {publicBaseUrl ? (
         ""
       ) : (

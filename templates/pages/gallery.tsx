@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The gallery of all slots (admin), its public share link, and the guests' view of a shared gallery. */
-import { AlertText, ResultCard, type ResultItem } from "../components";
+import { AlertText, CopyInput, PageHead, ResultCard, type ResultItem } from "../components";
 import { Icon } from "../icons";
 import { BareLayout, LangSwitch, Layout } from "../layout";
 import { can, fmtDateTime, slotName, type View } from "../view";
@@ -127,22 +127,7 @@ export function ShareCard({
       {links.length ? (
         links.map((l) => (
           <div class="stack share-link" data-share-id={l.id}>
-            <div class="input-group">
-              <input
-                type="text"
-                id={`share-${l.id}`}
-                value={l.url}
-                readonly
-                class="mono"
-                aria-label={v.t.gallery.shareTitle}
-              />
-              <button type="button" class="btn" data-copy-target={`share-${l.id}`}>
-                <Icon name="copy" />
-                <span data-label safe>
-                  {v.t.common.copy}
-                </span>
-              </button>
-            </div>
+            <CopyInput v={v} id={`share-${l.id}`} value={l.url} label={v.t.gallery.shareTitle} />
             <div class="row small">
               <span class="muted" safe>
                 {v.t.gallery.shareActive(fmtDateTime(v, l.expiresAt))}
@@ -205,17 +190,7 @@ export function GalleryPage({
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.gallery.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {v.t.gallery.eyebrow}
-          </div>
-          <h1 safe>{v.t.gallery.title}</h1>
-          <p class="sub" safe>
-            {v.t.gallery.sub}
-          </p>
-        </div>
-      </div>
+      <PageHead eyebrow={v.t.gallery.eyebrow} title={v.t.gallery.title} sub={v.t.gallery.sub} />
       <ShareCard v={v} links={links} />
       <SlotGroups v={v} slots={slots} />
     </Layout>
@@ -234,18 +209,13 @@ export function PublicGalleryPage({
   return (
     <BareLayout v={v} title={v.t.gallery.publicTitle}>
       <main>
-        <div class="page-head">
-          <div>
-            <div class="eyebrow" safe>
-              {v.t.app.name}
-            </div>
-            <h1 safe>{v.t.gallery.publicTitle}</h1>
-            <p class="sub" safe>
-              {v.t.gallery.publicSub(fmtDateTime(v, expiresAt))}
-            </p>
-          </div>
+        <PageHead
+          eyebrow={v.t.app.name}
+          title={v.t.gallery.publicTitle}
+          sub={v.t.gallery.publicSub(fmtDateTime(v, expiresAt))}
+        >
           <LangSwitch v={v} />
-        </div>
+        </PageHead>
         <GuestGroups v={v} slots={slots.filter((s) => s.results.length > 0)} />
       </main>
     </BareLayout>

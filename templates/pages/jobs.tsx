@@ -3,13 +3,16 @@
 import {
   Alert,
   AlertText,
+  Card,
   CardsTable,
   confirmAttrs,
+  FactRow,
   FailureReason,
   FilterSelect,
   JobMessage,
   JobsTable,
   jobColumns,
+  PageHead,
   Pager,
   StatusPill,
 } from "../components";
@@ -232,14 +235,7 @@ export function JobsPage({
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.jobs.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {v.t.jobs.eyebrow}
-          </div>
-          <h1 safe>{v.t.jobs.title}</h1>
-        </div>
-      </div>
+      <PageHead eyebrow={v.t.jobs.eyebrow} title={v.t.jobs.title} />
       <LiveQueue v={v} jobs={live} />
       <section class="card">
         <div class="card-head">
@@ -297,8 +293,7 @@ function BoothMeta({
   const entries = Object.entries(meta);
   if (!entries.length && !ip) return "";
   return (
-    <section class="card" id="booth-meta">
-      <h2 safe>{v.t.jobs.boothMeta}</h2>
+    <Card id="booth-meta" title={v.t.jobs.boothMeta}>
       <table>
         <tbody>
           {ip ? (
@@ -331,7 +326,7 @@ function BoothMeta({
           ))}
         </tbody>
       </table>
-    </section>
+    </Card>
   );
 }
 
@@ -384,13 +379,10 @@ function JobNotes({ v, j }: { v: View; j: JobDetailModel["job"] }): JSX.Element 
       ) : (
         ""
       )}
-      {j.deletedAt ? (
-        <Alert kind="warn">
-          <span safe>{v.t.jobs.deletedBy(j.deletedBy ?? "—", fmtDateTime(v, j.deletedAt))}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText
+        kind="warn"
+        text={j.deletedAt ? v.t.jobs.deletedBy(j.deletedBy ?? "—", fmtDateTime(v, j.deletedAt)) : undefined}
+      />
       {j.rerunOf ? (
         <p class="sub" data-rerun-of>
           <span safe>{v.t.jobs.rerunOf}</span>{" "}
@@ -486,8 +478,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
         ""
       )}
       <div class="grid-2">
-        <section class="card">
-          <h2 safe>{v.t.jobs.timeline}</h2>
+        <Card title={v.t.jobs.timeline}>
           <ol class="timeline">
             {m.timeline.map((s) => (
               <li>
@@ -517,35 +508,14 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
               </li>
             ))}
           </ol>
-        </section>
-        <section class="card">
-          <h2 safe>{v.t.jobs.timings}</h2>
+        </Card>
+        <Card title={v.t.jobs.timings}>
           <table>
             <tbody>
-              <tr>
-                <th scope="row" safe>
-                  {v.t.jobs.created}
-                </th>
-                <td safe>{fmtDateTime(v, j.createdAt)}</td>
-              </tr>
-              <tr>
-                <th scope="row" safe>
-                  {v.t.jobs.queueWait}
-                </th>
-                <td safe>{fmtDuration(v, j.queueWaitMs)}</td>
-              </tr>
-              <tr>
-                <th scope="row" safe>
-                  {v.t.jobs.providerTime}
-                </th>
-                <td safe>{fmtDuration(v, j.providerMs)}</td>
-              </tr>
-              <tr>
-                <th scope="row" safe>
-                  {v.t.jobs.total}
-                </th>
-                <td safe>{fmtDuration(v, j.totalMs)}</td>
-              </tr>
+              <FactRow label={v.t.jobs.created} text={fmtDateTime(v, j.createdAt)} />
+              <FactRow label={v.t.jobs.queueWait} text={fmtDuration(v, j.queueWaitMs)} />
+              <FactRow label={v.t.jobs.providerTime} text={fmtDuration(v, j.providerMs)} />
+              <FactRow label={v.t.jobs.total} text={fmtDuration(v, j.totalMs)} />
             </tbody>
           </table>
           {j.resultAvailable ? (
@@ -565,7 +535,7 @@ export function JobDetailPage({ v, m }: { v: View; m: JobDetailModel }): JSX.Ele
           ) : (
             ""
           )}
-        </section>
+        </Card>
       </div>
       <BoothMeta v={v} meta={j.clientMeta} ip={j.clientIp} />
     </Layout>

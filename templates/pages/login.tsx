@@ -1,9 +1,9 @@
 /** @jsxImportSource @kitajs/html */
 /** The sign-in page: username, password with show/hide, clear errors, the throttling message. */
-import { Alert, PasswordInput } from "../components";
-import { Icon } from "../icons";
-import { BareLayout, LangSwitch } from "../layout";
+import { Alert, AlertText, PasswordInput } from "../components";
+import { BareLayout } from "../layout";
 import type { View } from "../view";
+import { GuestHead } from "./share";
 
 export interface LoginState {
   next: string;
@@ -31,13 +31,7 @@ export function LoginForm({ v, s }: { v: View; s: LoginState }): JSX.Element {
       ) : (
         ""
       )}
-      {s.notice && !s.error ? (
-        <Alert kind="info">
-          <span safe>{s.notice}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="info" text={s.notice && !s.error ? s.notice : undefined} />
       <div class="field">
         <label for="username" safe>
           {v.t.login.username}
@@ -73,15 +67,7 @@ export function LoginPage({ v, s }: { v: View; s: LoginState }): JSX.Element {
     <BareLayout v={v} title={v.t.login.title}>
       <main class="center-page">
         <div class="card login-card">
-          <div class="row login-head">
-            <span class="brand">
-              <span class="logo">
-                <Icon name="camera" />
-              </span>
-              <span safe>{v.t.app.name}</span>
-            </span>
-            <LangSwitch v={v} />
-          </div>
+          <GuestHead v={v} class="row login-head" />
           <h1 safe>{v.t.login.hello}</h1>
           <p class="muted" safe>
             {v.t.login.hint}

@@ -5,10 +5,13 @@ import { UnblockButton } from "../attention";
 import { AuditDetails, type AuditNames } from "../audit";
 import {
   AlertText,
+  Card,
   CardsTable,
   confirmAttrs,
+  FactRow,
   Field,
   FilterSelect,
+  PageHead,
   Pager,
   PasswordInput,
 } from "../components";
@@ -130,11 +133,7 @@ export function BlocksCard({
 }): JSX.Element {
   const s = v.t.system;
   return (
-    <section class="card" id="blocks">
-      <h2 safe>{s.blocksTitle}</h2>
-      <p class="hint" safe>
-        {s.blocksHint}
-      </p>
+    <Card id="blocks" title={s.blocksTitle} hint={s.blocksHint}>
       {message ? <AlertText kind={message.kind} text={message.text} /> : ""}
       {blocks.length ? (
         <CardsTable
@@ -170,7 +169,7 @@ export function BlocksCard({
           {s.blocksEmpty}
         </p>
       )}
-    </section>
+    </Card>
   );
 }
 
@@ -182,51 +181,27 @@ function StatusLine({ ok, text }: { ok: boolean; text: string }): JSX.Element {
   );
 }
 
-function Row({ label, children }: { label: string; children?: JSX.Element | string }): JSX.Element {
-  return (
-    <tr>
-      <th scope="row" safe>
-        {label}
-      </th>
-      <td>{children}</td>
-    </tr>
-  );
-}
-
 export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
   const s = v.t.system;
   const diskLow = m.disk ? m.disk.freeBytes / Math.max(1, m.disk.totalBytes) < 0.05 : true;
   return (
     <Layout v={v} title={s.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {s.eyebrow}
-          </div>
-          <h1 safe>{s.title}</h1>
-          <p class="sub" safe>
-            {s.sub}
-          </p>
-        </div>
-      </div>
+      <PageHead eyebrow={s.eyebrow} title={s.title} sub={s.sub} />
       <div class="grid-2">
-        <section class="card" id="health">
-          <h2 safe>{s.health}</h2>
+        <Card id="health" title={s.health}>
           <table class="kv">
             <tbody>
-              <Row label={s.database}>
-                <>
-                  <StatusLine ok={m.database.ok} text={m.database.ok ? s.ok : s.down} />{" "}
-                  {m.database.latencyMs !== null ? (
-                    <span class="muted small" safe>
-                      {fmtDuration(v, m.database.latencyMs)}
-                    </span>
-                  ) : (
-                    ""
-                  )}
-                </>
-              </Row>
-              <Row label={s.disk}>
+              <FactRow label={s.database}>
+                <StatusLine ok={m.database.ok} text={m.database.ok ? s.ok : s.down} />{" "}
+                {m.database.latencyMs !== null ? (
+                  <span class="muted small" safe>
+                    {fmtDuration(v, m.database.latencyMs)}
+                  </span>
+                ) : (
+                  ""
+                )}
+              </FactRow>
+              <FactRow label={s.disk}>
                 {m.disk ? (
                   <>
                     <StatusLine ok={!diskLow} text={diskLow ? s.diskLow : s.ok} />{" "}
@@ -237,11 +212,11 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
                 ) : (
                   <StatusLine ok={false} text={s.unknown} />
                 )}
-              </Row>
-              <Row label={s.queue}>
+              </FactRow>
+              <FactRow label={s.queue}>
                 {m.queue ? <span safe>{s.queueCounts(m.queue.pending, m.queue.processing)}</span> : s.unknown}
-              </Row>
-              <Row label={s.cleaner}>
+              </FactRow>
+              <FactRow label={s.cleaner}>
                 {m.cleaner ? (
                   <>
                     <StatusLine ok={!m.cleaner.error} text={m.cleaner.error ? s.cleanerError : s.ok} />{" "}
@@ -265,29 +240,25 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
                 ) : (
                   <span safe>{s.cleanerNever}</span>
                 )}
-              </Row>
-              <Row label={s.version}>
+              </FactRow>
+              <FactRow label={s.version}>
                 <code safe>{m.version}</code>
-              </Row>
+              </FactRow>
             </tbody>
           </table>
-        </section>
-        <section class="card" id="notifications">
-          <h2 safe>{s.notifications}</h2>
-          <p class="hint" safe>
-            {s.notifyHint}
-          </p>
+        </Card>
+        <Card id="notifications" title={s.notifications} hint={s.notifyHint}>
           <table class="kv">
             <tbody>
-              <Row label={s.targets.webhook ?? "Webhook"}>
+              <FactRow label={s.targets.webhook ?? "Webhook"}>
                 <StatusLine ok={m.notify.webhook} text={m.notify.webhook ? s.configured : s.notConfigured} />
-              </Row>
-              <Row label={s.targets.telegram ?? "Telegram"}>
+              </FactRow>
+              <FactRow label={s.targets.telegram ?? "Telegram"}>
                 <StatusLine
                   ok={m.notify.telegram}
                   text={m.notify.telegram ? s.configured : s.notConfigured}
                 />
-              </Row>
+              </FactRow>
             </tbody>
           </table>
           {can(v, "settings:write") ? (
@@ -311,13 +282,12 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
               {s.notifySettings}
             </a>
           </p>
-        </section>
+        </Card>
       </div>
       <NotificationHistory v={v} rows={m.notifications} />
       <BlocksCard v={v} blocks={m.blocks} />
       <MediaStorageCard v={v} m={m.media} />
-      <section class="card" id="instances">
-        <h2 safe>{s.instances}</h2>
+      <Card id="instances" title={s.instances}>
         <CardsTable
           rows={m.instances}
           rowAttrs={(i) => ({ "data-instance": i.id })}
@@ -374,7 +344,7 @@ export function SystemPage({ v, m }: { v: View; m: SystemModel }): JSX.Element {
             },
           ]}
         />
-      </section>
+      </Card>
     </Layout>
   );
 }
@@ -416,17 +386,7 @@ export function AuditPage({
   };
   return (
     <Layout v={v} title={a.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {a.eyebrow}
-          </div>
-          <h1 safe>{a.title}</h1>
-          <p class="sub" safe>
-            {a.sub}
-          </p>
-        </div>
-      </div>
+      <PageHead eyebrow={a.eyebrow} title={a.title} sub={a.sub} />
       <section class="card">
         <form class="filters" method="get" action="/audit">
           <FilterSelect
@@ -629,17 +589,11 @@ export function AccountPage({ v, sessions }: { v: View; sessions: SessionView[] 
   const a = v.t.account;
   return (
     <Layout v={v} title={a.title(v.user?.username ?? "")}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {a.eyebrow}
-          </div>
-          <h1 safe>{a.title(v.user?.username ?? "")}</h1>
-          <p class="sub" safe>
-            {a.scopes((v.user?.scopes ?? []).map((x) => a.scopeNames[x] ?? x).join(", "))}
-          </p>
-        </div>
-      </div>
+      <PageHead
+        eyebrow={a.eyebrow}
+        title={a.title(v.user?.username ?? "")}
+        sub={a.scopes((v.user?.scopes ?? []).map((x) => a.scopeNames[x] ?? x).join(", "))}
+      />
       <div class="grid-2">
         <PasswordCard v={v} />
         <SessionsCard v={v} sessions={sessions} />

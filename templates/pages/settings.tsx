@@ -2,7 +2,16 @@
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, notifications, purge. Read-only without settings:write. */
 
 import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
-import { Alert, AlertText, confirmAttrs, Field, PageNav, PasswordInput } from "../components";
+import {
+  Alert,
+  AlertText,
+  CopyInput,
+  confirmAttrs,
+  Field,
+  PageHead,
+  PageNav,
+  PasswordInput,
+} from "../components";
 import type { FieldErrors } from "../forms";
 import { pt } from "../i18n/providers";
 import { Icon } from "../icons";
@@ -69,20 +78,8 @@ export function TimingForm({
       <h2>
         <Icon name="clock" /> <span safe>{v.t.settings.timing}</span>
       </h2>
-      {saved ? (
-        <Alert kind="success">
-          <span safe>{v.t.settings.saved}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {Object.keys(errors).length ? (
-        <Alert kind="error">
-          <span safe>{v.t.settings.fixErrors}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={saved ? v.t.settings.saved : undefined} />
+      <AlertText kind="error" text={Object.keys(errors).length ? v.t.settings.fixErrors : undefined} />
       <div class="grid-2">
         {numberField("sync_response_seconds", v.t.settings.syncSeconds, v.t.settings.syncHint, m.syncSeconds)}
         {numberField(
@@ -189,22 +186,7 @@ export function IngestPasswordCard({
       {newPassword ? (
         <div class="secret-once stack" role="status" id="ingest-secret">
           <div safe>{v.t.settings.newPasswordOnce}</div>
-          <div class="input-group">
-            <input
-              type="text"
-              id="new-ingest-password"
-              value={newPassword}
-              readonly
-              class="mono"
-              aria-label={v.t.settings.newPassword}
-            />
-            <button type="button" class="btn" data-copy-target="new-ingest-password">
-              <Icon name="copy" />
-              <span data-label safe>
-                {v.t.common.copy}
-              </span>
-            </button>
-          </div>
+          <CopyInput v={v} id="new-ingest-password" value={newPassword} label={v.t.settings.newPassword} />
         </div>
       ) : (
         ""
@@ -357,13 +339,7 @@ export function PurgeCard({ v, m, done }: { v: View; m: SettingsModel; done?: nu
       <p class="hint" safe>
         {v.t.settings.purgeHint}
       </p>
-      {done !== undefined ? (
-        <Alert kind="success">
-          <span safe>{v.t.settings.purgeDone(done)}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={done !== undefined ? v.t.settings.purgeDone(done) : undefined} />
       <p id="purge-counts" data-kept={String(m.counts.kept)} data-expired={String(m.counts.expired)} safe>
         {v.t.settings.purgeCounts(m.counts.kept, m.counts.expired)}
       </p>
@@ -408,14 +384,7 @@ export function SettingsPage({
 }): JSX.Element {
   return (
     <Layout v={v} title={v.t.settings.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {v.t.settings.eyebrow}
-          </div>
-          <h1 safe>{v.t.settings.title}</h1>
-        </div>
-      </div>
+      <PageHead eyebrow={v.t.settings.eyebrow} title={v.t.settings.title} />
       <PageNav
         v={v}
         links={[

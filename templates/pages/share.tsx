@@ -36,10 +36,10 @@ export function SharePage({
   );
 }
 
-/** The studio's brand and the language switch at the top of every guest page. */
-export function GuestHead({ v }: { v: View }): JSX.Element {
+/** The studio's brand and the language switch at the top of every guest page (and the login card). */
+export function GuestHead({ v, class: cls = "guest-head" }: { v: View; class?: string }): JSX.Element {
   return (
-    <div class="guest-head">
+    <div class={cls}>
       <span class="brand">
         <span class="logo">
           <Icon name="camera" />

@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** Statistics: KPI tiles, per-slot SLA, a server-rendered SVG chart, recent failures, period, CSV, auto-refresh. */
 import { DEFAULT_CURRENCY } from "../../src/domain/cost";
-import { Alert, confirmAttrs, FailureReason } from "../components";
+import { AlertText, Card, confirmAttrs, FailureReason, PageHead } from "../components";
 import { Icon } from "../icons";
 import { Layout } from "../layout";
 import { can, fmtDateTime, fmtDuration, fmtMoney, fmtNumber, fmtTime, slotName, type View } from "../view";
@@ -10,13 +10,13 @@ import { can, fmtDateTime, fmtDuration, fmtMoney, fmtNumber, fmtTime, slotName, 
 export const PERIODS = ["today", "24h", "7d", "30d"] as const;
 export type Period = (typeof PERIODS)[number];
 
-export interface SlaRow {
-  slotId: string;
-  name: string;
+/** What a period's finished jobs came to, for the whole studio and for each slot. */
+export interface OutcomeFigures {
   total: number;
   success: number;
   timeouts: number;
   providerErrors: number;
+  /** Failures counted apart from the provider's errors: no image after the retries, slot not configured. */
   noImage: number;
   configErrors: number;
   cancelled: number;
@@ -24,6 +24,11 @@ export interface SlaRow {
   successRate: number;
   p50: number | null;
   p95: number | null;
+}
+
+export interface SlaRow extends OutcomeFigures {
+  slotId: string;
+  name: string;
   /** Successes the slot's fallback provider served (part of `success`). */
   fallbackSuccess: number;
   /** Booth requests refused before a job was made (wrong password, slot off, too large…). */
@@ -57,22 +62,10 @@ export interface FailureRow {
   message: string | null;
 }
 
-export interface StatsModel {
+export interface StatsModel extends OutcomeFigures {
   period: Period;
   /** "Hide empty slots": rows with no job and no refusal in the period are left out. */
   hideEmpty?: boolean;
-  total: number;
-  success: number;
-  timeouts: number;
-  providerErrors: number;
-  /** Failures counted apart from the provider's errors: no image after the retries, slot not configured. */
-  noImage: number;
-  configErrors: number;
-  cancelled: number;
-  errors: number;
-  successRate: number;
-  p50: number | null;
-  p95: number | null;
   inFlight: number;
   sla: SlaRow[];
   buckets: ChartBucket[];
@@ -83,6 +76,27 @@ export interface StatsModel {
 }
 
 const pct = (v: View, r: number) => `${fmtNumber(v, r * 100, 1)}%`;
+
+/** The period switch: a link a period, the one shown marked current. */
+function PeriodNav({
+  v,
+  current,
+  href,
+}: {
+  v: View;
+  current: Period;
+  href: (p: Period) => string;
+}): JSX.Element {
+  return (
+    <nav class="segmented" aria-label={v.t.stats.period}>
+      {PERIODS.map((p) => (
+        <a href={href(p)} aria-current={p === current ? "true" : "false"} safe>
+          {v.t.stats.periods[p] ?? p}
+        </a>
+      ))}
+    </nav>
+  );
+}
 
 /** A count tile; `alarm`: red when the count is not zero. `kpi` names it for tests and scripts. */
 function Kpi(p: { v: View; n: number; label: string; alarm?: boolean; kpi?: string }): JSX.Element {
@@ -432,8 +446,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
           </table>
         </div>
       </section>
-      <section class="card">
-        <h2 safe>{v.t.stats.failuresTitle}</h2>
+      <Card title={v.t.stats.failuresTitle}>
         {m.failures.length ? (
           <div class="table-wrap">
             <table class="cards-on-phone">
@@ -472,7 +485,7 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
             {v.t.stats.failuresEmpty}
           </p>
         )}
-      </section>
+      </Card>
     </div>
   );
 }
@@ -480,31 +493,15 @@ export function StatsBody({ v, m }: { v: View; m: StatsModel }): JSX.Element {
 export function StatsPage({ v, m }: { v: View; m: StatsModel }): JSX.Element {
   return (
     <Layout v={v} title={v.t.stats.title}>
-      <div class="page-head">
-        <div>
-          <div class="eyebrow" safe>
-            {v.t.stats.eyebrow}
-          </div>
-          <h1 safe>{v.t.stats.title}</h1>
-        </div>
+      <PageHead eyebrow={v.t.stats.eyebrow} title={v.t.stats.title}>
         <div class="row">
-          <nav class="segmented" aria-label={v.t.stats.period}>
-            {PERIODS.map((p) => (
-              <a
-                href={statsHref("/stats", p, m.hideEmpty)}
-                aria-current={p === m.period ? "true" : "false"}
-                safe
-              >
-                {v.t.stats.periods[p] ?? p}
-              </a>
-            ))}
-          </nav>
+          <PeriodNav v={v} current={m.period} href={(p) => statsHref("/stats", p, m.hideEmpty)} />
           <a class="btn ghost" href={statsHref("/stats.csv", m.period, m.hideEmpty)} download="">
             <Icon name="download" />
             <span safe>{v.t.stats.csv}</span>
           </a>
         </div>
-      </div>
+      </PageHead>
       <StatsBody v={v} m={m} />
     </Layout>
   );
@@ -536,38 +533,15 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
   const empty = m.buckets.every((b) => b.success + b.errors === 0);
   return (
     <Layout v={v} title={`${s.slotTitle} · ${slotName(v, m.name)}`}>
-      <div class="page-head">
-        <div>
-          <a href={`/slots/${m.slotId}`} class="small" safe>
-            {`← ${slotName(v, m.name)}`}
-          </a>
-          <div class="eyebrow" safe>
-            {`${s.slotTitle} · ${m.slotId}`}
-          </div>
-          <h1 safe>{slotName(v, m.name)}</h1>
-          <p class="sub" safe>
-            {m.lastResetAt ? s.sinceReset(fmtDateTime(v, m.lastResetAt)) : s.sinceStart}
-          </p>
-        </div>
-        <nav class="segmented" aria-label={s.period}>
-          {PERIODS.map((p) => (
-            <a
-              href={`/stats/slots/${m.slotId}?period=${p}`}
-              aria-current={p === m.period ? "true" : "false"}
-              safe
-            >
-              {s.periods[p] ?? p}
-            </a>
-          ))}
-        </nav>
-      </div>
-      {reset ? (
-        <Alert kind="success">
-          <span safe>{s.resetDone}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <PageHead
+        back={{ href: `/slots/${m.slotId}`, label: `← ${slotName(v, m.name)}` }}
+        eyebrow={`${s.slotTitle} · ${m.slotId}`}
+        title={slotName(v, m.name)}
+        sub={m.lastResetAt ? s.sinceReset(fmtDateTime(v, m.lastResetAt)) : s.sinceStart}
+      >
+        <PeriodNav v={v} current={m.period} href={(p) => `/stats/slots/${m.slotId}?period=${p}`} />
+      </PageHead>
+      <AlertText kind="success" text={reset ? s.resetDone : undefined} />
       <div class="kpis">
         <Kpi v={v} n={m.total} label={s.total} />
         <RateKpi v={v} m={m} label={s.successRate} />
@@ -577,8 +551,7 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
         <CostKpi v={v} m={m.money} />
         <QueuedTimeoutsKpi v={v} m={m.money} />
       </div>
-      <section class="card">
-        <h2 safe>{s.chartTitle}</h2>
+      <Card title={s.chartTitle}>
         {empty ? (
           <p class="muted" safe>
             {s.chartEmpty}
@@ -589,13 +562,9 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
             <Chart v={v} buckets={m.buckets} hourly={m.hourly} narrow />
           </>
         )}
-      </section>
+      </Card>
       {can(v, "slots:write") ? (
-        <section class="card" id="reset-stats">
-          <h2 safe>{s.resetTitle}</h2>
-          <p class="hint" safe>
-            {s.resetHint}
-          </p>
+        <Card id="reset-stats" title={s.resetTitle} hint={s.resetHint}>
           <form
             method="post"
             action={`/stats/slots/${m.slotId}/reset`}
@@ -606,7 +575,7 @@ export function SlotStatsPage({ v, m, reset }: { v: View; m: SlotStatsModel; res
               <span safe>{s.reset}</span>
             </button>
           </form>
-        </section>
+        </Card>
       ) : (
         ""
       )}

@@ -373,6 +373,20 @@ export interface EnqueueInput {
   receivedAt?: Date;
 }
 
+/** What a job takes from its slot as saved (a booth photo, a rerun): provider, operation, settings, fallback, format. */
+export function fromSlot(
+  slot: SlotRow,
+): Pick<EnqueueInput, "slot" | "provider" | "operation" | "settings" | "fallback" | "outputFormat"> {
+  return {
+    slot,
+    provider: slot.provider,
+    operation: slot.operation,
+    settings: slot.settings,
+    fallback: slot.fallback ?? null,
+    outputFormat: slot.outputFormat,
+  };
+}
+
 /** Why a job starts on its fallback rather than its primary (written as its `fallback` log row). */
 export interface FallbackStart {
   reason: string;

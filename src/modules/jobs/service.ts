@@ -12,7 +12,7 @@ import { isUuid } from "../../lib/http";
 import { resultLinks } from "../../lib/urls";
 import type { FieldError } from "../../lib/validation";
 import type { Services } from "../../services";
-import { enqueueUpload, requireImage, routeByQuota, type Upload } from "../ingest/service";
+import { enqueueUpload, fromSlot, requireImage, routeByQuota, type Upload } from "../ingest/service";
 import { parseTime } from "../stats/arithmetic";
 import { DEFAULT_PAGE_SIZE, JOB_SOURCES, type JobQuery, MAX_PAGE_SIZE } from "./model";
 
@@ -290,16 +290,11 @@ export async function rerunJob(services: Services, id: string, by: string): Prom
   });
   const startOnFallback = await routeByQuota(services, slot.provider, slot.fallback ?? null, upload.format);
   const job = await enqueueUpload(services, {
-    slot,
+    ...fromSlot(slot),
     source: "rerun",
     upload,
-    provider: slot.provider,
-    operation: slot.operation,
-    settings: slot.settings,
-    fallback: slot.fallback ?? null,
     startOnFallback,
     rerunOf: old.id,
-    outputFormat: slot.outputFormat,
     clientMeta: old.clientMeta,
     clientHash: old.clientHash,
     clientIp: old.clientIp,

@@ -110,6 +110,15 @@ class CheckFailed extends Error {
   }
 }
 
+/** Reads what the provider says of a model (listed, usable with this key), as a step of the report. */
+type ModelRead = (
+  deps: CheckDeps,
+  report: CheckReport,
+  apiKey: string,
+  model: string,
+  signal: AbortSignal,
+) => Promise<void>;
+
 export async function checkProvider(
   deps: CheckDeps,
   id: CheckableProvider,
@@ -138,46 +147,14 @@ export async function checkProvider(
         `No API key for ${id}: add it in Settings → Provider keys, set ${id.toUpperCase()}_API_KEY, or pass --key`,
       );
     }
-    if (id === "gemini") {
-      const model = options.model?.trim() || (await modelInUse(deps, "gemini")) || GEMINI_MODELS[0];
+    const how = HOW_CHECKED[id];
+    let model: string | undefined;
+    if (how.models) {
+      model = options.model?.trim() || (await modelInUse(deps, id)) || how.models.fallback;
       report.model = model;
-      await geminiModels(deps, report, apiKey, model, signal);
-      await edit(
-        deps,
-        report,
-        apiKey,
-        { operation: "image_edit", settings: { prompt: EDIT_PROMPT, model } },
-        deadline,
-        signal,
-      );
-    } else if (id === "openai") {
-      const model = options.model?.trim() || (await modelInUse(deps, "openai")) || OPENAI_DEFAULT_MODEL;
-      report.model = model;
-      await openaiModel(deps, report, apiKey, model, signal);
-      await edit(
-        deps,
-        report,
-        apiKey,
-        {
-          operation: "image_edit",
-          settings: { prompt: EDIT_PROMPT, model, size: "1024x1024", quality: "low" },
-        },
-        deadline,
-        signal,
-      );
-    } else {
-      await edit(
-        deps,
-        report,
-        apiKey,
-        {
-          operation: "image2image",
-          settings: { prompt: EDIT_PROMPT, strength: 10, original_language: "en", poll_interval_ms: 1000 },
-        },
-        deadline,
-        signal,
-      );
+      await how.models.read(deps, report, apiKey, model, signal);
     }
+    await edit(deps, report, apiKey, how.edit(model ?? ""), deadline, signal);
     report.ok = true;
     // The provider answered as expected: an "exhausted" it said earlier today no longer holds.
     // (Only a check of the key the slots use counts, not one of another key typed for the check.)
@@ -287,13 +264,7 @@ function errorText(body: Record<string, unknown>): string {
   return String(e?.message ?? e?.status ?? e?.code ?? "no details");
 }
 
-async function geminiModels(
-  deps: CheckDeps,
-  report: CheckReport,
-  apiKey: string,
-  model: string,
-  signal: AbortSignal,
-): Promise<void> {
+const geminiModels: ModelRead = async (deps, report, apiKey, model, signal) => {
   const { baseUrl, apiVersion } = deps.config.providers.gemini;
   const base = (baseUrl ?? "https://generativelanguage.googleapis.com").replace(/\/+$/, "");
   const models = await timed(report, "models", async () => {
@@ -345,15 +316,9 @@ async function geminiModels(
     }
     return { value: null, detail: `${model} is available` };
   });
-}
+};
 
-async function openaiModel(
-  deps: CheckDeps,
-  report: CheckReport,
-  apiKey: string,
-  model: string,
-  signal: AbortSignal,
-): Promise<void> {
+const openaiModel: ModelRead = async (deps, report, apiKey, model, signal) => {
   const base = deps.config.providers.openai.baseUrl.replace(/\/+$/, "");
   const headers = { Authorization: `Bearer ${apiKey}` };
   await timed(report, "model", async () => {
@@ -388,7 +353,7 @@ async function openaiModel(
     }
     return { value: null, detail: `the key works; ${model} is available` };
   });
-}
+};
 
 /** One tiny image edit through the real provider code, with a deadline and quota counting. */
 async function edit(
@@ -527,3 +492,33 @@ function facts(o: Record<string, unknown>): string {
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(", ");
 }
+
+/**
+ * How each provider is checked: for the model providers, the model (the one asked for, else the
+ * slots' most used, else a default) and what the provider says of it; then one cheap edit.
+ */
+const HOW_CHECKED: Record<
+  CheckableProvider,
+  {
+    models?: { fallback: string; read: ModelRead };
+    edit: (model: string) => { operation: string; settings: Record<string, unknown> };
+  }
+> = {
+  gemini: {
+    models: { fallback: GEMINI_MODELS[0], read: geminiModels },
+    edit: (model) => ({ operation: "image_edit", settings: { prompt: EDIT_PROMPT, model } }),
+  },
+  openai: {
+    models: { fallback: OPENAI_DEFAULT_MODEL, read: openaiModel },
+    edit: (model) => ({
+      operation: "image_edit",
+      settings: { prompt: EDIT_PROMPT, model, size: "1024x1024", quality: "low" },
+    }),
+  },
+  turbotext: {
+    edit: () => ({
+      operation: "image2image",
+      settings: { prompt: EDIT_PROMPT, strength: 10, original_language: "en", poll_interval_ms: 1000 },
+    }),
+  },
+};

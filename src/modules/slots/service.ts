@@ -5,6 +5,7 @@
  * the server-rendered pages alike; every change is written to the audit log.
  */
 import { createHash } from "node:crypto";
+import type { Static, TSchema } from "@sinclair/typebox";
 import type { SlotRow, TemplateMediaRow } from "../../db/schema";
 import type { FallbackConfig } from "../../domain/fallback";
 import { classifyOutcome } from "../../domain/outcome";
@@ -360,16 +361,26 @@ export interface TestRunResult {
 }
 
 export function parseOverrides(raw: string | null): TestRunOverrides {
-  if (raw === null || raw.trim() === "") return {};
+  return parseJsonField(raw, "overrides", "Expected a JSON object", TestRunOverrides) ?? {};
+}
+
+/** A JSON form field checked against its schema; null when it was left empty. */
+function parseJsonField<S extends TSchema>(
+  raw: string | null,
+  field: string,
+  notJson: string,
+  schema: S,
+): Static<S> | null {
+  if (raw === null || raw.trim() === "") return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw validationFailed([{ field: "overrides", message: "Expected a JSON object" }]);
+    throw validationFailed([{ field, message: notJson }]);
   }
-  const errors = fieldErrors(TestRunOverrides, parsed, "overrides");
+  const errors = fieldErrors(schema, parsed, field);
   if (errors.length) throw validationFailed(errors);
-  return parsed as TestRunOverrides;
+  return parsed as Static<S>;
 }
 
 /**
@@ -377,16 +388,8 @@ export function parseOverrides(raw: string | null): TestRunOverrides {
  * booth's own fields: names of 1–64 characters, string values, no NUL.
  */
 export function parseTestFields(raw: string | null): Record<string, string> {
-  if (raw === null || raw.trim() === "") return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw validationFailed([{ field: "fields", message: "Expected a JSON object of field values" }]);
-  }
-  const errors = fieldErrors(TestRunFields, parsed, "fields");
-  if (errors.length) throw validationFailed(errors);
-  const fields = parsed as Record<string, string>;
+  const fields: Record<string, string> =
+    parseJsonField(raw, "fields", "Expected a JSON object of field values", TestRunFields) ?? {};
   for (const [key, value] of Object.entries(fields)) {
     if (key.length > MAX_META_KEY || key.includes("\u0000") || value.includes("\u0000")) {
       throw validationFailed([

@@ -63,6 +63,13 @@ function spendToday(services: Services, now: Date) {
   return spend(services, midnight, now);
 }
 
+/** The attention banner again, as this admin now sees it (after an acknowledgement or a lifted block). */
+async function attentionBanner(services: Services, view: View, username: string): Promise<Response> {
+  return render(
+    <AttentionBanner v={{ ...view, attention: await attentionFor(services, username, view.now) }} />,
+  );
+}
+
 export const uiDashboardRoutes = (services: Services) =>
   new Elysia({ name: "ui-dashboard" })
     .use(uiContext(services))
@@ -85,16 +92,9 @@ export const uiDashboardRoutes = (services: Services) =>
       },
       { page: "slots:read" },
     )
-    .get(
-      "/partials/attention",
-      async ({ view, admin }) =>
-        render(
-          <AttentionBanner
-            v={{ ...view, attention: await attentionFor(services, admin.username, view.now) }}
-          />,
-        ),
-      { page: "slots:read" },
-    )
+    .get("/partials/attention", async ({ view, admin }) => attentionBanner(services, view, admin.username), {
+      page: "slots:read",
+    })
     .post(
       "/attention/ack",
       async ({ view, admin, body }) => {
@@ -102,11 +102,7 @@ export const uiDashboardRoutes = (services: Services) =>
         const key = typeof form.key === "string" ? form.key : "";
         const fingerprint = typeof form.fingerprint === "string" ? form.fingerprint : "";
         if (key && fingerprint) await acknowledge(services, admin.username, key, fingerprint, view.now);
-        return render(
-          <AttentionBanner
-            v={{ ...view, attention: await attentionFor(services, admin.username, view.now) }}
-          />,
-        );
+        return attentionBanner(services, view, admin.username);
       },
       { page: "slots:read" },
     )
@@ -133,11 +129,7 @@ export const uiDashboardRoutes = (services: Services) =>
             if (!(err instanceof AppError && err.code === "block_not_found")) throw err;
           },
         );
-        return render(
-          <AttentionBanner
-            v={{ ...view, attention: await attentionFor(services, admin.username, view.now) }}
-          />,
-        );
+        return attentionBanner(services, view, admin.username);
       },
       { page: "settings:write" },
     )

@@ -143,6 +143,90 @@ function message(v: View, err: unknown): string {
   return errorText(v, err.code, err.message);
 }
 
+/**
+ * A form's per-provider fields (`<prefix><provider>`): the texts as typed (shown again after a
+ * refusal) and each provider's value as `read` makes it.
+ */
+function perProvider(
+  form: Form,
+  prefix: string,
+  read: (typed: string) => unknown,
+): { values: Record<string, string>; byProvider: Record<string, unknown> } {
+  const values: Record<string, string> = {};
+  const byProvider: Record<string, unknown> = {};
+  for (const [k, raw] of Object.entries(form)) {
+    const s = last(raw);
+    if (!k.startsWith(prefix) || typeof s !== "string") continue;
+    values[k] = s;
+    byProvider[k.slice(prefix.length)] = read(s);
+  }
+  return { values, byProvider };
+}
+
+/** A typed number: null when empty, the number when it reads as one, else `typed` for the validation to refuse. */
+function typedNumber(n: string, typed: string = n): number | string | null {
+  return n === "" ? null : Number.isFinite(Number(n)) ? Number(n) : typed;
+}
+
+/** The prices form → the settings body: a price per provider, and the currency. */
+function pricesBody(form: Form): { body: Record<string, unknown>; values: Record<string, string> } {
+  // a decimal comma is how a Russian keyboard types 0,039
+  const { values, byProvider } = perProvider(form, "provider_price.", (s) =>
+    typedNumber(s.trim().replace(",", "."), s),
+  );
+  const body: Record<string, unknown> = { provider_price: byProvider };
+  const currency = last(form.currency);
+  if (typeof currency === "string") {
+    values.currency = currency;
+    body.currency = currency.trim().toUpperCase();
+  }
+  return { body, values };
+}
+
+/** The daily limits form → the settings body: a limit per provider. */
+function limitsBody(form: Form): { body: Record<string, unknown>; values: Record<string, string> } {
+  const { values, byProvider } = perProvider(form, "provider_daily_limit.", (s) => typedNumber(s.trim()));
+  return { body: { provider_daily_limit: byProvider }, values };
+}
+
+/** How a form's card answers a change: saved, or refused with its errors and what was typed. */
+type FormAnswer = { saved: true } | { errors: Record<string, string>; values: Record<string, string> };
+
+/**
+ * Saves a settings change made in a card's form and answers with that card: saved, or (an AppError)
+ * with the errors by field or for the whole form, at the error's status. Anything else is rethrown.
+ */
+async function saveAndAnswer(
+  services: Services,
+  v: View,
+  by: string,
+  update: Record<string, unknown>,
+  values: Record<string, string>,
+  card: (answer: FormAnswer) => Promise<JSX.Element>,
+): Promise<Response> {
+  try {
+    await updateSettings(services, update, by);
+    return render(await card({ saved: true }));
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    const errors = fieldErrorsOf(err, v) ?? { _: errorText(v, err.code, err.message) };
+    return render(await card({ errors, values }), { status: err.status });
+  }
+}
+
+/** A settings card again with what refused the change, at the refusal's status. */
+async function refusedCard(
+  Card: (p: { v: View; m: SettingsModel; error?: string }) => JSX.Element,
+  services: Services,
+  v: View,
+  err: unknown,
+): Promise<Response> {
+  const error = message(v, err);
+  return render(<Card v={v} m={await model(services, v.lang)} error={error} />, {
+    status: (err as AppError).status,
+  });
+}
+
 export const uiSettingsRoutes = (services: Services) =>
   new Elysia({ name: "ui-settings" })
     .use(uiContext(services))
@@ -166,19 +250,9 @@ export const uiSettingsRoutes = (services: Services) =>
       "/settings",
       async ({ body, view, admin }) => {
         const { body: update, values } = timingBody((body ?? {}) as Form);
-        try {
-          await updateSettings(services, update, admin.username);
-          return render(<TimingForm v={view} m={await model(services, view.lang)} saved />);
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          const errors = fieldErrorsOf(err, view) ?? { _: errorText(view, err.code, err.message) };
-          return render(
-            <TimingForm v={view} m={await model(services, view.lang)} errors={errors} values={values} />,
-            {
-              status: err.status,
-            },
-          );
-        }
+        return saveAndAnswer(services, view, admin.username, update, values, async (answer) => (
+          <TimingForm v={view} m={await model(services, view.lang)} {...answer} />
+        ));
       },
       { page: "settings:write" },
     )
@@ -202,12 +276,7 @@ export const uiSettingsRoutes = (services: Services) =>
             />,
           );
         } catch (err) {
-          return render(
-            <IngestPasswordCard v={view} m={await model(services, view.lang)} error={message(view, err)} />,
-            {
-              status: (err as AppError).status,
-            },
-          );
+          return refusedCard(IngestPasswordCard, services, view, err);
         }
       },
       { page: "settings:write" },
@@ -239,12 +308,7 @@ export const uiSettingsRoutes = (services: Services) =>
           const done = clear ? view.t.settings.keyCleared : view.t.settings.keySaved;
           return render(<ProviderKeysCard v={view} m={await model(services, view.lang)} message={done} />);
         } catch (err) {
-          return render(
-            <ProviderKeysCard v={view} m={await model(services, view.lang)} error={message(view, err)} />,
-            {
-              status: (err as AppError).status,
-            },
-          );
+          return refusedCard(ProviderKeysCard, services, view, err);
         }
       },
       { page: "settings:write" },
@@ -307,79 +371,22 @@ export const uiSettingsRoutes = (services: Services) =>
     .post(
       "/settings/prices",
       async ({ body, view, admin }) => {
-        const form = (body ?? {}) as Form;
-        const values: Record<string, string> = {};
-        const prices: Record<string, unknown> = {};
-        for (const [k, raw] of Object.entries(form)) {
-          const s = last(raw);
-          if (typeof s !== "string") continue;
-          if (k === "currency") values[k] = s;
-          if (!k.startsWith("provider_price.")) continue;
-          values[k] = s;
-          // a decimal comma is how a Russian keyboard types 0,039
-          const n = s.trim().replace(",", ".");
-          prices[k.slice("provider_price.".length)] =
-            n === "" ? null : Number.isFinite(Number(n)) ? Number(n) : s;
-        }
+        const { body: update, values } = pricesBody((body ?? {}) as Form);
         const readOnly = !can(view, "settings:write");
-        const update: Record<string, unknown> = { provider_price: prices };
-        if (values.currency !== undefined) update.currency = values.currency.trim().toUpperCase();
-        try {
-          await updateSettings(services, update, admin.username);
-          return render(
-            <PricesCard v={view} m={await pricesModel(services, view.lang)} readOnly={readOnly} saved />,
-          );
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          const errors = fieldErrorsOf(err, view) ?? { _: errorText(view, err.code, err.message) };
-          return render(
-            <PricesCard
-              v={view}
-              m={await pricesModel(services, view.lang)}
-              readOnly={readOnly}
-              errors={errors}
-              values={values}
-            />,
-            { status: err.status },
-          );
-        }
+        return saveAndAnswer(services, view, admin.username, update, values, async (answer) => (
+          <PricesCard v={view} m={await pricesModel(services, view.lang)} readOnly={readOnly} {...answer} />
+        ));
       },
       { page: "settings:write" },
     )
     .post(
       "/settings/limits",
       async ({ body, view, admin }) => {
-        const form = (body ?? {}) as Form;
-        const values: Record<string, string> = {};
-        const limits: Record<string, unknown> = {};
-        for (const [k, raw] of Object.entries(form)) {
-          const s = last(raw);
-          if (!k.startsWith("provider_daily_limit.") || typeof s !== "string") continue;
-          values[k] = s;
-          const n = s.trim();
-          limits[k.slice("provider_daily_limit.".length)] =
-            n === "" ? null : Number.isFinite(Number(n)) ? Number(n) : n;
-        }
+        const { body: update, values } = limitsBody((body ?? {}) as Form);
         const readOnly = !can(view, "settings:write");
-        try {
-          await updateSettings(services, { provider_daily_limit: limits }, admin.username);
-          return render(
-            <QuotaLimitsCard v={view} quotas={await quotaViews(services)} readOnly={readOnly} saved />,
-          );
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          const errors = fieldErrorsOf(err, view) ?? { _: errorText(view, err.code, err.message) };
-          return render(
-            <QuotaLimitsCard
-              v={view}
-              quotas={await quotaViews(services)}
-              readOnly={readOnly}
-              errors={errors}
-              values={values}
-            />,
-            { status: err.status },
-          );
-        }
+        return saveAndAnswer(services, view, admin.username, update, values, async (answer) => (
+          <QuotaLimitsCard v={view} quotas={await quotaViews(services)} readOnly={readOnly} {...answer} />
+        ));
       },
       { page: "settings:write" },
     )

@@ -5,6 +5,7 @@ import {
   type ChartBucket,
   PERIODS,
   type Period,
+  type SlaRow,
   type SlotStatsModel,
   SlotStatsPage,
   type StatsModel,
@@ -12,7 +13,7 @@ import {
   shownRows,
 } from "../../../templates/pages/stats";
 import { boxTimeZone } from "../../domain/calendar";
-import { csvCell } from "../../lib/csv";
+import { csvLine } from "../../lib/csv";
 import type { Services } from "../../services";
 import { resetStats } from "../slots/service";
 import type { GlobalStatsResponse } from "../stats/model";
@@ -176,6 +177,26 @@ function moneyOf(r: Pick<GlobalStatsResponse, "cost" | "currency" | "cost_detail
   };
 }
 
+/** The statistics CSV: a column's header and how a slot's row fills it (one list, so they cannot drift apart). */
+const CSV_COLUMNS: [string, (r: SlaRow, m: StatsModel) => unknown][] = [
+  ["slot_id", (r) => r.slotId],
+  ["name", (r) => r.name],
+  ["ingest_count", (r) => r.total],
+  ["success", (r) => r.success],
+  ["timeouts", (r) => r.timeouts],
+  ["provider_errors", (r) => r.providerErrors],
+  ["provider_no_image", (r) => r.noImage],
+  ["invalid_config", (r) => r.configErrors],
+  ["cancelled", (r) => r.cancelled],
+  ["errors", (r) => r.errors],
+  ["success_rate", (r) => r.successRate.toFixed(4)],
+  ["p50_latency_ms", (r) => r.p50],
+  ["p95_latency_ms", (r) => r.p95],
+  ["refusals", (r) => r.refusals ?? 0],
+  ["cost", (r) => r.cost],
+  ["currency", (_, m) => m.money?.currency],
+];
+
 export const uiStatsRoutes = (services: Services) =>
   new Elysia({ name: "ui-stats" })
     .use(uiContext(services))
@@ -197,49 +218,8 @@ export const uiStatsRoutes = (services: Services) =>
       async ({ query }) => {
         const period = periodOf(query.period);
         const m = await statsModel(services, period, query.hide_empty === "1");
-        const header = [
-          "slot_id",
-          "name",
-          "ingest_count",
-          "success",
-          "timeouts",
-          "provider_errors",
-          "provider_no_image",
-          "invalid_config",
-          "cancelled",
-          "errors",
-          "success_rate",
-          "p50_latency_ms",
-          "p95_latency_ms",
-          "refusals",
-          "cost",
-          "currency",
-        ];
-        const lines = [header.join(",")];
-        for (const r of shownRows(m)) {
-          lines.push(
-            [
-              r.slotId,
-              r.name,
-              r.total,
-              r.success,
-              r.timeouts,
-              r.providerErrors,
-              r.noImage,
-              r.configErrors,
-              r.cancelled,
-              r.errors,
-              r.successRate.toFixed(4),
-              r.p50,
-              r.p95,
-              r.refusals ?? 0,
-              r.cost,
-              m.money?.currency,
-            ]
-              .map(csvCell)
-              .join(","),
-          );
-        }
+        const lines = [CSV_COLUMNS.map(([name]) => name).join(",")];
+        for (const r of shownRows(m)) lines.push(csvLine(CSV_COLUMNS.map(([, cell]) => cell(r, m))));
         const stamp = services.clock.now().toISOString().slice(0, 10);
         return new Response(`${lines.join("\n")}\n`, {
           headers: {

@@ -3,7 +3,7 @@
  * What the slot page tells about the booth: how to point it at the slot, the fields it has been
  * sending, and the prompt as the provider would get it with those fields filled in.
  */
-import { Alert, CardsTable, CopyField } from "../../components";
+import { AlertText, Card, CardsTable, CopyField, FactRow } from "../../components";
 import { Icon } from "../../icons";
 import { can, type View } from "../../view";
 
@@ -47,46 +47,29 @@ export function BoothCard({
       <div class="table-wrap gap-top">
         <table>
           <tbody>
-            <tr>
-              <th scope="row" safe>
-                {v.t.slot.boothFileField}
-              </th>
-              <td>
-                <code>fileToUpload</code>
-              </td>
-            </tr>
-            <tr>
-              <th scope="row" safe>
-                {v.t.slot.boothField}
-              </th>
-              <td>
-                <code>password</code>
-              </td>
-            </tr>
-            <tr>
-              <th scope="row" safe>
-                {v.t.slot.boothPassword}
-              </th>
-              <td>
-                <span safe>{v.t.slot.boothPasswordValue}</span>
-                {can(v, "settings:read") ? (
-                  <>
-                    {" "}
-                    <a href="/settings#ingest-password" safe>
-                      {v.t.nav.settings}
-                    </a>
-                  </>
-                ) : (
-                  ""
-                )}
-              </td>
-            </tr>
-            <tr>
-              <th scope="row" safe>
-                {v.t.slot.boothTimeout}
-              </th>
-              <td safe>{v.t.slot.boothTimeoutValue(recommended, syncSeconds)}</td>
-            </tr>
+            <FactRow label={v.t.slot.boothFileField}>
+              <code>fileToUpload</code>
+            </FactRow>
+            <FactRow label={v.t.slot.boothField}>
+              <code>password</code>
+            </FactRow>
+            <FactRow label={v.t.slot.boothPassword}>
+              <span safe>{v.t.slot.boothPasswordValue}</span>
+              {can(v, "settings:read") ? (
+                <>
+                  {" "}
+                  <a href="/settings#ingest-password" safe>
+                    {v.t.nav.settings}
+                  </a>
+                </>
+              ) : (
+                ""
+              )}
+            </FactRow>
+            <FactRow
+              label={v.t.slot.boothTimeout}
+              text={v.t.slot.boothTimeoutValue(recommended, syncSeconds)}
+            />
           </tbody>
         </table>
       </div>
@@ -106,11 +89,7 @@ export function BoothFieldsCard({
   jobsLookedAt: number;
 }): JSX.Element {
   return (
-    <section class="card" id="booth-fields">
-      <h2 safe>{v.t.slot.fieldsTitle}</h2>
-      <p class="hint" safe>
-        {v.t.slot.fieldsHint(jobsLookedAt)}
-      </p>
+    <Card id="booth-fields" title={v.t.slot.fieldsTitle} hint={v.t.slot.fieldsHint(jobsLookedAt)}>
       {fields.length ? (
         <CardsTable
           rows={fields}
@@ -131,7 +110,7 @@ export function BoothFieldsCard({
           {v.t.slot.fieldsEmpty}
         </p>
       )}
-    </section>
+    </Card>
   );
 }
 
@@ -155,13 +134,14 @@ export function PromptPreview({ v, p }: { v: View; p: PromptPreviewModel }): JSX
           <blockquote class="mono small break" translate="no" data-filled-prompt safe>
             {p.filled}
           </blockquote>
-          {p.missing.length ? (
-            <Alert kind="warn">
-              <span safe>{v.t.slot.previewMissing(p.missing.map((n) => `{${n}}`).join(", "))}</span>
-            </Alert>
-          ) : (
-            ""
-          )}
+          <AlertText
+            kind="warn"
+            text={
+              p.missing.length
+                ? v.t.slot.previewMissing(p.missing.map((n) => `{${n}}`).join(", "))
+                : undefined
+            }
+          />
         </>
       )}
     </div>

@@ -5,7 +5,7 @@
  * operation changes, and after a save.
  */
 import { OUTPUT_FORMATS } from "../../../src/domain/slots";
-import { Alert, Field } from "../../components";
+import { Alert, AlertText, Field, Para } from "../../components";
 import type { FieldErrors } from "../../forms";
 import { Icon } from "../../icons";
 import { can, type View } from "../../view";
@@ -133,20 +133,8 @@ function SettingInput({
           />
           <span safe>{f.title}</span>
         </label>
-        {hint ? (
-          <p class="hint" safe>
-            {hint}
-          </p>
-        ) : (
-          ""
-        )}
-        {error ? (
-          <p class="field-error" safe>
-            {error}
-          </p>
-        ) : (
-          ""
-        )}
+        <Para class="hint" text={hint} />
+        <Para class="field-error" text={error} />
       </div>
     );
   }
@@ -194,20 +182,14 @@ function Needs({ v, m }: { v: View; m: SlotFormModel }): JSX.Element {
       <p class="hint">
         <span safe>{v.t.slot.needs}</span> <span safe>{items.join("; ")}</span>.
       </p>
-      {provider?.needsApiKey && !provider.keyConfigured ? (
-        <Alert kind="warn">
-          <span safe>{v.t.slot.apiKeyMissing}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {provider?.needsPublicUrl && !m.publicBaseUrlSet ? (
-        <Alert kind="warn">
-          <span safe>{v.t.slot.publicUrlMissing}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText
+        kind="warn"
+        text={provider?.needsApiKey && !provider.keyConfigured ? v.t.slot.apiKeyMissing : undefined}
+      />
+      <AlertText
+        kind="warn"
+        text={provider?.needsPublicUrl && !m.publicBaseUrlSet ? v.t.slot.publicUrlMissing : undefined}
+      />
     </div>
   );
 }
@@ -366,13 +348,7 @@ export function SlotForm({
           {v.t.slot.unsaved}
         </span>
       </div>
-      {outcome.saved ? (
-        <Alert kind="success">
-          <span safe>{v.t.slot.saved}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={outcome.saved ? v.t.slot.saved : undefined} />
       {outcome.conflict ? (
         <Alert kind="error">
           <span safe>{v.t.slot.conflict}</span>{" "}
@@ -383,20 +359,8 @@ export function SlotForm({
       ) : (
         ""
       )}
-      {Object.keys(e).length ? (
-        <Alert kind="error">
-          <span safe>{v.t.slot.fixErrors}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
-      {outcome.message ? (
-        <Alert kind="error">
-          <span safe>{outcome.message}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="error" text={Object.keys(e).length ? v.t.slot.fixErrors : undefined} />
+      <AlertText kind="error" text={outcome.message} />
       {outcome.notice ? (
         <Alert kind="info" answer>
           <span safe>{outcome.notice}</span>
@@ -508,13 +472,7 @@ export function SlotForm({
       ) : (
         ""
       )}
-      {e.settings ? (
-        <p class="field-error" safe>
-          {e.settings}
-        </p>
-      ) : (
-        ""
-      )}
+      <Para class="field-error" text={e.settings} />
       <FallbackSection v={v} m={m} e={e} writable={writable} refresh={refresh} />
       <div class="grid-2">
         <Field label={v.t.slot.outputFormat} name="output_format" error={e.output_format}>

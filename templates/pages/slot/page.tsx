@@ -11,6 +11,7 @@ import {
   CardsTable,
   type JobRowView,
   JobsTable,
+  PageHead,
   PageNav,
   ResultCard,
   type ResultItem,
@@ -135,16 +136,11 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
   const f = m.form;
   return (
     <Layout v={v} title={`${slotName(v, f.name)} · ${f.slotId}`}>
-      <div class="page-head">
-        <div>
-          <a href="/" class="small" safe>
-            {v.t.slot.back}
-          </a>
-          <div class="eyebrow" safe>
-            {`${v.t.slot.eyebrow} ${f.slotId}`}
-          </div>
-          <h1 safe>{slotName(v, f.name)}</h1>
-        </div>
+      <PageHead
+        back={{ href: "/", label: v.t.slot.back }}
+        eyebrow={`${v.t.slot.eyebrow} ${f.slotId}`}
+        title={slotName(v, f.name)}
+      >
         <div class="row">
           {can(v, "stats:read") ? (
             <a class="btn small ghost" href={`/stats/slots/${f.slotId}`}>
@@ -158,7 +154,7 @@ export function SlotPage({ v, m }: { v: View; m: SlotPageModel }): JSX.Element {
             {f.enabled ? v.t.common.enabled : v.t.common.disabled}
           </span>
         </div>
-      </div>
+      </PageHead>
       <PageNav
         v={v}
         links={[

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The slot page's templates card: the images each role of the operation takes, upload and removal. */
-import { Alert, AlertText, confirmAttrs, DropZone } from "../../components";
+import { AlertText, confirmAttrs, DropZone } from "../../components";
 import { Icon } from "../../icons";
 import { can, type View } from "../../view";
 import type { TemplateNeedView } from "./form";
@@ -51,13 +51,7 @@ export function TemplatesCard({
         {v.t.slot.templatesHint}
       </p>
       <AlertText kind="error" text={error} />
-      {uploaded ? (
-        <Alert kind="success">
-          <span safe>{v.t.slot.templateUploaded}</span>
-        </Alert>
-      ) : (
-        ""
-      )}
+      <AlertText kind="success" text={uploaded ? v.t.slot.templateUploaded : undefined} />
       {roles.map((role) => {
         const mine = templates.filter((t) => t.role === role);
         return (
