@@ -355,17 +355,18 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
   if (live.s.length) {
     // The open hours are read from `job`, and on an evening's dashboards that read repeats every
     // few seconds: it is kept LIVE_CACHE_MS, keyed by what the read depends on — the filters, the
-    // live intervals' ends by their LIVE_CACHE_MS slice (a range ending "now", or starting "24 h
-    // ago", moves every request) and the bucket starts inside them — so a page shows jobs at most
-    // that old, and never a finished hour wrong.
-    const slice = (t: number) => Math.floor(t / LIVE_CACHE_MS);
+    // live intervals (their starts exactly: a statistics reset must count from its instant; their
+    // ends by their LIVE_CACHE_MS slice, as a range ending "now" moves every request) and the bucket
+    // starts inside them, not the range's own start when that lies in a sealed hour (a range
+    // starting "24 h ago" moves every request too) — so a page shows jobs at most that old, and
+    // never a finished hour wrong.
     const liveFrom = live.s[0]!.getTime();
     const key = JSON.stringify([
       levelKey(q),
       starts.filter((t) => t <= liveFrom).length,
       starts.filter((t) => t > liveFrom),
-      live.s.map((d) => slice(d.getTime())),
-      live.e.map((d) => slice(d.getTime())),
+      live.s.map((d) => d.getTime()),
+      live.e.map((d) => Math.floor(d.getTime() / LIVE_CACHE_MS)),
     ]);
     const liveCache = liveCacheOf(sql);
     const hit = liveCache.get(key);
