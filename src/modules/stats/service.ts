@@ -301,6 +301,24 @@ export async function recentFailures(
   }));
 }
 
+/** How long the overview reuses the media's sizes (a local media dir is walked file by file). */
+const MEDIA_BYTES_MS = 10_000;
+const mediaSizes = new WeakMap<object, { at: number; value: Promise<Record<string, number>> }>();
+
+/**
+ * The media's bytes by kind for the overview, reused for MEDIA_BYTES_MS: on a box with a night's
+ * results the local store stats every file, and the statistics page asks on every load.
+ * (/metrics reads them fresh.)
+ */
+function recentMediaBytes(media: Services["media"]): Promise<Record<string, number>> {
+  const hit = mediaSizes.get(media);
+  if (hit && performance.now() - hit.at < MEDIA_BYTES_MS) return hit.value;
+  const value = media.bytesByKind();
+  value.catch(() => mediaSizes.delete(media));
+  mediaSizes.set(media, { at: performance.now(), value });
+  return value;
+}
+
 /** GET /api/stats/overview: the dashboard's live picture of the last `windowMinutes`. */
 export async function overview(
   services: Pick<Services, "store" | "queue" | "media">,
@@ -316,7 +334,7 @@ export async function overview(
     services.store.jobs.windowCounts(since),
     recentFailures(services, since),
     services.queue.counts(),
-    services.media.bytesByKind(),
+    recentMediaBytes(services.media),
     services.media.diskUsage(),
   ]);
   const lastBySlot = new Map(lasts.map((l) => [l.slot_id, l]));
