@@ -41,7 +41,7 @@ const SWEEP_MS = 5_000;
  * with the listener's connection, and its reconnect reads them at once (listenForJobEvents); this
  * is the last line of defence, not a per-second re-read.
  */
-const WAITERS_POLL_MS = 5_000;
+export const WAITERS_POLL_MS = 5_000;
 /** Crash leftovers (files, missing log rows) are looked for this often (see LEFTOVER_AGE_MS). */
 const LEFTOVERS_MS = 60_000;
 const STATS_ROLLUP_MS = 10 * 60_000;

@@ -16,6 +16,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { WAITERS_POLL_MS } from "../../src/runtime";
 import { VERSION } from "../../src/version";
 import { HEARTBEAT_MS } from "../../src/worker/pool";
 import { ADMIN_PAGES, jobCount, STATS_PAGES, seedHistory, seedLive, timePages, worstP95 } from "./admin";
@@ -211,15 +212,16 @@ try {
       // (one statement every HEARTBEAT_MS) is the only thing allowed to grow with the hold.
       const extra = h.statements - quickJob.statements;
       const heartbeats = Math.ceil(P.waitMs / HEARTBEAT_MS);
+      const safetyReads = Math.ceil(P.waitMs / WAITERS_POLL_MS);
       row({
         n: 10,
         what: `Waiter reads: one booth held ${seconds} s (provider ${seconds} s) vs one answered at once`,
         target: "no per-second re-reads",
         measured: `${h.statements} statements, ${h.commits} commits (at once: ${quickJob.statements}, ${quickJob.commits}); ${extra} more over ${seconds} s`,
-        met: h.status === 200 && quickJob.status === 200 && extra <= heartbeats + 1,
+        met: h.status === 200 && quickJob.status === 200 && extra <= heartbeats + safetyReads + 2,
         notes: [
           `statuses ${h.status} / ${quickJob.status}; held ${ms(h.holdMs, 0)}`,
-          `allowed to grow with the hold: the worker's lease heartbeat, one statement per ${HEARTBEAT_MS / 1000} s (${heartbeats} here); the seed design's waiter re-read the job every second (${seconds} more)`,
+          `allowed to grow with the hold, one statement per process whatever the number of jobs: the lease heartbeat every ${HEARTBEAT_MS / 1000} s (${heartbeats} here) and the held requests' safety-net read every ${WAITERS_POLL_MS / 1000} s (${safetyReads}), ±2 for the idle window's noise; the seed design's waiter re-read the job every second (${seconds} more)`,
         ],
       });
     });
