@@ -15,21 +15,33 @@ import { scratchServer } from "../src/db/scratch";
 import { silentLogger } from "../src/lib/log";
 
 // The suite's one time bound is package.json's `bun test --timeout …` (`bun run test`): bunfig.toml
-// cannot set it in Bun 1.4.5 and setDefaultTimeout here would reach only the first file. Without the
-// flag every test would get Bun's 5 s and real servers fail at random, so say so at once instead.
+// cannot set it in Bun 1.4.5 and setDefaultTimeout here would reach only the first file. A plain
+// `bun test …` (without the flag every test would get Bun's 5 s, and real servers fail at random)
+// runs itself again with package.json's flag, so both commands run the same suite the same way.
 // (Linux: the flag is visible only in the process's own command line.)
 const commandLine = (() => {
   try {
-    return readFileSync("/proc/self/cmdline", "utf8").split("\0");
+    return readFileSync("/proc/self/cmdline", "utf8")
+      .split("\0")
+      .filter((a) => a !== "");
   } catch {
     return null;
   }
 })();
 if (commandLine && !commandLine.some((a) => a === "--timeout" || a.startsWith("--timeout="))) {
-  throw new Error(
-    "Run the tests with `bun run test` (it is `bun test --timeout …`; add files or -t as usual): " +
-      "without --timeout every test gets Bun's 5 s default",
+  const script = JSON.parse(readFileSync(join(import.meta.dir, "../package.json"), "utf8")).scripts
+    .test as string;
+  const timeout = /--timeout[= ](\d+)/.exec(script)?.[1];
+  if (!timeout) throw new Error(`package.json's test script names no --timeout: ${script}`);
+  const at = commandLine.indexOf("test");
+  const again = Bun.spawnSync(
+    [process.execPath, "test", "--timeout", timeout, ...commandLine.slice(at + 1)],
+    {
+      stdio: ["inherit", "inherit", "inherit"],
+      env: process.env,
+    },
   );
+  process.exit(again.exitCode ?? 1);
 }
 
 const TEMPLATE = `photochanger_test_template_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
