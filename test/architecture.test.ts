@@ -124,11 +124,6 @@ const CROSS_TABLE: { table: string; store: string; why: string }[] = [
   },
   {
     table: "job",
-    store: "src/store/media.ts",
-    why: "referencedMedia: every media key any row points at (job's photos and results beside media_object and template_media), for `media migrate`",
-  },
-  {
-    table: "job",
     store: "src/store/seed.ts",
     why: "bench and test history written in bulk (the job table made unlogged meanwhile), not a product path",
   },

@@ -18,7 +18,7 @@ import { AuthStore } from "./auth";
 import { CleanupRunStore, ShareLinkStore } from "./housekeeping";
 import { InstanceStore } from "./instances";
 import { type JobStore, openJobStore } from "./job-store";
-import { MediaObjectStore, referencedMedia, TemplateRowStore } from "./media";
+import { MediaObjectStore, storedMediaRefs, TemplateRowStore } from "./media";
 import { NotificationLogStore } from "./notifications";
 import { PresetStore } from "./presets";
 import { ProviderUsageStore } from "./provider-usage";
@@ -130,8 +130,12 @@ export class Store {
   }
 
   /** Media keys the database points at, with their recorded SHA-256 (for `media migrate`). */
-  referencedMedia(): Promise<Map<string, string | null>> {
-    return referencedMedia(this.database.reports.db);
+  async referencedMedia(): Promise<Map<string, string | null>> {
+    const [jobs, stored] = await Promise.all([
+      this.jobs.jobMediaRefs(),
+      storedMediaRefs(this.database.reports.db),
+    ]);
+    return new Map([...jobs, ...stored]);
   }
 
   /** How many migrations the database has recorded. */

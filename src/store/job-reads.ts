@@ -265,6 +265,22 @@ export async function liveResultPaths(sql: Sql): Promise<string[]> {
   return rows.flatMap((r) => [r.a, r.b].filter((p): p is string => !!p));
 }
 
+/**
+ * The media keys jobs point at, with the SHA-256 recorded for each (null for thumbnails): active
+ * jobs' photos and kept results with their thumbnails. The job's part of `media migrate`'s list.
+ */
+export async function jobMediaRefs(sql: Sql): Promise<Map<string, string | null>> {
+  const rows = await sql<{ p: string; s: string | null }[]>`
+    select payload_path as p, payload_sha256 as s from job
+    where payload_path is not null and status in ('pending', 'processing')
+    union all
+    select result_path, result_sha256 from job where result_path is not null and result_deleted_at is null
+    union all
+    select thumb_path, null from job
+    where thumb_path is not null and result_path is not null and result_deleted_at is null`;
+  return new Map(rows.map((r) => [r.p, r.s]));
+}
+
 /** Results on disk now, and how many of them are past their retention (what a purge would delete). */
 export async function storedResultCounts(sql: Sql, now: Date): Promise<{ kept: number; expired: number }> {
   const [row] = await sql<{ kept: number; expired: number }[]>`

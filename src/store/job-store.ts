@@ -13,6 +13,7 @@ import {
   expiredResults,
   exportRows,
   type JobListFilter,
+  jobMediaRefs,
   keptPayloadPaths,
   listJobs,
   liveResultPaths,
@@ -80,7 +81,7 @@ export function openJobStore(sql: Sql, reports: Sql = sql, clock: Pick<Clock, "n
     // admin reads and the cleaner's
     ...bindSql(reports, { newestPerSlot, timeline, recentResults, exportRows, boothFields }),
     ...bindSql(reports, { expiredResults, markResultsDeleted, keptPayloadPaths, expiredPayloads }),
-    ...bindSql(reports, { releasePayloads, liveResultPaths, storedResultCounts }),
+    ...bindSql(reports, { releasePayloads, liveResultPaths, storedResultCounts, jobMediaRefs }),
     list: (filter: JobListFilter) => listJobs(reports, filter, clock.now()),
     outcomeCounts: (slotId: string, since: Date | null) => outcomeCounts(reports, slotId, since, clock.now()),
     // statistics

@@ -1,7 +1,7 @@
 /** Rows of the media files: temporary public objects (`media_object`) and templates (`template_media`). */
-import { and, asc, eq, inArray, isNotNull, isNull, lte } from "drizzle-orm";
+import { and, asc, eq, isNull, lte } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { job, type MediaObjectRow, mediaObject, type TemplateMediaRow, templateMedia } from "../db/schema";
+import { type MediaObjectRow, mediaObject, type TemplateMediaRow, templateMedia } from "../db/schema";
 import type { SlotStore } from "./slots";
 
 export type NewMediaObjectRow = typeof mediaObject.$inferInsert;
@@ -111,25 +111,12 @@ export class TemplateRowStore {
 }
 
 /**
- * Every media key the database points at — active jobs' payloads, kept results and thumbnails,
- * templates, live temporary objects — with the SHA-256 recorded for it where there is one (null for
- * thumbnails and temporary objects). What `media migrate` must move and verifies against.
+ * The media keys templates and live temporary objects point at, with the SHA-256 recorded for
+ * templates (null for temporary objects). With the jobs' own (`JobStore.jobMediaRefs`), what
+ * `media migrate` must move and verifies against.
  */
-export async function referencedMedia(db: Db): Promise<Map<string, string | null>> {
+export async function storedMediaRefs(db: Db): Promise<Map<string, string | null>> {
   const refs = new Map<string, string | null>();
-  const payloads = await db
-    .select({ p: job.payloadPath, s: job.payloadSha256 })
-    .from(job)
-    .where(and(isNotNull(job.payloadPath), inArray(job.status, ["pending", "processing"])));
-  for (const r of payloads) refs.set(r.p!, r.s);
-  const results = await db
-    .select({ r: job.resultPath, s: job.resultSha256, t: job.thumbPath })
-    .from(job)
-    .where(and(isNotNull(job.resultPath), isNull(job.resultDeletedAt)));
-  for (const r of results) {
-    refs.set(r.r!, r.s);
-    if (r.t) refs.set(r.t, null);
-  }
   for (const t of await db.select({ p: templateMedia.path, s: templateMedia.sha256 }).from(templateMedia)) {
     refs.set(t.p, t.s);
   }
