@@ -54,14 +54,20 @@ async function rigOf(n: number): Promise<number[]> {
   const released = new Promise<void>((r) => {
     release = r;
   });
-  const all = Promise.all(Array.from({ length: n }, () => photoThenPassword(released)));
-  // Every camera's photo is streaming (spooled, password not yet sent) before any password goes.
+  let answered = 0;
+  const all = Promise.all(
+    Array.from({ length: n }, () =>
+      photoThenPassword(released).finally(() => {
+        answered++;
+      }),
+    ),
+  );
+  // Every camera's photo is streaming before any password goes: each is spooled (password not yet
+  // sent) or already refused.
   const { readdirSync, existsSync } = await import("node:fs");
   const spool = `${app.dataDir}/spool`;
   const spooled = () => (existsSync(spool) ? readdirSync(spool).length : 0);
-  await eventually(async () => spooled() >= Math.min(n, 6), 10_000).catch(() => {});
-  // Fixed: cameras past the first six have no spool file to wait on; give their bodies time to arrive.
-  await Bun.sleep(200);
+  await eventually(async () => spooled() + answered >= n, 10_000);
   release();
   return (await all).sort();
 }

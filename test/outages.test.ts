@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { job } from "../src/db/schema";
@@ -89,8 +89,9 @@ describe("outages", () => {
           `Content-Length: 500000\r\n\r\n--${boundary}\r\nContent-Disposition: form-data; name="fileToUpload"; ` +
           `filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n${"x".repeat(20_000)}`,
       );
-      // Fixed: the partial body must reach the server before the client hangs up.
-      await Bun.sleep(300);
+      // The partial body has reached the server once the photo is being spooled (no password yet).
+      const spool = `${app.dataDir}/spool`;
+      await eventually(async () => existsSync(spool) && readdirSync(spool).length > 0, 5_000);
       socket.end();
       const refused = await eventually(async () => {
         const line = logLines.find((l) => l.includes('"ingest.refused"'));

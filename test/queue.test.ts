@@ -9,6 +9,7 @@ import { KEYS } from "../src/settings/service";
 import { seedJobHistory } from "../src/store/seed";
 import {
   dslrForm,
+  eventually,
   freshDatabase,
   json,
   LogWatch,
@@ -73,7 +74,8 @@ describe("the deadline", () => {
 
     // Even after the provider would have finished, the job stays timed out and has no result.
     clock.advance(15_000);
-    await Bun.sleep(50); // anything the provider's end would set off runs now
+    // Whatever the provider's end would set off has run once the worker has let go of the job.
+    await eventually(async () => app.runtime.workers.inFlight === 0);
     const [later] = await app.db.select().from(job).where(eq(job.id, jobId));
     expect(later!.status).toBe("timeout");
     expect(later!.resultPath).toBeNull();

@@ -15,7 +15,7 @@ import { formatStatus, instanceRegistry } from "../src/ops";
 import { KEYS, listenForSettings, SettingsService } from "../src/settings/service";
 import { CLEANER_LOCK } from "../src/store/housekeeping";
 import { VERSION } from "../src/version";
-import { startTestApp, type TestApp } from "./helpers/app";
+import { eventually, startTestApp, type TestApp } from "./helpers/app";
 import { seedPastJobs } from "./helpers/past-jobs";
 
 let a: TestApp;
@@ -118,13 +118,25 @@ describe("the cleaner across instances", () => {
       );
       await expect(runCleanup(a.runtime, { trigger: "no-wait" })).rejects.toBeInstanceOf(CleanerBusy);
 
+      const [now] = await other<{ t0: Date }[]>`select clock_timestamp() as t0`;
+      const t0 = now!.t0;
       const manual = runCleanup(a.runtime, { trigger: "waited", wait: true });
       let settled = false;
       void manual.finally(() => {
         settled = true;
       });
-      // While the lock is held elsewhere the manual run has not started (no row, not settled).
-      await Bun.sleep(600);
+      // While the lock is held elsewhere the manual run has not started (no row, not settled): it is
+      // seen trying the lock, and trying it again.
+      const tries = () => other<{ pid: number; at: Date }[]>`
+        select pid, query_start as at from pg_stat_activity
+        where query like '%pg_try_advisory_lock%' and query_start > ${t0} and pid <> pg_backend_pid()`;
+      const [first] = await eventually(async () => {
+        const rows = await tries();
+        return rows.length > 0 && rows;
+      });
+      await eventually(async () =>
+        (await tries()).some((r) => r.pid === first!.pid && r.at.getTime() > first!.at.getTime()),
+      );
       expect(settled).toBe(false);
       expect(await runs("waited")).toHaveLength(0);
       await other`select pg_advisory_unlock(${CLEANER_LOCK[0]}, ${CLEANER_LOCK[1]})`;
