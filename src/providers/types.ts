@@ -73,7 +73,11 @@ export interface ProviderContext {
   operation: string;
   /** Validated settings with defaults applied. */
   settings: Record<string, unknown>;
-  photo: ProviderImage;
+  /**
+   * The booth's photo, read from storage on the first call (and kept for the job's retries): a
+   * provider that waits before it needs the photo holds no copy meanwhile.
+   */
+  photo(): Promise<ProviderImage>;
   templates: ProviderTemplate[];
   /** Fires at the job deadline or when the job is cancelled. */
   signal: AbortSignal;

@@ -510,10 +510,11 @@ export class WorkerPool {
         );
       }
       const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
-      const [apiKey, photo] = await Promise.all([
-        provider.spec.needsApiKey ? this.deps.settings.providerKey(run.provider as ProviderId) : null,
-        this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null),
-      ]);
+      const apiKey = provider.spec.needsApiKey
+        ? await this.deps.settings.providerKey(run.provider as ProviderId)
+        : null;
+      let photo: Promise<ProviderImage> | null = null;
+      const readPhoto = () => (photo ??= this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null));
       if (provider.spec.needsApiKey && !apiKey) {
         throw new ProviderFailure(
           "invalid_config",
@@ -540,7 +541,7 @@ export class WorkerPool {
         slotId: job.slotId,
         operation: run.operation,
         settings,
-        photo,
+        photo: readPhoto,
         templates,
         signal: share.signal,
         deadline: until,
