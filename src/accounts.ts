@@ -3,6 +3,7 @@
  * passwords set by the CLI. Passwords are argon2id hashes; the scopes a user has live in
  * `admin_user.scopes` (read on every request) and change with `photochanger admin scopes`.
  */
+import { MIN_ADMIN_PASSWORD } from "./domain/passwords";
 import type { Clock } from "./lib/clock";
 import type { AuditStore } from "./store/audit";
 import type { AuthStore } from "./store/auth";
@@ -46,9 +47,6 @@ export async function ensureAdminUsers(
   }
   return created;
 }
-
-/** The one rule for an admin password, wherever it is set (the account page, the CLI). */
-export const MIN_ADMIN_PASSWORD = 10;
 
 export async function setAdminPassword(
   deps: { auth: AuthStore; clock: Clock },

@@ -1,8 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** The "needs attention" banner shown on every admin page, and the failing state of one slot. */
 
-import { bannerIdentity } from "../src/modules/attention/identity";
-import type { Banner, SlotAttention } from "../src/modules/attention/service";
+import { type Banner, bannerIdentity, type SlotAttention } from "../src/domain/attention";
 import { confirmAttrs } from "./components";
 import { Icon } from "./icons";
 import { can, fmtAgo, fmtBytes, fmtDateTime, fmtSince, slotName, type View } from "./view";

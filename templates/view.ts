@@ -1,5 +1,5 @@
 /** What every page template gets: the dictionary, the signed-in admin and formatting helpers. */
-import type { Attention } from "../src/modules/attention/service";
+import type { Attention } from "../src/domain/attention";
 import type { Dict, Lang } from "./i18n/index";
 
 export interface ViewUser {

@@ -5,7 +5,7 @@
  * session of that admin.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MIN_ADMIN_PASSWORD } from "../src/accounts";
+import { MIN_ADMIN_PASSWORD } from "../src/domain/passwords";
 import { ADMIN_PASSWORDS, startTestApp, type TestApp } from "./helpers/app";
 import { runCli } from "./helpers/cli";
 

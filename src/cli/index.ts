@@ -4,16 +4,10 @@
  * over the same database. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
 import { join } from "node:path";
-import {
-  changeAdminPassword,
-  changeAdminScopes,
-  isAdminUsername,
-  isScope,
-  MIN_ADMIN_PASSWORD,
-  SCOPES,
-} from "../accounts";
+import { changeAdminPassword, changeAdminScopes, isAdminUsername, isScope, SCOPES } from "../accounts";
 import { applyEnvFile, ConfigError, loadConfig } from "../config";
 import { runCleanup } from "../cron/cleanup";
+import { MIN_ADMIN_PASSWORD } from "../domain/passwords";
 import { AppError } from "../lib/errors";
 import { createLogger } from "../lib/log";
 import { generatePassword } from "../lib/secrets";

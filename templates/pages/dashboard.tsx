@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 /** The dashboard: the 15 slots with provider/operation, enabled toggle, last result, live state, ingest URL. */
-import type { SlotAttention } from "../../src/modules/attention/service";
+import type { SlotAttention } from "../../src/domain/attention";
 import { SlotTrouble } from "../attention";
 import { Alert, CopyField, PageHead } from "../components";
 import { Icon } from "../icons";

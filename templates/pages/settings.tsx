@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 /** Settings: timings and caps, public base URL, ingest password rotation, provider keys, notifications, purge. Read-only without settings:write. */
 
-import { MIN_INGEST_PASSWORD } from "../../src/modules/settings/model";
+import { MIN_INGEST_PASSWORD } from "../../src/domain/passwords";
 import {
   Alert,
   AlertText,

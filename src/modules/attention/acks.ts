@@ -6,9 +6,10 @@
  * admin. One whose banner is gone or changed is forgotten, so the next occurrence shows again; none
  * outlives ACK_MAX_AGE_MS (a night away is a new evening). A database outage cannot be acknowledged.
  */
+
+import { type Attention, bannerIdentity } from "../../domain/attention";
 import type { Services } from "../../services";
-import { bannerIdentity } from "./identity";
-import { type Attention, attention } from "./service";
+import { attention } from "./service";
 
 export const ACK_MAX_AGE_MS = 12 * 3600_000;
 

@@ -8,11 +8,12 @@
  */
 
 import { DEFAULT_LANG, dict } from "../../../templates/i18n/index";
+import type { SlotAttention } from "../../domain/attention";
 import { AppError } from "../../lib/errors";
 import { resolvedHostProblem } from "../../lib/outbound";
 import type { Services } from "../../services";
 import type { NotifyTargets } from "../../settings/service";
-import { type SlotAttention, slotAttention } from "./service";
+import { slotAttention } from "./service";
 
 /** Failures within the attention window (one hour) that make a failing slot a burst worth a message. */
 export const BURST_FAILURES = 3;

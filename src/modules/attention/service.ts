@@ -5,6 +5,7 @@
  * an unreachable database, an unreachable media bucket.
  */
 
+import type { Attention, Banner, Block, SlotAttention } from "../../domain/attention";
 import { mediaState } from "../../media/spool";
 import { LEASE_TTL_MS } from "../../queue/index";
 import type { Services } from "../../services";
@@ -12,7 +13,7 @@ import { KEYS } from "../../settings/service";
 import type { RefusalRow } from "../../store/attention";
 import type { CleanupRunRow } from "../../store/housekeeping";
 import type { InstanceInfo } from "../../store/instances";
-import { type Block, listBlocks } from "../blocks/service";
+import { listBlocks } from "../blocks/service";
 
 /** How far back "failing now" and the counts on the cards look. */
 export const ATTENTION_WINDOW_MS = 60 * 60_000;
@@ -34,63 +35,6 @@ const QUIET_REFUSALS = new Set([
   "storage_full",
   "insufficient_storage",
 ]);
-
-export interface SlotRefusal {
-  reason: string;
-  count: number;
-  lastAt: string;
-}
-
-export interface SlotAttention {
-  slotId: string;
-  name: string;
-  enabled: boolean;
-  /** The newest booth job failed, within the window. */
-  failing: boolean;
-  lastFailureAt: string | null;
-  lastFailureReason: string | null;
-  lastFailureMessage: string | null;
-  lastSuccessAt: string | null;
-  failuresInWindow: number;
-  refusals: SlotRefusal[];
-}
-
-export type Banner =
-  | {
-      kind: "failing";
-      slots: {
-        id: string;
-        name: string;
-        failures: number;
-        reason: string | null;
-        /** The slot's newest failure (a newer one brings an acknowledged banner back). */
-        lastFailureAt: string | null;
-      }[];
-    }
-  | {
-      kind: "refusals";
-      reason: string;
-      afterRotation: boolean;
-      slots: { id: string; name: string; count: number }[];
-    }
-  | {
-      kind: "blocked";
-      /** Booth addresses blocked for wrong ingest passwords; `afterRotation`: a rotation may explain it. */
-      blocks: (Block & { afterRotation: boolean })[];
-    }
-  | { kind: "disk"; freeBytes: number; totalBytes: number }
-  | { kind: "cleaner"; lastFinishedAt: string | null; error: string | null }
-  | { kind: "database" }
-  /** The bucket's calls fail (since when, why); `waiting`: results kept in this server's spool. */
-  | { kind: "bucket"; since: string; error: string | null; waiting: number };
-
-export interface Attention {
-  slots: Map<string, SlotAttention>;
-  /** What needs the operator (for one admin: without what they acknowledged, see ./acks.ts). */
-  banners: Banner[];
-  /** How many banners the admin acknowledged and are not shown. */
-  acknowledged?: number;
-}
 
 function iso(d: Date | null | undefined): string | null {
   return d ? new Date(d).toISOString() : null;

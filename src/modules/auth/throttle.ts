@@ -12,9 +12,9 @@
  * interval (30 s: under 3,000 a day) — each wrong probe keeps the key blocked for another window.
  * An operator lifts a block at once (`liftBlocks`).
  */
+import type { ThrottleScope } from "../../domain/attention";
 import type { AuthStore } from "../../store/auth";
 
-export type ThrottleScope = "ingest" | "login";
 export const THROTTLE_SCOPES: readonly ThrottleScope[] = ["ingest", "login"];
 
 export interface ThrottleRule {

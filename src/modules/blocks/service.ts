@@ -4,22 +4,11 @@
  * `user|address`). Lifting one is audited; the banner, `/system`, the API and the CLI all come
  * through here.
  */
+
+import type { Block, ThrottleScope } from "../../domain/attention";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../services";
-import { THROTTLE_SCOPES, type ThrottleScope } from "../auth/throttle";
-
-export interface Block {
-  scope: ThrottleScope;
-  key: string;
-  /** The address the block is for (the key of an ingest block, the part after `|` of a login's). */
-  address: string;
-  /** The admin whose login is blocked (login blocks only). */
-  username: string | null;
-  /** Wrong passwords counted since `since`. */
-  failures: number;
-  since: Date;
-  until: Date;
-}
+import { THROTTLE_SCOPES } from "../auth/throttle";
 
 type Deps = Pick<Services, "store" | "clock">;
 

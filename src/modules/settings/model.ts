@@ -2,11 +2,11 @@
 import { Type } from "@sinclair/typebox";
 import { CURRENCY_PATTERN, PRICE_RANGE, PRICED_PROVIDERS } from "../../domain/cost";
 import { FALLBACK_MIN_SECONDS_RANGE } from "../../domain/fallback";
+import { MIN_INGEST_PASSWORD } from "../../domain/passwords";
 import { PROVIDER_IDS } from "../../providers/types";
 
 /** Providers that take an API key (the local provider needs none). */
 export const KEYED_PROVIDERS = ["gemini", "turbotext", "openai"] as const;
-export const MIN_INGEST_PASSWORD = 6;
 
 export const RANGES = {
   sync_response_seconds: { minimum: 10, maximum: 60 },

@@ -15,7 +15,8 @@ import {
   SystemPage,
 } from "../../../templates/pages/ops";
 import type { View } from "../../../templates/view";
-import { changeAdminPassword, MIN_ADMIN_PASSWORD } from "../../accounts";
+import { changeAdminPassword } from "../../accounts";
+import { MIN_ADMIN_PASSWORD } from "../../domain/passwords";
 import { clientAddress } from "../../lib/client";
 import { AppError } from "../../lib/errors";
 import { describeUserAgent, nameUserAgent } from "../../lib/user-agent";

@@ -4,7 +4,7 @@
  * settings, recent results, refusals and recent jobs. Each card's template is in this folder and
  * takes only its part of the page's model.
  */
-import type { SlotAttention } from "../../../src/modules/attention/service";
+import type { SlotAttention } from "../../../src/domain/attention";
 import { refusalText, SlotTrouble } from "../../attention";
 import {
   Alert,
