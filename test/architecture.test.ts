@@ -188,6 +188,18 @@ describe("architecture", () => {
     expect(offenders).toEqual([]);
   });
 
+  test("templates read plain view models: nothing from src/modules", () => {
+    const offenders: string[] = [];
+    for (const [file, edges] of graph) {
+      const rel = relative(ROOT, file);
+      if (!rel.startsWith("templates/")) continue;
+      for (const e of edges) {
+        if (e.file && relative(ROOT, e.file).startsWith("src/modules/")) offenders.push(`${rel} → ${e.spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
   test("each table is queried from one store file", () => {
     const tables = schemaTables();
     expect(tables.length).toBeGreaterThan(15);
