@@ -5,7 +5,7 @@
  * same wall clock) split the added time into phases — the profile behind a miss.
  */
 import postgres from "postgres";
-import { type BenchServer, ingest } from "./env";
+import { type BenchServer, boothForm, ingest } from "./env";
 import { geminiBody } from "./fake-gemini";
 import { median, percentile } from "./lib";
 
@@ -72,6 +72,55 @@ export async function measureAddedLatency(
     }),
   );
   run.phases = await jobPhases(server.env.DATABASE_URL!, run.jobIds, starts, answers);
+  return run;
+}
+
+export interface OneAtATimeRun {
+  echo: number[];
+  ingest: number[];
+  failures: Record<string, number>;
+  phases: Record<string, number[]>;
+}
+
+/**
+ * Issue 24's measure of added latency: one booth at a time, a 200 KB photo, a provider that answers
+ * at once (local passthrough), against the bare multipart echo — alternating, so both see the same
+ * machine. What is left is the server's own cost per booth: parse, checks, storage, queue, answer.
+ */
+export async function measureOneAtATime(
+  server: BenchServer,
+  echoUrl: string,
+  slotId: string,
+  photo: Uint8Array,
+  n: number,
+): Promise<OneAtATimeRun> {
+  const echo = async () => {
+    const t0 = performance.now();
+    const res = await fetch(echoUrl, { method: "POST", body: boothForm(photo) });
+    await res.arrayBuffer();
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 5; i++) {
+    await echo();
+    await ingest(server, slotId, photo);
+  }
+  const run: OneAtATimeRun = { echo: [], ingest: [], failures: {}, phases: {} };
+  const ids: string[] = [];
+  const starts = new Map<string, number>();
+  const answers = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    run.echo.push(await echo());
+    const r = await ingest(server, slotId, photo);
+    if (r.status !== 200 || !r.jobId) {
+      run.failures[r.status] = (run.failures[r.status] ?? 0) + 1;
+      continue;
+    }
+    run.ingest.push(r.ms);
+    ids.push(r.jobId);
+    starts.set(r.jobId, r.startedAt);
+    answers.set(r.jobId, r.receivedAt);
+  }
+  run.phases = await jobPhases(server.env.DATABASE_URL!, ids, starts, answers);
   return run;
 }
 
