@@ -92,8 +92,8 @@ export function templatesFor(
 }
 
 /** For providers that read only JPEG/PNG/WebP (HEIC cannot be converted on this server). */
-export async function refuseHeic(ctx: ProviderContext, who: string): Promise<void> {
-  const heic = [await ctx.photo(), ...ctx.templates.map((t) => t.image)].some((i) => i.format === "heic");
+export function refuseHeic(ctx: ProviderContext, who: string): void {
+  const heic = [ctx.photo, ...ctx.templates.map((t) => t.image)].some((i) => i.format === "heic");
   if (heic) {
     throw new ProviderFailure(
       "provider_error",

@@ -317,7 +317,7 @@ export function createGeminiProvider(config: Config): Provider {
         apiVersion,
         httpOptions: baseUrl ? { baseUrl } : undefined,
       });
-      const images = [await ctx.photo(), ...templates.map((t) => t.image)];
+      const images = [ctx.photo, ...templates.map((t) => t.image)];
       const upload = viaFilesApi(images.map((i) => i.bytes.byteLength));
       const uploaded: string[] = [];
       try {

@@ -21,7 +21,7 @@ const schema = (extra: Record<string, ReturnType<typeof Type.Integer | typeof Ty
   Type.Object({ prompt, simulate_delay_ms: delay, ...extra }, { additionalProperties: false });
 
 async function transform(ctx: ProviderContext, build: (img: Bun.Image) => Bun.Image): Promise<ProviderImage> {
-  const photo = await ctx.photo();
+  const { photo } = ctx;
   if (photo.format === "heic") {
     throw new ProviderFailure(
       "provider_error",
@@ -109,7 +109,7 @@ export const localProvider: Provider = {
     }
     switch (ctx.operation) {
       case "passthrough":
-        return ctx.photo();
+        return ctx.photo;
       case "greyscale":
         return transform(ctx, (img) => img.modulate({ saturation: 0 }));
       case "brighten":

@@ -160,15 +160,14 @@ export function createOpenAIProvider(config: Config): Provider {
     spec: SPEC,
     async run(ctx: ProviderContext): Promise<ProviderImage> {
       const op = operationOf(SPEC, ctx);
-      await refuseHeic(ctx, "OpenAI");
+      refuseHeic(ctx, "OpenAI");
       const templates = templatesFor(op, ctx);
       const s = ctx.settings;
-      const photo = await ctx.photo();
       const form = () => {
         const f = new FormData();
         f.append("model", String(s.model));
         f.append("prompt", String(s.prompt));
-        f.append("image[]", file(photo, "photo"));
+        f.append("image[]", file(ctx.photo, "photo"));
         templates.forEach((t, i) => {
           f.append("image[]", file(t.image, `template-${i + 1}-${t.role}`));
         });

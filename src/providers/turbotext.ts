@@ -142,10 +142,10 @@ async function buildRequest(
   ctx: ProviderContext,
 ): Promise<{ method: string; fields: Record<string, string> }> {
   const op = operationOf(SPEC, ctx);
-  await refuseHeic(ctx, "Turbotext");
+  refuseHeic(ctx, "Turbotext");
   const templates = templatesFor(op, ctx);
   const s = ctx.settings;
-  const photoUrl = await ctx.publish(await ctx.photo(), "turbotext_photo");
+  const photoUrl = await ctx.publish(ctx.photo, "turbotext_photo");
   const templateUrl = async (role: string) => {
     const t = templates.find((x) => x.role === role)!;
     return ctx.publish(t.image, `turbotext_${role}`);

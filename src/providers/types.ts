@@ -73,11 +73,7 @@ export interface ProviderContext {
   operation: string;
   /** Validated settings with defaults applied. */
   settings: Record<string, unknown>;
-  /**
-   * The booth's photo, read from storage on the first call (and kept for the job's retries): a
-   * provider that waits before it needs the photo holds no copy meanwhile.
-   */
-  photo(): Promise<ProviderImage>;
+  photo: ProviderImage;
   templates: ProviderTemplate[];
   /** Fires at the job deadline or when the job is cancelled. */
   signal: AbortSignal;

@@ -510,11 +510,10 @@ export class WorkerPool {
         );
       }
       const maxSide = Number(checked.settings.max_input_side ?? DEFAULT_MAX_INPUT_SIDE);
-      const apiKey = provider.spec.needsApiKey
-        ? await this.deps.settings.providerKey(run.provider as ProviderId)
-        : null;
-      let photo: Promise<ProviderImage> | null = null;
-      const readPhoto = () => (photo ??= this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null));
+      const [apiKey, photo] = await Promise.all([
+        provider.spec.needsApiKey ? this.deps.settings.providerKey(run.provider as ProviderId) : null,
+        this.loadInput(job, provider.spec.downscaleInputs ? maxSide : null),
+      ]);
       if (provider.spec.needsApiKey && !apiKey) {
         throw new ProviderFailure(
           "invalid_config",
@@ -541,7 +540,7 @@ export class WorkerPool {
         slotId: job.slotId,
         operation: run.operation,
         settings,
-        photo: readPhoto,
+        photo,
         templates,
         signal: share.signal,
         deadline: until,

@@ -42,10 +42,9 @@ export function gatedProvider(): Gate {
       ],
     },
     async run(ctx: ProviderContext) {
-      const photo = await ctx.photo();
       for (const w of startWaiters.splice(0)) w(ctx.jobId);
       if (!opened) await new Promise<void>((resolve) => openWaiters.push(resolve));
-      return photo;
+      return ctx.photo;
     },
   };
   return {

@@ -62,6 +62,6 @@ export const scriptedProvider: Provider = {
     if (ctx.operation === "broken") throw new ProviderFailure("provider_error", "Upstream answered 500");
     if (!ctx.templates.some((t) => t.role === "style"))
       throw new ProviderFailure("invalid_config", "no style template");
-    return ctx.photo();
+    return ctx.photo;
   },
 };

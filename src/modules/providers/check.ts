@@ -379,7 +379,7 @@ async function edit(
       slotId: "check",
       operation: job.operation,
       settings: checked.settings,
-      photo: async () => photo,
+      photo,
       templates: [],
       signal,
       deadline,
