@@ -114,7 +114,7 @@ describe("the worker pool", () => {
   });
   afterAll(() => app.stop());
 
-  test("sequential booths: one claim per job, no empty claims after each job, one hint per job", async () => {
+  test("sequential booths: each job is inserted leased to an idle loop — no claim statement, no hint", async () => {
     const queue = app.runtime.queue;
     const claimBatch = queue.claimBatch.bind(queue);
     const claims: number[] = [];
@@ -126,13 +126,26 @@ describe("the worker pool", () => {
       return r;
     };
     try {
-      for (let i = 0; i < 6; i++)
-        expect((await postIngest(app, "slot-001", dslrForm(photo))).status).toBe(200);
-      expect(claims.filter((n) => n > 0)).toEqual([1, 1, 1, 1, 1, 1]);
-      // Only the slow safety look (every 2 s) may come back empty in these ~1–2 s.
-      expect(claims.filter((n) => n === 0).length).toBeLessThanOrEqual(1);
-      // The enqueue's own hint; PostgreSQL's echo of its NOTIFY is not another.
-      expect(hints).toBe(6);
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await postIngest(app, "slot-001", dslrForm(photo));
+        expect(res.status).toBe(200);
+        ids.push(res.headers.get("x-job-id")!);
+      }
+      expect(claims.filter((n) => n > 0)).toEqual([]);
+      // Only the slow safety look (every 2 s) may run, and comes back empty, in these ~1–2 s.
+      expect(claims.length).toBeLessThanOrEqual(1);
+      // Nothing was queued for anyone to wake for: no hint, and no NOTIFY echo taken for one.
+      expect(hints).toBe(0);
+      // Each was leased as a claim leases: one attempt, its `dispatched` row right after `received`.
+      for (const id of ids) {
+        const events = await app.sql<{ event: string }[]>`
+          select event from processing_log where job_id = ${id} order by occurred_at, id`;
+        expect(events.slice(0, 2).map((e) => e.event)).toEqual(["received", "dispatched"]);
+        const [row] = await app.sql<{ attempts: number; waited: number }[]>`
+          select attempts, extract(epoch from started_at - created_at)::float as waited from job where id = ${id}`;
+        expect(row).toEqual({ attempts: 1, waited: 0 });
+      }
     } finally {
       queue.claimBatch = claimBatch;
       offQueued();

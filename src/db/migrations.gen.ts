@@ -16,6 +16,7 @@ import m12 from "../../drizzle/0012_enqueue_function.sql" with { type: "text" };
 import m13 from "../../drizzle/0013_slot_notify.sql" with { type: "text" };
 import m14 from "../../drizzle/0014_session_user_agent.sql" with { type: "text" };
 import m15 from "../../drizzle/0015_template_notify.sql" with { type: "text" };
+import m16 from "../../drizzle/0016_enqueue_leased.sql" with { type: "text" };
 import journal from "../../drizzle/meta/_journal.json";
 
 export const migrationJournal = journal;
@@ -36,4 +37,5 @@ export const migrationSql: Record<string, string> = {
   "0013_slot_notify": m13,
   "0014_session_user_agent": m14,
   "0015_template_notify": m15,
+  "0016_enqueue_leased": m16,
 };

@@ -9,6 +9,21 @@ import type { Logger } from "../lib/log";
 import type { JobStore } from "../store/job-store";
 
 type Listener = () => void;
+
+/**
+ * An idle worker loop of this process set aside for a job about to be inserted: the job is inserted
+ * already leased to it (see JobQueue.enqueue), so it needs no claim statement and no wake-up.
+ */
+export interface ReservedLoop {
+  owner: string;
+  /** The job was inserted leased to `owner`: the loop runs it. */
+  take(job: JobRow): void;
+  /** The job was not inserted (the cap, an error): the loop is idle again and its room freed. */
+  cancel(): void;
+}
+
+/** Sets aside an idle loop with room for `provider`, or null (none idle, no room, older work may wait). */
+export type LoopReserver = (provider: string) => Promise<ReservedLoop | null>;
 /** Told that a job is final; `row` is the finalizing statement's own row when it ended in this process. */
 type FinalizedListener = (row: JobRow | null) => void;
 
@@ -24,6 +39,9 @@ export class JobEvents {
   /** Told of every queued hint (the worker pool, observers). */
   private readonly queued = new Set<Listener>();
   private queuedHints = 0;
+  /** Told of every job this process inserted, leased directly or queued (observers, tests). */
+  private readonly enqueued = new Set<(job: JobRow) => void>();
+  private reserver: LoopReserver | null = null;
   /** Jobs this process announced itself, until PostgreSQL echoes their NOTIFY back (see emitRemoteQueued). */
   private readonly announcedHere = new Set<string>();
   private readonly cancelled = new Map<string, Set<Listener>>();
@@ -85,6 +103,30 @@ export class JobEvents {
   onQueued(fn: Listener): () => void {
     this.queued.add(fn);
     return () => this.queued.delete(fn);
+  }
+
+  onEnqueued(fn: (job: JobRow) => void): () => void {
+    this.enqueued.add(fn);
+    return () => this.enqueued.delete(fn);
+  }
+
+  /** This process inserted `job` (pending, or leased to one of its loops). */
+  emitEnqueued(job: JobRow): void {
+    for (const fn of [...this.enqueued]) fn(job);
+  }
+
+  /** The worker pool offers its idle loops for new jobs (null: no longer, it is stopping or draining). */
+  setLoopReserver(fn: LoopReserver | null): void {
+    this.reserver = fn;
+  }
+
+  /**
+   * An idle loop of this process for a new job of `provider`, or null. With wake-ups off (the seed
+   * design's polling, a diagnostic) jobs are always queued and found by the re-read.
+   */
+  reserveLoop(provider: string): Promise<ReservedLoop | null> {
+    if (!this.wakeups || !this.reserver) return Promise.resolve(null);
+    return this.reserver(provider);
   }
 
   /**

@@ -4,6 +4,7 @@
  * temporary media let go — see store/queue/finalize.ts finalizeWith); after its commit the released files are
  * removed, and only then are the waiters woken, so whoever sees a final job sees it clean.
  */
+import { randomUUID } from "node:crypto";
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import { resultExpiresAt } from "../domain/deadlines";
 import { type Clock, sleep, sleepWithin } from "../lib/clock";
@@ -54,11 +55,38 @@ export class JobQueue {
     this.hooks.push(hook);
   }
 
-  /** `also`: log rows written after `received` in the same statement (e.g. `fallback` at ingest). */
+  /**
+   * Inserts a booth's job within the in-flight cap. When this process has an idle worker loop with
+   * room for the job's provider, the job is inserted already leased to it — the claim is part of the
+   * insert: no claim statement, no NOTIFY, no wake-up — and that loop runs it; otherwise it is
+   * queued `pending` and hinted. `also`: log rows written after `received` in the same statement
+   * (e.g. `fallback` at ingest).
+   */
   async enqueue(
     values: NewJobRow,
     cap: number,
     also: Omit<LogEntry, "jobId" | "slotId" | "at">[] = [],
+  ): Promise<InsertOutcome> {
+    const runsOn = values.fallbackUsed && values.fallback ? values.fallback : values;
+    const loop = await this.events.reserveLoop(runsOn.provider);
+    try {
+      const outcome = await this.insert(values, cap, also, loop?.owner ?? null);
+      if (outcome.kind === "inserted" && loop) loop.take(outcome.job);
+      else loop?.cancel();
+      if (outcome.kind === "inserted") this.events.emitEnqueued(outcome.job);
+      return outcome;
+    } catch (err) {
+      loop?.cancel();
+      throw err;
+    }
+  }
+
+  /** The insert of `enqueue`: `pending`, or leased to `owner` (a loop of this process) when given. */
+  private async insert(
+    values: NewJobRow,
+    cap: number,
+    also: Omit<LogEntry, "jobId" | "slotId" | "at">[],
+    owner: string | null,
   ): Promise<InsertOutcome> {
     const liveSince = new Date(this.clock.now().getTime() - this.leaseTtlMs);
     const now = this.clock.now();
@@ -79,10 +107,33 @@ export class JobQueue {
         ...(values.rerunOf ? { rerun_of: values.rerunOf } : {}),
       },
     };
-    const insert = () => this.jobs.insertJobWithinCap(values, cap, liveSince, [received, ...more]);
+    const rows = [received, ...more];
+    let row = values;
+    if (owner) {
+      // Leased as a claim leases (claimJobs): the same columns and `dispatched` row, no wait.
+      const runsOn = values.fallbackUsed && values.fallback ? values.fallback : values;
+      row = {
+        ...values,
+        status: "processing",
+        startedAt: values.createdAt ?? now,
+        attempts: 1,
+        leaseOwner: owner,
+        leaseToken: randomUUID(),
+        heartbeatAt: now,
+      };
+      rows.push({
+        jobId: values.id as string,
+        slotId: values.slotId,
+        event: "dispatched",
+        at: now,
+        details: { owner, provider: runsOn.provider, operation: runsOn.operation, attempt: 1, queue_wait_ms: 0 },
+      });
+    }
+    const insert = () => this.jobs.insertJobWithinCap(row, cap, liveSince, rows);
     // A connection that closed under the insert (a pooled one that died while idle): again on a
     // fresh one — unless the attempt did commit, in which case its row is there under the same id.
-    const notQueued = this.events.queuingHere(values.id as string);
+    // A leased job is announced to no one (its loop has it), so there is no echo to expect.
+    const notQueued = owner ? () => {} : this.events.queuingHere(values.id as string);
     let outcome: Awaited<ReturnType<typeof insert>>;
     try {
       outcome = await retryOnLostConnection(insert, async () => {
@@ -93,7 +144,7 @@ export class JobQueue {
       notQueued();
       throw err;
     }
-    if (outcome.kind === "inserted") this.events.emitQueued();
+    if (outcome.kind === "inserted" && !owner) this.events.emitQueued();
     else notQueued();
     return outcome;
   }

@@ -23,7 +23,7 @@ import {
   type ProviderId,
   type ProviderImage,
 } from "../providers/types";
-import type { JobEvents } from "../queue/events";
+import type { JobEvents, ReservedLoop } from "../queue/events";
 import { type JobQueue, OVERDUE_GRACE_MS } from "../queue/index";
 import type { QuotaService } from "../quota/service";
 import type { SettingsService } from "../settings/service";
@@ -143,6 +143,7 @@ export class WorkerPool {
   start(): void {
     const { events } = this.deps;
     this.offQueued = events.onQueued(() => this.wake());
+    events.setLoopReserver((provider) => this.reserveLoop(provider));
     this.safetyTimer = setInterval(() => this.wake(), events.wakeups ? SAFETY_CLAIM_MS : 1000);
     this.safetyTimer.unref?.();
     for (let i = 0; i < this.count; i++) this.loops.push(this.loop(`${this.deps.instanceId}/${i + 1}`));
@@ -190,6 +191,7 @@ export class WorkerPool {
    */
   drain(): void {
     this.drainingFor = this.deps.instanceId;
+    this.deps.events.setLoopReserver(null);
     this.wake();
   }
 
@@ -200,6 +202,7 @@ export class WorkerPool {
    */
   async stop(graceMs = 0): Promise<void> {
     this.stopping.abort();
+    this.deps.events.setLoopReserver(null);
     this.offQueued?.();
     if (this.safetyTimer) clearInterval(this.safetyTimer);
     for (const l of this.idle.splice(0)) l.give(null);
@@ -243,6 +246,42 @@ export class WorkerPool {
         if (this.full.has(runsOn.provider)) this.wake();
       }
     }
+  }
+
+  /**
+   * An idle loop for a new job of `provider`, which this process is about to insert leased to it
+   * (JobQueue.enqueue): only when nothing older may be waiting for it — no claim in flight, no hint
+   * unanswered, no job of this provider left in the queue by the last claim for want of room (a new
+   * job must not take the place they wait for) — and the provider has room (its limit, and fetch's
+   * for network providers). The room is counted at once; `cancel` gives it back.
+   */
+  private async reserveLoop(provider: string): Promise<ReservedLoop | null> {
+    const limits: Record<string, number> = (await this.deps.settings.current()).providerConcurrency;
+    if (this.claiming || this.mayHaveWork || !this.idle.length || this.stopping.signal.aborted) return null;
+    if (this.full.has(provider)) return null;
+    const running = this.running.get(provider) ?? 0;
+    const limit = limits[provider];
+    if (limit !== undefined && running >= limit) return null;
+    const sharedBy = this.fetchProviders();
+    if (sharedBy.includes(provider)) {
+      let fetchCalls = 0;
+      for (const id of sharedBy) fetchCalls += this.running.get(id) ?? 0;
+      if (fetchCalls >= MAX_PROVIDER_CALLS) return null;
+    }
+    const loop = this.idle.shift()!;
+    this.running.set(provider, running + 1);
+    return {
+      owner: loop.owner,
+      take: (job) => loop.give(job),
+      cancel: () => {
+        this.running.set(provider, (this.running.get(provider) ?? 1) - 1);
+        if (this.stopping.signal.aborted) loop.give(null);
+        else {
+          this.idle.unshift(loop);
+          if (this.full.has(provider)) this.wake();
+        }
+      },
+    };
   }
 
   /** Something may be claimable: the idle loops look (one statement for all of them). */
@@ -462,9 +501,12 @@ export class WorkerPool {
 
   /** The job now runs on another provider: it counts against that one's concurrency limit. */
   private moveRunning(runsOn: { provider: string }, to: string): void {
-    this.running.set(runsOn.provider, (this.running.get(runsOn.provider) ?? 1) - 1);
+    const from = runsOn.provider;
+    this.running.set(from, (this.running.get(from) ?? 1) - 1);
     this.running.set(to, (this.running.get(to) ?? 0) + 1);
     runsOn.provider = to;
+    // The primary the job left has a place again for a job the last claim left out for want of one.
+    if (this.full.has(from)) this.wake();
   }
 
   /**

@@ -178,13 +178,13 @@ export async function json(
 }
 
 /**
- * Resolves when the product announces its next queued job — the in-process hint the workers wake
- * on — after calling `fn` right there, before any worker has claimed the job. A test that moves
- * the ManualClock in `fn` sees the job created at the old time and run at the new one.
+ * Resolves when this process has inserted its next job (queued, or leased to an idle loop), after
+ * calling `fn` right there, before any worker has started on it. A test that moves the ManualClock
+ * in `fn` sees the job created at the old time and run at the new one.
  */
 export function whenQueued(app: TestApp, fn: () => void = () => {}): Promise<void> {
   return new Promise((resolve) => {
-    const off = app.runtime.events.onQueued(() => {
+    const off = app.runtime.events.onEnqueued(() => {
       off();
       fn();
       resolve();

@@ -1,6 +1,7 @@
 /**
- * Enqueue: a pending job inserted within the global in-flight cap, its first log rows and its
- * NOTIFY in the same statement; and a log row appended on its own.
+ * Enqueue: a job inserted within the global in-flight cap — pending, or leased to an idle loop of the
+ * inserting process — with its first log rows and (when pending) its NOTIFY in the same statement;
+ * and a log row appended on its own.
  */
 import type { Sql } from "../../db/client";
 import type { JobRow, NewJobRow } from "../../db/schema";
@@ -18,8 +19,9 @@ export type InsertOutcome = { kind: "inserted"; job: JobRow } | { kind: "busy"; 
 export const CAP_LOCK_FREE_MARGIN = 64;
 
 /**
- * Inserts a pending job — and its first log rows, when given — unless the global in-flight cap is
- * reached. A processing row whose lease heartbeat is older than `liveSince` belongs to a dead
+ * Inserts a job — pending, or already leased to a worker loop of the calling process — and its
+ * first log rows, when given, unless the global in-flight cap is reached. A pending job is announced
+ * (NOTIFY); a leased one needs no one woken. A processing row whose lease heartbeat is older than `liveSince` belongs to a dead
  * worker: it is about to be re-queued and must not keep booths out meanwhile, so it is not counted.
  * Far below the cap (CAP_LOCK_FREE_MARGIN) count and insert are one statement; near it they run
  * under a transaction-scoped advisory lock inside one function call, so concurrent ingests cannot
@@ -47,8 +49,9 @@ export async function insertJobWithinCap(
 let lastCounted = 0;
 
 /**
- * Count and insert under the enqueue lock, in one call of `photochanger_enqueue_locked` (migration
- * 0012): one round trip, one commit, and the count sees every insert committed before the lock.
+ * Count and insert under the enqueue lock, in one call of `photochanger_enqueue_locked` (migrations
+ * 0012 and 0016): one round trip, one commit, and the count sees every insert committed before the
+ * lock.
  */
 async function insertLocked(
   sql: Sql,
@@ -108,7 +111,7 @@ async function countAndInsert(
         as e(event text, at timestamptz, details jsonb)
     )
     select counted.n as counted_n, inserted.*,
-      case when inserted.id is null then null else pg_notify(${CHANNEL_JOB_NEW}, inserted.id::text) end
+      case when inserted.status = 'pending' then pg_notify(${CHANNEL_JOB_NEW}, inserted.id::text) end
     from counted left join inserted on true`;
   const row = rows[0] as Record<string, unknown>;
   if (row.id == null) return { kind: "busy", inFlight: row.counted_n as number };
