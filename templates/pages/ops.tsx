@@ -1,3 +1,4 @@
+import type { Block } from "../../src/domain/attention";
 /** @jsxImportSource @kitajs/html */
 /** The pages operators expect besides the daily ones: system health, the audit log, their own account. */
 
@@ -49,7 +50,7 @@ export interface SystemModel {
   }[];
   notify: { webhook: boolean; telegram: boolean };
   /** Addresses blocked for wrong passwords now (booth and admin logins). */
-  blocks: BlockView[];
+  blocks: Block[];
   /** The last notifications sent, newest first. */
   notifications: NotificationView[];
 }
@@ -111,16 +112,6 @@ export function NotificationHistory({
   );
 }
 
-export interface BlockView {
-  scope: string;
-  key: string;
-  address: string;
-  username: string | null;
-  failures: number;
-  since: Date;
-  until: Date;
-}
-
 /** `/system`'s list of blocks after wrong passwords, each with its unblock button. */
 export function BlocksCard({
   v,
@@ -128,7 +119,7 @@ export function BlocksCard({
   message,
 }: {
   v: View;
-  blocks: BlockView[];
+  blocks: Block[];
   message?: { kind: "success" | "warn"; text: string };
 }): JSX.Element {
   const s = v.t.system;
