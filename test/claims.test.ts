@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { JobRow } from "../src/db/schema";
 import { ManualClock } from "../src/lib/clock";
-import { dslrForm, postIngest, startTestApp, type TestApp } from "./helpers/app";
+import { dslrForm, eventually, postIngest, startTestApp, type TestApp } from "./helpers/app";
 import { makeJpeg } from "./helpers/images";
 
 describe("the claim statement", () => {
@@ -149,6 +149,36 @@ describe("the worker pool", () => {
     } finally {
       queue.claimBatch = claimBatch;
       offQueued();
+    }
+  });
+
+  test("a job queued for want of room is not overtaken by a newer one when room frees without a claim", async () => {
+    await app.configureSlot("slot-002", {
+      provider: "local",
+      operation: "passthrough",
+      settings: { simulate_delay_ms: 1500 },
+    });
+    await app.setSetting("provider_concurrency", { local: 1 });
+    const countOf = async (status: string) => {
+      const [r] = await app.sql<{ n: number }[]>`
+        select count(*)::int as n from job where slot_id = 'slot-002' and status = ${status}`;
+      return r!.n;
+    };
+    try {
+      const first = postIngest(app, "slot-002", dslrForm(photo));
+      await eventually(async () => (await countOf("processing")) === 1);
+      const second = postIngest(app, "slot-002", dslrForm(photo));
+      await eventually(async () => (await countOf("pending")) === 1);
+      // Room for one more, announced to no loop: the next booth's job must queue behind the second.
+      await app.setSetting("provider_concurrency", { local: 2 });
+      const third = postIngest(app, "slot-002", dslrForm(photo));
+      for (const res of await Promise.all([first, second, third])) expect(res.status).toBe(200);
+      const rows = await app.sql<{ started_at: Date }[]>`
+        select started_at from job where slot_id = 'slot-002' order by created_at`;
+      expect(rows).toHaveLength(3);
+      expect(rows[1]!.started_at.getTime()).toBeLessThanOrEqual(rows[2]!.started_at.getTime());
+    } finally {
+      await app.setSetting("provider_concurrency", { local: 8 });
     }
   });
 });
