@@ -126,7 +126,13 @@ export class JobQueue {
         slotId: values.slotId,
         event: "dispatched",
         at: now,
-        details: { owner, provider: runsOn.provider, operation: runsOn.operation, attempt: 1, queue_wait_ms: 0 },
+        details: {
+          owner,
+          provider: runsOn.provider,
+          operation: runsOn.operation,
+          attempt: 1,
+          queue_wait_ms: 0,
+        },
       });
     }
     const insert = () => this.jobs.insertJobWithinCap(row, cap, liveSince, rows);
