@@ -4,9 +4,7 @@
  * commits of the server's database (`pg_stat_database.xact_commit`, flushed by each backend within
  * PostgreSQL's 10 s idle interval, hence the settling waits). Each window is followed by an idle
  * window of the same length whose work (heartbeats of the instance registry, sweepers, the
- * /metrics read itself) is subtracted, so what is left is the booths' own work. A window that
- * follows another's idle window on the same server starts from that one's closing reading instead
- * of settling again (the idle window ends as settled as a settling wait would).
+ * /metrics read itself) is subtracted, so what is left is the booths' own work.
  */
 import postgres from "postgres";
 import { type BenchServer, ingest } from "./env";
@@ -14,12 +12,6 @@ import { sleep } from "./lib";
 
 /** PostgreSQL flushes an idle backend's counters within 10 s (PGSTAT_IDLE_INTERVAL). */
 const STATS_SETTLE_MS = 11_000;
-
-/** The server's statement count and its database's commits at one moment. */
-export interface Reading {
-  statements: number;
-  commits: number;
-}
 
 export interface DbWork {
   jobs: number;
@@ -29,8 +21,6 @@ export interface DbWork {
   /** The same window's idle work, subtracted above (per second). */
   idleStatementsPerSecond: number;
   idleCommitsPerSecond: number;
-  /** The counters at the end of the idle window: where a next window on this server may start. */
-  end: Reading;
 }
 
 async function statementsOf(server: BenchServer): Promise<number> {
@@ -48,29 +38,20 @@ async function commitsOf(admin: postgres.Sql, database: string): Promise<number>
 
 /**
  * Runs `work` (the booths) inside a measured window, then an idle window of the same length, and
- * returns the window's statements and commits less the idle ones. `since`: the closing reading of
- * the window just before on this server, with nothing run in between (no settling wait then).
+ * returns the window's statements and commits less the idle ones.
  */
 async function measured(
   server: BenchServer,
   work: () => Promise<void>,
-  since: Reading | null,
-): Promise<{
-  statements: number;
-  commits: number;
-  idleStatements: number;
-  idleCommits: number;
-  ms: number;
-  end: Reading;
-}> {
+): Promise<{ statements: number; commits: number; idleStatements: number; idleCommits: number; ms: number }> {
   const url = new URL(server.env.DATABASE_URL!);
   const database = url.pathname.slice(1);
   url.pathname = "/postgres";
   const admin = postgres(url.toString(), { max: 1, onnotice: () => {} });
   try {
-    if (!since) await sleep(STATS_SETTLE_MS);
-    const s0 = since?.statements ?? (await statementsOf(server));
-    const c0 = since?.commits ?? (await commitsOf(admin, database));
+    await sleep(STATS_SETTLE_MS);
+    const s0 = await statementsOf(server);
+    const c0 = await commitsOf(admin, database);
     const t0 = performance.now();
     await work();
     await sleep(STATS_SETTLE_MS);
@@ -86,7 +67,6 @@ async function measured(
       idleStatements: s2 - s1,
       idleCommits: c2 - c1,
       ms,
-      end: { statements: s2, commits: c2 },
     };
   } finally {
     await admin.end({ timeout: 5 });
@@ -101,16 +81,12 @@ export async function measureDbWork(
   n: number,
 ): Promise<DbWork> {
   const statuses: Record<string, number> = {};
-  const m = await measured(
-    server,
-    async () => {
-      for (let i = 0; i < n; i++) {
-        const r = await ingest(server, slotId, photo);
-        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-      }
-    },
-    null,
-  );
+  const m = await measured(server, async () => {
+    for (let i = 0; i < n; i++) {
+      const r = await ingest(server, slotId, photo);
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    }
+  });
   return {
     jobs: n,
     statuses,
@@ -118,7 +94,6 @@ export async function measureDbWork(
     commitsPerJob: m.commits / n,
     idleStatementsPerSecond: m.idleStatements / (m.ms / 1000),
     idleCommitsPerSecond: m.idleCommits / (m.ms / 1000),
-    end: m.end,
   };
 }
 
@@ -127,7 +102,6 @@ export interface HeldJobWork {
   holdMs: number;
   statements: number;
   commits: number;
-  end: Reading;
 }
 
 /** Row 10: one booth held while its provider works for `ms`; the statements and commits of that job. */
@@ -135,18 +109,13 @@ export async function measureHeldJob(
   server: BenchServer,
   slotId: string,
   photo: Uint8Array,
-  since: Reading | null = null,
 ): Promise<HeldJobWork> {
   let status = 0;
   let holdMs = 0;
-  const m = await measured(
-    server,
-    async () => {
-      const r = await ingest(server, slotId, photo);
-      status = r.status;
-      holdMs = r.ms;
-    },
-    since,
-  );
-  return { status, holdMs, statements: m.statements, commits: m.commits, end: m.end };
+  const m = await measured(server, async () => {
+    const r = await ingest(server, slotId, photo);
+    status = r.status;
+    holdMs = r.ms;
+  });
+  return { status, holdMs, statements: m.statements, commits: m.commits };
 }
