@@ -5,6 +5,19 @@
  * worker (src/worker/pool.ts) and the ingest path only apply them.
  */
 
+/**
+ * What a job runs on now: its fallback once it went there (`fallback_used`), else its own provider
+ * and operation. The claim statement's `runs_on` (store/queue/rows.ts) is the same rule in SQL.
+ */
+export function currentRun(job: {
+  provider: string;
+  operation: string;
+  fallback?: FallbackConfig | null;
+  fallbackUsed?: boolean | null;
+}): { provider: string; operation: string } {
+  return job.fallbackUsed && job.fallback ? job.fallback : job;
+}
+
 /** A slot's second provider, validated like the primary (provider catalogue); null when there is none. */
 export interface FallbackConfig {
   provider: string;

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { FailureReason, JobRow, NewJobRow } from "../db/schema";
 import { resultExpiresAt } from "../domain/deadlines";
+import { currentRun } from "../domain/fallback";
 import { type Clock, sleep, sleepWithin } from "../lib/clock";
 import { isDatabaseUnavailable, retryOnLostConnection } from "../lib/http";
 import type { Logger } from "../lib/log";
@@ -67,8 +68,7 @@ export class JobQueue {
     cap: number,
     also: Omit<LogEntry, "jobId" | "slotId" | "at">[] = [],
   ): Promise<InsertOutcome> {
-    const runsOn = values.fallbackUsed && values.fallback ? values.fallback : values;
-    const loop = await this.events.reserveLoop(runsOn.provider);
+    const loop = await this.events.reserveLoop(currentRun(values).provider);
     try {
       const outcome = await this.insert(values, cap, also, loop?.owner ?? null);
       if (outcome.kind === "inserted" && loop) loop.take(outcome.job);
@@ -111,7 +111,7 @@ export class JobQueue {
     let row = values;
     if (owner) {
       // Leased as a claim leases (claimJobs): the same columns and `dispatched` row, no wait.
-      const runsOn = values.fallbackUsed && values.fallback ? values.fallback : values;
+      const runsOn = currentRun(values);
       row = {
         ...values,
         status: "processing",

@@ -5,7 +5,13 @@
  */
 import { createHash } from "node:crypto";
 import type { JobRow } from "../db/schema";
-import { type FallbackConfig, fallsBack, primaryDeadline, timeForFallback } from "../domain/fallback";
+import {
+  currentRun,
+  type FallbackConfig,
+  fallsBack,
+  primaryDeadline,
+  timeForFallback,
+} from "../domain/fallback";
 import { fillPromptSettings, promptPlaceholders } from "../domain/prompt-fields";
 import type { OutputFormat } from "../domain/slots";
 import { type Clock, wallClockAt } from "../lib/clock";
@@ -235,7 +241,7 @@ export class WorkerPool {
         this.pump();
       });
       if (!job) continue;
-      const runsOn = { provider: runsOnProvider(job) };
+      const runsOn = { provider: currentRun(job).provider };
       try {
         await this.process(job, runsOn);
       } catch (err) {
@@ -354,7 +360,7 @@ export class WorkerPool {
         left.push(l);
         continue;
       }
-      const provider = runsOnProvider(job);
+      const provider = currentRun(job).provider;
       this.running.set(provider, (this.running.get(provider) ?? 0) + 1);
       perProvider[provider] = (perProvider[provider] ?? 0) - 1;
       l.give(job);
@@ -388,7 +394,7 @@ export class WorkerPool {
     const queueWaitMs = job.startedAt!.getTime() - job.createdAt.getTime();
     log.info("job.dispatched", {
       provider: runsOn.provider,
-      operation: job.fallbackUsed ? job.fallback?.operation : job.operation,
+      operation: currentRun(job).operation,
       queue_wait_ms: queueWaitMs,
     });
 
@@ -787,10 +793,6 @@ interface Timing {
 }
 
 /** The provider a job runs on when claimed: its fallback's once it went there, else the primary. */
-function runsOnProvider(job: JobRow): string {
-  return job.fallbackUsed && job.fallback ? job.fallback.provider : job.provider;
-}
-
 /**
  * Why the primary's failure sends the job to its fallback (the reason, as the timeline shows it),
  * or null when it must not: the job's own end (deadline, cancel, lease lost, shutdown), a database
