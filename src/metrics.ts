@@ -68,8 +68,8 @@ export interface GaugeSnapshot {
   syncResponseSeconds: number;
   /** Today's quota use per network provider (src/quota). */
   quotas: { provider: string; usedRatio: number | null }[];
-  /** Statements sent to PostgreSQL since the process started. */
-  dbStatements: number;
+  /** Statements sent to PostgreSQL and transactions ended since the process started. */
+  db: { statements: number; transactions: number };
 }
 
 const CLEANUP_KINDS = ["results", "thumbnails", "photos", "mediaObjects", "orphanFiles"] as const;
@@ -175,7 +175,12 @@ export class Metrics {
     help: "Statements this process has sent to PostgreSQL (plain connections)",
     registers: [this.registry],
   });
-  private dbStatementsSeen = 0;
+  private readonly dbTransactions = new Counter({
+    name: "photochanger_db_transactions_total",
+    help: "Transactions this process has ended on PostgreSQL, committed or rolled back (plain connections)",
+    registers: [this.registry],
+  });
+  private dbSeen = { statements: 0, transactions: 0 };
   private readonly jobsInFlight = new Gauge({
     name: "photochanger_jobs_in_flight",
     help: "Jobs this process's workers are running now",
@@ -294,8 +299,12 @@ export class Metrics {
     this.diskTotal.set(s.disk.total);
     this.lastCleanup.set(s.lastCleanupAt ? s.lastCleanupAt.getTime() / 1000 : 0);
     this.syncResponse.set(s.syncResponseSeconds);
-    this.dbStatements.inc(Math.max(0, s.dbStatements - this.dbStatementsSeen));
-    this.dbStatementsSeen = Math.max(this.dbStatementsSeen, s.dbStatements);
+    this.dbStatements.inc(Math.max(0, s.db.statements - this.dbSeen.statements));
+    this.dbTransactions.inc(Math.max(0, s.db.transactions - this.dbSeen.transactions));
+    this.dbSeen = {
+      statements: Math.max(this.dbSeen.statements, s.db.statements),
+      transactions: Math.max(this.dbSeen.transactions, s.db.transactions),
+    };
     for (const q of s.quotas) {
       if (q.usedRatio === null) this.quotaUsed.remove({ provider: q.provider });
       else this.quotaUsed.set({ provider: q.provider }, q.usedRatio);

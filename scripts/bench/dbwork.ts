@@ -1,17 +1,19 @@
 /**
- * Rows 9 and 10 — the database work of a job. The server counts the statements it sends
- * (`photochanger_db_statements_total` on /metrics, one per protocol Sync); PostgreSQL counts the
- * commits of the server's database (`pg_stat_database.xact_commit`, flushed by each backend within
- * PostgreSQL's 10 s idle interval, hence the settling waits). Each window is followed by an idle
- * window of the same length whose work (heartbeats of the instance registry, sweepers, the
- * /metrics read itself) is subtracted, so what is left is the booths' own work.
+ * Rows 9 and 10 — the database work of a job, as the server counts it on /metrics: the statements it
+ * sends (`photochanger_db_statements_total`, one per protocol Sync) and the transactions it ends
+ * (`photochanger_db_transactions_total`, one per ReadyForQuery that says "idle" — what PostgreSQL
+ * counts as xact_commit + xact_rollback, which test/db-work.test.ts holds it to). Both are counted
+ * as they happen, so a window needs no wait for PostgreSQL's own counters, which an idle backend
+ * flushes only within 10 s. Each window is followed by an idle window of the same length whose
+ * work (heartbeats of the instance registry, sweepers, the /metrics read itself) is subtracted, so
+ * what is left is the booths' own work.
  */
-import postgres from "postgres";
-import { type BenchServer, ingest } from "./env";
+import type { BenchServer } from "./env";
+import { ingest } from "./env";
 import { sleep } from "./lib";
 
-/** PostgreSQL flushes an idle backend's counters within 10 s (PGSTAT_IDLE_INTERVAL). */
-const STATS_SETTLE_MS = 11_000;
+/** A job's work after its booth is answered (its thumbnail, its step log) is done within this. */
+const TRAILING_WORK_MS = 1_000;
 
 export interface DbWork {
   jobs: number;
@@ -23,17 +25,22 @@ export interface DbWork {
   idleCommitsPerSecond: number;
 }
 
-async function statementsOf(server: BenchServer): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const m = /^photochanger_db_statements_total (\d+)/m.exec(text);
-  if (!m) throw new Error("/metrics has no photochanger_db_statements_total");
-  return Number(m[1]);
+interface Counts {
+  statements: number;
+  commits: number;
 }
 
-async function commitsOf(admin: postgres.Sql, database: string): Promise<number> {
-  const [row] = await admin<{ n: string }[]>`
-    select (xact_commit + xact_rollback)::text as n from pg_stat_database where datname = ${database}`;
-  return Number(row?.n ?? Number.NaN);
+async function countsOf(server: BenchServer): Promise<Counts> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const read = (name: string) => {
+    const m = new RegExp(`^${name} (\\d+)`, "m").exec(text);
+    if (!m) throw new Error(`/metrics has no ${name}`);
+    return Number(m[1]);
+  };
+  return {
+    statements: read("photochanger_db_statements_total"),
+    commits: read("photochanger_db_transactions_total"),
+  };
 }
 
 /**
@@ -44,33 +51,21 @@ async function measured(
   server: BenchServer,
   work: () => Promise<void>,
 ): Promise<{ statements: number; commits: number; idleStatements: number; idleCommits: number; ms: number }> {
-  const url = new URL(server.env.DATABASE_URL!);
-  const database = url.pathname.slice(1);
-  url.pathname = "/postgres";
-  const admin = postgres(url.toString(), { max: 1, onnotice: () => {} });
-  try {
-    await sleep(STATS_SETTLE_MS);
-    const s0 = await statementsOf(server);
-    const c0 = await commitsOf(admin, database);
-    const t0 = performance.now();
-    await work();
-    await sleep(STATS_SETTLE_MS);
-    const s1 = await statementsOf(server);
-    const c1 = await commitsOf(admin, database);
-    const ms = performance.now() - t0;
-    await sleep(ms);
-    const s2 = await statementsOf(server);
-    const c2 = await commitsOf(admin, database);
-    return {
-      statements: s1 - s0 - (s2 - s1),
-      commits: c1 - c0 - (c2 - c1),
-      idleStatements: s2 - s1,
-      idleCommits: c2 - c1,
-      ms,
-    };
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
+  const c0 = await countsOf(server);
+  const t0 = performance.now();
+  await work();
+  await sleep(TRAILING_WORK_MS);
+  const c1 = await countsOf(server);
+  const ms = performance.now() - t0;
+  await sleep(ms);
+  const c2 = await countsOf(server);
+  return {
+    statements: c1.statements - c0.statements - (c2.statements - c1.statements),
+    commits: c1.commits - c0.commits - (c2.commits - c1.commits),
+    idleStatements: c2.statements - c1.statements,
+    idleCommits: c2.commits - c1.commits,
+    ms,
+  };
 }
 
 /** Row 9: `n` booths one after the other; statements and commits per job. */
@@ -104,18 +99,25 @@ export interface HeldJobWork {
   commits: number;
 }
 
-/** Row 10: one booth held while its provider works for `ms`; the statements and commits of that job. */
+/**
+ * Row 10: one booth held while its provider works; the statements and commits of that job. The
+ * window lasts `windowMs` at least, so a job answered at once is measured against the same length of
+ * background work as a held one.
+ */
 export async function measureHeldJob(
   server: BenchServer,
   slotId: string,
   photo: Uint8Array,
+  windowMs = 0,
 ): Promise<HeldJobWork> {
   let status = 0;
   let holdMs = 0;
   const m = await measured(server, async () => {
+    const t0 = performance.now();
     const r = await ingest(server, slotId, photo);
     status = r.status;
     holdMs = r.ms;
+    await sleep(windowMs - (performance.now() - t0));
   });
   return { status, holdMs, statements: m.statements, commits: m.commits };
 }

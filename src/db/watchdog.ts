@@ -23,19 +23,37 @@ interface Watched {
   /** The server has answered on this connection at least once (a working connection went silent). */
   answered: boolean;
   onStall: (established: boolean) => void;
+  /** Reads the server's message frames as they arrive; returns the transactions they ended. */
+  frames: (chunk: Uint8Array) => number;
 }
 
 const watched = new Set<Watched>();
-/** Statements sent on watched connections since the process started (see `statementsSent`). */
+/** Statements sent and transactions ended on watched connections since the process started. */
 let statements = 0;
+let transactions = 0;
+
+/** The database work this process has done (see `databaseWork`). */
+export interface DatabaseWork {
+  /**
+   * Statements sent to PostgreSQL: one per Sync message of the extended protocol, which postgres.js
+   * ends every query with (a simple-protocol BEGIN or COMMIT is not one).
+   */
+  statements: number;
+  /**
+   * Transactions ended, committed or rolled back: each ReadyForQuery that says "idle", the one that
+   * ends a connection's startup included (a backend reads its catalogs in a transaction of its own
+   * as it starts) — what PostgreSQL counts as xact_commit + xact_rollback, read as it happens rather
+   * than when a backend flushes its counters (up to 10 s later).
+   */
+  transactions: number;
+}
 
 /**
- * Statements this process has sent to PostgreSQL (plain connections; TLS ones are not watched):
- * one per Sync message of the extended protocol, which postgres.js ends every query with. The
- * benchmark reads it (via /metrics) to count a job's database work.
+ * What this process has asked of PostgreSQL on its plain connections (TLS ones are not watched).
+ * /metrics shows it; the benchmark reads it to count a job's database work.
  */
-export function statementsSent(): number {
-  return statements;
+export function databaseWork(): DatabaseWork {
+  return { statements, transactions };
 }
 
 const SYNC = 0x53;
@@ -50,6 +68,42 @@ function syncsIn(b: Uint8Array): number {
   }
   return n;
 }
+const READY_FOR_QUERY = 0x5a;
+const IDLE = 0x49;
+
+/**
+ * A reader of the server's messages (a type byte, a 4-byte length, the body), split across chunks
+ * as TCP delivers them, which counts the ReadyForQuery messages that end a transaction. Bodies are
+ * skipped by their length, so a chunk costs one step per message, not per byte.
+ */
+function frameReader(): (chunk: Uint8Array) => number {
+  const head = new Uint8Array(6);
+  let have = 0;
+  let skip = 0;
+  return (b) => {
+    let ended = 0;
+    for (let i = 0; i < b.length; ) {
+      if (skip > 0) {
+        const n = Math.min(skip, b.length - i);
+        skip -= n;
+        i += n;
+        continue;
+      }
+      head[have++] = b[i++]!;
+      if (have < 5) continue;
+      const len = ((head[1]! << 24) | (head[2]! << 16) | (head[3]! << 8) | head[4]!) >>> 0;
+      if (head[0] === READY_FOR_QUERY && len === 5) {
+        if (have < 6) continue;
+        if (head[5] === IDLE) ended++;
+      } else {
+        skip = len - 4;
+      }
+      have = 0;
+    }
+    return ended;
+  };
+}
+
 let checker: ReturnType<typeof setInterval> | null = null;
 let lastCheckAt = 0;
 
@@ -101,6 +155,7 @@ export function watchReplies(
     heardAt: performance.now(),
     answered: false,
     onStall,
+    frames: frameReader(),
   };
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   (socket as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
@@ -109,7 +164,8 @@ export function watchReplies(
     if (w.answered && args[0] instanceof Uint8Array) statements += syncsIn(args[0]);
     return write(...args);
   };
-  socket.on("data", () => {
+  socket.on("data", (chunk: Uint8Array) => {
+    transactions += w.frames(chunk);
     w.owedSince = null;
     w.heardAt = performance.now();
     w.answered = true;

@@ -9,7 +9,7 @@
 
 import { connectDatabase, type Database } from "../db/client";
 import { appliedCount } from "../db/migrate";
-import { statementsSent } from "../db/watchdog";
+import { type DatabaseWork, databaseWork } from "../db/watchdog";
 import { type Clock, systemClock } from "../lib/clock";
 import { type AttentionStore, openAttentionStore } from "./attention";
 import { AttentionAckStore } from "./attention-acks";
@@ -91,9 +91,9 @@ export class Store {
     return this.database.lastLostAt() > this.answeredAt;
   }
 
-  /** Statements this process has sent to PostgreSQL (see src/db/watchdog.ts). */
-  statementsSent(): number {
-    return statementsSent();
+  /** The statements this process has sent to PostgreSQL and the transactions it ended (see src/db/watchdog.ts). */
+  databaseWork(): DatabaseWork {
+    return databaseWork();
   }
 
   /** Opens a connection in each pool (see Database.warm); a database that is down is left to the callers. */

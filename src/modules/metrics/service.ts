@@ -22,6 +22,6 @@ export async function gaugeSnapshot(
     lastCleanupAt: cleanup?.finishedAt ?? null,
     syncResponseSeconds: settings.syncResponseSeconds,
     quotas: quotas.map((q) => ({ provider: q.provider, usedRatio: q.usedRatio })),
-    dbStatements: services.store.statementsSent(),
+    db: services.store.databaseWork(),
   };
 }
