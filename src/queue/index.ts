@@ -96,7 +96,9 @@ export class JobQueue {
       jobId: values.id as string,
       slotId: values.slotId,
       event: "received",
-      at: this.clock.now(),
+      // The same instant as the job's other first rows: a later reading of the clock could put
+      // "received" after the leased job's "dispatched" in the timeline.
+      at: now,
       details: {
         source: values.source,
         provider: values.provider,
