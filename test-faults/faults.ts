@@ -6,7 +6,7 @@
  *
  * Not picked up by plain `bun test` (the file name has no `.test`); run it by path.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, test as bunTest, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import {
@@ -41,7 +41,23 @@ import {
 } from "./harness";
 
 const REPO = join(import.meta.dir, "..");
-const figures: Figures[] = [];
+/** Each scenario's figures, by its number (they finish in any order; the table is in number order). */
+const figures = new Map<number, Figures>();
+const figure = (n: number, f: Figures) => figures.set(n, f);
+
+/**
+ * The scenarios run two at a time (`--max-concurrency=2`, package.json's test:faults): each has its
+ * own database, data dir, server processes and ports, and the two that stop PostgreSQL (2 and 8)
+ * have a PostgreSQL of their own. They start in this order, so that the ones that load both cores
+ * and assert only what happened to the work (1, 4, 9) run beside each other or beside ones that
+ * mostly wait, and the ones with tight time bounds (2, 7, 8, 12) beside light ones.
+ */
+const START_ORDER = [10, 2, 1, 4, 9, 3, 7, 8, 11, 12, 6, 5];
+const scenarios = new Map<number, { title: string; run: () => Promise<void>; timeout: number }>();
+/** Registers a scenario (numbered in its title); the loop at the end of the suite hands them to bun:test. */
+function test(title: string, run: () => Promise<void>, timeout: number): void {
+  scenarios.set(Number(/^(\d+)\./.exec(title)![1]), { title, run, timeout });
+}
 let pg: OwnedPostgres;
 let photo: Uint8Array;
 const suiteStarted = Date.now();
@@ -53,7 +69,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pg?.destroy();
-  if (figures.length) writeReliabilityTable(figures, Math.round((Date.now() - suiteStarted) / 1000));
+  if (figures.size) {
+    const rows = [...figures].sort(([a], [b]) => a - b).map(([, f]) => f);
+    writeReliabilityTable(rows, Math.round((Date.now() - suiteStarted) / 1000));
+  }
 }, 60_000);
 
 /** Polls `check` until it returns a value, or fails after `ms`. */
@@ -132,7 +151,7 @@ describe("faults", () => {
 
       const a = await account(w, load.answers);
       const requeued = a.jobs.filter((j) => j.attempts > 1).length;
-      figures.push({
+      figure(1, {
         fault: "kill -9 of the server under load, restarted at once",
         runs: KILLS,
         jobs: a.jobs.length,
@@ -153,7 +172,8 @@ describe("faults", () => {
   }, 300_000);
 
   test("2. PostgreSQL terminated ×3 and stopped 15 s under load: no 500, results finished during the outage kept, service back within 2 s", async () => {
-    const w = await World.create(pg, "outage");
+    const own = await OwnedPostgres.create();
+    const w = await World.create(own, "outage");
     try {
       await w.slot("slot-001", "greyscale", 2500);
       await w.settings({ sync_response_seconds: 35, max_in_flight_jobs: 64 });
@@ -162,7 +182,7 @@ describe("faults", () => {
       const load = booths(5, () => server.url, "slot-001", photo, stop.signal, 50);
       await Bun.sleep(4000);
       for (let i = 0; i < 3; i++) {
-        await pg.terminateBackends(w.name);
+        await own.terminateBackends(w.name);
         await Bun.sleep(1000);
       }
       await Bun.sleep(1500);
@@ -170,7 +190,7 @@ describe("faults", () => {
       const running = (
         await w.db<{ id: string }[]>`select id::text from job where status = 'processing'`
       ).map((r) => r.id);
-      await pg.stop();
+      await own.stop();
       // New booths arriving while the database is down: each must get a fast 503 with Retry-After.
       const probes: Answer[] = [];
       const outageEnd = Date.now() + 15_000;
@@ -179,7 +199,7 @@ describe("faults", () => {
         await Bun.sleep(1000);
       }
       await Bun.sleep(Math.max(0, outageEnd - Date.now()));
-      await pg.start();
+      await own.start();
       const upAt = Date.now();
       await until("/readyz 200 after the restart", 20_000, async () => {
         const r = await fetch(`${server.url}/readyz`).catch(() => null);
@@ -194,7 +214,7 @@ describe("faults", () => {
       const a = await account(w, load.answers);
       const refusedMs = probes.filter((x) => x.status === 503 && !x.jobId && x.retryAfter).map((x) => x.ms);
       const kept = a.jobs.filter((j) => running.includes(j.id) && j.status === "succeeded").length;
-      figures.push({
+      figure(2, {
         fault: "PostgreSQL: 3 × pg_terminate_backend of every connection, then stopped 15 s",
         runs: 4,
         jobs: a.jobs.length,
@@ -215,6 +235,7 @@ describe("faults", () => {
       expect(resumeMs).toBeLessThan(2000);
     } finally {
       await w.close();
+      await own.destroy();
     }
   }, 150_000);
 
@@ -255,7 +276,7 @@ describe("faults", () => {
       }
       await w.settle(20_000);
       const a = await account(w, all);
-      figures.push({
+      figure(3, {
         fault: "two instances: kill -9, then SIGTERM, of the one running the jobs",
         runs: 2,
         jobs: a.jobs.length,
@@ -330,7 +351,7 @@ describe("faults", () => {
           l.includes('"job.late_result_discarded"') ||
           (l.includes('"job.abandoned"') && l.includes("lease_lost")),
       ).length;
-      figures.push({
+      figure(4, {
         fault: "two processes × 2,000 jobs, one stalled 30 s (SIGSTOP) mid-run",
         runs: 1,
         jobs: a.jobs.length,
@@ -404,7 +425,7 @@ describe("faults", () => {
       const again = await post(server.url, "slot-001", photo);
       expect(again.status).toBe(200);
       const a = await account(w, [before, after, again], (j) => j.id === again.jobId);
-      figures.push({
+      figure(5, {
         fault: "media disk full (80 MB tmpfs filled before, then after acceptance)",
         runs: 2,
         jobs: a.jobs.length,
@@ -442,7 +463,7 @@ describe("faults", () => {
       const exit = await server.proc.exited;
       const drainS = Math.round((Date.now() - stoppedAt) / 1000);
       const a = await account(w, answers);
-      figures.push({
+      figure(6, {
         fault: "SIGTERM with 50 booth requests held",
         runs: 1,
         jobs: a.jobs.length,
@@ -509,7 +530,7 @@ describe("faults", () => {
 
       const a = await account(w, load.answers);
       const slowest = Math.max(...load.answers.map((x) => x.ms));
-      figures.push({
+      figure(7, {
         fault: "every open database connection made silent (not closed) by a TCP proxy, twice",
         runs: 2,
         jobs: a.jobs.length,
@@ -533,7 +554,8 @@ describe("faults", () => {
   }, 150_000);
 
   test("8. PostgreSQL down across the deadline: every held booth gets its 504 with the job id by deadline + 3 s", async () => {
-    const w = await World.create(pg, "downdeadline");
+    const own = await OwnedPostgres.create();
+    const w = await World.create(own, "downdeadline");
     try {
       const syncS = 10;
       // The provider outlasts the deadline, so every booth is still held when PostgreSQL stops.
@@ -546,13 +568,13 @@ describe("faults", () => {
         return r!.n === 8;
       });
       await Bun.sleep(2000);
-      await pg.stop();
+      await own.stop();
       const answers = await held;
-      await pg.start();
+      await own.start();
       await w.settle(30_000);
       const a = await account(w, answers, () => false);
       const slowest = Math.max(...answers.map((x) => x.ms));
-      figures.push({
+      figure(8, {
         fault: "PostgreSQL stopped before the held booths' deadline, down past it",
         runs: 1,
         jobs: a.jobs.length,
@@ -569,8 +591,9 @@ describe("faults", () => {
       expect(a.stuck).toEqual([]);
       expect(a.duplicated).toEqual([]);
     } finally {
-      await pg.ensureUp();
+      await own.ensureUp();
       await w.close();
+      await own.destroy();
     }
   }, 120_000);
 
@@ -608,7 +631,7 @@ describe("faults", () => {
       const [unattended] = await w.db<{ n: number; ok: number }[]>`
         select count(*)::int as n, count(*) filter (where status = 'succeeded')::int as ok
         from job where unattended`;
-      figures.push({
+      figure(9, {
         fault: "kill -9 ×3 with 12 live booths and an in-flight cap of 12",
         runs: KILLS,
         jobs: a.jobs.length,
@@ -675,7 +698,7 @@ describe("faults", () => {
       const rows = await w.db<{ fallback_used: boolean; served_provider: string | null }[]>`
         select fallback_used, served_provider from job`;
       const slowest = Math.max(...b.answers.map((x) => x.ms));
-      figures.push({
+      figure(10, {
         fault: "primary provider (Gemini) answering 503 to every call for the whole event; fallback: local",
         runs: 1,
         jobs: a.jobs.length,
@@ -697,7 +720,7 @@ describe("faults", () => {
     }
   }, 150_000);
 
-  async function bucketOutage(kind: "refused" | "frozen", syncS: number) {
+  async function bucketOutage(n: number, kind: "refused" | "frozen", syncS: number) {
     const w = await World.create(pg, `bucket_${kind}`);
     let bucket: OwnedBucket | null = null;
     try {
@@ -759,7 +782,7 @@ describe("faults", () => {
       const refusals = during.filter((x) => x.status === 503 && !x.jobId);
       const slowest = Math.max(...load.answers.map((x) => x.ms));
       const readyDown = readyz.filter((r) => r.at >= faultAt && r.at < mendAt);
-      figures.push({
+      figure(n, {
         fault:
           kind === "refused"
             ? "media bucket stopped (connections refused) 15 s under load"
@@ -794,12 +817,22 @@ describe("faults", () => {
   }
 
   test("11. the media bucket stopped 15 s under load: no 500, results kept (spooled, then uploaded), fast 503s, /readyz down meanwhile", async () => {
-    await bucketOutage("refused", 20);
+    await bucketOutage(11, "refused", 20);
   }, 200_000);
 
   test("12. the media bucket frozen 15 s under load (T_sync 10 s): every booth answered by its deadline + 3 s, no paid result lost, the spool drained", async () => {
-    await bucketOutage("frozen", 10);
+    await bucketOutage(12, "frozen", 10);
   }, 200_000);
+
+  if ([...scenarios.keys()].sort((a, b) => a - b).join() !== [...START_ORDER].sort((a, b) => a - b).join()) {
+    throw new Error(
+      `START_ORDER names ${START_ORDER.join()}, the scenarios are ${[...scenarios.keys()].join()}`,
+    );
+  }
+  for (const n of START_ORDER) {
+    const s = scenarios.get(n)!;
+    bunTest.concurrent(s.title, s.run, s.timeout);
+  }
 });
 
 /** Replaces the figures table in docs/reliability.md (between its markers) with this run's. */
@@ -809,7 +842,7 @@ function writeReliabilityTable(rows: Figures[], seconds: number): void {
   const end = "<!-- faults:end -->";
   const table = [
     begin,
-    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 12 scenarios reporting.`,
+    `Last full run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, ${rows.length} of 12 scenarios reporting (run two at a time).`,
     "",
     "| fault | runs | jobs | lost | duplicated | stuck | 500s | notes |",
     "|---|---:|---:|---:|---:|---:|---:|---|",
