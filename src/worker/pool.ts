@@ -269,11 +269,7 @@ export class WorkerPool {
     const limit = limits[provider];
     if (limit !== undefined && running >= limit) return null;
     const sharedBy = this.fetchProviders();
-    if (sharedBy.includes(provider)) {
-      let fetchCalls = 0;
-      for (const id of sharedBy) fetchCalls += this.running.get(id) ?? 0;
-      if (fetchCalls >= MAX_PROVIDER_CALLS) return null;
-    }
+    if (sharedBy.includes(provider) && this.callsRunning(sharedBy) >= MAX_PROVIDER_CALLS) return null;
     const loop = this.idle.shift()!;
     this.running.set(provider, running + 1);
     return {
@@ -303,6 +299,13 @@ export class WorkerPool {
       this.claiming = null;
       this.pump();
     });
+  }
+
+  /** The jobs this process runs now on `providers`, together. */
+  private callsRunning(providers: string[]): number {
+    let n = 0;
+    for (const id of providers) n += this.running.get(id) ?? 0;
+    return n;
   }
 
   /** The providers whose calls go through fetch (network services: those that need an API key). */
@@ -335,9 +338,7 @@ export class WorkerPool {
         Object.entries(limits).map(([id, limit]) => [id, Math.max(0, limit - (this.running.get(id) ?? 0))]),
       );
       const sharedBy = this.fetchProviders();
-      let fetchCalls = 0;
-      for (const id of sharedBy) fetchCalls += this.running.get(id) ?? 0;
-      const shared = Math.max(0, MAX_PROVIDER_CALLS - fetchCalls);
+      const shared = Math.max(0, MAX_PROVIDER_CALLS - this.callsRunning(sharedBy));
       if (shared === 0) for (const id of sharedBy) perProvider[id] = 0;
       ({ jobs, locked } = await queue.claimBatch(
         batch.map((l) => l.owner),
