@@ -30,8 +30,11 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Saves a full-page screenshot under test-artifacts/ (gitignored). */
+/**
+ * Saves a full-page screenshot under test-artifacts/ (gitignored), as JPEG: Chromium took 8.5 s of an
+ * every-page test's 30 s to encode its 28 screenshots as PNG, 5.3 s as JPEG.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.jpg`), fullPage: true, quality: 80, type: "jpeg" });
 }
