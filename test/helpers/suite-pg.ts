@@ -12,6 +12,7 @@ import { startEmbeddedPostgres } from "../../src/db/embedded";
 import { runMigrations } from "../../src/db/migrate";
 import { scratchServer } from "../../src/db/scratch";
 import { silentLogger } from "../../src/lib/log";
+import { freePort } from "./cli";
 
 /** One bound for every test (Bun's own 5 s would fail real servers at random). */
 export const TEST_TIMEOUT_MS = 120_000;
@@ -26,13 +27,6 @@ export interface SuitePostgres {
   adminUrl: string;
   template: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
 }
 
 async function server(): Promise<{ adminUrl: string; stop(): Promise<void> }> {
