@@ -8,8 +8,7 @@
  * work (heartbeats of the instance registry, sweepers, the /metrics read itself) is subtracted, so
  * what is left is the booths' own work.
  */
-import type { BenchServer } from "./env";
-import { ingest } from "./env";
+import { type BenchServer, ingest } from "./env";
 import { sleep } from "./lib";
 
 /** A job's work after its booth is answered (its thumbnail, its step log) is done within this. */
