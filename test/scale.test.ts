@@ -126,10 +126,12 @@ describe("the cleaner across instances", () => {
         settled = true;
       });
       // While the lock is held elsewhere the manual run has not started (no row, not settled): it is
-      // seen trying the lock, and trying it again.
+      // seen trying the lock, and trying it again. Only this file's database: the suite's other files
+      // share the PostgreSQL server, and their cleaners try the same lock.
       const tries = () => other<{ pid: number; at: Date }[]>`
         select pid, query_start as at from pg_stat_activity
-        where query like '%pg_try_advisory_lock%' and query_start > ${t0} and pid <> pg_backend_pid()`;
+        where query like '%pg_try_advisory_lock%' and query_start > ${t0} and pid <> pg_backend_pid()
+          and datname = current_database()`;
       const [first] = await eventually(async () => {
         const rows = await tries();
         return rows.length > 0 && rows;

@@ -326,16 +326,34 @@ describe("an operator in the browser", () => {
     await htmxSettled(page);
     expect(await page.textContent('#templates-card [data-role="style"] h3')).toBe("Шаблон стиля");
     await htmxSettled(page);
+    // The operation's change refreshes the form; that refresh is held back until after the save
+    // (an answer that comes late under load): the save aborts it, so it cannot replace the saved
+    // form and its message.
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const refreshUrl = `${app.url}/slots/slot-001/form?**`;
+    await page.route(refreshUrl, async (route) => {
+      await held;
+      await route.continue().catch(() => {});
+    });
+    const refreshSent = page.waitForRequest((r) => r.url().startsWith(`${app.url}/slots/slot-001/form?`));
     await page.selectOption("#f-operation", "greyscale");
-    await page.waitForFunction(
-      () => (document.querySelector("#f-operation") as HTMLSelectElement | null)?.value === "greyscale",
-    );
+    const refresh = await refreshSent;
+    const refreshOutcome = Promise.race([
+      page.waitForEvent("requestfailed", (r) => r === refresh).then(() => "aborted"),
+      page.waitForEvent("requestfinished", (r) => r === refresh).then(() => "answered"),
+    ]);
     expect(await page.isVisible("#slot-form [data-unsaved-marker]")).toBe(true);
     const saved = page.waitForResponse(
       (r) => r.url() === `${app.url}/slots/slot-001` && r.request().method() === "POST",
     );
     await page.click("#slot-form button[type=submit]");
     expect((await saved).status()).toBe(200);
+    release();
+    expect(await refreshOutcome).toBe("aborted");
+    await page.unroute(refreshUrl);
     await page.waitForSelector("#slot-form .alert.success");
     expect(await page.textContent("#slot-form .alert.success")).toContain("Слот сохранён");
     expect(await page.isVisible("#slot-form [data-unsaved-marker]")).toBe(false);

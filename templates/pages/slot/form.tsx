@@ -326,6 +326,9 @@ export function SlotForm({
     "hx-target": "#slot-form",
     "hx-swap": "outerHTML",
     "hx-include": "#slot-form",
+    // a save aborts a refresh still on its way (and a change during a save is not refreshed): the
+    // refreshed form, answering late, would otherwise replace the saved one and its "saved" message
+    "hx-sync": "closest form:abort",
   };
   return (
     <form
