@@ -12,6 +12,7 @@ import { S3MediaStore } from "../src/media/s3";
 import { isStorageUnavailable, MediaUnavailable } from "../src/media/storage";
 import { eventually } from "./helpers/app";
 import { type OwnedBucket, startOwnedBucket } from "./helpers/s3";
+import { SilentProxy } from "./helpers/silent-proxy";
 
 let bucket: OwnedBucket;
 let dataDir: string;
@@ -138,5 +139,51 @@ describe("a bucket that hangs (its process frozen)", () => {
     // The attempts dropped during the freeze reach s3rver after the thaw too (same key, same bytes);
     // s3rver's overwrite on its disk is not atomic, so the object may blink while they land.
     await eventually(async () => (await s.size(key)) === 3000, 10_000);
+  });
+});
+
+describe("a bucket back while the calls it owes never come", () => {
+  test("past the cap of unanswered calls one call goes through, so the bucket is seen back at once", async () => {
+    // The bucket behind a proxy that hangs every connection while it is 'down' and keeps those
+    // connections silent for good (state lost while it hung): the calls dropped then are never
+    // answered, yet the bucket answers new connections.
+    const proxy = await SilentProxy.start({ host: "127.0.0.1", port: Number(new URL(bucket.endpoint).port) });
+    try {
+      const s = new S3MediaStore(
+        { ...bucket.settings, endpoint: `http://127.0.0.1:${proxy.port}` },
+        dataDir,
+        {
+          ...BOUNDS,
+          budgetMs: 400,
+        },
+      );
+      const key = `results/${crypto.randomUUID()}.jpg`;
+      await s.writeAtomic(key, bytes(500));
+      proxy.silence();
+      proxy.silenceNew = true;
+      const MAX = 64;
+      const dropped = await Promise.allSettled(Array.from({ length: MAX + 6 }, () => s.exists(key)));
+      expect(dropped.every((r) => r.status === "rejected")).toBe(true);
+      expect(s.health().unanswered).toBeGreaterThanOrEqual(MAX);
+      // At the cap, calls fail without a socket (tried again within the failing bucket's short
+      // budget) instead of piling up more sockets and photos — all but one, the scout.
+      const timed = async () => {
+        const t0 = performance.now();
+        const err = (await failure(() => s.exists(key))) as MediaUnavailable;
+        return { code: err.code, ms: performance.now() - t0 };
+      };
+      const capped = await Promise.all([timed(), timed(), timed()]);
+      expect(capped.map((c) => c.code).sort()).toEqual(["Timeout", "Unanswered", "Unanswered"]);
+      for (const c of capped) expect(c.ms).toBeLessThan(BOUNDS.suspectTimeoutMs + 200);
+
+      proxy.silenceNew = false;
+      expect(await eventually(async () => s.exists(key).catch(() => false), 10_000)).toBe(true);
+      expect(s.health().failingSince).toBeNull();
+      expect(s.health().unanswered).toBeGreaterThanOrEqual(MAX); // still owed, and no longer in the way
+      expect(await s.exists(key)).toBe(true);
+      await s.probe();
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -14,7 +14,10 @@
  * a few seconds otherwise). While the bucket is failing (no answer since its last failure) a call
  * waits for it only briefly, so booths get a fast 503 instead of a slow one. Calls dropped for
  * lateness still hold their sockets until the bucket answers or the connection dies; past
- * MAX_UNANSWERED of them new calls fail at once rather than pile up (each may hold a photo).
+ * MAX_UNANSWERED of them, while the bucket is failing, new calls fail at once rather than pile up
+ * (each may hold a photo) — all but one at a time, the scout, so that a bucket back is seen at once
+ * even when the calls it owes never come (connections lost while it hung may stay silent for
+ * minutes).
  *
  * These are waits about real elapsed time (the network), so they use the wall clock; a job's
  * deadline is handed over as a wall-clock instant by its caller.
@@ -110,6 +113,8 @@ export class S3MediaStore implements MediaStore {
   private lastError: string | null = null;
   /** Calls whose answer was dropped for lateness and has not come yet. */
   private unanswered = 0;
+  /** A call let through past MAX_UNANSWERED to see whether the bucket answers again is on its way. */
+  private scouting = false;
 
   /** `dataDir` is the local volume reported by diskUsage() (the bucket has no size to report). */
   constructor(
@@ -308,24 +313,35 @@ export class S3MediaStore implements MediaStore {
 
   /** The call, or a Timeout once `ms` pass first (its answer is then dropped when it comes). */
   private bounded<T>(what: string, fn: () => Promise<T>, ms: number): Promise<T> {
-    if (this.unanswered >= MAX_UNANSWERED) {
-      return Promise.reject(
-        new MediaUnavailable("Unanswered", `${this.unanswered} calls to the bucket are still unanswered`),
-      );
+    let scout = false;
+    if (this.unanswered >= MAX_UNANSWERED && this.failingSince !== null) {
+      if (this.scouting) {
+        return Promise.reject(
+          new MediaUnavailable("Unanswered", `${this.unanswered} calls to the bucket are still unanswered`),
+        );
+      }
+      this.scouting = scout = true;
     }
+    const endScout = () => {
+      if (scout) this.scouting = scout = false;
+    };
     const call = (async () => fn())();
     return new Promise<T>((resolve, reject) => {
       let late = false;
       const timer = setTimeout(() => {
         late = true;
         this.unanswered++;
+        endScout();
         reject(
           new MediaUnavailable("Timeout", `the bucket did not answer ${what} within ${Math.round(ms)} ms`),
         );
       }, ms);
       const settle = () => {
         if (late) this.unanswered--;
-        else clearTimeout(timer);
+        else {
+          clearTimeout(timer);
+          endScout();
+        }
         return !late;
       };
       call.then(

@@ -2,7 +2,8 @@
  * A TCP proxy on 127.0.0.1 in front of PostgreSQL that can make every open connection go silent
  * without closing it — what lost NAT or firewall state, a hung pooler or a paused VM look like to
  * the client — while new connections still work. `silence()` affects the connections open at that
- * moment; connections opened later pass bytes as usual.
+ * moment; connections opened later pass bytes as usual, unless `silenceNew` is set: then they are
+ * accepted and silent from the start (a server that hangs), and stay so after it is cleared.
  */
 import net from "node:net";
 
@@ -13,6 +14,9 @@ interface Pair {
 }
 
 export class SilentProxy {
+  /** Connections accepted while this is set never pass a byte. */
+  silenceNew = false;
+
   private constructor(
     private readonly server: net.Server,
     private readonly pairs: Set<Pair>,
@@ -21,9 +25,10 @@ export class SilentProxy {
 
   static async start(target: { host: string; port: number }): Promise<SilentProxy> {
     const pairs = new Set<Pair>();
+    let proxy: SilentProxy | null = null;
     const server = net.createServer((client) => {
       const upstream = net.connect(target.port, target.host);
-      const pair: Pair = { client, upstream, silent: false };
+      const pair: Pair = { client, upstream, silent: proxy?.silenceNew ?? false };
       pairs.add(pair);
       client.on("data", (chunk) => {
         if (!pair.silent) upstream.write(chunk);
@@ -42,7 +47,8 @@ export class SilentProxy {
       upstream.on("error", end);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return new SilentProxy(server, pairs, (server.address() as net.AddressInfo).port);
+    proxy = new SilentProxy(server, pairs, (server.address() as net.AddressInfo).port);
+    return proxy;
   }
 
   /** Rewrites a PostgreSQL URL to go through the proxy. */
