@@ -4,9 +4,9 @@
  * (`photochanger_db_transactions_total`, one per ReadyForQuery that says "idle" — what PostgreSQL
  * counts as xact_commit + xact_rollback, which test/db-work.test.ts holds it to). Both are counted
  * as they happen, so a window needs no wait for PostgreSQL's own counters, which an idle backend
- * flushes only within 10 s. Each window is followed by an idle window of the same length whose
- * work (heartbeats of the instance registry, sweepers, the /metrics read itself) is subtracted, so
- * what is left is the booths' own work.
+ * flushes only within 10 s. An idle window of the same length is measured too and its work
+ * (heartbeats of the instance registry, sweepers, the /metrics read itself) is subtracted, so what
+ * is left is the booths' own work.
  */
 import { type BenchServer, ingest } from "./env";
 import { sleep } from "./lib";
@@ -42,29 +42,23 @@ async function countsOf(server: BenchServer): Promise<Counts> {
   };
 }
 
-/**
- * Runs `work` (the booths) inside a measured window, then an idle window of the same length, and
- * returns the window's statements and commits less the idle ones.
- */
-async function measured(
-  server: BenchServer,
-  work: () => Promise<void>,
-): Promise<{ statements: number; commits: number; idleStatements: number; idleCommits: number; ms: number }> {
+/** The server's statements and commits from just before `work` to its trailing work's end. */
+async function window(server: BenchServer, work: () => Promise<void>): Promise<Counts & { ms: number }> {
   const c0 = await countsOf(server);
   const t0 = performance.now();
   await work();
   await sleep(TRAILING_WORK_MS);
   const c1 = await countsOf(server);
-  const ms = performance.now() - t0;
-  await sleep(ms);
-  const c2 = await countsOf(server);
   return {
-    statements: c1.statements - c0.statements - (c2.statements - c1.statements),
-    commits: c1.commits - c0.commits - (c2.commits - c1.commits),
-    idleStatements: c2.statements - c1.statements,
-    idleCommits: c2.commits - c1.commits,
-    ms,
+    statements: c1.statements - c0.statements,
+    commits: c1.commits - c0.commits,
+    ms: performance.now() - t0,
   };
+}
+
+/** A window of `ms` with no booth: the background work to subtract. */
+function idleWindow(server: BenchServer, ms: number): Promise<Counts & { ms: number }> {
+  return window(server, () => sleep(ms - TRAILING_WORK_MS));
 }
 
 /** Row 9: `n` booths one after the other; statements and commits per job. */
@@ -75,19 +69,20 @@ export async function measureDbWork(
   n: number,
 ): Promise<DbWork> {
   const statuses: Record<string, number> = {};
-  const m = await measured(server, async () => {
+  const w = await window(server, async () => {
     for (let i = 0; i < n; i++) {
       const r = await ingest(server, slotId, photo);
       statuses[r.status] = (statuses[r.status] ?? 0) + 1;
     }
   });
+  const idle = await idleWindow(server, w.ms);
   return {
     jobs: n,
     statuses,
-    statementsPerJob: m.statements / n,
-    commitsPerJob: m.commits / n,
-    idleStatementsPerSecond: m.idleStatements / (m.ms / 1000),
-    idleCommitsPerSecond: m.idleCommits / (m.ms / 1000),
+    statementsPerJob: (w.statements - idle.statements) / n,
+    commitsPerJob: (w.commits - idle.commits) / n,
+    idleStatementsPerSecond: idle.statements / (idle.ms / 1000),
+    idleCommitsPerSecond: idle.commits / (idle.ms / 1000),
   };
 }
 
@@ -99,24 +94,36 @@ export interface HeldJobWork {
 }
 
 /**
- * Row 10: one booth held while its provider works; the statements and commits of that job. The
- * window lasts `windowMs` at least, so a job answered at once is measured against the same length of
- * background work as a held one.
+ * Row 10: one booth held while its provider works, then one answered at once in a window as long,
+ * so both are measured against the same length of background work; one idle window of that length
+ * is subtracted from each.
  */
-export async function measureHeldJob(
+export async function measureHeldJobs(
   server: BenchServer,
-  slotId: string,
+  heldSlot: string,
+  atOnceSlot: string,
   photo: Uint8Array,
-  windowMs = 0,
-): Promise<HeldJobWork> {
-  let status = 0;
-  let holdMs = 0;
-  const m = await measured(server, async () => {
-    const t0 = performance.now();
-    const r = await ingest(server, slotId, photo);
-    status = r.status;
-    holdMs = r.ms;
-    await sleep(windowMs - (performance.now() - t0));
+): Promise<{ held: HeldJobWork; atOnce: HeldJobWork }> {
+  const booth = async (slotId: string, windowMs: number) => {
+    let status = 0;
+    let holdMs = 0;
+    const w = await window(server, async () => {
+      const t0 = performance.now();
+      const r = await ingest(server, slotId, photo);
+      status = r.status;
+      holdMs = r.ms;
+      await sleep(Math.max(0, windowMs - (performance.now() - t0)));
+    });
+    return { status, holdMs, w };
+  };
+  const held = await booth(heldSlot, 0);
+  const atOnce = await booth(atOnceSlot, held.holdMs);
+  const idle = await idleWindow(server, held.w.ms);
+  const work = (b: typeof held): HeldJobWork => ({
+    status: b.status,
+    holdMs: b.holdMs,
+    statements: b.w.statements - idle.statements,
+    commits: b.w.commits - idle.commits,
   });
-  return { status, holdMs, statements: m.statements, commits: m.commits };
+  return { held: work(held), atOnce: work(atOnce) };
 }

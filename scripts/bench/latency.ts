@@ -42,11 +42,14 @@ export async function measureAddedLatency(
     Buffer.from(json.candidates[0]!.content.parts[0]!.inlineData.data, "base64");
     return performance.now() - t0;
   };
-  // Warm both paths (JIT, connections, the provider SDK) before measuring.
-  for (let i = 0; i < 3; i++) {
-    await direct();
-    await ingest(server, slotId, photo);
-  }
+  // Warm both paths (JIT, connections, the provider SDK) before measuring: once on every lane, so
+  // the connections the lanes will use are open too.
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      await direct();
+      await ingest(server, slotId, photo);
+    }),
+  );
   const run: LatencyRun = { direct: [], ingest: [], failures: {}, jobIds: [], phases: {} };
   const starts = new Map<string, number>();
   const answers = new Map<string, number>();
