@@ -8,7 +8,7 @@
  *   bun run bench                 full run (~15 min); writes docs/benchmarks.md
  *                                 (the script lifts the bench process's own fetch limit, so a
  *                                 thousand booths really post at once)
- *   bun run bench -- --quick      short run for CI (< 2 min); prints the table only
+ *   bun run bench -- --quick      short run for CI (about 2 min); prints the table only
  *   … --doc / --no-doc            force writing / not writing docs/benchmarks.md
  *   … --profile                   also profile the server (Bun --cpu-prof-md) for docs (full: on)
  *   … --only 1,2                  run only some rows (development)
@@ -58,7 +58,7 @@ const P = quick
       offRuns: 10,
       loadSeconds: 5,
       heldN: 200,
-      heldLatency: 5000,
+      heldLatency: 3000,
       claimSeconds: 3,
       deadlineN: 20,
       imageRuns: 2,
@@ -67,9 +67,9 @@ const P = quick
       history: 10_000,
       pageRuns: 15,
       dbJobs: 30,
-      waitMs: 5000,
+      waitMs: 3000,
       burstN: 200,
-      burstDelay: 5000,
+      burstDelay: 3000,
       live: 1200,
     }
   : {
