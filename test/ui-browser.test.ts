@@ -326,11 +326,11 @@ describe("an operator in the browser", () => {
     await htmxSettled(page);
     expect(await page.textContent('#templates-card [data-role="style"] h3')).toBe("Шаблон стиля");
     await htmxSettled(page);
-    // The operation's change refreshes the form; that refresh is held back until after the save
-    // (an answer that comes late under load): the save aborts it, so it cannot replace the saved
-    // form and its message.
+    // Each change of the operation refreshes the form. Those refreshes are held back here (answers
+    // that come late under load): a newer one replaces an older one, and the save replaces the last,
+    // so no late answer puts back a changed choice or replaces the saved form and its message.
     let release = () => {};
-    const held = new Promise<void>((r) => {
+    let held = new Promise<void>((r) => {
       release = r;
     });
     const refreshUrl = `${app.url}/slots/slot-001/form?**`;
@@ -338,13 +338,44 @@ describe("an operator in the browser", () => {
       await held;
       await route.continue().catch(() => {});
     });
-    const refreshSent = page.waitForRequest((r) => r.url().startsWith(`${app.url}/slots/slot-001/form?`));
-    await page.selectOption("#f-operation", "greyscale");
-    const refresh = await refreshSent;
-    const refreshOutcome = Promise.race([
-      page.waitForEvent("requestfailed", (r) => r === refresh).then(() => "aborted"),
-      page.waitForEvent("requestfinished", (r) => r === refresh).then(() => "answered"),
-    ]);
+    // What became of each refresh, as the page's htmx saw it (aborted, or answered and swapped in).
+    await page.evaluate(() => {
+      const w = window as unknown as { refreshes: Record<string, string>; formBefore: Element | null };
+      w.refreshes = {};
+      w.formBefore = document.querySelector("#slot-form");
+      const note = (outcome: string) => (e: Event) => {
+        const path = (e as CustomEvent).detail.pathInfo.finalRequestPath as string;
+        if (path.includes("/form?"))
+          w.refreshes[new URLSearchParams(path.split("?")[1]).get("operation")!] = outcome;
+      };
+      document.addEventListener("htmx:sendAbort", note("aborted"));
+      document.addEventListener("htmx:afterOnLoad", note("answered"));
+    });
+    const refreshes = () =>
+      page.evaluate(() => (window as unknown as { refreshes: Record<string, string> }).refreshes);
+    const choose = async (operation: string) => {
+      const sent = page.waitForRequest((r) => r.url().startsWith(`${app.url}/slots/slot-001/form?`));
+      await page.selectOption("#f-operation", operation);
+      await sent;
+    };
+    await choose("greyscale");
+    await choose("brighten");
+    release();
+    await page.waitForFunction(
+      () =>
+        document.querySelector("#slot-form") !== (window as unknown as { formBefore: Element }).formBefore,
+    );
+    await htmxSettled(page);
+    expect(await refreshes()).toEqual({ greyscale: "aborted", brighten: "answered" });
+    expect(await page.inputValue("#f-operation")).toBe("brighten");
+
+    held = new Promise<void>((r) => {
+      release = r;
+    });
+    await page.evaluate(() => {
+      (window as unknown as { refreshes: Record<string, string> }).refreshes = {};
+    });
+    await choose("greyscale");
     expect(await page.isVisible("#slot-form [data-unsaved-marker]")).toBe(true);
     const saved = page.waitForResponse(
       (r) => r.url() === `${app.url}/slots/slot-001` && r.request().method() === "POST",
@@ -352,7 +383,7 @@ describe("an operator in the browser", () => {
     await page.click("#slot-form button[type=submit]");
     expect((await saved).status()).toBe(200);
     release();
-    expect(await refreshOutcome).toBe("aborted");
+    expect((await refreshes()).greyscale).toBe("aborted");
     await page.unroute(refreshUrl);
     await page.waitForSelector("#slot-form .alert.success");
     expect(await page.textContent("#slot-form .alert.success")).toContain("Слот сохранён");

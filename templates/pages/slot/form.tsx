@@ -326,9 +326,10 @@ export function SlotForm({
     "hx-target": "#slot-form",
     "hx-swap": "outerHTML",
     "hx-include": "#slot-form",
-    // a save aborts a refresh still on its way (and a change during a save is not refreshed): the
-    // refreshed form, answering late, would otherwise replace the saved one and its "saved" message
-    "hx-sync": "closest form:abort",
+    // One request at a time on the form, the newest: a refresh replaces one still on its way (else
+    // the older answer, coming last, puts back a choice already changed), and a save replaces it too
+    // (else the refreshed form, answering late, replaces the saved one and its "saved" message).
+    "hx-sync": "closest form:replace",
   };
   return (
     <form
@@ -337,6 +338,7 @@ export function SlotForm({
       hx-post={`/slots/${m.slotId}`}
       hx-target="this"
       hx-swap="outerHTML"
+      hx-sync="this:replace"
       method="post"
       action={`/slots/${m.slotId}`}
       novalidate
