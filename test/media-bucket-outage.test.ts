@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { S3MediaStore } from "../src/media/s3";
+import { MAX_UNANSWERED, S3MediaStore } from "../src/media/s3";
 import { isStorageUnavailable, MediaUnavailable } from "../src/media/storage";
 import { eventually } from "./helpers/app";
 import { type OwnedBucket, startOwnedBucket } from "./helpers/s3";
@@ -161,10 +161,11 @@ describe("a bucket back while the calls it owes never come", () => {
       await s.writeAtomic(key, bytes(500));
       proxy.silence();
       proxy.silenceNew = true;
-      const MAX = 64;
-      const dropped = await Promise.allSettled(Array.from({ length: MAX + 6 }, () => s.exists(key)));
+      const dropped = await Promise.allSettled(
+        Array.from({ length: MAX_UNANSWERED + 6 }, () => s.exists(key)),
+      );
       expect(dropped.every((r) => r.status === "rejected")).toBe(true);
-      expect(s.health().unanswered).toBeGreaterThanOrEqual(MAX);
+      expect(s.health().unanswered).toBeGreaterThanOrEqual(MAX_UNANSWERED);
       // At the cap, calls fail without a socket (tried again within the failing bucket's short
       // budget) instead of piling up more sockets and photos — all but one, the scout.
       const timed = async () => {
@@ -179,7 +180,7 @@ describe("a bucket back while the calls it owes never come", () => {
       proxy.silenceNew = false;
       expect(await eventually(async () => s.exists(key).catch(() => false), 10_000)).toBe(true);
       expect(s.health().failingSince).toBeNull();
-      expect(s.health().unanswered).toBeGreaterThanOrEqual(MAX); // still owed, and no longer in the way
+      expect(s.health().unanswered).toBeGreaterThanOrEqual(MAX_UNANSWERED); // still owed, and no longer in the way
       expect(await s.exists(key)).toBe(true);
       await s.probe();
     } finally {

@@ -72,7 +72,7 @@ const MAX_PAUSE_MS = 1_000;
 /** The shortest try worth making (a deadline nearly reached still gets one real attempt). */
 const MIN_ATTEMPT_MS = 250;
 /** Calls given up for lateness that the bucket still owes an answer: past this, fail at once. */
-const MAX_UNANSWERED = 64;
+export const MAX_UNANSWERED = 64;
 /** The readiness probe's whole budget (write, read back, delete): /readyz must answer fast. */
 const PROBE_BUDGET_MS = 2_000;
 const MIB = 1024 * 1024;

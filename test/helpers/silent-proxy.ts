@@ -1,7 +1,7 @@
 /**
- * A TCP proxy on 127.0.0.1 in front of PostgreSQL that can make every open connection go silent
- * without closing it — what lost NAT or firewall state, a hung pooler or a paused VM look like to
- * the client — while new connections still work. `silence()` affects the connections open at that
+ * A TCP proxy on 127.0.0.1 in front of a server (PostgreSQL, a media bucket) that can make every
+ * open connection go silent without closing it — what lost NAT or firewall state, a hung pooler or
+ * a paused VM look like to the client — while new connections still work. `silence()` affects the connections open at that
  * moment; connections opened later pass bytes as usual, unless `silenceNew` is set: then they are
  * accepted and silent from the start (a server that hangs), and stay so after it is cleared.
  */
