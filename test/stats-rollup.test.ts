@@ -221,3 +221,31 @@ describe("the rollup gives the raw aggregation's numbers", () => {
     expect(n).toBe(c);
   });
 });
+
+describe("a range that starts long before the first job", () => {
+  const oldestHour = async () => {
+    const [r] = await sql<{ t: Date }[]>`select date_trunc('hour', min(created_at)) as t from job`;
+    return r!.t.getTime();
+  };
+  const markedBefore = async (t: number) => {
+    const [r] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from job_stats_hour where hour < ${new Date(t)}`;
+    return r!.n;
+  };
+
+  test("marks no hour before the oldest job's, and still counts every job", async () => {
+    const since2020 = { from: new Date("2020-01-01T00:00:00Z"), to: new Date(now) };
+    const before = await compare(since2020, { grain: "month", tz: "UTC" });
+    await compare({ ...since2020, slotId: "slot-003" }, { grain: "month", tz: "Europe/Moscow" });
+    expect(await markedBefore(await oldestHour())).toBe(0);
+    // an older job imported later moves the start back, and is counted
+    const imported = randomJob(now - 40 * 24 * HOUR);
+    await insertJobs([{ ...imported, source: "ingest", status: "succeeded", failure_reason: null }]);
+    expect(await oldestHour()).toBeLessThan(now - 39 * 24 * HOUR);
+    const after = await compare(since2020, { grain: "week", tz: "Australia/Adelaide" });
+    expect(after.success).toBe(before.success + 1);
+    expect(await markedBefore(await oldestHour())).toBe(0);
+    expect(await markedBefore(now - 39 * 24 * HOUR)).toBeGreaterThan(20); // the imported job's day is sealed
+  });
+});

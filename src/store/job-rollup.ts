@@ -18,6 +18,8 @@ import type { Sql } from "../db/client";
 const HOUR = 3_600_000;
 /** An hour is filled only once it ended this long ago (the triggers watch jobs older than 1 h). */
 const SEAL_AFTER_MS = 2 * HOUR;
+/** Ranges longer than this (in closed hours, a month) first look up the oldest job (see rollupGroups). */
+const CLAMP_ABOVE_HOURS = 31 * 24;
 /** The far end of a range without one (within both JavaScript's and PostgreSQL's dates). */
 const FOREVER = new Date("9999-01-01T00:00:00Z");
 
@@ -252,7 +254,17 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
   const to = q.to ?? FOREVER;
   if (from >= to) return [];
   const starts = [from.getTime(), ...(q.edges ?? []).map((d) => d.getTime())];
-  const eligible = eligibleHours(from, to, starts, q.now.getTime() - SEAL_AFTER_MS);
+  let eligible = eligibleHours(from, to, starts, q.now.getTime() - SEAL_AFTER_MS);
+  if (q.from && eligible.length > CLAMP_ABOVE_HOURS) {
+    // A range that starts long before the first job ("since 2020") would otherwise mark every empty
+    // hour since then complete, tens of thousands of rows, on its first read. No job is older than
+    // the oldest one, so the hours before its hour hold nothing; the stretch before it is read from
+    // `job` below, one index probe that finds no rows.
+    const [first] = await sql<{ t: Date | null }[]>`select min(created_at) as t from job`;
+    if (!first?.t) return [];
+    const oldestHour = Math.floor(first.t.getTime() / HOUR) * HOUR;
+    eligible = eligible.filter((h) => h >= oldestHour);
+  }
   const groups: RollupGroup[] = [];
   const add = (bucket: number, r: DataRow) => {
     if (r.status === null) return;
