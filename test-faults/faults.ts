@@ -495,11 +495,14 @@ describe("faults", () => {
       await w.settings({ sync_response_seconds: syncS, max_in_flight_jobs: 64 });
       const server = await w.serve({ WORKER_COUNT: "4", DATABASE_URL: proxy.through(w.url) });
       const stop = new AbortController();
-      const load = booths(6, () => server.url, "slot-001", photo, stop.signal, 50);
+      // A booth held past its deadline and grace by far counts as cut (a hang fails, not times out).
+      const load = booths(6, () => server.url, "slot-001", photo, stop.signal, 50, (syncS + 30) * 1000);
       const readyz: number[] = [];
       const watchReady = (async () => {
         while (!stop.signal.aborted) {
-          const r = await fetch(`${server.url}/readyz`).catch(() => null);
+          const r = await fetch(`${server.url}/readyz`, { signal: AbortSignal.timeout(10_000) }).catch(
+            () => null,
+          );
           readyz.push(r?.status ?? 0);
           await Bun.sleep(250);
         }
@@ -528,7 +531,10 @@ describe("faults", () => {
       await w.settle(40_000);
       const stoppedAt = Date.now();
       server.proc.kill("SIGTERM");
-      const exit = await server.proc.exited;
+      const exit = await Promise.race([
+        server.proc.exited,
+        Bun.sleep(30_000).then(() => "no exit within 30 s"),
+      ]);
       const stopMs = Date.now() - stoppedAt;
 
       const a = await account(w, load.answers);
@@ -832,7 +838,25 @@ describe("faults", () => {
   }
   for (const n of ORDER) {
     const s = scenarios.get(n)!;
-    bunTest.concurrent(s.title, s.run, s.timeout);
+    bunTest.concurrent(
+      s.title,
+      async () => {
+        // bun:test says only "timed out": just before, say where the live servers are.
+        const started = Date.now();
+        const warn = setTimeout(() => {
+          const worlds = [...World.live].map((w) => w.report()).join("\n");
+          console.error(
+            `scenario ${n} still running after ${Math.round((Date.now() - started) / 1000)} s\n${worlds}`,
+          );
+        }, s.timeout - 5_000);
+        try {
+          await s.run();
+        } finally {
+          clearTimeout(warn);
+        }
+      },
+      s.timeout,
+    );
   }
 });
 

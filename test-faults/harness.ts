@@ -110,6 +110,8 @@ export class OwnedPostgres {
 
 /** One scenario's world: a database, a data dir, the setup done through the CLI and settings. */
 export class World {
+  /** The worlds not closed yet: a scenario that runs out of time reports their servers' logs. */
+  static readonly live = new Set<World>();
   readonly db: postgres.Sql;
   readonly servers: ServerProcess[] = [];
   /** With media in a bucket: a client to read results back from it (account() then reads there). */
@@ -130,6 +132,7 @@ export class World {
     const dataDir = mkdtempSync(join(tmpdir(), `photochanger-faults-${name}-`));
     const env = { DATABASE_URL: url, PHOTOCHANGER_DATA_DIR: dataDir, ...extraEnv };
     const w = new World(name, url, dataDir, env);
+    World.live.add(w);
     const r = await runCli(["rotate-password", "--value", PASSWORD], env);
     if (r.code !== 0) throw new Error(`rotate-password failed: ${r.stderr}`);
     return w;
@@ -207,7 +210,20 @@ export class World {
     return out;
   }
 
+  /** Each server's state and the last `lines` lines of its log (what a timed-out scenario prints). */
+  report(lines = 40): string {
+    return this.servers
+      .map((s, i) => {
+        const state =
+          s.proc.exitCode !== null ? `exited ${s.proc.exitCode}` : (s.proc.signalCode ?? "running");
+        const tail = s.output().trimEnd().split("\n").slice(-lines).join("\n");
+        return `--- world ${this.name}, server ${i + 1} (pid ${s.proc.pid}, ${state}), last ${lines} log lines:\n${tail}`;
+      })
+      .join("\n");
+  }
+
   async close(): Promise<void> {
+    World.live.delete(this);
     for (const s of this.servers) {
       if (s.proc.exitCode === null && s.proc.signalCode === null) {
         s.proc.kill("SIGKILL");
@@ -304,11 +320,13 @@ export function booths(
   photo: Uint8Array,
   stop: AbortSignal,
   pauseMs = 100,
+  /** Cut a request the server holds longer than this (it then counts as "cut"); unbounded by default. */
+  boundMs?: number,
 ): { answers: Answer[]; done: Promise<void> } {
   const answers: Answer[] = [];
   const one = async () => {
     while (!stop.aborted) {
-      const a = await post(target(), slot, photo);
+      const a = await post(target(), slot, photo, boundMs ? AbortSignal.timeout(boundMs) : undefined);
       answers.push(a);
       await Bun.sleep(a.status === "cut" || a.status === 503 || a.status === 429 ? 250 : pauseMs);
     }
