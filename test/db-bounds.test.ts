@@ -4,6 +4,7 @@
  * new connection; a statement PostgreSQL runs too long is cancelled by statement_timeout.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
 import { connectDatabase, type Database, HOT_BOUND } from "../src/db/client";
 import { isDatabaseUnavailable } from "../src/lib/http";
 import { freshDatabase } from "./helpers/app";
@@ -11,9 +12,11 @@ import { SilentProxy } from "./helpers/silent-proxy";
 
 let proxy: SilentProxy;
 let database: Database;
+let directUrl: string;
 
 beforeAll(async () => {
-  const url = new URL(await freshDatabase());
+  directUrl = await freshDatabase();
+  const url = new URL(directUrl);
   proxy = await SilentProxy.start({ host: url.hostname, port: Number(url.port) });
   database = connectDatabase(proxy.through(url.toString()), { max: 4 });
 });
@@ -67,6 +70,56 @@ describe("bounded database calls", () => {
     expect(isDatabaseUnavailable(err)).toBe(true);
     await database.db.execute("select 1");
   });
+  test("a connection that goes silent halfway through an answer fails its call within the bound", async () => {
+    await database.sql`select 1`;
+    expect(proxy.silenceMidAnswer()).toBeGreaterThan(0);
+    const started = performance.now();
+    // 4 MB: many chunks, so the first one passes and the rest (and the ReadyForQuery) never come.
+    const call = failure(database.sql`select repeat('x', 4000000) as big`);
+    const err = await Promise.race([
+      call,
+      Bun.sleep(HOT_BOUND.statementMs + 8_000).then(() => "still waiting"),
+    ]);
+    const waited = performance.now() - started;
+    expect(err).not.toBe("still waiting");
+    expect((err as { code?: string }).code).toBe("CONNECTION_CLOSED");
+    expect(waited).toBeLessThan(HOT_BOUND.statementMs + 3_000);
+    const [row] = await database.sql<{ one: number }[]>`select 1 as one`;
+    expect(row!.one).toBe(1);
+  });
+
+  test("a LISTEN connection that heard just before the silence is dropped with the stalled call, and listens again", async () => {
+    const direct = postgres(directUrl, { max: 1, onnotice: () => {} });
+    const heard: string[] = [];
+    const sub = await database.sql.listen("watchdog_test", (x) => heard.push(x));
+    try {
+      const until = async (what: string, ok: () => boolean) => {
+        const end = performance.now() + 10_000;
+        while (!ok()) {
+          if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+          await Bun.sleep(20);
+        }
+      };
+      // A call on its way (owed since before the NOTIFY), then the NOTIFY heard, then the silence.
+      const stalled = failure(database.sql`select pg_sleep(1)`);
+      await Bun.sleep(50);
+      await direct`select pg_notify('watchdog_test', 'before')`;
+      await until("the first NOTIFY", () => heard.includes("before"));
+      expect(proxy.silence()).toBeGreaterThan(1);
+      expect(isDatabaseUnavailable(await stalled)).toBe(true);
+      // Every silenced connection is let go, the LISTEN one included (it would otherwise stay deaf)…
+      await until("no silenced connection kept", () => proxy.silent() === 0);
+      // … and it listens again on a new connection.
+      await until("a NOTIFY heard after the silence", () => {
+        void direct`select pg_notify('watchdog_test', 'after')`.catch(() => {});
+        return heard.includes("after");
+      });
+    } finally {
+      await sub.unlisten().catch(() => {});
+      await direct.end({ timeout: 5 });
+    }
+  });
+
   test("a refused connection fails fast every time and never wedges the pool", async () => {
     const stopped = await SilentProxy.start({ host: "127.0.0.1", port: 1 }); // upstream refuses
     const url = new URL(stopped.through("postgres://postgres@127.0.0.1:1/postgres"));

@@ -71,11 +71,13 @@ function client(url: string, max: number, bound: CallBound, events: PoolEvents):
     ...(wantsTls(url)
       ? {}
       : {
-          socket: (o: { host: string[]; port: number[]; path?: string | false }) =>
+          // postgres.js opens its LISTEN connection from a copy of these options with `onnotify` set.
+          socket: (o: { host: string[]; port: number[]; path?: string | false; onnotify?: unknown }) =>
             watchReplies(
               openSocket(o.path ? { path: o.path } : { host: o.host[0]!, port: o.port[0]! }),
               bound.statementMs + ANSWER_SLACK_MS,
               events.onstall,
+              typeof o.onnotify === "function",
             ),
         }),
   } as postgres.Options<Record<string, never>>);

@@ -3,8 +3,11 @@
  * per pool in client.ts), but a connection that goes silent without closing — lost NAT or firewall
  * state, a hung pooler, a paused VM — answers nothing, not even that error: postgres.js would wait
  * for it forever and the pool would keep handing it out. So each connection's socket is watched:
- * once the client has written a request, the server must send something back within `replyMs`
- * (the statement bound plus the time its error takes to arrive), or the socket is destroyed.
+ * once the client has written a request, the server must answer it within `replyMs` (the statement
+ * bound plus the time its error takes to arrive), or the socket is destroyed. An answer is over at
+ * its ReadyForQuery: a connection that goes silent halfway through one (a large row, a result and
+ * its ReadyForQuery in two packets) still owes the rest, and every chunk that arrives meanwhile
+ * only restarts the clock.
  * postgres.js then fails the calls on it with CONNECTION_CLOSED, which the product reads as "database unavailable"
  * (retried, or 503/504 with the job id), drops the connection and opens a new one when needed, so
  * the instance recovers by itself as soon as new connections work.
@@ -16,15 +19,25 @@ const CHECK_EVERY_MS = 100;
 interface Watched {
   socket: net.Socket;
   replyMs: number;
-  /** performance.now() of the first request written since the server last sent anything; null when nothing is owed. */
+  /**
+   * performance.now() since when the server owes something and has sent nothing: the first request
+   * written since it was last heard from, or the last chunk of an answer still unfinished; null
+   * when nothing is owed.
+   */
   owedSince: number | null;
+  /** Requests written whose ReadyForQuery has not arrived yet (the startup message counts as one). */
+  awaiting: number;
+  /** Anything written yet: the first write is the startup message, which has no type byte. */
+  started: boolean;
   /** performance.now() when the server was last heard from (or the socket opened). */
   heardAt: number;
   /** The server has answered on this connection at least once (a working connection went silent). */
   answered: boolean;
+  /** A LISTEN connection: it only ever hears, so its silence shows only beside another's stall. */
+  listens: boolean;
   onStall: (established: boolean) => void;
-  /** Reads the server's message frames as they arrive; returns the transactions they ended. */
-  frames: (chunk: Uint8Array) => number;
+  /** Reads the server's message frames as they arrive. */
+  frames: FrameReader;
 }
 
 const watched = new Set<Watched>();
@@ -57,50 +70,72 @@ export function databaseWork(): DatabaseWork {
 }
 
 const SYNC = 0x53;
+const QUERY = 0x51;
 
-/** Sync messages in a buffer of whole frontend messages (type byte, then a 4-byte length). */
-function syncsIn(b: Uint8Array): number {
-  let n = 0;
+/**
+ * In a buffer of whole frontend messages (type byte, then a 4-byte length): the Sync messages, and
+ * the requests the server ends with a ReadyForQuery of its own — each Sync and each simple Query.
+ */
+function requestsIn(b: Uint8Array): { syncs: number; requests: number } {
+  let syncs = 0;
+  let requests = 0;
   for (let i = 0; i + 5 <= b.length; ) {
     const len = ((b[i + 1]! << 24) | (b[i + 2]! << 16) | (b[i + 3]! << 8) | b[i + 4]!) >>> 0;
-    if (b[i] === SYNC && len === 4) n++;
+    if (b[i] === SYNC && len === 4) {
+      syncs++;
+      requests++;
+    } else if (b[i] === QUERY) requests++;
     i += 1 + len;
   }
-  return n;
+  return { syncs, requests };
 }
 const READY_FOR_QUERY = 0x5a;
 const IDLE = 0x49;
 
+/** The server's messages read so far on one connection. */
+interface FrameReader {
+  /** Reads a chunk; returns its ReadyForQuery messages, all of them and those that say "idle". */
+  feed(chunk: Uint8Array): { ready: number; idle: number };
+  /** A message has begun and not ended yet (more of it is on its way). */
+  midMessage(): boolean;
+}
+
 /**
  * A reader of the server's messages (a type byte, a 4-byte length, the body), split across chunks
- * as TCP delivers them, which counts the ReadyForQuery messages that end a transaction. Bodies are
- * skipped by their length, so a chunk costs one step per message, not per byte.
+ * as TCP delivers them, which counts the ReadyForQuery messages — each ends an answer, and the idle
+ * ones a transaction. Bodies are skipped by their length, so a chunk costs one step per message,
+ * not per byte.
  */
-function frameReader(): (chunk: Uint8Array) => number {
+function frameReader(): FrameReader {
   const head = new Uint8Array(6);
   let have = 0;
   let skip = 0;
-  return (b) => {
-    let ended = 0;
-    for (let i = 0; i < b.length; ) {
-      if (skip > 0) {
-        const n = Math.min(skip, b.length - i);
-        skip -= n;
-        i += n;
-        continue;
+  return {
+    feed(b) {
+      let ready = 0;
+      let idle = 0;
+      for (let i = 0; i < b.length; ) {
+        if (skip > 0) {
+          const n = Math.min(skip, b.length - i);
+          skip -= n;
+          i += n;
+          continue;
+        }
+        head[have++] = b[i++]!;
+        if (have < 5) continue;
+        const len = ((head[1]! << 24) | (head[2]! << 16) | (head[3]! << 8) | head[4]!) >>> 0;
+        if (head[0] === READY_FOR_QUERY && len === 5) {
+          if (have < 6) continue;
+          ready++;
+          if (head[5] === IDLE) idle++;
+        } else {
+          skip = len - 4;
+        }
+        have = 0;
       }
-      head[have++] = b[i++]!;
-      if (have < 5) continue;
-      const len = ((head[1]! << 24) | (head[2]! << 16) | (head[3]! << 8) | head[4]!) >>> 0;
-      if (head[0] === READY_FOR_QUERY && len === 5) {
-        if (have < 6) continue;
-        if (head[5] === IDLE) ended++;
-      } else {
-        skip = len - 4;
-      }
-      have = 0;
-    }
-    return ended;
+      return { ready, idle };
+    },
+    midMessage: () => have > 0 || skip > 0,
   };
 }
 
@@ -121,7 +156,13 @@ function check(): void {
       // Whatever silenced this one (a lost NAT entry, a hung pooler, a paused VM) silenced the
       // idle connections that have not heard from the server since, too: drop them now, before a
       // booth's call draws one and waits out the bound again. A fresh connection costs a few ms.
-      for (const other of watched) if (other.owedSince === null && other.heardAt < since) drop(other);
+      // A LISTEN connection goes too, whenever it last heard: it never asks, so nothing else would
+      // ever find it silent, and it may have heard a NOTIFY after this call was sent and just
+      // before the silence. Left, it would keep the process deaf to other processes' jobs (their
+      // waiters fall back to the slow safety-net read) and hold up the shutdown. It reconnects at
+      // once and re-LISTENs; its reconnect counts as a possibly missed hint (queue/listen.ts).
+      for (const other of watched)
+        if (other.owedSince === null && (other.heardAt < since || other.listens)) drop(other);
     }
   }
   if (watched.size === 0 && checker) {
@@ -147,27 +188,42 @@ export function watchReplies(
   socket: net.Socket,
   replyMs: number,
   onStall: (established: boolean) => void,
+  listens = false,
 ): net.Socket {
   const w: Watched = {
     socket,
     replyMs,
     owedSince: null,
+    awaiting: 0,
+    started: false,
     heardAt: performance.now(),
     answered: false,
+    listens,
     onStall,
     frames: frameReader(),
   };
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   (socket as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
     w.owedSince ??= performance.now();
-    // Past the startup exchange (which has no type bytes), postgres.js writes whole messages.
-    if (w.answered && args[0] instanceof Uint8Array) statements += syncsIn(args[0]);
+    if (!w.started) {
+      w.started = true;
+      w.awaiting = 1; // the startup message: answered, after the authentication, by a ReadyForQuery
+    } else if (args[0] instanceof Uint8Array) {
+      // Past the startup message (which has no type byte), postgres.js writes whole messages.
+      const sent = requestsIn(args[0]);
+      w.awaiting += sent.requests;
+      if (w.answered) statements += sent.syncs;
+    }
     return write(...args);
   };
   socket.on("data", (chunk: Uint8Array) => {
-    transactions += w.frames(chunk);
-    w.owedSince = null;
-    w.heardAt = performance.now();
+    const read = w.frames.feed(chunk);
+    transactions += read.idle;
+    w.awaiting = Math.max(0, w.awaiting - read.ready);
+    const now = performance.now();
+    // Heard from: an answer still unfinished owes the rest within the bound from now on.
+    w.owedSince = w.awaiting > 0 || w.frames.midMessage() ? now : null;
+    w.heardAt = now;
     w.answered = true;
   });
   socket.once("close", () => watched.delete(w));

@@ -4,6 +4,7 @@
  * a paused VM look like to the client — while new connections still work. `silence()` affects the connections open at that
  * moment; connections opened later pass bytes as usual, unless `silenceNew` is set: then they are
  * accepted and silent from the start (a server that hangs), and stay so after it is cleared.
+ * `silenceMidAnswer()` silences them halfway through their next answer instead.
  */
 import net from "node:net";
 
@@ -11,6 +12,8 @@ interface Pair {
   client: net.Socket;
   upstream: net.Socket;
   silent: boolean;
+  /** Goes silent right after passing on the next chunk from the server. */
+  silentAfterChunk: boolean;
 }
 
 export class SilentProxy {
@@ -28,13 +31,15 @@ export class SilentProxy {
     let proxy: SilentProxy | null = null;
     const server = net.createServer((client) => {
       const upstream = net.connect(target.port, target.host);
-      const pair: Pair = { client, upstream, silent: proxy?.silenceNew ?? false };
+      const pair: Pair = { client, upstream, silent: proxy?.silenceNew ?? false, silentAfterChunk: false };
       pairs.add(pair);
       client.on("data", (chunk) => {
         if (!pair.silent) upstream.write(chunk);
       });
       upstream.on("data", (chunk) => {
-        if (!pair.silent) client.write(chunk);
+        if (pair.silent) return;
+        client.write(chunk);
+        if (pair.silentAfterChunk) pair.silent = true;
       });
       const end = () => {
         pairs.delete(pair);
@@ -63,6 +68,20 @@ export class SilentProxy {
   silence(): number {
     for (const p of this.pairs) p.silent = true;
     return this.pairs.size;
+  }
+
+  /**
+   * Every connection open now goes silent once it has passed on one more chunk from the server:
+   * an answer longer than a chunk is cut in the middle.
+   */
+  silenceMidAnswer(): number {
+    for (const p of this.pairs) p.silentAfterChunk = true;
+    return this.pairs.size;
+  }
+
+  /** Silenced connections still open (the client has not given up on them). */
+  silent(): number {
+    return [...this.pairs].filter((p) => p.silent).length;
   }
 
   /** Connections that pass bytes now. */
