@@ -158,9 +158,11 @@ function check(): void {
       // booth's call draws one and waits out the bound again. A fresh connection costs a few ms.
       // A LISTEN connection goes too, whenever it last heard: it never asks, so nothing else would
       // ever find it silent, and it may have heard a NOTIFY after this call was sent and just
-      // before the silence. Left, it would keep the process deaf to other processes' jobs (their
-      // waiters fall back to the slow safety-net read) and hold up the shutdown. It reconnects at
-      // once and re-LISTENs; its reconnect counts as a possibly missed hint (queue/listen.ts).
+      // before the silence. Left, it would keep the process deaf to other processes: their jobs'
+      // waiters here fall back to the slow safety-net read, their queued jobs wake no idle worker
+      // here, and a setting changed elsewhere (the CLI's password rotation) is seen only when the
+      // settings cache ages out, a minute later. It reconnects at once and re-LISTENs, and each
+      // reconnect counts as a possibly missed announcement (queue/listen.ts, settings/service.ts).
       for (const other of watched)
         if (other.owedSince === null && (other.heardAt < since || other.listens)) drop(other);
     }
