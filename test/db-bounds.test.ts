@@ -88,7 +88,7 @@ describe("bounded database calls", () => {
     expect(row!.one).toBe(1);
   });
 
-  test("a LISTEN connection that heard just before the silence is dropped with the stalled call, and listens again", async () => {
+  test("idle connections that heard just before the silence, the LISTEN one too, are dropped with the stalled call", async () => {
     const direct = postgres(directUrl, { max: 1, onnotice: () => {} });
     const heard: string[] = [];
     const sub = await database.sql.listen("watchdog_test", (x) => heard.push(x));
@@ -100,14 +100,18 @@ describe("bounded database calls", () => {
           await Bun.sleep(20);
         }
       };
-      // A call on its way (owed since before the NOTIFY), then the NOTIFY heard, then the silence.
+      // A call on its way, then — after it was sent — a NOTIFY heard and answers on other
+      // connections, then the silence.
       const stalled = failure(database.sql`select pg_sleep(1)`);
       await Bun.sleep(50);
       await direct`select pg_notify('watchdog_test', 'before')`;
       await until("the first NOTIFY", () => heard.includes("before"));
+      // (the other pools: this one's single connection is the one waiting)
+      await Promise.all([database.db.execute("select 1"), database.reports.sql`select 1`]);
       expect(proxy.silence()).toBeGreaterThan(1);
       expect(isDatabaseUnavailable(await stalled)).toBe(true);
-      // Every silenced connection is let go, the LISTEN one included (it would otherwise stay deaf)…
+      // Every silenced connection is let go, the LISTEN one included (it would otherwise stay deaf),
+      // not only those that last heard before the stalled call was sent …
       await until("no silenced connection kept", () => proxy.silent() === 0);
       // … and it listens again on a new connection.
       await until("a NOTIFY heard after the silence", () => {

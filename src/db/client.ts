@@ -71,13 +71,11 @@ function client(url: string, max: number, bound: CallBound, events: PoolEvents):
     ...(wantsTls(url)
       ? {}
       : {
-          // postgres.js opens its LISTEN connection from a copy of these options with `onnotify` set.
-          socket: (o: { host: string[]; port: number[]; path?: string | false; onnotify?: unknown }) =>
+          socket: (o: { host: string[]; port: number[]; path?: string | false }) =>
             watchReplies(
               openSocket(o.path ? { path: o.path } : { host: o.host[0]!, port: o.port[0]! }),
               bound.statementMs + ANSWER_SLACK_MS,
               events.onstall,
-              typeof o.onnotify === "function",
             ),
         }),
   } as postgres.Options<Record<string, never>>);

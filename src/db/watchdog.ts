@@ -29,12 +29,8 @@ interface Watched {
   awaiting: number;
   /** Anything written yet: the first write is the startup message, which has no type byte. */
   started: boolean;
-  /** performance.now() when the server was last heard from (or the socket opened). */
-  heardAt: number;
   /** The server has answered on this connection at least once (a working connection went silent). */
   answered: boolean;
-  /** A LISTEN connection: it only ever hears, so its silence shows only beside another's stall. */
-  listens: boolean;
   onStall: (established: boolean) => void;
   /** Reads the server's message frames as they arrive. */
   frames: FrameReader;
@@ -151,20 +147,19 @@ function check(): void {
   if (late) return;
   for (const w of watched) {
     if (w.owedSince !== null && now - w.owedSince > w.replyMs) {
-      const since = w.owedSince;
       drop(w);
-      // Whatever silenced this one (a lost NAT entry, a hung pooler, a paused VM) silenced the
-      // idle connections that have not heard from the server since, too: drop them now, before a
-      // booth's call draws one and waits out the bound again. A fresh connection costs a few ms.
-      // A LISTEN connection goes too, whenever it last heard: it never asks, so nothing else would
-      // ever find it silent, and it may have heard a NOTIFY after this call was sent and just
-      // before the silence. Left, it would keep the process deaf to other processes: their jobs'
-      // waiters here fall back to the slow safety-net read, their queued jobs wake no idle worker
-      // here, and a setting changed elsewhere (the CLI's password rotation) is seen only when the
-      // settings cache ages out, a minute later. It reconnects at once and re-LISTENs, and each
-      // reconnect counts as a possibly missed announcement (queue/listen.ts, settings/service.ts).
-      for (const other of watched)
-        if (other.owedSince === null && (other.heardAt < since || other.listens)) drop(other);
+      // Whatever silenced this one (a lost NAT entry, a hung pooler, a paused VM) may have silenced
+      // every idle connection too: drop them all now, before a booth's call draws one and waits out
+      // the bound again. When the silence began is not known — an idle connection that heard from
+      // the server after this call was sent may have gone silent just after — and a fresh
+      // connection costs a few ms on a LAN, a silent one drawn by a booth 3 s. The LISTEN
+      // connection goes too: it never asks, so nothing else would ever find it silent, and left
+      // so it would keep the process deaf to other processes (their jobs' waiters here would fall
+      // back to the slow safety-net read, their queued jobs wake no idle worker here, and a setting
+      // changed elsewhere, such as the CLI's password rotation, would be seen only as the settings
+      // cache ages out, a minute later). It reconnects at once and re-LISTENs, and each reconnect
+      // counts as a possibly missed announcement (queue/listen.ts, settings/service.ts).
+      for (const other of watched) if (other.owedSince === null) drop(other);
     }
   }
   if (watched.size === 0 && checker) {
@@ -190,7 +185,6 @@ export function watchReplies(
   socket: net.Socket,
   replyMs: number,
   onStall: (established: boolean) => void,
-  listens = false,
 ): net.Socket {
   const w: Watched = {
     socket,
@@ -198,9 +192,7 @@ export function watchReplies(
     owedSince: null,
     awaiting: 0,
     started: false,
-    heardAt: performance.now(),
     answered: false,
-    listens,
     onStall,
     frames: frameReader(),
   };
@@ -222,10 +214,8 @@ export function watchReplies(
     const read = w.frames.feed(chunk);
     transactions += read.idle;
     w.awaiting = Math.max(0, w.awaiting - read.ready);
-    const now = performance.now();
     // Heard from: an answer still unfinished owes the rest within the bound from now on.
-    w.owedSince = w.awaiting > 0 || w.frames.midMessage() ? now : null;
-    w.heardAt = now;
+    w.owedSince = w.awaiting > 0 || w.frames.midMessage() ? performance.now() : null;
     w.answered = true;
   });
   socket.once("close", () => watched.delete(w));
