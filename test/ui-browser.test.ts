@@ -639,8 +639,19 @@ describe("an operator in the browser", () => {
     const id = (await page.getAttribute("#live-queue tr[data-job-id]", "data-job-id"))!;
     await page.waitForSelector(`#job-list tr[data-job-id="${id}"]`);
     await page.click(`#live-queue tr[data-job-id="${id}"] button`);
+    await page.waitForSelector("#confirm-dialog[open]");
+    // The operator reads the dialog while the live queue's 2 s refresh comes due. Had it replaced
+    // the button meanwhile, htmx would send nothing for the "yes" (the button is gone).
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve) =>
+          document.addEventListener("htmx:beforeRequest", (ev) => {
+            if ((ev as CustomEvent).detail.target?.id === "live-queue") resolve();
+          }),
+        ),
+    );
     await confirmDialog(page, "Отменить задачу");
-    await page.waitForSelector("#live-queue .alert.success");
+    await page.waitForSelector("#live-queue .alert.success", { timeout: 15_000 });
     expect(await page.textContent("#live-queue .alert.success")).toContain("Задача отменена");
     await page.waitForFunction(
       (jid) =>

@@ -275,6 +275,22 @@
 
   // ---- the console's own confirmation dialog: it names the action (the title) and what it
   // destroys (the text); every destructive action asks through it (no browser confirm()) ----
+  // The control whose dialog is open. A part of the page that refreshes itself (the live queue,
+  // every 2 s) would otherwise replace it while the operator reads: htmx sends nothing for a
+  // control no longer in the page, so the "yes" would be lost without a word.
+  let asking = null;
+  const holdsAsker = (ev) => {
+    const target = ev.detail.target;
+    return asking !== null && target && target.contains(asking) && ev.detail.elt !== asking;
+  };
+  // no refresh of the asker's part of the page is sent, or swapped in, until the dialog closes
+  document.addEventListener("htmx:beforeRequest", (ev) => {
+    if (holdsAsker(ev)) ev.preventDefault();
+  });
+  document.addEventListener("htmx:beforeSwap", (ev) => {
+    if (holdsAsker(ev)) ev.detail.shouldSwap = false;
+  });
+
   function ask(el) {
     const dlg = document.getElementById("confirm-dialog");
     if (!dlg || !dlg.showModal) return Promise.resolve(false);
@@ -288,10 +304,18 @@
     ok.textContent = el.dataset.confirmOk || el.dataset.confirmTitle || ok.dataset.default;
     dlg.returnValue = "";
     dlg.showModal();
+    asking = el;
     const cancel = dlg.querySelector("[data-confirm-cancel]");
     if (cancel) cancel.focus();
     return new Promise((resolve) => {
-      dlg.addEventListener("close", () => resolve(dlg.returnValue === "ok"), { once: true });
+      dlg.addEventListener(
+        "close",
+        () => {
+          asking = null;
+          resolve(dlg.returnValue === "ok");
+        },
+        { once: true },
+      );
     });
   }
   window.pcAsk = ask;
