@@ -240,17 +240,19 @@ async function fill(sql: Sql, hours: number[]): Promise<void> {
   });
 }
 
+/** When the oldest job was created; null when there is none. */
+async function oldestJobAt(sql: Sql): Promise<Date | null> {
+  const [first] = await sql<{ t: Date | null }[]>`select min(created_at) as t from job`;
+  return first?.t ?? null;
+}
+
 /**
  * The jobs matching `q`, grouped by bucket, status and reason — the same rows a scan of `job` over
  * the range would group, read from the rollup where it can be.
  */
 export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGroup[]> {
-  let from = q.from;
-  if (!from) {
-    const [first] = await sql<{ t: Date | null }[]>`select min(created_at) as t from job`;
-    if (!first?.t) return [];
-    from = first.t;
-  }
+  const from = q.from ?? (await oldestJobAt(sql));
+  if (!from) return [];
   const to = q.to ?? FOREVER;
   if (from >= to) return [];
   const starts = [from.getTime(), ...(q.edges ?? []).map((d) => d.getTime())];
@@ -260,9 +262,9 @@ export async function rollupGroups(sql: Sql, q: RollupQuery): Promise<RollupGrou
     // hour since then complete, tens of thousands of rows, on its first read. No job is older than
     // the oldest one, so the hours before its hour hold nothing; the stretch before it is read from
     // `job` below, one index probe that finds no rows.
-    const [first] = await sql<{ t: Date | null }[]>`select min(created_at) as t from job`;
-    if (!first?.t) return [];
-    const oldestHour = Math.floor(first.t.getTime() / HOUR) * HOUR;
+    const oldest = await oldestJobAt(sql);
+    if (!oldest) return [];
+    const oldestHour = Math.floor(oldest.getTime() / HOUR) * HOUR;
     eligible = eligible.filter((h) => h >= oldestHour);
   }
   const groups: RollupGroup[] = [];
