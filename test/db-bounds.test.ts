@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { connectDatabase, type Database, HOT_BOUND } from "../src/db/client";
 import { isDatabaseUnavailable } from "../src/lib/http";
-import { freshDatabase } from "./helpers/app";
+import { eventually, freshDatabase } from "./helpers/app";
 import { SilentProxy } from "./helpers/silent-proxy";
 
 let proxy: SilentProxy;
@@ -93,28 +93,21 @@ describe("bounded database calls", () => {
     const heard: string[] = [];
     const sub = await database.sql.listen("watchdog_test", (x) => heard.push(x));
     try {
-      const until = async (what: string, ok: () => boolean) => {
-        const end = performance.now() + 10_000;
-        while (!ok()) {
-          if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-          await Bun.sleep(20);
-        }
-      };
       // A call on its way, then — after it was sent — a NOTIFY heard and answers on other
       // connections, then the silence.
       const stalled = failure(database.sql`select pg_sleep(1)`);
       await Bun.sleep(50);
       await direct`select pg_notify('watchdog_test', 'before')`;
-      await until("the first NOTIFY", () => heard.includes("before"));
+      await eventually(async () => heard.includes("before")); // the first NOTIFY
       // (the other pools: this one's single connection is the one waiting)
       await Promise.all([database.db.execute("select 1"), database.reports.sql`select 1`]);
       expect(proxy.silence()).toBeGreaterThan(1);
       expect(isDatabaseUnavailable(await stalled)).toBe(true);
       // Every silenced connection is let go, the LISTEN one included (it would otherwise stay deaf),
       // not only those that last heard before the stalled call was sent …
-      await until("no silenced connection kept", () => proxy.silent() === 0);
+      await eventually(async () => proxy.silent() === 0);
       // … and it listens again on a new connection.
-      await until("a NOTIFY heard after the silence", () => {
+      await eventually(async () => {
         void direct`select pg_notify('watchdog_test', 'after')`.catch(() => {});
         return heard.includes("after");
       });
